@@ -1,0 +1,107 @@
+package topology
+
+// Configuration keys squall reads, under Storm's names. Keys marked
+// "squall" are squall's own.
+const (
+	KeyTopologyName                = "topology.name"
+	KeyStormID                     = "storm.id"
+	KeyWorkers                     = "topology.workers"
+	KeyAckerExecutors              = "topology.acker.executors"
+	KeyMaxSpoutPending             = "topology.max.spout.pending"
+	KeyMessageTimeoutSecs          = "topology.message.timeout.secs"
+	KeyEnableMessageTimeouts       = "topology.enable.message.timeouts"
+	KeyTickTupleFreqSecs           = "topology.tick.tuple.freq.secs"
+	KeyDebug                       = "topology.debug"
+	KeyShellBoltMaxPending         = "topology.shellbolt.max.pending"
+	KeySubprocessTimeoutSecs       = "topology.subprocess.timeout.secs"
+	KeyWorkerTimeoutSecs           = "supervisor.worker.timeout.secs"
+	KeyMultilangSerializer         = "topology.multilang.serializer"
+	KeyMultilangMaxMessageBytes    = "topology.multilang.max.message.bytes" // squall
+	KeyExecutorReceiveBufferSize   = "topology.executor.receive.buffer.size"
+	KeyTransferBufferSize          = "topology.transfer.buffer.size"
+	KeyProducerBatchSize           = "topology.producer.batch.size"
+	KeyErrorThrottleIntervalSecs   = "topology.error.throttle.interval.secs"
+	KeyMaxErrorReportPerInterval   = "topology.max.error.report.per.interval"
+	KeySleepSpoutWaitStrategyMs    = "topology.sleep.spout.wait.strategy.time.ms"
+	KeyTopologyEnvironment         = "topology.environment"
+	KeyStatsSampleRate             = "topology.stats.sample.rate"
+	KeyZookeeperServers            = "storm.zookeeper.servers"
+	KeyZookeeperPort               = "storm.zookeeper.port"
+	KeyZookeeperRoot               = "storm.zookeeper.root"
+	KeyZookeeperSessionTimeout     = "storm.zookeeper.session.timeout"
+	KeyLocalDir                    = "storm.local.dir"
+	KeyNimbusSeeds                 = "nimbus.seeds"
+	KeyNimbusTaskTimeoutSecs       = "nimbus.task.timeout.secs"
+	KeyNimbusSupervisorTimeoutSecs = "nimbus.supervisor.timeout.secs"
+	KeyNimbusMonitorFreqSecs       = "nimbus.monitor.freq.secs"
+	KeySupervisorSlotsPorts        = "supervisor.slots.ports"
+)
+
+// ValueKind is the type a known configuration key must have.
+type ValueKind int
+
+const (
+	KindInt ValueKind = iota + 1
+	KindNumber
+	KindBool
+	KindString
+	KindStringList
+	KindIntList
+	KindMap
+)
+
+// KeySpec describes a known configuration key: its type and Storm's default
+// (nil when Storm's default is null).
+type KeySpec struct {
+	Kind    ValueKind
+	Default any
+}
+
+// KnownKeys lists the keys squall reads with their types and defaults.
+// Validation type-checks these; other keys pass through untouched.
+var KnownKeys = map[string]KeySpec{
+	KeyTopologyName:                {KindString, nil},
+	KeyStormID:                     {KindString, nil},
+	KeyWorkers:                     {KindInt, 1},
+	KeyAckerExecutors:              {KindInt, nil}, // null: one per worker
+	KeyMaxSpoutPending:             {KindInt, nil}, // null: unlimited
+	KeyMessageTimeoutSecs:          {KindInt, 30},
+	KeyEnableMessageTimeouts:       {KindBool, true},
+	KeyTickTupleFreqSecs:           {KindNumber, nil},
+	KeyDebug:                       {KindBool, false},
+	KeyShellBoltMaxPending:         {KindInt, 100},
+	KeySubprocessTimeoutSecs:       {KindInt, nil}, // null: supervisor.worker.timeout.secs
+	KeyWorkerTimeoutSecs:           {KindInt, 30},
+	KeyMultilangSerializer:         {KindString, "json"},
+	KeyMultilangMaxMessageBytes:    {KindInt, 16 << 20},
+	KeyExecutorReceiveBufferSize:   {KindInt, 32768},
+	KeyTransferBufferSize:          {KindInt, 1000},
+	KeyProducerBatchSize:           {KindInt, 1},
+	KeyErrorThrottleIntervalSecs:   {KindInt, 10},
+	KeyMaxErrorReportPerInterval:   {KindInt, 5},
+	KeySleepSpoutWaitStrategyMs:    {KindInt, 1},
+	KeyTopologyEnvironment:         {KindMap, nil},
+	KeyStatsSampleRate:             {KindNumber, 0.05},
+	KeyZookeeperServers:            {KindStringList, nil},
+	KeyZookeeperPort:               {KindInt, 2181},
+	KeyZookeeperRoot:               {KindString, "/squall"},
+	KeyZookeeperSessionTimeout:     {KindInt, 20000},
+	KeyLocalDir:                    {KindString, "squall-local"},
+	KeyNimbusSeeds:                 {KindStringList, nil},
+	KeyNimbusTaskTimeoutSecs:       {KindInt, 30},
+	KeyNimbusSupervisorTimeoutSecs: {KindInt, 60},
+	KeyNimbusMonitorFreqSecs:       {KindInt, 10},
+	KeySupervisorSlotsPorts:        {KindIntList, []any{6700, 6701, 6702, 6703}},
+}
+
+// Defaults returns a Config holding every known key that has a non-null
+// default: the base that topology configs are merged over.
+func Defaults() Config {
+	c := make(Config, len(KnownKeys))
+	for k, s := range KnownKeys {
+		if s.Default != nil {
+			c[k] = s.Default
+		}
+	}
+	return c
+}
