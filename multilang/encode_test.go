@@ -1,0 +1,162 @@
+package multilang
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestEncodeHostMessages(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(e *Encoder) error
+		want  string
+	}{
+		{"tuple", func(e *Encoder) error {
+			return e.WriteTuple(&TupleMessage{ID: "-6955786537413359385", Comp: "sentences", Stream: "default", Task: 4, Tuple: []any{"snow white", 1, 2.5, true, nil, []byte("hi"), map[string]any{"b": 1, "a": []string{"x"}}}})
+		}, `{"id":"-6955786537413359385","comp":"sentences","stream":"default","task":4,"tuple":["snow white",1,2.5,true,null,"aGk=",{"a":["x"],"b":1}]}`},
+		{"heartbeat", func(e *Encoder) error { return e.WriteHeartbeat("12") },
+			`{"id":"12","comp":null,"stream":"__heartbeat","task":-1,"tuple":[]}`},
+		{"next", func(e *Encoder) error { return e.WriteCommand(CmdNext, "") }, `{"command":"next","id":""}`},
+		{"ack int id", func(e *Encoder) error { return e.WriteCommand(CmdAck, int64(7)) }, `{"command":"ack","id":7}`},
+		{"fail raw id", func(e *Encoder) error { return e.WriteCommand(CmdFail, Raw(`{"b": 1, "a": 2}`)) }, `{"command":"fail","id":{"b": 1, "a": 2}}`},
+		{"task ids", func(e *Encoder) error { return e.WriteTaskIDs([]int{3, 7}) }, `[3,7]`},
+		{"no task ids", func(e *Encoder) error { return e.WriteTaskIDs(nil) }, `[]`},
+		{"small and large floats", func(e *Encoder) error {
+			return e.WriteTuple(&TupleMessage{ID: "1", Tuple: []any{1e-9, 1e21, float32(0.1), 100.0}})
+		}, `{"id":"1","comp":"","stream":"","task":0,"tuple":[1e-09,1e+21,0.1,100]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			e := NewEncoder(&buf)
+			if err := tt.write(e); err != nil {
+				t.Fatal(err)
+			}
+			if buf.Len() != 0 {
+				t.Errorf("encoder wrote before Flush")
+			}
+			if err := e.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := buf.String(), tt.want+"\nend\n"; got != want {
+				t.Errorf("wrote %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestEncodeHandshakeRoundTrip(t *testing.T) {
+	h := &Handshake{
+		PidDir: "/tmp/pids",
+		Conf:   map[string]any{"topology.name": "wc", "topology.workers": int64(2), "list": []any{"a", int64(1)}},
+		Context: Context{
+			TaskToComponent:          map[int]string{1: "__acker", 2: "split"},
+			TaskID:                   2,
+			ComponentID:              "split",
+			Streams:                  []string{"default"},
+			StreamToOutputFields:     map[string][]string{"default": {"word"}},
+			StreamToTargetToGrouping: map[string]map[string]Grouping{"default": {"count": {Type: "FIELDS", Fields: []string{"word"}}}},
+			SourceToStreamToGrouping: map[string]map[string]Grouping{"s": {"default": {Type: "SHUFFLE"}}},
+			SourceToStreamToFields:   map[string]map[string][]string{"s": {"default": {"sentence"}}},
+		},
+	}
+	var buf bytes.Buffer
+	e := NewEncoder(&buf)
+	if err := e.WriteHandshake(h); err != nil {
+		t.Fatal(err)
+	}
+	e.Flush()
+	if strings.Count(buf.String(), "\n") != 2 {
+		t.Errorf("handshake is not on one line: %q", buf.String())
+	}
+	if !strings.Contains(buf.String(), `"task->component":{"1":"__acker","2":"split"}`) {
+		t.Errorf("task ids are not JSON object keys: %s", buf.String())
+	}
+	var m HostMessage
+	if err := NewDecoder(&buf, DecoderOptions{}).DecodeHost(&m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != HostHandshake || !reflect.DeepEqual(m.Handshake, h) {
+		t.Errorf("round trip = %#v, want %#v", m.Handshake, h)
+	}
+}
+
+func TestEncodeChildMessagesRoundTrip(t *testing.T) {
+	tests := []Message{
+		{Command: CmdEmit, Tuple: []any{"word", int64(3)}, Anchors: []string{"1", "2"}, NeedTaskIDs: true, Level: LevelInfo},
+		{Command: CmdEmit, Tuple: []any{"word"}, Stream: "s", Direct: true, Task: 9, NeedTaskIDs: true, Level: LevelInfo},
+		{Command: CmdEmit, Tuple: []any{}, ID: int64(5), NeedTaskIDs: false, Level: LevelInfo},
+		{Command: CmdEmit, Tuple: []any{1.5}, ID: Raw(`[1,2]`), NeedTaskIDs: true, Level: LevelInfo},
+		{Command: CmdAck, ID: "-1", NeedTaskIDs: true, Level: LevelInfo},
+		{Command: CmdFail, ID: "18446744073709551615", NeedTaskIDs: true, Level: LevelInfo},
+		{Command: CmdSync, NeedTaskIDs: true, Level: LevelInfo},
+		{Command: CmdLog, Msg: "x\ny", Level: LevelError, NeedTaskIDs: true},
+		{Command: CmdError, Msg: "boom", NeedTaskIDs: true, Level: LevelInfo},
+		{Command: CmdMetrics, Name: "m", Params: map[string]any{"a": int64(1)}, NeedTaskIDs: true, Level: LevelInfo},
+		{Pid: 42, HasPid: true, NeedTaskIDs: true, Level: LevelInfo},
+	}
+	var buf bytes.Buffer
+	e := NewEncoder(&buf)
+	for i := range tests {
+		if err := e.WriteMessage(&tests[i]); err != nil {
+			t.Fatalf("WriteMessage(%+v): %v", tests[i], err)
+		}
+	}
+	e.Flush()
+	d := NewDecoder(&buf, DecoderOptions{})
+	for _, want := range tests {
+		var got Message
+		if err := d.Decode(&got); err != nil {
+			t.Fatalf("Decode: %v", err)
+		}
+		if len(got.Anchors) == 0 {
+			got.Anchors = nil
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("round trip = %+v, want %+v", got, want)
+		}
+	}
+}
+
+func TestEncodeUnencodable(t *testing.T) {
+	tests := []struct {
+		name  string
+		value any
+	}{
+		{"NaN", math.NaN()},
+		{"infinity", math.Inf(-1)},
+		{"invalid UTF-8", "a\xffb"},
+		{"invalid UTF-8 key", map[string]any{"\xff": 1}},
+		{"nested NaN", []any{1, []any{math.NaN()}}},
+		{"channel", make(chan int)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			e := NewEncoder(&buf)
+			if err := e.WriteTaskIDs([]int{1}); err != nil {
+				t.Fatal(err)
+			}
+			before := e.Buffered()
+			err := e.WriteTuple(&TupleMessage{ID: "1", Tuple: []any{"ok", tt.value}})
+			if !errors.Is(err, ErrUnencodable) {
+				t.Fatalf("WriteTuple(%v) = %v, want ErrUnencodable", tt.value, err)
+			}
+			if e.Buffered() != before {
+				t.Errorf("a failed write left %d bytes behind", e.Buffered()-before)
+			}
+			// The encoder stays usable.
+			if err := e.WriteCommand(CmdNext, ""); err != nil {
+				t.Fatal(err)
+			}
+			e.Flush()
+			if got, want := buf.String(), "[1]\nend\n{\"command\":\"next\",\"id\":\"\"}\nend\n"; got != want {
+				t.Errorf("wrote %q, want %q", got, want)
+			}
+		})
+	}
+}
