@@ -59,7 +59,7 @@ func TestEncodeHandshakeRoundTrip(t *testing.T) {
 			ComponentID:              "split",
 			Streams:                  []string{"default"},
 			StreamToOutputFields:     map[string][]string{"default": {"word"}},
-			StreamToTargetToGrouping: map[string]map[string]Grouping{"default": {"count": {Type: "FIELDS", Fields: []string{"word"}}}},
+			StreamToTargetToGrouping: map[string]map[string]Grouping{"default": {"count": {Type: "FIELDS", Fields: []string{"word"}}, "global": {Type: "FIELDS", Fields: []string{}}}},
 			SourceToStreamToGrouping: map[string]map[string]Grouping{"s": {"default": {Type: "SHUFFLE"}}},
 			SourceToStreamToFields:   map[string]map[string][]string{"s": {"default": {"sentence"}}},
 		},
@@ -72,6 +72,11 @@ func TestEncodeHandshakeRoundTrip(t *testing.T) {
 	e.Flush()
 	if strings.Count(buf.String(), "\n") != 2 {
 		t.Errorf("handshake is not on one line: %q", buf.String())
+	}
+	for _, want := range []string{`"task->component":{"1":"__acker","2":"split"}`, `{"type":"SHUFFLE"}`, `"global":{"type":"FIELDS","fields":[]}`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("handshake %s lacks %s", buf.String(), want)
+		}
 	}
 	if !strings.Contains(buf.String(), `"task->component":{"1":"__acker","2":"split"}`) {
 		t.Errorf("task ids are not JSON object keys: %s", buf.String())

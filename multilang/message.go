@@ -114,10 +114,23 @@ type Context struct {
 
 // Grouping is a grouping as Storm describes it to children: a type name
 // (FIELDS, SHUFFLE, ALL, NONE, DIRECT, LOCAL_OR_SHUFFLE, CUSTOM_SERIALIZED,
-// CUSTOM_OBJECT) and, for FIELDS, the fields.
+// CUSTOM_OBJECT) and, for FIELDS, the fields. A nil Fields is left out; an
+// empty one is sent as [] (Storm's way of showing a global grouping).
 type Grouping struct {
 	Type   string   `json:"type"`
-	Fields []string `json:"fields,omitempty"`
+	Fields []string `json:"fields"`
+}
+
+// MarshalJSON leaves out a nil Fields but keeps an empty one.
+func (g Grouping) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		Type string `json:"type"`
+	}
+	if g.Fields == nil {
+		return jsonAPI.Marshal(plain{g.Type})
+	}
+	type withFields Grouping // without this method
+	return jsonAPI.Marshal(withFields(g))
 }
 
 // TupleMessage is an input tuple a host sends a bolt.
