@@ -1,0 +1,772 @@
+# -*- coding: utf-8 -*-
+"""squall's multilang adapter for Python.
+
+A spout or bolt written in Python runs as a child process of a squall (or
+Apache Storm) worker and talks to it over stdin/stdout with Storm's multilang
+protocol. This module is API-compatible with Apache Storm's ``storm.py``:
+scripts written for it run unchanged. A bolt looks like this::
+
+    import storm
+
+    class SplitSentence(storm.BasicBolt):
+        def process(self, tup):
+            for word in tup.values[0].split():
+                storm.emit([word])
+
+    SplitSentence().run()
+
+Differences from Storm's adapter (all compatible with Storm's hosts):
+
+* ``emit`` does not ask the host for the ids of the tasks that receive the
+  tuple unless called with ``need_task_ids=True`` (then it returns the list of
+  task ids; otherwise it returns None). This saves a round trip per emit.
+  Old code that uses the return value of ``emit`` works again after
+  ``storm.NEED_TASK_IDS = True`` at the top of the script, or with the
+  environment variable ``SQUALL_NEED_TASK_IDS=1`` set for the component, which
+  makes every ``emit`` request task ids as Storm's adapter does.
+* Output is buffered and written to the host with one system call when the
+  adapter is about to wait for input (and at the latest every
+  ``FLUSH_INTERVAL`` seconds or ``FLUSH_BYTES`` bytes while it keeps working
+  through input that has already arrived), not once per message.
+* ``print`` and anything else written to ``sys.stdout`` becomes a ``log``
+  command at info level, one per line. The protocol uses a private copy of
+  the original stdout descriptor; descriptor 1 itself is pointed at stderr, so
+  output of C extensions and subprocesses cannot corrupt the protocol stream.
+* When stdin reaches end of file (the host closed it), the process exits with
+  status 0 and no traceback. If the host stops reading (broken pipe), too.
+* Heartbeat tuples are answered with ``sync`` by the adapter itself; they never
+  reach ``process``.
+* ``BasicBolt`` fails a tuple whose ``process`` raised, then reports the
+  traceback with ``reportError``, and goes on with the next tuple. A plain
+  ``Bolt`` or a ``Spout`` whose code raises reports the traceback, writes it to
+  stderr and exits with status 1, so the host restarts it.
+* Anchors may be given as ``Tuple`` objects or as tuple ids.
+
+The module keeps global state (one component per process) and is not
+thread-safe: call it from the thread that runs the component.
+
+Wire formats: only JSON (each message is one JSON value followed by a line
+``end``) is implemented. The reader/writer pair is chosen from
+``SERIALIZERS`` by looking at the first byte the host sends, so another format
+(e.g. MessagePack framing) can be added as a new pair.
+"""
+
+import atexit
+import io
+import json
+import os
+import sys
+import time
+import traceback
+from collections import deque
+
+try:
+    from json.encoder import c_make_encoder as _c_make_encoder
+except ImportError:  # pragma: no cover - CPython always has it
+    _c_make_encoder = None
+from json.encoder import encode_basestring_ascii as _encode_basestring_ascii
+
+__all__ = [
+    "Tuple", "Bolt", "BasicBolt", "Spout",
+    "emit", "emitDirect", "ack", "fail", "sync", "reportError", "rpcMetrics",
+    "log", "logTrace", "logDebug", "logInfo", "logWarn", "logError",
+    "initComponent", "readMsg", "readCommand", "readTuple", "readTaskIds",
+    "sendMsgToParent", "sendpid",
+]
+
+# Every emit requests task ids from the host (Storm's behaviour) when true.
+NEED_TASK_IDS = os.environ.get("SQUALL_NEED_TASK_IDS", "").lower() in ("1", "true", "yes")
+
+# While input that has already arrived is being worked through, buffered
+# output is written at the latest after this many seconds or bytes.
+FLUSH_INTERVAL = 0.005
+FLUSH_BYTES = 64 * 1024
+
+# Size of one read from stdin.
+READ_SIZE = 64 * 1024
+
+# Log levels of the protocol.
+TRACE, DEBUG, INFO, WARN, ERROR = 0, 1, 2, 3, 4
+
+
+# --- JSON ------------------------------------------------------------------
+
+_json_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
+def _make_fast_encoder():
+    """Returns the C encoder built once (JSONEncoder.encode builds one per
+    call), or None if this Python's private API differs from what we expect."""
+    if _c_make_encoder is None:
+        return None
+    try:
+        enc = _c_make_encoder(None, _json_encoder.default, _encode_basestring_ascii,
+                              None, ":", ",", False, False, False)
+        sample = {"command": "emit", "tuple": ["sn\u00f6", 1, 2.5, None, True, [{}]]}
+        if "".join(enc(sample, 0)) != _json_encoder.encode(sample):
+            return None
+        return enc
+    except Exception:
+        return None
+
+
+_c_encode = _make_fast_encoder()
+if _c_encode is not None:
+    def json_encode(value):
+        """Encodes value as compact, ASCII-only JSON text; NaN is refused (not JSON)."""
+        if value.__class__ is str:
+            return _encode_basestring_ascii(value)
+        return "".join(_c_encode(value, 0))
+else:  # pragma: no cover
+    json_encode = _json_encoder.encode
+
+_json_scan = json.JSONDecoder().scan_once
+_WHITESPACE = " \t\r\n"
+
+
+def json_decode(text):
+    """Decodes one JSON value from text (str or bytes)."""
+    if text.__class__ is not str:
+        text = text.decode("utf-8", "replace")
+    try:
+        value, end = _json_scan(text, 0)
+    except StopIteration:
+        stripped = text.lstrip(_WHITESPACE)
+        if stripped is text or not stripped:
+            raise ValueError("invalid JSON message from host: %r" % text[:80])
+        return json_decode(stripped)
+    if end != len(text) and text[end:].strip(_WHITESPACE):
+        raise ValueError("invalid JSON message from host: %r" % text[:80])
+    return value
+
+
+class HostClosed(SystemExit):
+    """Raised when the host closed stdin or stopped reading our output.
+
+    It is a SystemExit with status 0, so that the component exits cleanly
+    without a traceback, and ``except Exception`` in user code lets it pass.
+    """
+
+    def __init__(self):
+        SystemExit.__init__(self, 0)
+
+
+class JsonReader(object):
+    """Reads host messages: JSON text followed by a line ``end``.
+
+    read1(n) returns at most n bytes, blocking only when none are available,
+    and b"" at end of file. before_block() is called before every call that
+    may block, so that buffered output reaches the host first.
+    """
+
+    def __init__(self, read1, before_block, data=b""):
+        self._read1 = read1
+        self._before_block = before_block
+        self._buf = data
+        self._pos = 0
+
+    def read(self):
+        """Returns the next message; raises HostClosed at end of file."""
+        buf = self._buf
+        pos = search = self._pos
+        while True:
+            i = buf.find(b"\nend", search)
+            if i < 0:
+                search = max(pos, len(buf) - 3)  # "\nen" may end the buffer
+            else:
+                j = i + 4
+                n = len(buf)
+                if j < n and buf[j] == 10:  # "end\n"
+                    self._pos = j + 1
+                    return json_decode(buf[pos:i])
+                if j + 1 < n and buf[j] == 13 and buf[j + 1] == 10:  # "end\r\n"
+                    self._pos = j + 2
+                    return json_decode(buf[pos:i])
+                if j < n and (buf[j] != 13 or j + 1 < n):
+                    search = i + 1  # a line that only starts with "end"
+                    continue
+                search = i  # cannot tell yet
+            # Not a whole message yet: read more.
+            self._before_block()
+            chunk = self._read1(READ_SIZE)
+            if not chunk:
+                self._buf = b""
+                self._pos = 0
+                raise HostClosed()
+            buf = buf[pos:] + chunk
+            search -= pos
+            pos = 0
+            self._buf = buf
+            self._pos = 0
+
+
+class JsonWriter(object):
+    """Buffers messages to the host as JSON text followed by a line ``end``.
+
+    write(data) must write all of data.
+    """
+
+    def __init__(self, write):
+        self._write = write
+        self._parts = []
+        self._size = 0
+        self.since = 0.0  # time.monotonic() of the oldest unwritten message
+
+    def add(self, msg):
+        """Encodes msg and buffers it. Encoding errors leave the buffer as it was."""
+        text = json_encode(msg)
+        parts = self._parts
+        if not parts:
+            self.since = time.monotonic()
+        parts.append(text)
+        self._size += len(text)
+        if self._size >= FLUSH_BYTES:
+            self.flush()
+
+    def pending(self):
+        """Reports whether messages are waiting to be written."""
+        return bool(self._parts)
+
+    def flush(self):
+        """Writes every buffered message."""
+        parts = self._parts
+        if not parts:
+            return
+        self._parts = []
+        self._size = 0
+        parts.append("")
+        self._write("\nend\n".join(parts).encode("utf-8", "surrogatepass"))
+
+
+def _msgpack_unsupported(*args, **kwargs):
+    raise RuntimeError("the host speaks MessagePack (topology.multilang.serializer: msgpack), "
+                       "which this version of squall's storm.py does not support; use json")
+
+
+# Wire formats by name: (reader class, writer class). Readers take
+# (read1, before_block, data), writers take (write).
+SERIALIZERS = {
+    "json": (JsonReader, JsonWriter),
+    "msgpack": (_msgpack_unsupported, _msgpack_unsupported),
+}
+
+
+def _sniff(data):
+    """Names the serializer of the handshake that starts with data."""
+    first = data.lstrip(b" \t\r\n")[:1]
+    if first and (0x80 <= first[0] <= 0x8f or first[0] in (0xde, 0xdf)):
+        return "msgpack"  # a MessagePack map
+    return "json"
+
+
+# --- The connection to the host ------------------------------------------
+
+_reader = None
+_writer = None
+_stdout_log = None
+
+MODE = None          # Bolt or Spout once run() started
+ANCHOR_TUPLE = None  # BasicBolt: the tuple being processed, anchor of every emit
+
+# Messages read while waiting for task ids, and task ids read while waiting
+# for a message, kept in order.
+pending_commands = deque()
+pending_taskids = deque()
+
+
+def _before_block():
+    if _stdout_log is not None:
+        _stdout_log.flush()
+    _writer.flush()
+
+
+def _write_all(fd):
+    def write(data):
+        view = memoryview(data)
+        try:
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+        except BrokenPipeError:
+            raise HostClosed()
+    return write
+
+
+def connect(reader, writer, stdout_log=None):
+    """Uses reader and writer (see SERIALIZERS) to talk to the host.
+
+    run() and initComponent() connect to stdin/stdout themselves; this is for
+    tests and embedding.
+    """
+    global _reader, _writer, _stdout_log
+    _reader, _writer, _stdout_log = reader, writer, stdout_log
+    pending_commands.clear()
+    pending_taskids.clear()
+
+
+def _connect_stdio():
+    """Connects to the host over stdin and the original stdout.
+
+    Descriptor 1 is pointed at stderr and sys.stdout turned into a log stream,
+    so that stray output cannot corrupt the protocol.
+    """
+    out_fd = os.dup(1)  # not inheritable: subprocesses do not get it
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    stdin = sys.stdin.buffer
+    data = stdin.read1(READ_SIZE)
+    reader_cls, writer_cls = SERIALIZERS[_sniff(data)]
+    writer = writer_cls(_write_all(out_fd))
+    reader = reader_cls(stdin.read1, _before_block, data)
+    log_stream = _StdoutToLog(1)
+    connect(reader, writer, log_stream)
+    sys.stdout = log_stream
+    if not data:
+        raise HostClosed()
+
+
+def _ensure_connected():
+    if _writer is None:
+        _connect_stdio()
+
+
+def _at_exit():
+    try:
+        if _stdout_log is not None:
+            _stdout_log.flush()
+        if _writer is not None:
+            _writer.flush()
+    except (HostClosed, OSError, ValueError):
+        pass
+
+
+atexit.register(_at_exit)
+
+
+class _StdoutToLog(io.TextIOBase):
+    """Replaces sys.stdout: every line written becomes a log command (info).
+
+    A partial line is logged when the stream is flushed, which the adapter
+    does before waiting for input.
+    """
+
+    def __init__(self, fd):
+        io.TextIOBase.__init__(self)
+        self._fd = fd
+        self._partial = []
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    @property
+    def errors(self):
+        return "strict"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._fd  # descriptor 1, which now goes to stderr
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError("write() argument must be str, not %s" % type(s).__name__)
+        if "\n" not in s:
+            if s:
+                self._partial.append(s)
+            return len(s)
+        lines = s.split("\n")
+        if self._partial:
+            self._partial.append(lines[0])
+            lines[0] = "".join(self._partial)
+            self._partial = []
+        last = lines.pop()
+        if last:
+            self._partial.append(last)
+        for line in lines:
+            log(line, INFO)
+        return len(s)
+
+    def flush(self):
+        if self._partial:
+            line = "".join(self._partial)
+            self._partial = []
+            log(line, INFO)
+
+
+# --- Reading ---------------------------------------------------------------
+
+def readMsg():
+    """Reads the next message from the host, whatever it is."""
+    return _reader.read()
+
+
+def readTaskIds():
+    """Returns the next task-id list, keeping messages read before it."""
+    if pending_taskids:
+        return pending_taskids.popleft()
+    read = _reader.read
+    msg = read()
+    while msg.__class__ is not list:
+        pending_commands.append(msg)
+        msg = read()
+    return msg
+
+
+def readCommand():
+    """Returns the next message that is not a task-id list (a tuple or a command)."""
+    if pending_commands:
+        return pending_commands.popleft()
+    read = _reader.read
+    msg = read()
+    while msg.__class__ is list:
+        pending_taskids.append(msg)
+        msg = read()
+    return msg
+
+
+def readTuple():
+    """Returns the next input tuple of a bolt."""
+    cmd = readCommand()
+    return Tuple(cmd.get("id"), cmd.get("comp"), cmd.get("stream"), cmd.get("task"), cmd.get("tuple"))
+
+
+# --- Writing ---------------------------------------------------------------
+
+def sendMsgToParent(msg):
+    """Queues msg for the host; it is written before the adapter next waits."""
+    _writer.add(msg)
+
+
+_SYNC = {"command": "sync"}
+
+
+def sync():
+    """Sends sync: the end of a spout's answer, or a bolt's heartbeat reply."""
+    _writer.add(_SYNC)
+
+
+def sendpid(heartbeatdir):
+    """Creates the pid file in heartbeatdir and answers the handshake."""
+    pid = os.getpid()
+    problem = None
+    try:
+        open(os.path.join(heartbeatdir, str(pid)), "w").close()
+    except (OSError, TypeError) as e:
+        problem = "cannot create pid file in %r: %s" % (heartbeatdir, e)
+    _writer.add({"pid": pid})
+    if problem is not None:
+        log(problem, WARN)
+
+
+def _anchor_ids(anchors):
+    if anchors.__class__ is Tuple or isinstance(anchors, str):
+        anchors = [anchors]
+    return [a.id if isinstance(a, Tuple) else a for a in anchors]
+
+
+def emitBolt(tup, stream=None, anchors=[], directTask=None, need_task_ids=None):
+    """Sends a bolt's emit; returns whether the host will answer with task ids."""
+    if ANCHOR_TUPLE is not None:
+        ids = [ANCHOR_TUPLE.id]
+    elif anchors:
+        ids = _anchor_ids(anchors)
+    else:
+        ids = []
+    m = {"command": "emit", "anchors": ids, "tuple": tup}
+    if stream is not None:
+        m["stream"] = stream
+    if directTask is not None:
+        m["task"] = directTask
+        _writer.add(m)
+        return False
+    if need_task_ids is None:
+        need_task_ids = NEED_TASK_IDS
+    if not need_task_ids:
+        m["need_task_ids"] = False
+    _writer.add(m)
+    return need_task_ids
+
+
+def emitSpout(tup, stream=None, id=None, directTask=None, need_task_ids=None):
+    """Sends a spout's emit; returns whether the host will answer with task ids."""
+    m = {"command": "emit", "tuple": tup}
+    if id is not None:
+        m["id"] = id
+    if stream is not None:
+        m["stream"] = stream
+    if directTask is not None:
+        m["task"] = directTask
+        _writer.add(m)
+        return False
+    if need_task_ids is None:
+        need_task_ids = NEED_TASK_IDS
+    if not need_task_ids:
+        m["need_task_ids"] = False
+    _writer.add(m)
+    return need_task_ids
+
+
+_NOTHING = object()
+
+
+def emit(tup, stream=None, anchors=_NOTHING, directTask=None, need_task_ids=None, id=None):
+    """Emits the values tup.
+
+    In a bolt: ``emit(tup, stream=None, anchors=[], directTask=None)``;
+    anchors are Tuple objects or tuple ids (a BasicBolt anchors to the current
+    input itself). In a spout: ``emit(tup, stream=None, id=None,
+    directTask=None)``; a non-None id makes the emit reliable.
+
+    With ``need_task_ids=True`` (or ``storm.NEED_TASK_IDS``) the host is asked
+    for the ids of the receiving tasks and the list is returned; otherwise
+    None is returned. Direct emits never return task ids.
+    """
+    if MODE is Spout:
+        if anchors is not _NOTHING:
+            id = anchors  # a spout's third positional argument is the message id
+        need = emitSpout(tup, stream, id, directTask, need_task_ids)
+    else:
+        need = emitBolt(tup, stream, [] if anchors is _NOTHING else anchors, directTask,
+                        need_task_ids)
+    if need:
+        return readTaskIds()
+    return None
+
+
+def emitDirect(task, tup, stream=None, anchors=_NOTHING, id=None):
+    """Emits tup directly to task: ``emitDirect(task, tup, stream=None, anchors=[])``
+    in a bolt, ``emitDirect(task, tup, stream=None, id=None)`` in a spout."""
+    if MODE is Spout:
+        if anchors is not _NOTHING:
+            id = anchors
+        emitSpout(tup, stream, id, task)
+    else:
+        emitBolt(tup, stream, [] if anchors is _NOTHING else anchors, task)
+
+
+def ack(tup):
+    """Acks the input tuple tup (a Tuple or a tuple id)."""
+    _writer.add({"command": "ack", "id": tup.id if tup.__class__ is Tuple else getattr(tup, "id", tup)})
+
+
+def fail(tup):
+    """Fails the input tuple tup (a Tuple or a tuple id)."""
+    _writer.add({"command": "fail", "id": tup.id if tup.__class__ is Tuple else getattr(tup, "id", tup)})
+
+
+def reportError(msg):
+    """Reports an error for the component; it does not stop it."""
+    _writer.add({"command": "error", "msg": msg})
+
+
+def log(msg, level=INFO):
+    """Writes msg to the worker's log at level (0 trace ... 4 error)."""
+    _writer.add({"command": "log", "msg": msg, "level": level})
+
+
+def logTrace(msg):
+    log(msg, TRACE)
+
+
+def logDebug(msg):
+    log(msg, DEBUG)
+
+
+def logInfo(msg):
+    log(msg, INFO)
+
+
+def logWarn(msg):
+    log(msg, WARN)
+
+
+def logError(msg):
+    log(msg, ERROR)
+
+
+def rpcMetrics(name, params):
+    """Sets the task's metric name to params."""
+    _writer.add({"command": "metrics", "name": name, "params": params})
+
+
+def initComponent():
+    """Connects to the host, does the handshake and returns [conf, context]."""
+    _ensure_connected()
+    setup = readMsg()
+    sendpid(setup["pidDir"])
+    return [setup["conf"], setup["context"]]
+
+
+# --- Components --------------------------------------------------------------
+
+class Tuple(object):
+    """An input tuple of a bolt."""
+
+    def __init__(self, id, component, stream, task, values):
+        self.id = id
+        self.component = component
+        self.stream = stream
+        self.task = task
+        self.values = values
+
+    def __repr__(self):
+        return "<%s%s>" % (self.__class__.__name__,
+                           "".join(" %s=%r" % (k, self.__dict__[k]) for k in sorted(self.__dict__)))
+
+    def is_tick_tuple(self):
+        return self.task == -1 and self.stream == "__tick"
+
+    def is_heartbeat_tuple(self):
+        return self.task == -1 and self.stream == "__heartbeat"
+
+
+def _die():
+    """Reports the exception being handled and exits with status 1."""
+    text = traceback.format_exc()
+    try:
+        reportError(text)
+        _before_block()
+    except (HostClosed, OSError, ValueError, TypeError):
+        pass
+    sys.stderr.write(text)
+    sys.stderr.flush()
+    raise SystemExit(1)
+
+
+class Bolt(object):
+    """A bolt: override process(tuple) and call ack or fail for every tuple."""
+
+    def initialize(self, stormconf, context):
+        pass
+
+    def process(self, tuple):
+        pass
+
+    def run(self):
+        global MODE
+        MODE = Bolt
+        conf, context = initComponent()
+        try:
+            self.initialize(conf, context)
+            process = self.process
+            while True:
+                if pending_commands:
+                    msg = pending_commands.popleft()
+                else:
+                    msg = _reader.read()
+                    if msg.__class__ is list:
+                        pending_taskids.append(msg)
+                        continue
+                stream = msg["stream"]
+                if stream == "__heartbeat":
+                    _writer.add(_SYNC)
+                else:
+                    process(Tuple(msg.get("id"), msg["comp"], stream, msg["task"], msg["tuple"]))
+                _maybe_flush()
+        except Exception:
+            _die()
+
+
+class BasicBolt(object):
+    """A bolt whose emits are anchored to the input tuple, which is acked after
+    process returns, or failed (and the error reported) if it raises."""
+
+    def initialize(self, stormconf, context):
+        pass
+
+    def process(self, tuple):
+        pass
+
+    def run(self):
+        global MODE, ANCHOR_TUPLE
+        MODE = Bolt
+        conf, context = initComponent()
+        try:
+            self.initialize(conf, context)
+            process = self.process
+            while True:
+                if pending_commands:
+                    msg = pending_commands.popleft()
+                else:
+                    msg = _reader.read()
+                    if msg.__class__ is list:
+                        pending_taskids.append(msg)
+                        continue
+                stream = msg["stream"]
+                if stream == "__heartbeat":
+                    _writer.add(_SYNC)
+                    _maybe_flush()
+                    continue
+                tup = Tuple(msg.get("id"), msg["comp"], stream, msg["task"], msg["tuple"])
+                ANCHOR_TUPLE = tup
+                try:
+                    process(tup)
+                except Exception:
+                    fail(tup)
+                    reportError(traceback.format_exc())
+                else:
+                    _writer.add({"command": "ack", "id": tup.id})
+                _maybe_flush()
+        except Exception:
+            _die()
+
+
+class Spout(object):
+    """A spout: nextTuple emits (or not), ack and fail get the emitted ids."""
+
+    def initialize(self, conf, context):
+        pass
+
+    def ack(self, id):
+        pass
+
+    def fail(self, id):
+        pass
+
+    def nextTuple(self):
+        pass
+
+    def activate(self):
+        pass
+
+    def deactivate(self):
+        pass
+
+    def run(self):
+        global MODE
+        MODE = Spout
+        conf, context = initComponent()
+        try:
+            self.initialize(conf, context)
+            while True:
+                msg = readCommand()
+                command = msg.get("command")
+                if command == "next":
+                    self.nextTuple()
+                elif command == "ack":
+                    self.ack(msg.get("id"))
+                elif command == "fail":
+                    self.fail(msg.get("id"))
+                elif command == "activate":
+                    self.activate()
+                elif command == "deactivate":
+                    self.deactivate()
+                _writer.add(_SYNC)
+        except Exception:
+            _die()
+
+
+def _maybe_flush():
+    """Flushes if output has waited too long while input kept arriving."""
+    w = _writer
+    if w._parts and time.monotonic() - w.since >= FLUSH_INTERVAL:
+        _before_block()
