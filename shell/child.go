@@ -1,0 +1,439 @@
+package shell
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/multilang"
+	"github.com/squallstream/squall/topology"
+)
+
+// stderrLines is how many of a child's last stderr lines are kept for
+// error reports.
+const stderrLines = 20
+
+// child is one running instance of a component's process, from launch to
+// reaping. Its reader and writer goroutines are the only users of its
+// decoder and encoder.
+type child struct {
+	proc    *procgroup.Process
+	stdin   *os.File // our end of the child's stdin
+	stdout  *os.File
+	started time.Time
+	log     *slog.Logger
+
+	out *outbox
+
+	// lastHeard is the time (unix ns) of the child's last sign of life.
+	lastHeard atomic.Int64
+	// busy is set while the reader delivers one of the child's emits
+	// downstream; the liveness clock does not run then.
+	busy atomic.Bool
+	// hbPending is set while a heartbeat awaits its sync (bolts).
+	hbPending atomic.Bool
+	// outstanding is set while a spout command awaits its sync; synced
+	// gets a token when it arrives.
+	outstanding atomic.Bool
+	synced      chan struct{}
+
+	// dead is closed when the host gives up on the child; lost guards it.
+	dead chan struct{}
+	lost sync.Once
+
+	dec *multilang.Decoder
+	// readErr and lastReceived are written by the reader goroutine and
+	// read only after readerDone is closed.
+	readerDone   chan struct{}
+	readErr      error
+	lastReceived multilang.Message
+	// writeErr and lastSent: likewise, for the writer goroutine.
+	writerDone chan struct{}
+	writeErr   error
+	lastSent   outItem
+
+	stderrDone chan struct{}
+	stderrTail *lineTail
+	strays     atomic.Int64
+}
+
+// launch starts a child in its own process group with pipes on its
+// standard streams. The child's stderr is drained into log from the start.
+func launch(argv []string, dir string, env []string, log *slog.Logger) (*child, error) {
+	if len(argv) == 0 {
+		return nil, fmt.Errorf("%w: empty command", ErrLaunch)
+	}
+	path, err := lookPath(argv[0], dir, env)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrLaunch, err)
+	}
+	var files [6]*os.File // stdin r/w, stdout r/w, stderr r/w
+	for i := 0; i < 6; i += 2 {
+		if files[i], files[i+1], err = os.Pipe(); err != nil {
+			closeAll(files[:i])
+			return nil, fmt.Errorf("%w: %v", ErrLaunch, err)
+		}
+	}
+	cmd := &exec.Cmd{Path: path, Args: argv, Dir: dir, Env: env, Stdin: files[0], Stdout: files[3], Stderr: files[5]}
+	proc, err := procgroup.Start(cmd)
+	closeAll([]*os.File{files[0], files[3], files[5]}) // the child's ends
+	if err != nil {
+		closeAll([]*os.File{files[1], files[2], files[4]})
+		return nil, fmt.Errorf("%w: %v", ErrLaunch, err)
+	}
+	c := &child{
+		proc:       proc,
+		stdin:      files[1],
+		stdout:     files[2],
+		started:    time.Now(),
+		log:        log.With("pid", proc.Pid()),
+		out:        newOutbox(),
+		synced:     make(chan struct{}, 1),
+		dead:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+		writerDone: make(chan struct{}),
+		stderrDone: make(chan struct{}),
+		stderrTail: newLineTail(stderrLines),
+	}
+	c.touch(time.Now())
+	go c.drainStderr(files[4])
+	return c, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// lookPath finds an executable as the child's own PATH would: a name with
+// a slash is taken as is (relative to dir), a bare name is searched in the
+// PATH of env, relative entries taken relative to dir.
+func lookPath(name, dir string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	pathVar := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathVar = v // the last one wins, as for the child
+		}
+	}
+	for _, d := range filepath.SplitList(pathVar) {
+		if d == "" {
+			d = "."
+		}
+		p := filepath.Join(d, name)
+		abs := p
+		if !filepath.IsAbs(p) {
+			abs = filepath.Join(dir, p)
+		}
+		if fi, err := os.Stat(abs); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			if !filepath.IsAbs(p) {
+				return "./" + p, nil // relative to dir, as exec resolves it
+			}
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%q: executable file not found in $PATH (%s)", name, pathVar)
+}
+
+func (c *child) pid() int { return c.proc.Pid() }
+
+func (c *child) touch(now time.Time) { c.lastHeard.Store(now.UnixNano()) }
+
+// silentFor returns how long the child has said nothing.
+func (c *child) silentFor(now time.Time) time.Duration {
+	return now.Sub(time.Unix(0, c.lastHeard.Load()))
+}
+
+// markDead tells every waiter that the host has given up on the child.
+func (c *child) markDead() { c.lost.Do(func() { close(c.dead) }) }
+
+// isDead reports whether markDead was called.
+func (c *child) isDead() bool {
+	select {
+	case <-c.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// handshake sends the handshake and waits for the pid reply, both within
+// timeout. Log messages before the reply are passed to onLog.
+func (c *child) handshake(h *multilang.Handshake, timeout time.Duration, maxMessage int, onLog func(*multilang.Message)) error {
+	deadline := time.Now().Add(timeout)
+	c.stdin.SetWriteDeadline(deadline)
+	c.stdout.SetReadDeadline(deadline)
+	defer c.stdin.SetWriteDeadline(time.Time{})
+	defer c.stdout.SetReadDeadline(time.Time{})
+
+	enc := multilang.NewEncoder(c.stdin)
+	if err := enc.WriteHandshake(h); err != nil {
+		return fmt.Errorf("%w: %v", ErrLaunch, err)
+	}
+	if err := enc.Flush(); err != nil {
+		return c.classifyIOError("write handshake", err, timeout)
+	}
+	c.dec = multilang.NewDecoder(c.stdout, multilang.DecoderOptions{
+		MaxMessageBytes: maxMessage,
+		OnStray:         c.stray,
+		OnInvalidUTF8: func(snippet string) {
+			c.log.Warn("child sent invalid UTF-8, replaced", "snippet", snippet)
+		},
+	})
+	for {
+		var m multilang.Message
+		if err := c.dec.Decode(&m); err != nil {
+			return c.classifyIOError("read pid reply", err, timeout)
+		}
+		c.lastReceived = m
+		c.touch(time.Now())
+		switch {
+		case m.HasPid && m.Command == "":
+			if m.Pid != c.pid() {
+				c.log.Debug("child reported another pid", "reported", m.Pid)
+			}
+			return nil
+		case m.Command == multilang.CmdLog:
+			onLog(&m)
+		default:
+			return fmt.Errorf("%w: expected the pid reply, got %q", ErrProtocol, m.Command)
+		}
+	}
+}
+
+func (c *child) classifyIOError(what string, err error, timeout time.Duration) error {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%w: %s: no answer within %v", ErrTimeout, what, timeout)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, fs.ErrClosed), isBrokenPipe(err):
+		return fmt.Errorf("%w: %s: %v", ErrExited, what, err)
+	case errors.Is(err, multilang.ErrMalformed), errors.Is(err, multilang.ErrTooLarge):
+		return fmt.Errorf("%w: %s: %v", ErrProtocol, what, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrExited, what, err)
+}
+
+func isBrokenPipe(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "broken pipe")
+}
+
+// stray logs a line of stdout that is not part of any message.
+func (c *child) stray(line []byte) {
+	n := c.strays.Add(1)
+	if n <= 10 || n%1000 == 0 {
+		c.log.Warn("stray stdout from child", "line", string(line), "count", n)
+	}
+}
+
+// startIO starts the reader and writer goroutines. handle is called by the
+// reader for every message; an error from it ends the reader. unencodable
+// is called by the writer for an item it cannot encode.
+func (c *child) startIO(handle func(*multilang.Message) error, unencodable func(outItem, error)) {
+	go c.read(handle)
+	go c.write(unencodable)
+}
+
+func (c *child) read(handle func(*multilang.Message) error) {
+	defer close(c.readerDone)
+	var m multilang.Message
+	for {
+		err := c.dec.Decode(&m)
+		if err == nil {
+			c.touch(time.Now())
+			c.lastReceived = m
+			err = handle(&m)
+		}
+		if err != nil {
+			c.readErr = err
+			return
+		}
+	}
+}
+
+// writeFlushSize is how much the writer buffers before flushing in the
+// middle of a batch.
+const writeFlushSize = 64 << 10
+
+func (c *child) write(unencodable func(outItem, error)) {
+	defer close(c.writerDone)
+	enc := multilang.NewEncoder(c.stdin)
+	var batch []outItem
+	for {
+		var ok bool
+		if batch, ok = c.out.take(batch[:0]); !ok {
+			return
+		}
+		for _, item := range batch {
+			if err := encodeItem(enc, &item); err != nil {
+				unencodable(item, err)
+				continue
+			}
+			c.lastSent = item
+			if enc.Buffered() >= writeFlushSize {
+				if c.writeErr = enc.Flush(); c.writeErr != nil {
+					return
+				}
+			}
+		}
+		clear(batch) // let delivered tuples be collected
+		if c.writeErr = enc.Flush(); c.writeErr != nil {
+			return
+		}
+	}
+}
+
+func encodeItem(enc *multilang.Encoder, item *outItem) error {
+	switch item.kind {
+	case itemTuple:
+		t := item.tuple
+		return enc.WriteTuple(&multilang.TupleMessage{ID: item.id, Comp: t.SourceComponent(), Stream: t.SourceStream(), Task: t.SourceTask(), Tuple: t.Values()})
+	case itemHeartbeat:
+		return enc.WriteHeartbeat(item.id)
+	case itemCommand:
+		return enc.WriteCommand(item.command, item.msgID)
+	case itemTaskIDs:
+		return enc.WriteTaskIDs(item.taskIDs)
+	}
+	return fmt.Errorf("unknown item kind %d", item.kind)
+}
+
+// describe renders an item as the child would see it, for error reports.
+func describeSent(item outItem) string {
+	if item.kind == 0 {
+		return ""
+	}
+	var buf bytes.Buffer
+	enc := multilang.NewEncoder(&buf)
+	if err := encodeItem(enc, &item); err != nil {
+		return err.Error()
+	}
+	enc.Flush()
+	return clip(bytes.TrimSuffix(buf.Bytes(), []byte("\nend\n")))
+}
+
+// clipLen bounds a message quoted in a failure report.
+const clipLen = 300
+
+func clip(b []byte) string {
+	if len(b) <= clipLen {
+		return string(b)
+	}
+	return fmt.Sprintf("%s... (%d bytes)", b[:clipLen], len(b))
+}
+
+func describeReceived(m multilang.Message) string {
+	if m.Command == "" && !m.HasPid {
+		return ""
+	}
+	var buf bytes.Buffer
+	enc := multilang.NewEncoder(&buf)
+	if err := enc.WriteMessage(&m); err != nil {
+		return fmt.Sprintf("%s command", m.Command)
+	}
+	enc.Flush()
+	return clip(bytes.TrimSuffix(buf.Bytes(), []byte("\nend\n")))
+}
+
+// maxStderrLine caps one logged stderr line.
+const maxStderrLine = 4096
+
+func (c *child) drainStderr(f *os.File) {
+	defer close(c.stderrDone)
+	defer f.Close()
+	r := bufio.NewReaderSize(f, maxStderrLine)
+	for {
+		line, err := r.ReadSlice('\n')
+		if len(line) > 0 {
+			s := strings.TrimRight(string(line), "\r\n")
+			if err == bufio.ErrBufferFull {
+				s += " [line truncated]"
+				for err == bufio.ErrBufferFull {
+					_, err = r.ReadSlice('\n')
+				}
+			}
+			c.stderrTail.add(s)
+			c.log.Info("child stderr", "line", s)
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}
+
+// shutdown stops the child: its stdin is closed, so a well-behaved child
+// exits by itself within eofGrace; then its process group gets SIGTERM and,
+// termGrace later, SIGKILL. It then waits, at most ioWait each, for the
+// reader, writer and stderr goroutines, so that what the child wrote before
+// dying is processed. It returns whether the reader finished.
+func (c *child) shutdown(eofGrace, termGrace, ioWait time.Duration) (readerDone bool) {
+	c.markDead()
+	c.out.close()
+	c.stdin.Close()
+	if eofGrace > 0 {
+		waitFor(c.proc.Done(), eofGrace)
+	}
+	c.proc.Stop(termGrace)
+	readerDone = waitFor(c.readerDone, ioWait)
+	if !readerDone {
+		c.log.Warn("child reader still busy after the child stopped")
+	}
+	waitFor(c.writerDone, ioWait)
+	waitFor(c.stderrDone, ioWait)
+	c.stdout.Close()
+	return readerDone
+}
+
+func waitFor(ch <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// removePidFile removes the file the child created in pidDir.
+func (c *child) removePidFile(pidDir string) {
+	if pidDir != "" {
+		os.Remove(filepath.Join(pidDir, fmt.Sprint(c.pid())))
+	}
+}
+
+// childEnv builds a child's environment: the inherited one, then extra,
+// then the component's own, whose PATH is appended to the inherited PATH.
+func childEnv(extra []string, own map[string]string, conf topology.Config) []string {
+	env := append(os.Environ(), extra...)
+	if m, ok := conf[topology.KeyTopologyEnvironment].(map[string]any); ok {
+		for k, v := range m {
+			env = append(env, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	for k, v := range own {
+		if k == "PATH" {
+			if inherited := os.Getenv("PATH"); inherited != "" {
+				v = inherited + string(os.PathListSeparator) + v
+			}
+		}
+		env = append(env, k+"="+v)
+	}
+	return env
+}

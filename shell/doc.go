@@ -1,0 +1,24 @@
+// Package shell hosts a spout or bolt written in another language as a
+// child process speaking Storm's multilang protocol (see package multilang).
+//
+// A Bolt or Spout implements topology.Bolt or topology.Spout, so the worker
+// runs shell components exactly like Go ones. Each task owns one child:
+//
+//   - launch: argv without a shell, in the resources directory, in its own
+//     process group, stderr drained into the task log;
+//   - handshake: the full Storm context, with a startup timeout;
+//   - bolts: tuples written by one writer goroutine, at most
+//     topology.shellbolt.max.pending in flight, task-id replies written
+//     ahead of queued tuples, heartbeats every second;
+//   - spouts: the synchronous next/ack/fail/activate/deactivate cycle, each
+//     ending in sync;
+//   - liveness: a child that says nothing for topology.subprocess.timeout.secs
+//     while the host waits on it is killed; the clock stops while the host
+//     itself is blocked delivering the child's emits downstream.
+//
+// When a child dies, hangs or breaks the protocol, the task reports an
+// error with the cause, exit status, last messages each way and last stderr
+// lines, fails every tuple the child held, and restarts only that child
+// with exponential backoff, marking it crash-looping when it keeps dying.
+// Sibling tasks are not affected.
+package shell

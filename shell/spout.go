@@ -1,0 +1,223 @@
+package shell
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/squallstream/squall/multilang"
+	"github.com/squallstream/squall/topology"
+)
+
+// Spout runs a spout as a child process. It implements topology.Spout and
+// topology.Activator. The protocol is synchronous: each of Next, Ack, Fail,
+// Activate and Deactivate sends one command and returns when the child
+// answers with sync (or is given up on). When Next makes the child emit
+// nothing, the worker backs off before calling it again.
+type Spout struct {
+	spec *topology.ShellSpec
+	opts Options
+
+	ctx     *topology.TaskContext
+	out     topology.SpoutCollector
+	outputs map[string]topology.Stream
+	sup     *supervisor
+
+	mu sync.Mutex
+	// cur is guarded by mu: the child ready for commands, nil while none is.
+	cur *child
+
+	// The rest is used only from the executor goroutine.
+	// talking is the child the executor last sent commands to.
+	talking *child
+	active  bool
+	// queued holds acks and fails that found no child to take them.
+	queued []queuedCommand
+}
+
+type queuedCommand struct {
+	command string
+	msgID   any
+}
+
+// NewSpout returns a spout that runs spec's command for each task.
+func NewSpout(spec *topology.ShellSpec, opts Options) *Spout {
+	return &Spout{spec: spec, opts: opts}
+}
+
+// Open starts the child. Launch and handshake failures are reported to the
+// collector and the child restarted with backoff; Next does nothing until
+// a child is ready.
+func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) error {
+	set, err := readSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("shell spout %q: %w", ctx.ComponentID, err)
+	}
+	s.ctx, s.out = ctx, out
+	s.outputs = map[string]topology.Stream{}
+	for _, st := range ctx.Component().Outputs {
+		s.outputs[st.ID] = st
+	}
+	s.sup, err = newSupervisor(s.spec, s.opts, ctx, set, out.ReportError, hooks{
+		handle:      s.handle,
+		unencodable: func(_ *child, _ outItem, err error) { s.sup.log.Error("cannot encode command for child", "err", err) },
+		waiting:     func(c *child) bool { return c.outstanding.Load() },
+		up:          s.up,
+		down:        s.down,
+	})
+	if err != nil {
+		return fmt.Errorf("shell spout %q: %w", ctx.ComponentID, err)
+	}
+	go s.sup.run()
+	return nil
+}
+
+// Next asks the child for tuples.
+func (s *Spout) Next() {
+	if c := s.ready(); c != nil {
+		s.roundTrip(c, multilang.CmdNext, "")
+	}
+}
+
+// Ack tells the child that a tuple it emitted with msgID was fully
+// processed. Acks and fails for tuples of an earlier child go to its
+// successor, so a spout whose ids are durable (offsets, keys) can act on
+// them.
+func (s *Spout) Ack(msgID any) { s.deliver(multilang.CmdAck, msgID) }
+
+// Fail tells the child that a tuple it emitted with msgID failed.
+func (s *Spout) Fail(msgID any) { s.deliver(multilang.CmdFail, msgID) }
+
+// Activate tells the child its topology is active.
+func (s *Spout) Activate() {
+	s.active = true
+	if c, fresh := s.readyChild(); c != nil && !fresh { // a fresh child was just activated
+		s.roundTrip(c, multilang.CmdActivate, "")
+	}
+}
+
+// Deactivate tells the child its topology is inactive.
+func (s *Spout) Deactivate() {
+	s.active = false
+	if c, fresh := s.readyChild(); c != nil && !fresh {
+		s.roundTrip(c, multilang.CmdDeactivate, "")
+	}
+}
+
+// Close stops the child and waits for it.
+func (s *Spout) Close() {
+	if s.sup != nil {
+		s.sup.shutdown()
+	}
+}
+
+// Health reports on the task's child.
+func (s *Spout) Health() Health { return s.sup.Health() }
+
+func (s *Spout) deliver(command string, msgID any) {
+	c := s.ready()
+	if c == nil || !s.roundTrip(c, command, msgID) {
+		s.queued = append(s.queued, queuedCommand{command, msgID})
+	}
+}
+
+// ready returns the child to talk to, nil if none is ready. A child new to
+// the executor is first activated (if the topology is active) and given the
+// acks and fails that waited for it.
+func (s *Spout) ready() *child {
+	c, _ := s.readyChild()
+	return c
+}
+
+// readyChild is ready, also saying whether the child was new to the
+// executor (and so just activated if the topology is active).
+func (s *Spout) readyChild() (c *child, fresh bool) {
+	s.mu.Lock()
+	c = s.cur
+	s.mu.Unlock()
+	if c == nil {
+		return nil, false
+	}
+	if c != s.talking {
+		s.talking, fresh = c, true
+		if s.active && !s.roundTrip(c, multilang.CmdActivate, "") {
+			return nil, false
+		}
+	}
+	for len(s.queued) > 0 {
+		q := s.queued[0]
+		if !s.roundTrip(c, q.command, q.msgID) {
+			return nil, false
+		}
+		s.queued = s.queued[1:]
+	}
+	return c, fresh
+}
+
+// roundTrip sends a command and waits for the child's sync. It returns
+// false if the child was given up on first.
+func (s *Spout) roundTrip(c *child, command string, msgID any) bool {
+	c.touch(time.Now())
+	c.outstanding.Store(true)
+	c.out.put(outItem{kind: itemCommand, command: command, msgID: msgID}, false)
+	select {
+	case <-c.synced:
+		return true
+	case <-c.dead:
+		return false
+	}
+}
+
+func (s *Spout) up(c *child) {
+	s.mu.Lock()
+	s.cur = c
+	s.mu.Unlock()
+}
+
+func (s *Spout) down(c *child, _ *ChildError, _ bool) {
+	s.mu.Lock()
+	if s.cur == c {
+		s.cur = nil
+	}
+	s.mu.Unlock()
+}
+
+// handle processes one message of child c, on c's reader goroutine.
+func (s *Spout) handle(c *child, m *multilang.Message) error {
+	switch m.Command {
+	case multilang.CmdEmit:
+		stream, err := checkEmit(s.outputs, m)
+		if err != nil {
+			return err
+		}
+		c.busy.Store(true)
+		ids, err := safeEmit(func() []int {
+			if m.Direct {
+				s.out.EmitDirect(m.Task, stream, m.Tuple, m.ID)
+				return nil
+			}
+			return s.out.Emit(stream, m.Tuple, m.ID)
+		})
+		c.busy.Store(false)
+		if err != nil {
+			return err
+		}
+		if !m.Direct && m.NeedTaskIDs {
+			c.out.put(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true)
+		}
+	case multilang.CmdSync:
+		if !c.outstanding.CompareAndSwap(true, false) {
+			return protocolError("sync without a command to answer")
+		}
+		c.synced <- struct{}{}
+	case multilang.CmdAck, multilang.CmdFail:
+		return protocolError("a spout may not send %s", m.Command)
+	case "":
+		return protocolError("message without a command")
+	default:
+		if !s.sup.common(m) {
+			return protocolError("unknown command %q from a spout", m.Command)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,325 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/squallstream/squall/multilang"
+	"github.com/squallstream/squall/topology"
+)
+
+// ioWait bounds how long a stopping child's reader, writer and stderr
+// goroutines are waited for once the process group is dead.
+const ioWait = 2 * time.Second
+
+// Health describes a shell task's child for monitoring.
+type Health struct {
+	// Pid is the running child's pid, 0 while none is running.
+	Pid int
+	// Failures counts the children that failed since the task started.
+	Failures int
+	// CrashLooping is set while children keep failing in quick succession.
+	CrashLooping bool
+	// LastError is the last failure, nil if none.
+	LastError error
+}
+
+// ReportedError is an error a child reported with the error command.
+type ReportedError struct {
+	Component string
+	Task      int
+	Msg       string
+}
+
+func (e *ReportedError) Error() string { return e.Msg }
+
+// hooks is what distinguishes a bolt from a spout for the supervisor.
+type hooks struct {
+	// handle processes a message of child c (reader goroutine).
+	handle func(c *child, m *multilang.Message) error
+	// unencodable handles an item the writer could not encode.
+	unencodable func(c *child, item outItem, err error)
+	// heartbeats says whether the child gets heartbeat tuples.
+	heartbeats bool
+	// waiting says whether the host waits on c, so its silence counts.
+	waiting func(c *child) bool
+	// up is called when c is ready; down once c is gone for good, with
+	// the failure (nil on a clean stop) and whether c's reader finished.
+	up   func(c *child)
+	down func(c *child, cerr *ChildError, readerDone bool)
+}
+
+// supervisor runs the children of one shell task, one at a time, and
+// restarts them when they fail.
+type supervisor struct {
+	spec  *topology.ShellSpec
+	opts  Options
+	set   settings
+	ctx   *topology.TaskContext
+	log   *slog.Logger
+	env   []string
+	hooks hooks
+	// report sends an error to the component's error log.
+	report func(error)
+	// pidDir is where children record their pids; made here when the
+	// worker gave none.
+	pidDir, tmpPidDir string
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+
+	mu sync.Mutex
+	// health is guarded by mu.
+	health Health
+	// unknown records unknown commands already logged; reader goroutines
+	// only, one child at a time.
+	unknown map[string]bool
+}
+
+func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskContext, set settings, report func(error), h hooks) (*supervisor, error) {
+	s := &supervisor{
+		spec:    spec,
+		opts:    opts.withDefaults(),
+		set:     set,
+		ctx:     ctx,
+		log:     set.log.With("component", ctx.ComponentID, "task", ctx.TaskID),
+		env:     childEnv(opts.Env, spec.Env, ctx.Config),
+		hooks:   h,
+		report:  report,
+		pidDir:  ctx.PidDir,
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		unknown: map[string]bool{},
+	}
+	if s.pidDir == "" {
+		dir, err := os.MkdirTemp("", "squall-pids-")
+		if err != nil {
+			return nil, fmt.Errorf("make pid dir: %w", err)
+		}
+		s.pidDir, s.tmpPidDir = dir, dir
+	}
+	return s, nil
+}
+
+// Health returns the task's current health.
+func (s *supervisor) Health() Health {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.health
+}
+
+// shutdown stops the running child and the restart loop, and waits for
+// both. It may be called more than once.
+func (s *supervisor) shutdown() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+	if s.tmpPidDir != "" {
+		os.RemoveAll(s.tmpPidDir)
+	}
+}
+
+func (s *supervisor) stopping() bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// run starts children until shutdown, restarting each that fails after a
+// backoff.
+func (s *supervisor) run() {
+	defer close(s.done)
+	tracker := restartTracker{opts: s.opts}
+	for {
+		c, cerr := s.start()
+		if cerr == nil {
+			s.setPid(c.pid())
+			s.hooks.up(c)
+			if cerr = s.watch(c); cerr == nil { // stopping
+				readerDone := c.shutdown(s.opts.StopGrace, s.opts.StopGrace, ioWait)
+				c.removePidFile(s.pidDir)
+				s.hooks.down(c, nil, readerDone)
+				s.setPid(0)
+				return
+			}
+		}
+		readerDone := true
+		var started time.Time
+		if c != nil {
+			readerDone = c.shutdown(0, s.opts.StopGrace, ioWait)
+			c.removePidFile(s.pidDir)
+			s.describe(cerr, c, readerDone)
+			started = c.started
+		}
+		delay, looping := tracker.failed(started, time.Now())
+		s.mu.Lock()
+		s.health.Pid = 0
+		s.health.Failures++
+		s.health.CrashLooping = looping
+		s.health.LastError = cerr
+		cerr.Restarts, cerr.CrashLooping = tracker.streak, looping
+		s.mu.Unlock()
+		if c != nil {
+			s.hooks.down(c, cerr, readerDone)
+		}
+		s.log.Error("shell child failed", "err", cerr, "restart_in", delay, "crash_looping", looping)
+		s.report(cerr)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-s.stop:
+			t.Stop()
+			return
+		}
+	}
+}
+
+func (s *supervisor) setPid(pid int) {
+	s.mu.Lock()
+	s.health.Pid = pid
+	s.mu.Unlock()
+}
+
+// stable clears the crash-looping mark once a child has run long enough.
+func (s *supervisor) stable(c *child, now time.Time) {
+	if now.Sub(c.started) < s.opts.StableAfter {
+		return
+	}
+	s.mu.Lock()
+	s.health.CrashLooping = false
+	s.mu.Unlock()
+}
+
+// start launches a child and does the handshake. On failure the child, if
+// it was launched, is returned too so that it can be stopped and described.
+func (s *supervisor) start() (*child, *ChildError) {
+	cerr := &ChildError{Component: s.ctx.ComponentID, Task: s.ctx.TaskID, Phase: PhaseLaunch}
+	c, err := launch(s.spec.Command, s.ctx.ResourcesDir, s.env, s.log)
+	if err != nil {
+		cerr.Cause = err
+		return nil, cerr
+	}
+	h := handshake(s.ctx)
+	h.PidDir = s.pidDir
+	if err := c.handshake(h, s.set.startupTimeout, s.set.maxMessage, s.logChild); err != nil {
+		cerr.Phase, cerr.Cause = PhaseHandshake, err
+		return c, cerr
+	}
+	c.startIO(
+		func(m *multilang.Message) error { return s.hooks.handle(c, m) },
+		func(item outItem, err error) { s.hooks.unencodable(c, item, err) },
+	)
+	return c, nil
+}
+
+// watch waits until c fails or the task stops, sending heartbeats and
+// checking liveness on the way. It returns nil when the task stops.
+func (s *supervisor) watch(c *child) *ChildError {
+	cerr := func(cause error) *ChildError {
+		return &ChildError{Component: s.ctx.ComponentID, Task: s.ctx.TaskID, Phase: PhaseRunning, Cause: cause}
+	}
+	tick := time.NewTicker(s.opts.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return nil
+		case <-c.proc.Done():
+			return cerr(ErrExited)
+		case <-c.readerDone:
+			return cerr(readerCause(c.readErr))
+		case <-c.writerDone:
+			return cerr(fmt.Errorf("%w: writing to the child: %v", ErrExited, c.writeErr))
+		case now := <-tick.C:
+			if c.busy.Load() {
+				c.touch(now) // the host, not the child, is holding things up
+			} else if s.hooks.waiting(c) && c.silentFor(now) > s.set.timeout {
+				return cerr(fmt.Errorf("%w: no message for %v (topology.subprocess.timeout.secs)", ErrTimeout, s.set.timeout.Round(time.Millisecond)))
+			}
+			s.stable(c, now)
+			if s.hooks.heartbeats && !c.hbPending.Swap(true) {
+				c.out.put(outItem{kind: itemHeartbeat, id: newTupleID()}, false)
+			}
+		}
+	}
+}
+
+func readerCause(err error) error {
+	switch {
+	case errors.Is(err, ErrProtocol):
+		return err
+	case errors.Is(err, multilang.ErrMalformed), errors.Is(err, multilang.ErrTooLarge):
+		return fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	return fmt.Errorf("%w: reading from the child: %v", ErrExited, err)
+}
+
+// describe completes a failure report with what is known about c.
+func (s *supervisor) describe(cerr *ChildError, c *child, readerDone bool) {
+	cerr.Pid = c.pid()
+	cerr.Status = c.proc.Status()
+	cerr.Stderr = c.stderrTail.snapshot()
+	if readerDone {
+		cerr.LastReceived = describeReceived(c.lastReceived)
+	}
+	select {
+	case <-c.writerDone:
+		cerr.LastSent = describeSent(c.lastSent)
+	default:
+	}
+}
+
+// protocolError is a protocol error of the child.
+func protocolError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrProtocol, fmt.Sprintf(format, args...))
+}
+
+// common handles the commands bolts and spouts share. It returns false for
+// a command it does not know.
+func (s *supervisor) common(m *multilang.Message) bool {
+	switch m.Command {
+	case multilang.CmdLog:
+		s.logChild(m)
+	case multilang.CmdError:
+		s.report(&ReportedError{Component: s.ctx.ComponentID, Task: s.ctx.TaskID, Msg: m.Msg})
+	case multilang.CmdMetrics:
+		if s.ctx.RecordMetric != nil {
+			s.ctx.RecordMetric(m.Name, m.Params)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// logChild writes a child's log command to the task log.
+func (s *supervisor) logChild(m *multilang.Message) {
+	level := slog.LevelInfo
+	switch m.Level {
+	case multilang.LevelTrace:
+		level = slog.LevelDebug - 4
+	case multilang.LevelDebug:
+		level = slog.LevelDebug
+	case multilang.LevelWarn:
+		level = slog.LevelWarn
+	case multilang.LevelError:
+		level = slog.LevelError
+	}
+	s.log.Log(context.Background(), level, m.Msg, "source", "child")
+}
+
+// unknownCommand logs a command the host does not know, once per name.
+func (s *supervisor) unknownCommand(name string) {
+	if !s.unknown[name] {
+		s.unknown[name] = true
+		s.log.Warn("ignoring unknown command from child", "command", name)
+	}
+}
