@@ -168,6 +168,13 @@ type Grouping struct {
 	Fields []string
 	// Custom is the registered name of a CUSTOM grouping (Go only).
 	Custom string
+	// CustomArgs are the arguments YAML gave a CUSTOM grouping; nil when
+	// there are none.
+	CustomArgs map[string]any
+	// NewCustom returns a fresh instance of a CUSTOM grouping, resolved
+	// from the Registry when the topology was loaded or built. The runtime
+	// calls it once per emitting task and subscription.
+	NewCustom func() (CustomGrouping, error)
 }
 
 // ShellSpec describes a component run as a multilang child process.
@@ -186,8 +193,8 @@ type GoSpec struct {
 	Name string
 	// Args are the constructor arguments from YAML.
 	Args map[string]any
-	// New returns a fresh instance for one task: a Spout for spouts, a Bolt
-	// for bolts. It is called once per task.
+	// NewSpout (for spouts) or NewBolt (for bolts) returns a fresh instance
+	// for one task. The runtime calls it once per task.
 	NewSpout func() (Spout, error)
 	NewBolt  func() (Bolt, error)
 }
