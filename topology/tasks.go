@@ -1,6 +1,9 @@
 package topology
 
-import "sort"
+import (
+	"fmt"
+	"sort"
+)
 
 // TaskMap assigns task ids to components the way Storm does: components,
 // including system ones such as __acker, sorted by id in byte order, their
@@ -71,4 +74,58 @@ func (m *TaskMap) Components() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// Executor is a range of consecutive task ids of one component run by one
+// executor, as Storm names them: [Start, End], inclusive.
+type Executor struct {
+	Component  string
+	Start, End int
+}
+
+// Tasks returns the executor's task ids.
+func (e Executor) Tasks() []int {
+	tasks := make([]int, 0, e.End-e.Start+1)
+	for t := e.Start; t <= e.End; t++ {
+		tasks = append(tasks, t)
+	}
+	return tasks
+}
+
+func (e Executor) String() string { return fmt.Sprintf("%s[%d-%d]", e.Component, e.Start, e.End) }
+
+// Executors splits every component's tasks over its executors as Storm
+// does: consecutive ranges, the first ones one task longer when the tasks
+// do not divide evenly. parallelism gives each component's number of
+// executors (components missing from it, such as __acker, get one
+// executor per task). The result is sorted by task id.
+func (m *TaskMap) Executors(parallelism map[string]int) []Executor {
+	var out []Executor
+	for _, comp := range m.Components() {
+		tasks := m.Tasks(comp)
+		n := parallelism[comp]
+		if n <= 0 || n > len(tasks) {
+			n = len(tasks)
+		}
+		start := 0
+		for i := range n {
+			size := len(tasks) / n
+			if i < len(tasks)%n {
+				size++
+			}
+			out = append(out, Executor{Component: comp, Start: tasks[start], End: tasks[start+size-1]})
+			start += size
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	return out
+}
+
+// Parallelism returns each component's number of executors in t.
+func (t *Topology) Parallelism() map[string]int {
+	p := make(map[string]int, len(t.Components))
+	for _, c := range t.Components {
+		p[c.ID] = c.Parallelism
+	}
+	return p
 }
