@@ -75,6 +75,19 @@ func (c Config) String(key, def string) string {
 	return fmt.Sprint(v)
 }
 
+// Float returns the numeric value of key, def if unset or null.
+func (c Config) Float(key string, def float64) float64 {
+	v, ok := c[key]
+	if !ok || v == nil {
+		return def
+	}
+	f, err := toFloat(v)
+	if err != nil {
+		panic(fmt.Sprintf("config %s: %v", key, err))
+	}
+	return f
+}
+
 // Seconds returns a duration given in seconds under key, def if unset.
 func (c Config) Seconds(key string, def time.Duration) time.Duration {
 	v, ok := c[key]

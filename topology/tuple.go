@@ -27,6 +27,9 @@ type Source struct {
 	Task      int
 	Stream    string
 	Fields    *Fields
+	// StreamIndex is a small number the runtime gives each (Component,
+	// Stream) pair of the topology, to find per-stream statistics fast.
+	StreamIndex int
 }
 
 // TickSource is the source of tick tuples.
@@ -116,12 +119,25 @@ type Edge struct {
 // to it, which the acker needs when this tuple is acked. Its methods are safe
 // for concurrent use.
 type Anchor struct {
-	edges    []Edge
+	edges []Edge
+	// inline holds the edge of a tuple in a single tree, the usual case,
+	// so that such an anchor is one allocation.
+	inline   [1]Edge
 	children atomic.Uint64
+	// sampled is when the runtime started executing the tuple (unix ns),
+	// if it measures this tuple's latencies; 0 otherwise.
+	sampled atomic.Int64
 }
 
 // NewAnchor returns the anchor of a tuple with the given edges.
 func NewAnchor(edges []Edge) *Anchor { return &Anchor{edges: edges} }
+
+// NewAnchorEdge returns the anchor of a tuple in a single tuple tree.
+func NewAnchorEdge(e Edge) *Anchor {
+	a := &Anchor{inline: [1]Edge{e}}
+	a.edges = a.inline[:]
+	return a
+}
 
 // Edges returns the tuple's edges. The caller must not modify them.
 func (a *Anchor) Edges() []Edge { return a.edges }
@@ -139,3 +155,8 @@ func (a *Anchor) AddChild(id uint64) {
 
 // Children returns the XOR of the ids of tuples anchored to this one.
 func (a *Anchor) Children() uint64 { return a.children.Load() }
+
+// SetSampled records when the runtime started executing the tuple, for
+// its process latency; SampledAt returns it (0 if never set).
+func (a *Anchor) SetSampled(unixNanos int64) { a.sampled.Store(unixNanos) }
+func (a *Anchor) SampledAt() int64           { return a.sampled.Load() }

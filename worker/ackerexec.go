@@ -1,0 +1,111 @@
+package worker
+
+import (
+	"time"
+
+	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/worker/acker"
+)
+
+// ackerExecutor runs __acker tasks: it follows tuple trees and tells spout
+// tasks when theirs complete or fail.
+type ackerExecutor struct {
+	w       *Worker
+	exec    topology.Executor
+	tracker *acker.Tracker
+	inbox   *queue
+	timeout time.Duration
+	// out holds the messages for spout queues until the batch is done.
+	out  []outBatch
+	stop chan struct{}
+	done chan struct{}
+}
+
+func (w *Worker) newAckerExecutor(ex topology.Executor) *ackerExecutor {
+	x := &ackerExecutor{
+		w: w, exec: ex,
+		tracker: acker.New(),
+		inbox:   newQueue(w.conf.Int(topology.KeyExecutorReceiveBufferSize, 32768)),
+		timeout: w.conf.Seconds(topology.KeyMessageTimeoutSecs, 30*time.Second),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for _, id := range ex.Tasks() {
+		w.queues[id] = x.inbox
+	}
+	return x
+}
+
+func (x *ackerExecutor) run() {
+	defer close(x.done)
+	var buf []message
+	// Trees nobody finished are forgotten after two timeouts; their
+	// spouts have failed them by then.
+	expire := time.NewTicker(x.timeout)
+	defer expire.Stop()
+	for {
+		batch := x.inbox.take(buf)
+		if batch == nil {
+			select {
+			case <-x.stop:
+				return
+			case now := <-expire.C:
+				x.tracker.Expire(now, 2*x.timeout)
+			case <-x.inbox.waitReady():
+			}
+			continue
+		}
+		now := time.Now()
+		for i := range batch {
+			x.handle(&batch[i], now)
+		}
+		x.flush()
+		buf = batch
+	}
+}
+
+// flush sends the spouts what the batch decided, one push per spout queue.
+func (x *ackerExecutor) flush() {
+	for i := range x.out {
+		b := &x.out[i]
+		if len(b.msgs) > 0 {
+			b.q.pushBatchNow(b.msgs)
+			clear(b.msgs)
+			b.msgs = b.msgs[:0]
+		}
+	}
+}
+
+func (x *ackerExecutor) handle(m *message, now time.Time) {
+	var r acker.Result
+	switch m.kind {
+	case kindInit:
+		r = x.tracker.Init(m.root, m.val, int(m.from), now)
+	case kindAck:
+		r = x.tracker.Ack(m.root, m.val, now)
+	case kindFail:
+		r = x.tracker.Fail(m.root, now)
+	case kindReset:
+		r = x.tracker.Reset(m.root, now)
+	}
+	var k kind
+	switch r.Outcome {
+	case acker.Completed:
+		k = kindComplete
+	case acker.Failed:
+		k = kindFailed
+	case acker.Reset:
+		k = kindResetTimeout
+	default:
+		return
+	}
+	q := x.w.queues[r.SpoutTask]
+	note := message{kind: k, task: int32(r.SpoutTask), root: r.Root}
+	for i := range x.out {
+		if x.out[i].q == q {
+			x.out[i].msgs = append(x.out[i].msgs, note)
+			return
+		}
+	}
+	x.out = append(x.out, outBatch{q: q, msgs: []message{note}})
+}

@@ -1,0 +1,132 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/topology/builtin"
+)
+
+// constSpout emits the same values limit times, reliably if asked, as
+// Storm's ConstSpout benchmarks do.
+type constSpout struct {
+	limit    int
+	reliable bool
+	out      topology.SpoutCollector
+	values   []any
+	n        int
+}
+
+func (s *constSpout) DeclareOutputs() []topology.Stream {
+	return []topology.Stream{{ID: topology.DefaultStream, Fields: []string{"str"}}}
+}
+func (s *constSpout) Open(_ *topology.TaskContext, out topology.SpoutCollector) error {
+	s.out, s.values = out, []any{"some data"}
+	return nil
+}
+func (s *constSpout) Next() {
+	if s.n >= s.limit {
+		return
+	}
+	var id any
+	if s.reliable {
+		id = s.n
+	}
+	s.n++
+	s.out.Emit(topology.DefaultStream, s.values, id)
+}
+func (s *constSpout) Ack(any)  {}
+func (s *constSpout) Fail(any) {}
+func (s *constSpout) Close()   {}
+
+// benchTopology returns const spout -> [identity]* -> null with the
+// given grouping and acker count.
+func benchTopology(b *testing.B, n int, reliable bool, identities int, grouping topology.GroupingType, ackers int) *topology.Topology {
+	bld := topology.NewBuilder("bench")
+	bld.AddConfig(topology.KeyAckerExecutors, ackers)
+	bld.SetSpout("spout", topology.SpoutFunc(func() (topology.Spout, error) { return &constSpout{limit: n, reliable: reliable}, nil }), 1)
+	prev := "spout"
+	for i := range identities {
+		id := fmt.Sprintf("identity%d", i)
+		bld.SetBolt(id, builtin.Identity("str"), 1).Grouping(prev, topology.DefaultStream, topology.Grouping{Type: grouping})
+		prev = id
+	}
+	bld.SetBolt("null", builtin.Null(), 1).Grouping(prev, topology.DefaultStream, topology.Grouping{Type: grouping})
+	topo, err := bld.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return topo
+}
+
+// runBench runs topo until its null bolt executed n tuples (and, when
+// reliable, the spout saw n acks) and reports tuples/s.
+func runBench(b *testing.B, topo *topology.Topology, n int, reliable bool) *Worker {
+	w, err := New(Config{Topology: topo, StormID: "bench-1-1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	b.ResetTimer()
+	go func() { done <- w.Run(ctx) }()
+	for {
+		var executed, acked int64
+		for _, c := range w.Stats() {
+			t := c.Totals()
+			if c.Component == "null" {
+				executed = t.Executed
+			}
+			if c.Spout {
+				acked = t.Acked
+			}
+		}
+		if executed >= int64(n) && (!reliable || acked >= int64(n)) {
+			break
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tuples/s")
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+func BenchmarkSpoutNullLocalOrShuffle(b *testing.B) {
+	runBench(b, benchTopology(b, b.N, false, 0, topology.LocalOrShuffle, 0), b.N, false)
+}
+
+func BenchmarkSpoutIdentityNull(b *testing.B) {
+	runBench(b, benchTopology(b, b.N, false, 1, topology.LocalOrShuffle, 0), b.N, false)
+}
+
+// BenchmarkAckedSpoutBoltNull: Go spout -> Go bolt -> null bolt with one
+// acker; reports the complete latency's median and 99th percentile.
+func BenchmarkAckedSpoutBoltNull(b *testing.B) {
+	for _, pending := range []int{0, 1000, 5000, 20000} {
+		b.Run(fmt.Sprintf("max-pending-%d", pending), func(b *testing.B) { benchAcked(b, pending) })
+	}
+}
+
+func benchAcked(b *testing.B, maxPending int) {
+	topo := benchTopology(b, b.N, true, 1, topology.LocalOrShuffle, 1)
+	if maxPending > 0 {
+		topo.Config[topology.KeyMaxSpoutPending] = maxPending
+	}
+	w := runBench(b, topo, b.N, true)
+	for _, c := range w.Stats() {
+		if c.Spout {
+			t := c.Totals()
+			b.ReportMetric(float64(Percentile(t.CompleteHistogram, 0.5).Microseconds()), "p50-µs")
+			b.ReportMetric(float64(Percentile(t.CompleteHistogram, 0.99).Microseconds()), "p99-µs")
+		}
+	}
+}

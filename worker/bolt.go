@@ -1,0 +1,220 @@
+package worker
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/squallstream/squall/shell"
+	"github.com/squallstream/squall/topology"
+)
+
+type boltTask struct {
+	id   int
+	bolt topology.Bolt
+	out  *boltCollector
+	ctx  *topology.TaskContext
+	// batched is set for Go bolts: what they send while the executor works
+	// through a batch waits for its flush. A shell bolt's emits come from
+	// its child's reader goroutine and go out at once.
+	batched bool
+}
+
+// boltExecutor runs the tasks of one bolt executor on one goroutine,
+// executing the tuples of its queue in batches.
+type boltExecutor struct {
+	w      *Worker
+	comp   *topology.Component
+	exec   topology.Executor
+	tasks  []*boltTask
+	byID   map[int32]*boltTask
+	inbox  *queue
+	sample sampler
+	tick   time.Duration // 0: no tick tuples
+	// busy is the time spent executing (sampled executes scaled up).
+	busy atomic.Int64
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor) (*boltExecutor, error) {
+	conf := w.componentConfig(comp)
+	x := &boltExecutor{
+		w: w, comp: comp, exec: ex,
+		byID:   map[int32]*boltTask{},
+		inbox:  newQueue(conf.Int(topology.KeyExecutorReceiveBufferSize, 32768)),
+		sample: newSampler(conf.Float(topology.KeyStatsSampleRate, 0.05)),
+		tick:   conf.Seconds(topology.KeyTickTupleFreqSecs, 0),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	for _, id := range ex.Tasks() {
+		ctx := w.taskContext(comp, id)
+		routes, err := w.routesFor(ctx, comp, id)
+		if err != nil {
+			return nil, fmt.Errorf("bolt %q task %d: %w", comp.ID, id, err)
+		}
+		var b topology.Bolt
+		switch {
+		case comp.Shell != nil:
+			b = shell.NewBolt(comp.Shell, w.cfg.Shell)
+		default:
+			if b, err = comp.Go.NewBolt(); err != nil {
+				return nil, fmt.Errorf("bolt %q task %d: %w", comp.ID, id, err)
+			}
+		}
+		inputs := make([]*counters, w.numStreams)
+		for i := range inputs {
+			inputs[i] = &counters{}
+		}
+		t := &boltTask{id: id, bolt: b, ctx: ctx, batched: comp.Shell == nil,
+			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes}, inputs: inputs}}
+		x.tasks = append(x.tasks, t)
+		x.byID[int32(id)] = t
+		w.queues[id] = x.inbox
+	}
+	return x, nil
+}
+
+func (x *boltExecutor) prepare() error {
+	for _, t := range x.tasks {
+		if err := t.bolt.Prepare(t.ctx, t.out); err != nil {
+			return fmt.Errorf("prepare bolt %q task %d: %w", x.comp.ID, t.id, err)
+		}
+	}
+	return nil
+}
+
+func (x *boltExecutor) run() {
+	defer close(x.done)
+	defer x.cleanup()
+	var buf []message
+	for {
+		batch := x.inbox.take(buf)
+		if batch == nil {
+			select {
+			case <-x.stop:
+				return
+			case <-x.inbox.waitReady():
+			}
+			continue
+		}
+		x.startBatch()
+		for i := range batch {
+			if i%flushEvery == flushEvery-1 {
+				select {
+				case <-x.stop:
+					x.flush(true)
+					return
+				default:
+				}
+				x.flush(false)
+			}
+			m := &batch[i]
+			x.execute(x.byID[m.task], m.tuple)
+		}
+		x.flush(true)
+		buf = batch
+	}
+}
+
+// flushEvery is how many tuples a bolt executor executes between pushes of
+// what its Go tasks sent.
+const flushEvery = 64
+
+func (x *boltExecutor) startBatch() {
+	for _, t := range x.tasks {
+		if t.batched {
+			t.out.startBatch()
+		}
+	}
+}
+
+func (x *boltExecutor) flush(stop bool) {
+	for _, t := range x.tasks {
+		if t.batched {
+			t.out.flush(stop)
+		}
+	}
+}
+
+// execute runs one tuple, measuring every n-th. A panic fails the tuple
+// and is reported; the task goes on.
+func (x *boltExecutor) execute(t *boltTask, tup topology.Tuple) {
+	in := t.out.input(tup)
+	in.executed.Add(1)
+	if !x.sample.sample() {
+		x.safeExecute(t, tup)
+		return
+	}
+	start := time.Now()
+	if an := tup.Anchor(); an != nil {
+		an.SetSampled(start.UnixNano())
+	}
+	x.safeExecute(t, tup)
+	d := time.Since(start)
+	in.execute.record(d)
+	x.busy.Add(int64(d) * int64(x.sample.every))
+}
+
+func (x *boltExecutor) safeExecute(t *boltTask, tup topology.Tuple) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.out.ReportError(fmt.Errorf("bolt %q task %d panicked executing %s: %v\n%s",
+				x.comp.ID, t.id, describe(tup), r, debug.Stack()))
+			t.out.Fail(tup)
+		}
+	}()
+	t.bolt.Execute(tup)
+}
+
+func describe(t topology.Tuple) string {
+	return fmt.Sprintf("a tuple from %s:%d on %q", t.SourceComponent(), t.SourceTask(), t.SourceStream())
+}
+
+// interrupt unblocks a shell bolt's Execute waiting for its child, so the
+// executor sees the stop. Go bolts are left to return on their own.
+func (x *boltExecutor) interrupt() {
+	for _, t := range x.tasks {
+		if sb, ok := t.bolt.(*shell.Bolt); ok {
+			sb.Cleanup()
+		}
+	}
+}
+
+func (x *boltExecutor) cleanup() {
+	for _, t := range x.tasks {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.out.ReportError(fmt.Errorf("bolt %q task %d panicked in Cleanup: %v", x.comp.ID, t.id, r))
+				}
+			}()
+			t.bolt.Cleanup()
+		}()
+	}
+}
+
+// sendTicks delivers a tick tuple to every task of the executor every
+// x.tick until the executor stops.
+func (x *boltExecutor) sendTicks(src *topology.Source) {
+	secs := x.tick.Seconds()
+	var value any = secs
+	if secs == float64(int64(secs)) {
+		value = int64(secs)
+	}
+	tick := time.NewTicker(x.tick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			for _, t := range x.tasks {
+				x.inbox.pushNow(&message{kind: kindTuple, task: int32(t.id), tuple: topology.NewTuple(src, []any{value}, nil)})
+			}
+		case <-x.stop:
+			return
+		}
+	}
+}

@@ -1,0 +1,299 @@
+package worker
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/squallstream/squall/topology"
+)
+
+// emitter is the emitting half of a task's collector. Its methods are safe
+// for concurrent use.
+type emitter struct {
+	w      *Worker
+	task   int
+	comp   string
+	routes map[string]*streamOut
+	// emits counts emits, so that the spout executor knows whether Next
+	// emitted anything.
+	emits atomic.Int64
+
+	mu sync.Mutex
+	// The following fields are guarded by mu.
+	// ids holds the target tasks of the last emit, returned to the caller,
+	// valid until the next call.
+	ids []int
+	// While batching is set (the executor is working through a batch of a
+	// Go task), messages wait in out, one batch per target queue, and go
+	// out with one lock per queue when the executor flushes.
+	batching bool
+	out      []outBatch
+}
+
+type outBatch struct {
+	q    *queue
+	msgs []message
+}
+
+// maxOutBatch is how many messages wait for one queue before they are
+// pushed without waiting for the executor's flush.
+const maxOutBatch = 256
+
+// put delivers m to its target task, or buffers it while batching. mu
+// is held.
+func (e *emitter) put(task int, m *message) {
+	q := e.w.queues[task]
+	if !e.batching {
+		q.push(m)
+		return
+	}
+	for i := range e.out {
+		if b := &e.out[i]; b.q == q {
+			b.msgs = append(b.msgs, *m)
+			if len(b.msgs) >= maxOutBatch {
+				b.q.pushBatch(b.msgs)
+				clear(b.msgs)
+				b.msgs = b.msgs[:0]
+			}
+			return
+		}
+	}
+	e.out = append(e.out, outBatch{q: q, msgs: append(make([]message, 0, 16), *m)})
+}
+
+// startBatch makes the collector buffer what it sends until flush.
+func (e *emitter) startBatch() {
+	e.mu.Lock()
+	e.batching = true
+	e.mu.Unlock()
+}
+
+// flush pushes whatever waits and, if stop is set, ends batching.
+func (e *emitter) flush(stop bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range e.out {
+		b := &e.out[i]
+		if len(b.msgs) > 0 {
+			b.q.pushBatch(b.msgs)
+			clear(b.msgs)
+			b.msgs = b.msgs[:0]
+		}
+	}
+	if stop {
+		e.batching = false
+	}
+}
+
+func (e *emitter) route(stream string, values []any, direct bool) *streamOut {
+	so := e.routes[stream]
+	switch {
+	case so == nil:
+		panic(&topology.EmitError{Component: e.comp, Stream: stream, Reason: "the stream is not declared"})
+	case len(values) != len(so.stream.Fields):
+		panic(&topology.EmitError{Component: e.comp, Stream: stream,
+			Reason: fmt.Sprintf("%d values for the %d declared fields %v", len(values), len(so.stream.Fields), so.stream.Fields)})
+	case direct && !so.stream.Direct:
+		panic(&topology.EmitError{Component: e.comp, Stream: stream, Reason: "EmitDirect on a stream that is not direct"})
+	case !direct && so.stream.Direct:
+		panic(&topology.EmitError{Component: e.comp, Stream: stream, Reason: "Emit on a direct stream; use EmitDirect"})
+	}
+	return so
+}
+
+// targets chooses the target tasks of an emit into e.ids; mu is held.
+func (e *emitter) targets(so *streamOut, values []any, directTask int, direct bool) []int {
+	ids := e.ids[:0]
+	if direct {
+		if !so.direct[directTask] {
+			panic(&topology.EmitError{Component: e.comp, Stream: so.stream.ID,
+				Reason: fmt.Sprintf("task %d does not subscribe to the stream with a DIRECT grouping", directTask)})
+		}
+		ids = append(ids, directTask)
+	} else {
+		for _, g := range so.groupers {
+			ids = g.choose(values, ids)
+		}
+	}
+	e.ids = ids
+	return ids
+}
+
+func (e *emitter) counted(so *streamOut, targets int) {
+	so.stats.emitted.Add(1)
+	so.stats.transferred.Add(int64(targets))
+	e.emits.Add(1)
+}
+
+// randomID returns a random non-zero 64-bit id.
+func randomID() uint64 {
+	for {
+		if id := rand.Uint64(); id != 0 {
+			return id
+		}
+	}
+}
+
+// spoutCollector is a spout task's collector.
+type spoutCollector struct {
+	emitter
+	x *spoutExecutor
+}
+
+func (c *spoutCollector) Emit(stream string, values []any, msgID any) []int {
+	so := c.route(stream, values, false)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := c.targets(so, values, 0, false)
+	c.send(so, values, msgID, ids)
+	return ids
+}
+
+func (c *spoutCollector) EmitDirect(task int, stream string, values []any, msgID any) {
+	so := c.route(stream, values, true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.send(so, values, msgID, c.targets(so, values, task, true))
+}
+
+func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []int) {
+	defer c.counted(so, len(targets))
+	if msgID == nil {
+		for _, t := range targets {
+			c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, nil)})
+		}
+		return
+	}
+	// The tuple is pending before anything can complete it.
+	root := randomID()
+	now := time.Now()
+	c.x.addPending(root, pendingTuple{task: int32(c.task), msgID: msgID, stream: so, emitted: now, started: now})
+	if c.w.ackers == 0 {
+		// Acking is disabled: the tuple is acked right after the current
+		// call into the spout returns.
+		for _, t := range targets {
+			c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, nil)})
+		}
+		c.x.inbox.pushNow(&message{kind: kindComplete, task: int32(c.task), root: root})
+		return
+	}
+	var xor uint64
+	for _, t := range targets {
+		edge := randomID()
+		xor ^= edge
+		anchor := topology.NewAnchorEdge(topology.Edge{Root: root, ID: edge})
+		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, anchor)})
+	}
+	acker := c.w.ackerFor(root)
+	c.put(acker, &message{kind: kindInit, task: int32(acker), from: int32(c.task), root: root, val: xor})
+}
+
+func (c *spoutCollector) ReportError(err error) { c.w.reportError(c.comp, c.task, err) }
+
+// boltCollector is a bolt task's collector.
+type boltCollector struct {
+	emitter
+	// inputs holds the task's statistics per input stream, by
+	// Source.StreamIndex.
+	inputs []*counters
+}
+
+func (c *boltCollector) Emit(stream string, anchors []topology.Tuple, values []any) []int {
+	so := c.route(stream, values, false)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := c.targets(so, values, 0, false)
+	c.send(so, anchors, values, ids)
+	return ids
+}
+
+func (c *boltCollector) EmitDirect(task int, stream string, anchors []topology.Tuple, values []any) {
+	so := c.route(stream, values, true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.send(so, anchors, values, c.targets(so, values, task, true))
+}
+
+func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []any, targets []int) {
+	for _, t := range targets {
+		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, c.anchorFor(anchors))})
+	}
+	c.counted(so, len(targets))
+}
+
+// anchorFor returns the anchor of a new tuple anchored to anchors: a fresh
+// id per anchor, folded into that anchor's children and into the new
+// tuple's edge for each of the anchor's trees. nil when nothing is tracked.
+func (c *boltCollector) anchorFor(anchors []topology.Tuple) *topology.Anchor {
+	var edges []topology.Edge
+	for _, a := range anchors {
+		an := a.Anchor()
+		if an == nil {
+			continue
+		}
+		id := randomID()
+		an.AddChild(id)
+		for _, e := range an.Edges() {
+			edges = xorEdge(edges, e.Root, id)
+		}
+	}
+	switch len(edges) {
+	case 0:
+		return nil
+	case 1:
+		return topology.NewAnchorEdge(edges[0])
+	}
+	return topology.NewAnchor(edges)
+}
+
+// xorEdge folds id into the edge of root in edges.
+func xorEdge(edges []topology.Edge, root, id uint64) []topology.Edge {
+	for i := range edges {
+		if edges[i].Root == root {
+			edges[i].ID ^= id
+			return edges
+		}
+	}
+	return append(edges, topology.Edge{Root: root, ID: id})
+}
+
+func (c *boltCollector) Ack(t topology.Tuple) {
+	if an := t.Anchor(); an != nil {
+		children := an.Children()
+		c.mu.Lock()
+		for _, e := range an.Edges() {
+			acker := c.w.ackerFor(e.Root)
+			c.put(acker, &message{kind: kindAck, task: int32(acker), root: e.Root, val: e.ID ^ children})
+		}
+		c.mu.Unlock()
+		if at := an.SampledAt(); at != 0 {
+			c.input(t).process.record(time.Duration(time.Now().UnixNano() - at))
+		}
+	}
+	c.input(t).acked.Add(1)
+}
+
+func (c *boltCollector) Fail(t topology.Tuple) {
+	c.notify(t, kindFail)
+	c.input(t).failed.Add(1)
+}
+
+func (c *boltCollector) ResetTimeout(t topology.Tuple) { c.notify(t, kindReset) }
+
+func (c *boltCollector) notify(t topology.Tuple, k kind) {
+	if an := t.Anchor(); an != nil {
+		c.mu.Lock()
+		for _, e := range an.Edges() {
+			acker := c.w.ackerFor(e.Root)
+			c.put(acker, &message{kind: k, task: int32(acker), root: e.Root})
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *boltCollector) ReportError(err error) { c.w.reportError(c.comp, c.task, err) }
+
+func (c *boltCollector) input(t topology.Tuple) *counters { return c.inputs[t.Source().StreamIndex] }

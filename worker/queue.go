@@ -1,0 +1,221 @@
+package worker
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/squallstream/squall/topology"
+)
+
+// kind says what a message is.
+type kind uint8
+
+const (
+	// kindTuple: a tuple for a bolt task.
+	kindTuple kind = iota + 1
+	// kindInit, kindAck, kindFail, kindReset: for an acker task about the
+	// tuple tree of root. Init carries the spout task in from.
+	kindInit
+	kindAck
+	kindFail
+	kindReset
+	// kindComplete, kindFailed, kindResetTimeout: for a spout task about
+	// its tuple root.
+	kindComplete
+	kindFailed
+	kindResetTimeout
+)
+
+// message is what queues carry: a tuple for a bolt, or a note about a
+// tuple tree for an acker or a spout.
+type message struct {
+	kind kind
+	// task is the target task.
+	task int32
+	// from is the spout task of an init.
+	from  int32
+	tuple topology.Tuple
+	// root is a tuple tree's id; val an XOR of edge ids.
+	root, val uint64
+}
+
+// queue is a bounded multi-producer, single-consumer queue of messages.
+// Producers append under a mutex; the consumer takes everything queued at
+// once, so it works in batches without producers having to batch. Its
+// methods are safe for concurrent use.
+type queue struct {
+	// limit is the capacity; producers block beyond it.
+	limit int
+
+	mu sync.Mutex
+	// The following fields are guarded by mu.
+	items            []message
+	closed           bool
+	consumerWaiting  bool
+	producersWaiting int
+	space            *sync.Cond
+
+	// size mirrors len(items) so an idle consumer can poll without the
+	// lock, which it would otherwise take from producers.
+	size atomic.Int64
+
+	// ready holds a token when a waiting consumer should look again.
+	ready chan struct{}
+}
+
+func newQueue(limit int) *queue {
+	q := &queue{limit: max(limit, 1), ready: make(chan struct{}, 1)}
+	q.space = sync.NewCond(&q.mu)
+	return q
+}
+
+// push appends m, blocking while the queue is full. It returns false if
+// the queue is closed.
+func (q *queue) push(m *message) bool {
+	q.mu.Lock()
+	for len(q.items) >= q.limit && !q.closed {
+		q.producersWaiting++
+		q.space.Wait()
+		q.producersWaiting--
+	}
+	return q.appendLocked(m)
+}
+
+// pushBatch appends ms, blocking while the queue is full; a batch may take
+// the queue past its limit by up to its own size. It returns false if the
+// queue is closed.
+func (q *queue) pushBatch(ms []message) bool {
+	q.mu.Lock()
+	for len(q.items) >= q.limit && !q.closed {
+		q.producersWaiting++
+		q.space.Wait()
+		q.producersWaiting--
+	}
+	return q.appendBatchLocked(ms)
+}
+
+// pushBatchNow appends ms even beyond the limit, like pushNow.
+func (q *queue) pushBatchNow(ms []message) bool {
+	q.mu.Lock()
+	return q.appendBatchLocked(ms)
+}
+
+func (q *queue) appendBatchLocked(ms []message) bool {
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, ms...)
+	q.size.Store(int64(len(q.items)))
+	wake := q.consumerWaiting
+	q.consumerWaiting = false
+	q.mu.Unlock()
+	if wake {
+		select {
+		case q.ready <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// pushNow appends m even beyond the limit. It is for messages that must
+// never block their producer: acks and fails to spouts, tick tuples.
+func (q *queue) pushNow(m *message) bool {
+	q.mu.Lock()
+	return q.appendLocked(m)
+}
+
+func (q *queue) appendLocked(m *message) bool {
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, *m)
+	q.size.Store(int64(len(q.items)))
+	wake := q.consumerWaiting
+	q.consumerWaiting = false
+	q.mu.Unlock()
+	if wake {
+		select {
+		case q.ready <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// spinRounds is how many times an idle consumer yields before it parks:
+// parking and waking costs more than a few yields when tuples keep coming.
+const spinRounds = 64
+
+// take returns every queued message, giving buf (emptied) back to the
+// queue to fill next. When the queue is empty it returns nil at once;
+// wait then blocks until there is something.
+func (q *queue) take(buf []message) []message {
+	q.mu.Lock()
+	if len(q.items) == 0 {
+		q.mu.Unlock()
+		return nil
+	}
+	out := q.items
+	clear(buf)
+	q.items = buf[:0]
+	q.size.Store(0)
+	if q.producersWaiting > 0 {
+		q.space.Broadcast()
+	}
+	q.mu.Unlock()
+	return out
+}
+
+// waitReady returns a channel that receives when messages may have been
+// queued since the consumer found the queue empty. The consumer calls it
+// after take returned nil, then selects on it (and on anything else it
+// waits for), then calls take again.
+func (q *queue) waitReady() <-chan struct{} {
+	for range spinRounds {
+		if q.size.Load() > 0 {
+			return closedChan
+		}
+		runtime.Gosched()
+	}
+	q.mu.Lock()
+	if len(q.items) > 0 || q.closed {
+		q.mu.Unlock()
+		return closedChan
+	}
+	q.consumerWaiting = true
+	q.mu.Unlock()
+	return q.ready
+}
+
+// closedChan is always ready.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// len returns the number of queued messages.
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
+// close makes every current and later push return false and wakes the
+// consumer. Messages already queued can still be taken.
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.space.Broadcast()
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (q *queue) isClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}

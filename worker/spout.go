@@ -1,0 +1,292 @@
+package worker
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/squallstream/squall/shell"
+	"github.com/squallstream/squall/topology"
+)
+
+// spoutTask is one task of a spout executor.
+type spoutTask struct {
+	id    int
+	spout topology.Spout
+	out   *spoutCollector
+	ctx   *topology.TaskContext
+	// batched is set for Go spouts, whose emits are batched between the
+	// executor's flushes; a shell spout's emits go out at once.
+	batched bool
+}
+
+// spoutExecutor runs the tasks of one spout executor on one goroutine:
+// it calls Next while the topology is active and the task has room under
+// topology.max.spout.pending, delivers acks and fails, and times out
+// tuples that took longer than topology.message.timeout.secs.
+type spoutExecutor struct {
+	w     *Worker
+	comp  *topology.Component
+	exec  topology.Executor
+	tasks []*spoutTask
+	byID  map[int32]*spoutTask
+	inbox *queue
+
+	maxPending int           // 0: unlimited
+	timeout    time.Duration // 0: no timeouts
+	sample     sampler
+
+	mu sync.Mutex
+	// pending is guarded by mu: collectors add to it from any goroutine.
+	pending *pendingTable
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor) (*spoutExecutor, error) {
+	conf := w.componentConfig(comp)
+	x := &spoutExecutor{
+		w: w, comp: comp, exec: ex,
+		byID:       map[int32]*spoutTask{},
+		inbox:      newQueue(conf.Int(topology.KeyExecutorReceiveBufferSize, 32768)),
+		maxPending: max(conf.Int(topology.KeyMaxSpoutPending, 0), 0),
+		sample:     newSampler(conf.Float(topology.KeyStatsSampleRate, 0.05)),
+		pending:    newPendingTable(),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	if conf.Bool(topology.KeyEnableMessageTimeouts, true) {
+		x.timeout = conf.Seconds(topology.KeyMessageTimeoutSecs, 30*time.Second)
+	}
+	for _, id := range ex.Tasks() {
+		ctx := w.taskContext(comp, id)
+		routes, err := w.routesFor(ctx, comp, id)
+		if err != nil {
+			return nil, fmt.Errorf("spout %q task %d: %w", comp.ID, id, err)
+		}
+		var sp topology.Spout
+		switch {
+		case comp.Shell != nil:
+			sp = shell.NewSpout(comp.Shell, w.cfg.Shell)
+		default:
+			if sp, err = comp.Go.NewSpout(); err != nil {
+				return nil, fmt.Errorf("spout %q task %d: %w", comp.ID, id, err)
+			}
+		}
+		t := &spoutTask{id: id, spout: sp, ctx: ctx, batched: comp.Shell == nil,
+			out: &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes}, x: x}}
+		x.tasks = append(x.tasks, t)
+		x.byID[int32(id)] = t
+		w.queues[id] = x.inbox
+	}
+	return x, nil
+}
+
+func (x *spoutExecutor) addPending(root uint64, t pendingTuple) {
+	x.mu.Lock()
+	x.pending.add(root, t)
+	x.mu.Unlock()
+}
+
+func (x *spoutExecutor) takePending(root uint64) (pendingTuple, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.pending.take(root)
+}
+
+func (x *spoutExecutor) open() error {
+	for _, t := range x.tasks {
+		if err := t.spout.Open(t.ctx, t.out); err != nil {
+			return fmt.Errorf("open spout %q task %d: %w", x.comp.ID, t.id, err)
+		}
+	}
+	return nil
+}
+
+// clockRounds is how many rounds of the spout loop pass between reads of
+// the clock for timeouts while the spout is busy.
+const clockRounds = 1024
+
+// maxIdleWait bounds the backoff of a spout with nothing to emit.
+const maxIdleWait = time.Millisecond
+
+// flushRounds is how many rounds a busy spout executor lets its Go tasks'
+// emits wait before pushing them on.
+const flushRounds = 16
+
+func (x *spoutExecutor) run() {
+	defer close(x.done)
+	for _, t := range x.tasks {
+		if t.batched {
+			t.out.startBatch()
+		}
+	}
+	defer x.flush(true)
+	var (
+		buf     []message
+		active  bool
+		idle    int
+		expired []pendingTuple
+		rounds  int
+		timer   = time.NewTimer(time.Hour)
+	)
+	defer timer.Stop()
+	nextExpiry := time.Now().Add(x.expiryInterval())
+	for {
+		select {
+		case <-x.stop:
+			if active {
+				x.setActive(false)
+			}
+			x.closeTasks()
+			return
+		default:
+		}
+		if want := x.w.active.Load(); want != active {
+			active = want
+			x.setActive(active)
+		}
+		batch := x.inbox.take(buf)
+		for i := range batch {
+			x.handle(&batch[i])
+		}
+		if batch != nil {
+			buf = batch
+		}
+		// The clock is read every so many rounds: reading it costs more
+		// than a round of a fast spout.
+		if rounds++; x.timeout > 0 && (rounds%clockRounds == 0 || idle > 0) {
+			if now := time.Now(); now.After(nextExpiry) {
+				x.mu.Lock()
+				expired = x.pending.expire(now, x.timeout, expired[:0])
+				x.mu.Unlock()
+				for _, p := range expired {
+					x.fail(p, true)
+				}
+				nextExpiry = now.Add(x.expiryInterval())
+			}
+		}
+		emitted := false
+		if active {
+			for _, t := range x.tasks {
+				if x.maxPending > 0 && x.pendingOf(t) >= x.maxPending {
+					continue
+				}
+				before := t.out.emits.Load()
+				x.next(t)
+				emitted = emitted || t.out.emits.Load() != before
+			}
+		}
+		if emitted || batch != nil {
+			idle = 0
+			if rounds%flushRounds == 0 {
+				x.flush(false)
+			}
+			continue
+		}
+		// Nothing to do: push what waits, then back off progressively (the
+		// child of a shell spout need not sleep itself), waking early for
+		// acks and fails.
+		x.flush(false)
+		idle++
+		if idle < 8 {
+			runtime.Gosched()
+			continue
+		}
+		timer.Reset(min(maxIdleWait, time.Microsecond<<min(idle-8, 10)))
+		select {
+		case <-x.inbox.waitReady():
+		case <-x.w.activation:
+		case <-timer.C:
+		case <-x.stop:
+		}
+	}
+}
+
+// expiryInterval is how often pending tuples are checked for timeouts: a
+// tuple fails between one and one and a quarter timeouts after it started.
+func (x *spoutExecutor) expiryInterval() time.Duration {
+	if x.timeout == 0 {
+		return time.Hour
+	}
+	return max(x.timeout/4, time.Millisecond)
+}
+
+func (x *spoutExecutor) flush(stop bool) {
+	for _, t := range x.tasks {
+		if t.batched {
+			t.out.flush(stop)
+		}
+	}
+}
+
+func (x *spoutExecutor) pendingOf(t *spoutTask) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.pending.count(int32(t.id))
+}
+
+func (x *spoutExecutor) handle(m *message) {
+	switch m.kind {
+	case kindComplete:
+		if p, ok := x.takePending(m.root); ok {
+			t := x.byID[p.task]
+			x.call(t, "Ack", func() { t.spout.Ack(p.msgID) })
+			p.stream.stats.acked.Add(1)
+			if x.sample.sample() {
+				p.stream.stats.complete.record(time.Since(p.emitted))
+			}
+		}
+	case kindFailed:
+		if p, ok := x.takePending(m.root); ok {
+			x.fail(p, false)
+		}
+	case kindResetTimeout:
+		x.mu.Lock()
+		x.pending.reset(m.root, time.Now())
+		x.mu.Unlock()
+	}
+}
+
+func (x *spoutExecutor) fail(p pendingTuple, timedOut bool) {
+	t := x.byID[p.task]
+	x.call(t, "Fail", func() { t.spout.Fail(p.msgID) })
+	p.stream.stats.failed.Add(1)
+	if timedOut {
+		x.w.timedOut.Add(1)
+	}
+}
+
+func (x *spoutExecutor) next(t *spoutTask) { x.call(t, "Next", t.spout.Next) }
+
+// call runs a method of a task's spout; a panic is reported as an error
+// of the component and the task goes on, as a Go bolt's does.
+func (x *spoutExecutor) call(t *spoutTask, method string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.out.ReportError(fmt.Errorf("spout %s panicked: %v\n%s", method, r, debug.Stack()))
+		}
+	}()
+	f()
+}
+
+func (x *spoutExecutor) setActive(active bool) {
+	for _, t := range x.tasks {
+		if a, ok := t.spout.(topology.Activator); ok {
+			if active {
+				x.call(t, "Activate", a.Activate)
+			} else {
+				x.call(t, "Deactivate", a.Deactivate)
+			}
+		}
+	}
+}
+
+func (x *spoutExecutor) closeTasks() {
+	for _, t := range x.tasks {
+		x.call(t, "Close", t.spout.Close)
+	}
+}

@@ -1,0 +1,437 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/squallstream/squall/shell"
+	"github.com/squallstream/squall/topology"
+)
+
+// Config configures a Worker.
+type Config struct {
+	// Topology is the validated topology to run.
+	Topology *topology.Topology
+	// Conf is the cluster's configuration (defaults, storm.yaml, -c
+	// overrides); the topology's own configuration is laid over it.
+	Conf topology.Config
+	// StormID is the running topology's id (name-counter-epochsecs).
+	StormID string
+	// Executors are the executors this worker runs; nil means all of them
+	// (local mode).
+	Executors []topology.Executor
+	// ResourcesDir is the unpacked resources/ directory: shell components
+	// run there.
+	ResourcesDir string
+	// PidDir is where shell children record their pids; made if missing.
+	PidDir string
+	// Shell tunes shell components (e.g. the adapters' environment).
+	Shell shell.Options
+	// Inactive starts the topology deactivated.
+	Inactive bool
+	// Logger receives the worker's and its tasks' logs.
+	Logger *slog.Logger
+	// OnError, if set, receives every error a component reports that is
+	// not throttled.
+	OnError func(ErrorReport)
+}
+
+// Worker runs executors of one topology. Create it with New, run it with
+// Run. Activate, Deactivate, Stats and Errors are safe for concurrent use.
+type Worker struct {
+	cfg   Config
+	topo  *topology.Topology
+	tasks *topology.TaskMap
+	conf  topology.Config
+	log   *slog.Logger
+
+	// ackerTasks are the __acker tasks; ackers is their number, 0 when
+	// acking is disabled.
+	ackerTasks []int
+	ackers     int
+	// queues holds each task's executor queue by task id; nil for tasks
+	// of other workers.
+	queues []*queue
+	// streamIndex numbers every (component, stream) pair, the tick stream
+	// last.
+	streamIndex map[[2]string]int
+	numStreams  int
+	tickSource  *topology.Source
+
+	spouts []*spoutExecutor
+	bolts  []*boltExecutor
+	ackerX []*ackerExecutor
+
+	active atomic.Bool
+	// activation receives a token when active changes.
+	activation chan struct{}
+	timedOut   atomic.Int64
+	errors     *errorLog
+	started    time.Time
+}
+
+// New validates cfg and builds the worker's executors and tasks. It
+// starts nothing.
+func New(cfg Config) (*Worker, error) {
+	if cfg.Topology == nil {
+		return nil, errors.New("worker: no topology")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	topo := cfg.Topology
+	conf := topology.Defaults().Merge(cfg.Conf).Merge(topo.Config).Merge(topology.Config{
+		topology.KeyTopologyName: topo.Name,
+		topology.KeyStormID:      cfg.StormID,
+	})
+	if err := topology.CheckConfig(conf); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	ackers, set := conf.IntOK(topology.KeyAckerExecutors)
+	if !set {
+		ackers = conf.Int(topology.KeyWorkers, 1)
+	}
+	ackers = max(ackers, 0)
+	w := &Worker{
+		cfg:        cfg,
+		topo:       topo,
+		tasks:      topology.TopologyTasks(topo, ackers),
+		conf:       conf,
+		log:        cfg.Logger.With("topology", cfg.StormID),
+		ackers:     ackers,
+		activation: make(chan struct{}, 1),
+		errors:     newErrorLog(conf, cfg.OnError),
+	}
+	w.ackerTasks = w.tasks.Tasks(topology.AckerComponent)
+	w.queues = make([]*queue, w.tasks.NumTasks()+1)
+	w.indexStreams()
+	w.active.Store(!cfg.Inactive)
+	if w.cfg.PidDir == "" {
+		dir, err := os.MkdirTemp("", "squall-pids-")
+		if err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+		w.cfg.PidDir = dir
+	} else if err := os.MkdirAll(w.cfg.PidDir, 0o755); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+
+	executors := cfg.Executors
+	if executors == nil {
+		executors = w.tasks.Executors(topo.Parallelism())
+	}
+	for _, ex := range executors {
+		if ex.Component == topology.AckerComponent {
+			w.ackerX = append(w.ackerX, w.newAckerExecutor(ex))
+			continue
+		}
+		comp := topo.Component(ex.Component)
+		if comp == nil {
+			return nil, fmt.Errorf("worker: executor %v of an unknown component", ex)
+		}
+		var err error
+		if comp.Kind == topology.KindSpout {
+			var x *spoutExecutor
+			if x, err = w.newSpoutExecutor(comp, ex); err == nil {
+				w.spouts = append(w.spouts, x)
+			}
+		} else {
+			var x *boltExecutor
+			if x, err = w.newBoltExecutor(comp, ex); err == nil {
+				w.bolts = append(w.bolts, x)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+	}
+	for task := 1; task <= w.tasks.NumTasks(); task++ {
+		if w.queues[task] == nil {
+			return nil, fmt.Errorf("worker: task %d (%s) runs in no executor of this worker, and there is no transport to other workers",
+				task, w.tasks.Component(task))
+		}
+	}
+	return w, nil
+}
+
+// indexStreams numbers every (component, stream) pair for per-stream
+// statistics, with the tick stream last.
+func (w *Worker) indexStreams() {
+	w.streamIndex = map[[2]string]int{}
+	for _, c := range w.topo.Components {
+		for _, s := range c.Outputs {
+			w.streamIndex[[2]string{c.ID, s.ID}] = len(w.streamIndex)
+		}
+	}
+	tick := *topology.TickSource
+	tick.StreamIndex = len(w.streamIndex)
+	w.streamIndex[[2]string{tick.Component, tick.Stream}] = tick.StreamIndex
+	w.tickSource = &tick
+	w.numStreams = len(w.streamIndex)
+}
+
+func (w *Worker) componentConfig(c *topology.Component) topology.Config {
+	if len(c.Config) == 0 {
+		return w.conf
+	}
+	return w.conf.Merge(c.Config)
+}
+
+func (w *Worker) taskContext(c *topology.Component, task int) *topology.TaskContext {
+	return &topology.TaskContext{
+		Topology:     w.topo,
+		Tasks:        w.tasks,
+		TaskID:       task,
+		ComponentID:  c.ID,
+		Config:       w.componentConfig(c),
+		ResourcesDir: w.cfg.ResourcesDir,
+		PidDir:       w.cfg.PidDir,
+		Logger:       w.log.With("component", c.ID, "task", task),
+	}
+}
+
+// deliver puts m on the queue of its target task, blocking while it is
+// full.
+func (w *Worker) deliver(task int, m *message) { w.queues[task].push(m) }
+
+// deliverNow puts m on the queue of its target task even if it is full.
+func (w *Worker) deliverNow(task int, m *message) { w.queues[task].pushNow(m) }
+
+func (w *Worker) ackerFor(root uint64) int { return w.ackerTasks[root%uint64(len(w.ackerTasks))] }
+
+// isLocal reports whether a task runs in this worker.
+func (w *Worker) isLocal(task int) bool { return task < len(w.queues) && w.queues[task] != nil }
+
+// Activate and Deactivate switch the topology's spouts on and off.
+func (w *Worker) Activate()   { w.setActive(true) }
+func (w *Worker) Deactivate() { w.setActive(false) }
+
+func (w *Worker) setActive(a bool) {
+	w.active.Store(a)
+	select {
+	case w.activation <- struct{}{}:
+	default:
+	}
+}
+
+// Tasks returns the topology's task assignment.
+func (w *Worker) Tasks() *topology.TaskMap { return w.tasks }
+
+// Conf returns the merged configuration the worker runs with.
+func (w *Worker) Conf() topology.Config { return w.conf }
+
+// stopGrace bounds each stage of a stop.
+const stopGrace = 10 * time.Second
+
+// Run opens every task, runs the executors until ctx is done, then stops
+// them in order: spouts deactivated and closed first, then bolts and
+// ackers. It returns once everything it started has stopped, or with an
+// error if a task failed to start or executors did not stop in time.
+func (w *Worker) Run(ctx context.Context) error {
+	w.started = time.Now()
+	started, err := w.start()
+	if err == nil {
+		<-ctx.Done()
+	}
+	return errors.Join(err, w.shutdown(started))
+}
+
+// start opens spouts and prepares bolts, then starts every executor
+// goroutine. On failure it returns what it started, to be stopped.
+func (w *Worker) start() (startedExecutors, error) {
+	var s startedExecutors
+	for _, x := range w.ackerX {
+		go x.run()
+		s.ackers = append(s.ackers, x)
+	}
+	for _, x := range w.bolts {
+		s.bolts = append(s.bolts, x) // Cleanup must run even if Prepare failed
+		if err := x.prepare(); err != nil {
+			x.cleanup()
+			close(x.done)
+			return s, err
+		}
+		go x.run()
+		if x.tick > 0 {
+			go x.sendTicks(w.tickSource)
+		}
+	}
+	for _, x := range w.spouts {
+		s.spouts = append(s.spouts, x)
+		if err := x.open(); err != nil {
+			x.closeTasks()
+			close(x.done)
+			return s, err
+		}
+		go x.run()
+	}
+	return s, nil
+}
+
+type startedExecutors struct {
+	spouts []*spoutExecutor
+	bolts  []*boltExecutor
+	ackers []*ackerExecutor
+}
+
+func (w *Worker) shutdown(s startedExecutors) error {
+	var stuck []string
+	wait := func(name string, done <-chan struct{}, deadline time.Time) {
+		select {
+		case <-done:
+		case <-time.After(time.Until(deadline)):
+			stuck = append(stuck, name)
+		}
+	}
+	// Spouts first: deactivated and closed while bolts still drain the
+	// queues their last emits may be blocked on.
+	deadline := time.Now().Add(stopGrace)
+	for _, x := range s.spouts {
+		closeOnce(x.stop)
+	}
+	for _, x := range s.spouts {
+		wait("spout "+x.comp.ID, x.done, deadline)
+	}
+	for _, q := range w.queues {
+		if q != nil {
+			q.close()
+		}
+	}
+	deadline = time.Now().Add(stopGrace)
+	for _, x := range s.bolts {
+		closeOnce(x.stop)
+		x.interrupt()
+	}
+	for _, x := range s.bolts {
+		wait("bolt "+x.comp.ID, x.done, deadline)
+	}
+	for _, x := range s.ackers {
+		closeOnce(x.stop)
+		wait("acker", x.done, deadline)
+	}
+	if w.cfg.PidDir != "" {
+		entries, _ := os.ReadDir(w.cfg.PidDir)
+		if len(entries) == 0 {
+			os.Remove(w.cfg.PidDir)
+		}
+	}
+	if len(stuck) > 0 {
+		return fmt.Errorf("worker: executors did not stop within %v: %v", stopGrace, stuck)
+	}
+	return nil
+}
+
+var closeMu sync.Mutex
+
+func closeOnce(c chan struct{}) {
+	closeMu.Lock()
+	defer closeMu.Unlock()
+	select {
+	case <-c:
+	default:
+		close(c)
+	}
+}
+
+// Stats returns cumulative statistics per component of this worker,
+// sorted by component id.
+func (w *Worker) Stats() []ComponentStats {
+	byComp := map[string]*ComponentStats{}
+	get := func(c *topology.Component) *ComponentStats {
+		s := byComp[c.ID]
+		if s == nil {
+			s = &ComponentStats{Component: c.ID, Spout: c.Kind == topology.KindSpout, Streams: map[string]*StreamStats{}}
+			byComp[c.ID] = s
+		}
+		return s
+	}
+	streamName := make([]string, w.numStreams)
+	for k, i := range w.streamIndex {
+		streamName[i] = k[0] + ":" + k[1]
+	}
+	addOut := func(s *ComponentStats, routes map[string]*streamOut) {
+		for id, so := range routes {
+			ss := s.Streams[id]
+			if ss == nil {
+				ss = &StreamStats{}
+				s.Streams[id] = ss
+			}
+			ss.add(so.stats)
+		}
+	}
+	for _, x := range w.spouts {
+		s := get(x.comp)
+		for _, t := range x.tasks {
+			s.Tasks++
+			addOut(s, t.out.routes)
+		}
+	}
+	for _, x := range w.bolts {
+		s := get(x.comp)
+		s.BusyNanos += x.busy.Load()
+		for _, t := range x.tasks {
+			s.Tasks++
+			addOut(s, t.out.routes)
+			for i, in := range t.out.inputs {
+				if in.executed.Load() == 0 && in.acked.Load() == 0 && in.failed.Load() == 0 {
+					continue
+				}
+				ss := s.Streams[streamName[i]]
+				if ss == nil {
+					ss = &StreamStats{}
+					s.Streams[streamName[i]] = ss
+				}
+				ss.add(in)
+			}
+		}
+	}
+	out := make([]ComponentStats, 0, len(byComp))
+	for _, s := range byComp {
+		s.Errors = w.errors.count(s.Component)
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b ComponentStats) int {
+		switch {
+		case a.Component < b.Component:
+			return -1
+		case a.Component > b.Component:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// TimedOut returns how many spout tuples timed out.
+func (w *Worker) TimedOut() int64 { return w.timedOut.Load() }
+
+// Health returns the health of every shell task, by task id.
+func (w *Worker) Health() map[int]shell.Health {
+	h := map[int]shell.Health{}
+	for _, x := range w.spouts {
+		for _, t := range x.tasks {
+			if s, ok := t.spout.(*shell.Spout); ok {
+				h[t.id] = s.Health()
+			}
+		}
+	}
+	for _, x := range w.bolts {
+		for _, t := range x.tasks {
+			if b, ok := t.bolt.(*shell.Bolt); ok {
+				h[t.id] = b.Health()
+			}
+		}
+	}
+	return h
+}
+
+// PidDir returns the directory where shell children record their pids.
+func (w *Worker) PidDir() string { return filepath.Clean(w.cfg.PidDir) }
