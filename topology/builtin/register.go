@@ -11,6 +11,7 @@ const (
 	LogName             = "squall.Log"
 	NullName            = "squall.Null"
 	IdentityName        = "squall.Identity"
+	TopNName            = "squall.TopN"
 	NGroupingName       = "squall.NGrouping"
 )
 
@@ -67,6 +68,13 @@ func Register(r *topology.Registry) {
 			return nil, err
 		}
 		return NewCountBolt(c), nil
+	})
+	r.RegisterBolt(TopNName, func(a topology.Args) (topology.Bolt, error) {
+		c := TopNConfig{N: a.Int("n", 10)}
+		if err := a.Err(); err != nil {
+			return nil, err
+		}
+		return NewTopNBolt(c), nil
 	})
 	r.RegisterBolt(LogName, func(a topology.Args) (topology.Bolt, error) {
 		stdout := a.Bool("stdout", false)

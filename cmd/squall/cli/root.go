@@ -51,6 +51,7 @@ protocol; Go components run inside the worker.`,
 	root.SetErr(stderr)
 	root.AddCommand(
 		newVersionCmd(),
+		newLocalCmd(),
 	)
 	return root
 }

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/squallstream/squall/adapters"
+	"github.com/squallstream/squall/shell"
+	"github.com/squallstream/squall/worker"
+)
+
+type localOptions struct {
+	topologyFlags
+	duration time.Duration
+	dryRun   bool
+	interval time.Duration
+	logLevel string
+	inactive bool
+}
+
+func newLocalCmd() *cobra.Command {
+	var o localOptions
+	cmd := &cobra.Command{
+		Use:   "local TOPOLOGY",
+		Short: "Run a topology on this machine, without a cluster",
+		Long: `Run a topology in this process: a YAML file (native or Flux), or a directory
+holding topology.yaml and resources/ (where shell components run). Shell
+components are real child processes; squall's Python, Ruby and Node adapters
+are importable without copying them.
+
+Progress is shown live on a terminal and as periodic lines otherwise. Ctrl-C
+(or --duration) stops the topology cleanly: spouts are deactivated first,
+child processes stopped; a second Ctrl-C kills.`,
+		Example: `  squall local examples/wordcount
+  squall local --duration 30s topology.yaml
+  squall local --dry-run --filter dev.properties flux.yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLocal(cmd.Context(), o, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	o.topologyFlags.register(f)
+	f.DurationVar(&o.duration, "duration", 0, "stop after this long (default: run until Ctrl-C)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the validated topology and exit")
+	f.DurationVar(&o.interval, "interval", 0, "how often to show progress (default 1s on a terminal, 10s otherwise)")
+	f.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error (child stderr is logged at info)")
+	f.BoolVar(&o.inactive, "inactive", false, "start with the topology deactivated")
+	return cmd
+}
+
+func runLocal(ctx context.Context, o localOptions, path string, stdout, stderr io.Writer) error {
+	src, err := locateTopology(path)
+	if err != nil {
+		return err
+	}
+	topo, err := o.load(src, stockRegistry())
+	if err != nil {
+		return err
+	}
+	overrides, err := o.overrides()
+	if err != nil {
+		return err
+	}
+	topo.Config = topo.Config.Merge(overrides) // -c wins over the file
+	stormID := fmt.Sprintf("%s-1-%d", topo.Name, time.Now().Unix())
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	live := isTerminal(stderr)
+	prog := newProgress(stderr, live, stormID)
+	logger := slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: level}))
+
+	work, err := os.MkdirTemp("", "squall-local-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	env, err := adapters.Install(filepath.Join(work, "adapters"))
+	if err != nil {
+		return err
+	}
+	w, err := worker.New(worker.Config{
+		Topology:     topo,
+		StormID:      stormID,
+		ResourcesDir: src.resources,
+		PidDir:       filepath.Join(work, "pids"),
+		Shell:        shell.Options{Env: env},
+		Inactive:     o.inactive,
+		Logger:       logger,
+		OnError:      prog.noteError,
+	})
+	if err != nil {
+		return err
+	}
+	if o.dryRun {
+		describeTopology(stdout, topo, w.Tasks(), w.Conf())
+		return nil
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if o.duration > 0 {
+		runCtx, cancel = context.WithTimeout(runCtx, o.duration)
+		defer cancel()
+	}
+	interval := o.interval
+	if interval <= 0 {
+		interval = 10 * time.Second
+		if live {
+			interval = time.Second
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx) }()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var runErr error
+loop:
+	for {
+		select {
+		case <-tick.C:
+			prog.update(w.Stats())
+		case runErr = <-done:
+			break loop
+		}
+	}
+	prog.summary(stdout, w.Stats(), w.Errors())
+	if runErr != nil {
+		return runErr
+	}
+	for task, h := range w.Health() {
+		if h.CrashLooping {
+			return fmt.Errorf("task %d (%s) was crash-looping: %w", task, w.Tasks().Component(task), h.LastError)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
