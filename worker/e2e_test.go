@@ -225,3 +225,5 @@ func TestWordCountExact(t *testing.T) {
 		t.Errorf("sentences stats = %+v", s)
 	}
 }
+
+func isCI() bool { return os.Getenv("CI") != "" }

@@ -82,17 +82,26 @@ func (q *queue) push(m *message) bool {
 	return q.appendLocked(m)
 }
 
-// pushBatch appends ms, blocking while the queue is full; a batch may take
-// the queue past its limit by up to its own size. It returns false if the
-// queue is closed.
+// pushBatch appends ms, as much as fits at a time, blocking while the
+// queue is full. It returns false if the queue is closed.
 func (q *queue) pushBatch(ms []message) bool {
-	q.mu.Lock()
-	for len(q.items) >= q.limit && !q.closed {
-		q.producersWaiting++
-		q.space.Wait()
-		q.producersWaiting--
+	for len(ms) > 0 {
+		q.mu.Lock()
+		for len(q.items) >= q.limit && !q.closed {
+			q.producersWaiting++
+			q.space.Wait()
+			q.producersWaiting--
+		}
+		n := min(len(ms), q.limit-len(q.items))
+		if q.closed {
+			n = len(ms)
+		}
+		if !q.appendBatchLocked(ms[:n]) {
+			return false
+		}
+		ms = ms[n:]
 	}
-	return q.appendBatchLocked(ms)
+	return true
 }
 
 // pushBatchNow appends ms even beyond the limit, like pushNow.

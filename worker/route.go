@@ -26,8 +26,9 @@ func (w *Worker) routesFor(ctx *topology.TaskContext, comp *topology.Component, 
 	for i, s := range comp.Outputs {
 		out := &streamOut{
 			stream: s,
-			src:    &topology.Source{Component: comp.ID, Task: task, Stream: s.ID, Fields: topology.NewFields(s.Fields...)},
-			stats:  &counters{},
+			src: &topology.Source{Component: comp.ID, Task: task, Stream: s.ID, Fields: topology.NewFields(s.Fields...),
+				StreamIndex: w.streamIndex[[2]string{comp.ID, s.ID}]},
+			stats: &counters{},
 		}
 		for j, sub := range w.topo.Subscribers(comp.ID, s.ID) {
 			targets := w.tasks.Tasks(sub.Component)
