@@ -31,7 +31,7 @@ func (w *Worker) newAckerExecutor(ex topology.Executor) *ackerExecutor {
 		done:    make(chan struct{}),
 	}
 	for _, id := range ex.Tasks() {
-		w.queues[id] = x.inbox
+		w.addLocal(id, x.inbox)
 	}
 	return x
 }
@@ -99,7 +99,7 @@ func (x *ackerExecutor) handle(m *message, now time.Time) {
 	default:
 		return
 	}
-	q := x.w.queues[r.SpoutTask]
+	q := x.w.route(r.SpoutTask)
 	note := message{kind: k, task: int32(r.SpoutTask), root: r.Root}
 	for i := range x.out {
 		if x.out[i].q == q {

@@ -73,7 +73,7 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes}, inputs: inputs}}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
-		w.queues[id] = x.inbox
+		w.addLocal(id, x.inbox)
 	}
 	return x, nil
 }

@@ -45,7 +45,7 @@ const maxOutBatch = 256
 // put delivers m to its target task, or buffers it while batching. mu
 // is held.
 func (e *emitter) put(task int, m *message) {
-	q := e.w.queues[task]
+	q := e.w.route(task)
 	if !e.batching {
 		q.push(m)
 		return

@@ -80,7 +80,7 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 			out: &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes}, x: x}}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
-		w.queues[id] = x.inbox
+		w.addLocal(id, x.inbox)
 	}
 	return x, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,6 +43,12 @@ type Config struct {
 	// OnError, if set, receives every error a component reports that is
 	// not throttled.
 	OnError func(ErrorReport)
+	// RemoteTasks gives, for every task of the topology that runs in
+	// another worker, that worker's address (host:port).
+	RemoteTasks map[int]string
+	// Listener, if set, accepts connections from the topology's other
+	// workers; the worker closes it when it stops.
+	Listener net.Listener
 }
 
 // Worker runs executors of one topology. Create it with New, run it with
@@ -57,12 +64,18 @@ type Worker struct {
 	// acking is disabled.
 	ackerTasks []int
 	ackers     int
-	// queues holds each task's executor queue by task id; nil for tasks
-	// of other workers.
-	queues []*queue
+	// routing holds, by task id, the queue a message for the task goes
+	// to: its executor's inbox, or the outbox of the peer worker running
+	// it. It is replaced whole when peers change.
+	routing atomic.Pointer[[]*queue]
+	// local holds the inbox of each task of this worker, nil for others.
+	local []*queue
+	peers map[string]*peer
+	recv  *receiver
 	// streamIndex numbers every (component, stream) pair, the tick stream
-	// last.
+	// last; streams describes each by its number.
 	streamIndex map[[2]string]int
+	streams     []streamInfo
 	numStreams  int
 	tickSource  *topology.Source
 
@@ -111,7 +124,7 @@ func New(cfg Config) (*Worker, error) {
 		errors:     newErrorLog(conf, cfg.OnError),
 	}
 	w.ackerTasks = w.tasks.Tasks(topology.AckerComponent)
-	w.queues = make([]*queue, w.tasks.NumTasks()+1)
+	w.local = make([]*queue, w.tasks.NumTasks()+1)
 	w.indexStreams()
 	w.active.Store(!cfg.Inactive)
 	if w.cfg.PidDir == "" {
@@ -153,14 +166,45 @@ func New(cfg Config) (*Worker, error) {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
 	}
+	routing := make([]*queue, len(w.local))
+	w.peers = map[string]*peer{}
 	for task := 1; task <= w.tasks.NumTasks(); task++ {
-		if w.queues[task] == nil {
-			return nil, fmt.Errorf("worker: task %d (%s) runs in no executor of this worker, and there is no transport to other workers",
+		if q := w.local[task]; q != nil {
+			routing[task] = q
+			continue
+		}
+		addr, ok := cfg.RemoteTasks[task]
+		if !ok {
+			return nil, fmt.Errorf("worker: task %d (%s) runs neither in this worker nor in a known other one",
 				task, w.tasks.Component(task))
 		}
+		p := w.peers[addr]
+		if p == nil {
+			p = w.newPeer(addr)
+			w.peers[addr] = p
+		}
+		routing[task] = p.outbox
+	}
+	w.routing.Store(&routing)
+	if len(w.peers) > 0 && cfg.Listener == nil {
+		return nil, errors.New("worker: tasks run in other workers, but there is no listener for them to send to")
+	}
+	if cfg.Listener != nil {
+		w.recv = w.newReceiver(cfg.Listener)
 	}
 	return w, nil
 }
+
+// streamInfo describes a numbered stream.
+type streamInfo struct {
+	component, stream string
+	fields            *topology.Fields
+}
+
+func (w *Worker) addLocal(task int, q *queue) { w.local[task] = q }
+
+// route returns the queue for messages to task.
+func (w *Worker) route(task int) *queue { return (*w.routing.Load())[task] }
 
 // indexStreams numbers every (component, stream) pair for per-stream
 // statistics, with the tick stream last.
@@ -168,14 +212,16 @@ func (w *Worker) indexStreams() {
 	w.streamIndex = map[[2]string]int{}
 	for _, c := range w.topo.Components {
 		for _, s := range c.Outputs {
-			w.streamIndex[[2]string{c.ID, s.ID}] = len(w.streamIndex)
+			w.streamIndex[[2]string{c.ID, s.ID}] = len(w.streams)
+			w.streams = append(w.streams, streamInfo{c.ID, s.ID, topology.NewFields(s.Fields...)})
 		}
 	}
 	tick := *topology.TickSource
-	tick.StreamIndex = len(w.streamIndex)
+	tick.StreamIndex = len(w.streams)
 	w.streamIndex[[2]string{tick.Component, tick.Stream}] = tick.StreamIndex
+	w.streams = append(w.streams, streamInfo{tick.Component, tick.Stream, tick.Fields})
 	w.tickSource = &tick
-	w.numStreams = len(w.streamIndex)
+	w.numStreams = len(w.streams)
 }
 
 func (w *Worker) componentConfig(c *topology.Component) topology.Config {
@@ -200,15 +246,17 @@ func (w *Worker) taskContext(c *topology.Component, task int) *topology.TaskCont
 
 // deliver puts m on the queue of its target task, blocking while it is
 // full.
-func (w *Worker) deliver(task int, m *message) { w.queues[task].push(m) }
+func (w *Worker) deliver(task int, m *message) { w.route(task).push(m) }
 
 // deliverNow puts m on the queue of its target task even if it is full.
-func (w *Worker) deliverNow(task int, m *message) { w.queues[task].pushNow(m) }
+func (w *Worker) deliverNow(task int, m *message) { w.route(task).pushNow(m) }
 
 func (w *Worker) ackerFor(root uint64) int { return w.ackerTasks[root%uint64(len(w.ackerTasks))] }
 
 // isLocal reports whether a task runs in this worker.
-func (w *Worker) isLocal(task int) bool { return task < len(w.queues) && w.queues[task] != nil }
+func (w *Worker) isLocal(task int) bool {
+	return task > 0 && task < len(w.local) && w.local[task] != nil
+}
 
 // Activate and Deactivate switch the topology's spouts on and off.
 func (w *Worker) Activate()   { w.setActive(true) }
@@ -248,6 +296,12 @@ func (w *Worker) Run(ctx context.Context) error {
 // goroutine. On failure it returns what it started, to be stopped.
 func (w *Worker) start() (startedExecutors, error) {
 	var s startedExecutors
+	for _, p := range w.peers {
+		go p.run()
+	}
+	if w.recv != nil {
+		go w.recv.serve()
+	}
 	for _, x := range w.ackerX {
 		go x.run()
 		s.ackers = append(s.ackers, x)
@@ -300,7 +354,7 @@ func (w *Worker) shutdown(s startedExecutors) error {
 	for _, x := range s.spouts {
 		wait("spout "+x.comp.ID, x.done, deadline)
 	}
-	for _, q := range w.queues {
+	for _, q := range w.local {
 		if q != nil {
 			q.close()
 		}
@@ -316,6 +370,14 @@ func (w *Worker) shutdown(s startedExecutors) error {
 	for _, x := range s.ackers {
 		closeOnce(x.stop)
 		wait("acker", x.done, deadline)
+	}
+	if w.recv != nil {
+		w.recv.close()
+	}
+	for _, p := range w.peers {
+		closeOnce(p.stop)
+		p.outbox.close()
+		wait("peer "+p.addr, p.done, deadline)
 	}
 	if w.cfg.PidDir != "" {
 		entries, _ := os.ReadDir(w.cfg.PidDir)

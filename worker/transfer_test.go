@@ -1,0 +1,281 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/topology/builtin"
+)
+
+// cluster of in-process workers for one topology, connected over
+// loopback TCP; placement says which worker runs each component's
+// executors (the acker runs in worker 0).
+type testCluster struct {
+	t         *testing.T
+	topo      *topology.Topology
+	placement map[string]int
+	listeners []net.Listener
+	addrs     []string
+	workers   []*Worker
+	cancels   []context.CancelFunc
+	dones     []chan error
+}
+
+func newTestCluster(t *testing.T, topo *topology.Topology, n int, placement map[string]int) *testCluster {
+	c := &testCluster{t: t, topo: topo, placement: placement}
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.listeners = append(c.listeners, l)
+		c.addrs = append(c.addrs, l.Addr().String())
+	}
+	c.workers = make([]*Worker, n)
+	c.cancels = make([]context.CancelFunc, n)
+	c.dones = make([]chan error, n)
+	for i := range n {
+		c.start(i)
+	}
+	t.Cleanup(func() {
+		for i := range c.workers {
+			c.stop(i)
+		}
+	})
+	return c
+}
+
+// assignment splits the topology's executors over the workers.
+func (c *testCluster) assignment(tasks *topology.TaskMap) (mine [][]topology.Executor, where map[int]int) {
+	mine = make([][]topology.Executor, len(c.addrs))
+	where = map[int]int{}
+	for _, ex := range tasks.Executors(c.topo.Parallelism()) {
+		i := c.placement[ex.Component]
+		mine[i] = append(mine[i], ex)
+		for _, task := range ex.Tasks() {
+			where[task] = i
+		}
+	}
+	return mine, where
+}
+
+func (c *testCluster) start(i int) {
+	tasks := topology.TopologyTasks(c.topo, 1)
+	mine, where := c.assignment(tasks)
+	remote := map[int]string{}
+	for task, j := range where {
+		if j != i {
+			remote[task] = c.addrs[j]
+		}
+	}
+	if c.listeners[i] == nil {
+		l, err := net.Listen("tcp", c.addrs[i])
+		if err != nil {
+			c.t.Fatalf("listen again on %s: %v", c.addrs[i], err)
+		}
+		c.listeners[i] = l
+	}
+	w, err := New(Config{Topology: c.topo, StormID: c.topo.Name + "-1-1", Executors: mine[i], RemoteTasks: remote,
+		Listener: c.listeners[i], Logger: testLogger(c.t)})
+	if err != nil {
+		c.t.Fatalf("worker %d: %v", i, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	c.workers[i], c.cancels[i], c.dones[i] = w, cancel, done
+}
+
+func (c *testCluster) stop(i int) {
+	if c.cancels[i] == nil {
+		return
+	}
+	c.cancels[i]()
+	select {
+	case err := <-c.dones[i]:
+		if err != nil {
+			c.t.Errorf("worker %d: %v", i, err)
+		}
+	case <-time.After(30 * time.Second):
+		c.t.Errorf("worker %d did not stop", i)
+	}
+	c.cancels[i], c.listeners[i] = nil, nil
+}
+
+func wordCountTopology(t *testing.T, sentences []string, rec *ackRecord, counts *builtin.CountSet) *topology.Topology {
+	b := topology.NewBuilder("wc2")
+	b.AddConfig(topology.KeyMaxSpoutPending, 500)
+	b.AddConfig(topology.KeyMessageTimeoutSecs, 5)
+	b.SetSpout("sentences", topology.SpoutFunc(func() (topology.Spout, error) {
+		return &listSpout{field: "sentence", sentences: sentences, rec: rec}, nil
+	}), 1)
+	b.SetBolt("split", topology.BoltFunc(func() (topology.Bolt, error) { return &splitBolt{}, nil }), 2).ShuffleGrouping("sentences")
+	b.SetBolt("count", builtin.Count(builtin.CountConfig{Field: "word", Set: counts}), 2).FieldsGrouping("split", "word")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+func TestTwoWorkersWordCount(t *testing.T) {
+	sentences := testSentences(3000)
+	rec := newAckRecord()
+	counts := &builtin.CountSet{}
+	topo := wordCountTopology(t, sentences, rec, counts)
+	c := newTestCluster(t, topo, 2, map[string]int{"sentences": 0, "split": 0, "count": 1, topology.AckerComponent: 0})
+	waitUntil(t, 30*time.Second, "every sentence acked", func() bool {
+		acked, _, _ := rec.snapshot()
+		return len(acked) == len(sentences)
+	})
+	if got, want := counts.Snapshot(), wordCounts(sentences); !maps.Equal(got, want) {
+		t.Errorf("counts = %v\nwant %v", got, want)
+	}
+	acked, failed, _ := rec.snapshot()
+	for id, n := range acked {
+		if n != 1 {
+			t.Errorf("message %d acked %d times", id, n)
+		}
+	}
+	if len(failed) != 0 {
+		t.Errorf("%d messages failed", len(failed))
+	}
+	for _, p := range c.workers[0].peers {
+		if p.dropped.Load() != 0 {
+			t.Errorf("peer dropped %d messages", p.dropped.Load())
+		}
+	}
+}
+
+// TestPeerRestart: the worker holding the counters goes away and comes
+// back on the same address; the sender reconnects, what was lost times
+// out and is replayed, and every message is acked in the end.
+func TestPeerRestart(t *testing.T) {
+	sentences := testSentences(2000)
+	rec := newAckRecord()
+	counts := &builtin.CountSet{}
+	topo := wordCountTopology(t, sentences, rec, counts)
+	c := newTestCluster(t, topo, 2, map[string]int{"sentences": 0, "split": 0, "count": 1, topology.AckerComponent: 0})
+	waitUntil(t, 30*time.Second, "some progress", func() bool {
+		acked, _, _ := rec.snapshot()
+		return len(acked) > 200
+	})
+	c.stop(1)
+	c.start(1)
+	waitUntil(t, 60*time.Second, "every sentence acked after the restart", func() bool {
+		acked, _, _ := rec.snapshot()
+		return len(acked) == len(sentences)
+	})
+	acked, _, _ := rec.snapshot()
+	for id, n := range acked {
+		if n != 1 {
+			t.Errorf("message %d acked %d times", id, n)
+		}
+	}
+}
+
+func TestWrongTopologyIsRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := wordCountTopology(t, nil, newAckRecord(), &builtin.CountSet{})
+	w, err := New(Config{Topology: topo, StormID: "wc2-1-1", Listener: l, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	writeFrame(conn, []byte(helloMagic+"other-1-1"))
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Errorf("a connection from another topology was kept open")
+	}
+}
+
+// BenchmarkTransfer: a Go spout in one worker, a null bolt in another, no
+// acking; tuples/s across loopback TCP.
+func BenchmarkTransfer(b *testing.B) {
+	bld := topology.NewBuilder("transfer")
+	bld.AddConfig(topology.KeyAckerExecutors, 0)
+	n := b.N
+	bld.SetSpout("spout", topology.SpoutFunc(func() (topology.Spout, error) { return &constSpout{limit: n}, nil }), 1)
+	bld.SetBolt("null", builtin.Null(), 1).ShuffleGrouping("spout")
+	topo, err := bld.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := benchCluster(b, topo, map[string]int{"spout": 0, "null": 1})
+	b.ResetTimer()
+	for {
+		var executed int64
+		for _, s := range c[1].Stats() {
+			if s.Component == "null" {
+				executed = s.Totals().Executed
+			}
+		}
+		if executed >= int64(n) {
+			break
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tuples/s")
+}
+
+// benchCluster starts one worker per distinct placement index and stops
+// them when the benchmark ends.
+func benchCluster(b *testing.B, topo *topology.Topology, placement map[string]int) []*Worker {
+	tasks := topology.TopologyTasks(topo, 0)
+	n := 0
+	for _, i := range placement {
+		n = max(n, i+1)
+	}
+	ls := make([]net.Listener, n)
+	for i := range ls {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ls[i] = l
+	}
+	mine := make([][]topology.Executor, n)
+	where := map[int]int{}
+	for _, ex := range tasks.Executors(topo.Parallelism()) {
+		mine[placement[ex.Component]] = append(mine[placement[ex.Component]], ex)
+		for _, task := range ex.Tasks() {
+			where[task] = placement[ex.Component]
+		}
+	}
+	ws := make([]*Worker, n)
+	for i := range ws {
+		remote := map[int]string{}
+		for task, j := range where {
+			if j != i {
+				remote[task] = ls[j].Addr().String()
+			}
+		}
+		w, err := New(Config{Topology: topo, StormID: fmt.Sprintf("%s-1-1", topo.Name), Executors: mine[i], RemoteTasks: remote, Listener: ls[i]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }()
+		b.Cleanup(func() { cancel(); <-done })
+		ws[i] = w
+	}
+	return ws
+}
