@@ -35,6 +35,13 @@ const (
 	KeyNimbusSupervisorTimeoutSecs = "nimbus.supervisor.timeout.secs"
 	KeyNimbusMonitorFreqSecs       = "nimbus.monitor.freq.secs"
 	KeySupervisorSlotsPorts        = "supervisor.slots.ports"
+	KeySupervisorWorkerStartSecs   = "supervisor.worker.start.timeout.secs"
+	KeySupervisorMonitorFreqSecs   = "supervisor.monitor.frequency.secs"
+	KeyWorkerHeartbeatFreqSecs     = "worker.heartbeat.frequency.secs"
+	KeyTaskHeartbeatFreqSecs       = "task.heartbeat.frequency.secs"
+	KeyLocalHostname               = "storm.local.hostname"
+	KeyNimbusGRPCPort              = "nimbus.grpc.port" // squall: nimbus's gRPC API
+	KeyUIPort                      = "ui.port"          // the REST API, on Storm's UI port
 )
 
 // ValueKind is the type a known configuration key must have.
@@ -92,6 +99,13 @@ var KnownKeys = map[string]KeySpec{
 	KeyNimbusSupervisorTimeoutSecs: {KindInt, 60},
 	KeyNimbusMonitorFreqSecs:       {KindInt, 10},
 	KeySupervisorSlotsPorts:        {KindIntList, []any{6700, 6701, 6702, 6703}},
+	KeySupervisorWorkerStartSecs:   {KindInt, 120},
+	KeySupervisorMonitorFreqSecs:   {KindInt, 3},
+	KeyWorkerHeartbeatFreqSecs:     {KindInt, 1},
+	KeyTaskHeartbeatFreqSecs:       {KindInt, 3},
+	KeyLocalHostname:               {KindString, nil},
+	KeyNimbusGRPCPort:              {KindInt, 6627},
+	KeyUIPort:                      {KindInt, 8080},
 }
 
 // Defaults returns a Config holding every known key that has a non-null

@@ -49,6 +49,13 @@ func Load(data []byte, opts LoadOptions) (*Topology, error) {
 	return load(data, "", opts)
 }
 
+// LoadNamed is Load for YAML that came from file (which is not read):
+// errors name it and, with RelativeIncludes, includes are resolved in its
+// directory.
+func LoadNamed(file string, data []byte, opts LoadOptions) (*Topology, error) {
+	return load(data, file, opts)
+}
+
 // Flux's top-level keys squall cannot honour: they build Java objects.
 var javaOnlyKeys = map[string]string{
 	"components":     "components build Java objects; define shell components with `shell:` or Go ones with `go:`",

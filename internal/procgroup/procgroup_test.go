@@ -130,3 +130,17 @@ func isZombie(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
+
+func TestStartTime(t *testing.T) {
+	a, err := StartTime(os.Getpid())
+	if err != nil || a == 0 {
+		t.Fatalf("StartTime(self) = %d, %v", a, err)
+	}
+	b, _ := StartTime(os.Getpid())
+	if a != b {
+		t.Errorf("StartTime changed: %d then %d", a, b)
+	}
+	if _, err := StartTime(1 << 30); err == nil {
+		t.Errorf("StartTime of a missing process: no error")
+	}
+}
