@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/topology"
+)
+
+// configFlags are the daemons' and clients' configuration flags: a
+// storm.yaml-style file and -c key=value overrides.
+type configFlags struct {
+	file   string
+	values []string
+}
+
+func (f *configFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.file, "config", "", "configuration `file` (storm.yaml keys; default ~/.squall/squall.yaml if it exists)")
+	fs.StringArrayVarP(&f.values, "config-value", "c", nil, "override a configuration `key=value` (repeatable; the value is YAML)")
+}
+
+// defaultConfigFile is where the configuration is read from without
+// --config.
+func defaultConfigFile() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".squall", "squall.yaml")
+}
+
+// load returns the defaults, with the configuration file and then the -c
+// overrides laid over them, type-checked.
+func (f *configFlags) load() (topology.Config, error) {
+	conf := topology.Defaults()
+	file := f.file
+	if file == "" {
+		if def := defaultConfigFile(); def != "" {
+			if _, err := os.Stat(def); err == nil {
+				file = def
+			}
+		}
+	}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		var fromFile map[string]any
+		if err := yaml.Unmarshal(data, &fromFile); err != nil {
+			return nil, fmt.Errorf("config %s: %w", file, err)
+		}
+		conf = conf.Merge(fromFile)
+	}
+	overrides, err := parseConfigValues(f.values)
+	if err != nil {
+		return nil, err
+	}
+	conf = conf.Merge(overrides)
+	if err := topology.CheckConfig(conf); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return conf, nil
+}
+
+// passThrough returns the flags that give another squall process (a
+// worker) the same configuration.
+func (f *configFlags) passThrough() []string {
+	var args []string
+	if f.file != "" {
+		abs, err := filepath.Abs(f.file)
+		if err == nil {
+			args = append(args, "--config", abs)
+		}
+	}
+	for _, v := range f.values {
+		args = append(args, "-c", v)
+	}
+	return args
+}
+
+// zooKeeperState connects to the ZooKeeper ensemble the configuration
+// names (storm.zookeeper.servers, .port, .root, .session.timeout).
+func zooKeeperState(conf topology.Config, log *slog.Logger) (*cluster.ZooKeeper, error) {
+	cfg := cluster.DefaultConfig()
+	servers, _ := conf[topology.KeyZookeeperServers].([]any)
+	if len(servers) == 0 {
+		return nil, fmt.Errorf("config: %s is not set", topology.KeyZookeeperServers)
+	}
+	port := conf.Int(topology.KeyZookeeperPort, 2181)
+	cfg.Servers = nil
+	for _, s := range servers {
+		host := fmt.Sprint(s)
+		if _, _, err := splitHostPort(host); err != nil {
+			host = host + ":" + strconv.Itoa(port)
+		}
+		cfg.Servers = append(cfg.Servers, host)
+	}
+	cfg.Root = conf.String(topology.KeyZookeeperRoot, cfg.Root)
+	cfg.SessionTimeout = time.Duration(conf.Int(topology.KeyZookeeperSessionTimeout, 20000)) * time.Millisecond
+	return cluster.NewZooKeeper(cfg, log)
+}
+
+// hostname is the name this node advertises: storm.local.hostname, else
+// the OS's.
+func hostname(conf topology.Config) string {
+	if h := conf.String(topology.KeyLocalHostname, ""); h != "" {
+		return h
+	}
+	h, err := os.Hostname()
+	if err != nil {
+		return "localhost"
+	}
+	return h
+}
+
+// daemonLogger logs to stderr in text, at the given level name.
+func daemonLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func splitHostPort(s string) (string, string, error) { return net.SplitHostPort(s) }
