@@ -190,8 +190,11 @@ func TestSlowBoltBoundsQueues(t *testing.T) {
 			executed = c.Totals().Executed
 		}
 	}
-	if lag := emitted.Load() - executed; lag > size+maxOutBatch+flushRounds {
-		t.Errorf("the spout is %d tuples ahead of the bolt, more than the queue holds", lag)
+	// In flight between the two: the queue (size), the batch the bolt took
+	// from it and is executing (size), the spout's unflushed batch
+	// (maxOutBatch) and the tuple being emitted.
+	if lag := emitted.Load() - executed; lag > 2*size+maxOutBatch+1 {
+		t.Errorf("the spout is %d tuples ahead of the bolt, more than the queues and batches hold", lag)
 	}
 }
 

@@ -70,8 +70,14 @@ type Worker struct {
 	routing atomic.Pointer[[]*queue]
 	// local holds the inbox of each task of this worker, nil for others.
 	local []*queue
-	peers map[string]*peer
 	recv  *receiver
+	// peersMu guards peers and running: the peers in use, keyed by
+	// address, and whether their goroutines have been started.
+	peersMu sync.Mutex
+	peers   map[string]*peer
+	running bool
+	// started is closed once every task started.
+	started chan struct{}
 	// streamIndex numbers every (component, stream) pair, the tick stream
 	// last; streams describes each by its number.
 	streamIndex map[[2]string]int
@@ -88,7 +94,7 @@ type Worker struct {
 	activation chan struct{}
 	timedOut   atomic.Int64
 	errors     *errorLog
-	started    time.Time
+	startTime  time.Time
 }
 
 // New validates cfg and builds the worker's executors and tasks. It
@@ -122,6 +128,7 @@ func New(cfg Config) (*Worker, error) {
 		ackers:     ackers,
 		activation: make(chan struct{}, 1),
 		errors:     newErrorLog(conf, cfg.OnError),
+		started:    make(chan struct{}),
 	}
 	w.ackerTasks = w.tasks.Tasks(topology.AckerComponent)
 	w.local = make([]*queue, w.tasks.NumTasks()+1)
@@ -284,7 +291,7 @@ const stopGrace = 10 * time.Second
 // ackers. It returns once everything it started has stopped, or with an
 // error if a task failed to start or executors did not stop in time.
 func (w *Worker) Run(ctx context.Context) error {
-	w.started = time.Now()
+	w.startTime = time.Now()
 	started, err := w.start()
 	if err == nil {
 		<-ctx.Done()
@@ -296,9 +303,12 @@ func (w *Worker) Run(ctx context.Context) error {
 // goroutine. On failure it returns what it started, to be stopped.
 func (w *Worker) start() (startedExecutors, error) {
 	var s startedExecutors
+	w.peersMu.Lock()
+	w.running = true
 	for _, p := range w.peers {
 		go p.run()
 	}
+	w.peersMu.Unlock()
 	if w.recv != nil {
 		go w.recv.serve()
 	}
@@ -327,7 +337,55 @@ func (w *Worker) start() (startedExecutors, error) {
 		}
 		go x.run()
 	}
+	close(w.started)
 	return s, nil
+}
+
+// Started is closed once every task of the worker opened or prepared.
+func (w *Worker) Started() <-chan struct{} { return w.started }
+
+// UpdateRemote points the tasks of other workers at new addresses, after
+// a reassignment moved them: connections to new peers open, those to
+// peers no longer used close (what waits for them is dropped and times
+// out). Tasks of this worker cannot move.
+func (w *Worker) UpdateRemote(remote map[int]string) error {
+	w.peersMu.Lock()
+	defer w.peersMu.Unlock()
+	routing := make([]*queue, len(w.local))
+	peers := map[string]*peer{}
+	for task := 1; task < len(w.local); task++ {
+		if q := w.local[task]; q != nil {
+			routing[task] = q
+			continue
+		}
+		addr, ok := remote[task]
+		if !ok {
+			return fmt.Errorf("worker: task %d (%s) runs neither in this worker nor in a known other one", task, w.tasks.Component(task))
+		}
+		p := peers[addr]
+		if p == nil {
+			if p = w.peers[addr]; p == nil {
+				p = w.newPeer(addr)
+				if w.running {
+					go p.run()
+				}
+			}
+			peers[addr] = p
+		}
+		routing[task] = p.outbox
+	}
+	if len(peers) > 0 && w.recv == nil {
+		return errors.New("worker: tasks run in other workers, but there is no listener for them to send to")
+	}
+	w.routing.Store(&routing)
+	for addr, p := range w.peers {
+		if peers[addr] == nil {
+			closeOnce(p.stop)
+			p.outbox.close()
+		}
+	}
+	w.peers = peers
+	return nil
 }
 
 type startedExecutors struct {
@@ -374,7 +432,10 @@ func (w *Worker) shutdown(s startedExecutors) error {
 	if w.recv != nil {
 		w.recv.close()
 	}
-	for _, p := range w.peers {
+	w.peersMu.Lock()
+	peers := w.peers
+	w.peersMu.Unlock()
+	for _, p := range peers {
 		closeOnce(p.stop)
 		p.outbox.close()
 		wait("peer "+p.addr, p.done, deadline)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/squallstream/squall/adapters"
 	"github.com/squallstream/squall/shell"
+	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
 
@@ -27,7 +28,7 @@ type localOptions struct {
 	inactive bool
 }
 
-func newLocalCmd() *cobra.Command {
+func newLocalCmd(deps *Options) *cobra.Command {
 	var o localOptions
 	cmd := &cobra.Command{
 		Use:   "local TOPOLOGY",
@@ -45,7 +46,7 @@ child processes stopped; a second Ctrl-C kills.`,
   squall local --dry-run --filter dev.properties flux.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLocal(cmd.Context(), o, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runLocal(cmd.Context(), o, deps.Registry, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -58,12 +59,12 @@ child processes stopped; a second Ctrl-C kills.`,
 	return cmd
 }
 
-func runLocal(ctx context.Context, o localOptions, path string, stdout, stderr io.Writer) error {
+func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path string, stdout, stderr io.Writer) error {
 	src, err := locateTopology(path)
 	if err != nil {
 		return err
 	}
-	topo, err := o.load(src, stockRegistry())
+	topo, err := o.load(src, reg)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/squallstream/squall/topology"
 )
 
 // exitError carries a specific process exit code out of a command.
@@ -23,7 +25,25 @@ func (e *exitError) Unwrap() error { return e.err }
 // Main runs the squall command line with args and returns the process exit
 // code. ctx is cancelled on SIGINT/SIGTERM.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdout, stderr)
+	return MainWith(ctx, args, stdout, stderr, Options{})
+}
+
+// Options customise the command line for a program built on squall.
+type Options struct {
+	// Registry names the Go components the program's topologies may use;
+	// nil means squall's built-in ones. A Go program holding a topology's
+	// own components passes its registry (usually with the built-ins
+	// added) and runs MainWith from its main: the same binary then
+	// submits, validates and runs the topology's workers.
+	Registry *topology.Registry
+}
+
+// MainWith is Main for a program with its own Go components.
+func MainWith(ctx context.Context, args []string, stdout, stderr io.Writer, o Options) int {
+	if o.Registry == nil {
+		o.Registry = stockRegistry()
+	}
+	root := newRootCmd(stdout, stderr, &o)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -37,7 +57,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+func newRootCmd(stdout, stderr io.Writer, o *Options) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "squall",
 		Short: "Run Storm topologies of Python, Ruby, Node and Go components",
@@ -51,7 +71,9 @@ protocol; Go components run inside the worker.`,
 	root.SetErr(stderr)
 	root.AddCommand(
 		newVersionCmd(),
-		newLocalCmd(),
+		newLocalCmd(o),
+		newValidateCmd(o),
+		newWorkerCmd(o),
 	)
 	return root
 }

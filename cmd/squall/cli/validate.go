@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/internal/submission"
+)
+
+type validateOptions struct {
+	dir string
+}
+
+// newValidateCmd is how nimbus validates a submission whose Go components
+// live in the topology's own binary: it runs that binary's validate.
+func newValidateCmd(deps *Options) *cobra.Command {
+	var o validateOptions
+	cmd := &cobra.Command{
+		Use:    "validate",
+		Short:  "Validate a topology submission read from stdin (used by nimbus)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 64<<20))
+			if err != nil {
+				return err
+			}
+			var req api.SubmitTopologyRequest
+			if err := protojson.Unmarshal(data, &req); err != nil {
+				return fmt.Errorf("read submission: %w", err)
+			}
+			dir := o.dir
+			if dir == "" {
+				if dir, err = os.Getwd(); err != nil {
+					return err
+				}
+			}
+			t, err := submission.Load(&req, deps.Registry, dir)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "topology %s is valid: %d components\n", t.Name, len(t.Components))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&o.dir, "dir", "", "directory holding the unpacked resources (default: the working directory)")
+	return cmd
+}

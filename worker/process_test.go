@@ -1,0 +1,197 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/topology/builtin"
+)
+
+const processTopology = `
+name: wcp
+config:
+  topology.workers: 2
+  topology.max.spout.pending: 200
+spouts:
+  - id: sentences
+    go: squall.RandomSentences
+    args: {reliable: true, limit: 3000, seed: 7}
+bolts:
+  - id: count
+    go: squall.Count
+    args: {field: sentence}
+    parallelism: 2
+streams:
+  - from: sentences
+    to: count
+    grouping: {type: FIELDS, args: [sentence]}
+`
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// processFixture is a topology submitted to a memory cluster, with two
+// worker slots on one node.
+type processFixture struct {
+	state    cluster.State
+	localDir string
+	ports    [2]int
+	stormID  string
+	asg      cluster.Assignment
+}
+
+func newProcessFixture(t *testing.T) *processFixture {
+	t.Helper()
+	mem := cluster.NewMemory()
+	state := mem.Session()
+	t.Cleanup(func() { state.Close() })
+	f := &processFixture{state: state, localDir: t.TempDir(), ports: [2]int{freePort(t), freePort(t)}, stormID: "wcp-1-1"}
+	dist := layout.StormDist(f.localDir, f.stormID)
+	if err := os.MkdirAll(layout.ResourcesDir(dist), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := protojson.Marshal(&api.SubmitTopologyRequest{Topology: processTopology, TopologyFile: "topology.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(layout.SubmissionFile(dist), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := state.SetTopology(ctx, cluster.TopologyRecord{ID: f.stormID, Name: "wcp", Status: cluster.StatusActive, NumWorkers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// Tasks: __acker 1-2, count 3-4, sentences 5. The spout and one acker
+	// in slot 0, the counters and the other acker in slot 1.
+	f.asg = cluster.Assignment{
+		TopologyID: f.stormID,
+		NodeHost:   map[string]string{"n1": "127.0.0.1"},
+		Executors: map[cluster.ExecutorID]cluster.Slot{
+			{Start: 1, End: 1}: {NodeID: "n1", Port: f.ports[0]},
+			{Start: 2, End: 2}: {NodeID: "n1", Port: f.ports[1]},
+			{Start: 3, End: 3}: {NodeID: "n1", Port: f.ports[1]},
+			{Start: 4, End: 4}: {NodeID: "n1", Port: f.ports[1]},
+			{Start: 5, End: 5}: {NodeID: "n1", Port: f.ports[0]},
+		},
+	}
+	if f.asg, err = state.SetAssignment(ctx, f.asg); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// run starts the worker process of slot i; the returned channel gets its
+// result.
+func (f *processFixture) run(t *testing.T, ctx context.Context, i int) <-chan error {
+	reg := topology.NewRegistry()
+	builtin.Register(reg)
+	done := make(chan error, 1)
+	go func() {
+		done <- RunProcess(ctx, ProcessConfig{
+			StormID: f.stormID, NodeID: "n1", Port: f.ports[i], WorkerID: []string{"w0", "w1"}[i], LocalDir: f.localDir,
+			Conf: topology.Defaults().Merge(topology.Config{topology.KeyTaskHeartbeatFreqSecs: 1}), Registry: reg,
+			State: f.state, Host: "localhost", Logger: testLogger(t),
+		})
+	}()
+	return done
+}
+
+// totals sums a component's statistics over the worker heartbeats.
+func (f *processFixture) totals(t *testing.T, component string) cluster.StreamStats {
+	hbs, err := f.state.ListWorkerHeartbeats(context.Background(), f.stormID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s cluster.StreamStats
+	for _, hb := range hbs {
+		for key, st := range hb.Stats[component].Streams {
+			if component == "count" && key == "default" {
+				continue // the counter's own output; count its input
+			}
+			s.Emitted += st.Emitted
+			s.Executed += st.Executed
+			s.Acked += st.Acked
+			s.Failed += st.Failed
+		}
+	}
+	return s
+}
+
+func TestWorkerProcesses(t *testing.T) {
+	f := newProcessFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done0, done1 := f.run(t, ctx, 0), f.run(t, ctx, 1)
+	waitUntil(t, 30*time.Second, "every sentence acked, as the heartbeats tell", func() bool {
+		return f.totals(t, "sentences").Acked == 3000
+	})
+	if s := f.totals(t, "count"); s.Executed != 3000 || s.Acked != 3000 {
+		t.Errorf("count in the heartbeats: %+v, want 3000 executed and acked", s)
+	}
+	var hb layout.Heartbeat
+	if err := layout.ReadJSON(layout.HeartbeatFile(layout.WorkerDir(f.localDir, "w1")), &hb); err != nil || !hb.Ready || hb.Port != f.ports[1] {
+		t.Errorf("heartbeat file = %+v, %v; want a ready worker on port %d", hb, err, f.ports[1])
+	}
+
+	// Moving the counters' slot reassigns worker 1, which stops.
+	moved := f.asg
+	moved.Executors = map[cluster.ExecutorID]cluster.Slot{}
+	for ex, slot := range f.asg.Executors {
+		if slot.Port == f.ports[1] {
+			slot.Port = f.ports[1] + 1
+		}
+		moved.Executors[ex] = slot
+	}
+	if _, err := f.state.SetAssignment(context.Background(), moved); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done1:
+		if !errors.Is(err, ErrReassigned) {
+			t.Errorf("worker 1 = %v, want ErrReassigned", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("worker 1 kept running after its executors moved")
+	}
+	cancel()
+	if err := <-done0; err != nil {
+		t.Errorf("worker 0: %v", err)
+	}
+}
+
+func TestWorkerProcessErrors(t *testing.T) {
+	f := newProcessFixture(t)
+	ctx := context.Background()
+	reg := topology.NewRegistry()
+	builtin.Register(reg)
+	// A slot without executors.
+	err := RunProcess(ctx, ProcessConfig{StormID: f.stormID, NodeID: "n2", Port: 1, WorkerID: "x", LocalDir: f.localDir,
+		Conf: topology.Defaults(), Registry: reg, State: f.state, Logger: testLogger(t)})
+	if !errors.Is(err, ErrReassigned) {
+		t.Errorf("RunProcess(unassigned slot) = %v, want ErrReassigned", err)
+	}
+	// A missing package.
+	err = RunProcess(ctx, ProcessConfig{StormID: "nope-1-1", NodeID: "n1", Port: 1, WorkerID: "x", LocalDir: filepath.Join(f.localDir, "none"),
+		Conf: topology.Defaults(), Registry: reg, State: f.state, Logger: testLogger(t)})
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("RunProcess(no package) = %v, want a missing-file error", err)
+	}
+}
