@@ -36,12 +36,19 @@ type Options struct {
 	// added) and runs MainWith from its main: the same binary then
 	// submits, validates and runs the topology's workers.
 	Registry *topology.Registry
+
+	// ownBinary is set when the program is not the stock squall: its
+	// executable holds the topology's Go components and is sent along
+	// when submitting.
+	ownBinary bool
 }
 
 // MainWith is Main for a program with its own Go components.
 func MainWith(ctx context.Context, args []string, stdout, stderr io.Writer, o Options) int {
 	if o.Registry == nil {
 		o.Registry = stockRegistry()
+	} else {
+		o.ownBinary = true
 	}
 	root := newRootCmd(stdout, stderr, &o)
 	root.SetArgs(args)
@@ -74,6 +81,14 @@ protocol; Go components run inside the worker.`,
 		newLocalCmd(o),
 		newValidateCmd(o),
 		newWorkerCmd(o),
+		newSubmitCmd(o),
+		newListCmd(),
+		newKillCmd(),
+		newActivateCmd(),
+		newDeactivateCmd(),
+		newRebalanceCmd(),
+		newGetErrorsCmd(),
+		newMonitorCmd(),
 	)
 	return root
 }

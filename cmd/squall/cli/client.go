@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/topology"
+)
+
+// clientFlags say how a client command reaches nimbus: --nimbus, else
+// nimbus.seeds from the configuration, with nimbus.grpc.port.
+type clientFlags struct {
+	configFlags
+	nimbus  string
+	timeout time.Duration
+}
+
+func (f *clientFlags) register(fs *pflag.FlagSet) {
+	f.configFlags.register(fs)
+	f.registerNimbus(fs)
+}
+
+// registerNimbus registers the flags without the configuration ones, for
+// commands that define -c themselves (submit).
+func (f *clientFlags) registerNimbus(fs *pflag.FlagSet) {
+	fs.StringVar(&f.nimbus, "nimbus", "", "nimbus gRPC `address` (host:port); default: nimbus.seeds from the configuration")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for nimbus")
+}
+
+// seeds lists the nimbus addresses to try, in order.
+func (f *clientFlags) seeds(conf topology.Config) ([]string, error) {
+	port := strconv.Itoa(conf.Int(topology.KeyNimbusGRPCPort, 6627))
+	withPort := func(h string) string {
+		if _, _, err := net.SplitHostPort(h); err == nil {
+			return h
+		}
+		return net.JoinHostPort(h, port)
+	}
+	if f.nimbus != "" {
+		return []string{withPort(f.nimbus)}, nil
+	}
+	var seeds []string
+	list, _ := conf[topology.KeyNimbusSeeds].([]any)
+	for _, s := range list {
+		seeds = append(seeds, withPort(fmt.Sprint(s)))
+	}
+	if len(seeds) == 0 {
+		return nil, errors.New("no nimbus to talk to: give --nimbus host:port or set nimbus.seeds in the configuration")
+	}
+	return seeds, nil
+}
+
+// call runs fn against the first nimbus that answers, trying the next
+// seed on connection failures. Errors from nimbus are made readable.
+func (f *clientFlags) call(ctx context.Context, conf topology.Config, fn func(ctx context.Context, c api.NimbusClient) error) error {
+	seeds, err := f.seeds(conf)
+	if err != nil {
+		return err
+	}
+	var last error
+	for _, addr := range seeds {
+		conn, err := grpc.NewClient(addr,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(api.MaxMessageBytes(api.DefaultMaxSubmitBytes)), grpc.MaxCallRecvMsgSize(api.MaxMessageBytes(api.DefaultMaxSubmitBytes))))
+		if err != nil {
+			return fmt.Errorf("nimbus %s: %w", addr, err)
+		}
+		cctx, cancel := context.WithTimeout(ctx, f.timeout)
+		err = fn(cctx, api.NewNimbusClient(conn))
+		cancel()
+		conn.Close()
+		if status.Code(err) == codes.Unavailable {
+			last = fmt.Errorf("nimbus %s: %w", addr, api.CLIError(err))
+			continue
+		}
+		if err != nil {
+			return api.CLIError(err)
+		}
+		return nil
+	}
+	return last
+}
+
+// clientConfig loads the client's configuration.
+func (f *clientFlags) clientConfig() (topology.Config, error) { return f.configFlags.load() }

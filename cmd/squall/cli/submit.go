@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/internal/submission"
+	"github.com/squallstream/squall/internal/tarball"
+)
+
+type submitOptions struct {
+	clientFlags
+	topologyFlags
+	configFile string
+	inactive   bool
+	dryRun     bool
+	name       string
+	goBinary   string
+}
+
+func newSubmitCmd(deps *Options) *cobra.Command {
+	var o submitOptions
+	cmd := &cobra.Command{
+		Use:   "submit TOPOLOGY",
+		Short: "Submit a topology to the cluster",
+		Long: `Submit a topology to nimbus: a YAML file (native or Flux), or a directory
+holding topology.yaml and resources/. The resources directory is packaged and
+sent along; supervisors unpack it where the topology's shell components run.
+The definition is validated here first, then again by nimbus.`,
+		Example: `  squall submit examples/wordcount
+  squall submit --inactive -c topology.workers=4 --filter prod.properties flux.yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), deps, args[0], cmd)
+		},
+	}
+	f := cmd.Flags()
+	o.topologyFlags.register(f)
+	o.clientFlags.registerNimbus(f)
+	f.StringVar(&o.configFile, "config", "", "client configuration `file` (default ~/.squall/squall.yaml)")
+	f.BoolVar(&o.inactive, "inactive", false, "submit the topology deactivated")
+	f.BoolVar(&o.dryRun, "dry-run", false, "validate here and on nimbus, submit nothing")
+	f.StringVar(&o.name, "name", "", "submit under this name instead of the definition's")
+	f.StringVar(&o.goBinary, "go-binary", "", "send this executable with the topology's Go components (default: this program, when it is not the stock squall)")
+	return cmd
+}
+
+func (o *submitOptions) run(ctx context.Context, deps *Options, path string, cmd *cobra.Command) error {
+	o.clientFlags.configFlags = configFlags{file: o.configFile, values: o.conf}
+	conf, err := o.clientConfig()
+	if err != nil {
+		return err
+	}
+	src, err := locateTopology(path)
+	if err != nil {
+		return err
+	}
+	req, err := o.request(src, deps)
+	if err != nil {
+		return err
+	}
+	// Validate here first: the same loading nimbus and the workers do.
+	t, err := submission.Load(req, deps.Registry, src.resources)
+	if err != nil {
+		return err
+	}
+	var resp *api.SubmitTopologyResponse
+	err = o.call(ctx, conf, func(ctx context.Context, c api.NimbusClient) error {
+		resp, err = c.SubmitTopology(ctx, req)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("submit %s: %w", t.Name, err)
+	}
+	if o.dryRun {
+		fmt.Fprintf(cmd.OutOrStdout(), "Topology %s is valid; nothing was submitted (--dry-run)\n", resp.GetTopologyName())
+		return nil
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Submitted topology %s as %s\n", resp.GetTopologyName(), resp.GetTopologyId())
+	return nil
+}
+
+// request builds the submission: definition, options and package.
+func (o *submitOptions) request(src topologySource, deps *Options) (*api.SubmitTopologyRequest, error) {
+	def, err := os.ReadFile(src.file)
+	if err != nil {
+		return nil, err
+	}
+	req := &api.SubmitTopologyRequest{
+		Topology:     string(def),
+		TopologyFile: src.file,
+		Inactive:     o.inactive,
+		EnvFilter:    o.envFilter,
+		Name:         o.name,
+		DryRun:       o.dryRun,
+	}
+	if o.filter != "" {
+		props, err := os.ReadFile(o.filter)
+		if err != nil {
+			return nil, fmt.Errorf("--filter: %w", err)
+		}
+		req.Properties = string(props)
+	}
+	if o.envFilter {
+		req.Environment = map[string]string{}
+		for _, kv := range os.Environ() {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				req.Environment[k] = v
+			}
+		}
+	}
+	overrides, err := o.overrides()
+	if err != nil {
+		return nil, err
+	}
+	if len(overrides) > 0 {
+		if req.Config, err = structpb.NewStruct(map[string]any(overrides)); err != nil {
+			return nil, fmt.Errorf("-c: %w", err)
+		}
+	}
+	var pkg bytes.Buffer
+	if err := tarball.Create(&pkg, src.resources); err != nil {
+		return nil, err
+	}
+	req.Package = pkg.Bytes()
+	bin := o.goBinary
+	if bin == "" && deps.ownBinary {
+		if bin, err = os.Executable(); err != nil {
+			return nil, err
+		}
+	}
+	if bin != "" {
+		if req.GoBinary, err = os.ReadFile(bin); err != nil {
+			return nil, fmt.Errorf("--go-binary: %w", err)
+		}
+	}
+	return req, nil
+}
