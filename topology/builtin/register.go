@@ -1,6 +1,11 @@
 package builtin
 
-import "github.com/squallstream/squall/topology"
+import (
+	"io"
+	"os"
+
+	"github.com/squallstream/squall/topology"
+)
 
 // Registry names of the built-in components.
 const (
@@ -26,7 +31,21 @@ const (
 
 // Register adds every built-in component, grouping and class alias to r.
 // It panics if one of the names is already registered.
-func Register(r *topology.Registry) {
+func Register(r *topology.Registry) { RegisterWith(r, Options{}) }
+
+// Options say where the built-in components that print write.
+type Options struct {
+	// Stdout receives what squall.TopN and squall.Log (with stdout: true)
+	// print; default os.Stdout.
+	Stdout io.Writer
+}
+
+// RegisterWith is Register with options.
+func RegisterWith(r *topology.Registry, o Options) {
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	stdout := &lockedWriter{w: o.Stdout}
 	r.RegisterSpout(RandomSentencesName, func(a topology.Args) (topology.Spout, error) {
 		c := SentencesConfig{
 			Field:    a.String("field", ""),
@@ -70,18 +89,21 @@ func Register(r *topology.Registry) {
 		return NewCountBolt(c), nil
 	})
 	r.RegisterBolt(TopNName, func(a topology.Args) (topology.Bolt, error) {
-		c := TopNConfig{N: a.Int("n", 10)}
+		c := TopNConfig{N: a.Int("n", 10), Writer: stdout}
 		if err := a.Err(); err != nil {
 			return nil, err
 		}
 		return NewTopNBolt(c), nil
 	})
 	r.RegisterBolt(LogName, func(a topology.Args) (topology.Bolt, error) {
-		stdout := a.Bool("stdout", false)
+		print := a.Bool("stdout", false)
 		if err := a.Err(); err != nil {
 			return nil, err
 		}
-		return NewLogBolt(LogConfig{Stdout: stdout}), nil
+		if print {
+			return NewLogBolt(LogConfig{Writer: stdout}), nil
+		}
+		return NewLogBolt(LogConfig{}), nil
 	})
 	r.RegisterBolt(NullName, func(a topology.Args) (topology.Bolt, error) {
 		return &NullBolt{}, nil

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"io"
+
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
 )
 
 // stockRegistry returns the registry of the stock squall binary: the
-// built-in Go components and Storm's class names that map to them.
-func stockRegistry() *topology.Registry {
+// built-in Go components and Storm's class names that map to them, the
+// printing ones writing to stdout.
+func stockRegistry(stdout io.Writer) *topology.Registry {
 	r := topology.NewRegistry()
-	builtin.Register(r)
+	builtin.RegisterWith(r, builtin.Options{Stdout: stdout})
 	return r
 }

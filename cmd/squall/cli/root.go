@@ -46,7 +46,7 @@ type Options struct {
 // MainWith is Main for a program with its own Go components.
 func MainWith(ctx context.Context, args []string, stdout, stderr io.Writer, o Options) int {
 	if o.Registry == nil {
-		o.Registry = stockRegistry()
+		o.Registry = stockRegistry(stdout)
 	} else {
 		o.ownBinary = true
 	}
