@@ -144,6 +144,7 @@ func (p *progress) update(stats []worker.ComponentStats) {
 	p.prevAt = now
 	up := now.Sub(p.start).Round(time.Second)
 	if !p.live {
+		fmt.Fprintf(p.w, "%s %s rss=%s\n", up, p.stormID, strings.ReplaceAll(rss(), " ", ""))
 		for _, r := range rows {
 			fmt.Fprintf(p.w, "%s %s %s emitted=%d executed=%d acked=%d failed=%d rate=%.0f/s latency=%s", up, r.name, r.kind,
 				r.emitted, r.executed, r.acked, r.failed, r.rate, fmtLatency(r.latency))
