@@ -110,7 +110,7 @@ func (s *Server) ExpireSession(id int64, passwd []byte) error {
 // server confirmed closing the session; errNoSession means the server no
 // longer knows it.
 func (s *Server) closeSession(id int64, passwd []byte) (bool, error) {
-	c, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
+	c, err := net.DialTimeout("tcp", s.Addr(), 5*time.Second)
 	if err != nil {
 		return false, err
 	}

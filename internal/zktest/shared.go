@@ -36,7 +36,7 @@ func Main(m *testing.M) int {
 	if shared.srv != nil {
 		shared.srv.Stop()
 		if code != 0 {
-			fmt.Fprintf(os.Stderr, "zookeeper log (%s):\n%s", shared.srv.logPath, shared.srv.LogTail(200))
+			fmt.Fprintf(os.Stderr, "zookeeper log:\n%s", shared.srv.LogTail(200))
 		}
 		_ = os.RemoveAll(shared.dir)
 		shared.srv = nil

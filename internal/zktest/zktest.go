@@ -3,16 +3,9 @@
 // on first use, when the package's TestMain calls Main. Each test using the
 // shared server keeps its data under its own path (Root).
 //
-// The server is the Debian package's (zookeeper, which needs Java), run as
-//
-//	java -cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar \
-//		org.apache.zookeeper.server.ZooKeeperServerMain zoo.cfg
-//
-// with a generated zoo.cfg: a free port on 127.0.0.1 only, data in a
-// temporary directory, no admin server, short ticks. The classpath can be
-// overridden with ZOOKEEPER_CLASSPATH, or taken from a ZooKeeper
-// distribution with ZOOKEEPER_HOME; java is $JAVA_HOME/bin/java or found in
-// PATH. Without Java or ZooKeeper a test is skipped, or fails if the CI
+// The server is started by package zkserver: Debian's ZooKeeper on a free
+// port of 127.0.0.1, data in a temporary directory, short ticks, no fsync.
+// Without Java or ZooKeeper a test is skipped, or fails if the CI
 // environment variable is set.
 //
 // SessionRecorder and Server.ExpireSession expire a client's session on
@@ -21,34 +14,16 @@
 package zktest
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/squallstream/squall/internal/zkserver"
 )
 
-// startTimeout bounds how long a server may take to answer; it usually
-// takes well under 5 s.
-const startTimeout = 60 * time.Second
-
-// Server is a running ZooKeeper server. Its methods are safe for
-// concurrent use.
+// Server is a running ZooKeeper server for tests.
 type Server struct {
-	addr    string
-	logPath string
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when the process has been reaped
-	stop    sync.Once
+	*zkserver.Server
 }
 
 // Start starts a ZooKeeper server for t in t.TempDir and stops it when t
@@ -62,229 +37,27 @@ func Start(t testing.TB) *Server {
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
-			t.Logf("zookeeper log (%s):\n%s", s.logPath, s.LogTail(200))
+			t.Logf("zookeeper log:\n%s", s.LogTail(200))
 		}
 	})
 	return s
 }
 
-// Addr returns the server's client address, "127.0.0.1:port".
-func (s *Server) Addr() string { return s.addr }
-
-// Stop kills the server's process group and waits for it. It is idempotent.
-func (s *Server) Stop() {
-	s.stop.Do(func() {
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
-	})
-}
-
-// LogTail returns the last n lines of the server's log.
-func (s *Server) LogTail(n int) string {
-	b, err := os.ReadFile(s.logPath)
+func start(dir string) (*Server, error) {
+	s, err := zkserver.Start(zkserver.Options{Dir: dir, Test: true})
 	if err != nil {
-		return fmt.Sprintf("(read log: %v)", err)
+		return nil, err
 	}
-	lines := strings.SplitAfter(string(b), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "")
+	return &Server{s}, nil
 }
-
-// missingError means Java or ZooKeeper is not installed.
-type missingError struct{ msg string }
-
-func (e *missingError) Error() string { return e.msg }
 
 // fail skips t, or fails it under CI, if err says something is missing, and
 // fails it otherwise.
 func fail(t testing.TB, err error) {
 	t.Helper()
-	var missing *missingError
+	var missing *zkserver.MissingError
 	if errors.As(err, &missing) && os.Getenv("CI") == "" {
 		t.Skip(err)
 	}
 	t.Fatal(err)
-}
-
-// start starts a server with its data and log in dir, retrying on another
-// port if the one picked was taken meanwhile.
-func start(dir string) (*Server, error) {
-	java, cp, err := findZooKeeper()
-	if err != nil {
-		return nil, err
-	}
-	for attempt := 1; ; attempt++ {
-		s, err := startOnce(dir, java, cp, attempt)
-		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
-			return s, err
-		}
-	}
-}
-
-// findZooKeeper returns the java binary and the classpath to run
-// ZooKeeper's server with.
-func findZooKeeper() (java, classpath string, err error) {
-	java = "java"
-	if home := os.Getenv("JAVA_HOME"); home != "" {
-		java = filepath.Join(home, "bin", "java")
-	}
-	java, err = exec.LookPath(java)
-	if err != nil {
-		return "", "", &missingError{fmt.Sprintf(
-			"zktest: java not found (%v): install the Debian package zookeeper, which brings Java, or set JAVA_HOME", err)}
-	}
-	if cp := os.Getenv("ZOOKEEPER_CLASSPATH"); cp != "" {
-		return java, cp, nil
-	}
-	if home := os.Getenv("ZOOKEEPER_HOME"); home != "" {
-		return java, filepath.Join(home, "conf") + ":" + filepath.Join(home, "lib", "*"), nil
-	}
-	const jar = "/usr/share/java/zookeeper.jar" // Debian's; its manifest lists its dependencies
-	if _, err := os.Stat(jar); err != nil {
-		return "", "", &missingError{fmt.Sprintf(
-			"zktest: ZooKeeper not found (%v): install the Debian package zookeeper, or set ZOOKEEPER_HOME or ZOOKEEPER_CLASSPATH", err)}
-	}
-	cp := []string{jar}
-	if fi, err := os.Stat("/etc/zookeeper/conf"); err == nil && fi.IsDir() {
-		cp = append([]string{"/etc/zookeeper/conf"}, cp...)
-	}
-	// Without an SLF4J binding the server logs nothing; Debian's
-	// libslf4j-java has a simple one that writes to stderr.
-	if _, err := os.Stat("/usr/share/java/slf4j-simple.jar"); err == nil {
-		cp = append(cp, "/usr/share/java/slf4j-simple.jar")
-	}
-	return java, strings.Join(cp, ":"), nil
-}
-
-// startOnce starts a server on a free port and waits until it serves.
-func startOnce(dir, java, classpath string, attempt int) (*Server, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, fmt.Errorf("zktest: pick a port: %w", err)
-	}
-	dataDir := filepath.Join(dir, "data")
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("zktest: %w", err)
-	}
-	// Short ticks so that sessions can be short: the server allows session
-	// timeouts from 2 ticks (minSessionTimeout) to maxSessionTimeout.
-	cfg := fmt.Sprintf(`tickTime=200
-minSessionTimeout=400
-maxSessionTimeout=60000
-dataDir=%s
-clientPort=%d
-clientPortAddress=127.0.0.1
-maxClientCnxns=0
-admin.enableServer=false
-4lw.commands.whitelist=ruok,srvr,stat,cons,dump,mntr
-forceSync=no
-`, dataDir, port)
-	cfgPath := filepath.Join(dir, "zoo.cfg")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return nil, fmt.Errorf("zktest: %w", err)
-	}
-	logPath := filepath.Join(dir, fmt.Sprintf("zookeeper-%d.log", attempt))
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("zktest: %w", err)
-	}
-	defer logFile.Close() // the child has its own descriptor
-
-	cmd := exec.Command(java,
-		"-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-		"-Djava.awt.headless=true",
-		"-Dzookeeper.admin.enableServer=false",
-		"-Dzookeeper.jmx.log4j.disable=true",
-		"-Dorg.slf4j.simpleLogger.showDateTime=true",
-		"-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
-		"-cp", classpath,
-		"org.apache.zookeeper.server.ZooKeeperServerMain", cfgPath)
-	cmd.Dir = dir
-	cmd.Env = javaEnv()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("zktest: start %s: %w", java, err)
-	}
-	s := &Server{
-		addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		logPath: logPath,
-		cmd:     cmd,
-		exited:  make(chan struct{}),
-	}
-	go func() {
-		_ = cmd.Wait()
-		close(s.exited)
-	}()
-	if err := s.waitReady(); err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("zktest: zookeeper on %s: %w\nlog %s:\n%s", s.addr, err, logPath, s.LogTail(40))
-	}
-	return s, nil
-}
-
-// javaEnv is the environment of the server: the test's, without variables
-// that would make the JVM print to stdout or load agents.
-func javaEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "JAVA_TOOL_OPTIONS=") || strings.HasPrefix(kv, "_JAVA_OPTIONS=") || strings.HasPrefix(kv, "JDK_JAVA_OPTIONS=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
-// waitReady polls the server with the "srvr" command until it serves, the
-// process exits, or startTimeout passes.
-func (s *Server) waitReady() error {
-	deadline := time.Now().Add(startTimeout)
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("exited before serving (%v)", s.cmd.ProcessState)
-		default:
-		}
-		reply, err := s.FourLetterWord("srvr")
-		if err == nil && strings.Contains(reply, "Mode: standalone") {
-			return nil
-		}
-		last = err
-		if err == nil {
-			last = fmt.Errorf("srvr answered %q", reply)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("not serving after %v: %v", startTimeout, last)
-}
-
-// FourLetterWord sends one of ZooKeeper's four-letter commands (ruok, srvr,
-// stat, cons, dump, mntr) and returns the reply.
-func (s *Server) FourLetterWord(cmd string) (string, error) {
-	c, err := net.DialTimeout("tcp", s.addr, time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := io.WriteString(c, cmd); err != nil {
-		return "", err
-	}
-	var buf bytes.Buffer
-	_, err = io.Copy(&buf, c)
-	return buf.String(), err
-}
-
-// freePort returns a port nothing listens on right now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -24,7 +24,7 @@ func TestStartStop(t *testing.T) {
 	if err != nil || reply != "imok" {
 		t.Fatalf(`FourLetterWord("ruok") = %q, %v; want "imok"`, reply, err)
 	}
-	pid := s.cmd.Process.Pid
+	pid := s.Pid()
 	s.Stop()
 	s.Stop() // idempotent
 	if _, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
