@@ -1,6 +1,7 @@
 package multilang
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -354,6 +355,12 @@ func writeFloat(s *jsoniter.Stream, f float64, bits int) error {
 		format = 'e'
 	}
 	var buf [32]byte
-	s.WriteRaw(string(strconv.AppendFloat(buf[:0], f, format, -1, bits)))
+	b := strconv.AppendFloat(buf[:0], f, format, -1, bits)
+	if format == 'f' && bytes.IndexByte(b, '.') < 0 {
+		// Keep an integral float a float for the child: 1000.0, not 1000,
+		// which Python, Ruby and Storm's Java would read as an integer.
+		b = append(b, ".0"...)
+	}
+	s.WriteRaw(string(b))
 	return nil
 }

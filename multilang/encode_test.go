@@ -27,7 +27,7 @@ func TestEncodeHostMessages(t *testing.T) {
 		{"no task ids", func(e *Encoder) error { return e.WriteTaskIDs(nil) }, `[]`},
 		{"small and large floats", func(e *Encoder) error {
 			return e.WriteTuple(&TupleMessage{ID: "1", Tuple: []any{1e-9, 1e21, float32(0.1), 100.0}})
-		}, `{"id":"1","comp":"","stream":"","task":0,"tuple":[1e-09,1e+21,0.1,100]}`},
+		}, `{"id":"1","comp":"","stream":"","task":0,"tuple":[1e-09,1e+21,0.1,100.0]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
