@@ -252,3 +252,69 @@ func TestGoBoltPanicIsReported(t *testing.T) {
 		t.Errorf("error from %s task %d, want bad task %d", errs[0].Component, errs[0].Task, w.tasks.Tasks("bad")[0])
 	}
 }
+
+// holdBolt keeps every tuple for hold, resetting its timeout every
+// resetEvery (if set), then acks it, from another goroutine.
+type holdBolt struct {
+	out        topology.BoltCollector
+	hold       time.Duration
+	resetEvery time.Duration
+}
+
+func (b *holdBolt) Prepare(_ *topology.TaskContext, out topology.BoltCollector) error {
+	b.out = out
+	return nil
+}
+func (b *holdBolt) Execute(t topology.Tuple) {
+	go func() {
+		deadline := time.Now().Add(b.hold)
+		for b.resetEvery > 0 && time.Until(deadline) > b.resetEvery {
+			time.Sleep(b.resetEvery)
+			b.out.ResetTimeout(t)
+		}
+		time.Sleep(time.Until(deadline))
+		b.out.Ack(t)
+	}()
+}
+func (b *holdBolt) Cleanup() {}
+
+// TestResetTimeout: tuples held three timeouts long are acked when the
+// bolt keeps resetting their timeout, and time out when it does not.
+func TestResetTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		reset     time.Duration
+		wantFails bool
+	}{
+		{"reset", 300 * time.Millisecond, false},
+		{"no reset", 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := newAckRecord()
+			b := topology.NewBuilder("reset")
+			b.AddConfig(topology.KeyMessageTimeoutSecs, 1)
+			b.SetSpout("spout", topology.SpoutFunc(func() (topology.Spout, error) {
+				return &listSpout{field: "sentence", sentences: testSentences(5), rec: rec}, nil
+			}), 1)
+			b.SetBolt("hold", topology.BoltFunc(func() (topology.Bolt, error) {
+				return &holdBolt{hold: 3 * time.Second, resetEvery: tt.reset}, nil
+			}), 1).ShuffleGrouping("spout")
+			topo, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := runWorker(t, Config{Topology: topo})
+			if tt.wantFails {
+				waitUntil(t, 10*time.Second, "the first timeouts", func() bool { return w.TimedOut() >= 5 })
+				return
+			}
+			waitUntil(t, 10*time.Second, "every tuple acked", func() bool {
+				acked, _, _ := rec.snapshot()
+				return len(acked) == 5
+			})
+			if _, failed, _ := rec.snapshot(); len(failed) != 0 || w.TimedOut() != 0 {
+				t.Errorf("%d failures, %d timeouts, although the bolt reset every timeout", len(failed), w.TimedOut())
+			}
+		})
+	}
+}
