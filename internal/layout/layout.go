@@ -11,7 +11,8 @@
 //	    meta.json                        what the supervisor launched it for (WorkerMeta)
 //	    heartbeat                        rewritten every second by the worker (Heartbeat)
 //	    pids/                            pid files of its shell children
-//	    worker.log                       its standard output and error
+//	logs/<storm-id>/<port>/worker.log    a slot's workers' standard output and error,
+//	                                     appended across restarts and kept after they stop
 //	nimbus/packages/<storm-id>/          nimbus's stored packages
 //
 // Files are JSON and written atomically (temporary file, then rename), so
@@ -23,6 +24,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -45,7 +47,10 @@ func WorkerDir(localDir, workerID string) string {
 func MetaFile(workerDir string) string      { return filepath.Join(workerDir, "meta.json") }
 func HeartbeatFile(workerDir string) string { return filepath.Join(workerDir, "heartbeat") }
 func PidDir(workerDir string) string        { return filepath.Join(workerDir, "pids") }
-func LogFile(workerDir string) string       { return filepath.Join(workerDir, "worker.log") }
+func LogsRoot(localDir string) string       { return filepath.Join(localDir, "logs") }
+func WorkerLog(localDir, stormID string, port int) string {
+	return filepath.Join(LogsRoot(localDir), stormID, strconv.Itoa(port), "worker.log")
+}
 func NimbusPackages(localDir string) string {
 	return filepath.Join(localDir, "nimbus", "packages")
 }

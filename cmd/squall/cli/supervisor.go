@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/squallstream/squall/supervisor"
+	"github.com/squallstream/squall/topology"
+)
+
+// keyWorkerShutdownSleepSecs is Storm's name for how long a worker has
+// between SIGTERM and SIGKILL.
+const keyWorkerShutdownSleepSecs = "supervisor.worker.shutdown.sleep.secs"
+
+type supervisorOptions struct {
+	config      configFlags
+	logLevel    string
+	host        string
+	killWorkers bool
+}
+
+func newSupervisorCmd() *cobra.Command {
+	var o supervisorOptions
+	cmd := &cobra.Command{
+		Use:   "supervisor",
+		Short: "Run a supervisor, the agent that runs workers on this node",
+		Long: `Run a supervisor: it registers this node and its worker ports
+(supervisor.slots.ports) in ZooKeeper (storm.zookeeper.servers), downloads
+the packages of the topologies assigned here from the leading nimbus, and
+runs one worker process per assigned port under storm.local.dir/workers.
+Workers that exit or stop heartbeating (supervisor.worker.timeout.secs,
+supervisor.worker.start.timeout.secs) are restarted; workers no longer
+assigned are stopped, with the shell processes they leave behind.
+
+As in Storm, stopping the supervisor leaves its workers running: a
+supervisor started again on the same storm.local.dir adopts them
+(--kill-workers stops them instead). Once registered, the supervisor prints
+one line on stderr:
+
+  supervisor node=NODE-ID host=HOST ports=6700,6701 local-dir=DIR`,
+		Example: `  squall supervisor
+  squall supervisor --config /etc/squall/squall.yaml --host worker1.example.com
+  squall supervisor -c 'supervisor.slots.ports=[6700,6701]' -c storm.local.dir=/var/lib/squall`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSupervisor(cmd.Context(), o, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	o.config.register(f)
+	f.StringVar(&o.logLevel, "log-level", "info", "log level of the supervisor and its workers: debug, info, warn or error")
+	f.StringVar(&o.host, "host", "", "host name other nodes reach this one's workers by (default storm.local.hostname, else the OS's)")
+	f.BoolVar(&o.killWorkers, "kill-workers", false, "stop the workers when the supervisor stops, instead of leaving them for the next supervisor to adopt")
+	return cmd
+}
+
+func runSupervisor(ctx context.Context, o supervisorOptions, stderr io.Writer) error {
+	conf, err := o.config.load()
+	if err != nil {
+		return err
+	}
+	log, err := daemonLogger(o.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := supervisorConfig(conf, o)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	state, err := zooKeeperState(conf, log)
+	if err != nil {
+		return err
+	}
+	defer state.Close()
+	s, err := supervisor.New(cfg, state)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case <-s.Ready():
+		ports := make([]string, len(cfg.Ports))
+		for i, p := range cfg.Ports {
+			ports[i] = strconv.Itoa(p)
+		}
+		fmt.Fprintf(stderr, "supervisor node=%s host=%s ports=%s local-dir=%s\n",
+			s.NodeID(), cfg.Host, strings.Join(ports, ","), s.LocalDir())
+		return <-done
+	case err := <-done:
+		return err
+	}
+}
+
+// supervisorConfig maps the configuration's Storm keys onto a
+// supervisor.Config.
+func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Config, error) {
+	cfg := supervisor.DefaultConfig()
+	cfg.Host = o.host
+	if cfg.Host == "" {
+		cfg.Host = hostname(conf)
+	}
+	ports, err := intList(conf, topology.KeySupervisorSlotsPorts)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Ports = ports
+	if cfg.LocalDir, err = filepath.Abs(conf.String(topology.KeyLocalDir, "squall-local")); err != nil {
+		return cfg, fmt.Errorf("config: %s: %w", topology.KeyLocalDir, err)
+	}
+	if cfg.WorkerBinary, err = os.Executable(); err != nil {
+		return cfg, fmt.Errorf("find the squall executable for workers: %w", err)
+	}
+	// Workers get the same configuration, log level and host name.
+	cfg.WorkerArgs = append(o.config.passThrough(), "--log-level", o.logLevel)
+	if o.host != "" {
+		cfg.WorkerArgs = append(cfg.WorkerArgs, "-c", topology.KeyLocalHostname+"="+strconv.Quote(o.host))
+	}
+	cfg.WorkerEnv = os.Environ()
+	cfg.WorkerTimeout = conf.Seconds(topology.KeyWorkerTimeoutSecs, cfg.WorkerTimeout)
+	cfg.WorkerStartTimeout = conf.Seconds(topology.KeySupervisorWorkerStartSecs, cfg.WorkerStartTimeout)
+	cfg.MonitorInterval = conf.Seconds(topology.KeySupervisorMonitorFreqSecs, cfg.MonitorInterval)
+	// Not a key topology.CheckConfig knows: check its type here.
+	switch v := conf[keyWorkerShutdownSleepSecs].(type) {
+	case nil, int, int64, float64:
+		cfg.StopGrace = conf.Seconds(keyWorkerShutdownSleepSecs, cfg.StopGrace)
+	default:
+		return cfg, fmt.Errorf("config: %s: want a number of seconds, got %v", keyWorkerShutdownSleepSecs, v)
+	}
+	cfg.KillWorkersOnStop = o.killWorkers
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	return cfg, nil
+}
+
+// intList returns a list of integers under key (type-checked by
+// topology.CheckConfig).
+func intList(conf topology.Config, key string) ([]int, error) {
+	var items []any
+	switch v := conf[key].(type) {
+	case []int:
+		return append([]int(nil), v...), nil
+	case []any:
+		items = v
+	case nil:
+	default:
+		return nil, fmt.Errorf("config: %s: want a list of integers, got %T", key, v)
+	}
+	out := make([]int, 0, len(items))
+	for _, item := range items {
+		out = append(out, topology.Config{key: item}.Int(key, 0))
+	}
+	return out, nil
+}

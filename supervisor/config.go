@@ -1,0 +1,162 @@
+package supervisor
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/internal/tarball"
+)
+
+// Config configures a Supervisor. Only the command line reads flags, files
+// and the environment; it maps Storm's keys onto these fields (see each
+// field).
+type Config struct {
+	// NodeID is the supervisor's id in the cluster, the node of its slots.
+	// Empty (the usual case): read from layout.NodeIDFile under LocalDir, or
+	// generated there at random on the first start, so it is stable across
+	// restarts and workers can be adopted.
+	NodeID string
+
+	// Host is the host name other nodes reach this one's workers by
+	// (storm.local.hostname, else the OS's host name).
+	Host string
+
+	// Ports are the worker ports this node offers (supervisor.slots.ports).
+	// A slot assigned on another port is not run.
+	Ports []int
+
+	// LocalDir is the directory holding the node id, the topology packages
+	// and the worker directories (storm.local.dir), as internal/layout lays
+	// them out. Made absolute by New, since workers run elsewhere.
+	LocalDir string
+
+	// WorkerBinary is the executable run as `WorkerBinary worker …` for
+	// topologies whose package has no Go binary: the squall executable.
+	WorkerBinary string
+
+	// WorkerArgs are appended to every worker's command line after the
+	// contract's arguments: the supervisor's own configuration flags
+	// (--config FILE -c key=value …), so the worker reaches the same
+	// ZooKeeper.
+	WorkerArgs []string
+
+	// WorkerEnv is the environment of worker processes; nil inherits the
+	// supervisor's.
+	WorkerEnv []string
+
+	// WorkerTimeout is how old a worker's heartbeat may get before the
+	// worker is killed and restarted (supervisor.worker.timeout.secs).
+	WorkerTimeout time.Duration
+
+	// WorkerStartTimeout is how long a new worker has to write its first
+	// heartbeat (supervisor.worker.start.timeout.secs).
+	WorkerStartTimeout time.Duration
+
+	// MonitorInterval is how often heartbeats and processes are checked,
+	// the assignments read again, and the registration refreshed
+	// (supervisor.monitor.frequency.secs).
+	MonitorInterval time.Duration
+
+	// StopGrace is how long a worker has to exit after SIGTERM before its
+	// process group gets SIGKILL (supervisor.worker.shutdown.sleep.secs). A
+	// worker drains within about 10 s.
+	StopGrace time.Duration
+
+	// RestartBackoff is the delay before restarting a worker that failed
+	// (exited, or was killed for its heartbeat); it doubles with each
+	// consecutive failure up to MaxRestartBackoff. A worker that ran for
+	// MaxRestartBackoff or longer starts the count again.
+	RestartBackoff    time.Duration
+	MaxRestartBackoff time.Duration
+
+	// DialOptions are used to dial nimbus's gRPC API; nil dials without
+	// transport security. Message size limits are added.
+	DialOptions []grpc.DialOption
+
+	// MaxPackageBytes bounds a downloaded package: the resources archive
+	// and the Go binary together.
+	MaxPackageBytes int64
+
+	// PackageLimits bound the unpacked resources (tarball.Extract); the
+	// zero value means tarball.DefaultLimits.
+	PackageLimits tarball.Limits
+
+	// KillWorkersOnStop makes Run stop every worker before returning. By
+	// default, as in Storm, workers keep running when the supervisor stops,
+	// and the next supervisor on LocalDir adopts them.
+	KillWorkersOnStop bool
+
+	// Version is the squall version registered; empty means this binary's.
+	Version string
+
+	// Logger receives the supervisor's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns Storm's defaults. Host, LocalDir and WorkerBinary
+// have none and must be set.
+func DefaultConfig() Config {
+	return Config{
+		Ports:              []int{6700, 6701, 6702, 6703},
+		WorkerTimeout:      30 * time.Second,
+		WorkerStartTimeout: 120 * time.Second,
+		MonitorInterval:    3 * time.Second,
+		StopGrace:          10 * time.Second,
+		RestartBackoff:     time.Second,
+		MaxRestartBackoff:  30 * time.Second,
+		MaxPackageBytes:    api.DefaultMaxSubmitBytes,
+	}
+}
+
+// Validate reports the first invalid field, wrapping ErrInvalidConfig.
+func (c Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("%w: %s %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.Host == "":
+		return bad("Host", "is empty")
+	case len(c.Ports) == 0:
+		return bad("Ports", "is empty")
+	case c.LocalDir == "":
+		return bad("LocalDir", "is empty")
+	case c.WorkerBinary == "":
+		return bad("WorkerBinary", "is empty")
+	}
+	seen := map[int]bool{}
+	for _, p := range c.Ports {
+		if p <= 0 || p > 65535 {
+			return bad("Ports", "holds %d, not a port", p)
+		}
+		if seen[p] {
+			return bad("Ports", "holds %d twice", p)
+		}
+		seen[p] = true
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"WorkerTimeout", c.WorkerTimeout},
+		{"WorkerStartTimeout", c.WorkerStartTimeout},
+		{"MonitorInterval", c.MonitorInterval},
+		{"StopGrace", c.StopGrace},
+		{"RestartBackoff", c.RestartBackoff},
+		{"MaxRestartBackoff", c.MaxRestartBackoff},
+	} {
+		if d.v <= 0 {
+			return bad(d.name, "%v: must be positive", d.v)
+		}
+	}
+	if c.MaxRestartBackoff < c.RestartBackoff {
+		return bad("MaxRestartBackoff", "%v is below RestartBackoff %v", c.MaxRestartBackoff, c.RestartBackoff)
+	}
+	if c.MaxPackageBytes <= 0 {
+		return bad("MaxPackageBytes", "%d: must be positive", c.MaxPackageBytes)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package supervisor
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/internal/procgroup"
+)
+
+// This file is the loop's side of worker processes: launching them and
+// stopping them.
+
+// launch starts the worker d asks for.
+func (l *loop) launch(d desiredWorker, now time.Time) {
+	key := d.key()
+	dist := layout.StormDist(l.cfg.LocalDir, d.StormID)
+	binary := l.cfg.WorkerBinary
+	if _, err := os.Stat(layout.GoBinary(dist)); err == nil {
+		binary = layout.GoBinary(dist)
+	}
+	w := &worker{id: newID()}
+	w.dir = layout.WorkerDir(l.cfg.LocalDir, w.id)
+	w.meta = layout.WorkerMeta{
+		WorkerID:          w.id,
+		StormID:           d.StormID,
+		NodeID:            l.nodeID,
+		Port:              d.Port,
+		Executors:         layoutExecutors(d.Executors),
+		AssignmentVersion: d.AssignmentVersion,
+		Binary:            binary,
+		LaunchedAt:        now,
+	}
+	proc, err := l.start(w)
+	if err != nil {
+		os.RemoveAll(w.dir)
+		r := l.restarts[key]
+		if r == nil {
+			r = &restartTracker{}
+			l.restarts[key] = r
+		}
+		delay := r.failed(now, 0, l.cfg.RestartBackoff, l.cfg.MaxRestartBackoff)
+		l.log.Error("launching worker", l.attrs(w, "err", err, "retry_in", delay)...)
+		return
+	}
+	w.proc = proc
+	w.meta.LaunchedAt = time.Now() // the timeouts count from here
+	w.pid, _ = identify(proc.Pid())
+	if w.pid.pid == 0 { // exited already; the watcher reports it
+		w.pid = procID{pid: proc.Pid()}
+	}
+	w.meta.Pid, w.meta.StartTime = w.pid.pid, w.pid.start
+	if err := layout.WriteJSON(layout.MetaFile(w.dir), w.meta); err != nil {
+		// It runs, but a restarted supervisor could not adopt it.
+		l.log.Error("recording worker pid", l.attrs(w, "err", err)...)
+	}
+	l.workers[w.id] = w
+	ctx, id := l.ctx, w.id
+	l.wg.Go(func() {
+		select {
+		case <-proc.Done():
+			l.send(exitedEvent{id: id, status: proc.Status()})
+		case <-ctx.Done():
+		}
+	})
+	restarts := 0
+	if r := l.restarts[key]; r != nil {
+		restarts = r.failures
+	}
+	l.log.Info("launched worker", l.attrs(w, "binary", binary, "assignment_version", d.AssignmentVersion, "restarts", restarts)...)
+}
+
+// start makes w's directory, writes its meta file and starts its process:
+// in its own process group, in its directory, output appended to its log
+// file, no pipe to the supervisor.
+func (l *loop) start(w *worker) (*procgroup.Process, error) {
+	if err := os.MkdirAll(layout.PidDir(w.dir), 0o755); err != nil {
+		return nil, err
+	}
+	if err := layout.WriteJSON(layout.MetaFile(w.dir), w.meta); err != nil {
+		return nil, err
+	}
+	logPath := layout.WorkerLog(l.cfg.LocalDir, w.meta.StormID, w.meta.Port)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return nil, err
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own descriptor
+	args := []string{"worker",
+		"--storm-id", w.meta.StormID,
+		"--node", w.meta.NodeID,
+		"--port", strconv.Itoa(w.meta.Port),
+		"--worker-id", w.id,
+		"--local-dir", l.cfg.LocalDir,
+	}
+	cmd := exec.Command(w.meta.Binary, append(args, l.cfg.WorkerArgs...)...)
+	cmd.Dir = w.dir
+	cmd.Env = l.cfg.WorkerEnv
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	return procgroup.Start(cmd)
+}
+
+// stop stops w and cleans up after it in a goroutine of its own, which
+// reports with a stoppedEvent. Until then, w keeps its port.
+func (l *loop) stop(w *worker, reason string) {
+	if w.stopping {
+		return
+	}
+	w.stopping = true
+	if w.proc != nil && !w.proc.Exited() || w.proc == nil && w.pid.alive() {
+		l.log.Info("stopping worker", l.attrs(w, "reason", reason)...)
+	} else {
+		l.log.Debug("cleaning up worker", l.attrs(w, "reason", reason)...)
+	}
+	proc, pid, dir, id, grace := w.proc, w.pid, w.dir, w.id, l.cfg.StopGrace
+	l.wg.Go(func() {
+		if proc != nil {
+			proc.Stop(grace)
+		} else {
+			stopForeign(pid, grace)
+		}
+		killed := sweepPids(dir, pid.start)
+		os.RemoveAll(dir)
+		l.send(stoppedEvent{id: id, killed: killed})
+	})
+}
+
+// stopAll stops every worker, for Config.KillWorkersOnStop.
+func (l *loop) stopAll() {
+	for _, w := range l.sortedWorkers() {
+		l.stop(w, "supervisor stopping")
+	}
+}
