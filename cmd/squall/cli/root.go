@@ -89,6 +89,8 @@ protocol; Go components run inside the worker.`,
 		newRebalanceCmd(),
 		newGetErrorsCmd(),
 		newMonitorCmd(),
+		newNimbusCmd(o),
+		newSupervisorCmd(),
 	)
 	return root
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -22,7 +23,7 @@ func newValidateCmd(deps *Options) *cobra.Command {
 	var o validateOptions
 	cmd := &cobra.Command{
 		Use:    "validate",
-		Short:  "Validate a topology submission read from stdin (used by nimbus)",
+		Short:  "Validate a topology submission read from stdin and print its outline as JSON (used by nimbus)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -44,8 +45,9 @@ func newValidateCmd(deps *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "topology %s is valid: %d components\n", t.Name, len(t.Components))
-			return err
+			// Nimbus schedules from the outline; it cannot load the
+			// binary's own Go components itself.
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(submission.NewOutline(t))
 		},
 	}
 	cmd.Flags().StringVar(&o.dir, "dir", "", "directory holding the unpacked resources (default: the working directory)")

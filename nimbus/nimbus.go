@@ -1,0 +1,368 @@
+package nimbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/buildinfo"
+	"github.com/squallstream/squall/internal/layout"
+)
+
+// Nimbus is one nimbus daemon. New builds it, Run runs it. It implements
+// api.NimbusServer; its methods are safe for concurrent use.
+type Nimbus struct {
+	api.UnimplementedNimbusServer
+
+	cfg     Config
+	state   cluster.State
+	log     *slog.Logger
+	clock   Clock
+	timing  timing
+	store   *packageStore
+	models  *modelCache
+	version string
+	started time.Time
+
+	running atomic.Bool
+	ready   chan struct{} // closed once the listeners are bound
+	// passes counts the leader's scheduling passes, so that tests can
+	// wait for one.
+	passes atomic.Int64
+
+	mu sync.Mutex
+	// Guarded by mu:
+	self     cluster.NimbusInfo // this nimbus as registered; set before ready closes
+	grpcAddr string
+	httpAddr string
+	leader   *leader                     // the running leader loop, nil unless leading
+	conns    map[string]*grpc.ClientConn // to other nimbuses, by address
+	closed   bool                        // Run has returned: no new conns
+	// replicas holds, by package digest, the nimbuses that copied the
+	// package from this one.
+	replicas map[string]map[string]bool
+}
+
+// New validates cfg and returns a nimbus using state, the cluster state
+// (one session, which the caller closes after Run returns). It starts
+// nothing.
+func New(cfg Config, state cluster.State) (*Nimbus, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if state == nil {
+		return nil, errors.New("nimbus: no cluster state")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = systemClock{}
+	}
+	return &Nimbus{
+		cfg:     cfg,
+		state:   state,
+		log:     logger.With("component", "nimbus"),
+		clock:   clock,
+		timing:  timingOf(cfg.Cluster),
+		store:   newPackageStore(layout.NimbusPackages(cfg.LocalDir)),
+		models:  newModelCache(),
+		version: shortVersion(),
+		started: clock.Now(),
+		ready:   make(chan struct{}),
+		conns:   make(map[string]*grpc.ClientConn),
+	}, nil
+}
+
+// shortVersion is the squall version without revision and Go version.
+func shortVersion() string {
+	v, _, _ := strings.Cut(buildinfo.String(), " ")
+	return v
+}
+
+// Ready is closed once Run listens: GRPCAddr and HTTPAddr then tell where.
+func (n *Nimbus) Ready() <-chan struct{} { return n.ready }
+
+// GRPCAddr returns the address clients dial for the gRPC API (Host and
+// the port the listener got, or the listener's address if it is bound to
+// one), "" before Ready.
+func (n *Nimbus) GRPCAddr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.grpcAddr
+}
+
+// HTTPAddr returns the REST gateway's address as GRPCAddr does, "" before
+// Ready or without REST.
+func (n *Nimbus) HTTPAddr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.httpAddr
+}
+
+// dialAddr returns the address to reach listener l at: host and its port
+// when it listens on every interface.
+func dialAddr(l net.Listener, host string) string {
+	a, ok := l.Addr().(*net.TCPAddr)
+	if !ok || !a.IP.IsUnspecified() {
+		return l.Addr().String()
+	}
+	return net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+// Run serves the gRPC API and the REST gateway, registers this nimbus in
+// the cluster state, campaigns for leadership (running the leader loop
+// while it leads) and copies packages from the leader, until ctx ends.
+// Then it resigns, stops the servers (gracefully, within
+// Config.ShutdownTimeout) and returns once every goroutine it started has
+// returned. It returns nil after ctx ends, or the error that stopped it.
+// Run may be called once.
+func (n *Nimbus) Run(ctx context.Context) error {
+	if !n.running.CompareAndSwap(false, true) {
+		return errors.New("nimbus: Run called twice")
+	}
+	defer n.closeConns()
+	if err := n.store.init(); err != nil {
+		return fmt.Errorf("nimbus: %w", err)
+	}
+	gl, err := net.Listen("tcp", n.cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("nimbus: listen for gRPC: %w", err)
+	}
+	var hl net.Listener
+	if n.cfg.HTTPAddr != "" {
+		if hl, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
+			gl.Close()
+			return fmt.Errorf("nimbus: listen for REST: %w", err)
+		}
+	}
+	maxMsg := api.MaxMessageBytes(n.cfg.MaxSubmitBytes)
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(maxMsg))
+	api.RegisterNimbusServer(gs, n)
+	var hs *http.Server
+	if hl != nil {
+		gw, err := api.NewGatewayHandler(api.ForServer(n), api.GatewayConfig{
+			MaxSubmitBytes:  n.cfg.MaxSubmitBytes,
+			MaxRequestBytes: api.DefaultMaxRequestBytes,
+		})
+		if err != nil {
+			gl.Close()
+			hl.Close()
+			return fmt.Errorf("nimbus: %w", err)
+		}
+		hs = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	}
+
+	n.mu.Lock()
+	n.self = cluster.NimbusInfo{
+		Host:      n.cfg.Host,
+		Port:      gl.Addr().(*net.TCPAddr).Port,
+		Version:   n.version,
+		StartTime: n.started,
+	}
+	n.grpcAddr = dialAddr(gl, n.cfg.Host)
+	if hl != nil {
+		n.httpAddr = dialAddr(hl, n.cfg.Host)
+	}
+	n.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	fatal := make(chan error, 2)
+	wg.Go(func() {
+		if err := gs.Serve(gl); err != nil {
+			fatal <- fmt.Errorf("nimbus: serve gRPC: %w", err)
+		}
+	})
+	if hs != nil {
+		wg.Go(func() {
+			if err := hs.Serve(hl); !errors.Is(err, http.ErrServerClosed) {
+				fatal <- fmt.Errorf("nimbus: serve REST: %w", err)
+			}
+		})
+	}
+	wg.Go(func() { n.campaign(ctx) })
+	wg.Go(func() { n.replicate(ctx) })
+	n.log.Info("nimbus started", "grpc", n.GRPCAddr(), "http", n.HTTPAddr(), "host", n.cfg.Host)
+	close(n.ready)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-fatal:
+	}
+	cancel()
+	n.stopServers(gs, hs)
+	wg.Wait()
+	n.log.Info("nimbus stopped")
+	return runErr
+}
+
+// stopServers stops the gRPC and HTTP servers, gracefully for at most
+// Config.ShutdownTimeout, then by closing their connections.
+func (n *Nimbus) stopServers(gs *grpc.Server, hs *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		gs.GracefulStop()
+		close(stopped)
+	}()
+	if hs != nil {
+		if err := hs.Shutdown(ctx); err != nil {
+			hs.Close()
+		}
+	}
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		gs.Stop()
+		<-stopped
+	}
+}
+
+// info returns this nimbus as registered.
+func (n *Nimbus) info() cluster.NimbusInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.self
+}
+
+// currentLeader returns the running leader loop, or nil if this nimbus
+// does not lead.
+func (n *Nimbus) currentLeader() *leader {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.leader
+}
+
+func (n *Nimbus) setLeader(l *leader) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.leader = l
+}
+
+// campaign registers this nimbus and runs for leadership until ctx ends,
+// leading whenever it wins.
+func (n *Nimbus) campaign(ctx context.Context) {
+	self := n.info()
+	b := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
+	for {
+		err := n.state.RegisterNimbus(ctx, self)
+		if err == nil {
+			break
+		}
+		n.log.Warn("register nimbus", "err", err)
+		if !b.wait(ctx) {
+			return
+		}
+	}
+	b.reset()
+	for {
+		lead, err := n.state.Campaign(ctx, self)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			n.log.Warn("campaign for leadership", "err", err)
+			if !b.wait(ctx) {
+				return
+			}
+			continue
+		}
+		b.reset()
+		n.lead(ctx, lead)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// lead runs the leader loop until the leadership is lost or ctx ends; then
+// it resigns, so that another nimbus takes over at once.
+func (n *Nimbus) lead(ctx context.Context, lead *cluster.Leadership) {
+	n.log.Info("leadership won", "leader", lead.Info().Addr())
+	l := newLeader(n, lead)
+	n.setLeader(l)
+	l.run(ctx)
+	n.setLeader(nil)
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := lead.Resign(rctx); err != nil {
+		n.log.Warn("resign leadership", "err", err)
+	}
+	n.log.Info("leadership ended")
+}
+
+// conn returns a client connection to the nimbus at addr, made on first
+// use and closed when Run returns.
+func (n *Nimbus) conn(addr string) (*grpc.ClientConn, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, unavailablef("nimbus is stopping")
+	}
+	if c, ok := n.conns[addr]; ok {
+		return c, nil
+	}
+	maxMsg := api.MaxMessageBytes(n.cfg.MaxSubmitBytes)
+	c, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(maxMsg), grpc.MaxCallRecvMsgSize(maxMsg)))
+	if err != nil {
+		return nil, fmt.Errorf("connect to nimbus %s: %w", addr, err)
+	}
+	n.conns[addr] = c
+	return c, nil
+}
+
+func (n *Nimbus) closeConns() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.closed = true
+	for addr, c := range n.conns {
+		c.Close()
+		delete(n.conns, addr)
+	}
+}
+
+// backoff is a doubling retry delay. Only its owner goroutine uses it.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+func (b *backoff) reset() { b.cur = 0 }
+
+// next returns the next delay.
+func (b *backoff) next() time.Duration {
+	b.cur = min(max(b.cur*2, b.min), b.max)
+	return b.cur
+}
+
+// wait sleeps for the next delay; it returns false if ctx ended first.
+func (b *backoff) wait(ctx context.Context) bool {
+	t := time.NewTimer(b.next())
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

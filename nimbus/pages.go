@@ -1,0 +1,408 @@
+package nimbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/topology"
+)
+
+// This file holds the topology and component pages of the API, filled
+// from the topology's record, assignment, worker heartbeats and errors.
+
+// page is what the topology and component pages are made from.
+type page struct {
+	rec    cluster.TopologyRecord
+	m      *model
+	a      cluster.Assignment
+	beats  map[cluster.Slot]cluster.WorkerHeartbeat
+	errors []cluster.ErrorInfo
+	now    time.Time
+}
+
+func (n *Nimbus) page(ctx context.Context, id, name, window string) (*page, error) {
+	if err := windowOf(window); err != nil {
+		return nil, err
+	}
+	id, err := n.resolve(ctx, id, name)
+	if err != nil {
+		return nil, err
+	}
+	p := &page{now: n.clock.Now(), beats: make(map[cluster.Slot]cluster.WorkerHeartbeat)}
+	if p.rec, err = n.topology(ctx, id); err != nil {
+		return nil, err
+	}
+	if p.m, err = n.model(ctx, p.rec); err != nil {
+		return nil, err
+	}
+	if p.a, err = n.assignment(ctx, id); err != nil {
+		return nil, err
+	}
+	beats, err := n.state.ListWorkerHeartbeats(ctx, id)
+	if err != nil {
+		return nil, unavailablef("list heartbeats of %s: %v", id, err)
+	}
+	for _, hb := range beats {
+		// Only the heartbeats of workers in the current assignment count.
+		slot := cluster.Slot{NodeID: hb.NodeID, Port: hb.Port}
+		if slices.Contains(p.a.Slots(), slot) {
+			p.beats[slot] = hb
+		}
+	}
+	if p.errors, err = n.state.ListErrors(ctx, id); err != nil {
+		return nil, unavailablef("list errors of %s: %v", id, err)
+	}
+	return p, nil
+}
+
+// components returns the components a page shows: the user's, and with
+// sys the acker.
+func (p *page) components(sys bool) []string {
+	var ids []string
+	for _, c := range p.m.outline.Components {
+		ids = append(ids, c.ID)
+	}
+	if sys && p.m.ackers > 0 {
+		ids = append(ids, topology.AckerComponent)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// executors returns a component's executors in the assignment, sorted.
+func (p *page) executors(component string) []cluster.ExecutorID {
+	var out []cluster.ExecutorID
+	for e := range p.a.Executors {
+		if p.m.tasks.Component(e.Start) == component {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b cluster.ExecutorID) int { return a.Start - b.Start })
+	return out
+}
+
+// numExecutors returns a component's executor count: the assignment's, or
+// the record's when it is not assigned.
+func (p *page) numExecutors(component string) int {
+	if n := len(p.executors(component)); n > 0 {
+		return n
+	}
+	if component == topology.AckerComponent {
+		return p.m.ackers
+	}
+	return p.m.parallelism(p.rec)[component]
+}
+
+func (p *page) numTasks(component string) int { return len(p.m.tasks.Tasks(component)) }
+
+// stats sums a component's figures over the workers.
+func (p *page) stats(component string, sys bool) componentStats {
+	out := componentStats{outputs: map[string]figures{}, inputs: map[string]figures{}}
+	for _, hb := range p.beats {
+		cs, ok := hb.Stats[component]
+		if !ok {
+			continue
+		}
+		s := p.m.statsOf(cs, component, sys)
+		out.total.add(s.total)
+		for k, f := range s.outputs {
+			out.outputs[k] = addFigures(out.outputs[k], f)
+		}
+		for k, f := range s.inputs {
+			out.inputs[k] = addFigures(out.inputs[k], f)
+		}
+	}
+	return out
+}
+
+// lastError returns a component's most recent error.
+func (p *page) lastError(component string) (cluster.ErrorInfo, bool) {
+	var last cluster.ErrorInfo
+	found := false
+	for _, e := range p.errors {
+		if e.Component == component && (!found || !e.Time.Before(last.Time)) {
+			last, found = e, true
+		}
+	}
+	return last, found
+}
+
+func (p *page) uptime() time.Duration { return p.now.Sub(p.rec.LaunchTime) }
+
+// GetTopology returns Storm's topology page.
+func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (*api.GetTopologyResponse, error) {
+	p, err := n.page(ctx, req.GetId(), req.GetName(), req.GetWindow())
+	if errors.Is(err, ErrUnavailable) && n.currentLeader() == nil {
+		// A follower that has not copied the package yet: the leader has.
+		return forward(ctx, n, func(c api.NimbusClient, ctx context.Context) (*api.GetTopologyResponse, error) {
+			return c.GetTopology(ctx, req)
+		})
+	}
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	nimbuses, err := n.state.ListNimbuses(ctx)
+	if err != nil {
+		return nil, grpcError(unavailablef("list nimbuses: %v", err))
+	}
+	conf, err := toStruct(p.m.conf)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	id, up := p.rec.ID, p.uptime()
+	resp := &api.GetTopologyResponse{
+		Id:               id,
+		EncodedId:        api.EncodeID(id),
+		Owner:            p.rec.Owner,
+		Name:             p.rec.Name,
+		Status:           string(p.rec.Status),
+		Uptime:           api.FormatUptime(up),
+		UptimeSeconds:    int64(up / time.Second),
+		TasksTotal:       int32(tasksOf(p.a)),
+		WorkersTotal:     int32(len(p.a.Slots())),
+		ExecutorsTotal:   int32(len(p.a.Executors)),
+		SchedulerInfo:    schedulerInfo(p.rec, p.a),
+		Configuration:    conf,
+		Debug:            p.m.conf.Bool(topology.KeyDebug, false),
+		ReplicationCount: n.replicationCount(p.rec, nimbuses),
+		TopologyVersion:  p.m.conf.String("topology.version", ""),
+		StormVersion:     n.version,
+		Window:           api.WindowAllTime,
+		WindowHint:       api.WindowHint(api.WindowAllTime),
+		MsgTimeout:       int32(p.m.conf.Int(topology.KeyMessageTimeoutSecs, 30)),
+	}
+	var total figures
+	for _, comp := range p.components(req.GetSys()) {
+		s := p.stats(comp, req.GetSys())
+		kind, _ := p.m.kind(comp)
+		last, hasErr := p.lastError(comp)
+		if kind == topology.KindSpout.String() {
+			total.add(s.total)
+			sp := &api.SpoutSummary{
+				SpoutId:         comp,
+				EncodedSpoutId:  api.EncodeID(comp),
+				Executors:       int32(p.numExecutors(comp)),
+				Tasks:           int32(p.numTasks(comp)),
+				Emitted:         s.total.emitted,
+				Transferred:     s.total.transferred,
+				Acked:           s.total.acked,
+				Failed:          s.total.failed,
+				CompleteLatency: s.total.completeLatency(),
+			}
+			if hasErr {
+				sp.LastError, sp.ErrorHost = api.TruncateError(last.Message), last.Host
+				sp.ErrorPort = proto.Int32(int32(last.Port))
+				sp.ErrorTime = proto.Int64(last.Time.Unix())
+				sp.ErrorLapsedSecs = proto.Int64(int64(p.now.Sub(last.Time) / time.Second))
+			}
+			resp.Spouts = append(resp.Spouts, sp)
+			continue
+		}
+		total.emitted += s.total.emitted
+		total.transferred += s.total.transferred
+		b := &api.BoltSummary{
+			BoltId:         comp,
+			EncodedBoltId:  api.EncodeID(comp),
+			Executors:      int32(p.numExecutors(comp)),
+			Tasks:          int32(p.numTasks(comp)),
+			Emitted:        s.total.emitted,
+			Transferred:    s.total.transferred,
+			Acked:          s.total.acked,
+			Failed:         s.total.failed,
+			Capacity:       api.FormatStat(s.total.capacity),
+			ExecuteLatency: s.total.executeLatency(),
+			Executed:       s.total.executed,
+			ProcessLatency: s.total.processLatency(),
+		}
+		if hasErr {
+			b.LastError, b.ErrorHost = api.TruncateError(last.Message), last.Host
+			b.ErrorPort = proto.Int32(int32(last.Port))
+			b.ErrorTime = proto.Int64(last.Time.Unix())
+			b.ErrorLapsedSecs = proto.Int64(int64(p.now.Sub(last.Time) / time.Second))
+		}
+		resp.Bolts = append(resp.Bolts, b)
+	}
+	resp.TopologyStats = []*api.TopologyWindowStats{{
+		WindowPretty:    api.WindowHint(api.WindowAllTime),
+		Window:          api.WindowAllTime,
+		Emitted:         total.emitted,
+		Transferred:     total.transferred,
+		CompleteLatency: total.completeLatency(),
+		Acked:           total.acked,
+		Failed:          total.failed,
+	}}
+	for _, slot := range p.a.Slots() {
+		w := &api.WorkerSummary{
+			SupervisorId:      slot.NodeID,
+			Host:              p.a.NodeHost[slot.NodeID],
+			Port:              int32(slot.Port),
+			TopologyId:        id,
+			TopologyName:      p.rec.Name,
+			ComponentNumTasks: map[string]int32{},
+			Owner:             p.rec.Owner,
+		}
+		for _, e := range p.a.ExecutorsOn(slot) {
+			w.ExecutorsTotal++
+			w.ComponentNumTasks[p.m.tasks.Component(e.Start)] += int32(e.End - e.Start + 1)
+		}
+		if hb, ok := p.beats[slot]; ok {
+			w.UptimeSeconds = hb.UptimeSecs
+		}
+		w.Uptime = api.FormatUptimeSecs(w.UptimeSeconds)
+		resp.Workers = append(resp.Workers, w)
+	}
+	return resp, nil
+}
+
+// GetComponent returns Storm's component page.
+func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest) (*api.GetComponentResponse, error) {
+	p, err := n.page(ctx, req.GetId(), req.GetName(), req.GetWindow())
+	if errors.Is(err, ErrUnavailable) && n.currentLeader() == nil {
+		return forward(ctx, n, func(c api.NimbusClient, ctx context.Context) (*api.GetComponentResponse, error) {
+			return c.GetComponent(ctx, req)
+		})
+	}
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	comp := req.GetComponent()
+	kind, ok := p.m.kind(comp)
+	if !ok {
+		return nil, grpcError(notFoundf("topology %s has no component %q", p.rec.ID, comp))
+	}
+	sys := req.GetSys()
+	s := p.stats(comp, sys)
+	resp := &api.GetComponentResponse{
+		Id:                comp,
+		EncodedId:         api.EncodeID(comp),
+		Name:              p.rec.Name,
+		Executors:         int32(p.numExecutors(comp)),
+		Tasks:             int32(p.numTasks(comp)),
+		TopologyId:        p.rec.ID,
+		TopologyStatus:    string(p.rec.Status),
+		EncodedTopologyId: api.EncodeID(p.rec.ID),
+		Window:            api.WindowAllTime,
+		ComponentType:     kind,
+		WindowHint:        api.WindowHint(api.WindowAllTime),
+		Debug:             p.m.conf.Bool(topology.KeyDebug, false),
+	}
+	last, hasErr := p.lastError(comp)
+	spout := kind == topology.KindSpout.String()
+	if spout {
+		ws := &api.SpoutWindowStats{
+			Window:          api.WindowAllTime,
+			WindowPretty:    api.WindowHint(api.WindowAllTime),
+			Emitted:         s.total.emitted,
+			Transferred:     s.total.transferred,
+			Acked:           s.total.acked,
+			Failed:          s.total.failed,
+			CompleteLatency: s.total.completeLatency(),
+		}
+		if hasErr {
+			ws.LastError = api.TruncateError(last.Message)
+		}
+		resp.SpoutSummary = []*api.SpoutWindowStats{ws}
+	} else {
+		resp.BoltStats = []*api.BoltWindowStats{{
+			Window:         api.WindowAllTime,
+			WindowPretty:   api.WindowHint(api.WindowAllTime),
+			Emitted:        s.total.emitted,
+			Transferred:    s.total.transferred,
+			Acked:          s.total.acked,
+			Failed:         s.total.failed,
+			ExecuteLatency: s.total.executeLatency(),
+			Executed:       s.total.executed,
+			ProcessLatency: s.total.processLatency(),
+			Capacity:       api.FormatStat(s.total.capacity),
+		}}
+		for _, key := range sortedKeys(s.inputs) {
+			f := s.inputs[key]
+			from, stream, _ := inputKey(key, func(c string) bool {
+				_, ok := p.m.kind(c)
+				return ok || c == topology.SystemComponent
+			})
+			resp.InputStats = append(resp.InputStats, &api.InputStats{
+				Component:          from,
+				EncodedComponentId: api.EncodeID(from),
+				Stream:             stream,
+				ExecuteLatency:     f.executeLatency(),
+				ProcessLatency:     f.processLatency(),
+				Executed:           f.executed,
+				Acked:              f.acked,
+				Failed:             f.failed,
+			})
+		}
+	}
+	for _, stream := range sortedKeys(s.outputs) {
+		f := s.outputs[stream]
+		o := &api.OutputStats{Stream: stream, Emitted: f.emitted, Transferred: f.transferred}
+		if spout {
+			o.CompleteLatency, o.Acked, o.Failed = f.completeLatency(), f.acked, f.failed
+		} else {
+			o.CompleteLatency = api.FormatStat(0)
+		}
+		resp.OutputStats = append(resp.OutputStats, o)
+	}
+	resp.ExecutorStats = p.executorStats(comp, spout, sys)
+	for _, e := range p.errors {
+		if e.Component == comp {
+			resp.ComponentErrors = append(resp.ComponentErrors, componentError(e, p.now))
+		}
+	}
+	return resp, nil
+}
+
+// executorStats lists a component's executors. Heartbeats report each
+// worker's figures per component, not per executor: an executor shows
+// its worker's counts divided evenly among the component's executors in
+// that worker, and the worker's latencies and capacity.
+func (p *page) executorStats(comp string, spout, sys bool) []*api.ExecutorStats {
+	bySlot := make(map[cluster.Slot][]cluster.ExecutorID)
+	for _, e := range p.executors(comp) {
+		slot := p.a.Executors[e]
+		bySlot[slot] = append(bySlot[slot], e)
+	}
+	var out []*api.ExecutorStats
+	for _, e := range p.executors(comp) {
+		slot := p.a.Executors[e]
+		mates := bySlot[slot]
+		var f figures
+		var uptime int64
+		if hb, ok := p.beats[slot]; ok {
+			uptime = hb.UptimeSecs
+			if cs, ok := hb.Stats[comp]; ok {
+				f = p.m.statsOf(cs, comp, sys).total.share(slices.Index(mates, e), len(mates))
+			}
+		}
+		id := fmt.Sprintf("[%d-%d]", e.Start, e.End)
+		es := &api.ExecutorStats{
+			Id:            id,
+			EncodedId:     api.EncodeID(id),
+			Uptime:        api.FormatUptimeSecs(uptime),
+			UptimeSeconds: uptime,
+			Host:          p.a.NodeHost[slot.NodeID],
+			Port:          int32(slot.Port),
+			Emitted:       f.emitted,
+			Transferred:   f.transferred,
+			Acked:         f.acked,
+			Failed:        f.failed,
+		}
+		if spout {
+			es.CompleteLatency = f.completeLatency()
+		} else {
+			es.Capacity = api.FormatStat(f.capacity)
+			es.ExecuteLatency = f.executeLatency()
+			es.Executed = f.executed
+			es.ProcessLatency = f.processLatency()
+		}
+		out = append(out, es)
+	}
+	return out
+}

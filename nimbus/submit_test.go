@@ -1,0 +1,386 @@
+package nimbus
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/topology"
+)
+
+func TestSubmitStoresPackageAndAssigns(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t)
+	addSupervisor(t, mem, nil, "a", 6700, 6701, 6702, 6703)
+	addSupervisor(t, mem, nil, "b", 6700, 6701, 6702, 6703)
+	st := mem.Session()
+	defer st.Close()
+
+	req := wordsRequest("words")
+	req.Package = resourcesTarGz(t, map[string]string{"split.py": "print('hi')\n", "data/words.txt": "a b c\n"})
+	start := time.Now()
+	id := submit(t, n, req)
+	// Scheduled before SubmitTopology answered: no waiting for a tick.
+	a := assignment(t, st, id)
+	elapsed := time.Since(start)
+	if !regexp.MustCompile(`^words-1-\d+$`).MatchString(id) {
+		t.Errorf("id = %q, want words-1-<secs>", id)
+	}
+	if elapsed > 3*time.Second {
+		t.Errorf("submit to assignment took %v, want under 3s", elapsed)
+	}
+
+	rec, err := st.GetTopology(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Name != "words" || rec.Status != cluster.StatusActive || rec.NumWorkers != 2 {
+		t.Errorf("record = %+v, want words ACTIVE with 2 workers", rec)
+	}
+	if want := map[string]int{"words": 2, "count": 3}; !mapsEqual(rec.ComponentExecutors, want) {
+		t.Errorf("ComponentExecutors = %v, want %v", rec.ComponentExecutors, want)
+	}
+	if rec.PackageSize != int64(len(req.Package)) || !strings.HasPrefix(rec.PackageDigest, "sha256:") {
+		t.Errorf("package size %d digest %q, want %d and a sha256 digest", rec.PackageSize, rec.PackageDigest, len(req.Package))
+	}
+
+	// The package is on disk.
+	dir := filepath.Join(layout.NimbusPackages(n.cfg.LocalDir), id)
+	res, err := os.ReadFile(filepath.Join(dir, resourcesFile))
+	if err != nil || !bytes.Equal(res, req.Package) {
+		t.Errorf("stored resources: %v (equal %v)", err, bytes.Equal(res, req.Package))
+	}
+	digest, _ := os.ReadFile(filepath.Join(dir, digestFile))
+	if strings.TrimSpace(string(digest)) != rec.PackageDigest {
+		t.Errorf("stored digest %q, record's %q", digest, rec.PackageDigest)
+	}
+	if _, err := os.Stat(filepath.Join(dir, binaryFile)); !os.IsNotExist(err) {
+		t.Errorf("a binary is stored for a topology without one: %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, submissionFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored api.SubmitTopologyRequest
+	if err := protojson.Unmarshal(data, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored.GetName() != "words" || len(stored.GetPackage()) != 0 {
+		t.Errorf("stored submission: name %q, %d package bytes; want the resolved name, no bytes", stored.GetName(), len(stored.GetPackage()))
+	}
+	if v := stored.GetConfig().GetFields()[topology.KeyAckerExecutors].GetNumberValue(); v != 2 {
+		t.Errorf("stored %s = %v, want 2 pinned", topology.KeyAckerExecutors, v)
+	}
+
+	// 2 spout + 3 bolt + 2 acker executors, evenly over 2 workers on 2
+	// nodes.
+	if len(a.Executors) != 7 || tasksOf(a) != 10 {
+		t.Errorf("assignment has %d executors, %d tasks; want 7, 10", len(a.Executors), tasksOf(a))
+	}
+	if got := workersPerNode(a); !mapsEqual(got, map[string]int{"a": 1, "b": 1}) {
+		t.Errorf("workers per node = %v, want one on each", got)
+	}
+	if got := executorsPerWorker(a); !slices.Equal(got, []int{3, 4}) {
+		t.Errorf("executors per worker = %v, want [3 4]", got)
+	}
+	if a.NodeHost["a"] != "host-a" || len(a.ExecutorStartTime) != 7 {
+		t.Errorf("assignment NodeHost %v, %d start times", a.NodeHost, len(a.ExecutorStartTime))
+	}
+
+	// A second submission gets the next counter.
+	id2 := submit(t, n, wordsRequest("other"))
+	if !strings.HasPrefix(id2, "other-2-") {
+		t.Errorf("second id = %q, want other-2-<secs>", id2)
+	}
+}
+
+func TestSubmitInvalidDefinition(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t)
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{
+			name: "bad value",
+			yaml: "name: bad\nspouts:\n  - id: words\n    go: squall.TestWordSpout\n    parallelism: zero\n",
+			want: []string{"topology.yaml:5", "parallelism"},
+		},
+		{
+			name: "syntax",
+			yaml: "name: bad\nspouts: [\n",
+			want: []string{"topology.yaml:"},
+		},
+		{
+			name: "unknown component",
+			yaml: "name: bad\nspouts:\n  - id: words\n    go: no.Such\n    parallelism: 1\n",
+			want: []string{"topology.yaml:3", `component "words"`, "no.Such"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := n.SubmitTopology(t.Context(), &api.SubmitTopologyRequest{Topology: tc.yaml, TopologyFile: "topology.yaml"})
+			wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
+			msg := status.Convert(err).Message()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message %q does not contain %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, os.TempDir()) {
+				t.Errorf("message %q names nimbus's temporary directory", msg)
+			}
+		})
+	}
+	assertNoTopologies(t, n, mem)
+}
+
+// assertNoTopologies checks that nothing was stored.
+func assertNoTopologies(t *testing.T, n *testNimbus, mem *cluster.Memory) {
+	t.Helper()
+	st := mem.Session()
+	defer st.Close()
+	if ids, err := st.ListTopologies(t.Context()); err != nil || len(ids) != 0 {
+		t.Errorf("topologies = %v, %v; want none", ids, err)
+	}
+	if ids, err := st.ListAssignments(t.Context()); err != nil || len(ids) != 0 {
+		t.Errorf("assignments = %v, %v; want none", ids, err)
+	}
+	entries, err := os.ReadDir(layout.NimbusPackages(n.cfg.LocalDir))
+	if err != nil || len(entries) != 0 {
+		t.Errorf("package store holds %v (%v); want nothing", entries, err)
+	}
+}
+
+func TestSubmitMaliciousPackage(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t, func(c *Config) {
+		c.PackageLimits.MaxBytes = 1 << 10
+		c.PackageLimits.MaxFiles = 10
+		c.MaxSubmitBytes = 64 << 10
+	})
+	addSupervisor(t, mem, nil, "a", 6700)
+	big := make([]byte, 80<<10)
+	rand.Read(big)
+	tests := []struct {
+		name string
+		pkg  []byte
+		want string
+	}{
+		{"dot dot", tarGz(t, tarEntry{name: "../evil", body: "x"}), "../evil"},
+		{"nested dot dot", tarGz(t, tarEntry{name: "a/../../evil", body: "x"}), "a/../../evil"},
+		{"absolute", tarGz(t, tarEntry{name: "/tmp/evil", body: "x"}), "/tmp/evil"},
+		{"symlink out", tarGz(t, tarEntry{name: "link", typeflag: tar.TypeSymlink, linkname: "../../etc/passwd"}), "link"},
+		{"absolute symlink", tarGz(t, tarEntry{name: "link", typeflag: tar.TypeSymlink, linkname: "/etc/passwd"}), "/etc/passwd"},
+		{"hard link", tarGz(t, tarEntry{name: "hard", typeflag: tar.TypeLink, linkname: "x"}), "hard"},
+		{"not gzip", []byte("just some text, not an archive"), "gzip"},
+		{"unpacks too big", tarGz(t, tarEntry{name: "huge", size: 4 << 10}), "size"},
+		{"too many files", tarGz(t, manyEntries(11)...), "entries"},
+		{"too big", big, "limit"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := wordsRequest("evil")
+			req.Package = tc.pkg
+			_, err := n.SubmitTopology(t.Context(), req)
+			wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
+			if msg := status.Convert(err).Message(); !strings.Contains(msg, tc.want) {
+				t.Errorf("message %q does not name %q", msg, tc.want)
+			}
+			// A dry run says the same.
+			req.DryRun = true
+			_, err = n.SubmitTopology(t.Context(), req)
+			wantCode(t, "SubmitTopology(dry run)", err, codes.InvalidArgument)
+		})
+	}
+	assertNoTopologies(t, n, mem)
+	if _, err := os.Stat(filepath.Join(n.cfg.LocalDir, "..", "evil")); !os.IsNotExist(err) {
+		t.Errorf("an entry escaped: %v", err)
+	}
+}
+
+func manyEntries(k int) []tarEntry {
+	var out []tarEntry
+	for i := range k {
+		out = append(out, tarEntry{name: "f" + string(rune('a'+i)), body: "x"})
+	}
+	return out
+}
+
+func TestSubmitDuplicateName(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t)
+	addSupervisor(t, mem, nil, "a", 6700, 6701)
+	id := submit(t, n, wordsRequest("dup"))
+
+	_, err := n.SubmitTopology(t.Context(), wordsRequest("dup"))
+	wantCode(t, "second SubmitTopology", err, codes.AlreadyExists)
+	dry := wordsRequest("dup")
+	dry.DryRun = true
+	_, err = n.SubmitTopology(t.Context(), dry)
+	wantCode(t, "dry run", err, codes.AlreadyExists)
+	// The name override counts, not the definition's name.
+	renamed := wordsRequest("other")
+	renamed.Name = "dup"
+	_, err = n.SubmitTopology(t.Context(), renamed)
+	wantCode(t, "renamed SubmitTopology", err, codes.AlreadyExists)
+
+	st := mem.Session()
+	defer st.Close()
+	if ids, _ := st.ListTopologies(t.Context()); !slices.Equal(ids, []string{id}) {
+		t.Errorf("topologies = %v, want only %s", ids, id)
+	}
+	if pkgs, _ := n.store.list(); !slices.Equal(pkgs, []string{id}) {
+		t.Errorf("packages = %v, want only %s", pkgs, id)
+	}
+}
+
+func TestSubmitDryRun(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t)
+	req := wordsRequest("dry")
+	req.DryRun = true
+	req.Name = "renamed"
+	resp, err := n.SubmitTopology(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetTopologyId() != "" || !resp.GetDryRun() || resp.GetTopologyName() != "renamed" || resp.GetStatus() != api.StatusSuccess {
+		t.Errorf("dry run = %v, want success without id for renamed", resp)
+	}
+	assertNoTopologies(t, n, mem)
+}
+
+func TestSubmitInactive(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t)
+	addSupervisor(t, mem, nil, "a", 6700, 6701)
+	req := wordsRequest("sleepy")
+	req.Inactive = true
+	id := submit(t, n, req)
+	st := mem.Session()
+	defer st.Close()
+	rec, _ := st.GetTopology(t.Context(), id)
+	if rec.Status != cluster.StatusInactive {
+		t.Errorf("status = %s, want INACTIVE", rec.Status)
+	}
+	if a := assignment(t, st, id); len(a.Executors) == 0 {
+		t.Errorf("an inactive topology is not assigned")
+	}
+}
+
+func TestSubmitGoBinary(t *testing.T) {
+	t.Parallel()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, mem := memNimbus(t, func(c *Config) { c.ValidateTimeout = 2 * time.Second })
+	addSupervisor(t, mem, nil, "a", 6700, 6701)
+	custom := func(name string) *api.SubmitTopologyRequest {
+		return &api.SubmitTopologyRequest{
+			Topology: "name: " + name + "\nconfig: {topology.workers: 1}\nspouts:\n  - id: custom\n    go: " + CustomSpoutName +
+				"\n    parallelism: 2\nbolts:\n  - id: log\n    go: squall.Null\n    parallelism: 1\nstreams:\n  - {from: custom, to: log, grouping: {type: SHUFFLE}}\n",
+			TopologyFile: "topology.yaml",
+			GoBinary:     bin,
+		}
+	}
+
+	t.Run("own components", func(t *testing.T) {
+		id := submit(t, n, custom("custom"))
+		st := mem.Session()
+		defer st.Close()
+		rec, _ := st.GetTopology(t.Context(), id)
+		if want := map[string]int{"custom": 2, "log": 1}; !mapsEqual(rec.ComponentExecutors, want) {
+			t.Errorf("ComponentExecutors = %v, want %v", rec.ComponentExecutors, want)
+		}
+		if a := assignment(t, st, id); len(a.Executors) != 4 {
+			t.Errorf("assignment has %d executors, want 4 (2 custom, 1 log, 1 acker)", len(a.Executors))
+		}
+		stored, err := os.ReadFile(n.store.binaryPath(id))
+		if err != nil || !bytes.Equal(stored, bin) {
+			t.Errorf("stored binary: %v", err)
+		}
+		if _, err := n.KillTopology(t.Context(), &api.KillTopologyRequest{Id: id, WaitSecs: new(int32(0))}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("refused by the binary", func(t *testing.T) {
+		req := custom("refused")
+		req.Topology = strings.Replace(req.Topology, CustomSpoutName, "no.Such", 1)
+		_, err := n.SubmitTopology(t.Context(), req)
+		wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
+		msg := status.Convert(err).Message()
+		if !strings.Contains(msg, "no.Such") || !strings.Contains(msg, "topology.yaml:") || strings.HasPrefix(msg, "squall:") {
+			t.Errorf("message %q: want the binary's error naming no.Such at topology.yaml:N", msg)
+		}
+	})
+	t.Run("no outline, built-ins", func(t *testing.T) {
+		req := wordsRequest("plain-words")
+		req.GoBinary = bin
+		req.DryRun = true
+		if _, err := n.SubmitTopology(t.Context(), req); err != nil {
+			t.Errorf("SubmitTopology = %v, want the registry to load what the binary validated", err)
+		}
+	})
+	t.Run("no outline, own components", func(t *testing.T) {
+		req := custom("plain-custom")
+		req.DryRun = true
+		_, err := n.SubmitTopology(t.Context(), req)
+		wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
+		if msg := status.Convert(err).Message(); !strings.Contains(msg, "outline") {
+			t.Errorf("message %q does not say the binary printed no outline", msg)
+		}
+	})
+	t.Run("hangs", func(t *testing.T) {
+		req := custom("hang")
+		req.DryRun = true
+		_, err := n.SubmitTopology(t.Context(), req)
+		wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
+	})
+	t.Run("not an executable", func(t *testing.T) {
+		req := custom("text")
+		req.GoBinary = []byte("#!/bin/sh\necho hi\n")
+		_, err := n.SubmitTopology(t.Context(), req)
+		wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
+		if msg := status.Convert(err).Message(); !strings.Contains(msg, "ELF") {
+			t.Errorf("message %q does not say it is not ELF", msg)
+		}
+	})
+	st := mem.Session()
+	defer st.Close()
+	waitFor(t, "the killed topology's removal", func() bool {
+		ids, _ := st.ListTopologies(t.Context())
+		return len(ids) == 0
+	})
+}
+
+func mapsEqual[V comparable](a, b map[string]V) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,331 @@
+package nimbus
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/cluster"
+)
+
+// statsTopology submits the words topology over two supervisors and
+// writes heartbeats with statistics and two errors.
+func statsTopology(t *testing.T, n *testNimbus, mem *cluster.Memory) (string, cluster.Assignment) {
+	t.Helper()
+	addSupervisor(t, mem, nil, "a", 6700, 6701, 6702, 6703)
+	addSupervisor(t, mem, nil, "b", 6700, 6701, 6702, 6703)
+	st := mem.Session()
+	t.Cleanup(func() { st.Close() })
+	id := submit(t, n, wordsRequest("stats"))
+	a := assignment(t, st, id)
+	slots := a.Slots()
+	stats := []map[string]cluster.ComponentStats{
+		{
+			"words": {Streams: map[string]cluster.StreamStats{
+				"default":    {Emitted: 100, Transferred: 100, Acked: 90, Failed: 2, CompleteLatencyMs: 2},
+				"__ack_init": {Emitted: 90, Transferred: 90},
+			}},
+			"count": {Capacity: 0.2, Streams: map[string]cluster.StreamStats{
+				"words:default": {Executed: 50, Acked: 50, ExecuteLatencyMs: 1, ProcessLatencyMs: 1.5},
+			}},
+		},
+		{
+			"words": {Streams: map[string]cluster.StreamStats{
+				"default": {Emitted: 50, Transferred: 50, Acked: 10, CompleteLatencyMs: 4},
+			}},
+			"count": {Capacity: 0.6, Streams: map[string]cluster.StreamStats{
+				"words:default":     {Executed: 150, Acked: 150, ExecuteLatencyMs: 3, ProcessLatencyMs: 0.5},
+				"__system:__tick":   {Executed: 7},
+				"__acker:__ack_ack": {Executed: 1},
+			}},
+		},
+	}
+	for i, slot := range slots {
+		hb := cluster.WorkerHeartbeat{
+			TopologyID: id, NodeID: slot.NodeID, Port: slot.Port, Executors: a.ExecutorsOn(slot),
+			Time: time.Now(), UptimeSecs: 65, Stats: stats[i],
+		}
+		if err := st.PutWorkerHeartbeat(t.Context(), hb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, msg := range []string{"first", strings.Repeat("second ", 50)} {
+		e := cluster.ErrorInfo{Component: "count", Task: 3, Host: "host-a", Port: 6700, Time: time.Now(), Message: msg}
+		if err := st.ReportError(t.Context(), id, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id, a
+}
+
+func TestTopologyPage(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t)
+	id, _ := statsTopology(t, n, mem)
+	for _, by := range []*api.GetTopologyRequest{{Id: id}, {Name: "stats", Window: "600"}} {
+		p, err := n.GetTopology(t.Context(), by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.GetId() != id || p.GetName() != "stats" || p.GetStatus() != "ACTIVE" || p.GetWorkersTotal() != 2 ||
+			p.GetExecutorsTotal() != 7 || p.GetTasksTotal() != 10 || p.GetReplicationCount() != 1 || p.GetMsgTimeout() != 30 {
+			t.Errorf("topology page header = %+v", p)
+		}
+		if p.GetWindow() != api.WindowAllTime || len(p.GetTopologyStats()) != 1 {
+			t.Errorf("window %q, %d windows; want all-time only", p.GetWindow(), len(p.GetTopologyStats()))
+		}
+		ts := p.GetTopologyStats()[0]
+		if ts.GetEmitted() != 150 || ts.GetAcked() != 100 || ts.GetFailed() != 2 || ts.GetCompleteLatency() != "2.200" {
+			t.Errorf("topology stats = %+v, want 150 emitted, 100 acked, 2 failed, 2.200 ms", ts)
+		}
+		if len(p.GetSpouts()) != 1 || len(p.GetBolts()) != 1 {
+			t.Fatalf("spouts %v bolts %v, want one of each", p.GetSpouts(), p.GetBolts())
+		}
+		sp := p.GetSpouts()[0]
+		if sp.GetSpoutId() != "words" || sp.GetExecutors() != 2 || sp.GetTasks() != 2 || sp.GetEmitted() != 150 ||
+			sp.GetAcked() != 100 || sp.GetCompleteLatency() != "2.200" || sp.GetLastError() != "" || sp.ErrorPort != nil {
+			t.Errorf("spout = %+v", sp)
+		}
+		b := p.GetBolts()[0]
+		if b.GetBoltId() != "count" || b.GetExecutors() != 3 || b.GetTasks() != 6 || b.GetExecuted() != 200 ||
+			b.GetExecuteLatency() != "2.500" || b.GetProcessLatency() != "0.750" || b.GetCapacity() != "0.600" {
+			t.Errorf("bolt = %+v", b)
+		}
+		if !strings.HasPrefix(b.GetLastError(), "second") || len(b.GetLastError()) != api.MaxLastErrorChars ||
+			b.GetErrorPort() != 6700 || b.GetErrorHost() != "host-a" || b.ErrorTime == nil {
+			t.Errorf("bolt's last error = %q on %s:%d", b.GetLastError(), b.GetErrorHost(), b.GetErrorPort())
+		}
+		tasks := 0
+		for _, w := range p.GetWorkers() {
+			for _, k := range w.GetComponentNumTasks() {
+				tasks += int(k)
+			}
+			if w.GetUptimeSeconds() != 65 || w.GetUptime() != "1m 5s" || w.GetTopologyName() != "stats" {
+				t.Errorf("worker = %+v", w)
+			}
+		}
+		if len(p.GetWorkers()) != 2 || tasks != 10 {
+			t.Errorf("%d workers with %d tasks, want 2 with 10", len(p.GetWorkers()), tasks)
+		}
+		if p.GetConfiguration().GetFields()["storm.id"].GetStringValue() != id {
+			t.Errorf("configuration lacks storm.id: %v", p.GetConfiguration())
+		}
+	}
+	// With system components and streams.
+	p, err := n.GetTopology(t.Context(), &api.GetTopologyRequest{Id: id, Sys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.GetBolts()) != 2 || p.GetBolts()[0].GetBoltId() != "__acker" || p.GetSpouts()[0].GetEmitted() != 240 {
+		t.Errorf("with sys: bolts %v, spout emitted %d; want __acker listed, 240 emitted", p.GetBolts(), p.GetSpouts()[0].GetEmitted())
+	}
+	_, err = n.GetTopology(t.Context(), &api.GetTopologyRequest{Id: id, Window: "ten"})
+	wantCode(t, "bad window", err, codes.InvalidArgument)
+}
+
+func TestComponentPage(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t)
+	id, a := statsTopology(t, n, mem)
+
+	sp, err := n.GetComponent(t.Context(), &api.GetComponentRequest{Id: id, Component: "words"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.GetComponentType() != api.ComponentSpout || sp.GetExecutors() != 2 || len(sp.GetSpoutSummary()) != 1 ||
+		sp.GetSpoutSummary()[0].GetEmitted() != 150 || len(sp.GetBoltStats()) != 0 || len(sp.GetInputStats()) != 0 {
+		t.Errorf("spout page = %+v", sp)
+	}
+	if len(sp.GetOutputStats()) != 1 || sp.GetOutputStats()[0].GetStream() != "default" || sp.GetOutputStats()[0].GetAcked() != 100 {
+		t.Errorf("spout outputs = %v, want default only", sp.GetOutputStats())
+	}
+	var emitted int64
+	for _, e := range sp.GetExecutorStats() {
+		emitted += e.GetEmitted()
+		if !strings.HasPrefix(e.GetId(), "[") || e.GetHost() == "" || e.GetPort() == 0 {
+			t.Errorf("executor = %+v", e)
+		}
+	}
+	if len(sp.GetExecutorStats()) != 2 || emitted != 150 {
+		t.Errorf("%d executors emitting %d, want 2 emitting 150", len(sp.GetExecutorStats()), emitted)
+	}
+
+	b, err := n.GetComponent(t.Context(), &api.GetComponentRequest{Name: "stats", Component: "count"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.GetComponentType() != api.ComponentBolt || b.GetTasks() != 6 || len(b.GetBoltStats()) != 1 ||
+		b.GetBoltStats()[0].GetExecuted() != 200 || b.GetBoltStats()[0].GetCapacity() != "0.600" {
+		t.Errorf("bolt page = %+v", b)
+	}
+	if len(b.GetInputStats()) != 1 || b.GetInputStats()[0].GetComponent() != "words" ||
+		b.GetInputStats()[0].GetStream() != "default" || b.GetInputStats()[0].GetExecuted() != 200 {
+		t.Errorf("bolt inputs = %v, want words:default", b.GetInputStats())
+	}
+	if len(b.GetComponentErrors()) != 2 || b.GetComponentErrors()[0].GetError() != "first" || b.GetComponentErrors()[0].GetTask() != 3 {
+		t.Errorf("component errors = %v", b.GetComponentErrors())
+	}
+	bs, err := n.GetComponent(t.Context(), &api.GetComponentRequest{Id: id, Component: "count", Sys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs.GetInputStats()) != 3 {
+		t.Errorf("with sys: %d inputs, want 3 (with the tick and ack streams)", len(bs.GetInputStats()))
+	}
+	ack, err := n.GetComponent(t.Context(), &api.GetComponentRequest{Id: id, Component: "__acker"})
+	if err != nil || ack.GetComponentType() != api.ComponentBolt || ack.GetExecutors() != 2 {
+		t.Errorf("acker page = %v, %v", ack, err)
+	}
+
+	errs, err := n.GetErrors(t.Context(), &api.GetErrorsRequest{Id: id})
+	if err != nil || len(errs.GetTopologyErrors()) != 2 || errs.GetTopologyName() != "stats" {
+		t.Errorf("GetErrors = %v, %v", errs, err)
+	}
+	errs, err = n.GetErrors(t.Context(), &api.GetErrorsRequest{Id: id, Component: "words"})
+	if err != nil || len(errs.GetTopologyErrors()) != 0 {
+		t.Errorf("GetErrors(words) = %v, %v; want none", errs, err)
+	}
+	_ = a
+}
+
+func TestClusterSummaries(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t, withConf("nimbus.seeds", []any{"127.0.0.1", "nimbus2.example.com"}))
+	id, _ := statsTopology(t, n, mem)
+	ctx := t.Context()
+
+	cs, err := n.GetClusterSummary(ctx, &api.GetClusterSummaryRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.GetSupervisors() != 2 || cs.GetTopologies() != 1 || cs.GetSlotsTotal() != 8 || cs.GetSlotsUsed() != 2 ||
+		cs.GetSlotsFree() != 6 || cs.GetExecutorsTotal() != 7 || cs.GetTasksTotal() != 10 || cs.GetStormVersion() == "" {
+		t.Errorf("cluster summary = %+v", cs)
+	}
+	ss, err := n.GetSupervisorSummary(ctx, &api.GetSupervisorSummaryRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ss.GetSupervisors()) != 2 || ss.GetSupervisors()[0].GetSlotsUsed() != 1 || ss.GetSupervisors()[0].GetHost() != "host-a" {
+		t.Errorf("supervisor summary = %v", ss)
+	}
+	ns, err := n.GetNimbusSummary(ctx, &api.GetNimbusSummaryRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns.GetNimbuses()) != 2 || ns.GetNimbuses()[0].GetStatus() != api.NimbusLeader ||
+		ns.GetNimbuses()[1].GetStatus() != api.NimbusOffline || ns.GetNimbuses()[1].GetHost() != "nimbus2.example.com" {
+		t.Errorf("nimbus summary = %v", ns)
+	}
+	ts, err := n.ListTopologies(ctx, &api.ListTopologiesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts.GetTopologies()) != 1 {
+		t.Fatalf("topologies = %v", ts)
+	}
+	if s := ts.GetTopologies()[0]; s.GetId() != id || s.GetStatus() != "ACTIVE" || s.GetWorkersTotal() != 2 ||
+		s.GetExecutorsTotal() != 7 || s.GetTasksTotal() != 10 || s.GetReplicationCount() != 1 || s.GetSchedulerInfo() != "" {
+		t.Errorf("topology summary = %+v", s)
+	}
+	conf, err := n.GetClusterConfiguration(ctx, &api.GetClusterConfigurationRequest{})
+	if err != nil || conf.GetConfiguration().GetFields()["nimbus.monitor.freq.secs"].GetNumberValue() != 10 {
+		t.Errorf("cluster configuration = %v, %v", conf, err)
+	}
+}
+
+func TestREST(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t, withHTTP())
+	addSupervisor(t, mem, nil, "a", 6700, 6701)
+	base := "http://" + n.HTTPAddr()
+	get := func(path string, want int) map[string]any {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decodeJSON(t, resp, want)
+	}
+
+	// Submit as a form, as curl -F does.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("topology", "topology.yaml")
+	io.WriteString(fw, strings.Replace(wordsYAML, "%s", "rest", 1))
+	mw.WriteField("config", "topology.workers=1")
+	mw.Close()
+	resp, err := http.Post(base+api.SubmitPath, mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := decodeJSON(t, resp, http.StatusOK)
+	id, _ := sub["topologyId"].(string)
+	if !strings.HasPrefix(id, "rest-") || sub["status"] != "success" {
+		t.Fatalf("submit answered %v", sub)
+	}
+
+	if cs := get("/api/v1/cluster/summary", http.StatusOK); cs["supervisors"] != 1.0 || cs["topologies"] != 1.0 {
+		t.Errorf("cluster summary = %v", cs)
+	}
+	ts := get("/api/v1/topology/summary", http.StatusOK)
+	if list, _ := ts["topologies"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != id || list[0].(map[string]any)["workersTotal"] != 1.0 {
+		t.Errorf("topology summary = %v", ts)
+	}
+	if p := get("/api/v1/topology/"+id+"?sys=1", http.StatusOK); p["name"] != "rest" {
+		t.Errorf("topology page = %v", p)
+	}
+	if c := get("/api/v1/topology/"+id+"/component/count", http.StatusOK); c["componentType"] != "bolt" {
+		t.Errorf("component page = %v", c)
+	}
+	if e := get("/api/v1/topology/nope-1-1", http.StatusNotFound); !strings.Contains(e["errorMessage"].(string), "nope-1-1") {
+		t.Errorf("unknown topology answered %v", e)
+	}
+
+	resp, err = http.Post(base+"/api/v1/topology/"+id+"/deactivate", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op := decodeJSON(t, resp, http.StatusOK); op["topologyOperation"] != "deactivate" || op["topologyId"] != id || op["status"] != "success" {
+		t.Errorf("deactivate answered %v", op)
+	}
+	resp, err = http.Post(base+"/api/v1/topology/"+id+"/kill/0", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeJSON(t, resp, http.StatusOK)
+	resp, err = http.Post(base+"/api/v1/topology/"+id+"/activate", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Killed: 409, or 404 once removed.
+	if resp.StatusCode != http.StatusConflict && resp.StatusCode != http.StatusNotFound {
+		t.Errorf("activate of a killed topology: status %d", resp.StatusCode)
+	}
+	resp.Body.Close()
+}
+
+func decodeJSON(t *testing.T, resp *http.Response, want int) map[string]any {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != want {
+		t.Errorf("%s %s: status %d, want %d: %s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, want, b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v: %s", resp.Request.URL.Path, err, b)
+	}
+	return m
+}

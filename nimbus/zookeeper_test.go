@@ -1,0 +1,147 @@
+package nimbus
+
+import (
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/zktest"
+)
+
+// zkState opens a session on the test's ZooKeeper root, closed when the
+// test ends.
+func zkState(t *testing.T, addr, root string) *cluster.ZooKeeper {
+	t.Helper()
+	cfg := cluster.DefaultConfig()
+	cfg.Servers = []string{addr}
+	cfg.Root = root
+	cfg.SessionTimeout = 2 * time.Second
+	st, err := cluster.NewZooKeeper(cfg, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func registerSupervisor(t *testing.T, st cluster.State, id string, ports ...int) {
+	t.Helper()
+	now := time.Now()
+	info := cluster.SupervisorInfo{ID: id, Host: "host-" + id, Ports: ports, StartTime: now, Time: now}
+	if err := st.RegisterSupervisor(t.Context(), info); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTwoNimbusesOnZooKeeper(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Shared(t)
+	root := zktest.Root(t)
+	s1 := zkState(t, srv.Addr(), root)
+	n1 := startNimbus(t, s1)
+	waitLeader(t, n1)
+	s2 := zkState(t, srv.Addr(), root)
+	n2 := startNimbus(t, s2)
+	ctx := t.Context()
+	waitFor(t, "the follower's registration", func() bool {
+		ns, _ := s2.ListNimbuses(ctx)
+		return len(ns) == 2
+	})
+	if n2.currentLeader() != nil {
+		t.Fatalf("two leaders")
+	}
+	supA := zkState(t, srv.Addr(), root)
+	supB := zkState(t, srv.Addr(), root)
+	registerSupervisor(t, supA, "a", 6700, 6701)
+	registerSupervisor(t, supB, "b", 6700, 6701)
+
+	// The follower forwards a submission; the leader has scheduled it
+	// when the answer comes back.
+	start := time.Now()
+	id := submit(t, n2, wordsRequest("ha"))
+	a := assignment(t, s2, id)
+	if len(a.Executors) != 7 || len(a.Slots()) != 2 {
+		t.Fatalf("assignment right after the submission = %v, want 7 executors on 2 workers", a)
+	}
+	t.Logf("submit through the follower to assignment: %v", time.Since(start))
+	rec, _ := topologyRecord(t, s2, id)
+	if !n1.store.has(id, rec.PackageDigest) {
+		t.Errorf("the leader does not hold the package")
+	}
+
+	// The follower copies the package, and answers reads.
+	waitFor(t, "the follower's copy of the package", func() bool { return n2.store.has(id, rec.PackageDigest) })
+	p, err := n2.GetTopology(ctx, &api.GetTopologyRequest{Id: id})
+	if err != nil || p.GetExecutorsTotal() != 7 {
+		t.Errorf("follower's GetTopology = %v, %v", p, err)
+	}
+	waitFor(t, "replication count 2 on both", func() bool {
+		for _, n := range []*testNimbus{n1, n2} {
+			ts, err := n.ListTopologies(ctx, &api.ListTopologiesRequest{})
+			if err != nil || len(ts.GetTopologies()) != 1 || ts.GetTopologies()[0].GetReplicationCount() != 2 {
+				return false
+			}
+		}
+		return true
+	})
+	ns, err := n2.GetNimbusSummary(ctx, &api.GetNimbusSummaryRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses := map[string]string{}
+	for _, nb := range ns.GetNimbuses() {
+		statuses[net.JoinHostPort(nb.GetHost(), strconv.Itoa(int(nb.GetPort())))] = nb.GetStatus()
+	}
+	if statuses[n1.info().Addr()] != api.NimbusLeader || statuses[n2.info().Addr()] != api.NimbusNotLeader {
+		t.Errorf("nimbus summary = %v", statuses)
+	}
+	// Other writes are forwarded too.
+	if _, err := n2.DeactivateTopology(ctx, &api.DeactivateTopologyRequest{Name: "ha"}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := topologyRecord(t, s2, id); rec.Status != cluster.StatusInactive {
+		t.Errorf("status after a forwarded deactivate = %s", rec.Status)
+	}
+
+	// A killed topology's package goes from the follower too.
+	short := submit(t, n2, wordsRequest("short"))
+	shortRec, _ := topologyRecord(t, s2, short)
+	waitFor(t, "the follower's copy of the second package", func() bool { return n2.store.has(short, shortRec.PackageDigest) })
+	if _, err := n2.KillTopology(ctx, &api.KillTopologyRequest{Id: short, WaitSecs: proto.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the follower to drop the killed topology's package", func() bool {
+		ids, _ := n2.store.list()
+		return !slices.Contains(ids, short)
+	})
+
+	// The leader dies: the follower takes over and keeps scheduling.
+	supC := zkState(t, srv.Addr(), root)
+	registerSupervisor(t, supC, "c", 6700, 6701)
+	// Its session ends under it, as when ZooKeeper expires the session of
+	// a nimbus that hangs: it must stop acting as the leader.
+	s1.Close()
+	waitLeader(t, n2)
+	waitFor(t, "the old leader's leader loop to stop", func() bool { return n1.currentLeader() == nil })
+	supB.Close()
+	waitFor(t, "executors to leave the vanished supervisor", func() bool {
+		return workersPerNode(assignment(t, s2, id))["b"] == 0
+	})
+	if got := workersPerNode(assignment(t, s2, id)); !mapsEqual(got, map[string]int{"a": 1, "c": 1}) {
+		t.Errorf("workers per node after the takeover = %v, want a and c", got)
+	}
+	id2 := submit(t, n2, wordsRequest("after"))
+	if a := assignment(t, s2, id2); len(a.Executors) != 7 {
+		t.Errorf("the new leader did not schedule a new topology: %v", a)
+	}
+	if _, err := n2.ActivateTopology(ctx, &api.ActivateTopologyRequest{Id: id}); err != nil {
+		t.Errorf("the new leader refused an operation: %v", err)
+	}
+}
