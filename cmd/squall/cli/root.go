@@ -91,6 +91,7 @@ protocol; Go components run inside the worker.`,
 		newMonitorCmd(),
 		newNimbusCmd(o),
 		newSupervisorCmd(),
+		newDevClusterCmd(),
 	)
 	return root
 }

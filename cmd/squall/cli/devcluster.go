@@ -1,0 +1,241 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/zkserver"
+	"github.com/squallstream/squall/topology"
+)
+
+type devClusterOptions struct {
+	dir        string
+	zookeeper  string
+	zkPort     int
+	nimbusPort int
+	uiPort     int
+	ports      []int
+	logLevel   string
+}
+
+// newDevClusterCmd starts a one-node cluster for trying squall out: a
+// ZooKeeper, a nimbus and a supervisor, as child processes of this one.
+func newDevClusterCmd() *cobra.Command {
+	var o devClusterOptions
+	cmd := &cobra.Command{
+		Use:   "dev-cluster",
+		Short: "Run a one-node cluster on this machine: ZooKeeper, nimbus and a supervisor",
+		Long: `Run a one-node cluster for trying squall out: a ZooKeeper (Debian's
+zookeeper package, or --zookeeper to use one already running), a nimbus with
+the REST API, and a supervisor with four worker slots, all on 127.0.0.1. It
+writes the cluster's configuration to DIR/squall.yaml for the client
+commands. Ctrl-C stops everything, the topologies' workers included.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDevCluster(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dir, "dir", "squall-dev", "directory for the cluster's configuration, data and logs")
+	f.StringVar(&o.zookeeper, "zookeeper", "", "use this running ZooKeeper (host:port) instead of starting one")
+	f.IntVar(&o.zkPort, "zookeeper-port", 2181, "port of the ZooKeeper to start (0: any free port)")
+	f.IntVar(&o.nimbusPort, "nimbus-port", 6627, "nimbus's gRPC port (nimbus.grpc.port; 0: any free port)")
+	f.IntVar(&o.uiPort, "ui-port", 8080, "the REST API's port (ui.port; 0: any free port)")
+	f.IntSliceVar(&o.ports, "ports", []int{6700, 6701, 6702, 6703}, "the supervisor's worker ports (supervisor.slots.ports)")
+	f.StringVar(&o.logLevel, "log-level", "warn", "log level of the daemons: debug, info, warn or error")
+	return cmd
+}
+
+func runDevCluster(ctx context.Context, o devClusterOptions, stdout, stderr io.Writer) error {
+	dir, err := filepath.Abs(o.dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	zkAddr := o.zookeeper
+	if zkAddr == "" {
+		zk, err := zkserver.Start(zkserver.Options{Dir: filepath.Join(dir, "zookeeper"), Port: o.zkPort})
+		var missing *zkserver.MissingError
+		if errors.As(err, &missing) {
+			return fmt.Errorf("%w\n(or run one yourself and pass --zookeeper host:port)", err)
+		}
+		if err != nil {
+			return err
+		}
+		defer zk.Stop()
+		zkAddr = zk.Addr()
+	}
+	zkHost, zkPort, err := splitHostPort(zkAddr)
+	if err != nil {
+		return fmt.Errorf("--zookeeper %q: %w", zkAddr, err)
+	}
+	ports := make([]any, len(o.ports))
+	for i, p := range o.ports {
+		ports[i] = p
+	}
+	conf := topology.Config{
+		topology.KeyZookeeperServers:     []any{zkHost},
+		topology.KeyZookeeperPort:        mustAtoi(zkPort),
+		topology.KeyZookeeperRoot:        "/squall",
+		topology.KeyNimbusSeeds:          []any{"127.0.0.1"},
+		topology.KeyNimbusGRPCPort:       o.nimbusPort,
+		topology.KeyUIPort:               o.uiPort,
+		topology.KeySupervisorSlotsPorts: ports,
+		topology.KeyLocalDir:             filepath.Join(dir, "local"),
+		topology.KeyLocalHostname:        "127.0.0.1",
+	}
+	confFile := filepath.Join(dir, "squall.yaml")
+	if err := writeYAML(confFile, conf); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	nimbus, err := startDaemon(exe, "nimbus", stderr, "nimbus grpc=", "nimbus", "--config", confFile, "--log-level", o.logLevel)
+	if err != nil {
+		return err
+	}
+	defer nimbus.stop()
+	ready, err := nimbus.wait(ctx, 60*time.Second)
+	if err != nil {
+		return err
+	}
+	// The configured ports may be 0: tell clients the ones nimbus chose.
+	fields := readyFields(ready)
+	if _, port, err := splitHostPort(fields["grpc"]); err == nil {
+		conf[topology.KeyNimbusGRPCPort] = mustAtoi(port)
+		if err := writeYAML(confFile, conf); err != nil {
+			return err
+		}
+	}
+	sup, err := startDaemon(exe, "supervisor", stderr, "supervisor node=", "supervisor", "--config", confFile, "--log-level", o.logLevel, "--kill-workers")
+	if err != nil {
+		return err
+	}
+	defer sup.stop() // before nimbus and ZooKeeper: its workers go first
+	if _, err := sup.wait(ctx, 60*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `squall dev cluster ready in %s
+  ZooKeeper   %s
+  nimbus      %s   REST http://%s/api/v1/cluster/summary
+  supervisor  slots %v   logs in %s
+Try:
+  squall submit --config %s examples/wordcount
+  squall list --config %s
+  curl http://%s/api/v1/topology/summary
+Ctrl-C stops the cluster and its topologies.
+`, dir, zkAddr, fields["grpc"], fields["http"], o.ports, filepath.Join(dir, "local", "logs"), confFile, confFile, fields["http"])
+	select {
+	case <-ctx.Done():
+	case <-nimbus.proc.Done():
+		return fmt.Errorf("nimbus stopped: %v", nimbus.proc.Status())
+	case <-sup.proc.Done():
+		return fmt.Errorf("supervisor stopped: %v", sup.proc.Status())
+	}
+	fmt.Fprintln(stdout, "stopping the dev cluster")
+	return nil
+}
+
+func mustAtoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+func writeYAML(path string, v any) error {
+	data, err := yaml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// readyFields parses "name k=v k=v" readiness lines.
+func readyFields(line string) map[string]string {
+	out := map[string]string{}
+	for _, f := range strings.Fields(line) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// daemon is a squall daemon run as a child process, its stderr copied to
+// ours with its name in front, watched for its readiness line.
+type daemon struct {
+	name  string
+	proc  *procgroup.Process
+	ready chan string
+	done  sync.WaitGroup
+}
+
+func startDaemon(exe, name string, stderr io.Writer, readyPrefix string, args ...string) (*daemon, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout, cmd.Stderr = w, w
+	proc, err := procgroup.Start(cmd)
+	w.Close()
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	d := &daemon{name: name, proc: proc, ready: make(chan string, 1)}
+	d.done.Go(func() {
+		defer r.Close()
+		s := bufio.NewScanner(r)
+		s.Buffer(make([]byte, 64<<10), 1<<20)
+		for s.Scan() {
+			line := s.Text()
+			if strings.HasPrefix(line, readyPrefix) {
+				select {
+				case d.ready <- line:
+				default:
+				}
+			}
+			fmt.Fprintf(stderr, "[%s] %s\n", name, line)
+		}
+	})
+	return d, nil
+}
+
+func (d *daemon) wait(ctx context.Context, timeout time.Duration) (string, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case line := <-d.ready:
+		return line, nil
+	case <-d.proc.Done():
+		return "", fmt.Errorf("%s exited during startup: %v", d.name, d.proc.Status())
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-t.C:
+		return "", fmt.Errorf("%s not ready after %v", d.name, timeout)
+	}
+}
+
+// stop asks the daemon to stop and waits for it (and its output).
+func (d *daemon) stop() {
+	d.proc.Stop(15 * time.Second)
+	d.done.Wait()
+}
