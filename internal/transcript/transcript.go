@@ -1,15 +1,26 @@
 // Package transcript reads multilang transcripts: recorded conversations
 // between a host and a reference component, kept in
-// multilang/testdata/transcripts (its README defines the format), and
-// compares what a child wrote with what a transcript expects.
+// multilang/testdata/transcripts (its README defines the format), compares
+// what a child wrote with what a transcript expects, and replays
+// transcripts against real child processes for tests.
 //
-// A test replays a transcript by walking Transcript.Steps: it writes each
-// Send step to the child (after ExpandPidDir), reads one message for each
-// Expect step and checks it with MatchMessage, closes the child's stdin at
+// Replay plays a transcript against a child process: it writes each Send
+// step to the child (after ExpandPidDir), reads one message for each Expect
+// step and checks it with MatchMessage, closes the child's stdin at
 // CloseStdin, checks the pid file at PidFile and the exit status at Exit.
+// It does so in either wire format: in MessagePack the JSON of the
+// transcript is converted, both ways, by a small MessagePack codec of this
+// package, written apart from package multilang's so that each checks the
+// other. This package must not import multilang: multilang's tests use it.
 //
 // Messages are decoded with Decode, which keeps numbers as json.Number;
 // Match compares numbers by value, so 7, 7.0 and 7e0 are equal.
+//
+// The rest helps tests that run interpreters: StartProc runs a child in its
+// own process group and kills it when the test ends, Interpreter and
+// Missing skip a test (or fail it when CI is set) when something is not
+// installed, PythonMsgpack finds the msgpack module for a Python, and
+// CPUMeter reports the processor use of a benchmark's child.
 package transcript
 
 import (
