@@ -39,6 +39,14 @@ type child struct {
 
 	// lastHeard is the time (unix ns) of the child's last sign of life.
 	lastHeard atomic.Int64
+	// received counts the child's messages. The reader only counts (a
+	// clock read per message is a measurable share of the host's work);
+	// silentFor turns a change of the count into a sign of life at the
+	// time it notices, which is at most one liveness check late.
+	received atomic.Int64
+	// seenReceived is the count silentFor saw last; only the goroutine
+	// checking liveness uses it.
+	seenReceived int64
 	// busy is set while the reader delivers one of the child's emits
 	// downstream; the liveness clock does not run then.
 	busy atomic.Bool
@@ -53,7 +61,9 @@ type child struct {
 	dead chan struct{}
 	lost sync.Once
 
-	dec *multilang.Decoder
+	// ser is the wire format, set by the handshake.
+	ser multilang.Serializer
+	dec multilang.Reader
 	// readErr and lastReceived are written by the reader goroutine and
 	// read only after readerDone is closed.
 	readerDone   chan struct{}
@@ -63,6 +73,9 @@ type child struct {
 	writerDone chan struct{}
 	writeErr   error
 	lastSent   outItem
+
+	// ioStarted is set by startIO, before the reader and writer exist.
+	ioStarted bool
 
 	stderrDone chan struct{}
 	stderrTail *lineTail
@@ -156,8 +169,13 @@ func (c *child) pid() int { return c.proc.Pid() }
 
 func (c *child) touch(now time.Time) { c.lastHeard.Store(now.UnixNano()) }
 
-// silentFor returns how long the child has said nothing.
+// silentFor returns how long the child has said nothing. Only the
+// goroutine checking the child's liveness may call it.
 func (c *child) silentFor(now time.Time) time.Duration {
+	if n := c.received.Load(); n != c.seenReceived {
+		c.seenReceived = n
+		c.touch(now)
+	}
 	return now.Sub(time.Unix(0, c.lastHeard.Load()))
 }
 
@@ -175,22 +193,31 @@ func (c *child) isDead() bool {
 }
 
 // handshake sends the handshake and waits for the pid reply, both within
-// timeout. Log messages before the reply are passed to onLog.
+// timeout. Log messages before the reply are passed to onLog. The wire
+// format is the one h.Conf selects (topology.multilang.serializer); a child
+// that answers in the other one is reported as such, at once.
 func (c *child) handshake(h *multilang.Handshake, timeout time.Duration, maxMessage int, onLog func(*multilang.Message)) error {
+	ser, err := serializerOf(h.Conf)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrLaunch, err)
+	}
+	c.ser = ser
 	deadline := time.Now().Add(timeout)
 	c.stdin.SetWriteDeadline(deadline)
 	c.stdout.SetReadDeadline(deadline)
 	defer c.stdin.SetWriteDeadline(time.Time{})
 	defer c.stdout.SetReadDeadline(time.Time{})
 
-	enc := multilang.NewEncoder(c.stdin)
+	enc := multilang.NewWriter(ser, c.stdin)
 	if err := enc.WriteHandshake(h); err != nil {
 		return fmt.Errorf("%w: %v", ErrLaunch, err)
 	}
 	if err := enc.Flush(); err != nil {
 		return c.classifyIOError("write handshake", err, timeout)
 	}
-	c.dec = multilang.NewDecoder(c.stdout, multilang.DecoderOptions{
+	sniff := &replySniffer{f: c.stdout, host: ser}
+	defer sniff.stop()
+	c.dec = multilang.NewReader(ser, sniff, multilang.DecoderOptions{
 		MaxMessageBytes: maxMessage,
 		OnStray:         c.stray,
 		OnInvalidUTF8: func(snippet string) {
@@ -200,7 +227,15 @@ func (c *child) handshake(h *multilang.Handshake, timeout time.Duration, maxMess
 	for {
 		var m multilang.Message
 		if err := c.dec.Decode(&m); err != nil {
-			return c.classifyIOError("read pid reply", err, timeout)
+			if sniff.mismatch != nil {
+				return fmt.Errorf("%w: read pid reply: %w", ErrProtocol, sniff.mismatch)
+			}
+			err = c.classifyIOError("read pid reply", err, timeout)
+			if ser == multilang.Msgpack && errors.Is(err, ErrTimeout) && sniff.seen == 0 {
+				err = fmt.Errorf("%w (the host speaks MessagePack, topology.multilang.serializer: msgpack; "+
+					"a child that only speaks JSON waits for an end line and never answers)", err)
+			}
+			return err
 		}
 		c.lastReceived = m
 		c.touch(time.Now())
@@ -216,6 +251,45 @@ func (c *child) handshake(h *multilang.Handshake, timeout time.Duration, maxMess
 			return fmt.Errorf("%w: expected the pid reply, got %q", ErrProtocol, m.Command)
 		}
 	}
+}
+
+// sniffLimit bounds how much of a child's first output replySniffer keeps.
+const sniffLimit = 4 << 10
+
+// replySniffer passes a child's stdout through and, until stop, keeps its
+// first bytes to recognize a reply in the other wire format
+// (multilang.SniffReply). Then it records the mismatch and ends the wait
+// for the pid reply at once, by moving the read deadline to now. Only the
+// goroutine reading the child uses it.
+type replySniffer struct {
+	f        *os.File
+	host     multilang.Serializer
+	prefix   []byte
+	seen     int // bytes read while sniffing
+	stopped  bool
+	mismatch *multilang.MismatchError
+}
+
+func (s *replySniffer) Read(p []byte) (int, error) {
+	n, err := s.f.Read(p)
+	if s.stopped || n == 0 {
+		return n, err
+	}
+	s.seen += n
+	if len(s.prefix) < sniffLimit {
+		s.prefix = append(s.prefix, p[:min(n, sniffLimit-len(s.prefix))]...)
+		if child, ok := multilang.SniffReply(s.host, s.prefix); ok && s.mismatch == nil {
+			s.mismatch = &multilang.MismatchError{Host: s.host, Child: child}
+			s.f.SetReadDeadline(time.Now())
+		}
+	}
+	return n, err
+}
+
+// stop ends the sniffing once the handshake is over.
+func (s *replySniffer) stop() {
+	s.stopped = true
+	s.prefix = nil
 }
 
 func (c *child) classifyIOError(what string, err error, timeout time.Duration) error {
@@ -246,6 +320,7 @@ func (c *child) stray(line []byte) {
 // reader for every message; an error from it ends the reader. unencodable
 // is called by the writer for an item it cannot encode.
 func (c *child) startIO(handle func(*multilang.Message) error, unencodable func(outItem, error)) {
+	c.ioStarted = true
 	go c.read(handle)
 	go c.write(unencodable)
 }
@@ -256,7 +331,7 @@ func (c *child) read(handle func(*multilang.Message) error) {
 	for {
 		err := c.dec.Decode(&m)
 		if err == nil {
-			c.touch(time.Now())
+			c.received.Add(1)
 			c.lastReceived = m
 			err = handle(&m)
 		}
@@ -273,7 +348,7 @@ const writeFlushSize = 64 << 10
 
 func (c *child) write(unencodable func(outItem, error)) {
 	defer close(c.writerDone)
-	enc := multilang.NewEncoder(c.stdin)
+	enc := multilang.NewWriter(c.ser, c.stdin)
 	var batch []outItem
 	for {
 		var ok bool
@@ -299,7 +374,7 @@ func (c *child) write(unencodable func(outItem, error)) {
 	}
 }
 
-func encodeItem(enc *multilang.Encoder, item *outItem) error {
+func encodeItem(enc multilang.Writer, item *outItem) error {
 	switch item.kind {
 	case itemTuple:
 		t := item.tuple
@@ -314,7 +389,8 @@ func encodeItem(enc *multilang.Encoder, item *outItem) error {
 	return fmt.Errorf("unknown item kind %d", item.kind)
 }
 
-// describe renders an item as the child would see it, for error reports.
+// describeSent renders an item as the child would see it, as JSON whatever
+// the wire format, for error reports.
 func describeSent(item outItem) string {
 	if item.kind == 0 {
 		return ""
@@ -390,6 +466,12 @@ func (c *child) shutdown(eofGrace, termGrace, ioWait time.Duration) (readerDone 
 		waitFor(c.proc.Done(), eofGrace)
 	}
 	c.proc.Stop(termGrace)
+	if !c.ioStarted {
+		// The handshake failed: no reader or writer to wait for.
+		waitFor(c.stderrDone, ioWait)
+		c.stdout.Close()
+		return true
+	}
 	readerDone = waitFor(c.readerDone, ioWait)
 	if !readerDone {
 		c.log.Warn("child reader still busy after the child stopped")

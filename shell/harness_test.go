@@ -290,3 +290,16 @@ func (f *boltFixture) waitUp(t *testing.T) int {
 	waitUntil(t, 10*time.Second, "the child to start", func() bool { pid = f.bolt.Health().Pid; return pid != 0 })
 	return pid
 }
+
+// discardLogger returns a logger that drops everything but errors, which
+// go to logs.
+func discardLogger(logs *logRecorder) *slog.Logger {
+	return slog.New(levelFilter{slog.LevelError, logs})
+}
+
+type levelFilter struct {
+	min slog.Level
+	slog.Handler
+}
+
+func (f levelFilter) Enabled(_ context.Context, l slog.Level) bool { return l >= f.min }

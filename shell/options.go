@@ -63,7 +63,11 @@ type settings struct {
 	startupTimeout time.Duration
 	maxPending     int
 	maxMessage     int
-	log            *slog.Logger
+	// serializer is the wire format, topology.multilang.serializer,
+	// checked when the task starts. A child's handshake carries the same
+	// configuration; child.handshake takes the format from there.
+	serializer multilang.Serializer
+	log        *slog.Logger
 }
 
 func readSettings(ctx *topology.TaskContext) (settings, error) {
@@ -84,10 +88,22 @@ func readSettings(ctx *topology.TaskContext) (settings, error) {
 	if s.timeout <= 0 || s.startupTimeout <= 0 {
 		return s, fmt.Errorf("shell timeouts must be positive")
 	}
-	switch ser := c.String(topology.KeyMultilangSerializer, "json"); ser {
-	case "json", "org.apache.storm.multilang.JsonSerializer":
-	default:
-		return s, fmt.Errorf("%s %q is not supported (use json)", topology.KeyMultilangSerializer, ser)
+	ser, err := serializerOf(c)
+	if err != nil {
+		return s, err
 	}
+	s.serializer = ser
 	return s, nil
+}
+
+// serializerOf returns the wire format a task's configuration selects:
+// topology.multilang.serializer, json by default. A child's handshake
+// carries the same configuration, so the child's side uses it too.
+func serializerOf(conf map[string]any) (multilang.Serializer, error) {
+	name := topology.Config(conf).String(topology.KeyMultilangSerializer, string(multilang.JSON))
+	ser, err := multilang.ParseSerializer(name)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", topology.KeyMultilangSerializer, err)
+	}
+	return ser, nil
 }
