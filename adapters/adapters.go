@@ -1,12 +1,23 @@
-// Package adapters ships squall's own multilang client libraries (Python's
-// storm.py; Ruby and Node later) inside the squall binary and installs them
-// where shell components' child processes find them.
+// Package adapters ships squall's own multilang client libraries, Python's
+// storm.py, Ruby's storm.rb and Node's storm.js, inside the squall binary and
+// installs them where shell components' child processes find them:
+// "import storm", "require 'storm'" and "require('storm')" work without the
+// topology shipping a copy.
 //
 // A worker calls Install once for a directory it owns, then starts each
 // child with Env.Apply(childEnv). The adapters only come last on the
-// language's search path: a storm.py shipped next to a component's script
-// (Python puts the script's directory first on sys.path), or one on a
-// PYTHONPATH the topology sets, still wins.
+// language's search path (PYTHONPATH, RUBYLIB, NODE_PATH), so a copy the
+// topology ships still wins: a storm.py next to a component's script
+// (Python puts the script's directory first on sys.path), a storm.rb or
+// storm.js required relatively (require_relative 'storm', require './storm',
+// require('./storm')), a node_modules/storm, or one on a search path the
+// topology sets.
+//
+// The adapters speak both wire formats, JSON and MessagePack
+// (topology.multilang.serializer), and pick the host's from its first byte.
+// Ruby and Node carry their own MessagePack code; Python uses the msgpack
+// module, which the topology's Python must provide when it selects msgpack
+// (squall does not install Python packages).
 package adapters
 
 import (
@@ -22,13 +33,15 @@ import (
 // files holds the adapter libraries needed at run time, one directory per
 // language.
 //
-//go:embed python/storm.py
+//go:embed python/storm.py ruby/storm.rb node/storm.js
 var files embed.FS
 
 // searchPaths maps each language directory in files to the environment
 // variable that lists its module search path.
 var searchPaths = []struct{ dir, env string }{
 	{"python", "PYTHONPATH"},
+	{"ruby", "RUBYLIB"},
+	{"node", "NODE_PATH"},
 }
 
 // Env is what a child process needs in its environment to find the installed
@@ -36,7 +49,8 @@ var searchPaths = []struct{ dir, env string }{
 type Env []string
 
 // Install writes the embedded adapter libraries under dir (dir/python/storm.py,
-// ...) and returns the environment additions that make children find them.
+// dir/ruby/storm.rb, dir/node/storm.js) and returns the environment additions
+// that make children find them.
 //
 // It is idempotent and safe to call concurrently, from several goroutines or
 // processes, for the same dir: a file already holding the right bytes is left

@@ -12,9 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/squallstream/squall/internal/transcript"
 )
 
 // installHelperEnv makes the test binary, run as a child, call Install on
@@ -32,22 +33,25 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// checkInstalled verifies that dir holds exactly the embedded files.
+// checkInstalled verifies that dir holds exactly the embedded files, each
+// equal to its source.
 func checkInstalled(t *testing.T, dir string) {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join("python", "storm.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(filepath.Join(dir, "python", "storm.py"))
-	if err != nil {
-		t.Fatalf("installed storm.py: %v", err)
-	}
-	if !bytes.Equal(got, src) {
-		t.Errorf("installed storm.py differs from python/storm.py")
+	for _, name := range Files() {
+		src, err := os.ReadFile(filepath.FromSlash(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			t.Fatalf("installed %s: %v", name, err)
+		}
+		if !bytes.Equal(got, src) {
+			t.Errorf("installed %s differs from its source", name)
+		}
 	}
 	var all []string
-	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			rel, _ := filepath.Rel(dir, p)
 			all = append(all, filepath.ToSlash(rel))
@@ -68,12 +72,16 @@ func TestInstall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Install(%s): %v", dir, err)
 	}
-	want := Env{"PYTHONPATH=" + filepath.Join(dir, "python")}
+	want := Env{
+		"PYTHONPATH=" + filepath.Join(dir, "python"),
+		"RUBYLIB=" + filepath.Join(dir, "ruby"),
+		"NODE_PATH=" + filepath.Join(dir, "node"),
+	}
 	if !reflect.DeepEqual(env, want) {
 		t.Errorf("Install(%s) = %v, want %v", dir, env, want)
 	}
-	if got := Files(); !reflect.DeepEqual(got, []string{"python/storm.py"}) {
-		t.Errorf("Files() = %v", got)
+	if got, want := Files(), []string{"node/storm.js", "python/storm.py", "ruby/storm.rb"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Files() = %v, want %v", got, want)
 	}
 	checkInstalled(t, dir)
 	name := filepath.Join(dir, "python", "storm.py")
@@ -98,7 +106,7 @@ func TestInstall(t *testing.T) {
 	}
 
 	// A stale or damaged file is replaced.
-	if err := os.WriteFile(name, []byte("# old version\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "node", "storm.js"), []byte("// old version\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Install(dir); err != nil {
@@ -106,13 +114,13 @@ func TestInstall(t *testing.T) {
 	}
 	checkInstalled(t, dir)
 
-	// A relative directory gives an absolute search path.
+	// A relative directory gives absolute search paths.
 	t.Chdir(dir)
 	env, err = Install("rel")
 	if err != nil {
 		t.Fatalf("Install(rel): %v", err)
 	}
-	if want := "PYTHONPATH=" + filepath.Join(dir, "rel", "python"); env[0] != want {
+	if want := "RUBYLIB=" + filepath.Join(dir, "rel", "ruby"); env[1] != want {
 		t.Errorf("Install(rel) = %v, want %v", env, want)
 	}
 }
@@ -216,80 +224,106 @@ func TestEnvApply(t *testing.T) {
 	}
 }
 
-// TestUserStormWins checks which storm.py a component script imports: a
-// storm.py next to the script, then one on the topology's PYTHONPATH, then
-// squall's.
+// TestUserStormWins checks which storm library a component script loads
+// in each language: the one shipped with it, then one on the topology's own
+// search path, then squall's.
 func TestUserStormWins(t *testing.T) {
-	py := python3(t)
 	installed := t.TempDir()
 	env, err := Install(installed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := []string{"PATH=" + os.Getenv("PATH"), "PYTHONDONTWRITEBYTECODE=1"}
+	// Each language: a script printing whose storm it loaded; a storm
+	// library saying it is the one named by $OWNER; how the script finds
+	// a library shipped with it; the search path variable.
+	type lang struct {
+		name, interpreter, script, file, library, searchVar string
+		// beside is the path, relative to the script's directory, of a
+		// library shipped with the script that it loads in preference.
+		beside string
+	}
+	langs := []lang{
+		{name: "python", interpreter: "python3", file: "storm.py", searchVar: "PYTHONPATH",
+			script:  "import storm\nprint(getattr(storm, 'OWNER', 'squall'), storm.__file__)\n",
+			library: "OWNER = '$OWNER'\n", beside: "storm.py"},
+		{name: "ruby", interpreter: "ruby", file: "storm.rb", searchVar: "RUBYLIB",
+			script: "begin\n  require_relative 'lib/storm'\nrescue LoadError\n  require 'storm'\nend\n" +
+				"puts \"#{defined?(STORM_OWNER) ? STORM_OWNER : 'squall'} #{$LOADED_FEATURES.grep(/storm\\.rb$/).first}\"\n",
+			library: "STORM_OWNER = '$OWNER'\n", beside: filepath.Join("lib", "storm.rb")},
+		{name: "node", interpreter: "node", file: "storm.js", searchVar: "NODE_PATH",
+			script:  "const storm = require('storm');\nconsole.log(storm.OWNER || 'squall', require.resolve('storm'));\n",
+			library: "module.exports = { OWNER: '$OWNER' };\n", beside: filepath.Join("node_modules", "storm.js")},
+	}
 	tests := []struct {
 		name         string
-		besideScript bool   // a storm.py in the working directory, next to the script
-		userPath     bool   // a storm.py in a directory on the topology's PYTHONPATH
-		want         string // whose storm.py is imported
+		besideScript bool   // a library shipped with the script
+		userPath     bool   // a library in a directory on the topology's search path
+		want         string // whose library is loaded
 	}{
 		{"squall's by default", false, false, "squall"},
-		{"beside the script", true, false, "beside"},
-		{"on the topology's PYTHONPATH", false, true, "userpath"},
-		{"beside the script before PYTHONPATH", true, true, "beside"},
+		{"shipped with the script", true, false, "beside"},
+		{"on the topology's search path", false, true, "userpath"},
+		{"shipped with the script before the search path", true, true, "beside"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			work := t.TempDir()
-			script := "import storm\nprint(getattr(storm, 'OWNER', 'squall'), storm.__file__)\n"
-			if err := os.WriteFile(filepath.Join(work, "component.py"), []byte(script), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			childEnv := base
-			if tt.besideScript {
-				if err := os.WriteFile(filepath.Join(work, "storm.py"), []byte("OWNER = 'beside'\n"), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if tt.userPath {
-				lib := t.TempDir()
-				if err := os.WriteFile(filepath.Join(lib, "storm.py"), []byte("OWNER = 'userpath'\n"), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				childEnv = append(childEnv, "PYTHONPATH="+lib)
-			}
-			cmd := exec.CommandContext(t.Context(), py, "component.py")
-			cmd.Dir = work
-			cmd.Env = env.Apply(childEnv)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("python3 component.py: %v: %s", err, out)
-			}
-			fields := strings.Fields(string(out))
-			if len(fields) != 2 || fields[0] != tt.want {
-				t.Fatalf("component imported %q, want the %s storm.py", out, tt.want)
-			}
-			if tt.want == "squall" && fields[1] != filepath.Join(installed, "python", "storm.py") {
-				t.Errorf("storm.__file__ = %s, want the installed one under %s", fields[1], installed)
+	for _, l := range langs {
+		t.Run(l.name, func(t *testing.T) {
+			interpreter := transcript.Interpreter(t, l.interpreter)
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					work := t.TempDir()
+					write := func(name, text string) {
+						t.Helper()
+						if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+							t.Fatal(err)
+						}
+						if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
+					write(filepath.Join(work, "component"+filepath.Ext(l.file)), l.script)
+					childEnv := childEnv()
+					if tt.besideScript {
+						write(filepath.Join(work, l.beside), strings.ReplaceAll(l.library, "$OWNER", "beside"))
+					}
+					if tt.userPath {
+						lib := t.TempDir()
+						write(filepath.Join(lib, l.file), strings.ReplaceAll(l.library, "$OWNER", "userpath"))
+						childEnv = append(childEnv, l.searchVar+"="+lib)
+					}
+					cmd := exec.CommandContext(t.Context(), interpreter, "component"+filepath.Ext(l.file))
+					cmd.Dir = work
+					cmd.Env = env.Apply(childEnv)
+					out, err := cmd.CombinedOutput()
+					if err != nil {
+						t.Fatalf("%s component: %v: %s", l.interpreter, err, out)
+					}
+					fields := strings.Fields(string(out))
+					if len(fields) != 2 || fields[0] != tt.want {
+						t.Fatalf("component loaded %q, want the %s storm library", out, tt.want)
+					}
+					if want := filepath.Join(installed, l.name, l.file); tt.want == "squall" && fields[1] != want {
+						t.Errorf("loaded %s, want the installed %s", fields[1], want)
+					}
+				})
 			}
 		})
 	}
 }
 
-// TestPythonUnittest runs the adapter's own Python test suite.
+// TestPythonUnittest runs the Python adapter's own test suite, with the
+// msgpack module when it can be found (required in CI).
 func TestPythonUnittest(t *testing.T) {
-	py := python3(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, "-m", "unittest", "discover", "-v", "-s", filepath.Join("python", "tests"))
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("python3 -m unittest: %v\n%s", err, out)
+	py := transcript.Interpreter(t, "python3")
+	env := childEnv()
+	if dir, ok := transcript.PythonMsgpack(t, py); !ok {
+		t.Logf("no msgpack module for %s: its MessagePack tests are skipped", py)
+	} else if dir != "" {
+		env = append(env, "PYTHONPATH="+dir)
 	}
+	if os.Getenv("CI") != "" {
+		env = append(env, "SQUALL_REQUIRE_MSGPACK=1")
+	}
+	out := runSuite(t, ".", env, py, "-m", "unittest", "discover", "-v", "-s", filepath.Join("python", "tests"))
 	m := regexp.MustCompile(`(?m)^Ran (\d+) tests? in`).FindSubmatch(out)
 	if m == nil {
 		t.Fatalf("python3 -m unittest: no test count in output:\n%s", out)
@@ -297,5 +331,46 @@ func TestPythonUnittest(t *testing.T) {
 	if n, _ := strconv.Atoi(string(m[1])); n == 0 {
 		t.Fatalf("python3 -m unittest ran no tests:\n%s", out)
 	}
-	t.Logf("python3 -m unittest: %s", m[0])
+	if skipped := regexp.MustCompile(`skipped=(\d+)`).FindSubmatch(out); skipped != nil {
+		t.Logf("python3 -m unittest: %s, %s skipped", m[0], skipped[1])
+	} else {
+		t.Logf("python3 -m unittest: %s", m[0])
+	}
+}
+
+// TestRubyTests runs the Ruby adapter's own test suite (minitest).
+func TestRubyTests(t *testing.T) {
+	ruby := transcript.Interpreter(t, "ruby")
+	files, err := filepath.Glob(filepath.Join("ruby", "tests", "test_*.rb"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Ruby tests in ruby/tests: %v", err)
+	}
+	script := "ARGV.each { |f| require File.expand_path(f) }"
+	out := runSuite(t, ".", childEnv(), append([]string{ruby, "-W1", "-e", script}, files...)...)
+	m := regexp.MustCompile(`(?m)^(\d+) runs, (\d+) assertions, 0 failures, 0 errors, (\d+) skips`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("ruby tests: no summary in output:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(string(m[1])); n == 0 {
+		t.Fatalf("ruby tests ran nothing:\n%s", out)
+	}
+	t.Logf("ruby tests: %s", m[0])
+}
+
+// TestNodeTests runs the Node adapter's own test suite (node --test).
+func TestNodeTests(t *testing.T) {
+	node := transcript.Interpreter(t, "node")
+	files, err := filepath.Glob(filepath.Join("node", "tests", "*.test.js"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Node tests in node/tests: %v", err)
+	}
+	out := runSuite(t, ".", childEnv(), append([]string{node, "--test", "--test-reporter=tap"}, files...)...)
+	pass := regexp.MustCompile(`(?m)^# pass (\d+)$`).FindSubmatch(out)
+	if pass == nil || regexp.MustCompile(`(?m)^# fail [1-9]`).Match(out) {
+		t.Fatalf("node --test: no passing summary in output:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(string(pass[1])); n == 0 {
+		t.Fatalf("node --test ran nothing:\n%s", out)
+	}
+	t.Logf("node --test: %s tests passed", pass[1])
 }

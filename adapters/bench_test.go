@@ -3,7 +3,6 @@ package adapters
 import (
 	"bufio"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -13,52 +12,97 @@ import (
 	"github.com/squallstream/squall/internal/transcript"
 )
 
-// BenchmarkPythonPassthroughCeiling measures the raw pipe ceiling of one
-// Python bolt child: the simplest Go loop writes tuples to the passthrough
-// reference component and reads back its emit and ack, with up to
-// benchWindow tuples in flight so the pipe never idles. A host cannot do
-// better than this with that child; squall's host aims at 90% of it.
-func BenchmarkPythonPassthroughCeiling(b *testing.B) {
-	const benchWindow = 100
-	py := python3(b)
-	env := installAdapters(b)
-	script, err := filepath.Abs(filepath.Join(componentsDir, "passthrough.py"))
+// benchWindow is how many tuples the ceiling benchmark keeps in flight, as
+// many as a shell bolt's default topology.shellbolt.max.pending.
+const benchWindow = 100
+
+// BenchmarkPassthroughCeiling measures the raw pipe ceiling of one bolt
+// child per adapter and wire format (python-json, python-msgpack, ruby-json,
+// ...): the simplest Go loop writes tuples to the passthrough reference
+// component and reads back its emit and ack, with up to benchWindow tuples
+// in flight so the pipe never idles. A host cannot do better than this with
+// that child; squall's host aims at 90% of it (BenchmarkHost in package
+// shell).
+func BenchmarkPassthroughCeiling(b *testing.B) {
+	base := installAdapters(b)
+	for _, l := range languages {
+		for _, ser := range transcript.Serializers {
+			b.Run(l.name+"-"+ser, func(b *testing.B) {
+				interpreter := transcript.Interpreter(b, l.interpreter)
+				env := serializerEnv(b, l, interpreter, ser, base)
+				benchmarkCeiling(b, []string{interpreter, l.component(b, "passthrough")}, env, ser)
+			})
+		}
+	}
+}
+
+// encode returns a JSON message in the wire format ser.
+func encode(b *testing.B, ser, msg string) []byte {
+	b.Helper()
+	if ser == transcript.JSON {
+		return []byte(msg + "\nend\n")
+	}
+	data, err := transcript.JSONToMsgpack([]byte(msg))
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := startProc(b, []string{py, script}, b.TempDir(), env)
-	r := bufio.NewReaderSize(p.stdout, 64<<10)
-	w := bufio.NewWriterSize(p.stdin, 64<<10)
+	return data
+}
+
+func benchmarkCeiling(b *testing.B, argv, env []string, ser string) {
+	p := transcript.StartProc(b, argv, b.TempDir(), env)
+	r := bufio.NewReaderSize(p.Stdout, 64<<10)
+	w := bufio.NewWriterSize(p.Stdin, 64<<10)
+	read := func() []byte {
+		b.Helper()
+		var msg []byte
+		var err error
+		if ser == transcript.JSON {
+			msg, err = transcript.ReadJSONMessage(r)
+		} else {
+			msg, err = transcript.MsgpackToJSON(r)
+		}
+		if err != nil {
+			b.Fatalf("read from the child: %v (child %s, stderr %q)", err, p.Status(), p.Stderr)
+		}
+		return msg
+	}
 
 	handshake := fmt.Sprintf(`{"pidDir": %s, "conf": {}, "context": {"taskid": 5, "componentid": "pass", "task->component": {"5": "pass"}}}`,
 		strconv.Quote(b.TempDir()))
-	if err := writeMsg(p.stdin, []byte(handshake)); err != nil {
+	if _, err := p.Stdin.Write(encode(b, ser, handshake)); err != nil {
 		b.Fatalf("write handshake: %v", err)
 	}
-	reply, err := readMsg(r)
-	if err != nil {
-		b.Fatalf("read pid reply: %v (child %s, stderr %q)", err, p.status(), p.stderr)
-	}
-	if err := transcript.MatchMessage([]byte(`{"pid": "*"}`), reply); err != nil {
-		b.Fatalf("pid reply %s: %v", reply, err)
+	if reply := read(); transcript.MatchMessage([]byte(`{"pid": "*"}`), reply) != nil {
+		b.Fatalf("pid reply %s", reply)
 	}
 
 	// A typical tuple; the first round trip checks the child's answers.
-	tuple := []byte(`{"id": "-6955786537413359385", "comp": "sentences", "stream": "default", "task": 4, "tuple": ["snow white and the seven dwarfs"]}` + "\nend\n")
+	tuple := encode(b, ser, `{"id": "-6955786537413359385", "comp": "sentences", "stream": "default", "task": 4, "tuple": ["snow white and the seven dwarfs"]}`)
 	want := []string{
 		`{"command": "emit", "tuple": ["snow white and the seven dwarfs"], "anchors": ["-6955786537413359385"], "need_task_ids": false}`,
 		`{"command": "ack", "id": "-6955786537413359385"}`,
 	}
-	if _, err := p.stdin.Write(tuple); err != nil {
+	if _, err := p.Stdin.Write(tuple); err != nil {
 		b.Fatalf("write tuple: %v", err)
 	}
 	for _, wm := range want {
-		got, err := readMsg(r)
-		if err != nil {
-			b.Fatalf("read answer: %v (child %s, stderr %q)", err, p.status(), p.stderr)
+		if got := read(); transcript.MatchMessage([]byte(wm), got) != nil {
+			b.Fatalf("answer %s, want %s", got, wm)
 		}
-		if err := transcript.MatchMessage([]byte(wm), got); err != nil {
-			b.Fatalf("answer %s: %v", got, err)
+	}
+	skip := func() error {
+		if ser == transcript.Msgpack {
+			return transcript.SkipMsgpack(r)
+		}
+		for {
+			line, err := r.ReadSlice('\n')
+			if err != nil {
+				return err
+			}
+			if string(line) == "end\n" {
+				return nil
+			}
 		}
 	}
 
@@ -69,7 +113,7 @@ func BenchmarkPythonPassthroughCeiling(b *testing.B) {
 	defer close(stop)
 	go func() {
 		last := int64(-1)
-		tick := time.NewTicker(2 * stepTimeout)
+		tick := time.NewTicker(2 * transcript.StepTimeout)
 		defer tick.Stop()
 		for {
 			select {
@@ -78,7 +122,7 @@ func BenchmarkPythonPassthroughCeiling(b *testing.B) {
 			case <-tick.C:
 				n := progress.Load()
 				if n == last {
-					_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+					_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
 					return
 				}
 				last = n
@@ -87,6 +131,7 @@ func BenchmarkPythonPassthroughCeiling(b *testing.B) {
 	}()
 
 	b.ResetTimer()
+	cpu := transcript.StartCPUMeter(p.Cmd.Process.Pid)
 	sent, inFlight := 0, 0
 	for done := 0; done < b.N; done++ {
 		for inFlight < benchWindow && sent < b.N {
@@ -100,19 +145,14 @@ func BenchmarkPythonPassthroughCeiling(b *testing.B) {
 			b.Fatalf("write tuples: %v", err)
 		}
 		for range 2 { // emit and ack
-			for {
-				line, err := r.ReadSlice('\n')
-				if err != nil {
-					b.Fatalf("read answer to tuple %d: %v (child %s, stderr %q)", done, err, p.status(), p.stderr)
-				}
-				if string(line) == "end\n" {
-					break
-				}
+			if err := skip(); err != nil {
+				b.Fatalf("read answer to tuple %d: %v (child %s, stderr %q)", done, err, p.Status(), p.Stderr)
 			}
 		}
 		inFlight--
 		progress.Add(1)
 	}
 	b.StopTimer()
+	cpu.Report(b)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tuples/s")
 }

@@ -1,206 +1,116 @@
 package adapters
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/squallstream/squall/internal/transcript"
 )
 
-// stepTimeout bounds every wait for a child: a message, end of output, exit.
-const stepTimeout = 5 * time.Second
+// language describes one adapter for the tests: how to run a component
+// written against it.
+type language struct {
+	name        string // python, ruby, node
+	interpreter string // the command that runs a component script
+	ext         string // the extension of its component scripts
+}
 
-// componentsDir holds the Python reference components.
-var componentsDir = filepath.Join("python", "components")
+var languages = []language{
+	{"python", "python3", ".py"},
+	{"ruby", "ruby", ".rb"},
+	{"node", "node", ".js"},
+}
 
-// python3 returns the path of python3, skipping the test when there is none,
-// or failing it when CI is set.
-func python3(tb testing.TB) string {
+// componentsDir returns the directory of a language's reference components.
+func (l language) componentsDir() string { return filepath.Join(l.name, "components") }
+
+// component returns the absolute path of a reference component's script.
+func (l language) component(tb testing.TB, name string) string {
 	tb.Helper()
-	p, err := exec.LookPath("python3")
+	p, err := filepath.Abs(filepath.Join(l.componentsDir(), name+l.ext))
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("python3 is required when CI is set: %v", err)
-		}
-		tb.Skipf("python3 not found, skipping: %v", err)
+		tb.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		tb.Fatalf("%s reference component %q: %v", l.name, name, err)
 	}
 	return p
 }
 
+// searchPathVars are the environment variables that tell interpreters where
+// to find modules; the tests start children without the ones inherited.
+var searchPathVars = []string{"PYTHONPATH=", "RUBYLIB=", "NODE_PATH="}
+
+// childEnv is the environment of the tests' children: this process's,
+// without module search paths, without writing Python bytecode next to
+// the sources, plus extra.
+func childEnv(extra ...string) []string {
+	env := []string{"PYTHONDONTWRITEBYTECODE=1"}
+next:
+	for _, kv := range os.Environ() {
+		for _, p := range searchPathVars {
+			if strings.HasPrefix(kv, p) {
+				continue next
+			}
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
+
 // installAdapters installs the adapters in a fresh directory and returns the
-// environment for children: this process's, without any PYTHONPATH, plus
-// the adapters'.
+// environment for children: childEnv's, with the adapters' search paths.
 func installAdapters(tb testing.TB) []string {
 	tb.Helper()
 	env, err := Install(tb.TempDir())
 	if err != nil {
 		tb.Fatalf("Install: %v", err)
 	}
-	var base []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PYTHONPATH=") {
-			base = append(base, kv)
-		}
-	}
-	return env.Apply(base)
+	return env.Apply(childEnv())
 }
 
-// tailBuffer keeps the last bytes written to it; safe for concurrent use.
-type tailBuffer struct {
-	max int
-	// mu guards buf.
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
-
-// proc is a child process in its own process group, with pipes for stdin
-// and stdout. It is killed (the whole group) and reaped when the test ends.
-type proc struct {
-	cmd    *exec.Cmd
-	stdin  *os.File // write end of the child's stdin
-	stdout *os.File // read end of the child's stdout
-	stderr *tailBuffer
-	done   chan struct{} // closed once the child was reaped
-	// waitErr is set before done is closed.
-	waitErr  error
-	killOnce sync.Once
-}
-
-// startProc starts argv in dir with env. Only the goroutine it starts waits
-// for the child.
-func startProc(tb testing.TB, argv []string, dir string, env []string) *proc {
+// serializerEnv returns env ready for a child of language l that the host
+// talks to in serializer, or ok == false (having skipped or failed tb) when
+// that cannot run here: the Python adapter needs the msgpack module, which
+// transcript.PythonMsgpack looks for.
+func serializerEnv(tb testing.TB, l language, interpreter, serializer string, env []string) []string {
 	tb.Helper()
-	inR, inW, err := os.Pipe()
+	if l.name != "python" || serializer != transcript.Msgpack {
+		return env
+	}
+	dir, ok := transcript.PythonMsgpack(tb, interpreter)
+	if !ok {
+		transcript.Missing(tb, "%s cannot import the msgpack module (Debian: apt-get install python3-msgpack)", interpreter)
+	}
+	if dir == "" {
+		return env
+	}
+	return Env{"PYTHONPATH=" + dir}.Apply(env)
+}
+
+// runSuite runs a language's own test suite as a child in its own process
+// group, killed if the test ends first, and returns its combined output.
+func runSuite(t *testing.T, dir string, env []string, argv ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	// Whatever the suite left behind in its process group goes too.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	if err != nil {
-		tb.Fatalf("stdin pipe: %v", err)
+		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
 	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		tb.Fatalf("stdout pipe: %v", err)
-	}
-	p := &proc{
-		cmd:    exec.Command(argv[0], argv[1:]...),
-		stdin:  inW,
-		stdout: outR,
-		stderr: &tailBuffer{max: 16 << 10},
-		done:   make(chan struct{}),
-	}
-	p.cmd.Dir = dir
-	p.cmd.Env = env
-	p.cmd.Stdin = inR
-	p.cmd.Stdout = outW
-	p.cmd.Stderr = p.stderr
-	p.cmd.WaitDelay = stepTimeout
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = p.cmd.Start()
-	inR.Close()
-	outW.Close()
-	if err != nil {
-		inW.Close()
-		outR.Close()
-		tb.Fatalf("start %v: %v", argv, err)
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.done)
-	}()
-	tb.Cleanup(p.kill)
-	return p
-}
-
-// kill kills the child's process group, reaps the child and closes the
-// pipes. Calls after the first do nothing.
-func (p *proc) kill() {
-	p.killOnce.Do(func() {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-		p.stdin.Close()
-		p.stdout.Close()
-	})
-}
-
-// exited waits up to timeout for the child to exit and describes how it did.
-func (p *proc) exited(timeout time.Duration) (code int, how string, ok bool) {
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		return 0, "", false
-	}
-	st := p.cmd.ProcessState
-	if ws, isWS := st.Sys().(syscall.WaitStatus); isWS && ws.Signaled() {
-		return -1, "killed by " + ws.Signal().String(), true
-	}
-	if p.waitErr != nil && !errors.As(p.waitErr, new(*exec.ExitError)) {
-		return st.ExitCode(), fmt.Sprintf("exit status %d (%v)", st.ExitCode(), p.waitErr), true
-	}
-	return st.ExitCode(), fmt.Sprintf("exit status %d", st.ExitCode()), true
-}
-
-// status describes the child's state for failure messages.
-func (p *proc) status() string {
-	select {
-	case <-p.done:
-		_, how, _ := p.exited(0)
-		return how
-	default:
-		return "still running"
-	}
-}
-
-// writeMsg writes one message: msg, a newline, and a line "end".
-func writeMsg(w io.Writer, msg []byte) error {
-	buf := make([]byte, 0, len(msg)+5)
-	buf = append(append(buf, msg...), "\nend\n"...)
-	_, err := w.Write(buf)
-	return err
-}
-
-// readMsg reads one message: the lines up to a line "end", joined with "\n".
-func readMsg(r *bufio.Reader) ([]byte, error) {
-	var msg []byte
-	for lines := 0; ; lines++ {
-		line, err := r.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			return nil, fmt.Errorf("read message: line longer than %d bytes", r.Size())
-		}
-		if err != nil {
-			if err == io.EOF && (len(line) > 0 || lines > 0) {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
-		if string(line) == "end" {
-			return msg, nil
-		}
-		if lines > 0 {
-			msg = append(msg, '\n')
-		}
-		msg = append(msg, line...)
-	}
+	return out
 }

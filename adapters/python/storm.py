@@ -45,10 +45,15 @@ Differences from Storm's adapter (all compatible with Storm's hosts):
 The module keeps global state (one component per process) and is not
 thread-safe: call it from the thread that runs the component.
 
-Wire formats: only JSON (each message is one JSON value followed by a line
-``end``) is implemented. The reader/writer pair is chosen from
-``SERIALIZERS`` by looking at the first byte the host sends, so another format
-(e.g. MessagePack framing) can be added as a new pair.
+Wire formats: the reader/writer pair is chosen from ``SERIALIZERS`` by
+looking at the first byte the host sends: a MessagePack map means MessagePack
+(``topology.multilang.serializer: msgpack``; pystorm's framing, one MessagePack
+value per message), anything else JSON (each message is one JSON value
+followed by a line ``end``). MessagePack needs the ``msgpack`` module
+(``pip install msgpack``, or ``python3-msgpack`` from Debian for its
+``/usr/bin/python3``); when it cannot be imported the component says so on
+stderr and exits with status 1. With MessagePack, strings travel as str and
+``bytes`` as bin (decoded as ``bytes``), and floats may be NaN or infinite.
 """
 
 import atexit
@@ -238,16 +243,99 @@ class JsonWriter(object):
         self._write("\nend\n".join(parts).encode("utf-8", "surrogatepass"))
 
 
-def _msgpack_unsupported(*args, **kwargs):
-    raise RuntimeError("the host speaks MessagePack (topology.multilang.serializer: msgpack), "
-                       "which this version of squall's storm.py does not support; use json")
+# --- MessagePack -------------------------------------------------------------
+
+class MsgpackUnavailable(SystemExit):
+    """Raised when the host speaks MessagePack and the msgpack module cannot be
+    imported. It exits with status 1 after saying why on stderr."""
+
+    def __init__(self, cause):
+        SystemExit.__init__(self, 1)
+        self.cause = cause
+
+
+def _import_msgpack():
+    try:
+        import msgpack
+        msgpack.Unpacker, msgpack.Packer  # noqa: B018 - a module of that name, not the library
+    except (ImportError, AttributeError) as e:
+        sys.stderr.write(
+            "storm.py: the host speaks MessagePack (topology.multilang.serializer: msgpack), "
+            "but the Python module msgpack cannot be imported by %s: %s. "
+            "Install it for this interpreter (pip install msgpack) or set "
+            "topology.multilang.serializer: json.\n" % (sys.executable, e))
+        sys.stderr.flush()
+        raise MsgpackUnavailable(e)
+    return msgpack
+
+
+class MsgpackReader(object):
+    """Reads host messages in pystorm's MessagePack framing: one MessagePack
+    value per message, nothing in between. Same interface as JsonReader."""
+
+    def __init__(self, read1, before_block, data=b""):
+        msgpack = _import_msgpack()
+        self._read1 = read1
+        self._before_block = before_block
+        self._unpacker = msgpack.Unpacker(raw=False)
+        self._unpacker.feed(data)
+        self._next = self._unpacker.__next__
+
+    def read(self):
+        """Returns the next message; raises HostClosed at end of file."""
+        while True:
+            try:
+                return self._next()
+            except StopIteration:
+                pass
+            self._before_block()
+            chunk = self._read1(READ_SIZE)
+            if not chunk:
+                raise HostClosed()
+            self._unpacker.feed(chunk)
+
+
+class MsgpackWriter(object):
+    """Buffers messages to the host as MessagePack. Same interface as JsonWriter."""
+
+    def __init__(self, write):
+        msgpack = _import_msgpack()
+        self._write = write
+        self._pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
+        self._parts = []
+        self._size = 0
+        self.since = 0.0
+
+    def add(self, msg):
+        """Encodes msg and buffers it. Encoding errors leave the buffer as it was."""
+        data = self._pack(msg)
+        parts = self._parts
+        if not parts:
+            self.since = time.monotonic()
+        parts.append(data)
+        self._size += len(data)
+        if self._size >= FLUSH_BYTES:
+            self.flush()
+
+    def pending(self):
+        """Reports whether messages are waiting to be written."""
+        return bool(self._parts)
+
+    def flush(self):
+        """Writes every buffered message."""
+        parts = self._parts
+        if not parts:
+            return
+        self._parts = []
+        self._size = 0
+        self._write(b"".join(parts))
 
 
 # Wire formats by name: (reader class, writer class). Readers take
 # (read1, before_block, data), writers take (write).
 SERIALIZERS = {
     "json": (JsonReader, JsonWriter),
-    "msgpack": (_msgpack_unsupported, _msgpack_unsupported),
+    "msgpack": (MsgpackReader, MsgpackWriter),
 }
 
 

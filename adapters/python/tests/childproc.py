@@ -14,6 +14,23 @@ ADAPTER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMPONENTS_DIR = os.path.join(ADAPTER_DIR, "components")
 TIMEOUT = 5.0
 
+try:
+    import msgpack
+except ImportError:  # the MessagePack tests are skipped, or fail if required
+    msgpack = None
+
+# The Go test that runs this suite sets SQUALL_REQUIRE_MSGPACK=1 in CI, where
+# the MessagePack tests must not be skipped.
+REQUIRE_MSGPACK = os.environ.get("SQUALL_REQUIRE_MSGPACK") == "1"
+
+
+def needs_msgpack(cls_or_fn):
+    """Skips a test without the msgpack module, unless it is required."""
+    if msgpack is None and not REQUIRE_MSGPACK:
+        import unittest
+        return unittest.skip("the msgpack module is not importable")(cls_or_fn)
+    return cls_or_fn
+
 
 def frame(msg):
     """Frames msg (a JSON-able value, or bytes already encoded) as the host does."""
@@ -37,8 +54,11 @@ class Child(object):
     script is the source of the component (dedented) or the path of a file.
     """
 
-    def __init__(self, test, script, env=None, args=()):
+    def __init__(self, test, script, env=None, args=(), serializer="json"):
         self.test = test
+        self.serializer = serializer
+        if serializer == "msgpack":
+            self._unpacker = msgpack.Unpacker(raw=False)
         self.dir = tempfile.mkdtemp(prefix="storm-test-")
         test.addCleanup(shutil.rmtree, self.dir, True)
         self.pid_dir = os.path.join(self.dir, "pids")
@@ -50,7 +70,8 @@ class Child(object):
             with open(path, "w") as f:
                 f.write(textwrap.dedent(script))
         child_env = dict(os.environ)
-        child_env["PYTHONPATH"] = ADAPTER_DIR
+        # The adapter first; then whatever made msgpack importable here.
+        child_env["PYTHONPATH"] = os.pathsep.join(p for p in (ADAPTER_DIR, os.environ.get("PYTHONPATH")) if p)
         child_env["PYTHONDONTWRITEBYTECODE"] = "1"
         child_env.update(env or {})
         self.proc = subprocess.Popen([sys.executable, path] + list(args), cwd=self.dir, env=child_env,
@@ -71,7 +92,11 @@ class Child(object):
                     pass
 
     def send(self, *msgs):
-        self.proc.stdin.write(b"".join(frame(m) for m in msgs))
+        if self.serializer == "msgpack":
+            data = b"".join(m if isinstance(m, bytes) else msgpack.packb(m, use_bin_type=True) for m in msgs)
+        else:
+            data = b"".join(frame(m) for m in msgs)
+        self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
     def handshake(self, conf=None, context=None):
@@ -89,10 +114,18 @@ class Child(object):
         deadline = time.monotonic() + timeout
         fd = self.proc.stdout.fileno()
         while True:
-            i = self._buf.find(b"\nend\n")
-            if i >= 0:
-                msg, self._buf = self._buf[:i], self._buf[i + 5:]
-                return json.loads(msg)
+            if self.serializer == "msgpack":
+                self._unpacker.feed(self._buf)
+                self._buf = b""
+                try:
+                    return next(self._unpacker)
+                except StopIteration:
+                    pass
+            else:
+                i = self._buf.find(b"\nend\n")
+                if i >= 0:
+                    msg, self._buf = self._buf[:i], self._buf[i + 5:]
+                    return json.loads(msg)
             left = deadline - time.monotonic()
             if left <= 0:
                 self.test.fail("no message from the child within %.1fs; buffered %r" % (timeout, self._buf))

@@ -8,7 +8,7 @@ import sys
 import tempfile
 import unittest
 
-from childproc import ADAPTER_DIR, frame, parse_output
+from childproc import ADAPTER_DIR, frame, msgpack, needs_msgpack, parse_output
 
 sys.path.insert(0, ADAPTER_DIR)
 import storm  # noqa: E402
@@ -185,6 +185,43 @@ class JsonWriterTest(unittest.TestCase):
                            (b"\x83\xa6pidDir", "msgpack"), (b"\xde\x00\x03", "msgpack")):
             with self.subTest(data=data):
                 self.assertEqual(storm._sniff(data), want)
+
+
+@needs_msgpack
+class MsgpackTest(unittest.TestCase):
+    def test_framing_whatever_the_read_split(self):
+        msgs = [{"a": 1}, [3, 7], {"s": "sn\u00f6 \u2603", "b": b"\x00\xff", "f": 2.5, "n": None},
+                {"big": "x" * 70000}, {"nested": [[[{"k": [True, False]}]]]}]
+        data = b"".join(msgpack.packb(m, use_bin_type=True) for m in msgs)
+        for size in (1, 2, 3, 7, 100, 65536, len(data)):
+            with self.subTest(chunk_size=size):
+                chunks = [data[i:i + size] for i in range(0, len(data), size)]
+                blocks = []
+                r = storm.MsgpackReader(lambda n: chunks.pop(0) if chunks else b"", lambda: blocks.append(1))
+                out = []
+                with self.assertRaises(storm.HostClosed):
+                    while True:
+                        out.append(r.read())
+                self.assertEqual(out, msgs)
+                self.assertEqual(len(blocks), (len(data) + size - 1) // size + 1)
+
+    def test_writer_buffers_until_flush(self):
+        writes = []
+        w = storm.MsgpackWriter(writes.append)
+        w.add({"command": "sync"})
+        w.add({"command": "emit", "tuple": [b"\x01", "sn\u00f6", 1.5, float("nan")]})
+        self.assertEqual(writes, [])
+        with self.assertRaises(TypeError):
+            w.add({"tuple": ["partly packed", object()]})
+        w.add({"command": "ack", "id": "1"})  # nothing of the failed one before it
+        w.flush()
+        self.assertEqual(len(writes), 1)
+        u = msgpack.Unpacker(raw=False)
+        u.feed(writes[0])
+        out = list(u)
+        self.assertEqual(out[0], {"command": "sync"})
+        self.assertEqual(out[1]["tuple"][:3], [b"\x01", "sn\u00f6", 1.5])
+        self.assertEqual(out[2:], [{"command": "ack", "id": "1"}])
 
 
 class TupleTest(unittest.TestCase):
@@ -446,6 +483,41 @@ class BoltTest(AdapterTestCase):
         self.assertEqual(out[1]["command"], "log")
         self.assertEqual(out[1]["level"], 3)
         self.assertIn("pid file", out[1]["msg"])
+
+
+@needs_msgpack
+class MsgpackBoltTest(AdapterTestCase):
+    def test_bolt_over_msgpack(self):
+        inputs = [self.handshake(), tup("1", "ids"), [4, 2], tup("2", b"\xfe"), HEARTBEAT]
+        chunks = [msgpack.packb(m, use_bin_type=True) for m in inputs]
+        writes = []
+        storm.connect(storm.MsgpackReader(lambda n: chunks.pop(0) if chunks else b"", storm._before_block),
+                      storm.MsgpackWriter(writes.append))
+        got = []
+
+        def fn(t):
+            if t.values[0] == "ids":
+                got.append(storm.emit(["v"], anchors=[t], need_task_ids=True))
+            else:
+                storm.emit(t.values, anchors=[t])
+            storm.ack(t)
+        with self.assertRaises(SystemExit) as cm:
+            Recorder(fn).run()
+        self.assertEqual(cm.exception.code, 0)
+        u = msgpack.Unpacker(raw=False)
+        u.feed(b"".join(writes))
+        self.assertEqual(list(u), [
+            {"pid": os.getpid()},
+            {"command": "emit", "anchors": ["1"], "tuple": ["v"]},
+            {"command": "ack", "id": "1"},
+            {"command": "emit", "anchors": ["2"], "tuple": [b"\xfe"], "need_task_ids": False},
+            {"command": "ack", "id": "2"},
+            {"command": "sync"},
+        ])
+        self.assertEqual(got, [[4, 2]])
+        # One write each time the adapter waits for input: after the pid,
+        # the emit waiting for ids, each tuple and the heartbeat.
+        self.assertEqual(len(writes), 5)
 
 
 class Split(storm.BasicBolt):

@@ -1,9 +1,11 @@
 """Tests of storm.py in a real child process: stdio handling, exit status, pid file."""
 
 import os
+import shutil
+import tempfile
 import unittest
 
-from childproc import COMPONENTS_DIR, Child
+from childproc import ADAPTER_DIR, COMPONENTS_DIR, Child, needs_msgpack
 
 
 def tup(id, *values):
@@ -131,13 +133,43 @@ class ProcessTest(unittest.TestCase):
         self.assertEqual(c.recv(), {"command": "ack", "id": "1"})
         self.assertEqual(c.finish()[0], 0)
 
-    def test_msgpack_host_is_refused_plainly(self):
-        c = Child(self, os.path.join(COMPONENTS_DIR, "passthrough.py"))
+    def test_msgpack_without_the_module_is_refused_plainly(self):
+        # A module named msgpack that cannot be imported hides the real one.
+        hide_dir = tempfile.mkdtemp(prefix="storm-test-")
+        self.addCleanup(shutil.rmtree, hide_dir, True)
+        hide = os.path.join(hide_dir, "msgpack.py")
+        with open(hide, "w") as f:
+            f.write("raise ImportError('No module named msgpack (hidden by the test)')\n")
+        c = Child(self, os.path.join(COMPONENTS_DIR, "passthrough.py"),
+                  env={"PYTHONPATH": os.path.dirname(hide) + os.pathsep + ADAPTER_DIR})
         c.proc.stdin.write(b"\x83\xa6pidDir\xa1/")
         c.proc.stdin.flush()
         status, stderr = c.finish()
         self.assertEqual(status, 1)
         self.assertIn("MessagePack", stderr)
+        self.assertIn("pip install msgpack", stderr)
+        self.assertNotIn("Traceback", stderr)
+
+    @needs_msgpack
+    def test_msgpack_host(self):
+        c = Child(self, os.path.join(COMPONENTS_DIR, "reference.py"), serializer="msgpack")
+        c.handshake()
+        c.send(tup("1", "emit", b"\x00bytes\xff"), tup("2", "ids", 1.5))
+        self.assertEqual(c.recv_n(2), [
+            {"command": "emit", "anchors": ["1"], "tuple": [b"\x00bytes\xff"], "need_task_ids": False},
+            {"command": "ack", "id": "1"},
+        ])
+        self.assertEqual(c.recv(), {"command": "emit", "anchors": ["2"], "tuple": [1.5]})
+        c.send([3, 7])
+        self.assertEqual(c.recv_n(2), [
+            {"command": "emit", "anchors": ["2"], "tuple": [[3, 7]], "need_task_ids": False},
+            {"command": "ack", "id": "2"},
+        ])
+        c.send(tup("3", "print", "hello"))
+        self.assertEqual(c.recv_n(2), [{"command": "log", "msg": "hello", "level": 2},
+                                       {"command": "ack", "id": "3"}])
+        status, stderr = c.finish()
+        self.assertEqual((status, stderr), (0, ""))
 
     def test_counterspout_replays_failures(self):
         c = Child(self, os.path.join(COMPONENTS_DIR, "counterspout.py"))
