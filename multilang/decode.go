@@ -229,82 +229,311 @@ func (d *Decoder) checkUTF8() error {
 }
 
 func trimEOL(line []byte) []byte {
-	line = bytes.TrimSuffix(line, []byte{'\n'})
-	return bytes.TrimSuffix(line, []byte{'\r'})
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line
 }
 
 func isEndLine(line []byte) bool { return string(line) == "end" }
 
-func isBlank(line []byte) bool { return len(bytes.TrimSpace(line)) == 0 }
+// firstNonSpace returns the first byte of line that is not JSON white
+// space, 0 if there is none.
+func firstNonSpace(line []byte) byte {
+	for _, c := range line {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+func isBlank(line []byte) bool { return firstNonSpace(line) == 0 }
 
 // startsMessage reports whether line can begin a JSON message: every
 // message is an object, except task-id replies, which are arrays.
 func startsMessage(line []byte) bool {
-	line = bytes.TrimLeft(line, " \t\r\n")
-	return len(line) > 0 && (line[0] == '{' || line[0] == '[')
+	c := firstNonSpace(line)
+	return c == '{' || c == '['
 }
 
-// parseMessage decodes a child's message from data into m.
+// parseMessage decodes a child's message from data into m. The envelope
+// is scanned directly; values that are more than scalars go through
+// json-iterator.
 func (d *Decoder) parseMessage(data []byte, m *Message) error {
 	m.reset()
-	it := d.reset(data)
-	if it.WhatIsNext() != jsoniter.ObjectValue {
+	e := envelope{b: data}
+	if e.peek() != '{' {
 		return malformed(data, "a message must be a JSON object")
 	}
+	e.pos++
 	sawCommand := false
-	for field := it.ReadObject(); field != "" && it.Error == nil; field = it.ReadObject() {
-		var err error
-		switch field {
-		case "command":
-			m.Command, err = d.readString(it, field)
-			sawCommand = true
-		case "id":
-			m.ID, err = d.readID(it)
-		case "stream":
-			m.Stream, err = d.readString(it, field)
-		case "task":
-			m.Task, m.Direct, err = d.readOptionalInt(it, field)
-		case "anchors":
-			m.Anchors, err = d.readAnchors(it, m.Anchors)
-		case "tuple":
-			m.Tuple, err = d.readTuple(it)
-		case "need_task_ids":
-			switch it.WhatIsNext() {
-			case jsoniter.NilValue:
-				it.ReadNil()
-			case jsoniter.BoolValue:
-				m.NeedTaskIDs = it.ReadBool()
+	if e.peek() == '}' {
+		e.pos++
+	} else {
+		for {
+			raw, escaped, err := e.rawString()
+			if err != nil {
+				return malformed(data, "%v", err)
+			}
+			if escaped { // a key spelled with escapes: rare, so allocate
+				key, err := unescape(raw)
+				if err != nil {
+					return malformed(data, "%v", err)
+				}
+				raw = []byte(key)
+			}
+			if err := e.expect(':'); err != nil {
+				return malformed(data, "%v", err)
+			}
+			switch string(raw) { // compared without allocating
+			case "command":
+				m.Command, err = d.envString(&e, "command")
+				sawCommand = true
+			case "id":
+				m.ID, err = d.envID(&e)
+			case "stream":
+				m.Stream, err = d.envString(&e, "stream")
+			case "task":
+				m.Task, m.Direct, err = d.envInt(&e, "task")
+			case "anchors":
+				m.Anchors, err = d.envAnchors(&e, m.Anchors)
+			case "tuple":
+				m.Tuple, err = d.envTuple(&e)
+			case "need_task_ids":
+				switch {
+				case e.literal("null"):
+				case e.literal("true"):
+					m.NeedTaskIDs = true
+				case e.literal("false"):
+					m.NeedTaskIDs = false
+				default:
+					err = fmt.Errorf("need_task_ids must be a boolean")
+				}
+			case "msg":
+				m.Msg, err = d.envText(&e)
+			case "level":
+				var set bool
+				if m.Level, set, err = d.envInt(&e, "level"); !set {
+					m.Level = LevelInfo
+				}
+			case "name":
+				m.Name, err = d.envString(&e, "name")
+			case "params":
+				m.Params, err = d.envValue(&e)
+			case "pid":
+				m.Pid, m.HasPid, err = d.envInt(&e, "pid")
 			default:
-				err = fmt.Errorf("need_task_ids must be a boolean")
+				_, err = d.envValue(&e)
 			}
-		case "msg":
-			m.Msg, err = d.readText(it)
-		case "level":
-			var set bool
-			m.Level, set, err = d.readOptionalInt(it, field)
-			if !set {
-				m.Level = LevelInfo
+			if err != nil {
+				return malformed(data, "%v", err)
 			}
-		case "name":
-			m.Name, err = d.readString(it, field)
-		case "params":
-			m.Params, err = d.readValue(it, 0)
-		case "pid":
-			m.Pid, m.HasPid, err = d.readOptionalInt(it, field)
-		default:
-			it.Skip()
-		}
-		if err != nil {
-			return malformed(data, "%v", err)
+			switch e.peek() {
+			case ',':
+				e.pos++
+				continue
+			case '}':
+				e.pos++
+			default:
+				return malformed(data, "expected , or } after %q", raw)
+			}
+			break
 		}
 	}
-	if err := d.finish(it, data); err != nil {
-		return err
+	if e.peek() != 0 {
+		return malformed(data, "unexpected data after the message")
 	}
 	if !sawCommand && !m.HasPid {
 		return malformed(data, "no command")
 	}
 	return nil
+}
+
+func (d *Decoder) envString(e *envelope, field string) (string, error) {
+	switch e.peek() {
+	case '"':
+		return e.internedString()
+	case 'n':
+		if e.literal("null") {
+			return "", nil
+		}
+	}
+	return "", fmt.Errorf("%s must be a string", field)
+}
+
+// envText reads a log or error message, accepting any JSON value.
+func (d *Decoder) envText(e *envelope) (string, error) {
+	if e.peek() == '"' {
+		return e.str()
+	}
+	v, err := d.envValue(e)
+	if err != nil || v == nil {
+		return "", err
+	}
+	return fmt.Sprint(v), nil
+}
+
+// envInt reads an integer or null; set is false for null.
+func (d *Decoder) envInt(e *envelope, field string) (n int, set bool, err error) {
+	if e.literal("null") {
+		return 0, false, nil
+	}
+	raw, err := e.skip()
+	if err != nil {
+		return 0, false, err
+	}
+	i, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || i != int64(int(i)) {
+		return 0, false, fmt.Errorf("%s must be an integer", field)
+	}
+	return int(i), true, nil
+}
+
+// envID reads a message or tuple id: strings, booleans and integers keep
+// their Go type; other numbers, arrays and objects are kept as Raw text.
+func (d *Decoder) envID(e *envelope) (any, error) {
+	switch c := e.peek(); {
+	case c == '"':
+		return e.str()
+	case e.literal("null"):
+		return nil, nil
+	case e.literal("true"):
+		return true, nil
+	case e.literal("false"):
+		return false, nil
+	}
+	raw, err := e.skip()
+	if err != nil {
+		return nil, err
+	}
+	if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		return i, nil
+	}
+	if !isNumber(raw) && !((raw[0] == '[' || raw[0] == '{') && jsonAPI.Valid(raw)) {
+		return nil, fmt.Errorf("id %s is not a JSON value", Snippet(raw))
+	}
+	return Raw(raw), nil
+}
+
+func (d *Decoder) envAnchors(e *envelope, anchors []string) ([]string, error) {
+	switch e.peek() {
+	case 'n':
+		if e.literal("null") {
+			return anchors, nil
+		}
+	case '"':
+		s, err := e.str()
+		return append(anchors, s), err
+	case '[':
+		e.pos++
+		if e.peek() == ']' {
+			e.pos++
+			return anchors, nil
+		}
+		for {
+			id, err := d.envID(e)
+			if err != nil {
+				return anchors, err
+			}
+			s, ok := IDString(id)
+			if !ok {
+				return anchors, fmt.Errorf("anchors must be tuple ids (strings)")
+			}
+			anchors = append(anchors, s)
+			switch e.peek() {
+			case ',':
+				e.pos++
+			case ']':
+				e.pos++
+				return anchors, nil
+			default:
+				return anchors, fmt.Errorf("%w: anchors list not closed", errSyntax)
+			}
+		}
+	}
+	return anchors, fmt.Errorf("anchors must be a list of tuple ids")
+}
+
+func (d *Decoder) envTuple(e *envelope) ([]any, error) {
+	switch e.peek() {
+	case 'n':
+		if e.literal("null") {
+			return nil, nil
+		}
+	case '[':
+		// Scalars are read here in one pass; nested values go through
+		// json-iterator.
+		e.pos++
+		tuple := []any{}
+		if e.peek() == ']' {
+			e.pos++
+			return tuple, nil
+		}
+		for {
+			var v any
+			var err error
+			switch c := e.peek(); {
+			case c == '"':
+				v, err = e.str()
+			case c == '[' || c == '{':
+				v, err = d.envValue(e)
+			case e.literal("null"):
+			case e.literal("true"):
+				v = true
+			case e.literal("false"):
+				v = false
+			default:
+				var raw []byte
+				if raw, err = e.skip(); err == nil {
+					if !isNumber(raw) {
+						err = fmt.Errorf("%w: %s is not a JSON value", errSyntax, Snippet(raw))
+					} else {
+						v, err = number(raw)
+					}
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+			tuple = append(tuple, v)
+			switch e.peek() {
+			case ',':
+				e.pos++
+			case ']':
+				e.pos++
+				return tuple, nil
+			default:
+				return nil, fmt.Errorf("%w: tuple list not closed", errSyntax)
+			}
+		}
+	}
+	return nil, fmt.Errorf("tuple must be a list")
+}
+
+// envValue reads any JSON value with json-iterator.
+func (d *Decoder) envValue(e *envelope) (any, error) {
+	raw, err := e.skip()
+	if err != nil {
+		return nil, err
+	}
+	it := d.reset(raw)
+	v, err := d.readValue(it, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := it.Error; err != nil && err != io.EOF {
+		return nil, err
+	}
+	if it.WhatIsNext() != jsoniter.InvalidValue {
+		return nil, fmt.Errorf("%w: unexpected data in a value", errSyntax)
+	}
+	return v, nil
 }
 
 // parseHostMessage decodes a host's message from data into m.
@@ -562,11 +791,17 @@ func (d *Decoder) readValue(it *jsoniter.Iterator, depth int) (any, error) {
 
 func (d *Decoder) readNumber(it *jsoniter.Iterator) (any, error) {
 	d.scratch = it.SkipAndAppendBytes(d.scratch[:0])
-	if it.Error != nil {
+	if it.Error != nil && it.Error != io.EOF { // a number may end its input
 		return nil, it.Error
 	}
-	text := string(d.scratch) // does not allocate: used only for parsing
-	if bytes.IndexAny(d.scratch, ".eE") < 0 {
+	return number(d.scratch)
+}
+
+// number converts the text of a JSON number: integers to int64 (uint64
+// beyond), others to float64.
+func number(b []byte) (any, error) {
+	text := string(b) // does not allocate: used only for parsing
+	if bytes.IndexAny(b, ".eE") < 0 {
 		if i, err := strconv.ParseInt(text, 10, 64); err == nil {
 			return i, nil
 		}
@@ -576,7 +811,7 @@ func (d *Decoder) readNumber(it *jsoniter.Iterator) (any, error) {
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || math.IsInf(f, 0) {
-		return nil, fmt.Errorf("number %s is out of range", Snippet(d.scratch))
+		return nil, fmt.Errorf("number %s is out of range", Snippet(b))
 	}
 	return f, nil
 }
