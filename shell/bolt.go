@@ -25,13 +25,20 @@ type Bolt struct {
 	sup     *supervisor
 
 	mu   sync.Mutex
-	cond *sync.Cond // signalled when a window slot frees, a child comes up, or the bolt stops
-	// cur, pending and stopped are guarded by mu.
+	cond *sync.Cond // signalled when the backlog has room, or the bolt stops
+	// cur, pending, backlog and stopped are guarded by mu.
 	// cur is the child accepting tuples, nil while none is ready.
 	cur *child
 	// pending holds the tuples delivered to a child and not yet acked or
-	// failed by it, by the id they were sent with.
+	// failed by it, by the id they were sent with: at most maxPending.
 	pending map[string]held
+	// backlog holds the tuples Execute took while the window was full or
+	// no child was ready, oldest first: at most maxPending too. When an ack
+	// frees a slot, the child's reader sends the next one itself, so the
+	// window refills without waiting for the executor.
+	backlog []topology.Tuple
+	// waiting counts the Execute calls blocked on a full backlog.
+	waiting int
 	stopped bool
 }
 
@@ -75,26 +82,66 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 	return nil
 }
 
-// Execute sends t to the child. It blocks while the child holds
-// topology.shellbolt.max.pending tuples or while no child is ready, which
-// is how backpressure reaches upstream components.
+// Execute sends t to the child, or queues it while the child holds
+// topology.shellbolt.max.pending tuples or no child is ready. It blocks
+// while that many tuples are queued too, which is how backpressure
+// reaches upstream components.
 func (b *Bolt) Execute(t topology.Tuple) {
 	b.mu.Lock()
-	for !b.stopped && (b.cur == nil || len(b.pending) >= b.set.maxPending) {
+	for !b.stopped && len(b.backlog) >= b.set.maxPending {
+		b.waiting++
 		b.cond.Wait()
+		b.waiting--
 	}
 	if b.stopped {
 		b.mu.Unlock()
 		return
 	}
+	if b.cur == nil || len(b.pending) >= b.set.maxPending || len(b.backlog) > 0 {
+		b.backlog = append(b.backlog, t)
+		b.mu.Unlock()
+		return
+	}
+	c, id := b.cur, b.admit(t)
+	inFlight := len(b.pending)
+	b.mu.Unlock()
+	c.send(outItem{kind: itemTuple, id: id, tuple: t}, false, inFlight, false)
+}
+
+// admit records t as held by the current child under a fresh id. mu is
+// held.
+func (b *Bolt) admit(t topology.Tuple) string {
 	id := newTupleID()
 	for _, taken := b.pending[id]; taken; _, taken = b.pending[id] {
 		id = newTupleID()
 	}
-	c := b.cur
-	b.pending[id] = held{tuple: t, by: c}
-	b.mu.Unlock()
-	c.out.put(outItem{kind: itemTuple, id: id, tuple: t}, false)
+	b.pending[id] = held{tuple: t, by: b.cur}
+	return id
+}
+
+// refill sends queued tuples to the current child while its window has
+// room. mu is held; the items are put in the child's outbox by the caller,
+// after unlocking.
+func (b *Bolt) refill(items []outItem) (*child, []outItem, int) {
+	if b.cur == nil {
+		return nil, items, len(b.pending)
+	}
+	n := 0
+	for n < len(b.backlog) && len(b.pending) < b.set.maxPending {
+		t := b.backlog[n]
+		items = append(items, outItem{kind: itemTuple, id: b.admit(t), tuple: t})
+		n++
+	}
+	if n > 0 {
+		clear(b.backlog[:n])
+		b.backlog = b.backlog[n:]
+		// Wake a blocked Execute once the backlog is half empty, not at
+		// every slot: one wake-up refills it by half a window.
+		if b.waiting > 0 && len(b.backlog) <= b.set.maxPending/2 {
+			b.cond.Broadcast()
+		}
+	}
+	return b.cur, items, len(b.pending)
 }
 
 // Cleanup stops the child and waits for it.
@@ -118,8 +165,11 @@ func newTupleID() string { return strconv.FormatInt(int64(rand.Uint64()), 10) }
 func (b *Bolt) up(c *child) {
 	b.mu.Lock()
 	b.cur = c
-	b.cond.Broadcast()
+	_, items, _ := b.refill(nil)
 	b.mu.Unlock()
+	for _, item := range items {
+		c.out.put(item, false)
+	}
 }
 
 // down fails every tuple c held: it is gone, and the spouts should replay
@@ -146,16 +196,22 @@ func (b *Bolt) down(c *child, cerr *ChildError, _ bool) {
 	}
 }
 
-// release takes the tuple with the given id out of c's window.
+// release takes the tuple with the given id out of c's window and sends
+// the next queued tuple in its place.
 func (b *Bolt) release(c *child, id string) (topology.Tuple, bool) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	h, ok := b.pending[id]
 	if !ok || h.by != c {
+		b.mu.Unlock()
 		return topology.Tuple{}, false
 	}
 	delete(b.pending, id)
-	b.cond.Signal()
+	var items [1]outItem
+	cur, next, inFlight := b.refill(items[:0])
+	b.mu.Unlock()
+	for _, item := range next {
+		cur.send(item, false, inFlight, true)
+	}
 	return h.tuple, true
 }
 
@@ -219,7 +275,10 @@ func (b *Bolt) emit(c *child, m *multilang.Message) error {
 	}
 	var anchors []topology.Tuple
 	if len(m.Anchors) > 0 {
-		anchors = make([]topology.Tuple, 0, len(m.Anchors))
+		// Collectors use anchors only during the call, so the child's
+		// reader reuses one slice.
+		anchors = c.anchors[:0]
+		defer func() { c.anchors = anchors[:0] }()
 		b.mu.Lock()
 		for _, id := range m.Anchors {
 			h, ok := b.pending[id]
@@ -247,7 +306,10 @@ func (b *Bolt) emit(c *child, m *multilang.Message) error {
 		return err
 	}
 	if !m.Direct && m.NeedTaskIDs {
-		c.out.put(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true)
+		b.mu.Lock()
+		inFlight := len(b.pending)
+		b.mu.Unlock()
+		c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, inFlight, false)
 	}
 	return nil
 }

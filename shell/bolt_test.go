@@ -220,16 +220,19 @@ func TestBoltHeartbeats(t *testing.T) {
 	}
 }
 
-// TestBoltWindow checks that Execute blocks while the child holds
-// topology.shellbolt.max.pending tuples, and that a child killed from
-// outside frees the window: its tuples fail and the next child gets the
-// waiting one.
+// TestBoltWindow checks that the child holds at most
+// topology.shellbolt.max.pending tuples, that as many more wait in the
+// host and that Execute then blocks; and that a child killed from outside
+// frees the window: its tuples fail, and the next child gets the queued
+// ones and the one Execute was blocked on.
 func TestBoltWindow(t *testing.T) {
 	checkLeaks(t)
 	f := startBolt(t, "crash", topology.Config{topology.KeyShellBoltMaxPending: 2}, fastOptions)
 	pid := f.waitUp(t)
 	f.bolt.Execute(sentence("hold"))
 	f.bolt.Execute(sentence("hold"))
+	f.bolt.Execute(sentence("ok"))
+	f.bolt.Execute(sentence("ok"))
 	done := make(chan struct{})
 	go func() {
 		f.bolt.Execute(sentence("ok"))
@@ -237,8 +240,14 @@ func TestBoltWindow(t *testing.T) {
 	}()
 	select {
 	case <-done:
-		t.Fatal("Execute returned with the window full")
+		t.Fatal("Execute returned with the window and the backlog full")
 	case <-time.After(200 * time.Millisecond):
+	}
+	f.bolt.mu.Lock()
+	inFlight, queued := len(f.bolt.pending), len(f.bolt.backlog)
+	f.bolt.mu.Unlock()
+	if inFlight != 2 || queued != 2 {
+		t.Errorf("%d tuples at the child, %d queued; want 2 and 2", inFlight, queued)
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
 	select {
@@ -246,10 +255,10 @@ func TestBoltWindow(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Execute still blocked after the child was replaced")
 	}
-	waitUntil(t, 10*time.Second, "the new child's ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 1 })
+	waitUntil(t, 10*time.Second, "the new child's acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
 	_, acked, failed, errs := f.rec.snapshot()
-	if got := values(failed); !slices.Equal(got, []string{"hold", "hold"}) || acked[0].String(0) != "ok" {
-		t.Errorf("failed %q acked %q, want the two held tuples failed and ok acked", got, values(acked))
+	if got := values(failed); !slices.Equal(got, []string{"hold", "hold"}) || !slices.Equal(values(acked), []string{"ok", "ok", "ok"}) {
+		t.Errorf("failed %q acked %q, want the two held tuples failed and the three others acked", got, values(acked))
 	}
 	var ce *ChildError
 	if len(errs) != 1 || !errors.As(errs[0], &ce) || ce.Status.Signal != syscall.SIGKILL {

@@ -69,13 +69,32 @@ type child struct {
 	readerDone   chan struct{}
 	readErr      error
 	lastReceived multilang.Message
-	// writeErr and lastSent: likewise, for the writer goroutine.
+	// writeErr: likewise, for the writer goroutine.
 	writerDone chan struct{}
 	writeErr   error
-	lastSent   outItem
+	// wmu serialises writing to the child: the writer goroutine's and
+	// send's direct writes. enc, lastSent and unencodable are guarded by
+	// it.
+	wmu         sync.Mutex
+	enc         multilang.Writer
+	lastSent    outItem
+	unencodable func(outItem, error)
+	// maxTuple is the size of the largest tuple message written, which
+	// bounds the bytes of the window the child has not read yet.
+	maxTuple atomic.Int64
+	// coalesced counts the messages send encoded without flushing; the
+	// reader flushes them before it waits for the child. Guarded by wmu.
+	coalesced int
+	// directLimit is how many unread bytes the child's stdin may hold for
+	// send to write directly: three quarters of the pipe's capacity less
+	// room for replies and heartbeats; 0 disables direct writes.
+	directLimit int64
 
 	// ioStarted is set by startIO, before the reader and writer exist.
 	ioStarted bool
+
+	// anchors is the reader's scratch slice for an emit's anchors.
+	anchors []topology.Tuple
 
 	stderrDone chan struct{}
 	stderrTail *lineTail
@@ -321,14 +340,20 @@ func (c *child) stray(line []byte) {
 // is called by the writer for an item it cannot encode.
 func (c *child) startIO(handle func(*multilang.Message) error, unencodable func(outItem, error)) {
 	c.ioStarted = true
+	c.enc = multilang.NewWriter(c.ser, c.stdin)
+	c.directLimit = int64(pipeCapacity(c.stdin))*3/4 - directSlack
+	c.unencodable = unencodable
 	go c.read(handle)
-	go c.write(unencodable)
+	go c.write()
 }
 
 func (c *child) read(handle func(*multilang.Message) error) {
 	defer close(c.readerDone)
 	var m multilang.Message
 	for {
+		if c.dec.Buffered() == 0 {
+			c.flushCoalesced() // about to wait for the child
+		}
 		err := c.dec.Decode(&m)
 		if err == nil {
 			c.received.Add(1)
@@ -346,31 +371,92 @@ func (c *child) read(handle func(*multilang.Message) error) {
 // middle of a batch.
 const writeFlushSize = 64 << 10
 
-func (c *child) write(unencodable func(outItem, error)) {
+func (c *child) write() {
 	defer close(c.writerDone)
-	enc := multilang.NewWriter(c.ser, c.stdin)
 	var batch []outItem
-	for {
-		var ok bool
-		if batch, ok = c.out.take(batch[:0]); !ok {
-			return
-		}
+	for c.out.wait() {
+		// Items are taken under wmu, so a direct write cannot overtake
+		// one that was queued before it.
+		c.wmu.Lock()
+		batch, _ = c.out.take(batch[:0])
 		for _, item := range batch {
-			if err := encodeItem(enc, &item); err != nil {
-				unencodable(item, err)
-				continue
-			}
-			c.lastSent = item
-			if enc.Buffered() >= writeFlushSize {
-				if c.writeErr = enc.Flush(); c.writeErr != nil {
+			c.encodeLocked(item)
+			if c.enc.Buffered() >= writeFlushSize {
+				if c.writeErr = c.enc.Flush(); c.writeErr != nil {
+					c.wmu.Unlock()
 					return
 				}
 			}
 		}
+		c.writeErr = c.enc.Flush()
+		c.coalesced = 0
+		c.wmu.Unlock()
 		clear(batch) // let delivered tuples be collected
-		if c.writeErr = enc.Flush(); c.writeErr != nil {
+		if c.writeErr != nil {
 			return
 		}
+	}
+}
+
+// encodeLocked encodes item into the writer's buffer; wmu is held.
+func (c *child) encodeLocked(item outItem) {
+	before := c.enc.Buffered()
+	if err := encodeItem(c.enc, &item); err != nil {
+		c.unencodable(item, err)
+		return
+	}
+	if item.kind == itemTuple {
+		if n := int64(c.enc.Buffered() - before); n > c.maxTuple.Load() {
+			c.maxTuple.Store(n)
+		}
+	}
+	c.lastSent = item
+}
+
+// directSlack is the room kept in the child's stdin pipe for replies and
+// heartbeats the child may not have read yet.
+const directSlack = 8 << 10
+
+// send writes item to the child from the calling goroutine when that
+// cannot block: nothing is queued for the writer, it is not writing, and
+// the window's unread bytes — at most inFlight tuples of the largest size
+// seen — leave room in the pipe. Otherwise it queues item for the writer
+// goroutine. Writing directly spares the child the wait for a goroutine to
+// wake, which it otherwise spends idle after each burst it answers.
+//
+// With coalesce (the reader, answering a burst of the child's output), up
+// to coalesceMax messages are flushed together, and the rest before the
+// reader waits for the child again: the child restarts at once, with a
+// fraction of the system calls.
+func (c *child) send(item outItem, urgent bool, inFlight int, coalesce bool) {
+	if c.directLimit > 0 && c.wmu.TryLock() {
+		bound := int64(inFlight+1) * c.maxTuple.Load()
+		if c.maxTuple.Load() > 0 && bound <= c.directLimit && c.out.empty() {
+			c.encodeLocked(item)
+			if c.coalesced++; !coalesce || urgent || c.coalesced >= coalesceMax {
+				c.enc.Flush() // an error surfaces as the child's death
+				c.coalesced = 0
+			}
+			c.wmu.Unlock()
+			return
+		}
+		c.wmu.Unlock()
+	}
+	c.out.put(item, urgent)
+}
+
+// coalesceMax is how many messages the reader's direct writes gather.
+const coalesceMax = 4
+
+// flushCoalesced writes what send gathered. If the writer goroutine holds
+// the lock, it flushes them itself.
+func (c *child) flushCoalesced() {
+	if c.wmu.TryLock() {
+		if c.coalesced > 0 {
+			c.enc.Flush()
+			c.coalesced = 0
+		}
+		c.wmu.Unlock()
 	}
 }
 

@@ -61,6 +61,30 @@ func (o *outbox) put(item outItem, urgent bool) {
 	}
 }
 
+// wait blocks until there is something to take or the outbox is closed;
+// it returns false once it is closed and empty.
+func (o *outbox) wait() bool {
+	for {
+		o.mu.Lock()
+		n, closed := len(o.urgent)+len(o.normal), o.closed
+		o.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+		if closed {
+			return false
+		}
+		<-o.wake
+	}
+}
+
+// empty reports whether nothing is queued.
+func (o *outbox) empty() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.urgent)+len(o.normal) == 0
+}
+
 // take waits for items and appends them to dst, urgent ones first. It
 // returns false once the outbox is closed and empty.
 func (o *outbox) take(dst []outItem) ([]outItem, bool) {

@@ -270,10 +270,9 @@ func (s *supervisor) describe(cerr *ChildError, c *child, readerDone bool) {
 	if readerDone {
 		cerr.LastReceived = describeReceived(c.lastReceived)
 	}
-	select {
-	case <-c.writerDone:
+	if c.wmu.TryLock() { // a writer stuck on a dead pipe says nothing
 		cerr.LastSent = describeSent(c.lastSent)
-	default:
+		c.wmu.Unlock()
 	}
 }
 

@@ -69,7 +69,8 @@ type SpoutCollector interface {
 // concurrent use. Emit panics on misuse like SpoutCollector.Emit.
 type BoltCollector interface {
 	// Emit sends values on stream, anchored to the given input tuples (none
-	// for an unanchored emit). It returns the target task ids; the slice is
+	// for an unanchored emit). The collector reads anchors only during the
+	// call; it keeps values. It returns the target task ids; the slice is
 	// only valid until the next call on the collector.
 	Emit(stream string, anchors []Tuple, values []any) []int
 	EmitDirect(task int, stream string, anchors []Tuple, values []any)
