@@ -5,8 +5,10 @@ package examples_test
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -127,5 +129,70 @@ func TestReliable(t *testing.T) {
 	}
 	if count := summaryRow(t, stdout, "count"); count["executed"] != 1000 {
 		t.Errorf("count executed %d, want exactly the 1000 messages that got through", count["executed"])
+	}
+}
+
+func needInterpreter(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required: %v", name, err)
+		}
+		t.Skipf("%s not found: %v", name, err)
+	}
+}
+
+// expectedWords counts the words of an example's sentences.txt.
+func expectedWords(t *testing.T, example string, lower bool) map[string]int64 {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(example, "resources", "sentences.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lower {
+		data = bytes.ToLower(data)
+	}
+	want := map[string]int64{}
+	for _, w := range strings.Fields(string(data)) {
+		want[w]++
+	}
+	return want
+}
+
+var rankLine = regexp.MustCompile(`(?m)^\s*\d+\. (\S+)\s+(\d+)$`)
+
+// ranking reads what squall.TopN printed.
+func ranking(out string) map[string]int64 {
+	got := map[string]int64{}
+	for _, m := range rankLine.FindAllStringSubmatch(out, -1) {
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		got[m[1]] = n
+	}
+	return got
+}
+
+// TestExactWordCounts runs the word counts over a fixed input in Ruby,
+// Node, and all languages at once, and checks every word's count.
+func TestExactWordCounts(t *testing.T) {
+	tests := []struct {
+		example string
+		needs   []string
+		lower   bool
+	}{
+		{"wordcount-ruby", []string{"ruby"}, false},
+		{"wordcount-node", []string{"node"}, false},
+		{"polyglot", []string{"node", "python3", "ruby"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.example, func(t *testing.T) {
+			t.Parallel()
+			for _, n := range tt.needs {
+				needInterpreter(t, n)
+			}
+			stdout, stderr := run(t, 60*time.Second, "", "local", "--duration", "5s", tt.example)
+			if got, want := ranking(stdout), expectedWords(t, tt.example, tt.lower); !maps.Equal(got, want) {
+				t.Errorf("counts = %v\nwant %v\nstderr:\n%s", got, want, stderr)
+			}
+		})
 	}
 }
