@@ -55,6 +55,46 @@ type Decoder struct {
 	lineStarts []int
 	scratch    []byte
 	iter       *jsoniter.Iterator
+
+	// values interns short strings of tuples, already boxed: tuple values
+	// repeat (words, keys, categories), and each fresh one costs two
+	// allocations. Bounded by maxInterned; cleared when full.
+	values map[string]any
+	// lastID is the last tuple id decoded, which the next emits of a burst
+	// usually anchor to again.
+	lastID string
+}
+
+// Interning bounds: strings up to internMaxLen bytes, at most maxInterned
+// of them.
+const (
+	internMaxLen = 64
+	maxInterned  = 1024
+)
+
+// internValue returns a tuple's string value, boxed, shared with earlier
+// equal ones.
+func (d *Decoder) internValue(raw []byte) any {
+	if len(raw) > internMaxLen {
+		return string(raw)
+	}
+	if v, ok := d.values[string(raw)]; ok {
+		return v
+	}
+	if d.values == nil || len(d.values) >= maxInterned {
+		d.values = make(map[string]any, 256)
+	}
+	var v any = string(raw)
+	d.values[v.(string)] = v
+	return v
+}
+
+// internID returns a tuple id, sharing it with the last one when equal.
+func (d *Decoder) internID(raw []byte) string {
+	if string(raw) != d.lastID {
+		d.lastID = string(raw)
+	}
+	return d.lastID
 }
 
 // NewDecoder returns a decoder reading from r.
@@ -428,7 +468,7 @@ func (d *Decoder) envAnchors(e *envelope, anchors []string) ([]string, error) {
 			return anchors, nil
 		}
 	case '"':
-		s, err := e.str()
+		s, err := d.envAnchor(e)
 		return append(anchors, s), err
 	case '[':
 		e.pos++
@@ -437,13 +477,21 @@ func (d *Decoder) envAnchors(e *envelope, anchors []string) ([]string, error) {
 			return anchors, nil
 		}
 		for {
-			id, err := d.envID(e)
+			var s string
+			var err error
+			if e.peek() == '"' {
+				s, err = d.envAnchor(e)
+			} else {
+				var id any
+				if id, err = d.envID(e); err == nil {
+					var ok bool
+					if s, ok = IDString(id); !ok {
+						err = fmt.Errorf("anchors must be tuple ids (strings)")
+					}
+				}
+			}
 			if err != nil {
 				return anchors, err
-			}
-			s, ok := IDString(id)
-			if !ok {
-				return anchors, fmt.Errorf("anchors must be tuple ids (strings)")
 			}
 			anchors = append(anchors, s)
 			switch e.peek() {
@@ -458,6 +506,18 @@ func (d *Decoder) envAnchors(e *envelope, anchors []string) ([]string, error) {
 		}
 	}
 	return anchors, fmt.Errorf("anchors must be a list of tuple ids")
+}
+
+// envAnchor reads an anchor id string.
+func (d *Decoder) envAnchor(e *envelope) (string, error) {
+	raw, escaped, err := e.rawString()
+	if err != nil || escaped {
+		if err == nil {
+			return unescape(raw)
+		}
+		return "", err
+	}
+	return d.internID(raw), nil
 }
 
 func (d *Decoder) envTuple(e *envelope) ([]any, error) {
@@ -480,7 +540,15 @@ func (d *Decoder) envTuple(e *envelope) ([]any, error) {
 			var err error
 			switch c := e.peek(); {
 			case c == '"':
-				v, err = e.str()
+				raw, escaped, rerr := e.rawString()
+				switch {
+				case rerr != nil:
+					err = rerr
+				case escaped:
+					v, err = unescape(raw)
+				default:
+					v = d.internValue(raw)
+				}
 			case c == '[' || c == '{':
 				v, err = d.envValue(e)
 			case e.literal("null"):
