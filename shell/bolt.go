@@ -71,6 +71,7 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 		handle:      b.handle,
 		unencodable: b.unencodable,
 		heartbeats:  true,
+		flush:       flusher(out),
 		waiting:     func(*child) bool { return true }, // a heartbeat is always due
 		up:          b.up,
 		down:        b.down,
@@ -194,6 +195,7 @@ func (b *Bolt) down(c *child, cerr *ChildError, _ bool) {
 	for _, t := range lost {
 		b.out.Fail(t)
 	}
+	b.sup.hooks.flush()
 }
 
 // release takes the tuple with the given id out of c's window and sends
@@ -231,6 +233,7 @@ func (b *Bolt) unencodable(c *child, item outItem, err error) {
 		b.out.ReportError(fmt.Errorf("shell bolt %q task %d: tuple from %s cannot be sent to the child: %w",
 			b.ctx.ComponentID, b.ctx.TaskID, t.SourceComponent(), err))
 		b.out.Fail(t)
+		b.sup.hooks.flush()
 	}
 }
 
@@ -294,13 +297,7 @@ func (b *Bolt) emit(c *child, m *multilang.Message) error {
 		b.mu.Unlock()
 	}
 	c.busy.Store(true)
-	ids, err := safeEmit(func() []int {
-		if m.Direct {
-			b.out.EmitDirect(m.Task, stream, anchors, m.Tuple)
-			return nil
-		}
-		return b.out.Emit(stream, anchors, m.Tuple)
-	})
+	ids, err := b.collect(m, stream, anchors)
 	c.busy.Store(false)
 	if err != nil {
 		return err
@@ -338,17 +335,34 @@ func checkEmit(outputs map[string]topology.Stream, m *multilang.Message) (string
 	return stream, nil
 }
 
-// safeEmit runs emit, turning a collector's *topology.EmitError panic into
-// a protocol error of the child.
-func safeEmit(emit func() []int) (ids []int, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			ee, ok := r.(*topology.EmitError)
-			if !ok {
-				panic(r)
-			}
-			err = protocolError("%v", ee)
+// collect hands a child's emit to the collector.
+func (b *Bolt) collect(m *multilang.Message, stream string, anchors []topology.Tuple) (ids []int, err error) {
+	defer recoverEmit(&err)
+	if m.Direct {
+		b.out.EmitDirect(m.Task, stream, anchors, m.Tuple)
+		return nil, nil
+	}
+	return b.out.Emit(stream, anchors, m.Tuple), nil
+}
+
+// recoverEmit, deferred, turns a collector's *topology.EmitError panic
+// into a protocol error of the child.
+func recoverEmit(err *error) {
+	if r := recover(); r != nil {
+		ee, ok := r.(*topology.EmitError)
+		if !ok {
+			panic(r)
 		}
-	}()
-	return emit(), nil
+		*err = protocolError("%v", ee)
+	}
+}
+
+// flusher returns the collector's Flush, for collectors that hold back
+// what a child sends until the child's reader is about to wait (the
+// worker's do), or a no-op.
+func flusher(out any) func() {
+	if f, ok := out.(interface{ Flush() }); ok {
+		return f.Flush
+	}
+	return func() {}
 }

@@ -95,6 +95,9 @@ type child struct {
 
 	// anchors is the reader's scratch slice for an emit's anchors.
 	anchors []topology.Tuple
+	// flushOut pushes on what the collector holds back of the child's
+	// emits and acks; the reader calls it before it waits for the child.
+	flushOut func()
 
 	stderrDone chan struct{}
 	stderrTail *lineTail
@@ -338,8 +341,9 @@ func (c *child) stray(line []byte) {
 // startIO starts the reader and writer goroutines. handle is called by the
 // reader for every message; an error from it ends the reader. unencodable
 // is called by the writer for an item it cannot encode.
-func (c *child) startIO(handle func(*multilang.Message) error, unencodable func(outItem, error)) {
+func (c *child) startIO(handle func(*multilang.Message) error, unencodable func(outItem, error), flush func()) {
 	c.ioStarted = true
+	c.flushOut = flush
 	c.enc = multilang.NewWriter(c.ser, c.stdin)
 	c.directLimit = int64(pipeCapacity(c.stdin))*3/4 - directSlack
 	c.unencodable = unencodable
@@ -351,8 +355,9 @@ func (c *child) read(handle func(*multilang.Message) error) {
 	defer close(c.readerDone)
 	var m multilang.Message
 	for {
-		if c.dec.Buffered() == 0 {
-			c.flushCoalesced() // about to wait for the child
+		if c.dec.Buffered() == 0 { // about to wait for the child
+			c.flushCoalesced()
+			c.flushOut()
 		}
 		err := c.dec.Decode(&m)
 		if err == nil {

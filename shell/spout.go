@@ -62,6 +62,7 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 		handle:      s.handle,
 		unencodable: func(_ *child, _ outItem, err error) { s.sup.log.Error("cannot encode command for child", "err", err) },
 		waiting:     func(c *child) bool { return c.outstanding.Load() },
+		flush:       flusher(out),
 		up:          s.up,
 		down:        s.down,
 	})
@@ -102,6 +103,16 @@ func (s *Spout) Deactivate() {
 	if c, fresh := s.readyChild(); c != nil && !fresh {
 		s.roundTrip(c, multilang.CmdDeactivate, "")
 	}
+}
+
+// collect hands a child's emit to the collector.
+func (s *Spout) collect(m *multilang.Message, stream string) (ids []int, err error) {
+	defer recoverEmit(&err)
+	if m.Direct {
+		s.out.EmitDirect(m.Task, stream, m.Tuple, m.ID)
+		return nil, nil
+	}
+	return s.out.Emit(stream, m.Tuple, m.ID), nil
 }
 
 // Close stops the child and waits for it.
@@ -191,13 +202,7 @@ func (s *Spout) handle(c *child, m *multilang.Message) error {
 			return err
 		}
 		c.busy.Store(true)
-		ids, err := safeEmit(func() []int {
-			if m.Direct {
-				s.out.EmitDirect(m.Task, stream, m.Tuple, m.ID)
-				return nil
-			}
-			return s.out.Emit(stream, m.Tuple, m.ID)
-		})
+		ids, err := s.collect(m, stream)
 		c.busy.Store(false)
 		if err != nil {
 			return err

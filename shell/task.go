@@ -46,6 +46,9 @@ type hooks struct {
 	unencodable func(c *child, item outItem, err error)
 	// heartbeats says whether the child gets heartbeat tuples.
 	heartbeats bool
+	// flush pushes on what the collector holds back (see flusher); the
+	// child's reader calls it before it waits for the child.
+	flush func()
 	// waiting says whether the host waits on c, so its silence counts.
 	waiting func(c *child) bool
 	// up is called when c is ready; down once c is gone for good, with
@@ -216,6 +219,7 @@ func (s *supervisor) start() (*child, *ChildError) {
 	c.startIO(
 		func(m *multilang.Message) error { return s.hooks.handle(c, m) },
 		func(item outItem, err error) { s.hooks.unencodable(c, item, err) },
+		s.hooks.flush,
 	)
 	return c, nil
 }

@@ -70,7 +70,7 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 			inputs[i] = &counters{}
 		}
 		t := &boltTask{id: id, bolt: b, ctx: ctx, batched: comp.Shell == nil,
-			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes}, inputs: inputs}}
+			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil}, inputs: inputs}}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)

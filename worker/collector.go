@@ -64,6 +64,12 @@ func (e *emitter) put(task int, m *message) {
 	e.out = append(e.out, outBatch{q: q, msgs: append(make([]message, 0, 16), *m)})
 }
 
+// Flush pushes on whatever waits. A shell task's collector batches for
+// good, and the child's reader calls Flush before it waits for the child:
+// a burst of the child's emits and acks goes out with one lock per target
+// queue.
+func (e *emitter) Flush() { e.flush(false) }
+
 // startBatch makes the collector buffer what it sends until flush.
 func (e *emitter) startBatch() {
 	e.mu.Lock()

@@ -77,7 +77,7 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 			}
 		}
 		t := &spoutTask{id: id, spout: sp, ctx: ctx, batched: comp.Shell == nil,
-			out: &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes}, x: x}}
+			out: &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil}, x: x}}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)
