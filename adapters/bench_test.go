@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -30,11 +31,38 @@ func BenchmarkPassthroughCeiling(b *testing.B) {
 			b.Run(l.name+"-"+ser, func(b *testing.B) {
 				interpreter := transcript.Interpreter(b, l.interpreter)
 				env := serializerEnv(b, l, interpreter, ser, base)
-				benchmarkCeiling(b, []string{interpreter, l.component(b, "passthrough")}, env, ser)
+				benchmarkCeiling(b, []string{interpreter, l.component(b, "passthrough")}, env, ser, passthroughAnswers)
 			})
 		}
 	}
 }
+
+// BenchmarkSplitCeiling is the ceiling of the word count's split bolt:
+// the Python splitsentence reference component, which answers a sentence
+// of six words with six emits and an ack. BenchmarkWordCountPython in
+// package worker runs the same child in a topology.
+func BenchmarkSplitCeiling(b *testing.B) {
+	base := installAdapters(b)
+	l := languages[0] // python
+	interpreter := transcript.Interpreter(b, l.interpreter)
+	env := serializerEnv(b, l, interpreter, transcript.JSON, base)
+	benchmarkCeiling(b, []string{interpreter, l.component(b, "splitsentence")}, env, transcript.JSON, splitAnswers)
+}
+
+// The answers the benchmarks' components give the benchmark tuple.
+var (
+	passthroughAnswers = []string{
+		`{"command": "emit", "tuple": ["snow white and the seven dwarfs"], "anchors": ["-6955786537413359385"], "need_task_ids": false}`,
+		`{"command": "ack", "id": "-6955786537413359385"}`,
+	}
+	splitAnswers = func() []string {
+		var out []string
+		for _, w := range strings.Fields("snow white and the seven dwarfs") {
+			out = append(out, `{"command": "emit", "tuple": ["`+w+`"], "anchors": ["-6955786537413359385"], "need_task_ids": false}`)
+		}
+		return append(out, `{"command": "ack", "id": "-6955786537413359385"}`)
+	}()
+)
 
 // encode returns a JSON message in the wire format ser.
 func encode(b *testing.B, ser, msg string) []byte {
@@ -49,7 +77,7 @@ func encode(b *testing.B, ser, msg string) []byte {
 	return data
 }
 
-func benchmarkCeiling(b *testing.B, argv, env []string, ser string) {
+func benchmarkCeiling(b *testing.B, argv, env []string, ser string, want []string) {
 	p := transcript.StartProc(b, argv, b.TempDir(), env)
 	r := bufio.NewReaderSize(p.Stdout, 64<<10)
 	w := bufio.NewWriterSize(p.Stdin, 64<<10)
@@ -79,10 +107,6 @@ func benchmarkCeiling(b *testing.B, argv, env []string, ser string) {
 
 	// A typical tuple; the first round trip checks the child's answers.
 	tuple := encode(b, ser, `{"id": "-6955786537413359385", "comp": "sentences", "stream": "default", "task": 4, "tuple": ["snow white and the seven dwarfs"]}`)
-	want := []string{
-		`{"command": "emit", "tuple": ["snow white and the seven dwarfs"], "anchors": ["-6955786537413359385"], "need_task_ids": false}`,
-		`{"command": "ack", "id": "-6955786537413359385"}`,
-	}
 	if _, err := p.Stdin.Write(tuple); err != nil {
 		b.Fatalf("write tuple: %v", err)
 	}
@@ -144,7 +168,7 @@ func benchmarkCeiling(b *testing.B, argv, env []string, ser string) {
 		if err := w.Flush(); err != nil {
 			b.Fatalf("write tuples: %v", err)
 		}
-		for range 2 { // emit and ack
+		for range want { // the emits and the ack
 			if err := skip(); err != nil {
 				b.Fatalf("read answer to tuple %d: %v (child %s, stderr %q)", done, err, p.Status(), p.Stderr)
 			}
