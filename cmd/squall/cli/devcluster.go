@@ -119,11 +119,13 @@ func runDevCluster(ctx context.Context, o devClusterOptions, stdout, stderr io.W
 	}
 	// The configured ports may be 0: tell clients the ones nimbus chose.
 	fields := readyFields(ready)
-	if _, port, err := splitHostPort(fields["grpc"]); err == nil {
-		conf[topology.KeyNimbusGRPCPort] = mustAtoi(port)
-		if err := writeYAML(confFile, conf); err != nil {
-			return err
+	for key, field := range map[string]string{topology.KeyNimbusGRPCPort: "grpc", topology.KeyUIPort: "http"} {
+		if _, port, err := splitHostPort(fields[field]); err == nil {
+			conf[key] = mustAtoi(port)
 		}
+	}
+	if err := writeYAML(confFile, conf); err != nil {
+		return err
 	}
 	sup, err := startDaemon(exe, "supervisor", stderr, "supervisor node=", "supervisor", "--config", confFile, "--log-level", o.logLevel, "--kill-workers")
 	if err != nil {
