@@ -174,7 +174,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 		return
 	}
 	// The tuple is pending before anything can complete it.
-	root := randomID()
+	root := c.w.newRoot()
 	now := time.Now()
 	c.x.addPending(root, pendingTuple{task: int32(c.task), msgID: msgID, stream: so, emitted: now, started: now})
 	if c.w.ackers == 0 {

@@ -279,3 +279,20 @@ func benchCluster(b *testing.B, topo *topology.Topology, placement map[string]in
 	}
 	return ws
 }
+
+// A spout's tuple trees go to an acker in its own worker when there is
+// one, spread over all of them, whatever the random draw.
+func TestNewRootPicksALocalAcker(t *testing.T) {
+	w := &Worker{ackerTasks: []int{7, 8, 9, 10, 11}, localAckers: []uint64{1, 4}}
+	seen := map[int]int{}
+	for range 10000 {
+		root := w.newRoot()
+		if root == 0 {
+			t.Fatal("root id 0")
+		}
+		seen[w.ackerFor(root)]++
+	}
+	if len(seen) != 2 || seen[8] < 4000 || seen[11] < 4000 {
+		t.Fatalf("ackers used: %v, want tasks 8 and 11 about evenly", seen)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -64,6 +65,9 @@ type Worker struct {
 	// acking is disabled.
 	ackerTasks []int
 	ackers     int
+	// localAckers are the indexes in ackerTasks of the ackers running in
+	// this worker.
+	localAckers []uint64
 	// routing holds, by task id, the queue a message for the task goes
 	// to: its executor's inbox, or the outbox of the peer worker running
 	// it. It is replaced whole when peers change.
@@ -193,6 +197,11 @@ func New(cfg Config) (*Worker, error) {
 		routing[task] = p.outbox
 	}
 	w.routing.Store(&routing)
+	for i, task := range w.ackerTasks {
+		if w.isLocal(task) {
+			w.localAckers = append(w.localAckers, uint64(i))
+		}
+	}
 	if len(w.peers) > 0 && cfg.Listener == nil {
 		return nil, errors.New("worker: tasks run in other workers, but there is no listener for them to send to")
 	}
@@ -259,6 +268,27 @@ func (w *Worker) deliver(task int, m *message) { w.route(task).push(m) }
 func (w *Worker) deliverNow(task int, m *message) { w.route(task).pushNow(m) }
 
 func (w *Worker) ackerFor(root uint64) int { return w.ackerTasks[root%uint64(len(w.ackerTasks))] }
+
+// newRoot returns a random id for a new tuple tree. When some ackers run
+// in this worker the id picks one of them, so the tree's init and its
+// completion never cross the network.
+func (w *Worker) newRoot() uint64 {
+	id := randomID()
+	local := uint64(len(w.localAckers))
+	n := uint64(len(w.ackerTasks))
+	if local == 0 || local == n {
+		return id
+	}
+	want := w.localAckers[(id/n)%local]
+	base := id - id%n
+	if base > math.MaxUint64-n {
+		base -= n
+	}
+	if base+want == 0 {
+		return n
+	}
+	return base + want
+}
 
 // isLocal reports whether a task runs in this worker.
 func (w *Worker) isLocal(task int) bool {
