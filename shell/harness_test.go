@@ -69,7 +69,7 @@ func taskContext(t *testing.T, component string, task int, conf topology.Config,
 		Config:       topo.Config.Merge(topology.Config{topology.KeyTopologyName: "shelltest", topology.KeyStormID: "shelltest-1-1"}),
 		ResourcesDir: t.TempDir(),
 		PidDir:       t.TempDir(),
-		Logger:       slog.New(logs),
+		Logger:       slog.New(logs).With("component", component, "task", task),
 		RecordMetric: logs.metric,
 	}
 }

@@ -91,7 +91,7 @@ func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskCon
 		opts:    opts.withDefaults(),
 		set:     set,
 		ctx:     ctx,
-		log:     set.log.With("component", ctx.ComponentID, "task", ctx.TaskID),
+		log:     set.log,
 		env:     childEnv(opts.Env, spec.Env, ctx.Config),
 		hooks:   h,
 		report:  report,

@@ -98,7 +98,8 @@ type TaskContext struct {
 	ResourcesDir string
 	// PidDir is where child processes of this worker record their pids.
 	PidDir string
-	// Logger is the task's logger.
+	// Logger is the task's logger; its records already name the
+	// component and the task.
 	Logger *slog.Logger
 	// RecordMetric sets a named metric of the task. Nil means metrics are
 	// discarded.
