@@ -65,9 +65,6 @@ type Worker struct {
 	// acking is disabled.
 	ackerTasks []int
 	ackers     int
-	// localAckers are the indexes in ackerTasks of the ackers running in
-	// this worker.
-	localAckers []uint64
 	// routing holds, by task id, the queue a message for the task goes
 	// to: its executor's inbox, or the outbox of the peer worker running
 	// it. It is replaced whole when peers change.
@@ -99,6 +96,9 @@ type Worker struct {
 	timedOut   atomic.Int64
 	errors     *errorLog
 	startTime  time.Time
+	// localAckers are the indexes in ackerTasks of the ackers running in
+	// this worker.
+	localAckers []uint64
 }
 
 // New validates cfg and builds the worker's executors and tasks. It
