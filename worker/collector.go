@@ -52,6 +52,9 @@ func (e *emitter) put(task int, m *message) {
 	}
 	for i := range e.out {
 		if b := &e.out[i]; b.q == q {
+			if m.kind == kindAck && foldAck(b.msgs, m) {
+				return
+			}
 			b.msgs = append(b.msgs, *m)
 			if len(b.msgs) >= maxOutBatch {
 				b.q.pushBatch(b.msgs)
@@ -62,6 +65,24 @@ func (e *emitter) put(task int, m *message) {
 		}
 	}
 	e.out = append(e.out, outBatch{q: q, msgs: append(make([]message, 0, 16), *m)})
+}
+
+// foldLookBack is how far back foldAck looks in a batch.
+const foldLookBack = 8
+
+// foldAck merges the ack m into an ack of the same tree for the same
+// acker among the last messages of batch, and reports whether it did. The
+// acker only XORs what acks carry, in any order, so two acks of one tree
+// are as good as one carrying both values; a bolt acking the several
+// tuples of one tree that it got in a batch then sends one message.
+func foldAck(batch []message, m *message) bool {
+	for i := len(batch) - 1; i >= max(0, len(batch)-foldLookBack); i-- {
+		if p := &batch[i]; p.kind == kindAck && p.task == m.task && p.root == m.root {
+			p.val ^= m.val
+			return true
+		}
+	}
+	return false
 }
 
 // Flush pushes on whatever waits. A shell task's collector batches for

@@ -296,3 +296,35 @@ func TestNewRootPicksALocalAcker(t *testing.T) {
 		t.Fatalf("ackers used: %v, want tasks 8 and 11 about evenly", seen)
 	}
 }
+
+// Acks of one tree for one acker, buffered in one batch, go out as one
+// message carrying the XOR of their values; anything else is kept as is.
+func TestFoldAck(t *testing.T) {
+	batch := []message{
+		{kind: kindAck, task: 9, root: 1, val: 0b0001},
+		{kind: kindTuple, task: 4},
+		{kind: kindFail, task: 9, root: 2},
+		{kind: kindAck, task: 9, root: 2, val: 0b0100},
+	}
+	for _, tc := range []struct {
+		m    message
+		fold bool
+	}{
+		{message{kind: kindAck, task: 9, root: 1, val: 0b0010}, true},  // across other messages
+		{message{kind: kindAck, task: 9, root: 2, val: 0b1000}, true},  // the latest ack of its tree
+		{message{kind: kindAck, task: 8, root: 1, val: 0b0010}, false}, // another acker
+		{message{kind: kindAck, task: 9, root: 3, val: 0b0010}, false}, // another tree
+	} {
+		if got := foldAck(batch, &tc.m); got != tc.fold {
+			t.Errorf("foldAck(%+v) = %v, want %v", tc.m, got, tc.fold)
+		}
+	}
+	if batch[0].val != 0b0011 || batch[3].val != 0b1100 || batch[2].kind != kindFail {
+		t.Errorf("batch after folding: %+v", batch)
+	}
+	// Beyond the look-back window nothing is searched.
+	long := append([]message{{kind: kindAck, task: 9, root: 5}}, make([]message, foldLookBack)...)
+	if foldAck(long, &message{kind: kindAck, task: 9, root: 5}) {
+		t.Error("folded into an ack beyond the look-back window")
+	}
+}
