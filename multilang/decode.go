@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	jsoniter "github.com/json-iterator/go"
+
+	"github.com/squallstream/squall/internal/intern"
 )
 
 // DefaultMaxMessageBytes is the default size cap of one message
@@ -56,37 +58,11 @@ type Decoder struct {
 	scratch    []byte
 	iter       *jsoniter.Iterator
 
-	// values interns short strings of tuples, already boxed: tuple values
-	// repeat (words, keys, categories), and each fresh one costs two
-	// allocations. Bounded by maxInterned; cleared when full.
-	values map[string]any
+	// values interns the short strings of tuples.
+	values intern.Table
 	// lastID is the last tuple id decoded, which the next emits of a burst
 	// usually anchor to again.
 	lastID string
-}
-
-// Interning bounds: strings up to internMaxLen bytes, at most maxInterned
-// of them.
-const (
-	internMaxLen = 64
-	maxInterned  = 1024
-)
-
-// internValue returns a tuple's string value, boxed, shared with earlier
-// equal ones.
-func (d *Decoder) internValue(raw []byte) any {
-	if len(raw) > internMaxLen {
-		return string(raw)
-	}
-	if v, ok := d.values[string(raw)]; ok {
-		return v
-	}
-	if d.values == nil || len(d.values) >= maxInterned {
-		d.values = make(map[string]any, 256)
-	}
-	var v any = string(raw)
-	d.values[v.(string)] = v
-	return v
 }
 
 // internID returns a tuple id, sharing it with the last one when equal.
@@ -547,7 +523,7 @@ func (d *Decoder) envTuple(e *envelope) ([]any, error) {
 				case escaped:
 					v, err = unescape(raw)
 				default:
-					v = d.internValue(raw)
+					v = d.values.Value(raw)
 				}
 			case c == '[' || c == '{':
 				v, err = d.envValue(e)

@@ -198,8 +198,8 @@ func (e *envelope) skip() ([]byte, error) {
 	return e.b[start:e.pos], nil
 }
 
-// intern returns a common command or stream name without allocating.
-func intern(b []byte) string {
+// commonName returns a common command or stream name without allocating.
+func commonName(b []byte) string {
 	switch string(b) {
 	case CmdEmit:
 		return CmdEmit
@@ -230,7 +230,7 @@ func (e *envelope) internedString() (string, error) {
 	if escaped {
 		return unescape(raw)
 	}
-	return intern(raw), nil
+	return commonName(raw), nil
 }
 
 // literal consumes null, true or false.

@@ -10,6 +10,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/squallstream/squall/internal/intern"
 )
 
 // RawMsgpack is a MessagePack value kept as its exact bytes, so that it is
@@ -46,6 +48,10 @@ type MsgpackDecoder struct {
 	scan  mpScanner
 	frame []byte // a message that arrived in pieces
 	p     mpParser
+	// values interns the short strings of tuples; lastID is the last
+	// anchor decoded, which the next emits of a burst usually repeat.
+	values intern.Table
+	lastID string
 }
 
 // NewMsgpackDecoder returns a decoder reading from r.
@@ -386,7 +392,7 @@ func contextFromValue(v any, ctx *Context) error {
 }
 
 func (d *MsgpackDecoder) parser(data []byte) *mpParser {
-	d.p = mpParser{b: data}
+	d.p = mpParser{b: data, values: &d.values, lastID: &d.lastID}
 	return &d.p
 }
 
@@ -410,6 +416,10 @@ type mpParser struct {
 	truncated bool
 	// badUTF8 is set when a string held invalid UTF-8, replaced by U+FFFD.
 	badUTF8 bool
+	// values and lastID, when set, share repeated strings across
+	// messages: values those of tuples, lastID the last anchor.
+	values *intern.Table
+	lastID *string
 }
 
 var errTruncated = errors.New("truncated MessagePack value")
@@ -727,7 +737,7 @@ func (p *mpParser) anchors(anchors []string) ([]string, error) {
 		return anchors, nil
 	}
 	if b, ok := p.rawString(); ok {
-		return append(anchors, p.text8(b)), nil
+		return append(anchors, p.anchor(b)), nil
 	}
 	n, ok := p.arrayLen()
 	if !ok {
@@ -739,7 +749,7 @@ func (p *mpParser) anchors(anchors []string) ([]string, error) {
 	for range n {
 		var s string
 		if b, ok := p.rawString(); ok {
-			s = p.text8(b)
+			s = p.anchor(b)
 		} else {
 			id, err := p.id()
 			if err != nil {
@@ -752,6 +762,18 @@ func (p *mpParser) anchors(anchors []string) ([]string, error) {
 		anchors = append(anchors, s)
 	}
 	return anchors, p.err
+}
+
+// anchor returns an anchor's tuple id, sharing it with the last one
+// when equal.
+func (p *mpParser) anchor(b []byte) string {
+	if p.lastID == nil || !utf8.Valid(b) {
+		return p.text8(b)
+	}
+	if string(b) != *p.lastID {
+		*p.lastID = string(b)
+	}
+	return *p.lastID
 }
 
 func (p *mpParser) tuple() ([]any, error) {
@@ -778,6 +800,9 @@ func (p *mpParser) value(depth int) (any, error) {
 	switch {
 	case (c >= 0xa0 && c <= 0xbf) || (c >= mpStr8 && c <= mpStr32):
 		b, _ := p.rawString()
+		if p.values != nil && utf8.Valid(b) {
+			return p.values.Value(b), p.err
+		}
 		return p.text8(b), p.err
 	case c >= mpBin8 && c <= mpBin32:
 		b, _ := p.rawString()

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/squallstream/squall/internal/intern"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -297,14 +298,15 @@ func (r *receiver) handle(c net.Conn) error {
 	}
 	srcs := &sourceCache{w: r.w, cache: map[[2]int]*topology.Source{}}
 	var (
-		frame []byte
-		out   []outBatch
+		frame  []byte
+		out    []outBatch
+		values intern.Table
 	)
 	for {
 		if frame, err = readFrame(br, frame); err != nil {
 			return err
 		}
-		rd := wireReader{b: frame}
+		rd := wireReader{b: frame, values: &values}
 		for !rd.done() {
 			var m message
 			if err := rd.next(&m, srcs); err != nil {

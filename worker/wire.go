@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/squallstream/squall/internal/intern"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -160,6 +161,8 @@ type wireReader struct {
 	b   []byte
 	off int
 	err error
+	// values, when set, shares the repeated short strings of tuples.
+	values *intern.Table
 }
 
 var errShortFrame = errors.New("frame ends inside a message")
@@ -252,7 +255,11 @@ func (r *wireReader) value(depth int) any {
 	case wFloat:
 		return math.Float64frombits(r.uint64())
 	case wString:
-		return string(r.bytes(r.count(1)))
+		b := r.bytes(r.count(1))
+		if r.values != nil {
+			return r.values.Value(b)
+		}
+		return string(b)
 	case wBytes:
 		return slices.Clone(r.bytes(r.count(1)))
 	case wList:

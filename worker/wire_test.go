@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/squallstream/squall/internal/intern"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -40,7 +41,7 @@ func TestWireRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := wireReader{b: frame}
+	r := wireReader{b: frame, values: &intern.Table{}} // as the receiver reads
 	for i, want := range msgs {
 		var got message
 		if err := r.next(&got, fixedSources{}); err != nil {
