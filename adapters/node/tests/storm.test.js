@@ -513,10 +513,10 @@ class Child {
     for (const w of waiters) w();
   }
 
+  /** Sends msgs in one write: the child reads them as one batch. */
   send(...msgs) {
-    for (const m of msgs) {
-      this.proc.stdin.write(this.serializer === 'msgpack' ? storm.packMsgpack(m) : frame(m));
-    }
+    const encode = (m) => (this.serializer === 'msgpack' ? storm.packMsgpack(m) : Buffer.from(frame(m)));
+    this.proc.stdin.write(Buffer.concat(msgs.map(encode)));
   }
 
   async recv(n = 1) {
