@@ -99,10 +99,20 @@ func (l *leader) run(ctx context.Context) {
 	})
 	defer l.stopTimers()
 
+	// The three watches fan into one coalescing signal: a pass reads all
+	// of the state, so which one fired does not matter.
+	changed := make(chan struct{}, 1)
 	st := l.n.state
-	topologies := st.WatchTopologies(ctx)
-	supervisors := st.WatchSupervisors(ctx)
-	assignments := st.WatchAssignments(ctx)
+	for _, w := range []<-chan struct{}{st.WatchTopologies(ctx), st.WatchSupervisors(ctx), st.WatchAssignments(ctx)} {
+		wg.Go(func() {
+			for range w {
+				select {
+				case changed <- struct{}{}:
+				default: // a signal is pending already
+				}
+			}
+		})
+	}
 	if !l.startup(ctx) {
 		return
 	}
@@ -111,18 +121,7 @@ func (l *leader) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case _, ok := <-topologies:
-			if !ok {
-				topologies = nil
-			}
-		case _, ok := <-supervisors:
-			if !ok {
-				supervisors = nil
-			}
-		case _, ok := <-assignments:
-			if !ok {
-				assignments = nil
-			}
+		case <-changed:
 		case <-l.ticks:
 		case id := <-l.fired:
 			l.fire(ctx, id)
@@ -131,24 +130,13 @@ func (l *leader) run(ctx context.Context) {
 			continue // the writes of calls signal the watches
 		}
 		// One pass covers every signal pending now.
-		for drained := false; !drained; {
-			select {
-			case _, ok := <-topologies:
-				if !ok {
-					topologies = nil
-				}
-			case _, ok := <-supervisors:
-				if !ok {
-					supervisors = nil
-				}
-			case _, ok := <-assignments:
-				if !ok {
-					assignments = nil
-				}
-			case <-l.ticks:
-			default:
-				drained = true
-			}
+		select {
+		case <-changed:
+		default:
+		}
+		select {
+		case <-l.ticks:
+		default:
 		}
 		if ctx.Err() != nil {
 			return
