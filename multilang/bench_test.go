@@ -25,62 +25,87 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func BenchmarkDecodeEmit(b *testing.B) {
-	d := NewDecoder(&repeatReader{msg: []byte(frame(typicalEmit))}, DecoderOptions{})
-	var m Message
-	b.SetBytes(int64(len(frame(typicalEmit))))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := d.Decode(&m); err != nil {
-			b.Fatal(err)
-		}
+// The benchmarks run each format through Reader and Writer, the interfaces
+// the shell host uses, as sub-benchmarks named json and msgpack.
+var serializers = []Serializer{JSON, Msgpack}
+
+// encodeWith returns the bytes w writes for one message.
+func encodeWith(b *testing.B, s Serializer, write func(w Writer) error) []byte {
+	var buf bytes.Buffer
+	w := NewWriter(s, &buf)
+	if err := write(w); err != nil {
+		b.Fatal(err)
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
-func BenchmarkEncodeTuple(b *testing.B) {
-	e := NewEncoder(io.Discard)
-	t := &TupleMessage{ID: "-6955786537413359385", Comp: "sentences", Stream: "default", Task: 4, Tuple: []any{"snow white and the seven dwarfs"}}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := e.WriteTuple(t); err != nil {
-			b.Fatal(err)
-		}
-		if e.Buffered() > 32<<10 {
-			e.Flush()
-		}
+func BenchmarkDecodeEmit(b *testing.B) {
+	for _, s := range serializers {
+		b.Run(s.String(), func(b *testing.B) {
+			msg := []byte(frame(typicalEmit))
+			if s == Msgpack {
+				msg = mp(b, typicalEmit)
+			}
+			r := NewReader(s, &repeatReader{msg: msg}, DecoderOptions{})
+			var m Message
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := r.Decode(&m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+var typicalTuple = &TupleMessage{ID: "-6955786537413359385", Comp: "sentences", Stream: "default", Task: 4, Tuple: []any{"snow white and the seven dwarfs"}}
+
+func BenchmarkEncodeTuple(b *testing.B) {
+	benchmarkEncode(b, func(w Writer) error { return w.WriteTuple(typicalTuple) })
 }
 
 func BenchmarkEncodeEmit(b *testing.B) {
-	e := NewEncoder(io.Discard)
 	m := &Message{Command: CmdEmit, Tuple: []any{"seven"}, Stream: "default", Anchors: []string{"-6955786537413359385"}}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := e.WriteMessage(m); err != nil {
-			b.Fatal(err)
-		}
-		if e.Buffered() > 32<<10 {
-			e.Flush()
-		}
+	benchmarkEncode(b, func(w Writer) error { return w.WriteMessage(m) })
+}
+
+func benchmarkEncode(b *testing.B, write func(w Writer) error) {
+	for _, s := range serializers {
+		b.Run(s.String(), func(b *testing.B) {
+			w := NewWriter(s, io.Discard)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := write(w); err != nil {
+					b.Fatal(err)
+				}
+				if w.Buffered() > 32<<10 {
+					w.Flush()
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
 // BenchmarkDecodeTuple measures a child's side: decoding a bolt's input.
 func BenchmarkDecodeTuple(b *testing.B) {
-	var buf bytes.Buffer
-	e := NewEncoder(&buf)
-	e.WriteTuple(&TupleMessage{ID: "-6955786537413359385", Comp: "sentences", Stream: "default", Task: 4, Tuple: []any{"snow white and the seven dwarfs"}})
-	e.Flush()
-	d := NewDecoder(&repeatReader{msg: buf.Bytes()}, DecoderOptions{})
-	var m HostMessage
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := d.DecodeHost(&m); err != nil {
-			b.Fatal(err)
-		}
+	for _, s := range serializers {
+		b.Run(s.String(), func(b *testing.B) {
+			msg := encodeWith(b, s, func(w Writer) error { return w.WriteTuple(typicalTuple) })
+			r := NewReader(s, &repeatReader{msg: msg}, DecoderOptions{})
+			var m HostMessage
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := r.DecodeHost(&m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
