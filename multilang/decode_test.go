@@ -144,16 +144,25 @@ func TestDecodeHostMessages(t *testing.T) {
 		{"task ids", `[3, 7]`, HostMessage{Kind: HostTaskIDs, TaskIDs: []int{3, 7}}},
 		{"no task ids", `[]`, HostMessage{Kind: HostTaskIDs, TaskIDs: []int{}}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got HostMessage
-			if err := NewDecoder(strings.NewReader(frame(tt.json)), DecoderOptions{}).DecodeHost(&got); err != nil {
-				t.Fatalf("DecodeHost(%s) error: %v", tt.json, err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("DecodeHost(%s) =\n%#v\nwant\n%#v", tt.json, got, tt.want)
-			}
-		})
+	for _, s := range serializers {
+		for _, tt := range tests {
+			t.Run(s.String()+"/"+tt.name, func(t *testing.T) {
+				data, want := []byte(frame(tt.json)), tt.want
+				if s == Msgpack {
+					data = mp(t, tt.json)
+					if raw, ok := want.ID.(Raw); ok { // a raw id stays in the format it came in
+						want.ID = RawMsgpack(mp(t, string(raw)))
+					}
+				}
+				var got HostMessage
+				if err := NewReader(s, bytes.NewReader(data), DecoderOptions{}).DecodeHost(&got); err != nil {
+					t.Fatalf("DecodeHost(%s) error: %v", tt.json, err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("DecodeHost(%s) =\n%#v\nwant\n%#v", tt.json, got, want)
+				}
+			})
+		}
 	}
 }
 
@@ -172,9 +181,11 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func decodeAll(t *testing.T, r io.Reader, opts DecoderOptions) ([]Message, []error) {
+// decodeAll reads r to its end in format s, going on past the errors a
+// decoder recovers from.
+func decodeAll(t *testing.T, s Serializer, r io.Reader, opts DecoderOptions) ([]Message, []error) {
 	t.Helper()
-	d := NewDecoder(r, opts)
+	d := NewReader(s, r, opts)
 	var msgs []Message
 	var errs []error
 	for {
@@ -201,18 +212,18 @@ func TestDecodeSplitReads(t *testing.T) {
 		"{\"command\":\n\"ack\",\"id\":\"1\"}",
 		`{"command":"log","msg":"héllo ✓","level":2}`,
 	) + "{\"command\":\"sync\"}\r\nend\r\n")
-	want, errs := decodeAll(t, bytes.NewReader(input), DecoderOptions{})
+	want, errs := decodeAll(t, JSON, bytes.NewReader(input), DecoderOptions{})
 	if len(errs) != 0 || len(want) != 4 {
 		t.Fatalf("whole input: %d messages, errors %v; want 4 messages", len(want), errs)
 	}
 	for k := 0; k <= len(input); k++ {
 		r := &chunkReader{pieces: [][]byte{append([]byte(nil), input[:k]...), append([]byte(nil), input[k:]...)}}
-		got, errs := decodeAll(t, r, DecoderOptions{})
+		got, errs := decodeAll(t, JSON, r, DecoderOptions{})
 		if len(errs) != 0 || !reflect.DeepEqual(got, want) {
 			t.Fatalf("split at %d: got %v, errors %v; want %v", k, got, errs, want)
 		}
 	}
-	got, errs := decodeAll(t, iotest.OneByteReader(bytes.NewReader(input)), DecoderOptions{})
+	got, errs := decodeAll(t, JSON, iotest.OneByteReader(bytes.NewReader(input)), DecoderOptions{})
 	if len(errs) != 0 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("one byte at a time: got %v, errors %v; want %v", got, errs, want)
 	}
@@ -222,7 +233,7 @@ func TestDecodeLenient(t *testing.T) {
 	t.Run("stray lines are reported and skipped", func(t *testing.T) {
 		var strays []string
 		input := "hello\n\n   \nprint output\n" + frame(`{"command":"sync"}`) + "between\n" + frame(`{"command":"sync"}`)
-		msgs, errs := decodeAll(t, strings.NewReader(input), DecoderOptions{OnStray: func(l []byte) { strays = append(strays, string(l)) }})
+		msgs, errs := decodeAll(t, JSON, strings.NewReader(input), DecoderOptions{OnStray: func(l []byte) { strays = append(strays, string(l)) }})
 		if len(msgs) != 2 || len(errs) != 0 {
 			t.Fatalf("got %d messages, errors %v; want 2 messages", len(msgs), errs)
 		}
@@ -233,7 +244,7 @@ func TestDecodeLenient(t *testing.T) {
 	t.Run("stray line that looks like JSON", func(t *testing.T) {
 		var strays []string
 		input := "{'a': 1}\n" + frame(`{"command":"ack","id":"3"}`)
-		msgs, errs := decodeAll(t, strings.NewReader(input), DecoderOptions{OnStray: func(l []byte) { strays = append(strays, string(l)) }})
+		msgs, errs := decodeAll(t, JSON, strings.NewReader(input), DecoderOptions{OnStray: func(l []byte) { strays = append(strays, string(l)) }})
 		if len(msgs) != 1 || len(errs) != 0 || msgs[0].ID != "3" {
 			t.Fatalf("got %v, errors %v; want the ack", msgs, errs)
 		}
@@ -244,7 +255,7 @@ func TestDecodeLenient(t *testing.T) {
 	t.Run("invalid UTF-8 is replaced", func(t *testing.T) {
 		var reported int
 		input := frame("{\"command\":\"emit\",\"tuple\":[\"a\xffb\"]}")
-		msgs, errs := decodeAll(t, strings.NewReader(input), DecoderOptions{OnInvalidUTF8: func(string) { reported++ }})
+		msgs, errs := decodeAll(t, JSON, strings.NewReader(input), DecoderOptions{OnInvalidUTF8: func(string) { reported++ }})
 		if len(errs) != 0 || len(msgs) != 1 {
 			t.Fatalf("got %v, errors %v", msgs, errs)
 		}
@@ -253,7 +264,7 @@ func TestDecodeLenient(t *testing.T) {
 		}
 	})
 	t.Run("end with CRLF", func(t *testing.T) {
-		msgs, errs := decodeAll(t, strings.NewReader("{\"command\":\"sync\"}\r\nend\r\n"), DecoderOptions{})
+		msgs, errs := decodeAll(t, JSON, strings.NewReader("{\"command\":\"sync\"}\r\nend\r\n"), DecoderOptions{})
 		if len(msgs) != 1 || len(errs) != 0 {
 			t.Fatalf("got %v, errors %v", msgs, errs)
 		}
@@ -287,7 +298,7 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msgs, errs := decodeAll(t, strings.NewReader(tt.input), DecoderOptions{MaxMessageBytes: 4096})
+			msgs, errs := decodeAll(t, JSON, strings.NewReader(tt.input), DecoderOptions{MaxMessageBytes: 4096})
 			if tt.want == nil {
 				if len(errs) != 0 || len(msgs) != 2 || msgs[0].Command != CmdSync {
 					t.Fatalf("Decode = %v, errors %v; want two syncs", msgs, errs)

@@ -49,8 +49,9 @@ func TestEncodeHostMessages(t *testing.T) {
 	}
 }
 
-func TestEncodeHandshakeRoundTrip(t *testing.T) {
-	h := &Handshake{
+// testHandshake has every part of a handshake, an empty fields list included.
+func testHandshake() *Handshake {
+	return &Handshake{
 		PidDir: "/tmp/pids",
 		Conf:   map[string]any{"topology.name": "wc", "topology.workers": int64(2), "list": []any{"a", int64(1)}},
 		Context: Context{
@@ -64,6 +65,10 @@ func TestEncodeHandshakeRoundTrip(t *testing.T) {
 			SourceToStreamToFields:   map[string]map[string][]string{"s": {"default": {"sentence"}}},
 		},
 	}
+}
+
+func TestEncodeHandshakeRoundTrip(t *testing.T) {
+	h := testHandshake()
 	var buf bytes.Buffer
 	e := NewEncoder(&buf)
 	if err := e.WriteHandshake(h); err != nil {
@@ -91,39 +96,53 @@ func TestEncodeHandshakeRoundTrip(t *testing.T) {
 }
 
 func TestEncodeChildMessagesRoundTrip(t *testing.T) {
-	tests := []Message{
+	common := []Message{
 		{Command: CmdEmit, Tuple: []any{"word", int64(3)}, Anchors: []string{"1", "2"}, NeedTaskIDs: true, Level: LevelInfo},
 		{Command: CmdEmit, Tuple: []any{"word"}, Stream: "s", Direct: true, Task: 9, NeedTaskIDs: true, Level: LevelInfo},
 		{Command: CmdEmit, Tuple: []any{}, ID: int64(5), NeedTaskIDs: false, Level: LevelInfo},
-		{Command: CmdEmit, Tuple: []any{1.5}, ID: Raw(`[1,2]`), NeedTaskIDs: true, Level: LevelInfo},
 		{Command: CmdAck, ID: "-1", NeedTaskIDs: true, Level: LevelInfo},
 		{Command: CmdFail, ID: "18446744073709551615", NeedTaskIDs: true, Level: LevelInfo},
 		{Command: CmdSync, NeedTaskIDs: true, Level: LevelInfo},
 		{Command: CmdLog, Msg: "x\ny", Level: LevelError, NeedTaskIDs: true},
 		{Command: CmdError, Msg: "boom", NeedTaskIDs: true, Level: LevelInfo},
 		{Command: CmdMetrics, Name: "m", Params: map[string]any{"a": int64(1)}, NeedTaskIDs: true, Level: LevelInfo},
+		{Command: "dance", NeedTaskIDs: true, Level: LevelInfo},
 		{Pid: 42, HasPid: true, NeedTaskIDs: true, Level: LevelInfo},
 	}
-	var buf bytes.Buffer
-	e := NewEncoder(&buf)
-	for i := range tests {
-		if err := e.WriteMessage(&tests[i]); err != nil {
-			t.Fatalf("WriteMessage(%+v): %v", tests[i], err)
-		}
+	// A raw id decodes in the format it came in; MessagePack also writes a
+	// JSON one, as the number it holds.
+	raw := map[Serializer][]Message{
+		JSON: {{Command: CmdEmit, Tuple: []any{1.5}, ID: Raw(`[1,2]`), NeedTaskIDs: true, Level: LevelInfo}},
+		Msgpack: {
+			{Command: CmdEmit, Tuple: []any{1.5}, ID: RawMsgpack("\x92\x01\x02"), NeedTaskIDs: true, Level: LevelInfo},
+			{Command: CmdEmit, Tuple: []any{1.5}, ID: Raw(`18446744073709551615`), NeedTaskIDs: true, Level: LevelInfo},
+		},
 	}
-	e.Flush()
-	d := NewDecoder(&buf, DecoderOptions{})
-	for _, want := range tests {
-		var got Message
-		if err := d.Decode(&got); err != nil {
-			t.Fatalf("Decode: %v", err)
-		}
-		if len(got.Anchors) == 0 {
-			got.Anchors = nil
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("round trip = %+v, want %+v", got, want)
-		}
+	for _, s := range serializers {
+		t.Run(s.String(), func(t *testing.T) {
+			tests := append(raw[s], common...)
+			var buf bytes.Buffer
+			w := NewWriter(s, &buf)
+			for i := range tests {
+				if err := w.WriteMessage(&tests[i]); err != nil {
+					t.Fatalf("WriteMessage(%+v): %v", tests[i], err)
+				}
+			}
+			w.Flush()
+			r := NewReader(s, &buf, DecoderOptions{})
+			for _, want := range tests {
+				var got Message
+				if err := r.Decode(&got); err != nil {
+					t.Fatalf("Decode: %v", err)
+				}
+				if len(got.Anchors) == 0 {
+					got.Anchors = nil
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("round trip = %+v, want %+v", got, want)
+				}
+			}
+		})
 	}
 }
 

@@ -94,87 +94,6 @@ func TestMsgpackDecodeChildMessages(t *testing.T) {
 	}
 }
 
-func TestMsgpackDecodeHostMessages(t *testing.T) {
-	handshake := `{"pidDir": "/var/squall/workers/w1/pids",
- "conf": {"topology.name": "wordcount", "storm.id": "wordcount-1-1732186000", "topology.workers": 2},
- "context": {
-   "task->component": {"1": "__acker", "2": "count", "3": "count", "4": "sentences", "5": "split"},
-   "taskid": 5,
-   "componentid": "split",
-   "streams": ["default"],
-   "stream->outputfields": {"default": ["word"]},
-   "stream->target->grouping": {"default": {"count": {"type": "FIELDS", "fields": ["word"]}}},
-   "source->stream->grouping": {"sentences": {"default": {"type": "SHUFFLE"}}},
-   "source->stream->fields": {"sentences": {"default": ["sentence"]}}
- }}`
-	tests := []struct {
-		name string
-		data []byte
-		want HostMessage
-	}{
-		{"handshake", mp(t, handshake), HostMessage{Kind: HostHandshake, Handshake: &Handshake{
-			PidDir: "/var/squall/workers/w1/pids",
-			Conf:   map[string]any{"topology.name": "wordcount", "storm.id": "wordcount-1-1732186000", "topology.workers": int64(2)},
-			Context: Context{
-				TaskToComponent:          map[int]string{1: "__acker", 2: "count", 3: "count", 4: "sentences", 5: "split"},
-				TaskID:                   5,
-				ComponentID:              "split",
-				Streams:                  []string{"default"},
-				StreamToOutputFields:     map[string][]string{"default": {"word"}},
-				StreamToTargetToGrouping: map[string]map[string]Grouping{"default": {"count": {Type: "FIELDS", Fields: []string{"word"}}}},
-				SourceToStreamToGrouping: map[string]map[string]Grouping{"sentences": {"default": {Type: "SHUFFLE"}}},
-				SourceToStreamToFields:   map[string]map[string][]string{"sentences": {"default": {"sentence"}}},
-			},
-		}}},
-		{"tuple", mp(t, `{"id": "-6955786537413359385", "comp": "sentences", "stream": "default", "task": 4, "tuple": ["snow white and the seven dwarfs"]}`),
-			HostMessage{Kind: HostTuple, Tuple: TupleMessage{ID: "-6955786537413359385", Comp: "sentences", Stream: "default", Task: 4, Tuple: []any{"snow white and the seven dwarfs"}}}},
-		{"tick", mp(t, `{"id": "1", "comp": "__system", "stream": "__tick", "task": -1, "tuple": [5]}`),
-			HostMessage{Kind: HostTuple, Tuple: TupleMessage{ID: "1", Comp: "__system", Stream: "__tick", Task: -1, Tuple: []any{int64(5)}}}},
-		{"heartbeat", mp(t, `{"id": "77", "comp": null, "stream": "__heartbeat", "task": -1, "tuple": []}`),
-			HostMessage{Kind: HostHeartbeat, Tuple: TupleMessage{ID: "77", Stream: "__heartbeat", Task: -1, Tuple: []any{}}}},
-		{"next", mp(t, `{"command": "next", "id": ""}`), HostMessage{Kind: HostCommand, Command: "next", ID: ""}},
-		{"ack", mp(t, `{"command": "ack", "id": 12}`), HostMessage{Kind: HostCommand, Command: "ack", ID: int64(12)}},
-		{"fail raw id", mp(t, `{"command": "fail", "id": [1,"x"]}`), HostMessage{Kind: HostCommand, Command: "fail", ID: RawMsgpack(mp(t, `[1,"x"]`))}},
-		{"activate", mp(t, `{"command": "activate", "id": ""}`), HostMessage{Kind: HostCommand, Command: "activate", ID: ""}},
-		{"task ids", mp(t, `[3, 7]`), HostMessage{Kind: HostTaskIDs, TaskIDs: []int{3, 7}}},
-		{"no task ids", mp(t, `[]`), HostMessage{Kind: HostTaskIDs, TaskIDs: []int{}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got HostMessage
-			if err := NewMsgpackDecoder(bytes.NewReader(tt.data), DecoderOptions{}).DecodeHost(&got); err != nil {
-				t.Fatalf("DecodeHost(%q) error: %v", tt.data, err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("DecodeHost(%q) =\n%#v\nwant\n%#v", tt.data, got, tt.want)
-			}
-		})
-	}
-}
-
-func decodeAllMsgpack(t *testing.T, r io.Reader, opts DecoderOptions) ([]Message, []error) {
-	t.Helper()
-	d := NewMsgpackDecoder(r, opts)
-	var msgs []Message
-	var errs []error
-	for {
-		var m Message
-		err := d.Decode(&m)
-		if err == io.EOF {
-			return msgs, errs
-		}
-		if err != nil {
-			errs = append(errs, err)
-			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
-				return msgs, errs
-			}
-			continue
-		}
-		m.Anchors = append([]string(nil), m.Anchors...)
-		msgs = append(msgs, m)
-	}
-}
-
 func TestMsgpackDecodeSplitReads(t *testing.T) {
 	var input []byte
 	for _, j := range []string{
@@ -186,18 +105,18 @@ func TestMsgpackDecodeSplitReads(t *testing.T) {
 	} {
 		input = append(input, mp(t, j)...)
 	}
-	want, errs := decodeAllMsgpack(t, bytes.NewReader(input), DecoderOptions{})
+	want, errs := decodeAll(t, Msgpack, bytes.NewReader(input), DecoderOptions{})
 	if len(errs) != 0 || len(want) != 5 {
 		t.Fatalf("whole input: %d messages, errors %v; want 5 messages", len(want), errs)
 	}
 	for k := 0; k <= len(input); k++ {
 		r := &chunkReader{pieces: [][]byte{append([]byte(nil), input[:k]...), append([]byte(nil), input[k:]...)}}
-		got, errs := decodeAllMsgpack(t, r, DecoderOptions{})
+		got, errs := decodeAll(t, Msgpack, r, DecoderOptions{})
 		if len(errs) != 0 || !reflect.DeepEqual(got, want) {
 			t.Fatalf("split at %d: got %v, errors %v; want %v", k, got, errs, want)
 		}
 	}
-	got, errs := decodeAllMsgpack(t, iotest.OneByteReader(bytes.NewReader(input)), DecoderOptions{})
+	got, errs := decodeAll(t, Msgpack, iotest.OneByteReader(bytes.NewReader(input)), DecoderOptions{})
 	if len(errs) != 0 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("one byte at a time: got %v, errors %v; want %v", got, errs, want)
 	}
@@ -208,7 +127,7 @@ func TestMsgpackDecodeLenient(t *testing.T) {
 	t.Run("stray lines are reported and skipped", func(t *testing.T) {
 		var strays []string
 		input := slicesConcat([]byte("hello\n\n   \nprint output\n"), sync, []byte("between\r\n"), sync, []byte("no newline at the end"))
-		msgs, errs := decodeAllMsgpack(t, bytes.NewReader(input), DecoderOptions{OnStray: func(l []byte) { strays = append(strays, string(l)) }})
+		msgs, errs := decodeAll(t, Msgpack, bytes.NewReader(input), DecoderOptions{OnStray: func(l []byte) { strays = append(strays, string(l)) }})
 		if len(msgs) != 2 || len(errs) != 0 {
 			t.Fatalf("got %d messages, errors %v; want 2 messages", len(msgs), errs)
 		}
@@ -219,7 +138,7 @@ func TestMsgpackDecodeLenient(t *testing.T) {
 	t.Run("a stray line longer than the buffer", func(t *testing.T) {
 		var strays int
 		input := slicesConcat([]byte(strings.Repeat("z", 3*readBufferSize)+"\n"), sync)
-		msgs, errs := decodeAllMsgpack(t, bytes.NewReader(input), DecoderOptions{OnStray: func(l []byte) { strays++ }})
+		msgs, errs := decodeAll(t, Msgpack, bytes.NewReader(input), DecoderOptions{OnStray: func(l []byte) { strays++ }})
 		if len(msgs) != 1 || len(errs) != 0 || strays != 1 {
 			t.Fatalf("got %v, errors %v, %d strays; want the sync and one stray", msgs, errs, strays)
 		}
@@ -227,7 +146,7 @@ func TestMsgpackDecodeLenient(t *testing.T) {
 	t.Run("invalid UTF-8 is replaced", func(t *testing.T) {
 		var reported int
 		input := []byte("\x82\xa7command\xa4emit\xa5tuple\x91\xa3a\xffb")
-		msgs, errs := decodeAllMsgpack(t, bytes.NewReader(input), DecoderOptions{OnInvalidUTF8: func(string) { reported++ }})
+		msgs, errs := decodeAll(t, Msgpack, bytes.NewReader(input), DecoderOptions{OnInvalidUTF8: func(string) { reported++ }})
 		if len(errs) != 0 || len(msgs) != 1 {
 			t.Fatalf("got %v, errors %v", msgs, errs)
 		}
@@ -266,7 +185,7 @@ func TestMsgpackDecodeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msgs, errs := decodeAllMsgpack(t, bytes.NewReader(tt.input), DecoderOptions{MaxMessageBytes: 4096})
+			msgs, errs := decodeAll(t, Msgpack, bytes.NewReader(tt.input), DecoderOptions{MaxMessageBytes: 4096})
 			if len(errs) == 0 || !errors.Is(errs[0], tt.want) {
 				t.Fatalf("Decode errors = %v, want %v", errs, tt.want)
 			}
@@ -378,20 +297,7 @@ func TestMsgpackEncodeBinaryAndFloat32(t *testing.T) {
 }
 
 func TestMsgpackEncodeHandshakeRoundTrip(t *testing.T) {
-	h := &Handshake{
-		PidDir: "/tmp/pids",
-		Conf:   map[string]any{"topology.name": "wc", "topology.workers": int64(2), "list": []any{"a", int64(1)}},
-		Context: Context{
-			TaskToComponent:          map[int]string{1: "__acker", 2: "split"},
-			TaskID:                   2,
-			ComponentID:              "split",
-			Streams:                  []string{"default"},
-			StreamToOutputFields:     map[string][]string{"default": {"word"}},
-			StreamToTargetToGrouping: map[string]map[string]Grouping{"default": {"count": {Type: "FIELDS", Fields: []string{"word"}}, "global": {Type: "FIELDS", Fields: []string{}}}},
-			SourceToStreamToGrouping: map[string]map[string]Grouping{"s": {"default": {Type: "SHUFFLE"}}},
-			SourceToStreamToFields:   map[string]map[string][]string{"s": {"default": {"sentence"}}},
-		},
-	}
+	h := testHandshake()
 	var buf bytes.Buffer
 	e := NewMsgpackEncoder(&buf)
 	if err := e.WriteHandshake(h); err != nil {
@@ -412,45 +318,6 @@ func TestMsgpackEncodeHandshakeRoundTrip(t *testing.T) {
 	}
 	if m.Kind != HostHandshake || !reflect.DeepEqual(m.Handshake, h) {
 		t.Errorf("round trip = %#v, want %#v", m.Handshake, h)
-	}
-}
-
-func TestMsgpackEncodeChildMessagesRoundTrip(t *testing.T) {
-	tests := []Message{
-		{Command: CmdEmit, Tuple: []any{"word", int64(3)}, Anchors: []string{"1", "2"}, NeedTaskIDs: true, Level: LevelInfo},
-		{Command: CmdEmit, Tuple: []any{"word"}, Stream: "s", Direct: true, Task: 9, NeedTaskIDs: true, Level: LevelInfo},
-		{Command: CmdEmit, Tuple: []any{}, ID: int64(5), NeedTaskIDs: false, Level: LevelInfo},
-		{Command: CmdEmit, Tuple: []any{1.5}, ID: RawMsgpack("\x92\x01\x02"), NeedTaskIDs: true, Level: LevelInfo},
-		{Command: CmdEmit, Tuple: []any{1.5}, ID: Raw(`18446744073709551615`), NeedTaskIDs: true, Level: LevelInfo},
-		{Command: CmdAck, ID: "-1", NeedTaskIDs: true, Level: LevelInfo},
-		{Command: CmdFail, ID: "18446744073709551615", NeedTaskIDs: true, Level: LevelInfo},
-		{Command: CmdSync, NeedTaskIDs: true, Level: LevelInfo},
-		{Command: CmdLog, Msg: "x\ny", Level: LevelError, NeedTaskIDs: true},
-		{Command: CmdError, Msg: "boom", NeedTaskIDs: true, Level: LevelInfo},
-		{Command: CmdMetrics, Name: "m", Params: map[string]any{"a": int64(1)}, NeedTaskIDs: true, Level: LevelInfo},
-		{Command: "dance", NeedTaskIDs: true, Level: LevelInfo},
-		{Pid: 42, HasPid: true, NeedTaskIDs: true, Level: LevelInfo},
-	}
-	var buf bytes.Buffer
-	e := NewMsgpackEncoder(&buf)
-	for i := range tests {
-		if err := e.WriteMessage(&tests[i]); err != nil {
-			t.Fatalf("WriteMessage(%+v): %v", tests[i], err)
-		}
-	}
-	e.Flush()
-	d := NewMsgpackDecoder(&buf, DecoderOptions{})
-	for _, want := range tests {
-		var got Message
-		if err := d.Decode(&got); err != nil {
-			t.Fatalf("Decode: %v", err)
-		}
-		if len(got.Anchors) == 0 {
-			got.Anchors = nil
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("round trip = %+v, want %+v", got, want)
-		}
 	}
 }
 
