@@ -88,15 +88,7 @@ func (s *SentenceSpout) DeclareOutputs() []topology.Stream {
 // Open seeds the generator.
 func (s *SentenceSpout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) error {
 	s.out = out
-	seed := s.cfg.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	task := 0
-	if ctx != nil {
-		task = ctx.TaskID
-	}
-	s.rng = rand.New(rand.NewPCG(seed, uint64(task)))
+	s.rng = taskRand(s.cfg.Seed, ctx)
 	return nil
 }
 

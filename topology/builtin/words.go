@@ -75,15 +75,7 @@ func (s *WordSpout) DeclareOutputs() []topology.Stream {
 // Open seeds the generator.
 func (s *WordSpout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) error {
 	s.out = out
-	seed := s.cfg.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	task := 0
-	if ctx != nil {
-		task = ctx.TaskID
-	}
-	s.rng = rand.New(rand.NewPCG(seed, uint64(task)))
+	s.rng = taskRand(s.cfg.Seed, ctx)
 	return nil
 }
 
@@ -107,3 +99,17 @@ func (s *WordSpout) Next() {
 func (s *WordSpout) Ack(msgID any)  {}
 func (s *WordSpout) Fail(msgID any) {}
 func (s *WordSpout) Close()         {}
+
+// taskRand returns the random source of one task: seeded with seed (a
+// random one when 0) and the task id, so that a fixed seed repeats per task
+// while tasks of one component differ.
+func taskRand(seed uint64, ctx *topology.TaskContext) *rand.Rand {
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	task := 0
+	if ctx != nil {
+		task = ctx.TaskID
+	}
+	return rand.New(rand.NewPCG(seed, uint64(task)))
+}
