@@ -139,22 +139,22 @@ module Storm
     end
   end
 
-  # Buffers messages to the host in the JSON framing. write must write all
-  # of the bytes it is given.
-  class JsonWriter
-    attr_reader :since
+  # Buffers messages to the host and writes them out on flush, or once
+  # FLUSH_BYTES are waiting. write must write all of the bytes it is given.
+  # A subclass encodes: encode(msg) appends one message to @buf, or raises
+  # and leaves @buf as it was.
+  class Writer
+    attr_reader :since # Storm.now when the oldest unwritten message was added
 
     def initialize(write)
       @write = write
-      @buf = String.new(capacity: FLUSH_BYTES, encoding: Encoding::UTF_8)
+      @buf = new_buffer
       @since = 0.0
     end
 
-    # Encodes msg and buffers it; an encoding error leaves the buffer as it was.
     def add(msg)
-      text = JSON.generate(msg)
       @since = Storm.now if @buf.empty?
-      @buf << text << "\nend\n"
+      encode(msg)
       flush if @buf.bytesize >= FLUSH_BYTES
     end
 
@@ -167,8 +167,26 @@ module Storm
       return if @buf.empty?
 
       data = @buf
-      @buf = String.new(capacity: FLUSH_BYTES, encoding: Encoding::UTF_8)
+      @buf = new_buffer
       @write.call(data)
+    end
+
+    private
+
+    def new_buffer
+      String.new(capacity: FLUSH_BYTES, encoding: self.class::ENCODING)
+    end
+  end
+
+  # Writes the JSON framing.
+  class JsonWriter < Writer
+    ENCODING = Encoding::UTF_8
+
+    private
+
+    def encode(msg)
+      text = JSON.generate(msg)
+      @buf << text << "\nend\n"
     end
   end
 
@@ -629,38 +647,18 @@ module Storm
     end
   end
 
-  # Buffers messages to the host as MessagePack; same interface as JsonWriter.
-  class MsgpackWriter
-    attr_reader :since
+  # Writes MessagePack.
+  class MsgpackWriter < Writer
+    ENCODING = Encoding::BINARY
 
-    def initialize(write)
-      @write = write
-      @buf = String.new(capacity: FLUSH_BYTES, encoding: Encoding::BINARY)
-      @since = 0.0
-    end
+    private
 
-    def add(msg)
+    def encode(msg)
       start = @buf.bytesize
-      @since = Storm.now if start.zero?
-      begin
-        Msgpack.pack(msg, @buf)
-      rescue StandardError
-        @buf = @buf.byteslice(0, start) if @buf.bytesize > start
-        raise
-      end
-      flush if @buf.bytesize >= FLUSH_BYTES
-    end
-
-    def pending?
-      !@buf.empty?
-    end
-
-    def flush
-      return if @buf.empty?
-
-      data = @buf
-      @buf = String.new(capacity: FLUSH_BYTES, encoding: Encoding::BINARY)
-      @write.call(data)
+      Msgpack.pack(msg, @buf)
+    rescue StandardError
+      @buf = @buf.byteslice(0, start) if @buf.bytesize > start
+      raise
     end
   end
 
