@@ -205,10 +205,12 @@ class JsonReader(object):
             self._pos = 0
 
 
-class JsonWriter(object):
-    """Buffers messages to the host as JSON text followed by a line ``end``.
+class _Writer(object):
+    """Buffers messages to the host and writes them on flush, or once
+    FLUSH_BYTES are waiting. write(data) must write all of data.
 
-    write(data) must write all of data.
+    A subclass gives _encode(msg), one message's encoding, and
+    _join(parts), the bytes of the encodings in order.
     """
 
     def __init__(self, write):
@@ -219,12 +221,12 @@ class JsonWriter(object):
 
     def add(self, msg):
         """Encodes msg and buffers it. Encoding errors leave the buffer as it was."""
-        text = json_encode(msg)
+        data = self._encode(msg)
         parts = self._parts
         if not parts:
             self.since = time.monotonic()
-        parts.append(text)
-        self._size += len(text)
+        parts.append(data)
+        self._size += len(data)
         if self._size >= FLUSH_BYTES:
             self.flush()
 
@@ -239,8 +241,18 @@ class JsonWriter(object):
             return
         self._parts = []
         self._size = 0
+        self._write(self._join(parts))
+
+
+class JsonWriter(_Writer):
+    """Writes JSON text followed by a line ``end``."""
+
+    _encode = staticmethod(json_encode)
+
+    @staticmethod
+    def _join(parts):
         parts.append("")
-        self._write("\nend\n".join(parts).encode("utf-8", "surrogatepass"))
+        return "\nend\n".join(parts).encode("utf-8", "surrogatepass")
 
 
 # --- MessagePack -------------------------------------------------------------
@@ -295,40 +307,14 @@ class MsgpackReader(object):
             self._unpacker.feed(chunk)
 
 
-class MsgpackWriter(object):
-    """Buffers messages to the host as MessagePack. Same interface as JsonWriter."""
+class MsgpackWriter(_Writer):
+    """Writes MessagePack."""
+
+    _join = staticmethod(b"".join)
 
     def __init__(self, write):
-        msgpack = _import_msgpack()
-        self._write = write
-        self._pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
-        self._parts = []
-        self._size = 0
-        self.since = 0.0
-
-    def add(self, msg):
-        """Encodes msg and buffers it. Encoding errors leave the buffer as it was."""
-        data = self._pack(msg)
-        parts = self._parts
-        if not parts:
-            self.since = time.monotonic()
-        parts.append(data)
-        self._size += len(data)
-        if self._size >= FLUSH_BYTES:
-            self.flush()
-
-    def pending(self):
-        """Reports whether messages are waiting to be written."""
-        return bool(self._parts)
-
-    def flush(self):
-        """Writes every buffered message."""
-        parts = self._parts
-        if not parts:
-            return
-        self._parts = []
-        self._size = 0
-        self._write(b"".join(parts))
+        _Writer.__init__(self, write)
+        self._encode = _import_msgpack().Packer(use_bin_type=True, autoreset=True).pack
 
 
 # Wire formats by name: (reader class, writer class). Readers take
