@@ -107,12 +107,9 @@ type child struct {
 // launch starts a child in its own process group with pipes on its
 // standard streams. The child's stderr is drained into log from the start.
 func launch(argv []string, dir string, env []string, log *slog.Logger) (*child, error) {
-	if len(argv) == 0 {
-		return nil, fmt.Errorf("%w: empty command", ErrLaunch)
-	}
-	path, err := lookPath(argv[0], dir, env)
+	path, err := resolve(argv, dir, env)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrLaunch, err)
+		return nil, err
 	}
 	var files [6]*os.File // stdin r/w, stdout r/w, stderr r/w
 	for i := 0; i < 6; i += 2 {
@@ -153,6 +150,18 @@ func closeAll(files []*os.File) {
 			f.Close()
 		}
 	}
+}
+
+// resolve returns the path exec runs for argv, or an ErrLaunch.
+func resolve(argv []string, dir string, env []string) (string, error) {
+	if len(argv) == 0 {
+		return "", fmt.Errorf("%w: empty command", ErrLaunch)
+	}
+	path, err := lookPath(argv[0], dir, env)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrLaunch, err)
+	}
+	return path, nil
 }
 
 // lookPath finds an executable as the child's own PATH would: a name with

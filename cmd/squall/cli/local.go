@@ -92,17 +92,21 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 	if err != nil {
 		return err
 	}
+	shellOpts := shell.Options{Env: env}
 	w, err := worker.New(worker.Config{
 		Topology:     topo,
 		StormID:      stormID,
 		ResourcesDir: src.resources,
 		PidDir:       filepath.Join(work, "pids"),
-		Shell:        shell.Options{Env: env},
+		Shell:        shellOpts,
 		Inactive:     o.inactive,
 		Logger:       logger,
 		OnError:      prog.noteError,
 	})
 	if err != nil {
+		return err
+	}
+	if err := checkShellCommands(topo, src, shellOpts, w.Conf()); err != nil {
 		return err
 	}
 	if o.dryRun {
@@ -150,3 +154,21 @@ loop:
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// checkShellCommands fails fast on shell components whose executable this
+// machine lacks, instead of leaving their tasks in a crash loop.
+func checkShellCommands(topo *topology.Topology, src topologySource, opts shell.Options, conf topology.Config) error {
+	var errs []*topology.Error
+	for _, c := range topo.Components {
+		if c.Shell == nil {
+			continue
+		}
+		if err := shell.CheckCommand(c.Shell, src.resources, opts, conf.Merge(c.Config)); err != nil {
+			errs = append(errs, &topology.Error{File: src.file, Line: c.Line, Component: c.ID, Err: err})
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &topology.ValidationError{Errors: errs}
+}
