@@ -85,6 +85,17 @@ type Config struct {
 	// zero value means tarball.DefaultLimits.
 	PackageLimits tarball.Limits
 
+	// LogMaxAge is how long the log of a slot no worker runs any more is
+	// kept after it was last written (logviewer.cleanup.age.mins).
+	// LogMaxBytes bounds all worker logs together: beyond it, such logs go
+	// least recently written first (logviewer.max.sum.worker.logs.size.mb).
+	// The logs of workers this node runs or is assigned are never removed.
+	// LogCleanupInterval is how often this is checked
+	// (logviewer.cleanup.interval.secs).
+	LogMaxAge          time.Duration
+	LogMaxBytes        int64
+	LogCleanupInterval time.Duration
+
 	// KillWorkersOnStop makes Run stop every worker before returning. By
 	// default, as in Storm, workers keep running when the supervisor stops,
 	// and the next supervisor on LocalDir adopts them.
@@ -109,6 +120,9 @@ func DefaultConfig() Config {
 		RestartBackoff:     time.Second,
 		MaxRestartBackoff:  30 * time.Second,
 		MaxPackageBytes:    api.DefaultMaxSubmitBytes,
+		LogMaxAge:          7 * 24 * time.Hour,
+		LogMaxBytes:        4096 << 20,
+		LogCleanupInterval: 10 * time.Minute,
 	}
 }
 
@@ -147,6 +161,8 @@ func (c Config) Validate() error {
 		{"StopGrace", c.StopGrace},
 		{"RestartBackoff", c.RestartBackoff},
 		{"MaxRestartBackoff", c.MaxRestartBackoff},
+		{"LogMaxAge", c.LogMaxAge},
+		{"LogCleanupInterval", c.LogCleanupInterval},
 	} {
 		if d.v <= 0 {
 			return bad(d.name, "%v: must be positive", d.v)
@@ -157,6 +173,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPackageBytes <= 0 {
 		return bad("MaxPackageBytes", "%d: must be positive", c.MaxPackageBytes)
+	}
+	if c.LogMaxBytes <= 0 {
+		return bad("LogMaxBytes", "%d: must be positive", c.LogMaxBytes)
 	}
 	return nil
 }

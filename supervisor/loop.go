@@ -90,6 +90,8 @@ type loop struct {
 
 	registered bool
 	usedPorts  []int
+	// logsPruned is when pruneLogs last ran.
+	logsPruned time.Time
 }
 
 func newLoop(ctx context.Context, s *Supervisor, nodeID string) *loop {
@@ -137,6 +139,7 @@ func (l *loop) run() error {
 		case <-tick.C:
 			l.readAssignments()
 			l.checkHealth(time.Now())
+			l.pruneLogs(time.Now())
 			refresh = true
 		case ev := <-l.events:
 			l.handle(ev)
@@ -473,6 +476,33 @@ func (l *loop) removeUnusedPackages() {
 		if !used[id] {
 			delete(l.dlBackoff, id)
 		}
+	}
+}
+
+// pruneLogs removes old logs of slots this node no longer runs, once per
+// LogCleanupInterval.
+func (l *loop) pruneLogs(now time.Time) {
+	if now.Sub(l.logsPruned) < l.cfg.LogCleanupInterval || !l.haveDesired {
+		return
+	}
+	l.logsPruned = now
+	live := func(stormID string, port int) bool {
+		if d, ok := l.desired[port]; ok && d.StormID == stormID {
+			return true
+		}
+		for _, w := range l.workers {
+			if w.meta.StormID == stormID && w.meta.Port == port {
+				return true
+			}
+		}
+		return false
+	}
+	removed, err := pruneLogs(layout.LogsRoot(l.cfg.LocalDir), live, now, l.cfg.LogMaxAge, l.cfg.LogMaxBytes)
+	for _, dir := range removed {
+		l.log.Info("removed old worker log", "dir", dir)
+	}
+	if err != nil {
+		l.log.Warn("removing old worker logs", "err", err)
 	}
 }
 

@@ -42,6 +42,9 @@ const (
 	KeyLocalHostname               = "storm.local.hostname"
 	KeyNimbusGRPCPort              = "nimbus.grpc.port" // squall: nimbus's gRPC API
 	KeyUIPort                      = "ui.port"          // the REST API, on Storm's UI port
+	KeyLogCleanupAgeMins           = "logviewer.cleanup.age.mins"
+	KeyLogCleanupIntervalSecs      = "logviewer.cleanup.interval.secs"
+	KeyLogMaxSumSizeMB             = "logviewer.max.sum.worker.logs.size.mb"
 )
 
 // ValueKind is the type a known configuration key must have.
@@ -106,6 +109,9 @@ var KnownKeys = map[string]KeySpec{
 	KeyLocalHostname:               {KindString, nil},
 	KeyNimbusGRPCPort:              {KindInt, 6627},
 	KeyUIPort:                      {KindInt, 8080},
+	KeyLogCleanupAgeMins:           {KindInt, 10080},
+	KeyLogCleanupIntervalSecs:      {KindInt, 600},
+	KeyLogMaxSumSizeMB:             {KindInt, 4096},
 }
 
 // Defaults returns a Config holding every known key that has a non-null

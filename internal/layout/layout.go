@@ -12,7 +12,8 @@
 //	    heartbeat                        rewritten every second by the worker (Heartbeat)
 //	    pids/                            pid files of its shell children
 //	logs/<storm-id>/<port>/worker.log    a slot's workers' standard output and error,
-//	                                     appended across restarts and kept after they stop
+//	                                     appended across restarts, kept after they stop
+//	                                     until the supervisor prunes them
 //	nimbus/packages/<storm-id>/          nimbus's stored packages
 //
 // Files are JSON and written atomically (temporary file, then rename), so

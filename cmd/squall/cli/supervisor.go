@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -128,6 +129,9 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 	cfg.WorkerTimeout = conf.Seconds(topology.KeyWorkerTimeoutSecs, cfg.WorkerTimeout)
 	cfg.WorkerStartTimeout = conf.Seconds(topology.KeySupervisorWorkerStartSecs, cfg.WorkerStartTimeout)
 	cfg.MonitorInterval = conf.Seconds(topology.KeySupervisorMonitorFreqSecs, cfg.MonitorInterval)
+	cfg.LogMaxAge = time.Duration(conf.Int(topology.KeyLogCleanupAgeMins, int(cfg.LogMaxAge/time.Minute))) * time.Minute
+	cfg.LogCleanupInterval = conf.Seconds(topology.KeyLogCleanupIntervalSecs, cfg.LogCleanupInterval)
+	cfg.LogMaxBytes = int64(conf.Int(topology.KeyLogMaxSumSizeMB, int(cfg.LogMaxBytes>>20))) << 20
 	// Not a key topology.CheckConfig knows: check its type here.
 	switch v := conf[keyWorkerShutdownSleepSecs].(type) {
 	case nil, int, int64, float64:
