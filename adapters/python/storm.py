@@ -733,13 +733,7 @@ class Bolt(object):
             self.initialize(conf, context)
             process = self.process
             while True:
-                if pending_commands:
-                    msg = pending_commands.popleft()
-                else:
-                    msg = _reader.read()
-                    if msg.__class__ is list:
-                        pending_taskids.append(msg)
-                        continue
+                msg = readCommand()
                 stream = msg["stream"]
                 if stream == "__heartbeat":
                     _writer.add(_SYNC)
@@ -768,13 +762,7 @@ class BasicBolt(object):
             self.initialize(conf, context)
             process = self.process
             while True:
-                if pending_commands:
-                    msg = pending_commands.popleft()
-                else:
-                    msg = _reader.read()
-                    if msg.__class__ is list:
-                        pending_taskids.append(msg)
-                        continue
+                msg = readCommand()
                 stream = msg["stream"]
                 if stream == "__heartbeat":
                     _writer.add(_SYNC)

@@ -1066,16 +1066,7 @@ module Storm
     # Reads and handles one input message.
     def process_next
       p = Storm::Protocol
-      msg = if p.pending_commands.empty?
-              m = p.reader.read
-              if m.is_a?(Array)
-                p.pending_taskids.push(m)
-                return
-              end
-              m
-            else
-              p.pending_commands.shift
-            end
+      msg = read_command
       if msg['stream'] == '__heartbeat'
         p.writer.add(SYNC)
       else
