@@ -147,40 +147,58 @@ func TestEncodeChildMessagesRoundTrip(t *testing.T) {
 }
 
 func TestEncodeUnencodable(t *testing.T) {
-	tests := []struct {
+	type value struct {
 		name  string
 		value any
-	}{
-		{"NaN", math.NaN()},
-		{"infinity", math.Inf(-1)},
+	}
+	common := []value{
 		{"invalid UTF-8", "a\xffb"},
 		{"invalid UTF-8 key", map[string]any{"\xff": 1}},
-		{"nested NaN", []any{1, []any{math.NaN()}}},
+		{"nested invalid UTF-8", []any{1, []any{"\xff"}}},
 		{"channel", make(chan int)},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			e := NewEncoder(&buf)
-			if err := e.WriteTaskIDs([]int{1}); err != nil {
-				t.Fatal(err)
+	// JSON has no NaN or infinity; MessagePack refuses raw JSON that does
+	// not parse and nesting past its depth limit.
+	only := map[Serializer][]value{
+		JSON: {{"NaN", math.NaN()}, {"infinity", math.Inf(-1)}, {"nested NaN", []any{1, []any{math.NaN()}}}},
+		Msgpack: {{"bad raw JSON", Raw(`{"a":`)}, {"too deep", func() any {
+			var v any = []any{}
+			for range 300 {
+				v = []any{v}
 			}
-			before := e.Buffered()
-			err := e.WriteTuple(&TupleMessage{ID: "1", Tuple: []any{"ok", tt.value}})
-			if !errors.Is(err, ErrUnencodable) {
-				t.Fatalf("WriteTuple(%v) = %v, want ErrUnencodable", tt.value, err)
-			}
-			if e.Buffered() != before {
-				t.Errorf("a failed write left %d bytes behind", e.Buffered()-before)
-			}
-			// The encoder stays usable.
-			if err := e.WriteCommand(CmdNext, ""); err != nil {
-				t.Fatal(err)
-			}
-			e.Flush()
-			if got, want := buf.String(), "[1]\nend\n{\"command\":\"next\",\"id\":\"\"}\nend\n"; got != want {
-				t.Errorf("wrote %q, want %q", got, want)
-			}
-		})
+			return v
+		}()}},
+	}
+	for _, s := range serializers {
+		// What the encoder writes around the failed tuple.
+		want := []byte(frame(`[1]`, `{"command":"next","id":""}`))
+		if s == Msgpack {
+			want = slicesConcat(mp(t, `[1]`), mp(t, `{"command":"next","id":""}`))
+		}
+		for _, tt := range append(only[s], common...) {
+			t.Run(s.String()+"/"+tt.name, func(t *testing.T) {
+				var buf bytes.Buffer
+				w := NewWriter(s, &buf)
+				if err := w.WriteTaskIDs([]int{1}); err != nil {
+					t.Fatal(err)
+				}
+				before := w.Buffered()
+				err := w.WriteTuple(&TupleMessage{ID: "1", Tuple: []any{"ok", tt.value}})
+				if !errors.Is(err, ErrUnencodable) {
+					t.Fatalf("WriteTuple(%v) = %v, want ErrUnencodable", tt.value, err)
+				}
+				if w.Buffered() != before {
+					t.Errorf("a failed write left %d bytes behind", w.Buffered()-before)
+				}
+				// The encoder stays usable.
+				if err := w.WriteCommand(CmdNext, ""); err != nil {
+					t.Fatal(err)
+				}
+				w.Flush()
+				if got := buf.Bytes(); !bytes.Equal(got, want) {
+					t.Errorf("wrote %q, want %q", got, want)
+				}
+			})
+		}
 	}
 }

@@ -321,50 +321,6 @@ func TestMsgpackEncodeHandshakeRoundTrip(t *testing.T) {
 	}
 }
 
-func TestMsgpackEncodeUnencodable(t *testing.T) {
-	tests := []struct {
-		name  string
-		value any
-	}{
-		{"invalid UTF-8", "a\xffb"},
-		{"invalid UTF-8 key", map[string]any{"\xff": 1}},
-		{"nested", []any{1, []any{"\xff"}}},
-		{"channel", make(chan int)},
-		{"bad raw JSON", Raw(`{"a":`)},
-		{"too deep", func() any {
-			var v any = []any{}
-			for range 300 {
-				v = []any{v}
-			}
-			return v
-		}()},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			e := NewMsgpackEncoder(&buf)
-			if err := e.WriteTaskIDs([]int{1}); err != nil {
-				t.Fatal(err)
-			}
-			before := e.Buffered()
-			err := e.WriteTuple(&TupleMessage{ID: "1", Tuple: []any{"ok", tt.value}})
-			if !errors.Is(err, ErrUnencodable) {
-				t.Fatalf("WriteTuple(%v) = %v, want ErrUnencodable", tt.value, err)
-			}
-			if e.Buffered() != before {
-				t.Errorf("a failed write left %d bytes behind", e.Buffered()-before)
-			}
-			if err := e.WriteCommand(CmdNext, ""); err != nil {
-				t.Fatal(err)
-			}
-			e.Flush()
-			if got, want := buf.Bytes(), slicesConcat(mp(t, `[1]`), mp(t, `{"command":"next","id":""}`)); !bytes.Equal(got, want) {
-				t.Errorf("wrote %q, want %q", got, want)
-			}
-		})
-	}
-}
-
 func TestRawMsgpackMarshalJSON(t *testing.T) {
 	got, err := jsonAPI.Marshal(map[string]any{"id": RawMsgpack(mp(t, `{"a": [1, 2.5, "x"]}`))})
 	if err != nil {
