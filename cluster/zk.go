@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"github.com/squallstream/squall/internal/backoff"
+
 	"context"
 	"errors"
 	"fmt"
@@ -291,13 +293,13 @@ func call[T any](ctx context.Context, z *ZooKeeper, op func() (T, error)) (T, er
 // one that may have been applied (the connection or session was lost with
 // it in flight) only if idempotent.
 func retry[T any](ctx context.Context, z *ZooKeeper, idempotent bool, op func() (T, error)) (T, error) {
-	delay := 20 * time.Millisecond
+	delays := backoff.New(backoff.Policy{Min: 20 * time.Millisecond, Max: time.Second})
 	for {
 		v, err := call(ctx, z, op)
 		if err == nil || !transient(err, idempotent) {
 			return v, err
 		}
-		t := time.NewTimer(delay)
+		t := time.NewTimer(delays.Next())
 		select {
 		case <-t.C:
 		case <-ctx.Done():
@@ -307,7 +309,6 @@ func retry[T any](ctx context.Context, z *ZooKeeper, idempotent bool, op func() 
 			t.Stop()
 			return v, ErrClosed
 		}
-		delay = min(2*delay, time.Second)
 	}
 }
 

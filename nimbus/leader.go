@@ -1,6 +1,8 @@
 package nimbus
 
 import (
+	"github.com/squallstream/squall/internal/backoff"
+
 	"context"
 	"errors"
 	"fmt"
@@ -192,7 +194,7 @@ func (l *leader) stopTimers() {
 // lifecycle's EventStartup says. It retries until it has read every
 // topology, and returns false if ctx ends first.
 func (l *leader) startup(ctx context.Context) bool {
-	b := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
+	b := backoff.New(backoff.Policy{Min: 100 * time.Millisecond, Max: 5 * time.Second})
 	for {
 		ids, err := l.n.state.ListTopologies(ctx)
 		if err == nil {
@@ -210,7 +212,7 @@ func (l *leader) startup(ctx context.Context) bool {
 			return false
 		}
 		l.n.log.Warn("leader startup", "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return false
 		}
 	}

@@ -1,6 +1,8 @@
 package nimbus
 
 import (
+	"github.com/squallstream/squall/internal/backoff"
+
 	"context"
 	"errors"
 	"fmt"
@@ -262,18 +264,18 @@ func (n *Nimbus) setLeader(l *leader) {
 // leading whenever it wins.
 func (n *Nimbus) campaign(ctx context.Context) {
 	self := n.info()
-	b := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
+	b := backoff.New(backoff.Policy{Min: 100 * time.Millisecond, Max: 5 * time.Second})
 	for {
 		err := n.state.RegisterNimbus(ctx, self)
 		if err == nil {
 			break
 		}
 		n.log.Warn("register nimbus", "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return
 		}
 	}
-	b.reset()
+	b.Reset()
 	for {
 		lead, err := n.state.Campaign(ctx, self)
 		if err != nil {
@@ -281,12 +283,12 @@ func (n *Nimbus) campaign(ctx context.Context) {
 				return
 			}
 			n.log.Warn("campaign for leadership", "err", err)
-			if !b.wait(ctx) {
+			if !b.Wait(ctx) {
 				return
 			}
 			continue
 		}
-		b.reset()
+		b.Reset()
 		n.lead(ctx, lead)
 		if ctx.Err() != nil {
 			return
@@ -339,30 +341,5 @@ func (n *Nimbus) closeConns() {
 	for addr, c := range n.conns {
 		c.Close()
 		delete(n.conns, addr)
-	}
-}
-
-// backoff is a doubling retry delay. Only its owner goroutine uses it.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func (b *backoff) reset() { b.cur = 0 }
-
-// next returns the next delay.
-func (b *backoff) next() time.Duration {
-	b.cur = min(max(b.cur*2, b.min), b.max)
-	return b.cur
-}
-
-// wait sleeps for the next delay; it returns false if ctx ended first.
-func (b *backoff) wait(ctx context.Context) bool {
-	t := time.NewTimer(b.next())
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }

@@ -1,6 +1,8 @@
 package nimbus
 
 import (
+	"github.com/squallstream/squall/internal/backoff"
+
 	"context"
 	"errors"
 	"fmt"
@@ -25,7 +27,7 @@ const replicaOf = "squall-replica"
 // failure again with backoff, until ctx ends.
 func (n *Nimbus) replicate(ctx context.Context) {
 	changes := n.state.WatchTopologies(ctx)
-	b := backoff{min: 500 * time.Millisecond, max: 30 * time.Second}
+	b := backoff.New(backoff.Policy{Min: 500 * time.Millisecond, Max: 30 * time.Second})
 	var (
 		retry <-chan time.Time
 		timer *time.Timer
@@ -51,11 +53,11 @@ func (n *Nimbus) replicate(ctx context.Context) {
 			return
 		}
 		if err == nil {
-			b.reset()
+			b.Reset()
 			retry = nil
 			continue
 		}
-		d := b.next()
+		d := b.Next()
 		n.log.Warn("copy packages", "err", err, "retry", d)
 		if timer != nil {
 			timer.Stop()

@@ -26,6 +26,9 @@ type Options struct {
 	// that failed; it doubles with each consecutive failure. Defaults 100ms
 	// and 30s.
 	MinBackoff, MaxBackoff time.Duration
+	// BackoffJitter is the random fraction of each restart delay (see
+	// backoff.Policy); zero means the default, negative none.
+	BackoffJitter float64
 	// StableAfter is how long a child must run for its failure count to
 	// reset. Default 60s.
 	StableAfter time.Duration

@@ -1,17 +1,26 @@
 package shell
 
-import "time"
+import (
+	"time"
+
+	"github.com/squallstream/squall/internal/backoff"
+)
 
 // restartTracker decides how long to wait before restarting a child and
-// whether the task is crash-looping. It is pure: time comes in as
-// arguments.
+// whether the task is crash-looping. Apart from the backoff's jitter it is
+// pure: time comes in as arguments.
 type restartTracker struct {
 	opts Options
-	// streak counts consecutive failures; reset when a child ran for
+	// delays grows with consecutive failures; reset when a child ran for
 	// StableAfter.
-	streak int
+	delays *backoff.Backoff
 	// recent holds the times of failures within CrashLoopWindow.
 	recent []time.Time
+}
+
+func newRestartTracker(opts Options) *restartTracker {
+	return &restartTracker{opts: opts, delays: backoff.New(backoff.Policy{
+		Min: opts.MinBackoff, Max: opts.MaxBackoff, Jitter: opts.BackoffJitter})}
 }
 
 // failed records a failure at now of a child started at started, and
@@ -19,9 +28,8 @@ type restartTracker struct {
 // crash-looping.
 func (r *restartTracker) failed(started, now time.Time) (time.Duration, bool) {
 	if !started.IsZero() && now.Sub(started) >= r.opts.StableAfter {
-		r.streak = 0
+		r.delays.Reset()
 	}
-	r.streak++
 	keep := r.recent[:0]
 	for _, t := range r.recent {
 		if now.Sub(t) < r.opts.CrashLoopWindow {
@@ -29,9 +37,8 @@ func (r *restartTracker) failed(started, now time.Time) (time.Duration, bool) {
 		}
 	}
 	r.recent = append(keep, now)
-	delay := r.opts.MinBackoff
-	for i := 1; i < r.streak && delay < r.opts.MaxBackoff; i++ {
-		delay *= 2
-	}
-	return min(delay, r.opts.MaxBackoff), len(r.recent) >= r.opts.CrashLoopRestarts
+	return r.delays.Next(), len(r.recent) >= r.opts.CrashLoopRestarts
 }
+
+// streak is the number of consecutive failures.
+func (r *restartTracker) streak() int { return r.delays.Attempts() }

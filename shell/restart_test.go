@@ -6,8 +6,8 @@ import (
 )
 
 func TestRestartTracker(t *testing.T) {
-	opts := Options{MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, StableAfter: time.Minute,
-		CrashLoopRestarts: 3, CrashLoopWindow: time.Minute}.withDefaults()
+	opts := Options{MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, BackoffJitter: -1,
+		StableAfter: time.Minute, CrashLoopRestarts: 3, CrashLoopWindow: time.Minute}.withDefaults()
 	t0 := time.Unix(1000, 0)
 	steps := []struct {
 		started, now time.Duration // offsets from t0
@@ -22,7 +22,7 @@ func TestRestartTracker(t *testing.T) {
 		{10 * time.Second, 11 * time.Second, time.Second, true},              // stays capped
 		{20 * time.Second, 200 * time.Second, 100 * time.Millisecond, false}, // ran stably: streak reset, window empty
 	}
-	r := &restartTracker{opts: opts}
+	r := newRestartTracker(opts)
 	for i, s := range steps {
 		delay, loop := r.failed(t0.Add(s.started), t0.Add(s.now))
 		if delay != s.wantDelay || loop != s.wantLoop {

@@ -140,7 +140,7 @@ func (s *supervisor) stopping() bool {
 // backoff.
 func (s *supervisor) run() {
 	defer close(s.done)
-	tracker := restartTracker{opts: s.opts}
+	tracker := newRestartTracker(s.opts)
 	for {
 		c, cerr := s.start()
 		if cerr == nil {
@@ -168,7 +168,7 @@ func (s *supervisor) run() {
 		s.health.Failures++
 		s.health.CrashLooping = looping
 		s.health.LastError = cerr
-		cerr.Restarts, cerr.CrashLooping = tracker.streak, looping
+		cerr.Restarts, cerr.CrashLooping = tracker.streak(), looping
 		s.mu.Unlock()
 		if c != nil {
 			s.hooks.down(c, cerr, readerDone)

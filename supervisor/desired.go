@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/backoff"
 	"github.com/squallstream/squall/internal/layout"
 )
 
@@ -161,27 +162,30 @@ func judge(launched time.Time, hb *layout.Heartbeat, now time.Time, startTimeout
 // doubles the delay, from base up to max, and a worker that ran for max or
 // longer before failing starts the count again.
 type restartTracker struct {
-	// failures counts consecutive failures.
-	failures int
+	delays *backoff.Backoff
+	// max is the policy's maximum, the run that counts as stable.
+	max time.Duration
 	// notBefore is when the next launch may happen.
 	notBefore time.Time
 }
 
+func newRestartTracker(p backoff.Policy) *restartTracker {
+	return &restartTracker{delays: backoff.New(p), max: p.Max}
+}
+
 // failed records a failure at now of a worker that ran for ranFor, and
 // returns the delay before the next launch.
-func (r *restartTracker) failed(now time.Time, ranFor, base, max time.Duration) time.Duration {
-	if ranFor >= max {
-		r.failures = 0
+func (r *restartTracker) failed(now time.Time, ranFor time.Duration) time.Duration {
+	if ranFor >= r.max {
+		r.delays.Reset()
 	}
-	r.failures++
-	delay := base
-	for i := 1; i < r.failures && delay < max; i++ {
-		delay *= 2
-	}
-	delay = min(delay, max)
+	delay := r.delays.Next()
 	r.notBefore = now.Add(delay)
 	return delay
 }
+
+// failures counts consecutive failures.
+func (r *restartTracker) failures() int { return r.delays.Attempts() }
 
 // due reports whether a launch may happen at now.
 func (r *restartTracker) due(now time.Time) bool { return !now.Before(r.notBefore) }

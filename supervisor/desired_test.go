@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/backoff"
 	"github.com/squallstream/squall/internal/layout"
 )
 
@@ -120,10 +121,10 @@ func TestJudge(t *testing.T) {
 
 func TestRestartTracker(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var r restartTracker
+	r := newRestartTracker(backoff.Policy{Min: time.Second, Max: 10 * time.Second, Jitter: -1})
 	var delays []time.Duration
 	for range 6 {
-		delays = append(delays, r.failed(now, time.Second, time.Second, 10*time.Second))
+		delays = append(delays, r.failed(now, time.Second))
 	}
 	want := []time.Duration{1, 2, 4, 8, 10, 10}
 	for i := range want {
@@ -136,13 +137,8 @@ func TestRestartTracker(t *testing.T) {
 		t.Errorf("due: not before %v", r.notBefore)
 	}
 	// A worker that ran long enough starts the count again.
-	if d := r.failed(now, 10*time.Second, time.Second, 10*time.Second); d != time.Second || r.failures != 1 {
-		t.Errorf("after a long run: delay %v, failures %d; want 1s, 1", d, r.failures)
-	}
-	// A huge failure count does not overflow.
-	r.failures = 1000
-	if d := r.failed(now, 0, time.Hour, 2*time.Hour); d != 2*time.Hour {
-		t.Errorf("delay after 1000 failures = %v, want 2h", d)
+	if d := r.failed(now, 10*time.Second); d != time.Second || r.failures() != 1 {
+		t.Errorf("after a long run: delay %v, failures %d; want 1s, 1", d, r.failures())
 	}
 }
 

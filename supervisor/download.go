@@ -70,12 +70,12 @@ func (l *loop) downloaded(ev downloadedEvent, now time.Time) {
 	default:
 		r := l.dlBackoff[ev.stormID]
 		if r == nil {
-			r = &restartTracker{}
+			r = l.newRestartTracker()
 			l.dlBackoff[ev.stormID] = r
 		}
-		delay := r.failed(now, 0, l.cfg.RestartBackoff, l.cfg.MaxRestartBackoff)
+		delay := r.failed(now, 0)
 		if l.ctx.Err() == nil {
-			l.log.Warn("package download failed", "topology", ev.stormID, "err", ev.err, "attempts", r.failures, "retry_in", delay)
+			l.log.Warn("package download failed", "topology", ev.stormID, "err", ev.err, "attempts", r.failures(), "retry_in", delay)
 		}
 	}
 }

@@ -39,10 +39,10 @@ func (l *loop) launch(d desiredWorker, now time.Time) {
 		os.RemoveAll(w.dir)
 		r := l.restarts[key]
 		if r == nil {
-			r = &restartTracker{}
+			r = l.newRestartTracker()
 			l.restarts[key] = r
 		}
-		delay := r.failed(now, 0, l.cfg.RestartBackoff, l.cfg.MaxRestartBackoff)
+		delay := r.failed(now, 0)
 		l.log.Error("launching worker", l.attrs(w, "err", err, "retry_in", delay)...)
 		return
 	}
@@ -68,7 +68,7 @@ func (l *loop) launch(d desiredWorker, now time.Time) {
 	})
 	restarts := 0
 	if r := l.restarts[key]; r != nil {
-		restarts = r.failures
+		restarts = r.failures()
 	}
 	l.log.Info("launched worker", l.attrs(w, "binary", binary, "assignment_version", d.AssignmentVersion, "restarts", restarts)...)
 }

@@ -1,6 +1,8 @@
 package supervisor
 
 import (
+	"github.com/squallstream/squall/internal/backoff"
+
 	"cmp"
 	"context"
 	"errors"
@@ -372,11 +374,11 @@ func (l *loop) failed(w *worker, now time.Time, reason string) {
 	key := metaKey(w.meta)
 	r := l.restarts[key]
 	if r == nil {
-		r = &restartTracker{}
+		r = l.newRestartTracker()
 		l.restarts[key] = r
 	}
-	delay := r.failed(now, now.Sub(w.meta.LaunchedAt), l.cfg.RestartBackoff, l.cfg.MaxRestartBackoff)
-	l.log.Warn("worker failed", l.attrs(w, "reason", reason, "restarts", r.failures, "restart_in", delay)...)
+	delay := r.failed(now, now.Sub(w.meta.LaunchedAt))
+	l.log.Warn("worker failed", l.attrs(w, "reason", reason, "restarts", r.failures(), "restart_in", delay)...)
 }
 
 // reconcile converges on the assignments last read: it stops the workers
@@ -583,7 +585,7 @@ func (l *loop) publish() {
 			st.State = WorkerStarting
 		}
 		if r := l.restarts[metaKey(w.meta)]; r != nil {
-			st.Restarts = r.failures
+			st.Restarts = r.failures()
 		}
 		out = append(out, st)
 	}
@@ -606,4 +608,9 @@ func (l *loop) sortedWorkers() []*worker {
 // attrs are the log attributes naming w, followed by more.
 func (l *loop) attrs(w *worker, more ...any) []any {
 	return append([]any{"topology", w.meta.StormID, "port", w.meta.Port, "worker", w.id, "pid", w.pid.pid}, more...)
+}
+
+// newRestartTracker spaces the retries of a worker launch or a download.
+func (l *loop) newRestartTracker() *restartTracker {
+	return newRestartTracker(backoff.Policy{Min: l.cfg.RestartBackoff, Max: l.cfg.MaxRestartBackoff})
 }

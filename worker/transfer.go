@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"github.com/squallstream/squall/internal/backoff"
+
 	"bufio"
 	"encoding/binary"
 	"errors"
@@ -63,7 +65,7 @@ func (p *peer) run() {
 		bw        *bufio.Writer
 		buf       []message
 		frame     []byte
-		redial    = minRedial
+		redial    = backoff.New(backoff.Policy{Min: minRedial, Max: maxRedial})
 		downSince = time.Now()
 	)
 	defer func() {
@@ -81,15 +83,15 @@ func (p *peer) run() {
 				select {
 				case <-p.stop:
 					return
-				case <-time.After(redial):
+				case <-time.After(redial.Next()):
 				}
-				redial = min(redial*2, maxRedial)
 				continue
 			}
 			if !downSince.IsZero() {
 				p.log.Info("connected to peer worker")
 			}
-			conn, bw, redial, downSince = c, bufio.NewWriterSize(c, frameFlushSize), minRedial, time.Time{}
+			conn, bw, downSince = c, bufio.NewWriterSize(c, frameFlushSize), time.Time{}
+			redial.Reset()
 		}
 		batch := p.outbox.take(buf)
 		if batch == nil {
