@@ -551,7 +551,8 @@ func TestGuardIdentityForwarding(t *testing.T) {
 
 	// A follower nimbus forwards alice's request: it runs as alice.
 	nimbus := h.grpcClient(t, "nimbus")
-	if _, err := nimbus.KillTopology(as(alice), &api.KillTopologyRequest{Id: "wc-1-1"}); err != nil {
+	fwd := ForwardContext(NewContext(ctx, alice))
+	if _, err := nimbus.KillTopology(fwd, &api.KillTopologyRequest{Id: "wc-1-1"}); err != nil {
 		t.Fatalf("forwarded kill by the owner: %v", err)
 	}
 	if p := h.svc.lastCaller(); p.Name != "alice" || p.Forwarder != "nimbus" || p.Via != ViaNimbus {

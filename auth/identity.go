@@ -1,9 +1,12 @@
 package auth
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+
+	"google.golang.org/grpc/metadata"
 )
 
 // IdentityMetadataKey is the gRPC metadata key that carries a forwarded
@@ -75,4 +78,21 @@ func DecodeIdentity(s string) (Principal, error) {
 		return Principal{}, fmt.Errorf("%w: forwarded identity: unknown via %q", ErrUnauthenticated, w.Via)
 	}
 	return Principal{Name: w.Name, Groups: w.Groups, Method: w.Method, Via: w.Via, Remote: w.Remote}, nil
+}
+
+// ForwardContext returns ctx ready for a call that passes the request of
+// ctx's principal on (a follower nimbus forwarding to the leader): the
+// principal the Guard put in ctx becomes the outgoing forwarded identity,
+// replacing any already there. The caller's connection must authenticate
+// as a nimbus.daemon.users principal, or the receiver refuses the call.
+// Without a principal in ctx, ctx is returned as is.
+func ForwardContext(ctx context.Context) context.Context {
+	p, ok := FromContext(ctx)
+	if !ok {
+		return ctx
+	}
+	md, _ := metadata.FromOutgoingContext(ctx)
+	md = md.Copy()
+	md.Set(IdentityMetadataKey, EncodeIdentity(p))
+	return metadata.NewOutgoingContext(ctx, md)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"google.golang.org/grpc/metadata"
 )
 
 func TestIdentityRoundTrip(t *testing.T) {
@@ -48,6 +50,26 @@ func TestDecodeIdentityRefuses(t *testing.T) {
 		if _, err := DecodeIdentity(in); !errors.Is(err, ErrUnauthenticated) {
 			t.Errorf("DecodeIdentity(%s) = %v, want ErrUnauthenticated", name, err)
 		}
+	}
+}
+
+func TestForwardContext(t *testing.T) {
+	ctx := t.Context()
+	if ForwardContext(ctx) != ctx {
+		t.Errorf("ForwardContext without a principal changed the context")
+	}
+	alice := Principal{Name: "alice", Method: MethodToken, Via: ViaREST}
+	stale := metadata.AppendToOutgoingContext(ctx, IdentityMetadataKey, "old", "squall-forwarded-by", "nimbus-a")
+	md, _ := metadata.FromOutgoingContext(ForwardContext(NewContext(stale, alice)))
+	ids := md.Get(IdentityMetadataKey)
+	if len(ids) != 1 {
+		t.Fatalf("forwarded identities %v, want exactly one", ids)
+	}
+	if p, err := DecodeIdentity(ids[0]); err != nil || p.Name != "alice" || p.Via != ViaREST {
+		t.Errorf("forwarded identity = %+v, %v", p, err)
+	}
+	if got := md.Get("squall-forwarded-by"); len(got) != 1 {
+		t.Errorf("other outgoing metadata lost: %v", md)
 	}
 }
 
