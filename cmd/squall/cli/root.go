@@ -92,6 +92,7 @@ protocol; Go components run inside the worker.`,
 		newNimbusCmd(o),
 		newSupervisorCmd(),
 		newDevClusterCmd(),
+		newCertsCmd(), newAuthCmd(),
 	)
 	return root
 }
