@@ -8,8 +8,10 @@ import (
 	"io"
 	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/tinylib/msgp/msgp"
 	vmsgpack "github.com/vmihailenco/msgpack/v5"
@@ -590,4 +592,65 @@ func asJSON(t *testing.T, v any) string {
 		t.Fatalf("Marshal(%#v): %v", v, err)
 	}
 	return string(b)
+}
+
+// BenchmarkMsgpackLibRatio runs squall's codec and one library in turns,
+// in slices of about 100µs each, and reports the median of the per-slice
+// time ratios library/squall (x-squall: 2 means the library takes twice
+// as long). Load from other processes slows both sides of a pair alike,
+// so this figure moves far less on a busy machine than ns/op does.
+func BenchmarkMsgpackLibRatio(b *testing.B) {
+	for _, c := range decodeCases() {
+		data := squallBytes(b, c.write)
+		newStep := func(codec decodeCodec) func() error {
+			step, _ := codec.new(&repeatReader{msg: data}, data)
+			return step
+		}
+		for _, codec := range c.codecs[1:] {
+			b.Run("decode/"+c.name+"/"+codec.name, func(b *testing.B) {
+				benchRatio(b, newStep(c.codecs[0]), newStep(codec))
+			})
+		}
+	}
+	for _, c := range encodeCases() {
+		for _, codec := range c.codecs[1:] {
+			b.Run("encode/"+c.name+"/"+codec.name, func(b *testing.B) {
+				squall, _ := c.codecs[0].new(io.Discard)
+				lib, _ := codec.new(io.Discard)
+				benchRatio(b, squall, lib)
+			})
+		}
+	}
+}
+
+func benchRatio(b *testing.B, squall, lib func() error) {
+	slice := func(step func() error, n int) time.Duration {
+		start := time.Now()
+		for range n {
+			if err := step(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	// Size the slices from a first run of each side (which warms them up).
+	n := 100
+	if d := slice(squall, n) + slice(lib, n); d > 0 {
+		n = max(1, int(int64(2*n)*int64(100*time.Microsecond)/int64(d)))
+	}
+	var ratios []float64
+	for b.Loop() {
+		var s, l time.Duration
+		if len(ratios)%2 == 0 {
+			s, l = slice(squall, n), slice(lib, n)
+		} else {
+			l, s = slice(lib, n), slice(squall, n)
+		}
+		ratios = append(ratios, float64(l)/float64(s))
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "x-squall")
+	b.ReportMetric(ratios[len(ratios)/4], "p25-x")
+	b.ReportMetric(ratios[3*len(ratios)/4], "p75-x")
+	b.ReportMetric(0, "ns/op")
 }
