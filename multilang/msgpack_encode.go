@@ -2,15 +2,15 @@ package multilang
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/tinylib/msgp/msgp"
 )
 
 // MsgpackEncoder writes pystorm's MessagePack framing of the multilang
@@ -61,15 +61,15 @@ func (e *MsgpackEncoder) message(write func(b []byte) ([]byte, error)) error {
 // WriteHandshake writes the host's first message.
 func (e *MsgpackEncoder) WriteHandshake(h *Handshake) error {
 	return e.message(func(b []byte) ([]byte, error) {
-		b = mpAppendMapHeader(b, 3)
-		b = mpAppendString(b, "pidDir")
-		b = mpAppendString(b, h.PidDir)
-		b = mpAppendString(b, "conf")
+		b = msgp.AppendMapHeader(b, 3)
+		b = msgp.AppendString(b, "pidDir")
+		b = msgp.AppendString(b, h.PidDir)
+		b = msgp.AppendString(b, "conf")
 		var err error
 		if b, err = mpAppendValue(b, h.Conf, 0); err != nil {
 			return nil, fmt.Errorf("conf: %w", err)
 		}
-		b = mpAppendString(b, "context")
+		b = msgp.AppendString(b, "context")
 		return mpAppendContext(b, &h.Context)
 	})
 }
@@ -77,34 +77,34 @@ func (e *MsgpackEncoder) WriteHandshake(h *Handshake) error {
 // mpAppendContext writes the context as the JSON codec does: task ids as
 // string keys, a grouping's fields only when not nil.
 func mpAppendContext(b []byte, c *Context) ([]byte, error) {
-	b = mpAppendMapHeader(b, 8)
-	b = mpAppendString(b, "task->component")
+	b = msgp.AppendMapHeader(b, 8)
+	b = msgp.AppendString(b, "task->component")
 	tasks := slices.Sorted(maps.Keys(c.TaskToComponent))
-	b = mpAppendMapHeader(b, len(tasks))
+	b = msgp.AppendMapHeader(b, uint32(len(tasks)))
 	for _, t := range tasks {
-		b = mpAppendString(b, strconv.Itoa(t))
-		b = mpAppendString(b, c.TaskToComponent[t])
+		b = msgp.AppendString(b, strconv.Itoa(t))
+		b = msgp.AppendString(b, c.TaskToComponent[t])
 	}
-	b = mpAppendString(b, "taskid")
+	b = msgp.AppendString(b, "taskid")
 	b = mpAppendInt(b, int64(c.TaskID))
-	b = mpAppendString(b, "componentid")
-	b = mpAppendString(b, c.ComponentID)
-	b = mpAppendString(b, "streams")
+	b = msgp.AppendString(b, "componentid")
+	b = msgp.AppendString(b, c.ComponentID)
+	b = msgp.AppendString(b, "streams")
 	b = mpAppendStrings(b, c.Streams)
-	b = mpAppendString(b, "stream->outputfields")
+	b = msgp.AppendString(b, "stream->outputfields")
 	b = mpAppendFieldsMap(b, c.StreamToOutputFields)
-	b = mpAppendString(b, "stream->target->grouping")
+	b = msgp.AppendString(b, "stream->target->grouping")
 	b = mpAppendGroupings(b, c.StreamToTargetToGrouping)
-	b = mpAppendString(b, "source->stream->grouping")
+	b = msgp.AppendString(b, "source->stream->grouping")
 	b = mpAppendGroupings(b, c.SourceToStreamToGrouping)
-	b = mpAppendString(b, "source->stream->fields")
+	b = msgp.AppendString(b, "source->stream->fields")
 	if c.SourceToStreamToFields == nil {
-		b = append(b, mpNil)
+		b = msgp.AppendNil(b)
 	} else {
 		sources := slices.Sorted(maps.Keys(c.SourceToStreamToFields))
-		b = mpAppendMapHeader(b, len(sources))
+		b = msgp.AppendMapHeader(b, uint32(len(sources)))
 		for _, s := range sources {
-			b = mpAppendString(b, s)
+			b = msgp.AppendString(b, s)
 			b = mpAppendFieldsMap(b, c.SourceToStreamToFields[s])
 		}
 	}
@@ -113,23 +113,23 @@ func mpAppendContext(b []byte, c *Context) ([]byte, error) {
 
 func mpAppendStrings(b []byte, s []string) []byte {
 	if s == nil {
-		return append(b, mpNil)
+		return msgp.AppendNil(b)
 	}
-	b = mpAppendArrayHeader(b, len(s))
+	b = msgp.AppendArrayHeader(b, uint32(len(s)))
 	for _, x := range s {
-		b = mpAppendString(b, x)
+		b = msgp.AppendString(b, x)
 	}
 	return b
 }
 
 func mpAppendFieldsMap(b []byte, m map[string][]string) []byte {
 	if m == nil {
-		return append(b, mpNil)
+		return msgp.AppendNil(b)
 	}
 	keys := slices.Sorted(maps.Keys(m))
-	b = mpAppendMapHeader(b, len(keys))
+	b = msgp.AppendMapHeader(b, uint32(len(keys)))
 	for _, k := range keys {
-		b = mpAppendString(b, k)
+		b = msgp.AppendString(b, k)
 		b = mpAppendStrings(b, m[k])
 	}
 	return b
@@ -137,32 +137,32 @@ func mpAppendFieldsMap(b []byte, m map[string][]string) []byte {
 
 func mpAppendGroupings(b []byte, m map[string]map[string]Grouping) []byte {
 	if m == nil {
-		return append(b, mpNil)
+		return msgp.AppendNil(b)
 	}
 	outer := slices.Sorted(maps.Keys(m))
-	b = mpAppendMapHeader(b, len(outer))
+	b = msgp.AppendMapHeader(b, uint32(len(outer)))
 	for _, k := range outer {
-		b = mpAppendString(b, k)
+		b = msgp.AppendString(b, k)
 		inner := m[k]
 		if inner == nil {
-			b = append(b, mpNil)
+			b = msgp.AppendNil(b)
 			continue
 		}
 		keys := slices.Sorted(maps.Keys(inner))
-		b = mpAppendMapHeader(b, len(keys))
+		b = msgp.AppendMapHeader(b, uint32(len(keys)))
 		for _, k2 := range keys {
 			g := inner[k2]
-			b = mpAppendString(b, k2)
+			b = msgp.AppendString(b, k2)
 			if g.Fields == nil {
-				b = mpAppendMapHeader(b, 1)
-				b = mpAppendString(b, "type")
-				b = mpAppendString(b, g.Type)
+				b = msgp.AppendMapHeader(b, 1)
+				b = msgp.AppendString(b, "type")
+				b = msgp.AppendString(b, g.Type)
 				continue
 			}
-			b = mpAppendMapHeader(b, 2)
-			b = mpAppendString(b, "type")
-			b = mpAppendString(b, g.Type)
-			b = mpAppendString(b, "fields")
+			b = msgp.AppendMapHeader(b, 2)
+			b = msgp.AppendString(b, "type")
+			b = msgp.AppendString(b, g.Type)
+			b = msgp.AppendString(b, "fields")
 			b = mpAppendStrings(b, g.Fields)
 		}
 	}
@@ -173,11 +173,11 @@ func mpAppendGroupings(b []byte, m map[string]map[string]Grouping) []byte {
 func (e *MsgpackEncoder) WriteTuple(t *TupleMessage) error {
 	return e.message(func(b []byte) ([]byte, error) {
 		b = append(b, 0x85, 0xa2, 'i', 'd')
-		b = mpAppendString(b, t.ID)
+		b = msgp.AppendString(b, t.ID)
 		b = append(b, 0xa4, 'c', 'o', 'm', 'p')
-		b = mpAppendString(b, t.Comp)
+		b = msgp.AppendString(b, t.Comp)
 		b = append(b, 0xa6, 's', 't', 'r', 'e', 'a', 'm')
-		b = mpAppendString(b, t.Stream)
+		b = msgp.AppendString(b, t.Stream)
 		b = append(b, 0xa4, 't', 'a', 's', 'k')
 		b = mpAppendInt(b, int64(t.Task))
 		b = append(b, 0xa5, 't', 'u', 'p', 'l', 'e')
@@ -189,10 +189,10 @@ func (e *MsgpackEncoder) WriteTuple(t *TupleMessage) error {
 func (e *MsgpackEncoder) WriteHeartbeat(id string) error {
 	return e.message(func(b []byte) ([]byte, error) {
 		b = append(b, 0x85, 0xa2, 'i', 'd')
-		b = mpAppendString(b, id)
+		b = msgp.AppendString(b, id)
 		b = append(b, 0xa4, 'c', 'o', 'm', 'p', mpNil)
 		b = append(b, 0xa6, 's', 't', 'r', 'e', 'a', 'm')
-		b = mpAppendString(b, HeartbeatStream)
+		b = msgp.AppendString(b, HeartbeatStream)
 		b = append(b, 0xa4, 't', 'a', 's', 'k', 0xff) // -1
 		b = append(b, 0xa5, 't', 'u', 'p', 'l', 'e', 0x90)
 		return b, nil
@@ -205,9 +205,9 @@ func (e *MsgpackEncoder) WriteHeartbeat(id string) error {
 func (e *MsgpackEncoder) WriteCommand(command string, id any) error {
 	return e.message(func(b []byte) ([]byte, error) {
 		b = append(b, 0x82)
-		b = mpAppendString(b, "command")
-		b = mpAppendString(b, command)
-		b = mpAppendString(b, "id")
+		b = msgp.AppendString(b, "command")
+		b = msgp.AppendString(b, command)
+		b = msgp.AppendString(b, "id")
 		b, err := mpAppendValue(b, id, 0)
 		if err != nil {
 			return nil, fmt.Errorf("id: %w", err)
@@ -219,7 +219,7 @@ func (e *MsgpackEncoder) WriteCommand(command string, id any) error {
 // WriteTaskIDs writes the reply to an emit: the ids of its target tasks.
 func (e *MsgpackEncoder) WriteTaskIDs(ids []int) error {
 	return e.message(func(b []byte) ([]byte, error) {
-		b = mpAppendArrayHeader(b, len(ids))
+		b = msgp.AppendArrayHeader(b, uint32(len(ids)))
 		for _, id := range ids {
 			b = mpAppendInt(b, int64(id))
 		}
@@ -254,7 +254,7 @@ func (e *MsgpackEncoder) WriteMessage(m *Message) error {
 			if !m.NeedTaskIDs && !m.Direct {
 				n++
 			}
-			b = mpAppendMapHeader(b, n)
+			b = msgp.AppendMapHeader(b, uint32(n))
 			b = append(b, 0xa7, 'c', 'o', 'm', 'm', 'a', 'n', 'd', 0xa4, 'e', 'm', 'i', 't')
 			if m.ID != nil {
 				b = append(b, 0xa2, 'i', 'd')
@@ -264,7 +264,7 @@ func (e *MsgpackEncoder) WriteMessage(m *Message) error {
 			}
 			if m.Stream != "" {
 				b = append(b, 0xa6, 's', 't', 'r', 'e', 'a', 'm')
-				b = mpAppendString(b, m.Stream)
+				b = msgp.AppendString(b, m.Stream)
 			}
 			if m.Direct {
 				b = append(b, 0xa4, 't', 'a', 's', 'k')
@@ -284,43 +284,43 @@ func (e *MsgpackEncoder) WriteMessage(m *Message) error {
 			return b, nil
 		case CmdAck, CmdFail:
 			b = append(b, 0x82)
-			b = mpAppendString(b, "command")
-			b = mpAppendString(b, m.Command)
+			b = msgp.AppendString(b, "command")
+			b = msgp.AppendString(b, m.Command)
 			b = append(b, 0xa2, 'i', 'd')
 			if b, err = mpAppendValue(b, m.ID, 0); err != nil {
 				return nil, fmt.Errorf("id: %w", err)
 			}
 		case CmdLog:
 			b = append(b, 0x83)
-			b = mpAppendString(b, "command")
-			b = mpAppendString(b, m.Command)
-			b = mpAppendString(b, "msg")
+			b = msgp.AppendString(b, "command")
+			b = msgp.AppendString(b, m.Command)
+			b = msgp.AppendString(b, "msg")
 			if b, err = mpAppendValue(b, m.Msg, 0); err != nil {
 				return nil, fmt.Errorf("msg: %w", err)
 			}
-			b = mpAppendString(b, "level")
+			b = msgp.AppendString(b, "level")
 			b = mpAppendInt(b, int64(m.Level))
 		case CmdError:
 			b = append(b, 0x82)
-			b = mpAppendString(b, "command")
-			b = mpAppendString(b, m.Command)
-			b = mpAppendString(b, "msg")
+			b = msgp.AppendString(b, "command")
+			b = msgp.AppendString(b, m.Command)
+			b = msgp.AppendString(b, "msg")
 			if b, err = mpAppendValue(b, m.Msg, 0); err != nil {
 				return nil, fmt.Errorf("msg: %w", err)
 			}
 		case CmdMetrics:
 			b = append(b, 0x83)
-			b = mpAppendString(b, "command")
-			b = mpAppendString(b, m.Command)
-			b = mpAppendString(b, "name")
-			b = mpAppendString(b, m.Name)
-			b = mpAppendString(b, "params")
+			b = msgp.AppendString(b, "command")
+			b = msgp.AppendString(b, m.Command)
+			b = msgp.AppendString(b, "name")
+			b = msgp.AppendString(b, m.Name)
+			b = msgp.AppendString(b, "params")
 			if b, err = mpAppendValue(b, m.Params, 0); err != nil {
 				return nil, fmt.Errorf("params: %w", err)
 			}
 		default:
 			b = append(b, 0x81)
-			b = mpAppendString(b, "command")
+			b = msgp.AppendString(b, "command")
 			if b, err = mpAppendValue(b, m.Command, 0); err != nil {
 				return nil, fmt.Errorf("command: %w", err)
 			}
@@ -329,88 +329,17 @@ func (e *MsgpackEncoder) WriteMessage(m *Message) error {
 	})
 }
 
-func mpAppendMapHeader(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, 0x80|byte(n))
-	case n <= math.MaxUint16:
-		return append(b, mpMap16, byte(n>>8), byte(n))
-	}
-	return binary.BigEndian.AppendUint32(append(b, mpMap32), uint32(n))
-}
-
-func mpAppendArrayHeader(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, 0x90|byte(n))
-	case n <= math.MaxUint16:
-		return append(b, mpArray16, byte(n>>8), byte(n))
-	}
-	return binary.BigEndian.AppendUint32(append(b, mpArray32), uint32(n))
-}
-
-// mpAppendString appends s as a str, whatever its bytes; callers check
-// UTF-8 where a string comes from outside.
-func mpAppendString(b []byte, s string) []byte {
-	n := len(s)
-	switch {
-	case n < 32:
-		b = append(b, 0xa0|byte(n))
-	case n <= math.MaxUint8:
-		b = append(b, mpStr8, byte(n))
-	case n <= math.MaxUint16:
-		b = append(b, mpStr16, byte(n>>8), byte(n))
-	default:
-		b = binary.BigEndian.AppendUint32(append(b, mpStr32), uint32(n))
-	}
-	return append(b, s...)
-}
-
-func mpAppendBinary(b []byte, s []byte) []byte {
-	n := len(s)
-	switch {
-	case n <= math.MaxUint8:
-		b = append(b, mpBin8, byte(n))
-	case n <= math.MaxUint16:
-		b = append(b, mpBin16, byte(n>>8), byte(n))
-	default:
-		b = binary.BigEndian.AppendUint32(append(b, mpBin32), uint32(n))
-	}
-	return append(b, s...)
-}
-
+// mpAppendInt appends i in its smallest form, non-negative integers as
+// unsigned ones, as msgpack-python and the other adapters' writers do.
 func mpAppendInt(b []byte, i int64) []byte {
-	switch {
-	case i >= 0:
-		return mpAppendUint(b, uint64(i))
-	case i >= -32:
-		return append(b, byte(int8(i)))
-	case i >= math.MinInt8:
-		return append(b, mpInt8, byte(int8(i)))
-	case i >= math.MinInt16:
-		return binary.BigEndian.AppendUint16(append(b, mpInt16), uint16(int16(i)))
-	case i >= math.MinInt32:
-		return binary.BigEndian.AppendUint32(append(b, mpInt32), uint32(int32(i)))
+	if i >= 0 {
+		return msgp.AppendUint64(b, uint64(i))
 	}
-	return binary.BigEndian.AppendUint64(append(b, mpInt64), uint64(i))
-}
-
-func mpAppendUint(b []byte, u uint64) []byte {
-	switch {
-	case u <= 0x7f:
-		return append(b, byte(u))
-	case u <= math.MaxUint8:
-		return append(b, mpUint8, byte(u))
-	case u <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, mpUint16), uint16(u))
-	case u <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(b, mpUint32), uint32(u))
-	}
-	return binary.BigEndian.AppendUint64(append(b, mpUint64), u)
+	return msgp.AppendInt64(b, i)
 }
 
 func mpAppendValues(b []byte, values []any) ([]byte, error) {
-	b = mpAppendArrayHeader(b, len(values))
+	b = msgp.AppendArrayHeader(b, uint32(len(values)))
 	for i, v := range values {
 		var err error
 		if b, err = mpAppendValue(b, v, 1); err != nil {
@@ -426,17 +355,14 @@ func mpAppendValues(b []byte, values []any) ([]byte, error) {
 func mpAppendValue(b []byte, v any, depth int) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
-		return append(b, mpNil), nil
+		return msgp.AppendNil(b), nil
 	case string:
 		if !utf8.ValidString(x) {
 			return nil, fmt.Errorf("%w: string %s is not valid UTF-8", ErrUnencodable, Snippet([]byte(x)))
 		}
-		return mpAppendString(b, x), nil
+		return msgp.AppendString(b, x), nil
 	case bool:
-		if x {
-			return append(b, mpTrue), nil
-		}
-		return append(b, mpFalse), nil
+		return msgp.AppendBool(b, x), nil
 	case int:
 		return mpAppendInt(b, int64(x)), nil
 	case int64:
@@ -448,21 +374,21 @@ func mpAppendValue(b []byte, v any, depth int) ([]byte, error) {
 	case int8:
 		return mpAppendInt(b, int64(x)), nil
 	case uint:
-		return mpAppendUint(b, uint64(x)), nil
+		return msgp.AppendUint64(b, uint64(x)), nil
 	case uint64:
-		return mpAppendUint(b, x), nil
+		return msgp.AppendUint64(b, x), nil
 	case uint32:
-		return mpAppendUint(b, uint64(x)), nil
+		return msgp.AppendUint64(b, uint64(x)), nil
 	case uint16:
-		return mpAppendUint(b, uint64(x)), nil
+		return msgp.AppendUint64(b, uint64(x)), nil
 	case uint8:
-		return mpAppendUint(b, uint64(x)), nil
+		return msgp.AppendUint64(b, uint64(x)), nil
 	case float64:
-		return binary.BigEndian.AppendUint64(append(b, mpFloat64), math.Float64bits(x)), nil
+		return msgp.AppendFloat64(b, x), nil
 	case float32:
-		return binary.BigEndian.AppendUint32(append(b, mpFloat32), math.Float32bits(x)), nil
+		return msgp.AppendFloat32(b, x), nil
 	case []byte:
-		return mpAppendBinary(b, x), nil
+		return msgp.AppendBytes(b, x), nil
 	case RawMsgpack:
 		return append(b, x...), nil
 	case Raw:
@@ -475,7 +401,7 @@ func mpAppendValue(b []byte, v any, depth int) ([]byte, error) {
 		if depth >= maxDepth {
 			return nil, fmt.Errorf("%w: values nested deeper than %d", ErrUnencodable, maxDepth)
 		}
-		b = mpAppendArrayHeader(b, len(x))
+		b = msgp.AppendArrayHeader(b, uint32(len(x)))
 		for _, e := range x {
 			var err error
 			if b, err = mpAppendValue(b, e, depth+1); err != nil {
@@ -484,7 +410,7 @@ func mpAppendValue(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return b, nil
 	case []string:
-		b = mpAppendArrayHeader(b, len(x))
+		b = msgp.AppendArrayHeader(b, uint32(len(x)))
 		for _, e := range x {
 			var err error
 			if b, err = mpAppendValue(b, e, depth+1); err != nil {
@@ -496,12 +422,12 @@ func mpAppendValue(b []byte, v any, depth int) ([]byte, error) {
 		if depth >= maxDepth {
 			return nil, fmt.Errorf("%w: values nested deeper than %d", ErrUnencodable, maxDepth)
 		}
-		b = mpAppendMapHeader(b, len(x))
+		b = msgp.AppendMapHeader(b, uint32(len(x)))
 		for _, k := range slices.Sorted(maps.Keys(x)) {
 			if !utf8.ValidString(k) {
 				return nil, fmt.Errorf("%w: key %s is not valid UTF-8", ErrUnencodable, Snippet([]byte(k)))
 			}
-			b = mpAppendString(b, k)
+			b = msgp.AppendString(b, k)
 			var err error
 			if b, err = mpAppendValue(b, x[k], depth+1); err != nil {
 				return nil, err

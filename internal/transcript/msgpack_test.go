@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -76,9 +77,30 @@ func TestReadMsgpack(t *testing.T) {
 			t.Errorf("ReadMsgpack(%s) = %v, want an error", bad, err)
 		}
 	}
-	b, _ := hex.DecodeString("92")
-	if _, err := ReadMsgpack(bufio.NewReader(bytes.NewReader(b))); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("a cut array: %v, want io.ErrUnexpectedEOF", err)
+	// A value cut short, even one whose header claims 4 GiB of elements
+	// or bytes, ends in io.ErrUnexpectedEOF without allocating the claim.
+	for _, cut := range []string{"92", "ddffffffff01", "dfffffffffa161", "dbffffffff41"} {
+		b, _ := hex.DecodeString(cut)
+		if _, err := ReadMsgpack(bufio.NewReader(bytes.NewReader(b))); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("ReadMsgpack(%s) = %v, want io.ErrUnexpectedEOF", cut, err)
+		}
+		if err := SkipMsgpack(bufio.NewReader(bytes.NewReader(b))); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("SkipMsgpack(%s) = %v, want io.ErrUnexpectedEOF", cut, err)
+		}
+	}
+	// The library alone would allocate the 16 MiB this array claims.
+	lying, _ := hex.DecodeString("dd000fffff01")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ReadMsgpack(bufio.NewReader(bytes.NewReader(lying)))
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("ReadMsgpack(%x) allocated %d bytes", lying, n)
+	}
+	// Integers read as int64 whatever their form, binaries as strings.
+	b, _ := hex.DecodeString("94ccc8cf0000000000000007c40268690a")
+	if got, err := ReadMsgpack(bufio.NewReader(bytes.NewReader(b))); err != nil || !reflect.DeepEqual(got, []any{int64(200), int64(7), "hi", int64(10)}) {
+		t.Errorf("ReadMsgpack(%x) = %#v, %v", b, got, err)
 	}
 	if got, _ := ReadMsgpack(bufio.NewReader(bytes.NewReader([]byte{0xca, 0x3f, 0xc0, 0, 0}))); !reflect.DeepEqual(got, 1.5) {
 		t.Errorf("float32 = %v", got)
