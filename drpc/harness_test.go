@@ -110,12 +110,20 @@ func runTopology(t *testing.T, topo *topology.Topology) *worker.Worker {
 // the spout taking requests from servers (invocation addresses).
 func drpcTopology(t *testing.T, function string, servers []string, bolt topology.BoltFunc, conf map[string]any) *topology.Topology {
 	t.Helper()
+	return drpcTopologyAs(t, function, servers, bolt, conf, nil)
+}
+
+// drpcTopologyAs is drpcTopology with credentials for the servers.
+func drpcTopologyAs(t *testing.T, function string, servers []string, bolt topology.BoltFunc, conf map[string]any, creds drpc.Credentials) *topology.Topology {
+	t.Helper()
 	b := topology.NewBuilder("drpc-" + function)
 	b.SetSpout("drpc", topology.SpoutFunc(func() (topology.Spout, error) {
-		return drpc.NewSpout(drpc.SpoutConfig{Function: function, Servers: servers})
+		return drpc.NewSpout(drpc.SpoutConfig{Function: function, Servers: servers, Credentials: creds})
 	}), 1)
 	b.SetBolt("work", bolt, 2).ShuffleGrouping("drpc")
-	b.SetBolt("return", topology.BoltFunc(func() (topology.Bolt, error) { return drpc.NewReturnResults(), nil }), 2).
+	b.SetBolt("return", topology.BoltFunc(func() (topology.Bolt, error) {
+		return drpc.NewReturnResults(drpc.ReturnResultsConfig{Credentials: creds}), nil
+	}), 2).
 		ShuffleGrouping("work")
 	for k, v := range conf {
 		b.AddConfig(k, v)

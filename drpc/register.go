@@ -26,13 +26,24 @@ const (
 //	    go: squall.ReturnResults
 //
 // It panics if a name is already registered.
-func Register(r *topology.Registry) {
+func Register(r *topology.Registry) { RegisterWith(r, Options{}) }
+
+// Options configure the registered components.
+type Options struct {
+	// Credentials, if set, gives the components' dial options: the
+	// security layer's.
+	Credentials Credentials
+}
+
+// RegisterWith is Register with options.
+func RegisterWith(r *topology.Registry, o Options) {
 	r.RegisterSpout(SpoutName, func(a topology.Args) (topology.Spout, error) {
 		a.Require("function")
 		c := SpoutConfig{
-			Function: a.String("function", ""),
-			Servers:  a.Strings("servers", nil),
-			Prefetch: a.Int("prefetch", 0),
+			Function:    a.String("function", ""),
+			Servers:     a.Strings("servers", nil),
+			Prefetch:    a.Int("prefetch", 0),
+			Credentials: o.Credentials,
 		}
 		if err := a.Err(); err != nil {
 			return nil, err
@@ -40,7 +51,7 @@ func Register(r *topology.Registry) {
 		return NewSpout(c)
 	})
 	r.RegisterBolt(ReturnResultsName, func(a topology.Args) (topology.Bolt, error) {
-		return NewReturnResults(), nil
+		return NewReturnResults(ReturnResultsConfig{Credentials: o.Credentials}), nil
 	})
 	r.RegisterClass(StormDRPCSpout, SpoutName, "function")
 	r.RegisterClass(StormReturnResults, ReturnResultsName)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/grpc"
+
 	"github.com/squallstream/squall/api/drpcpb"
 	"github.com/squallstream/squall/topology"
 )
@@ -28,6 +30,8 @@ var errBadReturnInput = errors.New("ReturnResults needs tuples of [result, retur
 // result that is not a string is sent as JSON; bytes that are not UTF-8
 // become U+FFFD.
 type ReturnResults struct {
+	creds     Credentials
+	opts      []grpc.DialOption
 	out       topology.BoltCollector
 	log       *slog.Logger
 	maxResult int
@@ -36,8 +40,16 @@ type ReturnResults struct {
 	returners map[string]*returner
 }
 
+// ReturnResultsConfig configures a ReturnResults bolt.
+type ReturnResultsConfig struct {
+	// Credentials, if set, gives the options for dialling the servers.
+	Credentials Credentials
+}
+
 // NewReturnResults returns a ReturnResults bolt.
-func NewReturnResults() *ReturnResults { return &ReturnResults{} }
+func NewReturnResults(c ReturnResultsConfig) *ReturnResults {
+	return &ReturnResults{creds: c.Credentials}
+}
 
 // Prepare reads drpc.max_buffer_size, the largest result a server takes.
 func (b *ReturnResults) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) error {
@@ -50,6 +62,10 @@ func (b *ReturnResults) Prepare(ctx *topology.TaskContext, out topology.BoltColl
 	b.maxResult = r.int(KeyMaxBufferSize, DefaultMaxBufferSize)
 	if r.err != nil {
 		return fmt.Errorf("drpc return results: %w", r.err)
+	}
+	var err error
+	if b.opts, err = b.creds.dialOptions(ctx.Config); err != nil {
+		return fmt.Errorf("drpc return results: credentials: %w", err)
 	}
 	b.returners = map[string]*returner{}
 	return nil
@@ -108,7 +124,7 @@ func (b *ReturnResults) returner(addr string) (*returner, error) {
 	if len(b.returners) >= maxReturnServers {
 		return nil, fmt.Errorf("return-info names a %dth DRPC server (%s); one task returns to at most %d", len(b.returners)+1, addr, maxReturnServers)
 	}
-	r, err := newReturner(addr, b.log)
+	r, err := newReturner(addr, b.log, b.opts...)
 	if err != nil {
 		return nil, err
 	}

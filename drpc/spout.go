@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 
+	"google.golang.org/grpc"
+
 	"github.com/squallstream/squall/api/drpcpb"
 	"github.com/squallstream/squall/topology"
 )
@@ -31,6 +33,7 @@ type Spout struct {
 	function string
 	servers  []string
 	prefetch int
+	creds    Credentials
 
 	out       topology.SpoutCollector
 	log       *slog.Logger
@@ -54,6 +57,21 @@ type SpoutConfig struct {
 	// Prefetch bounds the requests a task takes from each server before
 	// it emits them; 0 means 128, or topology.max.spout.pending if lower.
 	Prefetch int
+	// Credentials, if set, gives the options for dialling the servers.
+	Credentials Credentials
+}
+
+// Credentials returns the dial options (transport credentials, per-call
+// tokens) that a topology's DRPC components use to reach its DRPC servers,
+// from the topology's configuration. The security layer supplies it; nil
+// means plaintext.
+type Credentials func(conf topology.Config) ([]grpc.DialOption, error)
+
+func (c Credentials) dialOptions(conf topology.Config) ([]grpc.DialOption, error) {
+	if c == nil {
+		return nil, nil
+	}
+	return c(conf)
 }
 
 // NewSpout returns a DRPC spout for c.Function.
@@ -69,7 +87,7 @@ func NewSpout(c SpoutConfig) (*Spout, error) {
 			return nil, fmt.Errorf("drpc spout: server %q: %w", s, err)
 		}
 	}
-	return &Spout{function: c.Function, servers: c.Servers, prefetch: c.Prefetch}, nil
+	return &Spout{function: c.Function, servers: c.Servers, prefetch: c.Prefetch, creds: c.Credentials}, nil
 }
 
 // Fields of the spout's output, Storm's.
@@ -94,6 +112,10 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 	if err != nil {
 		return err
 	}
+	opts, err := s.creds.dialOptions(ctx.Config)
+	if err != nil {
+		return fmt.Errorf("drpc spout %q: credentials: %w", s.function, err)
+	}
 	window := s.prefetch
 	if window == 0 {
 		window = defaultPrefetch
@@ -108,11 +130,11 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 		host, port, _ := splitServer(addr)
 		hostJSON, _ := json.Marshal(host)
 		s.infoSuffix = append(s.infoSuffix, fmt.Sprintf(`,"host":%s,"port":%d}`, hostJSON, port))
-		f, err := newFetcher(i, addr, s.function, window, s.inbox, s.log, out.ReportError)
+		f, err := newFetcher(i, addr, s.function, window, s.inbox, s.log, out.ReportError, opts...)
 		if err == nil {
 			s.fetchers = append(s.fetchers, f)
 			var r *returner
-			if r, err = newReturner(addr, s.log); err == nil {
+			if r, err = newReturner(addr, s.log, opts...); err == nil {
 				s.returners = append(s.returners, r)
 				continue
 			}
