@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"strconv"
 	"time"
 
 	"google.golang.org/grpc"
@@ -62,9 +60,13 @@ func DialConfigured(ctx context.Context, conf topology.Config, connectTimeout ti
 	if port <= 0 {
 		return nil, fmt.Errorf("config %s: %d is not a port to call", KeyPort, port)
 	}
+	addrs, err := joinServers(servers, port)
+	if err != nil {
+		return nil, err
+	}
 	var errs []error
-	for _, i := range rand.Perm(len(servers)) {
-		c, err := Dial(net.JoinHostPort(servers[i], strconv.Itoa(port)), opts...)
+	for _, i := range rand.Perm(len(addrs)) {
+		c, err := Dial(addrs[i], opts...)
 		if err == nil {
 			if err = c.connect(ctx, connectTimeout); err == nil {
 				return c, nil

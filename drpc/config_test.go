@@ -48,3 +48,21 @@ func TestConfigFrom(t *testing.T) {
 		})
 	}
 }
+
+func TestJoinServers(t *testing.T) {
+	tests := []struct {
+		hosts []string
+		want  []string
+		ok    bool
+	}{
+		{[]string{"127.0.0.1", "drpc1.example.com", "::1"}, []string{"127.0.0.1:3773", "drpc1.example.com:3773", "[::1]:3773"}, true},
+		{[]string{"127.0.0.1:4000"}, nil, false},
+		{[]string{""}, nil, false},
+	}
+	for _, tt := range tests {
+		got, err := joinServers(tt.hosts, 3773)
+		if (err == nil) != tt.ok || strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("joinServers(%q) = %q, %v; want %q ok %v", tt.hosts, got, err, tt.want, tt.ok)
+		}
+	}
+}

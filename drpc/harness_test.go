@@ -28,7 +28,7 @@ func patience(d time.Duration) time.Duration {
 	return d
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -49,7 +49,7 @@ type runningServer struct {
 }
 
 // startServer runs a DRPC server until the test ends (or stop).
-func startServer(t *testing.T, cfg drpc.Config) *runningServer {
+func startServer(t testing.TB, cfg drpc.Config) *runningServer {
 	t.Helper()
 	s, err := drpc.New(cfg, testLogger(t))
 	if err != nil {
@@ -83,9 +83,18 @@ func startServer(t *testing.T, cfg drpc.Config) *runningServer {
 }
 
 // runTopology runs a topology in this process until the test ends.
-func runTopology(t *testing.T, topo *topology.Topology) *worker.Worker {
+func runTopology(t testing.TB, topo *topology.Topology) *worker.Worker {
 	t.Helper()
-	w, err := worker.New(worker.Config{Topology: topo, StormID: topo.Name + "-1-1", Logger: testLogger(t)})
+	return runWorker(t, worker.Config{Topology: topo})
+}
+
+// runWorker runs a worker of all of a topology's executors until the test
+// ends.
+func runWorker(t testing.TB, cfg worker.Config) *worker.Worker {
+	t.Helper()
+	cfg.StormID = cfg.Topology.Name + "-1-1"
+	cfg.Logger = testLogger(t)
+	w, err := worker.New(cfg)
 	if err != nil {
 		t.Fatalf("worker.New: %v", err)
 	}
@@ -108,13 +117,13 @@ func runTopology(t *testing.T, topo *topology.Topology) *worker.Worker {
 
 // drpcTopology builds spout -> bolt -> ReturnResults for function, with
 // the spout taking requests from servers (invocation addresses).
-func drpcTopology(t *testing.T, function string, servers []string, bolt topology.BoltFunc, conf map[string]any) *topology.Topology {
+func drpcTopology(t testing.TB, function string, servers []string, bolt topology.BoltFunc, conf map[string]any) *topology.Topology {
 	t.Helper()
 	return drpcTopologyAs(t, function, servers, bolt, conf, nil)
 }
 
 // drpcTopologyAs is drpcTopology with credentials for the servers.
-func drpcTopologyAs(t *testing.T, function string, servers []string, bolt topology.BoltFunc, conf map[string]any, creds drpc.Credentials) *topology.Topology {
+func drpcTopologyAs(t testing.TB, function string, servers []string, bolt topology.BoltFunc, conf map[string]any, creds drpc.Credentials) *topology.Topology {
 	t.Helper()
 	b := topology.NewBuilder("drpc-" + function)
 	b.SetSpout("drpc", topology.SpoutFunc(func() (topology.Spout, error) {

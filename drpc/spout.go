@@ -162,8 +162,21 @@ func (s *Spout) serverAddrs(conf topology.Config) ([]string, error) {
 	if len(hosts) == 0 {
 		return nil, fmt.Errorf("drpc spout %q: no DRPC servers configured: set %s (and %s), or the spout's servers", s.function, KeyServers, KeyInvocationsPort)
 	}
+	addrs, err := joinServers(hosts, port)
+	if err != nil {
+		return nil, fmt.Errorf("drpc spout %q: %w", s.function, err)
+	}
+	return addrs, nil
+}
+
+// joinServers returns the addresses of drpc.servers at a port.
+func joinServers(hosts []string, port int) ([]string, error) {
 	addrs := make([]string, len(hosts))
 	for i, h := range hosts {
+		if _, _, err := net.SplitHostPort(h); err == nil || h == "" {
+			return nil, fmt.Errorf("config %s: %q is not a host name: the ports are %s and %s "+
+				"(a spout reaches servers on other ports through its servers argument)", KeyServers, h, KeyPort, KeyInvocationsPort)
+		}
 		addrs[i] = net.JoinHostPort(h, strconv.Itoa(port))
 	}
 	return addrs, nil
