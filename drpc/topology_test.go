@@ -47,6 +47,11 @@ func TestHTTPForms(t *testing.T) {
 			}
 		})
 	}
+	// The rest of the path is the arguments, slashes included (Storm takes
+	// one segment; squall takes the reach example's URLs as they are).
+	if code, body := do(t, http.MethodGet, "http://"+addr+"/drpc/exclamation/foo.com/blog/1", ""); code != 200 || body != "foo.com/blog/1!" {
+		t.Errorf("GET /drpc/exclamation/foo.com/blog/1 = %d %q", code, body)
+	}
 	// GET /drpc/{function}/ with the trailing slash is the empty form too.
 	if code, body := do(t, http.MethodGet, "http://"+addr+"/drpc/exclamation/", ""); code != 200 || body != "!" {
 		t.Errorf("GET /drpc/exclamation/ = %d %q, want 200 \"!\"", code, body)
