@@ -70,19 +70,25 @@ func (f *fetcher) took() {
 	}
 }
 
+// healthyStream is how long a stream must have lasted to count as a
+// success, for backoff and reporting, when it brought no request.
+const healthyStream = 5 * time.Second
+
 // run fetches until ctx ends, reconnecting with backoff.
 func (f *fetcher) run(ctx context.Context) {
 	b := backoff.New(fetchBackoff)
 	healthy := true
 	for {
+		start := time.Now()
 		got, err := f.stream(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		if got {
+		if got || time.Since(start) >= healthyStream {
 			b.Reset()
+			healthy = true
 		}
-		if healthy || got {
+		if healthy {
 			// Said once per outage, not once per retry.
 			err = fmt.Errorf("fetch %q requests from drpc server %s: %w", f.function, f.addr, err)
 			f.log.Warn("drpc fetch failed", "function", f.function, "err", err)

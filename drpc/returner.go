@@ -98,7 +98,7 @@ func (r *returner) trySend(o *drpcpb.Outcome, done func(error)) bool {
 }
 
 // close delivers what waits, for at most returnDrain, then closes the
-// connection. Outcomes sent after close get errReturnerClosed.
+// connection.
 func (r *returner) close() {
 	r.stopOnce.Do(func() { close(r.stop) })
 	<-r.done
