@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 
 	"github.com/spf13/cobra"
 
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/drpc"
 )
 
@@ -71,7 +71,7 @@ func runDRPC(ctx context.Context, o drpcOptions, stderr io.Writer) error {
 	if a, ok := conf["drpc.authorizer"]; ok && a != nil {
 		return fmt.Errorf("config drpc.authorizer is %v, but squall drpc has no authorizer plug-ins yet: remove it (see docs/drpc.md)", a)
 	}
-	if ip := net.ParseIP(cfg.Host); (ip == nil || !ip.IsLoopback()) && cfg.Host != "localhost" && !o.insecure {
+	if !auth.IsLoopback(cfg.Host) && !o.insecure {
 		return fmt.Errorf("config %s %q is not a loopback address, and squall drpc has no authentication yet: "+
 			"anyone who reaches it could call and serve every function; bind 127.0.0.1, or pass --insecure to accept that", drpc.KeyHost, cfg.Host)
 	}
