@@ -3,6 +3,8 @@
 #   api/nimbus.pb.go        messages          (protoc-gen-go)
 #   api/nimbus_grpc.pb.go   gRPC service      (protoc-gen-go-grpc)
 #   api/nimbus.pb.gw.go     REST gateway      (protoc-gen-grpc-gateway, mapping in api/gateway.yaml)
+# and of the DRPC API from api/squall/drpc/v1/drpc.proto into api/drpcpb/
+# (messages and gRPC services; DRPC's HTTP forms are plain handlers in drpc/).
 #
 # Needs protoc with its well-known types (Debian: apt-get install -y
 # protobuf-compiler; the committed code was made with libprotoc 3.21.12).
@@ -38,3 +40,11 @@ protoc \
 	--grpc-gateway_out=. --grpc-gateway_opt=module=github.com/squallstream/squall \
 	--grpc-gateway_opt=grpc_api_configuration=api/gateway.yaml \
 	api/squall/v1/nimbus.proto
+
+protoc \
+	--plugin=protoc-gen-go="$bin/protoc-gen-go" \
+	--plugin=protoc-gen-go-grpc="$bin/protoc-gen-go-grpc" \
+	-I api \
+	--go_out=. --go_opt=module=github.com/squallstream/squall \
+	--go-grpc_out=. --go-grpc_opt=module=github.com/squallstream/squall \
+	api/squall/drpc/v1/drpc.proto

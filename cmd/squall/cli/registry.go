@@ -3,6 +3,7 @@ package cli
 import (
 	"io"
 
+	"github.com/squallstream/squall/drpc"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
 )
@@ -13,5 +14,6 @@ import (
 func stockRegistry(stdout io.Writer) *topology.Registry {
 	r := topology.NewRegistry()
 	builtin.RegisterWith(r, builtin.Options{Stdout: stdout})
+	drpc.Register(r)
 	return r
 }

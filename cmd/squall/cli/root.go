@@ -93,6 +93,9 @@ protocol; Go components run inside the worker.`,
 		newSupervisorCmd(),
 		newDevClusterCmd(),
 		newCertsCmd(), newAuthCmd(),
+		newDRPCCmd(),
+		newDRPCClientCmd(),
+		newDRPCBenchCmd(),
 	)
 	return root
 }

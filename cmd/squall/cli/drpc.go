@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/drpc"
+)
+
+type drpcOptions struct {
+	config   configFlags
+	logLevel string
+	insecure bool
+}
+
+func newDRPCCmd() *cobra.Command {
+	var o drpcOptions
+	cmd := &cobra.Command{
+		Use:   "drpc",
+		Short: "Run a DRPC server, through which clients call topologies' functions",
+		Long: `Run a distributed RPC server, as Storm's "storm drpc". Clients call a function
+with an argument string; a topology that serves the function (with
+squall.DRPCSpout and squall.ReturnResults) computes the result, and the
+server hands it back:
+
+  drpc.port             gRPC for clients (squall drpc-client, drpc.Client)
+  drpc.invocations.port gRPC for topologies
+  drpc.http.port        Storm's HTTP forms:
+                          curl -d ARGS http://HOST:PORT/drpc/FUNCTION
+                          curl http://HOST:PORT/drpc/FUNCTION/ARGS
+
+Storm's two Thrift ports serve squall's gRPC: Storm's Thrift clients do not
+work. Requests wait at most drpc.request.timeout.secs (600); at most
+drpc.max_buffer_size bytes (1 MiB) of requests wait for a topology, beyond
+which the server answers 503. Everything binds drpc.host, 127.0.0.1 unless
+configured. Port 0 picks a free port; drpc.port or drpc.http.port -1 turns
+it off. Once listening, it prints one line on stderr:
+
+  drpc client=HOST:PORT invocations=HOST:PORT http=HOST:PORT`,
+		Example: `  squall drpc
+  squall drpc -c drpc.http.port=8081 -c drpc.request.timeout.secs=30`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDRPC(cmd.Context(), o, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	o.config.register(f)
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.BoolVar(&o.insecure, "insecure", false, "bind a drpc.host that is not loopback without authentication: anyone who reaches it can call and serve every function")
+	return cmd
+}
+
+func runDRPC(ctx context.Context, o drpcOptions, stderr io.Writer) error {
+	conf, err := o.config.load()
+	if err != nil {
+		return err
+	}
+	log, err := daemonLogger(o.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := drpc.ConfigFrom(conf)
+	if err != nil {
+		return err
+	}
+	if a, ok := conf["drpc.authorizer"]; ok && a != nil {
+		return fmt.Errorf("config drpc.authorizer is %v, but squall drpc has no authorizer plug-ins yet: remove it (see docs/drpc.md)", a)
+	}
+	if !auth.IsLoopback(cfg.Host) && !o.insecure {
+		return fmt.Errorf("config %s %q is not a loopback address, and squall drpc has no authentication yet: "+
+			"anyone who reaches it could call and serve every function; bind 127.0.0.1, or pass --insecure to accept that", drpc.KeyHost, cfg.Host)
+	}
+	s, err := drpc.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case <-s.Ready():
+		fmt.Fprintf(stderr, "drpc client=%s invocations=%s http=%s\n", orNone(s.Addr()), s.InvocationsAddr(), orNone(s.HTTPAddr()))
+	case err := <-done:
+		return err
+	}
+	return <-done
+}
+
+func orNone(addr string) string {
+	if addr == "" {
+		return "none"
+	}
+	return addr
+}
