@@ -31,10 +31,11 @@ type Handler struct {
 //	GET /api/v1/search?file=&search-string=&num-matches=&start-byte-offset=&is-daemon=
 //	GET /api/v1/deepSearch/{topoId}?search-string=&num-matches=&port=&start-file-offset=&start-byte-offset=&search-archived=
 //	GET /api/v1/listLogs?topoId=&port=
-//	GET /api/v1/follow?file=&offset=&fileId=&wait=&grep=&component=&task=   (squall)
+//	GET /api/v1/follow?file=&offset=&fileId=&wait=   (squall)
 //
-// Pages and follows also filter by component and task, reading the lines
-// as internal/logline writes them.
+// Pages and follows also filter lines by grep (a substring, as Storm's),
+// regex, component, task and since (RFC 3339), reading them as
+// internal/logline writes them.
 func NewHandler(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

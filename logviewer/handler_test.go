@@ -72,6 +72,7 @@ func TestPageFilters(t *testing.T) {
 		{"component", []string{"component", "split"}, lines[1] + lines[2]},
 		{"task", []string{"task", "6"}, lines[2]},
 		{"component and grep", []string{"component", "count", "grep", "snow"}, lines[3]},
+		{"since", []string{"since", "2026-12-07T10:00:02Z"}, lines[2] + lines[3]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +110,7 @@ func TestPageRefuses(t *testing.T) {
 		{"bad regex", "/api/v1/log", []string{"file", "wc-1-1/6700/worker.log", "regex", "("}, http.StatusBadRequest},
 		{"long regex", "/api/v1/log", []string{"file", "wc-1-1/6700/worker.log", "regex", strings.Repeat("a", MaxRegexBytes+1)}, http.StatusBadRequest},
 		{"bad task", "/api/v1/log", []string{"file", "wc-1-1/6700/worker.log", "task", "five"}, http.StatusBadRequest},
+		{"bad since", "/api/v1/log", []string{"file", "wc-1-1/6700/worker.log", "since", "10m"}, http.StatusBadRequest},
 		{"missing file", "/api/v1/log", []string{"file", "wc-1-1/6700/nope.log"}, http.StatusNotFound},
 		{"unknown path", "/api/v1/logs", nil, http.StatusNotFound},
 	}

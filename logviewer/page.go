@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/squallstream/squall/internal/logline"
 )
@@ -48,8 +49,8 @@ func (lf lineFilter) empty() bool {
 	return lf.substring == "" && lf.regex == nil && !lf.f.Selective()
 }
 
-// filterParams reads grep (a substring, as Storm's), regex, component and
-// task.
+// filterParams reads grep (a substring, as Storm's), regex, component,
+// task and since (RFC 3339).
 func filterParams(r *http.Request) (lineFilter, error) {
 	q := r.URL.Query()
 	lf := lineFilter{substring: q.Get("grep")}
@@ -73,6 +74,13 @@ func filterParams(r *http.Request) (lineFilter, error) {
 			return lf, badRequest("task %q: want a task id", truncate(s, 40))
 		}
 		lf.f.Task, lf.f.HasTask = n, true
+	}
+	if s := q.Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return lf, badRequest("since %q: want a time such as 2026-12-07T10:00:00Z", truncate(s, 40))
+		}
+		lf.f.Since = t
 	}
 	return lf, nil
 }

@@ -21,7 +21,8 @@ var (
 	// ErrMerge: snapshots of different components, or a series that is of
 	// different kinds in the two, cannot be merged.
 	ErrMerge = errors.New("cannot merge snapshots")
-	// ErrReporterConfig: topology.metrics.reporters or
-	// topology.builtin.metrics.bucket.size.secs is malformed.
+	// ErrReporterConfig: topology.metrics.reporters,
+	// topology.builtin.metrics.bucket.size.secs or
+	// topology.user.metrics.max.names is malformed.
 	ErrReporterConfig = errors.New("bad metrics reporter configuration")
 )

@@ -247,3 +247,50 @@ func BenchmarkGaugeSet(b *testing.B) {
 		g.Set(42)
 	}
 }
+
+// The built-in metrics of one tuple through a spout and a bolt, as the
+// worker should record them: counts kept locally and added once per batch
+// of 256, latencies sampled one tuple in 20 (topology.stats.sample.rate
+// 0.05). BenchmarkTupleMetricsAtomic adds every count at once instead, for
+// comparison.
+func BenchmarkTupleMetricsBatched(b *testing.B) {
+	r := NewRegistry(Config{}, t0)
+	spout, bolt := r.Task("spout", 1), r.Task("bolt", 2)
+	emitted, transferred := spout.Counter(Emitted, "default"), spout.Counter(Transferred, "default")
+	executed, acked := bolt.Counter(Executed, "spout:default"), bolt.Counter(Acked, "spout:default")
+	execLat := bolt.Histogram(ExecuteLatency, "spout:default")
+	var n, sample int64
+	for b.Loop() {
+		n++
+		if n == 256 {
+			emitted.Add(n)
+			transferred.Add(n)
+			executed.Add(n)
+			acked.Add(n)
+			n = 0
+		}
+		if sample++; sample == 20 {
+			sample = 0
+			execLat.ObserveDuration(1200)
+		}
+	}
+}
+
+func BenchmarkTupleMetricsAtomic(b *testing.B) {
+	r := NewRegistry(Config{}, t0)
+	spout, bolt := r.Task("spout", 1), r.Task("bolt", 2)
+	emitted, transferred := spout.Counter(Emitted, "default"), spout.Counter(Transferred, "default")
+	executed, acked := bolt.Counter(Executed, "spout:default"), bolt.Counter(Acked, "spout:default")
+	execLat := bolt.Histogram(ExecuteLatency, "spout:default")
+	var sample int64
+	for b.Loop() {
+		emitted.Inc()
+		transferred.Inc()
+		executed.Inc()
+		acked.Inc()
+		if sample++; sample == 20 {
+			sample = 0
+			execLat.ObserveDuration(1200)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"cmp"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -11,6 +12,27 @@ import (
 // DefaultMaxUserMetrics is how many user metric names a task may have
 // unless Config says otherwise.
 const DefaultMaxUserMetrics = 100
+
+// KeyMaxUserMetrics (squall's) sets how many user metric names a task of
+// the topology may have; 0 allows none.
+const KeyMaxUserMetrics = "topology.user.metrics.max.names"
+
+// MaxUserMetricsFrom reads KeyMaxUserMetrics from a topology's
+// configuration, as Config.MaxUserMetrics takes it.
+func MaxUserMetricsFrom(conf map[string]any) (int, error) {
+	v, ok := conf[KeyMaxUserMetrics]
+	if !ok || v == nil {
+		return DefaultMaxUserMetrics, nil
+	}
+	n, ok := number(v)
+	if !ok || n < 0 || n != float64(int(n)) || n > 100000 {
+		return 0, fmt.Errorf("%w: %s: %s: want a whole number from 0 to 100000", ErrReporterConfig, KeyMaxUserMetrics, describe(v))
+	}
+	if n == 0 {
+		return -1, nil
+	}
+	return int(n), nil
+}
 
 // Config configures a Registry.
 type Config struct {

@@ -335,3 +335,29 @@ func BenchmarkSnapshot(b *testing.B) {
 		r.Snapshot(now)
 	}
 }
+
+func TestMaxUserMetricsFrom(t *testing.T) {
+	tests := []struct {
+		conf map[string]any
+		want int
+		ok   bool
+	}{
+		{nil, DefaultMaxUserMetrics, true},
+		{map[string]any{KeyMaxUserMetrics: 5}, 5, true},
+		{map[string]any{KeyMaxUserMetrics: int64(0)}, -1, true},
+		{map[string]any{KeyMaxUserMetrics: -1}, 0, false},
+		{map[string]any{KeyMaxUserMetrics: 2.5}, 0, false},
+		{map[string]any{KeyMaxUserMetrics: "many"}, 0, false},
+	}
+	for _, tt := range tests {
+		got, err := MaxUserMetricsFrom(tt.conf)
+		if (err == nil) != tt.ok || got != tt.want || err != nil && !errors.Is(err, ErrReporterConfig) {
+			t.Errorf("MaxUserMetricsFrom(%v) = %d, %v; want %d, ok %v", tt.conf, got, err, tt.want, tt.ok)
+		}
+	}
+	// 0 configured: no user metric at all.
+	r := NewRegistry(Config{MaxUserMetrics: -1}, t0)
+	if err := r.Task("c", 1).Record("m", 1); !errors.Is(err, ErrTooManyMetrics) {
+		t.Errorf("Record with none allowed = %v, want ErrTooManyMetrics", err)
+	}
+}
