@@ -201,12 +201,12 @@ func readDir(root *os.Root, dir string) ([]fs.DirEntry, error) {
 	return f.ReadDir(-1)
 }
 
-// workerLogs returns a slot's worker logs (worker.log and its rotations),
-// newest first, as Storm's deep search takes them.
+// workerLogs returns a slot's worker logs (worker.log and its rotations,
+// but compressed ones), newest first, as Storm's deep search takes them.
 func workerLogs(files []logFile) []logFile {
 	var out []logFile
 	for _, f := range files {
-		if strings.HasPrefix(path.Base(f.name), "worker.log") {
+		if base := path.Base(f.name); strings.HasPrefix(base, "worker.log") && !strings.HasSuffix(base, ".gz") {
 			out = append(out, f)
 		}
 	}

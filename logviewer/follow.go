@@ -35,6 +35,9 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	file := q.Get("file")
 	dir, err := h.resolve(r, OpRead, file, false)
+	if err == nil {
+		err = readable(file)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -171,6 +171,15 @@ func (h *Handler) resolve(r *http.Request, op Op, file string, daemon bool) (dir
 	return dir, nil
 }
 
+// readable refuses a compressed log for the paths that read text: it can
+// only be downloaded.
+func readable(file string) error {
+	if strings.HasSuffix(file, ".gz") {
+		return badRequest("%s is compressed: download it", truncate(file, 100))
+	}
+	return nil
+}
+
 // intParam reads an optional integer parameter within [lo, hi].
 func intParam(r *http.Request, name string, def, lo, hi int64) (int64, error) {
 	s := r.URL.Query().Get(name)

@@ -96,6 +96,7 @@ func TestPageJSON(t *testing.T) {
 
 func TestPageRefuses(t *testing.T) {
 	f := newFixture(t, nil)
+	f.write(t, "logs/wc-1-1/6700/worker.log.1.gz", "\x1f\x8b")
 	tests := []struct {
 		name   string
 		path   string
@@ -112,6 +113,9 @@ func TestPageRefuses(t *testing.T) {
 		{"bad task", "/api/v1/log", []string{"file", "wc-1-1/6700/worker.log", "task", "five"}, http.StatusBadRequest},
 		{"bad since", "/api/v1/log", []string{"file", "wc-1-1/6700/worker.log", "since", "10m"}, http.StatusBadRequest},
 		{"missing file", "/api/v1/log", []string{"file", "wc-1-1/6700/nope.log"}, http.StatusNotFound},
+		{"compressed", "/api/v1/log", []string{"file", "wc-1-1/6700/worker.log.1.gz"}, http.StatusBadRequest},
+		{"compressed search", "/api/v1/search", []string{"file", "wc-1-1/6700/worker.log.1.gz", "search-string", "x"}, http.StatusBadRequest},
+		{"compressed follow", "/api/v1/follow", []string{"file", "wc-1-1/6700/worker.log.1.gz"}, http.StatusBadRequest},
 		{"unknown path", "/api/v1/logs", nil, http.StatusNotFound},
 	}
 	for _, tt := range tests {

@@ -113,6 +113,9 @@ func (lf lineFilter) apply(b []byte) []byte {
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, daemon bool) {
 	file := r.URL.Query().Get("file")
 	dir, err := h.resolve(r, OpRead, file, daemon)
+	if err == nil {
+		err = readable(file)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

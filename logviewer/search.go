@@ -64,6 +64,9 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	daemon := q.Get("is-daemon") == "yes"
 	file := q.Get("file")
 	dir, err := h.resolve(r, OpSearch, file, daemon)
+	if err == nil {
+		err = readable(file)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

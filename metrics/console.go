@@ -8,9 +8,11 @@ import (
 
 // ConsoleReporter writes every metric of a registry to a logger each
 // period: Storm's ConsoleStormReporter, into the worker's log, where the
-// logviewer and `squall logs` find it. One line per task and metric:
+// logviewer and `squall logs` find it. One line per task and metric, under
+// the task's component and task keys (the logger is expected to carry the
+// worker's topology and port):
 //
-//	msg=metric topology=wc-1-1 component=split task=5 name=emitted stream=default kind=counter value=1200 delta=40
+//	msg=metric component=split task=5 name=emitted stream=default kind=counter value=1200 delta=40
 //
 // Counters give their all-time value and what they grew by since the last
 // report; histograms their count, delta, mean, p50 and p99; gauges their
@@ -62,7 +64,6 @@ func (c *ConsoleReporter) Report(now time.Time) {
 				continue
 			}
 			attrs := []slog.Attr{
-				slog.String("topology", c.reg.topology),
 				slog.String("component", snap.Component),
 				slog.Int("task", snap.FirstTask),
 				slog.String("name", s.Name),

@@ -157,11 +157,11 @@ func TestConsoleReporter(t *testing.T) {
 	task.Counter(Emitted, "default").Add(2)
 	c.Report(t0.Add(2 * time.Minute))
 
-	want := `level=INFO msg=metric topology=wc-1-1 component=split task=5 name=emitted stream=default kind=counter value=40 delta=40
-level=INFO msg=metric topology=wc-1-1 component=split task=5 name=execute-latency stream=spout:default kind=histogram count=1 delta=1 mean=1.5ms p50=1.507328ms p99=1.507328ms
-level=INFO msg=metric topology=wc-1-1 component=split task=5 name=receive-queue-population kind=gauge value=3
-level=INFO msg=metric topology=wc-1-1 component=split task=5 name=words user=true kind=histogram count=1 delta=1 mean=12 p50=12.5 p99=12.5
-level=INFO msg=metric topology=wc-1-1 component=split task=5 name=emitted stream=default kind=counter value=42 delta=2
+	want := `level=INFO msg=metric component=split task=5 name=emitted stream=default kind=counter value=40 delta=40
+level=INFO msg=metric component=split task=5 name=execute-latency stream=spout:default kind=histogram count=1 delta=1 mean=1.5ms p50=1.507328ms p99=1.507328ms
+level=INFO msg=metric component=split task=5 name=receive-queue-population kind=gauge value=3
+level=INFO msg=metric component=split task=5 name=words user=true kind=histogram count=1 delta=1 mean=12 p50=12.5 p99=12.5
+level=INFO msg=metric component=split task=5 name=emitted stream=default kind=counter value=42 delta=2
 `
 	if got := out.String(); !strings.HasPrefix(got, want) {
 		t.Errorf("report:\n%s\nwant it to start with\n%s", got, want)

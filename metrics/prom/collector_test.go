@@ -4,6 +4,8 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -345,6 +347,34 @@ func BenchmarkScrape(b *testing.B) {
 	for b.Loop() {
 		if _, err := g.Gather(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestDashboardFamilies keeps docs/grafana-squall.json in step with the
+// families the collector writes.
+func TestDashboardFamilies(t *testing.T) {
+	b, err := os.ReadFile("../../docs/grafana-squall.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{"squall_capacity": true, "squall_user_counter_total": true, "squall_user_gauge": true, "squall_user_histogram": true}
+	for _, bi := range metrics.Builtins {
+		known[FamilyName(bi)] = true
+	}
+	used := regexp.MustCompile(`squall_[a-z_]+`).FindAllString(string(b), -1)
+	if len(used) < 10 {
+		t.Fatalf("the dashboard uses %d squall families", len(used))
+	}
+	for _, name := range used {
+		base := name
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if trimmed, ok := strings.CutSuffix(name, suffix); ok && known[trimmed] {
+				base = trimmed
+			}
+		}
+		if !known[base] {
+			t.Errorf("the dashboard uses %s, which the collector does not write", name)
 		}
 	}
 }
