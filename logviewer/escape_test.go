@@ -21,6 +21,7 @@ func TestPathEscapes(t *testing.T) {
 	must(t, os.Symlink(f.base, filepath.Join(f.logs, "wc-1-1/6703")))
 	must(t, os.Symlink(filepath.Join(f.base, "secret.txt"), filepath.Join(f.daemon, "link.log")))
 	must(t, syscall.Mkfifo(filepath.Join(f.logs, "wc-1-1/6700/fifo.log"), 0o644))
+	must(t, os.Symlink("other-2-2", filepath.Join(f.logs, "linked-3-3")))
 
 	workerNames := []string{
 		"../secret.txt",
@@ -49,6 +50,7 @@ func TestPathEscapes(t *testing.T) {
 		"wc-1-1/6703/secret.txt",
 		"wc-1-1/6700/fifo.log",
 		"wc-1-1/6700/missing.log",
+		"linked-3-3/6700/worker.log",
 	}
 	daemonNames := []string{
 		"../secret.txt",
@@ -109,6 +111,16 @@ func TestPathEscapes(t *testing.T) {
 	r := f.get(t, "/api/v1/deepSearch/wc-1-1", "search-string", "SECRET", "search-archived", "true")
 	if strings.Contains(r.body, secret) || strings.Contains(r.body, "6702") || strings.Contains(r.body, "6703") {
 		t.Errorf("deep search followed a link: %s", r.body)
+	}
+	r = f.get(t, "/api/v1/deepSearch/linked-3-3", "search-string", "SECRET")
+	if strings.Contains(r.body, secret) {
+		t.Errorf("deep search through a linked topology directory leaked: %s", r.body)
+	}
+	if r = f.get(t, "/api/v1/listLogs", "topoId", "linked-3-3"); r.body != "[]\n" {
+		t.Errorf("listing of a linked topology directory: %s", r.body)
+	}
+	if r = f.get(t, "/api/v1/listLogs"); strings.Contains(r.body, "linked-3-3") {
+		t.Errorf("listing shows a linked topology directory: %s", r.body)
 	}
 	r = f.get(t, "/api/v1/listLogs", "topoId", "wc-1-1")
 	if strings.Contains(r.body, "out.log") || strings.Contains(r.body, "6702") || strings.Contains(r.body, "fifo") {

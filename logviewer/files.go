@@ -137,6 +137,10 @@ func listLogs(dir, topology string, port int, allowed func(topology string) bool
 	defer root.Close()
 	var topologies []string
 	if topology != "" {
+		// A directory, not a link to one (to another topology's logs).
+		if fi, err := root.Lstat(topology); err != nil || !fi.IsDir() {
+			return nil, nil
+		}
 		topologies = []string{topology}
 	} else if topologies, err = subdirs(root, "."); err != nil {
 		return nil, err
