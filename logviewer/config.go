@@ -1,6 +1,7 @@
 package logviewer
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,11 +21,16 @@ type Config struct {
 	// nimbus.log); "" serves none.
 	DaemonLogRoot string
 	// Authorize, if set, decides every request before it reads anything:
-	// an error refuses it, with 401 if it satisfies
-	// errors.Is(err, ErrUnauthenticated), else 403. Listings and deep
-	// searches ask once per topology and leave out what is refused. nil
-	// allows everything, which is why Addr is loopback by default.
+	// an error refuses it, with 401 if it wraps auth.ErrUnauthenticated,
+	// else 403. Listings and deep searches ask once per topology and leave
+	// out what is refused. AuthorizeWith makes one that decides as the
+	// REST API does. nil allows everything, which is why Addr is loopback
+	// by default.
 	Authorize func(r *http.Request, a Access) error
+	// TLS, if set, makes a Server serve HTTPS; with it, client
+	// certificates reach Authorize (r.TLS). auth.CheckExposure says when
+	// it is needed.
+	TLS *tls.Config
 	// DefaultPageBytes is how much of a log a page shows when the request
 	// says nothing: Storm's 51200.
 	DefaultPageBytes int64
@@ -128,9 +134,6 @@ const (
 var (
 	// ErrConfig: a Config field is unusable.
 	ErrConfig = errors.New("bad logviewer configuration")
-	// ErrUnauthenticated: Authorize returns an error satisfying it when
-	// the request says who it is from in no acceptable way (401).
-	ErrUnauthenticated = errors.New("unauthenticated")
 	// ErrBadPath: a file name is not a log's path under the log directory.
 	ErrBadPath = errors.New("not a log file path")
 )

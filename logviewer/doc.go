@@ -8,9 +8,9 @@
 // log's bare name) before that: nothing outside the directories is
 // reachable, by .., absolute path or symbolic link. Reads, searches,
 // listings and waits are bounded (Config), a Server binds loopback by
-// default, and Config.Authorize, a function the caller supplies, decides
-// every request, so the security layer plugs in without this package
-// knowing it.
+// default (HTTPS with Config.TLS), and Config.Authorize, a function the
+// caller supplies, decides every request; AuthorizeWith builds one that
+// decides as the REST API does, with package auth.
 //
 // Pages and follows filter lines by component and task, reading them as
 // internal/logline writes them.

@@ -2,6 +2,8 @@ package logviewer
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/squallstream/squall/auth/devpki"
 )
 
 const log6700 = "wc-1-1/6700/worker.log"
@@ -208,5 +212,56 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached in 30s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestServerTLS serves HTTPS when Config.TLS is set.
+func TestServerTLS(t *testing.T) {
+	f := newFixture(t, nil)
+	now := time.Now()
+	ca, err := devpki.NewCA("test CA", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ca.Issue(devpki.Request{CommonName: "logviewer", Hosts: []string{"127.0.0.1"}, Server: true, ValidFor: time.Hour}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(srv.CertPEM, srv.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Addr, cfg.LogRoot = "127.0.0.1:0", f.logs
+	cfg.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	<-s.Ready()
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get("https://" + s.Addr() + "/api/v1/log?" + query("file", log6700))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Errorf("HTTPS: %s, TLS %v", resp.Status, resp.TLS != nil)
+	}
+	resp, err = http.Get("http://" + s.Addr() + "/api/v1/listLogs")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("plain HTTP answered 200 on the HTTPS port")
+		}
 	}
 }

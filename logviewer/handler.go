@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/squallstream/squall/auth"
 )
 
 // Handler serves Storm's logviewer paths. It is safe for concurrent use.
@@ -98,7 +100,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, fs.ErrNotExist):
 		h.log.Debug("log not found", "path", r.URL.RequestURI(), "err", err)
 		writeError(w, http.StatusNotFound, "Not Found", "The file was not found on this node.")
-	case errors.Is(err, ErrUnauthenticated):
+	case errors.Is(err, auth.ErrUnauthenticated):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="squall"`)
 		writeError(w, http.StatusUnauthorized, "Unauthorized", err.Error())
 	case errors.Is(err, errDenied):
 		writeError(w, http.StatusForbidden, "Forbidden", err.Error())
@@ -132,7 +135,7 @@ func (h *Handler) authorize(r *http.Request, a Access) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrUnauthenticated):
+	case errors.Is(err, auth.ErrUnauthenticated):
 		return err
 	}
 	return fmt.Errorf("%w: %v", errDenied, err)

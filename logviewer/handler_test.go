@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/squallstream/squall/auth"
 )
 
 func TestPage(t *testing.T) {
@@ -209,7 +211,7 @@ func TestAuthorize(t *testing.T) {
 			asked = append(asked, a)
 			switch {
 			case r.Header.Get("X-User") == "":
-				return fmt.Errorf("no user: %w", ErrUnauthenticated)
+				return fmt.Errorf("no user: %w", auth.ErrUnauthenticated)
 			case a.Topology == "other-2-2":
 				return errors.New("user alice may not read topology other-2-2")
 			}
