@@ -312,7 +312,7 @@ func TestRemoteRefuses(t *testing.T) {
 		{"too large", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			line := []byte("# a comment line that goes on and on " + strings.Repeat("x", 4000) + "\n")
-			for written := 0; written <= MaxExpositionBytes; written += len(line) {
+			for written := 0; written <= 1<<20; written += len(line) {
 				if _, err := w.Write(line); err != nil {
 					return
 				}
@@ -323,7 +323,7 @@ func TestRemoteRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			t.Cleanup(srv.Close)
-			if _, err := (Remote{URL: srv.URL}).Gather(); err == nil || !strings.Contains(err.Error(), srv.URL) {
+			if _, err := (Remote{URL: srv.URL, MaxBytes: 1 << 20}).Gather(); err == nil || !strings.Contains(err.Error(), srv.URL) {
 				t.Errorf("Gather = %v, want an error naming the URL", err)
 			}
 		})

@@ -42,6 +42,8 @@ type Remote struct {
 	// Client makes the request; nil means http.DefaultClient. The request
 	// is bounded by ScrapeTimeout either way.
 	Client *http.Client
+	// MaxBytes bounds the exposition read; 0 means MaxExpositionBytes.
+	MaxBytes int64
 }
 
 // Gather reads and parses the remote exposition.
@@ -68,12 +70,15 @@ func (r Remote) Gather() ([]*dto.MetricFamily, error) {
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/plain" {
 		return nil, fmt.Errorf("gather %s: content type %q, want text/plain", r.URL, mt)
 	}
-	body := io.LimitReader(resp.Body, MaxExpositionBytes+1)
-	counted := &countingReader{r: body}
+	limit := r.MaxBytes
+	if limit <= 0 {
+		limit = MaxExpositionBytes
+	}
+	counted := &countingReader{r: io.LimitReader(resp.Body, limit+1)}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(counted)
-	if counted.n > MaxExpositionBytes {
-		return nil, fmt.Errorf("gather %s: exposition larger than %d bytes", r.URL, MaxExpositionBytes)
+	if counted.n > limit {
+		return nil, fmt.Errorf("gather %s: exposition larger than %d bytes", r.URL, limit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("gather %s: %w", r.URL, err)
