@@ -139,7 +139,10 @@ func newRebalanceCmd() *cobra.Command {
 		Example: `  squall rebalance wordcount -w 10 -n 4 -e split=8 -e count=4`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := &api.RebalanceOptions{NumWorkers: workers, Executors: map[string]int32{}}
+			opts := &api.RebalanceOptions{Executors: map[string]int32{}}
+			if cmd.Flags().Changed("num-workers") {
+				opts.NumWorkers = &workers
+			}
 			for _, e := range executors {
 				comp, n, ok := strings.Cut(e, "=")
 				v, err := strconv.Atoi(n)
