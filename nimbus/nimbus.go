@@ -37,6 +37,7 @@ type Nimbus struct {
 	timing  timing
 	store   *packageStore
 	models  *modelCache
+	release memoryRelease
 	version string
 	started time.Time
 
@@ -140,6 +141,7 @@ func (n *Nimbus) Run(ctx context.Context) error {
 		return errors.New("nimbus: Run called twice")
 	}
 	defer n.closeConns()
+	defer n.release.stop()
 	if err := n.store.init(); err != nil {
 		return fmt.Errorf("nimbus: %w", err)
 	}
@@ -161,6 +163,10 @@ func (n *Nimbus) Run(ctx context.Context) error {
 	gs := grpc.NewServer(
 		grpc.MaxRecvMsgSize(api.MaxMessageBytesLimit),
 		grpc.InTapHandle(api.SubmitTap(slots)),
+		// Fixed windows: gRPC's dynamic ones grow to 16 MiB a connection,
+		// which uploads faster than the disk takes them fill.
+		grpc.InitialWindowSize(api.PackageChunkBytes),
+		grpc.InitialConnWindowSize(2*api.PackageChunkBytes),
 		grpc.ConnectionTimeout(10*time.Second), // the handshake of a new connection
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: n.cfg.HTTP.IdleTimeout}),
 	)

@@ -7,9 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -70,6 +74,9 @@ func (n *Nimbus) UploadTopology(stream grpc.ClientStreamingServer[api.UploadTopo
 // schedules the topology before answering.
 func (n *Nimbus) submit(ctx context.Context, u *api.Upload) (*api.SubmitTopologyResponse, error) {
 	req := u.Request
+	if u.Size() >= releaseAfterBytes {
+		defer n.release.soon()
+	}
 	if size := u.Size(); size > n.cfg.MaxSubmitBytes {
 		return nil, api.TooLargeError(api.KeySubmitMaxBytes, fmt.Sprintf(
 			"the package and Go binary are larger than %s allows (%d bytes); got %d bytes", api.KeySubmitMaxBytes, n.cfg.MaxSubmitBytes, size))
@@ -134,6 +141,49 @@ func (n *Nimbus) submit(ctx context.Context, u *api.Upload) (*api.SubmitTopology
 	resp.TopologyId = id
 	resp.SchedulerInfo = n.scheduledNote(ctx, id)
 	return resp, nil
+}
+
+// releaseAfterBytes is the package size from which a submission's end
+// schedules a memoryRelease.
+const releaseAfterBytes = 4 << 20
+
+// memoryRelease gives the memory a burst of submissions used (buffers of
+// the connections and the uploads, garbage by then) back to the system
+// shortly after the last one ends. Without it, an idle nimbus keeps the
+// burst's heap until its next garbage collection, forced every two
+// minutes at the latest, and the scavenger returns it slowly after that.
+// It is safe for concurrent use.
+type memoryRelease struct {
+	mu sync.Mutex
+	// t is guarded by mu.
+	t *time.Timer
+}
+
+// releaseDelay leaves the connections time to drop their buffers.
+const releaseDelay = 2 * time.Second
+
+func (r *memoryRelease) soon() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.t == nil {
+		r.t = time.AfterFunc(releaseDelay, func() {
+			// Two collections: sync.Pools (gRPC's buffers) keep what
+			// they hold across one.
+			runtime.GC()
+			debug.FreeOSMemory()
+		})
+		return
+	}
+	r.t.Reset(releaseDelay)
+}
+
+// stop cancels a release not yet made.
+func (r *memoryRelease) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.t != nil {
+		r.t.Stop()
+	}
 }
 
 // slotsNote says, for a dry run, whether the cluster has a free slot for
