@@ -14,6 +14,7 @@ import (
 type workerOptions struct {
 	configFlags
 	stormID, node, workerID, localDir, logLevel string
+	logFile                                     string
 	port                                        int
 }
 
@@ -29,6 +30,13 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 			conf, err := o.load()
 			if err != nil {
 				return err
+			}
+			if o.logFile != "" {
+				restore, err := captureOutput(o.logFile, conf)
+				if err != nil {
+					return err
+				}
+				defer restore()
 			}
 			log, err := daemonLogger(o.logLevel)
 			if err != nil {
@@ -71,5 +79,6 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 	f.StringVar(&o.workerID, "worker-id", "", "id of this worker (its directory under storm.local.dir/workers)")
 	f.StringVar(&o.localDir, "local-dir", "", "storm.local.dir (default from the configuration)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.logFile, "log-file", "", "write all output to this file, rotated by size (squall.log.max.size.mb, squall.log.max.backups)")
 	return cmd
 }
