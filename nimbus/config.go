@@ -130,14 +130,16 @@ const (
 // names the key whose value is not a positive integer.
 func (c *Config) ReadLimits(conf topology.Config) error {
 	get := func(key string) (int64, bool, error) {
-		if v, ok := conf[key]; !ok || v == nil {
+		v, ok := conf[key]
+		if !ok || v == nil {
 			return 0, false, nil
 		}
-		n, ok := conf.IntOK(key)
-		if !ok || n < 1 {
-			return 0, false, fmt.Errorf("nimbus config: %s: %v is not a positive integer", key, conf[key])
+		// Type-checked as a key topology knows to be an integer.
+		asInt := topology.Config{topology.KeyWorkers: v}
+		if topology.CheckConfig(asInt) != nil || asInt.Int(topology.KeyWorkers, 0) < 1 {
+			return 0, false, fmt.Errorf("nimbus config: %s: %v is not a positive integer", key, v)
 		}
-		return int64(n), true, nil
+		return int64(asInt.Int(topology.KeyWorkers, 0)), true, nil
 	}
 	for _, k := range []struct {
 		key string
