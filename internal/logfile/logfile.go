@@ -103,29 +103,32 @@ func Open(path string, r Rotation) (io.WriteCloser, error) {
 const maxLine = 64 << 10
 
 // Capture makes the process's standard output and error (file descriptors
-// 1 and 2, so everything written there: its own prints, its logs, the
-// runtime's) go into the rotated log file at path, line by line. What
-// descriptor 2 pointed to before (the file a supervisor opened) keeps
-// receiving the runtime's crash reports (debug.SetCrashOutput), since a
+// 1 and 2, so everything written there: prints, a library's logging) go
+// into the rotated log file at path, line by line, through a pipe. It
+// returns the log's writer too, for the process's own logger: a line
+// written there is in the file when Write returns, while one written to
+// descriptor 1 or 2 just before the process crashes may never leave the
+// pipe. What descriptor 2 pointed to before (the file a supervisor opened)
+// receives the runtime's crash reports (debug.SetCrashOutput), since a
 // crashing process cannot copy its last words itself. stop puts the
 // descriptors back, copies what is left and closes the log; call it
 // before the process exits.
-func Capture(path string, r Rotation) (stop func() error, err error) {
+func Capture(path string, r Rotation) (w io.Writer, stop func() error, err error) {
 	log, err := Open(path, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Keep the original descriptors, for crash reports and for stop.
 	origOut, err := syscall.Dup(1)
 	if err != nil {
 		log.Close()
-		return nil, fmt.Errorf("capture output: %w", err)
+		return nil, nil, fmt.Errorf("capture output: %w", err)
 	}
 	origErr, err := syscall.Dup(2)
 	if err != nil {
 		syscall.Close(origOut)
 		log.Close()
-		return nil, fmt.Errorf("capture output: %w", err)
+		return nil, nil, fmt.Errorf("capture output: %w", err)
 	}
 	crash := os.NewFile(uintptr(origErr), "stderr")
 	pr, pw, err := os.Pipe()
@@ -143,7 +146,7 @@ func Capture(path string, r Rotation) (stop func() error, err error) {
 			}
 		}
 		syscall.Close(origOut)
-		return nil, fmt.Errorf("capture output: %w", err)
+		return nil, nil, fmt.Errorf("capture output: %w", err)
 	}
 	pw.Close() // descriptors 1 and 2 hold the pipe now
 	_ = debug.SetCrashOutput(crash, debug.CrashOptions{})
@@ -165,7 +168,7 @@ func Capture(path string, r Rotation) (stop func() error, err error) {
 		})
 		return stopErr
 	}
-	return stop, nil
+	return log, stop, nil
 }
 
 // copyLines copies r to w a line at a time, so that lines from several

@@ -29,13 +29,14 @@ func TestMain(m *testing.M) {
 // backups, then: "flood" writes 5 MiB of numbered lines to stdout and
 // stderr and stops; "crash" panics.
 func helperMain(mode string) int {
-	stop, err := Capture(os.Getenv("LOG"), Rotation{MaxSizeMB: 1, MaxBackups: 2})
+	log, stop, err := Capture(os.Getenv("LOG"), Rotation{MaxSizeMB: 1, MaxBackups: 2})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "capture:", err)
 		return 2
 	}
 	fmt.Println("first line, on stdout")
 	fmt.Fprintln(os.Stderr, "second line, on stderr")
+	fmt.Fprintln(log, "a log line, written to the log")
 	switch mode {
 	case "crash":
 		panic("the worker broke")
@@ -151,7 +152,8 @@ func TestCaptureFlood(t *testing.T) {
 }
 
 // TestCaptureCrash: the runtime's report of a crash reaches the original
-// stderr (a supervisor's file), not only the log.
+// stderr (a supervisor's file), and what the process logged before is in
+// its log.
 func TestCaptureCrash(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "worker.log")
 	out, err := runHelper(t, "crash", log)
@@ -161,7 +163,7 @@ func TestCaptureCrash(t *testing.T) {
 	if !strings.Contains(out, "panic: the worker broke") || !strings.Contains(out, "goroutine ") {
 		t.Errorf("original stderr lacks the crash report:\n%s", out)
 	}
-	if text, _ := readLogs(t, log); !strings.Contains(text, "second line, on stderr") {
+	if text, _ := readLogs(t, log); !strings.Contains(text, "a log line, written to the log") {
 		t.Errorf("log:\n%s", text)
 	}
 }

@@ -48,17 +48,27 @@ func (f *logFlags) open(conf topology.Config) (*slog.Logger, func(), error) {
 }
 
 // captureOutput sends everything the process writes to its standard
-// output and error into the rotated log file at path: a worker's logs, its
-// shell children's stderr and what its Go components print. It returns
-// what restores them; crash reports still reach the original stderr.
-func captureOutput(path string, conf topology.Config) (func(), error) {
+// output and error into the rotated log file at path: what its Go
+// components print, and what else writes there. It returns the log's
+// writer, for the process's logger (its children's stderr arrives there),
+// and what restores them; crash reports still reach the original stderr.
+func captureOutput(path string, conf topology.Config) (io.Writer, func(), error) {
 	rot, err := logfile.RotationOf(conf)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	stop, err := logfile.Capture(path, rot)
+	w, stop, err := logfile.Capture(path, rot)
 	if err != nil {
-		return nil, fmt.Errorf("--log-file: %w", err)
+		return nil, nil, fmt.Errorf("--log-file: %w", err)
 	}
-	return func() { stop() }, nil
+	return w, func() { stop() }, nil
+}
+
+// loggerTo returns a text logger writing to w at the named level.
+func loggerTo(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -31,14 +33,16 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var logTo io.Writer = os.Stderr
 			if o.logFile != "" {
-				restore, err := captureOutput(o.logFile, conf)
+				w, restore, err := captureOutput(o.logFile, conf)
 				if err != nil {
 					return err
 				}
 				defer restore()
+				logTo = w
 			}
-			log, err := daemonLogger(o.logLevel)
+			log, err := loggerTo(logTo, o.logLevel)
 			if err != nil {
 				return err
 			}
