@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -255,4 +256,36 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
 	return b
+}
+
+// TestInternalErrorsHideDirectories: an error of nimbus's own is a 500
+// that says what failed, not where nimbus keeps its files.
+func TestInternalErrorsHideDirectories(t *testing.T) {
+	for in, want := range map[string]string{
+		"stage package: open /var/lib/squall/nimbus/packages/.staging-1/resources.tar.gz: no space left on device": "stage package: open resources.tar.gz: no space left on device",
+		`unpack package: mkdirat "/tmp/squall/x": permission denied`:                                               `unpack package: mkdirat "x": permission denied`,
+		"5/10 workers, 2 of 3 at http://host:8080/api/v1":                                                          "5/10 workers, 2 of 3 at http://host:8080/api/v1",
+		"rename /a/b /c/d: exists": "rename b d: exists",
+	} {
+		st := status.Convert(grpcError(errors.New(in)))
+		if st.Code() != codes.Internal || st.Message() != want {
+			t.Errorf("grpcError(%q) = %v %q, want Internal %q", in, st.Code(), st.Message(), want)
+		}
+	}
+	// Others keep their message: the paths there are the user's.
+	if msg := status.Convert(grpcError(invalidf("include /etc/passwd: not a file of the package"))).Message(); !strings.Contains(msg, "/etc/passwd") {
+		t.Errorf("an InvalidArgument message lost its path: %q", msg)
+	}
+}
+
+// TestBadIDsAreNotFound: an id no topology can have is not looked up.
+func TestBadIDsAreNotFound(t *testing.T) {
+	t.Parallel()
+	n, _ := memNimbus(t)
+	for _, id := range []string{"nul\x00-1-2", "a/b-1-2", "../x", strings.Repeat("x", 400), "esc\x1b-1-2"} {
+		_, err := n.GetTopology(t.Context(), &api.GetTopologyRequest{Id: id})
+		wantCode(t, fmt.Sprintf("GetTopology(%q)", id), err, codes.NotFound)
+		_, err = n.KillTopology(t.Context(), &api.KillTopologyRequest{Id: id})
+		wantCode(t, fmt.Sprintf("KillTopology(%q)", id), err, codes.NotFound)
+	}
 }

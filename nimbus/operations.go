@@ -15,6 +15,7 @@ import (
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/nimbus/lifecycle"
+	"github.com/squallstream/squall/topology"
 )
 
 // This file holds the writes of the API: submission and the topology
@@ -199,7 +200,10 @@ func (n *Nimbus) DownloadPackage(req *api.DownloadPackageRequest, stream grpc.Se
 func (n *Nimbus) download(ctx context.Context, req *api.DownloadPackageRequest, stream api.PackageSender) error {
 	id := req.GetTopologyId()
 	if id == "" {
-		return invalidf("no topology id given")
+		return invalidf("topologyId: no topology id given")
+	}
+	if err := topology.CheckID(id); err != nil {
+		return notFoundf("topology %.80q not found: it cannot be a topology id", id)
 	}
 	rec, err := n.state.GetTopology(ctx, id)
 	if errors.Is(err, cluster.ErrNotFound) {

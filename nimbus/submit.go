@@ -504,6 +504,11 @@ func (n *Nimbus) findByName(ctx context.Context, name string) (string, bool, err
 // topology named name.
 func (n *Nimbus) resolve(ctx context.Context, id, name string) (string, error) {
 	if id != "" {
+		// One that cannot exist is not looked up: ZooKeeper would take
+		// some (a NUL) for a broken request rather than an unknown node.
+		if err := topology.CheckID(id); err != nil {
+			return "", notFoundf("topology %.80q not found: it cannot be a topology id", id)
+		}
 		return id, nil
 	}
 	if name == "" {

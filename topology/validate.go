@@ -14,7 +14,7 @@ import (
 const MaxNameBytes = 255
 
 // CheckName reports why name cannot name a topology, wrapping ErrBadName,
-// or nil: Storm's rule (none of / . : \), and, because the name is shown
+// or nil: Storm's rule (none of / . : \\), and, because the name is shown
 // in terminals and logs and names nodes and files, valid UTF-8 of
 // printable characters only (no control characters, no NUL, no
 // bidirectional marks, which reorder what a terminal shows), at most
@@ -25,6 +25,28 @@ func CheckName(name string) error {
 		return fmt.Errorf("%w: the topology has no name", ErrBadName)
 	case len(name) > MaxNameBytes:
 		return fmt.Errorf("%w %.40q...: it is %d bytes long, at most %d are allowed", ErrBadName, name, len(name), MaxNameBytes)
+	}
+	return checkNameChars(name)
+}
+
+// maxIDBytes bounds a topology id, name-counter-timestamp.
+const maxIDBytes = MaxNameBytes + 48
+
+// CheckID reports why id cannot be a topology's id (its name followed by
+// "-counter-timestamp"), wrapping ErrBadName, or nil. Ids come from
+// clients: one that cannot exist is refused before it is looked up.
+func CheckID(id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: no topology id", ErrBadName)
+	case len(id) > maxIDBytes:
+		return fmt.Errorf("%w: id %.40q... is %d bytes long, no id is longer than %d", ErrBadName, id, len(id), maxIDBytes)
+	}
+	return checkNameChars(id)
+}
+
+func checkNameChars(name string) error {
+	switch {
 	case !utf8.ValidString(name):
 		return fmt.Errorf("%w %q: it is not valid UTF-8", ErrBadName, name)
 	case strings.ContainsAny(name, `/.:\`):
