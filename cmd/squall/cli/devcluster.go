@@ -158,6 +158,11 @@ func runDevCluster(ctx context.Context, o devClusterOptions, stdout, stderr io.W
 	if _, err := sup.wait(ctx, 60*time.Second); err != nil {
 		return err
 	}
+	// Ready means a command typed now works: nimbus leads, and sees the
+	// supervisor's slots.
+	if err := waitLeading(ctx, fields["grpc"], 60*time.Second); err != nil {
+		return err
+	}
 	// The client commands find the cluster through this while it runs.
 	if err := claimDevClusterFile(confFile); err != nil {
 		fmt.Fprintf(stderr, "dev-cluster: %v; client commands need --config %s\n", err, confFile)
@@ -186,6 +191,35 @@ Ctrl-C kills the topologies and stops the cluster.
 		fmt.Fprintf(stderr, "dev-cluster: %v\n", err)
 	}
 	return nil
+}
+
+// waitLeading waits until the nimbus at addr leads and a supervisor has
+// registered, at most timeout.
+func waitLeading(ctx context.Context, addr string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	c := api.NewNimbusClient(conn)
+	for {
+		ns, err := c.GetNimbusSummary(ctx, &api.GetNimbusSummaryRequest{})
+		leads := false
+		for _, n := range ns.GetNimbuses() {
+			leads = leads || err == nil && n.GetStatus() == api.NimbusLeader
+		}
+		sups, err := c.GetSupervisorSummary(ctx, &api.GetSupervisorSummaryRequest{})
+		if leads && err == nil && len(sups.GetSupervisors()) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the cluster has no leading nimbus with a supervisor after %v", timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // killAll kills every topology of the nimbus at addr at once and waits

@@ -168,7 +168,7 @@ Storm's -r (resource overrides of its resource-aware scheduler) and -t
 (topology configuration overrides) are refused: squall has no
 resource-aware scheduler, and keeps a topology's configuration as it was
 submitted (kill it and submit it again with -c to change it).`,
-		Example: `  squall rebalance wordcount -w 10 -n 4 -e split=8 -e count=4`,
+		Example: `  squall rebalance wordcount -w 10 -n 4 -e count=8 -e top=1`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("resources") {
