@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -26,22 +29,40 @@ const SubmitPath = "/api/v1/topologies"
 
 // GatewayConfig configures the REST gateway.
 type GatewayConfig struct {
-	// MaxSubmitBytes bounds the request body of a submission (POST
-	// /api/v1/topologies); a larger one is answered 413. It bounds the body
-	// as sent: a JSON submission carries the package base64-encoded, about
-	// 4/3 of its size, so large packages are better sent as multipart.
+	// MaxSubmitBytes bounds a submission's package and Go binary together,
+	// as unpacked from the body (KeySubmitMaxBytes); a larger one is
+	// answered 413. The body itself may be a third larger (base64) plus
+	// the definition.
 	MaxSubmitBytes int64
 	// MaxRequestBytes bounds the request body of every other request; a
 	// larger one is answered 413.
 	MaxRequestBytes int64
+	// Submissions are the slots submissions take while the gateway reads
+	// and nimbus validates them; when none is free a submission is
+	// answered 429 before its body is read. nil means
+	// DefaultMaxConcurrentSubmits slots of the gateway's own; nimbus
+	// shares its slots with its gRPC server (SubmitTap).
+	Submissions *Slots
+	// SpoolDir is where submissions' packages wait on disk while nimbus
+	// validates them; "" is the system's temporary directory.
+	SpoolDir string
+	// SubmitIdleTimeout cuts a submission whose body sends nothing for
+	// this long (KeySubmitIdleTimeoutSecs).
+	SubmitIdleTimeout time.Duration
+	// SubmitTimeout bounds reading a submission's body
+	// (KeySubmitTimeoutSecs).
+	SubmitTimeout time.Duration
 }
 
-// DefaultGatewayConfig returns the gateway's defaults: submissions up to
-// 256 MiB, other requests up to 1 MiB.
+// DefaultGatewayConfig returns the gateway's defaults: packages up to
+// 256 MiB, other requests up to 1 MiB, DefaultMaxConcurrentSubmits
+// submissions at once.
 func DefaultGatewayConfig() GatewayConfig {
 	return GatewayConfig{
-		MaxSubmitBytes:  DefaultMaxSubmitBytes,
-		MaxRequestBytes: DefaultMaxRequestBytes,
+		MaxSubmitBytes:    DefaultMaxSubmitBytes,
+		MaxRequestBytes:   DefaultMaxRequestBytes,
+		SubmitIdleTimeout: DefaultSubmitIdleTimeout,
+		SubmitTimeout:     DefaultSubmitTimeout,
 	}
 }
 
@@ -53,7 +74,16 @@ func (c GatewayConfig) Validate() error {
 	if c.MaxRequestBytes <= 0 {
 		return fmt.Errorf("gateway config: MaxRequestBytes %d: must be positive", c.MaxRequestBytes)
 	}
+	if c.SubmitIdleTimeout < 0 || c.SubmitTimeout < 0 {
+		return fmt.Errorf("gateway config: SubmitIdleTimeout %v, SubmitTimeout %v: must not be negative", c.SubmitIdleTimeout, c.SubmitTimeout)
+	}
 	return nil
+}
+
+// submitBodyLimit bounds a submission's body: its parts in base64 and the
+// other fields, escaped.
+func (c GatewayConfig) submitBodyLimit() int64 {
+	return c.MaxSubmitBytes/3*4 + 4 + 2*MaxDefinitionBytes + 64<<10
 }
 
 // MaxMessageBytes is the gRPC message size that fits a submission of
@@ -73,13 +103,13 @@ type GatewayTarget struct {
 	// annotate turns the HTTP request's headers into gRPC metadata, on the
 	// outgoing side for a client and the incoming side for a server.
 	annotate func(ctx context.Context, mux *runtime.ServeMux, r *http.Request) (context.Context, error)
-	submit   func(ctx context.Context, req *SubmitTopologyRequest) (*SubmitTopologyResponse, runtime.ServerMetadata, error)
+	upload   func(ctx context.Context, u *Upload) (*SubmitTopologyResponse, runtime.ServerMetadata, error)
 }
 
 // ForClient returns a target that calls nimbus through a gRPC client, such
 // as NewNimbusClient(conn) over a connection to nimbus's gRPC port. Calls
-// go through gRPC's interceptors (authentication, logging) and are bound by
-// the connection's message size limits (see MaxMessageBytes).
+// go through gRPC's interceptors (authentication, logging); submissions go
+// as UploadTopology streams, so no message size limit applies to them.
 func ForClient(c NimbusClient) GatewayTarget {
 	return GatewayTarget{
 		register: func(mux *runtime.ServeMux) error {
@@ -88,9 +118,9 @@ func ForClient(c NimbusClient) GatewayTarget {
 		annotate: func(ctx context.Context, mux *runtime.ServeMux, r *http.Request) (context.Context, error) {
 			return runtime.AnnotateContext(ctx, mux, r, "/squall.v1.Nimbus/SubmitTopology", runtime.WithHTTPPathPattern(SubmitPath))
 		},
-		submit: func(ctx context.Context, req *SubmitTopologyRequest) (*SubmitTopologyResponse, runtime.ServerMetadata, error) {
+		upload: func(ctx context.Context, u *Upload) (*SubmitTopologyResponse, runtime.ServerMetadata, error) {
 			var md runtime.ServerMetadata
-			resp, err := c.SubmitTopology(ctx, req, grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD))
+			resp, err := SendUpload(ctx, c, u, grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD))
 			return resp, md, err
 		},
 	}
@@ -100,6 +130,8 @@ func ForClient(c NimbusClient) GatewayTarget {
 // directly, in process: no serialisation and no message size limits, but
 // also none of the gRPC server's interceptors, so whatever they enforce
 // (authentication) must be enforced in front of the gateway too.
+// Submissions go to its SubmitUpload if it is an UploadServer, with their
+// parts on disk; else to SubmitTopology, read into memory.
 func ForServer(s NimbusServer) GatewayTarget {
 	return GatewayTarget{
 		register: func(mux *runtime.ServeMux) error {
@@ -108,10 +140,19 @@ func ForServer(s NimbusServer) GatewayTarget {
 		annotate: func(ctx context.Context, mux *runtime.ServeMux, r *http.Request) (context.Context, error) {
 			return runtime.AnnotateIncomingContext(ctx, mux, r, "/squall.v1.Nimbus/SubmitTopology", runtime.WithHTTPPathPattern(SubmitPath))
 		},
-		submit: func(ctx context.Context, req *SubmitTopologyRequest) (*SubmitTopologyResponse, runtime.ServerMetadata, error) {
+		upload: func(ctx context.Context, u *Upload) (*SubmitTopologyResponse, runtime.ServerMetadata, error) {
 			var stream runtime.ServerTransportStream
 			ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
-			resp, err := s.SubmitTopology(ctx, req)
+			var resp *SubmitTopologyResponse
+			var err error
+			if us, ok := s.(UploadServer); ok {
+				resp, err = us.SubmitUpload(ctx, u)
+			} else {
+				var req *SubmitTopologyRequest
+				if req, err = u.request(); err == nil {
+					resp, err = s.SubmitTopology(ctx, req)
+				}
+			}
 			return resp, runtime.ServerMetadata{HeaderMD: stream.Header(), TrailerMD: stream.Trailer()}, err
 		},
 	}
@@ -125,6 +166,7 @@ type Gateway struct {
 	cfg    GatewayConfig
 	mux    *runtime.ServeMux
 	target GatewayTarget
+	slots  *Slots
 }
 
 // NewGatewayHandler builds the REST gateway in front of target.
@@ -135,7 +177,16 @@ func NewGatewayHandler(target GatewayTarget, cfg GatewayConfig) (*Gateway, error
 	if target.register == nil {
 		return nil, errors.New("gateway: no target: use ForClient or ForServer")
 	}
-	g := &Gateway{cfg: cfg, target: target}
+	g := &Gateway{cfg: cfg, target: target, slots: cfg.Submissions}
+	if g.slots == nil {
+		g.slots = NewSlots(DefaultMaxConcurrentSubmits)
+	}
+	if g.cfg.SubmitIdleTimeout == 0 {
+		g.cfg.SubmitIdleTimeout = DefaultSubmitIdleTimeout
+	}
+	if g.cfg.SubmitTimeout == 0 {
+		g.cfg.SubmitTimeout = DefaultSubmitTimeout
+	}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
@@ -159,14 +210,17 @@ func NewGatewayHandler(target GatewayTarget, cfg GatewayConfig) (*Gateway, error
 // ServeHTTP serves one REST request.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit := g.cfg.MaxRequestBytes
+	what := "a request's body"
 	if r.Method == http.MethodPost && r.URL.Path == SubmitPath {
-		limit = g.cfg.MaxSubmitBytes
+		limit = g.cfg.submitBodyLimit()
+		what = fmt.Sprintf("a submission's body (%s is %d bytes, for the package and Go binary without base64)",
+			KeySubmitMaxBytes, g.cfg.MaxSubmitBytes)
 	}
 	if r.ContentLength > limit {
-		writeError(w, http.StatusRequestEntityTooLarge, tooLargeMessage(limit))
+		writeError(w, http.StatusRequestEntityTooLarge, tooLargeMessage(limit, what))
 		return
 	}
-	body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit), limit: limit}
+	body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit), limit: limit, what: what}
 	r = r.WithContext(context.WithValue(r.Context(), limitedBodyKey{}, body))
 	r.Body = body
 	// The mux reads path variables from RawPath, which net/url leaves empty
@@ -180,34 +234,58 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // limitedBody is a request body cut at the gateway's limit. It remembers
 // whether the limit was hit, because the generated handlers turn every
-// body error into InvalidArgument and the error handler must answer 413.
-// Only the request's goroutine uses it.
+// body error into InvalidArgument and the error handler must answer 413,
+// and whether a read timed out (408). Only the request's goroutine uses
+// it.
 type limitedBody struct {
 	io.ReadCloser
 	limit    int64
+	what     string
 	exceeded bool
+	timedOut bool
+	// progress, when set, is called before every read: a submission
+	// extends its read deadline with it.
+	progress func()
 }
 
 type limitedBodyKey struct{}
 
 func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.progress != nil {
+		b.progress()
+	}
 	n, err := b.ReadCloser.Read(p)
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		b.exceeded = true
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		b.timedOut = true
+	}
 	return n, err
 }
 
-func tooLargeMessage(limit int64) string {
-	return fmt.Sprintf("request body larger than %d bytes", limit)
+func tooLargeMessage(limit int64, what string) string {
+	return fmt.Sprintf("request body larger than %d bytes, the limit of %s", limit, what)
 }
 
 // handleError is the mux's error handler: the one place where gRPC
 // statuses become HTTP statuses.
 func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if b, ok := r.Context().Value(limitedBodyKey{}).(*limitedBody); ok && b.exceeded {
-		writeError(w, http.StatusRequestEntityTooLarge, tooLargeMessage(b.limit))
-		return
+	if b, ok := r.Context().Value(limitedBodyKey{}).(*limitedBody); ok {
+		switch {
+		case b.exceeded:
+			writeError(w, http.StatusRequestEntityTooLarge, tooLargeMessage(b.limit, b.what))
+			return
+		case b.timedOut:
+			msg := "the request's body did not arrive in time"
+			if b.progress != nil {
+				msg = fmt.Sprintf("the submission's body stopped arriving: it must send something every %v (%s) and be complete within %v (%s)",
+					g.cfg.SubmitIdleTimeout, KeySubmitIdleTimeoutSecs, g.cfg.SubmitTimeout, KeySubmitTimeoutSecs)
+			}
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestTimeout, msg)
+			return
+		}
 	}
 	httpStatus := 0
 	if hs, ok := errors.AsType[*runtime.HTTPStatusError](err); ok {
@@ -215,7 +293,10 @@ func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	}
 	st := status.Convert(err)
 	if httpStatus == 0 {
-		httpStatus = HTTPStatus(st.Code())
+		httpStatus = HTTPStatusOf(st)
+	}
+	if httpStatus == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSecs))
 	}
 	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
 		for k, vs := range md.HeaderMD {

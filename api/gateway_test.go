@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -71,12 +72,12 @@ func TestGatewayRoutes(t *testing.T) {
 		{"rebalance Storm body", "POST", "/api/v1/topology/wc-1-2/rebalance/5", jsonType,
 			`{"rebalanceOptions": {"numWorkers": 2, "executors": { "spout" : "5", "split": 7, "count": 5 }}, "callback":"foo"}`,
 			"RebalanceTopology", &RebalanceTopologyRequest{Id: "wc-1-2", WaitSecs: proto.Int32(5),
-				RebalanceOptions: &RebalanceOptions{NumWorkers: 2, Executors: map[string]int32{"spout": 5, "split": 7, "count": 5}}}},
+				RebalanceOptions: &RebalanceOptions{NumWorkers: proto.Int32(2), Executors: map[string]int32{"spout": 5, "split": 7, "count": 5}}}},
 		// curl -d sends application/x-www-form-urlencoded.
 		{"rebalance body as curl -d sends it", "POST", "/api/v1/topology/wc-1-2/rebalance/1", "application/x-www-form-urlencoded",
 			`{"rebalanceOptions": {"numWorkers": 3}}`,
 			"RebalanceTopology", &RebalanceTopologyRequest{Id: "wc-1-2", WaitSecs: proto.Int32(1),
-				RebalanceOptions: &RebalanceOptions{NumWorkers: 3}}},
+				RebalanceOptions: &RebalanceOptions{NumWorkers: proto.Int32(3)}}},
 		{"submit JSON", "POST", "/api/v1/topologies", jsonType,
 			`{"topology": "name: wc\n", "package": "AAEC", "inactive": true, "config": {"topology.workers": 3}}`,
 			"SubmitTopology", &SubmitTopologyRequest{Topology: "name: wc\n", Package: []byte{0, 1, 2}, Inactive: true,
@@ -232,7 +233,7 @@ func TestGatewayErrorMapping(t *testing.T) {
 		{codes.Internal, 500},
 		{codes.Unknown, 500},
 		{codes.DeadlineExceeded, 500},
-		{codes.ResourceExhausted, 500},
+		{codes.ResourceExhausted, 429}, // gRPC's own mapping
 		{codes.Unimplemented, 500},
 		{codes.Aborted, 500},
 		{codes.OutOfRange, 500},
@@ -254,6 +255,27 @@ func TestGatewayErrorMapping(t *testing.T) {
 				resp = env.do(t, "POST", "/api/v1/topologies", jsonType, strings.NewReader(`{"topology": "x"}`))
 				if got := wantErrorBody(t, resp, tt.want); got != message {
 					t.Errorf("submission errorMessage = %q, want %q", got, message)
+				}
+			})
+		}
+	}
+	// Limits: the ErrorInfo reason picks 413 or 429; 429 says when to retry.
+	for _, target := range targets {
+		env := newTestEnv(t, target, DefaultGatewayConfig())
+		for _, tt := range []struct {
+			err  error
+			want int
+		}{
+			{TooLargeError(KeySubmitMaxBytes, "too large"), http.StatusRequestEntityTooLarge},
+			{TooManyError(KeySubmitMaxConcurrent, "too many"), http.StatusTooManyRequests},
+		} {
+			t.Run(fmt.Sprintf("%s/%d", target, tt.want), func(t *testing.T) {
+				env.fake.setErr(tt.err)
+				t.Cleanup(func() { env.fake.setErr(nil) })
+				resp := env.do(t, "POST", "/api/v1/topologies", jsonType, strings.NewReader(`{"topology": "x"}`))
+				wantErrorBody(t, resp, tt.want)
+				if ra := resp.header.Get("Retry-After"); (tt.want == http.StatusTooManyRequests) != (ra != "") {
+					t.Errorf("Retry-After = %q with status %d", ra, tt.want)
 				}
 			})
 		}
@@ -302,13 +324,13 @@ func (u unsized) Read(p []byte) (int, error) { return u.r.Read(p) }
 
 // TestGatewayBodyLimits checks that oversized bodies are answered 413,
 // whether the client declares the size or not, and bodies at the limit
-// pass.
+// pass. A submission's limit is on its package and Go binary as decoded,
+// in JSON (base64) as in a form.
 func TestGatewayBodyLimits(t *testing.T) {
 	cfg := GatewayConfig{MaxSubmitBytes: 64 << 10, MaxRequestBytes: 1 << 10}
 	submission := func(size int) string {
-		// A JSON submission of exactly size bytes.
-		const head, tail = `{"topology": "`, `"}`
-		return head + strings.Repeat("x", size-len(head)-len(tail)) + tail
+		// A JSON submission whose package has size bytes.
+		return `{"topology": "name: wc\n", "package": "` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, size)) + `"}`
 	}
 	rebalance := func(size int) string {
 		const head, tail = `{"rebalanceOptions": {"numWorkers": 2}, "callback": "`, `"}`
@@ -332,15 +354,29 @@ func TestGatewayBodyLimits(t *testing.T) {
 			t.Run(name+"/submission over the limit", func(t *testing.T) {
 				before := env.fake.numCalls()
 				resp := env.do(t, "POST", "/api/v1/topologies", jsonType, wrap(submission(64<<10+1)))
-				wantErrorBody(t, resp, http.StatusRequestEntityTooLarge)
+				if msg := wantErrorBody(t, resp, http.StatusRequestEntityTooLarge); !strings.Contains(msg, KeySubmitMaxBytes) {
+					t.Errorf("message %q does not name %s", msg, KeySubmitMaxBytes)
+				}
 				if env.fake.numCalls() != before {
 					t.Errorf("the submission reached nimbus")
 				}
 			})
+			t.Run(name+"/submission body over the limit", func(t *testing.T) {
+				body := `{"topology": "` + strings.Repeat("x", int(cfg.submitBodyLimit())) + `"}`
+				msg := wantErrorBody(t, env.do(t, "POST", "/api/v1/topologies", jsonType, wrap(body)), http.StatusRequestEntityTooLarge)
+				if !strings.Contains(msg, KeySubmitMaxBytes) {
+					t.Errorf("message %q does not name %s", msg, KeySubmitMaxBytes)
+				}
+			})
+			t.Run(name+"/definition over the limit", func(t *testing.T) {
+				body := `{"topology": "` + strings.Repeat("x", MaxDefinitionBytes) + `"}`
+				wantErrorBody(t, env.do(t, "POST", "/api/v1/topologies", jsonType, wrap(body)), http.StatusRequestEntityTooLarge)
+			})
 			t.Run(name+"/multipart submission over the limit", func(t *testing.T) {
 				body, ct := multipartBody(t, []formPart{
 					{name: "topology", file: "topology.yaml", data: []byte("name: wc\n")},
-					{name: "package", file: "resources.tar.gz", data: bytes.Repeat([]byte{7}, 64<<10)},
+					{name: "package", file: "resources.tar.gz", data: bytes.Repeat([]byte{7}, 32<<10)},
+					{name: "goBinary", file: "topology", data: bytes.Repeat([]byte{7}, 32<<10+1)},
 				})
 				resp := env.do(t, "POST", "/api/v1/topologies", ct, wrap(string(body)))
 				wantErrorBody(t, resp, http.StatusRequestEntityTooLarge)

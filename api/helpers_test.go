@@ -160,6 +160,26 @@ func (f *fakeNimbus) SubmitTopology(ctx context.Context, r *SubmitTopologyReques
 	})
 }
 
+// UploadTopology receives the upload and answers as SubmitTopology does,
+// recording the submission with its parts as a SubmitTopology call.
+func (f *fakeNimbus) UploadTopology(stream grpc.ClientStreamingServer[UploadTopologyRequest, SubmitTopologyResponse]) error {
+	spool := NewSpool("")
+	defer spool.Close()
+	u, err := ReceiveUpload(stream.Context(), stream, spool, UploadLimits{MaxBytes: DefaultMaxSubmitBytes})
+	if err != nil {
+		return err
+	}
+	req, err := u.request()
+	if err != nil {
+		return err
+	}
+	resp, err := f.SubmitTopology(stream.Context(), req)
+	if err != nil {
+		return err
+	}
+	return stream.SendAndClose(resp)
+}
+
 func (f *fakeNimbus) DownloadPackage(r *DownloadPackageRequest, s grpc.ServerStreamingServer[DownloadPackageResponse]) error {
 	if _, err := answer(s.Context(), f, "DownloadPackage", r, &DownloadPackageResponse{}); err != nil {
 		return err

@@ -3543,8 +3543,9 @@ func (x *RebalanceTopologyRequest) GetName() string {
 // Storm's rebalanceOptions.
 type RebalanceOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The new topology.workers; 0 keeps the current number.
-	NumWorkers int32 `protobuf:"varint,1,opt,name=num_workers,json=numWorkers,proto3" json:"num_workers,omitempty"`
+	// The new topology.workers, at least 1; unset (null over REST) keeps the
+	// current number. 0 is an error, not "unset".
+	NumWorkers *int32 `protobuf:"varint,1,opt,name=num_workers,json=numWorkers,proto3,oneof" json:"num_workers,omitempty"`
 	// The new number of executors of the components listed; the others keep
 	// theirs.
 	Executors     map[string]int32 `protobuf:"bytes,2,rep,name=executors,proto3" json:"executors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
@@ -3583,8 +3584,8 @@ func (*RebalanceOptions) Descriptor() ([]byte, []int) {
 }
 
 func (x *RebalanceOptions) GetNumWorkers() int32 {
-	if x != nil {
-		return x.NumWorkers
+	if x != nil && x.NumWorkers != nil {
+		return *x.NumWorkers
 	}
 	return 0
 }
@@ -3890,7 +3891,11 @@ type SubmitTopologyResponse struct {
 	// The topology's name, after any override.
 	TopologyName string `protobuf:"bytes,4,opt,name=topology_name,json=topologyName,proto3" json:"topology_name,omitempty"`
 	// Echoes the request's dry_run.
-	DryRun        bool `protobuf:"varint,5,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	DryRun bool `protobuf:"varint,5,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// As TopologySummary.scheduler_info once nimbus scheduled the topology:
+	// empty when it got the workers it asked for, else why not (too few free
+	// slots). For a dry run, whether the cluster has the free slots now.
+	SchedulerInfo string `protobuf:"bytes,6,opt,name=scheduler_info,json=schedulerInfo,proto3" json:"scheduler_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3960,6 +3965,162 @@ func (x *SubmitTopologyResponse) GetDryRun() bool {
 	return false
 }
 
+func (x *SubmitTopologyResponse) GetSchedulerInfo() string {
+	if x != nil {
+		return x.SchedulerInfo
+	}
+	return ""
+}
+
+// One message of an UploadTopology stream.
+type UploadTopologyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Content:
+	//
+	//	*UploadTopologyRequest_Header
+	//	*UploadTopologyRequest_Chunk
+	Content       isUploadTopologyRequest_Content `protobuf_oneof:"content"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadTopologyRequest) Reset() {
+	*x = UploadTopologyRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadTopologyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadTopologyRequest) ProtoMessage() {}
+
+func (x *UploadTopologyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadTopologyRequest.ProtoReflect.Descriptor instead.
+func (*UploadTopologyRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *UploadTopologyRequest) GetContent() isUploadTopologyRequest_Content {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *UploadTopologyRequest) GetHeader() *UploadHeader {
+	if x != nil {
+		if x, ok := x.Content.(*UploadTopologyRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *UploadTopologyRequest) GetChunk() *PackageChunk {
+	if x != nil {
+		if x, ok := x.Content.(*UploadTopologyRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isUploadTopologyRequest_Content interface {
+	isUploadTopologyRequest_Content()
+}
+
+type UploadTopologyRequest_Header struct {
+	// The first message, and only the first.
+	Header *UploadHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type UploadTopologyRequest_Chunk struct {
+	// Every later message.
+	Chunk *PackageChunk `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*UploadTopologyRequest_Header) isUploadTopologyRequest_Content() {}
+
+func (*UploadTopologyRequest_Chunk) isUploadTopologyRequest_Content() {}
+
+// What an UploadTopology stream carries, without the large parts, which
+// follow as chunks.
+type UploadHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The submission, with package and go_binary empty.
+	Submission *SubmitTopologyRequest `protobuf:"bytes,1,opt,name=submission,proto3" json:"submission,omitempty"`
+	// Byte sizes of the parts that follow.
+	PackageSize   int64 `protobuf:"varint,2,opt,name=package_size,json=packageSize,proto3" json:"package_size,omitempty"`
+	GoBinarySize  int64 `protobuf:"varint,3,opt,name=go_binary_size,json=goBinarySize,proto3" json:"go_binary_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadHeader) Reset() {
+	*x = UploadHeader{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadHeader) ProtoMessage() {}
+
+func (x *UploadHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
+func (*UploadHeader) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *UploadHeader) GetSubmission() *SubmitTopologyRequest {
+	if x != nil {
+		return x.Submission
+	}
+	return nil
+}
+
+func (x *UploadHeader) GetPackageSize() int64 {
+	if x != nil {
+		return x.PackageSize
+	}
+	return 0
+}
+
+func (x *UploadHeader) GetGoBinarySize() int64 {
+	if x != nil {
+		return x.GoBinarySize
+	}
+	return 0
+}
+
 type DownloadPackageRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	TopologyId string                 `protobuf:"bytes,1,opt,name=topology_id,json=topologyId,proto3" json:"topology_id,omitempty"`
@@ -3972,7 +4133,7 @@ type DownloadPackageRequest struct {
 
 func (x *DownloadPackageRequest) Reset() {
 	*x = DownloadPackageRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3984,7 +4145,7 @@ func (x *DownloadPackageRequest) String() string {
 func (*DownloadPackageRequest) ProtoMessage() {}
 
 func (x *DownloadPackageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3997,7 +4158,7 @@ func (x *DownloadPackageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadPackageRequest.ProtoReflect.Descriptor instead.
 func (*DownloadPackageRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{37}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DownloadPackageRequest) GetTopologyId() string {
@@ -4027,7 +4188,7 @@ type DownloadPackageResponse struct {
 
 func (x *DownloadPackageResponse) Reset() {
 	*x = DownloadPackageResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4039,7 +4200,7 @@ func (x *DownloadPackageResponse) String() string {
 func (*DownloadPackageResponse) ProtoMessage() {}
 
 func (x *DownloadPackageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4052,7 +4213,7 @@ func (x *DownloadPackageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadPackageResponse.ProtoReflect.Descriptor instead.
 func (*DownloadPackageResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{38}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DownloadPackageResponse) GetContent() isDownloadPackageResponse_Content {
@@ -4117,7 +4278,7 @@ type PackageManifest struct {
 
 func (x *PackageManifest) Reset() {
 	*x = PackageManifest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4129,7 +4290,7 @@ func (x *PackageManifest) String() string {
 func (*PackageManifest) ProtoMessage() {}
 
 func (x *PackageManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4142,7 +4303,7 @@ func (x *PackageManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackageManifest.ProtoReflect.Descriptor instead.
 func (*PackageManifest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{39}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PackageManifest) GetTopologyId() string {
@@ -4190,7 +4351,7 @@ type PackageChunk struct {
 
 func (x *PackageChunk) Reset() {
 	*x = PackageChunk{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4202,7 +4363,7 @@ func (x *PackageChunk) String() string {
 func (*PackageChunk) ProtoMessage() {}
 
 func (x *PackageChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4215,7 +4376,7 @@ func (x *PackageChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackageChunk.ProtoReflect.Descriptor instead.
 func (*PackageChunk) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{40}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PackageChunk) GetPart() PackagePart {
@@ -4595,14 +4756,15 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x11rebalance_options\x18\x03 \x01(\v2\x1b.squall.v1.RebalanceOptionsR\x10rebalanceOptions\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04nameB\f\n" +
 	"\n" +
-	"_wait_secs\"\xbb\x01\n" +
-	"\x10RebalanceOptions\x12\x1f\n" +
-	"\vnum_workers\x18\x01 \x01(\x05R\n" +
-	"numWorkers\x12H\n" +
+	"_wait_secs\"\xd0\x01\n" +
+	"\x10RebalanceOptions\x12$\n" +
+	"\vnum_workers\x18\x01 \x01(\x05H\x00R\n" +
+	"numWorkers\x88\x01\x01\x12H\n" +
 	"\texecutors\x18\x02 \x03(\v2*.squall.v1.RebalanceOptions.ExecutorsEntryR\texecutors\x1a<\n" +
 	"\x0eExecutorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"i\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01B\x0e\n" +
+	"\f_num_workers\"i\n" +
 	"\x13KillTopologyRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\twait_secs\x18\x02 \x01(\x05H\x00R\bwaitSecs\x88\x01\x01\x12\x12\n" +
@@ -4632,14 +4794,25 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\adry_run\x18\v \x01(\bR\x06dryRun\x1a>\n" +
 	"\x10EnvironmentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbe\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe5\x01\n" +
 	"\x16SubmitTopologyResponse\x12-\n" +
 	"\x12topology_operation\x18\x01 \x01(\tR\x11topologyOperation\x12\x1f\n" +
 	"\vtopology_id\x18\x02 \x01(\tR\n" +
 	"topologyId\x12\x16\n" +
 	"\x06status\x18\x03 \x01(\tR\x06status\x12#\n" +
 	"\rtopology_name\x18\x04 \x01(\tR\ftopologyName\x12\x17\n" +
-	"\adry_run\x18\x05 \x01(\bR\x06dryRun\"Q\n" +
+	"\adry_run\x18\x05 \x01(\bR\x06dryRun\x12%\n" +
+	"\x0escheduler_info\x18\x06 \x01(\tR\rschedulerInfo\"\x86\x01\n" +
+	"\x15UploadTopologyRequest\x121\n" +
+	"\x06header\x18\x01 \x01(\v2\x17.squall.v1.UploadHeaderH\x00R\x06header\x12/\n" +
+	"\x05chunk\x18\x02 \x01(\v2\x17.squall.v1.PackageChunkH\x00R\x05chunkB\t\n" +
+	"\acontent\"\x99\x01\n" +
+	"\fUploadHeader\x12@\n" +
+	"\n" +
+	"submission\x18\x01 \x01(\v2 .squall.v1.SubmitTopologyRequestR\n" +
+	"submission\x12!\n" +
+	"\fpackage_size\x18\x02 \x01(\x03R\vpackageSize\x12$\n" +
+	"\x0ego_binary_size\x18\x03 \x01(\x03R\fgoBinarySize\"Q\n" +
 	"\x16DownloadPackageRequest\x12\x1f\n" +
 	"\vtopology_id\x18\x01 \x01(\tR\n" +
 	"topologyId\x12\x16\n" +
@@ -4663,7 +4836,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\vPackagePart\x12\x1c\n" +
 	"\x18PACKAGE_PART_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16PACKAGE_PART_RESOURCES\x10\x01\x12\x1a\n" +
-	"\x16PACKAGE_PART_GO_BINARY\x10\x022\x87\n" +
+	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xe0\n" +
 	"\n" +
 	"\x06Nimbus\x12^\n" +
 	"\x11GetClusterSummary\x12#.squall.v1.GetClusterSummaryRequest\x1a$.squall.v1.GetClusterSummaryResponse\x12p\n" +
@@ -4678,7 +4851,8 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x12DeactivateTopology\x12$.squall.v1.DeactivateTopologyRequest\x1a$.squall.v1.TopologyOperationResponse\x12^\n" +
 	"\x11RebalanceTopology\x12#.squall.v1.RebalanceTopologyRequest\x1a$.squall.v1.TopologyOperationResponse\x12T\n" +
 	"\fKillTopology\x12\x1e.squall.v1.KillTopologyRequest\x1a$.squall.v1.TopologyOperationResponse\x12U\n" +
-	"\x0eSubmitTopology\x12 .squall.v1.SubmitTopologyRequest\x1a!.squall.v1.SubmitTopologyResponse\x12Z\n" +
+	"\x0eSubmitTopology\x12 .squall.v1.SubmitTopologyRequest\x1a!.squall.v1.SubmitTopologyResponse\x12W\n" +
+	"\x0eUploadTopology\x12 .squall.v1.UploadTopologyRequest\x1a!.squall.v1.SubmitTopologyResponse(\x01\x12Z\n" +
 	"\x0fDownloadPackage\x12!.squall.v1.DownloadPackageRequest\x1a\".squall.v1.DownloadPackageResponse0\x01B(Z&github.com/squallstream/squall/api;apib\x06proto3"
 
 var (
@@ -4694,7 +4868,7 @@ func file_squall_v1_nimbus_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_v1_nimbus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_squall_v1_nimbus_proto_goTypes = []any{
 	(PackagePart)(0),                        // 0: squall.v1.PackagePart
 	(*GetClusterSummaryRequest)(nil),        // 1: squall.v1.GetClusterSummaryRequest
@@ -4734,17 +4908,19 @@ var file_squall_v1_nimbus_proto_goTypes = []any{
 	(*TopologyOperationResponse)(nil),       // 35: squall.v1.TopologyOperationResponse
 	(*SubmitTopologyRequest)(nil),           // 36: squall.v1.SubmitTopologyRequest
 	(*SubmitTopologyResponse)(nil),          // 37: squall.v1.SubmitTopologyResponse
-	(*DownloadPackageRequest)(nil),          // 38: squall.v1.DownloadPackageRequest
-	(*DownloadPackageResponse)(nil),         // 39: squall.v1.DownloadPackageResponse
-	(*PackageManifest)(nil),                 // 40: squall.v1.PackageManifest
-	(*PackageChunk)(nil),                    // 41: squall.v1.PackageChunk
-	nil,                                     // 42: squall.v1.WorkerSummary.ComponentNumTasksEntry
-	nil,                                     // 43: squall.v1.RebalanceOptions.ExecutorsEntry
-	nil,                                     // 44: squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	(*structpb.Struct)(nil),                 // 45: google.protobuf.Struct
+	(*UploadTopologyRequest)(nil),           // 38: squall.v1.UploadTopologyRequest
+	(*UploadHeader)(nil),                    // 39: squall.v1.UploadHeader
+	(*DownloadPackageRequest)(nil),          // 40: squall.v1.DownloadPackageRequest
+	(*DownloadPackageResponse)(nil),         // 41: squall.v1.DownloadPackageResponse
+	(*PackageManifest)(nil),                 // 42: squall.v1.PackageManifest
+	(*PackageChunk)(nil),                    // 43: squall.v1.PackageChunk
+	nil,                                     // 44: squall.v1.WorkerSummary.ComponentNumTasksEntry
+	nil,                                     // 45: squall.v1.RebalanceOptions.ExecutorsEntry
+	nil,                                     // 46: squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	(*structpb.Struct)(nil),                 // 47: google.protobuf.Struct
 }
 var file_squall_v1_nimbus_proto_depIdxs = []int32{
-	45, // 0: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
+	47, // 0: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
 	7,  // 1: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
 	10, // 2: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	13, // 3: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
@@ -4752,8 +4928,8 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	17, // 5: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
 	18, // 6: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
 	19, // 7: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
-	45, // 8: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
-	42, // 9: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
+	47, // 8: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
+	44, // 9: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
 	22, // 10: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
 	23, // 11: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
 	24, // 12: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
@@ -4762,46 +4938,51 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	27, // 15: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
 	27, // 16: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
 	33, // 17: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
-	43, // 18: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
-	45, // 19: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
-	44, // 20: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	40, // 21: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
-	41, // 22: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
-	36, // 23: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
-	0,  // 24: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
-	1,  // 25: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
-	3,  // 26: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
-	5,  // 27: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
-	8,  // 28: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
-	14, // 29: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
-	11, // 30: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
-	20, // 31: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
-	28, // 32: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
-	30, // 33: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
-	31, // 34: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
-	32, // 35: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
-	34, // 36: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
-	36, // 37: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
-	38, // 38: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
-	2,  // 39: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
-	4,  // 40: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
-	6,  // 41: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
-	9,  // 42: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
-	15, // 43: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
-	12, // 44: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
-	21, // 45: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
-	29, // 46: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
-	35, // 47: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 48: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 49: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 50: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 51: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
-	39, // 52: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
-	39, // [39:53] is the sub-list for method output_type
-	25, // [25:39] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	45, // 18: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
+	47, // 19: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
+	46, // 20: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	39, // 21: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
+	43, // 22: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
+	36, // 23: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
+	42, // 24: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
+	43, // 25: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
+	36, // 26: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
+	0,  // 27: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
+	1,  // 28: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
+	3,  // 29: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
+	5,  // 30: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
+	8,  // 31: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
+	14, // 32: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
+	11, // 33: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
+	20, // 34: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
+	28, // 35: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
+	30, // 36: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
+	31, // 37: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
+	32, // 38: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
+	34, // 39: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
+	36, // 40: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
+	38, // 41: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
+	40, // 42: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
+	2,  // 43: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
+	4,  // 44: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
+	6,  // 45: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
+	9,  // 46: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
+	15, // 47: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
+	12, // 48: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
+	21, // 49: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
+	29, // 50: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
+	35, // 51: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	35, // 52: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	35, // 53: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
+	35, // 54: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 55: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
+	37, // 56: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
+	41, // 57: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
+	43, // [43:58] is the sub-list for method output_type
+	28, // [28:43] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_squall_v1_nimbus_proto_init() }
@@ -4812,8 +4993,13 @@ func file_squall_v1_nimbus_proto_init() {
 	file_squall_v1_nimbus_proto_msgTypes[17].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[18].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[31].OneofWrappers = []any{}
+	file_squall_v1_nimbus_proto_msgTypes[32].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[33].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[38].OneofWrappers = []any{
+	file_squall_v1_nimbus_proto_msgTypes[37].OneofWrappers = []any{
+		(*UploadTopologyRequest_Header)(nil),
+		(*UploadTopologyRequest_Chunk)(nil),
+	}
+	file_squall_v1_nimbus_proto_msgTypes[40].OneofWrappers = []any{
 		(*DownloadPackageResponse_Manifest)(nil),
 		(*DownloadPackageResponse_Chunk)(nil),
 	}
@@ -4823,7 +5009,7 @@ func file_squall_v1_nimbus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_v1_nimbus_proto_rawDesc), len(file_squall_v1_nimbus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

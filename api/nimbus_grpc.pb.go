@@ -52,6 +52,7 @@ const (
 	Nimbus_RebalanceTopology_FullMethodName       = "/squall.v1.Nimbus/RebalanceTopology"
 	Nimbus_KillTopology_FullMethodName            = "/squall.v1.Nimbus/KillTopology"
 	Nimbus_SubmitTopology_FullMethodName          = "/squall.v1.Nimbus/SubmitTopology"
+	Nimbus_UploadTopology_FullMethodName          = "/squall.v1.Nimbus/UploadTopology"
 	Nimbus_DownloadPackage_FullMethodName         = "/squall.v1.Nimbus/DownloadPackage"
 )
 
@@ -107,7 +108,23 @@ type NimbusClient interface {
 	KillTopology(ctx context.Context, in *KillTopologyRequest, opts ...grpc.CallOption) (*TopologyOperationResponse, error)
 	// POST /api/v1/topologies (squall; Storm has no REST submission), as a
 	// JSON SubmitTopologyRequest or as a multipart/form-data upload.
+	//
+	// Over gRPC the whole submission is one message, so it must fit nimbus's
+	// message limit (api.MaxMessageBytes, 8 MiB): use UploadTopology for
+	// anything larger. Too large a submission, or one while nimbus runs as
+	// many as nimbus.submit.max.concurrent allows, is ResourceExhausted with
+	// a google.rpc.ErrorInfo detail whose reason is TOO_LARGE (REST 413) or
+	// TOO_MANY_REQUESTS (REST 429) and whose metadata "limit" names the
+	// configuration key.
 	SubmitTopology(ctx context.Context, in *SubmitTopologyRequest, opts ...grpc.CallOption) (*SubmitTopologyResponse, error)
+	// gRPC only (squall): SubmitTopology for packages of any size, streamed.
+	// The first message is the header (the submission without package and
+	// go_binary, and their sizes), then come the chunks of the package and
+	// then those of the Go binary, each part in order, at most 1 MiB each.
+	// nimbus refuses a header whose sizes pass its limits before any chunk
+	// is sent, and cuts an upload that stalls longer than
+	// nimbus.submit.idle.timeout.secs.
+	UploadTopology(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadTopologyRequest, SubmitTopologyResponse], error)
 	// gRPC only: streams a submitted topology's package, for supervisors and
 	// for follower nimbuses copying packages from the leader. The first
 	// message is the manifest, then come the chunks of the package (resources
@@ -253,9 +270,22 @@ func (c *nimbusClient) SubmitTopology(ctx context.Context, in *SubmitTopologyReq
 	return out, nil
 }
 
+func (c *nimbusClient) UploadTopology(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadTopologyRequest, SubmitTopologyResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Nimbus_ServiceDesc.Streams[0], Nimbus_UploadTopology_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UploadTopologyRequest, SubmitTopologyResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Nimbus_UploadTopologyClient = grpc.ClientStreamingClient[UploadTopologyRequest, SubmitTopologyResponse]
+
 func (c *nimbusClient) DownloadPackage(ctx context.Context, in *DownloadPackageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadPackageResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Nimbus_ServiceDesc.Streams[0], Nimbus_DownloadPackage_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Nimbus_ServiceDesc.Streams[1], Nimbus_DownloadPackage_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +354,23 @@ type NimbusServer interface {
 	KillTopology(context.Context, *KillTopologyRequest) (*TopologyOperationResponse, error)
 	// POST /api/v1/topologies (squall; Storm has no REST submission), as a
 	// JSON SubmitTopologyRequest or as a multipart/form-data upload.
+	//
+	// Over gRPC the whole submission is one message, so it must fit nimbus's
+	// message limit (api.MaxMessageBytes, 8 MiB): use UploadTopology for
+	// anything larger. Too large a submission, or one while nimbus runs as
+	// many as nimbus.submit.max.concurrent allows, is ResourceExhausted with
+	// a google.rpc.ErrorInfo detail whose reason is TOO_LARGE (REST 413) or
+	// TOO_MANY_REQUESTS (REST 429) and whose metadata "limit" names the
+	// configuration key.
 	SubmitTopology(context.Context, *SubmitTopologyRequest) (*SubmitTopologyResponse, error)
+	// gRPC only (squall): SubmitTopology for packages of any size, streamed.
+	// The first message is the header (the submission without package and
+	// go_binary, and their sizes), then come the chunks of the package and
+	// then those of the Go binary, each part in order, at most 1 MiB each.
+	// nimbus refuses a header whose sizes pass its limits before any chunk
+	// is sent, and cuts an upload that stalls longer than
+	// nimbus.submit.idle.timeout.secs.
+	UploadTopology(grpc.ClientStreamingServer[UploadTopologyRequest, SubmitTopologyResponse]) error
 	// gRPC only: streams a submitted topology's package, for supervisors and
 	// for follower nimbuses copying packages from the leader. The first
 	// message is the manifest, then come the chunks of the package (resources
@@ -378,6 +424,9 @@ func (UnimplementedNimbusServer) KillTopology(context.Context, *KillTopologyRequ
 }
 func (UnimplementedNimbusServer) SubmitTopology(context.Context, *SubmitTopologyRequest) (*SubmitTopologyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SubmitTopology not implemented")
+}
+func (UnimplementedNimbusServer) UploadTopology(grpc.ClientStreamingServer[UploadTopologyRequest, SubmitTopologyResponse]) error {
+	return status.Error(codes.Unimplemented, "method UploadTopology not implemented")
 }
 func (UnimplementedNimbusServer) DownloadPackage(*DownloadPackageRequest, grpc.ServerStreamingServer[DownloadPackageResponse]) error {
 	return status.Error(codes.Unimplemented, "method DownloadPackage not implemented")
@@ -637,6 +686,13 @@ func _Nimbus_SubmitTopology_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Nimbus_UploadTopology_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(NimbusServer).UploadTopology(&grpc.GenericServerStream[UploadTopologyRequest, SubmitTopologyResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Nimbus_UploadTopologyServer = grpc.ClientStreamingServer[UploadTopologyRequest, SubmitTopologyResponse]
+
 func _Nimbus_DownloadPackage_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(DownloadPackageRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -709,6 +765,11 @@ var Nimbus_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "UploadTopology",
+			Handler:       _Nimbus_UploadTopology_Handler,
+			ClientStreams: true,
+		},
 		{
 			StreamName:    "DownloadPackage",
 			Handler:       _Nimbus_DownloadPackage_Handler,

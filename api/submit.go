@@ -7,9 +7,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
@@ -18,8 +20,11 @@ import (
 )
 
 // serveSubmit is POST /api/v1/topologies: a SubmitTopologyRequest as JSON,
-// or the same request as a multipart/form-data upload (readMultipart), both
-// handed to the target's SubmitTopology.
+// or the same request as a multipart/form-data upload (readMultipart),
+// handed to the target as an Upload. It takes a submission slot before it
+// reads the body (429 when none is free), and spools the package and Go
+// binary to disk as they arrive, so a submission costs nimbus about its
+// size in disk, not in memory.
 func (g *Gateway) serveSubmit(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	inbound, outbound := runtime.MarshalerForRequest(g.mux, r)
 	ctx, err := g.target.annotate(r.Context(), g.mux, r)
@@ -27,23 +32,116 @@ func (g *Gateway) serveSubmit(w http.ResponseWriter, r *http.Request, _ map[stri
 		runtime.HTTPError(r.Context(), g.mux, outbound, w, r, err)
 		return
 	}
-	req := &SubmitTopologyRequest{}
-	if isMultipart(r) {
-		err = readMultipart(r, req)
-	} else if err = inbound.NewDecoder(r.Body).Decode(req); errors.Is(err, io.EOF) {
-		err = nil // an empty body is an empty request; nimbus says what is missing
-	}
-	if err != nil {
-		runtime.HTTPError(ctx, g.mux, outbound, w, r, status.Error(codes.InvalidArgument, err.Error()))
+	if !g.slots.TryAcquire() {
+		runtime.HTTPError(ctx, g.mux, outbound, w, r, g.slots.busyError())
 		return
 	}
-	resp, md, err := g.target.submit(ctx, req)
+	defer g.slots.Release()
+	g.extendDeadlines(w, r)
+
+	spool := NewSpool(g.cfg.SpoolDir)
+	defer spool.Close()
+	parts := &partWriter{spool: spool, limit: g.cfg.MaxSubmitBytes}
+	req := &SubmitTopologyRequest{}
+	if isMultipart(r) {
+		err = readMultipart(r, req, parts)
+	} else {
+		var rest []byte
+		if rest, err = readSubmitJSON(r.Body, parts); err == nil {
+			err = inbound.Unmarshal(rest, req)
+		}
+	}
+	if err != nil {
+		if _, ok := status.FromError(err); !ok {
+			err = status.Error(codes.InvalidArgument, err.Error())
+		}
+		runtime.HTTPError(ctx, g.mux, outbound, w, r, err)
+		return
+	}
+	if len(req.GetPackage()) > 0 || len(req.GetGoBinary()) > 0 {
+		// Only readMultipart's fields reach req; this cannot happen.
+		runtime.HTTPError(ctx, g.mux, outbound, w, r, status.Error(codes.Internal, "submission parts in the request"))
+		return
+	}
+	resp, md, err := g.target.upload(ctx, parts.upload(req))
 	ctx = runtime.NewServerMetadataContext(ctx, md)
 	if err != nil {
 		runtime.HTTPError(ctx, g.mux, outbound, w, r, err)
 		return
 	}
 	runtime.ForwardResponseMessage(ctx, g.mux, outbound, w, r, resp, g.mux.GetForwardResponseOptions()...)
+}
+
+// extendDeadlines replaces the server's read and write timeouts for a
+// submission: its body may take long to arrive, as long as it keeps
+// arriving (GatewayConfig.SubmitIdleTimeout) and is complete within
+// SubmitTimeout.
+func (g *Gateway) extendDeadlines(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	end := time.Now().Add(g.cfg.SubmitTimeout)
+	// The answer comes after validation, which may run the Go binary.
+	_ = rc.SetWriteDeadline(end.Add(2 * time.Minute))
+	if b, ok := r.Context().Value(limitedBodyKey{}).(*limitedBody); ok {
+		b.progress = func() {
+			next := time.Now().Add(g.cfg.SubmitIdleTimeout)
+			if next.After(end) {
+				next = end
+			}
+			_ = rc.SetReadDeadline(next)
+		}
+		b.progress()
+	}
+}
+
+// partWriter spools the package and Go binary of one submission, within
+// their limit together.
+type partWriter struct {
+	spool *Spool
+	limit int64
+	size  int64
+	files [3]*os.File // by PackagePart
+	sizes [3]int64
+}
+
+// start returns the writer of part.
+func (p *partWriter) start(part PackagePart) io.Writer { return partSink{p, part} }
+
+type partSink struct {
+	p    *partWriter
+	part PackagePart
+}
+
+func (s partSink) Write(b []byte) (int, error) {
+	p := s.p
+	if int64(len(b)) > p.limit-p.size {
+		return 0, tooLarge(p.limit, p.size+int64(len(b)))
+	}
+	f := p.files[s.part]
+	if f == nil {
+		var err error
+		if f, err = p.spool.file(); err != nil {
+			return 0, err
+		}
+		p.files[s.part] = f
+	}
+	n, err := f.Write(b)
+	p.size += int64(n)
+	p.sizes[s.part] += int64(n)
+	return n, err
+}
+
+// upload returns the upload of req and the parts written.
+func (p *partWriter) upload(req *SubmitTopologyRequest) *Upload {
+	u := &Upload{Request: req}
+	section := func(part PackagePart) *io.SectionReader {
+		if p.files[part] == nil || p.sizes[part] == 0 {
+			return nil
+		}
+		return io.NewSectionReader(p.files[part], 0, p.sizes[part])
+	}
+	u.Package = section(PackagePart_PACKAGE_PART_RESOURCES)
+	u.GoBinary = section(PackagePart_PACKAGE_PART_GO_BINARY)
+	return u
 }
 
 func isMultipart(r *http.Request) bool {
@@ -67,16 +165,18 @@ const (
 )
 
 // readMultipart fills req from a multipart/form-data body, as curl -F sends
-// it. Files and values may come in any order; each field but config and
-// environment at most once. The body is already bounded by the gateway's
-// submission limit, so parts are read into memory.
-func readMultipart(r *http.Request, req *SubmitTopologyRequest) error {
+// it, and writes the package and Go binary parts to parts. Files and
+// values may come in any order; each field but config and environment at
+// most once. The fields other than the two parts are read into memory, at
+// most MaxDefinitionBytes of them together.
+func readMultipart(r *http.Request, req *SubmitTopologyRequest, parts *partWriter) error {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return fmt.Errorf("multipart form: %w", err)
 	}
 	seen := map[string]bool{}
 	topologyFileName := ""
+	left := int64(MaxDefinitionBytes)
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -86,15 +186,33 @@ func readMultipart(r *http.Request, req *SubmitTopologyRequest) error {
 			return fmt.Errorf("multipart form: %w", err)
 		}
 		name := p.FormName()
-		data, err := io.ReadAll(p)
-		if err != nil {
-			return fmt.Errorf("multipart form: field %q: %w", name, err)
-		}
 		if name != formConfig && name != formEnvironment {
 			if seen[name] {
 				return fmt.Errorf("multipart form: field %q given twice", name)
 			}
 			seen[name] = true
+		}
+		switch name {
+		case formPackage, formGoBinary:
+			part := PackagePart_PACKAGE_PART_RESOURCES
+			if name == formGoBinary {
+				part = PackagePart_PACKAGE_PART_GO_BINARY
+			}
+			if _, err := io.Copy(parts.start(part), p); err != nil {
+				if _, ok := status.FromError(err); ok {
+					return err
+				}
+				return fmt.Errorf("multipart form: field %q: %w", name, err)
+			}
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(p, left+1))
+		if err != nil {
+			return fmt.Errorf("multipart form: field %q: %w", name, err)
+		}
+		if left -= int64(len(data)); left < 0 {
+			return TooLargeError(KeySubmitMaxBytes, fmt.Sprintf(
+				"the submission's fields other than package and goBinary are larger than %d bytes", MaxDefinitionBytes))
 		}
 		if err := setFormField(req, name, data); err != nil {
 			return fmt.Errorf("multipart form: field %q: %w", name, err)
@@ -116,10 +234,6 @@ func setFormField(req *SubmitTopologyRequest, name string, data []byte) error {
 		req.Topology = string(data)
 	case formTopologyFile:
 		req.TopologyFile = string(data)
-	case formPackage:
-		req.Package = data
-	case formGoBinary:
-		req.GoBinary = data
 	case formProperties:
 		req.Properties = string(data)
 	case formName:

@@ -281,7 +281,7 @@ func TestCurl(t *testing.T) {
 	t.Run("rebalance with curl -d", func(t *testing.T) {
 		run(t, "-d", `{"rebalanceOptions": {"numWorkers": 4}}`, env.url+"/api/v1/topology/wc-1-2/rebalance/3")
 		wantCall(t, env.fake, "RebalanceTopology", &RebalanceTopologyRequest{Id: "wc-1-2", WaitSecs: proto.Int32(3),
-			RebalanceOptions: &RebalanceOptions{NumWorkers: 4}})
+			RebalanceOptions: &RebalanceOptions{NumWorkers: proto.Int32(4)}})
 	})
 	t.Run("get with a space in the id", func(t *testing.T) {
 		run(t, env.url+"/api/v1/topology/word%20count-1-2?sys=1")

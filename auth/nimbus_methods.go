@@ -33,13 +33,15 @@ func NimbusMethods() map[string]MethodRule {
 		api.Nimbus_GetSupervisorSummary_FullMethodName:    plain(OpGetSupervisorSummary),
 		api.Nimbus_ListTopologies_FullMethodName:          {Op: OpListTopologies, Filter: filterTopologies},
 		api.Nimbus_SubmitTopology_FullMethodName:          plain(OpSubmitTopology),
-		api.Nimbus_GetTopology_FullMethodName:             {Op: OpGetTopology, Topology: byIDOrName, Filter: redactTopology},
-		api.Nimbus_GetComponent_FullMethodName:            topo(OpGetComponent),
-		api.Nimbus_GetErrors_FullMethodName:               topo(OpGetErrors),
-		api.Nimbus_ActivateTopology_FullMethodName:        topo(OpActivateTopology),
-		api.Nimbus_DeactivateTopology_FullMethodName:      topo(OpDeactivateTopology),
-		api.Nimbus_RebalanceTopology_FullMethodName:       topo(OpRebalanceTopology),
-		api.Nimbus_KillTopology_FullMethodName:            topo(OpKillTopology),
+		// SubmitTopology streamed: the same operation.
+		api.Nimbus_UploadTopology_FullMethodName:     plain(OpSubmitTopology),
+		api.Nimbus_GetTopology_FullMethodName:        {Op: OpGetTopology, Topology: byIDOrName, Filter: redactTopology},
+		api.Nimbus_GetComponent_FullMethodName:       topo(OpGetComponent),
+		api.Nimbus_GetErrors_FullMethodName:          topo(OpGetErrors),
+		api.Nimbus_ActivateTopology_FullMethodName:   topo(OpActivateTopology),
+		api.Nimbus_DeactivateTopology_FullMethodName: topo(OpDeactivateTopology),
+		api.Nimbus_RebalanceTopology_FullMethodName:  topo(OpRebalanceTopology),
+		api.Nimbus_KillTopology_FullMethodName:       topo(OpKillTopology),
 		// Supervisors need any topology's package, unredacted.
 		api.Nimbus_DownloadPackage_FullMethodName: plain(OpDownloadPackage),
 	}

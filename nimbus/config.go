@@ -56,14 +56,29 @@ type Config struct {
 	// Logger receives nimbus's logs; nil discards them.
 	Logger *slog.Logger
 
-	// MaxSubmitBytes bounds a submission: its definition, package and Go
-	// binary together. It also sizes the gRPC message limit and the REST
-	// gateway's body limit.
+	// MaxSubmitBytes bounds a submission's package and Go binary together
+	// (api.KeySubmitMaxBytes). Larger ones are refused with 413 before
+	// they are read.
 	MaxSubmitBytes int64
 
-	// PackageLimits bound the unpacked resources archive of a submission;
-	// the zero value means tarball.DefaultLimits.
+	// MaxConcurrentSubmits bounds the submissions nimbus receives and
+	// validates at once, dry runs included (api.KeySubmitMaxConcurrent);
+	// more are refused with 429 before their package is read.
+	MaxConcurrentSubmits int
+
+	// SubmitIdleTimeout cuts a submission whose upload sends nothing for
+	// this long (api.KeySubmitIdleTimeoutSecs); SubmitTimeout bounds an
+	// upload from start to end (api.KeySubmitTimeoutSecs).
+	SubmitIdleTimeout, SubmitTimeout time.Duration
+
+	// PackageLimits bound the unpacked resources archive of a submission
+	// (api.KeyPackageMaxUnpackedBytes, KeyPackageMaxFiles,
+	// KeyPackageMaxRatio); zero fields take tarball.DefaultLimits'.
 	PackageLimits tarball.Limits
+
+	// HTTP holds the REST server's timeouts (KeyHTTPReadTimeoutSecs,
+	// KeyHTTPIdleTimeoutSecs).
+	HTTP api.HTTPConfig
 
 	// ValidateTimeout bounds how long a submission's Go binary may take to
 	// validate it (`<binary> validate`).
@@ -80,19 +95,86 @@ type Config struct {
 
 // DefaultConfig returns a Config with Storm's defaults: the default
 // cluster configuration, gRPC on nimbus.grpc.port (6627) and REST on
-// ui.port (8080) on every interface, 256 MiB submissions. Host and
-// Registry must still be set.
+// ui.port (8080) on every interface, packages up to 256 MiB, four
+// submissions at once. Host and Registry must still be set.
 func DefaultConfig() Config {
 	conf := topology.Defaults()
 	return Config{
-		Cluster:         conf,
-		GRPCAddr:        fmt.Sprintf(":%d", conf.Int(topology.KeyNimbusGRPCPort, 6627)),
-		HTTPAddr:        fmt.Sprintf(":%d", conf.Int(topology.KeyUIPort, 8080)),
-		LocalDir:        conf.String(topology.KeyLocalDir, "squall-local"),
-		MaxSubmitBytes:  api.DefaultMaxSubmitBytes,
-		ValidateTimeout: 30 * time.Second,
-		ShutdownTimeout: 5 * time.Second,
+		Cluster:              conf,
+		GRPCAddr:             fmt.Sprintf(":%d", conf.Int(topology.KeyNimbusGRPCPort, 6627)),
+		HTTPAddr:             fmt.Sprintf(":%d", conf.Int(topology.KeyUIPort, 8080)),
+		LocalDir:             conf.String(topology.KeyLocalDir, "squall-local"),
+		MaxSubmitBytes:       api.DefaultMaxSubmitBytes,
+		MaxConcurrentSubmits: api.DefaultMaxConcurrentSubmits,
+		SubmitIdleTimeout:    api.DefaultSubmitIdleTimeout,
+		SubmitTimeout:        api.DefaultSubmitTimeout,
+		PackageLimits:        tarball.DefaultLimits,
+		HTTP:                 api.DefaultHTTPConfig(),
+		ValidateTimeout:      30 * time.Second,
+		ShutdownTimeout:      5 * time.Second,
 	}
+}
+
+// Keys of the REST server's timeouts (squall's; Storm's UI has its own
+// server).
+const (
+	// KeyHTTPReadTimeoutSecs bounds reading a request other than a
+	// submission, headers and body.
+	KeyHTTPReadTimeoutSecs = "nimbus.http.read.timeout.secs"
+	// KeyHTTPIdleTimeoutSecs closes a kept-alive connection idle this long.
+	KeyHTTPIdleTimeoutSecs = "nimbus.http.idle.timeout.secs"
+)
+
+// ReadLimits sets c's limits from the keys conf holds (api.KeySubmit*,
+// api.KeyPackage*, KeyHTTP*), leaving the others as they are; an error
+// names the key whose value is not a positive integer.
+func (c *Config) ReadLimits(conf topology.Config) error {
+	get := func(key string) (int64, bool, error) {
+		v, ok := conf[key]
+		if !ok || v == nil {
+			return 0, false, nil
+		}
+		// Type-checked as a key topology knows to be an integer.
+		asInt := topology.Config{topology.KeyWorkers: v}
+		if topology.CheckConfig(asInt) != nil || asInt.Int(topology.KeyWorkers, 0) < 1 {
+			return 0, false, fmt.Errorf("nimbus config: %s: %v is not a positive integer", key, v)
+		}
+		return int64(asInt.Int(topology.KeyWorkers, 0)), true, nil
+	}
+	for _, k := range []struct {
+		key string
+		set func(int64)
+	}{
+		{api.KeySubmitMaxBytes, func(n int64) { c.MaxSubmitBytes = n }},
+		{api.KeySubmitMaxConcurrent, func(n int64) { c.MaxConcurrentSubmits = int(n) }},
+		{api.KeySubmitIdleTimeoutSecs, func(n int64) { c.SubmitIdleTimeout = time.Duration(n) * time.Second }},
+		{api.KeySubmitTimeoutSecs, func(n int64) { c.SubmitTimeout = time.Duration(n) * time.Second }},
+		{api.KeyPackageMaxUnpackedBytes, func(n int64) { c.PackageLimits.MaxBytes = n }},
+		{api.KeyPackageMaxFiles, func(n int64) { c.PackageLimits.MaxFiles = int(n) }},
+		{api.KeyPackageMaxRatio, func(n int64) { c.PackageLimits.MaxRatio = n }},
+		{KeyHTTPReadTimeoutSecs, func(n int64) { c.HTTP.ReadTimeout = time.Duration(n) * time.Second }},
+		{KeyHTTPIdleTimeoutSecs, func(n int64) { c.HTTP.IdleTimeout = time.Duration(n) * time.Second }},
+	} {
+		n, ok, err := get(k.key)
+		if err != nil {
+			return err
+		}
+		if ok {
+			k.set(n)
+		}
+	}
+	return nil
+}
+
+// limitKey names the configuration key of a package limit.
+func limitKey(limit string) string {
+	switch limit {
+	case "MaxFiles":
+		return api.KeyPackageMaxFiles
+	case "MaxRatio":
+		return api.KeyPackageMaxRatio
+	}
+	return api.KeyPackageMaxUnpackedBytes
 }
 
 // Validate reports the first field of c that is missing or out of range.
@@ -140,8 +222,14 @@ func (c Config) Validate() error {
 	if c.MaxSubmitBytes <= 0 {
 		return fmt.Errorf("nimbus config: MaxSubmitBytes %d: must be positive", c.MaxSubmitBytes)
 	}
-	if c.PackageLimits.MaxBytes < 0 || c.PackageLimits.MaxFiles < 0 {
-		return fmt.Errorf("nimbus config: PackageLimits %+v: must not be negative", c.PackageLimits)
+	if c.MaxConcurrentSubmits <= 0 {
+		return fmt.Errorf("nimbus config: MaxConcurrentSubmits %d: must be positive", c.MaxConcurrentSubmits)
+	}
+	if c.SubmitIdleTimeout <= 0 || c.SubmitTimeout <= 0 {
+		return fmt.Errorf("nimbus config: SubmitIdleTimeout %v, SubmitTimeout %v: must be positive", c.SubmitIdleTimeout, c.SubmitTimeout)
+	}
+	if err := c.PackageLimits.Validate(); err != nil {
+		return fmt.Errorf("nimbus config: PackageLimits: %w", err)
 	}
 	if c.ValidateTimeout <= 0 {
 		return fmt.Errorf("nimbus config: ValidateTimeout %v: must be positive", c.ValidateTimeout)

@@ -3,6 +3,11 @@ package nimbus
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/internal/tarball"
+	"github.com/squallstream/squall/topology"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -48,5 +53,48 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := New(good(), nil); err == nil {
 		t.Errorf("New without a cluster state succeeded")
+	}
+}
+
+func TestReadLimits(t *testing.T) {
+	t.Parallel()
+	c := DefaultConfig()
+	err := c.ReadLimits(topology.Config{
+		api.KeySubmitMaxBytes:          1 << 20,
+		api.KeySubmitMaxConcurrent:     2,
+		api.KeySubmitIdleTimeoutSecs:   5,
+		api.KeySubmitTimeoutSecs:       float64(60), // as JSON decodes it
+		api.KeyPackageMaxUnpackedBytes: 1 << 24,
+		api.KeyPackageMaxFiles:         100,
+		api.KeyPackageMaxRatio:         10,
+		KeyHTTPReadTimeoutSecs:         7,
+		KeyHTTPIdleTimeoutSecs:         8,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.MaxSubmitBytes, want.MaxConcurrentSubmits = 1<<20, 2
+	want.SubmitIdleTimeout, want.SubmitTimeout = 5*time.Second, time.Minute
+	want.PackageLimits = tarball.Limits{MaxBytes: 1 << 24, MaxFiles: 100, MaxRatio: 10}
+	want.HTTP.ReadTimeout, want.HTTP.IdleTimeout = 7*time.Second, 8*time.Second
+	if c.MaxSubmitBytes != want.MaxSubmitBytes || c.MaxConcurrentSubmits != want.MaxConcurrentSubmits ||
+		c.SubmitIdleTimeout != want.SubmitIdleTimeout || c.SubmitTimeout != want.SubmitTimeout ||
+		c.PackageLimits != want.PackageLimits || c.HTTP != want.HTTP {
+		t.Errorf("ReadLimits = %+v, want %+v", c, want)
+	}
+	for _, bad := range []topology.Config{
+		{api.KeySubmitMaxBytes: 0},
+		{api.KeySubmitMaxConcurrent: -1},
+		{api.KeyPackageMaxRatio: "lots"},
+		{KeyHTTPIdleTimeoutSecs: 1.5},
+	} {
+		c := DefaultConfig()
+		err := c.ReadLimits(bad)
+		for key := range bad {
+			if err == nil || !strings.Contains(err.Error(), key) {
+				t.Errorf("ReadLimits(%v) = %v, want an error naming %s", bad, err, key)
+			}
+		}
 	}
 }

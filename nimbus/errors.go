@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -86,5 +87,19 @@ func grpcError(err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
 	}
-	return status.Error(code, err.Error())
+	msg := err.Error()
+	if code == codes.Internal {
+		// A failure of nimbus's own (a full disk) is reported, but not
+		// where nimbus keeps its files.
+		msg = withoutDirs(msg)
+	}
+	return status.Error(code, msg)
 }
+
+// absDirs matches the directories of an absolute path in a message.
+var absDirs = regexp.MustCompile(`(^|[\s"'(=\[])(/[^\s"'/]+)+/`)
+
+// withoutDirs removes the directories of the absolute paths in msg,
+// keeping their last element: "open /var/lib/squall/x/y.tar: no space"
+// becomes "open y.tar: no space".
+func withoutDirs(msg string) string { return absDirs.ReplaceAllString(msg, "$1") }

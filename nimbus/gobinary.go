@@ -50,8 +50,8 @@ var elfOSABIs = map[string][]elf.OSABI{
 // checkExecutable reports why bin cannot run on this nimbus's OS and
 // architecture: it must be an ELF executable for both. Supervisors run
 // the same binary, and a cluster is expected to be of one platform.
-func checkExecutable(bin []byte) error {
-	f, err := elf.NewFile(bytes.NewReader(bin))
+func checkExecutable(bin io.ReaderAt) error {
+	f, err := elf.NewFile(bin)
 	if err != nil {
 		return fmt.Errorf("not an ELF executable (%v); build it with GOOS=%s GOARCH=%s", err, runtime.GOOS, runtime.GOARCH)
 	}

@@ -34,10 +34,14 @@ import (
 )
 
 // TestMain runs the tests, or, when nimbus runs this test binary as a
-// submission's Go binary (`<binary> validate`), plays that binary.
+// submission's Go binary (`<binary> validate`), plays that binary, or,
+// for the load test, is a nimbus daemon (nimbusProcess).
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "validate" {
 		os.Exit(validateMain(os.Stdin, os.Stdout, os.Stderr))
+	}
+	if os.Getenv(envNimbusProcess) != "" {
+		os.Exit(nimbusProcess())
 	}
 	os.Exit(zktest.Main(m))
 }

@@ -261,7 +261,7 @@ func TestRebalance(t *testing.T) {
 		{"more executors than tasks", &api.RebalanceOptions{Executors: map[string]int32{"count": 7}}},
 		{"no executors", &api.RebalanceOptions{Executors: map[string]int32{"count": 0}}},
 		{"system component", &api.RebalanceOptions{Executors: map[string]int32{"__acker": 1}}},
-		{"negative workers", &api.RebalanceOptions{NumWorkers: -1}},
+		{"negative workers", &api.RebalanceOptions{NumWorkers: proto.Int32(-1)}},
 	} {
 		_, err := n.RebalanceTopology(t.Context(), &api.RebalanceTopologyRequest{Id: id, RebalanceOptions: tc.opts})
 		wantCode(t, tc.name, err, codes.InvalidArgument)
@@ -273,7 +273,7 @@ func TestRebalance(t *testing.T) {
 	_, err := n.RebalanceTopology(t.Context(), &api.RebalanceTopologyRequest{
 		Id:               id,
 		WaitSecs:         proto.Int32(10),
-		RebalanceOptions: &api.RebalanceOptions{NumWorkers: 4, Executors: map[string]int32{"count": 6}},
+		RebalanceOptions: &api.RebalanceOptions{NumWorkers: proto.Int32(4), Executors: map[string]int32{"count": 6}},
 	})
 	if err != nil {
 		t.Fatal(err)

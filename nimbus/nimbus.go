@@ -17,6 +17,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
@@ -36,6 +37,7 @@ type Nimbus struct {
 	timing  timing
 	store   *packageStore
 	models  *modelCache
+	release memoryRelease
 	version string
 	started time.Time
 
@@ -139,6 +141,7 @@ func (n *Nimbus) Run(ctx context.Context) error {
 		return errors.New("nimbus: Run called twice")
 	}
 	defer n.closeConns()
+	defer n.release.stop()
 	if err := n.store.init(); err != nil {
 		return fmt.Errorf("nimbus: %w", err)
 	}
@@ -153,21 +156,37 @@ func (n *Nimbus) Run(ctx context.Context) error {
 			return fmt.Errorf("nimbus: listen for REST: %w", err)
 		}
 	}
-	maxMsg := api.MaxMessageBytes(n.cfg.MaxSubmitBytes)
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(maxMsg))
+	// Submissions, over gRPC or REST, share one set of slots; large ones
+	// stream (UploadTopology), so no message need be larger than a chunk
+	// and a definition.
+	slots := api.NewSlots(n.cfg.MaxConcurrentSubmits)
+	gs := grpc.NewServer(
+		grpc.MaxRecvMsgSize(api.MaxMessageBytesLimit),
+		grpc.InTapHandle(api.SubmitTap(slots)),
+		// Fixed windows: gRPC's dynamic ones grow to 16 MiB a connection,
+		// which uploads faster than the disk takes them fill.
+		grpc.InitialWindowSize(api.PackageChunkBytes),
+		grpc.InitialConnWindowSize(2*api.PackageChunkBytes),
+		grpc.ConnectionTimeout(10*time.Second), // the handshake of a new connection
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: n.cfg.HTTP.IdleTimeout}),
+	)
 	api.RegisterNimbusServer(gs, n)
 	var hs *http.Server
 	if hl != nil {
 		gw, err := api.NewGatewayHandler(api.ForServer(n), api.GatewayConfig{
-			MaxSubmitBytes:  n.cfg.MaxSubmitBytes,
-			MaxRequestBytes: api.DefaultMaxRequestBytes,
+			MaxSubmitBytes:    n.cfg.MaxSubmitBytes,
+			MaxRequestBytes:   api.DefaultMaxRequestBytes,
+			Submissions:       slots,
+			SpoolDir:          n.store.scratch,
+			SubmitIdleTimeout: n.cfg.SubmitIdleTimeout,
+			SubmitTimeout:     n.cfg.SubmitTimeout,
 		})
 		if err != nil {
 			gl.Close()
 			hl.Close()
 			return fmt.Errorf("nimbus: %w", err)
 		}
-		hs = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+		hs = api.NewHTTPServer(gw, n.cfg.HTTP)
 	}
 
 	n.mu.Lock()

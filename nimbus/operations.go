@@ -15,6 +15,7 @@ import (
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/nimbus/lifecycle"
+	"github.com/squallstream/squall/topology"
 )
 
 // This file holds the writes of the API: submission and the topology
@@ -25,7 +26,7 @@ import (
 // SubmitTopology validates a submission and, unless it is a dry run,
 // stores its package, records the topology and schedules it.
 func (n *Nimbus) SubmitTopology(ctx context.Context, req *api.SubmitTopologyRequest) (*api.SubmitTopologyResponse, error) {
-	resp, err := n.submit(ctx, req)
+	resp, err := n.submit(ctx, api.UploadOf(req))
 	return resp, grpcError(err)
 }
 
@@ -88,19 +89,13 @@ func (n *Nimbus) RebalanceTopology(ctx context.Context, req *api.RebalanceTopolo
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	opts := lifecycle.RebalanceOptions{NumWorkers: int(req.GetRebalanceOptions().GetNumWorkers())}
-	if ex := req.GetRebalanceOptions().GetExecutors(); len(ex) > 0 {
-		opts.ComponentExecutors = make(map[string]int, len(ex))
-		for comp, k := range ex {
-			opts.ComponentExecutors[comp] = int(k)
-		}
-	}
-	if opts.NumWorkers < 0 {
-		return nil, grpcError(invalidf("rebalance to %d workers: the number of workers cannot be negative", opts.NumWorkers))
+	opts, err := rebalanceOptions(req.GetRebalanceOptions())
+	if err != nil {
+		return nil, grpcError(err)
 	}
 	ev := lifecycle.Event{Kind: lifecycle.EventRebalance, WaitSecs: wait, Rebalance: opts}
-	id, err := n.operate(ctx, req.GetId(), req.GetName(), ev, func(m *model, _ cluster.TopologyRecord) error {
-		return checkRebalance(m, opts)
+	id, err := n.operate(ctx, req.GetId(), req.GetName(), ev, func(m *model, rec cluster.TopologyRecord) error {
+		return checkRebalance(m, rec, opts)
 	})
 	if err != nil {
 		return nil, grpcError(err)
@@ -108,20 +103,50 @@ func (n *Nimbus) RebalanceTopology(ctx context.Context, req *api.RebalanceTopolo
 	return api.OperationResponse(api.OperationRebalance, id), nil
 }
 
-// checkRebalance vets new executor counts: components of the topology,
-// between 1 and their number of tasks.
-func checkRebalance(m *model, opts lifecycle.RebalanceOptions) error {
+// rebalanceOptions checks a rebalance's options on their own: a number of
+// workers, when given, of at least 1 (0 is not "unchanged": leave it out
+// for that), executor counts of at least 1.
+func rebalanceOptions(o *api.RebalanceOptions) (lifecycle.RebalanceOptions, error) {
+	var opts lifecycle.RebalanceOptions
+	if o != nil && o.NumWorkers != nil {
+		if n := o.GetNumWorkers(); n < 1 {
+			return opts, invalidf("rebalanceOptions.numWorkers %d: want at least 1 (leave it out to keep the current number)", n)
+		}
+		opts.NumWorkers = int(o.GetNumWorkers())
+	}
+	if ex := o.GetExecutors(); len(ex) > 0 {
+		opts.ComponentExecutors = make(map[string]int, len(ex))
+		for _, comp := range slices.Sorted(maps.Keys(ex)) {
+			if k := ex[comp]; k < 1 {
+				return opts, invalidf("rebalanceOptions.executors[%q] %d: want at least 1", comp, k)
+			}
+			opts.ComponentExecutors[comp] = int(ex[comp])
+		}
+	}
+	return opts, nil
+}
+
+// checkRebalance vets a rebalance against the topology: executor counts
+// of its components, between 1 and their number of tasks; no more workers
+// than the topology will have executors, since a worker runs at least one.
+func checkRebalance(m *model, rec cluster.TopologyRecord, opts lifecycle.RebalanceOptions) error {
+	p := m.parallelism(rec)
 	for _, comp := range slices.Sorted(maps.Keys(opts.ComponentExecutors)) {
 		k := opts.ComponentExecutors[comp]
 		c, ok := m.byID[comp]
 		if !ok {
-			return invalidf("rebalance: topology %s has no component %q (it has %s)",
+			return invalidf("rebalanceOptions.executors: topology %s has no component %q (it has %s)",
 				m.outline.Name, comp, strings.Join(slices.Sorted(maps.Keys(m.byID)), ", "))
 		}
-		if k < 1 || k > c.NumTasks {
-			return invalidf("rebalance: component %q to %d executors: it has %d tasks, so between 1 and %d executors",
+		if k > c.NumTasks {
+			return invalidf("rebalanceOptions.executors[%q] %d: the component has %d tasks, so between 1 and %d executors",
 				comp, k, c.NumTasks, c.NumTasks)
 		}
+		p[comp] = k
+	}
+	if executors := len(m.tasks.Executors(p)); opts.NumWorkers > executors {
+		return invalidf("rebalanceOptions.numWorkers %d: topology %s will have %d executors, so at most %d workers",
+			opts.NumWorkers, m.outline.Name, executors, executors)
 	}
 	return nil
 }
@@ -133,7 +158,7 @@ func waitSecs(w *int32) (int, error) {
 		return -1, nil
 	}
 	if *w < 0 {
-		return 0, invalidf("wait time %d: it cannot be negative", *w)
+		return 0, invalidf("waitSecs %d: the wait time cannot be negative", *w)
 	}
 	return int(*w), nil
 }
@@ -175,7 +200,10 @@ func (n *Nimbus) DownloadPackage(req *api.DownloadPackageRequest, stream grpc.Se
 func (n *Nimbus) download(ctx context.Context, req *api.DownloadPackageRequest, stream api.PackageSender) error {
 	id := req.GetTopologyId()
 	if id == "" {
-		return invalidf("no topology id given")
+		return invalidf("topologyId: no topology id given")
+	}
+	if err := topology.CheckID(id); err != nil {
+		return notFoundf("topology %.80q not found: it cannot be a topology id", id)
 	}
 	rec, err := n.state.GetTopology(ctx, id)
 	if errors.Is(err, cluster.ErrNotFound) {

@@ -40,6 +40,9 @@ const (
 // always complete. It is safe for concurrent use.
 type packageStore struct {
 	root string
+	// scratch is where submissions are received and validated: spooled
+	// uploads, unpacked packages. It is emptied at start.
+	scratch string
 
 	// installing is held for reading from the moment a package is
 	// installed until its topology record is written, and for writing by
@@ -48,13 +51,31 @@ type packageStore struct {
 	installing sync.RWMutex
 }
 
-func newPackageStore(root string) *packageStore { return &packageStore{root: root} }
+func newPackageStore(root string) *packageStore {
+	return &packageStore{root: root, scratch: filepath.Join(filepath.Dir(root), "scratch")}
+}
 
-// init creates the store's directory and removes staging directories left
-// by an earlier run.
+// Modes of the store: nimbus's user alone reads packages.
+const (
+	storeDirMode  = 0o700
+	storeFileMode = 0o600
+	storeExecMode = 0o700
+)
+
+// init creates the store's directories (only nimbus's user may enter
+// them) and removes what an earlier run left being written.
 func (s *packageStore) init() error {
-	if err := os.MkdirAll(s.root, 0o755); err != nil {
+	if err := os.RemoveAll(s.scratch); err != nil {
 		return fmt.Errorf("package store: %w", err)
+	}
+	for _, dir := range []string{filepath.Dir(s.root), s.root, s.scratch} {
+		if err := os.MkdirAll(dir, storeDirMode); err != nil {
+			return fmt.Errorf("package store: %w", err)
+		}
+		// An older squall made them 0755.
+		if err := os.Chmod(dir, storeDirMode); err != nil {
+			return fmt.Errorf("package store: %w", err)
+		}
 	}
 	entries, err := os.ReadDir(s.root)
 	if err != nil {
@@ -96,8 +117,8 @@ func (s *packageStore) create() (*packageWriter, error) {
 		return nil, fmt.Errorf("stage package: %w", err)
 	}
 	w := &packageWriter{dir: dir, resHash: sha256.New(), binHash: sha256.New()}
-	if w.res, err = os.Create(filepath.Join(dir, resourcesFile)); err == nil {
-		w.bin, err = os.OpenFile(filepath.Join(dir, binaryFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if w.res, err = os.OpenFile(filepath.Join(dir, resourcesFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY, storeFileMode); err == nil {
+		w.bin, err = os.OpenFile(filepath.Join(dir, binaryFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY, storeExecMode)
 	}
 	if err != nil {
 		w.abort()
@@ -154,10 +175,10 @@ func (w *packageWriter) finish(sub *api.SubmitTopologyRequest) (stagedPackage, e
 		data, err = protojson.MarshalOptions{Multiline: true}.Marshal(sub)
 	}
 	if err == nil {
-		err = os.WriteFile(filepath.Join(w.dir, submissionFile), data, 0o644)
+		err = os.WriteFile(filepath.Join(w.dir, submissionFile), data, storeFileMode)
 	}
 	if err == nil {
-		err = os.WriteFile(filepath.Join(w.dir, digestFile), []byte(digest+"\n"), 0o644)
+		err = os.WriteFile(filepath.Join(w.dir, digestFile), []byte(digest+"\n"), storeFileMode)
 	}
 	if err != nil {
 		w.abort()

@@ -1,16 +1,23 @@
 package nimbus
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -30,24 +37,63 @@ type accepted struct {
 	// numbers the tasks as nimbus did, whatever its own configuration.
 	sub     *api.SubmitTopologyRequest
 	outline submission.Outline
-	// resources and binary are the package's parts.
-	resources, binary []byte
+	// resources and binary are the package's parts, nil when empty.
+	resources, binary *io.SectionReader
 }
 
-// submit is SubmitTopology. A dry run is validated by any nimbus; a real
-// submission is forwarded to the leader, which validates it, stores the
-// package, writes the topology record and schedules the topology before
-// answering.
-func (n *Nimbus) submit(ctx context.Context, req *api.SubmitTopologyRequest) (*api.SubmitTopologyResponse, error) {
+// SubmitUpload is api.UploadServer's: the REST gateway's submissions,
+// their parts spooled to disk. The gateway took their slot.
+func (n *Nimbus) SubmitUpload(ctx context.Context, u *api.Upload) (*api.SubmitTopologyResponse, error) {
+	resp, err := n.submit(ctx, u)
+	return resp, grpcError(err)
+}
+
+// UploadTopology receives a streamed submission into spool files of the
+// scratch directory and submits it. api.SubmitTap gave it its slot.
+func (n *Nimbus) UploadTopology(stream grpc.ClientStreamingServer[api.UploadTopologyRequest, api.SubmitTopologyResponse]) error {
+	spool := api.NewSpool(n.store.scratch)
+	defer spool.Close()
+	u, err := api.ReceiveUpload(stream.Context(), stream, spool, api.UploadLimits{
+		MaxBytes:    n.cfg.MaxSubmitBytes,
+		IdleTimeout: n.cfg.SubmitIdleTimeout,
+		Timeout:     n.cfg.SubmitTimeout,
+	})
+	if err != nil {
+		return grpcError(err)
+	}
+	resp, err := n.submit(stream.Context(), u)
+	if err != nil {
+		return grpcError(err)
+	}
+	return stream.SendAndClose(resp)
+}
+
+// submit is SubmitTopology, SubmitUpload and UploadTopology. A dry run is
+// validated by any nimbus; a real submission is forwarded to the leader,
+// which validates it, stores the package, writes the topology record and
+// schedules the topology before answering.
+func (n *Nimbus) submit(ctx context.Context, u *api.Upload) (*api.SubmitTopologyResponse, error) {
+	req := u.Request
+	if u.Size() >= releaseAfterBytes {
+		defer n.release.soon()
+	}
+	if size := u.Size(); size > n.cfg.MaxSubmitBytes {
+		return nil, api.TooLargeError(api.KeySubmitMaxBytes, fmt.Sprintf(
+			"the package and Go binary are larger than %s allows (%d bytes); got %d bytes", api.KeySubmitMaxBytes, n.cfg.MaxSubmitBytes, size))
+	}
+	if size := proto.Size(req); size > api.MaxDefinitionBytes {
+		return nil, api.TooLargeError(api.KeySubmitMaxBytes, fmt.Sprintf(
+			"the submission's definition, properties and options are larger than %d bytes; got %d", api.MaxDefinitionBytes, size))
+	}
 	l := n.currentLeader()
 	if l == nil && !req.GetDryRun() {
 		c, fctx, err := n.leaderClient(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return c.SubmitTopology(fctx, req)
+		return api.SendUpload(fctx, c, u)
 	}
-	acc, err := n.validate(ctx, req)
+	acc, err := n.validate(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +110,7 @@ func (n *Nimbus) submit(ctx context.Context, req *api.SubmitTopologyRequest) (*a
 		DryRun:            req.GetDryRun(),
 	}
 	if req.GetDryRun() {
+		resp.SchedulerInfo = n.slotsNote(ctx, acc)
 		return resp, nil
 	}
 	staged, err := n.stage(acc)
@@ -92,41 +139,122 @@ func (n *Nimbus) submit(ctx context.Context, req *api.SubmitTopologyRequest) (*a
 		return nil, err
 	}
 	resp.TopologyId = id
+	resp.SchedulerInfo = n.scheduledNote(ctx, id)
 	return resp, nil
 }
 
-// validate checks a submission as workers will load it: sizes, the
-// package's safety, the Go binary's platform, the definition (with the
+// releaseAfterBytes is the package size from which a submission's end
+// schedules a memoryRelease.
+const releaseAfterBytes = 4 << 20
+
+// memoryRelease gives the memory a burst of submissions used (buffers of
+// the connections and the uploads, garbage by then) back to the system
+// shortly after the last one ends. Without it, an idle nimbus keeps the
+// burst's heap until its next garbage collection, forced every two
+// minutes at the latest, and the scavenger returns it slowly after that.
+// It is safe for concurrent use.
+type memoryRelease struct {
+	mu sync.Mutex
+	// t is guarded by mu.
+	t *time.Timer
+}
+
+// releaseDelay leaves the connections time to drop their buffers.
+const releaseDelay = 2 * time.Second
+
+func (r *memoryRelease) soon() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.t == nil {
+		r.t = time.AfterFunc(releaseDelay, func() {
+			// Two collections: sync.Pools (gRPC's buffers) keep what
+			// they hold across one.
+			runtime.GC()
+			debug.FreeOSMemory()
+		})
+		return
+	}
+	r.t.Reset(releaseDelay)
+}
+
+// stop cancels a release not yet made.
+func (r *memoryRelease) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.t != nil {
+		r.t.Stop()
+	}
+}
+
+// slotsNote says, for a dry run, whether the cluster has a free slot for
+// each worker the topology asks for: empty if it has.
+func (n *Nimbus) slotsNote(ctx context.Context, acc *accepted) string {
+	workers := n.cfg.Cluster.Merge(acc.outline.Config).Int(topology.KeyWorkers, 1)
+	sum, err := n.GetClusterSummary(ctx, &api.GetClusterSummaryRequest{})
+	if err != nil || int(sum.GetSlotsFree()) >= workers {
+		return ""
+	}
+	return fmt.Sprintf("asks for %d workers, but the cluster has %s now: it would run in fewer workers, or wait for slots",
+		workers, plural(int(sum.GetSlotsFree()), "free slot"))
+}
+
+// plural returns "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
+// scheduledNote is the scheduler's remark on topology id just scheduled
+// (TopologySummary.scheduler_info): empty when it got its workers.
+func (n *Nimbus) scheduledNote(ctx context.Context, id string) string {
+	rec, err := n.state.GetTopology(ctx, id)
+	if err != nil {
+		return ""
+	}
+	a, err := n.state.GetAssignment(ctx, id)
+	if err != nil && !errors.Is(err, cluster.ErrNotFound) {
+		return ""
+	}
+	return schedulerInfo(rec, a)
+}
+
+// validate checks a submission as workers will load it: the package's
+// safety and limits, the Go binary's platform, the definition (with the
 // Go binary's registry when there is one, else with Config.Registry).
-// Every problem wraps ErrInvalid.
-func (n *Nimbus) validate(ctx context.Context, req *api.SubmitTopologyRequest) (*accepted, error) {
-	size := int64(len(req.GetTopology()) + len(req.GetProperties()) + len(req.GetPackage()) + len(req.GetGoBinary()))
-	if size > n.cfg.MaxSubmitBytes {
-		return nil, invalidf("submission of %d bytes is larger than the limit of %d bytes", size, n.cfg.MaxSubmitBytes)
-	}
+// Every problem wraps ErrInvalid, but limits, which are 413s.
+func (n *Nimbus) validate(ctx context.Context, u *api.Upload) (*accepted, error) {
+	req := u.Request
 	if strings.TrimSpace(req.GetTopology()) == "" {
-		return nil, invalidf("no topology definition")
+		return nil, invalidf("topology: no topology definition")
 	}
-	if len(req.GetPackage()) > 0 {
-		if err := tarball.Check(bytes.NewReader(req.GetPackage()), n.cfg.PackageLimits); err != nil {
-			return nil, invalidf("package: %v", err)
+	if err := checkSubmissionFields(req); err != nil {
+		return nil, err
+	}
+	if u.Package != nil {
+		if err := tarball.Check(io.NewSectionReader(u.Package, 0, u.Package.Size()), n.cfg.PackageLimits); err != nil {
+			return nil, packageError(err)
 		}
 	}
-	if len(req.GetGoBinary()) > 0 {
-		if err := checkExecutable(req.GetGoBinary()); err != nil {
-			return nil, invalidf("go binary: %v", err)
+	if u.GoBinary != nil {
+		if err := checkExecutable(u.GoBinary); err != nil {
+			return nil, invalidf("goBinary: %v", err)
 		}
 	}
-	work, err := os.MkdirTemp("", "squall-nimbus-submit-")
+	work, err := os.MkdirTemp(n.store.scratch, "submit-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
 	resDir := filepath.Join(work, "resources")
-	if len(req.GetPackage()) > 0 {
-		err = tarball.Extract(bytes.NewReader(req.GetPackage()), resDir, n.cfg.PackageLimits)
+	if u.Package != nil {
+		err = tarball.Extract(io.NewSectionReader(u.Package, 0, u.Package.Size()), resDir, n.cfg.PackageLimits)
+		if errors.Is(err, tarball.ErrUnsafe) || errors.Is(err, tarball.ErrLimit) {
+			return nil, packageError(err)
+		}
 	} else {
-		err = os.Mkdir(resDir, 0o755)
+		err = os.Mkdir(resDir, 0o700)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("unpack package: %w", err)
@@ -134,9 +262,9 @@ func (n *Nimbus) validate(ctx context.Context, req *api.SubmitTopologyRequest) (
 	sub := proto.CloneOf(req)
 	sub.Package, sub.GoBinary = nil, nil
 	bin := ""
-	if len(req.GetGoBinary()) > 0 {
+	if u.GoBinary != nil {
 		bin = filepath.Join(work, "topology")
-		if err := os.WriteFile(bin, req.GetGoBinary(), 0o755); err != nil {
+		if err := copyPart(bin, u.GoBinary, 0o700); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +274,7 @@ func (n *Nimbus) validate(ctx context.Context, req *api.SubmitTopologyRequest) (
 	}
 	conf := n.cfg.Cluster.Merge(o.Config)
 	if w := conf.Int(topology.KeyWorkers, 1); w < 1 {
-		return nil, invalidf("%s is %d; a topology needs at least one worker", topology.KeyWorkers, w)
+		return nil, invalidf("config: %s is %d; a topology needs at least one worker", topology.KeyWorkers, w)
 	}
 	ackers := ackersOf(conf)
 	o.Config = o.Config.Merge(topology.Config{topology.KeyAckerExecutors: ackers})
@@ -158,7 +286,52 @@ func (n *Nimbus) validate(ctx context.Context, req *api.SubmitTopologyRequest) (
 		sub.Config.Fields = make(map[string]*structpb.Value)
 	}
 	sub.Config.Fields[topology.KeyAckerExecutors] = structpb.NewNumberValue(float64(ackers))
-	return &accepted{sub: sub, outline: o, resources: req.GetPackage(), binary: req.GetGoBinary()}, nil
+	return &accepted{sub: sub, outline: o, resources: u.Package, binary: u.GoBinary}, nil
+}
+
+// checkSubmissionFields vets the fields of a submission beside its
+// definition, naming the field at fault: a name override is a topology
+// name, topologyFile a plain file name, environment variables what exec
+// can pass.
+func checkSubmissionFields(req *api.SubmitTopologyRequest) error {
+	if name := req.GetName(); name != "" {
+		if err := topology.CheckName(name); err != nil {
+			return invalidf("name: %v", err)
+		}
+	}
+	if f := req.GetTopologyFile(); len(f) > 4096 || !utf8.ValidString(f) ||
+		strings.ContainsFunc(f, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+		return invalidf("topologyFile %.60q: want a file name of printable characters", f)
+	}
+	for k, v := range req.GetEnvironment() {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+			return invalidf("environment: %.60q=%.60q is not a variable (no '=' or NUL in its name, no NUL in its value)", k, v)
+		}
+	}
+	return nil
+}
+
+// packageError makes a package's refusal an API error: a limit is 413
+// naming its key, anything else 400.
+func packageError(err error) error {
+	if le, ok := errors.AsType[*tarball.LimitError](err); ok {
+		key := limitKey(le.Limit)
+		return api.TooLargeError(key, fmt.Sprintf("package: %v (%s is %d)", le, key, le.Value))
+	}
+	return invalidf("package: %v", err)
+}
+
+// copyPart writes part to a new file at path.
+func copyPart(path string, part *io.SectionReader, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, io.NewSectionReader(part, 0, part.Size())); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // stage writes an accepted submission's package to the store's staging
@@ -168,13 +341,17 @@ func (n *Nimbus) stage(acc *accepted) (stagedPackage, error) {
 	if err != nil {
 		return stagedPackage{}, err
 	}
-	if _, err := w.resources().Write(acc.resources); err != nil {
-		w.abort()
-		return stagedPackage{}, fmt.Errorf("stage package: %w", err)
-	}
-	if _, err := w.binary().Write(acc.binary); err != nil {
-		w.abort()
-		return stagedPackage{}, fmt.Errorf("stage package: %w", err)
+	for _, p := range []struct {
+		dst io.Writer
+		src *io.SectionReader
+	}{{w.resources(), acc.resources}, {w.binary(), acc.binary}} {
+		if p.src == nil {
+			continue
+		}
+		if _, err := io.Copy(p.dst, io.NewSectionReader(p.src, 0, p.src.Size())); err != nil {
+			w.abort()
+			return stagedPackage{}, fmt.Errorf("stage package: %w", err)
+		}
 	}
 	return w.finish(acc.sub)
 }
@@ -327,6 +504,11 @@ func (n *Nimbus) findByName(ctx context.Context, name string) (string, bool, err
 // topology named name.
 func (n *Nimbus) resolve(ctx context.Context, id, name string) (string, error) {
 	if id != "" {
+		// One that cannot exist is not looked up: ZooKeeper would take
+		// some (a NUL) for a broken request rather than an unknown node.
+		if err := topology.CheckID(id); err != nil {
+			return "", notFoundf("topology %.80q not found: it cannot be a topology id", id)
+		}
 		return id, nil
 	}
 	if name == "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/internal/tarball"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -169,8 +170,7 @@ func assertNoTopologies(t *testing.T, n *testNimbus, mem *cluster.Memory) {
 func TestSubmitMaliciousPackage(t *testing.T) {
 	t.Parallel()
 	n, mem := memNimbus(t, func(c *Config) {
-		c.PackageLimits.MaxBytes = 1 << 10
-		c.PackageLimits.MaxFiles = 10
+		c.PackageLimits = tarball.Limits{MaxBytes: 4 << 20, MaxFiles: 10, MaxRatio: 50}
 		c.MaxSubmitBytes = 64 << 10
 	})
 	addSupervisor(t, mem, nil, "a", 6700)
@@ -179,37 +179,60 @@ func TestSubmitMaliciousPackage(t *testing.T) {
 	tests := []struct {
 		name string
 		pkg  []byte
-		want string
+		// limit is the key of the limit passed, "" for an unsafe package.
+		limit string
+		want  string
 	}{
-		{"dot dot", tarGz(t, tarEntry{name: "../evil", body: "x"}), "../evil"},
-		{"nested dot dot", tarGz(t, tarEntry{name: "a/../../evil", body: "x"}), "a/../../evil"},
-		{"absolute", tarGz(t, tarEntry{name: "/tmp/evil", body: "x"}), "/tmp/evil"},
-		{"symlink out", tarGz(t, tarEntry{name: "link", typeflag: tar.TypeSymlink, linkname: "../../etc/passwd"}), "link"},
-		{"absolute symlink", tarGz(t, tarEntry{name: "link", typeflag: tar.TypeSymlink, linkname: "/etc/passwd"}), "/etc/passwd"},
-		{"hard link", tarGz(t, tarEntry{name: "hard", typeflag: tar.TypeLink, linkname: "x"}), "hard"},
-		{"not gzip", []byte("just some text, not an archive"), "gzip"},
-		{"unpacks too big", tarGz(t, tarEntry{name: "huge", size: 4 << 10}), "size"},
-		{"too many files", tarGz(t, manyEntries(11)...), "entries"},
-		{"too big", big, "limit"},
+		{name: "dot dot", pkg: tarGz(t, tarEntry{name: "../evil", body: "x"}), want: "../evil"},
+		{name: "nested dot dot", pkg: tarGz(t, tarEntry{name: "a/../../evil", body: "x"}), want: "a/../../evil"},
+		{name: "absolute", pkg: tarGz(t, tarEntry{name: "/tmp/evil", body: "x"}), want: "/tmp/evil"},
+		{name: "symlink out", pkg: tarGz(t, tarEntry{name: "link", typeflag: tar.TypeSymlink, linkname: "../../etc/passwd"}), want: "link"},
+		{name: "absolute symlink", pkg: tarGz(t, tarEntry{name: "link", typeflag: tar.TypeSymlink, linkname: "/etc/passwd"}), want: "/etc/passwd"},
+		{name: "symlink chain", pkg: tarGz(t,
+			tarEntry{name: "l1", typeflag: tar.TypeSymlink, linkname: "."},
+			tarEntry{name: "l1/l2", typeflag: tar.TypeSymlink, linkname: ".."},
+			tarEntry{name: "l2/l3", typeflag: tar.TypeSymlink, linkname: ".."},
+			tarEntry{name: "l2/l3/evil", body: "escaped"}), want: "l2/l3"},
+		{name: "hard link", pkg: tarGz(t, tarEntry{name: "hard", typeflag: tar.TypeLink, linkname: "x"}), want: "hard"},
+		{name: "fifo", pkg: tarGz(t, tarEntry{name: "pipe", typeflag: tar.TypeFifo}), want: "fifo"},
+		{name: "device", pkg: tarGz(t, tarEntry{name: "dev", typeflag: tar.TypeChar}), want: "device"},
+		{name: "duplicate", pkg: tarGz(t, tarEntry{name: "a", body: "x"}, tarEntry{name: "./a", body: "y"}), want: "twice"},
+		{name: "not gzip", pkg: []byte("just some text, not an archive"), want: "gzip"},
+		{name: "unpacks too big", pkg: tarGz(t, tarEntry{name: "huge", size: 5 << 20}), limit: api.KeyPackageMaxUnpackedBytes},
+		{name: "too many files", pkg: tarGz(t, manyEntries(11)...), limit: api.KeyPackageMaxFiles},
+		{name: "bomb", pkg: tarGz(t, tarEntry{name: "zeros", size: 3 << 20}), limit: api.KeyPackageMaxRatio},
+		{name: "too big", pkg: big, limit: api.KeySubmitMaxBytes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			req := wordsRequest("evil")
 			req.Package = tc.pkg
-			_, err := n.SubmitTopology(t.Context(), req)
-			wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
-			if msg := status.Convert(err).Message(); !strings.Contains(msg, tc.want) {
-				t.Errorf("message %q does not name %q", msg, tc.want)
+			for _, dry := range []bool{false, true} {
+				req.DryRun = dry
+				_, err := n.SubmitTopology(t.Context(), req)
+				st := status.Convert(err)
+				if tc.limit == "" {
+					wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
+					if !strings.Contains(st.Message(), tc.want) {
+						t.Errorf("message %q does not name %q", st.Message(), tc.want)
+					}
+					continue
+				}
+				reason, key, ok := api.LimitOf(st)
+				if !ok || reason != api.ReasonTooLarge || key != tc.limit || !strings.Contains(st.Message(), tc.limit) {
+					t.Errorf("SubmitTopology(dry run %v) = %v, want TOO_LARGE naming %s", dry, err, tc.limit)
+				}
 			}
-			// A dry run says the same.
-			req.DryRun = true
-			_, err = n.SubmitTopology(t.Context(), req)
-			wantCode(t, "SubmitTopology(dry run)", err, codes.InvalidArgument)
 		})
 	}
 	assertNoTopologies(t, n, mem)
-	if _, err := os.Stat(filepath.Join(n.cfg.LocalDir, "..", "evil")); !os.IsNotExist(err) {
-		t.Errorf("an entry escaped: %v", err)
+	for _, dir := range []string{filepath.Join(n.cfg.LocalDir, ".."), n.cfg.LocalDir, n.store.scratch} {
+		if _, err := os.Stat(filepath.Join(dir, "evil")); !os.IsNotExist(err) {
+			t.Errorf("an entry escaped into %s: %v", dir, err)
+		}
+	}
+	if entries, _ := os.ReadDir(n.store.scratch); len(entries) != 0 {
+		t.Errorf("scratch holds %v after the submissions", entries)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/internal/tarball"
 )
 
@@ -95,6 +96,12 @@ type Config struct {
 	LogMaxAge          time.Duration
 	LogMaxBytes        int64
 	LogCleanupInterval time.Duration
+	// LogMaxPerWorkerBytes bounds one slot's log directory: beyond it, its
+	// oldest rotated files go (logviewer.max.per.worker.logs.size.mb).
+	LogMaxPerWorkerBytes int64
+	// LogRotation says when a worker rotates its log, worker.log, and how
+	// many backups it keeps (logfile.KeyMaxSizeMB, KeyMaxBackups).
+	LogRotation logfile.Rotation
 
 	// KillWorkersOnStop makes Run stop every worker before returning. By
 	// default, as in Storm, workers keep running when the supervisor stops,
@@ -123,6 +130,9 @@ func DefaultConfig() Config {
 		LogMaxAge:          7 * 24 * time.Hour,
 		LogMaxBytes:        4096 << 20,
 		LogCleanupInterval: 10 * time.Minute,
+		// Storm's defaults.
+		LogMaxPerWorkerBytes: 2048 << 20,
+		LogRotation:          logfile.DefaultRotation,
 	}
 }
 
@@ -176,6 +186,12 @@ func (c Config) Validate() error {
 	}
 	if c.LogMaxBytes <= 0 {
 		return bad("LogMaxBytes", "%d: must be positive", c.LogMaxBytes)
+	}
+	if c.LogMaxPerWorkerBytes <= 0 {
+		return bad("LogMaxPerWorkerBytes", "%d: must be positive", c.LogMaxPerWorkerBytes)
+	}
+	if c.LogRotation.MaxSizeMB <= 0 || c.LogRotation.MaxBackups < 0 {
+		return bad("LogRotation", "%+v: a positive size and backups of 0 or more", c.LogRotation)
 	}
 	return nil
 }

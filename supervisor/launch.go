@@ -1,13 +1,14 @@
 package supervisor
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/internal/procgroup"
 )
 
@@ -83,26 +84,29 @@ func (l *loop) start(w *worker) (*procgroup.Process, error) {
 	if err := layout.WriteJSON(layout.MetaFile(w.dir), w.meta); err != nil {
 		return nil, err
 	}
-	logPath := layout.WorkerLog(l.cfg.LocalDir, w.meta.StormID, w.meta.Port)
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return nil, err
-	}
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	// The worker writes and rotates worker.log itself (--log-file); its
+	// standard output and error go to a small file of the supervisor's,
+	// for what it says before it takes them over, and crash reports.
+	early, err := openEarlyLog(earlyLog(l.cfg.LocalDir, w.meta.StormID, w.meta.Port))
 	if err != nil {
 		return nil, err
 	}
-	defer logFile.Close() // the child has its own descriptor
+	defer early.Close() // the child has its own descriptor
+	rot := l.cfg.LogRotation
 	args := []string{"worker",
 		"--storm-id", w.meta.StormID,
 		"--node", w.meta.NodeID,
 		"--port", strconv.Itoa(w.meta.Port),
 		"--worker-id", w.id,
 		"--local-dir", l.cfg.LocalDir,
+		"--log-file", layout.WorkerLog(l.cfg.LocalDir, w.meta.StormID, w.meta.Port),
+		"-c", fmt.Sprintf("%s=%d", logfile.KeyMaxSizeMB, rot.MaxSizeMB),
+		"-c", fmt.Sprintf("%s=%d", logfile.KeyMaxBackups, rot.MaxBackups),
 	}
 	cmd := exec.Command(w.meta.Binary, append(args, l.cfg.WorkerArgs...)...)
 	cmd.Dir = w.dir
 	cmd.Env = l.cfg.WorkerEnv
-	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Stdout, cmd.Stderr = early, early
 	return procgroup.Start(cmd)
 }
 

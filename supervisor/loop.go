@@ -217,7 +217,7 @@ func (l *loop) scan(now time.Time) {
 		}
 		w.pid = procID{w.meta.Pid, w.meta.StartTime}
 		if !w.pid.alive() {
-			l.log.Warn("worker died while no supervisor ran", l.attrs(w, "log_tail", logTail(layout.WorkerLog(l.cfg.LocalDir, w.meta.StormID, w.meta.Port)))...)
+			l.log.Warn("worker died while no supervisor ran", l.attrs(w, "log_tail", workerLogTail(l.cfg.LocalDir, w.meta.StormID, w.meta.Port, w.meta.LaunchedAt))...)
 			l.stop(w, "died while no supervisor ran")
 			continue
 		}
@@ -364,7 +364,7 @@ func (l *loop) handle(ev any) {
 
 // exited handles a worker that ended on its own.
 func (l *loop) exited(w *worker, now time.Time, how string) {
-	l.log.Warn("worker exited", l.attrs(w, "status", how, "log_tail", logTail(layout.WorkerLog(l.cfg.LocalDir, w.meta.StormID, w.meta.Port)))...)
+	l.log.Warn("worker exited", l.attrs(w, "status", how, "log_tail", workerLogTail(l.cfg.LocalDir, w.meta.StormID, w.meta.Port, w.meta.LaunchedAt))...)
 	l.failed(w, now, "exited: "+how)
 	l.stop(w, "exited")
 }
@@ -499,7 +499,8 @@ func (l *loop) pruneLogs(now time.Time) {
 		}
 		return false
 	}
-	removed, err := pruneLogs(layout.LogsRoot(l.cfg.LocalDir), live, now, l.cfg.LogMaxAge, l.cfg.LogMaxBytes)
+	removed, err := pruneLogs(layout.LogsRoot(l.cfg.LocalDir), live, now, logLimits{
+		maxAge: l.cfg.LogMaxAge, maxPerWorker: l.cfg.LogMaxPerWorkerBytes, maxTotal: l.cfg.LogMaxBytes})
 	for _, dir := range removed {
 		l.log.Info("removed old worker log", "dir", dir)
 	}

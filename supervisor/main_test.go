@@ -86,6 +86,7 @@ func fakeWorker(args []string) int {
 	workerID := fs.String("worker-id", "", "")
 	localDir := fs.String("local-dir", "", "")
 	fs.String("config", "", "")
+	fs.String("log-file", "", "")
 	fs.Func("c", "", func(string) error { return nil })
 	if err := fs.Parse(args); err != nil || *stormID == "" || *node == "" || *port == 0 || *workerID == "" || *localDir == "" {
 		fmt.Fprintln(os.Stderr, "fake worker: bad arguments", args, err)

@@ -84,7 +84,8 @@ func TestLaunchFromAssignment(t *testing.T) {
 		}
 		r := recs[i]
 		wantArgs := []string{"worker", "--storm-id", "wc-1-1", "--node", node, "--port", strconv.Itoa(w.Port),
-			"--worker-id", w.WorkerID, "--local-dir", local, "-c", "test.key=1"}
+			"--worker-id", w.WorkerID, "--local-dir", local, "--log-file", layout.WorkerLog(local, "wc-1-1", w.Port),
+			"-c", "squall.log.max.size.mb=100", "-c", "squall.log.max.backups=9", "-c", "test.key=1"}
 		if !slices.Equal(r.Args, wantArgs) {
 			t.Errorf("worker args = %q, want %q", r.Args, wantArgs)
 		}

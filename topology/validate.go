@@ -3,13 +3,67 @@ package topology
 import (
 	"cmp"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
-// topologyName is Storm's rule for topology names.
-var topologyName = regexp.MustCompile(`^[^/.:\\]+$`)
+// MaxNameBytes bounds a topology name: it names ZooKeeper nodes, files
+// and URL path segments.
+const MaxNameBytes = 255
+
+// CheckName reports why name cannot name a topology, wrapping ErrBadName,
+// or nil: Storm's rule (none of / . : \\), and, because the name is shown
+// in terminals and logs and names nodes and files, valid UTF-8 of
+// printable characters only (no control characters, no NUL, no
+// bidirectional marks, which reorder what a terminal shows), at most
+// MaxNameBytes bytes, no leading or trailing space.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: the topology has no name", ErrBadName)
+	case len(name) > MaxNameBytes:
+		return fmt.Errorf("%w %.40q...: it is %d bytes long, at most %d are allowed", ErrBadName, name, len(name), MaxNameBytes)
+	}
+	return checkNameChars(name)
+}
+
+// maxIDBytes bounds a topology id, name-counter-timestamp.
+const maxIDBytes = MaxNameBytes + 48
+
+// CheckID reports why id cannot be a topology's id (its name followed by
+// "-counter-timestamp"), wrapping ErrBadName, or nil. Ids come from
+// clients: one that cannot exist is refused before it is looked up.
+func CheckID(id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: no topology id", ErrBadName)
+	case len(id) > maxIDBytes:
+		return fmt.Errorf("%w: id %.40q... is %d bytes long, no id is longer than %d", ErrBadName, id, len(id), maxIDBytes)
+	}
+	return checkNameChars(id)
+}
+
+func checkNameChars(name string) error {
+	switch {
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w %q: it is not valid UTF-8", ErrBadName, name)
+	case strings.ContainsAny(name, `/.:\`):
+		return fmt.Errorf("%w %q: it may not contain '/', '.', ':' or '\\'", ErrBadName, name)
+	case strings.TrimSpace(name) != name:
+		return fmt.Errorf("%w %q: it may not start or end with white space", ErrBadName, name)
+	}
+	for i, r := range name {
+		switch {
+		case unicode.Is(unicode.Bidi_Control, r):
+			return fmt.Errorf("%w %q: it holds the bidirectional mark %U at byte %d", ErrBadName, name, r, i)
+		case !unicode.IsPrint(r) && r != ' ':
+			return fmt.Errorf("%w %q: it holds the unprintable character %U at byte %d", ErrBadName, name, r, i)
+		}
+	}
+	return nil
+}
 
 // groupingTypes lists every grouping type, and whether it takes fields.
 var groupingTypes = map[GroupingType]bool{
@@ -136,11 +190,8 @@ func validate(t *Topology, src *sources, broken map[string]bool) []*Error {
 			namePos = mainPos
 		}
 	}
-	switch {
-	case t.Name == "":
-		v.addAt(namePos, fmt.Errorf("%w: the topology has no name", ErrBadName))
-	case !topologyName.MatchString(t.Name):
-		v.addAt(namePos, fmt.Errorf("%w %q: it may not contain '/', '.', ':' or '\\'", ErrBadName, t.Name))
+	if err := CheckName(t.Name); err != nil {
+		v.addAt(namePos, err)
 	}
 	v.checkConfig(nil, t.Config, configPos)
 

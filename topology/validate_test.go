@@ -2,7 +2,9 @@ package topology
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"unicode"
 )
 
 type testSpout struct{ outputs []Stream }
@@ -174,5 +176,52 @@ func TestErrorMessages(t *testing.T) {
 	}
 	if got := suggest("zzz", []string{"parallelism"}); got != "" {
 		t.Errorf("suggest(zzz) = %q, want none", got)
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"wordcount", true},
+		{"word count", true},
+		{"wörter-zählen_2", true},
+		{"単語数", true},
+		{strings.Repeat("a", MaxNameBytes), true},
+		{strings.Repeat("é", MaxNameBytes/2), true},
+		{"", false},
+		{strings.Repeat("a", MaxNameBytes+1), false},
+		{"a/b", false},
+		{"a.b", false},
+		{"a:b", false},
+		{`a\b`, false},
+		{" lead", false},
+		{"trail ", false},
+		{"tab\tin", false},
+		{"new\nline", false},
+		{"nul\x00", false},
+		{"esc\x1b[31mred", false},
+		{"del\x7f", false},
+		{"c1\u0085", false},
+		{"rtl\u202eevil", false},
+		{"iso\u2067late", false},
+		{"mark\u200f", false},
+		{"arabic\u061cmark", false},
+		{"zero\u200bwidth", false},
+		{"nbsp\u00a0in", false},
+		{"bad\xffutf8", false},
+	}
+	for _, tt := range tests {
+		err := CheckName(tt.name)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckName(%q) = %v, want ok %v", tt.name, err, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrBadName) {
+			t.Errorf("CheckName(%q) = %v, want ErrBadName", tt.name, err)
+		}
+		if err != nil && strings.ContainsFunc(err.Error(), func(r rune) bool { return r < 0x20 || r == 0x7f || unicode.Is(unicode.Bidi_Control, r) }) {
+			t.Errorf("CheckName(%q) = %q: the message holds the raw character", tt.name, err)
+		}
 	}
 }

@@ -29,6 +29,10 @@ type LoadOptions struct {
 	// directory of the file that includes it. By default it is resolved
 	// against the working directory, as Flux does.
 	RelativeIncludes bool
+	// ReadInclude, when non-nil, reads an included file instead of
+	// os.ReadFile: a loader of definitions it does not trust (nimbus)
+	// confines includes to a directory with it.
+	ReadInclude func(path string) ([]byte, error)
 }
 
 // LoadFile reads, validates and returns the topology defined in the YAML
@@ -120,9 +124,13 @@ func (l *loader) include(main *fileDef, inc includeDef, mainFile string) {
 	if l.opts.RelativeIncludes && mainFile != "" && !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(mainFile), path)
 	}
-	data, err := os.ReadFile(path)
+	read := os.ReadFile
+	if l.opts.ReadInclude != nil {
+		read = l.opts.ReadInclude
+	}
+	data, err := read(path)
 	if err != nil {
-		l.errs = append(l.errs, &Error{File: inc.pos.file, Line: inc.pos.line, Err: fmt.Errorf("%w %s: %w", ErrInclude, path, err)})
+		l.errs = append(l.errs, &Error{File: inc.pos.file, Line: inc.pos.line, Err: fmt.Errorf("%w %s: %w", ErrInclude, inc.file, err)})
 		return
 	}
 	f := l.parseFile(data, path)

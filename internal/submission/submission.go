@@ -8,7 +8,9 @@
 package submission
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -19,11 +21,28 @@ import (
 // DefaultFile names the definition when a submission does not.
 const DefaultFile = "topology.yaml"
 
+// ErrIncludeOutside is the error of an include that is not a file of
+// the package.
+var ErrIncludeOutside = errors.New("not a file of the topology's package: includes are read from the package")
+
 // Load parses and validates the definition of req with reg. dir is the
 // directory the topology's package is unpacked in: includes are resolved
-// there, and errors name the definition as if it were a file there.
+// there, and read through an os.Root on it, so a definition includes
+// files of its package and nothing else (not /etc/passwd on nimbus);
+// errors name the definition as if it were a file there.
 func Load(req *api.SubmitTopologyRequest, reg *topology.Registry, dir string) (*topology.Topology, error) {
-	opts := topology.LoadOptions{Registry: reg, RelativeIncludes: true}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("package: %w", err)
+	}
+	defer root.Close()
+	opts := topology.LoadOptions{Registry: reg, RelativeIncludes: true, ReadInclude: func(path string) ([]byte, error) {
+		rel, err := filepath.Rel(dir, path)
+		if err != nil || !filepath.IsLocal(rel) {
+			return nil, ErrIncludeOutside
+		}
+		return root.ReadFile(rel)
+	}}
 	if req.GetProperties() != "" {
 		props, err := topology.ParseProperties(strings.NewReader(req.GetProperties()))
 		if err != nil {

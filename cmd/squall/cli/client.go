@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -19,11 +18,15 @@ import (
 )
 
 // clientFlags say how a client command reaches nimbus: --nimbus, else
-// nimbus.seeds from the configuration, with nimbus.grpc.port.
+// nimbus.seeds from the configuration (--config, else the first found of
+// ./squall.yaml, a running dev-cluster's, ~/.squall/squall.yaml), with
+// nimbus.grpc.port; else 127.0.0.1.
 type clientFlags struct {
 	configFlags
 	nimbus  string
 	timeout time.Duration
+	// source says where the configuration came from, for errors.
+	source string
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -34,12 +37,15 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 // registerNimbus registers the flags without the configuration ones, for
 // commands that define -c themselves (submit).
 func (f *clientFlags) registerNimbus(fs *pflag.FlagSet) {
-	fs.StringVar(&f.nimbus, "nimbus", "", "nimbus gRPC `address` (host:port); default: nimbus.seeds from the configuration")
+	fs.StringVar(&f.nimbus, "nimbus", "", "nimbus gRPC `address` (host:port); default: nimbus.seeds from the configuration, else 127.0.0.1")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for nimbus")
 }
 
+// defaultNimbusHost is where nimbus is looked for when nothing says.
+const defaultNimbusHost = "127.0.0.1"
+
 // seeds lists the nimbus addresses to try, in order.
-func (f *clientFlags) seeds(conf topology.Config) ([]string, error) {
+func (f *clientFlags) seeds(conf topology.Config) []string {
 	port := strconv.Itoa(conf.Int(topology.KeyNimbusGRPCPort, 6627))
 	withPort := func(h string) string {
 		if _, _, err := net.SplitHostPort(h); err == nil {
@@ -48,7 +54,7 @@ func (f *clientFlags) seeds(conf topology.Config) ([]string, error) {
 		return net.JoinHostPort(h, port)
 	}
 	if f.nimbus != "" {
-		return []string{withPort(f.nimbus)}, nil
+		return []string{withPort(f.nimbus)}
 	}
 	var seeds []string
 	list, _ := conf[topology.KeyNimbusSeeds].([]any)
@@ -56,18 +62,15 @@ func (f *clientFlags) seeds(conf topology.Config) ([]string, error) {
 		seeds = append(seeds, withPort(fmt.Sprint(s)))
 	}
 	if len(seeds) == 0 {
-		return nil, errors.New("no nimbus to talk to: give --nimbus host:port or set nimbus.seeds in the configuration")
+		seeds = []string{withPort(defaultNimbusHost)}
 	}
-	return seeds, nil
+	return seeds
 }
 
 // call runs fn against the first nimbus that answers, trying the next
 // seed on connection failures. Errors from nimbus are made readable.
 func (f *clientFlags) call(ctx context.Context, conf topology.Config, fn func(ctx context.Context, c api.NimbusClient) error) error {
-	seeds, err := f.seeds(conf)
-	if err != nil {
-		return err
-	}
+	seeds := f.seeds(conf)
 	var last error
 	for _, addr := range seeds {
 		conn, err := grpc.NewClient(addr,
@@ -81,7 +84,11 @@ func (f *clientFlags) call(ctx context.Context, conf topology.Config, fn func(ct
 		cancel()
 		conn.Close()
 		if status.Code(err) == codes.Unavailable {
-			last = fmt.Errorf("nimbus %s: %w", addr, api.CLIError(err))
+			where := addr
+			if f.nimbus == "" && f.source != "" {
+				where += " (" + f.source + ")"
+			}
+			last = fmt.Errorf("nimbus %s: %w", where, api.CLIError(err))
 			continue
 		}
 		if err != nil {
@@ -92,5 +99,13 @@ func (f *clientFlags) call(ctx context.Context, conf topology.Config, fn func(ct
 	return last
 }
 
-// clientConfig loads the client's configuration.
-func (f *clientFlags) clientConfig() (topology.Config, error) { return f.configFlags.load() }
+// clientConfig loads the client's configuration: --config, else the
+// first found by findClientConfig.
+func (f *clientFlags) clientConfig() (topology.Config, error) {
+	file := f.file
+	f.source = file
+	if file == "" {
+		file, f.source = findClientConfig()
+	}
+	return f.loadFile(file)
+}

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -24,7 +26,7 @@ type configFlags struct {
 }
 
 func (f *configFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.file, "config", "", "configuration `file` (storm.yaml keys; default ~/.squall/squall.yaml if it exists)")
+	fs.StringVar(&f.file, "config", "", "configuration `file` (storm.yaml keys; default ~/.squall/squall.yaml if it exists, and for client commands first ./squall.yaml or a running dev-cluster's)")
 	fs.StringArrayVarP(&f.values, "config-value", "c", nil, "override a configuration `key=value` (repeatable; the value is YAML)")
 }
 
@@ -38,10 +40,10 @@ func defaultConfigFile() string {
 	return filepath.Join(home, ".squall", "squall.yaml")
 }
 
-// load returns the defaults, with the configuration file and then the -c
-// overrides laid over them, type-checked.
+// load returns the defaults, with the configuration file (--config, else
+// ~/.squall/squall.yaml if it exists) and then the -c overrides laid over
+// them, type-checked.
 func (f *configFlags) load() (topology.Config, error) {
-	conf := topology.Defaults()
 	file := f.file
 	if file == "" {
 		if def := defaultConfigFile(); def != "" {
@@ -50,6 +52,12 @@ func (f *configFlags) load() (topology.Config, error) {
 			}
 		}
 	}
+	return f.loadFile(file)
+}
+
+// loadFile is load with the configuration file file ("" for none).
+func (f *configFlags) loadFile(file string) (topology.Config, error) {
+	conf := topology.Defaults()
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -70,6 +78,74 @@ func (f *configFlags) load() (topology.Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return conf, nil
+}
+
+// localConfigFile is the configuration a client command finds in the
+// directory it runs in.
+const localConfigFile = "squall.yaml"
+
+// devClusterFile is where a running `squall dev-cluster` says where its
+// configuration is, for the client commands.
+func devClusterFile() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".squall", "dev-cluster.yaml")
+}
+
+// devClusterPointer is devClusterFile's content.
+type devClusterPointer struct {
+	// PID is the dev-cluster's process.
+	PID int `yaml:"pid"`
+	// Config is the squall.yaml it wrote.
+	Config string `yaml:"config"`
+}
+
+// runningDevCluster returns the configuration of the dev-cluster that
+// devClusterFile names, if its process still runs.
+func runningDevCluster() (string, int, bool) {
+	path := devClusterFile()
+	if path == "" {
+		return "", 0, false
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", 0, false
+	}
+	var p devClusterPointer
+	if yaml.Unmarshal(data, &p) != nil || p.PID <= 0 || p.Config == "" || !processAlive(p.PID) {
+		return "", 0, false
+	}
+	if _, err := os.Stat(p.Config); err != nil {
+		return "", 0, false
+	}
+	return p.Config, p.PID, true
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// findClientConfig returns the configuration file of a client command
+// without --config, the first that exists of: ./squall.yaml; the one of a
+// running `squall dev-cluster`; ~/.squall/squall.yaml. It also says where
+// it came from, for errors. Without any, the defaults find nimbus on
+// 127.0.0.1 at nimbus.grpc.port.
+func findClientConfig() (file, source string) {
+	if _, err := os.Stat(localConfigFile); err == nil {
+		return localConfigFile, "./" + localConfigFile
+	}
+	if conf, pid, ok := runningDevCluster(); ok {
+		return conf, fmt.Sprintf("%s, of the dev-cluster running as pid %d", conf, pid)
+	}
+	if def := defaultConfigFile(); def != "" {
+		if _, err := os.Stat(def); err == nil {
+			return def, def
+		}
+	}
+	return "", "no configuration: none in --config, ./squall.yaml, a running dev-cluster or ~/.squall/squall.yaml"
 }
 
 // passThrough returns the flags that give another squall process (a

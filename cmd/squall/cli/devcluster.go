@@ -15,8 +15,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 
+	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/internal/procgroup"
 	"github.com/squallstream/squall/internal/zkserver"
 	"github.com/squallstream/squall/topology"
@@ -42,8 +48,14 @@ func newDevClusterCmd() *cobra.Command {
 		Long: `Run a one-node cluster for trying squall out: a ZooKeeper (Debian's
 zookeeper package, or --zookeeper to use one already running), a nimbus with
 the REST API, and a supervisor with four worker slots, all on 127.0.0.1. It
-writes the cluster's configuration to DIR/squall.yaml for the client
-commands. Ctrl-C stops everything, the topologies' workers included.`,
+writes the cluster's configuration to DIR/squall.yaml, and while it runs the
+client commands (submit, list, kill, ...) find it there without --config.
+
+The cluster is for trying things: Ctrl-C kills its topologies and stops
+everything, the topologies' workers included, and a dev-cluster started
+again begins empty (what an earlier one left in DIR, killed or not, is
+removed; worker logs are kept). With --zookeeper, the topologies it kills
+on Ctrl-C are all it can remove.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDevCluster(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -65,11 +77,22 @@ func runDevCluster(ctx context.Context, o devClusterOptions, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
+	}
+	// A fresh cluster each time: what an earlier run left (killed with
+	// kill -9, or a crash) would bring its topologies back. Worker logs
+	// stay, for reading after the fact.
+	for _, state := range []string{filepath.Join(dir, "local", "nimbus"), filepath.Join(dir, "local", "supervisor")} {
+		if err := os.RemoveAll(state); err != nil {
+			return err
+		}
 	}
 	zkAddr := o.zookeeper
 	if zkAddr == "" {
+		if err := os.RemoveAll(filepath.Join(dir, "zookeeper")); err != nil {
+			return err
+		}
 		zk, err := zkserver.Start(zkserver.Options{Dir: filepath.Join(dir, "zookeeper"), Port: o.zkPort})
 		var missing *zkserver.MissingError
 		if errors.As(err, &missing) {
@@ -135,16 +158,27 @@ func runDevCluster(ctx context.Context, o devClusterOptions, stdout, stderr io.W
 	if _, err := sup.wait(ctx, 60*time.Second); err != nil {
 		return err
 	}
+	// Ready means a command typed now works: nimbus leads, and sees the
+	// supervisor's slots.
+	if err := waitLeading(ctx, fields["grpc"], 60*time.Second); err != nil {
+		return err
+	}
+	// The client commands find the cluster through this while it runs.
+	if err := claimDevClusterFile(confFile); err != nil {
+		fmt.Fprintf(stderr, "dev-cluster: %v; client commands need --config %s\n", err, confFile)
+	}
+	defer releaseDevClusterFile()
 	fmt.Fprintf(stdout, `squall dev cluster ready in %s
   ZooKeeper   %s
   nimbus      %s   REST http://%s/api/v1/cluster/summary
   supervisor  slots %v   logs in %s
 Try:
-  squall submit --config %s examples/wordcount
-  squall list --config %s
+  squall submit examples/wordcount
+  squall list
   curl http://%s/api/v1/topology/summary
-Ctrl-C stops the cluster and its topologies.
-`, dir, zkAddr, fields["grpc"], fields["http"], o.ports, filepath.Join(dir, "local", "logs"), confFile, confFile, fields["http"])
+(the client commands read %s while the cluster runs)
+Ctrl-C kills the topologies and stops the cluster.
+`, dir, zkAddr, fields["grpc"], fields["http"], o.ports, filepath.Join(dir, "local", "logs"), fields["http"], confFile)
 	select {
 	case <-ctx.Done():
 	case <-nimbus.proc.Done():
@@ -152,8 +186,101 @@ Ctrl-C stops the cluster and its topologies.
 	case <-sup.proc.Done():
 		return fmt.Errorf("supervisor stopped: %v", sup.proc.Status())
 	}
-	fmt.Fprintln(stdout, "stopping the dev cluster")
+	fmt.Fprintln(stdout, "stopping the dev cluster: killing its topologies")
+	if err := killAll(fields["grpc"], 30*time.Second); err != nil {
+		fmt.Fprintf(stderr, "dev-cluster: %v\n", err)
+	}
 	return nil
+}
+
+// waitLeading waits until the nimbus at addr leads and a supervisor has
+// registered, at most timeout.
+func waitLeading(ctx context.Context, addr string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	c := api.NewNimbusClient(conn)
+	for {
+		ns, err := c.GetNimbusSummary(ctx, &api.GetNimbusSummaryRequest{})
+		leads := false
+		for _, n := range ns.GetNimbuses() {
+			leads = leads || err == nil && n.GetStatus() == api.NimbusLeader
+		}
+		sups, err := c.GetSupervisorSummary(ctx, &api.GetSupervisorSummaryRequest{})
+		if leads && err == nil && len(sups.GetSupervisors()) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the cluster has no leading nimbus with a supervisor after %v", timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// killAll kills every topology of the nimbus at addr at once and waits
+// until nimbus has removed them, at most timeout.
+func killAll(addr string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("kill the topologies: %w", err)
+	}
+	defer conn.Close()
+	c := api.NewNimbusClient(conn)
+	for {
+		list, err := c.ListTopologies(ctx, &api.ListTopologiesRequest{})
+		if err != nil {
+			return fmt.Errorf("kill the topologies: %w", api.CLIError(err))
+		}
+		if len(list.GetTopologies()) == 0 {
+			return nil
+		}
+		for _, t := range list.GetTopologies() {
+			if t.GetStatus() == "KILLED" {
+				continue
+			}
+			if _, err := c.KillTopology(ctx, &api.KillTopologyRequest{Id: t.GetId(), WaitSecs: proto.Int32(0)}); err != nil &&
+				status.Code(err) != codes.NotFound && status.Code(err) != codes.FailedPrecondition {
+				return fmt.Errorf("kill %s: %w", t.GetName(), api.CLIError(err))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kill the topologies: not all gone after %v", timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// claimDevClusterFile points the client commands at confFile while this
+// dev-cluster runs, unless another running one does already.
+func claimDevClusterFile(confFile string) error {
+	path := devClusterFile()
+	if path == "" {
+		return errors.New("no home directory")
+	}
+	if other, pid, ok := runningDevCluster(); ok && pid != os.Getpid() {
+		return fmt.Errorf("another dev-cluster (pid %d, %s) is the one client commands find", pid, other)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return writeYAML(path, devClusterPointer{PID: os.Getpid(), Config: confFile})
+}
+
+// releaseDevClusterFile removes the pointer if it is this process's.
+func releaseDevClusterFile() {
+	path := devClusterFile()
+	var p devClusterPointer
+	if data, err := os.ReadFile(path); err == nil && yaml.Unmarshal(data, &p) == nil && p.PID == os.Getpid() {
+		os.Remove(path)
+	}
 }
 
 func mustAtoi(s string) int {
@@ -166,7 +293,7 @@ func writeYAML(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, data, 0o644)
+	return os.WriteFile(path, data, 0o600)
 }
 
 // readyFields parses "name k=v k=v" readiness lines.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 
 type monitorOptions struct {
 	clientFlags
-	interval  time.Duration
+	interval  secondsFlag
 	component string
 	stream    string
 	watch     string
@@ -28,7 +30,7 @@ func newMonitorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "monitor TOPOLOGY_NAME",
 		Short:   "Print a component's throughput every interval",
-		Example: `  squall monitor wordcount -m split -s default -i 5s`,
+		Example: `  squall monitor wordcount -m split -s default -i 5`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd, args[0])
@@ -36,7 +38,8 @@ func newMonitorCmd() *cobra.Command {
 	}
 	o.register(cmd.Flags())
 	f := cmd.Flags()
-	f.DurationVarP(&o.interval, "interval", "i", 4*time.Second, "time between two figures")
+	o.interval = secondsFlag(4 * time.Second)
+	f.VarP(&o.interval, "interval", "i", "`seconds` between two figures, as Storm's -i (a duration such as 500ms works too)")
 	f.StringVarP(&o.component, "component", "m", "", "the component (required)")
 	f.StringVarP(&o.stream, "stream", "s", "default", "the component's output stream")
 	f.StringVarP(&o.watch, "watch", "w", "emitted", "what to count: emitted or transferred")
@@ -82,7 +85,7 @@ func (o *monitorOptions) run(cmd *cobra.Command, name string) error {
 	if err != nil {
 		return err
 	}
-	tick := time.NewTicker(o.interval)
+	tick := time.NewTicker(time.Duration(o.interval))
 	defer tick.Stop()
 	for n := 0; o.count == 0 || n < o.count; n++ {
 		select {
@@ -101,4 +104,37 @@ func (o *monitorOptions) run(cmd *cobra.Command, name string) error {
 		prev, prevAt = cur, at
 	}
 	return nil
+}
+
+// secondsFlag is a duration given in seconds, as Storm's command line
+// takes them (-i 5), or with a unit (-i 500ms).
+type secondsFlag time.Duration
+
+func (s *secondsFlag) String() string { return time.Duration(*s).String() }
+func (s *secondsFlag) Type() string   { return "seconds" }
+
+func (s *secondsFlag) Set(v string) error {
+	d, err := parseSeconds(v)
+	if err != nil {
+		return err
+	}
+	*s = secondsFlag(d)
+	return nil
+}
+
+// parseSeconds reads "5" or "2.5" as seconds, "500ms" or "1m" as a
+// duration; the result must be positive.
+func parseSeconds(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		secs, ferr := strconv.ParseFloat(v, 64)
+		if ferr != nil || math.IsNaN(secs) || math.IsInf(secs, 0) {
+			return 0, fmt.Errorf("%q is not a number of seconds or a duration", v)
+		}
+		d = time.Duration(secs * float64(time.Second))
+	}
+	if d <= 0 || d > 24*time.Hour {
+		return 0, fmt.Errorf("%q: want more than 0 and at most a day", v)
+	}
+	return d, nil
 }

@@ -15,9 +15,9 @@ import (
 )
 
 type nimbusOptions struct {
-	config   configFlags
-	logLevel string
-	host     string
+	config configFlags
+	logs   logFlags
+	host   string
 }
 
 func newNimbusCmd(deps *Options) *cobra.Command {
@@ -48,7 +48,7 @@ nimbus prints one line on stderr with the addresses it serves:
 	}
 	f := cmd.Flags()
 	o.config.register(f)
-	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	o.logs.register(f, "log level: debug, info, warn or error")
 	f.StringVar(&o.host, "host", "", "host name to advertise to other nimbuses and supervisors (default storm.local.hostname, else the OS's)")
 	return cmd
 }
@@ -58,10 +58,11 @@ func runNimbus(ctx context.Context, o nimbusOptions, deps *Options, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	log, err := daemonLogger(o.logLevel)
+	log, closeLog, err := o.logs.open(conf)
 	if err != nil {
 		return err
 	}
+	defer closeLog()
 	host := o.host
 	if host == "" {
 		host = hostname(conf)
@@ -90,6 +91,9 @@ func runNimbus(ctx context.Context, o nimbusOptions, deps *Options, stderr io.Wr
 	cfg.LocalDir = localDir
 	cfg.Registry = deps.Registry
 	cfg.Logger = log
+	if err := cfg.ReadLimits(conf); err != nil {
+		return err
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

@@ -2,19 +2,27 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/squallstream/squall/api"
 )
 
-// newListCmd lists the running topologies with Storm's columns.
+// newListCmd lists the running topologies with Storm's columns. A
+// topology the scheduler has something to say about (too few free slots
+// for the workers it asks for) gets a note on stderr, below the table, so
+// that scripts reading the table see Storm's.
 func newListCmd() *cobra.Command {
 	var o clientFlags
 	cmd := &cobra.Command{
@@ -34,7 +42,15 @@ func newListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printTopologies(cmd.OutOrStdout(), resp.GetTopologies())
+			if err := printTopologies(cmd.OutOrStdout(), resp.GetTopologies()); err != nil {
+				return err
+			}
+			for _, t := range resp.GetTopologies() {
+				if info := t.GetSchedulerInfo(); info != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", t.GetName(), info)
+				}
+			}
+			return nil
 		},
 	}
 	o.register(cmd.Flags())
@@ -59,21 +75,22 @@ func printTopologies(w io.Writer, ts []*api.TopologySummary) error {
 // unset means topology.message.timeout.secs.
 type waitFlag struct {
 	secs int32
-	set  bool
 }
 
 func (f *waitFlag) register(cmd *cobra.Command) {
-	cmd.Flags().Int32VarP(&f.secs, "wait", "w", 0, "seconds to wait first (default: the topology's topology.message.timeout.secs)")
+	cmd.Flags().Int32VarP(&f.secs, "wait", "w", 0, "seconds to wait first, 0 or more (default: the topology's topology.message.timeout.secs)")
 }
 
-func (f *waitFlag) value(cmd *cobra.Command) *int32 {
+// value returns the wait to send: nil when unset; a negative one is an
+// error rather than a guess.
+func (f *waitFlag) value(cmd *cobra.Command) (*int32, error) {
 	if !cmd.Flags().Changed("wait") {
-		return nil
+		return nil, nil
 	}
 	if f.secs < 0 {
-		f.secs = 0
+		return nil, fmt.Errorf("-w %d: the wait is a number of seconds, 0 or more", f.secs)
 	}
-	return &f.secs
+	return &f.secs, nil
 }
 
 // newKillCmd kills a topology: its spouts are deactivated at once, its
@@ -86,8 +103,12 @@ func newKillCmd() *cobra.Command {
 		Short: "Kill a topology (its spouts are deactivated, its workers stopped after -w seconds)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := wait.value(cmd)
+			if err != nil {
+				return err
+			}
 			return o.operate(cmd, func(ctx context.Context, c api.NimbusClient) (*api.TopologyOperationResponse, error) {
-				return c.KillTopology(ctx, &api.KillTopologyRequest{Name: args[0], WaitSecs: wait.value(cmd)})
+				return c.KillTopology(ctx, &api.KillTopologyRequest{Name: args[0], WaitSecs: w})
 			}, "Killed topology: %s\n", args[0])
 		},
 	}
@@ -133,30 +154,60 @@ func newRebalanceCmd() *cobra.Command {
 	var wait waitFlag
 	var workers int32
 	var executors []string
+	var resources, topoConf string
 	cmd := &cobra.Command{
-		Use:     "rebalance TOPOLOGY_NAME",
-		Short:   "Spread a topology over its workers again, optionally with new numbers of workers or executors",
-		Example: `  squall rebalance wordcount -w 10 -n 4 -e split=8 -e count=4`,
+		Use:   "rebalance TOPOLOGY_NAME",
+		Short: "Spread a topology over its workers again, optionally with new numbers of workers or executors",
+		Long: `Rebalance a topology as Storm does: it is deactivated, and after the wait
+(-w, default topology.message.timeout.secs) its executors are spread again,
+over -n workers and with -e executors per component when given. A component
+can have at most as many executors as it has tasks (numTasks in its
+definition): give it more tasks than executors to be able to scale it up.
+
+Storm's -r (resource overrides of its resource-aware scheduler) and -t
+(topology configuration overrides) are refused: squall has no
+resource-aware scheduler, and keeps a topology's configuration as it was
+submitted (kill it and submit it again with -c to change it).`,
+		Example: `  squall rebalance wordcount -w 10 -n 4 -e count=8 -e top=1`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := &api.RebalanceOptions{NumWorkers: workers, Executors: map[string]int32{}}
+			if cmd.Flags().Changed("resources") {
+				return errors.New("rebalance -r: squall has no resource-aware scheduler, so it takes no resource overrides")
+			}
+			if cmd.Flags().Changed("topology-conf") {
+				return errors.New("rebalance -t: squall does not change a topology's configuration on a rebalance; kill it and submit it again with -c key=value")
+			}
+			w, err := wait.value(cmd)
+			if err != nil {
+				return err
+			}
+			opts := &api.RebalanceOptions{Executors: map[string]int32{}}
+			if cmd.Flags().Changed("num-workers") {
+				if workers < 1 {
+					return fmt.Errorf("-n %d: want at least 1 worker", workers)
+				}
+				opts.NumWorkers = &workers
+			}
 			for _, e := range executors {
 				comp, n, ok := strings.Cut(e, "=")
 				v, err := strconv.Atoi(n)
-				if !ok || comp == "" || err != nil || v < 1 {
+				if !ok || comp == "" || err != nil || v < 1 || v > math.MaxInt32 {
 					return fmt.Errorf("-e %q: want component=executors, at least 1", e)
 				}
 				opts.Executors[comp] = int32(v)
 			}
 			return o.operate(cmd, func(ctx context.Context, c api.NimbusClient) (*api.TopologyOperationResponse, error) {
-				return c.RebalanceTopology(ctx, &api.RebalanceTopologyRequest{Name: args[0], WaitSecs: wait.value(cmd), RebalanceOptions: opts})
+				return c.RebalanceTopology(ctx, &api.RebalanceTopologyRequest{Name: args[0], WaitSecs: w, RebalanceOptions: opts})
 			}, "Topology %s is rebalancing\n", args[0])
 		},
 	}
 	o.register(cmd.Flags())
 	wait.register(cmd)
-	cmd.Flags().Int32VarP(&workers, "num-workers", "n", 0, "new number of workers")
-	cmd.Flags().StringArrayVarP(&executors, "executors", "e", nil, "new number of executors of a component, `component=N` (repeatable)")
+	f := cmd.Flags()
+	f.Int32VarP(&workers, "num-workers", "n", 0, "new number of workers")
+	f.StringArrayVarP(&executors, "executors", "e", nil, "new number of executors of a component, `component=N` (repeatable)")
+	f.StringVarP(&resources, "resources", "r", "", "Storm's resource overrides: not supported, squall has no resource-aware scheduler")
+	f.StringVarP(&topoConf, "topology-conf", "t", "", "Storm's topology configuration overrides: not supported")
 	return cmd
 }
 
@@ -177,13 +228,30 @@ func (o *clientFlags) operate(cmd *cobra.Command, op func(context.Context, api.N
 	return err
 }
 
+// stormErrors is what Storm's get-errors prints: the latest error of each
+// component that has one, or why there are none to show.
+type stormErrors struct {
+	TopologyName string            `json:"Topology Name,omitempty"`
+	CompErrors   map[string]string `json:"Comp-Errors,omitempty"`
+	Failure      string            `json:"Failure,omitempty"`
+}
+
 func newGetErrorsCmd() *cobra.Command {
 	var o clientFlags
 	var component string
+	var all bool
 	cmd := &cobra.Command{
 		Use:   "get-errors TOPOLOGY_NAME",
-		Short: "Show the last errors of a topology's components",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show the latest error of each of a topology's components, as JSON",
+		Long: `Print the latest error of each component of a topology that has one, as
+Storm's get-errors does:
+
+  {"Topology Name":"wordcount","Comp-Errors":{"split":"ValueError: ..."}}
+
+or {"Failure":"No topologies running with name wordcount"} (exit status 1).
+--all prints every recent error instead (the last 10 per component), with
+where and when it happened.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			conf, err := o.clientConfig()
 			if err != nil {
@@ -194,23 +262,51 @@ func newGetErrorsCmd() *cobra.Command {
 				resp, err = c.GetErrors(ctx, &api.GetErrorsRequest{Name: args[0], Component: component})
 				return err
 			})
+			w := cmd.OutOrStdout()
+			if status.Code(err) == codes.NotFound && !all {
+				printJSON(w, stormErrors{Failure: "No topologies running with name " + args[0]})
+				return &exitError{code: 1, err: err}
+			}
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			if len(resp.GetTopologyErrors()) == 0 {
-				_, err := fmt.Fprintf(w, "No errors in topology %s\n", args[0])
-				return err
+			if all {
+				return printAllErrors(w, args[0], resp.GetTopologyErrors())
 			}
+			out := stormErrors{TopologyName: resp.GetTopologyName(), CompErrors: map[string]string{}}
+			// Oldest first: the last of a component's is its latest.
 			for _, e := range resp.GetTopologyErrors() {
-				when := time.Unix(e.GetErrorTime(), 0).Format(time.RFC3339)
-				fmt.Fprintf(w, "%s task %d on %s:%d at %s:\n  %s\n", e.GetComponent(), e.GetTask(), e.GetErrorHost(), e.GetErrorPort(),
-					when, strings.ReplaceAll(e.GetError(), "\n", "\n  "))
+				out.CompErrors[e.GetComponent()] = e.GetError()
 			}
-			return nil
+			return printJSON(w, out)
 		},
 	}
 	o.register(cmd.Flags())
 	cmd.Flags().StringVarP(&component, "component", "m", "", "only this component's errors")
+	cmd.Flags().BoolVar(&all, "all", false, "print every recent error, with its task, host and time, as text")
 	return cmd
+}
+
+func printJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+func printAllErrors(w io.Writer, name string, errs []*api.ComponentError) error {
+	if len(errs) == 0 {
+		_, err := fmt.Fprintf(w, "No errors in topology %s\n", name)
+		return err
+	}
+	for _, e := range errs {
+		when := time.Unix(e.GetErrorTime(), 0).Format(time.RFC3339)
+		if _, err := fmt.Fprintf(w, "%s task %d on %s:%d at %s:\n  %s\n", e.GetComponent(), e.GetTask(), e.GetErrorHost(), e.GetErrorPort(),
+			when, strings.ReplaceAll(e.GetError(), "\n", "\n  ")); err != nil {
+			return err
+		}
+	}
+	return nil
 }

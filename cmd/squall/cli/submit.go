@@ -1,9 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -62,7 +62,7 @@ func (o *submitOptions) run(ctx context.Context, deps *Options, path string, cmd
 	if err != nil {
 		return err
 	}
-	req, err := o.request(src, deps)
+	req, err := o.request(src)
 	if err != nil {
 		return err
 	}
@@ -71,24 +71,72 @@ func (o *submitOptions) run(ctx context.Context, deps *Options, path string, cmd
 	if err != nil {
 		return err
 	}
+	u := &api.Upload{Request: req}
+	// The package and the Go binary are streamed from files, whatever
+	// their size.
+	pkg, err := os.CreateTemp("", "squall-package-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(pkg.Name())
+	defer pkg.Close()
+	if err := tarball.Create(pkg, src.resources); err != nil {
+		return err
+	}
+	if u.Package, err = section(pkg); err != nil {
+		return err
+	}
+	bin := o.goBinary
+	if bin == "" && deps.ownBinary {
+		if bin, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	if bin != "" {
+		f, err := os.Open(bin)
+		if err != nil {
+			return fmt.Errorf("--go-binary: %w", err)
+		}
+		defer f.Close()
+		if u.GoBinary, err = section(f); err != nil {
+			return fmt.Errorf("--go-binary: %w", err)
+		}
+	}
 	var resp *api.SubmitTopologyResponse
 	err = o.call(ctx, conf, func(ctx context.Context, c api.NimbusClient) error {
-		resp, err = c.SubmitTopology(ctx, req)
+		resp, err = api.SendUpload(ctx, c, u)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("submit %s: %w", t.Name, err)
 	}
+	out := cmd.OutOrStdout()
 	if o.dryRun {
-		fmt.Fprintf(cmd.OutOrStdout(), "Topology %s is valid; nothing was submitted (--dry-run)\n", resp.GetTopologyName())
-		return nil
+		fmt.Fprintf(out, "Topology %s is valid; nothing was submitted (--dry-run)\n", resp.GetTopologyName())
+	} else {
+		fmt.Fprintf(out, "Submitted topology %s as %s\n", resp.GetTopologyName(), resp.GetTopologyId())
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "Submitted topology %s as %s\n", resp.GetTopologyName(), resp.GetTopologyId())
+	if info := resp.GetSchedulerInfo(); info != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", resp.GetTopologyName(), info)
+	}
 	return nil
 }
 
-// request builds the submission: definition, options and package.
-func (o *submitOptions) request(src topologySource, deps *Options) (*api.SubmitTopologyRequest, error) {
+// section returns a reader of f's whole content, nil when it is empty.
+func section(f *os.File) (*io.SectionReader, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 {
+		return nil, nil
+	}
+	return io.NewSectionReader(f, 0, fi.Size()), nil
+}
+
+// request builds the submission: definition and options, without the
+// package and Go binary, which go beside it.
+func (o *submitOptions) request(src topologySource) (*api.SubmitTopologyRequest, error) {
 	def, err := os.ReadFile(src.file)
 	if err != nil {
 		return nil, err
@@ -123,22 +171,6 @@ func (o *submitOptions) request(src topologySource, deps *Options) (*api.SubmitT
 	if len(overrides) > 0 {
 		if req.Config, err = structpb.NewStruct(map[string]any(overrides)); err != nil {
 			return nil, fmt.Errorf("-c: %w", err)
-		}
-	}
-	var pkg bytes.Buffer
-	if err := tarball.Create(&pkg, src.resources); err != nil {
-		return nil, err
-	}
-	req.Package = pkg.Bytes()
-	bin := o.goBinary
-	if bin == "" && deps.ownBinary {
-		if bin, err = os.Executable(); err != nil {
-			return nil, err
-		}
-	}
-	if bin != "" {
-		if req.GoBinary, err = os.ReadFile(bin); err != nil {
-			return nil, fmt.Errorf("--go-binary: %w", err)
 		}
 	}
 	return req, nil

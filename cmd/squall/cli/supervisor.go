@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/supervisor"
 	"github.com/squallstream/squall/topology"
 )
@@ -20,9 +21,12 @@ import (
 // between SIGTERM and SIGKILL.
 const keyWorkerShutdownSleepSecs = "supervisor.worker.shutdown.sleep.secs"
 
+// keyLogMaxPerWorkerMB is Storm's bound on one worker's log directory.
+const keyLogMaxPerWorkerMB = "logviewer.max.per.worker.logs.size.mb"
+
 type supervisorOptions struct {
 	config      configFlags
-	logLevel    string
+	logs        logFlags
 	host        string
 	killWorkers bool
 }
@@ -56,7 +60,7 @@ one line on stderr:
 	}
 	f := cmd.Flags()
 	o.config.register(f)
-	f.StringVar(&o.logLevel, "log-level", "info", "log level of the supervisor and its workers: debug, info, warn or error")
+	o.logs.register(f, "log level of the supervisor and its workers: debug, info, warn or error")
 	f.StringVar(&o.host, "host", "", "host name other nodes reach this one's workers by (default storm.local.hostname, else the OS's)")
 	f.BoolVar(&o.killWorkers, "kill-workers", false, "stop the workers when the supervisor stops, instead of leaving them for the next supervisor to adopt")
 	return cmd
@@ -67,10 +71,11 @@ func runSupervisor(ctx context.Context, o supervisorOptions, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	log, err := daemonLogger(o.logLevel)
+	log, closeLog, err := o.logs.open(conf)
 	if err != nil {
 		return err
 	}
+	defer closeLog()
 	cfg, err := supervisorConfig(conf, o)
 	if err != nil {
 		return err
@@ -121,7 +126,7 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 		return cfg, fmt.Errorf("find the squall executable for workers: %w", err)
 	}
 	// Workers get the same configuration, log level and host name.
-	cfg.WorkerArgs = append(o.config.passThrough(), "--log-level", o.logLevel)
+	cfg.WorkerArgs = append(o.config.passThrough(), "--log-level", o.logs.level)
 	if o.host != "" {
 		cfg.WorkerArgs = append(cfg.WorkerArgs, "-c", topology.KeyLocalHostname+"="+strconv.Quote(o.host))
 	}
@@ -132,6 +137,16 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 	cfg.LogMaxAge = time.Duration(conf.Int(topology.KeyLogCleanupAgeMins, int(cfg.LogMaxAge/time.Minute))) * time.Minute
 	cfg.LogCleanupInterval = conf.Seconds(topology.KeyLogCleanupIntervalSecs, cfg.LogCleanupInterval)
 	cfg.LogMaxBytes = int64(conf.Int(topology.KeyLogMaxSumSizeMB, int(cfg.LogMaxBytes>>20))) << 20
+	if cfg.LogRotation, err = logfile.RotationOf(conf); err != nil {
+		return cfg, err
+	}
+	// Not a key topology.CheckConfig knows: check its type here.
+	switch v := conf[keyLogMaxPerWorkerMB].(type) {
+	case nil, int, int64, float64:
+		cfg.LogMaxPerWorkerBytes = int64(conf.Int(keyLogMaxPerWorkerMB, int(cfg.LogMaxPerWorkerBytes>>20))) << 20
+	default:
+		return cfg, fmt.Errorf("config: %s: want a number of MB, got %v", keyLogMaxPerWorkerMB, v)
+	}
 	// Not a key topology.CheckConfig knows: check its type here.
 	switch v := conf[keyWorkerShutdownSleepSecs].(type) {
 	case nil, int, int64, float64:

@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +16,7 @@ import (
 type workerOptions struct {
 	configFlags
 	stormID, node, workerID, localDir, logLevel string
+	logFile                                     string
 	port                                        int
 }
 
@@ -30,7 +33,16 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log, err := daemonLogger(o.logLevel)
+			var logTo io.Writer = os.Stderr
+			if o.logFile != "" {
+				w, restore, err := captureOutput(o.logFile, conf)
+				if err != nil {
+					return err
+				}
+				defer restore()
+				logTo = w
+			}
+			log, err := loggerTo(logTo, o.logLevel)
 			if err != nil {
 				return err
 			}
@@ -71,5 +83,6 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 	f.StringVar(&o.workerID, "worker-id", "", "id of this worker (its directory under storm.local.dir/workers)")
 	f.StringVar(&o.localDir, "local-dir", "", "storm.local.dir (default from the configuration)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.logFile, "log-file", "", "write all output to this file, rotated by size (squall.log.max.size.mb, squall.log.max.backups)")
 	return cmd
 }

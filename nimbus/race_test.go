@@ -1,0 +1,5 @@
+//go:build race
+
+package nimbus
+
+const raceEnabled = true
