@@ -99,7 +99,7 @@ func (x *ackerExecutor) handle(m *message, now time.Time) {
 	default:
 		return
 	}
-	q := x.w.route(r.SpoutTask)
+	q := x.w.route(r.SpoutTask, k)
 	note := message{kind: k, task: int32(r.SpoutTask), root: r.Root}
 	for i := range x.out {
 		if x.out[i].q == q {

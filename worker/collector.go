@@ -20,6 +20,13 @@ type emitter struct {
 	// emits counts emits, so that the spout executor knows whether Next
 	// emitted anything.
 	emits atomic.Int64
+	// spout is set for a spout task's collector, whose pushes never block:
+	// what a full queue (or a congested task of another worker) refuses
+	// waits in out, and the executor stops calling Next until it went,
+	// while it goes on taking acks, fails and timeouts.
+	spout bool
+	// stalled is set while messages a queue refused wait in out.
+	stalled atomic.Bool
 
 	mu sync.Mutex
 	// The following fields are guarded by mu.
@@ -31,6 +38,8 @@ type emitter struct {
 	// out with one lock per queue when the executor flushes.
 	batching bool
 	out      []outBatch
+	// stuck is a queue that refused messages, while stalled.
+	stuck *queue
 }
 
 type outBatch struct {
@@ -45,7 +54,7 @@ const maxOutBatch = 256
 // put delivers m to its target task, or buffers it while batching. mu
 // is held.
 func (e *emitter) put(task int, m *message) {
-	q := e.w.route(task)
+	q := e.w.route(task, m.kind)
 	if !e.batching {
 		q.push(m)
 		return
@@ -57,14 +66,31 @@ func (e *emitter) put(task int, m *message) {
 			}
 			b.msgs = append(b.msgs, *m)
 			if len(b.msgs) >= maxOutBatch {
-				b.q.pushBatch(b.msgs)
-				clear(b.msgs)
-				b.msgs = b.msgs[:0]
+				e.pushOut(b)
 			}
 			return
 		}
 	}
 	e.out = append(e.out, outBatch{q: q, msgs: append(make([]message, 0, 16), *m)})
+}
+
+// pushOut pushes what waits in b: all of it for a bolt, blocking while the
+// queue is full; for a spout what fits now, keeping the rest. mu is held.
+func (e *emitter) pushOut(b *outBatch) {
+	if !e.spout {
+		b.q.pushBatch(b.msgs)
+		clear(b.msgs)
+		b.msgs = b.msgs[:0]
+		return
+	}
+	n := b.q.tryPushBatch(b.msgs)
+	rest := copy(b.msgs, b.msgs[n:])
+	clear(b.msgs[rest:])
+	b.msgs = b.msgs[:rest]
+	if rest > 0 {
+		e.stalled.Store(true)
+		e.stuck = b.q
+	}
 }
 
 // foldLookBack is how far back foldAck looks in a batch.
@@ -98,21 +124,44 @@ func (e *emitter) startBatch() {
 	e.mu.Unlock()
 }
 
-// flush pushes whatever waits and, if stop is set, ends batching.
+// flush pushes whatever waits and, if stop is set, ends batching. A
+// spout's collector keeps batching: what its queues refuse at its stop
+// is dropped (its reliable tuples time out, as in-flight tuples do).
 func (e *emitter) flush(stop bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	stalled := false
 	for i := range e.out {
 		b := &e.out[i]
 		if len(b.msgs) > 0 {
-			b.q.pushBatch(b.msgs)
-			clear(b.msgs)
-			b.msgs = b.msgs[:0]
+			e.pushOut(b)
+			stalled = stalled || len(b.msgs) > 0
 		}
 	}
-	if stop {
+	if stalled && stop {
+		dropped := 0
+		for i := range e.out {
+			dropped += len(e.out[i].msgs)
+			clear(e.out[i].msgs)
+			e.out[i].msgs = e.out[i].msgs[:0]
+		}
+		e.w.log.Info("spout stopped with messages its targets had no room for", "component", e.comp, "task", e.task, "dropped", dropped)
+		stalled = false
+	}
+	if !stalled {
+		e.stuck = nil
+	}
+	e.stalled.Store(stalled)
+	if stop && !e.spout {
 		e.batching = false
 	}
+}
+
+// stuckQueue returns a queue that refused messages, nil if none.
+func (e *emitter) stuckQueue() *queue {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stuck
 }
 
 func (e *emitter) route(stream string, values []any, direct bool) *streamOut {

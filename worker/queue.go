@@ -25,7 +25,18 @@ const (
 	kindComplete
 	kindFailed
 	kindResetTimeout
+	// kindRelief never leaves the worker: a peer's reader tells the peer's
+	// writer that the other worker has room for task again.
+	kindRelief
 )
+
+// control reports whether a message of kind k is control traffic (for an
+// acker or a spout), which travels apart from tuples between workers.
+func (k kind) control() bool { return k != kindTuple }
+
+// forSpout reports whether a message of kind k is a note for a spout
+// task, which is never held back: spouts always take their notes.
+func (k kind) forSpout() bool { return k >= kindComplete }
 
 // message is what queues carry: a tuple for a bolt, or a note about a
 // tuple tree for an acker or a spout.
@@ -47,6 +58,9 @@ type message struct {
 type queue struct {
 	// limit is the capacity; producers block beyond it.
 	limit int
+	// gate, if set, holds producers back from tasks another worker said
+	// are congested (the queue is a lane to that worker).
+	gate *gate
 
 	mu sync.Mutex
 	// The following fields are guarded by mu.
@@ -55,6 +69,9 @@ type queue struct {
 	consumerWaiting  bool
 	producersWaiting int
 	space            *sync.Cond
+	// roomWaiting is set while a producer that does not block (a spout)
+	// waits on room for a token once the consumer takes.
+	roomWaiting bool
 
 	// size mirrors len(items) so an idle consumer can poll without the
 	// lock, which it would otherwise take from producers.
@@ -62,17 +79,29 @@ type queue struct {
 
 	// ready holds a token when a waiting consumer should look again.
 	ready chan struct{}
+	// room holds a token when a producer waiting in waitRoom should try
+	// again.
+	room chan struct{}
 }
 
 func newQueue(limit int) *queue {
-	q := &queue{limit: max(limit, 1), ready: make(chan struct{}, 1)}
+	return newQueueReady(limit, make(chan struct{}, 1))
+}
+
+// newQueueReady returns a queue whose consumer is woken through ready,
+// which several queues of one consumer may share.
+func newQueueReady(limit int, ready chan struct{}) *queue {
+	q := &queue{limit: max(limit, 1), ready: ready, room: make(chan struct{}, 1)}
 	q.space = sync.NewCond(&q.mu)
 	return q
 }
 
-// push appends m, blocking while the queue is full. It returns false if
-// the queue is closed.
+// push appends m, blocking while the queue is full or m's task is held
+// back. It returns false if the queue is closed.
 func (q *queue) push(m *message) bool {
+	if q.gate != nil && !q.gate.wait(m.task) {
+		return false
+	}
 	q.mu.Lock()
 	for len(q.items) >= q.limit && !q.closed {
 		q.producersWaiting++
@@ -83,18 +112,27 @@ func (q *queue) push(m *message) bool {
 }
 
 // pushBatch appends ms, as much as fits at a time, blocking while the
-// queue is full. It returns false if the queue is closed.
+// queue is full or the next message's task is held back. It returns false
+// if the queue is closed.
 func (q *queue) pushBatch(ms []message) bool {
 	for len(ms) > 0 {
+		n := len(ms)
+		if q.gate != nil {
+			if n = q.gate.openPrefix(ms); n == 0 {
+				if !q.gate.wait(ms[0].task) {
+					return false
+				}
+				continue
+			}
+		}
 		q.mu.Lock()
 		for len(q.items) >= q.limit && !q.closed {
 			q.producersWaiting++
 			q.space.Wait()
 			q.producersWaiting--
 		}
-		n := min(len(ms), q.limit-len(q.items))
-		if q.closed {
-			n = len(ms)
+		if !q.closed {
+			n = min(n, q.limit-len(q.items))
 		}
 		if !q.appendBatchLocked(ms[:n]) {
 			return false
@@ -102,6 +140,45 @@ func (q *queue) pushBatch(ms []message) bool {
 		ms = ms[n:]
 	}
 	return true
+}
+
+// tryPushBatch appends what of ms fits now, in order, without blocking:
+// it stops at the limit or at a message whose task is held back. It
+// returns how many messages it took; all of them if the queue is closed
+// (they are dropped, as push drops them).
+func (q *queue) tryPushBatch(ms []message) int {
+	n := len(ms)
+	if q.gate != nil {
+		if n = q.gate.openPrefix(ms); n == 0 {
+			return 0
+		}
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return len(ms)
+	}
+	n = min(n, q.limit-len(q.items))
+	if n <= 0 {
+		q.mu.Unlock()
+		return 0
+	}
+	q.appendBatchLocked(ms[:n])
+	return n
+}
+
+// waitRoom returns a channel that receives when a producer that found the
+// queue full (or its task held back) should try again: at once if there
+// is room now, else when the consumer next takes. Held-back tasks are not
+// signalled; the caller also waits on a timer.
+func (q *queue) waitRoom() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) < q.limit || q.closed {
+		return closedChan
+	}
+	q.roomWaiting = true
+	return q.room
 }
 
 // pushBatchNow appends ms even beyond the limit, like pushNow.
@@ -175,7 +252,15 @@ func (q *queue) take(buf []message) []message {
 	if q.producersWaiting > 0 {
 		q.space.Broadcast()
 	}
+	room := q.roomWaiting
+	q.roomWaiting = false
 	q.mu.Unlock()
+	if room {
+		select {
+		case q.room <- struct{}{}:
+		default:
+		}
+	}
 	return out
 }
 
@@ -183,21 +268,29 @@ func (q *queue) take(buf []message) []message {
 // queued since the consumer found the queue empty. The consumer calls it
 // after take returned nil, then selects on it (and on anything else it
 // waits for), then calls take again.
-func (q *queue) waitReady() <-chan struct{} {
+func (q *queue) waitReady() <-chan struct{} { return waitReadyAny(q) }
+
+// waitReadyAny is waitReady for a consumer of several queues that share
+// one ready channel: it returns when any of them may have messages.
+func waitReadyAny(qs ...*queue) <-chan struct{} {
 	for range spinRounds {
-		if q.size.Load() > 0 {
-			return closedChan
+		for _, q := range qs {
+			if q.size.Load() > 0 {
+				return closedChan
+			}
 		}
 		runtime.Gosched()
 	}
-	q.mu.Lock()
-	if len(q.items) > 0 || q.closed {
+	for _, q := range qs {
+		q.mu.Lock()
+		if len(q.items) > 0 || q.closed {
+			q.mu.Unlock()
+			return closedChan
+		}
+		q.consumerWaiting = true
 		q.mu.Unlock()
-		return closedChan
 	}
-	q.consumerWaiting = true
-	q.mu.Unlock()
-	return q.ready
+	return qs[0].ready
 }
 
 // closedChan is always ready.
@@ -217,9 +310,14 @@ func (q *queue) close() {
 	q.closed = true
 	q.space.Broadcast()
 	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
+	if q.gate != nil {
+		q.gate.shut()
+	}
+	for _, c := range []chan struct{}{q.ready, q.room} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 }
 
