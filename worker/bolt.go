@@ -178,8 +178,8 @@ func describe(t topology.Tuple) string {
 // executor sees the stop. Go bolts are left to return on their own.
 func (x *boltExecutor) interrupt() {
 	for _, t := range x.tasks {
-		if sb, ok := t.bolt.(*shell.Bolt); ok {
-			sb.Cleanup()
+		if b, ok := t.bolt.(interruptibleBolt); ok {
+			b.Cleanup()
 		}
 	}
 }

@@ -594,14 +594,14 @@ func (w *Worker) Health() map[int]shell.Health {
 	h := map[int]shell.Health{}
 	for _, x := range w.spouts {
 		for _, t := range x.tasks {
-			if s, ok := t.spout.(*shell.Spout); ok {
+			if s, ok := t.spout.(healthReporter); ok {
 				h[t.id] = s.Health()
 			}
 		}
 	}
 	for _, x := range w.bolts {
 		for _, t := range x.tasks {
-			if b, ok := t.bolt.(*shell.Bolt); ok {
+			if b, ok := t.bolt.(healthReporter); ok {
 				h[t.id] = b.Health()
 			}
 		}
