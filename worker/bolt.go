@@ -150,7 +150,7 @@ func (x *boltExecutor) execute(t *boltTask, tup topology.Tuple) {
 		return
 	}
 	start := time.Now()
-	if an := tup.Anchor(); an != nil {
+	if an := anchorOf(tup); an != nil {
 		an.SetSampled(start.UnixNano())
 	}
 	x.safeExecute(t, tup)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/worker/acker"
 )
 
 // emitter is the emitting half of a task's collector. Its methods are safe
@@ -260,11 +261,11 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 	for _, t := range targets {
 		edge := randomID()
 		xor ^= edge
-		anchor := topology.NewAnchorEdge(topology.Edge{Root: root, ID: edge})
+		anchor := acker.NewAnchorEdge(acker.Edge{Root: root, ID: edge})
 		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, anchor)})
 	}
-	acker := c.w.ackerFor(root)
-	c.put(acker, &message{kind: kindInit, task: int32(acker), from: int32(c.task), root: root, val: xor})
+	at := c.w.ackerFor(root)
+	c.put(at, &message{kind: kindInit, task: int32(at), from: int32(c.task), root: root, val: xor})
 }
 
 func (c *spoutCollector) ReportError(err error) { c.w.reportError(c.comp, c.task, err) }
@@ -295,7 +296,7 @@ func (c *boltCollector) EmitDirect(task int, stream string, anchors []topology.T
 
 func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []any, targets []int) {
 	for _, t := range targets {
-		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, c.anchorFor(anchors))})
+		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, tracking(c.anchorFor(anchors)))})
 	}
 	c.counted(so, len(targets))
 }
@@ -303,10 +304,10 @@ func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []a
 // anchorFor returns the anchor of a new tuple anchored to anchors: a fresh
 // id per anchor, folded into that anchor's children and into the new
 // tuple's edge for each of the anchor's trees. nil when nothing is tracked.
-func (c *boltCollector) anchorFor(anchors []topology.Tuple) *topology.Anchor {
-	var edges []topology.Edge
+func (c *boltCollector) anchorFor(anchors []topology.Tuple) *acker.Anchor {
+	var edges []acker.Edge
 	for _, a := range anchors {
-		an := a.Anchor()
+		an := anchorOf(a)
 		if an == nil {
 			continue
 		}
@@ -320,29 +321,29 @@ func (c *boltCollector) anchorFor(anchors []topology.Tuple) *topology.Anchor {
 	case 0:
 		return nil
 	case 1:
-		return topology.NewAnchorEdge(edges[0])
+		return acker.NewAnchorEdge(edges[0])
 	}
-	return topology.NewAnchor(edges)
+	return acker.NewAnchor(edges)
 }
 
 // xorEdge folds id into the edge of root in edges.
-func xorEdge(edges []topology.Edge, root, id uint64) []topology.Edge {
+func xorEdge(edges []acker.Edge, root, id uint64) []acker.Edge {
 	for i := range edges {
 		if edges[i].Root == root {
 			edges[i].ID ^= id
 			return edges
 		}
 	}
-	return append(edges, topology.Edge{Root: root, ID: id})
+	return append(edges, acker.Edge{Root: root, ID: id})
 }
 
 func (c *boltCollector) Ack(t topology.Tuple) {
-	if an := t.Anchor(); an != nil {
+	if an := anchorOf(t); an != nil {
 		children := an.Children()
 		c.mu.Lock()
 		for _, e := range an.Edges() {
-			acker := c.w.ackerFor(e.Root)
-			c.put(acker, &message{kind: kindAck, task: int32(acker), root: e.Root, val: e.ID ^ children})
+			at := c.w.ackerFor(e.Root)
+			c.put(at, &message{kind: kindAck, task: int32(at), root: e.Root, val: e.ID ^ children})
 		}
 		c.mu.Unlock()
 		if at := an.SampledAt(); at != 0 {
@@ -360,11 +361,11 @@ func (c *boltCollector) Fail(t topology.Tuple) {
 func (c *boltCollector) ResetTimeout(t topology.Tuple) { c.notify(t, kindReset) }
 
 func (c *boltCollector) notify(t topology.Tuple, k kind) {
-	if an := t.Anchor(); an != nil {
+	if an := anchorOf(t); an != nil {
 		c.mu.Lock()
 		for _, e := range an.Edges() {
-			acker := c.w.ackerFor(e.Root)
-			c.put(acker, &message{kind: k, task: int32(acker), root: e.Root})
+			at := c.w.ackerFor(e.Root)
+			c.put(at, &message{kind: k, task: int32(at), root: e.Root})
 		}
 		c.mu.Unlock()
 	}
