@@ -65,12 +65,9 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 				return nil, fmt.Errorf("bolt %q task %d: %w", comp.ID, id, err)
 			}
 		}
-		inputs := make([]*counters, w.numStreams)
-		for i := range inputs {
-			inputs[i] = &counters{}
-		}
 		t := &boltTask{id: id, bolt: b, ctx: ctx, batched: comp.Shell == nil,
-			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil}, inputs: inputs}}
+			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil},
+				inputs: make([]atomic.Pointer[counters], w.numStreams)}}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)

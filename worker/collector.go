@@ -274,8 +274,9 @@ func (c *spoutCollector) ReportError(err error) { c.w.reportError(c.comp, c.task
 type boltCollector struct {
 	emitter
 	// inputs holds the task's statistics per input stream, by
-	// Source.StreamIndex.
-	inputs []*counters
+	// Source.StreamIndex, made at the stream's first tuple: a bolt gets
+	// tuples from a few of the topology's streams.
+	inputs []atomic.Pointer[counters]
 }
 
 func (c *boltCollector) Emit(stream string, anchors []topology.Tuple, values []any) []int {
@@ -373,4 +374,11 @@ func (c *boltCollector) notify(t topology.Tuple, k kind) {
 
 func (c *boltCollector) ReportError(err error) { c.w.reportError(c.comp, c.task, err) }
 
-func (c *boltCollector) input(t topology.Tuple) *counters { return c.inputs[t.Source().StreamIndex] }
+func (c *boltCollector) input(t topology.Tuple) *counters {
+	p := &c.inputs[t.Source().StreamIndex]
+	if in := p.Load(); in != nil {
+		return in
+	}
+	p.CompareAndSwap(nil, &counters{})
+	return p.Load()
+}

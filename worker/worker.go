@@ -556,8 +556,9 @@ func (w *Worker) Stats() []ComponentStats {
 		for _, t := range x.tasks {
 			s.Tasks++
 			addOut(s, t.out.routes)
-			for i, in := range t.out.inputs {
-				if in.executed.Load() == 0 && in.acked.Load() == 0 && in.failed.Load() == 0 {
+			for i := range t.out.inputs {
+				in := t.out.inputs[i].Load()
+				if in == nil || in.executed.Load() == 0 && in.acked.Load() == 0 && in.failed.Load() == 0 {
 					continue
 				}
 				ss := s.Streams[streamName[i]]
