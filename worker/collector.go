@@ -246,7 +246,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 	}
 	// The tuple is pending before anything can complete it.
 	root := c.w.newRoot()
-	now := time.Now()
+	now := monoNow()
 	c.x.addPending(root, pendingTuple{task: int32(c.task), msgID: msgID, stream: so, emitted: now, started: now})
 	if c.w.ackers == 0 {
 		// Acking is disabled: the tuple is acked right after the current

@@ -19,6 +19,9 @@ type gate struct {
 	cond    *sync.Cond
 	waiting int
 	closed  bool
+	// released, if a producer that does not block waits for a release,
+	// is closed by the next one.
+	released chan struct{}
 }
 
 func newGate(tasks int) *gate {
@@ -62,7 +65,29 @@ func (g *gate) release(task int32) {
 	if g.waiting > 0 {
 		g.cond.Broadcast()
 	}
+	g.wakeLocked()
 	g.mu.Unlock()
+}
+
+func (g *gate) wakeLocked() {
+	if g.released != nil {
+		close(g.released)
+		g.released = nil
+	}
+}
+
+// waitRelease returns a channel closed at the next release, or at once if
+// the gate is shut.
+func (g *gate) waitRelease() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return closedChan
+	}
+	if g.released == nil {
+		g.released = make(chan struct{})
+	}
+	return g.released
 }
 
 // releaseAll lets every task through, as after a new connection.
@@ -72,6 +97,7 @@ func (g *gate) releaseAll() {
 	}
 	g.mu.Lock()
 	g.cond.Broadcast()
+	g.wakeLocked()
 	g.mu.Unlock()
 }
 
@@ -96,5 +122,6 @@ func (g *gate) shut() {
 	g.mu.Lock()
 	g.closed = true
 	g.cond.Broadcast()
+	g.wakeLocked()
 	g.mu.Unlock()
 }

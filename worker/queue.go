@@ -69,9 +69,9 @@ type queue struct {
 	consumerWaiting  bool
 	producersWaiting int
 	space            *sync.Cond
-	// roomWaiting is set while a producer that does not block (a spout)
-	// waits on room for a token once the consumer takes.
-	roomWaiting bool
+	// taken, when a producer that does not block (a spout, a backlog)
+	// waits for the consumer's next take, is closed by that take.
+	taken chan struct{}
 
 	// size mirrors len(items) so an idle consumer can poll without the
 	// lock, which it would otherwise take from producers.
@@ -79,9 +79,6 @@ type queue struct {
 
 	// ready holds a token when a waiting consumer should look again.
 	ready chan struct{}
-	// room holds a token when a producer waiting in waitRoom should try
-	// again.
-	room chan struct{}
 }
 
 func newQueue(limit int) *queue {
@@ -91,7 +88,7 @@ func newQueue(limit int) *queue {
 // newQueueReady returns a queue whose consumer is woken through ready,
 // which several queues of one consumer may share.
 func newQueueReady(limit int, ready chan struct{}) *queue {
-	q := &queue{limit: max(limit, 1), ready: ready, room: make(chan struct{}, 1)}
+	q := &queue{limit: max(limit, 1), ready: ready}
 	q.space = sync.NewCond(&q.mu)
 	return q
 }
@@ -167,21 +164,36 @@ func (q *queue) tryPushBatch(ms []message) int {
 	return n
 }
 
-// waitRoom returns a channel that receives when a producer that found the
-// queue full (or its task held back) should try again: at once if there
-// is room now, else when the consumer next takes. Held-back tasks are not
-// signalled; the caller also waits on a timer.
+// waitRoom returns a channel that is closed when a producer that found the
+// queue full should try again: at once if there is room now, else at the
+// consumer's next take. (Tasks held back by a gate wait on the gate.)
 func (q *queue) waitRoom() <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.items) < q.limit || q.closed {
 		return closedChan
 	}
-	q.roomWaiting = true
-	return q.room
+	return q.waitTakenLocked()
 }
 
-// pushBatchNow appends ms even beyond the limit, like pushNow.
+// waitTaken returns a channel that is closed at the consumer's next take,
+// or when the queue closes.
+func (q *queue) waitTaken() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return closedChan
+	}
+	return q.waitTakenLocked()
+}
+
+func (q *queue) waitTakenLocked() <-chan struct{} {
+	if q.taken == nil {
+		q.taken = make(chan struct{})
+	}
+	return q.taken
+}
+
 func (q *queue) pushBatchNow(ms []message) bool {
 	q.mu.Lock()
 	return q.appendBatchLocked(ms)
@@ -252,15 +264,11 @@ func (q *queue) take(buf []message) []message {
 	if q.producersWaiting > 0 {
 		q.space.Broadcast()
 	}
-	room := q.roomWaiting
-	q.roomWaiting = false
-	q.mu.Unlock()
-	if room {
-		select {
-		case q.room <- struct{}{}:
-		default:
-		}
+	if q.taken != nil {
+		close(q.taken)
+		q.taken = nil
 	}
+	q.mu.Unlock()
 	return out
 }
 
@@ -309,15 +317,17 @@ func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.space.Broadcast()
+	if q.taken != nil {
+		close(q.taken)
+		q.taken = nil
+	}
 	q.mu.Unlock()
 	if q.gate != nil {
 		q.gate.shut()
 	}
-	for _, c := range []chan struct{}{q.ready, q.room} {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
+	select {
+	case q.ready <- struct{}{}:
+	default:
 	}
 }
 

@@ -196,14 +196,28 @@ func containsTask(tasks []int32, t int32) bool {
 	return false
 }
 
-// drain moves bl's messages into its queue, waiting for room, then tells
-// the peer that the held tasks have room again. It returns early, dropping
-// what is left, when the queue closes.
+// drain moves bl's messages into its queue, waiting for room, then, once
+// the queue's consumer took them, tells the peer that the held tasks have
+// room again. It returns early, dropping what is left, when the queue
+// closes.
 func (in *inbound) drain(bl *backlog) {
 	var spare []message
 	for {
 		bl.mu.Lock()
 		batch := bl.msgs
+		if len(batch) == 0 && bl.q.len() > bl.q.limit/2 {
+			// Released now, the peer's tuples would find the queue as full
+			// as before: wait for its consumer to take what is there.
+			bl.mu.Unlock()
+			if taken := bl.q.waitTaken(); taken != closedChan {
+				<-taken
+				continue
+			}
+			bl.mu.Lock() // closed: the worker stops
+			bl.held, bl.draining = nil, false
+			bl.mu.Unlock()
+			return
+		}
 		if len(batch) == 0 {
 			bl.draining = false
 			if len(bl.held) > 0 {

@@ -153,7 +153,7 @@ func (x *spoutExecutor) run() {
 		if rounds++; x.timeout > 0 && (rounds%clockRounds == 0 || idle > 0) {
 			if now := time.Now(); now.After(nextExpiry) {
 				x.mu.Lock()
-				expired = x.pending.expire(now, x.timeout, expired[:0])
+				expired = x.pending.expire(int64(now.Sub(epoch)), x.timeout, expired[:0])
 				x.mu.Unlock()
 				for _, p := range expired {
 					x.fail(p, true)
@@ -206,13 +206,18 @@ func (x *spoutExecutor) run() {
 	}
 }
 
-// waitRoom returns a channel that receives when a queue that refused a
-// task's emits has room again; nil if none did.
+// waitRoom returns a channel that is closed when a queue that refused a
+// task's emits may take them now; nil if none refused any.
 func (x *spoutExecutor) waitRoom() <-chan struct{} {
 	for _, t := range x.tasks {
-		// Room in a lane to another worker is not what a congested task
-		// waits for: such a spout polls.
-		if q := t.out.stuckQueue(); q != nil && q.gate == nil {
+		q := t.out.stuckQueue()
+		switch {
+		case q == nil:
+		case q.gate != nil && q.len() < q.limit:
+			// A lane to another worker with room: a congested task of
+			// that worker held the emits back.
+			return q.gate.waitRelease()
+		default:
 			return q.waitRoom()
 		}
 	}
@@ -248,7 +253,7 @@ func (x *spoutExecutor) handle(m *message) {
 			x.call(t, "Ack", func() { t.spout.Ack(p.msgID) })
 			p.stream.stats.acked.Add(1)
 			if x.sample.sample() {
-				p.stream.stats.complete.record(time.Since(p.emitted))
+				p.stream.stats.complete.record(time.Duration(monoNow() - p.emitted))
 			}
 		}
 	case kindFailed:
@@ -257,7 +262,7 @@ func (x *spoutExecutor) handle(m *message) {
 		}
 	case kindResetTimeout:
 		x.mu.Lock()
-		x.pending.reset(m.root, time.Now())
+		x.pending.reset(m.root, monoNow())
 		x.mu.Unlock()
 	}
 }

@@ -237,12 +237,21 @@ func BenchmarkTransfer(b *testing.B) {
 }
 
 // BenchmarkTwoWorkersAcked: a Go spout emitting reliable 100-byte tuples
-// in one worker, a null bolt and the acker in the other, max pending
-// unset; acked tuples/s across loopback TCP. Inits and tuples cross one
-// way, completions the other.
+// in one worker, a null bolt and the acker in the other; acked tuples/s
+// across loopback TCP, with topology.max.spout.pending unset and set.
+// Inits and tuples cross one way, completions the other.
 func BenchmarkTwoWorkersAcked(b *testing.B) {
+	for _, pending := range []int{0, 5000} {
+		b.Run(fmt.Sprintf("max-pending-%d", pending), func(b *testing.B) { benchTwoWorkersAcked(b, pending) })
+	}
+}
+
+func benchTwoWorkersAcked(b *testing.B, maxPending int) {
 	bld := topology.NewBuilder("acked2")
 	bld.AddConfig(topology.KeyAckerExecutors, 1)
+	if maxPending > 0 {
+		bld.AddConfig(topology.KeyMaxSpoutPending, maxPending)
+	}
 	n := b.N
 	var acked, failed atomic.Int64
 	bld.SetSpout("spout", topology.SpoutFunc(func() (topology.Spout, error) {
