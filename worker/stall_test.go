@@ -1,12 +1,15 @@
 package worker
 
 import (
+	"context"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/topology/builtin"
 )
 
 // bigSpout emits reliable tuples of size bytes as fast as it may (limit
@@ -161,5 +164,74 @@ func TestSpoutBlockedDownstreamKeepsAcking(t *testing.T) {
 	waitUntilProgress(t, 30*time.Second, "timeouts of the tuples stuck in the queue", 16, failed.Load)
 	if w.TimedOut() < 16 {
 		t.Errorf("%d tuples timed out, want every one in the full queue", w.TimedOut())
+	}
+}
+
+// TestPeerThatDoesNotReadIsCutOff: a worker whose peer accepts the
+// connection and then reads nothing gives up on the write after its
+// deadline, drops what was in flight and connects again, instead of
+// waiting on the socket for good.
+func TestPeerThatDoesNotReadIsCutOff(t *testing.T) {
+	deaf, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Int64
+	conns := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := deaf.Accept()
+			if err != nil {
+				close(conns)
+				return
+			}
+			accepted.Add(1)
+			conns <- c // held open, never read
+		}
+	}()
+	t.Cleanup(func() {
+		deaf.Close()
+		for c := range conns {
+			c.Close()
+		}
+	})
+	var acked, failed atomic.Int64
+	b := topology.NewBuilder("deaf")
+	b.AddConfig(topology.KeyAckerExecutors, 0)
+	b.SetSpout("spout", topology.SpoutFunc(func() (topology.Spout, error) {
+		return &bigSpout{size: 2048, acked: &acked, failed: &failed}, nil
+	}), 1)
+	b.SetBolt("far", builtin.Null(), 1).ShuffleGrouping("spout")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := topology.TopologyTasks(topo, 0)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(Config{Topology: topo, StormID: "deaf-1-1", Logger: testLogger(t), Listener: l,
+		Executors:   []topology.Executor{{Component: "spout", Start: tasks.Tasks("spout")[0], End: tasks.Tasks("spout")[0]}},
+		RemoteTasks: map[int]string{tasks.Tasks("far")[0]: deaf.Addr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.writeTimeout = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	var p *peer
+	for _, p = range w.peers {
+	}
+	waitUntilProgress(t, 30*time.Second, "connections to the peer that does not read", 2, accepted.Load)
+	if p.dropped.Load() == 0 {
+		t.Errorf("the writer reconnected without counting what it lost")
 	}
 }
