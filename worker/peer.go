@@ -68,7 +68,9 @@ type link struct {
 	// written since the last flush, lost if the connection breaks.
 	frame     []byte
 	unflushed int
-	signals   chan struct{} // closed when the reader returned
+	// encoded counts the bytes encoded on this connection.
+	encoded int
+	signals chan struct{} // closed when the reader returned
 }
 
 // writer is the state of the peer's writing goroutine.
@@ -228,7 +230,7 @@ func (wr *writer) round() (busy bool, err error) {
 		}
 		wr.data, wr.pos = p.data.take(wr.dataBuf), 0
 	}
-	for start := len(l.frame); wr.pos < len(wr.data) && len(l.frame)-start < frameFlushSize; wr.pos++ {
+	for start := l.encoded; wr.pos < len(wr.data) && l.encoded-start < frameFlushSize; wr.pos++ {
 		m := &wr.data[wr.pos]
 		if p.gate.blocked(m.task) {
 			wr.held[m.task] = append(wr.held[m.task], *m)
@@ -265,6 +267,7 @@ func (wr *writer) add(m *message) error {
 		return nil
 	}
 	l.unflushed++
+	l.encoded += len(l.frame) - start
 	if len(l.frame) >= frameFlushSize {
 		return wr.endFrame()
 	}
