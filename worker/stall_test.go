@@ -235,3 +235,67 @@ func TestPeerThatDoesNotReadIsCutOff(t *testing.T) {
 		t.Errorf("the writer reconnected without counting what it lost")
 	}
 }
+
+// keySpout emits unreliable 512-byte tuples as fast as it may.
+type keySpout struct {
+	out    topology.SpoutCollector
+	values []any
+}
+
+func (s *keySpout) DeclareOutputs() []topology.Stream {
+	return []topology.Stream{{ID: topology.DefaultStream, Fields: []string{"v"}}}
+}
+func (s *keySpout) Open(_ *topology.TaskContext, out topology.SpoutCollector) error {
+	s.out, s.values = out, []any{strings.Repeat("y", 512)}
+	return nil
+}
+func (s *keySpout) Next()    { s.out.Emit(topology.DefaultStream, s.values, nil) }
+func (s *keySpout) Ack(any)  {}
+func (s *keySpout) Fail(any) {}
+func (s *keySpout) Close()   {}
+
+// countBolt counts what it executes, or, if released is set, blocks on
+// its first tuple until released is closed.
+type countBolt struct {
+	executed *atomic.Int64
+	released chan struct{}
+}
+
+func (b *countBolt) Prepare(*topology.TaskContext, topology.BoltCollector) error { return nil }
+func (b *countBolt) Execute(topology.Tuple) {
+	if b.released != nil {
+		<-b.released
+		return
+	}
+	b.executed.Add(1)
+}
+func (b *countBolt) Cleanup() {}
+
+// TestCongestedTaskHoldsOnlyItsOwnTuples: two spouts in one worker feed
+// two bolts in the other over the same connection; one bolt stops
+// executing and its queue fills. The other still gets its tuples, far
+// more than every queue and the connection between them hold: the read
+// loop does not wait for the full queue, and the sender holds back only
+// the tuples for the congested task.
+func TestCongestedTaskHoldsOnlyItsOwnTuples(t *testing.T) {
+	var executed atomic.Int64
+	released := make(chan struct{})
+	b := topology.NewBuilder("halfstuck")
+	b.AddConfig(topology.KeyExecutorReceiveBufferSize, 64)
+	b.AddConfig(topology.KeyTransferBufferSize, 8)
+	b.SetSpout("to-stuck", topology.SpoutFunc(func() (topology.Spout, error) { return &keySpout{}, nil }), 1)
+	b.SetSpout("to-free", topology.SpoutFunc(func() (topology.Spout, error) { return &keySpout{}, nil }), 1)
+	b.SetBolt("stuck", topology.BoltFunc(func() (topology.Bolt, error) {
+		return &countBolt{released: released}, nil
+	}), 1).ShuffleGrouping("to-stuck")
+	b.SetBolt("free", topology.BoltFunc(func() (topology.Bolt, error) {
+		return &countBolt{executed: &executed}, nil
+	}), 1).ShuffleGrouping("to-free")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTestCluster(t, topo, 2, map[string]int{"to-stuck": 0, "to-free": 0, "stuck": 1, "free": 1, topology.AckerComponent: 1})
+	t.Cleanup(func() { close(released) }) // runs before the cluster stops
+	waitUntilProgress(t, 60*time.Second, "tuples executed by the bolt that is not stuck", 20000, executed.Load)
+}

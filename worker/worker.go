@@ -437,7 +437,8 @@ type startedExecutors struct {
 func (w *Worker) shutdown(s startedExecutors) error {
 	var stuck []string
 	wait := func(name string, done <-chan struct{}, deadline time.Time) {
-		t := time.NewTimer(time.Until(deadline))
+		// Past the deadline, what was just told to stop still gets a moment.
+		t := time.NewTimer(max(time.Until(deadline), 100*time.Millisecond))
 		defer t.Stop()
 		select {
 		case <-done:
