@@ -131,12 +131,15 @@ func (e *emitter) startBatch() {
 func (e *emitter) flush(stop bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Control first: acks must not wait while tuples wait for room.
 	stalled := false
-	for i := range e.out {
-		b := &e.out[i]
-		if len(b.msgs) > 0 {
-			e.pushOut(b)
-			stalled = stalled || len(b.msgs) > 0
+	for _, control := range [2]bool{true, false} {
+		for i := range e.out {
+			b := &e.out[i]
+			if len(b.msgs) > 0 && b.msgs[0].kind.control() == control {
+				e.pushOut(b)
+				stalled = stalled || len(b.msgs) > 0
+			}
 		}
 	}
 	if stalled && stop {
