@@ -1,9 +1,6 @@
 package topology
 
-import (
-	"fmt"
-	"sync/atomic"
-)
+import "fmt"
 
 // Tuple is one delivery of emitted values to a task. It is a small value:
 // copying it is cheap and a bolt may keep it to ack later. The values are
@@ -11,13 +8,17 @@ import (
 type Tuple struct {
 	values []any
 	src    *Source
-	anchor *Anchor
+	// tracking is the runtime's record of the tuple in its tuple trees
+	// (the acker's bookkeeping), nil when the acker does not follow it.
+	tracking any
 }
 
-// NewTuple returns a tuple from src carrying values. anchor is nil for a
-// tuple that is not tracked by the acker. It is for the runtime and tests.
-func NewTuple(src *Source, values []any, anchor *Anchor) Tuple {
-	return Tuple{values: values, src: src, anchor: anchor}
+// NewTuple returns a tuple from src carrying values. tracking is the
+// runtime's record of the tuple in its tuple trees, nil for a tuple the
+// acker does not follow. It is for the runtime and tests: a test may pass
+// any non-nil value to make a tuple that looks tracked.
+func NewTuple(src *Source, values []any, tracking any) Tuple {
+	return Tuple{values: values, src: src, tracking: tracking}
 }
 
 // Source describes the task and stream a tuple comes from. One Source is
@@ -78,8 +79,13 @@ func (t Tuple) IsTick() bool {
 	return t.src.Component == SystemComponent && t.src.Stream == TickStream
 }
 
-// Anchor returns the tuple's place in tuple trees, nil if untracked.
-func (t Tuple) Anchor() *Anchor { return t.anchor }
+// Tracked reports whether the acker follows the tuple, so that acking or
+// failing it reaches its spout.
+func (t Tuple) Tracked() bool { return t.tracking != nil }
+
+// Tracking returns what was given to NewTuple: what it holds is the
+// runtime's business.
+func (t Tuple) Tracking() any { return t.tracking }
 
 // Fields is a stream's list of field names with an index for lookups.
 type Fields struct {
@@ -107,56 +113,3 @@ func (f *Fields) Index(name string) (int, bool) {
 	i, ok := f.index[name]
 	return i, ok
 }
-
-// Edge is a tuple's edge in one tuple tree: the tree's root id (the spout
-// tuple's id) and the random id of this tuple within it.
-type Edge struct {
-	Root, ID uint64
-}
-
-// Anchor records, for a tracked tuple delivery, its edge in every tuple tree
-// it belongs to, and accumulates the XOR of the ids of tuples later anchored
-// to it, which the acker needs when this tuple is acked. Its methods are safe
-// for concurrent use.
-type Anchor struct {
-	edges []Edge
-	// inline holds the edge of a tuple in a single tree, the usual case,
-	// so that such an anchor is one allocation.
-	inline   [1]Edge
-	children atomic.Uint64
-	// sampled is when the runtime started executing the tuple (unix ns),
-	// if it measures this tuple's latencies; 0 otherwise.
-	sampled atomic.Int64
-}
-
-// NewAnchor returns the anchor of a tuple with the given edges.
-func NewAnchor(edges []Edge) *Anchor { return &Anchor{edges: edges} }
-
-// NewAnchorEdge returns the anchor of a tuple in a single tuple tree.
-func NewAnchorEdge(e Edge) *Anchor {
-	a := &Anchor{inline: [1]Edge{e}}
-	a.edges = a.inline[:]
-	return a
-}
-
-// Edges returns the tuple's edges. The caller must not modify them.
-func (a *Anchor) Edges() []Edge { return a.edges }
-
-// AddChild folds the id of a tuple anchored to this one into the XOR the
-// acker will receive.
-func (a *Anchor) AddChild(id uint64) {
-	for {
-		old := a.children.Load()
-		if a.children.CompareAndSwap(old, old^id) {
-			return
-		}
-	}
-}
-
-// Children returns the XOR of the ids of tuples anchored to this one.
-func (a *Anchor) Children() uint64 { return a.children.Load() }
-
-// SetSampled records when the runtime started executing the tuple, for
-// its process latency; SampledAt returns it (0 if never set).
-func (a *Anchor) SetSampled(unixNanos int64) { a.sampled.Store(unixNanos) }
-func (a *Anchor) SampledAt() int64           { return a.sampled.Load() }

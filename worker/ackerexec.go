@@ -99,7 +99,7 @@ func (x *ackerExecutor) handle(m *message, now time.Time) {
 	default:
 		return
 	}
-	q := x.w.route(r.SpoutTask)
+	q := x.w.route(r.SpoutTask, k)
 	note := message{kind: k, task: int32(r.SpoutTask), root: r.Root}
 	for i := range x.out {
 		if x.out[i].q == q {
@@ -108,4 +108,19 @@ func (x *ackerExecutor) handle(m *message, now time.Time) {
 		}
 	}
 	x.out = append(x.out, outBatch{q: q, msgs: []message{note}})
+}
+
+// anchorOf returns the acker's record of a tuple, nil if it is untracked.
+func anchorOf(t topology.Tuple) *acker.Anchor {
+	a, _ := t.Tracking().(*acker.Anchor)
+	return a
+}
+
+// tracking wraps an anchor for topology.NewTuple: no anchor is no
+// tracking (a nil *acker.Anchor in an interface would not be nil).
+func tracking(a *acker.Anchor) any {
+	if a == nil {
+		return nil
+	}
+	return a
 }

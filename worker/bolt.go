@@ -65,12 +65,9 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 				return nil, fmt.Errorf("bolt %q task %d: %w", comp.ID, id, err)
 			}
 		}
-		inputs := make([]*counters, w.numStreams)
-		for i := range inputs {
-			inputs[i] = &counters{}
-		}
 		t := &boltTask{id: id, bolt: b, ctx: ctx, batched: comp.Shell == nil,
-			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil}, inputs: inputs}}
+			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil},
+				inputs: make([]atomic.Pointer[counters], w.numStreams)}}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)
@@ -150,7 +147,7 @@ func (x *boltExecutor) execute(t *boltTask, tup topology.Tuple) {
 		return
 	}
 	start := time.Now()
-	if an := tup.Anchor(); an != nil {
+	if an := anchorOf(tup); an != nil {
 		an.SetSampled(start.UnixNano())
 	}
 	x.safeExecute(t, tup)
@@ -178,8 +175,8 @@ func describe(t topology.Tuple) string {
 // executor sees the stop. Go bolts are left to return on their own.
 func (x *boltExecutor) interrupt() {
 	for _, t := range x.tasks {
-		if sb, ok := t.bolt.(*shell.Bolt); ok {
-			sb.Cleanup()
+		if b, ok := t.bolt.(interruptibleBolt); ok {
+			b.Cleanup()
 		}
 	}
 }

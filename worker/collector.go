@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/worker/acker"
 )
 
 // emitter is the emitting half of a task's collector. Its methods are safe
@@ -20,6 +21,13 @@ type emitter struct {
 	// emits counts emits, so that the spout executor knows whether Next
 	// emitted anything.
 	emits atomic.Int64
+	// spout is set for a spout task's collector, whose pushes never block:
+	// what a full queue (or a congested task of another worker) refuses
+	// waits in out, and the executor stops calling Next until it went,
+	// while it goes on taking acks, fails and timeouts.
+	spout bool
+	// stalled is set while messages a queue refused wait in out.
+	stalled atomic.Bool
 
 	mu sync.Mutex
 	// The following fields are guarded by mu.
@@ -31,6 +39,8 @@ type emitter struct {
 	// out with one lock per queue when the executor flushes.
 	batching bool
 	out      []outBatch
+	// stuck is a queue that refused messages, while stalled.
+	stuck *queue
 }
 
 type outBatch struct {
@@ -45,7 +55,7 @@ const maxOutBatch = 256
 // put delivers m to its target task, or buffers it while batching. mu
 // is held.
 func (e *emitter) put(task int, m *message) {
-	q := e.w.route(task)
+	q := e.w.route(task, m.kind)
 	if !e.batching {
 		q.push(m)
 		return
@@ -57,14 +67,31 @@ func (e *emitter) put(task int, m *message) {
 			}
 			b.msgs = append(b.msgs, *m)
 			if len(b.msgs) >= maxOutBatch {
-				b.q.pushBatch(b.msgs)
-				clear(b.msgs)
-				b.msgs = b.msgs[:0]
+				e.pushOut(b)
 			}
 			return
 		}
 	}
 	e.out = append(e.out, outBatch{q: q, msgs: append(make([]message, 0, 16), *m)})
+}
+
+// pushOut pushes what waits in b: all of it for a bolt, blocking while the
+// queue is full; for a spout what fits now, keeping the rest. mu is held.
+func (e *emitter) pushOut(b *outBatch) {
+	if !e.spout {
+		b.q.pushBatch(b.msgs)
+		clear(b.msgs)
+		b.msgs = b.msgs[:0]
+		return
+	}
+	n := b.q.tryPushBatch(b.msgs)
+	rest := copy(b.msgs, b.msgs[n:])
+	clear(b.msgs[rest:])
+	b.msgs = b.msgs[:rest]
+	if rest > 0 {
+		e.stalled.Store(true)
+		e.stuck = b.q
+	}
 }
 
 // foldLookBack is how far back foldAck looks in a batch.
@@ -98,21 +125,47 @@ func (e *emitter) startBatch() {
 	e.mu.Unlock()
 }
 
-// flush pushes whatever waits and, if stop is set, ends batching.
+// flush pushes whatever waits and, if stop is set, ends batching. A
+// spout's collector keeps batching: what its queues refuse at its stop
+// is dropped (its reliable tuples time out, as in-flight tuples do).
 func (e *emitter) flush(stop bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i := range e.out {
-		b := &e.out[i]
-		if len(b.msgs) > 0 {
-			b.q.pushBatch(b.msgs)
-			clear(b.msgs)
-			b.msgs = b.msgs[:0]
+	// Control first: acks must not wait while tuples wait for room.
+	stalled := false
+	for _, control := range [2]bool{true, false} {
+		for i := range e.out {
+			b := &e.out[i]
+			if len(b.msgs) > 0 && b.msgs[0].kind.control() == control {
+				e.pushOut(b)
+				stalled = stalled || len(b.msgs) > 0
+			}
 		}
 	}
-	if stop {
+	if stalled && stop {
+		dropped := 0
+		for i := range e.out {
+			dropped += len(e.out[i].msgs)
+			clear(e.out[i].msgs)
+			e.out[i].msgs = e.out[i].msgs[:0]
+		}
+		e.w.log.Info("spout stopped with messages its targets had no room for", "component", e.comp, "task", e.task, "dropped", dropped)
+		stalled = false
+	}
+	if !stalled {
+		e.stuck = nil
+	}
+	e.stalled.Store(stalled)
+	if stop && !e.spout {
 		e.batching = false
 	}
+}
+
+// stuckQueue returns a queue that refused messages, nil if none.
+func (e *emitter) stuckQueue() *queue {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stuck
 }
 
 func (e *emitter) route(stream string, values []any, direct bool) *streamOut {
@@ -196,7 +249,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 	}
 	// The tuple is pending before anything can complete it.
 	root := c.w.newRoot()
-	now := time.Now()
+	now := monoNow()
 	c.x.addPending(root, pendingTuple{task: int32(c.task), msgID: msgID, stream: so, emitted: now, started: now})
 	if c.w.ackers == 0 {
 		// Acking is disabled: the tuple is acked right after the current
@@ -211,11 +264,11 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 	for _, t := range targets {
 		edge := randomID()
 		xor ^= edge
-		anchor := topology.NewAnchorEdge(topology.Edge{Root: root, ID: edge})
+		anchor := acker.NewAnchorEdge(acker.Edge{Root: root, ID: edge})
 		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, anchor)})
 	}
-	acker := c.w.ackerFor(root)
-	c.put(acker, &message{kind: kindInit, task: int32(acker), from: int32(c.task), root: root, val: xor})
+	at := c.w.ackerFor(root)
+	c.put(at, &message{kind: kindInit, task: int32(at), from: int32(c.task), root: root, val: xor})
 }
 
 func (c *spoutCollector) ReportError(err error) { c.w.reportError(c.comp, c.task, err) }
@@ -224,8 +277,9 @@ func (c *spoutCollector) ReportError(err error) { c.w.reportError(c.comp, c.task
 type boltCollector struct {
 	emitter
 	// inputs holds the task's statistics per input stream, by
-	// Source.StreamIndex.
-	inputs []*counters
+	// Source.StreamIndex, made at the stream's first tuple: a bolt gets
+	// tuples from a few of the topology's streams.
+	inputs []atomic.Pointer[counters]
 }
 
 func (c *boltCollector) Emit(stream string, anchors []topology.Tuple, values []any) []int {
@@ -246,7 +300,7 @@ func (c *boltCollector) EmitDirect(task int, stream string, anchors []topology.T
 
 func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []any, targets []int) {
 	for _, t := range targets {
-		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, c.anchorFor(anchors))})
+		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, tracking(c.anchorFor(anchors)))})
 	}
 	c.counted(so, len(targets))
 }
@@ -254,10 +308,10 @@ func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []a
 // anchorFor returns the anchor of a new tuple anchored to anchors: a fresh
 // id per anchor, folded into that anchor's children and into the new
 // tuple's edge for each of the anchor's trees. nil when nothing is tracked.
-func (c *boltCollector) anchorFor(anchors []topology.Tuple) *topology.Anchor {
-	var edges []topology.Edge
+func (c *boltCollector) anchorFor(anchors []topology.Tuple) *acker.Anchor {
+	var edges []acker.Edge
 	for _, a := range anchors {
-		an := a.Anchor()
+		an := anchorOf(a)
 		if an == nil {
 			continue
 		}
@@ -271,29 +325,29 @@ func (c *boltCollector) anchorFor(anchors []topology.Tuple) *topology.Anchor {
 	case 0:
 		return nil
 	case 1:
-		return topology.NewAnchorEdge(edges[0])
+		return acker.NewAnchorEdge(edges[0])
 	}
-	return topology.NewAnchor(edges)
+	return acker.NewAnchor(edges)
 }
 
 // xorEdge folds id into the edge of root in edges.
-func xorEdge(edges []topology.Edge, root, id uint64) []topology.Edge {
+func xorEdge(edges []acker.Edge, root, id uint64) []acker.Edge {
 	for i := range edges {
 		if edges[i].Root == root {
 			edges[i].ID ^= id
 			return edges
 		}
 	}
-	return append(edges, topology.Edge{Root: root, ID: id})
+	return append(edges, acker.Edge{Root: root, ID: id})
 }
 
 func (c *boltCollector) Ack(t topology.Tuple) {
-	if an := t.Anchor(); an != nil {
+	if an := anchorOf(t); an != nil {
 		children := an.Children()
 		c.mu.Lock()
 		for _, e := range an.Edges() {
-			acker := c.w.ackerFor(e.Root)
-			c.put(acker, &message{kind: kindAck, task: int32(acker), root: e.Root, val: e.ID ^ children})
+			at := c.w.ackerFor(e.Root)
+			c.put(at, &message{kind: kindAck, task: int32(at), root: e.Root, val: e.ID ^ children})
 		}
 		c.mu.Unlock()
 		if at := an.SampledAt(); at != 0 {
@@ -311,11 +365,11 @@ func (c *boltCollector) Fail(t topology.Tuple) {
 func (c *boltCollector) ResetTimeout(t topology.Tuple) { c.notify(t, kindReset) }
 
 func (c *boltCollector) notify(t topology.Tuple, k kind) {
-	if an := t.Anchor(); an != nil {
+	if an := anchorOf(t); an != nil {
 		c.mu.Lock()
 		for _, e := range an.Edges() {
-			acker := c.w.ackerFor(e.Root)
-			c.put(acker, &message{kind: k, task: int32(acker), root: e.Root})
+			at := c.w.ackerFor(e.Root)
+			c.put(at, &message{kind: k, task: int32(at), root: e.Root})
 		}
 		c.mu.Unlock()
 	}
@@ -323,4 +377,11 @@ func (c *boltCollector) notify(t topology.Tuple, k kind) {
 
 func (c *boltCollector) ReportError(err error) { c.w.reportError(c.comp, c.task, err) }
 
-func (c *boltCollector) input(t topology.Tuple) *counters { return c.inputs[t.Source().StreamIndex] }
+func (c *boltCollector) input(t topology.Tuple) *counters {
+	p := &c.inputs[t.Source().StreamIndex]
+	if in := p.Load(); in != nil {
+		return in
+	}
+	p.CompareAndSwap(nil, &counters{})
+	return p.Load()
+}

@@ -18,16 +18,30 @@ type counters struct {
 	execute, process, complete latency
 }
 
-// latency accumulates sampled durations.
+// latency accumulates sampled durations. Its histogram (4 KB) is made at
+// the first sample: most streams of most tasks never record one.
 type latency struct {
 	nanos, samples atomic.Int64
-	hist           histogram
+	hist           atomic.Pointer[histogram]
 }
 
 func (l *latency) record(d time.Duration) {
 	l.nanos.Add(int64(d))
 	l.samples.Add(1)
-	l.hist.record(d)
+	h := l.hist.Load()
+	if h == nil {
+		l.hist.CompareAndSwap(nil, new(histogram))
+		h = l.hist.Load()
+	}
+	h.record(d)
+}
+
+// snapshot returns the histogram's bucket counts, nil before any sample.
+func (l *latency) snapshot() []int64 {
+	if h := l.hist.Load(); h != nil {
+		return h.snapshot()
+	}
+	return nil
 }
 
 // histogram counts durations in log-linear buckets: 8 per power of two,
@@ -115,7 +129,10 @@ func (s *StreamStats) add(c *counters) {
 	s.CompleteNanos += c.complete.nanos.Load()
 	if n := c.complete.samples.Load(); n > 0 {
 		s.CompleteSamples += n
-		h := c.complete.hist.snapshot()
+		h := c.complete.snapshot()
+		if h == nil {
+			return
+		}
 		if s.CompleteHistogram == nil {
 			s.CompleteHistogram = h
 		} else {

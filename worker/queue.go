@@ -25,7 +25,18 @@ const (
 	kindComplete
 	kindFailed
 	kindResetTimeout
+	// kindRelief never leaves the worker: a peer's reader tells the peer's
+	// writer that the other worker has room for task again.
+	kindRelief
 )
+
+// control reports whether a message of kind k is control traffic (for an
+// acker or a spout), which travels apart from tuples between workers.
+func (k kind) control() bool { return k != kindTuple }
+
+// forSpout reports whether a message of kind k is a note for a spout
+// task, which is never held back: spouts always take their notes.
+func (k kind) forSpout() bool { return k >= kindComplete }
 
 // message is what queues carry: a tuple for a bolt, or a note about a
 // tuple tree for an acker or a spout.
@@ -47,6 +58,9 @@ type message struct {
 type queue struct {
 	// limit is the capacity; producers block beyond it.
 	limit int
+	// gate, if set, holds producers back from tasks another worker said
+	// are congested (the queue is a lane to that worker).
+	gate *gate
 
 	mu sync.Mutex
 	// The following fields are guarded by mu.
@@ -55,6 +69,9 @@ type queue struct {
 	consumerWaiting  bool
 	producersWaiting int
 	space            *sync.Cond
+	// taken, when a producer that does not block (a spout, a backlog)
+	// waits for the consumer's next take, is closed by that take.
+	taken chan struct{}
 
 	// size mirrors len(items) so an idle consumer can poll without the
 	// lock, which it would otherwise take from producers.
@@ -65,14 +82,23 @@ type queue struct {
 }
 
 func newQueue(limit int) *queue {
-	q := &queue{limit: max(limit, 1), ready: make(chan struct{}, 1)}
+	return newQueueReady(limit, make(chan struct{}, 1))
+}
+
+// newQueueReady returns a queue whose consumer is woken through ready,
+// which several queues of one consumer may share.
+func newQueueReady(limit int, ready chan struct{}) *queue {
+	q := &queue{limit: max(limit, 1), ready: ready}
 	q.space = sync.NewCond(&q.mu)
 	return q
 }
 
-// push appends m, blocking while the queue is full. It returns false if
-// the queue is closed.
+// push appends m, blocking while the queue is full or m's task is held
+// back. It returns false if the queue is closed.
 func (q *queue) push(m *message) bool {
+	if q.gate != nil && !q.gate.wait(m.task) {
+		return false
+	}
 	q.mu.Lock()
 	for len(q.items) >= q.limit && !q.closed {
 		q.producersWaiting++
@@ -83,18 +109,27 @@ func (q *queue) push(m *message) bool {
 }
 
 // pushBatch appends ms, as much as fits at a time, blocking while the
-// queue is full. It returns false if the queue is closed.
+// queue is full or the next message's task is held back. It returns false
+// if the queue is closed.
 func (q *queue) pushBatch(ms []message) bool {
 	for len(ms) > 0 {
+		n := len(ms)
+		if q.gate != nil {
+			if n = q.gate.openPrefix(ms); n == 0 {
+				if !q.gate.wait(ms[0].task) {
+					return false
+				}
+				continue
+			}
+		}
 		q.mu.Lock()
 		for len(q.items) >= q.limit && !q.closed {
 			q.producersWaiting++
 			q.space.Wait()
 			q.producersWaiting--
 		}
-		n := min(len(ms), q.limit-len(q.items))
-		if q.closed {
-			n = len(ms)
+		if !q.closed {
+			n = min(n, q.limit-len(q.items))
 		}
 		if !q.appendBatchLocked(ms[:n]) {
 			return false
@@ -104,7 +139,61 @@ func (q *queue) pushBatch(ms []message) bool {
 	return true
 }
 
-// pushBatchNow appends ms even beyond the limit, like pushNow.
+// tryPushBatch appends what of ms fits now, in order, without blocking:
+// it stops at the limit or at a message whose task is held back. It
+// returns how many messages it took; all of them if the queue is closed
+// (they are dropped, as push drops them).
+func (q *queue) tryPushBatch(ms []message) int {
+	n := len(ms)
+	if q.gate != nil {
+		if n = q.gate.openPrefix(ms); n == 0 {
+			return 0
+		}
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return len(ms)
+	}
+	n = min(n, q.limit-len(q.items))
+	if n <= 0 {
+		q.mu.Unlock()
+		return 0
+	}
+	q.appendBatchLocked(ms[:n])
+	return n
+}
+
+// waitRoom returns a channel that is closed when a producer that found the
+// queue full should try again: at once if there is room now, else at the
+// consumer's next take. (Tasks held back by a gate wait on the gate.)
+func (q *queue) waitRoom() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) < q.limit || q.closed {
+		return closedChan
+	}
+	return q.waitTakenLocked()
+}
+
+// waitTaken returns a channel that is closed at the consumer's next take,
+// or when the queue closes.
+func (q *queue) waitTaken() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return closedChan
+	}
+	return q.waitTakenLocked()
+}
+
+func (q *queue) waitTakenLocked() <-chan struct{} {
+	if q.taken == nil {
+		q.taken = make(chan struct{})
+	}
+	return q.taken
+}
+
 func (q *queue) pushBatchNow(ms []message) bool {
 	q.mu.Lock()
 	return q.appendBatchLocked(ms)
@@ -175,6 +264,10 @@ func (q *queue) take(buf []message) []message {
 	if q.producersWaiting > 0 {
 		q.space.Broadcast()
 	}
+	if q.taken != nil {
+		close(q.taken)
+		q.taken = nil
+	}
 	q.mu.Unlock()
 	return out
 }
@@ -183,21 +276,29 @@ func (q *queue) take(buf []message) []message {
 // queued since the consumer found the queue empty. The consumer calls it
 // after take returned nil, then selects on it (and on anything else it
 // waits for), then calls take again.
-func (q *queue) waitReady() <-chan struct{} {
+func (q *queue) waitReady() <-chan struct{} { return waitReadyAny(q) }
+
+// waitReadyAny is waitReady for a consumer of several queues that share
+// one ready channel: it returns when any of them may have messages.
+func waitReadyAny(qs ...*queue) <-chan struct{} {
 	for range spinRounds {
-		if q.size.Load() > 0 {
-			return closedChan
+		for _, q := range qs {
+			if q.size.Load() > 0 {
+				return closedChan
+			}
 		}
 		runtime.Gosched()
 	}
-	q.mu.Lock()
-	if len(q.items) > 0 || q.closed {
+	for _, q := range qs {
+		q.mu.Lock()
+		if len(q.items) > 0 || q.closed {
+			q.mu.Unlock()
+			return closedChan
+		}
+		q.consumerWaiting = true
 		q.mu.Unlock()
-		return closedChan
 	}
-	q.consumerWaiting = true
-	q.mu.Unlock()
-	return q.ready
+	return qs[0].ready
 }
 
 // closedChan is always ready.
@@ -216,7 +317,14 @@ func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.space.Broadcast()
+	if q.taken != nil {
+		close(q.taken)
+		q.taken = nil
+	}
 	q.mu.Unlock()
+	if q.gate != nil {
+		q.gate.shut()
+	}
 	select {
 	case q.ready <- struct{}{}:
 	default:

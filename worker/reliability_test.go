@@ -171,7 +171,7 @@ func TestSlowBoltBoundsQueues(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := runWorker(t, Config{Topology: topo})
-	slow := w.route(w.tasks.Tasks("slow")[0])
+	slow := w.route(w.tasks.Tasks("slow")[0], kindTuple)
 	peak := 0
 	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) {

@@ -17,9 +17,6 @@ type spoutTask struct {
 	spout topology.Spout
 	out   *spoutCollector
 	ctx   *topology.TaskContext
-	// batched is set for Go spouts, whose emits are batched between the
-	// executor's flushes; a shell spout's emits go out at once.
-	batched bool
 }
 
 // spoutExecutor runs the tasks of one spout executor on one goroutine:
@@ -76,8 +73,8 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 				return nil, fmt.Errorf("spout %q task %d: %w", comp.ID, id, err)
 			}
 		}
-		t := &spoutTask{id: id, spout: sp, ctx: ctx, batched: comp.Shell == nil,
-			out: &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil}, x: x}}
+		t := &spoutTask{id: id, spout: sp, ctx: ctx,
+			out: &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: true, spout: true}, x: x}}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)
@@ -119,11 +116,6 @@ const flushRounds = 16
 
 func (x *spoutExecutor) run() {
 	defer close(x.done)
-	for _, t := range x.tasks {
-		if t.batched {
-			t.out.startBatch()
-		}
-	}
 	defer x.flush(true)
 	var (
 		buf     []message
@@ -161,7 +153,7 @@ func (x *spoutExecutor) run() {
 		if rounds++; x.timeout > 0 && (rounds%clockRounds == 0 || idle > 0) {
 			if now := time.Now(); now.After(nextExpiry) {
 				x.mu.Lock()
-				expired = x.pending.expire(now, x.timeout, expired[:0])
+				expired = x.pending.expire(int64(now.Sub(epoch)), x.timeout, expired[:0])
 				x.mu.Unlock()
 				for _, p := range expired {
 					x.fail(p, true)
@@ -169,9 +161,15 @@ func (x *spoutExecutor) run() {
 				nextExpiry = now.Add(x.expiryInterval())
 			}
 		}
-		emitted := false
+		// A task whose emits a queue refused is not asked for more until
+		// they went; the executor goes on with acks, fails and timeouts.
+		emitted, stalled := false, false
 		if active {
 			for _, t := range x.tasks {
+				if t.out.stalled.Load() {
+					stalled = true
+					continue
+				}
 				if x.maxPending > 0 && x.pendingOf(t) >= x.maxPending {
 					continue
 				}
@@ -180,30 +178,50 @@ func (x *spoutExecutor) run() {
 				emitted = emitted || t.out.emits.Load() != before
 			}
 		}
-		if emitted || batch != nil {
+		if (emitted || batch != nil) && !stalled {
 			idle = 0
 			if rounds%flushRounds == 0 {
 				x.flush(false)
 			}
 			continue
 		}
-		// Nothing to do: push what waits, then back off progressively (the
-		// child of a shell spout need not sleep itself), waking early for
-		// acks and fails.
+		// Nothing to do, or no room: push what waits, then back off
+		// progressively (the child of a shell spout need not sleep
+		// itself), waking early for acks and fails, and for room.
 		x.flush(false)
 		idle++
-		if idle < 8 {
+		room := x.waitRoom()
+		if idle < 8 && room == nil {
 			runtime.Gosched()
 			continue
 		}
-		timer.Reset(min(maxIdleWait, time.Microsecond<<min(idle-8, 10)))
+		timer.Reset(min(maxIdleWait, time.Microsecond<<min(max(idle-8, 0), 10)))
 		select {
 		case <-x.inbox.waitReady():
+		case <-room:
 		case <-x.w.activation:
 		case <-timer.C:
 		case <-x.stop:
 		}
 	}
+}
+
+// waitRoom returns a channel that is closed when a queue that refused a
+// task's emits may take them now; nil if none refused any.
+func (x *spoutExecutor) waitRoom() <-chan struct{} {
+	for _, t := range x.tasks {
+		q := t.out.stuckQueue()
+		switch {
+		case q == nil:
+		case q.gate != nil && q.len() < q.limit:
+			// A lane to another worker with room: a congested task of
+			// that worker held the emits back.
+			return q.gate.waitRelease()
+		default:
+			return q.waitRoom()
+		}
+	}
+	return nil
 }
 
 // expiryInterval is how often pending tuples are checked for timeouts: a
@@ -217,9 +235,7 @@ func (x *spoutExecutor) expiryInterval() time.Duration {
 
 func (x *spoutExecutor) flush(stop bool) {
 	for _, t := range x.tasks {
-		if t.batched {
-			t.out.flush(stop)
-		}
+		t.out.flush(stop)
 	}
 }
 
@@ -237,7 +253,7 @@ func (x *spoutExecutor) handle(m *message) {
 			x.call(t, "Ack", func() { t.spout.Ack(p.msgID) })
 			p.stream.stats.acked.Add(1)
 			if x.sample.sample() {
-				p.stream.stats.complete.record(time.Since(p.emitted))
+				p.stream.stats.complete.record(time.Duration(monoNow() - p.emitted))
 			}
 		}
 	case kindFailed:
@@ -246,7 +262,7 @@ func (x *spoutExecutor) handle(m *message) {
 		}
 	case kindResetTimeout:
 		x.mu.Lock()
-		x.pending.reset(m.root, time.Now())
+		x.pending.reset(m.root, monoNow())
 		x.mu.Unlock()
 	}
 }

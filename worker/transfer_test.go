@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -235,10 +236,54 @@ func BenchmarkTransfer(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tuples/s")
 }
 
+// BenchmarkTwoWorkersAcked: a Go spout emitting reliable 100-byte tuples
+// in one worker, a null bolt and the acker in the other; acked tuples/s
+// across loopback TCP, with topology.max.spout.pending unset and set.
+// Inits and tuples cross one way, completions the other.
+func BenchmarkTwoWorkersAcked(b *testing.B) {
+	for _, pending := range []int{0, 5000} {
+		b.Run(fmt.Sprintf("max-pending-%d", pending), func(b *testing.B) { benchTwoWorkersAcked(b, pending) })
+	}
+}
+
+func benchTwoWorkersAcked(b *testing.B, maxPending int) {
+	bld := topology.NewBuilder("acked2")
+	bld.AddConfig(topology.KeyAckerExecutors, 1)
+	if maxPending > 0 {
+		bld.AddConfig(topology.KeyMaxSpoutPending, maxPending)
+	}
+	n := b.N
+	var acked, failed atomic.Int64
+	bld.SetSpout("spout", topology.SpoutFunc(func() (topology.Spout, error) {
+		return &bigSpout{size: 100, limit: n, acked: &acked, failed: &failed}, nil
+	}), 1)
+	bld.SetBolt("null", builtin.Null(), 1).ShuffleGrouping("spout")
+	topo, err := bld.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCluster(b, topo, map[string]int{"spout": 0, "null": 1, topology.AckerComponent: 1})
+	b.ResetTimer()
+	last, lastMove := int64(0), time.Now()
+	for acked.Load()+failed.Load() < int64(n) {
+		if a := acked.Load(); a != last {
+			last, lastMove = a, time.Now()
+		} else if time.Since(lastMove) > time.Minute {
+			b.Fatalf("no ack for a minute: %d acked, %d failed of %d", a, failed.Load(), n)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(acked.Load())/b.Elapsed().Seconds(), "acked/s")
+	if f := failed.Load(); f > 0 {
+		b.ReportMetric(float64(f), "failed")
+	}
+}
+
 // benchCluster starts one worker per distinct placement index and stops
 // them when the benchmark ends.
 func benchCluster(b *testing.B, topo *topology.Topology, placement map[string]int) []*Worker {
-	tasks := topology.TopologyTasks(topo, 0)
+	tasks := topology.TopologyTasks(topo, topo.Config.Int(topology.KeyAckerExecutors, 1))
 	n := 0
 	for _, i := range placement {
 		n = max(n, i+1)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/squallstream/squall/internal/intern"
 	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/worker/acker"
 )
 
 // The wire format of messages between workers: a frame is a 4-byte
@@ -52,8 +53,8 @@ func appendMessage(b []byte, m *message) ([]byte, error) {
 		src := m.tuple.Source()
 		b = binary.AppendVarint(b, int64(src.Task))
 		b = binary.AppendUvarint(b, uint64(src.StreamIndex))
-		var edges []topology.Edge
-		if an := m.tuple.Anchor(); an != nil {
+		var edges []acker.Edge
+		if an := anchorOf(m.tuple); an != nil {
 			edges = an.Edges()
 		}
 		b = binary.AppendUvarint(b, uint64(len(edges)))
@@ -294,17 +295,17 @@ func (r *wireReader) next(m *message, srcs sources) error {
 	switch m.kind {
 	case kindTuple:
 		srcTask, stream := int(r.varint()), int(r.uvarint())
-		var anchor *topology.Anchor
+		var anchor *acker.Anchor
 		switch n := r.count(16); n {
 		case 0:
 		case 1:
-			anchor = topology.NewAnchorEdge(topology.Edge{Root: r.uint64(), ID: r.uint64()})
+			anchor = acker.NewAnchorEdge(acker.Edge{Root: r.uint64(), ID: r.uint64()})
 		default:
-			edges := make([]topology.Edge, n)
+			edges := make([]acker.Edge, n)
 			for i := range edges {
-				edges[i] = topology.Edge{Root: r.uint64(), ID: r.uint64()}
+				edges[i] = acker.Edge{Root: r.uint64(), ID: r.uint64()}
 			}
-			anchor = topology.NewAnchor(edges)
+			anchor = acker.NewAnchor(edges)
 		}
 		n := r.count(1)
 		values := make([]any, 0, n)
@@ -318,7 +319,7 @@ func (r *wireReader) next(m *message, srcs sources) error {
 		if err != nil {
 			return err
 		}
-		m.tuple = topology.NewTuple(src, values, anchor)
+		m.tuple = topology.NewTuple(src, values, tracking(anchor))
 	case kindInit, kindAck, kindFail, kindReset, kindComplete, kindFailed, kindResetTimeout:
 		m.root, m.val, m.from = r.uint64(), r.uint64(), int32(r.uvarint())
 	default:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/squallstream/squall/internal/intern"
 	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/worker/acker"
 )
 
 // fixedSources resolves every source to one stream of fields a, b.
@@ -28,8 +29,8 @@ func TestWireRoundTrip(t *testing.T) {
 		[]any{int64(1), "x", []any{}}, map[string]any{"k": int64(2), "z": nil}}
 	msgs := []message{
 		{kind: kindTuple, task: 9, tuple: topology.NewTuple(wireSrc, values, nil)},
-		{kind: kindTuple, task: 10, tuple: topology.NewTuple(wireSrc, []any{"a", int64(1)}, topology.NewAnchorEdge(topology.Edge{Root: 1, ID: 2}))},
-		{kind: kindTuple, task: 11, tuple: topology.NewTuple(wireSrc, []any{"a", 1}, topology.NewAnchor([]topology.Edge{{Root: 3, ID: 4}, {Root: 5, ID: 6}}))},
+		{kind: kindTuple, task: 10, tuple: topology.NewTuple(wireSrc, []any{"a", int64(1)}, acker.NewAnchorEdge(acker.Edge{Root: 1, ID: 2}))},
+		{kind: kindTuple, task: 11, tuple: topology.NewTuple(wireSrc, []any{"a", 1}, acker.NewAnchor([]acker.Edge{{Root: 3, ID: 4}, {Root: 5, ID: 6}}))},
 		{kind: kindInit, task: 1, from: 7, root: math.MaxUint64, val: 12},
 		{kind: kindAck, task: 1, root: 4, val: 5},
 		{kind: kindComplete, task: 7, root: 8},
@@ -58,11 +59,11 @@ func TestWireRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(got.tuple.Values(), wv) || got.tuple.Source() != wireSrc {
 				t.Errorf("message %d tuple = %v from %v, want %v", i, got.tuple.Values(), got.tuple.Source(), wv)
 			}
-			var gotEdges, wantEdges []topology.Edge
-			if an := got.tuple.Anchor(); an != nil {
+			var gotEdges, wantEdges []acker.Edge
+			if an := anchorOf(got.tuple); an != nil {
 				gotEdges = an.Edges()
 			}
-			if an := want.tuple.Anchor(); an != nil {
+			if an := anchorOf(want.tuple); an != nil {
 				wantEdges = an.Edges()
 			}
 			if !reflect.DeepEqual(gotEdges, wantEdges) {
@@ -86,7 +87,7 @@ func TestWireUnsendable(t *testing.T) {
 func FuzzWireReader(f *testing.F) {
 	var seed []byte
 	for _, m := range []message{
-		{kind: kindTuple, task: 9, tuple: topology.NewTuple(wireSrc, []any{"x", []any{map[string]any{"k": 1.5}}}, topology.NewAnchorEdge(topology.Edge{Root: 1, ID: 2}))},
+		{kind: kindTuple, task: 9, tuple: topology.NewTuple(wireSrc, []any{"x", []any{map[string]any{"k": 1.5}}}, acker.NewAnchorEdge(acker.Edge{Root: 1, ID: 2}))},
 		{kind: kindAck, task: 1, root: 4, val: 5},
 	} {
 		seed, _ = appendMessage(seed, &m)

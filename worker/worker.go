@@ -65,10 +65,10 @@ type Worker struct {
 	// acking is disabled.
 	ackerTasks []int
 	ackers     int
-	// routing holds, by task id, the queue a message for the task goes
-	// to: its executor's inbox, or the outbox of the peer worker running
-	// it. It is replaced whole when peers change.
-	routing atomic.Pointer[[]*queue]
+	// routing holds, by task id, the queues messages for the task go to:
+	// its executor's inbox, or the lanes of the peer worker running it. It
+	// is replaced whole when peers change.
+	routing atomic.Pointer[[]route]
 	// local holds the inbox of each task of this worker, nil for others.
 	local []*queue
 	recv  *receiver
@@ -99,6 +99,8 @@ type Worker struct {
 	// localAckers are the indexes in ackerTasks of the ackers running in
 	// this worker.
 	localAckers []uint64
+	// writeTimeout bounds every write to another worker.
+	writeTimeout time.Duration
 }
 
 // New validates cfg and builds the worker's executors and tasks. It
@@ -133,6 +135,8 @@ func New(cfg Config) (*Worker, error) {
 		activation: make(chan struct{}, 1),
 		errors:     newErrorLog(conf, cfg.OnError),
 		started:    make(chan struct{}),
+
+		writeTimeout: peerWriteTimeout,
 	}
 	w.ackerTasks = w.tasks.Tasks(topology.AckerComponent)
 	w.local = make([]*queue, w.tasks.NumTasks()+1)
@@ -177,11 +181,11 @@ func New(cfg Config) (*Worker, error) {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
 	}
-	routing := make([]*queue, len(w.local))
+	routing := make([]route, len(w.local))
 	w.peers = map[string]*peer{}
 	for task := 1; task <= w.tasks.NumTasks(); task++ {
 		if q := w.local[task]; q != nil {
-			routing[task] = q
+			routing[task] = route{data: q, ctl: q}
 			continue
 		}
 		addr, ok := cfg.RemoteTasks[task]
@@ -194,7 +198,7 @@ func New(cfg Config) (*Worker, error) {
 			p = w.newPeer(addr)
 			w.peers[addr] = p
 		}
-		routing[task] = p.outbox
+		routing[task] = route{data: p.data, ctl: p.ctl}
 	}
 	w.routing.Store(&routing)
 	for i, task := range w.ackerTasks {
@@ -219,8 +223,22 @@ type streamInfo struct {
 
 func (w *Worker) addLocal(task int, q *queue) { w.local[task] = q }
 
-// route returns the queue for messages to task.
-func (w *Worker) route(task int) *queue { return (*w.routing.Load())[task] }
+// route is where messages for one task go. For a task of this worker both
+// are its executor's inbox; for a task of another worker they are the two
+// lanes to that worker, so that control never waits behind tuples.
+type route struct {
+	// data takes tuples, ctl everything else.
+	data, ctl *queue
+}
+
+// route returns the queue for messages of kind k to task.
+func (w *Worker) route(task int, k kind) *queue {
+	r := &(*w.routing.Load())[task]
+	if k.control() {
+		return r.ctl
+	}
+	return r.data
+}
 
 // indexStreams numbers every (component, stream) pair for per-stream
 // statistics, with the tick stream last.
@@ -259,13 +277,6 @@ func (w *Worker) taskContext(c *topology.Component, task int) *topology.TaskCont
 		Logger:       w.log.With("component", c.ID, "task", task),
 	}
 }
-
-// deliver puts m on the queue of its target task, blocking while it is
-// full.
-func (w *Worker) deliver(task int, m *message) { w.route(task).push(m) }
-
-// deliverNow puts m on the queue of its target task even if it is full.
-func (w *Worker) deliverNow(task int, m *message) { w.route(task).pushNow(m) }
 
 func (w *Worker) ackerFor(root uint64) int { return w.ackerTasks[root%uint64(len(w.ackerTasks))] }
 
@@ -381,11 +392,11 @@ func (w *Worker) Started() <-chan struct{} { return w.started }
 func (w *Worker) UpdateRemote(remote map[int]string) error {
 	w.peersMu.Lock()
 	defer w.peersMu.Unlock()
-	routing := make([]*queue, len(w.local))
+	routing := make([]route, len(w.local))
 	peers := map[string]*peer{}
 	for task := 1; task < len(w.local); task++ {
 		if q := w.local[task]; q != nil {
-			routing[task] = q
+			routing[task] = route{data: q, ctl: q}
 			continue
 		}
 		addr, ok := remote[task]
@@ -402,7 +413,7 @@ func (w *Worker) UpdateRemote(remote map[int]string) error {
 			}
 			peers[addr] = p
 		}
-		routing[task] = p.outbox
+		routing[task] = route{data: p.data, ctl: p.ctl}
 	}
 	if len(peers) > 0 && w.recv == nil {
 		return errors.New("worker: tasks run in other workers, but there is no listener for them to send to")
@@ -410,8 +421,7 @@ func (w *Worker) UpdateRemote(remote map[int]string) error {
 	w.routing.Store(&routing)
 	for addr, p := range w.peers {
 		if peers[addr] == nil {
-			closeOnce(p.stop)
-			p.outbox.close()
+			p.close()
 		}
 	}
 	w.peers = peers
@@ -427,10 +437,17 @@ type startedExecutors struct {
 func (w *Worker) shutdown(s startedExecutors) error {
 	var stuck []string
 	wait := func(name string, done <-chan struct{}, deadline time.Time) {
+		// Past the deadline, what was just told to stop still gets a moment.
+		t := time.NewTimer(max(time.Until(deadline), 100*time.Millisecond))
+		defer t.Stop()
 		select {
 		case <-done:
-		case <-time.After(time.Until(deadline)):
-			stuck = append(stuck, name)
+		case <-t.C:
+			select {
+			case <-done:
+			default:
+				stuck = append(stuck, name)
+			}
 		}
 	}
 	// Spouts first: deactivated and closed while bolts still drain the
@@ -447,6 +464,14 @@ func (w *Worker) shutdown(s startedExecutors) error {
 			q.close()
 		}
 	}
+	// Bolts stop emitting to other workers too: what is queued for them
+	// still goes, a producer held back by a congested task returns.
+	w.peersMu.Lock()
+	for _, p := range w.peers {
+		p.ctl.close()
+		p.data.close()
+	}
+	w.peersMu.Unlock()
 	deadline = time.Now().Add(stopGrace)
 	for _, x := range s.bolts {
 		closeOnce(x.stop)
@@ -466,8 +491,7 @@ func (w *Worker) shutdown(s startedExecutors) error {
 	peers := w.peers
 	w.peersMu.Unlock()
 	for _, p := range peers {
-		closeOnce(p.stop)
-		p.outbox.close()
+		p.close()
 		wait("peer "+p.addr, p.done, deadline)
 	}
 	if w.cfg.PidDir != "" {
@@ -533,8 +557,9 @@ func (w *Worker) Stats() []ComponentStats {
 		for _, t := range x.tasks {
 			s.Tasks++
 			addOut(s, t.out.routes)
-			for i, in := range t.out.inputs {
-				if in.executed.Load() == 0 && in.acked.Load() == 0 && in.failed.Load() == 0 {
+			for i := range t.out.inputs {
+				in := t.out.inputs[i].Load()
+				if in == nil || in.executed.Load() == 0 && in.acked.Load() == 0 && in.failed.Load() == 0 {
 					continue
 				}
 				ss := s.Streams[streamName[i]]
@@ -571,14 +596,14 @@ func (w *Worker) Health() map[int]shell.Health {
 	h := map[int]shell.Health{}
 	for _, x := range w.spouts {
 		for _, t := range x.tasks {
-			if s, ok := t.spout.(*shell.Spout); ok {
+			if s, ok := t.spout.(healthReporter); ok {
 				h[t.id] = s.Health()
 			}
 		}
 	}
 	for _, x := range w.bolts {
 		for _, t := range x.tasks {
-			if b, ok := t.bolt.(*shell.Bolt); ok {
+			if b, ok := t.bolt.(healthReporter); ok {
 				h[t.id] = b.Health()
 			}
 		}

@@ -37,7 +37,7 @@ func TestCountBolt(t *testing.T) {
 		t.Fatalf("emitted %d tuples, want %d", len(out.emits), len(wantValues))
 	}
 	for i, e := range out.emits {
-		if !reflect.DeepEqual(e.values, wantValues[i]) || len(e.anchors) != 1 || e.anchors[0].Anchor() != inputs[i].Anchor() {
+		if !reflect.DeepEqual(e.values, wantValues[i]) || len(e.anchors) != 1 || e.anchors[0].Tracking() != inputs[i].Tracking() {
 			t.Errorf("emit %d = %+v, want %v anchored to input %d", i, e, wantValues[i], i)
 		}
 	}
@@ -169,7 +169,7 @@ func TestIdentityBolt(t *testing.T) {
 	in := tracked(source("s", "a", "b"), 1, "two")
 	bolt.Execute(in)
 	bolt.Execute(tick())
-	if len(out.emits) != 1 || &out.emits[0].values[0] != &in.Values()[0] || out.emits[0].anchors[0].Anchor() != in.Anchor() {
+	if len(out.emits) != 1 || &out.emits[0].values[0] != &in.Values()[0] || out.emits[0].anchors[0].Tracking() != in.Tracking() {
 		t.Errorf("emits = %+v, want the input's own values, anchored to it", out.emits)
 	}
 	if len(out.acked) != 2 {

@@ -91,9 +91,9 @@ func source(component string, fields ...string) *topology.Source {
 	return &topology.Source{Component: component, Task: 1, Stream: topology.DefaultStream, Fields: topology.NewFields(fields...)}
 }
 
-// tracked returns a tuple with an anchor, as the acker tracks it.
+// tracked returns a tuple that looks followed by the acker.
 func tracked(src *topology.Source, values ...any) topology.Tuple {
-	return topology.NewTuple(src, values, topology.NewAnchor([]topology.Edge{{Root: 1, ID: 2}}))
+	return topology.NewTuple(src, values, new(int))
 }
 
 func tick() topology.Tuple { return topology.NewTuple(topology.TickSource, []any{5}, nil) }

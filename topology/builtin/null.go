@@ -25,7 +25,7 @@ func (b *NullBolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector
 
 // Execute acks the tuple if it is tracked.
 func (b *NullBolt) Execute(t topology.Tuple) {
-	if t.Anchor() != nil {
+	if t.Tracked() {
 		b.out.Ack(t)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/squallstream/squall/internal/buildinfo"
 	"github.com/squallstream/squall/topology"
-	"github.com/squallstream/squall/worker"
+	"github.com/squallstream/squall/workerd"
 )
 
 type workerOptions struct {
@@ -60,11 +60,11 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 				return err
 			}
 			defer state.Close()
-			err = worker.RunProcess(cmd.Context(), worker.ProcessConfig{
+			err = workerd.RunProcess(cmd.Context(), workerd.ProcessConfig{
 				StormID: o.stormID, NodeID: o.node, Port: o.port, WorkerID: o.workerID, LocalDir: localDir,
 				Conf: conf, Registry: deps.Registry, State: state, Host: hostname(conf), Logger: log,
 			})
-			if errors.Is(err, worker.ErrReassigned) {
+			if errors.Is(err, workerd.ErrReassigned) {
 				log.Info("worker stopping", "reason", err)
 				return nil // the supervisor starts what the new assignment needs
 			}

@@ -1,4 +1,4 @@
-package worker
+package workerd
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/squallstream/squall/internal/submission"
 	"github.com/squallstream/squall/shell"
 	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/worker"
 )
 
 // ProcessConfig describes a worker process: one slot of one topology on
@@ -100,8 +101,8 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	}
 	workerDir := layout.WorkerDir(cfg.LocalDir, cfg.WorkerID)
 	rep := &errorReporter{state: cfg.State, stormID: cfg.StormID, host: cfg.Host, port: cfg.Port, log: log,
-		pending: make(chan ErrorReport, 64)}
-	w, err := New(Config{
+		pending: make(chan worker.ErrorReport, 64)}
+	w, err := worker.New(worker.Config{
 		Topology:     topo,
 		Conf:         cfg.Conf,
 		StormID:      cfg.StormID,
@@ -204,7 +205,7 @@ func placement(topo *topology.Topology, asg cluster.Assignment, node string, por
 // executors.
 type process struct {
 	cfg       ProcessConfig
-	w         *Worker
+	w         *worker.Worker
 	log       *slog.Logger
 	workerDir string
 	mine      slotPlacement
@@ -333,10 +334,10 @@ type errorReporter struct {
 	host    string
 	port    int
 	log     *slog.Logger
-	pending chan ErrorReport
+	pending chan worker.ErrorReport
 }
 
-func (r *errorReporter) report(e ErrorReport) {
+func (r *errorReporter) report(e worker.ErrorReport) {
 	select {
 	case r.pending <- e:
 	default:

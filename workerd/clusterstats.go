@@ -1,16 +1,17 @@
-package worker
+package workerd
 
 import (
 	"time"
 
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/worker"
 )
 
 // ClusterStats converts cumulative statistics to what a worker reports in
 // its ZooKeeper heartbeat: per component, per stream (outputs by stream
 // id, a bolt's inputs by "component:stream"), counts and average
 // latencies in milliseconds.
-func ClusterStats(stats []ComponentStats, uptime time.Duration) map[string]cluster.ComponentStats {
+func ClusterStats(stats []worker.ComponentStats, uptime time.Duration) map[string]cluster.ComponentStats {
 	out := make(map[string]cluster.ComponentStats, len(stats))
 	for _, c := range stats {
 		cs := cluster.ComponentStats{Streams: make(map[string]cluster.StreamStats, len(c.Streams))}

@@ -1,8 +1,9 @@
-package worker
+package workerd
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -198,5 +199,25 @@ func TestWorkerProcessErrors(t *testing.T) {
 		Conf: topology.Defaults(), Registry: reg, State: f.state, Logger: testLogger(t)})
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("RunProcess(no package) = %v, want a missing-file error", err)
+	}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// waitUntil polls cond until it holds, failing the test after timeout
+// (doubled under CI).
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		timeout *= 2
+	}
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
