@@ -29,7 +29,7 @@ const every = document.getElementById('refresh-every');
 
 let current = null; // the page shown: {el, title, refresh, dispose, live}
 let timer = 0;
-let inFlight = null;
+let inFlight = null; // {page, done}: the refresh running
 
 // showBanner shows a message above the page; kind "info" for successes.
 export function showBanner(text, kind) {
@@ -74,10 +74,16 @@ function navigate() {
 export async function refreshNow() {
   clearTimeout(timer);
   const page = current;
-  if (!page || !page.refresh) return;
-  if (inFlight) await inFlight.catch(() => {});
+  if (!page) return;
+  if (!page.refresh) {
+    main.setAttribute('data-refreshed', String(Date.now())); // nothing to load
+    return;
+  }
+  // One refresh at a time per page; a page left behind (its refresh maybe
+  // waiting on the login dialog) does not hold the next one up.
+  while (inFlight && inFlight.page === page) await inFlight.done;
   if (page !== current) return;
-  inFlight = (async () => {
+  const done = (async () => {
     try {
       await page.refresh();
       if (page !== current) return;
@@ -91,9 +97,10 @@ export async function refreshNow() {
       banner.setAttribute('data-from', 'refresh');
     }
   })();
-  await inFlight;
-  inFlight = null;
-  schedule();
+  inFlight = { page, done };
+  await done;
+  if (inFlight && inFlight.done === done) inFlight = null;
+  if (page === current) schedule();
 }
 
 function refreshError(err) {

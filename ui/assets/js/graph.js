@@ -9,12 +9,17 @@ import { h } from './dom.js';
 
 const NODE_H = 46;
 
-function nodeWidth(label) {
-  return Math.min(230, Math.max(96, 7.6 * label.length + 26));
+function detailOf(n) {
+  return n.kind === 'spout' ? `spout · ${n.executors} ex` : `cap ${n.capacity || '–'} · ${n.executors} ex`;
+}
+
+// nodeWidth fits the id (bold) and the detail line, within bounds.
+function nodeWidth(n) {
+  return Math.min(230, Math.max(96, 7.8 * n.id.length + 24, 6.8 * (detailOf(n).length + 2) + 24));
 }
 
 function shorten(label, w) {
-  const max = Math.floor((w - 16) / 7.6);
+  const max = Math.floor((w - 16) / 7.8);
   return label.length <= max ? label : label.slice(0, Math.max(1, max - 1)) + '…';
 }
 
@@ -24,14 +29,20 @@ let cached = { key: '', result: null };
 // [{id, kind, capacity, executors, recentError, lastError}], edges: [{from,
 // to, stream, grouping, rate}]}.
 export function render(model) {
-  const nodes = model.nodes.map((n) => ({ id: n.id, w: nodeWidth(n.id), h: NODE_H }));
-  const key = JSON.stringify([nodes.map((n) => n.id), model.edges.map((e) => [e.from, e.to])]);
-  if (cached.key !== key) cached = { key, result: layout(nodes, model.edges) };
+  const nodes = model.nodes.map((n) => ({ id: n.id, w: nodeWidth(n), h: NODE_H }));
+  // Room between layers for the longest label: "stream 12,345/s".
+  const longest = Math.max(0, ...model.edges.map((e) => e.stream.length));
+  const layerGap = Math.min(220, Math.max(70, 6.4 * (longest + 10) + 16));
+  const key = JSON.stringify([nodes.map((n) => n.id), model.edges.map((e) => [e.from, e.to]), layerGap]);
+  if (cached.key !== key) cached = { key, result: layout(nodes, model.edges, { layerGap }) };
   const L = cached.result;
   const byId = new Map(model.nodes.map((n) => [n.id, n]));
 
   const svg = h('svg:svg', {
     viewBox: `0 0 ${Math.ceil(L.width)} ${Math.ceil(L.height + 16)}`,
+    // Natural size, shrunk (never enlarged) to fit the page.
+    width: Math.ceil(L.width),
+    height: Math.ceil(L.height + 16),
     role: 'group',
     'aria-label': `Topology graph: ${model.nodes.length} components, ${model.edges.length} streams`,
     'data-testid': 'graph',
@@ -75,22 +86,24 @@ export function render(model) {
   for (const [id, p] of L.nodes) {
     const n = byId.get(id);
     const level = n.kind === 'spout' ? 'none' : capacityLevel(n.capacity);
-    const detail = n.kind === 'spout'
-      ? `spout · ${n.executors} ex`
-      : `cap ${n.capacity || '–'} · ${n.executors} ex`;
-    const label = `${id}: ${n.kind}, ${n.executors} executors` + (n.kind === 'bolt' ? `, capacity ${n.capacity || 'unknown'}` : '') +
-      (n.recentError ? ', recent error: ' + n.lastError : '');
+    const detail = detailOf(n);
+    const shown = shorten(id, p.w);
+    const badge = n.recentError ? '⚠ ' : '';
+    // The link's name is its visible text; <desc> says the rest, and the
+    // rectangle's <title> shows it on hover.
+    const label = `${id}: ${n.kind}, ${n.executors} executors` +
+      (n.kind === 'bolt' ? `, capacity ${n.capacity || 'unknown'}` : '') + (n.recentError ? ', recent error: ' + n.lastError : '');
     svg.appendChild(h('svg:a', {
       href: route(['topology', model.topologyId, 'component', id]),
       class: `node ${n.kind}` + (n.recentError ? ' error' : ''),
       'data-id': id,
       'data-key': 'node:' + id,
-      'aria-label': label,
     },
-    h('svg:title', null, label),
-    h('svg:rect', { x: p.x, y: p.y, width: p.w, height: p.h, rx: n.kind === 'spout' ? 14 : 4, class: 'cap-' + level }),
-    h('svg:text', { x: p.x + p.w / 2, y: p.y + 19, 'text-anchor': 'middle', class: 'id' }, shorten(id, p.w)),
-    h('svg:text', { x: p.x + p.w / 2, y: p.y + 36, 'text-anchor': 'middle' }, (n.recentError ? '⚠ ' : '') + detail)));
+    h('svg:desc', null, label),
+    h('svg:rect', { x: p.x, y: p.y, width: p.w, height: p.h, rx: n.kind === 'spout' ? 14 : 4, class: 'cap-' + level },
+      h('svg:title', null, label)),
+    h('svg:text', { x: p.x + p.w / 2, y: p.y + 19, 'text-anchor': 'middle', class: 'id' }, shown),
+    h('svg:text', { x: p.x + p.w / 2, y: p.y + 36, 'text-anchor': 'middle' }, badge + detail)));
   }
 
   const legend = h('div', { class: 'legend', 'aria-hidden': 'true' },

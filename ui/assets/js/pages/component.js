@@ -27,7 +27,7 @@ export function create(segs, query, app) {
   const execs = section('component-executors', 'Executors');
   const children = section('component-children', 'Shell children');
   const errors = section('component-errors', 'Errors');
-  const el = h('div', null, title, back, sum, notes, controls, stats.el, h('div', { class: 'cols' }, inputs.el, outputs.el),
+  const el = h('div', null, title, back, sum, notes, controls, stats.el, inputs.el, outputs.el,
     execs.el, children.el, errors.el);
 
   const setQuery = () => history.replaceState(null, '', route(['topology', topoId, 'component', compId],

@@ -32,7 +32,7 @@ export function create(segs, query, app) {
   const follow = h('input', { type: 'checkbox', id: 'log-follow', checked: true });
   const older = h('button', { type: 'button', id: 'log-older' }, 'Load older');
   const info = h('span', { class: 'muted', id: 'log-info' });
-  const pre = h('pre', { class: 'log', tabindex: '0', 'aria-label': `Log ${file}`, 'data-testid': 'log' });
+  const pre = h('pre', { class: 'log', tabindex: '0', role: 'region', 'aria-label': `Log ${file}`, 'data-testid': 'log' });
   const state = h('div', { id: 'log-state' });
   const el = h('div', null,
     h('h1', null, 'Log ', h('span', { class: 'mono' }, file || '(none)')),

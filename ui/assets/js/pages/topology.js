@@ -12,13 +12,18 @@ import * as graph from '../graph.js';
 // streams' rates (without the visualization route, also their edges).
 const MAX_BOLT_PAGES = 40;
 
+// RATE_SPAN is the time a stream's rate is measured over, in ms.
+const RATE_SPAN = 20000;
+
 export function create(segs, query, app) {
   const id = segs[1];
   let win = query.get('window') || ':all-time';
   let sys = parseBool(query.get('sys'), false);
   let actionsBlocked = ''; // why the actions are hidden, once known
   let clusterConf = null;
-  const prevExecuted = new Map(); // edge key → {n, t}, for rates
+  // Samples of each stream's executed count, {n, t}, for its rate: over at
+  // least RATE_SPAN ms, since workers report their counts every few seconds.
+  const samples = new Map();
 
   const title = h('h1', null, 'Topology ', h('span', { class: 'mono' }, id));
   const sum = h('div');
@@ -44,7 +49,7 @@ export function create(segs, query, app) {
     history.replaceState(null, '', route(['topology', id], { window: win === ':all-time' ? '' : win, sys: sys ? '1' : '' }));
   };
   winSelect.addEventListener('change', () => { win = winSelect.value; setQuery(); app.refreshNow(); });
-  sysBox.addEventListener('change', () => { sys = sysBox.checked; setQuery(); prevExecuted.clear(); app.refreshNow(); });
+  sysBox.addEventListener('change', () => { sys = sysBox.checked; setQuery(); samples.clear(); app.refreshNow(); });
 
   const page = { el, title: 'Topology ' + id, refresh };
 
@@ -140,9 +145,12 @@ export function create(segs, query, app) {
       return;
     }
     const st = t.status;
+    // aria-disabled, not disabled: a button the status rules out keeps
+    // its place in the Tab order and the focus after a refresh.
     const btn = (label, op, enabled, run) => h('button', {
-      type: 'button', id: 'action-' + op, 'data-key': 'action:' + op, disabled: !enabled,
-      class: op === 'kill' ? 'danger' : null, onclick: run,
+      type: 'button', id: 'action-' + op, 'data-key': 'action:' + op, 'aria-disabled': enabled ? null : 'true',
+      class: op === 'kill' ? 'danger' : null, onclick: () => { if (enabled) run(); },
+      title: enabled ? null : `Not while the topology is ${st}`,
     }, label);
     swap(actions.body, h('div', { class: 'toolbar' },
       btn('Activate', 'activate', st === 'INACTIVE', () => act(t, 'activate')),
@@ -236,11 +244,15 @@ export function create(segs, query, app) {
     }
     const now = performance.now();
     for (const [k, e] of edges) {
-      const prev = prevExecuted.get(k);
-      if (e.executed !== null) {
-        if (prev && e.executed >= prev.n && now > prev.t) e.rate = (e.executed - prev.n) / ((now - prev.t) / 1000);
-        prevExecuted.set(k, { n: e.executed, t: now });
-      }
+      if (e.executed === null) continue;
+      let list = samples.get(k) || [];
+      if (list.length && e.executed < list[list.length - 1].n) list = []; // a worker restarted
+      list.push({ n: e.executed, t: now });
+      // Keep the newest sample older than the span, and those after it.
+      while (list.length > 2 && now - list[1].t >= RATE_SPAN) list.shift();
+      samples.set(k, list);
+      const first = list[0];
+      if (now - first.t >= RATE_SPAN / 2) e.rate = (e.executed - first.n) / ((now - first.t) / 1000);
     }
     return { topologyId: t.id, nodes, edges: [...edges.values()] };
   }
