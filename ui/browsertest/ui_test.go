@@ -447,15 +447,17 @@ func logsPage(t *testing.T, b *browser, c *devCluster, s *uiServer, id string) {
 			t.Fatal(err)
 		}
 	}
-	appendLog("time=now level=INFO msg=\"ui test first\" task=70\n")
+	appendLog(`time=2026-12-06T11:45:00.000Z level=WARN msg="shell child failed" worker=w1 component=split task=70 err="exit status 1" restart_in=1s crash_looping=false
+time=2026-12-06T11:45:01.000Z level=INFO msg="child stderr" worker=w1 component=split task=70 line="ui test first"
+`)
 	s.logviewer.Store(true)
 	b.do("reload", chromedp.Reload())
 	b.waitFor("the log", `document.querySelector('[data-testid=log]')?.textContent.includes('ui test first')`, 60*time.Second)
-	appendLog("time=now level=INFO msg=\"ui test marker\" task=7\n")
+	appendLog(`time=2026-12-06T11:45:02.000Z level=INFO msg="child stderr" worker=w1 component=split task=7 line="ui test marker"` + "\n")
 	b.refresh()
 	b.waitFor("the appended line", `document.querySelector('[data-testid=log]').textContent.includes('ui test marker')`, 30*time.Second)
 	b.setInput("log-filter", "task=7")
-	if got := eval[string](b, `document.querySelector('[data-testid=log]').textContent`); got != `time=now level=INFO msg="ui test marker" task=7` {
+	if got := eval[string](b, `document.querySelector('[data-testid=log]').textContent`); !strings.Contains(got, "ui test marker") || strings.Contains(got, "task=70") {
 		t.Errorf("filtered on task=7 the log shows %q", got)
 	}
 	b.setInput("log-filter", "")

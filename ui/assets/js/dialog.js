@@ -23,6 +23,10 @@ export function confirmDialog({ title, text, fields = [], ok = 'OK', danger = fa
   ].filter(Boolean)), error);
   okBtn.textContent = ok;
   okBtn.className = danger ? 'danger' : 'primary';
+  // The browser gives the focus back to the opener on close; a refresh
+  // meanwhile may have replaced it with its twin of the same id.
+  const opener = document.activeElement;
+  const openerId = opener && opener.id;
   return new Promise((resolve) => {
     const onSubmit = (ev) => {
       if (ev.submitter && ev.submitter.value === 'cancel') return;
@@ -37,7 +41,10 @@ export function confirmDialog({ title, text, fields = [], ok = 'OK', danger = fa
     form.addEventListener('submit', onSubmit);
     dlg.addEventListener('close', () => {
       form.removeEventListener('submit', onSubmit);
-      // The browser gives the focus back to the button that opened it.
+      if (openerId && (!opener.isConnected || document.activeElement === document.body)) {
+        const twin = document.getElementById(openerId);
+        if (twin) twin.focus();
+      }
       resolve(dlg.returnValue === 'ok' ? Object.fromEntries(fields.map((f, i) => [f.id, inputs[i].value.trim()])) : null);
     }, { once: true });
     dlg.returnValue = '';
