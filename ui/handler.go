@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -27,6 +26,15 @@ type asset struct {
 	data        []byte
 	etag        string
 	contentType string
+}
+
+// contentTypes are the assets' types, fixed here rather than taken from
+// the system's MIME tables: browsers run modules only with a JavaScript type.
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
 }
 
 // securityHeaders go on every answer. The content security policy allows
@@ -52,8 +60,8 @@ func New() *Handler {
 			return err
 		}
 		sum := sha256.Sum256(data)
-		ctype := mime.TypeByExtension(path.Ext(name))
-		if ctype == "" {
+		ctype, ok := contentTypes[path.Ext(name)]
+		if !ok {
 			ctype = http.DetectContentType(data)
 		}
 		urlPath := "/" + name

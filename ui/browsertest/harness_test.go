@@ -26,6 +26,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
 	"github.com/squallstream/squall/ui"
@@ -211,6 +212,37 @@ func (c *devCluster) get(path string, v any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// reportError records a component error in the cluster state, as a
+// worker does when a component reports one.
+func (c *devCluster) reportError(id string, e cluster.ErrorInfo) {
+	c.t.Helper()
+	var conf struct {
+		Servers []string `yaml:"storm.zookeeper.servers"`
+		Port    int      `yaml:"storm.zookeeper.port"`
+		Root    string   `yaml:"storm.zookeeper.root"`
+	}
+	data, err := os.ReadFile(c.conf)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &conf); err != nil {
+		c.t.Fatal(err)
+	}
+	cfg := cluster.DefaultConfig()
+	cfg.Servers = []string{net.JoinHostPort(conf.Servers[0], strconv.Itoa(conf.Port))}
+	cfg.Root = conf.Root
+	zk, err := cluster.NewZooKeeper(cfg, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer zk.Close()
+	ctx, cancel := context.WithTimeout(c.t.Context(), scaled(30*time.Second))
+	defer cancel()
+	if err := zk.ReportError(ctx, id, e); err != nil {
+		c.t.Fatalf("report an error: %v", err)
+	}
 }
 
 // uiServer serves the UI as nimbus will (docs/ui.md, wiring plan): the

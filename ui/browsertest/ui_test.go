@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/cluster"
 )
 
 // The word count example, as users run it.
@@ -41,8 +42,12 @@ func TestUI(t *testing.T) {
 	id := submit(t, b, def)
 	waitFlowing(t, c, id, def)
 
+	failing := def.Bolts[0].ID
+	task := reportError(t, c, id, failing)
+
 	clusterPage(t, b, c, def)
 	topologyPage(t, b, c, id, def)
+	errorsShown(t, b, id, failing, task)
 	deactivateByKeyboard(t, b, c, id)
 	compareTopology(t, b, c, id)
 	componentPage(t, b, c, id, def)
@@ -208,6 +213,63 @@ func str(v any) string {
 		return ""
 	}
 	return fmt.Sprint(v)
+}
+
+const errorText = "Traceback (most recent call last):\n  File \"split.py\", line 9, in process\nValueError: a sentence the UI test made up"
+
+// reportError records an error of one of component's tasks, as its
+// worker would, and returns the task.
+func reportError(t *testing.T, c *devCluster, id, component string) int {
+	t.Helper()
+	var comp struct {
+		Executors []struct {
+			ID   string `json:"id"`
+			Host string `json:"host"`
+			Port int    `json:"port"`
+		} `json:"executorStats"`
+	}
+	c.get("/api/v1/topology/"+id+"/component/"+component, &comp)
+	var task int
+	if len(comp.Executors) == 0 {
+		t.Fatalf("component %s has no executor", component)
+	}
+	e := comp.Executors[0]
+	if _, err := fmt.Sscanf(e.ID, "[%d-", &task); err != nil {
+		t.Fatalf("executor id %q: %v", e.ID, err)
+	}
+	c.reportError(id, cluster.ErrorInfo{Component: component, Task: task, Host: e.Host, Port: e.Port, Time: time.Now(), Message: errorText})
+	return task
+}
+
+// errorsShown checks the error on the topology page: in the last errors,
+// as the bolt's last error, and on its node in the graph.
+func errorsShown(t *testing.T, b *browser, id, component string, task int) {
+	t.Helper()
+	b.refresh()
+	type shown struct {
+		Rows     []map[string]string
+		Node     bool
+		LastErr  string
+		TaskLink string
+	}
+	got := eval[shown](b, fmt.Sprintf(`({
+		rows: [...document.querySelectorAll('table[data-table=errors] tbody tr')].map(tr => Object.fromEntries([...tr.cells].map(td => [td.dataset.col, td.innerText.trim()]))),
+		node: document.querySelector('[data-testid=graph] .node[data-id=%[1]q]')?.classList.contains('error') || false,
+		lastErr: document.querySelector('table[data-table=bolts] tr[data-row=%[1]q] td[data-col=lastError]')?.innerText || '',
+		taskLink: document.querySelector('table[data-table=errors] td[data-col=task] a')?.getAttribute('href') || '',
+	})`, component))
+	if len(got.Rows) != 1 || got.Rows[0]["component"] != component || got.Rows[0]["task"] != strconv.Itoa(task) || got.Rows[0]["error"] != errorText {
+		t.Errorf("last errors = %v, want one of %s task %d: %q", got.Rows, component, task, errorText)
+	}
+	if !got.Node {
+		t.Errorf("the graph does not mark %s, which has a recent error", component)
+	}
+	if !strings.Contains(got.LastErr, "Traceback") {
+		t.Errorf("bolt %s's last error shows %q", component, got.LastErr)
+	}
+	if !strings.Contains(got.TaskLink, "grep=task%3D"+strconv.Itoa(task)) {
+		t.Errorf("the error's task links to %q, want its log lines", got.TaskLink)
+	}
 }
 
 func clusterPage(t *testing.T, b *browser, c *devCluster, def topologyDef) {
@@ -411,6 +473,9 @@ func componentPage(t *testing.T, b *browser, c *devCluster, id string, def topol
 	inputs := tableRows(b, "inputs")
 	if _, ok := inputs[from+":default"]; !ok {
 		t.Errorf("component %s's inputs %v lack %s's default stream", comp, inputs, from)
+	}
+	if n := eval[int](b, `document.querySelectorAll('table[data-table="component-errors"] tbody tr:not(.empty)').length`); def.Bolts[0].ID == comp && n != 1 {
+		t.Errorf("component %s's page lists %d errors, want 1", comp, n)
 	}
 	if n := eval[int](b, `document.querySelectorAll('table[data-table=executors] a[href*="grep=task%3D"]').length`); n < len(rest.Executors) {
 		t.Errorf("%d task log links for %d executors", n, len(rest.Executors))

@@ -36,7 +36,7 @@ export function create() {
       key: 'nimbuses', rowKey: (r) => r.host + ':' + r.port, rows: n.nimbuses || [], empty: 'No nimbus registered',
       columns: [
         { key: 'host', label: 'Host' },
-        { key: 'port', label: 'Port', num: true },
+        { key: 'port', label: 'Port', num: true, cell: (r) => String(r.port) },
         { key: 'status', label: 'Status', cell: (r) => statusBadge(r.status) },
         { key: 'version', label: 'Version' },
         { key: 'nimbusUpTimeSeconds', label: 'Uptime', num: true, cell: (r) => r.nimbusUpTime },

@@ -342,7 +342,7 @@ export function create(segs, query, app) {
       key: 'workers', rows: t.workers || [], rowKey: (r) => `${r.host}:${r.port}`, empty: 'No worker is assigned',
       columns: [
         { key: 'host', label: 'Host' },
-        { key: 'port', label: 'Port', num: true },
+        { key: 'port', label: 'Port', num: true, cell: (r) => String(r.port) },
         { key: 'uptimeSeconds', label: 'Uptime', num: true, cell: (r) => r.uptime },
         { key: 'executorsTotal', label: 'Executors', num: true },
         { key: 'components', label: 'Components (tasks)', value: (r) => Object.entries(r.componentNumTasks || {}).sort().map(([c, n]) => `${c} (${n})`).join(', ') },
