@@ -183,10 +183,9 @@ func (b *syncBuffer) lines(t *testing.T) []map[string]any {
 
 // harnessOptions say which layers a harness turns on.
 type harnessOptions struct {
-	tokens    bool // bearer tokens (nimbus.auth.tokens.file)
-	mtls      bool // TLS with client certificates on gRPC and REST
-	readOnly  bool // ui.actions.enabled: false
-	principal []string
+	tokens   bool // bearer tokens (nimbus.auth.tokens.file)
+	mtls     bool // TLS with client certificates on gRPC and REST
+	readOnly bool // ui.actions.enabled: false
 }
 
 // harness is nimbus's API as nimbus will serve it: a gRPC server with the

@@ -51,7 +51,7 @@ func RegisterWith(r *topology.Registry, o Options) {
 		return NewSpout(c)
 	})
 	r.RegisterBolt(ReturnResultsName, func(a topology.Args) (topology.Bolt, error) {
-		return NewReturnResults(ReturnResultsConfig{Credentials: o.Credentials}), nil
+		return NewReturnResults(ReturnResultsConfig(o)), nil
 	})
 	r.RegisterClass(StormDRPCSpout, SpoutName, "function")
 	r.RegisterClass(StormReturnResults, ReturnResultsName)

@@ -213,7 +213,7 @@ func timeUnit(v any) (time.Duration, error) {
 	case "DAYS":
 		return 24 * time.Hour, nil
 	}
-	return 0, fmt.Errorf("report.period.units %s: want SECONDS, MINUTES, MILLISECONDS...", describe(v))
+	return 0, fmt.Errorf("report.period.units %s: want NANOSECONDS, MICROSECONDS, MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS", describe(v))
 }
 
 func parseFilter(v any) (*regexp.Regexp, error) {

@@ -90,7 +90,7 @@ func toLibHandshake(h *Handshake) libHandshake {
 		for k, inner := range m {
 			out[k] = map[string]libGrouping{}
 			for k2, g := range inner {
-				out[k][k2] = libGrouping{Type: g.Type, Fields: g.Fields}
+				out[k][k2] = libGrouping(g)
 			}
 		}
 		return out

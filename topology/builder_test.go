@@ -116,8 +116,6 @@ func TestBuilderGroupings(t *testing.T) {
 	}
 }
 
-type failingBolt struct{ builtin.NullBolt }
-
 func TestBuilderErrors(t *testing.T) {
 	nullBolt := builtin.Null()
 	src := func() *topology.ShellDef { return topology.Shell("python3", "src.py").Fields("word") }

@@ -250,7 +250,7 @@ func TestFamilyNames(t *testing.T) {
 	seen := map[string]string{}
 	for _, b := range metrics.Builtins {
 		f := FamilyName(b)
-		if !model.IsValidLegacyMetricName(f) {
+		if !model.LegacyValidation.IsValidMetricName(f) {
 			t.Errorf("family %q is not a valid metric name", f)
 		}
 		if other, ok := seen[f]; ok {

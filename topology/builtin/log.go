@@ -32,11 +32,10 @@ func Log(c LogConfig) topology.BoltFunc {
 // level, like Flux's LogInfoBolt) or prints it, one line per tuple, and
 // acks it. It declares no outputs.
 type LogBolt struct {
-	w      io.Writer
-	log    *slog.Logger
-	out    topology.BoltCollector
-	buf    []byte
-	prefix string
+	w   io.Writer
+	log *slog.Logger
+	out topology.BoltCollector
+	buf []byte
 }
 
 // NewLogBolt returns a LogBolt.

@@ -2,7 +2,6 @@ package browsertest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -230,11 +229,4 @@ func (b *browser) tabTo(id string) {
 		seen = append(seen, got)
 	}
 	b.t.Fatalf("Tab never reached #%s; the focus went through %q", id, seen)
-}
-
-func decode(t *testing.T, data string, v any) {
-	t.Helper()
-	if err := json.Unmarshal([]byte(data), v); err != nil {
-		t.Fatalf("%v: %s", err, data)
-	}
 }
