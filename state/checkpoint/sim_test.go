@@ -68,7 +68,7 @@ func (s *sim) newHandle(msg int, em *emission) *handle {
 }
 
 // Host methods, for the bolt.
-func (s *sim) Execute(h *handle) { s.executing = append(s.executing, h) }
+func (s *sim) Execute(h *handle)                   { s.executing = append(s.executing, h) }
 func (s *sim) Forward(checkpoint.Barrier, *handle) {}
 func (s *sim) Before(checkpoint.Action, int64)     {}
 func (s *sim) ReportError(err error)               { s.t.Logf("bolt error: %v", err) }
