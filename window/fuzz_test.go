@@ -1,6 +1,7 @@
 package window_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -42,6 +43,7 @@ func FuzzManager(f *testing.F) {
 		fate := map[int]int{}
 		tsOf := map[int]int64{}
 		now := t0
+		var shown []int // the last window's tuples
 		check := func(r window.Result[int]) {
 			for _, list := range [][]int{r.Dropped, r.Late} {
 				for _, id := range list {
@@ -52,6 +54,18 @@ func FuzzManager(f *testing.F) {
 				}
 			}
 			for _, w := range r.Windows {
+				// Each window is the last one, minus Expired, plus New.
+				var want []int
+				for _, id := range shown {
+					if !slices.Contains(w.Expired, id) {
+						want = append(want, id)
+					}
+				}
+				want = append(want, w.New...)
+				if !sameSet(want, w.Tuples) {
+					t.Fatalf("window %v is not the last one %v minus %v plus %v", w.Tuples, shown, w.Expired, w.New)
+				}
+				shown = w.Tuples
 				if spec.LengthCount > 0 && len(w.Tuples) > spec.LengthCount {
 					t.Fatalf("window of %d tuples, length %d", len(w.Tuples), spec.LengthCount)
 				}
@@ -99,4 +113,14 @@ func FuzzManager(f *testing.F) {
 			}
 		}
 	})
+}
+
+func sameSet(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }

@@ -8,9 +8,13 @@ import (
 
 // Window is one activation of a windowed bolt: Storm's TupleWindow.
 type Window[T any] struct {
-	// Tuples are the tuples in the window, oldest first; New those that
-	// arrived since the previous activation; Expired those that left the
-	// window since then (already returned for acking).
+	// Tuples are the tuples in the window, oldest first. New are those
+	// that were not in the previous window, Expired those of the previous
+	// window that are not in this one (already returned for acking, or for
+	// failing if the cap dropped them), so
+	// that Tuples is always the previous window's, minus Expired, plus New.
+	// (Storm forgets the expired tuples of a window skipped because it was
+	// empty, which breaks this for incremental computations.)
 	Tuples, New, Expired []T
 	// End is the window's reference time in milliseconds: the last
 	// millisecond it covers. Start is End minus the length (the window
@@ -55,7 +59,8 @@ type event[T any] struct {
 	t   T
 	ts  int64  // ms: event time, or processing time
 	seq uint64 // arrival order, to keep ties in order
-	rel uint64 // release order, to tell new tuples
+	// shown: the tuple was in a fired window.
+	shown bool
 }
 
 // Manager windows one task's input. It is not safe for concurrent use.
@@ -73,11 +78,9 @@ type Manager[T any] struct {
 	nextEnd int64
 	// sinceTrigger counts releases since the last count trigger.
 	sinceTrigger int
-	// released numbers releases; lastEval is its value at the last
-	// evaluation, so later releases are new.
-	released, lastEval uint64
-	// expired are the tuples expired since the last evaluation, for the
-	// next window's Expired.
+	// expired are the tuples of the last fired window that left it since,
+	// for the next window's Expired. They are never more than that
+	// window held.
 	expired []T
 	// lastTs is the last processing time seen, so that a clock stepping
 	// back does not reorder tuples.
@@ -243,8 +246,6 @@ func (m *Manager[T]) release(e event[T]) {
 	if m.slide > 0 && m.nextEnd == math.MinInt64 {
 		m.nextEnd = alignUp(e.ts, m.slide)
 	}
-	m.released++
-	e.rel = m.released
 	m.events = append(m.events, e)
 	m.evictEarly(e.ts)
 	if m.spec.SlideCount > 0 {
@@ -303,19 +304,19 @@ func (m *Manager[T]) evaluate(ref int64) bool {
 		m.expireUpTo(ref - m.length)
 	}
 	live := m.events[m.head:]
-	expired := m.expired
-	m.expired = nil
-	defer func() { m.lastEval = m.released }()
 	if len(live) == 0 {
 		return false
 	}
-	w := Window[T]{Tuples: make([]T, len(live)), Expired: expired, Start: ref, End: ref}
+	w := Window[T]{Tuples: make([]T, len(live)), Expired: m.expired, Start: ref, End: ref}
+	m.expired = nil
 	if m.length > 0 {
 		w.Start = ref - m.length
 	}
-	for i, e := range live {
+	for i := range live {
+		e := &live[i]
 		w.Tuples[i] = e.t
-		if e.rel > m.lastEval {
+		if !e.shown {
+			e.shown = true
 			w.New = append(w.New, e.t)
 		}
 	}
@@ -353,12 +354,13 @@ func (m *Manager[T]) expireUpTo(ts int64) {
 }
 
 func (m *Manager[T]) expireHead() {
+	shown := m.events[m.head].shown
 	t := m.popHead()
 	m.stats.Expired++
 	m.res.Expired = append(m.res.Expired, t)
-	// The next window reports what left since the last one, up to the
-	// cap: the tuples themselves were returned for acking already.
-	if m.spec.MaxTuples <= 0 || len(m.expired) < m.spec.MaxTuples {
+	// The next window reports what left the last one, so that each
+	// window's tuples are the last one's, minus Expired, plus New.
+	if shown {
 		m.expired = append(m.expired, t)
 	}
 }
@@ -387,7 +389,11 @@ func (m *Manager[T]) enforceCap(incoming int) {
 	for len(m.events)-m.head+len(m.pending)+incoming > m.spec.MaxTuples && len(m.events)-m.head+len(m.pending) > 0 {
 		var t T
 		if m.head < len(m.events) {
+			shown := m.events[m.head].shown
 			t = m.popHead()
+			if shown {
+				m.expired = append(m.expired, t) // it left the window too
+			}
 		} else {
 			t = heap.Pop(&m.pending).(event[T]).t
 		}
