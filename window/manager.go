@@ -402,6 +402,42 @@ func (m *Manager[T]) enforceCap(incoming int) {
 	}
 }
 
+// Remove takes out of the manager every tuple it holds for which match is
+// true (a windowed bolt failed a window: its tuples are failed and must not
+// be acked when they expire), and returns them. Those a window showed are
+// reported in the next window's Expired.
+func (m *Manager[T]) Remove(match func(T) bool) []T {
+	var removed []T
+	kept := m.events[:m.head]
+	for _, e := range m.events[m.head:] {
+		if !match(e.t) {
+			kept = append(kept, e)
+			continue
+		}
+		removed = append(removed, e.t)
+		if e.shown {
+			m.expired = append(m.expired, e.t)
+		}
+	}
+	clear(m.events[len(kept):])
+	m.events = kept
+	keptPending := m.pending[:0]
+	for _, e := range m.pending {
+		if match(e.t) {
+			removed = append(removed, e.t)
+		} else {
+			keptPending = append(keptPending, e)
+		}
+	}
+	clear(m.pending[len(keptPending):])
+	m.pending = keptPending
+	heap.Init(&m.pending)
+	if m.head == len(m.events) {
+		m.events, m.head = m.events[:0], 0
+	}
+	return removed
+}
+
 // NextTick returns when Tick should next be called, if time alone can make
 // something due: the next time-slid window (processing time) or the next
 // watermark (event time).

@@ -284,3 +284,31 @@ func TestMemoryBounded(t *testing.T) {
 		t.Errorf("duration window held up to %d tuples, want at most 1100", maxHeld)
 	}
 }
+
+// A failed window's tuples leave the manager at once, and the next window
+// reports those it showed as expired.
+func TestRemove(t *testing.T) {
+	m := run(t, window.Spec{LengthCount: 4, SlideCount: 2, TimestampField: "ts", WatermarkInterval: time.Second}, []step{
+		{at: 0, add: "a", ts: 1, input: "s"},
+		{add: "b", ts: 2, input: "s"},
+		{add: "c", ts: 3, input: "s"},
+		{add: "x", ts: 9, input: "s"},
+		{add: "z", ts: 12, input: "s"},
+		// Watermark 12: a, b, c and x are released, a window fires.
+		{at: time.Second, want: []string{"window [a b] new [a b] expired []", "window [a b c x] new [c x] expired []"}},
+	})
+	// b was shown; z waits for the watermark: both go.
+	removed := m.Remove(func(s string) bool { return s == "b" || s == "z" })
+	if !slices.Equal(removed, []string{"b", "z"}) {
+		t.Fatalf("Remove() = %v, want [b z]", removed)
+	}
+	m.Add(at(1100*time.Millisecond), "d", 13, "s")
+	m.Add(at(1200*time.Millisecond), "e", 14, "s")
+	m.Add(at(1300*time.Millisecond), "y", 30, "s")
+	got := format(m.Tick(at(2 * time.Second)))
+	// The window of four: b went with Remove, a with d and e.
+	want := []string{"window [c x d e] new [d e] expired [b a]", "expired [a]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("after Remove: %v, want %v", got, want)
+	}
+}

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/squallstream/squall/topology"
 )
 
 // Storm's configuration keys of windowed bolts (set per component; Storm's
@@ -26,6 +24,13 @@ const (
 	KeyLateTupleStream   = "topology.bolts.late.tuple.stream"
 	KeyMessageIDField    = "topology.bolts.message.id.field.name"
 	KeyMaxTuples         = "topology.bolts.window.max.tuples" // squall
+)
+
+// Storm's topology keys a window is checked against.
+const (
+	keyMessageTimeoutSecs    = "topology.message.timeout.secs"
+	keyEnableMessageTimeouts = "topology.enable.message.timeouts"
+	keyMaxSpoutPending       = "topology.max.spout.pending"
 )
 
 // LateTupleField is the one field of the late-tuple stream, as in Storm.
@@ -101,9 +106,9 @@ func (s Spec) String() string {
 	return fmt.Sprintf("length %s, sliding %s, %s", part(s.LengthCount, s.LengthDuration), part(s.SlideCount, s.SlideDuration), clock)
 }
 
-// Windowed reports whether c (a component's merged configuration) makes
-// the component windowed: it sets a window length.
-func Windowed(c topology.Config) bool {
+// Windowed reports whether c (a component's merged configuration, a
+// topology.Config) makes the component windowed: it sets a window length.
+func Windowed(c map[string]any) bool {
 	return c[KeyLengthCount] != nil || c[KeyLengthDurationMs] != nil
 }
 
@@ -111,7 +116,7 @@ func Windowed(c topology.Config) bool {
 // configuration c, with Storm's defaults (a slide of one tuple, no lag,
 // watermarks every second). It checks the spec on its own; Validate checks
 // it against the topology.
-func ParseSpec(c topology.Config) (Spec, error) {
+func ParseSpec(c map[string]any) (Spec, error) {
 	var errs []error
 	bad := func(key string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %w: %s", key, ErrBadSpec, fmt.Sprintf(format, args...)))
@@ -200,15 +205,15 @@ func ParseSpec(c topology.Config) (Spec, error) {
 // time out and be replayed while still in the window. It also checks that
 // the component declares the late-tuple stream. c is the component's
 // merged configuration; outputs its declared streams.
-func (s Spec) Validate(c topology.Config, outputs []string) error {
+func (s Spec) Validate(c map[string]any, outputs []string) error {
 	var errs []error
 	timeouts := true
-	if v, ok := c[topology.KeyEnableMessageTimeouts]; ok && v != nil {
+	if v, ok := c[keyEnableMessageTimeouts]; ok && v != nil {
 		b, isBool := v.(bool)
 		timeouts = !isBool || b
 	}
 	if timeouts {
-		timeout := time.Duration(intOr(c[topology.KeyMessageTimeoutSecs], 30)) * time.Second
+		timeout := time.Duration(intOr(c[keyMessageTimeoutSecs], 30)) * time.Second
 		var held time.Duration
 		switch {
 		case s.LengthDuration > 0 && s.SlideDuration > 0:
@@ -220,10 +225,10 @@ func (s Spec) Validate(c topology.Config, outputs []string) error {
 		}
 		if held > timeout {
 			errs = append(errs, fmt.Errorf("%w: window duration (length + sliding interval) %v is more than %s (%v)",
-				ErrTooLong, held, topology.KeyMessageTimeoutSecs, timeout))
+				ErrTooLong, held, keyMessageTimeoutSecs, timeout))
 		}
 	}
-	if v, ok := c[topology.KeyMaxSpoutPending]; ok && v != nil {
+	if v, ok := c[keyMaxSpoutPending]; ok && v != nil {
 		pending := intOr(v, math.MaxInt)
 		var held int
 		switch {
@@ -236,7 +241,7 @@ func (s Spec) Validate(c topology.Config, outputs []string) error {
 		}
 		if held > pending {
 			errs = append(errs, fmt.Errorf("%w: window count (length + sliding interval) %d is more than %s (%d)",
-				ErrTooLong, held, topology.KeyMaxSpoutPending, pending))
+				ErrTooLong, held, keyMaxSpoutPending, pending))
 		}
 	}
 	if s.LateStream != "" && !slices.Contains(outputs, s.LateStream) {
