@@ -1,0 +1,11 @@
+//go:build unix && !linux
+
+package redisserver
+
+import "syscall"
+
+// sysProcAttr puts the server in its own process group, killed whole by
+// Stop.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
