@@ -42,7 +42,7 @@ type streamDef struct {
 var componentKeys = []string{
 	"id", "parallelism", "numTasks", "config",
 	"shell", "go", "args",
-	"className", "constructorArgs", "configMethods", "properties",
+	"className", "constructorArgs", "configMethods", "properties", "factory", "factoryArgs",
 	"onHeapMemoryLoad", "offHeapMemoryLoad", "cpuLoad",
 }
 
@@ -150,7 +150,12 @@ func (p *parser) component(n *yaml.Node, kind Kind) *compDef {
 				p.failf(e.k, ErrBadComponent, "%s is only for Flux `className:` components", e.key)
 			}
 		case "properties":
-			p.failf(e.k, ErrUnsupported, "Flux properties set Java bean fields; squall has none to set")
+			p.unsupported(e.k, "Flux properties are", "they set fields of a Java bean, and squall builds no Java objects; give the values as args of a `go:` component or in the component's config")
+		case "factory", "factoryArgs":
+			if _, both := byKey["factory"]; both && e.key == "factoryArgs" {
+				continue // reported once, at factory
+			}
+			p.unsupported(e.k, "Flux factories are", "%s names a static Java method that builds the component; use `shell: {command: [...]}` for a multilang component or `go: name` for a registered Go component", e.key)
 		default:
 			p.failf(e.k, ErrUnknownKey, "%q in a %s%s", e.key, kind, suggest(e.key, componentKeys))
 		}
