@@ -97,6 +97,25 @@ type loader struct {
 }
 
 func load(data []byte, file string, opts LoadOptions) (*Topology, error) {
+	r := loadAll(data, file, opts)
+	if err := newValidationError(r.errs); err != nil {
+		return nil, err
+	}
+	return r.t, nil
+}
+
+// loaded is everything loading learnt about a file, for Load and Lint.
+type loaded struct {
+	// def is the parsed file with its includes merged, nil when the file
+	// could not be read at all. Lint reads its config and its components'
+	// config, with their lines, even when building failed.
+	def *fileDef
+	// t is the topology, nil when the definition has errors.
+	t    *Topology
+	errs []*Error
+}
+
+func loadAll(data []byte, file string, opts LoadOptions) loaded {
 	l := &loader{opts: opts, sub: substituter{props: opts.Properties, env: opts.Env}}
 	main := l.parseFile(data, file)
 	if main != nil {
@@ -105,15 +124,15 @@ func load(data []byte, file string, opts LoadOptions) (*Topology, error) {
 		}
 	}
 	if len(l.errs) > 0 {
-		return nil, newValidationError(l.errs)
+		return loaded{def: main, errs: l.errs}
 	}
 	t, src, broken := l.build(main, file)
 	normalize(t)
 	errs := append(l.errs, validate(t, src, broken)...)
-	if err := newValidationError(errs); err != nil {
-		return nil, err
+	if len(errs) > 0 {
+		return loaded{def: main, errs: errs}
 	}
-	return t, nil
+	return loaded{def: main, t: t}
 }
 
 // include merges one included file into main with Flux's rules: with

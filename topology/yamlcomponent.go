@@ -26,6 +26,16 @@ type compDef struct {
 	args      map[string]any
 	className string
 	ctorArgs  []any
+
+	// hints are the keys read and ignored (Flux's resource-aware
+	// scheduling hints), with their lines, for Lint.
+	hints []hint
+}
+
+// hint is a key squall reads and ignores, where it was written.
+type hint struct {
+	key  string
+	line int
 }
 
 // streamDef is one entry of `streams:`.
@@ -124,8 +134,9 @@ func (p *parser) component(n *yaml.Node, kind Kind) *compDef {
 			p.config(e.v, c.config, c.configPos)
 		case "onHeapMemoryLoad", "offHeapMemoryLoad", "cpuLoad":
 			// Flux's resource-aware scheduling hints; squall's scheduler
-			// spreads executors evenly and ignores them.
+			// spreads executors evenly and ignores them (Lint says so).
 			p.integer(e.v, e.key)
+			c.hints = append(c.hints, hint{e.key, e.k.Line})
 		case "shell":
 			c.shell, c.outputs = p.shell(e.v)
 		case "go":
