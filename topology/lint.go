@@ -117,12 +117,19 @@ func Lint(data []byte, file string, opts LintOptions) (*Topology, []*Finding) {
 	for _, key := range slices.Sorted(maps.Keys(opts.Overrides)) {
 		l.key(key, opts.Overrides[key], pos{file: "-c"}, "")
 	}
+	if r.def != nil {
+		// Shell components are checked as written, so that a missing
+		// script shows even when something else keeps the topology from
+		// loading.
+		for _, cd := range slices.Concat(r.def.spouts, r.def.bolts) {
+			if cd.shell != nil && len(cd.shell.Command) > 0 {
+				l.shell(cd.id, cd.shell)
+			}
+		}
+	}
 	if r.t != nil {
 		for _, c := range r.t.Components {
-			switch {
-			case c.Shell != nil:
-				l.shell(c)
-			case c.Go != nil:
+			if c.Go != nil {
 				l.goComponent(r.t, c)
 			}
 		}
@@ -206,45 +213,45 @@ var scriptExtensions = []string{
 
 // shell checks that a shell component's program and scripts are where the
 // task will look for them.
-func (l *linter) shell(c *Component) {
-	at := l.defined[c.ID]
-	argv := c.Shell.Command
+func (l *linter) shell(id string, spec *ShellSpec) {
+	at := l.defined[id]
+	argv := spec.Command
 	prog := argv[0]
 	switch {
 	case strings.Contains(prog, "/"):
-		l.resource(c, at, prog, "program", true)
-	case l.opts.LookPath != nil && c.Shell.Env["PATH"] == "":
+		l.resource(id, at, prog, "program", true)
+	case l.opts.LookPath != nil && spec.Env["PATH"] == "":
 		if _, err := l.opts.LookPath(prog); err != nil {
-			l.add(SeverityWarning, at, c.ID, fmt.Errorf("%w: program %q is not on this machine's PATH; every machine that runs the topology needs it", ErrMissingResource, prog))
+			l.add(SeverityWarning, at, id, fmt.Errorf("%w: program %q is not on this machine's PATH; every machine that runs the topology needs it", ErrMissingResource, prog))
 		}
 	}
 	for _, arg := range argv[1:] {
 		if strings.HasPrefix(arg, "-") || !slices.Contains(scriptExtensions, strings.ToLower(filepath.Ext(arg))) {
 			continue
 		}
-		l.resource(c, at, arg, "script", false)
+		l.resource(id, at, arg, "script", false)
 	}
 }
 
 // resource checks that name, relative to the resources directory, is a
 // file (executable if exec). Absolute paths are the machines' business.
-func (l *linter) resource(c *Component, at pos, name, what string, exec bool) {
+func (l *linter) resource(id string, at pos, name, what string, exec bool) {
 	if l.opts.Resources == nil || filepath.IsAbs(name) {
 		return
 	}
 	rel := path.Clean(filepath.ToSlash(name))
 	if rel == ".." || strings.HasPrefix(rel, "../") {
-		l.add(SeverityError, at, c.ID, fmt.Errorf("%w: %s %q is outside the resources directory, and only that directory travels with the topology", ErrMissingResource, what, name))
+		l.add(SeverityError, at, id, fmt.Errorf("%w: %s %q is outside the resources directory, and only that directory travels with the topology", ErrMissingResource, what, name))
 		return
 	}
 	fi, err := fs.Stat(l.opts.Resources, rel)
 	switch {
 	case err != nil:
-		l.add(SeverityError, at, c.ID, fmt.Errorf("%w: %s %q is not in the resources directory%s", ErrMissingResource, what, name, suggest(rel, l.resourceFiles())))
+		l.add(SeverityError, at, id, fmt.Errorf("%w: %s %q is not in the resources directory%s", ErrMissingResource, what, name, suggest(rel, l.resourceFiles())))
 	case !fi.Mode().IsRegular():
-		l.add(SeverityError, at, c.ID, fmt.Errorf("%w: %s %q is not a file", ErrMissingResource, what, name))
+		l.add(SeverityError, at, id, fmt.Errorf("%w: %s %q is not a file", ErrMissingResource, what, name))
 	case exec && fi.Mode()&0o111 == 0:
-		l.add(SeverityError, at, c.ID, fmt.Errorf("%w: %s %q is not executable (chmod +x it)", ErrMissingResource, what, name))
+		l.add(SeverityError, at, id, fmt.Errorf("%w: %s %q is not executable (chmod +x it)", ErrMissingResource, what, name))
 	}
 }
 
