@@ -82,9 +82,19 @@ func Create(dir string, o Options) ([]string, error) {
 		"@@NPMNAME@@", strings.ToLower(o.Name),
 		"@@REQUIRE@@", require,
 	)
-	root := path.Join("templates", o.Lang)
 	var written []string
-	err := fs.WalkDir(templates, root, func(name string, d fs.DirEntry, err error) error {
+	for _, root := range []string{path.Join("templates", "common"), path.Join("templates", o.Lang)} {
+		if err := writeTree(dir, root, replacer, &written); err != nil {
+			return written, fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	slices.Sort(written)
+	return written, nil
+}
+
+// writeTree writes the templates under root into dir.
+func writeTree(dir, root string, replacer *strings.Replacer, written *[]string) error {
+	return fs.WalkDir(templates, root, func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -103,12 +113,7 @@ func Create(dir string, o Options) ([]string, error) {
 		if err := os.WriteFile(to, []byte(replacer.Replace(string(data))), 0o644); err != nil {
 			return err
 		}
-		written = append(written, rel)
+		*written = append(*written, rel)
 		return nil
 	})
-	if err != nil {
-		return written, fmt.Errorf("create %s: %w", dir, err)
-	}
-	slices.Sort(written)
-	return written, nil
 }

@@ -106,6 +106,14 @@ func TestNewScaffolds(t *testing.T) {
 			if code := cli.Main(t.Context(), []string{"lint", "--strict", dir}, &stdout, &stderr); code != 0 {
 				t.Errorf("squall lint --strict on the new project = exit %d:\n%s", code, &stdout)
 			}
+			for _, c := range []string{"split", "sentences"} {
+				args := []string{"test", "-t", dir, c, "--fixtures", filepath.Join(dir, "tests", c+".jsonl")}
+				stdout.Reset()
+				stderr.Reset()
+				if code := cli.Main(t.Context(), args, &stdout, &stderr); code != 0 {
+					t.Errorf("squall %s = exit %d:\n%s%s", strings.Join(args, " "), code, &stdout, &stderr)
+				}
+			}
 			runLocalUntilCounted(t, dir)
 		})
 	}
@@ -168,6 +176,9 @@ func TestNewGoScaffold(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "wcgo")
 	runTool(t, dir, env, goTool, "build", "-o", bin, ".")
 	runTool(t, dir, nil, bin, "lint", "--strict", ".")
+	for _, c := range []string{"split", "sentences"} {
+		runTool(t, dir, nil, bin, "test", c, "--fixtures", filepath.Join("tests", c+".jsonl"))
+	}
 
 	// Run the program as a user does, and stop it as Ctrl-C does once it
 	// counts words.
