@@ -131,6 +131,8 @@ var squallKeys = map[string]bool{
 	"nimbus.auth.tokens.file":                    true,
 	"nimbus.audit.log":                           true,
 	"ui.actions.enabled":                         true,
+	// metrics
+	"topology.user.metrics.max.names": true,
 	// drpc
 	"drpc.host":                     true,
 	"drpc.max.outstanding.requests": true,
