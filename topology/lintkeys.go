@@ -133,6 +133,13 @@ var squallKeys = map[string]bool{
 	"ui.actions.enabled":                         true,
 	// metrics
 	"topology.user.metrics.max.names": true,
+	// state and windows
+	"topology.state.exactly.once":               true,
+	"topology.state.exactly.once.max.ids":       true,
+	"topology.state.exactly.once.retain.secs":   true,
+	"topology.state.max.buffered.tuples":        true,
+	"topology.bolts.tuple.timestamp.field.name": true,
+	"topology.bolts.window.max.tuples":          true,
 	// drpc
 	"drpc.host":                     true,
 	"drpc.max.outstanding.requests": true,
