@@ -92,6 +92,23 @@ var (
 	ErrBadConfig = errors.New("bad config")
 )
 
+// Sentinel causes of Lint findings that loading lets pass.
+var (
+	// ErrUnknownConfigKey: a configuration key neither Storm nor squall
+	// knows, in Storm's namespaces or close to a known key (a typo).
+	ErrUnknownConfigKey = errors.New("unknown config key")
+	// ErrIgnoredConfigKey: a Storm key (or Flux hint) squall accepts but
+	// that has no effect; the finding says why.
+	ErrIgnoredConfigKey = errors.New("ignored by squall")
+	// ErrStormRefuses: a value squall accepts but Storm's ConfigValidation
+	// would refuse (the string "30" for an integer); the finding wraps a
+	// *StormConfigError.
+	ErrStormRefuses = errors.New("Storm would refuse it")
+	// ErrMissingResource: a script or program a shell component runs, or
+	// a file a Go component reads, is not where the task will look.
+	ErrMissingResource = errors.New("missing resource")
+)
+
 // Error is one problem in a topology definition, located as precisely as
 // the source allows.
 type Error struct {

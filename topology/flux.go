@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -44,8 +45,11 @@ func (p *parser) fluxClass(c *compDef, byKey map[string]kv) {
 		if haveCtor {
 			c.ctorArgs = p.ctorArgs(ctor.v)
 		}
-		if haveMethods {
-			p.failf(methods.k, ErrUnsupported, "configMethods of %s: squall maps this class to a Go component, which has no Java methods to call; give its arguments as constructorArgs", c.className)
+		// A class squall does not map is reported as unknown when the
+		// topology is built; only a mapped class has arguments to name.
+		if alias, mapped := p.reg.Class(c.className); haveMethods && mapped {
+			p.unsupported(methods.k, "Flux configMethods are", "%s is squall's Go component %q, which has no Java methods to call; give its arguments as constructorArgs: %s",
+				c.className, alias.Name, ctorForm(alias.Params))
 		}
 	}
 }
@@ -68,7 +72,7 @@ func (p *parser) ctorArgs(n *yaml.Node) []any {
 			return nil
 		}
 		if m, isMap := v.(map[string]any); isMap && len(m) == 1 && (m["ref"] != nil || m["reflist"] != nil) {
-			p.failf(item, ErrUnsupported, "constructor arguments that reference Flux components (ref, reflist) build Java objects")
+			p.unsupported(item, "Flux references (ref, reflist) are", "they pass Java objects built by `components:`; give plain values")
 			return nil
 		}
 		out = append(out, v)
@@ -202,11 +206,11 @@ func (p *parser) fluxShellMethod(c *compDef, n *yaml.Node, setStream func(*yaml.
 	case "changeChildCWD":
 		if want(1, "one argument: true or false") {
 			if change, ok := p.boolean(args[0], "changeChildCWD argument"); ok && !change {
-				p.failf(args[0], ErrUnsupported, "changeChildCWD(false): squall always runs shell components in the topology's resources directory")
+				p.unsupported(args[0], "Flux changeChildCWD(false) is", "squall always runs shell components in the topology's resources directory")
 			}
 		}
 	default:
-		p.failf(n, ErrUnsupported, "config method %q of %s (supported: %q)%s", name, c.className, fluxShellMethods, suggest(name, fluxShellMethods))
+		p.unsupported(n, fmt.Sprintf("Flux config method %q of %s is", name, c.className), "squall supports %s%s", strings.Join(fluxShellMethods, ", "), suggest(name, fluxShellMethods))
 	}
 }
 
@@ -224,7 +228,7 @@ func (p *parser) customClass(n *yaml.Node, s *streamDef) {
 		case "constructorArgs":
 			s.ctorArgs = p.ctorArgs(e.v)
 		case "properties", "configMethods":
-			p.failf(e.k, ErrUnsupported, "%s of a custom grouping class call Java methods", e.key)
+			p.unsupported(e.k, "Flux "+e.key+" of a custom grouping class are", "they call Java methods; give the grouping's arguments as constructorArgs")
 		default:
 			p.failf(e.k, ErrUnknownKey, "%q in customClass (known: className, constructorArgs)", e.key)
 		}
@@ -249,4 +253,12 @@ func resolveClass(r *Registry, className string, ctorArgs []any, what string) (s
 		args[alias.Params[i]] = v
 	}
 	return alias.Name, args, nil
+}
+
+// ctorForm shows the constructorArgs a mapped class takes, e.g. "[n]".
+func ctorForm(params []string) string {
+	if len(params) == 0 {
+		return "none"
+	}
+	return "[" + strings.Join(params, ", ") + "]"
 }

@@ -61,10 +61,11 @@ func LoadNamed(file string, data []byte, opts LoadOptions) (*Topology, error) {
 }
 
 // Flux's top-level keys squall cannot honour: they build Java objects.
-var javaOnlyKeys = map[string]string{
-	"components":     "components build Java objects; define shell components with `shell:` or Go ones with `go:`",
-	"topologySource": "topologySource builds a topology from a Java class; define spouts, bolts and streams instead",
-	"workerHooks":    "worker hooks are Java objects",
+// Each names the feature and says what to write instead.
+var javaOnlyKeys = map[string]struct{ feature, why string }{
+	"components":     {"Flux components are", "they build Java objects to pass to constructors; define shell components with `shell:` or Go ones with `go:` and give their settings as args"},
+	"topologySource": {"Flux topologySource is", "it builds the topology in Java; list spouts, bolts and streams in the YAML instead"},
+	"workerHooks":    {"Flux worker hooks are", "they are Java objects run inside the JVM worker; squall workers run no Java"},
 }
 
 var topLevelKeys = []string{"name", "config", "spouts", "bolts", "streams", "includes"}
@@ -96,6 +97,25 @@ type loader struct {
 }
 
 func load(data []byte, file string, opts LoadOptions) (*Topology, error) {
+	r := loadAll(data, file, opts)
+	if err := newValidationError(r.errs); err != nil {
+		return nil, err
+	}
+	return r.t, nil
+}
+
+// loaded is everything loading learnt about a file, for Load and Lint.
+type loaded struct {
+	// def is the parsed file with its includes merged, nil when the file
+	// could not be read at all. Lint reads its config and its components'
+	// config, with their lines, even when building failed.
+	def *fileDef
+	// t is the topology, nil when the definition has errors.
+	t    *Topology
+	errs []*Error
+}
+
+func loadAll(data []byte, file string, opts LoadOptions) loaded {
 	l := &loader{opts: opts, sub: substituter{props: opts.Properties, env: opts.Env}}
 	main := l.parseFile(data, file)
 	if main != nil {
@@ -104,15 +124,15 @@ func load(data []byte, file string, opts LoadOptions) (*Topology, error) {
 		}
 	}
 	if len(l.errs) > 0 {
-		return nil, newValidationError(l.errs)
+		return loaded{def: main, errs: l.errs}
 	}
 	t, src, broken := l.build(main, file)
 	normalize(t)
 	errs := append(l.errs, validate(t, src, broken)...)
-	if err := newValidationError(errs); err != nil {
-		return nil, err
+	if len(errs) > 0 {
+		return loaded{def: main, errs: errs}
 	}
-	return t, nil
+	return loaded{def: main, t: t}
 }
 
 // include merges one included file into main with Flux's rules: with
@@ -168,7 +188,7 @@ func mergeComponents(into, from []*compDef, override bool) []*compDef {
 // parseFile parses one YAML document, substituting placeholders. It
 // returns nil if the document could not be read at all.
 func (l *loader) parseFile(data []byte, file string) *fileDef {
-	p := &parser{file: file, errs: &l.errs}
+	p := &parser{file: file, errs: &l.errs, reg: l.opts.Registry}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -216,8 +236,8 @@ func (l *loader) parseFile(data []byte, file string) *fileDef {
 		case "includes":
 			f.includes = p.includes(e.v)
 		default:
-			if why, ok := javaOnlyKeys[e.key]; ok {
-				p.failf(e.k, ErrUnsupported, "%s", why)
+			if j, ok := javaOnlyKeys[e.key]; ok {
+				p.unsupported(e.k, j.feature, "%s", j.why)
 				continue
 			}
 			p.failf(e.k, ErrUnknownKey, "%q at the top level (known: name, config, spouts, bolts, streams, includes)%s", e.key, suggest(e.key, topLevelKeys))
@@ -265,7 +285,7 @@ func (p *parser) includes(n *yaml.Node) []includeDef {
 			case "resource":
 				res, ok := p.boolean(e.v, "include resource")
 				if ok && res {
-					p.failf(e.v, ErrUnsupported, "resource: true includes a Java classpath resource; give a file path with resource: false")
+					p.unsupported(e.v, "Flux classpath includes (resource: true) are", "squall has no classpath; give the included file's path with resource: false")
 					good = false
 				}
 			default:

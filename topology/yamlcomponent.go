@@ -26,6 +26,16 @@ type compDef struct {
 	args      map[string]any
 	className string
 	ctorArgs  []any
+
+	// hints are the keys read and ignored (Flux's resource-aware
+	// scheduling hints), with their lines, for Lint.
+	hints []hint
+}
+
+// hint is a key squall reads and ignores, where it was written.
+type hint struct {
+	key  string
+	line int
 }
 
 // streamDef is one entry of `streams:`.
@@ -42,7 +52,7 @@ type streamDef struct {
 var componentKeys = []string{
 	"id", "parallelism", "numTasks", "config",
 	"shell", "go", "args",
-	"className", "constructorArgs", "configMethods", "properties",
+	"className", "constructorArgs", "configMethods", "properties", "factory", "factoryArgs",
 	"onHeapMemoryLoad", "offHeapMemoryLoad", "cpuLoad",
 }
 
@@ -124,8 +134,9 @@ func (p *parser) component(n *yaml.Node, kind Kind) *compDef {
 			p.config(e.v, c.config, c.configPos)
 		case "onHeapMemoryLoad", "offHeapMemoryLoad", "cpuLoad":
 			// Flux's resource-aware scheduling hints; squall's scheduler
-			// spreads executors evenly and ignores them.
+			// spreads executors evenly and ignores them (Lint says so).
 			p.integer(e.v, e.key)
+			c.hints = append(c.hints, hint{e.key, e.k.Line})
 		case "shell":
 			c.shell, c.outputs = p.shell(e.v)
 		case "go":
@@ -150,7 +161,12 @@ func (p *parser) component(n *yaml.Node, kind Kind) *compDef {
 				p.failf(e.k, ErrBadComponent, "%s is only for Flux `className:` components", e.key)
 			}
 		case "properties":
-			p.failf(e.k, ErrUnsupported, "Flux properties set Java bean fields; squall has none to set")
+			p.unsupported(e.k, "Flux properties are", "they set fields of a Java bean, and squall builds no Java objects; give the values as args of a `go:` component or in the component's config")
+		case "factory", "factoryArgs":
+			if _, both := byKey["factory"]; both && e.key == "factoryArgs" {
+				continue // reported once, at factory
+			}
+			p.unsupported(e.k, "Flux factories are", "%s names a static Java method that builds the component; use `shell: {command: [...]}` for a multilang component or `go: name` for a registered Go component", e.key)
 		default:
 			p.failf(e.k, ErrUnknownKey, "%q in a %s%s", e.key, kind, suggest(e.key, componentKeys))
 		}

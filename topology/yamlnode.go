@@ -15,6 +15,8 @@ type parser struct {
 	errs *[]*Error
 	// comp is the id of the component being read, for error labels.
 	comp string
+	// reg resolves Flux class names in messages; it may be nil.
+	reg *Registry
 }
 
 func (p *parser) fail(n *yaml.Node, err error) {
@@ -27,6 +29,14 @@ func (p *parser) fail(n *yaml.Node, err error) {
 
 func (p *parser) failf(n *yaml.Node, sentinel error, format string, args ...any) {
 	p.fail(n, fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...)))
+}
+
+// unsupported reports a Flux feature squall cannot honour, by its Flux
+// name so that a Storm user knows what to change: feature reads like
+// "Flux factories are", the message "Flux factories are not supported by
+// squall: why".
+func (p *parser) unsupported(n *yaml.Node, feature, format string, args ...any) {
+	p.fail(n, fmt.Errorf("%s %w: %s", feature, ErrUnsupported, fmt.Sprintf(format, args...)))
 }
 
 // deref follows YAML aliases (*name) to the anchored node.

@@ -63,20 +63,33 @@ func (b *CountBolt) DeclareOutputs() []topology.Stream {
 // Prepare checks that every stream the bolt subscribes to has the field.
 func (b *CountBolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) error {
 	b.out = out
-	if b.field == "" || ctx == nil || ctx.Topology == nil {
+	if ctx == nil {
 		return nil
 	}
-	c := ctx.Component()
+	return b.checkInputs(ctx.Topology, ctx.ComponentID)
+}
+
+// Check checks, before the topology runs, that every stream the bolt
+// subscribes to has the field.
+func (b *CountBolt) Check(ctx *topology.CheckContext) error {
+	return b.checkInputs(ctx.Topology, ctx.ComponentID)
+}
+
+func (b *CountBolt) checkInputs(t *topology.Topology, id string) error {
+	if b.field == "" || t == nil {
+		return nil
+	}
+	c := t.Component(id)
 	if c == nil {
 		return nil
 	}
 	for _, in := range c.Inputs {
-		from := ctx.Topology.Component(in.From)
+		from := t.Component(in.From)
 		if from == nil {
 			continue
 		}
 		if s, ok := from.Output(in.Stream); ok && !slices.Contains(s.Fields, b.field) {
-			return fmt.Errorf("count bolt: stream %q of %q has no field %q (fields %q)", in.Stream, in.From, b.field, s.Fields)
+			return fmt.Errorf("count bolt: stream %q of %q has %w %q (fields %q)", in.Stream, in.From, topology.ErrUnknownField, b.field, s.Fields)
 		}
 	}
 	return nil

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -66,6 +68,68 @@ func NewLineSpout(c LinesConfig) (*LineSpout, error) {
 // DeclareOutputs declares the default stream with one field.
 func (s *LineSpout) DeclareOutputs() []topology.Stream {
 	return []topology.Stream{{ID: topology.DefaultStream, Fields: []string{s.cfg.Field}}}
+}
+
+// Check checks, before the topology runs, that a relative path names a
+// file of the resources directory. Absolute paths and standard input are
+// the running machine's business.
+func (s *LineSpout) Check(ctx *topology.CheckContext) error {
+	p := s.cfg.Path
+	if s.cfg.Input != nil || p == "-" || filepath.IsAbs(p) || ctx.Resources == nil {
+		return nil
+	}
+	rel := path.Clean(filepath.ToSlash(p))
+	fi, err := fs.Stat(ctx.Resources, rel)
+	switch {
+	case err != nil && (rel == ".." || strings.HasPrefix(rel, "../")):
+		return fmt.Errorf("%w: lines spout: %q is outside the resources directory, and only that directory travels with the topology", topology.ErrMissingResource, p)
+	case err != nil:
+		return fmt.Errorf("%w: lines spout: %q is not in the resources directory%s", topology.ErrMissingResource, p, suggestFile(ctx.Resources, rel))
+	case fi.IsDir():
+		return fmt.Errorf("%w: lines spout: %q is a directory", topology.ErrMissingResource, p)
+	}
+	return nil
+}
+
+// suggestFile returns ` (did you mean "x"?)` for a file of fsys in name's
+// directory whose name is close to name's, else "".
+func suggestFile(fsys fs.FS, name string) string {
+	dir, base := path.Split(name)
+	entries, err := fs.ReadDir(fsys, path.Clean("./"+dir))
+	if err != nil {
+		return ""
+	}
+	best, bestDist := "", 3
+	for _, e := range entries {
+		if d := editDistance(base, e.Name()); !e.IsDir() && d < bestDist {
+			best, bestDist = dir+e.Name(), d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // Open opens the input.

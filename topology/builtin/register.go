@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"fmt"
 	"io"
 	"os"
 
@@ -92,6 +93,9 @@ func RegisterWith(r *topology.Registry, o Options) {
 		c := TopNConfig{N: a.Int("n", 10), Writer: stdout}
 		if err := a.Err(); err != nil {
 			return nil, err
+		}
+		if c.N < 1 {
+			return nil, fmt.Errorf("%w: n is %d, it must be at least 1", topology.ErrBadArgs, c.N)
 		}
 		return NewTopNBolt(c), nil
 	})

@@ -57,10 +57,27 @@ func (b *TopNBolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
-	for _, in := range ctx.Component().Inputs {
-		src := ctx.Topology.Component(in.From)
+	return checkKeyCountInputs(ctx.Topology, ctx.ComponentID)
+}
+
+// Check checks, before the topology runs, that every input stream carries
+// a key and a count.
+func (b *TopNBolt) Check(ctx *topology.CheckContext) error {
+	return checkKeyCountInputs(ctx.Topology, ctx.ComponentID)
+}
+
+func checkKeyCountInputs(t *topology.Topology, id string) error {
+	c := t.Component(id)
+	if c == nil {
+		return nil
+	}
+	for _, in := range c.Inputs {
+		src := t.Component(in.From)
+		if src == nil {
+			continue
+		}
 		if s, ok := src.Output(in.Stream); ok && len(s.Fields) < 2 {
-			return fmt.Errorf("top-n bolt %q: stream %q of %q has fields %v, want [key, count]", ctx.ComponentID, in.Stream, in.From, s.Fields)
+			return fmt.Errorf("%w: top-n bolt %q: stream %q of %q has fields %q, want [key, count]", topology.ErrBadComponent, id, in.Stream, in.From, s.Fields)
 		}
 	}
 	return nil

@@ -71,6 +71,7 @@ func (o *submitOptions) run(ctx context.Context, deps *Options, path string, cmd
 	if err != nil {
 		return err
 	}
+	warnLint(cmd.ErrOrStderr(), src, o.topologyFlags, deps.Registry)
 	u := &api.Upload{Request: req}
 	// The package and the Go binary are streamed from files, whatever
 	// their size.

@@ -91,19 +91,28 @@ func locateTopology(path string) (topologySource, error) {
 
 // load reads and validates the topology with the flags' substitutions.
 func (f *topologyFlags) load(src topologySource, reg *topology.Registry) (*topology.Topology, error) {
+	opts, err := f.loadOptions(reg)
+	if err != nil {
+		return nil, err
+	}
+	return topology.LoadFile(src.file, opts)
+}
+
+// loadOptions are the flags' substitutions as topology.LoadOptions.
+func (f *topologyFlags) loadOptions(reg *topology.Registry) (topology.LoadOptions, error) {
 	opts := topology.LoadOptions{Registry: reg, RelativeIncludes: true}
 	if f.filter != "" {
 		fh, err := os.Open(f.filter)
 		if err != nil {
-			return nil, fmt.Errorf("--filter: %w", err)
+			return opts, fmt.Errorf("--filter: %w", err)
 		}
 		defer fh.Close()
 		if opts.Properties, err = topology.ParseProperties(fh); err != nil {
-			return nil, fmt.Errorf("--filter %s: %w", f.filter, err)
+			return opts, fmt.Errorf("--filter %s: %w", f.filter, err)
 		}
 	}
 	if f.envFilter {
 		opts.Env = os.LookupEnv
 	}
-	return topology.LoadFile(src.file, opts)
+	return opts, nil
 }
