@@ -23,6 +23,7 @@ type Bolt struct {
 
 	out    topology.BoltCollector
 	log    *slog.Logger
+	conn   *connErrors
 	cl     *kgo.Client
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -48,7 +49,8 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 	if err != nil {
 		return err
 	}
-	opts, err := clientOptions(b.set.client, servers, ctx.ResourcesDir, b.log)
+	b.conn = &connErrors{}
+	opts, err := clientOptions(b.set.client, servers, ctx.ResourcesDir, b.log, b.conn)
 	if err != nil {
 		return fmt.Errorf("kafka bolt: %w", err)
 	}
@@ -95,7 +97,7 @@ func (b *Bolt) done(t topology.Tuple, err error) {
 
 func (b *Bolt) reportFailure(_ *kgo.Record, err error) {
 	if err != nil {
-		b.out.ReportError(fmt.Errorf("kafka bolt: produce: %w", err))
+		b.out.ReportError(fmt.Errorf("kafka bolt: produce: %w", b.conn.explain(err)))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,13 +19,17 @@ import (
 
 // fetcher is a spout task's goroutine that talks to the brokers: it
 // lists the topics' partitions every refresh period and assigns this
-// task's share to the client, polls records, and runs the commits the
-// executor asks for. It alone calls the client's consuming methods, so the
-// events it sends (assignment changes, then the records polled after
-// them) arrive in the order they happened.
+// task's share to the client, and polls records. It alone calls the
+// client's consuming methods, so the events it sends (assignment changes,
+// then the records polled after them) arrive in the order they happened.
+// A second goroutine, committer, runs the commits the executor asks for,
+// so that a commit never waits behind a poll.
 type fetcher struct {
-	cl  *kgo.Client
-	log *slog.Logger
+	cl   *kgo.Client
+	log  *slog.Logger
+	conn *connErrors
+	// requestTimeout bounds each request other than fetches.
+	requestTimeout time.Duration
 
 	group    string
 	metadata string // the commit metadata of this task
@@ -51,10 +56,11 @@ type fetcher struct {
 	// not fit.
 	errs chan error
 
-	// assigned and ids belong to run's goroutine (and to whoever waits
-	// for it to end).
+	// assigned belongs to run's goroutine.
 	assigned map[TopicPartition]bool
-	ids      topicIDs
+	// idsMu guards ids, which run writes and commits read.
+	idsMu sync.Mutex
+	ids   topicIDs
 }
 
 // fetchEvent is what the fetcher tells the executor, in order.
@@ -82,11 +88,9 @@ type commitResult struct {
 	err  error
 }
 
-// Timeouts of the fetcher's requests.
-const (
-	requestTimeout = 10 * time.Second
-	commitTimeout  = 10 * time.Second
-)
+// defaultRequestTimeout bounds a request other than a fetch, unless the
+// consumer's request.timeout.ms says otherwise.
+const defaultRequestTimeout = 10 * time.Second
 
 // commitMetadata is what the spout stores with each commit, Storm's
 // CommitMetadata: EARLIEST and LATEST resume from commits of the same
@@ -135,18 +139,11 @@ func (f *fetcher) run(ctx context.Context) {
 				refreshAt = time.Now().Add(f.refreshPeriod)
 			}
 		}
-		select {
-		case req := <-f.commits:
-			f.commit(ctx, req)
-		default:
-		}
 		if len(f.assigned) == 0 {
 			// Nothing to poll: wait for the next refresh.
 			t := time.NewTimer(max(time.Until(refreshAt), 0))
 			select {
 			case <-ctx.Done():
-			case req := <-f.commits:
-				f.commit(ctx, req)
 			case <-t.C:
 			}
 			t.Stop()
@@ -188,27 +185,39 @@ func (f *fetcher) collect(fetches kgo.Fetches) fetchEvent {
 	return ev
 }
 
-// send hands an event to the executor, serving commit requests while it
-// waits. It returns false if ctx ended first.
+// send hands an event to the executor. It returns false if ctx ended
+// first.
 func (f *fetcher) send(ctx context.Context, ev fetchEvent) bool {
+	select {
+	case f.events <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// committer runs the executor's commit requests until ctx ends.
+func (f *fetcher) committer(ctx context.Context) {
 	for {
 		select {
-		case f.events <- ev:
-			return true
 		case req := <-f.commits:
-			f.commit(ctx, req)
+			done, err := f.commit(ctx, req)
+			f.commitDone <- commitResult{done: done, err: err} // room for one: one request at a time
 		case <-ctx.Done():
-			return false
+			return
 		}
 	}
 }
 
-// commit runs one of the executor's commit requests.
-func (f *fetcher) commit(ctx context.Context, offsets map[TopicPartition]int64) {
-	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
-	done, err := commitOffsets(cctx, f.cl, f.group, f.ids, offsets, f.metadata)
-	cancel()
-	f.commitDone <- commitResult{done: done, err: err} // room for one: one request at a time
+// commit commits offsets for the group with the task's metadata.
+func (f *fetcher) commit(ctx context.Context, offsets map[TopicPartition]int64) (map[TopicPartition]int64, error) {
+	f.idsMu.Lock()
+	ids := maps.Clone(f.ids)
+	f.idsMu.Unlock()
+	cctx, cancel := context.WithTimeout(ctx, f.requestTimeout)
+	defer cancel()
+	done, err := commitOffsets(cctx, f.cl, f.group, ids, offsets, f.metadata)
+	return done, f.conn.explain(err)
 }
 
 // commitPolled commits a batch's offsets before it is emitted
@@ -222,9 +231,7 @@ func (f *fetcher) commitPolled(ctx context.Context, records []*kgo.Record) bool 
 	}
 	retry := backoff.New(backoff.Policy{Min: 50 * time.Millisecond, Max: 5 * time.Second})
 	for {
-		cctx, cancel := context.WithTimeout(ctx, commitTimeout)
-		done, err := commitOffsets(cctx, f.cl, f.group, f.ids, offsets, f.metadata)
-		cancel()
+		done, err := f.commit(ctx, offsets)
 		for tp := range done {
 			delete(offsets, tp)
 		}
@@ -244,13 +251,15 @@ func (f *fetcher) commitPolled(ctx context.Context, records []*kgo.Record) bool 
 // refresh lists the partitions, and when this task's share changed,
 // assigns it to the client and tells the executor.
 func (f *fetcher) refresh(ctx context.Context) error {
-	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	rctx, cancel := context.WithTimeout(ctx, f.requestTimeout)
 	defer cancel()
 	all, ids, err := listPartitions(rctx, f.cl, f.topics, f.pattern)
 	if err != nil {
-		return err
+		return f.conn.explain(err)
 	}
+	f.idsMu.Lock()
 	maps.Copy(f.ids, ids)
+	f.idsMu.Unlock()
 	mine := AssignPartitions(all, f.index, f.tasks)
 	var added, removed []TopicPartition
 	for _, tp := range mine {
@@ -269,7 +278,7 @@ func (f *fetcher) refresh(ctx context.Context) error {
 	var committed map[TopicPartition]committedOffset
 	if len(added) > 0 {
 		if committed, err = fetchCommitted(rctx, f.cl, f.group, added); err != nil {
-			return err
+			return f.conn.explain(err)
 		}
 	}
 	ev := fetchEvent{removed: removed}

@@ -87,7 +87,9 @@ func runWorker(t testing.TB, cfg worker.Config) *running {
 	if cfg.StormID == "" {
 		cfg.StormID = fmt.Sprintf("%s-%d-%d", cfg.Topology.Name, time.Now().UnixNano()%1000, time.Now().Unix())
 	}
-	cfg.Logger = testLogger(t)
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
 	w, err := worker.New(cfg)
 	if err != nil {
 		t.Fatalf("worker.New: %v", err)

@@ -35,8 +35,11 @@ type clientSettings struct {
 	sec       security
 
 	// Consumer side.
-	groupID     string
-	pollRecords int
+	groupID string
+	// requestTimeout is request.timeout.ms: the spout's own requests
+	// (metadata, offsets, commits).
+	requestTimeout time.Duration
+	pollRecords    int
 	// resetOffset is auto.offset.reset: "earliest", "latest", "none" or
 	// "" for the processing guarantee's default.
 	resetOffset          string
@@ -68,7 +71,6 @@ var ignoredProps = map[string]role{
 	"reconnect.backoff.ms":          both,
 	"reconnect.backoff.max.ms":      both,
 	"retry.backoff.ms":              both,
-	"request.timeout.ms":            consumer,
 	"ssl.enabled.protocols":         both,
 }
 
@@ -220,8 +222,16 @@ var props = map[string]propSpec{
 	}},
 	"linger.ms":           {producer, durationProp(func(d time.Duration) kgo.Opt { return kgo.ProducerLinger(d) })},
 	"delivery.timeout.ms": {producer, durationProp(func(d time.Duration) kgo.Opt { return kgo.RecordDeliveryTimeout(d) })},
-	"request.timeout.ms":  {producer, durationProp(func(d time.Duration) kgo.Opt { return kgo.ProduceRequestTimeout(d) })},
-	"batch.size":          {producer, int32Prop(func(n int32) kgo.Opt { return kgo.ProducerBatchMaxBytes(n) })},
+	"request.timeout.ms": {both, func(s *clientSettings, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > int64(time.Hour/time.Millisecond) {
+			return fmt.Errorf("want milliseconds, from 1 to an hour")
+		}
+		s.requestTimeout = time.Duration(n) * time.Millisecond
+		s.opts = append(s.opts, kgo.ProduceRequestTimeout(s.requestTimeout))
+		return nil
+	}},
+	"batch.size": {producer, int32Prop(func(n int32) kgo.Opt { return kgo.ProducerBatchMaxBytes(n) })},
 	"buffer.memory": {producer, func(s *clientSettings, v string) error {
 		n, err := positiveInt(v, 1<<40)
 		s.opts = append(s.opts, kgo.MaxBufferedBytes(n))
@@ -261,7 +271,7 @@ var props = map[string]propSpec{
 // withProducerProperties) for a client of role r. Every error names the
 // property.
 func parseProps(m map[string]any, r role) (*clientSettings, error) {
-	s := &clientSettings{acks: -1}
+	s := &clientSettings{acks: -1, requestTimeout: defaultRequestTimeout}
 	if len(m) > maxProps {
 		return nil, fmt.Errorf("%w: %d properties, more than %d", ErrConfig, len(m), maxProps)
 	}

@@ -86,35 +86,6 @@ func NewSpout(c SpoutConfig) (*Spout, error) {
 // DeclareOutputs declares the translator's streams.
 func (s *Spout) DeclareOutputs() []topology.Stream { return s.set.tr.streams() }
 
-// bootstrapServers returns the configured brokers, or the topology's
-// kafka.bootstrap.servers.
-func bootstrapServers(given []string, conf topology.Config, what string) ([]string, error) {
-	if len(given) > 0 {
-		return given, nil
-	}
-	if servers := splitList(conf.String(KeyBootstrapServers, "")); len(servers) > 0 {
-		return servers, nil
-	}
-	return nil, fmt.Errorf("%s: %w: no brokers: give bootstrap.servers in its arguments, or set %s in the topology's configuration (squall local -c %s=host:9092)", what, ErrConfig, KeyBootstrapServers, KeyBootstrapServers)
-}
-
-// clientOptions returns the franz-go options shared by the spout and the
-// bolt: brokers, TLS, SASL, and the client properties.
-func clientOptions(cs *clientSettings, servers []string, resourcesDir string, log *slog.Logger) ([]kgo.Opt, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(servers...), kgo.WithLogger(kgoLogger{log})}
-	tlsConf, err := cs.sec.tlsConfig(resourcesDir)
-	if err != nil {
-		return nil, err
-	}
-	if tlsConf != nil {
-		opts = append(opts, kgo.DialTLSConfig(tlsConf))
-	}
-	if m := cs.sec.saslMechanism(); m != nil {
-		opts = append(opts, kgo.SASL(m))
-	}
-	return append(opts, cs.opts...), nil
-}
-
 // Open creates the client and starts the task's fetcher. It does not wait
 // for the brokers: a broker that cannot be reached is reported as an
 // error of the component, and retried.
@@ -133,10 +104,15 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 	if err != nil {
 		return err
 	}
-	opts, err := clientOptions(s.set.client, servers, ctx.ResourcesDir, s.log)
+	conn := &connErrors{}
+	opts, err := clientOptions(s.set.client, servers, ctx.ResourcesDir, s.log, conn)
 	if err != nil {
 		return fmt.Errorf("kafka spout: %w", err)
 	}
+	// Kafka's fetch.max.wait.ms default (franz-go's is 5 s), before the
+	// properties, which may override it. It also bounds how long a paused
+	// or newly assigned partition waits behind a fetch in flight.
+	opts = append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond)}, opts...)
 	opts = append(opts, kgo.ConsumeResetOffset(s.resetOffset()))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -150,7 +126,7 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 	s.lag = map[TopicPartition]PartitionLag{}
 	s.nextCommit = time.Now().Add(s.set.OffsetCommitPeriod)
 	s.f = &fetcher{
-		cl: cl, log: s.log,
+		cl: cl, log: s.log, conn: conn, requestTimeout: s.set.client.requestTimeout,
 		group: s.set.GroupID, metadata: string(meta), stormID: stormID,
 		topics: s.set.Topics, pattern: s.set.pattern,
 		index: index, tasks: tasks,
@@ -166,6 +142,7 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 	fctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Go(func() { s.f.run(fctx) })
+	s.wg.Go(func() { s.f.committer(fctx) })
 	s.log.Info("kafka spout opened", "brokers", strings.Join(servers, ","), "topics", s.topicsString(),
 		"task.index", index, "tasks", tasks, "guarantee", s.set.ProcessingGuarantee,
 		"first.poll.offset.strategy", s.set.FirstPollOffsetStrategy, "props", fmt.Sprint(redact.Config(s.set.Props)))
@@ -459,7 +436,7 @@ func (s *Spout) Close() {
 	s.committing = false
 	if offsets := s.readyOffsets(); len(offsets) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), finalCommitTimeout)
-		done, err := commitOffsets(ctx, s.cl, s.set.GroupID, s.f.ids, offsets, s.f.metadata)
+		done, err := s.f.commit(ctx, offsets)
 		cancel()
 		s.committed(commitResult{done: done, err: err})
 	}
@@ -522,17 +499,4 @@ func (s *Spout) Lag() []PartitionLag {
 		return compareTP(TopicPartition{a.Topic, a.Partition}, TopicPartition{b.Topic, b.Partition})
 	})
 	return out
-}
-
-// kgoLogger passes franz-go's warnings and errors to the task's logger.
-// franz-go never logs credentials.
-type kgoLogger struct{ log *slog.Logger }
-
-func (l kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
-func (l kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	lv := slog.LevelWarn
-	if level == kgo.LogLevelError {
-		lv = slog.LevelError
-	}
-	l.log.Log(context.Background(), lv, "kafka client: "+msg, keyvals...)
 }
