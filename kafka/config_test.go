@@ -124,7 +124,7 @@ func TestSpoutArgs(t *testing.T) {
 		"retry.initial.delay.ms": 10, "retry.max.retries": 3,
 		"stream": "main", "fields": []any{"key", "value"},
 		"topic.streams": map[string]any{"y": map[string]any{"stream": "ys", "fields": []any{"value"}}},
-		"props": map[string]any{"client.id": "me", "max.poll.records": 50, "value.deserializer": "org.apache.kafka.common.serialization.ByteArrayDeserializer"},
+		"props":         map[string]any{"client.id": "me", "max.poll.records": 50, "value.deserializer": "org.apache.kafka.common.serialization.ByteArrayDeserializer"},
 	})
 	sp, err := f(a)
 	if err != nil {
