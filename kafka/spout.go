@@ -43,6 +43,10 @@ type Spout struct {
 	// revoked holds the commit points of partitions this task gave up,
 	// to commit with the next request.
 	revoked map[TopicPartition]int64
+	// now is the clock as Next last read it; calls counts Next's calls,
+	// to read the clock and the fetcher's reports every so many.
+	now   time.Time
+	calls uint
 
 	// lagMu guards lag, which Lag reads from other goroutines.
 	lagMu sync.Mutex
@@ -175,11 +179,19 @@ func (s *Spout) topicsString() string {
 	return strings.Join(s.set.Topics, ",")
 }
 
+// controlEvery is how many calls of Next pass between reads of the clock
+// and of the fetcher's reports while records flow: both cost more than
+// emitting a record.
+const controlEvery = 64
+
 // Next emits one tuple: a failed one whose retry is due, else the next
 // polled record. It never waits for the brokers.
 func (s *Spout) Next() {
-	now := time.Now()
-	s.control()
+	if s.calls++; s.calls%controlEvery == 0 || s.bufPos >= len(s.buf) {
+		s.now = time.Now()
+		s.control()
+	}
+	now := s.now
 	if !s.committing && !now.Before(s.nextCommit) {
 		s.startCommit(now)
 	}

@@ -7,13 +7,17 @@
 package fakekafka
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Config configures a fake broker.
@@ -118,4 +122,94 @@ func Consume(ctx context.Context, addr, topic string, stop func([]*kgo.Record) b
 		all = append(all, fs.Records()...)
 	}
 	return all, nil
+}
+
+// maxLine bounds a line that LoadLines reads.
+const maxLine = 1 << 20
+
+// LoadLines writes every line of r to topic as a record whose key is the
+// line's number (from 1), spread over the topic's partitions in turn. It
+// returns how many records it wrote.
+func LoadLines(ctx context.Context, addr, topic string, partitions int32, r io.Reader) (int, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	var recs []*kgo.Record
+	for sc.Scan() {
+		n := len(recs)
+		recs = append(recs, &kgo.Record{Topic: topic, Partition: int32(n) % max(partitions, 1),
+			Key: []byte(strconv.Itoa(n + 1)), Value: []byte(sc.Text())})
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("read lines for %s: %w", topic, err)
+	}
+	if err := Produce(ctx, addr, recs); err != nil {
+		return 0, fmt.Errorf("write lines to %s: %w", topic, err)
+	}
+	return len(recs), nil
+}
+
+// Tail prints the records of topics, from their start, as they arrive,
+// one line each ("topic/partition@offset key: value"), until ctx ends.
+func Tail(ctx context.Context, addr string, topics []string, w io.Writer) error {
+	cl, err := Client(addr, kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var werr error
+		fs.EachRecord(func(r *kgo.Record) {
+			if werr == nil {
+				_, werr = fmt.Fprintf(w, "%s/%d@%d %s: %s\n", r.Topic, r.Partition, r.Offset, r.Key, r.Value)
+			}
+		})
+		if werr != nil {
+			return werr
+		}
+	}
+}
+
+// Committed returns a group's committed offsets of a topic's partitions
+// (absent: none).
+func Committed(ctx context.Context, addr, group, topic string, partitions int32) (map[int32]int64, error) {
+	cl, err := Client(addr)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = group
+	rt := kmsg.NewOffsetFetchRequestTopic()
+	rt.Topic = topic
+	for p := range partitions {
+		rt.Partitions = append(rt.Partitions, p)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int32]int64{}
+	add := func(p int32, off int64) {
+		if off >= 0 {
+			out[p] = off
+		}
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			add(p.Partition, p.Offset)
+		}
+	}
+	for _, g := range resp.Groups {
+		for _, t := range g.Topics {
+			for _, p := range t.Partitions {
+				add(p.Partition, p.Offset)
+			}
+		}
+	}
+	return out, nil
 }
