@@ -308,7 +308,7 @@ func (f *fetcher) refresh(ctx context.Context) error {
 		f.cl.AddConsumePartitions(add)
 	}
 	slices.SortFunc(removed, compareTP)
-	f.log.Info("kafka partitions assigned", "task.index", f.index, "tasks", f.tasks,
+	f.log.Info("kafka partitions assigned", "index", f.index, "tasks", f.tasks,
 		"partitions", fmt.Sprint(slices.SortedFunc(maps.Keys(f.assigned), compareTP)), "added", len(added), "removed", len(removed))
 	f.send(ctx, ev)
 	return nil

@@ -24,8 +24,10 @@ const (
 //	    go: squall.KafkaBolt
 //	    args: {topic: enriched, key.field: key, value.field: value}
 //
-// docs/kafka.md lists every argument. It panics if a name is already
-// registered.
+// Storm's KafkaSpout and KafkaBolt class names map to them in Flux files
+// whose configuration can be translated (docs/kafka.md says which); other
+// settings are rejected, each named. docs/kafka.md lists every argument.
+// It panics if a name is already registered.
 func Register(r *topology.Registry) {
 	r.RegisterSpout(SpoutName, func(a topology.Args) (topology.Spout, error) {
 		c, err := SpoutConfigFromArgs(a)
@@ -41,6 +43,8 @@ func Register(r *topology.Registry) {
 		}
 		return NewBolt(c)
 	})
+	r.RegisterFluxTranslator(StormKafkaSpout, translateSpout)
+	r.RegisterFluxTranslator(StormKafkaBolt, translateBolt)
 }
 
 func millis(a topology.Args, key string) time.Duration {

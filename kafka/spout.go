@@ -148,7 +148,7 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 	s.wg.Go(func() { s.f.run(fctx) })
 	s.wg.Go(func() { s.f.committer(fctx) })
 	s.log.Info("kafka spout opened", "brokers", strings.Join(servers, ","), "topics", s.topicsString(),
-		"task.index", index, "tasks", tasks, "guarantee", s.set.ProcessingGuarantee,
+		"index", index, "tasks", tasks, "guarantee", s.set.ProcessingGuarantee,
 		"first.poll.offset.strategy", s.set.FirstPollOffsetStrategy, "props", fmt.Sprint(redact.Config(s.set.Props)))
 	return nil
 }
