@@ -54,6 +54,11 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 	if err != nil {
 		return fmt.Errorf("kafka bolt: %w", err)
 	}
+	// Kafka's delivery.timeout.ms default (franz-go retries forever), before
+	// the properties, which may override it: with the brokers gone, records
+	// fail after it and their tuples go back to the spout, and an Execute
+	// waiting for room in the client's buffer returns.
+	opts = append([]kgo.Opt{kgo.RecordDeliveryTimeout(defaultDeliveryTimeout)}, opts...)
 	if b.cl, err = kgo.NewClient(opts...); err != nil {
 		return fmt.Errorf("kafka bolt: %w: %v", ErrConfig, err)
 	}
@@ -159,6 +164,9 @@ func shortValue(v any) string {
 	}
 	return s
 }
+
+// defaultDeliveryTimeout is Kafka's delivery.timeout.ms default.
+const defaultDeliveryTimeout = 2 * time.Minute
 
 // flushTimeout bounds how long Cleanup waits for records in flight.
 const flushTimeout = 10 * time.Second

@@ -424,6 +424,9 @@ func (s *Spout) Activate() {}
 
 // Deactivate commits what is ready, as Storm's spout does.
 func (s *Spout) Deactivate() {
+	if s.f == nil {
+		return
+	}
 	s.control()
 	if !s.committing {
 		s.startCommit(time.Now())
