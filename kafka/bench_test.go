@@ -97,15 +97,16 @@ func BenchmarkSpoutNullBolt(b *testing.B) {
 
 // BenchmarkSpoutPython reads b.N records with one spout task through one
 // Python child (the passthrough reference component) into a Go null bolt,
-// acked, and reports records/s, with each multilang serializer. The
-// tuples carry the default five fields.
+// acked, and reports records/s, with each multilang serializer, the tuples
+// carrying the default five fields, or the value alone (value-json).
 func BenchmarkSpoutPython(b *testing.B) {
 	for _, ser := range []string{"json", "msgpack"} {
-		b.Run(ser, func(b *testing.B) { benchSpoutPython(b, ser) })
+		b.Run(ser, func(b *testing.B) { benchSpoutPython(b, ser, DefaultFields) })
 	}
+	b.Run("value-json", func(b *testing.B) { benchSpoutPython(b, "json", []string{FieldValue}) })
 }
 
-func benchSpoutPython(b *testing.B, serializer string) {
+func benchSpoutPython(b *testing.B, serializer string, fields []string) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		b.Skip("python3 not found")
 	}
@@ -130,12 +131,13 @@ func benchSpoutPython(b *testing.B, serializer string) {
 	br := benchBroker(b, n)
 	cfg := testSpoutConfig(br.Addr(), "bench", "bench")
 	cfg.OffsetCommitPeriod = time.Second
+	cfg.Fields = fields
 	tb := topology.NewBuilder("kafkapy")
 	tb.AddConfig(topology.KeyAckerExecutors, 1)
 	tb.AddConfig(topology.KeyMaxSpoutPending, 5000)
 	tb.AddConfig(topology.KeyMultilangSerializer, serializer)
 	tb.SetSpout("kafka", topology.SpoutFunc(func() (topology.Spout, error) { return NewSpout(cfg) }), 1)
-	tb.SetBolt("py", topology.Shell("python3", script).Fields(DefaultFields...), 1).ShuffleGrouping("kafka")
+	tb.SetBolt("py", topology.Shell("python3", script).Fields(fields...), 1).ShuffleGrouping("kafka")
 	tb.SetBolt("null", builtin.Null(), 1).LocalOrShuffleGrouping("py")
 	topo, err := tb.Build()
 	if err != nil {
