@@ -42,6 +42,19 @@ func (p *parser) fluxClass(c *compDef, byKey map[string]kv) {
 		}
 		p.fluxShell(c, ctor.v, methods.v)
 	default:
+		if _, translated := p.reg.FluxTranslator(c.className); translated {
+			// The translator sees the whole definition: references to
+			// Flux components and config methods included.
+			d := &fluxDef{id: c.id, className: c.className, pos: c.pos}
+			if haveCtor {
+				d.ctorArgs = p.fluxList(ctor.v, "constructorArgs")
+			}
+			if haveMethods {
+				d.methods = p.fluxMethods(methods.v)
+			}
+			c.flux = d
+			return
+		}
 		if haveCtor {
 			c.ctorArgs = p.ctorArgs(ctor.v)
 		}

@@ -56,6 +56,7 @@ type Registry struct {
 	bolts     map[string]BoltFactory
 	groupings map[string]GroupingFactory
 	classes   map[string]ClassAlias
+	fluxes    map[string]FluxTranslator
 }
 
 // NewRegistry returns an empty Registry.
@@ -65,6 +66,7 @@ func NewRegistry() *Registry {
 		bolts:     make(map[string]BoltFactory),
 		groupings: make(map[string]GroupingFactory),
 		classes:   make(map[string]ClassAlias),
+		fluxes:    make(map[string]FluxTranslator),
 	}
 }
 
@@ -93,6 +95,24 @@ func (r *Registry) RegisterGrouping(name string, f GroupingFactory) {
 // already registered or empty.
 func (r *Registry) RegisterClass(className, name string, params ...string) {
 	register(r.classes, "class", className, ClassAlias{Name: name, Params: params}, name == "")
+}
+
+// RegisterFluxTranslator makes the Java class className, as written in
+// Flux files, stand for the Go component its translator names: unlike
+// RegisterClass, the translator sees the whole definition (references to
+// Flux components, properties, config methods). It panics if className
+// already has a translator or is empty.
+func (r *Registry) RegisterFluxTranslator(className string, f FluxTranslator) {
+	register(r.fluxes, "flux translator", className, f, f == nil)
+}
+
+// FluxTranslator returns the translator registered for a Java class.
+func (r *Registry) FluxTranslator(className string) (FluxTranslator, bool) {
+	if r == nil {
+		return nil, false
+	}
+	f, ok := r.fluxes[className]
+	return f, ok
 }
 
 func register[F any](m map[string]F, what, name string, f F, isNil bool) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -68,7 +69,7 @@ var javaOnlyKeys = map[string]struct{ feature, why string }{
 	"workerHooks":    {"Flux worker hooks are", "they are Java objects run inside the JVM worker; squall workers run no Java"},
 }
 
-var topLevelKeys = []string{"name", "config", "spouts", "bolts", "streams", "includes"}
+var topLevelKeys = []string{"name", "config", "spouts", "bolts", "streams", "includes", "components"}
 
 // fileDef is one parsed YAML file, before includes are merged and
 // components are resolved.
@@ -82,6 +83,10 @@ type fileDef struct {
 	bolts     []*compDef
 	streams   []*streamDef
 	includes  []includeDef
+	// components are Flux's `components:`, by id; componentsPos is where
+	// the key is.
+	components    map[string]*fluxDef
+	componentsPos pos
 }
 
 type includeDef struct {
@@ -170,6 +175,15 @@ func (l *loader) include(main *fileDef, inc includeDef, mainFile string) {
 	main.spouts = mergeComponents(main.spouts, f.spouts, inc.override)
 	main.bolts = mergeComponents(main.bolts, f.bolts, inc.override)
 	main.streams = append(main.streams, f.streams...)
+	for id, d := range f.components {
+		if _, exists := main.components[id]; exists && !inc.override {
+			continue
+		}
+		if main.components == nil {
+			main.components, main.componentsPos = map[string]*fluxDef{}, f.componentsPos
+		}
+		main.components[id] = d
+	}
 }
 
 func mergeComponents(into, from []*compDef, override bool) []*compDef {
@@ -235,6 +249,10 @@ func (l *loader) parseFile(data []byte, file string) *fileDef {
 			f.streams = p.streams(e.v)
 		case "includes":
 			f.includes = p.includes(e.v)
+		case "components":
+			// Only what classes squall translates refer to is used;
+			// build reports the rest.
+			f.components, f.componentsPos = p.fluxComponents(e.v), pos{file, e.k.Line}
 		default:
 			if j, ok := javaOnlyKeys[e.key]; ok {
 				p.unsupported(e.k, j.feature, "%s", j.why)
@@ -313,8 +331,9 @@ func (l *loader) build(f *fileDef, file string) (*Topology, *sources, map[string
 	src := &sources{file: file, name: f.namePos, config: f.configPos, comps: make(map[*Component]*compSource)}
 	broken := make(map[string]bool)
 	byID := make(map[string]*Component)
+	flux := &fluxResolver{defs: f.components, used: map[string]bool{}}
 	for _, cd := range slices.Concat(f.spouts, f.bolts) {
-		c, err := l.component(cd)
+		c, err := l.component(cd, flux)
 		if err != nil {
 			l.errs = append(l.errs, &Error{File: cd.pos.file, Line: cd.pos.line, Component: cd.id, Err: err})
 			broken[cd.id] = true
@@ -352,12 +371,17 @@ func (l *loader) build(f *fileDef, file string) (*Topology, *sources, map[string
 		cs := src.comps[to]
 		cs.inputs = append(cs.inputs, sd.pos)
 	}
+	if unused := flux.unused(); len(unused) > 0 {
+		j := javaOnlyKeys["components"]
+		l.errs = append(l.errs, &Error{File: f.componentsPos.file, Line: f.componentsPos.line,
+			Err: fmt.Errorf("%s %w: %s (only the classes squall translates may refer to them, and nothing does to %s)", j.feature, ErrUnsupported, j.why, strings.Join(unused, ", "))})
+	}
 	return t, src, broken
 }
 
 // component resolves one component definition. On error it still returns
 // a component, with a stub Go implementation.
-func (l *loader) component(cd *compDef) (*Component, error) {
+func (l *loader) component(cd *compDef, flux *fluxResolver) (*Component, error) {
 	c := &Component{
 		ID:          cd.id,
 		Kind:        cd.kind,
@@ -372,7 +396,16 @@ func (l *loader) component(cd *compDef) (*Component, error) {
 		return c, nil
 	}
 	name, args := cd.goName, cd.args
-	if cd.className != "" {
+	if cd.flux != nil {
+		tr, _ := l.opts.Registry.FluxTranslator(cd.className)
+		obj, err := flux.object(cd.flux)
+		if err == nil {
+			name, args, err = tr(obj)
+		}
+		if err != nil {
+			return stub(c), fmt.Errorf("class %s: %w", cd.className, err)
+		}
+	} else if cd.className != "" {
 		var err error
 		name, args, err = resolveClass(l.opts.Registry, cd.className, cd.ctorArgs,
 			"use `shell: {command: [...]}` for a multilang component or `go: name` for a registered Go component")

@@ -26,6 +26,9 @@ type compDef struct {
 	args      map[string]any
 	className string
 	ctorArgs  []any
+	// flux is the whole Flux definition of a className component whose
+	// class has a FluxTranslator.
+	flux *fluxDef
 
 	// hints are the keys read and ignored (Flux's resource-aware
 	// scheduling hints), with their lines, for Lint.

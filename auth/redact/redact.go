@@ -36,13 +36,17 @@ var secretWords = map[string]bool{
 }
 
 // secretPairs are two consecutive key words that mark a value as secret:
-// Storm's storm.zookeeper[.topology].auth.payload, and key material.
+// Storm's storm.zookeeper[.topology].auth.payload, key material, and
+// Kafka's sasl.jaas.config (which holds a password) and ssl.keystore.key
+// (an inline private key).
 var secretPairs = [][2]string{
 	{"auth", "payload"},
 	{"api", "key"},
 	{"private", "key"},
 	{"access", "key"},
 	{"secret", "key"},
+	{"jaas", "config"},
+	{"keystore", "key"},
 }
 
 // IsSecretKey reports whether a configuration key looks like it holds a

@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/squallstream/squall/drpc"
+	"github.com/squallstream/squall/kafka"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
 )
@@ -15,5 +16,6 @@ func stockRegistry(stdout io.Writer) *topology.Registry {
 	r := topology.NewRegistry()
 	builtin.RegisterWith(r, builtin.Options{Stdout: stdout})
 	drpc.Register(r)
+	kafka.Register(r)
 	return r
 }

@@ -99,6 +99,7 @@ protocol; Go components run inside the worker.`,
 		newDRPCCmd(),
 		newDRPCClientCmd(),
 		newDRPCBenchCmd(),
+		newKafkaFakeCmd(),
 	)
 	return root
 }

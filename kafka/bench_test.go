@@ -1,0 +1,147 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/squallstream/squall/adapters"
+	"github.com/squallstream/squall/internal/fakekafka"
+	"github.com/squallstream/squall/internal/transcript"
+	"github.com/squallstream/squall/shell"
+	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/topology/builtin"
+	"github.com/squallstream/squall/worker"
+)
+
+// benchBroker starts a fake broker holding n records of about 40 bytes
+// in a topic of 4 partitions.
+func benchBroker(b *testing.B, n int) *fakekafka.Broker {
+	b.Helper()
+	br, err := fakekafka.Start(fakekafka.Config{Topics: []string{"bench"}, Partitions: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(br.Close)
+	const chunk = 100_000
+	for from := 0; from < n; from += chunk {
+		recs := make([]*kgo.Record, min(chunk, n-from))
+		for i := range recs {
+			j := from + i
+			recs[i] = &kgo.Record{Topic: "bench", Partition: int32(j % 4), Key: fmt.Appendf(nil, "k%d", j), Value: fmt.Appendf(nil, "the value of record number %09d", j)}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err := fakekafka.Produce(ctx, br.Addr(), recs)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return br
+}
+
+// runBench runs topo until done says the records went through, and
+// reports records/s.
+func runBench(b *testing.B, topo *topology.Topology, cfg worker.Config, n int, done func(w *worker.Worker) bool) {
+	b.Helper()
+	cfg.Topology, cfg.StormID, cfg.Logger = topo, topo.Name+"-1-1", testLogger(b)
+	w, err := worker.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	b.ResetTimer()
+	go func() { errc <- w.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Minute)
+	for !done(w) {
+		if time.Now().After(deadline) {
+			cancel()
+			<-errc
+			b.Fatalf("the records did not get through in 10 minutes; errors: %v", w.Errors())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	cancel()
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkSpoutNullBolt reads b.N records from a fake broker with one
+// AT_LEAST_ONCE spout task into a Go null bolt, with one acker, and reports
+// records/s (the timer includes opening the spout and its first fetches).
+func BenchmarkSpoutNullBolt(b *testing.B) {
+	n := b.N
+	br := benchBroker(b, n)
+	cfg := testSpoutConfig(br.Addr(), "bench", "bench")
+	cfg.OffsetCommitPeriod = time.Second
+	tb := topology.NewBuilder("kafkanull")
+	tb.AddConfig(topology.KeyAckerExecutors, 1)
+	tb.AddConfig(topology.KeyMaxSpoutPending, 5000)
+	tb.SetSpout("kafka", topology.SpoutFunc(func() (topology.Spout, error) { return NewSpout(cfg) }), 1)
+	tb.SetBolt("null", builtin.Null(), 1).LocalOrShuffleGrouping("kafka")
+	topo, err := tb.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	runBench(b, topo, worker.Config{}, n, func(w *worker.Worker) bool { return ackedOf(w, "kafka") >= int64(n) })
+}
+
+// BenchmarkSpoutPython reads b.N records with one spout task through one
+// Python child (the passthrough reference component) into a Go null bolt,
+// acked, and reports records/s, with each multilang serializer, the tuples
+// carrying the default five fields, or the value alone (value-json).
+func BenchmarkSpoutPython(b *testing.B) {
+	for _, ser := range []string{"json", "msgpack"} {
+		b.Run(ser, func(b *testing.B) { benchSpoutPython(b, ser, DefaultFields) })
+	}
+	b.Run("value-json", func(b *testing.B) { benchSpoutPython(b, "json", []string{FieldValue}) })
+}
+
+func benchSpoutPython(b *testing.B, serializer string, fields []string) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		b.Skip("python3 not found")
+	}
+	env, err := adapters.Install(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if serializer == "msgpack" {
+		dir, ok := transcript.PythonMsgpack(b, "python3")
+		if !ok {
+			b.Skip("python3 cannot import the msgpack module")
+		}
+		if dir != "" {
+			env = adapters.Env{"PYTHONPATH=" + dir}.Apply(env)
+		}
+	}
+	script, err := filepath.Abs(filepath.Join("..", "adapters", "python", "components", "passthrough.py"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := b.N
+	br := benchBroker(b, n)
+	cfg := testSpoutConfig(br.Addr(), "bench", "bench")
+	cfg.OffsetCommitPeriod = time.Second
+	cfg.Fields = fields
+	tb := topology.NewBuilder("kafkapy")
+	tb.AddConfig(topology.KeyAckerExecutors, 1)
+	tb.AddConfig(topology.KeyMaxSpoutPending, 5000)
+	tb.AddConfig(topology.KeyMultilangSerializer, serializer)
+	tb.SetSpout("kafka", topology.SpoutFunc(func() (topology.Spout, error) { return NewSpout(cfg) }), 1)
+	tb.SetBolt("py", topology.Shell("python3", script).Fields(fields...), 1).ShuffleGrouping("kafka")
+	tb.SetBolt("null", builtin.Null(), 1).LocalOrShuffleGrouping("py")
+	topo, err := tb.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	runBench(b, topo, worker.Config{Shell: shell.Options{Env: env}}, n, func(w *worker.Worker) bool { return ackedOf(w, "kafka") >= int64(n) })
+}

@@ -1,0 +1,155 @@
+package kafka
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/squallstream/squall/topology"
+)
+
+// The record fields a spout can emit, by name. The default is Storm's
+// DefaultRecordTranslator: topic, partition, offset, key, value.
+const (
+	FieldTopic     = "topic"
+	FieldPartition = "partition"
+	FieldOffset    = "offset"
+	FieldKey       = "key"
+	FieldValue     = "value"
+	// FieldTimestamp is the record's timestamp in milliseconds since the
+	// epoch (int64).
+	FieldTimestamp = "timestamp"
+	// FieldHeaders is the record's headers as a map of name to value
+	// (decoded like the value; the last of repeated names wins).
+	FieldHeaders = "headers"
+)
+
+// DefaultFields are the fields the spout emits unless told otherwise.
+var DefaultFields = []string{FieldTopic, FieldPartition, FieldOffset, FieldKey, FieldValue}
+
+var recordFields = []string{FieldTopic, FieldPartition, FieldOffset, FieldKey, FieldValue, FieldTimestamp, FieldHeaders}
+
+// Route says on which stream, and with which fields, the records of a
+// topic are emitted.
+type Route struct {
+	Stream string
+	Fields []string
+}
+
+// translator turns records into tuples: Storm's RecordTranslator, in the
+// shapes of its DefaultRecordTranslator and ByTopicRecordTranslator.
+type translator struct {
+	def     Route
+	byTopic map[string]Route
+	// keyBytes and valueBytes emit keys and values as []byte instead of
+	// strings.
+	keyBytes, valueBytes bool
+}
+
+func newTranslator(def Route, byTopic map[string]Route, keyBytes, valueBytes bool) (*translator, error) {
+	t := &translator{def: def, byTopic: byTopic, keyBytes: keyBytes, valueBytes: valueBytes}
+	if t.def.Stream == "" {
+		t.def.Stream = topology.DefaultStream
+	}
+	if t.def.Fields == nil {
+		t.def.Fields = DefaultFields
+	}
+	check := func(what string, r *Route) error {
+		if r.Stream == "" {
+			r.Stream = topology.DefaultStream
+		}
+		if r.Fields == nil {
+			r.Fields = DefaultFields
+		}
+		if len(r.Fields) == 0 {
+			return fmt.Errorf("%w: %s: no fields to emit", ErrConfig, what)
+		}
+		for i, f := range r.Fields {
+			if !slices.Contains(recordFields, f) {
+				return fmt.Errorf("%w: %s: unknown record field %q (known: %v)", ErrConfig, what, f, recordFields)
+			}
+			if slices.Contains(r.Fields[:i], f) {
+				return fmt.Errorf("%w: %s: field %q twice", ErrConfig, what, f)
+			}
+		}
+		return nil
+	}
+	if err := check("fields", &t.def); err != nil {
+		return nil, err
+	}
+	fieldsOf := map[string][]string{t.def.Stream: t.def.Fields}
+	for _, topic := range sortedKeys(t.byTopic) {
+		r := t.byTopic[topic]
+		what := fmt.Sprintf("topic.streams[%s]", topic)
+		if err := check(what, &r); err != nil {
+			return nil, err
+		}
+		// One stream has one list of fields, as Storm's
+		// ByTopicRecordTranslator insists.
+		if prev, ok := fieldsOf[r.Stream]; ok && !slices.Equal(prev, r.Fields) {
+			return nil, fmt.Errorf("%w: %s: stream %q is already declared with fields %v, not %v", ErrConfig, what, r.Stream, prev, r.Fields)
+		}
+		fieldsOf[r.Stream] = r.Fields
+		t.byTopic[topic] = r
+	}
+	return t, nil
+}
+
+// streams returns the streams the translator emits on, the default
+// route's first.
+func (t *translator) streams() []topology.Stream {
+	out := []topology.Stream{{ID: t.def.Stream, Fields: t.def.Fields}}
+	for _, topic := range sortedKeys(t.byTopic) {
+		r := t.byTopic[topic]
+		if !slices.ContainsFunc(out, func(s topology.Stream) bool { return s.ID == r.Stream }) {
+			out = append(out, topology.Stream{ID: r.Stream, Fields: r.Fields})
+		}
+	}
+	return out
+}
+
+// translate returns the stream and values of a record's tuple.
+func (t *translator) translate(r *kgo.Record) (string, []any) {
+	route := t.def
+	if rt, ok := t.byTopic[r.Topic]; ok {
+		route = rt
+	}
+	values := make([]any, len(route.Fields))
+	for i, f := range route.Fields {
+		switch f {
+		case FieldTopic:
+			values[i] = r.Topic
+		case FieldPartition:
+			values[i] = r.Partition
+		case FieldOffset:
+			values[i] = r.Offset
+		case FieldKey:
+			values[i] = decodeBytes(r.Key, t.keyBytes)
+		case FieldValue:
+			values[i] = decodeBytes(r.Value, t.valueBytes)
+		case FieldTimestamp:
+			values[i] = r.Timestamp.UnixMilli()
+		case FieldHeaders:
+			h := make(map[string]any, len(r.Headers))
+			for _, kv := range r.Headers {
+				h[kv.Key] = decodeBytes(kv.Value, t.valueBytes)
+			}
+			values[i] = h
+		}
+	}
+	return route.Stream, values
+}
+
+// decodeBytes returns a record's key or value as Storm's String (default)
+// or ByteArray deserializers would: nil stays nil (a null key or a
+// tombstone).
+func decodeBytes(b []byte, raw bool) any {
+	switch {
+	case b == nil:
+		return nil
+	case raw:
+		return b
+	}
+	return string(b)
+}
