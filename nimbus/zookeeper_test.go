@@ -130,12 +130,14 @@ func TestTwoNimbusesOnZooKeeper(t *testing.T) {
 	s1.Close()
 	waitLeader(t, n2)
 	waitFor(t, "the old leader's leader loop to stop", func() bool { return n1.currentLeader() == nil })
+	// A supervisor vanishing moves nothing by itself: its worker is
+	// judged by its heartbeats (in their launch grace here).
+	before := assignment(t, s2, id)
 	supB.Close()
-	waitFor(t, "executors to leave the vanished supervisor", func() bool {
-		return workersPerNode(assignment(t, s2, id))["b"] == 0
-	})
-	if got := workersPerNode(assignment(t, s2, id)); !mapsEqual(got, map[string]int{"a": 1, "c": 1}) {
-		t.Errorf("workers per node after the takeover = %v, want a and c", got)
+	passes := n2.passes.Load()
+	waitFor(t, "two passes of the new leader", func() bool { return n2.passes.Load() >= passes+2 })
+	if a := assignment(t, s2, id); a.Version != before.Version {
+		t.Errorf("assignment changed when a supervisor vanished: %v, was %v", a.Executors, before.Executors)
 	}
 	id2 := submit(t, n2, wordsRequest("after"))
 	if a := assignment(t, s2, id2); len(a.Executors) != 7 {
