@@ -124,6 +124,16 @@ func (z *ZooKeeper) Close() error {
 	return nil
 }
 
+// Connected reports whether the session is established and its connection
+// up at this moment. Requests made while it is not wait for it (within
+// their context); a caller that must answer at once, as nimbus's API
+// does, answers from what it read earlier instead.
+func (z *ZooKeeper) Connected() bool {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.connected && !z.closed
+}
+
 // onEvent is the ZooKeeper client's event callback. It runs on the client's
 // goroutine, so it must not block or call ZooKeeper.
 func (z *ZooKeeper) onEvent(ev zk.Event) {
