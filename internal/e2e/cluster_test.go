@@ -200,7 +200,7 @@ func TestClusterReliableThroughFailures(t *testing.T) {
 	}
 	s.daemon = c.startSupervisor(s)
 	waitUntil(t, 30*time.Second, "the restarted supervisor to adopt its workers", func() bool {
-		return strings.Contains(readFile(s.logPath), "adopted worker")
+		return strings.Contains(s.log(), "adopted worker")
 	})
 	if after := c.workerPids(id); !maps.Equal(after, before) {
 		t.Errorf("workers were restarted instead of adopted: %v then %v", before, after)
@@ -230,9 +230,4 @@ func TestClusterReliableThroughFailures(t *testing.T) {
 	t.Logf("spout starts: %d", strings.Count(logs, "e2e spout started"))
 	c.squall("kill", "-w", "0", "e2e-reliable")
 	waitUntil(t, 30*time.Second, "the workers to stop", func() bool { return len(c.workerPids(id)) == 0 })
-}
-
-func readFile(path string) string {
-	data, _ := os.ReadFile(path)
-	return string(data)
 }
