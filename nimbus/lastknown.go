@@ -109,24 +109,6 @@ func (k *lastKnown) put(key knownKey, v any, at time.Time) {
 	}
 }
 
-// learn records what a leader pass read at at, so that the last known
-// state is as fresh as the leader's, also for what no request read yet.
-func (k *lastKnown) learn(supIDs []string, sups []cluster.SupervisorInfo, ids []string, recs map[string]cluster.TopologyRecord,
-	asgIDs []string, asgs map[string]cluster.Assignment, at time.Time) {
-	k.put(knownKey{kind: knownSupervisorIDs}, supIDs, at)
-	for _, info := range sups {
-		k.put(knownKey{knownSupervisor, info.ID}, info, at)
-	}
-	k.put(knownKey{kind: knownTopologyIDs}, ids, at)
-	for id, rec := range recs {
-		k.put(knownKey{knownTopology, id}, rec, at)
-	}
-	k.put(knownKey{kind: knownAssignmentIDs}, asgIDs, at)
-	for id, a := range asgs {
-		k.put(knownKey{knownAssignment, id}, a, at)
-	}
-}
-
 // drop forgets key: it was found gone.
 func (k *lastKnown) drop(key knownKey) {
 	k.mu.Lock()
@@ -139,6 +121,67 @@ func (k *lastKnown) get(key knownKey) (knownValue, bool) {
 	defer k.mu.Unlock()
 	v, ok := k.entries[key]
 	return v, ok
+}
+
+// keepKnown keeps the last known state fresh on every nimbus, leader or
+// not, so that the API can answer for what no request asked yet when
+// ZooKeeper stops answering: it reads all the API shows when topologies,
+// assignments or supervisors change, and every nimbus.monitor.freq.secs
+// for the heartbeats, errors and nimbuses, which no watch covers. It runs
+// until ctx ends.
+func (n *Nimbus) keepKnown(ctx context.Context) {
+	changed := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case changed <- struct{}{}:
+		default: // a signal is pending already
+		}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, w := range []<-chan struct{}{n.state.WatchTopologies(ctx), n.state.WatchAssignments(ctx), n.state.WatchSupervisors(ctx)} {
+		wg.Go(func() {
+			for range w {
+				signal()
+			}
+		})
+	}
+	tick := n.clock.AfterFunc(n.timing.monitorFreq, signal)
+	defer func() { tick.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		tick.Stop()
+		if err := n.freshView(ctx).learnAll(); err != nil && ctx.Err() == nil {
+			n.log.Debug("refresh the last known state", "err", err)
+		}
+		tick = n.clock.AfterFunc(n.timing.monitorFreq, signal)
+	}
+}
+
+// learnAll reads everything the API shows, each read recorded as the
+// last known state.
+func (v *view) learnAll() error {
+	ids, err := v.topologyIDs()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := v.topology(id); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+		}
+		_, err1 := v.heartbeats(id)
+		_, err2 := v.errors(id)
+		errs = append(errs, err1, err2)
+	}
+	_, _, err1 := v.assignments()
+	_, err2 := v.supervisors()
+	_, err3 := v.nimbuses(false)
+	return errors.Join(append(errs, err1, err2, err3)...)
 }
 
 // connectivity is implemented by cluster states that know whether they

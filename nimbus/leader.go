@@ -432,8 +432,7 @@ type snapshot struct {
 }
 
 // snapshot reads the topologies, assignments and supervisors, and judges
-// the supervisors' liveness (see liveness.supervisors). What it reads
-// becomes the API's last known state too.
+// the supervisors' liveness (see liveness.supervisors).
 func (l *leader) snapshot(ctx context.Context, now time.Time) (*snapshot, error) {
 	st := l.n.state
 	s := &snapshot{
@@ -485,7 +484,6 @@ func (l *leader) snapshot(ctx context.Context, now time.Time) (*snapshot, error)
 		s.assignments[id] = a
 		s.cluster.Assignments[id] = toScheduler(a, nil)
 	}
-	l.n.known.learn(supIDs, registered, s.ids, s.records, asgIDs, s.assignments, now)
 	s.cluster.Supervisors = l.live.supervisors(registered, s.assignments, now)
 	for _, sup := range s.cluster.Supervisors {
 		s.aliveNodes[sup.ID] = sup.Alive
@@ -543,7 +541,6 @@ func (l *leader) schedule(ctx context.Context, snap *snapshot, rec cluster.Topol
 	if err != nil {
 		return err
 	}
-	l.n.known.put(knownKey{knownHeartbeats, rec.ID}, beats, now)
 	bad := l.live.badSlots(rec.ID, cur, beats, snap.aliveNodes, now)
 	snap.cluster.Assignments[rec.ID] = toScheduler(cur, m.tasks)
 	res, err := scheduler.Schedule(snap.cluster, scheduler.Request{

@@ -222,6 +222,7 @@ func (n *Nimbus) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { n.campaign(ctx) })
 	wg.Go(func() { n.replicate(ctx) })
+	wg.Go(func() { n.keepKnown(ctx) })
 	n.log.Info("nimbus started", "grpc", n.GRPCAddr(), "http", n.HTTPAddr(), "host", n.cfg.Host)
 	close(n.ready)
 
