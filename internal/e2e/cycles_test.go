@@ -21,9 +21,14 @@ func (c *cluster) spoutEmitted(id string) int64 {
 }
 
 // waitSpoutsStopped waits until the spouts' emitted count stays the same
-// for 3s, heartbeats coming every second, and returns it.
+// for three heartbeats (task.heartbeat.frequency.secs) and at least 3s,
+// and returns it.
 func (c *cluster) waitSpoutsStopped(id string, timeout time.Duration) int64 {
 	c.t.Helper()
+	stable := 3 * time.Second
+	if hb, ok := c.conf["task.heartbeat.frequency.secs"].(int); ok {
+		stable = max(stable, 3*time.Duration(hb)*time.Second)
+	}
 	last, since := int64(-1), time.Now()
 	waitUntil(c.t, timeout, "the spouts to stop emitting", func() bool {
 		n := c.spoutEmitted(id)
@@ -31,7 +36,7 @@ func (c *cluster) waitSpoutsStopped(id string, timeout time.Duration) int64 {
 			last, since = n, time.Now()
 			return false
 		}
-		return time.Since(since) >= 3*time.Second
+		return time.Since(since) >= stable
 	})
 	return last
 }
