@@ -31,12 +31,24 @@ type liveness struct {
 	// topology and slot.
 	beat map[string]map[cluster.Slot]time.Time
 	// seen is when each executor was last known alive, by topology: its
-	// worker's heartbeat changed and listed it.
-	seen map[string]map[cluster.ExecutorID]time.Time
+	// worker's heartbeat changed and listed it, or nimbus first looked.
+	seen map[string]map[cluster.ExecutorID]sighting
 	// sups holds every supervisor known, by id: the registered ones and
 	// those gone from the cluster state that are still alive or still
 	// hold assigned slots.
 	sups map[string]supervisorSeen
+}
+
+// sighting is when an executor was last known alive, and whether its
+// worker was heard from since nimbus first looked at it: a heartbeat
+// changed under this leadership. Until then nimbus gives it
+// nimbus.task.launch.secs rather than nimbus.task.timeout.secs, as Storm's
+// leader waits for the workers' heartbeats to recover: after ZooKeeper
+// comes back, or a leader changes, a worker may take a while to reach
+// ZooKeeper again.
+type sighting struct {
+	at    time.Time
+	heard bool
 }
 
 // supervisorSeen is what nimbus knows of a supervisor: its last record,
@@ -50,7 +62,7 @@ func newLiveness(t timing) *liveness {
 	return &liveness{
 		t:    t,
 		beat: make(map[string]map[cluster.Slot]time.Time),
-		seen: make(map[string]map[cluster.ExecutorID]time.Time),
+		seen: make(map[string]map[cluster.ExecutorID]sighting),
 		sups: make(map[string]supervisorSeen),
 	}
 }
@@ -105,9 +117,11 @@ func (lv *liveness) supervisors(registered []cluster.SupervisorInfo, asg map[str
 
 // badSlots records topology id's heartbeats and returns the slots of a
 // running an executor that is dead: not seen alive for
-// nimbus.task.timeout.secs, and assigned longer ago than
-// nimbus.task.launch.secs unless its node's supervisor is dead (no one
-// launches it there). The scheduler moves their executors.
+// nimbus.task.timeout.secs (nimbus.task.launch.secs until its worker is
+// heard from, see sighting), and assigned longer ago than
+// nimbus.task.launch.secs; on a node whose supervisor is dead, where no
+// one launches it, the launch grace does not apply. The scheduler moves
+// their executors.
 func (lv *liveness) badSlots(id string, a cluster.Assignment, beats []cluster.WorkerHeartbeat, aliveNodes map[string]bool, now time.Time) []scheduler.Slot {
 	last := lv.beat[id]
 	if last == nil {
@@ -116,20 +130,21 @@ func (lv *liveness) badSlots(id string, a cluster.Assignment, beats []cluster.Wo
 	}
 	seen := lv.seen[id]
 	if seen == nil {
-		seen = make(map[cluster.ExecutorID]time.Time)
+		seen = make(map[cluster.ExecutorID]sighting)
 		lv.seen[id] = seen
 	}
 	current := make(map[cluster.Slot]bool, len(beats))
 	for _, hb := range beats {
 		slot := cluster.Slot{NodeID: hb.NodeID, Port: hb.Port}
 		current[slot] = true
-		if t, ok := last[slot]; ok && t.Equal(hb.Time) {
+		t, looked := last[slot]
+		if looked && t.Equal(hb.Time) {
 			continue
 		}
 		last[slot] = hb.Time
 		for _, e := range hb.Executors {
 			if a.Executors[e] == slot {
-				seen[e] = now
+				seen[e] = sighting{at: now, heard: looked}
 			}
 		}
 	}
@@ -145,18 +160,23 @@ func (lv *liveness) badSlots(id string, a cluster.Assignment, beats []cluster.Wo
 	}
 	bad := make(map[cluster.Slot]bool)
 	for e, slot := range a.Executors {
-		at, ok := seen[e]
+		s, ok := seen[e]
 		if !ok {
-			at = now
-			seen[e] = now
+			s = sighting{at: now}
+			seen[e] = s
 		}
 		if bad[slot] {
 			continue
 		}
-		if start, ok := a.ExecutorStartTime[e]; ok && now.Sub(start) < lv.t.launchGrace && aliveNodes[slot.NodeID] {
+		alive := aliveNodes[slot.NodeID]
+		if start, ok := a.ExecutorStartTime[e]; ok && now.Sub(start) < lv.t.launchGrace && alive {
 			continue
 		}
-		if now.Sub(at) > lv.t.taskTimeout {
+		timeout := lv.t.taskTimeout
+		if !s.heard && alive {
+			timeout = max(timeout, lv.t.launchGrace)
+		}
+		if now.Sub(s.at) > timeout {
 			bad[slot] = true
 		}
 	}

@@ -263,3 +263,58 @@ func TestNoSlotsThenSupervisorJoins(t *testing.T) {
 		t.Errorf("assignment on %d slots with %d executors, want 7 on the only slot", len(a.Slots()), len(a.Executors))
 	}
 }
+
+// A new leader (after a failover, or after ZooKeeper came back) waits
+// nimbus.task.launch.secs for a worker to be heard from before judging it
+// by nimbus.task.timeout.secs: workers may take a while to reach
+// ZooKeeper again, and moving them then would restart healthy workers.
+func TestNewLeaderWaitsForWorkersToReport(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	mem := cluster.NewMemory()
+	st := mem.Session()
+	defer st.Close()
+	sa := addSupervisor(t, mem, clock, "a", 6700, 6701)
+	sb := addSupervisor(t, mem, clock, "b", 6700, 6701)
+	dir := t.TempDir()
+	localDir := func(cfg *Config) { cfg.LocalDir = dir }
+	first := startNimbus(t, mem.Session(), withClock(clock), monitorConf, localDir)
+	waitLeader(t, first)
+	id := submit(t, first, wordsRequest("patient"))
+	a0 := assignment(t, st, id)
+	beat(t, st, a0, clock.Now(), nil)
+	first.shutdown(t)
+	clock.Advance(100 * time.Second) // past the executors' launch grace
+
+	n := startNimbus(t, mem.Session(), withClock(clock), monitorConf, localDir)
+	waitLeader(t, n)
+	onB := func(s cluster.Slot) bool { return s.NodeID == "b" }
+	for i := range 5 { // 50s: past nimbus.task.timeout.secs, within nimbus.task.launch.secs
+		refresh(t, clock, sa, sb)
+		if i >= 2 {
+			beat(t, st, a0, clock.Now(), onB) // a is back; b not yet
+		}
+		step(t, n, clock, 10*time.Second)
+		if a := assignment(t, st, id); a.Version != a0.Version {
+			t.Fatalf("assignment changed %v after the new leader began, before its workers could report: %v", 10*time.Second*time.Duration(i+1), a.Executors)
+		}
+	}
+	// b never reports: it is moved once the launch grace is over; a,
+	// heard from, stays.
+	keep := onSlot(a0, a0.Slots()[0])
+	var a cluster.Assignment
+	for i := 0; ; i++ {
+		refresh(t, clock, sa, sb)
+		beat(t, st, a0, clock.Now(), onB)
+		step(t, n, clock, 10*time.Second)
+		if a = assignment(t, st, id); a.Version != a0.Version {
+			break
+		}
+		if i == 3 {
+			t.Fatalf("b's worker still assigned %v after the new leader began, silent all along", 10*time.Second*time.Duration(i+6))
+		}
+	}
+	if got := onSlot(a, a0.Slots()[0]); !maps.Equal(got, keep) {
+		t.Errorf("the worker on a changed: %v, was %v", got, keep)
+	}
+}
