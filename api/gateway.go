@@ -27,6 +27,15 @@ const (
 // SubmitPath is where topologies are submitted over REST.
 const SubmitPath = "/api/v1/topologies"
 
+// Staleness of an answer. nimbus answers reads from its last known state
+// when ZooKeeper does not answer, and says so with the gRPC response
+// header StaleMetadataKey: the age of that state in whole seconds. The
+// REST gateway sends it as the HTTP header StaleHeader.
+const (
+	StaleMetadataKey = "x-squall-stale"
+	StaleHeader      = "X-Squall-Stale"
+)
+
 // GatewayConfig configures the REST gateway.
 type GatewayConfig struct {
 	// MaxSubmitBytes bounds a submission's package and Go binary together,
@@ -195,6 +204,7 @@ func NewGatewayHandler(target GatewayTarget, cfg GatewayConfig) (*Gateway, error
 		// component id is a slash, "%3A" a colon.
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
 		runtime.WithDisablePathLengthFallback(),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 	)
 	if err := target.register(g.mux); err != nil {
 		return nil, fmt.Errorf("gateway: register nimbus: %w", err)
@@ -295,17 +305,30 @@ func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	if httpStatus == 0 {
 		httpStatus = HTTPStatusOf(st)
 	}
-	if httpStatus == http.StatusTooManyRequests {
+	if httpStatus == http.StatusTooManyRequests || httpStatus == http.StatusServiceUnavailable {
+		// A 503 is nimbus unavailable: ZooKeeper unreachable, no leader
+		// yet; about a session's reconnection or a leader election.
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSecs))
 	}
 	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
 		for k, vs := range md.HeaderMD {
+			h, _ := outgoingHeader(k)
 			for _, v := range vs {
-				w.Header().Add(runtime.MetadataHeaderPrefix+k, v)
+				w.Header().Add(h, v)
 			}
 		}
 	}
 	writeError(w, httpStatus, st.Message())
+}
+
+// outgoingHeader names the HTTP header of a gRPC response header: its
+// own name for squall's (StaleMetadataKey), grpc-gateway's
+// Grpc-Metadata- prefix for the others.
+func outgoingHeader(key string) (string, bool) {
+	if key == StaleMetadataKey {
+		return StaleHeader, true
+	}
+	return runtime.MetadataHeaderPrefix + key, true
 }
 
 func (g *Gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {

@@ -8,10 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -452,6 +454,35 @@ func TestGatewayHeaders(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestGatewayStaleAndRetryAfter checks the headers of nimbus's answers
+// while ZooKeeper is down: a read from its last known state carries its age
+// as X-Squall-Stale, and a 503 says when to retry.
+func TestGatewayStaleAndRetryAfter(t *testing.T) {
+	for _, target := range targets {
+		t.Run(target, func(t *testing.T) {
+			env := newTestEnv(t, target, DefaultGatewayConfig())
+			env.fake.setHeader(metadata.Pairs(StaleMetadataKey, "12", "other", "x"))
+			resp := env.get(t, "/api/v1/topology/summary")
+			if resp.status != 200 || resp.header.Get(StaleHeader) != "12" || resp.header.Get("Grpc-Metadata-Other") != "x" {
+				t.Errorf("stale read: status %d, headers %v; want 200, %s: 12", resp.status, resp.header, StaleHeader)
+			}
+			env.fake.setHeader(nil)
+			resp = env.get(t, "/api/v1/topology/summary")
+			if got := resp.header.Get(StaleHeader); got != "" {
+				t.Errorf("fresh read: %s = %q, want none", StaleHeader, got)
+			}
+			env.fake.setErr(status.Error(codes.Unavailable, "ZooKeeper is unreachable"))
+			resp = env.do(t, "POST", "/api/v1/topology/wc-1-2/deactivate", "", nil)
+			if got := resp.header.Get("Retry-After"); got != strconv.Itoa(RetryAfterSecs) {
+				t.Errorf("503: Retry-After = %q, want %d", got, RetryAfterSecs)
+			}
+			if got := wantErrorBody(t, resp, 503); got != "ZooKeeper is unreachable" {
+				t.Errorf("503: errorMessage = %q", got)
+			}
+		})
 	}
 }
 

@@ -38,6 +38,8 @@ type fakeNimbus struct {
 	resp map[string]proto.Message
 	// pkg is what DownloadPackage streams.
 	pkg fakePackage
+	// header, when set, is sent as every answer's response header.
+	header metadata.MD
 }
 
 type fakeCall struct {
@@ -61,6 +63,12 @@ func (f *fakeNimbus) setErr(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.err = err
+}
+
+func (f *fakeNimbus) setHeader(md metadata.MD) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.header = md
 }
 
 func (f *fakeNimbus) setResp(method string, m proto.Message) {
@@ -92,6 +100,9 @@ func answer[T proto.Message](ctx context.Context, f *fakeNimbus, method string, 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, fakeCall{method, proto.Clone(req), md})
+	if f.header != nil {
+		_ = grpc.SetHeader(ctx, f.header)
+	}
 	var zero T
 	if f.err != nil {
 		return zero, f.err

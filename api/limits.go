@@ -122,7 +122,7 @@ func HTTPStatusOf(st *status.Status) int {
 	return http.StatusTooManyRequests
 }
 
-// RetryAfterSecs is the Retry-After a 429 answer suggests.
+// RetryAfterSecs is the Retry-After a 429 or a 503 answer suggests.
 const RetryAfterSecs = 5
 
 // Slots bounds how many submissions run at once: the REST gateway takes a

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -156,4 +157,103 @@ func TestWatchSupervisors(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// TestWatchSeesEveryChange changes the same entry many times, waiting after
+// each change for a signal followed by a read that shows it: a watch that
+// fires once and is not armed again misses the second change. Halfway, the
+// watcher's session expires, and the watch must go on seeing every change.
+func TestWatchSeesEveryChange(t *testing.T) {
+	const changes = 12
+	kinds := []struct {
+		name  string
+		watch func(st State, ctx context.Context) <-chan struct{}
+		// change makes the i-th change (i from 1) through w; seen
+		// reports whether r shows it.
+		change func(t *testing.T, w State, i int)
+		seen   func(r State, i int) error
+	}{
+		{
+			name:  "topology",
+			watch: func(st State, ctx context.Context) <-chan struct{} { return st.WatchTopologies(ctx) },
+			change: func(t *testing.T, w State, i int) {
+				rec, err := w.GetTopology(t.Context(), "t1")
+				if errors.Is(err, ErrNotFound) {
+					rec, err = sampleTopology("t1"), nil
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec.NumWorkers = i
+				rec.Status = []TopologyStatus{StatusActive, StatusInactive}[i%2]
+				if _, err := w.SetTopology(t.Context(), rec); err != nil {
+					t.Fatal(err)
+				}
+			},
+			seen: func(r State, i int) error {
+				got, err := r.GetTopology(context.Background(), "t1")
+				if err == nil && got.NumWorkers != i {
+					err = fmt.Errorf("workers %d, want %d", got.NumWorkers, i)
+				}
+				return err
+			},
+		},
+		{
+			name:  "assignment",
+			watch: func(st State, ctx context.Context) <-chan struct{} { return st.WatchAssignments(ctx) },
+			change: func(t *testing.T, w State, i int) {
+				a, err := w.GetAssignment(t.Context(), "t1")
+				if errors.Is(err, ErrNotFound) {
+					a, err = sampleAssignment("t1"), nil
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.Executors[ExecutorID{3, 3}] = Slot{"node-b", 6700 + i}
+				if _, err := w.SetAssignment(t.Context(), a); err != nil {
+					t.Fatal(err)
+				}
+			},
+			seen: func(r State, i int) error {
+				got, err := r.GetAssignment(context.Background(), "t1")
+				if err == nil && got.Executors[ExecutorID{3, 3}].Port != 6700+i {
+					err = fmt.Errorf("executor [3 3] on %v, want port %d", got.Executors[ExecutorID{3, 3}], 6700+i)
+				}
+				return err
+			},
+		},
+		{
+			name:  "supervisor",
+			watch: func(st State, ctx context.Context) <-chan struct{} { return st.WatchSupervisors(ctx) },
+			change: func(t *testing.T, w State, i int) {
+				info := sampleSupervisor("sup-1", "host-a")
+				info.UsedPorts = []int{6700 + i}
+				if err := w.RegisterSupervisor(t.Context(), info); err != nil {
+					t.Fatal(err)
+				}
+			},
+			seen: func(r State, i int) error {
+				got, err := r.GetSupervisor(context.Background(), "sup-1")
+				if err == nil && !slices.Equal(got.UsedPorts, []int{6700 + i}) {
+					err = fmt.Errorf("used ports %v, want [%d]", got.UsedPorts, 6700+i)
+				}
+				return err
+			},
+		},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b backend) {
+				r, w := b.open(t), b.open(t)
+				ch := k.watch(r, t.Context())
+				for i := 1; i <= changes; i++ {
+					if i == changes/2 {
+						b.expire(t, r)
+					}
+					k.change(t, w, i)
+					awaitSignal(t, ch, fmt.Sprintf("change %d", i), func() error { return k.seen(r, i) })
+				}
+			})
+		})
+	}
 }

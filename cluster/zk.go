@@ -98,7 +98,7 @@ func newZooKeeper(cfg Config, logger *slog.Logger, dial zk.Dialer) (*ZooKeeper, 
 	conn, _, err := zk.Connect(servers, cfg.SessionTimeout,
 		zk.WithLogger(zkLogger{z.log}),
 		zk.WithEventCallback(z.onEvent),
-		zk.WithDialer(dial))
+		zk.WithDialer(capDeadlines(dial, cfg.SessionTimeout)))
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("connect to zookeeper %s: %w", strings.Join(servers, ","), err)
@@ -108,6 +108,41 @@ func newZooKeeper(cfg Config, logger *slog.Logger, dial zk.Dialer) (*ZooKeeper, 
 	z.wg.Go(z.maintain)
 	return z, nil
 }
+
+// capDeadlines wraps dial so that no deadline the ZooKeeper client sets on
+// a connection is further than max away. The client gives the session
+// handshake ten receive timeouts (6.7 session timeouts: 133 s with the
+// default 20 s), and a server that accepts connections while it still
+// loads its database (ZooKeeper starting again) holds a handshake that
+// long: the daemon would stay cut off long after ZooKeeper is back. Capped
+// at a session timeout, the client gives up and tries again; its other
+// deadlines (two thirds of a session timeout) are shorter already.
+func capDeadlines(dial zk.Dialer, max time.Duration) zk.Dialer {
+	return func(network, address string, timeout time.Duration) (net.Conn, error) {
+		c, err := dial(network, address, timeout)
+		if err != nil {
+			return nil, err
+		}
+		return cappedConn{c, max}, nil
+	}
+}
+
+// cappedConn is a connection whose deadlines are at most max away.
+type cappedConn struct {
+	net.Conn
+	max time.Duration
+}
+
+func (c cappedConn) cap(t time.Time) time.Time {
+	if limit := time.Now().Add(c.max); !t.IsZero() && t.After(limit) {
+		return limit
+	}
+	return t
+}
+
+func (c cappedConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.cap(t)) }
+func (c cappedConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.cap(t)) }
+func (c cappedConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.cap(t)) }
 
 // Close ends the session (ZooKeeper removes its ephemeral nodes at once),
 // ends leaderships and watches, and waits for every goroutine it started.
@@ -122,6 +157,16 @@ func (z *ZooKeeper) Close() error {
 		z.wg.Wait()
 	})
 	return nil
+}
+
+// Connected reports whether the session is established and its connection
+// up at this moment. Requests made while it is not wait for it (within
+// their context); a caller that must answer at once, as nimbus's API
+// does, answers from what it read earlier instead.
+func (z *ZooKeeper) Connected() bool {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.connected && !z.closed
 }
 
 // onEvent is the ZooKeeper client's event callback. It runs on the client's

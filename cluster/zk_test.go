@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -409,4 +410,55 @@ func (h *captureHandler) has(msg, detail string) bool {
 		}
 	}
 	return false
+}
+
+// TestZooKeeperHandshakeBounded points a session at a server that accepts
+// connections and never answers, as ZooKeeper does for a while when it
+// starts again and loads its database. The client library waits ten
+// receive timeouts (6.7 session timeouts: 133 s by default) for the
+// handshake; a daemon stuck that long after ZooKeeper is back misses its
+// heartbeats. The session must give up after a session timeout and try
+// again.
+func TestZooKeeperHandshakeBounded(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var mu sync.Mutex
+	var accepts []time.Time
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			accepts = append(accepts, time.Now())
+			mu.Unlock()
+			go io.Copy(io.Discard, c) // reads the handshake, answers nothing
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	cfg := DefaultConfig()
+	cfg.Servers = []string{l.Addr().String()}
+	cfg.SessionTimeout = time.Second
+	z, err := NewZooKeeper(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { z.Close() })
+	// Uncapped, the first handshake alone lasts 6.7 s.
+	waitFor(t, "a second connection attempt", func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(accepts) < 2 {
+			return fmt.Errorf("%d connections", len(accepts))
+		}
+		if d := accepts[1].Sub(accepts[0]); d > 4*time.Second {
+			return fmt.Errorf("the second attempt came %v after the first, want within about a session timeout (1s)", d)
+		}
+		return nil
+	})
 }

@@ -27,6 +27,10 @@ func (z *ZooKeeper) watchDir(ctx context.Context, dir string) <-chan struct{} {
 // arms again what fired and only then signals: any change after the signal
 // fires an armed watch, and any change before it is seen by the reads that
 // follow the signal. Nothing is lost, and sending never blocks.
+//
+// A fired data watch stays in datas, marked unarmed (nil), so that arm arms
+// it again; dropping it instead would leave the child unwatched until the
+// children change, and every later update of it unseen.
 func (z *ZooKeeper) watchLoop(ctx context.Context, dir string, out chan<- struct{}) {
 	var (
 		kids  <-chan zk.Event                // children watch, nil when not armed
@@ -70,7 +74,7 @@ func (z *ZooKeeper) watchLoop(ctx context.Context, dir string, out chan<- struct
 		case 2:
 			kids = nil
 		default:
-			delete(datas, names[i-3])
+			datas[names[i-3]] = nil // re-armed by the next arm
 		}
 	}
 }

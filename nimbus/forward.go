@@ -24,7 +24,12 @@ func (n *Nimbus) leaderClient(ctx context.Context) (api.NimbusClient, context.Co
 	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get(forwardedBy)) > 0 {
 		return nil, nil, unavailablef("nimbus %s forwarded this request here, but this nimbus does not lead either; retry", md.Get(forwardedBy)[0])
 	}
-	info, ok, err := n.state.Leader(ctx)
+	if err := n.writable(); err != nil {
+		return nil, nil, err
+	}
+	lctx, cancel := context.WithTimeout(ctx, freshBudget)
+	defer cancel()
+	info, ok, err := n.state.Leader(lctx)
 	if err != nil {
 		return nil, nil, unavailablef("find the leader: %v", err)
 	}

@@ -432,7 +432,7 @@ type snapshot struct {
 }
 
 // snapshot reads the topologies, assignments and supervisors, and judges
-// the supervisors' liveness.
+// the supervisors' liveness (see liveness.supervisors).
 func (l *leader) snapshot(ctx context.Context, now time.Time) (*snapshot, error) {
 	st := l.n.state
 	s := &snapshot{
@@ -445,6 +445,7 @@ func (l *leader) snapshot(ctx context.Context, now time.Time) (*snapshot, error)
 	if err != nil {
 		return nil, err
 	}
+	var registered []cluster.SupervisorInfo
 	for _, id := range supIDs {
 		info, err := st.GetSupervisor(ctx, id)
 		if errors.Is(err, cluster.ErrNotFound) {
@@ -453,13 +454,8 @@ func (l *leader) snapshot(ctx context.Context, now time.Time) (*snapshot, error)
 		if err != nil {
 			return nil, err
 		}
-		alive := l.live.supervisorAlive(info, now)
-		s.aliveNodes[id] = alive
-		s.cluster.Supervisors = append(s.cluster.Supervisors, scheduler.Supervisor{
-			ID: id, Host: info.Host, Ports: info.Ports, Alive: alive,
-		})
+		registered = append(registered, info)
 	}
-	l.live.retainSupervisors(supIDs)
 	if s.ids, err = st.ListTopologies(ctx); err != nil {
 		return nil, err
 	}
@@ -487,6 +483,10 @@ func (l *leader) snapshot(ctx context.Context, now time.Time) (*snapshot, error)
 		}
 		s.assignments[id] = a
 		s.cluster.Assignments[id] = toScheduler(a, nil)
+	}
+	s.cluster.Supervisors = l.live.supervisors(registered, s.assignments, now)
+	for _, sup := range s.cluster.Supervisors {
+		s.aliveNodes[sup.ID] = sup.Alive
 	}
 	return s, nil
 }

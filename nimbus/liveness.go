@@ -1,6 +1,7 @@
 package nimbus
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -15,6 +16,14 @@ import (
 // counts every executor and supervisor as seen when it first looks: none
 // is judged dead before a full timeout has passed under its leadership.
 //
+// The two judgements are separate, as in Storm. A supervisor silent for
+// nimbus.supervisor.timeout.secs gets no new workers; its registration
+// vanishing from ZooKeeper (a restart, an expired session) changes nothing
+// before then. An executor is moved only when its worker stops
+// heartbeating for nimbus.task.timeout.secs, whatever its supervisor's
+// state: a worker outlives its supervisor, keeps running and is adopted
+// when the supervisor returns.
+//
 // Only the leader loop's goroutine uses it.
 type liveness struct {
 	t timing
@@ -22,51 +31,97 @@ type liveness struct {
 	// topology and slot.
 	beat map[string]map[cluster.Slot]time.Time
 	// seen is when each executor was last known alive, by topology: its
-	// worker's heartbeat changed and listed it.
-	seen map[string]map[cluster.ExecutorID]time.Time
-	// sups holds, by supervisor id, the Time of its record and when that
-	// last changed.
+	// worker's heartbeat changed and listed it, or nimbus first looked.
+	seen map[string]map[cluster.ExecutorID]sighting
+	// sups holds every supervisor known, by id: the registered ones and
+	// those gone from the cluster state that are still alive or still
+	// hold assigned slots.
 	sups map[string]supervisorSeen
 }
 
+// sighting is when an executor was last known alive, and whether its
+// worker was heard from since nimbus first looked at it: a heartbeat
+// changed under this leadership. Until then nimbus gives it
+// nimbus.task.launch.secs rather than nimbus.task.timeout.secs, as Storm's
+// leader waits for the workers' heartbeats to recover: after ZooKeeper
+// comes back, or a leader changes, a worker may take a while to reach
+// ZooKeeper again.
+type sighting struct {
+	at    time.Time
+	heard bool
+}
+
+// supervisorSeen is what nimbus knows of a supervisor: its last record,
+// and when that last changed on nimbus's clock.
 type supervisorSeen struct {
-	written time.Time
-	seen    time.Time
+	info cluster.SupervisorInfo
+	seen time.Time
 }
 
 func newLiveness(t timing) *liveness {
 	return &liveness{
 		t:    t,
 		beat: make(map[string]map[cluster.Slot]time.Time),
-		seen: make(map[string]map[cluster.ExecutorID]time.Time),
+		seen: make(map[string]map[cluster.ExecutorID]sighting),
 		sups: make(map[string]supervisorSeen),
 	}
 }
 
-// supervisorAlive records info and reports whether the supervisor has
-// rewritten its record within nimbus.supervisor.timeout.secs.
-func (lv *liveness) supervisorAlive(info cluster.SupervisorInfo, now time.Time) bool {
-	s, ok := lv.sups[info.ID]
-	if !ok || !s.written.Equal(info.Time) {
-		s = supervisorSeen{written: info.Time, seen: now}
+// supervisors records the registered supervisors' records and returns
+// every supervisor the scheduler must know, sorted by id, each Alive if
+// it heartbeated within nimbus.supervisor.timeout.secs:
+//
+//   - the registered supervisors;
+//   - those gone from the cluster state, with their last record, while
+//     alive or while an assignment uses their node;
+//   - for a node an assignment uses that nimbus has never seen a
+//     supervisor for (a new leader while the supervisor is away), one made
+//     from the assignments (host, ports in use), seen now.
+func (lv *liveness) supervisors(registered []cluster.SupervisorInfo, asg map[string]cluster.Assignment, now time.Time) []scheduler.Supervisor {
+	for _, info := range registered {
+		s, ok := lv.sups[info.ID]
+		if !ok || !s.info.Time.Equal(info.Time) {
+			s.seen = now
+		}
+		s.info = info
 		lv.sups[info.ID] = s
 	}
-	return now.Sub(s.seen) <= lv.t.supervisorTimeout
-}
-
-// retainSupervisors forgets the supervisors not in ids.
-func (lv *liveness) retainSupervisors(ids []string) {
-	for id := range lv.sups {
-		if !slices.Contains(ids, id) {
-			delete(lv.sups, id)
+	used := make(map[string]bool)
+	for _, a := range asg {
+		for _, slot := range a.Executors {
+			used[slot.NodeID] = true
+			if _, ok := lv.sups[slot.NodeID]; !ok {
+				lv.sups[slot.NodeID] = supervisorSeen{
+					info: cluster.SupervisorInfo{ID: slot.NodeID, Host: a.NodeHost[slot.NodeID]},
+					seen: now,
+				}
+			}
+			if s := lv.sups[slot.NodeID]; s.info.Time.IsZero() && !slices.Contains(s.info.Ports, slot.Port) {
+				s.info.Ports = append(slices.Clone(s.info.Ports), slot.Port) // made up: the ports in use
+				lv.sups[slot.NodeID] = s
+			}
 		}
 	}
+	out := make([]scheduler.Supervisor, 0, len(lv.sups))
+	for _, id := range slices.Sorted(maps.Keys(lv.sups)) {
+		s := lv.sups[id]
+		alive := now.Sub(s.seen) <= lv.t.supervisorTimeout
+		if !alive && !used[id] && !slices.ContainsFunc(registered, func(i cluster.SupervisorInfo) bool { return i.ID == id }) {
+			delete(lv.sups, id) // gone for good
+			continue
+		}
+		out = append(out, scheduler.Supervisor{ID: id, Host: s.info.Host, Ports: s.info.Ports, Alive: alive})
+	}
+	return out
 }
 
-// badSlots records topology id's heartbeats and returns the slots of a,
-// on live nodes, running an executor that is dead: assigned longer ago
-// than nimbus.task.launch.secs and not seen alive for
-// nimbus.task.timeout.secs. The scheduler moves their executors.
+// badSlots records topology id's heartbeats and returns the slots of a
+// running an executor that is dead: not seen alive for
+// nimbus.task.timeout.secs (nimbus.task.launch.secs until its worker is
+// heard from, see sighting), and assigned longer ago than
+// nimbus.task.launch.secs; on a node whose supervisor is dead, where no
+// one launches it, the launch grace does not apply. The scheduler moves
+// their executors.
 func (lv *liveness) badSlots(id string, a cluster.Assignment, beats []cluster.WorkerHeartbeat, aliveNodes map[string]bool, now time.Time) []scheduler.Slot {
 	last := lv.beat[id]
 	if last == nil {
@@ -75,20 +130,21 @@ func (lv *liveness) badSlots(id string, a cluster.Assignment, beats []cluster.Wo
 	}
 	seen := lv.seen[id]
 	if seen == nil {
-		seen = make(map[cluster.ExecutorID]time.Time)
+		seen = make(map[cluster.ExecutorID]sighting)
 		lv.seen[id] = seen
 	}
 	current := make(map[cluster.Slot]bool, len(beats))
 	for _, hb := range beats {
 		slot := cluster.Slot{NodeID: hb.NodeID, Port: hb.Port}
 		current[slot] = true
-		if t, ok := last[slot]; ok && t.Equal(hb.Time) {
+		t, looked := last[slot]
+		if looked && t.Equal(hb.Time) {
 			continue
 		}
 		last[slot] = hb.Time
 		for _, e := range hb.Executors {
 			if a.Executors[e] == slot {
-				seen[e] = now
+				seen[e] = sighting{at: now, heard: looked}
 			}
 		}
 	}
@@ -104,18 +160,23 @@ func (lv *liveness) badSlots(id string, a cluster.Assignment, beats []cluster.Wo
 	}
 	bad := make(map[cluster.Slot]bool)
 	for e, slot := range a.Executors {
-		at, ok := seen[e]
+		s, ok := seen[e]
 		if !ok {
-			at = now
-			seen[e] = now
+			s = sighting{at: now}
+			seen[e] = s
 		}
-		if !aliveNodes[slot.NodeID] || bad[slot] {
-			continue // a dead node's slots are unusable anyway
-		}
-		if start, ok := a.ExecutorStartTime[e]; ok && now.Sub(start) < lv.t.launchGrace {
+		if bad[slot] {
 			continue
 		}
-		if now.Sub(at) > lv.t.taskTimeout {
+		alive := aliveNodes[slot.NodeID]
+		if start, ok := a.ExecutorStartTime[e]; ok && now.Sub(start) < lv.t.launchGrace && alive {
+			continue
+		}
+		timeout := lv.t.taskTimeout
+		if !s.heard && alive {
+			timeout = max(timeout, lv.t.launchGrace)
+		}
+		if now.Sub(s.at) > timeout {
 			bad[slot] = true
 		}
 	}

@@ -38,6 +38,7 @@ type Nimbus struct {
 	store   *packageStore
 	models  *modelCache
 	release memoryRelease
+	known   *lastKnown // what the API last read, for when ZooKeeper does not answer
 	version string
 	started time.Time
 
@@ -86,6 +87,7 @@ func New(cfg Config, state cluster.State) (*Nimbus, error) {
 		timing:  timingOf(cfg.Cluster),
 		store:   newPackageStore(layout.NimbusPackages(cfg.LocalDir)),
 		models:  newModelCache(),
+		known:   newLastKnown(),
 		version: shortVersion(),
 		started: clock.Now(),
 		ready:   make(chan struct{}),
@@ -220,6 +222,7 @@ func (n *Nimbus) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { n.campaign(ctx) })
 	wg.Go(func() { n.replicate(ctx) })
+	wg.Go(func() { n.keepKnown(ctx) })
 	n.log.Info("nimbus started", "grpc", n.GRPCAddr(), "http", n.HTTPAddr(), "host", n.cfg.Host)
 	close(n.ready)
 

@@ -26,12 +26,18 @@ import (
 // SubmitTopology validates a submission and, unless it is a dry run,
 // stores its package, records the topology and schedules it.
 func (n *Nimbus) SubmitTopology(ctx context.Context, req *api.SubmitTopologyRequest) (*api.SubmitTopologyResponse, error) {
+	if err := n.writable(); err != nil {
+		return nil, grpcError(err)
+	}
 	resp, err := n.submit(ctx, api.UploadOf(req))
 	return resp, grpcError(err)
 }
 
 // ActivateTopology lets a deactivated topology's spouts emit again.
 func (n *Nimbus) ActivateTopology(ctx context.Context, req *api.ActivateTopologyRequest) (*api.TopologyOperationResponse, error) {
+	if err := n.writable(); err != nil {
+		return nil, grpcError(err)
+	}
 	if n.currentLeader() == nil {
 		return forward(ctx, n, func(c api.NimbusClient, ctx context.Context) (*api.TopologyOperationResponse, error) {
 			return c.ActivateTopology(ctx, req)
@@ -46,6 +52,9 @@ func (n *Nimbus) ActivateTopology(ctx context.Context, req *api.ActivateTopology
 
 // DeactivateTopology stops a topology's spouts.
 func (n *Nimbus) DeactivateTopology(ctx context.Context, req *api.DeactivateTopologyRequest) (*api.TopologyOperationResponse, error) {
+	if err := n.writable(); err != nil {
+		return nil, grpcError(err)
+	}
 	if n.currentLeader() == nil {
 		return forward(ctx, n, func(c api.NimbusClient, ctx context.Context) (*api.TopologyOperationResponse, error) {
 			return c.DeactivateTopology(ctx, req)
@@ -61,6 +70,9 @@ func (n *Nimbus) DeactivateTopology(ctx context.Context, req *api.DeactivateTopo
 // KillTopology kills a topology: it is deactivated at once and removed
 // after the wait (topology.message.timeout.secs when unset).
 func (n *Nimbus) KillTopology(ctx context.Context, req *api.KillTopologyRequest) (*api.TopologyOperationResponse, error) {
+	if err := n.writable(); err != nil {
+		return nil, grpcError(err)
+	}
 	if n.currentLeader() == nil {
 		return forward(ctx, n, func(c api.NimbusClient, ctx context.Context) (*api.TopologyOperationResponse, error) {
 			return c.KillTopology(ctx, req)
@@ -80,6 +92,9 @@ func (n *Nimbus) KillTopology(ctx context.Context, req *api.KillTopologyRequest)
 // RebalanceTopology redistributes a topology's executors after the wait,
 // possibly over another number of workers and with other executor counts.
 func (n *Nimbus) RebalanceTopology(ctx context.Context, req *api.RebalanceTopologyRequest) (*api.TopologyOperationResponse, error) {
+	if err := n.writable(); err != nil {
+		return nil, grpcError(err)
+	}
 	if n.currentLeader() == nil {
 		return forward(ctx, n, func(c api.NimbusClient, ctx context.Context) (*api.TopologyOperationResponse, error) {
 			return c.RebalanceTopology(ctx, req)
@@ -170,7 +185,7 @@ func (n *Nimbus) operate(ctx context.Context, id, name string, ev lifecycle.Even
 	if l == nil {
 		return "", unavailablef("this nimbus lost the leadership; retry")
 	}
-	id, err := n.resolve(ctx, id, name)
+	id, err := n.freshView(ctx).resolve(id, name)
 	if err != nil {
 		return "", err
 	}

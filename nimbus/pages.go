@@ -19,6 +19,7 @@ import (
 
 // page is what the topology and component pages are made from.
 type page struct {
+	v      *view
 	rec    cluster.TopologyRecord
 	m      *model
 	a      cluster.Assignment
@@ -31,23 +32,24 @@ func (n *Nimbus) page(ctx context.Context, id, name, window string) (*page, erro
 	if err := windowOf(window); err != nil {
 		return nil, err
 	}
-	id, err := n.resolve(ctx, id, name)
+	v := n.newView(ctx)
+	id, err := v.resolve(id, name)
 	if err != nil {
 		return nil, err
 	}
-	p := &page{now: n.clock.Now(), beats: make(map[cluster.Slot]cluster.WorkerHeartbeat)}
-	if p.rec, err = n.topology(ctx, id); err != nil {
+	p := &page{v: v, now: n.clock.Now(), beats: make(map[cluster.Slot]cluster.WorkerHeartbeat)}
+	if p.rec, err = v.topology(id); err != nil {
 		return nil, err
 	}
 	if p.m, err = n.model(ctx, p.rec); err != nil {
 		return nil, err
 	}
-	if p.a, err = n.assignment(ctx, id); err != nil {
+	if p.a, err = v.assignment(id); err != nil {
 		return nil, err
 	}
-	beats, err := n.state.ListWorkerHeartbeats(ctx, id)
+	beats, err := v.heartbeats(id)
 	if err != nil {
-		return nil, unavailablef("list heartbeats of %s: %v", id, err)
+		return nil, err
 	}
 	for _, hb := range beats {
 		// Only the heartbeats of workers in the current assignment count.
@@ -56,8 +58,8 @@ func (n *Nimbus) page(ctx context.Context, id, name, window string) (*page, erro
 			p.beats[slot] = hb
 		}
 	}
-	if p.errors, err = n.state.ListErrors(ctx, id); err != nil {
-		return nil, unavailablef("list errors of %s: %v", id, err)
+	if p.errors, err = v.errors(id); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -139,7 +141,7 @@ func (p *page) uptime() time.Duration { return p.now.Sub(p.rec.LaunchTime) }
 // GetTopology returns Storm's topology page.
 func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (*api.GetTopologyResponse, error) {
 	p, err := n.page(ctx, req.GetId(), req.GetName(), req.GetWindow())
-	if errors.Is(err, ErrUnavailable) && n.currentLeader() == nil {
+	if errors.Is(err, ErrUnavailable) && n.currentLeader() == nil && n.stateReachable() {
 		// A follower that has not copied the package yet: the leader has.
 		return forward(ctx, n, func(c api.NimbusClient, ctx context.Context) (*api.GetTopologyResponse, error) {
 			return c.GetTopology(ctx, req)
@@ -148,9 +150,9 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	nimbuses, err := n.state.ListNimbuses(ctx)
+	nimbuses, err := p.v.nimbuses(true)
 	if err != nil {
-		return nil, grpcError(unavailablef("list nimbuses: %v", err))
+		return nil, grpcError(err)
 	}
 	conf, err := toStruct(p.m.conf)
 	if err != nil {
@@ -258,13 +260,14 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 		w.Uptime = api.FormatUptimeSecs(w.UptimeSeconds)
 		resp.Workers = append(resp.Workers, w)
 	}
+	p.v.finish()
 	return resp, nil
 }
 
 // GetComponent returns Storm's component page.
 func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest) (*api.GetComponentResponse, error) {
 	p, err := n.page(ctx, req.GetId(), req.GetName(), req.GetWindow())
-	if errors.Is(err, ErrUnavailable) && n.currentLeader() == nil {
+	if errors.Is(err, ErrUnavailable) && n.currentLeader() == nil && n.stateReachable() {
 		return forward(ctx, n, func(c api.NimbusClient, ctx context.Context) (*api.GetComponentResponse, error) {
 			return c.GetComponent(ctx, req)
 		})
@@ -356,6 +359,7 @@ func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest)
 			resp.ComponentErrors = append(resp.ComponentErrors, componentError(e, p.now))
 		}
 	}
+	p.v.finish()
 	return resp, nil
 }
 

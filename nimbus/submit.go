@@ -98,7 +98,7 @@ func (n *Nimbus) submit(ctx context.Context, u *api.Upload) (*api.SubmitTopology
 		return nil, err
 	}
 	name := acc.outline.Name
-	if _, found, err := n.findByName(ctx, name); err != nil {
+	if _, found, err := n.freshView(ctx).findByName(name); err != nil {
 		return nil, err
 	} else if found {
 		return nil, withKind(ErrNameInUse, fmt.Errorf("a topology named %q is running already; kill it first or choose another name", name))
@@ -376,7 +376,7 @@ func (l *leader) commit(ctx context.Context, acc *accepted, staged stagedPackage
 		}
 	}()
 	name := acc.outline.Name
-	if _, found, err := n.findByName(ctx, name); err != nil {
+	if _, found, err := n.freshView(ctx).findByName(name); err != nil {
 		return "", err
 	} else if found {
 		return "", withKind(ErrNameInUse, fmt.Errorf("a topology named %q is running already; kill it first or choose another name", name))
@@ -473,53 +473,4 @@ func idCounter(id string) int {
 		return 0
 	}
 	return n
-}
-
-// findByName returns the id of the topology named name.
-func (n *Nimbus) findByName(ctx context.Context, name string) (string, bool, error) {
-	ids, err := n.state.ListTopologies(ctx)
-	if err != nil {
-		return "", false, unavailablef("list topologies: %v", err)
-	}
-	for _, id := range ids {
-		// Ids are name-counter-timestamp: only these can be name's.
-		if !strings.HasPrefix(id, name+"-") {
-			continue
-		}
-		rec, err := n.state.GetTopology(ctx, id)
-		if errors.Is(err, cluster.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return "", false, unavailablef("read topology %s: %v", id, err)
-		}
-		if rec.Name == name {
-			return id, true, nil
-		}
-	}
-	return "", false, nil
-}
-
-// resolve returns the topology id a request names: id, or the id of the
-// topology named name.
-func (n *Nimbus) resolve(ctx context.Context, id, name string) (string, error) {
-	if id != "" {
-		// One that cannot exist is not looked up: ZooKeeper would take
-		// some (a NUL) for a broken request rather than an unknown node.
-		if err := topology.CheckID(id); err != nil {
-			return "", notFoundf("topology %.80q not found: it cannot be a topology id", id)
-		}
-		return id, nil
-	}
-	if name == "" {
-		return "", invalidf("no topology id or name given")
-	}
-	id, found, err := n.findByName(ctx, name)
-	if err != nil {
-		return "", err
-	}
-	if !found {
-		return "", notFoundf("no topology named %q", name)
-	}
-	return id, nil
 }

@@ -18,15 +18,17 @@ import (
 )
 
 // This file holds the cluster-wide reads of the API. Every nimbus answers
-// them from the cluster state, leader or not.
+// them from the cluster state, leader or not, through a view (lastknown.go):
+// from its last known state, marked stale, when ZooKeeper does not answer.
 
 // GetClusterSummary returns Storm's cluster summary.
 func (n *Nimbus) GetClusterSummary(ctx context.Context, _ *api.GetClusterSummaryRequest) (*api.GetClusterSummaryResponse, error) {
-	sups, err := n.supervisors(ctx)
+	v := n.newView(ctx)
+	sups, err := v.supervisors()
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	ids, asg, err := n.assignments(ctx)
+	ids, asg, err := v.assignments()
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -51,6 +53,7 @@ func (n *Nimbus) GetClusterSummary(ctx context.Context, _ *api.GetClusterSummary
 		resp.ExecutorsTotal += int32(len(a.Executors))
 		resp.TasksTotal += int32(tasksOf(a))
 	}
+	v.finish()
 	return resp, nil
 }
 
@@ -66,9 +69,10 @@ func (n *Nimbus) GetClusterConfiguration(context.Context, *api.GetClusterConfigu
 // GetNimbusSummary lists the registered nimbuses, and the nimbus.seeds
 // hosts where none runs as offline.
 func (n *Nimbus) GetNimbusSummary(ctx context.Context, _ *api.GetNimbusSummaryRequest) (*api.GetNimbusSummaryResponse, error) {
-	nimbuses, err := n.state.ListNimbuses(ctx)
+	v := n.newView(ctx)
+	nimbuses, err := v.nimbuses(false)
 	if err != nil {
-		return nil, grpcError(unavailablef("list nimbuses: %v", err))
+		return nil, grpcError(err)
 	}
 	now := n.clock.Now()
 	resp := &api.GetNimbusSummaryResponse{}
@@ -104,16 +108,18 @@ func (n *Nimbus) GetNimbusSummary(ctx context.Context, _ *api.GetNimbusSummaryRe
 		hosts[host] = true
 		resp.Nimbuses = append(resp.Nimbuses, &api.NimbusSummary{Host: host, Port: int32(p), Status: api.NimbusOffline, NimbusUpTime: api.FormatUptime(0)})
 	}
+	v.finish()
 	return resp, nil
 }
 
 // GetSupervisorSummary lists the live supervisors.
 func (n *Nimbus) GetSupervisorSummary(ctx context.Context, _ *api.GetSupervisorSummaryRequest) (*api.GetSupervisorSummaryResponse, error) {
-	sups, err := n.supervisors(ctx)
+	v := n.newView(ctx)
+	sups, err := v.supervisors()
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	_, asg, err := n.assignments(ctx)
+	_, asg, err := v.assignments()
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -138,30 +144,32 @@ func (n *Nimbus) GetSupervisorSummary(ctx context.Context, _ *api.GetSupervisorS
 		sum.SlotsFree = sum.SlotsTotal - sum.SlotsUsed
 		resp.Supervisors = append(resp.Supervisors, sum)
 	}
+	v.finish()
 	return resp, nil
 }
 
 // ListTopologies lists the topologies, with Storm's topology summary.
 func (n *Nimbus) ListTopologies(ctx context.Context, _ *api.ListTopologiesRequest) (*api.ListTopologiesResponse, error) {
-	ids, err := n.state.ListTopologies(ctx)
+	v := n.newView(ctx)
+	ids, err := v.topologyIDs()
 	if err != nil {
-		return nil, grpcError(unavailablef("list topologies: %v", err))
+		return nil, grpcError(err)
 	}
-	nimbuses, err := n.state.ListNimbuses(ctx)
+	nimbuses, err := v.nimbuses(true)
 	if err != nil {
-		return nil, grpcError(unavailablef("list nimbuses: %v", err))
+		return nil, grpcError(err)
 	}
 	now := n.clock.Now()
 	resp := &api.ListTopologiesResponse{}
 	for _, id := range ids {
-		rec, err := n.state.GetTopology(ctx, id)
-		if errors.Is(err, cluster.ErrNotFound) {
+		rec, err := v.topology(id)
+		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, grpcError(unavailablef("read topology %s: %v", id, err))
+			return nil, grpcError(err)
 		}
-		a, err := n.assignment(ctx, id)
+		a, err := v.assignment(id)
 		if err != nil {
 			return nil, grpcError(err)
 		}
@@ -188,23 +196,27 @@ func (n *Nimbus) ListTopologies(ctx context.Context, _ *api.ListTopologiesReques
 		}
 		resp.Topologies = append(resp.Topologies, sum)
 	}
+	v.finish()
 	return resp, nil
 }
 
 // GetErrors returns the errors a topology's components reported, the last
 // 10 per component, oldest first.
 func (n *Nimbus) GetErrors(ctx context.Context, req *api.GetErrorsRequest) (*api.GetErrorsResponse, error) {
-	id, err := n.resolve(ctx, req.GetId(), req.GetName())
+	v := n.newView(ctx)
+	id, err := v.resolve(req.GetId(), req.GetName())
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	rec, err := n.topology(ctx, id)
+	rec, err := v.topology(id)
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	errs, err := n.state.ListErrors(ctx, id)
+	errs, err := read(v, knownKey{knownErrors, id}, "the errors of "+id, func(ctx context.Context) ([]cluster.ErrorInfo, error) {
+		return n.state.ListErrors(ctx, id)
+	})
 	if err != nil {
-		return nil, grpcError(unavailablef("list errors of %s: %v", id, err))
+		return nil, grpcError(err)
 	}
 	resp := &api.GetErrorsResponse{TopologyId: id, TopologyName: rec.Name}
 	now := n.clock.Now()
@@ -214,6 +226,7 @@ func (n *Nimbus) GetErrors(ctx context.Context, req *api.GetErrorsRequest) (*api
 		}
 		resp.TopologyErrors = append(resp.TopologyErrors, componentError(e, now))
 	}
+	v.finish()
 	return resp, nil
 }
 
@@ -227,73 +240,6 @@ func componentError(e cluster.ErrorInfo, now time.Time) *api.ComponentError {
 		Component:       e.Component,
 		Task:            int32(e.Task),
 	}
-}
-
-// topology reads a topology's record; unknown ids are ErrNotFound.
-func (n *Nimbus) topology(ctx context.Context, id string) (cluster.TopologyRecord, error) {
-	rec, err := n.state.GetTopology(ctx, id)
-	if errors.Is(err, cluster.ErrNotFound) {
-		return rec, notFoundf("topology %q not found", id)
-	}
-	if err != nil {
-		return rec, unavailablef("read topology %s: %v", id, err)
-	}
-	return rec, nil
-}
-
-// assignment reads a topology's assignment; none is the zero Assignment.
-func (n *Nimbus) assignment(ctx context.Context, id string) (cluster.Assignment, error) {
-	a, err := n.state.GetAssignment(ctx, id)
-	if errors.Is(err, cluster.ErrNotFound) {
-		return cluster.Assignment{}, nil
-	}
-	if err != nil {
-		return a, unavailablef("read assignment of %s: %v", id, err)
-	}
-	return a, nil
-}
-
-// assignments reads the topology ids and every assignment.
-func (n *Nimbus) assignments(ctx context.Context) ([]string, []cluster.Assignment, error) {
-	ids, err := n.state.ListTopologies(ctx)
-	if err != nil {
-		return nil, nil, unavailablef("list topologies: %v", err)
-	}
-	asgIDs, err := n.state.ListAssignments(ctx)
-	if err != nil {
-		return nil, nil, unavailablef("list assignments: %v", err)
-	}
-	var out []cluster.Assignment
-	for _, id := range asgIDs {
-		a, err := n.assignment(ctx, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		if a.Executors != nil {
-			out = append(out, a)
-		}
-	}
-	return ids, out, nil
-}
-
-// supervisors reads the live supervisors' records.
-func (n *Nimbus) supervisors(ctx context.Context) ([]cluster.SupervisorInfo, error) {
-	ids, err := n.state.ListSupervisors(ctx)
-	if err != nil {
-		return nil, unavailablef("list supervisors: %v", err)
-	}
-	var out []cluster.SupervisorInfo
-	for _, id := range ids {
-		info, err := n.state.GetSupervisor(ctx, id)
-		if errors.Is(err, cluster.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, unavailablef("read supervisor %s: %v", id, err)
-		}
-		out = append(out, info)
-	}
-	return out, nil
 }
 
 // usedSlots returns the slots some assignment uses.

@@ -1,17 +1,28 @@
 package nimbus
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/zkserver"
 	"github.com/squallstream/squall/internal/zktest"
 )
 
@@ -130,12 +141,14 @@ func TestTwoNimbusesOnZooKeeper(t *testing.T) {
 	s1.Close()
 	waitLeader(t, n2)
 	waitFor(t, "the old leader's leader loop to stop", func() bool { return n1.currentLeader() == nil })
+	// A supervisor vanishing moves nothing by itself: its worker is
+	// judged by its heartbeats (in their launch grace here).
+	before := assignment(t, s2, id)
 	supB.Close()
-	waitFor(t, "executors to leave the vanished supervisor", func() bool {
-		return workersPerNode(assignment(t, s2, id))["b"] == 0
-	})
-	if got := workersPerNode(assignment(t, s2, id)); !mapsEqual(got, map[string]int{"a": 1, "c": 1}) {
-		t.Errorf("workers per node after the takeover = %v, want a and c", got)
+	passes := n2.passes.Load()
+	waitFor(t, "two passes of the new leader", func() bool { return n2.passes.Load() >= passes+2 })
+	if a := assignment(t, s2, id); a.Version != before.Version {
+		t.Errorf("assignment changed when a supervisor vanished: %v, was %v", a.Executors, before.Executors)
 	}
 	id2 := submit(t, n2, wordsRequest("after"))
 	if a := assignment(t, s2, id2); len(a.Executors) != 7 {
@@ -144,4 +157,126 @@ func TestTwoNimbusesOnZooKeeper(t *testing.T) {
 	if _, err := n2.ActivateTopology(ctx, &api.ActivateTopologyRequest{Id: id}); err != nil {
 		t.Errorf("the new leader refused an operation: %v", err)
 	}
+}
+
+// TestZooKeeperOutage stops ZooKeeper under a nimbus serving REST: reads
+// answer at once from the last known state, marked stale; writes answer
+// 503 with Retry-After; once ZooKeeper is back, on the same port with the
+// same data, everything answers fresh again without help.
+func TestZooKeeperOutage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, err := zkserver.Start(zkserver.Options{Dir: dir, Test: true})
+	if err != nil {
+		if _, missing := errors.AsType[*zkserver.MissingError](err); missing && os.Getenv("CI") == "" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	_, port, _ := net.SplitHostPort(srv.Addr())
+	root := "/outage"
+	n := startNimbus(t, zkState(t, srv.Addr(), root), withHTTP())
+	waitLeader(t, n)
+	registerSupervisor(t, zkState(t, srv.Addr(), root), "a", 6700, 6701)
+	id := submit(t, n, wordsRequest("outage"))
+	base := "http://" + n.HTTPAddr()
+
+	type answer struct {
+		code  int
+		stale string
+		retry string
+		body  map[string]any
+		took  time.Duration
+	}
+	call := func(method, path string) answer {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // what hung before
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, method, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		a := answer{code: resp.StatusCode, stale: resp.Header.Get(api.StaleHeader), retry: resp.Header.Get("Retry-After"), took: time.Since(start)}
+		if err := json.NewDecoder(resp.Body).Decode(&a.body); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		return a
+	}
+	reads := []string{
+		"/api/v1/cluster/summary",
+		"/api/v1/supervisor/summary",
+		"/api/v1/nimbus/summary",
+		"/api/v1/topology/summary",
+		"/api/v1/topology/" + id,
+		"/api/v1/topology/" + id + "/component/count",
+	}
+	for _, path := range reads {
+		if a := call("GET", path); a.code != http.StatusOK || a.stale != "" {
+			t.Fatalf("GET %s before the outage = %d (stale %q): %v", path, a.code, a.stale, a.body)
+		}
+	}
+
+	srv.Stop()
+	for _, path := range reads {
+		a := call("GET", path)
+		if a.code != http.StatusOK || a.stale == "" || a.took > 2*time.Second {
+			t.Errorf("GET %s during the outage = %d in %v, %s %q; want 200 within 2s, stale", path, a.code, a.took, api.StaleHeader, a.stale)
+		}
+		if age, err := strconv.Atoi(a.stale); a.stale != "" && (err != nil || age < 0 || age > 60) {
+			t.Errorf("GET %s: %s = %q, want an age in seconds", path, api.StaleHeader, a.stale)
+		}
+	}
+	if a := call("GET", "/api/v1/topology/summary"); len(a.body["topologies"].([]any)) != 1 {
+		t.Errorf("stale topology list = %v, want the topology", a.body)
+	}
+	a := call("POST", "/api/v1/topology/"+id+"/deactivate")
+	if a.code != http.StatusServiceUnavailable || a.retry == "" || a.took > 2*time.Second ||
+		!strings.Contains(fmt.Sprint(a.body["errorMessage"]), "ZooKeeper is unreachable") {
+		t.Errorf("deactivate during the outage = %d in %v, Retry-After %q: %v; want 503 within 2s with Retry-After", a.code, a.took, a.retry, a.body)
+	}
+	// gRPC says it too, in a response header.
+	var header metadata.MD
+	if _, err := n.grpcClient(t).ListTopologies(t.Context(), &api.ListTopologiesRequest{}, grpc.Header(&header)); err != nil || len(header.Get(api.StaleMetadataKey)) != 1 {
+		t.Errorf("gRPC ListTopologies during the outage: header %v, %v; want %s", header, err, api.StaleMetadataKey)
+	}
+
+	srv, err = zkserver.Start(zkserver.Options{Dir: dir, Test: true, Port: mustAtoi(t, port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	waitFor(t, "fresh reads and writes after the outage", func() bool {
+		return call("GET", "/api/v1/topology/summary").stale == "" &&
+			call("POST", "/api/v1/topology/"+id+"/deactivate").code == http.StatusOK
+	})
+	if p := call("GET", "/api/v1/topology/"+id); p.stale != "" || p.body["status"] != "INACTIVE" {
+		t.Errorf("topology page after the outage: stale %q, %v", p.stale, p.body["status"])
+	}
+}
+
+// grpcClient returns a gRPC client of tn, closed when t ends.
+func (tn *testNimbus) grpcClient(t *testing.T) api.NimbusClient {
+	t.Helper()
+	conn, err := grpc.NewClient(tn.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return api.NewNimbusClient(conn)
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -135,104 +134,4 @@ func TestClusterWordCount(t *testing.T) {
 	if got := finalCounts(t, c.workerLogs(id)); !maps.Equal(got, want) {
 		t.Errorf("counts via REST = %v\nwant %v", got, want)
 	}
-}
-
-// TestClusterReliableThroughFailures runs a reliable topology through a
-// rebalance, a worker killed with SIGKILL and a supervisor killed with
-// SIGKILL and restarted: its workers keep running and are adopted, and
-// every message ends acked exactly once.
-func TestClusterReliableThroughFailures(t *testing.T) {
-	needPython(t)
-	c := newCluster(t, 2)
-	state := t.TempDir()
-	c.squall("submit", "-c", "e2e.state.dir="+state, "testdata/reliable")
-	id := c.topologyID("e2e-reliable")
-	waitUntil(t, 30*time.Second, "some progress", func() bool {
-		p := c.topology(id)
-		return len(p.Spouts) == 1 && p.Spouts[0].Acked > 100
-	})
-
-	// Rebalance: the flaky bolt gets a third executor.
-	c.squall("rebalance", "-w", "1", "-e", "flaky=3", "e2e-reliable")
-	waitUntil(t, 30*time.Second, "the rebalance", func() bool {
-		p := c.topology(id)
-		for _, b := range p.Bolts {
-			if b.ID == "flaky" {
-				return b.Executors == 3 && p.Status == "ACTIVE"
-			}
-		}
-		return false
-	})
-	c.settled(id, 2)
-
-	// kill -9 of the worker without the spout (the spout's in-memory
-	// pending messages would die with it, as in Storm): its supervisor
-	// restarts it, and what it held is replayed.
-	spoutPort := c.componentPorts(id, "numbers")
-	if len(spoutPort) != 1 {
-		t.Fatalf("spout runs on ports %v, want one", spoutPort)
-	}
-	var port, pid int
-	for port, pid = range c.workerPids(id) {
-		if port != spoutPort[0] {
-			break
-		}
-	}
-	if port == spoutPort[0] {
-		t.Fatalf("no worker without the spout: %v", c.workerPids(id))
-	}
-	syscall.Kill(pid, syscall.SIGKILL)
-	waitUntil(t, 30*time.Second, "the killed worker restarted", func() bool {
-		p, ok := c.workerPids(id)[port]
-		return ok && p != pid
-	})
-	c.settled(id, 2)
-
-	// kill -9 of a supervisor: its workers keep running; restarted, it
-	// adopts them instead of starting new ones.
-	s := c.sups[1]
-	before := c.workerPids(id)
-	syscall.Kill(s.proc.Pid(), syscall.SIGKILL)
-	<-s.proc.Done()
-	time.Sleep(2 * time.Second) // long enough for a dying worker to be noticed
-	if after := c.workerPids(id); !maps.Equal(after, before) {
-		t.Fatalf("workers changed when their supervisor died: %v then %v", before, after)
-	}
-	s.daemon = c.startSupervisor(s)
-	waitUntil(t, 30*time.Second, "the restarted supervisor to adopt its workers", func() bool {
-		return strings.Contains(readFile(s.logPath), "adopted worker")
-	})
-	if after := c.workerPids(id); !maps.Equal(after, before) {
-		t.Errorf("workers were restarted instead of adopted: %v then %v", before, after)
-	}
-
-	waitUntil(t, 120*time.Second, "every message acked", func() bool {
-		return strings.Contains(c.workerLogs(id), "e2e all 1500 messages acked")
-	})
-	logs := c.workerLogs(id)
-	if strings.Contains(logs, "e2e duplicate ack") {
-		t.Errorf("a message was acked twice")
-	}
-	acked, err := os.ReadFile(filepath.Join(state, "acked.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, n := range strings.Fields(string(acked)) {
-		if seen[n] {
-			t.Errorf("message %s acked twice", n)
-		}
-		seen[n] = true
-	}
-	if len(seen) != 1500 {
-		t.Errorf("%d distinct messages acked, want 1500", len(seen))
-	}
-	t.Logf("spout starts: %d", strings.Count(logs, "e2e spout started"))
-	c.squall("kill", "-w", "0", "e2e-reliable")
-	waitUntil(t, 30*time.Second, "the workers to stop", func() bool { return len(c.workerPids(id)) == 0 })
-}
-
-func readFile(path string) string {
-	data, _ := os.ReadFile(path)
-	return string(data)
 }

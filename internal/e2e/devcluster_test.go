@@ -50,7 +50,7 @@ func TestDevCluster(t *testing.T) {
 		if proc.Exited() {
 			t.Fatalf("dev-cluster exited: %v", proc.Status())
 		}
-		return findLine(logPath, "squall dev cluster ready") != ""
+		return findLine(logPath, 0, "squall dev cluster ready") != ""
 	})
 
 	// The written configuration names the ports actually chosen, so the

@@ -7,8 +7,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -22,8 +24,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	sqcluster "github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/zkserver"
 	"github.com/squallstream/squall/internal/zktest"
 )
 
@@ -80,12 +84,38 @@ func freePorts(t *testing.T, n int) []int {
 type cluster struct {
 	t      *testing.T
 	dir    string
-	zk     *zktest.Server
+	zkAddr string
+	// zk is the cluster's own ZooKeeper (withOwnZooKeeper), which the test
+	// may stop and start again; nil when it shares the package's.
+	zk     *zkserver.Server
+	root   string // storm.zookeeper.root
 	conf   map[string]any
+	nconf  string // nimbus's configuration file
 	nimbus *daemon
 	grpc   string // nimbus's gRPC address
 	http   string // its REST address
 	sups   []*supervisorProc
+}
+
+// clusterOption adjusts a cluster before it starts.
+type clusterOption func(*clusterOptions)
+
+type clusterOptions struct {
+	ownZK bool
+	conf  map[string]any
+}
+
+// withOwnZooKeeper gives the cluster a ZooKeeper of its own, which the test
+// may stop (stopZooKeeper) and start again (startZooKeeper).
+func withOwnZooKeeper() clusterOption { return func(o *clusterOptions) { o.ownZK = true } }
+
+// withConf overrides keys of every daemon's configuration.
+func withConf(kv map[string]any) clusterOption {
+	return func(o *clusterOptions) {
+		for k, v := range kv {
+			o.conf[k] = v
+		}
+	}
 }
 
 type supervisorProc struct {
@@ -100,18 +130,38 @@ type daemon struct {
 	name    string
 	proc    *procgroup.Process
 	logPath string
+	logFrom int64 // where this run's output begins in logPath
 	ready   string
 }
 
-func newCluster(t *testing.T, supervisors int) *cluster {
+// log returns what this run of the daemon wrote.
+func (d *daemon) log() string {
+	data, _ := os.ReadFile(d.logPath)
+	if int64(len(data)) < d.logFrom {
+		return ""
+	}
+	return string(data[d.logFrom:])
+}
+
+func newCluster(t *testing.T, supervisors int, opts ...clusterOption) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dir: t.TempDir(), zk: zktest.Shared(t)}
-	host, port, _ := net.SplitHostPort(c.zk.Addr())
+	o := clusterOptions{conf: map[string]any{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c := &cluster{t: t, dir: t.TempDir(), root: zktest.Root(t)}
+	if o.ownZK {
+		c.startZooKeeper(0)
+		t.Cleanup(func() { c.zk.Stop() })
+	} else {
+		c.zkAddr = zktest.Shared(t).Addr()
+	}
+	host, port, _ := net.SplitHostPort(c.zkAddr)
 	zkPort, _ := strconv.Atoi(port)
 	c.conf = map[string]any{
 		"storm.zookeeper.servers":              []any{host},
 		"storm.zookeeper.port":                 zkPort,
-		"storm.zookeeper.root":                 zktest.Root(t),
+		"storm.zookeeper.root":                 c.root,
 		"storm.zookeeper.session.timeout":      4000,
 		"storm.local.hostname":                 "127.0.0.1",
 		"nimbus.seeds":                         []any{"127.0.0.1"},
@@ -126,10 +176,9 @@ func newCluster(t *testing.T, supervisors int) *cluster {
 		"supervisor.worker.start.timeout.secs": 30,
 		"task.heartbeat.frequency.secs":        1,
 	}
-	nconf := c.writeConf("nimbus", map[string]any{"storm.local.dir": filepath.Join(c.dir, "nimbus")})
-	c.nimbus = c.start("nimbus", "nimbus grpc=", "nimbus", "--config", nconf, "--log-level", "info")
-	f := fields(c.nimbus.ready)
-	c.grpc, c.http = f["grpc"], f["http"]
+	maps.Copy(c.conf, o.conf)
+	c.nconf = c.writeConf("nimbus", map[string]any{"storm.local.dir": filepath.Join(c.dir, "nimbus")})
+	c.startNimbus()
 	for i := range supervisors {
 		ports := freePorts(t, 2)
 		local := filepath.Join(c.dir, fmt.Sprintf("supervisor%d", i))
@@ -143,6 +192,45 @@ func newCluster(t *testing.T, supervisors int) *cluster {
 	}
 	t.Cleanup(c.stopAll)
 	return c
+}
+
+// startNimbus starts nimbus (again, after a kill) and learns its
+// addresses.
+func (c *cluster) startNimbus() {
+	c.t.Helper()
+	c.nimbus = c.start("nimbus", "nimbus grpc=", "nimbus", "--config", c.nconf, "--log-level", "info")
+	f := fields(c.nimbus.ready)
+	c.grpc, c.http = f["grpc"], f["http"]
+}
+
+// startZooKeeper starts the cluster's own ZooKeeper on port (0: a free
+// one), with the data it had before if it ran already.
+func (c *cluster) startZooKeeper(port int) {
+	c.t.Helper()
+	srv, err := zkserver.Start(zkserver.Options{Dir: filepath.Join(c.dir, "zookeeper"), Port: port, Test: true})
+	if err != nil {
+		if _, missing := errors.AsType[*zkserver.MissingError](err); missing && os.Getenv("CI") == "" {
+			c.t.Skip(err)
+		}
+		c.t.Fatal(err)
+	}
+	c.zk, c.zkAddr = srv, srv.Addr()
+}
+
+// state opens a session on the cluster's ZooKeeper, for the test to look
+// at what nimbus and the workers wrote; closed when the test ends.
+func (c *cluster) state() *sqcluster.ZooKeeper {
+	c.t.Helper()
+	cfg := sqcluster.DefaultConfig()
+	cfg.Servers = []string{c.zkAddr}
+	cfg.Root = c.root
+	cfg.SessionTimeout = 4 * time.Second
+	st, err := sqcluster.NewZooKeeper(cfg, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func (c *cluster) writeConf(name string, extra map[string]any) string {
@@ -178,16 +266,22 @@ func (c *cluster) start(name, readyPrefix string, args ...string) *daemon {
 		c.t.Fatal(err)
 	}
 	defer f.Close()
+	// A restarted daemon appends to its log: its readiness line is one
+	// written after this point.
+	from, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
 	cmd := exec.Command(squallBin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	proc, err := procgroup.Start(cmd)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	d := &daemon{name: name, proc: proc, logPath: logPath}
+	d := &daemon{name: name, proc: proc, logPath: logPath, logFrom: from}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if line := findLine(logPath, readyPrefix); line != "" {
+		if line := findLine(logPath, from, readyPrefix); line != "" {
 			d.ready = line
 			return d
 		}
@@ -419,12 +513,17 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 	}
 }
 
-func findLine(path, prefix string) string {
+// findLine returns the first line of path, from offset from on, that
+// begins with prefix.
+func findLine(path string, from int64, prefix string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return ""
+	}
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		if strings.HasPrefix(s.Text(), prefix) {

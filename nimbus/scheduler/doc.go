@@ -4,11 +4,13 @@
 //
 // A slot is a worker port on a supervisor's node. Schedule keeps every
 // healthy worker of a topology where it is, so that it is not restarted,
-// and places the remaining executors on new slots. It spreads a topology's
-// workers over the supervisors round-robin (the node running fewest of the
-// topology's workers first, then the one with most free slots) and its
-// executors over its workers round-robin, so that worker sizes differ by
-// at most one executor. Rebalance does the same from scratch, preferring
+// even on a supervisor that stopped heartbeating (a worker outlives its
+// supervisor); it moves as few executors as an even split allows, and
+// places the others on new slots of live supervisors. It spreads a
+// topology's workers over the supervisors round-robin (the node running
+// fewest of the topology's workers first, then the one with most free
+// slots) and its executors over its workers round-robin, so that worker
+// sizes differ by at most one executor. Rebalance does the same from scratch, preferring
 // the slots the topology holds already.
 //
 // The package is deterministic and has no side effects: no goroutines, no

@@ -31,8 +31,11 @@ type Supervisor struct {
 	Host string
 	// Ports are the worker ports it offers (supervisor.slots.ports).
 	Ports []int
-	// Alive is false when the supervisor stopped heartbeating: its slots
-	// are not used and executors assigned to them are moved.
+	// Alive is false when the supervisor stopped heartbeating
+	// (nimbus.supervisor.timeout.secs): no new worker is placed on it. The
+	// workers it ran are another matter: each is kept, as on any node,
+	// until nimbus reports its slot bad (Request.BadSlots), because a
+	// worker outlives its supervisor and keeps working.
 	Alive bool
 }
 
@@ -42,7 +45,8 @@ type Assignment map[topology.Executor]Slot
 
 // Cluster is the state a scheduling decision is made from.
 type Cluster struct {
-	// Supervisors lists the known supervisors, live or not.
+	// Supervisors lists the known supervisors, live or not. A worker on a
+	// node missing from the list cannot be kept (its host is unknown).
 	Supervisors []Supervisor
 	// Assignments holds every topology's current assignment by topology
 	// id, including the topology being scheduled if it has one. Slots
@@ -61,8 +65,9 @@ type Request struct {
 	// NumWorkers is the number of workers asked for (topology.workers).
 	NumWorkers int
 	// BadSlots are slots of the topology whose worker stopped
-	// heartbeating although its supervisor is alive. Their executors are
-	// moved, and the slots are used again only if no other slot is free.
+	// heartbeating (nimbus.task.timeout.secs), whatever its supervisor's
+	// state. Their executors are moved, and the slots are used again only
+	// if no other slot is free.
 	BadSlots []Slot
 }
 
@@ -80,23 +85,28 @@ type Result struct {
 	NodeHost map[string]string
 }
 
-// Schedule assigns req's executors to slots, keeping what still works of
-// the topology's current assignment, as Storm's DefaultScheduler does:
+// Schedule assigns req's executors to slots, moving as few executors as
+// it can from where they run:
 //
-//   - The topology gets min(NumWorkers, usable slots, executors) workers,
-//     where the usable slots are those of live supervisors that no other
-//     topology holds.
-//   - A current worker is kept, executors and slot unchanged, if its slot
-//     is usable and not bad, it runs only executors of req, and its size
-//     fits the even split of the executors over the workers (sizes
-//     differing by at most one). So a healthy assignment is returned
-//     unchanged, and when one worker or node is lost only the executors
-//     it ran move.
-//   - The other executors, sorted by task id, are dealt round-robin over
-//     the missing workers' slots. Those are picked one at a time from the
-//     node running fewest of the topology's workers, then preferring slots
-//     the topology already holds, then the node with most free slots, then
-//     by node id and port; bad slots come last.
+//   - The topology gets min(NumWorkers, slots, executors) workers, where
+//     the slots are those of live supervisors that no other topology holds,
+//     plus the slots where its workers run on supervisors that stopped
+//     heartbeating.
+//   - Worker sizes differ by at most one executor (the even split).
+//   - A current worker is kept on its slot if the slot is not bad, its
+//     supervisor is listed (alive, or not: a worker outlives its
+//     supervisor) and offers the slot's port, and no other topology holds
+//     it. It keeps as many of its executors as its share of the split
+//     allows: the largest workers get the larger shares. A worker that
+//     keeps exactly its executors is not restarted, so a healthy
+//     assignment is returned unchanged, and when one worker or node is
+//     lost only the executors it ran move.
+//   - The other executors, sorted by task id, are dealt round-robin, first
+//     to kept workers below their share, then to new slots. Those are
+//     picked one at a time from the node running fewest of the topology's
+//     workers, then preferring slots the topology already holds, then the
+//     node with most free slots, then by node id and port; bad slots come
+//     last.
 //
 // It fails with ErrNoSlots when there is no usable slot at all, and with
 // ErrInvalidRequest for a malformed request.
@@ -115,6 +125,15 @@ func Rebalance(c Cluster, req Request) (Result, error) {
 	return schedule(c, req, false)
 }
 
+// kept is a current worker that stays on its slot, with its share of the
+// split (cap) and the executors it keeps.
+type kept struct {
+	slot  Slot
+	start int // its lowest task id, as it began
+	execs []topology.Executor
+	cap   int
+}
+
 func schedule(c Cluster, req Request, keep bool) (Result, error) {
 	if err := req.validate(); err != nil {
 		return Result{}, err
@@ -127,7 +146,6 @@ func schedule(c Cluster, req Request, keep bool) (Result, error) {
 	for _, s := range req.BadSlots {
 		bad[s] = true
 	}
-
 	// Slots held by other topologies.
 	held := make(map[Slot]bool)
 	for id, a := range c.Assignments {
@@ -138,29 +156,29 @@ func schedule(c Cluster, req Request, keep bool) (Result, error) {
 			held[s] = true
 		}
 	}
-
 	// Usable slots: ports of live supervisors no other topology holds.
+	// Offered slots: ports of any listed supervisor, where a current
+	// worker may stay.
 	hosts := make(map[string]string)
 	usable := make(map[Slot]bool)
+	offered := make(map[Slot]bool)
 	sups := slices.Clone(c.Supervisors)
 	slices.SortStableFunc(sups, func(a, b Supervisor) int { return cmp.Compare(a.ID, b.ID) })
 	for _, sup := range sups {
-		if !sup.Alive {
-			continue
-		}
 		if _, ok := hosts[sup.ID]; !ok {
 			hosts[sup.ID] = sup.Host
 		}
 		for _, p := range sup.Ports {
-			if s := (Slot{sup.ID, p}); !held[s] {
+			s := Slot{sup.ID, p}
+			if held[s] {
+				continue
+			}
+			offered[s] = true
+			if sup.Alive {
 				usable[s] = true
 			}
 		}
 	}
-	if len(usable) == 0 {
-		return Result{}, fmt.Errorf("schedule topology %s: %w", req.TopologyID, ErrNoSlots)
-	}
-
 	// The topology's current workers, and where each began (its lowest
 	// task id), which orders them as the round-robin that made them did.
 	current := Workers(c.Assignments[req.TopologyID])
@@ -168,45 +186,69 @@ func schedule(c Cluster, req Request, keep bool) (Result, error) {
 	for _, w := range current {
 		own[w.Slot] = w.Executors[0].Start
 	}
-
+	// The workers that may stay: a good slot, and something wanted to run.
+	var stay []kept
+	stayOff := 0 // of them, on slots of supervisors that stopped heartbeating
+	if keep {
+		for _, w := range current {
+			if !offered[w.Slot] || bad[w.Slot] {
+				continue
+			}
+			var execs []topology.Executor
+			for _, e := range w.Executors {
+				if wanted[e] {
+					execs = append(execs, e)
+				}
+			}
+			if len(execs) == 0 {
+				continue
+			}
+			stay = append(stay, kept{slot: w.Slot, start: own[w.Slot], execs: execs})
+			if !usable[w.Slot] {
+				stayOff++
+			}
+		}
+	}
+	if len(usable)+stayOff == 0 {
+		return Result{}, fmt.Errorf("schedule topology %s: %w", req.TopologyID, ErrNoSlots)
+	}
 	numExec := len(req.Executors)
 	wantWorkers := min(req.NumWorkers, numExec)
-	workers := min(wantWorkers, len(usable))
-
+	workers := min(wantWorkers, len(usable)+stayOff)
 	// The even split: `large` workers of size+1 executors, the rest of size.
 	size, large := numExec/workers, numExec%workers
 	small := workers - large
 
+	// The largest workers stay first, and get the larger shares, so that
+	// as many executors as possible stay where they run.
+	slices.SortStableFunc(stay, func(a, b kept) int {
+		return cmp.Or(cmp.Compare(len(b.execs), len(a.execs)), cmp.Compare(a.start, b.start))
+	})
+	stay = stay[:min(len(stay), workers)]
 	out := make(Assignment, numExec)
 	chosenOn := make(map[string]int) // node → workers of the topology placed there
 	taken := make(map[Slot]bool)
-	if keep {
-		for _, w := range current {
-			if !usable[w.Slot] || bad[w.Slot] || !allWanted(w.Executors, wanted) {
-				continue
-			}
-			switch n := len(w.Executors); {
-			case n == size+1 && large > 0:
-				large--
-			case n == size && small > 0:
-				small--
-			default:
-				continue
-			}
-			for _, e := range w.Executors {
-				out[e] = w.Slot
-			}
-			taken[w.Slot] = true
-			chosenOn[w.Slot.Node]++
+	for i := range stay {
+		k := &stay[i]
+		if large > 0 && (len(k.execs) > size || small == 0) {
+			k.cap, large = size+1, large-1
+		} else {
+			k.cap, small = size, small-1
 		}
+		k.execs = k.execs[:min(len(k.execs), k.cap)]
+		for _, e := range k.execs {
+			out[e] = k.slot
+		}
+		taken[k.slot] = true
+		chosenOn[k.slot.Node]++
 	}
+	slices.SortFunc(stay, func(a, b kept) int { return cmp.Compare(a.start, b.start) })
 
-	slots := pickSlots(usable, taken, bad, own, chosenOn, workers-len(taken))
-
-	// Deal the remaining executors, by task id, over the new slots: first
-	// the topology's own slots in the order their workers began, then the
-	// others in the order they were picked.
-	slices.SortStableFunc(slots, func(a, b Slot) int {
+	fresh := pickSlots(usable, taken, bad, own, chosenOn, workers-len(stay))
+	// New slots in dealing order: first the topology's own slots in the
+	// order their workers began, then the others in the order they were
+	// picked. The first of them get the larger shares left.
+	slices.SortStableFunc(fresh, func(a, b Slot) int {
 		sa, oka := own[a]
 		sb, okb := own[b]
 		switch {
@@ -219,6 +261,25 @@ func schedule(c Cluster, req Request, keep bool) (Result, error) {
 		}
 		return 0
 	})
+	type opening struct {
+		slot Slot
+		room int
+	}
+	var open []opening
+	for _, k := range stay {
+		if room := k.cap - len(k.execs); room > 0 {
+			open = append(open, opening{k.slot, room})
+		}
+	}
+	for _, s := range fresh {
+		room := size
+		if large > 0 {
+			room, large = size+1, large-1
+		}
+		open = append(open, opening{s, room})
+	}
+	// Deal the executors left, by task id, round-robin over the openings
+	// with room.
 	rest := make([]topology.Executor, 0, numExec)
 	for _, e := range req.Executors {
 		if _, ok := out[e]; !ok {
@@ -226,17 +287,23 @@ func schedule(c Cluster, req Request, keep bool) (Result, error) {
 		}
 	}
 	slices.SortFunc(rest, compareExecutors)
-	for i, e := range rest {
-		out[e] = slots[i%len(slots)]
+	i := 0
+	for _, e := range rest {
+		for open[i%len(open)].room == 0 {
+			i++
+		}
+		o := &open[i%len(open)]
+		out[e] = o.slot
+		o.room--
+		i++
 	}
-
 	nodeHost := make(map[string]string)
 	for _, s := range out {
 		nodeHost[s.Node] = hosts[s.Node]
 	}
 	return Result{
 		Assignment: out,
-		Workers:    len(taken) + len(slots),
+		Workers:    len(stay) + len(fresh),
 		Short:      workers < wantWorkers,
 		NodeHost:   nodeHost,
 	}, nil

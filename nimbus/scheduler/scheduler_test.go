@@ -120,11 +120,22 @@ func TestSchedule(t *testing.T) {
 			},
 		},
 		{
-			name:    "node lost: its executors move, the others stay",
+			// A worker outlives its supervisor: while it heartbeats (its
+			// slot is not bad), it stays.
+			name:    "supervisor dead, its worker still heartbeats: kept",
 			sups:    []Supervisor{sup("a", 4), dead("b", 4)},
 			current: roundRobin3,
 			execs:   10,
 			workers: 3,
+			want:    roundRobin3,
+		},
+		{
+			name:    "supervisor dead, its worker silent: only its executors move",
+			sups:    []Supervisor{sup("a", 4), dead("b", 4)},
+			current: roundRobin3,
+			execs:   10,
+			workers: 3,
+			bad:     []string{"b:6700"},
 			want: layout{
 				"a:6700": {1, 4, 7, 10},
 				"a:6701": {3, 6, 9},
@@ -132,16 +143,41 @@ func TestSchedule(t *testing.T) {
 			},
 		},
 		{
-			name:    "node lost: moved executors go to the least used node",
+			name:    "supervisor dead, its worker silent: moved executors go to the least used node",
 			sups:    []Supervisor{sup("a", 4), dead("b", 4), sup("c", 4)},
 			current: roundRobin3,
 			execs:   10,
 			workers: 3,
+			bad:     []string{"b:6700"},
 			want: layout{
 				"a:6700": {1, 4, 7, 10},
 				"a:6701": {3, 6, 9},
 				"c:6700": {2, 5, 8},
 			},
+		},
+		{
+			name:    "supervisor dead: no new worker placed on it",
+			sups:    []Supervisor{dead("a", 4), sup("b", 1)},
+			current: layout{"a:6700": {1, 3}},
+			execs:   4,
+			workers: 3,
+			want:    layout{"a:6700": {1, 3}, "b:6700": {2, 4}},
+			short:   true,
+		},
+		{
+			// No free slot: the lost worker's executors join the others,
+			// which keep theirs (three executors move, not ten).
+			name:    "fewest moves: a lost worker's executors join the others",
+			sups:    []Supervisor{sup("a", 2), dead("b", 1)},
+			current: roundRobin3,
+			execs:   10,
+			workers: 3,
+			bad:     []string{"b:6700"},
+			want: layout{
+				"a:6700": {1, 2, 4, 7, 10},
+				"a:6701": {3, 5, 6, 8, 9},
+			},
+			short: true,
 		},
 		{
 			name:    "node gone from the list",
@@ -207,18 +243,31 @@ func TestSchedule(t *testing.T) {
 			short:   true,
 		},
 		{
-			// As Storm's DefaultScheduler: once slots are free, workers
-			// whose size does not fit the new split are redone, on the
-			// slots they held where the spread allows.
+			// As Storm's DefaultScheduler, the topology grows to the
+			// workers requested once slots are free; unlike it, the
+			// workers keep what fits their share (three executors move,
+			// not seven).
 			name:    "no longer short: grows to the workers requested",
 			sups:    []Supervisor{sup("a", 2), sup("b", 4)},
 			current: layout{"a:6700": {1, 3, 5, 7, 9}, "a:6701": {2, 4, 6, 8, 10}},
 			execs:   10,
 			workers: 3,
 			want: layout{
-				"a:6700": {1, 4, 7, 10},
-				"a:6701": {2, 5, 8},
-				"b:6700": {3, 6, 9},
+				"a:6700": {1, 3, 5, 7},
+				"a:6701": {2, 4, 6},
+				"b:6700": {8, 9, 10},
+			},
+		},
+		{
+			name:    "fewest moves: larger shares go to the larger workers",
+			sups:    []Supervisor{sup("a", 4)},
+			current: layout{"a:6700": {1, 2}, "a:6701": {3, 4, 5, 6}, "a:6702": {7, 8, 9, 10, 11}},
+			execs:   11,
+			workers: 3,
+			want: layout{
+				"a:6700": {1, 2, 11},
+				"a:6701": {3, 4, 5, 6},
+				"a:6702": {7, 8, 9, 10},
 			},
 		},
 		{
@@ -596,4 +645,109 @@ func TestWorkers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestScheduleMovesFewest builds random current assignments on random
+// clusters (dead supervisors, ports no longer offered, bad slots, other
+// topologies) and checks that Schedule keeps as many executors where they
+// run as any even split over the same number of workers could: the best
+// choice of kept workers and shares, found by brute force.
+func TestScheduleMovesFewest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for i := range 500 {
+		var sups []Supervisor
+		for n := range 1 + rng.IntN(3) {
+			s := sup(string(rune('a'+n)), 1+rng.IntN(4))
+			s.Alive = rng.IntN(4) > 0
+			sups = append(sups, s)
+		}
+		numExec := 1 + rng.IntN(12)
+		// The current assignment: executors dealt at random over a few
+		// slots, some of which the cluster no longer offers (port 6703).
+		current := make(Assignment)
+		var slots []Slot
+		for range 1 + rng.IntN(4) {
+			slots = append(slots, Slot{string(rune('a' + rng.IntN(3))), 6700 + rng.IntN(4)})
+		}
+		for _, e := range execs(numExec) {
+			current[e] = slots[rng.IntN(len(slots))]
+		}
+		var bad []Slot
+		for _, s := range slots {
+			if rng.IntN(5) == 0 {
+				bad = append(bad, s)
+			}
+		}
+		c := Cluster{Supervisors: sups, Assignments: map[string]Assignment{"t": current}}
+		if rng.IntN(3) == 0 {
+			c.Assignments["other"] = Assignment{ex("o", 1, 1): slots[0]}
+		}
+		req := Request{TopologyID: "t", Executors: execs(numExec), NumWorkers: 1 + rng.IntN(5), BadSlots: bad}
+		got, err := Schedule(c, req)
+		if errors.Is(err, ErrNoSlots) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("case %d: Schedule() error = %v", i, err)
+		}
+		// Executors dealt back onto a bad slot reused for lack of another
+		// stay there by chance, not by choice: they are not counted.
+		stayed := 0
+		for e, s := range got.Assignment {
+			if current[e] == s && !slices.Contains(bad, s) {
+				stayed++
+			}
+		}
+		if best := bestStay(c, req, got.Workers); stayed != best {
+			t.Errorf("case %d: Schedule(%v on %+v, bad %v, %d workers) = %v: %d executors stay, %d could",
+				i, layoutOf(current), sups, bad, req.NumWorkers, layoutOf(got.Assignment), stayed, best)
+		}
+	}
+}
+
+// bestStay returns the most executors that can stay on their slot when
+// numExec executors are split evenly over `workers` workers, by trying
+// every choice of share (none, size, size+1) for each current worker that
+// may stay.
+func bestStay(c Cluster, req Request, workers int) int {
+	offered := map[Slot]bool{}
+	for _, s := range c.Supervisors {
+		for _, p := range s.Ports {
+			offered[Slot{s.ID, p}] = true
+		}
+	}
+	for id, a := range c.Assignments {
+		if id != req.TopologyID {
+			for _, s := range a {
+				delete(offered, s)
+			}
+		}
+	}
+	for _, s := range req.BadSlots {
+		delete(offered, s)
+	}
+	var counts []int
+	for _, w := range Workers(c.Assignments[req.TopologyID]) {
+		if offered[w.Slot] {
+			counts = append(counts, len(w.Executors))
+		}
+	}
+	numExec := len(req.Executors)
+	size, large := numExec/workers, numExec%workers
+	small := workers - large
+	var best func(i, large, small int) int
+	best = func(i, large, small int) int {
+		if i == len(counts) {
+			return 0
+		}
+		b := best(i+1, large, small) // not kept
+		if small > 0 {
+			b = max(b, min(counts[i], size)+best(i+1, large, small-1))
+		}
+		if large > 0 {
+			b = max(b, min(counts[i], size+1)+best(i+1, large-1, small))
+		}
+		return b
+	}
+	return best(0, large, small)
 }

@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/squallstream/squall/api"
@@ -27,6 +30,8 @@ type clientFlags struct {
 	timeout time.Duration
 	// source says where the configuration came from, for errors.
 	source string
+	// stderr receives warnings, such as a stale answer's; nil is os.Stderr.
+	stderr io.Writer
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -73,8 +78,15 @@ func (f *clientFlags) call(ctx context.Context, conf topology.Config, fn func(ct
 	seeds := f.seeds(conf)
 	var last error
 	for _, addr := range seeds {
+		var stale []string // the api.StaleMetadataKey header of the last answer
 		conn, err := grpc.NewClient(addr,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+				var header metadata.MD
+				err := invoker(ctx, method, req, reply, cc, append(opts, grpc.Header(&header))...)
+				stale = header.Get(api.StaleMetadataKey)
+				return err
+			}),
 			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(api.MaxMessageBytes(api.DefaultMaxSubmitBytes)), grpc.MaxCallRecvMsgSize(api.MaxMessageBytes(api.DefaultMaxSubmitBytes))))
 		if err != nil {
 			return fmt.Errorf("nimbus %s: %w", addr, err)
@@ -93,6 +105,13 @@ func (f *clientFlags) call(ctx context.Context, conf topology.Config, fn func(ct
 		}
 		if err != nil {
 			return api.CLIError(err)
+		}
+		if len(stale) > 0 {
+			w := f.stderr
+			if w == nil {
+				w = os.Stderr
+			}
+			fmt.Fprintf(w, "warning: ZooKeeper is unreachable: nimbus %s answered from its last known state, %ss old; it may be out of date\n", addr, stale[0])
 		}
 		return nil
 	}

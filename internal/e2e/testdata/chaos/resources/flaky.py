@@ -5,7 +5,7 @@ import storm
 
 class Flaky(storm.Bolt):
     def process(self, tup):
-        if random.random() < 0.1:
+        if random.random() < 0.02:
             storm.fail(tup)
             return
         storm.emit(tup.values, anchors=[tup])
