@@ -3,9 +3,11 @@ package shell
 import (
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -221,21 +223,21 @@ func TestBoltHeartbeats(t *testing.T) {
 }
 
 // TestBoltWindow checks that the child holds at most
-// topology.shellbolt.max.pending tuples, that as many more wait in the
-// host and that Execute then blocks; and that a child killed from outside
+// KeyShellBoltMaxHeld tuples, that topology.shellbolt.max.pending more
+// wait in the host and that Execute then blocks; and that a child killed from outside
 // frees the window: its tuples fail, and the next child gets the queued
 // ones and the one Execute was blocked on.
 func TestBoltWindow(t *testing.T) {
 	checkLeaks(t)
-	f := startBolt(t, "crash", topology.Config{topology.KeyShellBoltMaxPending: 2}, fastOptions)
+	f := startBolt(t, "crash", topology.Config{topology.KeyShellBoltMaxPending: 2, KeyShellBoltMaxHeld: 2}, fastOptions)
 	pid := f.waitUp(t)
-	f.bolt.Execute(sentence("hold"))
-	f.bolt.Execute(sentence("hold"))
-	f.bolt.Execute(sentence("ok"))
-	f.bolt.Execute(sentence("ok"))
+	f.bolt.Execute(tracked("hold"))
+	f.bolt.Execute(tracked("hold"))
+	f.bolt.Execute(tracked("ok"))
+	f.bolt.Execute(tracked("ok"))
 	done := make(chan struct{})
 	go func() {
-		f.bolt.Execute(sentence("ok"))
+		f.bolt.Execute(tracked("ok"))
 		close(done)
 	}()
 	select {
@@ -244,7 +246,7 @@ func TestBoltWindow(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	f.bolt.mu.Lock()
-	inFlight, queued := len(f.bolt.pending), len(f.bolt.backlog)
+	inFlight, queued := f.bolt.held.len(), len(f.bolt.backlog)
 	f.bolt.mu.Unlock()
 	if inFlight != 2 || queued != 2 {
 		t.Errorf("%d tuples at the child, %d queued; want 2 and 2", inFlight, queued)
@@ -537,5 +539,164 @@ func TestChildEnvAppendsPath(t *testing.T) {
 		if last[k] != want {
 			t.Errorf("child env %s = %q, want %q", k, last[k], want)
 		}
+	}
+}
+
+// TestBoltBigTuplesNeverBlockTheReader checks that the goroutine reading a
+// child never writes a tuple the pipe has no room for: here, while the
+// child writes a 2 MB emit, its first 2 MB input must not be written from
+// the reader (which would wait for a child waiting for it), whatever size
+// the tuples before it had.
+func TestBoltBigTuplesNeverBlockTheReader(t *testing.T) {
+	checkLeaks(t)
+	f := startBolt(t, "blowup", topology.Config{
+		topology.KeyShellBoltMaxPending:   2,
+		KeyShellBoltMaxHeld:               2, // the reader refills the window from the backlog
+		topology.KeySubprocessTimeoutSecs: 5,
+	}, fastOptions)
+	f.waitUp(t)
+	big := strings.Repeat("B", 2<<20)
+	in := []string{"small", "blowup", "blowup", big, "small", big, "blowup", "small"}
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for _, v := range in {
+			f.bolt.Execute(tracked(v))
+		}
+	}()
+	waitUntil(t, 60*time.Second, "every tuple answered", func() bool {
+		_, acked, failed, errs := f.rec.snapshot()
+		return len(acked)+len(failed) == len(in) || len(errs) > 0
+	})
+	<-fed
+	emits, acked, failed, errs := f.rec.snapshot()
+	if len(errs) > 0 || len(failed) > 0 {
+		t.Fatalf("failed %d tuples, errors %v; want every tuple acked", len(failed), errs)
+	}
+	for i, v := range in {
+		want := len(v)
+		if v == "blowup" {
+			want = 2 << 20
+		}
+		if got := len(emits[i].values[0].(string)); got != want || acked[i].String(0) != v {
+			t.Errorf("tuple %d: echoed %d bytes, acked %.10q; want %d bytes, %.10q", i, got, acked[i].String(0), want, v)
+		}
+	}
+}
+
+// tracked returns a tuple that belongs to a tree the acker tracks.
+func tracked(s string) topology.Tuple {
+	return topology.NewTuple(sourceSrc, []any{s}, topology.NewAnchorEdge(topology.Edge{Root: rand.Uint64(), ID: rand.Uint64()}))
+}
+
+// heldCount returns how many tuples the bolt's child holds.
+func (f *boltFixture) heldCount() int {
+	f.bolt.mu.Lock()
+	defer f.bolt.mu.Unlock()
+	return f.bolt.held.len()
+}
+
+// TestBoltHeldTuplesDoNotStopTheFeed checks that, as in Storm, a child
+// holding more than topology.shellbolt.max.pending unacked tuples keeps
+// being fed: this one acks 150 at a time.
+func TestBoltHeldTuplesDoNotStopTheFeed(t *testing.T) {
+	checkLeaks(t)
+	f := startBolt(t, "batchack", topology.Config{topology.KeyShellBoltMaxPending: 100}, fastOptions)
+	const n = 300
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for i := range n {
+			f.bolt.Execute(tracked(strconv.Itoa(i)))
+		}
+	}()
+	waitUntil(t, 60*time.Second, "every tuple acked", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == n })
+	<-fed
+	if _, _, failed, errs := f.rec.snapshot(); len(failed) != 0 || len(errs) != 0 {
+		t.Errorf("failed %d, errors %v; want none", len(failed), errs)
+	}
+}
+
+// TestBoltNeverAckingChildRunsFlat feeds untracked tuples to a child that
+// never acks (Storm's storm-starter splitsentence.rb fed by an unreliable
+// spout): it keeps being fed, the tuples it holds stay bounded, and so
+// does the host's memory.
+func TestBoltNeverAckingChildRunsFlat(t *testing.T) {
+	checkLeaks(t)
+	const maxHeld = 100
+	f := startBolt(t, "neverack", topology.Config{topology.KeyShellBoltMaxPending: 10, KeyShellBoltMaxHeld: maxHeld}, fastOptions)
+	feed := func(n int) uint64 {
+		for range n {
+			f.bolt.Execute(sentence("the cow jumped over the moon"))
+			if h := f.heldCount(); h > maxHeld {
+				t.Fatalf("the child holds %d tuples, more than %d", h, maxHeld)
+			}
+		}
+		f.bolt.Execute(sentence("report"))
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := feed(20_000)
+	waitUntil(t, 60*time.Second, "the child to get 20001 tuples", func() bool { return len(f.logs.matching("INFO got 20001")) == 1 })
+	after := feed(80_000)
+	waitUntil(t, 60*time.Second, "the child to get 100002 tuples", func() bool { return len(f.logs.matching("INFO got 100002")) == 1 })
+	if grown := int64(after) - int64(before); grown > 4<<20 {
+		t.Errorf("heap grew by %d bytes over 80000 more tuples the child never acked", grown)
+	}
+	f.bolt.mu.Lock()
+	order, released := len(f.bolt.held.order), f.bolt.held.released.len()
+	f.bolt.mu.Unlock()
+	if order > 2*maxHeld+orderSlack || released > minRemembered {
+		t.Errorf("bookkeeping grew: %d ids in order, %d remembered as released; want at most %d and %d", order, released, 2*maxHeld+orderSlack, minRemembered)
+	}
+	h := f.bolt.Health()
+	if h.Released < 100_002-maxHeld || h.Failures != 0 {
+		t.Errorf("health = %+v, want at least %d tuples released and no failure", h, 100_002-maxHeld)
+	}
+	if got := f.logs.matching("WARN", "released"); len(got) == 0 {
+		t.Errorf("no warning about released tuples")
+	}
+	if _, _, failed, errs := f.rec.snapshot(); len(failed) != 0 || len(errs) != 0 {
+		t.Errorf("failed %d, errors %v; want none", len(failed), errs)
+	}
+}
+
+// TestBoltLateAckOfReleasedTuple checks that acks of tuples released while
+// the child held too many are accepted silently.
+func TestBoltLateAckOfReleasedTuple(t *testing.T) {
+	checkLeaks(t)
+	f := startBolt(t, "lateack", topology.Config{KeyShellBoltMaxHeld: 10}, fastOptions)
+	pid := f.waitUp(t)
+	for i := range 50 {
+		f.bolt.Execute(sentence(strconv.Itoa(i)))
+	}
+	f.bolt.Execute(sentence("ackall"))
+	waitUntil(t, 60*time.Second, "the held tuples acked", func() bool { return f.heldCount() == 0 })
+	_, acked, failed, errs := f.rec.snapshot()
+	if len(acked) == 0 || len(acked) > 10 || acked[len(acked)-1].String(0) != "ackall" || len(failed) != 0 || len(errs) != 0 {
+		t.Errorf("acked %q, failed %d, errors %v; want the tuples still held acked, nothing else", values(acked), len(failed), errs)
+	}
+	if h := f.bolt.Health(); h.Pid != pid || h.Failures != 0 {
+		t.Errorf("health = %+v, want the same child, no failure", h)
+	}
+}
+
+// TestBoltReleasesTimedOutTuples checks that tracked tuples held past the
+// message timeout make room for more when the child holds too many.
+func TestBoltReleasesTimedOutTuples(t *testing.T) {
+	checkLeaks(t)
+	f := startBolt(t, "neverack", topology.Config{KeyShellBoltMaxHeld: 5, topology.KeyMessageTimeoutSecs: 1}, fastOptions)
+	for i := range 14 {
+		f.bolt.Execute(tracked(strconv.Itoa(i)))
+		if h := f.heldCount(); h > 5 {
+			t.Fatalf("the child holds %d tuples, more than 5", h)
+		}
+	}
+	f.bolt.Execute(tracked("report"))
+	waitUntil(t, 60*time.Second, "the child to get every tuple", func() bool { return len(f.logs.matching("INFO got 15")) == 1 })
+	if h := f.bolt.Health(); h.Released < 10 {
+		t.Errorf("health = %+v, want at least 10 tuples released", h)
 	}
 }

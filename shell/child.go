@@ -73,22 +73,20 @@ type child struct {
 	writerDone chan struct{}
 	writeErr   error
 	// wmu serialises writing to the child: the writer goroutine's and
-	// send's direct writes. enc, lastSent and unencodable are guarded by
-	// it.
+	// send's direct writes. enc, stdinW, lastSent and unencodable are
+	// guarded by it.
 	wmu         sync.Mutex
 	enc         multilang.Writer
+	stdinW      *stdinWriter
 	lastSent    outItem
 	unencodable func(outItem, error)
-	// maxTuple is the size of the largest tuple message written, which
-	// bounds the bytes of the window the child has not read yet.
-	maxTuple atomic.Int64
 	// coalesced counts the messages send encoded without flushing; the
 	// reader flushes them before it waits for the child. Guarded by wmu.
 	coalesced int
-	// directLimit is how many unread bytes the child's stdin may hold for
-	// send to write directly: three quarters of the pipe's capacity less
-	// room for replies and heartbeats; 0 disables direct writes.
-	directLimit int64
+	// queued counts the tuples waiting in out for the writer goroutine.
+	queued atomic.Int64
+	// onWritten is called by the writer goroutine after it wrote tuples.
+	onWritten func()
 
 	// ioStarted is set by startIO, before the reader and writer exist.
 	ioStarted bool
@@ -349,13 +347,18 @@ func (c *child) stray(line []byte) {
 
 // startIO starts the reader and writer goroutines. handle is called by the
 // reader for every message; an error from it ends the reader. unencodable
-// is called by the writer for an item it cannot encode.
-func (c *child) startIO(handle func(*multilang.Message) error, unencodable func(outItem, error), flush func()) {
+// is called by the writer for an item it cannot encode; written (if set)
+// after the writer wrote tuples.
+func (c *child) startIO(handle func(*multilang.Message) error, unencodable func(outItem, error), flush, written func()) {
 	c.ioStarted = true
 	c.flushOut = flush
-	c.enc = multilang.NewWriter(c.ser, c.stdin)
-	c.directLimit = int64(pipeCapacity(c.stdin))*3/4 - directSlack
+	c.stdinW = newStdinWriter(c.stdin)
+	c.enc = multilang.NewWriter(c.ser, c.stdinW)
 	c.unencodable = unencodable
+	c.onWritten = written
+	if c.onWritten == nil {
+		c.onWritten = func() {}
+	}
 	go c.read(handle)
 	go c.write()
 }
@@ -393,19 +396,34 @@ func (c *child) write() {
 		// one that was queued before it.
 		c.wmu.Lock()
 		batch, _ = c.out.take(batch[:0])
+		// What a direct write handed over goes first.
+		c.writeErr = c.stdinW.flushRest()
+		tuples := 0
 		for _, item := range batch {
+			if c.writeErr != nil {
+				break
+			}
+			if item.kind == itemTuple {
+				tuples++
+			}
+			if item.kind == itemFlush {
+				continue
+			}
 			c.encodeLocked(item)
 			if c.enc.Buffered() >= writeFlushSize {
-				if c.writeErr = c.enc.Flush(); c.writeErr != nil {
-					c.wmu.Unlock()
-					return
-				}
+				c.writeErr = c.enc.Flush()
 			}
 		}
-		c.writeErr = c.enc.Flush()
+		if c.writeErr == nil {
+			c.writeErr = c.enc.Flush()
+		}
 		c.coalesced = 0
 		c.wmu.Unlock()
 		clear(batch) // let delivered tuples be collected
+		if tuples > 0 {
+			c.queued.Add(int64(-tuples))
+			c.onWritten()
+		}
 		if c.writeErr != nil {
 			return
 		}
@@ -414,61 +432,79 @@ func (c *child) write() {
 
 // encodeLocked encodes item into the writer's buffer; wmu is held.
 func (c *child) encodeLocked(item outItem) {
-	before := c.enc.Buffered()
 	if err := encodeItem(c.enc, &item); err != nil {
 		c.unencodable(item, err)
 		return
 	}
-	if item.kind == itemTuple {
-		if n := int64(c.enc.Buffered() - before); n > c.maxTuple.Load() {
-			c.maxTuple.Store(n)
-		}
-	}
 	c.lastSent = item
 }
 
-// directSlack is the room kept in the child's stdin pipe for replies and
-// heartbeats the child may not have read yet.
-const directSlack = 8 << 10
-
-// send writes item to the child from the calling goroutine when that
-// cannot block: nothing is queued for the writer, it is not writing, and
-// the window's unread bytes — at most inFlight tuples of the largest size
-// seen — leave room in the pipe. Otherwise it queues item for the writer
-// goroutine. Writing directly spares the child the wait for a goroutine to
-// wake, which it otherwise spends idle after each burst it answers.
+// send writes item to the child from the calling goroutine if that cannot
+// block, and otherwise hands it to the writer goroutine. The rule holds
+// for every goroutine, and matters most for the child's reader, which must
+// never wait for a child that may be waiting for it: the pipe's free room
+// is checked against the encoded bytes about to be written, and what does
+// not fit goes to the writer. Writing directly spares the child the wait
+// for a goroutine to wake, which it otherwise spends idle after each
+// burst it answers.
 //
 // With coalesce (the reader, answering a burst of the child's output), up
 // to coalesceMax messages are flushed together, and the rest before the
 // reader waits for the child again: the child restarts at once, with a
 // fraction of the system calls.
-func (c *child) send(item outItem, urgent bool, inFlight int, coalesce bool) {
-	if c.directLimit > 0 && c.wmu.TryLock() {
-		bound := int64(inFlight+1) * c.maxTuple.Load()
-		if c.maxTuple.Load() > 0 && bound <= c.directLimit && c.out.empty() {
+func (c *child) send(item outItem, urgent, coalesce bool) {
+	if c.wmu.TryLock() {
+		// Nothing may be queued or handed over before item, or it would
+		// overtake it.
+		if c.out.empty() && !c.stdinW.leftover() && c.stdinW.capacity > 0 {
 			c.encodeLocked(item)
-			if c.coalesced++; !coalesce || urgent || c.coalesced >= coalesceMax {
-				c.enc.Flush() // an error surfaces as the child's death
-				c.coalesced = 0
+			if c.coalesced++; !coalesce || urgent || c.coalesced >= coalesceMax || c.enc.Buffered() >= writeFlushSize {
+				c.flushDirect()
 			}
 			c.wmu.Unlock()
 			return
 		}
 		c.wmu.Unlock()
 	}
+	c.queue(item, urgent)
+}
+
+// queue hands item to the writer goroutine.
+func (c *child) queue(item outItem, urgent bool) {
+	if item.kind == itemTuple {
+		c.queued.Add(1)
+	}
 	c.out.put(item, urgent)
+}
+
+// flushDirect writes what the encoder holds if the pipe has room for it,
+// without waiting; what it cannot write goes to the writer goroutine. wmu
+// is held. A write error surfaces as the child's death.
+func (c *child) flushDirect() {
+	c.coalesced = 0
+	if c.stdinW.fits(c.enc.Buffered()) {
+		c.stdinW.nonblocking = true
+		c.enc.Flush()
+		c.stdinW.nonblocking = false
+		if !c.stdinW.leftover() {
+			return
+		}
+	}
+	// The writer flushes what the encoder and stdinW still hold before
+	// anything queued after this.
+	c.out.put(outItem{kind: itemFlush}, true)
 }
 
 // coalesceMax is how many messages the reader's direct writes gather.
 const coalesceMax = 4
 
-// flushCoalesced writes what send gathered. If the writer goroutine holds
-// the lock, it flushes them itself.
+// flushCoalesced writes what send gathered. If another goroutine holds the
+// lock, it flushes them itself: the writer does at the end of its batch,
+// a direct write at once.
 func (c *child) flushCoalesced() {
 	if c.wmu.TryLock() {
 		if c.coalesced > 0 {
-			c.enc.Flush()
-			c.coalesced = 0
+			c.flushDirect()
 		}
 		c.wmu.Unlock()
 	}

@@ -134,7 +134,8 @@ func runChild(mode string) int {
 	case "hang": // stuck: reads nothing, answers nothing
 		time.Sleep(time.Hour)
 	}
-	heartbeats := 0
+	heartbeats, got := 0, 0
+	var holding []string // ids the child has not acked yet
 	for {
 		m, ok := c.next()
 		if !ok {
@@ -185,6 +186,32 @@ func runChild(mode string) int {
 			c.emit([]any{strings.Repeat("x", 2<<20)}, []string{t.ID}, "", false)
 		case "badstream":
 			c.emit([]any{"x"}, []string{t.ID}, "nope", false)
+		case "neverack": // like storm-starter's splitsentence.rb fed by an unreliable spout
+			if got++; got%1000 == 0 || t.Tuple[0] == "report" {
+				c.log(multilang.LevelInfo, fmt.Sprintf("got %d", got))
+			}
+		case "batchack": // acks 150 tuples at a time
+			if holding = append(holding, t.ID); len(holding) == 150 {
+				for _, id := range holding {
+					c.ack(id)
+				}
+				holding = holding[:0]
+			}
+		case "lateack": // holds every tuple until "ackall", then acks them all
+			holding = append(holding, t.ID)
+			if t.Tuple[0] == "ackall" {
+				for _, id := range holding {
+					c.ack(id)
+				}
+				holding = holding[:0]
+			}
+		case "blowup": // echoes its input; a small "blowup" becomes 2 MB
+			v := t.Tuple[0]
+			if v == "blowup" {
+				v = strings.Repeat("b", 2<<20)
+			}
+			c.emit([]any{v}, []string{t.ID}, "", false)
+			c.ack(t.ID)
 		default: // split, heartbeats, forker, ignoreterm
 			c.split(t)
 		}

@@ -7,9 +7,13 @@
 //   - launch: argv without a shell, in the resources directory, in its own
 //     process group, stderr drained into the task log;
 //   - handshake: the full Storm context, with a startup timeout;
-//   - bolts: tuples written by one writer goroutine, at most
-//     topology.shellbolt.max.pending in flight, task-id replies written
-//     ahead of queued tuples, heartbeats every second;
+//   - bolts: at most topology.shellbolt.max.pending tuples waiting to be
+//     written, as in Storm, and a bounded number held unacked by the child
+//     (KeyShellBoltMaxHeld), task-id replies written ahead of queued
+//     tuples, heartbeats every second;
+//   - writing: a goroutine writes to a child only what the pipe has room
+//     for at once; the rest goes to the child's writer goroutine, so the
+//     goroutine reading a child never waits for it;
 //   - spouts: the synchronous next/ack/fail/activate/deactivate cycle, each
 //     ending in sync;
 //   - liveness: a child that says nothing for topology.subprocess.timeout.secs

@@ -13,6 +13,8 @@ const (
 	itemHeartbeat
 	itemCommand
 	itemTaskIDs
+	// itemFlush asks the writer to write what a direct write left.
+	itemFlush
 )
 
 // outItem is one message waiting for a child's writer goroutine.

@@ -170,7 +170,7 @@ func (s *Spout) readyChild() (c *child, fresh bool) {
 func (s *Spout) roundTrip(c *child, command string, msgID any) bool {
 	c.touch(time.Now())
 	c.outstanding.Store(true)
-	c.send(outItem{kind: itemCommand, command: command, msgID: msgID}, false, 0, false)
+	c.send(outItem{kind: itemCommand, command: command, msgID: msgID}, false, false)
 	select {
 	case <-c.synced:
 		return true
@@ -208,7 +208,7 @@ func (s *Spout) handle(c *child, m *multilang.Message) error {
 			return err
 		}
 		if !m.Direct && m.NeedTaskIDs {
-			c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, 0, false)
+			c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, false)
 		}
 	case multilang.CmdSync:
 		if !c.outstanding.CompareAndSwap(true, false) {

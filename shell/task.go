@@ -27,6 +27,9 @@ type Health struct {
 	CrashLooping bool
 	// LastError is the last failure, nil if none.
 	LastError error
+	// Released counts the tuples a bolt's children held unacked and the
+	// host released because they held too many (KeyShellBoltMaxHeld).
+	Released int64
 }
 
 // ReportedError is an error a child reported with the error command.
@@ -49,6 +52,10 @@ type hooks struct {
 	// flush pushes on what the collector holds back (see flusher); the
 	// child's reader calls it before it waits for the child.
 	flush func()
+	// written, if set, is called by c's writer after it wrote tuples.
+	written func(c *child)
+	// tick, if set, is called with c at every liveness check.
+	tick func(c *child, now time.Time)
 	// waiting says whether the host waits on c, so its silence counts.
 	waiting func(c *child) bool
 	// up is called when c is ready; down once c is gone for good, with
@@ -117,10 +124,14 @@ func (s *supervisor) Health() Health {
 	return s.health
 }
 
+// beginStop begins stopping the running child and the restart loop,
+// without waiting. It may be called more than once.
+func (s *supervisor) beginStop() { s.stopOnce.Do(func() { close(s.stop) }) }
+
 // shutdown stops the running child and the restart loop, and waits for
 // both. It may be called more than once.
 func (s *supervisor) shutdown() {
-	s.stopOnce.Do(func() { close(s.stop) })
+	s.beginStop()
 	<-s.done
 	if s.tmpPidDir != "" {
 		os.RemoveAll(s.tmpPidDir)
@@ -216,10 +227,14 @@ func (s *supervisor) start() (*child, *ChildError) {
 		cerr.Phase, cerr.Cause = PhaseHandshake, err
 		return c, cerr
 	}
+	var written func()
+	if s.hooks.written != nil {
+		written = func() { s.hooks.written(c) }
+	}
 	c.startIO(
 		func(m *multilang.Message) error { return s.hooks.handle(c, m) },
 		func(item outItem, err error) { s.hooks.unencodable(c, item, err) },
-		s.hooks.flush,
+		s.hooks.flush, written,
 	)
 	return c, nil
 }
@@ -249,6 +264,9 @@ func (s *supervisor) watch(c *child) *ChildError {
 				return cerr(fmt.Errorf("%w: no message for %v (topology.subprocess.timeout.secs)", ErrTimeout, s.set.timeout.Round(time.Millisecond)))
 			}
 			s.stable(c, now)
+			if s.hooks.tick != nil {
+				s.hooks.tick(c, now)
+			}
 			if s.hooks.heartbeats && !c.hbPending.Swap(true) {
 				c.out.put(outItem{kind: itemHeartbeat, id: newTupleID()}, false)
 			}
