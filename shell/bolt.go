@@ -100,8 +100,15 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 // backpressure reaches upstream components.
 func (b *Bolt) Execute(t topology.Tuple) {
 	b.mu.Lock()
-	for !b.stopped && b.backedUp() {
+	for !b.stopped {
+		// waiting goes up before the queue is looked at, and writers
+		// look at waiting after the queue went down (written): one of
+		// the two sees the other.
 		b.waiting.Add(1)
+		if !b.backedUp() {
+			b.waiting.Add(-1)
+			break
+		}
 		b.cond.Wait()
 		b.waiting.Add(-1)
 	}
@@ -117,16 +124,19 @@ func (b *Bolt) Execute(t topology.Tuple) {
 	}
 	// A child holding nothing waits for this tuple: write it at once. A
 	// busy one gets its input from the writer goroutine, in batches that
-	// cost one system call each.
+	// cost one system call each. Tuples are queued under mu, so that they
+	// reach the child in the order they were admitted.
 	idle := b.held.len() == 0
 	c, id := b.cur, b.admit(t, now)
-	b.mu.Unlock()
 	item := outItem{kind: itemTuple, id: id, tuple: t}
-	if idle {
-		c.send(item, false, false)
-	} else {
+	if !idle {
 		c.queue(item, false)
+		b.mu.Unlock()
+		return
 	}
+	c.enqueue(item, false)
+	b.mu.Unlock()
+	c.kick(false)
 }
 
 // backedUp reports whether topology.shellbolt.max.pending tuples wait to
@@ -191,25 +201,26 @@ func (b *Bolt) admit(t topology.Tuple, now time.Time) string {
 	return id
 }
 
-// refill sends queued tuples to the current child while it may hold them.
-// mu is held; the items are given to the child by the caller, after
-// unlocking.
-func (b *Bolt) refill(items []outItem, now time.Time) (*child, []outItem) {
+// refill queues backlog tuples for the current child while it may hold
+// them, and returns the child if it queued any: the caller kicks it after
+// unlocking. mu is held.
+func (b *Bolt) refill(now time.Time) *child {
 	if b.cur == nil {
-		return nil, items
+		return nil
 	}
 	n := 0
 	for n < len(b.backlog) && b.makeRoom(now) {
 		t := b.backlog[n]
-		items = append(items, outItem{kind: itemTuple, id: b.admit(t, now), tuple: t})
+		b.cur.enqueue(outItem{kind: itemTuple, id: b.admit(t, now), tuple: t}, false)
 		n++
 	}
-	if n > 0 {
-		clear(b.backlog[:n])
-		b.backlog = b.backlog[n:]
-		b.wake()
+	if n == 0 {
+		return nil
 	}
-	return b.cur, items
+	clear(b.backlog[:n])
+	b.backlog = b.backlog[n:]
+	b.wake()
+	return b.cur
 }
 
 // Stop begins stopping the task without waiting: the child is stopped and
@@ -248,11 +259,9 @@ func newTupleID() string { return strconv.FormatInt(int64(rand.Uint64()), 10) }
 func (b *Bolt) up(c *child) {
 	b.mu.Lock()
 	b.cur = c
-	_, items := b.refill(nil, time.Now())
+	b.refill(time.Now())
 	b.mu.Unlock()
-	for _, item := range items {
-		c.send(item, false, false)
-	}
+	c.kick(false)
 }
 
 // down fails every tuple c held: it is gone, and the spouts should replay
@@ -283,10 +292,10 @@ func (b *Bolt) tick(c *child, now time.Time) {
 		b.mu.Unlock()
 		return
 	}
-	_, items := b.refill(nil, now)
+	cur := b.refill(now)
 	b.mu.Unlock()
-	for _, item := range items {
-		c.send(item, false, false)
+	if cur != nil {
+		cur.kick(false)
 	}
 }
 
@@ -303,14 +312,12 @@ func (b *Bolt) release(c *child, id string) (t topology.Tuple, ok, late bool) {
 	}
 	b.held.take(id)
 	var cur *child
-	var items [1]outItem
-	next := items[:0]
 	if len(b.backlog) > 0 {
-		cur, next = b.refill(next, time.Now())
+		cur = b.refill(time.Now())
 	}
 	b.mu.Unlock()
-	for _, item := range next {
-		cur.send(item, false, true)
+	if cur != nil {
+		cur.kick(true)
 	}
 	return h.tuple, true, false
 }
@@ -364,7 +371,7 @@ func (b *Bolt) handle(c *child, m *multilang.Message) error {
 	case "":
 		return protocolError("message without a command")
 	default:
-		if !b.sup.common(m) {
+		if !b.sup.common(c, m) {
 			b.sup.unknownCommand(m.Command)
 		}
 	}

@@ -203,13 +203,13 @@ func TestOutboxRepliesFirst(t *testing.T) {
 	o.put(outItem{kind: itemTuple, id: "1"}, false)
 	o.put(outItem{kind: itemTuple, id: "2"}, false)
 	o.put(outItem{kind: itemTaskIDs, taskIDs: []int{4}}, true)
-	items, ok := o.take(nil)
-	if !ok || len(items) != 3 || items[0].kind != itemTaskIDs || items[1].id != "1" || items[2].id != "2" {
-		t.Errorf("take() = %+v, %v; want the reply first, then the tuples in order", items, ok)
+	items := o.drain(nil)
+	if len(items) != 3 || items[0].kind != itemTaskIDs || items[1].id != "1" || items[2].id != "2" {
+		t.Errorf("drain() = %+v; want the reply first, then the tuples in order", items)
 	}
 	o.close()
-	if _, ok := o.take(nil); ok {
-		t.Error("take() after close = true")
+	if o.wait() {
+		t.Error("wait() after close = true")
 	}
 }
 
@@ -550,9 +550,11 @@ func TestChildEnvAppendsPath(t *testing.T) {
 func TestBoltBigTuplesNeverBlockTheReader(t *testing.T) {
 	checkLeaks(t)
 	f := startBolt(t, "blowup", topology.Config{
-		topology.KeyShellBoltMaxPending:   2,
-		KeyShellBoltMaxHeld:               2, // the reader refills the window from the backlog
-		topology.KeySubprocessTimeoutSecs: 5,
+		topology.KeyShellBoltMaxPending: 2,
+		KeyShellBoltMaxHeld:             2, // the reader refills the window from the backlog
+		// Long enough for a busy machine under the race detector; a deadlock
+		// shows as a timeout.
+		topology.KeySubprocessTimeoutSecs: 30,
 	}, fastOptions)
 	f.waitUp(t)
 	big := strings.Repeat("B", 2<<20)
@@ -698,5 +700,32 @@ func TestBoltReleasesTimedOutTuples(t *testing.T) {
 	waitUntil(t, 60*time.Second, "the child to get every tuple", func() bool { return len(f.logs.matching("INFO got 15")) == 1 })
 	if h := f.bolt.Health(); h.Released < 10 {
 		t.Errorf("health = %+v, want at least 10 tuples released", h)
+	}
+}
+
+// TestBoltKeepsOrder checks that tuples reach the child in the order
+// Execute got them, while the child's reader sends queued ones as acks
+// come in and Execute sends new ones.
+func TestBoltKeepsOrder(t *testing.T) {
+	checkLeaks(t)
+	f := startBolt(t, "blowup", topology.Config{topology.KeyShellBoltMaxPending: 3, KeyShellBoltMaxHeld: 3}, fastOptions)
+	const n = 3000
+	go func() {
+		for i := range n {
+			f.bolt.Execute(tracked(strconv.Itoa(i)))
+		}
+	}()
+	waitUntil(t, 60*time.Second, "every tuple acked", func() bool {
+		_, acked, _, errs := f.rec.snapshot()
+		if len(errs) > 0 {
+			t.Fatalf("after %d acks: %v", len(acked), errs)
+		}
+		return len(acked) == n
+	})
+	emits, _, _, _ := f.rec.snapshot()
+	for i, e := range emits {
+		if got := e.values[0].(string); got != strconv.Itoa(i) {
+			t.Fatalf("emit %d echoes tuple %s: the child got the tuples out of order", i, got)
+		}
 	}
 }

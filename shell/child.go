@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -393,9 +394,15 @@ func (c *child) write() {
 	var batch []outItem
 	for c.out.wait() {
 		// Items are taken under wmu, so a direct write cannot overtake
-		// one that was queued before it.
+		// one that was queued before it. A kick may have taken them
+		// already: never wait for more while holding wmu, which every
+		// other writer only tries to take.
 		c.wmu.Lock()
-		batch, _ = c.out.take(batch[:0])
+		batch = c.out.drain(batch[:0])
+		if len(batch) == 0 && c.coalesced == 0 && !c.stdinW.leftover() {
+			c.wmu.Unlock()
+			continue
+		}
 		// What a direct write handed over goes first.
 		c.writeErr = c.stdinW.flushRest()
 		tuples := 0
@@ -439,42 +446,80 @@ func (c *child) encodeLocked(item outItem) {
 	c.lastSent = item
 }
 
-// send writes item to the child from the calling goroutine if that cannot
-// block, and otherwise hands it to the writer goroutine. The rule holds
+// send gives item to the child: it is queued, in order, and then written
+// from the calling goroutine if that cannot block (kick). The rule holds
 // for every goroutine, and matters most for the child's reader, which must
-// never wait for a child that may be waiting for it: the pipe's free room
-// is checked against the encoded bytes about to be written, and what does
-// not fit goes to the writer. Writing directly spares the child the wait
-// for a goroutine to wake, which it otherwise spends idle after each
-// burst it answers.
-//
-// With coalesce (the reader, answering a burst of the child's output), up
-// to coalesceMax messages are flushed together, and the rest before the
-// reader waits for the child again: the child restarts at once, with a
-// fraction of the system calls.
+// never wait for a child that may be waiting for it. Writing directly
+// spares the child the wait for a goroutine to wake, which it otherwise
+// spends idle after each burst it answers. Callers that must keep items
+// in a given order across goroutines queue them under their own lock
+// with enqueue, and kick after unlocking.
 func (c *child) send(item outItem, urgent, coalesce bool) {
-	if c.wmu.TryLock() {
-		// Nothing may be queued or handed over before item, or it would
-		// overtake it.
-		if c.out.empty() && !c.stdinW.leftover() && c.stdinW.capacity > 0 {
-			c.encodeLocked(item)
-			if c.coalesced++; !coalesce || urgent || c.coalesced >= coalesceMax || c.enc.Buffered() >= writeFlushSize {
-				c.flushDirect()
-			}
-			c.wmu.Unlock()
-			return
-		}
-		c.wmu.Unlock()
-	}
-	c.queue(item, urgent)
+	c.enqueue(item, urgent)
+	c.kick(coalesce)
 }
 
-// queue hands item to the writer goroutine.
+// enqueue queues item for kick or the writer goroutine, without writing
+// or waking anything.
+func (c *child) enqueue(item outItem, urgent bool) {
+	if item.kind == itemTuple {
+		c.queued.Add(1)
+	}
+	c.out.add(item, urgent)
+}
+
+// queue hands item to the writer goroutine: the way to feed a busy child,
+// whose input then goes in batches of one system call each.
 func (c *child) queue(item outItem, urgent bool) {
 	if item.kind == itemTuple {
 		c.queued.Add(1)
 	}
 	c.out.put(item, urgent)
+}
+
+// kick writes what is queued from the calling goroutine, without waiting:
+// unless another goroutine is writing or a direct write left bytes over,
+// it takes queued items and writes them if the pipe's free room holds the
+// encoded bytes; what does not fit goes to the writer goroutine. Whatever
+// it leaves queued, the goroutine holding the lock writes, or wakes the
+// writer for.
+//
+// With coalesce (the reader, answering a burst of the child's output), up
+// to coalesceMax messages are flushed together, and the rest before the
+// reader waits for the child again: the child restarts at once, with a
+// fraction of the system calls.
+func (c *child) kick(coalesce bool) {
+	if !c.wmu.TryLock() {
+		return // its holder sees what is queued
+	}
+	tuples := 0
+	if !c.stdinW.leftover() && c.stdinW.capacity > 0 {
+		for c.enc.Buffered() < writeFlushSize {
+			item, ok := c.out.next()
+			if !ok {
+				break
+			}
+			if item.kind == itemTuple {
+				tuples++
+			}
+			if item.kind == itemFlush {
+				continue
+			}
+			c.encodeLocked(item)
+			c.coalesced++
+		}
+		if c.coalesced > 0 && (!coalesce || c.coalesced >= coalesceMax || c.enc.Buffered() >= writeFlushSize) {
+			c.flushDirect()
+		}
+	}
+	c.wmu.Unlock()
+	if tuples > 0 {
+		c.queued.Add(int64(-tuples))
+		c.onWritten()
+	}
+	if !c.out.empty() {
+		c.out.wakeWriter()
+	}
 }
 
 // flushDirect writes what the encoder holds if the pipe has room for it,
@@ -498,15 +543,19 @@ func (c *child) flushDirect() {
 // coalesceMax is how many messages the reader's direct writes gather.
 const coalesceMax = 4
 
-// flushCoalesced writes what send gathered. If another goroutine holds the
-// lock, it flushes them itself: the writer does at the end of its batch,
-// a direct write at once.
+// flushCoalesced writes what kick gathered. If another goroutine holds
+// the lock, it flushes them itself: the writer at the end of its batch,
+// a kick at once.
 func (c *child) flushCoalesced() {
 	if c.wmu.TryLock() {
 		if c.coalesced > 0 {
 			c.flushDirect()
 		}
 		c.wmu.Unlock()
+		// Kicks that found wmu taken left their items to the holder.
+		if !c.out.empty() {
+			c.out.wakeWriter()
+		}
 	}
 }
 
@@ -589,19 +638,24 @@ func (c *child) drainStderr(f *os.File) {
 	}
 }
 
-// shutdown stops the child: its stdin is closed, so a well-behaved child
-// exits by itself within eofGrace; then its process group gets SIGTERM and,
-// termGrace later, SIGKILL. It then waits, at most ioWait each, for the
-// reader, writer and stderr goroutines, so that what the child wrote before
-// dying is processed. It returns whether the reader finished.
-func (c *child) shutdown(eofGrace, termGrace, ioWait time.Duration) (readerDone bool) {
+// shutdown stops the child: its stdin is closed and its process group,
+// with the descendants that left it (found through pidDir), gets SIGTERM
+// and, grace later, SIGKILL. It then waits, at most ioWait each, for the
+// reader, writer and stderr goroutines, so that what the child wrote
+// before dying is processed, and removes the pid files of what it killed.
+// It returns whether the reader finished.
+func (c *child) shutdown(grace, ioWait time.Duration, pidDir string) (readerDone bool) {
 	c.markDead()
 	c.out.close()
-	c.stdin.Close()
-	if eofGrace > 0 {
-		waitFor(c.proc.Done(), eofGrace)
+	// Read the process tree before anything dies: a dead child's
+	// descendants belong to init.
+	others, err := procgroup.DescendantsInPidDir(pidDir, c.pid())
+	if err != nil {
+		c.log.Warn("cannot read the pid directory for the child's descendants", "err", err)
 	}
-	c.proc.Stop(termGrace)
+	c.stdin.Close()
+	c.proc.StopWith(grace, others)
+	c.removePidFiles(pidDir, others)
 	if !c.ioStarted {
 		// The handshake failed: no reader or writer to wait for.
 		waitFor(c.stderrDone, ioWait)
@@ -618,6 +672,13 @@ func (c *child) shutdown(eofGrace, termGrace, ioWait time.Duration) (readerDone 
 	return readerDone
 }
 
+// interrupt ends a handshake in progress at once: the task is stopping.
+func (c *child) interrupt() {
+	past := time.Unix(1, 0)
+	c.stdout.SetReadDeadline(past)
+	c.stdin.SetWriteDeadline(past)
+}
+
 func waitFor(ch <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -629,10 +690,17 @@ func waitFor(ch <-chan struct{}, d time.Duration) bool {
 	}
 }
 
-// removePidFile removes the file the child created in pidDir.
-func (c *child) removePidFile(pidDir string) {
-	if pidDir != "" {
-		os.Remove(filepath.Join(pidDir, fmt.Sprint(c.pid())))
+// removePidFiles removes the files the child and the descendants in
+// others created in pidDir.
+func (c *child) removePidFiles(pidDir string, others []procgroup.Ident) {
+	if pidDir == "" {
+		return
+	}
+	os.Remove(filepath.Join(pidDir, strconv.Itoa(c.pid())))
+	for _, o := range others {
+		if !o.Running() {
+			os.Remove(filepath.Join(pidDir, strconv.Itoa(o.Pid)))
+		}
 	}
 }
 

@@ -148,6 +148,7 @@ func (s *supervisor) stopping() bool {
 }
 
 // run starts children until shutdown, restarting each that fails after a
+// backoff. A stop is seen in every phase: launch, handshake, running and
 // backoff.
 func (s *supervisor) run() {
 	defer close(s.done)
@@ -157,19 +158,22 @@ func (s *supervisor) run() {
 		if cerr == nil {
 			s.setPid(c.pid())
 			s.hooks.up(c)
-			if cerr = s.watch(c); cerr == nil { // stopping
-				readerDone := c.shutdown(s.opts.StopGrace, s.opts.StopGrace, ioWait)
-				c.removePidFile(s.pidDir)
+			cerr = s.watch(c)
+		}
+		if s.stopping() {
+			// Whatever the child did once the stop began (Storm's adapters
+			// raise on EOF, the handshake was cut short) is no failure.
+			if c != nil {
+				readerDone := c.shutdown(s.opts.StopGrace, ioWait, s.pidDir)
 				s.hooks.down(c, nil, readerDone)
-				s.setPid(0)
-				return
 			}
+			s.setPid(0)
+			return
 		}
 		readerDone := true
 		var started time.Time
 		if c != nil {
-			readerDone = c.shutdown(0, s.opts.StopGrace, ioWait)
-			c.removePidFile(s.pidDir)
+			readerDone = c.shutdown(s.opts.StopGrace, ioWait, s.pidDir)
 			s.describe(cerr, c, readerDone)
 			started = c.started
 		}
@@ -223,7 +227,19 @@ func (s *supervisor) start() (*child, *ChildError) {
 	}
 	h := handshake(s.ctx)
 	h.PidDir = s.pidDir
-	if err := c.handshake(h, s.set.startupTimeout, s.set.maxMessage, s.logChild); err != nil {
+	// A stop cuts the handshake short rather than wait for the startup
+	// timeout.
+	handshaking := make(chan struct{})
+	go func() {
+		select {
+		case <-s.stop:
+			c.interrupt()
+		case <-handshaking:
+		}
+	}()
+	err = c.handshake(h, s.set.startupTimeout, s.set.maxMessage, s.logChild)
+	close(handshaking)
+	if err != nil {
 		cerr.Phase, cerr.Cause = PhaseHandshake, err
 		return c, cerr
 	}
@@ -303,13 +319,19 @@ func protocolError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrProtocol, fmt.Sprintf(format, args...))
 }
 
-// common handles the commands bolts and spouts share. It returns false for
-// a command it does not know.
-func (s *supervisor) common(m *multilang.Message) bool {
+// common handles the commands bolts and spouts share, from child c. It
+// returns false for a command it does not know.
+func (s *supervisor) common(c *child, m *multilang.Message) bool {
 	switch m.Command {
 	case multilang.CmdLog:
 		s.logChild(m)
 	case multilang.CmdError:
+		if s.stopping() || c.isDead() {
+			// Storm's adapters raise on the EOF of a stop ("Read EOF from
+			// stdin", "end of file reached"): no error of the component.
+			s.log.Debug("child reported an error after its stop began", "msg", m.Msg)
+			return true
+		}
 		s.report(&ReportedError{Component: s.ctx.ComponentID, Task: s.ctx.TaskID, Msg: m.Msg})
 	case multilang.CmdMetrics:
 		if s.ctx.RecordMetric != nil {
