@@ -451,10 +451,16 @@ func (w *Worker) shutdown(s startedExecutors) error {
 		}
 	}
 	// Spouts first: deactivated and closed while bolts still drain the
-	// queues their last emits may be blocked on.
+	// queues their last emits may be blocked on. Shell tasks, bolts too,
+	// stop their children now, all at once: a shell bolt then drains its
+	// queue at once, even when its child never got ready.
 	deadline := time.Now().Add(stopGrace)
 	for _, x := range s.spouts {
 		closeOnce(x.stop)
+		x.interrupt()
+	}
+	for _, x := range s.bolts {
+		x.interrupt()
 	}
 	for _, x := range s.spouts {
 		wait("spout "+x.comp.ID, x.done, deadline)
@@ -475,7 +481,6 @@ func (w *Worker) shutdown(s startedExecutors) error {
 	deadline = time.Now().Add(stopGrace)
 	for _, x := range s.bolts {
 		closeOnce(x.stop)
-		x.interrupt()
 	}
 	for _, x := range s.bolts {
 		wait("bolt "+x.comp.ID, x.done, deadline)
