@@ -64,6 +64,9 @@ func (p *progress) Write(b []byte) (int, error) {
 	return p.w.Write(b)
 }
 
+// notice prints a line for the user, above the live table on a terminal.
+func (p *progress) notice(msg string) { p.Write([]byte(msg + "\n")) }
+
 func (p *progress) clear() {
 	if p.drawn > 0 {
 		fmt.Fprintf(p.w, "\x1b[%dA\x1b[J", p.drawn)
