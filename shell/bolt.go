@@ -76,7 +76,7 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 	for _, s := range ctx.Component().Outputs {
 		b.outputs[s.ID] = s
 	}
-	b.sup, err = newSupervisor(b.spec, b.opts, ctx, set, out.ReportError, hooks{
+	b.sup, err = newSupervisor(b.spec, b.opts, ctx, set, out.ReportError, metricsRecorder(out), hooks{
 		handle:      b.handle,
 		unencodable: b.unencodable,
 		heartbeats:  true,
@@ -465,12 +465,31 @@ func recoverEmit(err *error) {
 	}
 }
 
-// flusher returns the collector's Flush, for collectors that hold back
-// what a child sends until the child's reader is about to wait (the
-// worker's do), or a no-op.
+// Flusher is implemented by a collector that holds back what a task sends
+// until Flush, so that a burst of a child's emits and acks goes downstream
+// together (the worker's collectors do). The child's reader calls Flush
+// before it waits for the child.
+type Flusher interface{ Flush() }
+
+// MetricsRecorder is implemented by a collector that records the metrics
+// a child reports with the metrics command (the worker's collectors do).
+type MetricsRecorder interface {
+	RecordMetric(name string, value any)
+}
+
+// flusher returns out's Flush if it has one, else a no-op.
 func flusher(out any) func() {
-	if f, ok := out.(interface{ Flush() }); ok {
+	if f, ok := out.(Flusher); ok {
 		return f.Flush
 	}
 	return func() {}
+}
+
+// metricsRecorder returns out's RecordMetric if it has one, else nil:
+// the metrics are dropped.
+func metricsRecorder(out any) func(string, any) {
+	if r, ok := out.(MetricsRecorder); ok {
+		return r.RecordMetric
+	}
+	return nil
 }

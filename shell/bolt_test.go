@@ -164,9 +164,9 @@ func TestBoltReferenceCommands(t *testing.T) {
 	if got := f.logs.matching("INFO printed"); len(got) != 1 {
 		t.Errorf("printed log lines = %q", got)
 	}
-	f.logs.mu.Lock()
-	metric := f.logs.metrics["my-metric"]
-	f.logs.mu.Unlock()
+	f.rec.mu.Lock()
+	metric := f.rec.metrics["my-metric"]
+	f.rec.mu.Unlock()
 	if metric != int64(7) {
 		t.Errorf("metric my-metric = %v, want 7", metric)
 	}

@@ -70,7 +70,6 @@ func taskContext(t *testing.T, component string, task int, conf topology.Config,
 		ResourcesDir: t.TempDir(),
 		PidDir:       t.TempDir(),
 		Logger:       slog.New(logs).With("component", component, "task", task),
-		RecordMetric: logs.metric,
 	}
 }
 
@@ -109,6 +108,16 @@ type recorder struct {
 	taskIDs        []int
 	gate           chan struct{} // when set, emits wait until it is closed
 	emitsWhileGate int
+	metrics        map[string]any
+}
+
+func (r *recorder) RecordMetric(name string, v any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.metrics == nil {
+		r.metrics = map[string]any{}
+	}
+	r.metrics[name] = v
 }
 
 func (r *recorder) record(e emitRecord) []int {
@@ -172,14 +181,13 @@ func values(ts []topology.Tuple) []string {
 }
 
 // logRecorder is a slog.Handler keeping every record's message and
-// attributes as text, and a metric sink.
+// attributes as text.
 type logRecorder struct {
 	mu sync.Mutex
-	// lines and metrics are guarded by mu.
-	lines   []string
-	metrics map[string]any
-	attrs   []slog.Attr
-	parent  *logRecorder
+	// lines is guarded by mu.
+	lines  []string
+	attrs  []slog.Attr
+	parent *logRecorder
 }
 
 func (l *logRecorder) root() *logRecorder {
@@ -207,15 +215,6 @@ func (l *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
 	return &logRecorder{attrs: append(slices.Clone(l.attrs), as...), parent: l}
 }
 func (l *logRecorder) WithGroup(string) slog.Handler { return l }
-
-func (l *logRecorder) metric(name string, v any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.metrics == nil {
-		l.metrics = map[string]any{}
-	}
-	l.metrics[name] = v
-}
 
 // matching returns the log lines containing every one of subs.
 func (l *logRecorder) matching(subs ...string) []string {

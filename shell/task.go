@@ -74,8 +74,10 @@ type supervisor struct {
 	log   *slog.Logger
 	env   []string
 	hooks hooks
-	// report sends an error to the component's error log.
+	// report sends an error to the component's error log; record, if
+	// set, a metric of the task.
 	report func(error)
+	record func(name string, value any)
 	// pidDir is where children record their pids; made here when the
 	// worker gave none.
 	pidDir, tmpPidDir string
@@ -92,7 +94,7 @@ type supervisor struct {
 	unknown map[string]bool
 }
 
-func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskContext, set settings, report func(error), h hooks) (*supervisor, error) {
+func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskContext, set settings, report func(error), record func(string, any), h hooks) (*supervisor, error) {
 	s := &supervisor{
 		spec:    spec,
 		opts:    opts.withDefaults(),
@@ -102,6 +104,7 @@ func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskCon
 		env:     childEnv(opts.Env, spec.Env, ctx.Config),
 		hooks:   h,
 		report:  report,
+		record:  record,
 		pidDir:  ctx.PidDir,
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -334,8 +337,8 @@ func (s *supervisor) common(c *child, m *multilang.Message) bool {
 		}
 		s.report(&ReportedError{Component: s.ctx.ComponentID, Task: s.ctx.TaskID, Msg: m.Msg})
 	case multilang.CmdMetrics:
-		if s.ctx.RecordMetric != nil {
-			s.ctx.RecordMetric(m.Name, m.Params)
+		if s.record != nil && m.Name != "" {
+			s.record(m.Name, m.Params)
 		}
 	default:
 		return false

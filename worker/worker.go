@@ -101,6 +101,8 @@ type Worker struct {
 	localAckers []uint64
 	// writeTimeout bounds every write to another worker.
 	writeTimeout time.Duration
+	// userMetrics holds the metrics tasks record.
+	userMetrics userMetrics
 }
 
 // New validates cfg and builds the worker's executors and tasks. It

@@ -178,13 +178,13 @@ loop:
 			case <-done:
 			case <-time.After(forcedStopWait):
 			}
-			prog.summary(stdout, w.Stats(), w.Errors())
+			prog.summary(stdout, w.Stats(), w.Errors(), w.UserMetrics())
 			return &exitError{code: exitInterrupted, err: errors.New("stopped at once by a second interrupt")}
 		case runErr = <-done:
 			break loop
 		}
 	}
-	prog.summary(stdout, w.Stats(), w.Errors())
+	prog.summary(stdout, w.Stats(), w.Errors(), w.UserMetrics())
 	if runErr != nil {
 		return runErr
 	}

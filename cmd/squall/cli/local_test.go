@@ -173,3 +173,37 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestLocalSummaryShowsMetrics runs a raw-protocol child that reports a
+// metric: the run summary shows it.
+func TestLocalSummaryShowsMetrics(t *testing.T) {
+	dir := writeTopology(t, `while read line; do [ "$line" = end ] && break; done
+echo "{\"pid\": $$}"; echo end
+echo '{"command": "metrics", "name": "answers", "params": 42}'; echo end
+touch reported
+exec cat > /dev/null
+`)
+	sigs := make(chan os.Signal, 1)
+	var stdout bytes.Buffer
+	stderr := &syncBuffer{}
+	o := localOptions{interval: time.Hour, logLevel: "warn", signals: sigs}
+	done := make(chan error, 1)
+	go func() { done <- runLocal(context.Background(), o, stockRegistry(&stdout), dir, &stdout, stderr) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "resources", "reported")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the child never reported its metric; stderr:\n%s", stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sigs <- os.Interrupt
+	if err := <-done; err != nil {
+		t.Fatalf("runLocal = %v\nstderr:\n%s", err, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^\s+child\s+task \d+\s+answers\s+42$`).MatchString(stdout.String()) {
+		t.Errorf("no metric in the summary:\n%s", &stdout)
+	}
+}
