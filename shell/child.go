@@ -105,7 +105,9 @@ type child struct {
 
 // launch starts a child in its own process group with pipes on its
 // standard streams. The child's stderr is drained into log from the start.
-func launch(argv []string, dir string, env []string, log *slog.Logger) (*child, error) {
+// At most stderrRate of its stderr lines a second reach log, in bursts of
+// ten times that.
+func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRate int) (*child, error) {
 	path, err := resolve(argv, dir, env)
 	if err != nil {
 		return nil, err
@@ -139,7 +141,7 @@ func launch(argv []string, dir string, env []string, log *slog.Logger) (*child, 
 		stderrTail: newLineTail(stderrLines),
 	}
 	c.touch(time.Now())
-	go c.drainStderr(files[4])
+	go c.drainStderr(files[4], newLineLimiter(float64(stderrRate), 10*stderrRate))
 	return c, nil
 }
 
@@ -342,7 +344,7 @@ func isBrokenPipe(err error) bool {
 func (c *child) stray(line []byte) {
 	n := c.strays.Add(1)
 	if n <= 10 || n%1000 == 0 {
-		c.log.Warn("stray stdout from child", "line", string(line), "count", n)
+		c.log.Warn("stray stdout from child", "line", clip(line), "count", n)
 	}
 }
 
@@ -615,9 +617,15 @@ func describeReceived(m multilang.Message) string {
 // maxStderrLine caps one logged stderr line.
 const maxStderrLine = 4096
 
-func (c *child) drainStderr(f *os.File) {
+func (c *child) drainStderr(f *os.File, limit *lineLimiter) {
 	defer close(c.stderrDone)
 	defer f.Close()
+	dropped := func(n int64) {
+		if n > 0 {
+			c.log.Warn("child stderr lines dropped: more than the limit a second", "dropped", n, "key", KeyStderrLinesPerSec)
+		}
+	}
+	defer func() { dropped(limit.flush()) }()
 	r := bufio.NewReaderSize(f, maxStderrLine)
 	for {
 		line, err := r.ReadSlice('\n')
@@ -629,8 +637,11 @@ func (c *child) drainStderr(f *os.File) {
 					_, err = r.ReadSlice('\n')
 				}
 			}
-			c.stderrTail.add(s)
-			c.log.Info("child stderr", "line", s)
+			c.stderrTail.add(s) // the tail keeps every line, for error reports
+			if ok, n := limit.allow(time.Now()); ok {
+				dropped(n)
+				c.log.Info("child stderr", "line", s)
+			}
 		}
 		if err != nil && err != bufio.ErrBufferFull {
 			return

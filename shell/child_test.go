@@ -145,6 +145,13 @@ func runChild(mode string) int {
 				return 0
 			}
 		}
+	case "flood": // 5000 lines of stderr, then a word on the protocol
+		w := bufio.NewWriter(os.Stderr)
+		for i := range 5000 {
+			fmt.Fprintf(w, "noise %d\n", i)
+		}
+		w.Flush()
+		c.log(multilang.LevelInfo, "flooded")
 	case "setsid":
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), childModeEnv+"=pidfile-sleep", "PIDDIR="+hm.Handshake.PidDir)

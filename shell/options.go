@@ -60,6 +60,11 @@ func (o Options) withDefaults() Options {
 // reply (squall; Storm waits forever).
 const KeyStartupTimeoutSecs = "topology.multilang.startup.timeout.secs"
 
+// KeyStderrLinesPerSec bounds how many lines of a child's stderr a second
+// reach the task log, in bursts of ten times as many (squall). The lines
+// beyond are counted and the count logged. Default 100.
+const KeyStderrLinesPerSec = "topology.multilang.stderr.lines.per.sec"
+
 // KeyShellBoltMaxHeld bounds the tuples a bolt child holds, written to it
 // and not yet acked or failed (squall; Storm holds them all). Default
 // max(10000, 100 x topology.shellbolt.max.pending).
@@ -72,6 +77,7 @@ type settings struct {
 	maxPending     int
 	maxHeld        int
 	maxMessage     int
+	stderrRate     int
 	// messageTimeout is topology.message.timeout.secs, 0 when tuples do
 	// not time out.
 	messageTimeout time.Duration
@@ -100,6 +106,10 @@ func readSettings(ctx *topology.TaskContext) (settings, error) {
 	s.maxHeld = c.Int(KeyShellBoltMaxHeld, max(10_000, 100*s.maxPending))
 	if s.maxHeld < 1 {
 		return s, fmt.Errorf("%s must be at least 1, got %d", KeyShellBoltMaxHeld, s.maxHeld)
+	}
+	s.stderrRate = c.Int(KeyStderrLinesPerSec, 100)
+	if s.stderrRate < 1 {
+		return s, fmt.Errorf("%s must be at least 1, got %d", KeyStderrLinesPerSec, s.stderrRate)
 	}
 	if c.Bool(topology.KeyEnableMessageTimeouts, true) {
 		s.messageTimeout = c.Seconds(topology.KeyMessageTimeoutSecs, 30*time.Second)

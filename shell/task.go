@@ -223,7 +223,7 @@ func (s *supervisor) stable(c *child, now time.Time) {
 // it was launched, is returned too so that it can be stopped and described.
 func (s *supervisor) start() (*child, *ChildError) {
 	cerr := &ChildError{Component: s.ctx.ComponentID, Task: s.ctx.TaskID, Phase: PhaseLaunch}
-	c, err := launch(s.spec.Command, s.ctx.ResourcesDir, s.env, s.log)
+	c, err := launch(s.spec.Command, s.ctx.ResourcesDir, s.env, s.log, s.set.stderrRate)
 	if err != nil {
 		cerr.Cause = err
 		return nil, cerr
