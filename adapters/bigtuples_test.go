@@ -3,7 +3,6 @@ package adapters
 import (
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,15 +106,6 @@ func runBigTuples(t *testing.T, argv, env []string, ser string, sizes []int) {
 	if h := bolt.Health(); h.Failures != 0 {
 		t.Errorf("health %+v, want no failure", h)
 	}
-}
-
-// scaled stretches a test's deadline where CI is set: machines running CI
-// are often busier than a developer's.
-func scaled(d time.Duration) time.Duration {
-	if os.Getenv("CI") != "" {
-		return 2 * d
-	}
-	return d
 }
 
 // envMap turns KEY=VALUE pairs into a component's env map.

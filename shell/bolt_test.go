@@ -78,7 +78,7 @@ func TestBoltSplitCycle(t *testing.T) {
 		f.bolt.Execute(tup)
 	}
 	f.bolt.Execute(topology.NewTuple(topology.TickSource, []any{int64(5)}, nil))
-	waitUntil(t, 10*time.Second, "three acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
+	waitUntil(t, patience, "three acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
 
 	emits, acked, failed, errs := f.rec.snapshot()
 	wantWords := strings.Fields("snow white and the seven dwarfs i am at two with nature")
@@ -105,7 +105,7 @@ func TestBoltSplitCycle(t *testing.T) {
 func TestBoltBasicBoltFailure(t *testing.T) {
 	f := startBolt(t, "split", nil, fastOptions)
 	f.bolt.Execute(sentence(""))
-	waitUntil(t, 10*time.Second, "the failure", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) == 1 })
+	waitUntil(t, patience, "the failure", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) == 1 })
 	_, _, _, errs := f.rec.snapshot()
 	var re *ReportedError
 	if !errors.As(errs[0], &re) || !strings.Contains(re.Msg, "empty sentence") || re.Task != splitTask {
@@ -134,7 +134,7 @@ func TestBoltReferenceCommands(t *testing.T) {
 	for _, in := range inputs {
 		f.bolt.Execute(in)
 	}
-	waitUntil(t, 10*time.Second, "every tuple answered", func() bool {
+	waitUntil(t, patience, "every tuple answered", func() bool {
 		_, acked, failed, _ := f.rec.snapshot()
 		return len(acked)+len(failed) == len(inputs)
 	})
@@ -186,7 +186,7 @@ func TestBoltTaskIDsWhileQueued(t *testing.T) {
 	for i := range n {
 		f.bolt.Execute(topology.NewTuple(sourceSrc, []any{"ids", strconv.Itoa(i)}, nil))
 	}
-	waitUntil(t, 10*time.Second, "all acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == n })
+	waitUntil(t, patience, "all acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == n })
 	emits, _, _, _ := f.rec.snapshot()
 	if len(emits) != 2*n {
 		t.Fatalf("%d emits, want %d", len(emits), 2*n)
@@ -216,7 +216,7 @@ func TestOutboxRepliesFirst(t *testing.T) {
 func TestBoltHeartbeats(t *testing.T) {
 	f := startBolt(t, "heartbeats", nil, fastOptions)
 	f.waitUp(t)
-	waitUntil(t, 10*time.Second, "three heartbeats answered", func() bool { return len(f.logs.matching("heartbeat 3")) == 1 })
+	waitUntil(t, patience, "three heartbeats answered", func() bool { return len(f.logs.matching("heartbeat 3")) == 1 })
 	if h := f.bolt.Health(); h.Failures != 0 {
 		t.Errorf("health = %+v, want no failures", h)
 	}
@@ -254,10 +254,10 @@ func TestBoltWindow(t *testing.T) {
 	syscall.Kill(pid, syscall.SIGKILL)
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("Execute still blocked after the child was replaced")
 	}
-	waitUntil(t, 10*time.Second, "the new child's acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
+	waitUntil(t, patience, "the new child's acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
 	_, acked, failed, errs := f.rec.snapshot()
 	if got := values(failed); !slices.Equal(got, []string{"hold", "hold"}) || !slices.Equal(values(acked), []string{"ok", "ok", "ok"}) {
 		t.Errorf("failed %q acked %q, want the two held tuples failed and the three others acked", got, values(acked))
@@ -274,7 +274,7 @@ func TestBoltHungChildIsKilled(t *testing.T) {
 	pid := f.waitUp(t)
 	tup := sentence("never answered")
 	f.bolt.Execute(tup)
-	waitUntil(t, 10*time.Second, "the timeout", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) >= 1 })
+	waitUntil(t, patience, "the timeout", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) >= 1 })
 	_, _, failed, errs := f.rec.snapshot()
 	var ce *ChildError
 	if !errors.As(errs[0], &ce) || !errors.Is(ce, ErrTimeout) || ce.Pid != pid || ce.Phase != PhaseRunning {
@@ -286,7 +286,7 @@ func TestBoltHungChildIsKilled(t *testing.T) {
 	if ce.Status.Signal == 0 {
 		t.Errorf("status %v, want killed by a signal", ce.Status)
 	}
-	waitUntil(t, 10*time.Second, "a new child", func() bool { p := f.bolt.Health().Pid; return p != 0 && p != pid })
+	waitUntil(t, patience, "a new child", func() bool { p := f.bolt.Health().Pid; return p != 0 && p != pid })
 }
 
 func TestBoltCrashFailsHeldTuplesAndRestarts(t *testing.T) {
@@ -297,7 +297,7 @@ func TestBoltCrashFailsHeldTuplesAndRestarts(t *testing.T) {
 	for _, tup := range in {
 		f.bolt.Execute(tup)
 	}
-	waitUntil(t, 10*time.Second, "the crash", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 2 && len(errs) == 1 })
+	waitUntil(t, patience, "the crash", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 2 && len(errs) == 1 })
 	_, acked, failed, errs := f.rec.snapshot()
 	if got := values(acked); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("acked %q, want [a b]", got)
@@ -321,9 +321,9 @@ func TestBoltCrashFailsHeldTuplesAndRestarts(t *testing.T) {
 		}
 	}
 	newPid := 0
-	waitUntil(t, 10*time.Second, "a new child", func() bool { newPid = f.bolt.Health().Pid; return newPid != 0 && newPid != pid })
+	waitUntil(t, patience, "a new child", func() bool { newPid = f.bolt.Health().Pid; return newPid != 0 && newPid != pid })
 	f.bolt.Execute(sentence("c"))
-	waitUntil(t, 10*time.Second, "the new child's ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
+	waitUntil(t, patience, "the new child's ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
 	if procgroup.Alive(pid) {
 		t.Errorf("crashed child %d still exists", pid)
 	}
@@ -347,7 +347,7 @@ func TestBoltCrashLoop(t *testing.T) {
 			}
 		}
 	}()
-	waitUntil(t, 20*time.Second, "three failures", func() bool { return f.bolt.Health().Failures >= 3 })
+	waitUntil(t, patience, "three failures", func() bool { return f.bolt.Health().Failures >= 3 })
 	close(stop)
 	f.bolt.Cleanup()
 	<-fed
@@ -361,13 +361,13 @@ func TestBoltCrashLoop(t *testing.T) {
 func TestBoltGrandchildrenDieWithGroup(t *testing.T) {
 	f := startBolt(t, "forker", nil, fastOptions)
 	var line []string
-	waitUntil(t, 10*time.Second, "the grandchild's pid", func() bool { line = f.logs.matching("INFO grandchild "); return len(line) == 1 })
+	waitUntil(t, patience, "the grandchild's pid", func() bool { line = f.logs.matching("INFO grandchild "); return len(line) == 1 })
 	pid, err := strconv.Atoi(strings.Fields(strings.TrimPrefix(line[0], "INFO grandchild "))[0])
 	if err != nil || !procgroup.Alive(pid) {
 		t.Fatalf("grandchild %q not running: %v", line[0], err)
 	}
 	f.bolt.Cleanup()
-	waitUntil(t, 10*time.Second, "the grandchild to die", func() bool { return !procgroup.Alive(pid) || zombie(pid) })
+	waitUntil(t, patience, "the grandchild to die", func() bool { return !procgroup.Alive(pid) || zombie(pid) })
 }
 
 func zombie(pid int) bool {
@@ -394,7 +394,7 @@ func TestBoltStrayStdout(t *testing.T) {
 	f := startBolt(t, "stray", nil, fastOptions)
 	f.bolt.Execute(sentence("x y"))
 	f.bolt.Execute(sentence("z"))
-	waitUntil(t, 10*time.Second, "the acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 2 })
+	waitUntil(t, patience, "the acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 2 })
 	emits, _, _, errs := f.rec.snapshot()
 	if got := words(emits); !slices.Equal(got, []string{"x", "y", "z"}) || len(errs) != 0 {
 		t.Errorf("emits %q errors %v", got, errs)
@@ -426,7 +426,7 @@ func TestBoltProtocolErrors(t *testing.T) {
 			tup := sentence("x")
 			f.bolt.Execute(tup)
 			if tt.want == nil {
-				waitUntil(t, 10*time.Second, "the ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 1 })
+				waitUntil(t, patience, "the ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 1 })
 				if got := f.logs.matching("unknown command", "dance"); len(got) != 1 {
 					t.Errorf("unknown command logged %d times, want once", len(got))
 				}
@@ -435,7 +435,7 @@ func TestBoltProtocolErrors(t *testing.T) {
 				}
 				return
 			}
-			waitUntil(t, 10*time.Second, "the failure", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) == 1 })
+			waitUntil(t, patience, "the failure", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) == 1 })
 			_, _, failed, errs := f.rec.snapshot()
 			if !errors.Is(errs[0], tt.want) || !strings.Contains(errs[0].Error(), tt.mention) {
 				t.Errorf("reported %v, want %v mentioning %q", errs[0], tt.want, tt.mention)
@@ -443,7 +443,7 @@ func TestBoltProtocolErrors(t *testing.T) {
 			if !reflect.DeepEqual(failed[0], tup) {
 				t.Errorf("failed %v, want the held tuple", failed[0].Values())
 			}
-			waitUntil(t, 10*time.Second, "a restart", func() bool { p := f.bolt.Health().Pid; return p != 0 && p != pid })
+			waitUntil(t, patience, "a restart", func() bool { p := f.bolt.Health().Pid; return p != 0 && p != pid })
 		})
 	}
 }
@@ -472,7 +472,7 @@ func TestBoltStartupFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer b.Cleanup()
-			waitUntil(t, 10*time.Second, "a reported failure", func() bool { _, _, _, errs := rec.snapshot(); return len(errs) >= 1 })
+			waitUntil(t, patience, "a reported failure", func() bool { _, _, _, errs := rec.snapshot(); return len(errs) >= 1 })
 			_, _, _, errs := rec.snapshot()
 			var ce *ChildError
 			if !errors.As(errs[0], &ce) || !errors.Is(ce, tt.cause) || ce.Phase != tt.phase || !strings.Contains(ce.Error(), tt.mention) {
@@ -485,19 +485,21 @@ func TestBoltStartupFailures(t *testing.T) {
 // TestBoltBackpressurePausesLiveness checks that a child is not killed for
 // silence while the host itself is blocked delivering its emits.
 func TestBoltBackpressurePausesLiveness(t *testing.T) {
-	f := startBolt(t, "split", topology.Config{topology.KeySubprocessTimeoutSecs: 0.3}, fastOptions)
+	// The child has 2 s to answer each heartbeat, generous on a busy
+	// machine; the host holds it up for longer than that.
+	f := startBolt(t, "split", topology.Config{topology.KeySubprocessTimeoutSecs: 2}, fastOptions)
 	f.waitUp(t)
 	gate := make(chan struct{})
 	f.rec.mu.Lock()
 	f.rec.gate = gate
 	f.rec.mu.Unlock()
 	f.bolt.Execute(sentence("blocked downstream"))
-	time.Sleep(time.Second) // well past the liveness timeout, with the emit blocked
+	time.Sleep(5 * time.Second) // well past the liveness timeout, with the emit blocked
 	f.rec.mu.Lock()
 	f.rec.gate = nil
 	f.rec.mu.Unlock()
 	close(gate)
-	waitUntil(t, 10*time.Second, "the ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 1 })
+	waitUntil(t, patience, "the ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 1 })
 	if h := f.bolt.Health(); h.Failures != 0 {
 		t.Errorf("health = %+v: the child was killed while the host held it up", h)
 	}
@@ -566,7 +568,7 @@ func TestBoltBigTuplesNeverBlockTheReader(t *testing.T) {
 			f.bolt.Execute(tracked(v))
 		}
 	}()
-	waitUntil(t, 60*time.Second, "every tuple answered", func() bool {
+	waitUntil(t, patience, "every tuple answered", func() bool {
 		_, acked, failed, errs := f.rec.snapshot()
 		return len(acked)+len(failed) == len(in) || len(errs) > 0
 	})
@@ -612,7 +614,7 @@ func TestBoltHeldTuplesDoNotStopTheFeed(t *testing.T) {
 			f.bolt.Execute(tracked(strconv.Itoa(i)))
 		}
 	}()
-	waitUntil(t, 60*time.Second, "every tuple acked", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == n })
+	waitUntil(t, patience, "every tuple acked", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == n })
 	<-fed
 	if _, _, failed, errs := f.rec.snapshot(); len(failed) != 0 || len(errs) != 0 {
 		t.Errorf("failed %d, errors %v; want none", len(failed), errs)
@@ -641,9 +643,9 @@ func TestBoltNeverAckingChildRunsFlat(t *testing.T) {
 		return ms.HeapAlloc
 	}
 	before := feed(20_000)
-	waitUntil(t, 60*time.Second, "the child to get 20001 tuples", func() bool { return len(f.logs.matching("INFO got 20001")) == 1 })
+	waitUntil(t, patience, "the child to get 20001 tuples", func() bool { return len(f.logs.matching("INFO got 20001")) == 1 })
 	after := feed(80_000)
-	waitUntil(t, 60*time.Second, "the child to get 100002 tuples", func() bool { return len(f.logs.matching("INFO got 100002")) == 1 })
+	waitUntil(t, patience, "the child to get 100002 tuples", func() bool { return len(f.logs.matching("INFO got 100002")) == 1 })
 	if grown := int64(after) - int64(before); grown > 4<<20 {
 		t.Errorf("heap grew by %d bytes over 80000 more tuples the child never acked", grown)
 	}
@@ -675,7 +677,7 @@ func TestBoltLateAckOfReleasedTuple(t *testing.T) {
 		f.bolt.Execute(sentence(strconv.Itoa(i)))
 	}
 	f.bolt.Execute(sentence("ackall"))
-	waitUntil(t, 60*time.Second, "the held tuples acked", func() bool { return f.heldCount() == 0 })
+	waitUntil(t, patience, "the held tuples acked", func() bool { return f.heldCount() == 0 })
 	_, acked, failed, errs := f.rec.snapshot()
 	if len(acked) == 0 || len(acked) > 10 || acked[len(acked)-1].String(0) != "ackall" || len(failed) != 0 || len(errs) != 0 {
 		t.Errorf("acked %q, failed %d, errors %v; want the tuples still held acked, nothing else", values(acked), len(failed), errs)
@@ -697,7 +699,7 @@ func TestBoltReleasesTimedOutTuples(t *testing.T) {
 		}
 	}
 	f.bolt.Execute(tracked("report"))
-	waitUntil(t, 60*time.Second, "the child to get every tuple", func() bool { return len(f.logs.matching("INFO got 15")) == 1 })
+	waitUntil(t, patience, "the child to get every tuple", func() bool { return len(f.logs.matching("INFO got 15")) == 1 })
 	if h := f.bolt.Health(); h.Released < 10 {
 		t.Errorf("health = %+v, want at least 10 tuples released", h)
 	}
@@ -715,7 +717,7 @@ func TestBoltKeepsOrder(t *testing.T) {
 			f.bolt.Execute(tracked(strconv.Itoa(i)))
 		}
 	}()
-	waitUntil(t, 60*time.Second, "every tuple acked", func() bool {
+	waitUntil(t, patience, "every tuple acked", func() bool {
 		_, acked, _, errs := f.rec.snapshot()
 		if len(errs) > 0 {
 			t.Fatalf("after %d acks: %v", len(acked), errs)

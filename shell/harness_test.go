@@ -233,6 +233,15 @@ next:
 	return out
 }
 
+// patience bounds every wait for a child in the tests: long, as a busy
+// machine may take seconds to start a process; longer where CI is set.
+var patience = func() time.Duration {
+	if os.Getenv("CI") != "" {
+		return 2 * time.Minute
+	}
+	return time.Minute
+}()
+
 // waitUntil polls cond until it holds or the deadline passes.
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -251,7 +260,7 @@ func checkLeaks(t *testing.T) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(patience)
 		for runtime.NumGoroutine() > before {
 			if time.Now().After(deadline) {
 				buf := make([]byte, 1<<16)
@@ -286,7 +295,7 @@ func startBolt(t *testing.T, mode string, conf topology.Config, opts Options, en
 func (f *boltFixture) waitUp(t *testing.T) int {
 	t.Helper()
 	var pid int
-	waitUntil(t, 10*time.Second, "the child to start", func() bool { pid = f.bolt.Health().Pid; return pid != 0 })
+	waitUntil(t, patience, "the child to start", func() bool { pid = f.bolt.Health().Pid; return pid != 0 })
 	return pid
 }
 

@@ -46,7 +46,7 @@ func TestChildStderrIsRateLimited(t *testing.T) {
 	const rate = 10
 	start := time.Now()
 	f := startBolt(t, "flood", topology.Config{KeyStderrLinesPerSec: rate}, fastOptions)
-	waitUntil(t, 30*time.Second, "the flood", func() bool { return len(f.logs.matching("INFO flooded")) == 1 })
+	waitUntil(t, patience, "the flood", func() bool { return len(f.logs.matching("INFO flooded")) == 1 })
 	f.bolt.Cleanup() // waits for the rest of stderr
 	elapsed := time.Since(start)
 	logged := len(f.logs.matching("child stderr", "line=noise"))

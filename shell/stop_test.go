@@ -46,7 +46,7 @@ func TestStopInEveryPhase(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			checkLeaks(t)
 			f := startBolt(t, tt.mode, tt.conf, tt.opts)
-			waitUntil(t, 30*time.Second, "the phase", func() bool { return tt.ready(f) })
+			waitUntil(t, patience, "the phase", func() bool { return tt.ready(f) })
 			if tt.name == "running" {
 				f.bolt.Execute(tracked("held"))
 			}
@@ -64,17 +64,17 @@ func TestStopInEveryPhase(t *testing.T) {
 // parallel and waits for them in Cleanup.
 func TestBoltStopIsNonBlocking(t *testing.T) {
 	checkLeaks(t)
-	f := startBolt(t, "sleep", topology.Config{KeyStartupTimeoutSecs: 60, topology.KeyShellBoltMaxPending: 1}, Options{StopGrace: 5 * time.Second})
+	f := startBolt(t, "slowstart", topology.Config{KeyStartupTimeoutSecs: 60, topology.KeyShellBoltMaxPending: 1}, Options{StopGrace: time.Minute})
 	f.bolt.Execute(sentence("queued: no child is ready"))
 	blocked := make(chan struct{})
 	go func() {
 		f.bolt.Execute(sentence("waits for room"))
 		close(blocked)
 	}()
-	stopWithin(t, time.Second, "Stop", f.bolt.Stop)
+	stopWithin(t, 20*time.Second, "Stop", f.bolt.Stop)
 	select {
 	case <-blocked:
-	case <-time.After(30 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("Execute still blocked after Stop")
 	}
 	f.bolt.Cleanup()
@@ -90,12 +90,12 @@ func TestSpoutStopInterruptsNext(t *testing.T) {
 		f.spout.Next()
 		close(returned)
 	}()
-	waitUntil(t, 30*time.Second, "the child to hang", func() bool { return len(f.logs.matching("hanging in next")) == 1 })
+	waitUntil(t, patience, "the child to hang", func() bool { return len(f.logs.matching("hanging in next")) == 1 })
 	stopWithin(t, 20*time.Second, "Stop and Close", func() {
 		f.spout.Stop()
 		select {
 		case <-returned:
-		case <-time.After(30 * time.Second):
+		case <-time.After(patience):
 			t.Fatal("Next still blocked after Stop")
 		}
 		f.spout.Deactivate() // as the worker does, after the stop began
@@ -130,14 +130,14 @@ func TestSpoutStopStillDeactivates(t *testing.T) {
 func TestStopKillsSetsidGrandchild(t *testing.T) {
 	f := startBolt(t, "setsid", nil, fastOptions)
 	var line []string
-	waitUntil(t, 30*time.Second, "the grandchild's pid", func() bool { line = f.logs.matching("INFO grandchild "); return len(line) == 1 })
+	waitUntil(t, patience, "the grandchild's pid", func() bool { line = f.logs.matching("INFO grandchild "); return len(line) == 1 })
 	pid, err := strconv.Atoi(strings.Fields(strings.TrimPrefix(line[0], "INFO grandchild "))[0])
 	if err != nil || !procgroup.Alive(pid) {
 		t.Fatalf("grandchild %q not running: %v", line[0], err)
 	}
 	t.Cleanup(func() { procgroup.Ident{Pid: pid}.Kill(9) })
 	f.bolt.Cleanup()
-	waitUntil(t, 30*time.Second, "the grandchild to die", func() bool { return !procgroup.Alive(pid) || zombie(pid) })
+	waitUntil(t, patience, "the grandchild to die", func() bool { return !procgroup.Alive(pid) || zombie(pid) })
 }
 
 // TestErrorsAfterStopAreNotErrors stops a child that, as Storm's own
@@ -149,7 +149,7 @@ func TestErrorsAfterStopAreNotErrors(t *testing.T) {
 	f := startBolt(t, "raiseoneof", nil, fastOptions)
 	f.waitUp(t)
 	f.bolt.Execute(tracked("in flight"))
-	waitUntil(t, 30*time.Second, "the tuple to be written", func() bool {
+	waitUntil(t, patience, "the tuple to be written", func() bool {
 		f.bolt.mu.Lock()
 		defer f.bolt.mu.Unlock()
 		return f.bolt.cur != nil && f.bolt.cur.queued.Load() == 0 && f.bolt.held.len() == 1
