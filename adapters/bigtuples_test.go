@@ -54,9 +54,13 @@ func runBigTuples(t *testing.T, argv, env []string, ser string, sizes []int) {
 		// reader writes them as acks come in.
 		topology.KeyShellBoltMaxPending: 2,
 		shell.KeyShellBoltMaxHeld:       2,
-		// Long enough for a 10 MB message on a busy machine, short enough
-		// that a child waiting for the host shows.
-		topology.KeySubprocessTimeoutSecs: 20,
+		// No tuple's tree times out, however slow the machine: the host
+		// would release the tuples held past it to make room.
+		topology.KeyMessageTimeoutSecs: 3600,
+		// Long enough for a 10 MB message through Python on a busy
+		// machine (tens of seconds); a child waiting for the host would
+		// show as a timeout.
+		topology.KeySubprocessTimeoutSecs: 120,
 	})
 	tasks := topology.TopologyTasks(topo, 1)
 	ctx := &topology.TaskContext{
@@ -81,7 +85,7 @@ func runBigTuples(t *testing.T, argv, env []string, ser string, sizes []int) {
 			bolt.Execute(topology.NewTuple(src, []any{payload}, anchor))
 		}
 	}()
-	deadline := time.Now().Add(scaled(3 * time.Minute))
+	deadline := time.Now().Add(scaled(5 * time.Minute))
 	for {
 		acked, failed := rec.done()
 		if acked+failed == len(sizes) {

@@ -229,7 +229,7 @@ func TestBoltHeartbeats(t *testing.T) {
 // ones and the one Execute was blocked on.
 func TestBoltWindow(t *testing.T) {
 	checkLeaks(t)
-	f := startBolt(t, "crash", topology.Config{topology.KeyShellBoltMaxPending: 2, KeyShellBoltMaxHeld: 2}, fastOptions)
+	f := startBolt(t, "crash", topology.Config{topology.KeyShellBoltMaxPending: 2, KeyShellBoltMaxHeld: 2, topology.KeyMessageTimeoutSecs: 3600}, fastOptions)
 	pid := f.waitUp(t)
 	f.bolt.Execute(tracked("hold"))
 	f.bolt.Execute(tracked("hold"))
@@ -553,7 +553,8 @@ func TestBoltBigTuplesNeverBlockTheReader(t *testing.T) {
 	checkLeaks(t)
 	f := startBolt(t, "blowup", topology.Config{
 		topology.KeyShellBoltMaxPending: 2,
-		KeyShellBoltMaxHeld:             2, // the reader refills the window from the backlog
+		KeyShellBoltMaxHeld:             2,    // the reader refills the window from the backlog
+		topology.KeyMessageTimeoutSecs:  3600, // however slow: no held tuple is released
 		// Long enough for a busy machine under the race detector; a deadlock
 		// shows as a timeout.
 		topology.KeySubprocessTimeoutSecs: 30,
@@ -710,7 +711,7 @@ func TestBoltReleasesTimedOutTuples(t *testing.T) {
 // come in and Execute sends new ones.
 func TestBoltKeepsOrder(t *testing.T) {
 	checkLeaks(t)
-	f := startBolt(t, "blowup", topology.Config{topology.KeyShellBoltMaxPending: 3, KeyShellBoltMaxHeld: 3}, fastOptions)
+	f := startBolt(t, "blowup", topology.Config{topology.KeyShellBoltMaxPending: 3, KeyShellBoltMaxHeld: 3, topology.KeyMessageTimeoutSecs: 3600}, fastOptions)
 	const n = 3000
 	go func() {
 		for i := range n {
