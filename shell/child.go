@@ -74,17 +74,17 @@ type child struct {
 	writerDone chan struct{}
 	writeErr   error
 	// wmu serialises writing to the child: the writer goroutine's and
-	// send's direct writes. enc, stdinW, lastSent and unencodable are
-	// guarded by it.
+	// kick's direct writes. enc, stdinW, lastSent and unencodable are
+	// guarded by it. Bytes in enc are always older than the items in out.
 	wmu         sync.Mutex
 	enc         multilang.Writer
 	stdinW      *stdinWriter
 	lastSent    outItem
 	unencodable func(outItem, error)
-	// coalesced counts the messages send encoded without flushing; the
+	// coalesced counts the messages kick encoded without flushing; the
 	// reader flushes them before it waits for the child. Guarded by wmu.
 	coalesced int
-	// queued counts the tuples waiting in out for the writer goroutine.
+	// queued counts the tuples waiting in out, for kick or the writer.
 	queued atomic.Int64
 	// onWritten is called by the writer goroutine after it wrote tuples.
 	onWritten func()
@@ -401,7 +401,7 @@ func (c *child) write() {
 		// other writer only tries to take.
 		c.wmu.Lock()
 		batch = c.out.drain(batch[:0])
-		if len(batch) == 0 && c.coalesced == 0 && !c.stdinW.leftover() {
+		if len(batch) == 0 && c.enc.Buffered() == 0 && !c.stdinW.leftover() {
 			c.wmu.Unlock()
 			continue
 		}
@@ -494,7 +494,7 @@ func (c *child) kick(coalesce bool) {
 	if !c.wmu.TryLock() {
 		return // its holder sees what is queued
 	}
-	tuples := 0
+	tuples, handedOver := 0, false
 	if !c.stdinW.leftover() && c.stdinW.capacity > 0 {
 		for c.enc.Buffered() < writeFlushSize {
 			item, ok := c.out.next()
@@ -505,12 +505,15 @@ func (c *child) kick(coalesce bool) {
 				tuples++
 			}
 			if item.kind == itemFlush {
+				// Bytes handed to the writer: they are this kick's now.
+				handedOver = true
 				continue
 			}
 			c.encodeLocked(item)
 			c.coalesced++
 		}
-		if c.coalesced > 0 && (!coalesce || c.coalesced >= coalesceMax || c.enc.Buffered() >= writeFlushSize) {
+		n := c.enc.Buffered()
+		if n > 0 && (!coalesce || handedOver || c.coalesced >= coalesceMax || n >= writeFlushSize) {
 			c.flushDirect()
 		}
 	}
@@ -550,7 +553,7 @@ const coalesceMax = 4
 // a kick at once.
 func (c *child) flushCoalesced() {
 	if c.wmu.TryLock() {
-		if c.coalesced > 0 {
+		if c.enc.Buffered() > 0 {
 			c.flushDirect()
 		}
 		c.wmu.Unlock()
