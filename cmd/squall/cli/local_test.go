@@ -207,3 +207,41 @@ exec cat > /dev/null
 		t.Errorf("no metric in the summary:\n%s", &stdout)
 	}
 }
+
+// TestLocalStopsTasksInParallel stops four shell tasks whose children
+// ignore SIGTERM: each is killed after the grace period, all at once, so
+// the stop takes one grace period, not four.
+func TestLocalStopsTasksInParallel(t *testing.T) {
+	const grace = 5 * time.Second
+	dir := writeTopology(t, "trap '' TERM\necho $$ > child-$$.pid\nexec sleep 600\n")
+	yaml := filepath.Join(dir, "topology.yaml")
+	b, _ := os.ReadFile(yaml)
+	b = bytes.Replace(b, []byte("fields: [word]}"), []byte("fields: [word]}\n    parallelism: 4"), 1)
+	os.WriteFile(yaml, b, 0o644)
+
+	sigs := make(chan os.Signal, 1)
+	var stdout bytes.Buffer
+	stderr := &syncBuffer{}
+	o := localOptions{interval: time.Hour, logLevel: "warn", signals: sigs, stopGrace: grace}
+	done := make(chan error, 1)
+	go func() { done <- runLocal(context.Background(), o, stockRegistry(&stdout), dir, &stdout, stderr) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		pids, _ := filepath.Glob(filepath.Join(dir, "resources", "child-*.pid"))
+		if len(pids) == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 children started; stderr:\n%s", len(pids), stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	sigs <- os.Interrupt
+	if err := <-done; err != nil {
+		t.Fatalf("runLocal = %v\nstderr:\n%s", err, stderr)
+	}
+	if d := time.Since(start); d >= 3*grace {
+		t.Errorf("stopping 4 tasks took %v; one after another they take at least %v", d.Round(time.Millisecond), 4*grace)
+	}
+}
