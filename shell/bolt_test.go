@@ -3,7 +3,6 @@ package shell
 import (
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -591,7 +590,7 @@ func TestBoltBigTuplesNeverBlockTheReader(t *testing.T) {
 
 // tracked returns a tuple that belongs to a tree the acker tracks.
 func tracked(s string) topology.Tuple {
-	return topology.NewTuple(sourceSrc, []any{s}, topology.NewAnchorEdge(topology.Edge{Root: rand.Uint64(), ID: rand.Uint64()}))
+	return topology.NewTuple(sourceSrc, []any{s}, "tracked by the test")
 }
 
 // heldCount returns how many tuples the bolt's child holds.

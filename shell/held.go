@@ -110,7 +110,7 @@ func (h *heldSet) makeRoom(now time.Time) (room bool, released int) {
 			continue
 		}
 		switch {
-		case t.tuple.Anchor() == nil:
+		case !t.tuple.Tracked():
 			h.untracked++
 		case h.timeout > 0 && now.Sub(t.sent) > h.timeout:
 			h.timedOut++

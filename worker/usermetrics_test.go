@@ -38,23 +38,23 @@ func (s *directSpout) Ack(any)  {}
 func (s *directSpout) Fail(any) {}
 func (s *directSpout) Close()   {}
 
-// countBolt counts what it executes and records it as a metric through
+// metricBolt counts what it executes and records it as a metric through
 // its collector, as a shell child's metrics command is.
-type countBolt struct {
+type metricBolt struct {
 	out topology.BoltCollector
 	n   *atomic.Int64
 }
 
-func (b *countBolt) Prepare(_ *topology.TaskContext, out topology.BoltCollector) error {
+func (b *metricBolt) Prepare(_ *topology.TaskContext, out topology.BoltCollector) error {
 	b.out = out
 	return nil
 }
-func (b *countBolt) Execute(t topology.Tuple) {
+func (b *metricBolt) Execute(t topology.Tuple) {
 	n := b.n.Add(1)
 	b.out.(interface{ RecordMetric(string, any) }).RecordMetric("executed", n)
 	b.out.Ack(t)
 }
-func (b *countBolt) Cleanup() {}
+func (b *metricBolt) Cleanup() {}
 
 // TestDirectEmitToNonSubscriberIsDropped checks that, as in Storm, a
 // direct emit to a task that does not subscribe to the stream is dropped
@@ -65,10 +65,10 @@ func TestDirectEmitToNonSubscriberIsDropped(t *testing.T) {
 	var sunk, other atomic.Int64
 	b := topology.NewBuilder("direct")
 	b.SetSpout("spout", topology.SpoutFunc(func() (topology.Spout, error) { return &directSpout{n: n}, nil }), 1)
-	b.SetBolt("sink", topology.BoltFunc(func() (topology.Bolt, error) { return &countBolt{n: &sunk}, nil }), 1).
+	b.SetBolt("sink", topology.BoltFunc(func() (topology.Bolt, error) { return &metricBolt{n: &sunk}, nil }), 1).
 		DirectGrouping("spout", "d")
 	// other subscribes to another stream of the spout, never emitted on.
-	b.SetBolt("other", topology.BoltFunc(func() (topology.Bolt, error) { return &countBolt{n: &other}, nil }), 1).
+	b.SetBolt("other", topology.BoltFunc(func() (topology.Bolt, error) { return &metricBolt{n: &other}, nil }), 1).
 		ShuffleGrouping("spout", "e")
 	topo, err := b.Build()
 	if err != nil {
