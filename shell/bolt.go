@@ -76,7 +76,7 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 	for _, s := range ctx.Component().Outputs {
 		b.outputs[s.ID] = s
 	}
-	b.sup, err = newSupervisor(b.spec, b.opts, ctx, set, out.ReportError, metricsRecorder(out), hooks{
+	b.sup, err = newSupervisor(b.spec, b.opts, ctx, set, out.ReportError, metricsRecorder(out, ctx), hooks{
 		handle:      b.handle,
 		unencodable: b.unencodable,
 		heartbeats:  true,
@@ -485,11 +485,11 @@ func flusher(out any) func() {
 	return func() {}
 }
 
-// metricsRecorder returns out's RecordMetric if it has one, else nil:
-// the metrics are dropped.
-func metricsRecorder(out any) func(string, any) {
+// metricsRecorder returns out's RecordMetric if it has one, else the
+// task context's, else nil: the metrics are dropped.
+func metricsRecorder(out any, ctx *topology.TaskContext) func(string, any) {
 	if r, ok := out.(MetricsRecorder); ok {
 		return r.RecordMetric
 	}
-	return nil
+	return ctx.RecordMetric
 }

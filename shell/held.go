@@ -127,19 +127,24 @@ func (h *heldSet) makeRoom(now time.Time) (room bool, released int) {
 	return len(h.tuples) < h.max, released
 }
 
-// dropChild removes and returns the tuples held by c.
+// dropChild removes and returns the tuples held by c, oldest first, so
+// that spouts replay them in order.
 func (h *heldSet) dropChild(c *child) []topology.Tuple {
 	var lost []topology.Tuple
-	for id, t := range h.tuples {
-		if t.by == c {
+	keep := h.order[:0]
+	for _, id := range h.order {
+		t, ok := h.tuples[id]
+		switch {
+		case !ok:
+		case t.by == c:
 			lost = append(lost, t.tuple)
 			delete(h.tuples, id)
+		default:
+			keep = append(keep, id)
 		}
 	}
-	if len(h.tuples) == 0 {
-		clear(h.order)
-		h.order = h.order[:0]
-	}
+	clear(h.order[len(keep):])
+	h.order = keep
 	return lost
 }
 

@@ -66,7 +66,7 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 	for _, st := range ctx.Component().Outputs {
 		s.outputs[st.ID] = st
 	}
-	s.sup, err = newSupervisor(s.spec, s.opts, ctx, set, out.ReportError, metricsRecorder(out), hooks{
+	s.sup, err = newSupervisor(s.spec, s.opts, ctx, set, out.ReportError, metricsRecorder(out, ctx), hooks{
 		handle:      s.handle,
 		unencodable: func(_ *child, _ outItem, err error) { s.sup.log.Error("cannot encode command for child", "err", err) },
 		waiting:     func(c *child) bool { return c.outstanding.Load() },
