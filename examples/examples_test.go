@@ -5,6 +5,7 @@ package examples_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -29,20 +30,22 @@ func needPython(t *testing.T) {
 	}
 }
 
-// watchWriter collects output and cancels a context once it holds a
-// given text.
+// watchWriter collects output and cancels a context once done says the
+// output holds what the test waits for.
 type watchWriter struct {
 	mu     sync.Mutex
 	buf    bytes.Buffer
-	want   string
+	done   func(output string) bool
 	cancel context.CancelFunc
+	seen   bool
 }
 
 func (w *watchWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Write(p)
-	if w.want != "" && strings.Contains(w.buf.String(), w.want) {
+	if w.done != nil && !w.seen && w.done(w.buf.String()) {
+		w.seen = true
 		w.cancel()
 	}
 	return len(p), nil
@@ -54,21 +57,51 @@ func (w *watchWriter) String() string {
 	return w.buf.String()
 }
 
-// run runs squall with args until it exits, or until stderr holds stopAt,
-// or for at most limit.
-func run(t *testing.T, limit time.Duration, stopAt string, args ...string) (stdout, stderr string) {
+func (w *watchWriter) reached() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen
+}
+
+// patience is how long an example may take to reach its result: long, as
+// interpreters start slowly on a busy machine; longer where CI is set.
+func patience() time.Duration {
+	if os.Getenv("CI") != "" {
+		return 6 * time.Minute
+	}
+	return 3 * time.Minute
+}
+
+// run runs squall with args until what says, from its stderr, that the
+// run reached its result (then it is stopped as Ctrl-C would), or until
+// patience runs out, which fails the test. The progress lines squall
+// prints every 200ms (--interval) carry each component's counts.
+func run(t *testing.T, what string, done func(stderr string) bool, args ...string) (stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	ctx, cancel := context.WithTimeout(context.Background(), patience())
 	defer cancel()
 	out := &watchWriter{}
-	errw := &watchWriter{want: stopAt, cancel: cancel}
+	errw := &watchWriter{done: done, cancel: cancel}
+	args = append([]string{args[0], "--interval", "200ms"}, args[1:]...)
 	if code := cli.Main(ctx, args, out, errw); code != 0 {
 		t.Fatalf("squall %s exited with %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errw)
 	}
-	if stopAt != "" && !strings.Contains(errw.String(), stopAt) {
-		t.Fatalf("squall %s never logged %q within %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), stopAt, limit, out, errw)
+	if !errw.reached() {
+		t.Fatalf("squall %s: no %s within %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), what, patience(), out, errw)
 	}
 	return out.String(), errw.String()
+}
+
+// progressCount returns the last value of a count (emitted, executed,
+// acked...) that the progress lines show for component, -1 if none.
+func progressCount(stderr, component, count string) int64 {
+	re := regexp.MustCompile(`(?m)^\S+ ` + regexp.QuoteMeta(component) + ` (?:spout|bolt) .*\b` + count + `=(\d+)`)
+	m := re.FindAllStringSubmatch(stderr, -1)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.ParseInt(m[len(m)-1][1], 10, 64)
+	return n
 }
 
 // summaryRow returns the figures of a component in the run summary.
@@ -98,7 +131,9 @@ func summaryRow(t *testing.T, summary, component string) map[string]int64 {
 
 func TestWordCount(t *testing.T) {
 	needPython(t)
-	stdout, stderr := run(t, 60*time.Second, "", "local", "--duration", "4s", "../examples/wordcount")
+	stdout, stderr := run(t, "500 sentences split", func(stderr string) bool {
+		return progressCount(stderr, "split", "executed") >= 500
+	}, "local", "../examples/wordcount")
 	if !strings.Contains(stdout, `top 10 of "top":`) {
 		t.Fatalf("no top-10 printed:\n%s\n%s", stdout, stderr)
 	}
@@ -112,14 +147,16 @@ func TestWordCount(t *testing.T) {
 			t.Errorf("%s: %v", c, row)
 		}
 	}
-	if row := summaryRow(t, stdout, "split"); row["executed"] < 100 {
-		t.Errorf("the Python split bolt executed only %d sentences in 4 s", row["executed"])
+	if row := summaryRow(t, stdout, "split"); row["executed"] < 500 {
+		t.Errorf("the Python split bolt executed only %d sentences", row["executed"])
 	}
 }
 
 func TestReliable(t *testing.T) {
 	needPython(t)
-	stdout, _ := run(t, 90*time.Second, "all 1000 messages acked", "local", "--log-level", "info", "../examples/reliable")
+	stdout, _ := run(t, `the log line "all 1000 messages acked"`, func(stderr string) bool {
+		return strings.Contains(stderr, "all 1000 messages acked")
+	}, "local", "--log-level", "info", "../examples/reliable")
 	spout := summaryRow(t, stdout, "numbers")
 	if spout["acked"] != 1000 {
 		t.Errorf("numbers acked %d, want every one of the 1000 messages", spout["acked"])
@@ -159,6 +196,23 @@ func expectedWords(t *testing.T, example string, lower bool) map[string]int64 {
 	return want
 }
 
+// sentenceCount returns how many sentences (lines) an example's
+// sentences.txt holds.
+func sentenceCount(t *testing.T, example string) int64 {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(example, "resources", "sentences.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, l := range strings.Split(string(data), "\n") {
+		if l != "" {
+			n++
+		}
+	}
+	return n
+}
+
 var rankLine = regexp.MustCompile(`(?m)^\s*\d+\. (\S+)\s+(\d+)$`)
 
 // ranking reads what squall.TopN printed.
@@ -176,12 +230,13 @@ func ranking(out string) map[string]int64 {
 func TestExactWordCounts(t *testing.T) {
 	tests := []struct {
 		example string
+		spout   string
 		needs   []string
 		lower   bool
 	}{
-		{"wordcount-ruby", []string{"ruby"}, false},
-		{"wordcount-node", []string{"node"}, false},
-		{"polyglot", []string{"node", "python3", "ruby"}, true},
+		{"wordcount-ruby", "lines", []string{"ruby"}, false},
+		{"wordcount-node", "sentences", []string{"node"}, false},
+		{"polyglot", "sentences", []string{"node", "python3", "ruby"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.example, func(t *testing.T) {
@@ -189,7 +244,11 @@ func TestExactWordCounts(t *testing.T) {
 			for _, n := range tt.needs {
 				needInterpreter(t, n)
 			}
-			stdout, stderr := run(t, 60*time.Second, "", "local", "--duration", "5s", tt.example)
+			// Every sentence acked means every word counted.
+			lines := sentenceCount(t, tt.example)
+			stdout, stderr := run(t, fmt.Sprintf("%d sentences acked", lines), func(stderr string) bool {
+				return progressCount(stderr, tt.spout, "acked") == lines
+			}, "local", tt.example)
 			if got, want := ranking(stdout), expectedWords(t, tt.example, tt.lower); !maps.Equal(got, want) {
 				t.Errorf("counts = %v\nwant %v\nstderr:\n%s", got, want, stderr)
 			}

@@ -138,12 +138,21 @@ func (d *Decoder) readFrame() error {
 	}
 	d.frame, d.lineStarts = d.frame[:0], d.lineStarts[:0]
 	var (
-		midLine    bool   // the previous chunk ended inside a line
-		skipping   bool   // the rest of the current line is stray output
+		midLine  bool // the previous chunk ended inside a line
+		skipping bool // the rest of the current line is stray output
+		// blankStart is set while a line longer than the read buffer has
+		// held only white space: whether it starts a message is not
+		// known yet.
+		blankStart bool
 		tooLarge   bool   // the message passed the cap and is being skipped
 		size       int    // bytes of the message seen so far
+		lines      int    // lines of the message seen so far
 		snippet    string // the start of a message that is too large
 		sawAnyLine bool
+		// strayLong holds the size and start of the last stray line
+		// longer than the cap, for the error if no message follows it.
+		strayLong    int
+		straySnippet string
 	)
 	for {
 		chunk, complete, err := d.readChunk()
@@ -164,25 +173,48 @@ func (d *Decoder) readFrame() error {
 		if lineStart && complete && isEndLine(chunk) {
 			switch {
 			case tooLarge:
-				return &FrameError{Err: ErrTooLarge, Detail: fmt.Sprintf("%d bytes, limit %d", size, d.max), Snippet: snippet}
+				what := "message"
+				if lines == 1 {
+					what = "line"
+				}
+				return tooLargeError(what, size, d.max, snippet)
+			case len(d.frame) == 0 && strayLong > d.max:
+				// The line that should have held the message was too
+				// long to be read as one.
+				return tooLargeError("line", strayLong, d.max, straySnippet)
 			case len(d.frame) == 0:
 				return &FrameError{Err: ErrMalformed, Detail: "empty message", Snippet: `"end"`}
 			}
 			return d.checkUTF8()
 		}
 		sawAnyLine = true
+		if lineStart {
+			lines++
+		}
 		if skipping {
 			skipping = !complete
+			if strayLong > 0 {
+				strayLong += len(chunk)
+			}
 			continue
 		}
 		if tooLarge {
+			if lineStart {
+				size++ // the newline joining it to the line before
+			}
 			size += len(chunk)
 			continue
 		}
+		if blankStart {
+			// Still deciding whether this long line starts a message.
+			lineStart, blankStart = true, false
+		}
 		if lineStart && len(d.frame) == 0 {
+			lines = 1
 			// Between messages: only a line that can start a JSON message
 			// begins one; anything else is stray output.
-			if isBlank(chunk) && complete {
+			if isBlank(chunk) {
+				blankStart = !complete
 				continue
 			}
 			if !startsMessage(chunk) {
@@ -190,6 +222,12 @@ func (d *Decoder) readFrame() error {
 					d.opts.OnStray(chunk)
 				}
 				skipping = !complete
+				strayLong = 0
+				if skipping {
+					// Longer than the read buffer: note it in case it
+					// turns out longer than the cap.
+					strayLong, straySnippet = len(chunk), Snippet(chunk[:min(len(chunk), snippetLen+1)])
+				}
 				continue
 			}
 		}
@@ -208,6 +246,13 @@ func (d *Decoder) readFrame() error {
 		}
 		d.frame = append(d.frame, chunk...)
 	}
+}
+
+// tooLargeError describes what (a message, or one line of one) of size
+// bytes, over the cap max.
+func tooLargeError(what string, size, max int, snippet string) *FrameError {
+	return &FrameError{Err: ErrTooLarge, Snippet: snippet,
+		Detail: fmt.Sprintf("%s of %d bytes, longer than the limit of %d bytes (topology.multilang.max.message.bytes)", what, size, max)}
 }
 
 // readChunk returns the next line without its line ending, or, for a line

@@ -319,6 +319,48 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeLongLineCause checks that a line too long to be a message is
+// reported as such, with the limit, and not as whatever is left of it.
+func TestDecodeLongLineCause(t *testing.T) {
+	const max = 4096
+	next := frame(`{"command":"sync"}`)
+	tests := []struct {
+		name, input string
+		want        error
+		mention     string
+	}{
+		{"one line", frame(`{"command":"emit","tuple":["`+strings.Repeat("x", 3*readBufferSize)+`"]}`) + next,
+			ErrTooLarge, "line of 196639 bytes, longer than the limit of 4096 bytes"},
+		{"several lines", frame("{\"command\":\"emit\",\n"+strings.Repeat("\"xxxxxxxxxxxxxxxxxxxxxxxx\"\n", 300)+"}") + next,
+			ErrTooLarge, "message of 8120 bytes, longer than the limit of 4096 bytes"},
+		{"a line that cannot start a message", frame(strings.Repeat("z", 3*readBufferSize)) + next,
+			ErrTooLarge, "line of 196608 bytes, longer than the limit of 4096 bytes"},
+		{"a short stray line", frame("zzz") + next, ErrMalformed, "empty message"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msgs, errs := decodeAll(t, JSON, strings.NewReader(tt.input), DecoderOptions{MaxMessageBytes: max})
+			if len(errs) != 1 || !errors.Is(errs[0], tt.want) || !strings.Contains(errs[0].Error(), tt.mention) {
+				t.Fatalf("Decode errors = %v, want one %v mentioning %q", errs, tt.want, tt.mention)
+			}
+			if len(msgs) != 1 || msgs[0].Command != CmdSync {
+				t.Errorf("after the error got %v, want the sync that follows", msgs)
+			}
+		})
+	}
+}
+
+// TestDecodeLongBlankPrefix checks that a message after more white space
+// than the read buffer holds is still read as a message.
+func TestDecodeLongBlankPrefix(t *testing.T) {
+	in := strings.Repeat(" ", 2*readBufferSize+7) + frame(`{"command":"sync"}`)
+	var strays []string
+	msgs, errs := decodeAll(t, JSON, strings.NewReader(in), DecoderOptions{OnStray: func(l []byte) { strays = append(strays, string(l)) }})
+	if len(errs) != 0 || len(msgs) != 1 || msgs[0].Command != CmdSync || len(strays) != 0 {
+		t.Errorf("Decode = %v, errors %v, strays %d; want the sync", msgs, errs, len(strays))
+	}
+}
+
 func TestDecodeTooLargeKeepsMemoryBounded(t *testing.T) {
 	const max = 1 << 16
 	d := NewDecoder(strings.NewReader(frame(`{"command":"emit","tuple":["`+strings.Repeat("z", 8<<20)+`"]}`)+frame(`{"command":"sync"}`)), DecoderOptions{MaxMessageBytes: max})

@@ -180,7 +180,7 @@ func (d *MsgpackDecoder) readFrame() ([]byte, error) {
 		}
 		switch {
 		case tooLarge:
-			return nil, &FrameError{Err: ErrTooLarge, Detail: fmt.Sprintf("%d bytes, limit %d", size, d.max), Snippet: snippet}
+			return nil, tooLargeError("message", size, d.max, snippet)
 		case d.scan.tooDeep:
 			return nil, malformed(d.frame, "values nested deeper than %d", maxDepth)
 		}

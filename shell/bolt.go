@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/squallstream/squall/multilang"
 	"github.com/squallstream/squall/topology"
@@ -14,6 +16,12 @@ import (
 // worker calls Execute from the task's executor goroutine; the child's
 // emits, acks and fails reach the collector from the child's reader
 // goroutine.
+//
+// As in Storm, topology.shellbolt.max.pending bounds the tuples waiting to
+// be written to the child, and tuples the child holds unacked do not stop
+// its input. They are bounded too (KeyShellBoltMaxHeld): past the bound,
+// those of untracked or timed-out trees are released, and the input waits
+// while none can be.
 type Bolt struct {
 	spec *topology.ShellSpec
 	opts Options
@@ -25,27 +33,28 @@ type Bolt struct {
 	sup     *supervisor
 
 	mu   sync.Mutex
-	cond *sync.Cond // signalled when the backlog has room, or the bolt stops
-	// cur, pending, backlog and stopped are guarded by mu.
+	cond *sync.Cond // signalled when tuples were written or moved on, or the bolt stops
+	// cur, held, backlog, stopped and lastWarn are guarded by mu.
 	// cur is the child accepting tuples, nil while none is ready.
 	cur *child
-	// pending holds the tuples delivered to a child and not yet acked or
-	// failed by it, by the id they were sent with: at most maxPending.
-	pending map[string]held
-	// backlog holds the tuples Execute took while the window was full or
-	// no child was ready, oldest first: at most maxPending too. When an ack
-	// frees a slot, the child's reader sends the next one itself, so the
-	// window refills without waiting for the executor.
+	// held holds the tuples given to a child and not yet acked or
+	// failed by it.
+	held *heldSet
+	// backlog holds the tuples Execute took while no child was ready or
+	// the child held all it may, oldest first. When room appears, the
+	// goroutine that made it sends them on.
 	backlog []topology.Tuple
-	// waiting counts the Execute calls blocked on a full backlog.
-	waiting int
 	stopped bool
+	// lastWarn is when releasing held tuples was last logged, and
+	// warnedReleased how many had been released then.
+	lastWarn       time.Time
+	warnedReleased int64
+	// waiting counts the Execute calls blocked on a full queue.
+	waiting atomic.Int32
 }
 
-type held struct {
-	tuple topology.Tuple
-	by    *child
-}
+// releaseWarnEvery bounds how often releasing held tuples is logged.
+const releaseWarnEvery = 10 * time.Second
 
 // NewBolt returns a bolt that runs spec's command for each task.
 func NewBolt(spec *topology.ShellSpec, opts Options) *Bolt {
@@ -62,16 +71,18 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 	}
 	b.ctx, b.out, b.set = ctx, out, set
 	b.cond = sync.NewCond(&b.mu)
-	b.pending = map[string]held{}
+	b.held = newHeldSet(set.maxHeld, set.messageTimeout)
 	b.outputs = map[string]topology.Stream{}
 	for _, s := range ctx.Component().Outputs {
 		b.outputs[s.ID] = s
 	}
-	b.sup, err = newSupervisor(b.spec, b.opts, ctx, set, out.ReportError, hooks{
+	b.sup, err = newSupervisor(b.spec, b.opts, ctx, set, out.ReportError, metricsRecorder(out, ctx), hooks{
 		handle:      b.handle,
 		unencodable: b.unencodable,
 		heartbeats:  true,
 		flush:       flusher(out),
+		written:     b.written,
+		tick:        b.tick,
 		waiting:     func(*child) bool { return true }, // a heartbeat is always due
 		up:          b.up,
 		down:        b.down,
@@ -83,81 +94,163 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 	return nil
 }
 
-// Execute sends t to the child, or queues it while the child holds
-// topology.shellbolt.max.pending tuples or no child is ready. It blocks
-// while that many tuples are queued too, which is how backpressure
-// reaches upstream components.
+// Execute sends t to the child, or queues it while no child is ready or
+// the child holds all it may. It blocks while
+// topology.shellbolt.max.pending tuples wait to be written, which is how
+// backpressure reaches upstream components.
 func (b *Bolt) Execute(t topology.Tuple) {
 	b.mu.Lock()
-	for !b.stopped && len(b.backlog) >= b.set.maxPending {
-		b.waiting++
+	for !b.stopped {
+		// waiting goes up before the queue is looked at, and writers
+		// look at waiting after the queue went down (written): one of
+		// the two sees the other.
+		b.waiting.Add(1)
+		if !b.backedUp() {
+			b.waiting.Add(-1)
+			break
+		}
 		b.cond.Wait()
-		b.waiting--
+		b.waiting.Add(-1)
 	}
 	if b.stopped {
 		b.mu.Unlock()
 		return
 	}
-	if b.cur == nil || len(b.pending) >= b.set.maxPending || len(b.backlog) > 0 {
+	now := time.Now()
+	if b.cur == nil || len(b.backlog) > 0 || !b.makeRoom(now) {
 		b.backlog = append(b.backlog, t)
 		b.mu.Unlock()
 		return
 	}
-	c, id := b.cur, b.admit(t)
-	inFlight := len(b.pending)
+	// A child holding nothing waits for this tuple: write it at once. A
+	// busy one gets its input from the writer goroutine, in batches that
+	// cost one system call each. Tuples are queued under mu, so that they
+	// reach the child in the order they were admitted.
+	idle := b.held.len() == 0
+	c, id := b.cur, b.admit(t, now)
+	item := outItem{kind: itemTuple, id: id, tuple: t}
+	if !idle {
+		c.queue(item, false)
+		b.mu.Unlock()
+		return
+	}
+	c.enqueue(item, false)
 	b.mu.Unlock()
-	c.send(outItem{kind: itemTuple, id: id, tuple: t}, false, inFlight, false)
+	c.kick(false)
+}
+
+// backedUp reports whether topology.shellbolt.max.pending tuples wait to
+// be written to the child. mu is held.
+func (b *Bolt) backedUp() bool {
+	n := len(b.backlog)
+	if b.cur != nil {
+		n += int(b.cur.queued.Load())
+	}
+	return n >= b.set.maxPending
+}
+
+// wake lets blocked Execute calls go on once the tuples waiting to be
+// written are down to half of topology.shellbolt.max.pending: one wake-up
+// then refills the queue by half. mu is held.
+func (b *Bolt) wake() {
+	if b.waiting.Load() == 0 {
+		return
+	}
+	n := len(b.backlog)
+	if b.cur != nil {
+		n += int(b.cur.queued.Load())
+	}
+	if n <= b.set.maxPending/2 {
+		b.cond.Broadcast()
+	}
+}
+
+// written is called by c's writer goroutine after it wrote tuples.
+func (b *Bolt) written(*child) {
+	if b.waiting.Load() > 0 {
+		b.mu.Lock()
+		b.wake()
+		b.mu.Unlock()
+	}
+}
+
+// makeRoom reports whether the current child may hold one more tuple,
+// releasing held ones if it must. mu is held.
+func (b *Bolt) makeRoom(now time.Time) bool {
+	room, released := b.held.makeRoom(now)
+	if released > 0 {
+		total := b.held.untracked + b.held.timedOut
+		if now.Sub(b.lastWarn) >= releaseWarnEvery {
+			b.sup.log.Warn("released tuples the child held without acking them: their trees are untracked or timed out",
+				"released", total-b.warnedReleased, "total", total, "untracked", b.held.untracked, "timed_out", b.held.timedOut,
+				"max_held", b.set.maxHeld, "key", KeyShellBoltMaxHeld)
+			b.lastWarn, b.warnedReleased = now, total
+		}
+	}
+	return room
 }
 
 // admit records t as held by the current child under a fresh id. mu is
 // held.
-func (b *Bolt) admit(t topology.Tuple) string {
+func (b *Bolt) admit(t topology.Tuple, now time.Time) string {
 	id := newTupleID()
-	for _, taken := b.pending[id]; taken; _, taken = b.pending[id] {
+	for b.held.taken(id) {
 		id = newTupleID()
 	}
-	b.pending[id] = held{tuple: t, by: b.cur}
+	b.held.add(id, heldTuple{tuple: t, by: b.cur, sent: now})
 	return id
 }
 
-// refill sends queued tuples to the current child while its window has
-// room. mu is held; the items are put in the child's outbox by the caller,
-// after unlocking.
-func (b *Bolt) refill(items []outItem) (*child, []outItem, int) {
+// refill queues backlog tuples for the current child while it may hold
+// them, and returns the child if it queued any: the caller kicks it after
+// unlocking. mu is held.
+func (b *Bolt) refill(now time.Time) *child {
 	if b.cur == nil {
-		return nil, items, len(b.pending)
+		return nil
 	}
 	n := 0
-	for n < len(b.backlog) && len(b.pending) < b.set.maxPending {
+	for n < len(b.backlog) && b.makeRoom(now) {
 		t := b.backlog[n]
-		items = append(items, outItem{kind: itemTuple, id: b.admit(t), tuple: t})
+		b.cur.enqueue(outItem{kind: itemTuple, id: b.admit(t, now), tuple: t}, false)
 		n++
 	}
-	if n > 0 {
-		clear(b.backlog[:n])
-		b.backlog = b.backlog[n:]
-		// Wake a blocked Execute once the backlog is half empty, not at
-		// every slot: one wake-up refills it by half a window.
-		if b.waiting > 0 && len(b.backlog) <= b.set.maxPending/2 {
-			b.cond.Broadcast()
-		}
+	if n == 0 {
+		return nil
 	}
-	return b.cur, items, len(b.pending)
+	clear(b.backlog[:n])
+	b.backlog = b.backlog[n:]
+	b.wake()
+	return b.cur
 }
 
-// Cleanup stops the child and waits for it.
-func (b *Bolt) Cleanup() {
+// Stop begins stopping the task without waiting: the child is stopped and
+// Execute no longer blocks. Cleanup waits for the end.
+func (b *Bolt) Stop() {
 	b.mu.Lock()
 	b.stopped = true
 	b.cond.Broadcast()
 	b.mu.Unlock()
+	if b.sup != nil {
+		b.sup.beginStop()
+	}
+}
+
+// Cleanup stops the child and waits for it.
+func (b *Bolt) Cleanup() {
+	b.Stop()
 	if b.sup != nil {
 		b.sup.shutdown()
 	}
 }
 
 // Health reports on the task's child.
-func (b *Bolt) Health() Health { return b.sup.Health() }
+func (b *Bolt) Health() Health {
+	h := b.sup.Health()
+	b.mu.Lock()
+	h.Released = b.held.untracked + b.held.timedOut
+	b.mu.Unlock()
+	return h
+}
 
 // newTupleID returns a fresh tuple id: a random signed 64-bit number in
 // decimal, as Storm sends them.
@@ -166,11 +259,9 @@ func newTupleID() string { return strconv.FormatInt(int64(rand.Uint64()), 10) }
 func (b *Bolt) up(c *child) {
 	b.mu.Lock()
 	b.cur = c
-	_, items, _ := b.refill(nil)
+	b.refill(time.Now())
 	b.mu.Unlock()
-	for _, item := range items {
-		c.out.put(item, false)
-	}
+	c.kick(false)
 }
 
 // down fails every tuple c held: it is gone, and the spouts should replay
@@ -180,13 +271,7 @@ func (b *Bolt) down(c *child, cerr *ChildError, _ bool) {
 	if b.cur == c {
 		b.cur = nil
 	}
-	var lost []topology.Tuple
-	for id, h := range b.pending {
-		if h.by == c {
-			lost = append(lost, h.tuple)
-			delete(b.pending, id)
-		}
-	}
+	lost := b.held.dropChild(c)
 	b.cond.Broadcast()
 	b.mu.Unlock()
 	if cerr == nil {
@@ -198,23 +283,43 @@ func (b *Bolt) down(c *child, cerr *ChildError, _ bool) {
 	b.sup.hooks.flush()
 }
 
-// release takes the tuple with the given id out of c's window and sends
-// the next queued tuple in its place.
-func (b *Bolt) release(c *child, id string) (topology.Tuple, bool) {
+// tick gives tuples waiting for room to the child once held ones could be
+// released (their trees timed out): the supervisor calls it every
+// heartbeat interval.
+func (b *Bolt) tick(c *child, now time.Time) {
 	b.mu.Lock()
-	h, ok := b.pending[id]
-	if !ok || h.by != c {
+	if b.cur != c || len(b.backlog) == 0 {
 		b.mu.Unlock()
-		return topology.Tuple{}, false
+		return
 	}
-	delete(b.pending, id)
-	var items [1]outItem
-	cur, next, inFlight := b.refill(items[:0])
+	cur := b.refill(now)
 	b.mu.Unlock()
-	for _, item := range next {
-		cur.send(item, false, inFlight, true)
+	if cur != nil {
+		cur.kick(false)
 	}
-	return h.tuple, true
+}
+
+// release takes the tuple with the given id out of what c holds and sends
+// the next queued tuple in its place. late reports an id released earlier
+// because c held too many.
+func (b *Bolt) release(c *child, id string) (t topology.Tuple, ok, late bool) {
+	b.mu.Lock()
+	h, ok := b.held.get(id)
+	if !ok || h.by != c {
+		late = b.held.released.has(id)
+		b.mu.Unlock()
+		return topology.Tuple{}, false, late
+	}
+	b.held.take(id)
+	var cur *child
+	if len(b.backlog) > 0 {
+		cur = b.refill(time.Now())
+	}
+	b.mu.Unlock()
+	if cur != nil {
+		cur.kick(true)
+	}
+	return h.tuple, true, false
 }
 
 func (b *Bolt) current(c *child) bool {
@@ -229,7 +334,7 @@ func (b *Bolt) unencodable(c *child, item outItem, err error) {
 		b.sup.log.Error("cannot encode message for child", "err", err)
 		return
 	}
-	if t, ok := b.release(c, item.id); ok {
+	if t, ok, _ := b.release(c, item.id); ok {
 		b.out.ReportError(fmt.Errorf("shell bolt %q task %d: tuple from %s cannot be sent to the child: %w",
 			b.ctx.ComponentID, b.ctx.TaskID, t.SourceComponent(), err))
 		b.out.Fail(t)
@@ -247,10 +352,12 @@ func (b *Bolt) handle(c *child, m *multilang.Message) error {
 		if !ok {
 			return protocolError("%s needs the id of a tuple the host sent, got %v", m.Command, m.ID)
 		}
-		t, ok := b.release(c, id)
+		t, ok, late := b.release(c, id)
 		if !ok {
-			if !b.current(c) {
-				return nil // the child is being replaced and its tuples were failed
+			if late || !b.current(c) {
+				// Released because the child held too many, or the child
+				// is being replaced and its tuples were failed.
+				return nil
 			}
 			return protocolError("%s of unknown or already acked/failed tuple id %q", m.Command, id)
 		}
@@ -264,7 +371,7 @@ func (b *Bolt) handle(c *child, m *multilang.Message) error {
 	case "":
 		return protocolError("message without a command")
 	default:
-		if !b.sup.common(m) {
+		if !b.sup.common(c, m) {
 			b.sup.unknownCommand(m.Command)
 		}
 	}
@@ -284,10 +391,14 @@ func (b *Bolt) emit(c *child, m *multilang.Message) error {
 		defer func() { c.anchors = anchors[:0] }()
 		b.mu.Lock()
 		for _, id := range m.Anchors {
-			h, ok := b.pending[id]
+			h, ok := b.held.get(id)
 			if !ok || h.by != c {
+				if b.held.released.has(id) {
+					continue // its tree is untracked or timed out
+				}
+				cur := b.cur == c
 				b.mu.Unlock()
-				if !b.current(c) {
+				if !cur {
 					return nil
 				}
 				return protocolError("emit anchored to unknown or already acked/failed tuple id %q", id)
@@ -303,10 +414,7 @@ func (b *Bolt) emit(c *child, m *multilang.Message) error {
 		return err
 	}
 	if !m.Direct && m.NeedTaskIDs {
-		b.mu.Lock()
-		inFlight := len(b.pending)
-		b.mu.Unlock()
-		c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, inFlight, false)
+		c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, false)
 	}
 	return nil
 }
@@ -357,12 +465,31 @@ func recoverEmit(err *error) {
 	}
 }
 
-// flusher returns the collector's Flush, for collectors that hold back
-// what a child sends until the child's reader is about to wait (the
-// worker's do), or a no-op.
+// Flusher is implemented by a collector that holds back what a task sends
+// until Flush, so that a burst of a child's emits and acks goes downstream
+// together (the worker's collectors do). The child's reader calls Flush
+// before it waits for the child.
+type Flusher interface{ Flush() }
+
+// MetricsRecorder is implemented by a collector that records the metrics
+// a child reports with the metrics command (the worker's collectors do).
+type MetricsRecorder interface {
+	RecordMetric(name string, value any)
+}
+
+// flusher returns out's Flush if it has one, else a no-op.
 func flusher(out any) func() {
-	if f, ok := out.(interface{ Flush() }); ok {
+	if f, ok := out.(Flusher); ok {
 		return f.Flush
 	}
 	return func() {}
+}
+
+// metricsRecorder returns out's RecordMetric if it has one, else the
+// task context's, else nil: the metrics are dropped.
+func metricsRecorder(out any, ctx *topology.TaskContext) func(string, any) {
+	if r, ok := out.(MetricsRecorder); ok {
+		return r.RecordMetric
+	}
+	return ctx.RecordMetric
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,7 +77,7 @@ func TestBoltSplitCycle(t *testing.T) {
 		f.bolt.Execute(tup)
 	}
 	f.bolt.Execute(topology.NewTuple(topology.TickSource, []any{int64(5)}, nil))
-	waitUntil(t, 10*time.Second, "three acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
+	waitUntil(t, patience, "three acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
 
 	emits, acked, failed, errs := f.rec.snapshot()
 	wantWords := strings.Fields("snow white and the seven dwarfs i am at two with nature")
@@ -103,7 +104,7 @@ func TestBoltSplitCycle(t *testing.T) {
 func TestBoltBasicBoltFailure(t *testing.T) {
 	f := startBolt(t, "split", nil, fastOptions)
 	f.bolt.Execute(sentence(""))
-	waitUntil(t, 10*time.Second, "the failure", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) == 1 })
+	waitUntil(t, patience, "the failure", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) == 1 })
 	_, _, _, errs := f.rec.snapshot()
 	var re *ReportedError
 	if !errors.As(errs[0], &re) || !strings.Contains(re.Msg, "empty sentence") || re.Task != splitTask {
@@ -132,7 +133,7 @@ func TestBoltReferenceCommands(t *testing.T) {
 	for _, in := range inputs {
 		f.bolt.Execute(in)
 	}
-	waitUntil(t, 10*time.Second, "every tuple answered", func() bool {
+	waitUntil(t, patience, "every tuple answered", func() bool {
 		_, acked, failed, _ := f.rec.snapshot()
 		return len(acked)+len(failed) == len(inputs)
 	})
@@ -162,9 +163,9 @@ func TestBoltReferenceCommands(t *testing.T) {
 	if got := f.logs.matching("INFO printed"); len(got) != 1 {
 		t.Errorf("printed log lines = %q", got)
 	}
-	f.logs.mu.Lock()
-	metric := f.logs.metrics["my-metric"]
-	f.logs.mu.Unlock()
+	f.rec.mu.Lock()
+	metric := f.rec.metrics["my-metric"]
+	f.rec.mu.Unlock()
 	if metric != int64(7) {
 		t.Errorf("metric my-metric = %v, want 7", metric)
 	}
@@ -184,7 +185,7 @@ func TestBoltTaskIDsWhileQueued(t *testing.T) {
 	for i := range n {
 		f.bolt.Execute(topology.NewTuple(sourceSrc, []any{"ids", strconv.Itoa(i)}, nil))
 	}
-	waitUntil(t, 10*time.Second, "all acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == n })
+	waitUntil(t, patience, "all acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == n })
 	emits, _, _, _ := f.rec.snapshot()
 	if len(emits) != 2*n {
 		t.Fatalf("%d emits, want %d", len(emits), 2*n)
@@ -201,41 +202,41 @@ func TestOutboxRepliesFirst(t *testing.T) {
 	o.put(outItem{kind: itemTuple, id: "1"}, false)
 	o.put(outItem{kind: itemTuple, id: "2"}, false)
 	o.put(outItem{kind: itemTaskIDs, taskIDs: []int{4}}, true)
-	items, ok := o.take(nil)
-	if !ok || len(items) != 3 || items[0].kind != itemTaskIDs || items[1].id != "1" || items[2].id != "2" {
-		t.Errorf("take() = %+v, %v; want the reply first, then the tuples in order", items, ok)
+	items := o.drain(nil)
+	if len(items) != 3 || items[0].kind != itemTaskIDs || items[1].id != "1" || items[2].id != "2" {
+		t.Errorf("drain() = %+v; want the reply first, then the tuples in order", items)
 	}
 	o.close()
-	if _, ok := o.take(nil); ok {
-		t.Error("take() after close = true")
+	if o.wait() {
+		t.Error("wait() after close = true")
 	}
 }
 
 func TestBoltHeartbeats(t *testing.T) {
 	f := startBolt(t, "heartbeats", nil, fastOptions)
 	f.waitUp(t)
-	waitUntil(t, 10*time.Second, "three heartbeats answered", func() bool { return len(f.logs.matching("heartbeat 3")) == 1 })
+	waitUntil(t, patience, "three heartbeats answered", func() bool { return len(f.logs.matching("heartbeat 3")) == 1 })
 	if h := f.bolt.Health(); h.Failures != 0 {
 		t.Errorf("health = %+v, want no failures", h)
 	}
 }
 
 // TestBoltWindow checks that the child holds at most
-// topology.shellbolt.max.pending tuples, that as many more wait in the
-// host and that Execute then blocks; and that a child killed from outside
+// KeyShellBoltMaxHeld tuples, that topology.shellbolt.max.pending more
+// wait in the host and that Execute then blocks; and that a child killed from outside
 // frees the window: its tuples fail, and the next child gets the queued
 // ones and the one Execute was blocked on.
 func TestBoltWindow(t *testing.T) {
 	checkLeaks(t)
-	f := startBolt(t, "crash", topology.Config{topology.KeyShellBoltMaxPending: 2}, fastOptions)
+	f := startBolt(t, "crash", topology.Config{topology.KeyShellBoltMaxPending: 2, KeyShellBoltMaxHeld: 2, topology.KeyMessageTimeoutSecs: 3600}, fastOptions)
 	pid := f.waitUp(t)
-	f.bolt.Execute(sentence("hold"))
-	f.bolt.Execute(sentence("hold"))
-	f.bolt.Execute(sentence("ok"))
-	f.bolt.Execute(sentence("ok"))
+	f.bolt.Execute(tracked("hold"))
+	f.bolt.Execute(tracked("hold"))
+	f.bolt.Execute(tracked("ok"))
+	f.bolt.Execute(tracked("ok"))
 	done := make(chan struct{})
 	go func() {
-		f.bolt.Execute(sentence("ok"))
+		f.bolt.Execute(tracked("ok"))
 		close(done)
 	}()
 	select {
@@ -244,7 +245,7 @@ func TestBoltWindow(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	f.bolt.mu.Lock()
-	inFlight, queued := len(f.bolt.pending), len(f.bolt.backlog)
+	inFlight, queued := f.bolt.held.len(), len(f.bolt.backlog)
 	f.bolt.mu.Unlock()
 	if inFlight != 2 || queued != 2 {
 		t.Errorf("%d tuples at the child, %d queued; want 2 and 2", inFlight, queued)
@@ -252,10 +253,10 @@ func TestBoltWindow(t *testing.T) {
 	syscall.Kill(pid, syscall.SIGKILL)
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("Execute still blocked after the child was replaced")
 	}
-	waitUntil(t, 10*time.Second, "the new child's acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
+	waitUntil(t, patience, "the new child's acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
 	_, acked, failed, errs := f.rec.snapshot()
 	if got := values(failed); !slices.Equal(got, []string{"hold", "hold"}) || !slices.Equal(values(acked), []string{"ok", "ok", "ok"}) {
 		t.Errorf("failed %q acked %q, want the two held tuples failed and the three others acked", got, values(acked))
@@ -272,7 +273,7 @@ func TestBoltHungChildIsKilled(t *testing.T) {
 	pid := f.waitUp(t)
 	tup := sentence("never answered")
 	f.bolt.Execute(tup)
-	waitUntil(t, 10*time.Second, "the timeout", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) >= 1 })
+	waitUntil(t, patience, "the timeout", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) >= 1 })
 	_, _, failed, errs := f.rec.snapshot()
 	var ce *ChildError
 	if !errors.As(errs[0], &ce) || !errors.Is(ce, ErrTimeout) || ce.Pid != pid || ce.Phase != PhaseRunning {
@@ -284,7 +285,7 @@ func TestBoltHungChildIsKilled(t *testing.T) {
 	if ce.Status.Signal == 0 {
 		t.Errorf("status %v, want killed by a signal", ce.Status)
 	}
-	waitUntil(t, 10*time.Second, "a new child", func() bool { p := f.bolt.Health().Pid; return p != 0 && p != pid })
+	waitUntil(t, patience, "a new child", func() bool { p := f.bolt.Health().Pid; return p != 0 && p != pid })
 }
 
 func TestBoltCrashFailsHeldTuplesAndRestarts(t *testing.T) {
@@ -295,7 +296,7 @@ func TestBoltCrashFailsHeldTuplesAndRestarts(t *testing.T) {
 	for _, tup := range in {
 		f.bolt.Execute(tup)
 	}
-	waitUntil(t, 10*time.Second, "the crash", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 2 && len(errs) == 1 })
+	waitUntil(t, patience, "the crash", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 2 && len(errs) == 1 })
 	_, acked, failed, errs := f.rec.snapshot()
 	if got := values(acked); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("acked %q, want [a b]", got)
@@ -319,9 +320,9 @@ func TestBoltCrashFailsHeldTuplesAndRestarts(t *testing.T) {
 		}
 	}
 	newPid := 0
-	waitUntil(t, 10*time.Second, "a new child", func() bool { newPid = f.bolt.Health().Pid; return newPid != 0 && newPid != pid })
+	waitUntil(t, patience, "a new child", func() bool { newPid = f.bolt.Health().Pid; return newPid != 0 && newPid != pid })
 	f.bolt.Execute(sentence("c"))
-	waitUntil(t, 10*time.Second, "the new child's ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
+	waitUntil(t, patience, "the new child's ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 3 })
 	if procgroup.Alive(pid) {
 		t.Errorf("crashed child %d still exists", pid)
 	}
@@ -345,7 +346,7 @@ func TestBoltCrashLoop(t *testing.T) {
 			}
 		}
 	}()
-	waitUntil(t, 20*time.Second, "three failures", func() bool { return f.bolt.Health().Failures >= 3 })
+	waitUntil(t, patience, "three failures", func() bool { return f.bolt.Health().Failures >= 3 })
 	close(stop)
 	f.bolt.Cleanup()
 	<-fed
@@ -359,13 +360,13 @@ func TestBoltCrashLoop(t *testing.T) {
 func TestBoltGrandchildrenDieWithGroup(t *testing.T) {
 	f := startBolt(t, "forker", nil, fastOptions)
 	var line []string
-	waitUntil(t, 10*time.Second, "the grandchild's pid", func() bool { line = f.logs.matching("INFO grandchild "); return len(line) == 1 })
+	waitUntil(t, patience, "the grandchild's pid", func() bool { line = f.logs.matching("INFO grandchild "); return len(line) == 1 })
 	pid, err := strconv.Atoi(strings.Fields(strings.TrimPrefix(line[0], "INFO grandchild "))[0])
 	if err != nil || !procgroup.Alive(pid) {
 		t.Fatalf("grandchild %q not running: %v", line[0], err)
 	}
 	f.bolt.Cleanup()
-	waitUntil(t, 10*time.Second, "the grandchild to die", func() bool { return !procgroup.Alive(pid) || zombie(pid) })
+	waitUntil(t, patience, "the grandchild to die", func() bool { return !procgroup.Alive(pid) || zombie(pid) })
 }
 
 func zombie(pid int) bool {
@@ -392,7 +393,7 @@ func TestBoltStrayStdout(t *testing.T) {
 	f := startBolt(t, "stray", nil, fastOptions)
 	f.bolt.Execute(sentence("x y"))
 	f.bolt.Execute(sentence("z"))
-	waitUntil(t, 10*time.Second, "the acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 2 })
+	waitUntil(t, patience, "the acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 2 })
 	emits, _, _, errs := f.rec.snapshot()
 	if got := words(emits); !slices.Equal(got, []string{"x", "y", "z"}) || len(errs) != 0 {
 		t.Errorf("emits %q errors %v", got, errs)
@@ -424,7 +425,7 @@ func TestBoltProtocolErrors(t *testing.T) {
 			tup := sentence("x")
 			f.bolt.Execute(tup)
 			if tt.want == nil {
-				waitUntil(t, 10*time.Second, "the ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 1 })
+				waitUntil(t, patience, "the ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 1 })
 				if got := f.logs.matching("unknown command", "dance"); len(got) != 1 {
 					t.Errorf("unknown command logged %d times, want once", len(got))
 				}
@@ -433,7 +434,7 @@ func TestBoltProtocolErrors(t *testing.T) {
 				}
 				return
 			}
-			waitUntil(t, 10*time.Second, "the failure", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) == 1 })
+			waitUntil(t, patience, "the failure", func() bool { _, _, failed, errs := f.rec.snapshot(); return len(failed) == 1 && len(errs) == 1 })
 			_, _, failed, errs := f.rec.snapshot()
 			if !errors.Is(errs[0], tt.want) || !strings.Contains(errs[0].Error(), tt.mention) {
 				t.Errorf("reported %v, want %v mentioning %q", errs[0], tt.want, tt.mention)
@@ -441,7 +442,7 @@ func TestBoltProtocolErrors(t *testing.T) {
 			if !reflect.DeepEqual(failed[0], tup) {
 				t.Errorf("failed %v, want the held tuple", failed[0].Values())
 			}
-			waitUntil(t, 10*time.Second, "a restart", func() bool { p := f.bolt.Health().Pid; return p != 0 && p != pid })
+			waitUntil(t, patience, "a restart", func() bool { p := f.bolt.Health().Pid; return p != 0 && p != pid })
 		})
 	}
 }
@@ -470,7 +471,7 @@ func TestBoltStartupFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer b.Cleanup()
-			waitUntil(t, 10*time.Second, "a reported failure", func() bool { _, _, _, errs := rec.snapshot(); return len(errs) >= 1 })
+			waitUntil(t, patience, "a reported failure", func() bool { _, _, _, errs := rec.snapshot(); return len(errs) >= 1 })
 			_, _, _, errs := rec.snapshot()
 			var ce *ChildError
 			if !errors.As(errs[0], &ce) || !errors.Is(ce, tt.cause) || ce.Phase != tt.phase || !strings.Contains(ce.Error(), tt.mention) {
@@ -483,19 +484,21 @@ func TestBoltStartupFailures(t *testing.T) {
 // TestBoltBackpressurePausesLiveness checks that a child is not killed for
 // silence while the host itself is blocked delivering its emits.
 func TestBoltBackpressurePausesLiveness(t *testing.T) {
-	f := startBolt(t, "split", topology.Config{topology.KeySubprocessTimeoutSecs: 0.3}, fastOptions)
+	// The child has 2 s to answer each heartbeat, generous on a busy
+	// machine; the host holds it up for longer than that.
+	f := startBolt(t, "split", topology.Config{topology.KeySubprocessTimeoutSecs: 2}, fastOptions)
 	f.waitUp(t)
 	gate := make(chan struct{})
 	f.rec.mu.Lock()
 	f.rec.gate = gate
 	f.rec.mu.Unlock()
 	f.bolt.Execute(sentence("blocked downstream"))
-	time.Sleep(time.Second) // well past the liveness timeout, with the emit blocked
+	time.Sleep(5 * time.Second) // well past the liveness timeout, with the emit blocked
 	f.rec.mu.Lock()
 	f.rec.gate = nil
 	f.rec.mu.Unlock()
 	close(gate)
-	waitUntil(t, 10*time.Second, "the ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 1 })
+	waitUntil(t, patience, "the ack", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == 1 })
 	if h := f.bolt.Health(); h.Failures != 0 {
 		t.Errorf("health = %+v: the child was killed while the host held it up", h)
 	}
@@ -536,6 +539,195 @@ func TestChildEnvAppendsPath(t *testing.T) {
 	for k, want := range map[string]string{"PATH": "/usr/bin:/opt/bin", "A": "1", "B": "2", "PYTHONPATH": "/adapters"} {
 		if last[k] != want {
 			t.Errorf("child env %s = %q, want %q", k, last[k], want)
+		}
+	}
+}
+
+// TestBoltBigTuplesNeverBlockTheReader checks that the goroutine reading a
+// child never writes a tuple the pipe has no room for: here, while the
+// child writes a 2 MB emit, its first 2 MB input must not be written from
+// the reader (which would wait for a child waiting for it), whatever size
+// the tuples before it had.
+func TestBoltBigTuplesNeverBlockTheReader(t *testing.T) {
+	checkLeaks(t)
+	f := startBolt(t, "blowup", topology.Config{
+		topology.KeyShellBoltMaxPending: 2,
+		KeyShellBoltMaxHeld:             2,    // the reader refills the window from the backlog
+		topology.KeyMessageTimeoutSecs:  3600, // however slow: no held tuple is released
+		// Long enough for a busy machine under the race detector; a deadlock
+		// shows as a timeout.
+		topology.KeySubprocessTimeoutSecs: 30,
+	}, fastOptions)
+	f.waitUp(t)
+	big := strings.Repeat("B", 2<<20)
+	in := []string{"small", "blowup", "blowup", big, "small", big, "blowup", "small"}
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for _, v := range in {
+			f.bolt.Execute(tracked(v))
+		}
+	}()
+	waitUntil(t, patience, "every tuple answered", func() bool {
+		_, acked, failed, errs := f.rec.snapshot()
+		return len(acked)+len(failed) == len(in) || len(errs) > 0
+	})
+	<-fed
+	emits, acked, failed, errs := f.rec.snapshot()
+	if len(errs) > 0 || len(failed) > 0 {
+		t.Fatalf("failed %d tuples, errors %v; want every tuple acked", len(failed), errs)
+	}
+	for i, v := range in {
+		want := len(v)
+		if v == "blowup" {
+			want = 2 << 20
+		}
+		if got := len(emits[i].values[0].(string)); got != want || acked[i].String(0) != v {
+			t.Errorf("tuple %d: echoed %d bytes, acked %.10q; want %d bytes, %.10q", i, got, acked[i].String(0), want, v)
+		}
+	}
+}
+
+// tracked returns a tuple that belongs to a tree the acker tracks.
+func tracked(s string) topology.Tuple {
+	return topology.NewTuple(sourceSrc, []any{s}, "tracked by the test")
+}
+
+// heldCount returns how many tuples the bolt's child holds.
+func (f *boltFixture) heldCount() int {
+	f.bolt.mu.Lock()
+	defer f.bolt.mu.Unlock()
+	return f.bolt.held.len()
+}
+
+// TestBoltHeldTuplesDoNotStopTheFeed checks that, as in Storm, a child
+// holding more than topology.shellbolt.max.pending unacked tuples keeps
+// being fed: this one acks 150 at a time.
+func TestBoltHeldTuplesDoNotStopTheFeed(t *testing.T) {
+	checkLeaks(t)
+	f := startBolt(t, "batchack", topology.Config{topology.KeyShellBoltMaxPending: 100}, fastOptions)
+	const n = 300
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for i := range n {
+			f.bolt.Execute(tracked(strconv.Itoa(i)))
+		}
+	}()
+	waitUntil(t, patience, "every tuple acked", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == n })
+	<-fed
+	if _, _, failed, errs := f.rec.snapshot(); len(failed) != 0 || len(errs) != 0 {
+		t.Errorf("failed %d, errors %v; want none", len(failed), errs)
+	}
+}
+
+// TestBoltNeverAckingChildRunsFlat feeds untracked tuples to a child that
+// never acks (Storm's storm-starter splitsentence.rb fed by an unreliable
+// spout): it keeps being fed, the tuples it holds stay bounded, and so
+// does the host's memory.
+func TestBoltNeverAckingChildRunsFlat(t *testing.T) {
+	checkLeaks(t)
+	const maxHeld = 100
+	f := startBolt(t, "neverack", topology.Config{topology.KeyShellBoltMaxPending: 10, KeyShellBoltMaxHeld: maxHeld}, fastOptions)
+	feed := func(n int) uint64 {
+		for range n {
+			f.bolt.Execute(sentence("the cow jumped over the moon"))
+			if h := f.heldCount(); h > maxHeld {
+				t.Fatalf("the child holds %d tuples, more than %d", h, maxHeld)
+			}
+		}
+		f.bolt.Execute(sentence("report"))
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := feed(20_000)
+	waitUntil(t, patience, "the child to get 20001 tuples", func() bool { return len(f.logs.matching("INFO got 20001")) == 1 })
+	after := feed(80_000)
+	waitUntil(t, patience, "the child to get 100002 tuples", func() bool { return len(f.logs.matching("INFO got 100002")) == 1 })
+	if grown := int64(after) - int64(before); grown > 4<<20 {
+		t.Errorf("heap grew by %d bytes over 80000 more tuples the child never acked", grown)
+	}
+	f.bolt.mu.Lock()
+	order, released := len(f.bolt.held.order), f.bolt.held.released.len()
+	f.bolt.mu.Unlock()
+	if order > 2*maxHeld+orderSlack || released > minRemembered {
+		t.Errorf("bookkeeping grew: %d ids in order, %d remembered as released; want at most %d and %d", order, released, 2*maxHeld+orderSlack, minRemembered)
+	}
+	h := f.bolt.Health()
+	if h.Released < 100_002-maxHeld || h.Failures != 0 {
+		t.Errorf("health = %+v, want at least %d tuples released and no failure", h, 100_002-maxHeld)
+	}
+	if got := f.logs.matching("WARN", "released"); len(got) == 0 {
+		t.Errorf("no warning about released tuples")
+	}
+	if _, _, failed, errs := f.rec.snapshot(); len(failed) != 0 || len(errs) != 0 {
+		t.Errorf("failed %d, errors %v; want none", len(failed), errs)
+	}
+}
+
+// TestBoltLateAckOfReleasedTuple checks that acks of tuples released while
+// the child held too many are accepted silently.
+func TestBoltLateAckOfReleasedTuple(t *testing.T) {
+	checkLeaks(t)
+	f := startBolt(t, "lateack", topology.Config{KeyShellBoltMaxHeld: 10}, fastOptions)
+	pid := f.waitUp(t)
+	for i := range 50 {
+		f.bolt.Execute(sentence(strconv.Itoa(i)))
+	}
+	f.bolt.Execute(sentence("ackall"))
+	waitUntil(t, patience, "the held tuples acked", func() bool { return f.heldCount() == 0 })
+	_, acked, failed, errs := f.rec.snapshot()
+	if len(acked) == 0 || len(acked) > 10 || acked[len(acked)-1].String(0) != "ackall" || len(failed) != 0 || len(errs) != 0 {
+		t.Errorf("acked %q, failed %d, errors %v; want the tuples still held acked, nothing else", values(acked), len(failed), errs)
+	}
+	if h := f.bolt.Health(); h.Pid != pid || h.Failures != 0 {
+		t.Errorf("health = %+v, want the same child, no failure", h)
+	}
+}
+
+// TestBoltReleasesTimedOutTuples checks that tracked tuples held past the
+// message timeout make room for more when the child holds too many.
+func TestBoltReleasesTimedOutTuples(t *testing.T) {
+	checkLeaks(t)
+	f := startBolt(t, "neverack", topology.Config{KeyShellBoltMaxHeld: 5, topology.KeyMessageTimeoutSecs: 1}, fastOptions)
+	for i := range 14 {
+		f.bolt.Execute(tracked(strconv.Itoa(i)))
+		if h := f.heldCount(); h > 5 {
+			t.Fatalf("the child holds %d tuples, more than 5", h)
+		}
+	}
+	f.bolt.Execute(tracked("report"))
+	waitUntil(t, patience, "the child to get every tuple", func() bool { return len(f.logs.matching("INFO got 15")) == 1 })
+	if h := f.bolt.Health(); h.Released < 10 {
+		t.Errorf("health = %+v, want at least 10 tuples released", h)
+	}
+}
+
+// TestBoltKeepsOrder checks that tuples reach the child in the order
+// Execute got them, while the child's reader sends queued ones as acks
+// come in and Execute sends new ones.
+func TestBoltKeepsOrder(t *testing.T) {
+	checkLeaks(t)
+	f := startBolt(t, "blowup", topology.Config{topology.KeyShellBoltMaxPending: 3, KeyShellBoltMaxHeld: 3, topology.KeyMessageTimeoutSecs: 3600}, fastOptions)
+	const n = 3000
+	go func() {
+		for i := range n {
+			f.bolt.Execute(tracked(strconv.Itoa(i)))
+		}
+	}()
+	waitUntil(t, patience, "every tuple acked", func() bool {
+		_, acked, _, errs := f.rec.snapshot()
+		if len(errs) > 0 {
+			t.Fatalf("after %d acks: %v", len(acked), errs)
+		}
+		return len(acked) == n
+	})
+	emits, _, _, _ := f.rec.snapshot()
+	for i, e := range emits {
+		if got := e.values[0].(string); got != strconv.Itoa(i) {
+			t.Fatalf("emit %d echoes tuple %s: the child got the tuples out of order", i, got)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,22 +74,20 @@ type child struct {
 	writerDone chan struct{}
 	writeErr   error
 	// wmu serialises writing to the child: the writer goroutine's and
-	// send's direct writes. enc, lastSent and unencodable are guarded by
-	// it.
+	// kick's direct writes. enc, stdinW, lastSent and unencodable are
+	// guarded by it. Bytes in enc are always older than the items in out.
 	wmu         sync.Mutex
 	enc         multilang.Writer
+	stdinW      *stdinWriter
 	lastSent    outItem
 	unencodable func(outItem, error)
-	// maxTuple is the size of the largest tuple message written, which
-	// bounds the bytes of the window the child has not read yet.
-	maxTuple atomic.Int64
-	// coalesced counts the messages send encoded without flushing; the
+	// coalesced counts the messages kick encoded without flushing; the
 	// reader flushes them before it waits for the child. Guarded by wmu.
 	coalesced int
-	// directLimit is how many unread bytes the child's stdin may hold for
-	// send to write directly: three quarters of the pipe's capacity less
-	// room for replies and heartbeats; 0 disables direct writes.
-	directLimit int64
+	// queued counts the tuples waiting in out, for kick or the writer.
+	queued atomic.Int64
+	// onWritten is called by the writer goroutine after it wrote tuples.
+	onWritten func()
 
 	// ioStarted is set by startIO, before the reader and writer exist.
 	ioStarted bool
@@ -106,7 +105,9 @@ type child struct {
 
 // launch starts a child in its own process group with pipes on its
 // standard streams. The child's stderr is drained into log from the start.
-func launch(argv []string, dir string, env []string, log *slog.Logger) (*child, error) {
+// At most stderrRate of its stderr lines a second reach log, in bursts of
+// ten times that.
+func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRate int) (*child, error) {
 	path, err := resolve(argv, dir, env)
 	if err != nil {
 		return nil, err
@@ -140,7 +141,7 @@ func launch(argv []string, dir string, env []string, log *slog.Logger) (*child, 
 		stderrTail: newLineTail(stderrLines),
 	}
 	c.touch(time.Now())
-	go c.drainStderr(files[4])
+	go c.drainStderr(files[4], newLineLimiter(float64(stderrRate), 10*stderrRate))
 	return c, nil
 }
 
@@ -343,19 +344,24 @@ func isBrokenPipe(err error) bool {
 func (c *child) stray(line []byte) {
 	n := c.strays.Add(1)
 	if n <= 10 || n%1000 == 0 {
-		c.log.Warn("stray stdout from child", "line", string(line), "count", n)
+		c.log.Warn("stray stdout from child", "line", clip(line), "count", n)
 	}
 }
 
 // startIO starts the reader and writer goroutines. handle is called by the
 // reader for every message; an error from it ends the reader. unencodable
-// is called by the writer for an item it cannot encode.
-func (c *child) startIO(handle func(*multilang.Message) error, unencodable func(outItem, error), flush func()) {
+// is called by the writer for an item it cannot encode; written (if set)
+// after the writer wrote tuples.
+func (c *child) startIO(handle func(*multilang.Message) error, unencodable func(outItem, error), flush, written func()) {
 	c.ioStarted = true
 	c.flushOut = flush
-	c.enc = multilang.NewWriter(c.ser, c.stdin)
-	c.directLimit = int64(pipeCapacity(c.stdin))*3/4 - directSlack
+	c.stdinW = newStdinWriter(c.stdin)
+	c.enc = multilang.NewWriter(c.ser, c.stdinW)
 	c.unencodable = unencodable
+	c.onWritten = written
+	if c.onWritten == nil {
+		c.onWritten = func() {}
+	}
 	go c.read(handle)
 	go c.write()
 }
@@ -390,22 +396,43 @@ func (c *child) write() {
 	var batch []outItem
 	for c.out.wait() {
 		// Items are taken under wmu, so a direct write cannot overtake
-		// one that was queued before it.
+		// one that was queued before it. A kick may have taken them
+		// already: never wait for more while holding wmu, which every
+		// other writer only tries to take.
 		c.wmu.Lock()
-		batch, _ = c.out.take(batch[:0])
+		batch = c.out.drain(batch[:0])
+		if len(batch) == 0 && c.enc.Buffered() == 0 && !c.stdinW.leftover() {
+			c.wmu.Unlock()
+			continue
+		}
+		// What a direct write handed over goes first.
+		c.writeErr = c.stdinW.flushRest()
+		tuples := 0
 		for _, item := range batch {
+			if c.writeErr != nil {
+				break
+			}
+			if item.kind == itemTuple {
+				tuples++
+			}
+			if item.kind == itemFlush {
+				continue
+			}
 			c.encodeLocked(item)
 			if c.enc.Buffered() >= writeFlushSize {
-				if c.writeErr = c.enc.Flush(); c.writeErr != nil {
-					c.wmu.Unlock()
-					return
-				}
+				c.writeErr = c.enc.Flush()
 			}
 		}
-		c.writeErr = c.enc.Flush()
+		if c.writeErr == nil {
+			c.writeErr = c.enc.Flush()
+		}
 		c.coalesced = 0
 		c.wmu.Unlock()
 		clear(batch) // let delivered tuples be collected
+		if tuples > 0 {
+			c.queued.Add(int64(-tuples))
+			c.onWritten()
+		}
 		if c.writeErr != nil {
 			return
 		}
@@ -414,63 +441,126 @@ func (c *child) write() {
 
 // encodeLocked encodes item into the writer's buffer; wmu is held.
 func (c *child) encodeLocked(item outItem) {
-	before := c.enc.Buffered()
 	if err := encodeItem(c.enc, &item); err != nil {
 		c.unencodable(item, err)
 		return
 	}
-	if item.kind == itemTuple {
-		if n := int64(c.enc.Buffered() - before); n > c.maxTuple.Load() {
-			c.maxTuple.Store(n)
-		}
-	}
 	c.lastSent = item
 }
 
-// directSlack is the room kept in the child's stdin pipe for replies and
-// heartbeats the child may not have read yet.
-const directSlack = 8 << 10
+// send gives item to the child: it is queued, in order, and then written
+// from the calling goroutine if that cannot block (kick). The rule holds
+// for every goroutine, and matters most for the child's reader, which must
+// never wait for a child that may be waiting for it. Writing directly
+// spares the child the wait for a goroutine to wake, which it otherwise
+// spends idle after each burst it answers. Callers that must keep items
+// in a given order across goroutines queue them under their own lock
+// with enqueue, and kick after unlocking.
+func (c *child) send(item outItem, urgent, coalesce bool) {
+	c.enqueue(item, urgent)
+	c.kick(coalesce)
+}
 
-// send writes item to the child from the calling goroutine when that
-// cannot block: nothing is queued for the writer, it is not writing, and
-// the window's unread bytes — at most inFlight tuples of the largest size
-// seen — leave room in the pipe. Otherwise it queues item for the writer
-// goroutine. Writing directly spares the child the wait for a goroutine to
-// wake, which it otherwise spends idle after each burst it answers.
+// enqueue queues item for kick or the writer goroutine, without writing
+// or waking anything.
+func (c *child) enqueue(item outItem, urgent bool) {
+	if item.kind == itemTuple {
+		c.queued.Add(1)
+	}
+	c.out.add(item, urgent)
+}
+
+// queue hands item to the writer goroutine: the way to feed a busy child,
+// whose input then goes in batches of one system call each.
+func (c *child) queue(item outItem, urgent bool) {
+	if item.kind == itemTuple {
+		c.queued.Add(1)
+	}
+	c.out.put(item, urgent)
+}
+
+// kick writes what is queued from the calling goroutine, without waiting:
+// unless another goroutine is writing or a direct write left bytes over,
+// it takes queued items and writes them if the pipe's free room holds the
+// encoded bytes; what does not fit goes to the writer goroutine. Whatever
+// it leaves queued, the goroutine holding the lock writes, or wakes the
+// writer for.
 //
 // With coalesce (the reader, answering a burst of the child's output), up
 // to coalesceMax messages are flushed together, and the rest before the
 // reader waits for the child again: the child restarts at once, with a
 // fraction of the system calls.
-func (c *child) send(item outItem, urgent bool, inFlight int, coalesce bool) {
-	if c.directLimit > 0 && c.wmu.TryLock() {
-		bound := int64(inFlight+1) * c.maxTuple.Load()
-		if c.maxTuple.Load() > 0 && bound <= c.directLimit && c.out.empty() {
-			c.encodeLocked(item)
-			if c.coalesced++; !coalesce || urgent || c.coalesced >= coalesceMax {
-				c.enc.Flush() // an error surfaces as the child's death
-				c.coalesced = 0
+func (c *child) kick(coalesce bool) {
+	if !c.wmu.TryLock() {
+		return // its holder sees what is queued
+	}
+	tuples, handedOver := 0, false
+	if !c.stdinW.leftover() && c.stdinW.capacity > 0 {
+		for c.enc.Buffered() < writeFlushSize {
+			item, ok := c.out.next()
+			if !ok {
+				break
 			}
-			c.wmu.Unlock()
+			if item.kind == itemTuple {
+				tuples++
+			}
+			if item.kind == itemFlush {
+				// Bytes handed to the writer: they are this kick's now.
+				handedOver = true
+				continue
+			}
+			c.encodeLocked(item)
+			c.coalesced++
+		}
+		n := c.enc.Buffered()
+		if n > 0 && (!coalesce || handedOver || c.coalesced >= coalesceMax || n >= writeFlushSize) {
+			c.flushDirect()
+		}
+	}
+	c.wmu.Unlock()
+	if tuples > 0 {
+		c.queued.Add(int64(-tuples))
+		c.onWritten()
+	}
+	if !c.out.empty() {
+		c.out.wakeWriter()
+	}
+}
+
+// flushDirect writes what the encoder holds if the pipe has room for it,
+// without waiting; what it cannot write goes to the writer goroutine. wmu
+// is held. A write error surfaces as the child's death.
+func (c *child) flushDirect() {
+	c.coalesced = 0
+	if c.stdinW.fits(c.enc.Buffered()) {
+		c.stdinW.nonblocking = true
+		c.enc.Flush()
+		c.stdinW.nonblocking = false
+		if !c.stdinW.leftover() {
 			return
 		}
-		c.wmu.Unlock()
 	}
-	c.out.put(item, urgent)
+	// The writer flushes what the encoder and stdinW still hold before
+	// anything queued after this.
+	c.out.put(outItem{kind: itemFlush}, true)
 }
 
 // coalesceMax is how many messages the reader's direct writes gather.
 const coalesceMax = 4
 
-// flushCoalesced writes what send gathered. If the writer goroutine holds
-// the lock, it flushes them itself.
+// flushCoalesced writes what kick gathered. If another goroutine holds
+// the lock, it flushes them itself: the writer at the end of its batch,
+// a kick at once.
 func (c *child) flushCoalesced() {
 	if c.wmu.TryLock() {
-		if c.coalesced > 0 {
-			c.enc.Flush()
-			c.coalesced = 0
+		if c.enc.Buffered() > 0 {
+			c.flushDirect()
 		}
 		c.wmu.Unlock()
+		// Kicks that found wmu taken left their items to the holder.
+		if !c.out.empty() {
+			c.out.wakeWriter()
+		}
 	}
 }
 
@@ -530,9 +620,15 @@ func describeReceived(m multilang.Message) string {
 // maxStderrLine caps one logged stderr line.
 const maxStderrLine = 4096
 
-func (c *child) drainStderr(f *os.File) {
+func (c *child) drainStderr(f *os.File, limit *lineLimiter) {
 	defer close(c.stderrDone)
 	defer f.Close()
+	dropped := func(n int64) {
+		if n > 0 {
+			c.log.Warn("child stderr lines dropped: more than the limit a second", "dropped", n, "key", KeyStderrLinesPerSec)
+		}
+	}
+	defer func() { dropped(limit.flush()) }()
 	r := bufio.NewReaderSize(f, maxStderrLine)
 	for {
 		line, err := r.ReadSlice('\n')
@@ -544,8 +640,11 @@ func (c *child) drainStderr(f *os.File) {
 					_, err = r.ReadSlice('\n')
 				}
 			}
-			c.stderrTail.add(s)
-			c.log.Info("child stderr", "line", s)
+			c.stderrTail.add(s) // the tail keeps every line, for error reports
+			if ok, n := limit.allow(time.Now()); ok {
+				dropped(n)
+				c.log.Info("child stderr", "line", s)
+			}
 		}
 		if err != nil && err != bufio.ErrBufferFull {
 			return
@@ -553,19 +652,24 @@ func (c *child) drainStderr(f *os.File) {
 	}
 }
 
-// shutdown stops the child: its stdin is closed, so a well-behaved child
-// exits by itself within eofGrace; then its process group gets SIGTERM and,
-// termGrace later, SIGKILL. It then waits, at most ioWait each, for the
-// reader, writer and stderr goroutines, so that what the child wrote before
-// dying is processed. It returns whether the reader finished.
-func (c *child) shutdown(eofGrace, termGrace, ioWait time.Duration) (readerDone bool) {
+// shutdown stops the child: its stdin is closed and its process group,
+// with the descendants that left it (found through pidDir), gets SIGTERM
+// and, grace later, SIGKILL. It then waits, at most ioWait each, for the
+// reader, writer and stderr goroutines, so that what the child wrote
+// before dying is processed, and removes the pid files of what it killed.
+// It returns whether the reader finished.
+func (c *child) shutdown(grace, ioWait time.Duration, pidDir string) (readerDone bool) {
 	c.markDead()
 	c.out.close()
-	c.stdin.Close()
-	if eofGrace > 0 {
-		waitFor(c.proc.Done(), eofGrace)
+	// Read the process tree before anything dies: a dead child's
+	// descendants belong to init.
+	others, err := procgroup.DescendantsInPidDir(pidDir, c.pid())
+	if err != nil {
+		c.log.Warn("cannot read the pid directory for the child's descendants", "err", err)
 	}
-	c.proc.Stop(termGrace)
+	c.stdin.Close()
+	c.proc.StopWith(grace, others)
+	c.removePidFiles(pidDir, others)
 	if !c.ioStarted {
 		// The handshake failed: no reader or writer to wait for.
 		waitFor(c.stderrDone, ioWait)
@@ -582,6 +686,13 @@ func (c *child) shutdown(eofGrace, termGrace, ioWait time.Duration) (readerDone 
 	return readerDone
 }
 
+// interrupt ends a handshake in progress at once: the task is stopping.
+func (c *child) interrupt() {
+	past := time.Unix(1, 0)
+	c.stdout.SetReadDeadline(past)
+	c.stdin.SetWriteDeadline(past)
+}
+
 func waitFor(ch <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -593,10 +704,17 @@ func waitFor(ch <-chan struct{}, d time.Duration) bool {
 	}
 }
 
-// removePidFile removes the file the child created in pidDir.
-func (c *child) removePidFile(pidDir string) {
-	if pidDir != "" {
-		os.Remove(filepath.Join(pidDir, fmt.Sprint(c.pid())))
+// removePidFiles removes the files the child and the descendants in
+// others created in pidDir.
+func (c *child) removePidFiles(pidDir string, others []procgroup.Ident) {
+	if pidDir == "" {
+		return
+	}
+	os.Remove(filepath.Join(pidDir, strconv.Itoa(c.pid())))
+	for _, o := range others {
+		if !o.Running() {
+			os.Remove(filepath.Join(pidDir, strconv.Itoa(o.Pid)))
+		}
 	}
 }
 

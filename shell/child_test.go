@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -102,6 +103,15 @@ func runChild(mode string) int {
 		signal.Ignore(syscall.SIGTERM)
 		time.Sleep(time.Hour)
 		return 0
+	case "pidfile-sleep": // a grandchild that writes its own pid file
+		signal.Ignore(syscall.SIGTERM)
+		os.WriteFile(filepath.Join(os.Getenv("PIDDIR"), strconv.Itoa(os.Getpid())), nil, 0o644)
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
+		return 0
+	}
+	if mode == "raiseoneof" {
+		signal.Ignore(syscall.SIGTERM)
 	}
 	var hm multilang.HostMessage
 	if err := c.dec.DecodeHost(&hm); err != nil || hm.Kind != multilang.HostHandshake {
@@ -121,7 +131,37 @@ func runChild(mode string) int {
 
 	switch mode {
 	case "counterspout":
-		return c.counterSpout()
+		return c.counterSpout(false)
+	case "slownext":
+		return c.counterSpout(true)
+	case "raiseoneof":
+		// Like Storm's storm.py and storm.rb: EOF on stdin raises, and the
+		// exception is reported to the host before the child exits. It
+		// ignores SIGTERM (from the start), so that it always gets to
+		// report.
+		for {
+			if _, ok := c.next(); !ok { // holds every tuple, acks none
+				c.send(multilang.Message{Command: multilang.CmdError, Msg: "Exception: Read EOF from stdin"})
+				return 0
+			}
+		}
+	case "flood": // 5000 lines of stderr, then a word on the protocol
+		w := bufio.NewWriter(os.Stderr)
+		for i := range 5000 {
+			fmt.Fprintf(w, "noise %d\n", i)
+		}
+		w.Flush()
+		c.log(multilang.LevelInfo, "flooded")
+	case "setsid":
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), childModeEnv+"=pidfile-sleep", "PIDDIR="+hm.Handshake.PidDir)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			return 4
+		}
+		bufio.NewReader(out).ReadString('\n')
+		c.log(multilang.LevelInfo, fmt.Sprintf("grandchild %d", cmd.Process.Pid))
 	case "ignoreterm":
 		signal.Ignore(syscall.SIGTERM)
 	case "forker":
@@ -134,7 +174,8 @@ func runChild(mode string) int {
 	case "hang": // stuck: reads nothing, answers nothing
 		time.Sleep(time.Hour)
 	}
-	heartbeats := 0
+	heartbeats, got := 0, 0
+	var holding []string // ids the child has not acked yet
 	for {
 		m, ok := c.next()
 		if !ok {
@@ -185,6 +226,32 @@ func runChild(mode string) int {
 			c.emit([]any{strings.Repeat("x", 2<<20)}, []string{t.ID}, "", false)
 		case "badstream":
 			c.emit([]any{"x"}, []string{t.ID}, "nope", false)
+		case "neverack": // like storm-starter's splitsentence.rb fed by an unreliable spout
+			if got++; got%1000 == 0 || t.Tuple[0] == "report" {
+				c.log(multilang.LevelInfo, fmt.Sprintf("got %d", got))
+			}
+		case "batchack": // acks 150 tuples at a time
+			if holding = append(holding, t.ID); len(holding) == 150 {
+				for _, id := range holding {
+					c.ack(id)
+				}
+				holding = holding[:0]
+			}
+		case "lateack": // holds every tuple until "ackall", then acks them all
+			holding = append(holding, t.ID)
+			if t.Tuple[0] == "ackall" {
+				for _, id := range holding {
+					c.ack(id)
+				}
+				holding = holding[:0]
+			}
+		case "blowup": // echoes its input; a small "blowup" becomes 2 MB
+			v := t.Tuple[0]
+			if v == "blowup" {
+				v = strings.Repeat("b", 2<<20)
+			}
+			c.emit([]any{v}, []string{t.ID}, "", false)
+			c.ack(t.ID)
 		default: // split, heartbeats, forker, ignoreterm
 			c.split(t)
 		}
@@ -240,8 +307,9 @@ func (c *testChild) reference(t multilang.TupleMessage) {
 	c.ack(t.ID)
 }
 
-// counterSpout is the counterspout reference spout.
-func (c *testChild) counterSpout() int {
+// counterSpout is the counterspout reference spout; with hang, it never
+// answers next.
+func (c *testChild) counterSpout(hang bool) int {
 	limit := int64(3)
 	if l, ok := c.conf[childCounterLimit].(int64); ok {
 		limit = l
@@ -259,6 +327,10 @@ func (c *testChild) counterSpout() int {
 		}
 		switch m.Command {
 		case "next":
+			if hang {
+				c.log(multilang.LevelInfo, "hanging in next")
+				time.Sleep(time.Hour)
+			}
 			switch {
 			case len(replay) > 0:
 				id := replay[0]

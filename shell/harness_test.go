@@ -70,7 +70,6 @@ func taskContext(t *testing.T, component string, task int, conf topology.Config,
 		ResourcesDir: t.TempDir(),
 		PidDir:       t.TempDir(),
 		Logger:       slog.New(logs).With("component", component, "task", task),
-		RecordMetric: logs.metric,
 	}
 }
 
@@ -109,6 +108,16 @@ type recorder struct {
 	taskIDs        []int
 	gate           chan struct{} // when set, emits wait until it is closed
 	emitsWhileGate int
+	metrics        map[string]any
+}
+
+func (r *recorder) RecordMetric(name string, v any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.metrics == nil {
+		r.metrics = map[string]any{}
+	}
+	r.metrics[name] = v
 }
 
 func (r *recorder) record(e emitRecord) []int {
@@ -172,14 +181,13 @@ func values(ts []topology.Tuple) []string {
 }
 
 // logRecorder is a slog.Handler keeping every record's message and
-// attributes as text, and a metric sink.
+// attributes as text.
 type logRecorder struct {
 	mu sync.Mutex
-	// lines and metrics are guarded by mu.
-	lines   []string
-	metrics map[string]any
-	attrs   []slog.Attr
-	parent  *logRecorder
+	// lines is guarded by mu.
+	lines  []string
+	attrs  []slog.Attr
+	parent *logRecorder
 }
 
 func (l *logRecorder) root() *logRecorder {
@@ -208,15 +216,6 @@ func (l *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
 }
 func (l *logRecorder) WithGroup(string) slog.Handler { return l }
 
-func (l *logRecorder) metric(name string, v any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.metrics == nil {
-		l.metrics = map[string]any{}
-	}
-	l.metrics[name] = v
-}
-
 // matching returns the log lines containing every one of subs.
 func (l *logRecorder) matching(subs ...string) []string {
 	l.mu.Lock()
@@ -233,6 +232,15 @@ next:
 	}
 	return out
 }
+
+// patience bounds every wait for a child in the tests: long, as a busy
+// machine may take seconds to start a process; longer where CI is set.
+var patience = func() time.Duration {
+	if os.Getenv("CI") != "" {
+		return 2 * time.Minute
+	}
+	return time.Minute
+}()
 
 // waitUntil polls cond until it holds or the deadline passes.
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
@@ -252,7 +260,7 @@ func checkLeaks(t *testing.T) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(patience)
 		for runtime.NumGoroutine() > before {
 			if time.Now().After(deadline) {
 				buf := make([]byte, 1<<16)
@@ -287,7 +295,7 @@ func startBolt(t *testing.T, mode string, conf topology.Config, opts Options, en
 func (f *boltFixture) waitUp(t *testing.T) int {
 	t.Helper()
 	var pid int
-	waitUntil(t, 10*time.Second, "the child to start", func() bool { pid = f.bolt.Health().Pid; return pid != 0 })
+	waitUntil(t, patience, "the child to start", func() bool { pid = f.bolt.Health().Pid; return pid != 0 })
 	return pid
 }
 

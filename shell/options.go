@@ -60,12 +60,27 @@ func (o Options) withDefaults() Options {
 // reply (squall; Storm waits forever).
 const KeyStartupTimeoutSecs = "topology.multilang.startup.timeout.secs"
 
+// KeyStderrLinesPerSec bounds how many lines of a child's stderr a second
+// reach the task log, in bursts of ten times as many (squall). The lines
+// beyond are counted and the count logged. Default 100.
+const KeyStderrLinesPerSec = "topology.multilang.stderr.lines.per.sec"
+
+// KeyShellBoltMaxHeld bounds the tuples a bolt child holds, written to it
+// and not yet acked or failed (squall; Storm holds them all). Default
+// max(10000, 100 x topology.shellbolt.max.pending).
+const KeyShellBoltMaxHeld = "topology.shellbolt.max.held"
+
 // settings are what a task reads from its configuration once, at start.
 type settings struct {
 	timeout        time.Duration // liveness: topology.subprocess.timeout.secs
 	startupTimeout time.Duration
 	maxPending     int
+	maxHeld        int
 	maxMessage     int
+	stderrRate     int
+	// messageTimeout is topology.message.timeout.secs, 0 when tuples do
+	// not time out.
+	messageTimeout time.Duration
 	// serializer is the wire format, topology.multilang.serializer,
 	// checked when the task starts. A child's handshake carries the same
 	// configuration; child.handshake takes the format from there.
@@ -87,6 +102,17 @@ func readSettings(ctx *topology.TaskContext) (settings, error) {
 	}
 	if s.maxPending < 1 {
 		return s, fmt.Errorf("%s must be at least 1, got %d", topology.KeyShellBoltMaxPending, s.maxPending)
+	}
+	s.maxHeld = c.Int(KeyShellBoltMaxHeld, max(10_000, 100*s.maxPending))
+	if s.maxHeld < 1 {
+		return s, fmt.Errorf("%s must be at least 1, got %d", KeyShellBoltMaxHeld, s.maxHeld)
+	}
+	s.stderrRate = c.Int(KeyStderrLinesPerSec, 100)
+	if s.stderrRate < 1 {
+		return s, fmt.Errorf("%s must be at least 1, got %d", KeyStderrLinesPerSec, s.stderrRate)
+	}
+	if c.Bool(topology.KeyEnableMessageTimeouts, true) {
+		s.messageTimeout = c.Seconds(topology.KeyMessageTimeoutSecs, 30*time.Second)
 	}
 	if s.timeout <= 0 || s.startupTimeout <= 0 {
 		return s, fmt.Errorf("shell timeouts must be positive")

@@ -13,6 +13,8 @@ const (
 	itemHeartbeat
 	itemCommand
 	itemTaskIDs
+	// itemFlush asks the writer to write what a direct write left.
+	itemFlush
 )
 
 // outItem is one message waiting for a child's writer goroutine.
@@ -41,24 +43,53 @@ type outbox struct {
 
 func newOutbox() *outbox { return &outbox{wake: make(chan struct{}, 1)} }
 
-// put queues item, ahead of normal items if urgent. Items put after close
-// are dropped: the child is gone.
+// put queues item, ahead of normal items if urgent, and wakes the writer
+// goroutine. Items put after close are dropped: the child is gone.
 func (o *outbox) put(item outItem, urgent bool) {
+	if o.add(item, urgent) {
+		o.wakeWriter()
+	}
+}
+
+// add queues item like put without waking the writer: the caller drains
+// the outbox itself (child.kick). It reports whether item was queued.
+func (o *outbox) add(item outItem, urgent bool) bool {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.closed {
-		o.mu.Unlock()
-		return
+		return false
 	}
 	if urgent {
 		o.urgent = append(o.urgent, item)
 	} else {
 		o.normal = append(o.normal, item)
 	}
-	o.mu.Unlock()
+	return true
+}
+
+func (o *outbox) wakeWriter() {
 	select {
 	case o.wake <- struct{}{}:
 	default:
 	}
+}
+
+// next takes the first item, urgent ones first, without waiting.
+func (o *outbox) next() (outItem, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var item outItem
+	switch {
+	case len(o.urgent) > 0:
+		item, o.urgent[0] = o.urgent[0], outItem{}
+		o.urgent = o.urgent[1:]
+	case len(o.normal) > 0:
+		item, o.normal[0] = o.normal[0], outItem{}
+		o.normal = o.normal[1:]
+	default:
+		return item, false
+	}
+	return item, true
 }
 
 // wait blocks until there is something to take or the outbox is closed;
@@ -85,27 +116,17 @@ func (o *outbox) empty() bool {
 	return len(o.urgent)+len(o.normal) == 0
 }
 
-// take waits for items and appends them to dst, urgent ones first. It
-// returns false once the outbox is closed and empty.
-func (o *outbox) take(dst []outItem) ([]outItem, bool) {
-	for {
-		o.mu.Lock()
-		if n := len(o.urgent) + len(o.normal); n > 0 {
-			dst = append(dst, o.urgent...)
-			dst = append(dst, o.normal...)
-			clear(o.urgent)
-			clear(o.normal)
-			o.urgent, o.normal = o.urgent[:0], o.normal[:0]
-			o.mu.Unlock()
-			return dst, true
-		}
-		closed := o.closed
-		o.mu.Unlock()
-		if closed {
-			return dst, false
-		}
-		<-o.wake
-	}
+// drain appends every queued item to dst, urgent ones first, without
+// waiting.
+func (o *outbox) drain(dst []outItem) []outItem {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	dst = append(dst, o.urgent...)
+	dst = append(dst, o.normal...)
+	clear(o.urgent)
+	clear(o.normal)
+	o.urgent, o.normal = o.urgent[:0], o.normal[:0]
+	return dst
 }
 
 func (o *outbox) close() {

@@ -2,8 +2,10 @@
 
 package shell
 
-import "os"
+import "syscall"
 
 // pipeCapacity is unknown here: the host never writes to a child from a
 // goroutine that must not block.
-func pipeCapacity(*os.File) int { return 0 }
+func pipeCapacity(syscall.RawConn) int { return 0 }
+
+func pipeUnread(syscall.RawConn) int { return -1 }

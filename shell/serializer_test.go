@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/squallstream/squall/multilang"
 	"github.com/squallstream/squall/topology"
@@ -141,9 +140,9 @@ func TestMsgpackBolt(t *testing.T) {
 	for _, tup := range in {
 		b.Execute(tup)
 	}
-	waitUntil(t, 10*time.Second, "four acks", func() bool { _, acked, _, _ := rec.snapshot(); return len(acked) == 4 })
+	waitUntil(t, patience, "four acks", func() bool { _, acked, _, _ := rec.snapshot(); return len(acked) == 4 })
 	// Heartbeats reach the child and its syncs keep it alive.
-	waitUntil(t, 10*time.Second, "three heartbeats", func() bool { return len(logs.matching("heartbeat 3")) == 1 })
+	waitUntil(t, patience, "three heartbeats", func() bool { return len(logs.matching("heartbeat 3")) == 1 })
 
 	emits, acked, failed, errs := rec.snapshot()
 	want := []string{"snow", "white", "and", "the", "seven", "dwarfs", "v", "[2 3]", "a", "b", "[0 255]"}
@@ -175,7 +174,7 @@ func TestMsgpackSpout(t *testing.T) {
 	s.Activate()
 	// Health().Pid is set a moment before the child takes commands: Next
 	// does nothing until it does.
-	waitUntil(t, 10*time.Second, "the first emit", func() bool {
+	waitUntil(t, patience, "the first emit", func() bool {
 		s.Next()
 		emits, _, _, _ := rec.snapshot()
 		return len(emits) > 0
@@ -230,7 +229,7 @@ func TestSerializerMismatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer b.Cleanup()
-			waitUntil(t, 10*time.Second, "a reported failure", func() bool { _, _, _, errs := rec.snapshot(); return len(errs) >= 1 })
+			waitUntil(t, patience, "a reported failure", func() bool { _, _, _, errs := rec.snapshot(); return len(errs) >= 1 })
 			_, _, _, errs := rec.snapshot()
 			var ce *ChildError
 			if !errors.As(errs[0], &ce) || ce.Phase != PhaseHandshake || !errors.Is(ce, tt.cause) {

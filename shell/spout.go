@@ -24,8 +24,16 @@ type Spout struct {
 	sup     *supervisor
 
 	mu sync.Mutex
-	// cur is guarded by mu: the child ready for commands, nil while none is.
+	// cur, halted and inTrip are guarded by mu.
+	// cur is the child ready for commands, nil while none is.
 	cur *child
+	// halted is set by Stop; inTrip is the child a round trip other than
+	// deactivate waits for, if any.
+	halted bool
+	inTrip *child
+	// halt is closed by Stop.
+	halt     chan struct{}
+	haltOnce sync.Once
 
 	// The rest is used only from the executor goroutine.
 	// talking is the child the executor last sent commands to.
@@ -42,7 +50,7 @@ type queuedCommand struct {
 
 // NewSpout returns a spout that runs spec's command for each task.
 func NewSpout(spec *topology.ShellSpec, opts Options) *Spout {
-	return &Spout{spec: spec, opts: opts}
+	return &Spout{spec: spec, opts: opts, halt: make(chan struct{})}
 }
 
 // Open starts the child. Launch and handshake failures are reported to the
@@ -58,7 +66,7 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 	for _, st := range ctx.Component().Outputs {
 		s.outputs[st.ID] = st
 	}
-	s.sup, err = newSupervisor(s.spec, s.opts, ctx, set, out.ReportError, hooks{
+	s.sup, err = newSupervisor(s.spec, s.opts, ctx, set, out.ReportError, metricsRecorder(out, ctx), hooks{
 		handle:      s.handle,
 		unencodable: func(_ *child, _ outItem, err error) { s.sup.log.Error("cannot encode command for child", "err", err) },
 		waiting:     func(c *child) bool { return c.outstanding.Load() },
@@ -115,8 +123,24 @@ func (s *Spout) collect(m *multilang.Message, stream string) (ids []int, err err
 	return s.out.Emit(stream, m.Tuple, m.ID), nil
 }
 
+// Stop begins stopping the task without waiting. A round trip in
+// progress returns at once and its child is stopped; so does any later one,
+// except deactivate, which the child gets within the stop grace period if
+// it is otherwise idle. Close waits for the end.
+func (s *Spout) Stop() {
+	s.mu.Lock()
+	s.halted = true
+	stuck := s.inTrip != nil
+	s.mu.Unlock()
+	s.haltOnce.Do(func() { close(s.halt) })
+	if stuck && s.sup != nil {
+		s.sup.beginStop()
+	}
+}
+
 // Close stops the child and waits for it.
 func (s *Spout) Close() {
+	s.Stop()
 	if s.sup != nil {
 		s.sup.shutdown()
 	}
@@ -166,15 +190,53 @@ func (s *Spout) readyChild() (c *child, fresh bool) {
 }
 
 // roundTrip sends a command and waits for the child's sync. It returns
-// false if the child was given up on first.
+// false if the child was given up on first, or the task is stopping.
 func (s *Spout) roundTrip(c *child, command string, msgID any) bool {
+	deactivate := command == multilang.CmdDeactivate
+	s.mu.Lock()
+	if s.halted && !deactivate {
+		s.mu.Unlock()
+		return false
+	}
+	if !deactivate {
+		s.inTrip = c
+		defer func() {
+			s.mu.Lock()
+			s.inTrip = nil
+			s.mu.Unlock()
+		}()
+	}
+	s.mu.Unlock()
 	c.touch(time.Now())
 	c.outstanding.Store(true)
-	c.send(outItem{kind: itemCommand, command: command, msgID: msgID}, false, 0, false)
+	c.send(outItem{kind: itemCommand, command: command, msgID: msgID}, false, false)
+	if !deactivate {
+		select {
+		case <-c.synced:
+			return true
+		case <-c.dead:
+			return false
+		case <-s.halt: // and Stop stops the child
+			return false
+		}
+	}
+	// A stop does not cut deactivate short, but bounds it.
 	select {
 	case <-c.synced:
 		return true
 	case <-c.dead:
+		return false
+	case <-s.halt:
+	}
+	t := time.NewTimer(s.sup.opts.StopGrace)
+	defer t.Stop()
+	select {
+	case <-c.synced:
+		return true
+	case <-c.dead:
+		return false
+	case <-t.C:
+		s.sup.beginStop()
 		return false
 	}
 }
@@ -208,7 +270,7 @@ func (s *Spout) handle(c *child, m *multilang.Message) error {
 			return err
 		}
 		if !m.Direct && m.NeedTaskIDs {
-			c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, 0, false)
+			c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, false)
 		}
 	case multilang.CmdSync:
 		if !c.outstanding.CompareAndSwap(true, false) {
@@ -220,7 +282,7 @@ func (s *Spout) handle(c *child, m *multilang.Message) error {
 	case "":
 		return protocolError("message without a command")
 	default:
-		if !s.sup.common(m) {
+		if !s.sup.common(c, m) {
 			return protocolError("unknown command %q from a spout", m.Command)
 		}
 	}

@@ -27,6 +27,9 @@ type Health struct {
 	CrashLooping bool
 	// LastError is the last failure, nil if none.
 	LastError error
+	// Released counts the tuples a bolt's children held unacked and the
+	// host released because they held too many (KeyShellBoltMaxHeld).
+	Released int64
 }
 
 // ReportedError is an error a child reported with the error command.
@@ -49,6 +52,10 @@ type hooks struct {
 	// flush pushes on what the collector holds back (see flusher); the
 	// child's reader calls it before it waits for the child.
 	flush func()
+	// written, if set, is called by c's writer after it wrote tuples.
+	written func(c *child)
+	// tick, if set, is called with c at every liveness check.
+	tick func(c *child, now time.Time)
 	// waiting says whether the host waits on c, so its silence counts.
 	waiting func(c *child) bool
 	// up is called when c is ready; down once c is gone for good, with
@@ -67,8 +74,10 @@ type supervisor struct {
 	log   *slog.Logger
 	env   []string
 	hooks hooks
-	// report sends an error to the component's error log.
+	// report sends an error to the component's error log; record, if
+	// set, a metric of the task.
 	report func(error)
+	record func(name string, value any)
 	// pidDir is where children record their pids; made here when the
 	// worker gave none.
 	pidDir, tmpPidDir string
@@ -85,7 +94,7 @@ type supervisor struct {
 	unknown map[string]bool
 }
 
-func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskContext, set settings, report func(error), h hooks) (*supervisor, error) {
+func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskContext, set settings, report func(error), record func(string, any), h hooks) (*supervisor, error) {
 	s := &supervisor{
 		spec:    spec,
 		opts:    opts.withDefaults(),
@@ -95,6 +104,7 @@ func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskCon
 		env:     childEnv(opts.Env, spec.Env, ctx.Config),
 		hooks:   h,
 		report:  report,
+		record:  record,
 		pidDir:  ctx.PidDir,
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -117,10 +127,14 @@ func (s *supervisor) Health() Health {
 	return s.health
 }
 
+// beginStop begins stopping the running child and the restart loop,
+// without waiting. It may be called more than once.
+func (s *supervisor) beginStop() { s.stopOnce.Do(func() { close(s.stop) }) }
+
 // shutdown stops the running child and the restart loop, and waits for
 // both. It may be called more than once.
 func (s *supervisor) shutdown() {
-	s.stopOnce.Do(func() { close(s.stop) })
+	s.beginStop()
 	<-s.done
 	if s.tmpPidDir != "" {
 		os.RemoveAll(s.tmpPidDir)
@@ -137,6 +151,7 @@ func (s *supervisor) stopping() bool {
 }
 
 // run starts children until shutdown, restarting each that fails after a
+// backoff. A stop is seen in every phase: launch, handshake, running and
 // backoff.
 func (s *supervisor) run() {
 	defer close(s.done)
@@ -146,19 +161,22 @@ func (s *supervisor) run() {
 		if cerr == nil {
 			s.setPid(c.pid())
 			s.hooks.up(c)
-			if cerr = s.watch(c); cerr == nil { // stopping
-				readerDone := c.shutdown(s.opts.StopGrace, s.opts.StopGrace, ioWait)
-				c.removePidFile(s.pidDir)
+			cerr = s.watch(c)
+		}
+		if s.stopping() {
+			// Whatever the child did once the stop began (Storm's adapters
+			// raise on EOF, the handshake was cut short) is no failure.
+			if c != nil {
+				readerDone := c.shutdown(s.opts.StopGrace, ioWait, s.pidDir)
 				s.hooks.down(c, nil, readerDone)
-				s.setPid(0)
-				return
 			}
+			s.setPid(0)
+			return
 		}
 		readerDone := true
 		var started time.Time
 		if c != nil {
-			readerDone = c.shutdown(0, s.opts.StopGrace, ioWait)
-			c.removePidFile(s.pidDir)
+			readerDone = c.shutdown(s.opts.StopGrace, ioWait, s.pidDir)
 			s.describe(cerr, c, readerDone)
 			started = c.started
 		}
@@ -205,21 +223,37 @@ func (s *supervisor) stable(c *child, now time.Time) {
 // it was launched, is returned too so that it can be stopped and described.
 func (s *supervisor) start() (*child, *ChildError) {
 	cerr := &ChildError{Component: s.ctx.ComponentID, Task: s.ctx.TaskID, Phase: PhaseLaunch}
-	c, err := launch(s.spec.Command, s.ctx.ResourcesDir, s.env, s.log)
+	c, err := launch(s.spec.Command, s.ctx.ResourcesDir, s.env, s.log, s.set.stderrRate)
 	if err != nil {
 		cerr.Cause = err
 		return nil, cerr
 	}
 	h := handshake(s.ctx)
 	h.PidDir = s.pidDir
-	if err := c.handshake(h, s.set.startupTimeout, s.set.maxMessage, s.logChild); err != nil {
+	// A stop cuts the handshake short rather than wait for the startup
+	// timeout.
+	handshaking := make(chan struct{})
+	go func() {
+		select {
+		case <-s.stop:
+			c.interrupt()
+		case <-handshaking:
+		}
+	}()
+	err = c.handshake(h, s.set.startupTimeout, s.set.maxMessage, s.logChild)
+	close(handshaking)
+	if err != nil {
 		cerr.Phase, cerr.Cause = PhaseHandshake, err
 		return c, cerr
+	}
+	var written func()
+	if s.hooks.written != nil {
+		written = func() { s.hooks.written(c) }
 	}
 	c.startIO(
 		func(m *multilang.Message) error { return s.hooks.handle(c, m) },
 		func(item outItem, err error) { s.hooks.unencodable(c, item, err) },
-		s.hooks.flush,
+		s.hooks.flush, written,
 	)
 	return c, nil
 }
@@ -249,6 +283,9 @@ func (s *supervisor) watch(c *child) *ChildError {
 				return cerr(fmt.Errorf("%w: no message for %v (topology.subprocess.timeout.secs)", ErrTimeout, s.set.timeout.Round(time.Millisecond)))
 			}
 			s.stable(c, now)
+			if s.hooks.tick != nil {
+				s.hooks.tick(c, now)
+			}
 			if s.hooks.heartbeats && !c.hbPending.Swap(true) {
 				c.out.put(outItem{kind: itemHeartbeat, id: newTupleID()}, false)
 			}
@@ -285,17 +322,23 @@ func protocolError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrProtocol, fmt.Sprintf(format, args...))
 }
 
-// common handles the commands bolts and spouts share. It returns false for
-// a command it does not know.
-func (s *supervisor) common(m *multilang.Message) bool {
+// common handles the commands bolts and spouts share, from child c. It
+// returns false for a command it does not know.
+func (s *supervisor) common(c *child, m *multilang.Message) bool {
 	switch m.Command {
 	case multilang.CmdLog:
 		s.logChild(m)
 	case multilang.CmdError:
+		if s.stopping() || c.isDead() {
+			// Storm's adapters raise on the EOF of a stop ("Read EOF from
+			// stdin", "end of file reached"): no error of the component.
+			s.log.Debug("child reported an error after its stop began", "msg", m.Msg)
+			return true
+		}
 		s.report(&ReportedError{Component: s.ctx.ComponentID, Task: s.ctx.TaskID, Msg: m.Msg})
 	case multilang.CmdMetrics:
-		if s.ctx.RecordMetric != nil {
-			s.ctx.RecordMetric(m.Name, m.Params)
+		if s.record != nil && m.Name != "" {
+			s.record(m.Name, m.Params)
 		}
 	default:
 		return false

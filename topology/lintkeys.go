@@ -98,6 +98,7 @@ const whyFluxHint = "Flux's resource-aware scheduling hint; " + whyRAS
 var squallKeys = map[string]bool{
 	// shell
 	"topology.multilang.startup.timeout.secs": true,
+	"topology.multilang.stderr.lines.per.sec": true,
 	"topology.shellbolt.max.held":             true,
 	// nimbus: submission and HTTP limits
 	"nimbus.package.max.files":          true,

@@ -171,12 +171,13 @@ func describe(t topology.Tuple) string {
 	return fmt.Sprintf("a tuple from %s:%d on %q", t.SourceComponent(), t.SourceTask(), t.SourceStream())
 }
 
-// interrupt unblocks a shell bolt's Execute waiting for its child, so the
-// executor sees the stop. Go bolts are left to return on their own.
+// interrupt begins stopping the executor's shell tasks, all at once: a
+// shell bolt's Execute waiting for its child returns, so the executor sees
+// the stop. Go bolts are left to return on their own.
 func (x *boltExecutor) interrupt() {
 	for _, t := range x.tasks {
-		if b, ok := t.bolt.(interruptibleBolt); ok {
-			b.Cleanup()
+		if s, ok := t.bolt.(stopper); ok {
+			s.Stop()
 		}
 	}
 }

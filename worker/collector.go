@@ -189,10 +189,10 @@ func (e *emitter) targets(so *streamOut, values []any, directTask int, direct bo
 	ids := e.ids[:0]
 	if direct {
 		if !so.direct[directTask] {
-			panic(&topology.EmitError{Component: e.comp, Stream: so.stream.ID,
-				Reason: fmt.Sprintf("task %d does not subscribe to the stream with a DIRECT grouping", directTask)})
+			e.droppedDirect(so.stream.ID, directTask) // as Storm does
+		} else {
+			ids = append(ids, directTask)
 		}
-		ids = append(ids, directTask)
 	} else {
 		for _, g := range so.groupers {
 			ids = g.choose(values, ids)

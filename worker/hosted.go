@@ -2,7 +2,6 @@ package worker
 
 import (
 	"github.com/squallstream/squall/shell"
-	"github.com/squallstream/squall/topology"
 )
 
 // What the engine needs of a task hosted in a child process (package
@@ -13,11 +12,11 @@ type healthReporter interface {
 	Health() shell.Health
 }
 
-// interruptibleBolt is a bolt whose Cleanup may be called while Execute
-// waits for its child, and then makes Execute return: the executor uses it
-// to see its stop at once. A Go bolt's Cleanup runs only after its last
-// Execute.
-type interruptibleBolt interface {
-	topology.Bolt
-	healthReporter
+// stopper is a task that can begin stopping without waiting, whatever
+// it is doing (its child is told to stop at once, and a bolt's Execute
+// waiting for its child returns); its Cleanup or Close then waits. The
+// engine stops every such task at once, so they stop in parallel. A Go
+// bolt's Cleanup runs only after its last Execute.
+type stopper interface {
+	Stop()
 }

@@ -301,6 +301,16 @@ func (x *spoutExecutor) setActive(active bool) {
 	}
 }
 
+// interrupt begins stopping the executor's shell spouts, all at once: one
+// blocked in a round trip with its child returns.
+func (x *spoutExecutor) interrupt() {
+	for _, t := range x.tasks {
+		if s, ok := t.spout.(stopper); ok {
+			s.Stop()
+		}
+	}
+}
+
 func (x *spoutExecutor) closeTasks() {
 	for _, t := range x.tasks {
 		x.call(t, "Close", t.spout.Close)

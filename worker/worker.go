@@ -101,6 +101,8 @@ type Worker struct {
 	localAckers []uint64
 	// writeTimeout bounds every write to another worker.
 	writeTimeout time.Duration
+	// userMetrics holds the metrics tasks record.
+	userMetrics userMetrics
 }
 
 // New validates cfg and builds the worker's executors and tasks. It
@@ -451,10 +453,16 @@ func (w *Worker) shutdown(s startedExecutors) error {
 		}
 	}
 	// Spouts first: deactivated and closed while bolts still drain the
-	// queues their last emits may be blocked on.
+	// queues their last emits may be blocked on. Shell tasks, bolts too,
+	// stop their children now, all at once: a shell bolt then drains its
+	// queue at once, even when its child never got ready.
 	deadline := time.Now().Add(stopGrace)
 	for _, x := range s.spouts {
 		closeOnce(x.stop)
+		x.interrupt()
+	}
+	for _, x := range s.bolts {
+		x.interrupt()
 	}
 	for _, x := range s.spouts {
 		wait("spout "+x.comp.ID, x.done, deadline)
@@ -475,7 +483,6 @@ func (w *Worker) shutdown(s startedExecutors) error {
 	deadline = time.Now().Add(stopGrace)
 	for _, x := range s.bolts {
 		closeOnce(x.stop)
-		x.interrupt()
 	}
 	for _, x := range s.bolts {
 		wait("bolt "+x.comp.ID, x.done, deadline)

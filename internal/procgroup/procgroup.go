@@ -85,9 +85,17 @@ func (p *Process) SignalGroup(sig syscall.Signal) error {
 // exited after grace. The group is killed in any case, so descendants that
 // ignore SIGTERM or outlive the leader die too. Stop returns once the leader
 // is reaped. It may be called more than once.
-func (p *Process) Stop(grace time.Duration) Status {
-	if !p.Exited() {
+func (p *Process) Stop(grace time.Duration) Status { return p.StopWith(grace, nil) }
+
+// StopWith is Stop for a group and the processes of others, descendants
+// that left it (see DescendantsInPidDir): each gets the group's signals,
+// and so does its own group if it leads one.
+func (p *Process) StopWith(grace time.Duration, others []Ident) Status {
+	if !p.Exited() || len(others) > 0 {
 		p.SignalGroup(syscall.SIGTERM)
+		for _, o := range others {
+			o.Kill(syscall.SIGTERM)
+		}
 		t := time.NewTimer(grace)
 		select {
 		case <-p.done:
@@ -97,6 +105,9 @@ func (p *Process) Stop(grace time.Duration) Status {
 	}
 	// The leader may be gone while descendants in its group live on.
 	p.SignalGroup(syscall.SIGKILL)
+	for _, o := range others {
+		o.Kill(syscall.SIGKILL)
+	}
 	<-p.done
 	return p.status
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,6 +26,24 @@ func TestMain(m *testing.M) {
 		os.Exit(3)
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
+	case "setsid-forker":
+		// Start a grandchild in a session of its own, which writes its pid
+		// file into $PIDDIR and ignores SIGTERM; print its pid, wait.
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), helperEnv+"=pidfile-ignore-term")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			os.Exit(10)
+		}
+		bufio.NewReader(out).ReadString('\n')
+		fmt.Println(cmd.Process.Pid)
+		time.Sleep(time.Hour)
+	case "pidfile-ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		os.WriteFile(filepath.Join(os.Getenv("PIDDIR"), strconv.Itoa(os.Getpid())), nil, 0o644)
 		fmt.Println("ready")
 		time.Sleep(time.Hour)
 	case "forker":
@@ -143,4 +162,90 @@ func TestStartTime(t *testing.T) {
 	if _, err := StartTime(1 << 30); err == nil {
 		t.Errorf("StartTime of a missing process: no error")
 	}
+}
+
+// startSetsidForker starts a process whose child left its process group
+// and wrote its pid file into dir; it returns both.
+func startSetsidForker(t *testing.T, dir string) (*Process, int) {
+	t.Helper()
+	cmd := helper(t, "setsid-forker")
+	cmd.Env = append(cmd.Env, "PIDDIR="+dir)
+	r, w, _ := os.Pipe()
+	cmd.Stdout = w
+	p, err := Start(cmd)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(0) })
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	grandchild, _ := strconv.Atoi(strings.TrimSpace(line))
+	t.Cleanup(func() { syscall.Kill(grandchild, syscall.SIGKILL) })
+	return p, grandchild
+}
+
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for Alive(pid) && !isZombie(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still runs", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestStopWithFindsSetsidGrandchild checks that a grandchild that left the
+// group survives a stop of the group alone, and that its pid file finds it.
+func TestStopWithFindsSetsidGrandchild(t *testing.T) {
+	dir := t.TempDir()
+	// A process of the pid dir that is no descendant: spared.
+	if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(os.Getpid())), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "not-a-pid"), nil, 0o644)
+
+	p, grandchild := startSetsidForker(t, dir)
+	found, err := DescendantsInPidDir(dir, p.Pid())
+	if err != nil || len(found) != 1 || found[0].Pid != grandchild || !found[0].Running() {
+		t.Fatalf("DescendantsInPidDir = %v, %v; want the grandchild %d alone", found, err, grandchild)
+	}
+	p.StopWith(100*time.Millisecond, found)
+	waitGone(t, grandchild)
+	if found[0].Running() {
+		t.Errorf("Running() = true for a killed process")
+	}
+
+	// Without the pid directory, the grandchild survives.
+	p2, grandchild2 := startSetsidForker(t, t.TempDir())
+	p2.Stop(100 * time.Millisecond)
+	if !Alive(grandchild2) || isZombie(grandchild2) {
+		t.Errorf("grandchild %d died with a group it had left: the test proves nothing", grandchild2)
+	}
+}
+
+func TestKillChildren(t *testing.T) {
+	dir := t.TempDir()
+	cmd := helper(t, "ignore-term")
+	r, w, _ := os.Pipe()
+	cmd.Stdout = w
+	p, err := Start(cmd)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bufio.NewReader(r).ReadString('\n')
+	forker, grandchild := startSetsidForker(t, dir)
+	if n := KillChildren(dir); n != 2 {
+		t.Errorf("KillChildren = %d, want 2", n)
+	}
+	for _, q := range []*Process{p, forker} {
+		if s := q.Status(); s.Signal != syscall.SIGKILL {
+			t.Errorf("child %d: %v, want killed by SIGKILL", q.Pid(), s)
+		}
+	}
+	waitGone(t, grandchild)
 }

@@ -17,8 +17,9 @@ import (
 )
 
 // StepTimeout bounds every wait for a child in Replay: a message, the end
-// of its output, its exit.
-const StepTimeout = 5 * time.Second
+// of its output, its exit. It is generous: an interpreter started through
+// a shim (pyenv) can take seconds to answer on a busy machine.
+const StepTimeout = 60 * time.Second
 
 // TailBuffer keeps the last Max bytes written to it; it is safe for
 // concurrent use.

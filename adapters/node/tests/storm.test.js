@@ -14,7 +14,9 @@ const ADAPTER_DIR = path.resolve(__dirname, '..');
 const COMPONENTS_DIR = path.join(ADAPTER_DIR, 'components');
 const storm = require(path.join(ADAPTER_DIR, 'storm.js'));
 
-const TIMEOUT = 5000;
+// Generous: interpreters start slowly on a busy machine. Only waits for what
+// must come use it.
+const TIMEOUT = 60000;
 
 function frame(msg) {
   return `${JSON.stringify(msg)}\nend\n`;

@@ -12,7 +12,9 @@ import time
 
 ADAPTER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMPONENTS_DIR = os.path.join(ADAPTER_DIR, "components")
-TIMEOUT = 5.0
+# Generous: interpreters start slowly on a busy machine. Only waits for
+# what must come use it.
+TIMEOUT = 60.0
 
 try:
     import msgpack

@@ -14,7 +14,9 @@ COMPONENTS_DIR = File.join(ADAPTER_DIR, 'components')
 $LOAD_PATH.unshift(ADAPTER_DIR)
 require 'storm'
 
-TIMEOUT = 5
+# Generous: interpreters start slowly on a busy machine. Only waits for what
+# must come use it.
+TIMEOUT = 60
 
 def frame(msg)
   "#{JSON.generate(msg)}\nend\n"

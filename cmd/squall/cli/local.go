@@ -2,18 +2,22 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/squallstream/squall/adapters"
+	"github.com/squallstream/squall/internal/procgroup"
 	"github.com/squallstream/squall/shell"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
@@ -26,7 +30,18 @@ type localOptions struct {
 	interval time.Duration
 	logLevel string
 	inactive bool
+
+	// signals delivers interrupts; nil means this process's SIGINT and
+	// SIGTERM. Tests send their own.
+	signals <-chan os.Signal
+	// stopGrace is the shell children's stop grace period; zero means
+	// the default.
+	stopGrace time.Duration
 }
+
+// exitInterrupted is the exit code of a run stopped at once by a second
+// interrupt, as a shell reports a command killed by SIGINT.
+const exitInterrupted = 130
 
 func newLocalCmd(deps *Options) *cobra.Command {
 	var o localOptions
@@ -40,7 +55,8 @@ are importable without copying them.
 
 Progress is shown live on a terminal and as periodic lines otherwise. Ctrl-C
 (or --duration) stops the topology cleanly: spouts are deactivated first,
-child processes stopped; a second Ctrl-C kills.`,
+child processes stopped; a second Ctrl-C kills the children at once. The
+summary is printed in both cases.`,
 		Example: `  squall local examples/wordcount
   squall local --duration 30s topology.yaml
   squall local --dry-run --filter dev.properties flux.yaml`,
@@ -92,12 +108,13 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 	if err != nil {
 		return err
 	}
-	shellOpts := shell.Options{Env: env}
+	shellOpts := shell.Options{Env: env, StopGrace: o.stopGrace}
+	pidDir := filepath.Join(work, "pids")
 	w, err := worker.New(worker.Config{
 		Topology:     topo,
 		StormID:      stormID,
 		ResourcesDir: src.resources,
-		PidDir:       filepath.Join(work, "pids"),
+		PidDir:       pidDir,
 		Shell:        shellOpts,
 		Inactive:     o.inactive,
 		Logger:       logger,
@@ -127,21 +144,47 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 			interval = time.Second
 		}
 	}
+	sigs := o.signals
+	if sigs == nil {
+		ch := make(chan os.Signal, 2)
+		// Registered for the whole run, so that a second Ctrl-C comes
+		// here rather than kill the process before the summary.
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		sigs = ch
+	}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(runCtx) }()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	var runErr error
+	interrupts := 0
 loop:
 	for {
 		select {
 		case <-tick.C:
 			prog.update(w.Stats())
+		case <-sigs:
+			if interrupts++; interrupts == 1 {
+				prog.notice("squall: stopping: spouts are deactivated and children stopped (Ctrl-C again to stop at once)")
+				cancel()
+				continue
+			}
+			prog.notice("squall: stopping at once: killing the child processes")
+			procgroup.KillChildren(pidDir)
+			// With its children dead, the worker ends at once; its
+			// figures are then complete.
+			select {
+			case <-done:
+			case <-time.After(forcedStopWait):
+			}
+			prog.summary(stdout, w.Stats(), w.Errors(), w.UserMetrics())
+			return &exitError{code: exitInterrupted, err: errors.New("stopped at once by a second interrupt")}
 		case runErr = <-done:
 			break loop
 		}
 	}
-	prog.summary(stdout, w.Stats(), w.Errors())
+	prog.summary(stdout, w.Stats(), w.Errors(), w.UserMetrics())
 	if runErr != nil {
 		return runErr
 	}
@@ -152,6 +195,10 @@ loop:
 	}
 	return nil
 }
+
+// forcedStopWait bounds how long a stop at once waits for the worker to
+// finish before printing the summary.
+const forcedStopWait = 2 * time.Second
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 

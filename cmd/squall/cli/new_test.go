@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -61,12 +62,14 @@ type watchWriter struct {
 	syncBuffer
 	re     *regexp.Regexp
 	cancel func()
+	// once: a second Ctrl-C means "stop at once" to squall local.
+	once sync.Once
 }
 
 func (w *watchWriter) Write(p []byte) (int, error) {
 	n, err := w.syncBuffer.Write(p)
 	if w.re.MatchString(w.String()) {
-		w.cancel()
+		w.once.Do(w.cancel)
 	}
 	return n, err
 }

@@ -64,6 +64,9 @@ func (p *progress) Write(b []byte) (int, error) {
 	return p.w.Write(b)
 }
 
+// notice prints a line for the user, above the live table on a terminal.
+func (p *progress) notice(msg string) { p.Write([]byte(msg + "\n")) }
+
 func (p *progress) clear() {
 	if p.drawn > 0 {
 		fmt.Fprintf(p.w, "\x1b[%dA\x1b[J", p.drawn)
@@ -170,8 +173,8 @@ func (p *progress) update(stats []worker.ComponentStats) {
 }
 
 // summary prints the totals of a finished run, with rates over the whole
-// run.
-func (p *progress) summary(w io.Writer, stats []worker.ComponentStats, errs map[string][]worker.ErrorReport) {
+// run, the errors and the metrics the tasks recorded.
+func (p *progress) summary(w io.Writer, stats []worker.ComponentStats, errs map[string][]worker.ErrorReport, metrics []worker.UserMetric) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
@@ -184,6 +187,14 @@ func (p *progress) summary(w io.Writer, stats []worker.ComponentStats, errs map[
 	for _, comp := range sortedKeys(errs) {
 		rs := errs[comp]
 		fmt.Fprintf(w, "%s reported errors; the last:\n  %s\n", comp, strings.ReplaceAll(rs[len(rs)-1].Err.Error(), "\n", "\n  "))
+	}
+	if len(metrics) > 0 {
+		fmt.Fprintln(w, "metrics (last value of each task):")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, m := range metrics {
+			fmt.Fprintf(tw, "  %s\ttask %d\t%s\t%v\n", m.Component, m.Task, m.Name, m.Value)
+		}
+		tw.Flush()
 	}
 }
 
