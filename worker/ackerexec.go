@@ -44,14 +44,17 @@ func (x *ackerExecutor) run() {
 	expire := time.NewTicker(x.timeout)
 	defer expire.Stop()
 	for {
+		select {
+		case now := <-expire.C:
+			x.tracker.Expire(now, 2*x.timeout)
+		default:
+		}
 		batch := x.inbox.take(buf)
 		if batch == nil {
-			select {
-			case <-x.stop:
+			// An idle acker's trees can wait for their expiry until
+			// messages come: nothing adds to them meanwhile.
+			if !awaitAny(&x.w.boltWait, x.stop, x.inbox) {
 				return
-			case now := <-expire.C:
-				x.tracker.Expire(now, 2*x.timeout)
-			case <-x.inbox.waitReady():
 			}
 			continue
 		}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +70,7 @@ func benchTopology(b *testing.B, n int, reliable bool, identities int, grouping 
 // runBench runs topo until its null bolt executed n tuples (and, when
 // reliable, the spout saw n acks) and reports tuples/s.
 func runBench(b *testing.B, topo *topology.Topology, n int, reliable bool) *Worker {
+	topo.Config = topo.Config.Merge(benchConf(b))
 	w, err := New(Config{Topology: topo, StormID: "bench-1-1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
@@ -74,6 +78,7 @@ func runBench(b *testing.B, topo *topology.Topology, n int, reliable bool) *Work
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	b.ResetTimer()
+	before := readUsage(b)
 	go func() { done <- w.Run(ctx) }()
 	for {
 		var executed, acked int64
@@ -92,7 +97,10 @@ func runBench(b *testing.B, topo *topology.Topology, n int, reliable bool) *Work
 		time.Sleep(200 * time.Microsecond)
 	}
 	b.StopTimer()
+	after := readUsage(b)
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tuples/s")
+	// CPU time per tuple moves less than tuples/s with the machine's load.
+	b.ReportMetric(float64(after.cpu-before.cpu)/float64(n), "cpu-ns/tuple")
 	cancel()
 	if err := <-done; err != nil {
 		b.Fatal(err)
@@ -129,4 +137,26 @@ func benchAcked(b *testing.B, maxPending int) {
 			b.ReportMetric(float64(Percentile(t.CompleteHistogram, 0.99).Microseconds()), "p99-µs")
 		}
 	}
+}
+
+// benchConf returns the configuration given in SQUALL_BENCH_CONF
+// ("key=value,key=value"), laid over the benchmarks' topologies to compare
+// settings without rebuilding.
+func benchConf(tb testing.TB) topology.Config {
+	conf := topology.Config{}
+	for kv := range strings.SplitSeq(os.Getenv("SQUALL_BENCH_CONF"), ",") {
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			tb.Fatalf("SQUALL_BENCH_CONF: %q is not key=value", kv)
+		}
+		var val any = v
+		if n, err := strconv.Atoi(v); err == nil {
+			val = n
+		}
+		conf[k] = val
+	}
+	return conf
 }

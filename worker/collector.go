@@ -28,6 +28,8 @@ type emitter struct {
 	spout bool
 	// stalled is set while messages a queue refused wait in out.
 	stalled atomic.Bool
+	// backpressure is how the task waits for a full queue.
+	backpressure waitStrategy
 
 	mu sync.Mutex
 	// The following fields are guarded by mu.
@@ -57,7 +59,7 @@ const maxOutBatch = 256
 func (e *emitter) put(task int, m *message) {
 	q := e.w.route(task, m.kind)
 	if !e.batching {
-		q.push(m)
+		q.push(m, &e.backpressure)
 		return
 	}
 	for i := range e.out {
@@ -79,7 +81,7 @@ func (e *emitter) put(task int, m *message) {
 // queue is full; for a spout what fits now, keeping the rest. mu is held.
 func (e *emitter) pushOut(b *outBatch) {
 	if !e.spout {
-		b.q.pushBatch(b.msgs)
+		b.q.pushBatch(b.msgs, &e.backpressure)
 		clear(b.msgs)
 		b.msgs = b.msgs[:0]
 		return

@@ -119,10 +119,8 @@ func (p *peer) run() {
 			<-p.stop
 			return
 		}
-		select {
-		case <-p.stop:
+		if !awaitAny(&p.w.boltWait, p.stop, p.ctl, p.data) {
 			return
-		case <-waitReadyAny(p.ctl, p.data):
 		}
 	}
 }

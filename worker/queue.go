@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -93,25 +92,37 @@ func newQueueReady(limit int, ready chan struct{}) *queue {
 	return q
 }
 
-// push appends m, blocking while the queue is full or m's task is held
-// back. It returns false if the queue is closed.
-func (q *queue) push(m *message) bool {
+// push appends m, waiting as bp says while the queue is full, and while
+// m's task is held back. It returns false if the queue is closed.
+func (q *queue) push(m *message, bp *waitStrategy) bool {
 	if q.gate != nil && !q.gate.wait(m.task) {
 		return false
 	}
 	q.mu.Lock()
-	for len(q.items) >= q.limit && !q.closed {
+	q.waitSpaceLocked(bp)
+	return q.appendLocked(m)
+}
+
+// waitSpaceLocked waits, as bp says, until the queue has room or is
+// closed. mu is held.
+func (q *queue) waitSpaceLocked(bp *waitStrategy) {
+	for n := 0; len(q.items) >= q.limit && !q.closed; n++ {
+		if !bp.park(n) {
+			q.mu.Unlock()
+			bp.pause(n)
+			q.mu.Lock()
+			continue
+		}
 		q.producersWaiting++
 		q.space.Wait()
 		q.producersWaiting--
 	}
-	return q.appendLocked(m)
 }
 
-// pushBatch appends ms, as much as fits at a time, blocking while the
-// queue is full or the next message's task is held back. It returns false
-// if the queue is closed.
-func (q *queue) pushBatch(ms []message) bool {
+// pushBatch appends ms, as much as fits at a time, waiting as bp says
+// while the queue is full, and while the next message's task is held
+// back. It returns false if the queue is closed.
+func (q *queue) pushBatch(ms []message, bp *waitStrategy) bool {
 	for len(ms) > 0 {
 		n := len(ms)
 		if q.gate != nil {
@@ -123,11 +134,7 @@ func (q *queue) pushBatch(ms []message) bool {
 			}
 		}
 		q.mu.Lock()
-		for len(q.items) >= q.limit && !q.closed {
-			q.producersWaiting++
-			q.space.Wait()
-			q.producersWaiting--
-		}
+		q.waitSpaceLocked(bp)
 		if !q.closed {
 			n = min(n, q.limit-len(q.items))
 		}
@@ -244,10 +251,6 @@ func (q *queue) appendLocked(m *message) bool {
 	return true
 }
 
-// spinRounds is how many times an idle consumer yields before it parks:
-// parking and waking costs more than a few yields when tuples keep coming.
-const spinRounds = 64
-
 // take returns every queued message, giving buf (emptied) back to the
 // queue to fill next. When the queue is empty it returns nil at once;
 // wait then blocks until there is something.
@@ -281,14 +284,6 @@ func (q *queue) waitReady() <-chan struct{} { return waitReadyAny(q) }
 // waitReadyAny is waitReady for a consumer of several queues that share
 // one ready channel: it returns when any of them may have messages.
 func waitReadyAny(qs ...*queue) <-chan struct{} {
-	for range spinRounds {
-		for _, q := range qs {
-			if q.size.Load() > 0 {
-				return closedChan
-			}
-		}
-		runtime.Gosched()
-	}
 	for _, q := range qs {
 		q.mu.Lock()
 		if len(q.items) > 0 || q.closed {
@@ -299,6 +294,32 @@ func waitReadyAny(qs ...*queue) <-chan struct{} {
 		q.mu.Unlock()
 	}
 	return qs[0].ready
+}
+
+// awaitAny waits, as s says, until one of qs may hold messages; it
+// returns false if stop closed first. qs share one ready channel.
+func awaitAny(s *waitStrategy, stop <-chan struct{}, qs ...*queue) bool {
+	for n := 0; ; n++ {
+		for _, q := range qs {
+			if q.size.Load() > 0 {
+				return true
+			}
+		}
+		if s.park(n) {
+			select {
+			case <-stop:
+				return false
+			case <-waitReadyAny(qs...):
+				return true
+			}
+		}
+		s.pause(n)
+		select {
+		case <-stop:
+			return false
+		default:
+		}
+	}
 }
 
 // closedChan is always ready.

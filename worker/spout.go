@@ -2,7 +2,6 @@ package worker
 
 import (
 	"fmt"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -30,6 +29,9 @@ type spoutExecutor struct {
 	tasks []*spoutTask
 	byID  map[int32]*spoutTask
 	inbox *queue
+	// wait is how the executor idles when Next emits nothing,
+	// backpressure how when a queue refused its tasks' emits.
+	wait, backpressure waitStrategy
 
 	maxPending int           // 0: unlimited
 	timeout    time.Duration // 0: no timeouts
@@ -45,8 +47,17 @@ type spoutExecutor struct {
 
 func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor) (*spoutExecutor, error) {
 	conf := w.componentConfig(comp)
+	wait, err := newWaitStrategy(conf, topology.WaitSpout)
+	if err != nil {
+		return nil, fmt.Errorf("spout %q: %w", comp.ID, err)
+	}
+	bp, err := newWaitStrategy(conf, topology.WaitBackpressure)
+	if err != nil {
+		return nil, fmt.Errorf("spout %q: %w", comp.ID, err)
+	}
 	x := &spoutExecutor{
 		w: w, comp: comp, exec: ex,
+		wait: wait, backpressure: bp,
 		byID:       map[int32]*spoutTask{},
 		inbox:      newQueue(conf.Int(topology.KeyExecutorReceiveBufferSize, 32768)),
 		maxPending: max(conf.Int(topology.KeyMaxSpoutPending, 0), 0),
@@ -74,7 +85,7 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 			}
 		}
 		t := &spoutTask{id: id, spout: sp, ctx: ctx,
-			out: &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: true, spout: true}, x: x}}
+			out: &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: true, spout: true, backpressure: bp}, x: x}}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)
@@ -107,9 +118,6 @@ func (x *spoutExecutor) open() error {
 // the clock for timeouts while the spout is busy.
 const clockRounds = 1024
 
-// maxIdleWait bounds the backoff of a spout with nothing to emit.
-const maxIdleWait = time.Millisecond
-
 // flushRounds is how many rounds a busy spout executor lets its Go tasks'
 // emits wait before pushing them on.
 const flushRounds = 16
@@ -120,7 +128,7 @@ func (x *spoutExecutor) run() {
 	var (
 		buf     []message
 		active  bool
-		idle    int
+		idle    int // rounds in a row that did nothing
 		expired []pendingTuple
 		rounds  int
 		timer   = time.NewTimer(time.Hour)
@@ -163,7 +171,7 @@ func (x *spoutExecutor) run() {
 		}
 		// A task whose emits a queue refused is not asked for more until
 		// they went; the executor goes on with acks, fails and timeouts.
-		emitted, stalled := false, false
+		emitted, stalled, asked := false, false, false
 		if active {
 			for _, t := range x.tasks {
 				if t.out.stalled.Load() {
@@ -173,6 +181,7 @@ func (x *spoutExecutor) run() {
 				if x.maxPending > 0 && x.pendingOf(t) >= x.maxPending {
 					continue
 				}
+				asked = true
 				before := t.out.emits.Load()
 				x.next(t)
 				emitted = emitted || t.out.emits.Load() != before
@@ -185,24 +194,60 @@ func (x *spoutExecutor) run() {
 			}
 			continue
 		}
-		// Nothing to do, or no room: push what waits, then back off
-		// progressively (the child of a shell spout need not sleep
-		// itself), waking early for acks and fails, and for room.
+		// Nothing to do, or no room: push what waits, then wait as the
+		// situation's strategy says, waking early for acks and fails,
+		// for room, for a change of activation and for the stop.
 		x.flush(false)
+		n := idle
 		idle++
-		room := x.waitRoom()
-		if idle < 8 && room == nil {
-			runtime.Gosched()
+		var room <-chan struct{}
+		sleep := time.Duration(-1) // none: until something happens
+		switch {
+		case !active:
+			// Nothing to poll until the topology is activated.
+		case stalled:
+			if !x.backpressure.park(n) {
+				x.backpressure.pause(n)
+				continue
+			}
+			if room = x.waitRoom(); room == nil {
+				continue // the flush made room
+			}
+		case !asked:
+			// Every task is at topology.max.spout.pending: acks wake it.
+		default:
+			// Next emitted nothing: the spout wait strategy. (A shell
+			// spout's child need not sleep itself.)
+			if !x.wait.park(n) {
+				x.wait.pause(n)
+				continue
+			}
+			sleep = x.wait.sleep
+		}
+		if x.timeout > 0 && x.pendingCount() > 0 {
+			// Pending tuples time out while nothing else happens.
+			untilExpiry := max(time.Until(nextExpiry), 0)
+			if sleep < 0 || untilExpiry < sleep {
+				sleep = untilExpiry
+			}
+		}
+		activation := x.w.activationChange()
+		if x.w.active.Load() != active {
 			continue
 		}
-		timer.Reset(min(maxIdleWait, time.Microsecond<<min(max(idle-8, 0), 10)))
+		var wake <-chan time.Time
+		if sleep >= 0 {
+			timer.Reset(sleep)
+			wake = timer.C
+		}
 		select {
 		case <-x.inbox.waitReady():
 		case <-room:
-		case <-x.w.activation:
-		case <-timer.C:
+		case <-activation:
+		case <-wake:
 		case <-x.stop:
 		}
+		timer.Stop()
 	}
 }
 
@@ -237,6 +282,12 @@ func (x *spoutExecutor) flush(stop bool) {
 	for _, t := range x.tasks {
 		t.out.flush(stop)
 	}
+}
+
+func (x *spoutExecutor) pendingCount() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.pending.len()
 }
 
 func (x *spoutExecutor) pendingOf(t *spoutTask) int {
