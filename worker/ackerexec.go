@@ -45,8 +45,8 @@ func (x *ackerExecutor) run() {
 	defer expire.Stop()
 	for {
 		select {
-		case now := <-expire.C:
-			x.tracker.Expire(now, 2*x.timeout)
+		case <-expire.C:
+			x.tracker.Expire(monoNow(), 2*x.timeout)
 		default:
 		}
 		batch := x.inbox.take(buf)
@@ -58,7 +58,7 @@ func (x *ackerExecutor) run() {
 			}
 			continue
 		}
-		now := time.Now()
+		now := monoNow()
 		for i := range batch {
 			x.handle(&batch[i], now)
 		}
@@ -79,7 +79,7 @@ func (x *ackerExecutor) flush() {
 	}
 }
 
-func (x *ackerExecutor) handle(m *message, now time.Time) {
+func (x *ackerExecutor) handle(m *message, now int64) {
 	var r acker.Result
 	switch m.kind {
 	case kindInit:
@@ -113,17 +113,6 @@ func (x *ackerExecutor) handle(m *message, now time.Time) {
 	x.out = append(x.out, outBatch{q: q, msgs: []message{note}})
 }
 
-// anchorOf returns the acker's record of a tuple, nil if it is untracked.
-func anchorOf(t topology.Tuple) *acker.Anchor {
-	a, _ := t.Tracking().(*acker.Anchor)
-	return a
-}
-
-// tracking wraps an anchor for topology.NewTuple: no anchor is no
-// tracking (a nil *acker.Anchor in an interface would not be nil).
-func tracking(a *acker.Anchor) any {
-	if a == nil {
-		return nil
-	}
-	return a
-}
+// anchorOf returns the acker's record of a tuple and its edges, nil if the
+// tuple is untracked.
+func anchorOf(t topology.Tuple) (*acker.Anchor, []acker.Edge) { return acker.Of(t.Tracking()) }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,6 +80,9 @@ func runBench(b *testing.B, topo *topology.Topology, n int, reliable bool) *Work
 	done := make(chan error, 1)
 	b.ResetTimer()
 	before := readUsage(b)
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	allocated, gcs := mem.TotalAlloc, mem.NumGC
 	go func() { done <- w.Run(ctx) }()
 	for {
 		var executed, acked int64
@@ -94,13 +98,17 @@ func runBench(b *testing.B, topo *topology.Topology, n int, reliable bool) *Work
 		if executed >= int64(n) && (!reliable || acked >= int64(n)) {
 			break
 		}
-		time.Sleep(200 * time.Microsecond)
+		// Statistics cost an allocation or two per stream: not too often.
+		time.Sleep(5 * time.Millisecond)
 	}
 	b.StopTimer()
 	after := readUsage(b)
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tuples/s")
 	// CPU time per tuple moves less than tuples/s with the machine's load.
 	b.ReportMetric(float64(after.cpu-before.cpu)/float64(n), "cpu-ns/tuple")
+	runtime.ReadMemStats(&mem)
+	b.ReportMetric(float64(mem.TotalAlloc-allocated)/float64(n), "B/tuple")
+	b.ReportMetric(float64(mem.NumGC-gcs), "GCs")
 	cancel()
 	if err := <-done; err != nil {
 		b.Fatal(err)

@@ -156,7 +156,7 @@ func (x *boltExecutor) execute(t *boltTask, tup topology.Tuple) {
 		return
 	}
 	start := time.Now()
-	if an := anchorOf(tup); an != nil {
+	if an, _ := anchorOf(tup); an != nil {
 		an.SetSampled(start.UnixNano())
 	}
 	x.safeExecute(t, tup)

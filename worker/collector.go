@@ -223,6 +223,10 @@ func randomID() uint64 {
 type spoutCollector struct {
 	emitter
 	x *spoutExecutor
+	t *spoutTask
+	// sample picks the tuples whose complete latency is measured; mu
+	// guards it.
+	sample sampler
 }
 
 func (c *spoutCollector) Emit(stream string, values []any, msgID any) []int {
@@ -251,8 +255,11 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 	}
 	// The tuple is pending before anything can complete it.
 	root := c.w.newRoot()
-	now := monoNow()
-	c.x.addPending(root, pendingTuple{task: int32(c.task), msgID: msgID, stream: so, emitted: now, started: now})
+	var emitted int64
+	if c.sample.sample() {
+		emitted = monoNow()
+	}
+	c.x.addPending(root, pendingTuple{task: c.t, msgID: msgID, stream: so, emitted: emitted, started: c.x.clock.Load()})
 	if c.w.ackers == 0 {
 		// Acking is disabled: the tuple is acked right after the current
 		// call into the spout returns.
@@ -266,7 +273,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 	for _, t := range targets {
 		edge := randomID()
 		xor ^= edge
-		anchor := acker.NewAnchorEdge(acker.Edge{Root: root, ID: edge})
+		anchor := acker.NewAnchor(acker.Edge{Root: root, ID: edge})
 		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, anchor)})
 	}
 	at := c.w.ackerFor(root)
@@ -302,34 +309,48 @@ func (c *boltCollector) EmitDirect(task int, stream string, anchors []topology.T
 
 func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []any, targets []int) {
 	for _, t := range targets {
-		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, tracking(c.anchorFor(anchors)))})
+		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, c.anchorFor(anchors))})
 	}
 	c.counted(so, len(targets))
 }
 
 // anchorFor returns the anchor of a new tuple anchored to anchors: a fresh
 // id per anchor, folded into that anchor's children and into the new
-// tuple's edge for each of the anchor's trees. nil when nothing is tracked.
-func (c *boltCollector) anchorFor(anchors []topology.Tuple) *acker.Anchor {
-	var edges []acker.Edge
+// tuple's edge for each of the anchor's trees. nil when nothing is
+// tracked. A tuple in one tree, the usual case, costs one small
+// allocation.
+func (c *boltCollector) anchorFor(anchors []topology.Tuple) any {
+	var (
+		one   acker.Edge // the edge while there is one
+		edges []acker.Edge
+	)
 	for _, a := range anchors {
-		an := anchorOf(a)
+		an, aEdges := anchorOf(a)
 		if an == nil {
 			continue
 		}
 		id := randomID()
 		an.AddChild(id)
-		for _, e := range an.Edges() {
-			edges = xorEdge(edges, e.Root, id)
+		for _, e := range aEdges {
+			switch {
+			case edges != nil:
+				edges = xorEdge(edges, e.Root, id)
+			case one.Root == 0:
+				one = acker.Edge{Root: e.Root, ID: id}
+			case one.Root == e.Root:
+				one.ID ^= id
+			default:
+				edges = append(make([]acker.Edge, 0, 4), one, acker.Edge{Root: e.Root, ID: id})
+			}
 		}
 	}
-	switch len(edges) {
-	case 0:
-		return nil
-	case 1:
-		return acker.NewAnchorEdge(edges[0])
+	switch {
+	case edges != nil:
+		return acker.NewMultiAnchor(edges)
+	case one.Root != 0:
+		return acker.NewAnchor(one)
 	}
-	return acker.NewAnchor(edges)
+	return nil
 }
 
 // xorEdge folds id into the edge of root in edges.
@@ -344,10 +365,10 @@ func xorEdge(edges []acker.Edge, root, id uint64) []acker.Edge {
 }
 
 func (c *boltCollector) Ack(t topology.Tuple) {
-	if an := anchorOf(t); an != nil {
+	if an, edges := anchorOf(t); an != nil {
 		children := an.Children()
 		c.mu.Lock()
-		for _, e := range an.Edges() {
+		for _, e := range edges {
 			at := c.w.ackerFor(e.Root)
 			c.put(at, &message{kind: kindAck, task: int32(at), root: e.Root, val: e.ID ^ children})
 		}
@@ -367,9 +388,9 @@ func (c *boltCollector) Fail(t topology.Tuple) {
 func (c *boltCollector) ResetTimeout(t topology.Tuple) { c.notify(t, kindReset) }
 
 func (c *boltCollector) notify(t topology.Tuple, k kind) {
-	if an := anchorOf(t); an != nil {
+	if _, edges := anchorOf(t); edges != nil {
 		c.mu.Lock()
-		for _, e := range an.Edges() {
+		for _, e := range edges {
 			at := c.w.ackerFor(e.Root)
 			c.put(at, &message{kind: k, task: int32(at), root: e.Root})
 		}

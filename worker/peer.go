@@ -354,8 +354,8 @@ func (p *peer) readSignals(c net.Conn, done chan struct{}) {
 func (p *peer) unsendable(m *message, err error) {
 	src := m.tuple.Source()
 	p.w.reportError(src.Component, src.Task, fmt.Errorf("tuple on stream %q to task %d: %w", src.Stream, m.task, err))
-	if an := anchorOf(m.tuple); an != nil {
-		for _, e := range an.Edges() {
+	if an, edges := anchorOf(m.tuple); an != nil {
+		for _, e := range edges {
 			at := p.w.ackerFor(e.Root)
 			p.w.route(at, kindFail).pushNow(&message{kind: kindFail, task: int32(at), root: e.Root})
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/squallstream/squall/shell"
@@ -16,6 +17,9 @@ type spoutTask struct {
 	spout topology.Spout
 	out   *spoutCollector
 	ctx   *topology.TaskContext
+	// pending counts the task's tuples in the executor's pending table,
+	// for topology.max.spout.pending; it is read without the table's lock.
+	pending atomic.Int64
 }
 
 // spoutExecutor runs the tasks of one spout executor on one goroutine:
@@ -27,7 +31,6 @@ type spoutExecutor struct {
 	comp  *topology.Component
 	exec  topology.Executor
 	tasks []*spoutTask
-	byID  map[int32]*spoutTask
 	inbox *queue
 	// wait is how the executor idles when Next emits nothing,
 	// backpressure how when a queue refused its tasks' emits.
@@ -35,11 +38,17 @@ type spoutExecutor struct {
 
 	maxPending int           // 0: unlimited
 	timeout    time.Duration // 0: no timeouts
-	sample     sampler
+	// clock is a coarse monoNow reading, refreshed by the executor every
+	// few rounds, for the start of pending tuples' timeouts: reading the
+	// clock at every emit costs more than the rest of the emit on some
+	// machines.
+	clock atomic.Int64
+	// outcomes is the executor's scratch space for a batch of notes.
+	outcomes []outcome
 
 	mu sync.Mutex
 	// pending is guarded by mu: collectors add to it from any goroutine.
-	pending *pendingTable
+	pending pendingTable
 
 	stop chan struct{}
 	done chan struct{}
@@ -58,11 +67,8 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 	x := &spoutExecutor{
 		w: w, comp: comp, exec: ex,
 		wait: wait, backpressure: bp,
-		byID:       map[int32]*spoutTask{},
 		inbox:      newQueue(conf.Int(topology.KeyExecutorReceiveBufferSize, 32768)),
 		maxPending: max(conf.Int(topology.KeyMaxSpoutPending, 0), 0),
-		sample:     newSampler(conf.Float(topology.KeyStatsSampleRate, 0.05)),
-		pending:    newPendingTable(),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -84,10 +90,10 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 				return nil, fmt.Errorf("spout %q task %d: %w", comp.ID, id, err)
 			}
 		}
-		t := &spoutTask{id: id, spout: sp, ctx: ctx,
-			out: &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: true, spout: true, backpressure: bp}, x: x}}
+		t := &spoutTask{id: id, spout: sp, ctx: ctx}
+		t.out = &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: true, spout: true, backpressure: bp},
+			x: x, t: t, sample: newSampler(conf.Float(topology.KeyStatsSampleRate, 0.05))}
 		x.tasks = append(x.tasks, t)
-		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)
 	}
 	return x, nil
@@ -97,12 +103,6 @@ func (x *spoutExecutor) addPending(root uint64, t pendingTuple) {
 	x.mu.Lock()
 	x.pending.add(root, t)
 	x.mu.Unlock()
-}
-
-func (x *spoutExecutor) takePending(root uint64) (pendingTuple, bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.pending.take(root)
 }
 
 func (x *spoutExecutor) open() error {
@@ -115,8 +115,8 @@ func (x *spoutExecutor) open() error {
 }
 
 // clockRounds is how many rounds of the spout loop pass between reads of
-// the clock for timeouts while the spout is busy.
-const clockRounds = 1024
+// the clock while the spout is busy.
+const clockRounds = 64
 
 // flushRounds is how many rounds a busy spout executor lets its Go tasks'
 // emits wait before pushing them on.
@@ -134,7 +134,8 @@ func (x *spoutExecutor) run() {
 		timer   = time.NewTimer(time.Hour)
 	)
 	defer timer.Stop()
-	nextExpiry := time.Now().Add(x.expiryInterval())
+	x.clock.Store(monoNow())
+	nextExpiry := x.clock.Load() + int64(x.expiryInterval())
 	for {
 		select {
 		case <-x.stop:
@@ -150,23 +151,28 @@ func (x *spoutExecutor) run() {
 			x.setActive(active)
 		}
 		batch := x.inbox.take(buf)
-		for i := range batch {
-			x.handle(&batch[i])
-		}
 		if batch != nil {
+			x.handle(batch)
 			buf = batch
 		}
 		// The clock is read every so many rounds: reading it costs more
 		// than a round of a fast spout.
-		if rounds++; x.timeout > 0 && (rounds%clockRounds == 0 || idle > 0) {
-			if now := time.Now(); now.After(nextExpiry) {
+		if rounds++; rounds%clockRounds == 0 || idle > 0 {
+			now := monoNow()
+			x.clock.Store(now)
+			if now > nextExpiry {
 				x.mu.Lock()
-				expired = x.pending.expire(int64(now.Sub(epoch)), x.timeout, expired[:0])
+				if x.timeout > 0 {
+					expired = x.pending.expire(now, x.timeout, expired[:0])
+				} else {
+					x.pending.entries.Shrink()
+				}
 				x.mu.Unlock()
 				for _, p := range expired {
 					x.fail(p, true)
 				}
-				nextExpiry = now.Add(x.expiryInterval())
+				clear(expired)
+				nextExpiry = now + int64(x.expiryInterval())
 			}
 		}
 		// A task whose emits a queue refused is not asked for more until
@@ -178,7 +184,7 @@ func (x *spoutExecutor) run() {
 					stalled = true
 					continue
 				}
-				if x.maxPending > 0 && x.pendingOf(t) >= x.maxPending {
+				if x.maxPending > 0 && t.pending.Load() >= int64(x.maxPending) {
 					continue
 				}
 				asked = true
@@ -226,7 +232,7 @@ func (x *spoutExecutor) run() {
 		}
 		if x.timeout > 0 && x.pendingCount() > 0 {
 			// Pending tuples time out while nothing else happens.
-			untilExpiry := max(time.Until(nextExpiry), 0)
+			untilExpiry := max(time.Duration(nextExpiry-monoNow()), 0)
 			if sleep < 0 || untilExpiry < sleep {
 				sleep = untilExpiry
 			}
@@ -271,9 +277,10 @@ func (x *spoutExecutor) waitRoom() <-chan struct{} {
 
 // expiryInterval is how often pending tuples are checked for timeouts: a
 // tuple fails between one and one and a quarter timeouts after it started.
+// The pending table shrinks then too, after a burst.
 func (x *spoutExecutor) expiryInterval() time.Duration {
 	if x.timeout == 0 {
-		return time.Hour
+		return 10 * time.Second
 	}
 	return max(x.timeout/4, time.Millisecond)
 }
@@ -290,36 +297,45 @@ func (x *spoutExecutor) pendingCount() int {
 	return x.pending.len()
 }
 
-func (x *spoutExecutor) pendingOf(t *spoutTask) int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.pending.count(int32(t.id))
+// outcome is a pending tuple that completed or failed.
+type outcome struct {
+	p      pendingTuple
+	failed bool
 }
 
-func (x *spoutExecutor) handle(m *message) {
-	switch m.kind {
-	case kindComplete:
-		if p, ok := x.takePending(m.root); ok {
-			t := x.byID[p.task]
-			x.call(t, "Ack", func() { t.spout.Ack(p.msgID) })
+// handle delivers a batch of notes to the tasks, locking the pending table
+// once for all of them.
+func (x *spoutExecutor) handle(batch []message) {
+	done := x.outcomes[:0]
+	x.mu.Lock()
+	for i := range batch {
+		switch m := &batch[i]; m.kind {
+		case kindComplete, kindFailed:
+			if p, ok := x.pending.take(m.root); ok {
+				done = append(done, outcome{p, m.kind == kindFailed})
+			}
+		case kindResetTimeout:
+			x.pending.reset(m.root, monoNow())
+		}
+	}
+	x.mu.Unlock()
+	for i := range done {
+		if p := &done[i].p; done[i].failed {
+			x.fail(*p, false)
+		} else {
+			x.call(p.task, "Ack", func() { p.task.spout.Ack(p.msgID) })
 			p.stream.stats.acked.Add(1)
-			if x.sample.sample() {
+			if p.emitted != 0 {
 				p.stream.stats.complete.record(time.Duration(monoNow() - p.emitted))
 			}
 		}
-	case kindFailed:
-		if p, ok := x.takePending(m.root); ok {
-			x.fail(p, false)
-		}
-	case kindResetTimeout:
-		x.mu.Lock()
-		x.pending.reset(m.root, monoNow())
-		x.mu.Unlock()
 	}
+	clear(done)
+	x.outcomes = done
 }
 
 func (x *spoutExecutor) fail(p pendingTuple, timedOut bool) {
-	t := x.byID[p.task]
+	t := p.task
 	x.call(t, "Fail", func() { t.spout.Fail(p.msgID) })
 	p.stream.stats.failed.Add(1)
 	if timedOut {
