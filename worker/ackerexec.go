@@ -39,6 +39,7 @@ func (w *Worker) newAckerExecutor(ex topology.Executor) *ackerExecutor {
 func (x *ackerExecutor) run() {
 	defer close(x.done)
 	var buf []message
+	p := parker{bufs: []*[]message{&buf}}
 	// Trees nobody finished are forgotten after two timeouts; their
 	// spouts have failed them by then.
 	expire := time.NewTicker(x.timeout)
@@ -53,7 +54,7 @@ func (x *ackerExecutor) run() {
 		if batch == nil {
 			// An idle acker's trees can wait for their expiry until
 			// messages come: nothing adds to them meanwhile.
-			if !awaitAny(&x.w.boltWait, x.stop, x.inbox) {
+			if !p.await(&x.w.boltWait, x.stop, x.inbox) {
 				return
 			}
 			continue

@@ -36,6 +36,9 @@ type boltExecutor struct {
 	tick   time.Duration // 0: no tick tuples
 	// busy is the time spent executing (sampled executes scaled up).
 	busy atomic.Int64
+	// executed tallies the tuples executed per task and input stream;
+	// only the executor's goroutine uses it.
+	executed tally
 
 	stop chan struct{}
 	done chan struct{}
@@ -99,10 +102,11 @@ func (x *boltExecutor) run() {
 	defer close(x.done)
 	defer x.cleanup()
 	var buf []message
+	p := parker{bufs: []*[]message{&buf}}
 	for {
 		batch := x.inbox.take(buf)
 		if batch == nil {
-			if !awaitAny(&x.wait, x.stop, x.inbox) {
+			if !p.await(&x.wait, x.stop, x.inbox) {
 				return
 			}
 			continue
@@ -139,6 +143,7 @@ func (x *boltExecutor) startBatch() {
 }
 
 func (x *boltExecutor) flush(stop bool) {
+	x.executed.flush()
 	for _, t := range x.tasks {
 		if t.batched {
 			t.out.flush(stop)
@@ -150,7 +155,7 @@ func (x *boltExecutor) flush(stop bool) {
 // and is reported; the task goes on.
 func (x *boltExecutor) execute(t *boltTask, tup topology.Tuple) {
 	in := t.out.input(tup)
-	in.executed.Add(1)
+	x.executed.to(in).executed++
 	if !x.sample.sample() {
 		x.safeExecute(t, tup)
 		return

@@ -43,6 +43,9 @@ type emitter struct {
 	out      []outBatch
 	// stuck is a queue that refused messages, while stalled.
 	stuck *queue
+	// emitted tallies emits per output stream, inputs acks and fails per
+	// input stream, while batching.
+	emitted, inputs tally
 }
 
 type outBatch struct {
@@ -157,6 +160,9 @@ func (e *emitter) flush(stop bool) {
 	if !stalled {
 		e.stuck = nil
 	}
+	// Counts before the acks they go with can complete anything.
+	e.emitted.flush()
+	e.inputs.flush()
 	e.stalled.Store(stalled)
 	if stop && !e.spout {
 		e.batching = false
@@ -204,10 +210,31 @@ func (e *emitter) targets(so *streamOut, values []any, directTask int, direct bo
 	return ids
 }
 
+// counted counts an emit to targets tasks; mu is held.
 func (e *emitter) counted(so *streamOut, targets int) {
-	so.stats.emitted.Add(1)
-	so.stats.transferred.Add(int64(targets))
-	e.emits.Add(1)
+	if e.spout {
+		e.emits.Add(1)
+	}
+	t := e.emitted.to(so.stats)
+	t.emitted++
+	t.transferred += int64(targets)
+	if !e.batching {
+		t.flush()
+	}
+}
+
+// countInput counts an ack (or a fail) of a tuple of an input stream; mu
+// is held.
+func (e *emitter) countInput(in *counters, failed bool) {
+	t := e.inputs.to(in)
+	if failed {
+		t.failed++
+	} else {
+		t.acked++
+	}
+	if !e.batching {
+		t.flush()
+	}
 }
 
 // randomID returns a random non-zero 64-bit id.
@@ -224,9 +251,11 @@ type spoutCollector struct {
 	emitter
 	x *spoutExecutor
 	t *spoutTask
-	// sample picks the tuples whose complete latency is measured; mu
-	// guards it.
+	// The following fields are guarded by mu.
+	// sample picks the tuples whose complete latency is measured.
 	sample sampler
+	// pending holds the task's reliable tuples in flight.
+	pending pendingTable
 }
 
 func (c *spoutCollector) Emit(stream string, values []any, msgID any) []int {
@@ -259,7 +288,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 	if c.sample.sample() {
 		emitted = monoNow()
 	}
-	c.x.addPending(root, pendingTuple{task: c.t, msgID: msgID, stream: so, emitted: emitted, started: c.x.clock.Load()})
+	c.pending.add(root, pendingTuple{task: c.t, msgID: msgID, stream: so, emitted: emitted, started: c.x.clock.Load()})
 	if c.w.ackers == 0 {
 		// Acking is disabled: the tuple is acked right after the current
 		// call into the spout returns.
@@ -365,36 +394,45 @@ func xorEdge(edges []acker.Edge, root, id uint64) []acker.Edge {
 }
 
 func (c *boltCollector) Ack(t topology.Tuple) {
-	if an, edges := anchorOf(t); an != nil {
+	in := c.input(t)
+	an, edges := anchorOf(t)
+	c.mu.Lock()
+	if an != nil {
 		children := an.Children()
-		c.mu.Lock()
 		for _, e := range edges {
 			at := c.w.ackerFor(e.Root)
 			c.put(at, &message{kind: kindAck, task: int32(at), root: e.Root, val: e.ID ^ children})
 		}
-		c.mu.Unlock()
+	}
+	c.countInput(in, false)
+	c.mu.Unlock()
+	if an != nil {
 		if at := an.SampledAt(); at != 0 {
-			c.input(t).process.record(time.Duration(time.Now().UnixNano() - at))
+			in.process.record(time.Duration(time.Now().UnixNano() - at))
 		}
 	}
-	c.input(t).acked.Add(1)
 }
 
 func (c *boltCollector) Fail(t topology.Tuple) {
+	in := c.input(t)
+	c.mu.Lock()
 	c.notify(t, kindFail)
-	c.input(t).failed.Add(1)
+	c.countInput(in, true)
+	c.mu.Unlock()
 }
 
-func (c *boltCollector) ResetTimeout(t topology.Tuple) { c.notify(t, kindReset) }
+func (c *boltCollector) ResetTimeout(t topology.Tuple) {
+	c.mu.Lock()
+	c.notify(t, kindReset)
+	c.mu.Unlock()
+}
 
+// notify tells the ackers of t's trees about it; mu is held.
 func (c *boltCollector) notify(t topology.Tuple, k kind) {
-	if _, edges := anchorOf(t); edges != nil {
-		c.mu.Lock()
-		for _, e := range edges {
-			at := c.w.ackerFor(e.Root)
-			c.put(at, &message{kind: k, task: int32(at), root: e.Root})
-		}
-		c.mu.Unlock()
+	_, edges := anchorOf(t)
+	for _, e := range edges {
+		at := c.w.ackerFor(e.Root)
+		c.put(at, &message{kind: k, task: int32(at), root: e.Root})
 	}
 }
 

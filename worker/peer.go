@@ -102,6 +102,7 @@ func (p *peer) run() {
 		downSince:    time.Now(),
 	}
 	defer wr.disconnect(nil)
+	park := parker{bufs: []*[]message{&wr.ctlBuf, &wr.dataBuf}}
 	for {
 		if wr.l == nil && !wr.connect() {
 			return
@@ -119,7 +120,7 @@ func (p *peer) run() {
 			<-p.stop
 			return
 		}
-		if !awaitAny(&p.w.boltWait, p.stop, p.ctl, p.data) {
+		if !park.await(&p.w.boltWait, p.stop, p.ctl, p.data) {
 			return
 		}
 	}

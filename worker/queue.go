@@ -1,8 +1,11 @@
 package worker
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
+	"unsafe"
 
 	"github.com/squallstream/squall/topology"
 )
@@ -54,9 +57,19 @@ type message struct {
 // Producers append under a mutex; the consumer takes everything queued at
 // once, so it works in batches without producers having to batch. Its
 // methods are safe for concurrent use.
+//
+// A queue holds memory for what it holds, not for its limit: its buffers
+// grow as messages come, and are let go when they are much bigger than
+// what the queue held lately, or when the consumer has been idle for a
+// while (see parker). A producer
+// that finds more than a batch waiting lets the other goroutines run
+// before it adds more (see push), so that a long chain of executors
+// sharing a few cores keeps a batch or two in each queue, not its limit.
 type queue struct {
 	// limit is the capacity; producers block beyond it.
 	limit int
+	// soft is how many messages may wait before a producer yields.
+	soft int64
 	// gate, if set, holds producers back from tasks another worker said
 	// are congested (the queue is a lane to that worker).
 	gate *gate
@@ -71,6 +84,9 @@ type queue struct {
 	// taken, when a producer that does not block (a spout, a backlog)
 	// waits for the consumer's next take, is closed by that take.
 	taken chan struct{}
+	// peak and prevPeak are the biggest batches taken in this epoch and
+	// the last; an epoch ends after epochLeft more messages.
+	peak, prevPeak, epochLeft int
 
 	// size mirrors len(items) so an idle consumer can poll without the
 	// lock, which it would otherwise take from producers.
@@ -87,10 +103,31 @@ func newQueue(limit int) *queue {
 // newQueueReady returns a queue whose consumer is woken through ready,
 // which several queues of one consumer may share.
 func newQueueReady(limit int, ready chan struct{}) *queue {
-	q := &queue{limit: max(limit, 1), ready: ready}
+	limit = max(limit, 1)
+	q := &queue{limit: limit, soft: int64(max(limit/32, min(limit, softBatch))), ready: ready}
 	q.space = sync.NewCond(&q.mu)
 	return q
 }
+
+// softBatch is how many messages a queue holds, at least, before a
+// producer lets other goroutines run (a 32nd of the limit if that is
+// more): enough for its consumer to work in batches.
+const softBatch = 512
+
+// A queue or its consumer keeps a buffer of up to keepBuffer messages
+// whatever happens; a bigger one goes when it is more than four times the
+// biggest batch of this epoch and the last (an epoch is epochLimits times
+// the queue's limit in messages), and one of more than keepIdleBytes once
+// its consumer has been idle for idleRelease. (Letting buffers go at
+// every small batch, or at every idle moment, would have a consumer that
+// keeps up regrow them all the time.)
+const (
+	keepBuffer    = 256
+	epochLimits   = 16
+	keepIdleBytes = 256 << 10
+	keepIdle      = keepIdleBytes / int(unsafe.Sizeof(message{}))
+	idleRelease   = 5 * time.Second
+)
 
 // push appends m, waiting as bp says while the queue is full, and while
 // m's task is held back. It returns false if the queue is closed.
@@ -98,9 +135,21 @@ func (q *queue) push(m *message, bp *waitStrategy) bool {
 	if q.gate != nil && !q.gate.wait(m.task) {
 		return false
 	}
+	q.yieldIfBacklogged()
 	q.mu.Lock()
 	q.waitSpaceLocked(bp)
 	return q.appendLocked(m)
+}
+
+// yieldIfBacklogged lets the other goroutines run when more than a batch
+// waits in the queue: its consumer, and whatever is between. On a machine
+// with a core to spare it costs a yield; on a busy one it keeps a long
+// chain of executors from filling every queue to its limit (and holding
+// that memory) before the consumers run.
+func (q *queue) yieldIfBacklogged() {
+	if q.size.Load() >= q.soft {
+		runtime.Gosched()
+	}
 }
 
 // waitSpaceLocked waits, as bp says, until the queue has room or is
@@ -123,6 +172,7 @@ func (q *queue) waitSpaceLocked(bp *waitStrategy) {
 // while the queue is full, and while the next message's task is held
 // back. It returns false if the queue is closed.
 func (q *queue) pushBatch(ms []message, bp *waitStrategy) bool {
+	q.yieldIfBacklogged()
 	for len(ms) > 0 {
 		n := len(ms)
 		if q.gate != nil {
@@ -261,6 +311,16 @@ func (q *queue) take(buf []message) []message {
 		return nil
 	}
 	out := q.items
+	// buf, the consumer's previous batch, is what producers fill next,
+	// unless it is much bigger than the batches of late: then it goes,
+	// and append grows a new one as needed.
+	q.peak = max(q.peak, len(out))
+	if q.epochLeft -= len(out); q.epochLeft <= 0 {
+		q.prevPeak, q.peak, q.epochLeft = q.peak, 0, epochLimits*q.limit
+	}
+	if cap(buf) > keepBuffer && cap(buf) > 4*max(q.peak, q.prevPeak) {
+		buf = nil
+	}
 	clear(buf)
 	q.items = buf[:0]
 	q.size.Store(0)
@@ -279,26 +339,40 @@ func (q *queue) take(buf []message) []message {
 // queued since the consumer found the queue empty. The consumer calls it
 // after take returned nil, then selects on it (and on anything else it
 // waits for), then calls take again.
-func (q *queue) waitReady() <-chan struct{} { return waitReadyAny(q) }
+func (q *queue) waitReady() <-chan struct{} {
+	ready, _ := waitReadyAny(q)
+	return ready
+}
 
 // waitReadyAny is waitReady for a consumer of several queues that share
-// one ready channel: it returns when any of them may have messages.
-func waitReadyAny(qs ...*queue) <-chan struct{} {
+// one ready channel: it returns when any of them may have messages, and
+// whether any holds a buffer of more than keepIdle messages.
+func waitReadyAny(qs ...*queue) (_ <-chan struct{}, big bool) {
 	for _, q := range qs {
 		q.mu.Lock()
 		if len(q.items) > 0 || q.closed {
 			q.mu.Unlock()
-			return closedChan
+			return closedChan, false
 		}
 		q.consumerWaiting = true
+		big = big || cap(q.items) > keepIdle
 		q.mu.Unlock()
 	}
-	return qs[0].ready
+	return qs[0].ready, big
 }
 
-// awaitAny waits, as s says, until one of qs may hold messages; it
-// returns false if stop closed first. qs share one ready channel.
-func awaitAny(s *waitStrategy, stop <-chan struct{}, qs ...*queue) bool {
+// parker waits for a consumer's queues. A consumer that parks holding
+// big buffers (its queues' or its own) lets them go once it has been idle
+// for idleRelease. Only the consumer uses it.
+type parker struct {
+	// bufs are the consumer's own buffers, which it keeps between batches.
+	bufs  []*[]message
+	timer *time.Timer
+}
+
+// await waits, as s says, until one of qs may hold messages; it returns
+// false if stop closed first. qs share one ready channel.
+func (p *parker) await(s *waitStrategy, stop <-chan struct{}, qs ...*queue) bool {
 	for n := 0; ; n++ {
 		for _, q := range qs {
 			if q.size.Load() > 0 {
@@ -306,12 +380,7 @@ func awaitAny(s *waitStrategy, stop <-chan struct{}, qs ...*queue) bool {
 			}
 		}
 		if s.park(n) {
-			select {
-			case <-stop:
-				return false
-			case <-waitReadyAny(qs...):
-				return true
-			}
+			return p.park(stop, qs)
 		}
 		s.pause(n)
 		select {
@@ -320,6 +389,55 @@ func awaitAny(s *waitStrategy, stop <-chan struct{}, qs ...*queue) bool {
 		default:
 		}
 	}
+}
+
+func (p *parker) park(stop <-chan struct{}, qs []*queue) bool {
+	ready, big := waitReadyAny(qs...)
+	for _, b := range p.bufs {
+		big = big || cap(*b) > keepIdle
+	}
+	if !big {
+		select {
+		case <-stop:
+			return false
+		case <-ready:
+			return true
+		}
+	}
+	if p.timer == nil {
+		p.timer = time.NewTimer(idleRelease)
+	} else {
+		p.timer.Reset(idleRelease)
+	}
+	defer p.timer.Stop()
+	select {
+	case <-stop:
+		return false
+	case <-ready:
+		return true
+	case <-p.timer.C:
+	}
+	for _, b := range p.bufs {
+		*b = nil
+	}
+	for _, q := range qs {
+		q.releaseIdle()
+	}
+	select {
+	case <-stop:
+		return false
+	case <-ready:
+		return true
+	}
+}
+
+// releaseIdle lets an empty queue's buffer go.
+func (q *queue) releaseIdle() {
+	q.mu.Lock()
+	if len(q.items) == 0 {
+		q.items, q.peak, q.prevPeak = nil, 0, 0
+	}
+	q.mu.Unlock()
 }
 
 // closedChan is always ready.

@@ -3,7 +3,6 @@ package worker
 import (
 	"fmt"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,10 +44,8 @@ type spoutExecutor struct {
 	clock atomic.Int64
 	// outcomes is the executor's scratch space for a batch of notes.
 	outcomes []outcome
-
-	mu sync.Mutex
-	// pending is guarded by mu: collectors add to it from any goroutine.
-	pending pendingTable
+	// outcomeStats tallies the acks and fails of the tasks' streams.
+	outcomeStats tally
 
 	stop chan struct{}
 	done chan struct{}
@@ -97,12 +94,6 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 		w.addLocal(id, x.inbox)
 	}
 	return x, nil
-}
-
-func (x *spoutExecutor) addPending(root uint64, t pendingTuple) {
-	x.mu.Lock()
-	x.pending.add(root, t)
-	x.mu.Unlock()
 }
 
 func (x *spoutExecutor) open() error {
@@ -161,16 +152,11 @@ func (x *spoutExecutor) run() {
 			now := monoNow()
 			x.clock.Store(now)
 			if now > nextExpiry {
-				x.mu.Lock()
-				if x.timeout > 0 {
-					expired = x.pending.expire(now, x.timeout, expired[:0])
-				} else {
-					x.pending.entries.Shrink()
-				}
-				x.mu.Unlock()
+				expired = x.expire(now, expired[:0])
 				for _, p := range expired {
 					x.fail(p, true)
 				}
+				x.outcomeStats.flush()
 				clear(expired)
 				nextExpiry = now + int64(x.expiryInterval())
 			}
@@ -291,10 +277,27 @@ func (x *spoutExecutor) flush(stop bool) {
 	}
 }
 
-func (x *spoutExecutor) pendingCount() int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.pending.len()
+// expire removes the tuples of every task that timed out, and returns
+// them; each task's table shrinks then if a burst left it mostly empty.
+func (x *spoutExecutor) expire(now int64, expired []pendingTuple) []pendingTuple {
+	for _, t := range x.tasks {
+		t.out.mu.Lock()
+		if x.timeout > 0 {
+			expired = t.out.pending.expire(now, x.timeout, expired)
+		} else {
+			t.out.pending.entries.Shrink()
+		}
+		t.out.mu.Unlock()
+	}
+	return expired
+}
+
+func (x *spoutExecutor) pendingCount() int64 {
+	var n int64
+	for _, t := range x.tasks {
+		n += t.pending.Load()
+	}
+	return n
 }
 
 // outcome is a pending tuple that completed or failed.
@@ -303,41 +306,66 @@ type outcome struct {
 	failed bool
 }
 
-// handle delivers a batch of notes to the tasks, locking the pending table
-// once for all of them.
+// handle delivers a batch of notes to the tasks, locking each task's
+// pending table once for a run of notes for it.
 func (x *spoutExecutor) handle(batch []message) {
 	done := x.outcomes[:0]
-	x.mu.Lock()
+	var locked *spoutTask
 	for i := range batch {
-		switch m := &batch[i]; m.kind {
+		m := &batch[i]
+		if locked == nil || int32(locked.id) != m.task {
+			if locked != nil {
+				locked.out.mu.Unlock()
+			}
+			if locked = x.task(m.task); locked == nil {
+				continue
+			}
+			locked.out.mu.Lock()
+		}
+		switch m.kind {
 		case kindComplete, kindFailed:
-			if p, ok := x.pending.take(m.root); ok {
+			if p, ok := locked.out.pending.take(m.root); ok {
 				done = append(done, outcome{p, m.kind == kindFailed})
 			}
 		case kindResetTimeout:
-			x.pending.reset(m.root, monoNow())
+			locked.out.pending.reset(m.root, monoNow())
 		}
 	}
-	x.mu.Unlock()
+	if locked != nil {
+		locked.out.mu.Unlock()
+	}
 	for i := range done {
 		if p := &done[i].p; done[i].failed {
 			x.fail(*p, false)
 		} else {
 			x.call(p.task, "Ack", func() { p.task.spout.Ack(p.msgID) })
-			p.stream.stats.acked.Add(1)
+			x.outcomeStats.to(p.stream.stats).acked++
 			if p.emitted != 0 {
 				p.stream.stats.complete.record(time.Duration(monoNow() - p.emitted))
 			}
 		}
 	}
+	x.outcomeStats.flush()
 	clear(done)
 	x.outcomes = done
 }
 
+// task returns the executor's task id, nil if it has none of that id.
+func (x *spoutExecutor) task(id int32) *spoutTask {
+	for _, t := range x.tasks {
+		if int32(t.id) == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// fail tells a task that its tuple failed; the caller flushes
+// outcomeStats.
 func (x *spoutExecutor) fail(p pendingTuple, timedOut bool) {
 	t := p.task
 	x.call(t, "Fail", func() { t.spout.Fail(p.msgID) })
-	p.stream.stats.failed.Add(1)
+	x.outcomeStats.to(p.stream.stats).failed++
 	if timedOut {
 		x.w.timedOut.Add(1)
 	}
