@@ -132,7 +132,11 @@ var KnownKeys = map[string]KeySpec{
 	KeyLogCleanupAgeMins:           {KindInt, 10080},
 	KeyLogCleanupIntervalSecs:      {KindInt, 600},
 	KeyLogMaxSumSizeMB:             {KindInt, 4096},
-	// Storm 2's defaults for its wait strategies.
+	// Storm 2's defaults for its wait strategies, but for level 2 of bolts
+	// and producers: Storm parks 1 ns a thousand times before it sleeps;
+	// squall's nearest, a yield, costs CPU on shared cores and gained
+	// nothing in its benchmarks (docs/performance.md), and its bolts and
+	// producers are woken when there is work, rather than sleeping.
 	WaitSpout + WaitStrategy:             {KindString, WaitProgressive},
 	WaitSpout + WaitParkMicrosec:         {KindNumber, 100},
 	WaitSpout + WaitLevel1Count:          {KindInt, 0},
@@ -141,12 +145,12 @@ var KnownKeys = map[string]KeySpec{
 	WaitBolt + WaitStrategy:              {KindString, WaitProgressive},
 	WaitBolt + WaitParkMicrosec:          {KindNumber, 100},
 	WaitBolt + WaitLevel1Count:           {KindInt, 1},
-	WaitBolt + WaitLevel2Count:           {KindInt, 1000},
+	WaitBolt + WaitLevel2Count:           {KindInt, 0},
 	WaitBolt + WaitLevel3SleepMs:         {KindNumber, 1},
 	WaitBackpressure + WaitStrategy:      {KindString, WaitProgressive},
 	WaitBackpressure + WaitParkMicrosec:  {KindNumber, 100},
 	WaitBackpressure + WaitLevel1Count:   {KindInt, 1},
-	WaitBackpressure + WaitLevel2Count:   {KindInt, 1000},
+	WaitBackpressure + WaitLevel2Count:   {KindInt, 0},
 	WaitBackpressure + WaitLevel3SleepMs: {KindNumber, 1},
 }
 

@@ -20,8 +20,8 @@ func TestNewWaitStrategy(t *testing.T) {
 		wantErr   bool
 	}{
 		{"spout defaults: straight to 1 ms sleeps", topology.WaitSpout, nil, waitStrategy{sleep: time.Millisecond}, false},
-		{"bolt defaults: a check, 1000 yields, then park", topology.WaitBolt, nil, waitStrategy{spin: 1, yield: 1000, sleep: time.Millisecond}, false},
-		{"backpressure defaults", topology.WaitBackpressure, nil, waitStrategy{spin: 1, yield: 1000, sleep: time.Millisecond}, false},
+		{"bolt defaults: a check, then park", topology.WaitBolt, nil, waitStrategy{spin: 1, sleep: time.Millisecond}, false},
+		{"backpressure defaults", topology.WaitBackpressure, nil, waitStrategy{spin: 1, sleep: time.Millisecond}, false},
 		{"progressive levels", topology.WaitSpout, topology.Config{
 			"topology.spout.wait.progressive.level1.count":        10,
 			"topology.spout.wait.progressive.level2.count":        20,
@@ -32,7 +32,7 @@ func TestNewWaitStrategy(t *testing.T) {
 		}, waitStrategy{busy: true}, false},
 		{"a bolt parks whatever its level 3 sleep", topology.WaitBolt, topology.Config{
 			"topology.bolt.wait.progressive.level3.sleep.millis": 0,
-		}, waitStrategy{spin: 1, yield: 1000}, false},
+		}, waitStrategy{spin: 1}, false},
 		{"park", topology.WaitSpout, topology.Config{
 			"topology.spout.wait.strategy":      "org.apache.storm.policy.WaitStrategyPark",
 			"topology.spout.wait.park.microsec": 250,
