@@ -50,17 +50,18 @@ const (
 
 // Storm 2's wait strategies: how a spout with nothing to emit, a bolt with
 // nothing to execute and a producer facing a full queue idle. Each
-// situation has the same settings under its own prefix.
+// situation has the same settings under its own prefix; a key is a
+// prefix followed by a setting.
 const (
-	WaitSpout        = "topology.spout.wait"
-	WaitBolt         = "topology.bolt.wait"
-	WaitBackpressure = "topology.backpressure.wait"
+	WaitSpout        = "topology.spout.wait."
+	WaitBolt         = "topology.bolt.wait."
+	WaitBackpressure = "topology.backpressure.wait."
 
-	WaitStrategy       = ".strategy"
-	WaitParkMicrosec   = ".park.microsec"
-	WaitLevel1Count    = ".progressive.level1.count"
-	WaitLevel2Count    = ".progressive.level2.count"
-	WaitLevel3SleepMs  = ".progressive.level3.sleep.millis"
+	WaitStrategy       = "strategy"
+	WaitParkMicrosec   = "park.microsec"
+	WaitLevel1Count    = "progressive.level1.count"
+	WaitLevel2Count    = "progressive.level2.count"
+	WaitLevel3SleepMs  = "progressive.level3.sleep.millis"
 	WaitProgressive    = "org.apache.storm.policy.WaitStrategyProgressive"
 	WaitPark           = "org.apache.storm.policy.WaitStrategyPark"
 	WaitSleepSpoutWait = "org.apache.storm.spout.SleepSpoutWaitStrategy" // Storm 1's, spouts only
