@@ -23,6 +23,7 @@ const (
 	KeyErrorThrottleIntervalSecs   = "topology.error.throttle.interval.secs"
 	KeyMaxErrorReportPerInterval   = "topology.max.error.report.per.interval"
 	KeySleepSpoutWaitStrategyMs    = "topology.sleep.spout.wait.strategy.time.ms"
+	KeyDisableLoadAwareMessaging   = "topology.disable.loadaware.messaging"
 	KeyTopologyEnvironment         = "topology.environment"
 	KeyStatsSampleRate             = "topology.stats.sample.rate"
 	KeyZookeeperServers            = "storm.zookeeper.servers"
@@ -45,6 +46,25 @@ const (
 	KeyLogCleanupAgeMins           = "logviewer.cleanup.age.mins"
 	KeyLogCleanupIntervalSecs      = "logviewer.cleanup.interval.secs"
 	KeyLogMaxSumSizeMB             = "logviewer.max.sum.worker.logs.size.mb"
+)
+
+// Storm 2's wait strategies: how a spout with nothing to emit, a bolt with
+// nothing to execute and a producer facing a full queue idle. Each
+// situation has the same settings under its own prefix; a key is a
+// prefix followed by a setting.
+const (
+	WaitSpout        = "topology.spout.wait."
+	WaitBolt         = "topology.bolt.wait."
+	WaitBackpressure = "topology.backpressure.wait."
+
+	WaitStrategy       = "strategy"
+	WaitParkMicrosec   = "park.microsec"
+	WaitLevel1Count    = "progressive.level1.count"
+	WaitLevel2Count    = "progressive.level2.count"
+	WaitLevel3SleepMs  = "progressive.level3.sleep.millis"
+	WaitProgressive    = "org.apache.storm.policy.WaitStrategyProgressive"
+	WaitPark           = "org.apache.storm.policy.WaitStrategyPark"
+	WaitSleepSpoutWait = "org.apache.storm.spout.SleepSpoutWaitStrategy" // Storm 1's, spouts only
 )
 
 // ValueKind is the type a known configuration key must have.
@@ -90,6 +110,7 @@ var KnownKeys = map[string]KeySpec{
 	KeyErrorThrottleIntervalSecs:   {KindInt, 10},
 	KeyMaxErrorReportPerInterval:   {KindInt, 5},
 	KeySleepSpoutWaitStrategyMs:    {KindInt, 1},
+	KeyDisableLoadAwareMessaging:   {KindBool, false},
 	KeyTopologyEnvironment:         {KindMap, nil},
 	KeyStatsSampleRate:             {KindNumber, 0.05},
 	KeyZookeeperServers:            {KindStringList, nil},
@@ -112,6 +133,26 @@ var KnownKeys = map[string]KeySpec{
 	KeyLogCleanupAgeMins:           {KindInt, 10080},
 	KeyLogCleanupIntervalSecs:      {KindInt, 600},
 	KeyLogMaxSumSizeMB:             {KindInt, 4096},
+	// Storm 2's defaults for its wait strategies, but for level 2 of bolts
+	// and producers: Storm parks 1 ns a thousand times before it sleeps;
+	// squall's nearest, a yield, costs CPU on shared cores and gained
+	// nothing in its benchmarks (docs/performance.md), and its bolts and
+	// producers are woken when there is work, rather than sleeping.
+	WaitSpout + WaitStrategy:             {KindString, WaitProgressive},
+	WaitSpout + WaitParkMicrosec:         {KindNumber, 100},
+	WaitSpout + WaitLevel1Count:          {KindInt, 0},
+	WaitSpout + WaitLevel2Count:          {KindInt, 0},
+	WaitSpout + WaitLevel3SleepMs:        {KindNumber, 1},
+	WaitBolt + WaitStrategy:              {KindString, WaitProgressive},
+	WaitBolt + WaitParkMicrosec:          {KindNumber, 100},
+	WaitBolt + WaitLevel1Count:           {KindInt, 1},
+	WaitBolt + WaitLevel2Count:           {KindInt, 0},
+	WaitBolt + WaitLevel3SleepMs:         {KindNumber, 1},
+	WaitBackpressure + WaitStrategy:      {KindString, WaitProgressive},
+	WaitBackpressure + WaitParkMicrosec:  {KindNumber, 100},
+	WaitBackpressure + WaitLevel1Count:   {KindInt, 1},
+	WaitBackpressure + WaitLevel2Count:   {KindInt, 0},
+	WaitBackpressure + WaitLevel3SleepMs: {KindNumber, 1},
 }
 
 // Defaults returns a Config holding every known key that has a non-null

@@ -12,7 +12,6 @@ const (
 	whyJVM           = "squall workers are Go processes, not JVMs"
 	whyClasspath     = "squall runs no Java, so there is no classpath"
 	whyRAS           = "squall's scheduler spreads executors evenly over free slots; Storm's resource-aware scheduling is not implemented"
-	whyWaitStrategy  = "it configures Java wait-strategy classes; squall's executors back off progressively by themselves"
 	whyTrident       = "Trident and transactional topologies are not supported"
 )
 
@@ -71,14 +70,7 @@ var ignoredKeys = map[string]string{
 	"topology.ras.order.executors.by.proximity.needs":       whyRAS,
 	"topology.priority":                                     whyRAS,
 
-	"topology.spout.wait.strategy":                               whyWaitStrategy,
-	"topology.bolt.wait.strategy":                                whyWaitStrategy,
-	"topology.backpressure.wait.strategy":                        whyWaitStrategy,
-	"topology.backpressure.wait.park.microsec":                   whyWaitStrategy,
-	"topology.backpressure.wait.progressive.level1.count":        whyWaitStrategy,
-	"topology.backpressure.wait.progressive.level2.count":        whyWaitStrategy,
-	"topology.backpressure.wait.progressive.level3.sleep.millis": whyWaitStrategy,
-	"topology.backpressure.enable":                               "Storm 2 removed it; squall's backpressure is always on",
+	"topology.backpressure.enable": "Storm 2 removed it; squall's backpressure is always on",
 
 	"topology.trident.batch.emit.interval.millis":  whyTrident,
 	"topology.trident.windowing.cache.tuple.limit": whyTrident,

@@ -39,23 +39,27 @@ func (w *Worker) newAckerExecutor(ex topology.Executor) *ackerExecutor {
 func (x *ackerExecutor) run() {
 	defer close(x.done)
 	var buf []message
+	p := parker{bufs: []*[]message{&buf}}
 	// Trees nobody finished are forgotten after two timeouts; their
 	// spouts have failed them by then.
 	expire := time.NewTicker(x.timeout)
 	defer expire.Stop()
 	for {
+		select {
+		case <-expire.C:
+			x.tracker.Expire(monoNow(), 2*x.timeout)
+		default:
+		}
 		batch := x.inbox.take(buf)
 		if batch == nil {
-			select {
-			case <-x.stop:
+			// An idle acker's trees can wait for their expiry until
+			// messages come: nothing adds to them meanwhile.
+			if !p.await(&x.w.boltWait, x.stop, x.inbox) {
 				return
-			case now := <-expire.C:
-				x.tracker.Expire(now, 2*x.timeout)
-			case <-x.inbox.waitReady():
 			}
 			continue
 		}
-		now := time.Now()
+		now := monoNow()
 		for i := range batch {
 			x.handle(&batch[i], now)
 		}
@@ -76,7 +80,7 @@ func (x *ackerExecutor) flush() {
 	}
 }
 
-func (x *ackerExecutor) handle(m *message, now time.Time) {
+func (x *ackerExecutor) handle(m *message, now int64) {
 	var r acker.Result
 	switch m.kind {
 	case kindInit:
@@ -110,17 +114,6 @@ func (x *ackerExecutor) handle(m *message, now time.Time) {
 	x.out = append(x.out, outBatch{q: q, msgs: []message{note}})
 }
 
-// anchorOf returns the acker's record of a tuple, nil if it is untracked.
-func anchorOf(t topology.Tuple) *acker.Anchor {
-	a, _ := t.Tracking().(*acker.Anchor)
-	return a
-}
-
-// tracking wraps an anchor for topology.NewTuple: no anchor is no
-// tracking (a nil *acker.Anchor in an interface would not be nil).
-func tracking(a *acker.Anchor) any {
-	if a == nil {
-		return nil
-	}
-	return a
-}
+// anchorOf returns the acker's record of a tuple and its edges, nil if the
+// tuple is untracked.
+func anchorOf(t topology.Tuple) (*acker.Anchor, []acker.Edge) { return acker.Of(t.Tracking()) }

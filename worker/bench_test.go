@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +50,7 @@ func (s *constSpout) Close()   {}
 
 // benchTopology returns const spout -> [identity]* -> null with the
 // given grouping and acker count.
-func benchTopology(b *testing.B, n int, reliable bool, identities int, grouping topology.GroupingType, ackers int) *topology.Topology {
+func benchTopology(b testing.TB, n int, reliable bool, identities int, grouping topology.GroupingType, ackers int) *topology.Topology {
 	bld := topology.NewBuilder("bench")
 	bld.AddConfig(topology.KeyAckerExecutors, ackers)
 	bld.SetSpout("spout", topology.SpoutFunc(func() (topology.Spout, error) { return &constSpout{limit: n, reliable: reliable}, nil }), 1)
@@ -67,6 +71,15 @@ func benchTopology(b *testing.B, n int, reliable bool, identities int, grouping 
 // runBench runs topo until its null bolt executed n tuples (and, when
 // reliable, the spout saw n acks) and reports tuples/s.
 func runBench(b *testing.B, topo *topology.Topology, n int, reliable bool) *Worker {
+	var out *Worker
+	runBenchThen(b, topo, n, reliable, func(w *Worker) { out = w })
+	return out
+}
+
+// runBenchThen is runBench calling then with the worker once the tuples
+// arrived, before the worker stops.
+func runBenchThen(b *testing.B, topo *topology.Topology, n int, reliable bool, then func(*Worker)) {
+	topo.Config = topo.Config.Merge(benchConf(b))
 	w, err := New(Config{Topology: topo, StormID: "bench-1-1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
@@ -74,30 +87,27 @@ func runBench(b *testing.B, topo *topology.Topology, n int, reliable bool) *Work
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	b.ResetTimer()
+	before := readUsage(b)
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	allocated, gcs := mem.TotalAlloc, mem.NumGC
 	go func() { done <- w.Run(ctx) }()
-	for {
-		var executed, acked int64
-		for _, c := range w.Stats() {
-			t := c.Totals()
-			if c.Component == "null" {
-				executed = t.Executed
-			}
-			if c.Spout {
-				acked = t.Acked
-			}
-		}
-		if executed >= int64(n) && (!reliable || acked >= int64(n)) {
-			break
-		}
-		time.Sleep(200 * time.Microsecond)
+	for executedBy(w, "null") < int64(n) || reliable && ackedBy(w) < int64(n) {
+		time.Sleep(time.Millisecond)
 	}
 	b.StopTimer()
+	after := readUsage(b)
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tuples/s")
+	// CPU time per tuple moves less than tuples/s with the machine's load.
+	b.ReportMetric(float64(after.cpu-before.cpu)/float64(n), "cpu-ns/tuple")
+	runtime.ReadMemStats(&mem)
+	b.ReportMetric(float64(mem.TotalAlloc-allocated)/float64(n), "B/tuple")
+	b.ReportMetric(float64(mem.NumGC-gcs), "GCs")
+	then(w)
 	cancel()
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
-	return w
 }
 
 func BenchmarkSpoutNullLocalOrShuffle(b *testing.B) {
@@ -129,4 +139,59 @@ func benchAcked(b *testing.B, maxPending int) {
 			b.ReportMetric(float64(Percentile(t.CompleteHistogram, 0.99).Microseconds()), "p99-µs")
 		}
 	}
+}
+
+// benchConf returns the configuration given in SQUALL_BENCH_CONF
+// ("key=value,key=value"), laid over the benchmarks' topologies to compare
+// settings without rebuilding.
+func benchConf(tb testing.TB) topology.Config {
+	conf := topology.Config{}
+	for kv := range strings.SplitSeq(os.Getenv("SQUALL_BENCH_CONF"), ",") {
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			tb.Fatalf("SQUALL_BENCH_CONF: %q is not key=value", kv)
+		}
+		var val any = v
+		if n, err := strconv.Atoi(v); err == nil {
+			val = n
+		}
+		conf[k] = val
+	}
+	return conf
+}
+
+// executedBy counts what the bolts of component executed, reading their
+// counters only (Stats, which builds every component's, would weigh on
+// the benchmark).
+func executedBy(w *Worker, component string) int64 {
+	var n int64
+	for _, x := range w.bolts {
+		if x.comp.ID != component {
+			continue
+		}
+		for _, t := range x.tasks {
+			for i := range t.out.inputs {
+				if in := t.out.inputs[i].Load(); in != nil {
+					n += in.executed.Load()
+				}
+			}
+		}
+	}
+	return n
+}
+
+// ackedBy counts the spouts' acked tuples.
+func ackedBy(w *Worker) int64 {
+	var n int64
+	for _, x := range w.spouts {
+		for _, t := range x.tasks {
+			for _, so := range t.out.routes {
+				n += so.stats.acked.Load()
+			}
+		}
+	}
+	return n
 }

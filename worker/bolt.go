@@ -24,16 +24,21 @@ type boltTask struct {
 // boltExecutor runs the tasks of one bolt executor on one goroutine,
 // executing the tuples of its queue in batches.
 type boltExecutor struct {
-	w      *Worker
-	comp   *topology.Component
-	exec   topology.Executor
-	tasks  []*boltTask
-	byID   map[int32]*boltTask
-	inbox  *queue
+	w     *Worker
+	comp  *topology.Component
+	exec  topology.Executor
+	tasks []*boltTask
+	byID  map[int32]*boltTask
+	inbox *queue
+	// wait is how the executor idles with an empty queue.
+	wait   waitStrategy
 	sample sampler
 	tick   time.Duration // 0: no tick tuples
 	// busy is the time spent executing (sampled executes scaled up).
 	busy atomic.Int64
+	// executed tallies the tuples executed per task and input stream;
+	// only the executor's goroutine uses it.
+	executed tally
 
 	stop chan struct{}
 	done chan struct{}
@@ -41,8 +46,17 @@ type boltExecutor struct {
 
 func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor) (*boltExecutor, error) {
 	conf := w.componentConfig(comp)
+	wait, err := newWaitStrategy(conf, topology.WaitBolt)
+	if err != nil {
+		return nil, fmt.Errorf("bolt %q: %w", comp.ID, err)
+	}
+	bp, err := newWaitStrategy(conf, topology.WaitBackpressure)
+	if err != nil {
+		return nil, fmt.Errorf("bolt %q: %w", comp.ID, err)
+	}
 	x := &boltExecutor{
-		w: w, comp: comp, exec: ex,
+		wait: wait,
+		w:    w, comp: comp, exec: ex,
 		byID:   map[int32]*boltTask{},
 		inbox:  newQueue(conf.Int(topology.KeyExecutorReceiveBufferSize, 32768)),
 		sample: newSampler(conf.Float(topology.KeyStatsSampleRate, 0.05)),
@@ -66,7 +80,7 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 			}
 		}
 		t := &boltTask{id: id, bolt: b, ctx: ctx, batched: comp.Shell == nil,
-			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil},
+			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil, backpressure: bp},
 				inputs: make([]atomic.Pointer[counters], w.numStreams)}}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
@@ -88,13 +102,12 @@ func (x *boltExecutor) run() {
 	defer close(x.done)
 	defer x.cleanup()
 	var buf []message
+	p := parker{bufs: []*[]message{&buf}}
 	for {
 		batch := x.inbox.take(buf)
 		if batch == nil {
-			select {
-			case <-x.stop:
+			if !p.await(&x.wait, x.stop, x.inbox) {
 				return
-			case <-x.inbox.waitReady():
 			}
 			continue
 		}
@@ -130,6 +143,7 @@ func (x *boltExecutor) startBatch() {
 }
 
 func (x *boltExecutor) flush(stop bool) {
+	x.executed.flush()
 	for _, t := range x.tasks {
 		if t.batched {
 			t.out.flush(stop)
@@ -141,13 +155,13 @@ func (x *boltExecutor) flush(stop bool) {
 // and is reported; the task goes on.
 func (x *boltExecutor) execute(t *boltTask, tup topology.Tuple) {
 	in := t.out.input(tup)
-	in.executed.Add(1)
+	x.executed.to(in).executed++
 	if !x.sample.sample() {
 		x.safeExecute(t, tup)
 		return
 	}
 	start := time.Now()
-	if an := anchorOf(tup); an != nil {
+	if an, _ := anchorOf(tup); an != nil {
 		an.SetSampled(start.UnixNano())
 	}
 	x.safeExecute(t, tup)

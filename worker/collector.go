@@ -28,6 +28,8 @@ type emitter struct {
 	spout bool
 	// stalled is set while messages a queue refused wait in out.
 	stalled atomic.Bool
+	// backpressure is how the task waits for a full queue.
+	backpressure waitStrategy
 
 	mu sync.Mutex
 	// The following fields are guarded by mu.
@@ -41,6 +43,9 @@ type emitter struct {
 	out      []outBatch
 	// stuck is a queue that refused messages, while stalled.
 	stuck *queue
+	// emitted tallies emits per output stream, inputs acks and fails per
+	// input stream, while batching.
+	emitted, inputs tally
 }
 
 type outBatch struct {
@@ -57,7 +62,7 @@ const maxOutBatch = 256
 func (e *emitter) put(task int, m *message) {
 	q := e.w.route(task, m.kind)
 	if !e.batching {
-		q.push(m)
+		q.push(m, &e.backpressure)
 		return
 	}
 	for i := range e.out {
@@ -79,7 +84,7 @@ func (e *emitter) put(task int, m *message) {
 // queue is full; for a spout what fits now, keeping the rest. mu is held.
 func (e *emitter) pushOut(b *outBatch) {
 	if !e.spout {
-		b.q.pushBatch(b.msgs)
+		b.q.pushBatch(b.msgs, &e.backpressure)
 		clear(b.msgs)
 		b.msgs = b.msgs[:0]
 		return
@@ -155,6 +160,9 @@ func (e *emitter) flush(stop bool) {
 	if !stalled {
 		e.stuck = nil
 	}
+	// Counts before the acks they go with can complete anything.
+	e.emitted.flush()
+	e.inputs.flush()
 	e.stalled.Store(stalled)
 	if stop && !e.spout {
 		e.batching = false
@@ -202,10 +210,31 @@ func (e *emitter) targets(so *streamOut, values []any, directTask int, direct bo
 	return ids
 }
 
+// counted counts an emit to targets tasks; mu is held.
 func (e *emitter) counted(so *streamOut, targets int) {
-	so.stats.emitted.Add(1)
-	so.stats.transferred.Add(int64(targets))
-	e.emits.Add(1)
+	if e.spout {
+		e.emits.Add(1)
+	}
+	t := e.emitted.to(so.stats)
+	t.emitted++
+	t.transferred += int64(targets)
+	if !e.batching {
+		t.flush()
+	}
+}
+
+// countInput counts an ack (or a fail) of a tuple of an input stream; mu
+// is held.
+func (e *emitter) countInput(in *counters, failed bool) {
+	t := e.inputs.to(in)
+	if failed {
+		t.failed++
+	} else {
+		t.acked++
+	}
+	if !e.batching {
+		t.flush()
+	}
 }
 
 // randomID returns a random non-zero 64-bit id.
@@ -221,6 +250,12 @@ func randomID() uint64 {
 type spoutCollector struct {
 	emitter
 	x *spoutExecutor
+	t *spoutTask
+	// The following fields are guarded by mu.
+	// sample picks the tuples whose complete latency is measured.
+	sample sampler
+	// pending holds the task's reliable tuples in flight.
+	pending pendingTable
 }
 
 func (c *spoutCollector) Emit(stream string, values []any, msgID any) []int {
@@ -249,8 +284,11 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 	}
 	// The tuple is pending before anything can complete it.
 	root := c.w.newRoot()
-	now := monoNow()
-	c.x.addPending(root, pendingTuple{task: int32(c.task), msgID: msgID, stream: so, emitted: now, started: now})
+	var emitted int64
+	if c.sample.sample() {
+		emitted = monoNow()
+	}
+	c.pending.add(root, pendingTuple{task: c.t, msgID: msgID, stream: so, emitted: emitted, started: c.x.clock.Load()})
 	if c.w.ackers == 0 {
 		// Acking is disabled: the tuple is acked right after the current
 		// call into the spout returns.
@@ -264,7 +302,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 	for _, t := range targets {
 		edge := randomID()
 		xor ^= edge
-		anchor := acker.NewAnchorEdge(acker.Edge{Root: root, ID: edge})
+		anchor := acker.NewAnchor(acker.Edge{Root: root, ID: edge})
 		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, anchor)})
 	}
 	at := c.w.ackerFor(root)
@@ -300,34 +338,48 @@ func (c *boltCollector) EmitDirect(task int, stream string, anchors []topology.T
 
 func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []any, targets []int) {
 	for _, t := range targets {
-		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, tracking(c.anchorFor(anchors)))})
+		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, c.anchorFor(anchors))})
 	}
 	c.counted(so, len(targets))
 }
 
 // anchorFor returns the anchor of a new tuple anchored to anchors: a fresh
 // id per anchor, folded into that anchor's children and into the new
-// tuple's edge for each of the anchor's trees. nil when nothing is tracked.
-func (c *boltCollector) anchorFor(anchors []topology.Tuple) *acker.Anchor {
-	var edges []acker.Edge
+// tuple's edge for each of the anchor's trees. nil when nothing is
+// tracked. A tuple in one tree, the usual case, costs one small
+// allocation.
+func (c *boltCollector) anchorFor(anchors []topology.Tuple) any {
+	var (
+		one   acker.Edge // the edge while there is one
+		edges []acker.Edge
+	)
 	for _, a := range anchors {
-		an := anchorOf(a)
+		an, aEdges := anchorOf(a)
 		if an == nil {
 			continue
 		}
 		id := randomID()
 		an.AddChild(id)
-		for _, e := range an.Edges() {
-			edges = xorEdge(edges, e.Root, id)
+		for _, e := range aEdges {
+			switch {
+			case edges != nil:
+				edges = xorEdge(edges, e.Root, id)
+			case one.Root == 0:
+				one = acker.Edge{Root: e.Root, ID: id}
+			case one.Root == e.Root:
+				one.ID ^= id
+			default:
+				edges = append(make([]acker.Edge, 0, 4), one, acker.Edge{Root: e.Root, ID: id})
+			}
 		}
 	}
-	switch len(edges) {
-	case 0:
-		return nil
-	case 1:
-		return acker.NewAnchorEdge(edges[0])
+	switch {
+	case edges != nil:
+		return acker.NewMultiAnchor(edges)
+	case one.Root != 0:
+		return acker.NewAnchor(one)
 	}
-	return acker.NewAnchor(edges)
+	return nil
 }
 
 // xorEdge folds id into the edge of root in edges.
@@ -342,36 +394,45 @@ func xorEdge(edges []acker.Edge, root, id uint64) []acker.Edge {
 }
 
 func (c *boltCollector) Ack(t topology.Tuple) {
-	if an := anchorOf(t); an != nil {
+	in := c.input(t)
+	an, edges := anchorOf(t)
+	c.mu.Lock()
+	if an != nil {
 		children := an.Children()
-		c.mu.Lock()
-		for _, e := range an.Edges() {
+		for _, e := range edges {
 			at := c.w.ackerFor(e.Root)
 			c.put(at, &message{kind: kindAck, task: int32(at), root: e.Root, val: e.ID ^ children})
 		}
-		c.mu.Unlock()
+	}
+	c.countInput(in, false)
+	c.mu.Unlock()
+	if an != nil {
 		if at := an.SampledAt(); at != 0 {
-			c.input(t).process.record(time.Duration(time.Now().UnixNano() - at))
+			in.process.record(time.Duration(time.Now().UnixNano() - at))
 		}
 	}
-	c.input(t).acked.Add(1)
 }
 
 func (c *boltCollector) Fail(t topology.Tuple) {
+	in := c.input(t)
+	c.mu.Lock()
 	c.notify(t, kindFail)
-	c.input(t).failed.Add(1)
+	c.countInput(in, true)
+	c.mu.Unlock()
 }
 
-func (c *boltCollector) ResetTimeout(t topology.Tuple) { c.notify(t, kindReset) }
+func (c *boltCollector) ResetTimeout(t topology.Tuple) {
+	c.mu.Lock()
+	c.notify(t, kindReset)
+	c.mu.Unlock()
+}
 
+// notify tells the ackers of t's trees about it; mu is held.
 func (c *boltCollector) notify(t topology.Tuple, k kind) {
-	if an := anchorOf(t); an != nil {
-		c.mu.Lock()
-		for _, e := range an.Edges() {
-			at := c.w.ackerFor(e.Root)
-			c.put(at, &message{kind: k, task: int32(at), root: e.Root})
-		}
-		c.mu.Unlock()
+	_, edges := anchorOf(t)
+	for _, e := range edges {
+		at := c.w.ackerFor(e.Root)
+		c.put(at, &message{kind: k, task: int32(at), root: e.Root})
 	}
 }
 

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -100,3 +101,18 @@ func (w *Worker) reportError(component string, task int, err error) {
 		w.log.Error("component reported an error", "component", component, "task", task, "err", err)
 	}
 }
+
+// SettingError is a configuration value the worker cannot run with,
+// though its type is right (a wait strategy it does not know, a negative
+// count). It wraps topology.ErrBadConfig.
+type SettingError struct {
+	Key    string
+	Value  any
+	Reason string
+}
+
+func (e *SettingError) Error() string {
+	return fmt.Sprintf("%v: %s = %#v: %s", topology.ErrBadConfig, e.Key, e.Value, e.Reason)
+}
+
+func (e *SettingError) Unwrap() error { return topology.ErrBadConfig }

@@ -219,3 +219,38 @@ func (s *sampler) sample() bool {
 	}
 	return false
 }
+
+// tally adds up counts for one of a task's counters as plain numbers, and
+// adds them to the counters' atomics when flushed, or when counts for
+// other counters come: the tuple path pays a plain addition, the shared
+// atomics are touched once per batch. Its owner serialises its use.
+type tally struct {
+	c                                             *counters
+	emitted, transferred, executed, acked, failed int64
+}
+
+// to returns t ready to count for c.
+func (t *tally) to(c *counters) *tally {
+	if t.c != c {
+		t.flush()
+		t.c = c
+	}
+	return t
+}
+
+// flush adds what t counted to its counters.
+func (t *tally) flush() {
+	c := t.c
+	if c == nil {
+		return
+	}
+	for _, f := range [...]struct {
+		n *int64
+		a *atomic.Int64
+	}{{&t.emitted, &c.emitted}, {&t.transferred, &c.transferred}, {&t.executed, &c.executed}, {&t.acked, &c.acked}, {&t.failed, &c.failed}} {
+		if *f.n != 0 {
+			f.a.Add(*f.n)
+			*f.n = 0
+		}
+	}
+}

@@ -102,6 +102,7 @@ func (p *peer) run() {
 		downSince:    time.Now(),
 	}
 	defer wr.disconnect(nil)
+	park := parker{bufs: []*[]message{&wr.ctlBuf, &wr.dataBuf}}
 	for {
 		if wr.l == nil && !wr.connect() {
 			return
@@ -119,10 +120,8 @@ func (p *peer) run() {
 			<-p.stop
 			return
 		}
-		select {
-		case <-p.stop:
+		if !park.await(&p.w.boltWait, p.stop, p.ctl, p.data) {
 			return
-		case <-waitReadyAny(p.ctl, p.data):
 		}
 	}
 }
@@ -356,8 +355,8 @@ func (p *peer) readSignals(c net.Conn, done chan struct{}) {
 func (p *peer) unsendable(m *message, err error) {
 	src := m.tuple.Source()
 	p.w.reportError(src.Component, src.Task, fmt.Errorf("tuple on stream %q to task %d: %w", src.Stream, m.task, err))
-	if an := anchorOf(m.tuple); an != nil {
-		for _, e := range an.Edges() {
+	if an, edges := anchorOf(m.tuple); an != nil {
+		for _, e := range edges {
 			at := p.w.ackerFor(e.Root)
 			p.w.route(at, kindFail).pushNow(&message{kind: kindFail, task: int32(at), root: e.Root})
 		}

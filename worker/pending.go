@@ -1,16 +1,22 @@
 package worker
 
-import "time"
+import (
+	"time"
+
+	"github.com/squallstream/squall/worker/idmap"
+)
 
 // pendingTuple is a reliable spout tuple in flight.
 type pendingTuple struct {
-	task   int32
-	msgID  any
+	task  *spoutTask
+	msgID any
+	// stream counts the tuple's outcome.
 	stream *streamOut
-	// emitted is when the spout emitted it, for the complete latency;
-	// deadline counts from started, which a reset moves. Both are
-	// monoNow readings: a table holds many thousands of these, and their
-	// size is what a lookup drags through the cache.
+	// emitted is when the spout emitted it, for the complete latency, if
+	// the tuple is sampled for it (0 otherwise); its timeout counts from
+	// started, which a reset moves. Both are monoNow readings, started a
+	// coarse one: a table holds many thousands of these, and their size
+	// is what a lookup drags through the cache.
 	emitted, started int64
 }
 
@@ -21,54 +27,45 @@ var epoch = time.Now()
 func monoNow() int64 { return int64(time.Since(epoch)) }
 
 // pendingTable holds the reliable tuples of a spout executor's tasks
-// until they complete, fail or time out. It is pure: the caller gives the
-// time and serialises access.
+// until they complete, fail or time out, and counts each task's. It is
+// pure: the caller gives the time and serialises access.
 type pendingTable struct {
-	entries map[uint64]pendingTuple
-	// perTask counts each task's entries, for topology.max.spout.pending.
-	perTask map[int32]int
-}
-
-func newPendingTable() *pendingTable {
-	return &pendingTable{entries: map[uint64]pendingTuple{}, perTask: map[int32]int{}}
+	entries idmap.Map[pendingTuple]
 }
 
 func (p *pendingTable) add(root uint64, t pendingTuple) {
-	p.entries[root] = t
-	p.perTask[t.task]++
+	p.entries.Put(root, t)
+	t.task.pending.Add(1)
 }
 
 // take removes and returns the tuple of root, if it is still pending.
 func (p *pendingTable) take(root uint64) (pendingTuple, bool) {
-	t, ok := p.entries[root]
+	t, ok := p.entries.Delete(root)
 	if ok {
-		delete(p.entries, root)
-		p.perTask[t.task]--
+		t.task.pending.Add(-1)
 	}
 	return t, ok
 }
 
 // reset restarts the timeout of root.
 func (p *pendingTable) reset(root uint64, now int64) {
-	if t, ok := p.entries[root]; ok {
+	if t := p.entries.Ref(root); t != nil {
 		t.started = now
-		p.entries[root] = t
 	}
 }
 
-func (p *pendingTable) count(task int32) int { return p.perTask[task] }
-
-func (p *pendingTable) len() int { return len(p.entries) }
+func (p *pendingTable) len() int { return p.entries.Len() }
 
 // expire removes and returns the tuples started timeout or more before
 // now (monoNow readings).
 func (p *pendingTable) expire(now int64, timeout time.Duration, expired []pendingTuple) []pendingTuple {
-	for root, t := range p.entries {
-		if time.Duration(now-t.started) >= timeout {
-			delete(p.entries, root)
-			p.perTask[t.task]--
-			expired = append(expired, t)
+	p.entries.DeleteFunc(func(_ uint64, t *pendingTuple) bool {
+		if time.Duration(now-t.started) < timeout {
+			return false
 		}
-	}
+		t.task.pending.Add(-1)
+		expired = append(expired, *t)
+		return true
+	})
 	return expired
 }

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
+	"unsafe"
 
 	"github.com/squallstream/squall/topology"
 )
@@ -55,9 +57,19 @@ type message struct {
 // Producers append under a mutex; the consumer takes everything queued at
 // once, so it works in batches without producers having to batch. Its
 // methods are safe for concurrent use.
+//
+// A queue holds memory for what it holds, not for its limit: its buffers
+// grow as messages come, and are let go when they are much bigger than
+// what the queue held lately, or when the consumer has been idle for a
+// while (see parker). A producer
+// that finds more than a batch waiting lets the other goroutines run
+// before it adds more (see push), so that a long chain of executors
+// sharing a few cores keeps a batch or two in each queue, not its limit.
 type queue struct {
 	// limit is the capacity; producers block beyond it.
 	limit int
+	// soft is how many messages may wait before a producer yields.
+	soft int64
 	// gate, if set, holds producers back from tasks another worker said
 	// are congested (the queue is a lane to that worker).
 	gate *gate
@@ -72,6 +84,9 @@ type queue struct {
 	// taken, when a producer that does not block (a spout, a backlog)
 	// waits for the consumer's next take, is closed by that take.
 	taken chan struct{}
+	// peak and prevPeak are the biggest batches taken in this epoch and
+	// the last; an epoch ends after epochLeft more messages.
+	peak, prevPeak, epochLeft int
 
 	// size mirrors len(items) so an idle consumer can poll without the
 	// lock, which it would otherwise take from producers.
@@ -88,30 +103,76 @@ func newQueue(limit int) *queue {
 // newQueueReady returns a queue whose consumer is woken through ready,
 // which several queues of one consumer may share.
 func newQueueReady(limit int, ready chan struct{}) *queue {
-	q := &queue{limit: max(limit, 1), ready: ready}
+	limit = max(limit, 1)
+	q := &queue{limit: limit, soft: int64(max(limit/32, min(limit, softBatch))), ready: ready}
 	q.space = sync.NewCond(&q.mu)
 	return q
 }
 
-// push appends m, blocking while the queue is full or m's task is held
-// back. It returns false if the queue is closed.
-func (q *queue) push(m *message) bool {
+// softBatch is how many messages a queue holds, at least, before a
+// producer lets other goroutines run (a 32nd of the limit if that is
+// more): enough for its consumer to work in batches.
+const softBatch = 512
+
+// A queue or its consumer keeps a buffer of up to keepBuffer messages
+// whatever happens; a bigger one goes when it is more than four times the
+// biggest batch of this epoch and the last (an epoch is epochLimits times
+// the queue's limit in messages), and one of more than keepIdleBytes once
+// its consumer has been idle for idleRelease. (Letting buffers go at
+// every small batch, or at every idle moment, would have a consumer that
+// keeps up regrow them all the time.)
+const (
+	keepBuffer    = 256
+	epochLimits   = 16
+	keepIdleBytes = 256 << 10
+	keepIdle      = keepIdleBytes / int(unsafe.Sizeof(message{}))
+	idleRelease   = 5 * time.Second
+)
+
+// push appends m, waiting as bp says while the queue is full, and while
+// m's task is held back. It returns false if the queue is closed.
+func (q *queue) push(m *message, bp *waitStrategy) bool {
 	if q.gate != nil && !q.gate.wait(m.task) {
 		return false
 	}
+	q.yieldIfBacklogged()
 	q.mu.Lock()
-	for len(q.items) >= q.limit && !q.closed {
+	q.waitSpaceLocked(bp)
+	return q.appendLocked(m)
+}
+
+// yieldIfBacklogged lets the other goroutines run when more than a batch
+// waits in the queue: its consumer, and whatever is between. On a machine
+// with a core to spare it costs a yield; on a busy one it keeps a long
+// chain of executors from filling every queue to its limit (and holding
+// that memory) before the consumers run.
+func (q *queue) yieldIfBacklogged() {
+	if q.size.Load() >= q.soft {
+		runtime.Gosched()
+	}
+}
+
+// waitSpaceLocked waits, as bp says, until the queue has room or is
+// closed. mu is held.
+func (q *queue) waitSpaceLocked(bp *waitStrategy) {
+	for n := 0; len(q.items) >= q.limit && !q.closed; n++ {
+		if !bp.park(n) {
+			q.mu.Unlock()
+			bp.pause(n)
+			q.mu.Lock()
+			continue
+		}
 		q.producersWaiting++
 		q.space.Wait()
 		q.producersWaiting--
 	}
-	return q.appendLocked(m)
 }
 
-// pushBatch appends ms, as much as fits at a time, blocking while the
-// queue is full or the next message's task is held back. It returns false
-// if the queue is closed.
-func (q *queue) pushBatch(ms []message) bool {
+// pushBatch appends ms, as much as fits at a time, waiting as bp says
+// while the queue is full, and while the next message's task is held
+// back. It returns false if the queue is closed.
+func (q *queue) pushBatch(ms []message, bp *waitStrategy) bool {
+	q.yieldIfBacklogged()
 	for len(ms) > 0 {
 		n := len(ms)
 		if q.gate != nil {
@@ -123,11 +184,7 @@ func (q *queue) pushBatch(ms []message) bool {
 			}
 		}
 		q.mu.Lock()
-		for len(q.items) >= q.limit && !q.closed {
-			q.producersWaiting++
-			q.space.Wait()
-			q.producersWaiting--
-		}
+		q.waitSpaceLocked(bp)
 		if !q.closed {
 			n = min(n, q.limit-len(q.items))
 		}
@@ -244,10 +301,6 @@ func (q *queue) appendLocked(m *message) bool {
 	return true
 }
 
-// spinRounds is how many times an idle consumer yields before it parks:
-// parking and waking costs more than a few yields when tuples keep coming.
-const spinRounds = 64
-
 // take returns every queued message, giving buf (emptied) back to the
 // queue to fill next. When the queue is empty it returns nil at once;
 // wait then blocks until there is something.
@@ -258,6 +311,16 @@ func (q *queue) take(buf []message) []message {
 		return nil
 	}
 	out := q.items
+	// buf, the consumer's previous batch, is what producers fill next,
+	// unless it is much bigger than the batches of late: then it goes,
+	// and append grows a new one as needed.
+	q.peak = max(q.peak, len(out))
+	if q.epochLeft -= len(out); q.epochLeft <= 0 {
+		q.prevPeak, q.peak, q.epochLeft = q.peak, 0, epochLimits*q.limit
+	}
+	if cap(buf) > keepBuffer && cap(buf) > 4*max(q.peak, q.prevPeak) {
+		buf = nil
+	}
 	clear(buf)
 	q.items = buf[:0]
 	q.size.Store(0)
@@ -276,29 +339,105 @@ func (q *queue) take(buf []message) []message {
 // queued since the consumer found the queue empty. The consumer calls it
 // after take returned nil, then selects on it (and on anything else it
 // waits for), then calls take again.
-func (q *queue) waitReady() <-chan struct{} { return waitReadyAny(q) }
+func (q *queue) waitReady() <-chan struct{} {
+	ready, _ := waitReadyAny(q)
+	return ready
+}
 
 // waitReadyAny is waitReady for a consumer of several queues that share
-// one ready channel: it returns when any of them may have messages.
-func waitReadyAny(qs ...*queue) <-chan struct{} {
-	for range spinRounds {
-		for _, q := range qs {
-			if q.size.Load() > 0 {
-				return closedChan
-			}
-		}
-		runtime.Gosched()
-	}
+// one ready channel: it returns when any of them may have messages, and
+// whether any holds a buffer of more than keepIdle messages.
+func waitReadyAny(qs ...*queue) (_ <-chan struct{}, big bool) {
 	for _, q := range qs {
 		q.mu.Lock()
 		if len(q.items) > 0 || q.closed {
 			q.mu.Unlock()
-			return closedChan
+			return closedChan, false
 		}
 		q.consumerWaiting = true
+		big = big || cap(q.items) > keepIdle
 		q.mu.Unlock()
 	}
-	return qs[0].ready
+	return qs[0].ready, big
+}
+
+// parker waits for a consumer's queues. A consumer that parks holding
+// big buffers (its queues' or its own) lets them go once it has been idle
+// for idleRelease. Only the consumer uses it.
+type parker struct {
+	// bufs are the consumer's own buffers, which it keeps between batches.
+	bufs  []*[]message
+	timer *time.Timer
+}
+
+// await waits, as s says, until one of qs may hold messages; it returns
+// false if stop closed first. qs share one ready channel.
+func (p *parker) await(s *waitStrategy, stop <-chan struct{}, qs ...*queue) bool {
+	for n := 0; ; n++ {
+		for _, q := range qs {
+			if q.size.Load() > 0 {
+				return true
+			}
+		}
+		if s.park(n) {
+			return p.park(stop, qs)
+		}
+		s.pause(n)
+		select {
+		case <-stop:
+			return false
+		default:
+		}
+	}
+}
+
+func (p *parker) park(stop <-chan struct{}, qs []*queue) bool {
+	ready, big := waitReadyAny(qs...)
+	for _, b := range p.bufs {
+		big = big || cap(*b) > keepIdle
+	}
+	if !big {
+		select {
+		case <-stop:
+			return false
+		case <-ready:
+			return true
+		}
+	}
+	if p.timer == nil {
+		p.timer = time.NewTimer(idleRelease)
+	} else {
+		p.timer.Reset(idleRelease)
+	}
+	defer p.timer.Stop()
+	select {
+	case <-stop:
+		return false
+	case <-ready:
+		return true
+	case <-p.timer.C:
+	}
+	for _, b := range p.bufs {
+		*b = nil
+	}
+	for _, q := range qs {
+		q.releaseIdle()
+	}
+	select {
+	case <-stop:
+		return false
+	case <-ready:
+		return true
+	}
+}
+
+// releaseIdle lets an empty queue's buffer go.
+func (q *queue) releaseIdle() {
+	q.mu.Lock()
+	if len(q.items) == 0 {
+		q.items, q.peak, q.prevPeak = nil, 0, 0
+	}
+	q.mu.Unlock()
 }
 
 // closedChan is always ready.

@@ -229,7 +229,7 @@ func (in *inbound) drain(bl *backlog) {
 		}
 		bl.msgs = spare[:0]
 		bl.mu.Unlock()
-		if !bl.q.pushBatch(batch) {
+		if !bl.q.pushBatch(batch, &in.r.w.backpressure) {
 			bl.mu.Lock()
 			clear(bl.msgs)
 			bl.msgs, bl.held, bl.draining = nil, nil, false

@@ -2,9 +2,8 @@ package worker
 
 import (
 	"fmt"
-	"runtime"
 	"runtime/debug"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/squallstream/squall/shell"
@@ -17,6 +16,9 @@ type spoutTask struct {
 	spout topology.Spout
 	out   *spoutCollector
 	ctx   *topology.TaskContext
+	// pending counts the task's tuples in the executor's pending table,
+	// for topology.max.spout.pending; it is read without the table's lock.
+	pending atomic.Int64
 }
 
 // spoutExecutor runs the tasks of one spout executor on one goroutine:
@@ -28,16 +30,22 @@ type spoutExecutor struct {
 	comp  *topology.Component
 	exec  topology.Executor
 	tasks []*spoutTask
-	byID  map[int32]*spoutTask
 	inbox *queue
+	// wait is how the executor idles when Next emits nothing,
+	// backpressure how when a queue refused its tasks' emits.
+	wait, backpressure waitStrategy
 
 	maxPending int           // 0: unlimited
 	timeout    time.Duration // 0: no timeouts
-	sample     sampler
-
-	mu sync.Mutex
-	// pending is guarded by mu: collectors add to it from any goroutine.
-	pending *pendingTable
+	// clock is a coarse monoNow reading, refreshed by the executor every
+	// few rounds, for the start of pending tuples' timeouts: reading the
+	// clock at every emit costs more than the rest of the emit on some
+	// machines.
+	clock atomic.Int64
+	// outcomes is the executor's scratch space for a batch of notes.
+	outcomes []outcome
+	// outcomeStats tallies the acks and fails of the tasks' streams.
+	outcomeStats tally
 
 	stop chan struct{}
 	done chan struct{}
@@ -45,13 +53,19 @@ type spoutExecutor struct {
 
 func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor) (*spoutExecutor, error) {
 	conf := w.componentConfig(comp)
+	wait, err := newWaitStrategy(conf, topology.WaitSpout)
+	if err != nil {
+		return nil, fmt.Errorf("spout %q: %w", comp.ID, err)
+	}
+	bp, err := newWaitStrategy(conf, topology.WaitBackpressure)
+	if err != nil {
+		return nil, fmt.Errorf("spout %q: %w", comp.ID, err)
+	}
 	x := &spoutExecutor{
 		w: w, comp: comp, exec: ex,
-		byID:       map[int32]*spoutTask{},
+		wait: wait, backpressure: bp,
 		inbox:      newQueue(conf.Int(topology.KeyExecutorReceiveBufferSize, 32768)),
 		maxPending: max(conf.Int(topology.KeyMaxSpoutPending, 0), 0),
-		sample:     newSampler(conf.Float(topology.KeyStatsSampleRate, 0.05)),
-		pending:    newPendingTable(),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -73,25 +87,13 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 				return nil, fmt.Errorf("spout %q task %d: %w", comp.ID, id, err)
 			}
 		}
-		t := &spoutTask{id: id, spout: sp, ctx: ctx,
-			out: &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: true, spout: true}, x: x}}
+		t := &spoutTask{id: id, spout: sp, ctx: ctx}
+		t.out = &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: true, spout: true, backpressure: bp},
+			x: x, t: t, sample: newSampler(conf.Float(topology.KeyStatsSampleRate, 0.05))}
 		x.tasks = append(x.tasks, t)
-		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)
 	}
 	return x, nil
-}
-
-func (x *spoutExecutor) addPending(root uint64, t pendingTuple) {
-	x.mu.Lock()
-	x.pending.add(root, t)
-	x.mu.Unlock()
-}
-
-func (x *spoutExecutor) takePending(root uint64) (pendingTuple, bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.pending.take(root)
 }
 
 func (x *spoutExecutor) open() error {
@@ -104,11 +106,8 @@ func (x *spoutExecutor) open() error {
 }
 
 // clockRounds is how many rounds of the spout loop pass between reads of
-// the clock for timeouts while the spout is busy.
-const clockRounds = 1024
-
-// maxIdleWait bounds the backoff of a spout with nothing to emit.
-const maxIdleWait = time.Millisecond
+// the clock while the spout is busy.
+const clockRounds = 64
 
 // flushRounds is how many rounds a busy spout executor lets its Go tasks'
 // emits wait before pushing them on.
@@ -120,13 +119,14 @@ func (x *spoutExecutor) run() {
 	var (
 		buf     []message
 		active  bool
-		idle    int
+		idle    int // rounds in a row that did nothing
 		expired []pendingTuple
 		rounds  int
 		timer   = time.NewTimer(time.Hour)
 	)
 	defer timer.Stop()
-	nextExpiry := time.Now().Add(x.expiryInterval())
+	x.clock.Store(monoNow())
+	nextExpiry := x.clock.Load() + int64(x.expiryInterval())
 	for {
 		select {
 		case <-x.stop:
@@ -142,37 +142,38 @@ func (x *spoutExecutor) run() {
 			x.setActive(active)
 		}
 		batch := x.inbox.take(buf)
-		for i := range batch {
-			x.handle(&batch[i])
-		}
 		if batch != nil {
+			x.handle(batch)
 			buf = batch
 		}
 		// The clock is read every so many rounds: reading it costs more
 		// than a round of a fast spout.
-		if rounds++; x.timeout > 0 && (rounds%clockRounds == 0 || idle > 0) {
-			if now := time.Now(); now.After(nextExpiry) {
-				x.mu.Lock()
-				expired = x.pending.expire(int64(now.Sub(epoch)), x.timeout, expired[:0])
-				x.mu.Unlock()
+		if rounds++; rounds%clockRounds == 0 || idle > 0 {
+			now := monoNow()
+			x.clock.Store(now)
+			if now > nextExpiry {
+				expired = x.expire(now, expired[:0])
 				for _, p := range expired {
 					x.fail(p, true)
 				}
-				nextExpiry = now.Add(x.expiryInterval())
+				x.outcomeStats.flush()
+				clear(expired)
+				nextExpiry = now + int64(x.expiryInterval())
 			}
 		}
 		// A task whose emits a queue refused is not asked for more until
 		// they went; the executor goes on with acks, fails and timeouts.
-		emitted, stalled := false, false
+		emitted, stalled, asked := false, false, false
 		if active {
 			for _, t := range x.tasks {
 				if t.out.stalled.Load() {
 					stalled = true
 					continue
 				}
-				if x.maxPending > 0 && x.pendingOf(t) >= x.maxPending {
+				if x.maxPending > 0 && t.pending.Load() >= int64(x.maxPending) {
 					continue
 				}
+				asked = true
 				before := t.out.emits.Load()
 				x.next(t)
 				emitted = emitted || t.out.emits.Load() != before
@@ -185,24 +186,60 @@ func (x *spoutExecutor) run() {
 			}
 			continue
 		}
-		// Nothing to do, or no room: push what waits, then back off
-		// progressively (the child of a shell spout need not sleep
-		// itself), waking early for acks and fails, and for room.
+		// Nothing to do, or no room: push what waits, then wait as the
+		// situation's strategy says, waking early for acks and fails,
+		// for room, for a change of activation and for the stop.
 		x.flush(false)
+		n := idle
 		idle++
-		room := x.waitRoom()
-		if idle < 8 && room == nil {
-			runtime.Gosched()
+		var room <-chan struct{}
+		sleep := time.Duration(-1) // none: until something happens
+		switch {
+		case !active:
+			// Nothing to poll until the topology is activated.
+		case stalled:
+			if !x.backpressure.park(n) {
+				x.backpressure.pause(n)
+				continue
+			}
+			if room = x.waitRoom(); room == nil {
+				continue // the flush made room
+			}
+		case !asked:
+			// Every task is at topology.max.spout.pending: acks wake it.
+		default:
+			// Next emitted nothing: the spout wait strategy. (A shell
+			// spout's child need not sleep itself.)
+			if !x.wait.park(n) {
+				x.wait.pause(n)
+				continue
+			}
+			sleep = x.wait.sleep
+		}
+		if x.timeout > 0 && x.pendingCount() > 0 {
+			// Pending tuples time out while nothing else happens.
+			untilExpiry := max(time.Duration(nextExpiry-monoNow()), 0)
+			if sleep < 0 || untilExpiry < sleep {
+				sleep = untilExpiry
+			}
+		}
+		activation := x.w.activationChange()
+		if x.w.active.Load() != active {
 			continue
 		}
-		timer.Reset(min(maxIdleWait, time.Microsecond<<min(max(idle-8, 0), 10)))
+		var wake <-chan time.Time
+		if sleep >= 0 {
+			timer.Reset(sleep)
+			wake = timer.C
+		}
 		select {
 		case <-x.inbox.waitReady():
 		case <-room:
-		case <-x.w.activation:
-		case <-timer.C:
+		case <-activation:
+		case <-wake:
 		case <-x.stop:
 		}
+		timer.Stop()
 	}
 }
 
@@ -226,9 +263,10 @@ func (x *spoutExecutor) waitRoom() <-chan struct{} {
 
 // expiryInterval is how often pending tuples are checked for timeouts: a
 // tuple fails between one and one and a quarter timeouts after it started.
+// The pending table shrinks then too, after a burst.
 func (x *spoutExecutor) expiryInterval() time.Duration {
 	if x.timeout == 0 {
-		return time.Hour
+		return 10 * time.Second
 	}
 	return max(x.timeout/4, time.Millisecond)
 }
@@ -239,38 +277,95 @@ func (x *spoutExecutor) flush(stop bool) {
 	}
 }
 
-func (x *spoutExecutor) pendingOf(t *spoutTask) int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.pending.count(int32(t.id))
+// expire removes the tuples of every task that timed out, and returns
+// them; each task's table shrinks then if a burst left it mostly empty.
+func (x *spoutExecutor) expire(now int64, expired []pendingTuple) []pendingTuple {
+	for _, t := range x.tasks {
+		t.out.mu.Lock()
+		if x.timeout > 0 {
+			expired = t.out.pending.expire(now, x.timeout, expired)
+		} else {
+			t.out.pending.entries.Shrink()
+		}
+		t.out.mu.Unlock()
+	}
+	return expired
 }
 
-func (x *spoutExecutor) handle(m *message) {
-	switch m.kind {
-	case kindComplete:
-		if p, ok := x.takePending(m.root); ok {
-			t := x.byID[p.task]
-			x.call(t, "Ack", func() { t.spout.Ack(p.msgID) })
-			p.stream.stats.acked.Add(1)
-			if x.sample.sample() {
+func (x *spoutExecutor) pendingCount() int64 {
+	var n int64
+	for _, t := range x.tasks {
+		n += t.pending.Load()
+	}
+	return n
+}
+
+// outcome is a pending tuple that completed or failed.
+type outcome struct {
+	p      pendingTuple
+	failed bool
+}
+
+// handle delivers a batch of notes to the tasks, locking each task's
+// pending table once for a run of notes for it.
+func (x *spoutExecutor) handle(batch []message) {
+	done := x.outcomes[:0]
+	var locked *spoutTask
+	for i := range batch {
+		m := &batch[i]
+		if locked == nil || int32(locked.id) != m.task {
+			if locked != nil {
+				locked.out.mu.Unlock()
+			}
+			if locked = x.task(m.task); locked == nil {
+				continue
+			}
+			locked.out.mu.Lock()
+		}
+		switch m.kind {
+		case kindComplete, kindFailed:
+			if p, ok := locked.out.pending.take(m.root); ok {
+				done = append(done, outcome{p, m.kind == kindFailed})
+			}
+		case kindResetTimeout:
+			locked.out.pending.reset(m.root, monoNow())
+		}
+	}
+	if locked != nil {
+		locked.out.mu.Unlock()
+	}
+	for i := range done {
+		if p := &done[i].p; done[i].failed {
+			x.fail(*p, false)
+		} else {
+			x.call(p.task, "Ack", func() { p.task.spout.Ack(p.msgID) })
+			x.outcomeStats.to(p.stream.stats).acked++
+			if p.emitted != 0 {
 				p.stream.stats.complete.record(time.Duration(monoNow() - p.emitted))
 			}
 		}
-	case kindFailed:
-		if p, ok := x.takePending(m.root); ok {
-			x.fail(p, false)
-		}
-	case kindResetTimeout:
-		x.mu.Lock()
-		x.pending.reset(m.root, monoNow())
-		x.mu.Unlock()
 	}
+	x.outcomeStats.flush()
+	clear(done)
+	x.outcomes = done
 }
 
+// task returns the executor's task id, nil if it has none of that id.
+func (x *spoutExecutor) task(id int32) *spoutTask {
+	for _, t := range x.tasks {
+		if int32(t.id) == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// fail tells a task that its tuple failed; the caller flushes
+// outcomeStats.
 func (x *spoutExecutor) fail(p pendingTuple, timedOut bool) {
-	t := x.byID[p.task]
+	t := p.task
 	x.call(t, "Fail", func() { t.spout.Fail(p.msgID) })
-	p.stream.stats.failed.Add(1)
+	x.outcomeStats.to(p.stream.stats).failed++
 	if timedOut {
 		x.w.timedOut.Add(1)
 	}

@@ -53,10 +53,7 @@ func appendMessage(b []byte, m *message) ([]byte, error) {
 		src := m.tuple.Source()
 		b = binary.AppendVarint(b, int64(src.Task))
 		b = binary.AppendUvarint(b, uint64(src.StreamIndex))
-		var edges []acker.Edge
-		if an := anchorOf(m.tuple); an != nil {
-			edges = an.Edges()
-		}
+		_, edges := anchorOf(m.tuple)
 		b = binary.AppendUvarint(b, uint64(len(edges)))
 		for _, e := range edges {
 			b = binary.LittleEndian.AppendUint64(b, e.Root)
@@ -295,17 +292,17 @@ func (r *wireReader) next(m *message, srcs sources) error {
 	switch m.kind {
 	case kindTuple:
 		srcTask, stream := int(r.varint()), int(r.uvarint())
-		var anchor *acker.Anchor
+		var anchor any // no anchor is no tracking
 		switch n := r.count(16); n {
 		case 0:
 		case 1:
-			anchor = acker.NewAnchorEdge(acker.Edge{Root: r.uint64(), ID: r.uint64()})
+			anchor = acker.NewAnchor(acker.Edge{Root: r.uint64(), ID: r.uint64()})
 		default:
 			edges := make([]acker.Edge, n)
 			for i := range edges {
 				edges[i] = acker.Edge{Root: r.uint64(), ID: r.uint64()}
 			}
-			anchor = acker.NewAnchor(edges)
+			anchor = acker.NewMultiAnchor(edges)
 		}
 		n := r.count(1)
 		values := make([]any, 0, n)
@@ -319,7 +316,7 @@ func (r *wireReader) next(m *message, srcs sources) error {
 		if err != nil {
 			return err
 		}
-		m.tuple = topology.NewTuple(src, values, tracking(anchor))
+		m.tuple = topology.NewTuple(src, values, anchor)
 	case kindInit, kindAck, kindFail, kindReset, kindComplete, kindFailed, kindResetTimeout:
 		m.root, m.val, m.from = r.uint64(), r.uint64(), int32(r.uvarint())
 	default:

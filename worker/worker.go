@@ -91,11 +91,17 @@ type Worker struct {
 	ackerX []*ackerExecutor
 
 	active atomic.Bool
-	// activation receives a token when active changes.
-	activation chan struct{}
-	timedOut   atomic.Int64
-	errors     *errorLog
-	startTime  time.Time
+	// activationMu guards activation, which is closed, and replaced, when
+	// active changes: parked spout executors wake.
+	activationMu sync.Mutex
+	activation   chan struct{}
+	// boltWait and backpressure are the wait strategies of the worker's
+	// own consumers and producers (ackers, transfer); executors have
+	// their component's.
+	boltWait, backpressure waitStrategy
+	timedOut               atomic.Int64
+	errors                 *errorLog
+	startTime              time.Time
 	// localAckers are the indexes in ackerTasks of the ackers running in
 	// this worker.
 	localAckers []uint64
@@ -127,6 +133,14 @@ func New(cfg Config) (*Worker, error) {
 		ackers = conf.Int(topology.KeyWorkers, 1)
 	}
 	ackers = max(ackers, 0)
+	boltWait, err := newWaitStrategy(conf, topology.WaitBolt)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	backpressure, err := newWaitStrategy(conf, topology.WaitBackpressure)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
 	w := &Worker{
 		cfg:        cfg,
 		topo:       topo,
@@ -134,11 +148,13 @@ func New(cfg Config) (*Worker, error) {
 		conf:       conf,
 		log:        cfg.Logger.With("topology", cfg.StormID),
 		ackers:     ackers,
-		activation: make(chan struct{}, 1),
+		activation: make(chan struct{}),
 		errors:     newErrorLog(conf, cfg.OnError),
 		started:    make(chan struct{}),
 
 		writeTimeout: peerWriteTimeout,
+		boltWait:     boltWait,
+		backpressure: backpressure,
 	}
 	w.ackerTasks = w.tasks.Tasks(topology.AckerComponent)
 	w.local = make([]*queue, w.tasks.NumTasks()+1)
@@ -313,11 +329,19 @@ func (w *Worker) Activate()   { w.setActive(true) }
 func (w *Worker) Deactivate() { w.setActive(false) }
 
 func (w *Worker) setActive(a bool) {
+	w.activationMu.Lock()
+	defer w.activationMu.Unlock()
 	w.active.Store(a)
-	select {
-	case w.activation <- struct{}{}:
-	default:
-	}
+	close(w.activation)
+	w.activation = make(chan struct{})
+}
+
+// activationChange returns a channel closed at the next Activate or
+// Deactivate. Read it before active: a change in between closes it.
+func (w *Worker) activationChange() <-chan struct{} {
+	w.activationMu.Lock()
+	defer w.activationMu.Unlock()
+	return w.activation
 }
 
 // Tasks returns the topology's task assignment.

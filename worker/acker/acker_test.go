@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-var t0 = time.Unix(1000, 0)
+// t0 is an arbitrary start on the tracker's clock.
+var t0 = int64(1000 * time.Second)
 
 // tree simulates a tuple tree: the spout sends tuples, bolts ack them
 // anchoring new tuples, and the messages reach the tracker in any order.
@@ -54,7 +55,7 @@ func (tr *tree) play(t *testing.T, tk *Tracker, order []int) []Result {
 	var results []Result
 	for i, j := range order {
 		m := tr.msgs[j]
-		now := t0.Add(time.Duration(i) * time.Millisecond)
+		now := t0 + int64(time.Duration(i)*time.Millisecond)
 		var r Result
 		switch m.kind {
 		case "init":
@@ -141,7 +142,7 @@ func TestTrees(t *testing.T) {
 					t.Fatalf("seed %d: %d trees left after the outcome", seed, tk.Len())
 				}
 				if tt.want != Completed {
-					tk.Expire(t0.Add(time.Hour), time.Minute)
+					tk.Expire(t0+int64(time.Hour), time.Minute)
 				}
 				if tk.Len() != 0 {
 					t.Fatalf("seed %d: %d trees left after expiry", seed, tk.Len())
@@ -189,19 +190,33 @@ func TestResetAndExpire(t *testing.T) {
 	tk.Init(1, 10, 3, t0)
 	tk.Init(2, 20, 3, t0)
 	tk.Ack(3, 30, t0) // never inited
-	if r := tk.Reset(2, t0.Add(20*time.Second)); r.Outcome != Reset || r.SpoutTask != 3 {
+	if r := tk.Reset(2, t0+int64(20*time.Second)); r.Outcome != Reset || r.SpoutTask != 3 {
 		t.Errorf("Reset = %+v, want a reset for task 3", r)
 	}
-	if r := tk.Reset(3, t0.Add(20*time.Second)); r.Outcome != Pending {
+	if r := tk.Reset(3, t0+int64(20*time.Second)); r.Outcome != Pending {
 		t.Errorf("Reset before init = %+v, want pending", r)
 	}
 	if r := tk.Reset(99, t0); r.Outcome != Pending || tk.Len() != 3 {
 		t.Errorf("Reset of an unknown tree = %+v, trees %d", r, tk.Len())
 	}
-	if n := tk.Expire(t0.Add(30*time.Second), 30*time.Second); n != 1 {
+	if n := tk.Expire(t0+int64(30*time.Second), 30*time.Second); n != 1 {
 		t.Errorf("Expire = %d, want 1 (tree 1; trees 2 and 3 were touched later)", n)
 	}
-	if n := tk.Expire(t0.Add(50*time.Second), 30*time.Second); n != 2 || tk.Len() != 0 {
+	if n := tk.Expire(t0+int64(50*time.Second), 30*time.Second); n != 2 || tk.Len() != 0 {
 		t.Errorf("Expire = %d, left %d; want 2, 0", n, tk.Len())
+	}
+}
+
+// TestRootZero: no tree has root 0; messages claiming it (only a corrupt
+// peer sends them) are ignored rather than crashing the table.
+func TestRootZero(t *testing.T) {
+	tk := New()
+	for _, r := range []Result{tk.Init(0, 1, 2, t0), tk.Ack(0, 1, t0), tk.Fail(0, t0), tk.Reset(0, t0)} {
+		if r.Outcome != Pending {
+			t.Errorf("a message for root 0 = %+v, want pending", r)
+		}
+	}
+	if tk.Len() != 0 {
+		t.Errorf("%d trees after messages for root 0, want none", tk.Len())
 	}
 }

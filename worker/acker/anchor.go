@@ -11,31 +11,39 @@ type Edge struct {
 // Anchor records, for a tracked tuple delivery, its edge in every tuple
 // tree it belongs to, and accumulates the XOR of the ids of tuples later
 // anchored to it, which the acker needs when this tuple is acked. The
-// runtime keeps it in the tuple (topology.Tuple's tracking). Its methods
-// are safe for concurrent use.
+// runtime keeps it in the tuple (topology.Tuple's tracking): an *Anchor
+// for a tuple in one tree, the usual case, a *MultiAnchor for one in
+// several. Its methods are safe for concurrent use.
+//
+// An Anchor holds no pointer: one is made for every tracked delivery, and
+// the garbage collector neither scans it nor is it the larger size class
+// that a slice of edges would put it in.
 type Anchor struct {
-	edges []Edge
-	// inline holds the edge of a tuple in a single tree, the usual case,
-	// so that such an anchor is one allocation.
-	inline   [1]Edge
+	edge     [1]Edge
 	children atomic.Uint64
 	// sampled is when the runtime started executing the tuple (unix ns),
 	// if it measures this tuple's latencies; 0 otherwise.
 	sampled atomic.Int64
 }
 
-// NewAnchor returns the anchor of a tuple with the given edges.
-func NewAnchor(edges []Edge) *Anchor { return &Anchor{edges: edges} }
-
-// NewAnchorEdge returns the anchor of a tuple in a single tuple tree.
-func NewAnchorEdge(e Edge) *Anchor {
-	a := &Anchor{inline: [1]Edge{e}}
-	a.edges = a.inline[:]
-	return a
+// MultiAnchor is the anchor of a tuple in several tuple trees.
+type MultiAnchor struct {
+	Anchor
+	edges []Edge
 }
 
+// NewAnchor returns the anchor of a tuple in a single tuple tree.
+func NewAnchor(e Edge) *Anchor { return &Anchor{edge: [1]Edge{e}} }
+
+// NewMultiAnchor returns the anchor of a tuple with the given edges, which
+// it keeps.
+func NewMultiAnchor(edges []Edge) *MultiAnchor { return &MultiAnchor{edges: edges} }
+
+// Edges returns the tuple's edge. The caller must not modify it.
+func (a *Anchor) Edges() []Edge { return a.edge[:] }
+
 // Edges returns the tuple's edges. The caller must not modify them.
-func (a *Anchor) Edges() []Edge { return a.edges }
+func (a *MultiAnchor) Edges() []Edge { return a.edges }
 
 // AddChild folds the id of a tuple anchored to this one into the XOR the
 // acker will receive.
@@ -55,3 +63,15 @@ func (a *Anchor) Children() uint64 { return a.children.Load() }
 // its process latency; SampledAt returns it (0 if never set).
 func (a *Anchor) SetSampled(unixNanos int64) { a.sampled.Store(unixNanos) }
 func (a *Anchor) SampledAt() int64           { return a.sampled.Load() }
+
+// Of returns the anchor and edges of a tuple's tracking (what the runtime
+// gave topology.NewTuple), nil if the tuple is not tracked.
+func Of(tracking any) (*Anchor, []Edge) {
+	switch a := tracking.(type) {
+	case *Anchor:
+		return a, a.edge[:]
+	case *MultiAnchor:
+		return &a.Anchor, a.edges
+	}
+	return nil, nil
+}
