@@ -221,7 +221,7 @@ func (c SpoutConfig) settings() (*spoutSettings, error) {
 // checkTopicName applies Kafka's rules for topic names.
 func checkTopicName(t string) error {
 	if t == "" || t == "." || t == ".." || len(t) > 249 {
-		return fmt.Errorf("topic name %q: want 1 to 249 characters, not . or ..", t)
+		return fmt.Errorf("topic name %q: want 1 to 249 characters, and not %q or %q", t, ".", "..")
 	}
 	if i := strings.IndexFunc(t, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')

@@ -738,18 +738,6 @@ func (d *Decoder) readString(it *jsoniter.Iterator, field string) (string, error
 	return "", fmt.Errorf("%s must be a string", field)
 }
 
-// readText reads a log or error message, accepting any JSON value.
-func (d *Decoder) readText(it *jsoniter.Iterator) (string, error) {
-	if it.WhatIsNext() == jsoniter.StringValue {
-		return it.ReadString(), nil
-	}
-	v, err := d.readValue(it, 0)
-	if err != nil || v == nil {
-		return "", err
-	}
-	return fmt.Sprint(v), nil
-}
-
 // readOptionalInt reads an integer or null; set is false for null.
 func (d *Decoder) readOptionalInt(it *jsoniter.Iterator, field string) (n int, set bool, err error) {
 	switch it.WhatIsNext() {
@@ -791,30 +779,6 @@ func (d *Decoder) readID(it *jsoniter.Iterator) (any, error) {
 		return Raw(it.SkipAndReturnBytes()), it.Error
 	}
 	return nil, fmt.Errorf("id is not a JSON value")
-}
-
-func (d *Decoder) readAnchors(it *jsoniter.Iterator, anchors []string) ([]string, error) {
-	switch it.WhatIsNext() {
-	case jsoniter.NilValue:
-		it.ReadNil()
-		return anchors, nil
-	case jsoniter.StringValue:
-		return append(anchors, it.ReadString()), nil
-	case jsoniter.ArrayValue:
-		for it.ReadArray() {
-			id, err := d.readID(it)
-			if err != nil {
-				return anchors, err
-			}
-			s, ok := IDString(id)
-			if !ok {
-				return anchors, fmt.Errorf("anchors must be tuple ids (strings)")
-			}
-			anchors = append(anchors, s)
-		}
-		return anchors, nil
-	}
-	return anchors, fmt.Errorf("anchors must be a list of tuple ids")
 }
 
 func (d *Decoder) readTuple(it *jsoniter.Iterator) ([]any, error) {
@@ -890,7 +854,7 @@ func (d *Decoder) readNumber(it *jsoniter.Iterator) (any, error) {
 // beyond), others to float64.
 func number(b []byte) (any, error) {
 	text := string(b) // does not allocate: used only for parsing
-	if bytes.IndexAny(b, ".eE") < 0 {
+	if !bytes.ContainsAny(b, ".eE") {
 		if i, err := strconv.ParseInt(text, 10, 64); err == nil {
 			return i, nil
 		}

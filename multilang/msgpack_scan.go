@@ -42,12 +42,6 @@ const (
 // and its tuple array, then values as deep as the JSON codec allows.
 const mpMaxDepth = maxDepth + 2
 
-// isMsgpackContainer reports whether c starts a map or an array, the only
-// values that can be messages.
-func isMsgpackContainer(c byte) bool {
-	return (c >= 0x80 && c <= 0x9f) || (c >= mpArray16 && c <= mpMap32)
-}
-
 // mpHeaderSize returns the size of the header that starts with c: the
 // format byte and the bytes holding a length, an extension type or a
 // scalar's value. It returns 0 for the byte that is never used.

@@ -103,7 +103,7 @@ var (
 	// ErrStormRefuses: a value squall accepts but Storm's ConfigValidation
 	// would refuse (the string "30" for an integer); the finding wraps a
 	// *StormConfigError.
-	ErrStormRefuses = errors.New("Storm would refuse it")
+	ErrStormRefuses = errors.New("refused by Storm")
 	// ErrMissingResource: a script or program a shell component runs, or
 	// a file a Go component reads, is not where the task will look.
 	ErrMissingResource = errors.New("missing resource")

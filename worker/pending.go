@@ -54,8 +54,6 @@ func (p *pendingTable) reset(root uint64, now int64) {
 	}
 }
 
-func (p *pendingTable) len() int { return p.entries.Len() }
-
 // expire removes and returns the tuples started timeout or more before
 // now (monoNow readings).
 func (p *pendingTable) expire(now int64, timeout time.Duration, expired []pendingTuple) []pendingTuple {

@@ -53,7 +53,8 @@ func (r *receiver) serve() {
 				r.mu.Unlock()
 				c.Close()
 			}()
-			if err := r.handle(c); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			// handle returns only when the connection fails or closes.
+			if err := r.handle(c); !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				r.w.log.Warn("receiving from peer worker", "remote", c.RemoteAddr(), "err", err)
 			}
 		})

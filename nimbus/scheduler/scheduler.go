@@ -366,15 +366,6 @@ func pickSlots(usable, taken, bad map[Slot]bool, own map[Slot]int, chosenOn map[
 	return picked
 }
 
-func allWanted(execs []topology.Executor, wanted map[topology.Executor]bool) bool {
-	for _, e := range execs {
-		if !wanted[e] {
-			return false
-		}
-	}
-	return true
-}
-
 func (r Request) validate() error {
 	if r.TopologyID == "" {
 		return fmt.Errorf("schedule: no topology id: %w", ErrInvalidRequest)
