@@ -192,6 +192,33 @@ func TestGatewayGivesUploadServersTheirParts(t *testing.T) {
 	}
 }
 
+// TestRefusedUploadIsAnsweredAtOnce: a client that sent an upload's
+// headers and stalls in its body (as one streaming a large package does
+// while it waits for an answer) gets the 429 without sending the rest.
+func TestRefusedUploadIsAnsweredAtOnce(t *testing.T) {
+	slots := NewSlots(1)
+	env := newTestEnv(t, viaServer, GatewayConfig{MaxSubmitBytes: 1 << 20, MaxRequestBytes: 1 << 10, Submissions: slots})
+	if !slots.TryAcquire() {
+		t.Fatal("no free slot")
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"topology\": \"", SubmitPath)
+	// Generous: without the fix the answer never comes.
+	conn.SetReadDeadline(time.Now().Add(time.Minute))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a refused upload: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("status %d, want 429", resp.StatusCode)
+	}
+}
+
 // TestGatewaySubmissionSlots: with every slot taken, a submission is
 // answered 429 before its body is read, naming the limit, with a
 // Retry-After; once a slot is free it goes through.

@@ -33,6 +33,10 @@ func (g *Gateway) serveSubmit(w http.ResponseWriter, r *http.Request, _ map[stri
 		return
 	}
 	if !g.slots.TryAcquire() {
+		// Closing the connection sends the 429 at once: to keep it, the
+		// server would first read the rest of the body, which a client
+		// sends only after it, having started, uploads all of it.
+		w.Header().Set("Connection", "close")
 		runtime.HTTPError(ctx, g.mux, outbound, w, r, g.slots.busyError())
 		return
 	}

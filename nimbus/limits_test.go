@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -231,24 +232,45 @@ func TestSubmissionSlotsAreShared(t *testing.T) {
 	addSupervisor(t, mem, nil, "a", 6700, 6701)
 	c := client(t, n)
 
-	conn, err := net.Dial("tcp", n.HTTPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"topology\": \"", api.SubmitPath)
-	waitFor(t, "the REST upload to hold the slot", func() bool {
-		_, err := c.SubmitTopology(t.Context(), wordsRequest("grpc"))
-		reason, key, _ := api.LimitOf(status.Convert(err))
-		if err == nil {
-			t.Fatalf("a gRPC submission went through while the REST upload held the only slot")
+	// startUpload sends the headers of a REST upload and the start of its
+	// body, then stalls: the upload holds a slot until conn closes.
+	startUpload := func() net.Conn {
+		conn, err := net.Dial("tcp", n.HTTPAddr())
+		if err != nil {
+			t.Fatal(err)
 		}
-		return reason == api.ReasonTooMany && key == api.KeySubmitMaxConcurrent
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"topology\": \"", api.SubmitPath)
+		return conn
+	}
+	// answered reports whether the server answered the upload already:
+	// it came while a gRPC submission held the slot, and was refused.
+	answered := func(conn net.Conn) bool {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+		got, _ := conn.Read(make([]byte, 1))
+		return got > 0
+	}
+	// Each gRPC try has its own name, so that one going through before the
+	// server reads the upload is not a conflict.
+	try := 0
+	submitGRPC := func() error {
+		try++
+		_, err := c.SubmitTopology(t.Context(), wordsRequest(fmt.Sprintf("grpc%d", try)))
+		return err
+	}
+	conn := startUpload()
+	waitFor(t, "the REST upload to hold the slot", func() bool {
+		reason, key, _ := api.LimitOf(status.Convert(submitGRPC()))
+		if reason == api.ReasonTooMany && key == api.KeySubmitMaxConcurrent {
+			return true
+		}
+		if answered(conn) {
+			conn.Close()
+			conn = startUpload()
+		}
+		return false
 	})
 	conn.Close()
-	waitFor(t, "the slot to be freed", func() bool {
-		_, err := c.SubmitTopology(t.Context(), wordsRequest("grpc"))
-		return err == nil
-	})
+	waitFor(t, "the slot to be freed", func() bool { return submitGRPC() == nil })
 }
 
 // randomBytes returns n incompressible bytes.
