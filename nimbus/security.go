@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/topology"
 )
 
 // tokenReloadEvery is how often nimbus looks for a changed token file.
@@ -162,4 +165,47 @@ func forwardedSkipTap(next tap.ServerInHandle) tap.ServerInHandle {
 		}
 		return next(ctx, info)
 	}
+}
+
+// setOwner records the submitting principal as the topology's owner, in
+// its record and as topology.submitter.user, replacing any the submission
+// named: the owner may operate the topology, so nobody chooses it.
+func (acc *accepted) setOwner(ctx context.Context) {
+	p, _ := auth.FromContext(ctx)
+	acc.owner = p.Name
+	if p.Name == "" {
+		delete(acc.sub.Config.Fields, auth.KeyTopologySubmitterUser)
+		delete(acc.outline.Config, auth.KeyTopologySubmitterUser)
+		return
+	}
+	acc.sub.Config.Fields[auth.KeyTopologySubmitterUser] = structpb.NewStringValue(p.Name)
+	acc.outline.Config = acc.outline.Config.Merge(topology.Config{auth.KeyTopologySubmitterUser: p.Name})
+}
+
+// nimbusOnlyKeys are configuration keys nimbus sets for a topology; a
+// submission carrying one is refused.
+var nimbusOnlyKeys = []string{zkacl.KeyTopologyAuthScheme, zkacl.KeyTopologyAuthPayload, "storm.zookeeper.superACL"}
+
+// checkNimbusOnlyKeys refuses a topology configuration that sets what only
+// nimbus may: the ZooKeeper credential its workers get.
+func checkNimbusOnlyKeys(conf topology.Config) error {
+	for _, k := range nimbusOnlyKeys {
+		if _, ok := conf[k]; ok {
+			return invalidf("config: %s is set by nimbus, not by a submission", k)
+		}
+	}
+	return nil
+}
+
+// newTopologySecret makes and stores topology id's worker secret, which
+// its workers prove they hold to each other (auth.DialHandshake).
+func (n *Nimbus) newTopologySecret(ctx context.Context, id string) error {
+	secret, err := auth.NewTopologySecret()
+	if err != nil {
+		return fmt.Errorf("topology %s: %w", id, err)
+	}
+	if err := n.state.SetTopologySecret(ctx, id, secret); err != nil {
+		return unavailablef("write the worker secret of %s: %v", id, err)
+	}
+	return nil
 }

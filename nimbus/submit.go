@@ -39,6 +39,9 @@ type accepted struct {
 	outline submission.Outline
 	// resources and binary are the package's parts, nil when empty.
 	resources, binary *io.SectionReader
+	// owner is the submitting principal's name, empty without
+	// authentication.
+	owner string
 }
 
 // SubmitUpload is api.UploadServer's: the REST gateway's submissions,
@@ -97,6 +100,7 @@ func (n *Nimbus) submit(ctx context.Context, u *api.Upload) (*api.SubmitTopology
 	if err != nil {
 		return nil, err
 	}
+	acc.setOwner(ctx)
 	name := acc.outline.Name
 	if _, found, err := n.freshView(ctx).findByName(name); err != nil {
 		return nil, err
@@ -272,6 +276,9 @@ func (n *Nimbus) validate(ctx context.Context, u *api.Upload) (*accepted, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNimbusOnlyKeys(o.Config); err != nil {
+		return nil, err
+	}
 	conf := n.cfg.Cluster.Merge(o.Config)
 	if w := conf.Int(topology.KeyWorkers, 1); w < 1 {
 		return nil, invalidf("config: %s is %d; a topology needs at least one worker", topology.KeyWorkers, w)
@@ -402,9 +409,15 @@ func (l *leader) commit(ctx context.Context, acc *accepted, staged stagedPackage
 		ComponentExecutors: m.parallelism(cluster.TopologyRecord{}),
 		PackageDigest:      staged.digest,
 		PackageSize:        staged.size,
+		Owner:              acc.owner,
 	}
 
 	if err := n.record(ctx, &rec, staged, taken, counter); err != nil {
+		return "", err
+	}
+	if err := n.newTopologySecret(ctx, rec.ID); err != nil {
+		n.state.DeleteTopology(ctx, rec.ID)
+		n.store.remove(rec.ID)
 		return "", err
 	}
 	n.models.put(rec.ID, rec.PackageDigest, newModel(acc.outline, n.cfg.Cluster, rec.ID))

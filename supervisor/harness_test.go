@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/tarball"
@@ -265,6 +266,9 @@ func (h *harness) submitRaw(stormID string, archive, goBinary []byte) string {
 		PackageSize:   int64(len(archive) + len(goBinary)),
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.admin.SetTopologySecret(t.Context(), stormID, bytes.Repeat([]byte{1}, auth.TopologySecretBytes)); err != nil {
 		t.Fatal(err)
 	}
 	return digest
