@@ -115,9 +115,9 @@ func (g *Guard) authenticate(ctx context.Context, method string) (context.Contex
 	}
 	p, err := g.authn.FromGRPC(ctx)
 	if err != nil {
-		if rule.Op.ChangesState() || errors.Is(err, ErrPermissionDenied) {
-			g.audit.Record(ctx, AuditEntry{Principal: p, Operation: rule.Op, Result: resultOf(err), Err: err})
-		}
+		// Every refusal is audited: an unauthenticated read is someone
+		// probing the API.
+		g.audit.Record(ctx, AuditEntry{Principal: p, Operation: rule.Op, Result: resultOf(err), Err: err})
 		return ctx, p, rule, statusOf(err)
 	}
 	return NewContext(ctx, p), p, rule, nil
@@ -253,6 +253,10 @@ func (s *guardedStream) RecvMsg(m any) error {
 func (s *guardedStream) SendMsg(m any) error {
 	if !s.checked {
 		return status.Error(codes.PermissionDenied, "response before the request was authorized")
+	}
+	// A streamed submission's topology is known from its answer only.
+	if r, ok := m.(interface{ GetTopologyId() string }); ok && s.topo == "" {
+		s.topo = r.GetTopologyId()
 	}
 	return s.ServerStream.SendMsg(m)
 }
