@@ -309,7 +309,7 @@ func (g *Guard) HTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for k := range r.Header {
 			if len(k) >= len(metadataHeaderPrefix) && strings.EqualFold(k[:len(metadataHeaderPrefix)], metadataHeaderPrefix) {
-				r.Header.Del(k)
+				delete(r.Header, k) // the key as sent: Del would canonicalize it
 			}
 		}
 		p, err := g.authn.FromHTTP(r)

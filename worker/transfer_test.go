@@ -3,11 +3,13 @@ package worker
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/auth/devpki"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
 )
@@ -276,7 +279,48 @@ func TestForeignPeersAreRefused(t *testing.T) {
 
 // BenchmarkTransfer: a Go spout in one worker, a null bolt in another, no
 // acking; tuples/s across loopback TCP.
-func BenchmarkTransfer(b *testing.B) {
+func BenchmarkTransfer(b *testing.B) { benchTransfer(b, nil, nil) }
+
+// BenchmarkTransferTLS is BenchmarkTransfer with TLS between the workers
+// (storm.messaging.netty.tls.*): issue 11 asks for at least 70% of plain.
+func BenchmarkTransferTLS(b *testing.B) {
+	server, client := testPeerTLS(b)
+	benchTransfer(b, server, client)
+}
+
+// testPeerTLS makes a CA and a worker certificate, and returns the TLS
+// configurations workers use with them.
+func testPeerTLS(tb testing.TB) (server, client *tls.Config) {
+	tb.Helper()
+	dir := tb.TempDir()
+	now := time.Now()
+	ca, err := devpki.NewCA("worker test CA", now, time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := devpki.WriteFile(caFile, ca.CertPEM, 0o644, false); err != nil {
+		tb.Fatal(err)
+	}
+	is, err := ca.Issue(devpki.Request{CommonName: "squall-worker", Hosts: []string{"127.0.0.1"}, Server: true, Client: true, ValidFor: time.Hour}, now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, key, err := devpki.WritePair(dir, "worker", is, false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pt := auth.PeerTLS{CertFile: cert, KeyFile: key, CAFile: caFile}
+	if server, err = pt.ServerConfig(); err != nil {
+		tb.Fatal(err)
+	}
+	if client, err = pt.ClientConfig(); err != nil {
+		tb.Fatal(err)
+	}
+	return server, client
+}
+
+func benchTransfer(b *testing.B, server, client *tls.Config) {
 	bld := topology.NewBuilder("transfer")
 	bld.AddConfig(topology.KeyAckerExecutors, 0)
 	n := b.N
@@ -286,7 +330,7 @@ func BenchmarkTransfer(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := benchCluster(b, topo, map[string]int{"spout": 0, "null": 1})
+	c := benchClusterTLS(b, topo, map[string]int{"spout": 0, "null": 1}, server, client)
 	b.ResetTimer()
 	for {
 		var executed int64
@@ -351,6 +395,12 @@ func benchTwoWorkersAcked(b *testing.B, maxPending int) {
 // benchCluster starts one worker per distinct placement index and stops
 // them when the benchmark ends.
 func benchCluster(b *testing.B, topo *topology.Topology, placement map[string]int) []*Worker {
+	return benchClusterTLS(b, topo, placement, nil, nil)
+}
+
+// benchClusterTLS is benchCluster with TLS between the workers when the
+// configurations are set.
+func benchClusterTLS(b *testing.B, topo *topology.Topology, placement map[string]int, server, client *tls.Config) []*Worker {
 	tasks := topology.TopologyTasks(topo, topo.Config.Int(topology.KeyAckerExecutors, 1))
 	n := 0
 	for _, i := range placement {
@@ -380,7 +430,8 @@ func benchCluster(b *testing.B, topo *topology.Topology, placement map[string]in
 				remote[task] = ls[j].Addr().String()
 			}
 		}
-		w, err := New(Config{Topology: topo, StormID: fmt.Sprintf("%s-1-1", topo.Name), Executors: mine[i], RemoteTasks: remote, Listener: ls[i], PeerSecret: testSecret})
+		w, err := New(Config{Topology: topo, StormID: fmt.Sprintf("%s-1-1", topo.Name), Executors: mine[i], RemoteTasks: remote, Listener: ls[i], PeerSecret: testSecret,
+			PeerServerTLS: server, PeerClientTLS: client})
 		if err != nil {
 			b.Fatal(err)
 		}
