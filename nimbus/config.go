@@ -92,10 +92,6 @@ type Config struct {
 	// KeyHTTPIdleTimeoutSecs).
 	HTTP api.HTTPConfig
 
-	// ValidateTimeout bounds how long a submission's Go binary may take to
-	// validate it (`<binary> validate`).
-	ValidateTimeout time.Duration
-
 	// ShutdownTimeout bounds the graceful stop of the gRPC and HTTP
 	// servers when Run's context ends; connections still open then are
 	// closed.
@@ -142,7 +138,6 @@ func DefaultConfig() Config {
 		SubmitTimeout:        api.DefaultSubmitTimeout,
 		PackageLimits:        tarball.DefaultLimits,
 		HTTP:                 api.DefaultHTTPConfig(),
-		ValidateTimeout:      30 * time.Second,
 		ShutdownTimeout:      5 * time.Second,
 	}
 }
@@ -262,9 +257,6 @@ func (c Config) Validate() error {
 	}
 	if err := c.PackageLimits.Validate(); err != nil {
 		return fmt.Errorf("nimbus config: PackageLimits: %w", err)
-	}
-	if c.ValidateTimeout <= 0 {
-		return fmt.Errorf("nimbus config: ValidateTimeout %v: must be positive", c.ValidateTimeout)
 	}
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("nimbus config: ShutdownTimeout %v: must be positive", c.ShutdownTimeout)

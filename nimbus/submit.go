@@ -225,8 +225,9 @@ func (n *Nimbus) scheduledNote(ctx context.Context, id string) string {
 }
 
 // validate checks a submission as workers will load it: the package's
-// safety and limits, the Go binary's platform, the definition (with the
-// Go binary's registry when there is one, else with Config.Registry).
+// safety and limits, the Go binary's platform and digest, the definition
+// (as the outline sent with the Go binary when there is one, else loaded
+// with Config.Registry).
 // Every problem wraps ErrInvalid, but limits, which are 413s.
 func (n *Nimbus) validate(ctx context.Context, u *api.Upload) (*accepted, error) {
 	req := u.Request
@@ -265,14 +266,11 @@ func (n *Nimbus) validate(ctx context.Context, u *api.Upload) (*accepted, error)
 	}
 	sub := proto.CloneOf(req)
 	sub.Package, sub.GoBinary = nil, nil
-	bin := ""
+	var binSize int64
 	if u.GoBinary != nil {
-		bin = filepath.Join(work, "topology")
-		if err := copyPart(bin, u.GoBinary, 0o700); err != nil {
-			return nil, err
-		}
+		binSize = u.GoBinary.Size()
 	}
-	o, err := n.outlineOf(ctx, sub, resDir, bin)
+	o, err := n.outlineOf(sub, resDir, u.GoBinary, binSize, u.GoBinary != nil)
 	if err != nil {
 		return nil, err
 	}
