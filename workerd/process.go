@@ -73,6 +73,11 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	if err != nil {
 		return fmt.Errorf("load topology %s: %w", cfg.StormID, err)
 	}
+	if sent := req.GetGoBinaryOutline(); sent != "" {
+		if err := checkOutline(topo, sent); err != nil {
+			return fmt.Errorf("topology %s: %w", cfg.StormID, err)
+		}
+	}
 	rec, err := cfg.State.GetTopology(ctx, cfg.StormID)
 	if err != nil {
 		return fmt.Errorf("topology %s: %w", cfg.StormID, err)

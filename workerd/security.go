@@ -2,10 +2,14 @@ package workerd
 
 import (
 	"crypto/tls"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/internal/submission"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -48,4 +52,34 @@ func peerSecurityOf(conf topology.Config, workerDir string) (peerSecurity, error
 		return p, fmt.Errorf("worker: TLS: %w", err)
 	}
 	return p, nil
+}
+
+// ErrOutlineMismatch is returned by RunProcess when the topology's Go
+// binary does not define the topology nimbus scheduled.
+var ErrOutlineMismatch = errors.New("the Go binary does not define the submitted topology")
+
+// checkOutline compares the topology this worker's binary loaded with the
+// outline its submitter sent, which nimbus scheduled without running the
+// binary: the components, their parallelism, streams and inputs must be
+// the same. The configuration may differ (nimbus adds keys of its own).
+func checkOutline(topo *topology.Topology, sent string) error {
+	want, err := submission.ParseOutline([]byte(sent))
+	if err != nil {
+		return fmt.Errorf("%w: the submitted outline: %v", ErrOutlineMismatch, err)
+	}
+	data, err := json.Marshal(submission.NewOutline(topo))
+	if err != nil {
+		return err
+	}
+	got, err := submission.ParseOutline(data)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrOutlineMismatch, err)
+	}
+	if got.Name != want.Name {
+		return fmt.Errorf("%w: it names the topology %q, the submission %q", ErrOutlineMismatch, got.Name, want.Name)
+	}
+	if !reflect.DeepEqual(got.Components, want.Components) {
+		return fmt.Errorf("%w: its components %+v, the submission's %+v", ErrOutlineMismatch, got.Components, want.Components)
+	}
+	return nil
 }
