@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -322,6 +323,30 @@ func (g *Guard) HTTP(next http.Handler) http.Handler {
 		r.Header.Set(identityHeader, EncodeIdentity(p))
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
 	})
+}
+
+// HTTPWithStatic is HTTP for a server that also serves public static
+// files: the web UI's HTML, scripts and styles, which hold no cluster
+// data, so that a browser can load the page that then calls the API with
+// credentials. GET and HEAD requests outside /api/ go to static without
+// authentication; every other request passes HTTP to next.
+func (g *Guard) HTTPWithStatic(next, static http.Handler) http.Handler {
+	guarded := g.HTTP(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !isAPIPath(r.URL.Path) {
+			static.ServeHTTP(w, r)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
+}
+
+// isAPIPath reports whether p is under /api/ (or is /api), case aside and
+// after cleaning, so that no spelling of an API path reaches the static
+// handler.
+func isAPIPath(p string) bool {
+	p = strings.ToLower(path.Clean("/" + p))
+	return p == "/api" || strings.HasPrefix(p, "/api/")
 }
 
 func writeHTTPError(w http.ResponseWriter, httpStatus int, message string) {

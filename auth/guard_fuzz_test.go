@@ -104,3 +104,54 @@ func FuzzGuardHTTP(f *testing.F) {
 		}
 	})
 }
+
+// TestHTTPWithStatic: the UI's files load without credentials, nothing
+// under /api/ does, however it is spelled.
+func TestHTTPWithStatic(t *testing.T) {
+	token, err := NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := TokenLine(token, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(file, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := LoadTokens(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := Policy{Enforce: true, UIActionsEnabled: true}
+	guard, err := NewGuard(GuardConfig{Authenticator: NewAuthenticator(tokens, false, pol), Policy: pol,
+		Methods: NimbusMethods(), ACLs: newTestNimbus().acls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := guard.HTTPWithStatic(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) }),
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/", http.StatusOK},
+		{"HEAD", "/assets/js/app.js", http.StatusOK},
+		{"GET", "/api/v1/cluster/summary", http.StatusUnauthorized},
+		{"GET", "/API/v1/cluster/summary", http.StatusUnauthorized},
+		{"GET", "/x/../api/v1/topology/summary", http.StatusUnauthorized},
+		{"GET", "//api/v1/topology/summary", http.StatusUnauthorized},
+		{"GET", "/api", http.StatusUnauthorized},
+		{"POST", "/", http.StatusUnauthorized},
+		{"POST", "/assets/x", http.StatusUnauthorized},
+	} {
+		r := httptest.NewRequest(c.method, "http://nimbus"+c.path, nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.want {
+			t.Errorf("%s %s = %d, want %d", c.method, c.path, w.Code, c.want)
+		}
+	}
+}
