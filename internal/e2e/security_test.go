@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -103,6 +105,8 @@ func (p *securePKI) clusterConf() map[string]any {
 		"storm.messaging.netty.tls.cert.path": p.path("worker.pem"),
 		"storm.messaging.netty.tls.key.path":  p.path("worker-key.pem"),
 		"storm.messaging.netty.tls.ca.path":   p.ca,
+		"storm.zookeeper.auth.scheme":         "digest",
+		"storm.zookeeper.auth.payload":        "squall:e2e-password",
 	}
 }
 
@@ -232,6 +236,19 @@ func TestSecuredCluster(t *testing.T) {
 		return strings.Contains(c.workerLogs(id), "worker connection refused")
 	})
 
+	// ZooKeeper: the cluster's nodes are closed to a session without the
+	// daemons' credential.
+	zconn, _, err := zk.Connect([]string{c.zkAddr}, 10*time.Second, zk.WithLogger(zkQuiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zconn.Close()
+	for _, p := range []string{c.root, c.root + "/storms/" + id, c.root + "/secrets/" + id} {
+		if _, _, err := zconn.Get(p); !errors.Is(err, zk.ErrNoAuth) {
+			t.Errorf("ZooKeeper %s without the credential: %v, want zk.ErrNoAuth", p, err)
+		}
+	}
+
 	if out := c.squall("kill", "-w", "0", "e2e-wordcount"); !strings.Contains(out, "Killed topology: e2e-wordcount") {
 		t.Errorf("alice's kill said %q", out)
 	}
@@ -274,3 +291,8 @@ func forgeFrame(t *testing.T, port int, stormID string) {
 		t.Errorf("the worker kept a forged connection open")
 	}
 }
+
+// zkQuiet drops the ZooKeeper client's log lines.
+type zkQuiet struct{}
+
+func (zkQuiet) Printf(string, ...any) {}
