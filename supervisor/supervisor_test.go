@@ -122,6 +122,23 @@ func TestLaunchFromAssignment(t *testing.T) {
 	}
 }
 
+// TestNoSecretNoWorker: a topology without a worker secret is not
+// launched, since its workers could not authenticate each other; the
+// supervisor says why.
+func TestNoSecretNoWorker(t *testing.T) {
+	h := newHarness(t)
+	h.noSecret = true
+	s := h.startSupervisor(t.TempDir(), []int{6700})
+	h.submit("nosecret-1-1", map[string]string{"x": "y"}, nil)
+	h.assign("nosecret-1-1", slots(cluster.Slot{NodeID: s.NodeID(), Port: 6700}, 1))
+	waitFor(t, "the refusal in the log", func() bool {
+		return len(s.logs.find("launching worker", "nosecret-1-1", "no worker secret")) > 0
+	})
+	if recs := launches(t, h.control); len(recs) != 0 {
+		t.Errorf("launched %+v, want nothing", recs)
+	}
+}
+
 // TestGoBinaryPackage runs a topology's own Go binary as its worker.
 func TestGoBinaryPackage(t *testing.T) {
 	h := newHarness(t)
