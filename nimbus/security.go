@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -153,15 +154,15 @@ func (n *Nimbus) aclOf(ctx context.Context, rec cluster.TopologyRecord) auth.Top
 	return acl
 }
 
-// forwardedSkipTap lets calls that carry a forwarded identity (the REST
-// gateway's, over the link, and followers' forwarded submissions) past
-// the submission tap: the gateway or the follower took their slot. A
-// network caller that sends one to skip the queue is refused by the Guard
-// before its upload is read.
+// forwardedSkipTap lets the REST gateway's calls, over the in-process
+// link, past the submission tap: the gateway took their slot already.
+// Everything from the network takes one, whatever metadata it sends.
 func forwardedSkipTap(next tap.ServerInHandle) tap.ServerInHandle {
 	return func(ctx context.Context, info *tap.Info) (context.Context, error) {
-		if len(info.Header.Get(auth.IdentityMetadataKey)) > 0 {
-			return ctx, nil
+		if p, ok := peer.FromContext(ctx); ok {
+			if _, link := p.AuthInfo.(auth.LinkInfo); link {
+				return ctx, nil
+			}
 		}
 		return next(ctx, info)
 	}
