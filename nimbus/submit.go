@@ -326,19 +326,6 @@ func packageError(err error) error {
 	return invalidf("package: %v", err)
 }
 
-// copyPart writes part to a new file at path.
-func copyPart(path string, part *io.SectionReader, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, io.NewSectionReader(part, 0, part.Size())); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // stage writes an accepted submission's package to the store's staging
 // area.
 func (n *Nimbus) stage(acc *accepted) (stagedPackage, error) {
