@@ -3768,9 +3768,17 @@ type SubmitTopologyRequest struct {
 	Name string `protobuf:"bytes,10,opt,name=name,proto3" json:"name,omitempty"`
 	// Validate the definition and the package and stop there: nothing is
 	// stored or scheduled (squall submit --dry-run).
-	DryRun        bool `protobuf:"varint,11,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DryRun bool `protobuf:"varint,11,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// With go_binary: the topology's outline as the binary's own registry
+	// loads it (JSON; what `BINARY validate` prints), made by the submitter.
+	// nimbus never runs a submitted binary: it validates and schedules this
+	// outline, and workers check that the binary agrees before they start.
+	GoBinaryOutline string `protobuf:"bytes,12,opt,name=go_binary_outline,json=goBinaryOutline,proto3" json:"go_binary_outline,omitempty"`
+	// With go_binary: the binary's SHA-256, lowercase hex; nimbus refuses a
+	// binary that does not match it.
+	GoBinarySha256 string `protobuf:"bytes,13,opt,name=go_binary_sha256,json=goBinarySha256,proto3" json:"go_binary_sha256,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SubmitTopologyRequest) Reset() {
@@ -3878,6 +3886,20 @@ func (x *SubmitTopologyRequest) GetDryRun() bool {
 		return x.DryRun
 	}
 	return false
+}
+
+func (x *SubmitTopologyRequest) GetGoBinaryOutline() string {
+	if x != nil {
+		return x.GoBinaryOutline
+	}
+	return ""
+}
+
+func (x *SubmitTopologyRequest) GetGoBinarySha256() string {
+	if x != nil {
+		return x.GoBinarySha256
+	}
+	return ""
 }
 
 type SubmitTopologyResponse struct {
@@ -4775,7 +4797,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x12topology_operation\x18\x01 \x01(\tR\x11topologyOperation\x12\x1f\n" +
 	"\vtopology_id\x18\x02 \x01(\tR\n" +
 	"topologyId\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\"\xdd\x03\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"\xb3\x04\n" +
 	"\x15SubmitTopologyRequest\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\tR\btopology\x12#\n" +
 	"\rtopology_file\x18\x02 \x01(\tR\ftopologyFile\x12\x18\n" +
@@ -4791,7 +4813,9 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\venvironment\x18\t \x03(\v21.squall.v1.SubmitTopologyRequest.EnvironmentEntryR\venvironment\x12\x12\n" +
 	"\x04name\x18\n" +
 	" \x01(\tR\x04name\x12\x17\n" +
-	"\adry_run\x18\v \x01(\bR\x06dryRun\x1a>\n" +
+	"\adry_run\x18\v \x01(\bR\x06dryRun\x12*\n" +
+	"\x11go_binary_outline\x18\f \x01(\tR\x0fgoBinaryOutline\x12(\n" +
+	"\x10go_binary_sha256\x18\r \x01(\tR\x0egoBinarySha256\x1a>\n" +
 	"\x10EnvironmentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe5\x01\n" +

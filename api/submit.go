@@ -166,6 +166,8 @@ const (
 	formEnvironment  = "environment"
 	formName         = "name"
 	formDryRun       = "dryRun"
+	formOutline      = "goBinaryOutline"
+	formSHA256       = "goBinarySha256"
 )
 
 // readMultipart fills req from a multipart/form-data body, as curl -F sends
@@ -248,6 +250,10 @@ func setFormField(req *SubmitTopologyRequest, name string, data []byte) error {
 		req.EnvFilter, err = parseFormBool(data)
 	case formDryRun:
 		req.DryRun, err = parseFormBool(data)
+	case formOutline:
+		req.GoBinaryOutline = string(data)
+	case formSHA256:
+		req.GoBinarySha256 = string(data)
 	case formConfig:
 		k, v, err := splitAssignment(data, "key=value")
 		if err != nil {
@@ -271,7 +277,7 @@ func setFormField(req *SubmitTopologyRequest, name string, data []byte) error {
 		}
 		req.Environment[k] = v
 	default:
-		return errors.New("unknown field; the fields are topology, topologyFile, package, goBinary, inactive, config, properties, envFilter, environment, name, dryRun")
+		return errors.New("unknown field; the fields are topology, topologyFile, package, goBinary, goBinaryOutline, goBinarySha256, inactive, config, properties, envFilter, environment, name, dryRun")
 	}
 	return err
 }

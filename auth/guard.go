@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -115,9 +116,9 @@ func (g *Guard) authenticate(ctx context.Context, method string) (context.Contex
 	}
 	p, err := g.authn.FromGRPC(ctx)
 	if err != nil {
-		if rule.Op.ChangesState() || errors.Is(err, ErrPermissionDenied) {
-			g.audit.Record(ctx, AuditEntry{Principal: p, Operation: rule.Op, Result: resultOf(err), Err: err})
-		}
+		// Every refusal is audited: an unauthenticated read is someone
+		// probing the API.
+		g.audit.Record(ctx, AuditEntry{Principal: p, Operation: rule.Op, Result: resultOf(err), Err: err})
 		return ctx, p, rule, statusOf(err)
 	}
 	return NewContext(ctx, p), p, rule, nil
@@ -254,6 +255,10 @@ func (s *guardedStream) SendMsg(m any) error {
 	if !s.checked {
 		return status.Error(codes.PermissionDenied, "response before the request was authorized")
 	}
+	// A streamed submission's topology is known from its answer only.
+	if r, ok := m.(interface{ GetTopologyId() string }); ok && s.topo == "" {
+		s.topo = r.GetTopologyId()
+	}
 	return s.ServerStream.SendMsg(m)
 }
 
@@ -305,7 +310,7 @@ func (g *Guard) HTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for k := range r.Header {
 			if len(k) >= len(metadataHeaderPrefix) && strings.EqualFold(k[:len(metadataHeaderPrefix)], metadataHeaderPrefix) {
-				r.Header.Del(k)
+				delete(r.Header, k) // the key as sent: Del would canonicalize it
 			}
 		}
 		p, err := g.authn.FromHTTP(r)
@@ -318,6 +323,30 @@ func (g *Guard) HTTP(next http.Handler) http.Handler {
 		r.Header.Set(identityHeader, EncodeIdentity(p))
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
 	})
+}
+
+// HTTPWithStatic is HTTP for a server that also serves public static
+// files: the web UI's HTML, scripts and styles, which hold no cluster
+// data, so that a browser can load the page that then calls the API with
+// credentials. GET and HEAD requests outside /api/ go to static without
+// authentication; every other request passes HTTP to next.
+func (g *Guard) HTTPWithStatic(next, static http.Handler) http.Handler {
+	guarded := g.HTTP(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !isAPIPath(r.URL.Path) {
+			static.ServeHTTP(w, r)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
+}
+
+// isAPIPath reports whether p is under /api/ (or is /api), case aside and
+// after cleaning, so that no spelling of an API path reaches the static
+// handler.
+func isAPIPath(p string) bool {
+	p = strings.ToLower(path.Clean("/" + p))
+	return p == "/api" || strings.HasPrefix(p, "/api/")
 }
 
 func writeHTTPError(w http.ResponseWriter, httpStatus int, message string) {

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"github.com/squallstream/squall/auth/zkacl"
+
 	"errors"
 	"fmt"
 	"net"
@@ -29,6 +31,13 @@ type Config struct {
 	// Root is the absolute ZooKeeper path under which all state lives
 	// (storm.zookeeper.root, default "/squall"). It is created if missing.
 	Root string
+
+	// Auth is the session's credential (storm.zookeeper.auth.scheme and
+	// .payload, zkacl.DaemonCredential). When set, the session
+	// authenticates before any request and every node it creates is its
+	// credential's alone (ZooKeeper's auth:cdrwa); the zero value creates
+	// world-writable nodes, as Storm does without it.
+	Auth zkacl.Credential
 }
 
 // DefaultConfig returns Storm's defaults: a server on localhost, a 20 s

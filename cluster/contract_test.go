@@ -30,6 +30,7 @@ var backends = []struct {
 }{
 	{"memory", newMemoryBackend},
 	{"zookeeper", newZooKeeperBackend},
+	{"zookeeper-acl", newZooKeeperACLBackend},
 }
 
 // forEachBackend runs f as a parallel subtest per backend, in parallel

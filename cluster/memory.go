@@ -25,6 +25,7 @@ type Memory struct {
 	nimbuses    map[string]memEphemeral
 	beats       map[string]map[Slot][]byte                   // topology → worker → heartbeat
 	errs        map[string]map[string][][]byte               // topology → component → errors, oldest first
+	secrets     map[string][]byte                            // topology → worker secret
 	candidates  []*memCandidate                              // election queue; the first leads
 	watchers    map[watchKind]map[*memWatcher]*MemorySession // watchers and their sessions
 }
@@ -67,6 +68,7 @@ func NewMemory() *Memory {
 		nimbuses:    make(map[string]memEphemeral),
 		beats:       make(map[string]map[Slot][]byte),
 		errs:        make(map[string]map[string][][]byte),
+		secrets:     make(map[string][]byte),
 		watchers: map[watchKind]map[*memWatcher]*MemorySession{
 			watchTopologies:  {},
 			watchAssignments: {},
@@ -318,6 +320,9 @@ func (s *MemorySession) DeleteTopology(ctx context.Context, id string) error {
 	if err := s.deleteKey(ctx, s.m.topologies, watchTopologies, id); err != nil {
 		return fmt.Errorf("delete topology %s: %w", id, err)
 	}
+	s.m.mu.Lock()
+	delete(s.m.secrets, id)
+	s.m.mu.Unlock()
 	return nil
 }
 

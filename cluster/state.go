@@ -49,9 +49,17 @@ type State interface {
 	SetTopology(ctx context.Context, rec TopologyRecord) (TopologyRecord, error)
 	// GetTopology returns topology id, or ErrNotFound.
 	GetTopology(ctx context.Context, id string) (TopologyRecord, error)
-	// DeleteTopology removes topology id's record, or returns ErrNotFound.
+	// DeleteTopology removes topology id's record and its secret, or
+	// returns ErrNotFound.
 	// Its assignment, heartbeats and errors are removed separately.
 	DeleteTopology(ctx context.Context, id string) error
+	// SetTopologySecret stores topology id's worker secret (secrets/<id>,
+	// readable by the daemons only when ZooKeeper ACLs are on), replacing
+	// any; DeleteTopology deletes it.
+	SetTopologySecret(ctx context.Context, id string, secret []byte) error
+	// GetTopologySecret returns topology id's worker secret, or
+	// ErrNotFound.
+	GetTopologySecret(ctx context.Context, id string) ([]byte, error)
 	// ListTopologies returns the ids of all topologies, sorted.
 	ListTopologies(ctx context.Context) ([]string, error)
 	// WatchTopologies signals topologies being added, changed or removed

@@ -33,6 +33,7 @@ type ZooKeeper struct {
 
 	conn    *zk.Conn
 	connSet chan struct{} // closed once conn is set; the event callback waits for it
+	authed  chan struct{} // closed once the session's credential is added (at once without one)
 
 	ctx    context.Context // ends when Close starts
 	cancel context.CancelFunc
@@ -88,6 +89,7 @@ func newZooKeeper(cfg Config, logger *slog.Logger, dial zk.Dialer) (*ZooKeeper, 
 		root:        cfg.Root,
 		acl:         zk.WorldACL(zk.PermAll),
 		connSet:     make(chan struct{}),
+		authed:      make(chan struct{}),
 		ctx:         ctx,
 		cancel:      cancel,
 		kick:        make(chan struct{}, 1),
@@ -105,8 +107,39 @@ func newZooKeeper(cfg Config, logger *slog.Logger, dial zk.Dialer) (*ZooKeeper, 
 	}
 	z.conn = conn
 	close(z.connSet)
+	if cfg.Auth.IsZero() {
+		close(z.authed)
+	} else {
+		z.acl = zk.AuthACL(zk.PermAll)
+		z.wg.Go(z.addAuth)
+	}
 	z.wg.Go(z.maintain)
 	return z, nil
+}
+
+// addAuth adds the session's credential before any other request (call
+// waits for it); the client re-sends it on every reconnection and new
+// session by itself.
+func (z *ZooKeeper) addAuth() {
+	delays := backoff.New(backoff.Policy{Min: 50 * time.Millisecond, Max: 2 * time.Second})
+	for {
+		err := z.conn.AddAuth(z.cfg.Auth.Scheme, z.cfg.Auth.Payload)
+		if err == nil {
+			close(z.authed)
+			return
+		}
+		if z.ctx.Err() != nil {
+			return
+		}
+		z.log.Warn("zookeeper authentication", "scheme", z.cfg.Auth.Scheme, "err", err)
+		t := time.NewTimer(delays.Next())
+		select {
+		case <-t.C:
+		case <-z.ctx.Done():
+			t.Stop()
+			return
+		}
+	}
 }
 
 // capDeadlines wraps dial so that no deadline the ZooKeeper client sets on
@@ -315,6 +348,12 @@ func call[T any](ctx context.Context, z *ZooKeeper, op func() (T, error)) (T, er
 	}
 	ch := make(chan result, 1)
 	if !z.goTracked(func() {
+		select {
+		case <-z.authed:
+		case <-z.ctx.Done():
+			ch <- result{zero, ErrClosed}
+			return
+		}
 		v, err := op()
 		ch <- result{v, err}
 	}) {

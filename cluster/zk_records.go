@@ -49,7 +49,7 @@ func (z *ZooKeeper) DeleteTopology(ctx context.Context, id string) error {
 	if err := z.deleteNode(ctx, z.node(dirStorms, id)); err != nil {
 		return fmt.Errorf("delete topology %s: %w", id, notFound(err))
 	}
-	return nil
+	return z.deleteSecret(ctx, id)
 }
 
 // ListTopologies implements State.

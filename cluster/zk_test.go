@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/internal/zktest"
 )
 
@@ -66,9 +67,16 @@ func testLogger(t testing.TB) *slog.Logger {
 // openZK opens a ZooKeeper State under root, closed when t ends, with a
 // recorder of its sessions.
 func openZK(t *testing.T, srv *zktest.Server, root string) (*ZooKeeper, *zktest.SessionRecorder) {
+	return openZKAs(t, srv, root, zkacl.Credential{})
+}
+
+// openZKAs is openZK with the session's credential (zero: none).
+func openZKAs(t *testing.T, srv *zktest.Server, root string, auth zkacl.Credential) (*ZooKeeper, *zktest.SessionRecorder) {
 	t.Helper()
 	rec := &zktest.SessionRecorder{}
-	z, err := newZooKeeper(testConfig(srv, root), testLogger(t), rec.Dial)
+	cfg := testConfig(srv, root)
+	cfg.Auth = auth
+	z, err := newZooKeeper(cfg, testLogger(t), rec.Dial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,13 +85,26 @@ func openZK(t *testing.T, srv *zktest.Server, root string) (*ZooKeeper, *zktest.
 }
 
 func newZooKeeperBackend(t *testing.T) backend {
+	return newZooKeeperBackendAs(t, zkacl.Credential{})
+}
+
+// newZooKeeperACLBackend is the ZooKeeper backend with a daemon
+// credential: every node the cluster's own.
+func newZooKeeperACLBackend(t *testing.T) backend {
+	return newZooKeeperBackendAs(t, testCredential)
+}
+
+// testCredential is the daemons' ZooKeeper credential in the tests.
+var testCredential = zkacl.Credential{Scheme: zkacl.SchemeDigest, Payload: []byte("squall:test-password")}
+
+func newZooKeeperBackendAs(t *testing.T, auth zkacl.Credential) backend {
 	srv := zktest.Shared(t)
 	root := zktest.Root(t)
 	var mu sync.Mutex
 	recs := make(map[State]*zktest.SessionRecorder) // guarded by mu
 	return backend{
 		open: func(t *testing.T) State {
-			z, rec := openZK(t, srv, root)
+			z, rec := openZKAs(t, srv, root, auth)
 			mu.Lock()
 			recs[z] = rec
 			mu.Unlock()
@@ -461,4 +482,43 @@ func TestZooKeeperHandshakeBounded(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestZooKeeperACLs: with a credential, the cluster's nodes, the worker
+// secrets among them, are closed to a session without it.
+func TestZooKeeperACLs(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := zktest.Root(t)
+	z, _ := openZKAs(t, srv, root, testCredential)
+	ctx := t.Context()
+	if _, err := z.SetTopology(ctx, TopologyRecord{ID: "acl-1-1", Name: "acl", Status: StatusActive, NumWorkers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := z.SetTopologySecret(ctx, "acl-1-1", []byte("0123456789abcdef0123456789abcdef")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := z.GetTopologySecret(ctx, "acl-1-1"); err != nil || string(got) != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("GetTopologySecret = %q, %v", got, err)
+	}
+	stranger, daemon := rawZK(t, srv), rawZK(t, srv)
+	if err := daemon.AddAuth(testCredential.Scheme, testCredential.Payload); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{root, z.node(dirStorms, "acl-1-1"), z.node(dirSecrets, "acl-1-1")} {
+		if _, _, err := stranger.Get(p); !errors.Is(err, zk.ErrNoAuth) {
+			t.Errorf("a session without the credential reads %s: %v, want zk.ErrNoAuth", p, err)
+		}
+		acl, _, err := daemon.GetACL(p)
+		if err != nil || len(acl) != 1 || acl[0].Scheme != zkacl.SchemeDigest || acl[0].Perms != zk.PermAll {
+			t.Errorf("ACL of %s = %v, %v; want the credential's alone", p, acl, err)
+		}
+	}
+	if _, err := stranger.Create(z.node(dirStorms, "evil-1-1"), []byte("{}"), 0, zk.WorldACL(zk.PermAll)); !errors.Is(err, zk.ErrNoAuth) {
+		t.Errorf("a session without the credential creates a topology: %v, want zk.ErrNoAuth", err)
+	}
+	// Another daemon with the credential reads it all.
+	other, _ := openZKAs(t, srv, root, testCredential)
+	if _, err := other.GetTopology(ctx, "acl-1-1"); err != nil {
+		t.Errorf("a daemon with the credential: %v", err)
+	}
 }

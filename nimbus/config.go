@@ -5,12 +5,24 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/internal/tarball"
 	"github.com/squallstream/squall/topology"
 )
+
+// KeyBindHost (squall) is the address nimbus's gRPC API listens on;
+// ui.host is the REST API's. Both default to DefaultBindHost.
+const KeyBindHost = "nimbus.bind.host"
+
+// DefaultBindHost is where nimbus listens unless configured: loopback, so
+// that a nimbus without authentication is reachable from its own host
+// only.
+const DefaultBindHost = "127.0.0.1"
 
 // KeyTaskLaunchSecs is Storm's nimbus.task.launch.secs: how long a newly
 // assigned executor may go without heartbeating before nimbus judges it
@@ -80,14 +92,29 @@ type Config struct {
 	// KeyHTTPIdleTimeoutSecs).
 	HTTP api.HTTPConfig
 
-	// ValidateTimeout bounds how long a submission's Go binary may take to
-	// validate it (`<binary> validate`).
-	ValidateTimeout time.Duration
-
 	// ShutdownTimeout bounds the graceful stop of the gRPC and HTTP
 	// servers when Run's context ends; connections still open then are
 	// closed.
 	ShutdownTimeout time.Duration
+
+	// Security is the APIs' authentication, TLS, authorization and audit
+	// log (auth.ServerSettingsFromConfig); the zero value authenticates
+	// nobody, which CheckExposure allows on loopback only.
+	Security auth.ServerSettings
+
+	// Client is how this nimbus authenticates to the others (forwarded
+	// writes, package copies): nimbus.client.*, a nimbus.daemon.users
+	// principal.
+	Client auth.ClientSettings
+
+	// Insecure lets the APIs listen beyond loopback without authentication
+	// or, with bearer tokens, without TLS (--insecure); nimbus logs what
+	// it exposes.
+	Insecure bool
+
+	// Hup makes nimbus re-read its token file when it delivers (SIGHUP);
+	// nil: only when the file changes.
+	Hup <-chan os.Signal
 
 	// Clock is the time source; nil means the system clock.
 	Clock Clock
@@ -95,14 +122,15 @@ type Config struct {
 
 // DefaultConfig returns a Config with Storm's defaults: the default
 // cluster configuration, gRPC on nimbus.grpc.port (6627) and REST on
-// ui.port (8080) on every interface, packages up to 256 MiB, four
-// submissions at once. Host and Registry must still be set.
+// ui.port (8080) on loopback, packages up to 256 MiB, four submissions at
+// once, no authentication. Host and Registry must still be set.
 func DefaultConfig() Config {
 	conf := topology.Defaults()
 	return Config{
 		Cluster:              conf,
-		GRPCAddr:             fmt.Sprintf(":%d", conf.Int(topology.KeyNimbusGRPCPort, 6627)),
-		HTTPAddr:             fmt.Sprintf(":%d", conf.Int(topology.KeyUIPort, 8080)),
+		GRPCAddr:             net.JoinHostPort(DefaultBindHost, strconv.Itoa(conf.Int(topology.KeyNimbusGRPCPort, 6627))),
+		HTTPAddr:             net.JoinHostPort(DefaultBindHost, strconv.Itoa(conf.Int(topology.KeyUIPort, 8080))),
+		Security:             auth.ServerSettings{Policy: auth.Policy{UIActionsEnabled: true}},
 		LocalDir:             conf.String(topology.KeyLocalDir, "squall-local"),
 		MaxSubmitBytes:       api.DefaultMaxSubmitBytes,
 		MaxConcurrentSubmits: api.DefaultMaxConcurrentSubmits,
@@ -110,7 +138,6 @@ func DefaultConfig() Config {
 		SubmitTimeout:        api.DefaultSubmitTimeout,
 		PackageLimits:        tarball.DefaultLimits,
 		HTTP:                 api.DefaultHTTPConfig(),
-		ValidateTimeout:      30 * time.Second,
 		ShutdownTimeout:      5 * time.Second,
 	}
 }
@@ -230,9 +257,6 @@ func (c Config) Validate() error {
 	}
 	if err := c.PackageLimits.Validate(); err != nil {
 		return fmt.Errorf("nimbus config: PackageLimits: %w", err)
-	}
-	if c.ValidateTimeout <= 0 {
-		return fmt.Errorf("nimbus config: ValidateTimeout %v: must be positive", c.ValidateTimeout)
 	}
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("nimbus config: ShutdownTimeout %v: must be positive", c.ShutdownTimeout)

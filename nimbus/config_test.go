@@ -32,7 +32,6 @@ func TestConfigValidate(t *testing.T) {
 		{"no local dir", func(c *Config) { c.LocalDir = "" }, "LocalDir"},
 		{"no registry", func(c *Config) { c.Registry = nil }, "Registry"},
 		{"no submissions", func(c *Config) { c.MaxSubmitBytes = 0 }, "MaxSubmitBytes"},
-		{"no validate time", func(c *Config) { c.ValidateTimeout = 0 }, "ValidateTimeout"},
 		{"no shutdown time", func(c *Config) { c.ShutdownTimeout = 0 }, "ShutdownTimeout"},
 		{"bad limits", func(c *Config) { c.PackageLimits.MaxFiles = -1 }, "PackageLimits"},
 		{"mistyped key", func(c *Config) { c.Cluster["nimbus.monitor.freq.secs"] = "often" }, "nimbus.monitor.freq.secs"},

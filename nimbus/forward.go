@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/auth"
 )
 
 // forwardedBy is the gRPC metadata key a follower sets on the requests it
@@ -44,6 +45,7 @@ func (n *Nimbus) leaderClient(ctx context.Context) (api.NimbusClient, context.Co
 	if err != nil {
 		return nil, nil, err
 	}
-	fctx := metadata.AppendToOutgoingContext(ctx, forwardedBy, self.Addr())
+	// The leader authorizes the caller, not this nimbus.
+	fctx := metadata.AppendToOutgoingContext(auth.ForwardContext(ctx), forwardedBy, self.Addr())
 	return api.NewNimbusClient(conn), fctx, nil
 }

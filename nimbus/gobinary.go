@@ -1,23 +1,15 @@
 package nimbus
 
 import (
-	"bytes"
-	"context"
+	"crypto/sha256"
 	"debug/elf"
-	"errors"
+	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
-
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/squallstream/squall/api"
-	"github.com/squallstream/squall/internal/procgroup"
 	"github.com/squallstream/squall/internal/submission"
 )
 
@@ -74,99 +66,37 @@ func checkExecutable(bin io.ReaderAt) error {
 	return nil
 }
 
-// maxValidateOutput bounds what nimbus reads of a validating binary's
-// output.
-const maxValidateOutput = 4 << 20
+// maxOutlineBytes bounds a submitted outline; the whole definition is
+// bounded by api.MaxDefinitionBytes already.
+const maxOutlineBytes = 4 << 20
 
-// validateGrace is how long a validating binary that timed out gets to
-// exit after SIGTERM.
-const validateGrace = time.Second
-
-// runValidate runs `bin validate` in dir (the unpacked resources) with
-// sub, without its bytes, as protojson on stdin. It returns the outline
-// the binary printed as a JSON object on stdout, or ok false if it
-// printed none (a validate that prints only a message). A binary that
-// refuses the submission (exit status 1) gives an error wrapping
-// ErrInvalid with the binary's message.
-func runValidate(ctx context.Context, bin, dir string, sub *api.SubmitTopologyRequest, timeout time.Duration) (o submission.Outline, ok bool, err error) {
-	work, err := os.MkdirTemp("", "squall-validate-")
-	if err != nil {
-		return o, false, err
+// binaryOutline returns the outline a Go binary's submitter sent with it
+// (goBinaryOutline), after checking the binary is the one it was made for
+// (goBinarySha256). nimbus never runs a submitted binary: its components
+// are unknown to nimbus's registry, so the submitter, who runs it anyway,
+// says what they are, and the workers check the binary agrees.
+func binaryOutline(sub *api.SubmitTopologyRequest, bin io.ReaderAt, size int64) (submission.Outline, error) {
+	text := sub.GetGoBinaryOutline()
+	if strings.TrimSpace(text) == "" {
+		return submission.Outline{}, invalidf("goBinaryOutline: a Go binary comes with its topology's outline, " +
+			"which `BINARY validate` prints and squall submit sends: nimbus does not run submitted code")
 	}
-	defer os.RemoveAll(work)
-	in, err := protojson.Marshal(sub)
-	if err != nil {
-		return o, false, err
+	if len(text) > maxOutlineBytes {
+		return submission.Outline{}, invalidf("goBinaryOutline: %d bytes, more than %d", len(text), maxOutlineBytes)
 	}
-	files := make([]*os.File, 3)
-	for i, name := range []string{"stdin", "stdout", "stderr"} {
-		if files[i], err = os.Create(filepath.Join(work, name)); err != nil {
-			return o, false, err
+	if bin != nil {
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(bin, 0, size)); err != nil {
+			return submission.Outline{}, err
 		}
-		defer files[i].Close()
-	}
-	if _, err := files[0].Write(in); err != nil {
-		return o, false, err
-	}
-	if _, err := files[0].Seek(0, io.SeekStart); err != nil {
-		return o, false, err
-	}
-	cmd := exec.Command(bin, "validate")
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = files[0], files[1], files[2]
-	p, err := procgroup.Start(cmd)
-	if err != nil {
-		return o, false, invalidf("go binary: run validate: %v", err)
-	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case <-p.Done():
-	case <-timer.C:
-		p.Stop(validateGrace)
-		return o, false, invalidf("go binary: validate did not finish within %v", timeout)
-	case <-ctx.Done():
-		p.Stop(validateGrace)
-		return o, false, ctx.Err()
-	}
-	st := p.Status()
-	stdout, err := readHead(files[1])
-	if err != nil {
-		return o, false, err
-	}
-	if !st.Success() {
-		stderr, err := readHead(files[2])
-		if err != nil {
-			return o, false, err
+		got := hex.EncodeToString(h.Sum(nil))
+		if want := strings.ToLower(strings.TrimSpace(sub.GetGoBinarySha256())); want != got {
+			return submission.Outline{}, invalidf("goBinarySha256: %.64q does not match the Go binary received (sha256 %s)", sub.GetGoBinarySha256(), got)
 		}
-		msg := strings.TrimSpace(string(stderr))
-		if msg == "" {
-			msg = strings.TrimSpace(string(stdout))
-		}
-		// The squall CLI prints errors as "squall: <error>"; file names
-		// are better without nimbus's temporary directory.
-		msg = strings.TrimPrefix(msg, "squall: ")
-		msg = strings.ReplaceAll(msg, dir+string(filepath.Separator), "")
-		if st.Code == 1 && msg != "" {
-			return o, false, withKind(ErrInvalid, errors.New(msg))
-		}
-		return o, false, invalidf("go binary: validate: %v: %s", st, msg)
 	}
-	if out := bytes.TrimSpace(stdout); len(out) == 0 || out[0] != '{' {
-		return o, false, nil // a validate that prints no outline
-	}
-	o, err = submission.ParseOutline(stdout)
+	o, err := submission.ParseOutline([]byte(text))
 	if err != nil {
-		return o, false, invalidf("go binary: validate printed a bad outline: %v", err)
+		return submission.Outline{}, invalidf("goBinaryOutline: %v", err)
 	}
-	return o, true, nil
-}
-
-// readHead reads f from its start, up to maxValidateOutput bytes.
-func readHead(f *os.File) ([]byte, error) {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	return io.ReadAll(io.LimitReader(f, maxValidateOutput))
+	return o, nil
 }

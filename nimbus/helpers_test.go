@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,19 +13,16 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
-	"github.com/squallstream/squall/internal/submission"
 	"github.com/squallstream/squall/internal/tarball"
 	"github.com/squallstream/squall/internal/zktest"
 	"github.com/squallstream/squall/topology"
@@ -37,9 +33,6 @@ import (
 // submission's Go binary (`<binary> validate`), plays that binary, or,
 // for the load test, is a nimbus daemon (nimbusProcess).
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "validate" {
-		os.Exit(validateMain(os.Stdin, os.Stdout, os.Stderr))
-	}
 	if os.Getenv(envNimbusProcess) != "" {
 		os.Exit(nimbusProcess())
 	}
@@ -47,8 +40,8 @@ func TestMain(m *testing.M) {
 }
 
 // CustomSpoutName is a Go spout the test binary's registry has and
-// nimbus's does not: a topology using it validates only through the
-// binary.
+// nimbus's does not: a topology using it is known to nimbus by the outline
+// its submitter sends only.
 const CustomSpoutName = "test.Custom"
 
 // binaryRegistry is the registry of the test binary acting as a
@@ -60,45 +53,6 @@ func binaryRegistry() *topology.Registry {
 		return builtin.NewWordSpout(builtin.WordsConfig{})
 	})
 	return r
-}
-
-// validateMain is the squall CLI's validate, as a Go binary's: it loads
-// the submission on stdin and prints its outline, or the error. A
-// topology whose name starts with "plain" gets a plain message instead of
-// the outline, as from a validate that prints none; one whose name starts
-// with "hang" never answers.
-func validateMain(stdin io.Reader, stdout, stderr io.Writer) int {
-	data, err := io.ReadAll(stdin)
-	if err != nil {
-		fmt.Fprintf(stderr, "squall: %v\n", err)
-		return 1
-	}
-	var req api.SubmitTopologyRequest
-	if err := protojson.Unmarshal(data, &req); err != nil {
-		fmt.Fprintf(stderr, "squall: read submission: %v\n", err)
-		return 1
-	}
-	dir, _ := os.Getwd()
-	t, err := submission.Load(&req, binaryRegistry(), dir)
-	if err != nil {
-		fmt.Fprintf(stderr, "squall: %v\n", err)
-		return 1
-	}
-	switch {
-	case strings.HasPrefix(t.Name, "hang"):
-		select {}
-	case strings.HasPrefix(t.Name, "plain"):
-		fmt.Fprintf(stdout, "topology %s is valid\n", t.Name)
-		return 0
-	}
-	o := submission.NewOutline(t)
-	b, err := json.Marshal(o)
-	if err != nil {
-		fmt.Fprintf(stderr, "squall: %v\n", err)
-		return 1
-	}
-	stdout.Write(b)
-	return 0
 }
 
 // fakeClock is a Clock whose time moves only with Advance. It is safe for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -127,8 +128,8 @@ func (c *modelCache) forget(id string) {
 
 // model returns the model of topology rec, loading it from the stored
 // package the first time: by loading the submission with the registry,
-// or, for a topology with its own Go binary, by running the binary's
-// validate. It fails with ErrUnavailable if this nimbus does not hold the
+// or, for a topology with its own Go binary, from the outline its
+// submitter sent (nimbus never runs the binary). It fails with ErrUnavailable if this nimbus does not hold the
 // package (yet).
 func (n *Nimbus) model(ctx context.Context, rec cluster.TopologyRecord) (*model, error) {
 	if m, ok := n.models.get(rec.ID, rec.PackageDigest); ok {
@@ -159,7 +160,7 @@ func (n *Nimbus) model(ctx context.Context, rec cluster.TopologyRecord) (*model,
 			return nil, fmt.Errorf("topology %s: unpack package: %w", rec.ID, err)
 		}
 	}
-	o, err := n.outlineOf(ctx, p.submission, resDir, n.store.binaryPath(rec.ID))
+	o, err := n.outlineOf(p.submission, resDir, nil, 0, p.binary != nil)
 	if err != nil {
 		return nil, fmt.Errorf("topology %s: load stored submission: %w", rec.ID, err)
 	}
@@ -168,24 +169,13 @@ func (n *Nimbus) model(ctx context.Context, rec cluster.TopologyRecord) (*model,
 	return m, nil
 }
 
-// outlineOf loads sub, whose resources are unpacked in resDir: with the Go
-// binary at bin when there is one, else with the registry. Definition
-// errors wrap ErrInvalid.
-func (n *Nimbus) outlineOf(ctx context.Context, sub *api.SubmitTopologyRequest, resDir, bin string) (submission.Outline, error) {
-	if bin != "" {
-		o, ok, err := runValidate(ctx, bin, resDir, sub, n.cfg.ValidateTimeout)
-		if err != nil || ok {
-			return o, err
-		}
-		// A validate that printed no outline: try this nimbus's registry,
-		// which has the topology's components if it uses only built-ins.
-		t, err := submission.Load(sub, n.cfg.Registry, resDir)
-		if err != nil {
-			return o, invalidf("go binary: validate accepted the topology but printed no outline, "+
-				"and nimbus cannot load it without the binary's components (%v): build the binary with this squall version",
-				relativeTo(err, resDir))
-		}
-		return submission.NewOutline(t), nil
+// outlineOf loads sub, whose resources are unpacked in resDir: a
+// topology with a Go binary (bin, of size bytes; nil for a stored one,
+// checked at submission) by the outline its submitter sent, else with the
+// registry. Definition errors wrap ErrInvalid.
+func (n *Nimbus) outlineOf(sub *api.SubmitTopologyRequest, resDir string, bin io.ReaderAt, size int64, hasBinary bool) (submission.Outline, error) {
+	if hasBinary {
+		return binaryOutline(sub, bin, size)
 	}
 	t, err := submission.Load(sub, n.cfg.Registry, resDir)
 	if err != nil {

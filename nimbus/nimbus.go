@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/buildinfo"
 	"github.com/squallstream/squall/internal/layout"
@@ -147,6 +147,14 @@ func (n *Nimbus) Run(ctx context.Context) error {
 	if err := n.store.init(); err != nil {
 		return fmt.Errorf("nimbus: %w", err)
 	}
+	if err := n.checkExposure(); err != nil {
+		return err
+	}
+	sec, err := n.newSecurity()
+	if err != nil {
+		return err
+	}
+	defer sec.close()
 	gl, err := net.Listen("tcp", n.cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("nimbus: listen for gRPC: %w", err)
@@ -160,22 +168,38 @@ func (n *Nimbus) Run(ctx context.Context) error {
 	}
 	// Submissions, over gRPC or REST, share one set of slots; large ones
 	// stream (UploadTopology), so no message need be larger than a chunk
-	// and a definition.
+	// and a definition. A REST submission takes its slot in the gateway,
+	// so the tap lets it through when the gateway passes it on.
 	slots := api.NewSlots(n.cfg.MaxConcurrentSubmits)
-	gs := grpc.NewServer(
+	gs := grpc.NewServer(append(sec.guard.ServerOptions(),
+		grpc.Creds(auth.ServerCredentials(sec.grpcTLS)),
 		grpc.MaxRecvMsgSize(api.MaxMessageBytesLimit),
-		grpc.InTapHandle(api.SubmitTap(slots)),
+		grpc.InTapHandle(forwardedSkipTap(api.SubmitTap(slots))),
 		// Fixed windows: gRPC's dynamic ones grow to 16 MiB a connection,
 		// which uploads faster than the disk takes them fill.
 		grpc.InitialWindowSize(api.PackageChunkBytes),
 		grpc.InitialConnWindowSize(2*api.PackageChunkBytes),
 		grpc.ConnectionTimeout(10*time.Second), // the handshake of a new connection
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: n.cfg.HTTP.IdleTimeout}),
-	)
+	)...)
 	api.RegisterNimbusServer(gs, n)
-	var hs *http.Server
+	// The REST gateway calls the gRPC server through an in-process link,
+	// so that every REST request passes the Guard's interceptors too.
+	link := auth.NewLink()
+	var (
+		hs       *http.Server
+		linkConn *grpc.ClientConn
+	)
 	if hl != nil {
-		gw, err := api.NewGatewayHandler(api.ForServer(n), api.GatewayConfig{
+		maxMsg := api.MaxMessageBytes(n.cfg.MaxSubmitBytes)
+		linkConn, err = grpc.NewClient(auth.LinkTarget, append(link.DialOptions(),
+			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(maxMsg), grpc.MaxCallRecvMsgSize(maxMsg)))...)
+		if err != nil {
+			gl.Close()
+			hl.Close()
+			return fmt.Errorf("nimbus: %w", err)
+		}
+		gw, err := api.NewGatewayHandler(api.ForClient(api.NewNimbusClient(linkConn)), api.GatewayConfig{
 			MaxSubmitBytes:    n.cfg.MaxSubmitBytes,
 			MaxRequestBytes:   api.DefaultMaxRequestBytes,
 			Submissions:       slots,
@@ -184,11 +208,15 @@ func (n *Nimbus) Run(ctx context.Context) error {
 			SubmitTimeout:     n.cfg.SubmitTimeout,
 		})
 		if err != nil {
+			linkConn.Close()
 			gl.Close()
 			hl.Close()
 			return fmt.Errorf("nimbus: %w", err)
 		}
 		hs = api.NewHTTPServer(gw, n.cfg.HTTP)
+		hs.Handler = sec.guard.HTTP(gw)
+		hs.TLSConfig = sec.restTLS
+		hl = listenTLS(hl, sec.restTLS)
 	}
 
 	n.mu.Lock()
@@ -214,11 +242,15 @@ func (n *Nimbus) Run(ctx context.Context) error {
 		}
 	})
 	if hs != nil {
+		wg.Go(func() { gs.Serve(link.Listener()) })
 		wg.Go(func() {
 			if err := hs.Serve(hl); !errors.Is(err, http.ErrServerClosed) {
 				fatal <- fmt.Errorf("nimbus: serve REST: %w", err)
 			}
 		})
+	}
+	if sec.tokens != nil {
+		wg.Go(func() { sec.tokens.Watch(ctx, tokenReloadEvery, n.cfg.Hup, n.log.With("component", "tokens")) })
 	}
 	wg.Go(func() { n.campaign(ctx) })
 	wg.Go(func() { n.replicate(ctx) })
@@ -233,6 +265,10 @@ func (n *Nimbus) Run(ctx context.Context) error {
 	}
 	cancel()
 	n.stopServers(gs, hs)
+	if linkConn != nil {
+		linkConn.Close()
+	}
+	link.Close()
 	wg.Wait()
 	n.log.Info("nimbus stopped")
 	return runErr
@@ -346,9 +382,14 @@ func (n *Nimbus) conn(addr string) (*grpc.ClientConn, error) {
 		return c, nil
 	}
 	maxMsg := api.MaxMessageBytes(n.cfg.MaxSubmitBytes)
-	c, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(maxMsg), grpc.MaxCallRecvMsgSize(maxMsg)))
+	// nimbus's own credentials (nimbus.client.*): a nimbus.daemon.users
+	// principal, which may forward its callers' identities.
+	opts, err := n.cfg.Client.DialOptions(addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nimbus %s: %w", addr, err)
+	}
+	c, err := grpc.NewClient(addr, append(opts,
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(maxMsg), grpc.MaxCallRecvMsgSize(maxMsg)))...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to nimbus %s: %w", addr, err)
 	}

@@ -39,6 +39,9 @@ type accepted struct {
 	outline submission.Outline
 	// resources and binary are the package's parts, nil when empty.
 	resources, binary *io.SectionReader
+	// owner is the submitting principal's name, empty without
+	// authentication.
+	owner string
 }
 
 // SubmitUpload is api.UploadServer's: the REST gateway's submissions,
@@ -97,6 +100,7 @@ func (n *Nimbus) submit(ctx context.Context, u *api.Upload) (*api.SubmitTopology
 	if err != nil {
 		return nil, err
 	}
+	acc.setOwner(ctx)
 	name := acc.outline.Name
 	if _, found, err := n.freshView(ctx).findByName(name); err != nil {
 		return nil, err
@@ -221,8 +225,9 @@ func (n *Nimbus) scheduledNote(ctx context.Context, id string) string {
 }
 
 // validate checks a submission as workers will load it: the package's
-// safety and limits, the Go binary's platform, the definition (with the
-// Go binary's registry when there is one, else with Config.Registry).
+// safety and limits, the Go binary's platform and digest, the definition
+// (as the outline sent with the Go binary when there is one, else loaded
+// with Config.Registry).
 // Every problem wraps ErrInvalid, but limits, which are 413s.
 func (n *Nimbus) validate(ctx context.Context, u *api.Upload) (*accepted, error) {
 	req := u.Request
@@ -261,15 +266,15 @@ func (n *Nimbus) validate(ctx context.Context, u *api.Upload) (*accepted, error)
 	}
 	sub := proto.CloneOf(req)
 	sub.Package, sub.GoBinary = nil, nil
-	bin := ""
+	var binSize int64
 	if u.GoBinary != nil {
-		bin = filepath.Join(work, "topology")
-		if err := copyPart(bin, u.GoBinary, 0o700); err != nil {
-			return nil, err
-		}
+		binSize = u.GoBinary.Size()
 	}
-	o, err := n.outlineOf(ctx, sub, resDir, bin)
+	o, err := n.outlineOf(sub, resDir, u.GoBinary, binSize, u.GoBinary != nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNimbusOnlyKeys(o.Config); err != nil {
 		return nil, err
 	}
 	conf := n.cfg.Cluster.Merge(o.Config)
@@ -319,19 +324,6 @@ func packageError(err error) error {
 		return api.TooLargeError(key, fmt.Sprintf("package: %v (%s is %d)", le, key, le.Value))
 	}
 	return invalidf("package: %v", err)
-}
-
-// copyPart writes part to a new file at path.
-func copyPart(path string, part *io.SectionReader, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, io.NewSectionReader(part, 0, part.Size())); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // stage writes an accepted submission's package to the store's staging
@@ -402,9 +394,15 @@ func (l *leader) commit(ctx context.Context, acc *accepted, staged stagedPackage
 		ComponentExecutors: m.parallelism(cluster.TopologyRecord{}),
 		PackageDigest:      staged.digest,
 		PackageSize:        staged.size,
+		Owner:              acc.owner,
 	}
 
 	if err := n.record(ctx, &rec, staged, taken, counter); err != nil {
+		return "", err
+	}
+	if err := n.newTopologySecret(ctx, rec.ID); err != nil {
+		n.state.DeleteTopology(ctx, rec.ID)
+		n.store.remove(rec.ID)
 		return "", err
 	}
 	n.models.put(rec.ID, rec.PackageDigest, newModel(acc.outline, n.cfg.Cluster, rec.ID))

@@ -4,6 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +22,7 @@ import (
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/internal/submission"
 	"github.com/squallstream/squall/internal/tarball"
 	"github.com/squallstream/squall/topology"
 )
@@ -306,6 +310,30 @@ func TestSubmitInactive(t *testing.T) {
 	}
 }
 
+// goBinaryRequest is a submission of a topology using CustomSpoutName,
+// which only bin's registry has, with the outline its submitter makes.
+func goBinaryRequest(t *testing.T, name string, bin []byte) *api.SubmitTopologyRequest {
+	t.Helper()
+	req := &api.SubmitTopologyRequest{
+		Topology: "name: " + name + "\nconfig: {topology.workers: 1}\nspouts:\n  - id: custom\n    go: " + CustomSpoutName +
+			"\n    parallelism: 2\nbolts:\n  - id: log\n    go: squall.Null\n    parallelism: 1\nstreams:\n  - {from: custom, to: log, grouping: {type: SHUFFLE}}\n",
+		TopologyFile: "topology.yaml",
+	}
+	topo, err := submission.Load(req, binaryRegistry(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	outline, err := json.Marshal(submission.NewOutline(topo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(bin)
+	req.GoBinary, req.GoBinaryOutline, req.GoBinarySha256 = bin, string(outline), hex.EncodeToString(sum[:])
+	return req
+}
+
+// TestSubmitGoBinary: a topology with its own Go binary is scheduled from
+// the outline its submitter sent, the binary stored, never run by nimbus.
 func TestSubmitGoBinary(t *testing.T) {
 	t.Parallel()
 	self, err := os.Executable()
@@ -316,19 +344,11 @@ func TestSubmitGoBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, mem := memNimbus(t, func(c *Config) { c.ValidateTimeout = 2 * time.Second })
+	n, mem := memNimbus(t)
 	addSupervisor(t, mem, nil, "a", 6700, 6701)
-	custom := func(name string) *api.SubmitTopologyRequest {
-		return &api.SubmitTopologyRequest{
-			Topology: "name: " + name + "\nconfig: {topology.workers: 1}\nspouts:\n  - id: custom\n    go: " + CustomSpoutName +
-				"\n    parallelism: 2\nbolts:\n  - id: log\n    go: squall.Null\n    parallelism: 1\nstreams:\n  - {from: custom, to: log, grouping: {type: SHUFFLE}}\n",
-			TopologyFile: "topology.yaml",
-			GoBinary:     bin,
-		}
-	}
 
 	t.Run("own components", func(t *testing.T) {
-		id := submit(t, n, custom("custom"))
+		id := submit(t, n, goBinaryRequest(t, "custom", bin))
 		st := mem.Session()
 		defer st.Close()
 		rec, _ := st.GetTopology(t.Context(), id)
@@ -342,52 +362,37 @@ func TestSubmitGoBinary(t *testing.T) {
 		if err != nil || !bytes.Equal(stored, bin) {
 			t.Errorf("stored binary: %v", err)
 		}
+		// A restarted nimbus (no cached model) loads it from the stored
+		// outline too.
+		n.models.forget(id)
+		if _, err := n.GetTopology(t.Context(), &api.GetTopologyRequest{Id: id}); err != nil {
+			t.Errorf("GetTopology after forgetting the model: %v", err)
+		}
 		if _, err := n.KillTopology(t.Context(), &api.KillTopologyRequest{Id: id, WaitSecs: new(int32(0))}); err != nil {
 			t.Fatal(err)
 		}
 	})
-	t.Run("refused by the binary", func(t *testing.T) {
-		req := custom("refused")
-		req.Topology = strings.Replace(req.Topology, CustomSpoutName, "no.Such", 1)
-		_, err := n.SubmitTopology(t.Context(), req)
-		wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
-		msg := status.Convert(err).Message()
-		if !strings.Contains(msg, "no.Such") || !strings.Contains(msg, "topology.yaml:") || strings.HasPrefix(msg, "squall:") {
-			t.Errorf("message %q: want the binary's error naming no.Such at topology.yaml:N", msg)
-		}
-	})
-	t.Run("no outline, built-ins", func(t *testing.T) {
-		req := wordsRequest("plain-words")
-		req.GoBinary = bin
-		req.DryRun = true
-		if _, err := n.SubmitTopology(t.Context(), req); err != nil {
-			t.Errorf("SubmitTopology = %v, want the registry to load what the binary validated", err)
-		}
-	})
-	t.Run("no outline, own components", func(t *testing.T) {
-		req := custom("plain-custom")
-		req.DryRun = true
-		_, err := n.SubmitTopology(t.Context(), req)
-		wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
-		if msg := status.Convert(err).Message(); !strings.Contains(msg, "outline") {
-			t.Errorf("message %q does not say the binary printed no outline", msg)
-		}
-	})
-	t.Run("hangs", func(t *testing.T) {
-		req := custom("hang")
-		req.DryRun = true
-		_, err := n.SubmitTopology(t.Context(), req)
-		wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
-	})
-	t.Run("not an executable", func(t *testing.T) {
-		req := custom("text")
-		req.GoBinary = []byte("#!/bin/sh\necho hi\n")
-		_, err := n.SubmitTopology(t.Context(), req)
-		wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
-		if msg := status.Convert(err).Message(); !strings.Contains(msg, "ELF") {
-			t.Errorf("message %q does not say it is not ELF", msg)
-		}
-	})
+	for _, c := range []struct {
+		name   string
+		change func(*api.SubmitTopologyRequest)
+		want   string
+	}{
+		{"no outline", func(r *api.SubmitTopologyRequest) { r.GoBinaryOutline = "" }, "goBinaryOutline"},
+		{"bad outline", func(r *api.SubmitTopologyRequest) { r.GoBinaryOutline = `{"name":"x"}` }, "goBinaryOutline"},
+		{"no sha256", func(r *api.SubmitTopologyRequest) { r.GoBinarySha256 = "" }, "goBinarySha256"},
+		{"another binary", func(r *api.SubmitTopologyRequest) { r.GoBinary = append(bytes.Clone(bin), 0) }, "goBinarySha256"},
+		{"not an executable", func(r *api.SubmitTopologyRequest) { r.GoBinary = []byte("#!/bin/sh\necho hi\n") }, "ELF"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req := goBinaryRequest(t, "refused", bin)
+			c.change(req)
+			_, err := n.SubmitTopology(t.Context(), req)
+			wantCode(t, "SubmitTopology", err, codes.InvalidArgument)
+			if msg := status.Convert(err).Message(); !strings.Contains(msg, c.want) {
+				t.Errorf("message %q does not name %s", msg, c.want)
+			}
+		})
+	}
 	st := mem.Session()
 	defer st.Close()
 	waitFor(t, "the killed topology's removal", func() bool {

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/internal/tarball"
 )
@@ -74,9 +75,14 @@ type Config struct {
 	RestartBackoff    time.Duration
 	MaxRestartBackoff time.Duration
 
-	// DialOptions are used to dial nimbus's gRPC API; nil dials without
-	// transport security. Message size limits are added.
+	// DialOptions are used to dial nimbus's gRPC API; nil dials with
+	// Credentials. Message size limits are added.
 	DialOptions []grpc.DialOption
+
+	// Credentials are how the supervisor authenticates to nimbus
+	// (nimbus.client.*, a nimbus.supervisor.users principal); the zero
+	// value dials without TLS or token.
+	Credentials auth.ClientSettings
 
 	// MaxPackageBytes bounds a downloaded package: the resources archive
 	// and the Go binary together.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
@@ -123,7 +122,10 @@ func (l *loop) client() (api.NimbusClient, string, error) {
 	if conn == nil {
 		opts := l.cfg.DialOptions
 		if opts == nil {
-			opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+			// Per address: a token goes without TLS to loopback only.
+			if opts, err = l.cfg.Credentials.DialOptions(addr); err != nil {
+				return nil, "", fmt.Errorf("dial nimbus %s: %w", addr, err)
+			}
 		}
 		opts = append(slices.Clip(opts), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(api.MaxMessageBytes(l.cfg.MaxPackageBytes))))
 		if conn, err = grpc.NewClient(addr, opts...); err != nil {

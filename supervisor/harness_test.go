@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/tarball"
@@ -54,6 +55,8 @@ type harness struct {
 	admin   cluster.State
 	nimbus  *fakeNimbus
 	control string
+	// noSecret makes submit store no worker secret, as an older nimbus.
+	noSecret bool
 }
 
 // newHarness returns a harness on an in-memory cluster.
@@ -265,6 +268,12 @@ func (h *harness) submitRaw(stormID string, archive, goBinary []byte) string {
 		PackageSize:   int64(len(archive) + len(goBinary)),
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if h.noSecret {
+		return digest
+	}
+	if err := h.admin.SetTopologySecret(t.Context(), stormID, bytes.Repeat([]byte{1}, auth.TopologySecretBytes)); err != nil {
 		t.Fatal(err)
 	}
 	return digest

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/internal/procgroup"
@@ -78,7 +79,19 @@ func (l *loop) launch(d desiredWorker, now time.Time) {
 // in its own process group, in its directory, output appended to its log
 // file, no pipe to the supervisor.
 func (l *loop) start(w *worker) (*procgroup.Process, error) {
-	if err := os.MkdirAll(layout.PidDir(w.dir), 0o755); err != nil {
+	secret := l.secrets[w.meta.StormID]
+	if secret == nil {
+		return nil, fmt.Errorf("topology %s has no worker secret in the cluster state, so its workers cannot authenticate each other: resubmit it", w.meta.StormID)
+	}
+	// The worker's files are its own: nobody else on the node may read
+	// its secret, its pids or its meta file.
+	if err := os.MkdirAll(w.dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(layout.PidDir(w.dir), 0o700); err != nil {
+		return nil, err
+	}
+	if err := auth.WriteSecretFile(layout.SecretFile(w.dir), secret, -1, -1); err != nil {
 		return nil, err
 	}
 	if err := layout.WriteJSON(layout.MetaFile(w.dir), w.meta); err != nil {

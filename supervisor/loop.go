@@ -80,6 +80,9 @@ type loop struct {
 	problems    string
 	// digests holds the package digest of each topology assigned here.
 	digests map[string]string
+	// secrets holds the worker secret of each topology assigned here;
+	// nil for one that has none.
+	secrets map[string][]byte
 	// dists holds the digest of each package on disk, by topology id.
 	dists     map[string]string
 	downloads map[string]bool
@@ -108,6 +111,7 @@ func newLoop(ctx context.Context, s *Supervisor, nodeID string) *loop {
 		events:    make(chan any),
 		workers:   make(map[string]*worker),
 		digests:   make(map[string]string),
+		secrets:   make(map[string][]byte),
 		dists:     make(map[string]string),
 		downloads: make(map[string]bool),
 		dlBackoff: make(map[string]*restartTracker),
@@ -266,6 +270,7 @@ func (l *loop) readAssignments() {
 	}
 	desired, problems := desiredWorkers(l.nodeID, l.cfg.Ports, all)
 	digests := make(map[string]string)
+	secrets := make(map[string][]byte)
 	for _, d := range desired {
 		if _, done := digests[d.StormID]; done {
 			continue
@@ -279,6 +284,12 @@ func (l *loop) readAssignments() {
 			return
 		}
 		digests[d.StormID] = rec.PackageDigest
+		secret, err := l.state.GetTopologySecret(ctx, d.StormID)
+		if err != nil && !errors.Is(err, cluster.ErrNotFound) {
+			l.readFailed(err)
+			return
+		}
+		secrets[d.StormID] = secret
 	}
 	if p := strings.Join(problems, "; "); p != l.problems {
 		l.problems = p
@@ -286,7 +297,7 @@ func (l *loop) readAssignments() {
 			l.log.Error("assignment not run", "problem", p)
 		}
 	}
-	l.desired, l.digests, l.haveDesired = desired, digests, true
+	l.desired, l.digests, l.secrets, l.haveDesired = desired, digests, secrets, true
 }
 
 func (l *loop) readFailed(err error) {

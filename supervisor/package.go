@@ -47,7 +47,9 @@ type packageLimits struct {
 // ErrPackageRefused.
 func fetchPackage(ctx context.Context, client api.NimbusClient, localDir, stormID, digest string, lim packageLimits) (string, error) {
 	root := layout.StormDistRoot(localDir)
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	// Packages are the topologies' code and configuration: readable by
+	// the supervisor's user (and the workers it runs) only.
+	if err := os.MkdirAll(root, 0o700); err != nil {
 		return "", fmt.Errorf("download package %s: %w", stormID, err)
 	}
 	tmp, err := os.MkdirTemp(root, downloadPrefix+stormID+"-")
@@ -75,10 +77,10 @@ func receivePackage(ctx context.Context, client api.NimbusClient, dir, stormID, 
 	}
 	defer archive.Close()
 	binPath := layout.GoBinary(dir)
-	if err := os.MkdirAll(filepath.Dir(binPath), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(binPath), 0o700); err != nil {
 		return "", err
 	}
-	bin, err := os.OpenFile(binPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	bin, err := os.OpenFile(binPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o700)
 	if err != nil {
 		return "", err
 	}
@@ -116,7 +118,7 @@ func receivePackage(ctx context.Context, client api.NimbusClient, dir, stormID, 
 
 	resources := layout.ResourcesDir(dir)
 	if m.GetPackageSize() == 0 {
-		err = os.Mkdir(resources, 0o755)
+		err = os.Mkdir(resources, 0o700)
 	} else {
 		err = extract(archivePath, resources, lim.extract)
 	}
@@ -134,10 +136,10 @@ func receivePackage(ctx context.Context, client api.NimbusClient, dir, stormID, 
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(layout.SubmissionFile(dir), append(sub, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(layout.SubmissionFile(dir), append(sub, '\n'), 0o600); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(layout.DigestFile(dir), []byte(m.GetDigest()+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(layout.DigestFile(dir), []byte(m.GetDigest()+"\n"), 0o600); err != nil {
 		return "", err
 	}
 	return m.GetDigest(), nil
@@ -155,9 +157,6 @@ func extract(archivePath, dir string, lim tarball.Limits) error {
 // install renames the complete package directory tmp to dist, replacing
 // an older package there.
 func install(tmp, dist string) error {
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
-		return err
-	}
 	if _, err := os.Lstat(dist); err == nil {
 		old, err := os.MkdirTemp(filepath.Dir(dist), replacedPrefix+filepath.Base(dist)+"-")
 		if err != nil {

@@ -111,7 +111,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 func (s *Supervisor) prepare() (string, error) {
 	dir := s.cfg.LocalDir
 	for _, d := range []string{layout.StormDistRoot(dir), layout.WorkersRoot(dir)} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return "", fmt.Errorf("supervisor local dir: %w", err)
 		}
 	}

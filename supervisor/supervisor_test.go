@@ -122,6 +122,23 @@ func TestLaunchFromAssignment(t *testing.T) {
 	}
 }
 
+// TestNoSecretNoWorker: a topology without a worker secret is not
+// launched, since its workers could not authenticate each other; the
+// supervisor says why.
+func TestNoSecretNoWorker(t *testing.T) {
+	h := newHarness(t)
+	h.noSecret = true
+	s := h.startSupervisor(t.TempDir(), []int{6700})
+	h.submit("nosecret-1-1", map[string]string{"x": "y"}, nil)
+	h.assign("nosecret-1-1", slots(cluster.Slot{NodeID: s.NodeID(), Port: 6700}, 1))
+	waitFor(t, "the refusal in the log", func() bool {
+		return len(s.logs.find("launching worker", "nosecret-1-1", "no worker secret")) > 0
+	})
+	if recs := launches(t, h.control); len(recs) != 0 {
+		t.Errorf("launched %+v, want nothing", recs)
+	}
+}
+
 // TestGoBinaryPackage runs a topology's own Go binary as its worker.
 func TestGoBinaryPackage(t *testing.T) {
 	h := newHarness(t)
@@ -138,8 +155,24 @@ func TestGoBinaryPackage(t *testing.T) {
 
 	goBin := layout.GoBinary(layout.StormDist(local, "gobin-1-1"))
 	info, err := os.Stat(goBin)
-	if err != nil || info.Mode().Perm() != 0o755 || info.Size() != int64(len(bin)) {
-		t.Fatalf("bin/topology: %v, %v; want mode 0755, %d bytes", info, err, len(bin))
+	if err != nil || info.Mode().Perm() != 0o700 || info.Size() != int64(len(bin)) {
+		t.Fatalf("bin/topology: %v, %v; want mode 0700, %d bytes", info, err, len(bin))
+	}
+	// Nobody but the supervisor's user reads a topology's code, its
+	// configuration or its worker's secret.
+	dist := layout.StormDist(local, "gobin-1-1")
+	workerDir := layout.WorkerDir(local, w.WorkerID)
+	for path, want := range map[string]os.FileMode{
+		layout.StormDistRoot(local):  0o700,
+		dist:                         0o700,
+		layout.SubmissionFile(dist):  0o600,
+		layout.WorkersRoot(local):    0o700,
+		workerDir:                    0o700,
+		layout.SecretFile(workerDir): 0o600,
+	} {
+		if info, err := os.Stat(path); err != nil || info.Mode().Perm() != want {
+			t.Errorf("%s: %v, %v; want mode %v", path, info.Mode().Perm(), err, want)
+		}
 	}
 	recs := launches(t, h.control)
 	if len(recs) != 1 || recs[0].Pid != w.Pid || recs[0].Exe != goBin || recs[0].Args[0] != "worker" {

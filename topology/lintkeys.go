@@ -124,6 +124,8 @@ var squallKeys = map[string]bool{
 	"nimbus.auth.tokens.file":                    true,
 	"nimbus.audit.log":                           true,
 	"ui.actions.enabled":                         true,
+	"nimbus.bind.host":                           true,
+	"worker.bind.host":                           true,
 	// metrics
 	"topology.user.metrics.max.names": true,
 	// state and windows

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/internal/backoff"
 	"github.com/squallstream/squall/topology"
 )
@@ -308,12 +310,17 @@ func (p *peer) dial() (net.Conn, error) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	c.SetWriteDeadline(time.Now().Add(p.w.writeTimeout))
-	hello := append([]byte(helloMagic), p.w.cfg.StormID...)
-	if err := writeFrame(c, hello); err != nil {
+	if p.w.cfg.PeerClientTLS != nil {
+		c = tls.Client(c, p.w.cfg.PeerClientTLS)
+	}
+	// Both sides prove they hold the topology's secret before any frame;
+	// a peer that does not answer is a broken one, as for writes.
+	deadline := time.Now().Add(min(auth.DefaultHandshakeTimeout, p.w.writeTimeout))
+	if err := auth.DialHandshake(c, p.w.cfg.PeerSecret, p.w.cfg.StormID, deadline); err != nil {
 		c.Close()
 		return nil, err
 	}
+	c.SetWriteDeadline(time.Now().Add(p.w.writeTimeout))
 	return c, nil
 }
 

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/internal/intern"
 	"github.com/squallstream/squall/topology"
 )
@@ -22,6 +24,9 @@ type receiver struct {
 	l  net.Listener
 	wg sync.WaitGroup
 
+	// handshakes holds a token for each handshake in progress.
+	handshakes chan struct{}
+
 	mu sync.Mutex
 	// conns and closed are guarded by mu.
 	conns  map[net.Conn]bool
@@ -29,7 +34,7 @@ type receiver struct {
 }
 
 func (w *Worker) newReceiver(l net.Listener) *receiver {
-	return &receiver{w: w, l: l, conns: map[net.Conn]bool{}}
+	return &receiver{w: w, l: l, conns: map[net.Conn]bool{}, handshakes: make(chan struct{}, maxHandshakes)}
 }
 
 func (r *receiver) serve() {
@@ -101,15 +106,38 @@ type backlog struct {
 	draining bool
 }
 
-func (r *receiver) handle(c net.Conn) error {
-	br := bufio.NewReaderSize(c, frameFlushSize)
-	hello, err := readFrame(br, nil)
+// accept authenticates a new connection: TLS when configured, then the
+// handshake that proves the peer holds the topology's secret. A refusal
+// is logged with the peer's address, and the connection closed.
+func (r *receiver) accept(c net.Conn) (net.Conn, bool) {
+	select {
+	case r.handshakes <- struct{}{}:
+		defer func() { <-r.handshakes }()
+	default:
+		r.w.log.Warn("worker connection refused", "remote", c.RemoteAddr(), "err", "too many handshakes in progress")
+		return nil, false
+	}
+	if r.w.cfg.PeerServerTLS != nil {
+		c = tls.Server(c, r.w.cfg.PeerServerTLS)
+	}
+	p, err := auth.AcceptHandshake(c, r.w.cfg.PeerSecret, r.w.cfg.StormID, time.Now().Add(auth.DefaultHandshakeTimeout))
+	if err == nil {
+		err = auth.Authorize(p, auth.OpWorkerConnect, &auth.TopologyACL{ID: r.w.cfg.StormID}, auth.Policy{})
+	}
 	if err != nil {
-		return err
+		r.w.log.Warn("worker connection refused", "remote", c.RemoteAddr(), "err", err)
+		return nil, false
 	}
-	if want := helloMagic + r.w.cfg.StormID; string(hello) != want {
-		return fmt.Errorf("peer is not a worker of %s: hello %q", r.w.cfg.StormID, hello)
+	return c, true
+}
+
+func (r *receiver) handle(c net.Conn) error {
+	c, ok := r.accept(c)
+	if !ok {
+		return nil
 	}
+	br := bufio.NewReaderSize(c, frameFlushSize)
+	var err error
 	in := &inbound{r: r, c: c, backlogs: map[*queue]*backlog{}}
 	srcs := &sourceCache{w: r.w, cache: map[[2]int]*topology.Source{}}
 	var (

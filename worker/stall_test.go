@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
 )
@@ -177,13 +178,18 @@ func TestPeerThatDoesNotReadIsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	var accepted atomic.Int64
-	conns := make(chan net.Conn, 16)
+	conns := make(chan net.Conn, 1024)
 	go func() {
 		for {
 			c, err := deaf.Accept()
 			if err != nil {
 				close(conns)
 				return
+			}
+			// It proves it holds the secret, then reads nothing.
+			if _, err := auth.AcceptHandshake(c, testSecret, "deaf-1-1", time.Now().Add(10*time.Second)); err != nil {
+				c.Close()
+				continue
 			}
 			accepted.Add(1)
 			conns <- c // held open, never read
@@ -211,7 +217,7 @@ func TestPeerThatDoesNotReadIsCutOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := New(Config{Topology: topo, StormID: "deaf-1-1", Logger: testLogger(t), Listener: l,
+	w, err := New(Config{Topology: topo, StormID: "deaf-1-1", Logger: testLogger(t), Listener: l, PeerSecret: testSecret,
 		Executors:   []topology.Executor{{Component: "spout", Start: tasks.Tasks("spout")[0], End: tasks.Tasks("spout")[0]}},
 		RemoteTasks: map[int]string{tasks.Tasks("far")[0]: deaf.Addr().String()}})
 	if err != nil {

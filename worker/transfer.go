@@ -21,10 +21,14 @@ import (
 // only (see gate), as Storm 2's backpressure messages do. Every write has
 // a deadline: a worker that does not read is a broken connection.
 
-// helloMagic opens every connection between workers, followed by the
-// storm id, so a worker never takes tuples meant for another topology.
-// The number changes with the protocol.
-const helloMagic = "squall-transfer-2\x00"
+// Every connection between workers opens with auth's handshake
+// (auth.DialHandshake, auth.AcceptHandshake): its hello names the
+// protocol and the topology, and both sides prove they hold the
+// topology's secret, so a worker never takes tuples from anyone else.
+
+// maxHandshakes bounds the handshakes a receiver runs at once, so that
+// connections that say nothing cannot pile up; more are closed at once.
+const maxHandshakes = 64
 
 // Reconnect backoff, how long a peer may stay unreachable before the
 // messages waiting for it are dropped (their tuples time out and replay)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,15 @@ type Config struct {
 	// Listener, if set, accepts connections from the topology's other
 	// workers; the worker closes it when it stops.
 	Listener net.Listener
+	// PeerSecret is the topology's worker secret: every connection
+	// between its workers starts with auth's HMAC handshake on it, so
+	// nobody without it can send this worker a tuple. Required with a
+	// Listener or RemoteTasks.
+	PeerSecret []byte
+	// PeerServerTLS and PeerClientTLS, if set, wrap the connections
+	// between workers in TLS (storm.messaging.netty.tls.*), accepted and
+	// dialed; the handshake is then bound to the TLS session.
+	PeerServerTLS, PeerClientTLS *tls.Config
 }
 
 // Worker runs executors of one topology. Create it with New, run it with
@@ -226,6 +236,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if len(w.peers) > 0 && cfg.Listener == nil {
 		return nil, errors.New("worker: tasks run in other workers, but there is no listener for them to send to")
+	}
+	if (len(w.peers) > 0 || cfg.Listener != nil) && len(cfg.PeerSecret) == 0 {
+		return nil, errors.New("worker: connections between workers need the topology's secret (Config.PeerSecret)")
 	}
 	if cfg.Listener != nil {
 		w.recv = w.newReceiver(cfg.Listener)

@@ -73,6 +73,11 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	if err != nil {
 		return fmt.Errorf("load topology %s: %w", cfg.StormID, err)
 	}
+	if sent := req.GetGoBinaryOutline(); sent != "" {
+		if err := checkOutline(topo, sent); err != nil {
+			return fmt.Errorf("topology %s: %w", cfg.StormID, err)
+		}
+	}
 	rec, err := cfg.State.GetTopology(ctx, cfg.StormID)
 	if err != nil {
 		return fmt.Errorf("topology %s: %w", cfg.StormID, err)
@@ -95,26 +100,34 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	workerDir := layout.WorkerDir(cfg.LocalDir, cfg.WorkerID)
+	peers, err := peerSecurityOf(cfg.Conf, workerDir)
+	if err != nil {
+		return err
+	}
+	bind := cfg.Conf.String(KeyBindHost, DefaultBindHost)
+	l, err := net.Listen("tcp", net.JoinHostPort(bind, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen for the topology's other workers: %w", err)
 	}
-	workerDir := layout.WorkerDir(cfg.LocalDir, cfg.WorkerID)
 	rep := &errorReporter{state: cfg.State, stormID: cfg.StormID, host: cfg.Host, port: cfg.Port, log: log,
 		pending: make(chan worker.ErrorReport, 64)}
 	w, err := worker.New(worker.Config{
-		Topology:     topo,
-		Conf:         cfg.Conf,
-		StormID:      cfg.StormID,
-		Executors:    p.mine,
-		RemoteTasks:  p.remote,
-		Listener:     l,
-		ResourcesDir: layout.ResourcesDir(dist),
-		PidDir:       layout.PidDir(workerDir),
-		Shell:        shell.Options{Env: env},
-		Inactive:     rec.Status != cluster.StatusActive,
-		Logger:       cfg.Logger,
-		OnError:      rep.report,
+		Topology:      topo,
+		Conf:          cfg.Conf,
+		StormID:       cfg.StormID,
+		Executors:     p.mine,
+		RemoteTasks:   p.remote,
+		Listener:      l,
+		PeerSecret:    peers.secret,
+		PeerServerTLS: peers.server,
+		PeerClientTLS: peers.client,
+		ResourcesDir:  layout.ResourcesDir(dist),
+		PidDir:        layout.PidDir(workerDir),
+		Shell:         shell.Options{Env: env},
+		Inactive:      rec.Status != cluster.StatusActive,
+		Logger:        cfg.Logger,
+		OnError:       rep.report,
 	})
 	if err != nil {
 		l.Close()

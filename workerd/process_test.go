@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/topology"
@@ -75,6 +76,21 @@ func newProcessFixture(t *testing.T) *processFixture {
 	}
 	if err := os.WriteFile(layout.SubmissionFile(dist), data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// The supervisor's part: the topology's secret in each worker's
+	// directory.
+	secret, err := auth.NewTopologySecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"w0", "w1"} {
+		dir := layout.WorkerDir(f.localDir, id)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := auth.WriteSecretFile(layout.SecretFile(dir), secret, -1, -1); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ctx := context.Background()
 	if _, err := state.SetTopology(ctx, cluster.TopologyRecord{ID: f.stormID, Name: "wcp", Status: cluster.StatusActive, NumWorkers: 2}); err != nil {

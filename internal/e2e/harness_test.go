@@ -95,6 +95,11 @@ type cluster struct {
 	grpc   string // nimbus's gRPC address
 	http   string // its REST address
 	sups   []*supervisorProc
+	// A secured cluster's REST client and token, and the CLI's
+	// configuration file; zero for a plain cluster.
+	https   *http.Client
+	token   string
+	cliConf string
 }
 
 // clusterOption adjusts a cluster before it starts.
@@ -329,6 +334,9 @@ func killLeftoverWorkers(localDir string) {
 func (c *cluster) squall(args ...string) string {
 	c.t.Helper()
 	full := append([]string{args[0], "--nimbus", c.grpc}, args[1:]...)
+	if c.cliConf != "" {
+		full = append([]string{args[0], "--config", c.cliConf, "--nimbus", c.grpc}, args[1:]...)
+	}
 	cmd := exec.Command(squallBin, full...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -341,14 +349,21 @@ func (c *cluster) squall(args ...string) string {
 // rest sends a REST request to nimbus and decodes the JSON answer.
 func (c *cluster) rest(method, path string, body io.Reader, contentType string, into any) int {
 	c.t.Helper()
-	req, err := http.NewRequest(method, "http://"+c.http+path, body)
+	scheme, client := "http", http.DefaultClient
+	if c.https != nil {
+		scheme, client = "https", c.https
+	}
+	req, err := http.NewRequest(method, scheme+"://"+c.http+path, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

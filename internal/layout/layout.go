@@ -11,6 +11,7 @@
 //	    meta.json                        what the supervisor launched it for (WorkerMeta)
 //	    heartbeat                        rewritten every second by the worker (Heartbeat)
 //	    pids/                            pid files of its shell children
+//	    topology-secret                  the topology's worker secret (0600)
 //	logs/<storm-id>/<port>/worker.log    a slot's workers' standard output and error,
 //	                                     appended across restarts, kept after they stop
 //	                                     until the supervisor prunes them
@@ -48,6 +49,7 @@ func WorkerDir(localDir, workerID string) string {
 func MetaFile(workerDir string) string      { return filepath.Join(workerDir, "meta.json") }
 func HeartbeatFile(workerDir string) string { return filepath.Join(workerDir, "heartbeat") }
 func PidDir(workerDir string) string        { return filepath.Join(workerDir, "pids") }
+func SecretFile(workerDir string) string    { return filepath.Join(workerDir, "topology-secret") }
 func LogsRoot(localDir string) string       { return filepath.Join(localDir, "logs") }
 func WorkerLog(localDir, stormID string, port int) string {
 	return filepath.Join(LogsRoot(localDir), stormID, strconv.Itoa(port), "worker.log")

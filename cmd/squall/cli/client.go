@@ -12,11 +12,11 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -79,15 +79,18 @@ func (f *clientFlags) call(ctx context.Context, conf topology.Config, fn func(ct
 	var last error
 	for _, addr := range seeds {
 		var stale []string // the api.StaleMetadataKey header of the last answer
-		conn, err := grpc.NewClient(addr,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+		creds, err := dialCredentials(conf, addr)
+		if err != nil {
+			return err
+		}
+		conn, err := grpc.NewClient(addr, append(creds,
 			grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 				var header metadata.MD
 				err := invoker(ctx, method, req, reply, cc, append(opts, grpc.Header(&header))...)
 				stale = header.Get(api.StaleMetadataKey)
 				return err
 			}),
-			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(api.MaxMessageBytes(api.DefaultMaxSubmitBytes)), grpc.MaxCallRecvMsgSize(api.MaxMessageBytes(api.DefaultMaxSubmitBytes))))
+			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(api.MaxMessageBytes(api.DefaultMaxSubmitBytes)), grpc.MaxCallRecvMsgSize(api.MaxMessageBytes(api.DefaultMaxSubmitBytes))))...)
 		if err != nil {
 			return fmt.Errorf("nimbus %s: %w", addr, err)
 		}
@@ -127,4 +130,19 @@ func (f *clientFlags) clientConfig() (topology.Config, error) {
 		file, f.source = findClientConfig()
 	}
 	return f.loadFile(file)
+}
+
+// dialCredentials returns how a client authenticates to nimbus at addr:
+// nimbus.client.use.tls, nimbus.client.tls.* and nimbus.client.token.file
+// (see docs/security.md).
+func dialCredentials(conf topology.Config, addr string) ([]grpc.DialOption, error) {
+	cs, err := auth.ClientSettingsFromConfig(conf)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	opts, err := cs.DialOptions(addr)
+	if err != nil {
+		return nil, fmt.Errorf("nimbus %s: %w", addr, err)
+	}
+	return opts, nil
 }

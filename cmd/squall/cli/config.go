@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
+	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/topology"
 )
@@ -183,6 +184,10 @@ func zooKeeperState(conf topology.Config, log *slog.Logger) (*cluster.ZooKeeper,
 	}
 	cfg.Root = conf.String(topology.KeyZookeeperRoot, cfg.Root)
 	cfg.SessionTimeout = time.Duration(conf.Int(topology.KeyZookeeperSessionTimeout, 20000)) * time.Millisecond
+	var err error
+	if cfg.Auth, err = zkacl.DaemonCredential(conf); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	return cluster.NewZooKeeper(cfg, log)
 }
 

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/squallstream/squall/auth/redact"
+
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,7 +46,7 @@ func (f *logFlags) open(conf topology.Config) (*slog.Logger, func(), error) {
 		}
 		w, closeLog = lf, func() { lf.Close() }
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), closeLog, nil
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: redact.Attr})), closeLog, nil
 }
 
 // captureOutput sends everything the process writes to its standard
@@ -70,5 +72,5 @@ func loggerTo(w io.Writer, level string) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: redact.Attr})), nil
 }

@@ -5,19 +5,27 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/nimbus"
 	"github.com/squallstream/squall/topology"
 )
 
+// keyUIHost is Storm's ui.host: where the REST API listens.
+const keyUIHost = "ui.host"
+
 type nimbusOptions struct {
-	config configFlags
-	logs   logFlags
-	host   string
+	config   configFlags
+	logs     logFlags
+	host     string
+	insecure bool
 }
 
 func newNimbusCmd(deps *Options) *cobra.Command {
@@ -37,7 +45,13 @@ packages, ready to take over.
 Port 0 picks a free port; ui.port -1 serves no REST. Once listening,
 nimbus prints one line on stderr with the addresses it serves:
 
-  nimbus grpc=HOST:PORT http=HOST:PORT`,
+  nimbus grpc=HOST:PORT http=HOST:PORT
+
+Both APIs listen on 127.0.0.1 unless nimbus.bind.host (gRPC) or ui.host
+(REST) say otherwise. Another address needs authentication (bearer tokens,
+nimbus.auth.tokens.file, or client certificates, nimbus.tls.ca.path) and,
+with tokens, TLS; --insecure starts without them and logs what it exposes.
+SIGHUP re-reads the token file. See docs/security.md.`,
 		Example: `  squall nimbus
   squall nimbus --config /etc/squall/squall.yaml --host nimbus1.example.com
   squall nimbus -c nimbus.grpc.port=0 -c ui.port=0 -c 'storm.zookeeper.servers=[127.0.0.1]'`,
@@ -50,6 +64,7 @@ nimbus prints one line on stderr with the addresses it serves:
 	o.config.register(f)
 	o.logs.register(f, "log level: debug, info, warn or error")
 	f.StringVar(&o.host, "host", "", "host name to advertise to other nimbuses and supervisors (default storm.local.hostname, else the OS's)")
+	f.BoolVar(&o.insecure, "insecure", false, "listen beyond loopback without authentication (or with tokens but no TLS): anyone who reaches nimbus may submit code that runs on every supervisor")
 	return cmd
 }
 
@@ -83,11 +98,22 @@ func runNimbus(ctx context.Context, o nimbusOptions, deps *Options, stderr io.Wr
 	cfg := nimbus.DefaultConfig()
 	cfg.Cluster = conf
 	cfg.Host = host
-	cfg.GRPCAddr = net.JoinHostPort("", strconv.Itoa(grpcPort))
+	cfg.GRPCAddr = net.JoinHostPort(conf.String(nimbus.KeyBindHost, nimbus.DefaultBindHost), strconv.Itoa(grpcPort))
 	cfg.HTTPAddr = ""
 	if uiPort >= 0 {
-		cfg.HTTPAddr = net.JoinHostPort("", strconv.Itoa(uiPort))
+		cfg.HTTPAddr = net.JoinHostPort(conf.String(keyUIHost, nimbus.DefaultBindHost), strconv.Itoa(uiPort))
 	}
+	if cfg.Security, err = auth.ServerSettingsFromConfig(conf); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if cfg.Client, err = auth.ClientSettingsFromConfig(conf); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	cfg.Insecure = o.insecure
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	cfg.Hup = hup
 	cfg.LocalDir = localDir
 	cfg.Registry = deps.Registry
 	cfg.Logger = log

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +16,7 @@ import (
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/internal/submission"
 	"github.com/squallstream/squall/internal/tarball"
+	"github.com/squallstream/squall/topology"
 )
 
 type submitOptions struct {
@@ -102,6 +106,11 @@ func (o *submitOptions) run(ctx context.Context, deps *Options, path string, cmd
 		if u.GoBinary, err = section(f); err != nil {
 			return fmt.Errorf("--go-binary: %w", err)
 		}
+		// nimbus never runs the binary: it schedules the topology as this
+		// program loaded it, and checks the binary is the one meant.
+		if err := describeBinary(req, t, f); err != nil {
+			return fmt.Errorf("--go-binary: %w", err)
+		}
 	}
 	var resp *api.SubmitTopologyResponse
 	err = o.call(ctx, conf, func(ctx context.Context, c api.NimbusClient) error {
@@ -175,4 +184,19 @@ func (o *submitOptions) request(src topologySource) (*api.SubmitTopologyRequest,
 		}
 	}
 	return req, nil
+}
+
+// describeBinary sets the outline and the SHA-256 of the Go binary f that
+// goes with req, whose topology t this program loaded.
+func describeBinary(req *api.SubmitTopologyRequest, t *topology.Topology, f *os.File) error {
+	outline, err := json.Marshal(submission.NewOutline(t))
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+		return err
+	}
+	req.GoBinaryOutline, req.GoBinarySha256 = string(outline), hex.EncodeToString(h.Sum(nil))
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/supervisor"
 	"github.com/squallstream/squall/topology"
@@ -155,6 +156,9 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 		return cfg, fmt.Errorf("config: %s: want a number of seconds, got %v", keyWorkerShutdownSleepSecs, v)
 	}
 	cfg.KillWorkersOnStop = o.killWorkers
+	if cfg.Credentials, err = auth.ClientSettingsFromConfig(conf); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}

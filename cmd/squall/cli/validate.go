@@ -17,8 +17,9 @@ type validateOptions struct {
 	dir string
 }
 
-// newValidateCmd is how nimbus validates a submission whose Go components
-// live in the topology's own binary: it runs that binary's validate.
+// newValidateCmd prints the outline of a submission whose Go components
+// live in the topology's own binary, which a REST submission sends as
+// goBinaryOutline: nimbus never runs the binary itself.
 func newValidateCmd(deps *Options) *cobra.Command {
 	var o validateOptions
 	cmd := &cobra.Command{

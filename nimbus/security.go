@@ -1,0 +1,212 @@
+package nimbus
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/auth/zkacl"
+	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/topology"
+)
+
+// tokenReloadEvery is how often nimbus looks for a changed token file.
+const tokenReloadEvery = 5 * time.Second
+
+// security is what Run builds from Config.Security: the Guard every RPC
+// passes, the TLS configurations of both APIs, and what must be closed.
+type security struct {
+	guard    *auth.Guard
+	tokens   *auth.TokenStore // nil without a token file
+	grpcTLS  *tls.Config      // nil: plain TCP
+	restTLS  *tls.Config
+	auditLog io.Closer // nil: the audit goes to the daemon log
+}
+
+// checkExposure refuses to listen where anyone could reach an API that
+// does not authenticate its callers (see auth.CheckExposure); with
+// Config.Insecure it logs what it exposes instead.
+func (n *Nimbus) checkExposure() error {
+	s := n.cfg.Security
+	for _, l := range []struct {
+		what, addr string
+		tlsOn      bool
+	}{
+		{"nimbus gRPC", n.cfg.GRPCAddr, s.GRPC.Enabled()},
+		{"nimbus REST", n.cfg.HTTPAddr, s.REST.Enabled()},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		if err := auth.CheckExposure(l.what, l.addr, s.AuthenticationEnabled(), l.tlsOn, false); err != nil {
+			if !n.cfg.Insecure {
+				return fmt.Errorf("nimbus: %w", err)
+			}
+			n.log.Warn("insecure: listening beyond loopback without protection (--insecure)",
+				"listener", l.what, "addr", l.addr, "authentication", s.AuthenticationEnabled(), "tls", l.tlsOn,
+				"exposes", "anyone who reaches it may submit topologies (code that runs on every supervisor), kill and read them")
+		}
+	}
+	return nil
+}
+
+// newSecurity builds the API's security from Config.Security.
+func (n *Nimbus) newSecurity() (*security, error) {
+	s := n.cfg.Security
+	sec := &security{}
+	var err error
+	if s.TokensFile != "" {
+		if sec.tokens, err = auth.LoadTokens(s.TokensFile); err != nil {
+			return nil, fmt.Errorf("nimbus: %w", err)
+		}
+	}
+	if s.GRPC.Enabled() {
+		if sec.grpcTLS, err = s.GRPC.Config(); err != nil {
+			return nil, fmt.Errorf("nimbus: gRPC TLS: %w", err)
+		}
+	}
+	if s.REST.Enabled() {
+		if sec.restTLS, err = s.REST.Config(); err != nil {
+			return nil, fmt.Errorf("nimbus: REST TLS: %w", err)
+		}
+	}
+	audit := auth.NewAudit(n.log.With("component", "audit"))
+	if s.AuditLog != "" {
+		if audit, sec.auditLog, err = auth.OpenAuditLog(s.AuditLog); err != nil {
+			return nil, fmt.Errorf("nimbus: audit log: %w", err)
+		}
+	}
+	policy := s.Policy
+	policy.Enforce = s.AuthenticationEnabled()
+	sec.guard, err = auth.NewGuard(auth.GuardConfig{
+		Authenticator: auth.NewAuthenticator(sec.tokens, s.MutualTLS(), policy),
+		Policy:        policy,
+		Methods:       auth.NimbusMethods(),
+		ACLs:          n.topologyACL,
+		Audit:         audit,
+		Logger:        n.log.With("component", "guard"),
+	})
+	if err != nil {
+		sec.close()
+		return nil, fmt.Errorf("nimbus: %w", err)
+	}
+	return sec, nil
+}
+
+func (s *security) close() {
+	if s.auditLog != nil {
+		s.auditLog.Close()
+	}
+}
+
+// listen wraps l in TLS when cfg is set.
+func listenTLS(l net.Listener, cfg *tls.Config) net.Listener {
+	if cfg == nil {
+		return l
+	}
+	return tls.NewListener(l, cfg)
+}
+
+// topologyACL is the Guard's auth.ACLSource: who may see and operate the
+// topology a request names (the id wins over the name), from its record's
+// owner and its configuration's topology.users/groups. A topology whose
+// package this nimbus cannot read yet is its owner's and the admins' only.
+func (n *Nimbus) topologyACL(ctx context.Context, id, name string) (auth.TopologyACL, error) {
+	v := n.newView(ctx)
+	rid, err := v.resolve(id, name)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return auth.TopologyACL{}, fmt.Errorf("%w: %v", auth.ErrUnknownTopology, err)
+		}
+		return auth.TopologyACL{}, err
+	}
+	rec, err := v.topology(rid)
+	if errors.Is(err, ErrNotFound) {
+		return auth.TopologyACL{}, fmt.Errorf("%w: %v", auth.ErrUnknownTopology, err)
+	}
+	if err != nil {
+		return auth.TopologyACL{}, err
+	}
+	return n.aclOf(ctx, rec), nil
+}
+
+// aclOf returns rec's ACL; without its configuration (a follower that has
+// not copied the package yet), its owner's alone.
+func (n *Nimbus) aclOf(ctx context.Context, rec cluster.TopologyRecord) auth.TopologyACL {
+	m, err := n.model(ctx, rec)
+	if err != nil {
+		return auth.TopologyACL{ID: rec.ID, Owner: rec.Owner}
+	}
+	acl, err := auth.TopologyACLFromConfig(rec.ID, rec.Owner, m.outline.Config)
+	if err != nil {
+		n.log.Warn("topology ACL", "topology", rec.ID, "err", err)
+		return auth.TopologyACL{ID: rec.ID, Owner: rec.Owner}
+	}
+	return acl
+}
+
+// forwardedSkipTap lets the REST gateway's calls, over the in-process
+// link, past the submission tap: the gateway took their slot already.
+// Everything from the network takes one, whatever metadata it sends.
+func forwardedSkipTap(next tap.ServerInHandle) tap.ServerInHandle {
+	return func(ctx context.Context, info *tap.Info) (context.Context, error) {
+		if p, ok := peer.FromContext(ctx); ok {
+			if _, link := p.AuthInfo.(auth.LinkInfo); link {
+				return ctx, nil
+			}
+		}
+		return next(ctx, info)
+	}
+}
+
+// setOwner records the submitting principal as the topology's owner, in
+// its record and as topology.submitter.user, replacing any the submission
+// named: the owner may operate the topology, so nobody chooses it.
+func (acc *accepted) setOwner(ctx context.Context) {
+	p, _ := auth.FromContext(ctx)
+	acc.owner = p.Name
+	if p.Name == "" {
+		delete(acc.sub.Config.Fields, auth.KeyTopologySubmitterUser)
+		delete(acc.outline.Config, auth.KeyTopologySubmitterUser)
+		return
+	}
+	acc.sub.Config.Fields[auth.KeyTopologySubmitterUser] = structpb.NewStringValue(p.Name)
+	acc.outline.Config = acc.outline.Config.Merge(topology.Config{auth.KeyTopologySubmitterUser: p.Name})
+}
+
+// nimbusOnlyKeys are configuration keys nimbus sets for a topology; a
+// submission carrying one is refused.
+var nimbusOnlyKeys = []string{zkacl.KeyTopologyAuthScheme, zkacl.KeyTopologyAuthPayload, "storm.zookeeper.superACL"}
+
+// checkNimbusOnlyKeys refuses a topology configuration that sets what only
+// nimbus may: the ZooKeeper credential its workers get.
+func checkNimbusOnlyKeys(conf topology.Config) error {
+	for _, k := range nimbusOnlyKeys {
+		if _, ok := conf[k]; ok {
+			return invalidf("config: %s is set by nimbus, not by a submission", k)
+		}
+	}
+	return nil
+}
+
+// newTopologySecret makes and stores topology id's worker secret, which
+// its workers prove they hold to each other (auth.DialHandshake).
+func (n *Nimbus) newTopologySecret(ctx context.Context, id string) error {
+	secret, err := auth.NewTopologySecret()
+	if err != nil {
+		return fmt.Errorf("topology %s: %w", id, err)
+	}
+	if err := n.state.SetTopologySecret(ctx, id, secret); err != nil {
+		return unavailablef("write the worker secret of %s: %v", id, err)
+	}
+	return nil
+}
