@@ -95,14 +95,16 @@ func TestCrossWorkerNoDeadlock(t *testing.T) {
 	}
 }
 
-// waitUntilProgress waits until count() reaches want; it fails early when
-// count() has not moved for a long while, printing where it stopped.
+// waitUntilProgress waits until count() reaches want. A stall is what it
+// looks for: it fails once count() has not moved for half of timeout,
+// printing where it stopped. Slow progress on a busy machine is not a
+// stall, so the whole wait may take five times timeout.
 func waitUntilProgress(t *testing.T, timeout time.Duration, what string, want int64, count func() int64) {
 	t.Helper()
 	if isCI() {
 		timeout *= 2
 	}
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(5 * timeout)
 	last, lastMove := count(), time.Now()
 	for n := last; n < want; n = count() {
 		now := time.Now()
@@ -110,7 +112,7 @@ func waitUntilProgress(t *testing.T, timeout time.Duration, what string, want in
 			last, lastMove = n, now
 		}
 		if now.After(deadline) || now.Sub(lastMove) > timeout/2 {
-			t.Fatalf("%s: %d of %d after %v, none for the last %v", what, n, want, timeout-deadline.Sub(now), now.Sub(lastMove).Round(time.Millisecond))
+			t.Fatalf("%s: %d of %d after %v, none for the last %v", what, n, want, 5*timeout-deadline.Sub(now), now.Sub(lastMove).Round(time.Millisecond))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

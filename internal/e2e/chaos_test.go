@@ -367,10 +367,14 @@ func boolInt(b bool) int {
 // its worker starts it again, and is not restarted itself.
 func (c *chaos) killChild(int) {
 	pids := c.settled(c.id, 2)
-	child, worker := c.findChild("flaky.py")
-	if child == 0 {
-		c.t.Fatalf("no flaky.py child found")
-	}
+	// A worker just restarted (or settled) may still be starting its
+	// children: an interpreter takes seconds to start on a busy machine.
+	var child int
+	var worker string
+	waitUntil(c.t, c.plan.recover, "a flaky.py child to run", func() bool {
+		child, worker = c.findChild("flaky.py")
+		return child != 0
+	})
 	syscall.Kill(child, syscall.SIGKILL)
 	waitUntil(c.t, c.plan.recover, "the child to be replaced", func() bool {
 		n, _ := c.findChildIn(worker, "flaky.py")
