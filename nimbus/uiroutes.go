@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/squallstream/squall/auth"
-
 	"github.com/squallstream/squall/ui"
 )
 
@@ -12,9 +11,11 @@ import (
 // /api/, behind guard, and the web UI at /. The UI's assets hold no data,
 // so they need no credentials: the page must load to ask for a token.
 // Unknown /api/ paths stay the gateway's JSON 404, which the pages read as
-// "this nimbus has no such route".
+// "this nimbus has no such route". The log proxy (LogProxyPath) is under
+// /api/ too, behind the guard.
 func (n *Nimbus) httpHandler(gw http.Handler, guard *auth.Guard) http.Handler {
 	api := http.NewServeMux()
 	api.Handle("/api/", gw)
+	api.Handle(LogProxyPath, n.logProxy())
 	return guard.HTTPWithStatic(api, ui.New())
 }
