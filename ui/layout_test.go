@@ -57,11 +57,11 @@ func TestPlaceGraphMatchesJavaScript(t *testing.T) {
 	for name, c := range layoutCases {
 		var ns []jsNode
 		for _, n := range c.Nodes {
-			ns = append(ns, jsNode{n.ID, n.W, n.H})
+			ns = append(ns, jsNode(n))
 		}
 		var es []jsEdge
 		for _, e := range c.Edges {
-			es = append(es, jsEdge{e.From, e.To})
+			es = append(es, jsEdge(e))
 		}
 		in[name] = map[string]any{"nodes": ns, "edges": es}
 	}
