@@ -508,11 +508,30 @@ func (p *progress) summary(w io.Writer, stats []worker.ComponentStats, errs map[
 	}
 }
 
+// fmtLatency shows a latency with three significant digits in a unit
+// that suits it: 850ns, 12.4µs, 27.3ms, 1.27s.
 func fmtLatency(d time.Duration) string {
-	if d == 0 {
+	switch {
+	case d == 0:
 		return "-"
+	case d < time.Microsecond:
+		return strconv.FormatInt(int64(d), 10) + "ns"
+	case d < time.Millisecond:
+		return threeDigits(float64(d)/1e3) + "µs"
+	case d < time.Second:
+		return threeDigits(float64(d)/1e6) + "ms"
 	}
-	return strconv.FormatFloat(float64(d)/1e6, 'f', 3, 64) + "ms"
+	return threeDigits(d.Seconds()) + "s"
+}
+
+func threeDigits(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
 // rss returns the process's resident set size, from /proc.

@@ -130,6 +130,25 @@ func TestProgressObserve(t *testing.T) {
 	}
 }
 
+func TestFmtLatency(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "-"},
+		{850 * time.Nanosecond, "850ns"},
+		{12400 * time.Nanosecond, "12.4µs"},
+		{27263 * time.Microsecond, "27.3ms"},
+		{268435 * time.Microsecond, "268ms"},
+		{1270 * time.Millisecond, "1.27s"},
+	}
+	for _, tt := range tests {
+		if got := fmtLatency(tt.d); got != tt.want {
+			t.Errorf("fmtLatency(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
 func TestSparkline(t *testing.T) {
 	tests := []struct {
 		rates []float64
