@@ -33,6 +33,7 @@ func sampleResponses(t *testing.T) map[string]proto.Message {
 			StormVersion: "0.3.0", Supervisors: 1, Topologies: 1,
 			SlotsTotal: 4, SlotsUsed: 3, SlotsFree: 1, ExecutorsTotal: 28, TasksTotal: 28,
 			MemAssignedPercentUtil: "0.0", CpuAssignedPercentUtil: "0.0",
+			StormVersionInfo: &VersionInfo{Version: "0.3.0", Revision: "4cda0cd0e1f2", GoVersion: "go1.26.8"},
 		},
 		"GetClusterConfiguration": &GetClusterConfigurationResponse{Configuration: conf},
 		"GetNimbusSummary": &GetNimbusSummaryResponse{Nimbuses: []*NimbusSummary{

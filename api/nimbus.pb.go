@@ -160,8 +160,10 @@ type GetClusterSummaryResponse struct {
 	MemAssignedPercentUtil string `protobuf:"bytes,15,opt,name=mem_assigned_percent_util,json=memAssignedPercentUtil,proto3" json:"mem_assigned_percent_util,omitempty"`
 	// Always "0.0".
 	CpuAssignedPercentUtil string `protobuf:"bytes,16,opt,name=cpu_assigned_percent_util,json=cpuAssignedPercentUtil,proto3" json:"cpu_assigned_percent_util,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// Storm field: the build of the nimbus answering.
+	StormVersionInfo *VersionInfo `protobuf:"bytes,17,opt,name=storm_version_info,json=stormVersionInfo,proto3" json:"storm_version_info,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *GetClusterSummaryResponse) Reset() {
@@ -304,6 +306,13 @@ func (x *GetClusterSummaryResponse) GetCpuAssignedPercentUtil() string {
 		return x.CpuAssignedPercentUtil
 	}
 	return ""
+}
+
+func (x *GetClusterSummaryResponse) GetStormVersionInfo() *VersionInfo {
+	if x != nil {
+		return x.StormVersionInfo
+	}
+	return nil
 }
 
 type GetClusterConfigurationRequest struct {
@@ -4415,12 +4424,1477 @@ func (x *PackageChunk) GetData() []byte {
 	return nil
 }
 
+type GetTopologyWorkersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopologyWorkersRequest) Reset() {
+	*x = GetTopologyWorkersRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopologyWorkersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopologyWorkersRequest) ProtoMessage() {}
+
+func (x *GetTopologyWorkersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopologyWorkersRequest.ProtoReflect.Descriptor instead.
+func (*GetTopologyWorkersRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetTopologyWorkersRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// Storm's /api/v1/topology-workers/{id}.
+type GetTopologyWorkersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One entry per worker, sorted by host and port.
+	HostPortList []*HostPort `protobuf:"bytes,1,rep,name=host_port_list,json=hostPortList,proto3" json:"host_port_list,omitempty"`
+	// logviewer.port of the cluster configuration (8000 by default): where
+	// the supervisors' logviewers listen.
+	LogviewerPort int32 `protobuf:"varint,2,opt,name=logviewer_port,json=logviewerPort,proto3" json:"logviewer_port,omitempty"`
+	// "http", or "https" when logviewer.https.port is set.
+	LogviewerScheme string `protobuf:"bytes,3,opt,name=logviewer_scheme,json=logviewerScheme,proto3" json:"logviewer_scheme,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetTopologyWorkersResponse) Reset() {
+	*x = GetTopologyWorkersResponse{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopologyWorkersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopologyWorkersResponse) ProtoMessage() {}
+
+func (x *GetTopologyWorkersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopologyWorkersResponse.ProtoReflect.Descriptor instead.
+func (*GetTopologyWorkersResponse) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetTopologyWorkersResponse) GetHostPortList() []*HostPort {
+	if x != nil {
+		return x.HostPortList
+	}
+	return nil
+}
+
+func (x *GetTopologyWorkersResponse) GetLogviewerPort() int32 {
+	if x != nil {
+		return x.LogviewerPort
+	}
+	return 0
+}
+
+func (x *GetTopologyWorkersResponse) GetLogviewerScheme() string {
+	if x != nil {
+		return x.LogviewerScheme
+	}
+	return ""
+}
+
+type HostPort struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Host          string                 `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	Port          int32                  `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HostPort) Reset() {
+	*x = HostPort{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostPort) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostPort) ProtoMessage() {}
+
+func (x *HostPort) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostPort.ProtoReflect.Descriptor instead.
+func (*HostPort) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *HostPort) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *HostPort) GetPort() int32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+type GetVisualizationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// As GetTopologyRequest's: nimbus has the all-time window only.
+	Window string `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
+	// Include the acker and the system streams.
+	Sys           bool `protobuf:"varint,3,opt,name=sys,proto3" json:"sys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVisualizationRequest) Reset() {
+	*x = GetVisualizationRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVisualizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVisualizationRequest) ProtoMessage() {}
+
+func (x *GetVisualizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVisualizationRequest.ProtoReflect.Descriptor instead.
+func (*GetVisualizationRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *GetVisualizationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetVisualizationRequest) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *GetVisualizationRequest) GetSys() bool {
+	if x != nil {
+		return x.Sys
+	}
+	return false
+}
+
+type GetVisualizationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Keyed by component id, each an object with Storm's keys: ":type"
+	// ("spout" or "bolt"), ":capacity" (a number), ":latency" (complete
+	// latency of a spout, process latency of a bolt, a string), ":transferred",
+	// ":stats" ([{":host", ":port", ":uptime_secs", ":transferred"}] per
+	// executor), ":link" (the component's page) and ":inputs"
+	// ([{":component", ":stream", ":sani-stream", ":grouping"}]). Over REST
+	// the response is this object itself, as Storm returns it.
+	Visualization *structpb.Struct `protobuf:"bytes,1,opt,name=visualization,proto3" json:"visualization,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVisualizationResponse) Reset() {
+	*x = GetVisualizationResponse{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVisualizationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVisualizationResponse) ProtoMessage() {}
+
+func (x *GetVisualizationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVisualizationResponse.ProtoReflect.Descriptor instead.
+func (*GetVisualizationResponse) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *GetVisualizationResponse) GetVisualization() *structpb.Struct {
+	if x != nil {
+		return x.Visualization
+	}
+	return nil
+}
+
+// Storm's /api/v1/topology/{id}/visualization-init.
+type GetVisualizationInitResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rows of at most four {"stream", "sani-stream", "checked"} objects: every
+	// stream some component subscribes to; system streams unchecked.
+	VisualizationTable *structpb.ListValue `protobuf:"bytes,1,opt,name=visualization_table,json=visualizationTable,proto3" json:"visualization_table,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *GetVisualizationInitResponse) Reset() {
+	*x = GetVisualizationInitResponse{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVisualizationInitResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVisualizationInitResponse) ProtoMessage() {}
+
+func (x *GetVisualizationInitResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVisualizationInitResponse.ProtoReflect.Descriptor instead.
+func (*GetVisualizationInitResponse) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GetVisualizationInitResponse) GetVisualizationTable() *structpb.ListValue {
+	if x != nil {
+		return x.VisualizationTable
+	}
+	return nil
+}
+
+type GetTopologyMetricsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Window        string                 `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
+	Sys           bool                   `protobuf:"varint,3,opt,name=sys,proto3" json:"sys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopologyMetricsRequest) Reset() {
+	*x = GetTopologyMetricsRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopologyMetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopologyMetricsRequest) ProtoMessage() {}
+
+func (x *GetTopologyMetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopologyMetricsRequest.ProtoReflect.Descriptor instead.
+func (*GetTopologyMetricsRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *GetTopologyMetricsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetTopologyMetricsRequest) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *GetTopologyMetricsRequest) GetSys() bool {
+	if x != nil {
+		return x.Sys
+	}
+	return false
+}
+
+// Storm's /api/v1/topology/{id}/metrics: per component, per stream.
+type GetTopologyMetricsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Window        string                 `protobuf:"bytes,1,opt,name=window,proto3" json:"window,omitempty"`
+	WindowHint    string                 `protobuf:"bytes,2,opt,name=window_hint,json=window-hint,proto3" json:"window_hint,omitempty"`
+	Spouts        []*SpoutMetrics        `protobuf:"bytes,3,rep,name=spouts,proto3" json:"spouts,omitempty"`
+	Bolts         []*BoltMetrics         `protobuf:"bytes,4,rep,name=bolts,proto3" json:"bolts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopologyMetricsResponse) Reset() {
+	*x = GetTopologyMetricsResponse{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopologyMetricsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopologyMetricsResponse) ProtoMessage() {}
+
+func (x *GetTopologyMetricsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopologyMetricsResponse.ProtoReflect.Descriptor instead.
+func (*GetTopologyMetricsResponse) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *GetTopologyMetricsResponse) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *GetTopologyMetricsResponse) GetWindowHint() string {
+	if x != nil {
+		return x.WindowHint
+	}
+	return ""
+}
+
+func (x *GetTopologyMetricsResponse) GetSpouts() []*SpoutMetrics {
+	if x != nil {
+		return x.Spouts
+	}
+	return nil
+}
+
+func (x *GetTopologyMetricsResponse) GetBolts() []*BoltMetrics {
+	if x != nil {
+		return x.Bolts
+	}
+	return nil
+}
+
+type SpoutMetrics struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Emitted       []*StreamCount         `protobuf:"bytes,2,rep,name=emitted,proto3" json:"emitted,omitempty"`
+	Transferred   []*StreamCount         `protobuf:"bytes,3,rep,name=transferred,proto3" json:"transferred,omitempty"`
+	Acked         []*StreamCount         `protobuf:"bytes,4,rep,name=acked,proto3" json:"acked,omitempty"`
+	Failed        []*StreamCount         `protobuf:"bytes,5,rep,name=failed,proto3" json:"failed,omitempty"`
+	CompleteMsAvg []*StreamAverage       `protobuf:"bytes,6,rep,name=complete_ms_avg,proto3" json:"complete_ms_avg,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SpoutMetrics) Reset() {
+	*x = SpoutMetrics{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpoutMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpoutMetrics) ProtoMessage() {}
+
+func (x *SpoutMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpoutMetrics.ProtoReflect.Descriptor instead.
+func (*SpoutMetrics) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *SpoutMetrics) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SpoutMetrics) GetEmitted() []*StreamCount {
+	if x != nil {
+		return x.Emitted
+	}
+	return nil
+}
+
+func (x *SpoutMetrics) GetTransferred() []*StreamCount {
+	if x != nil {
+		return x.Transferred
+	}
+	return nil
+}
+
+func (x *SpoutMetrics) GetAcked() []*StreamCount {
+	if x != nil {
+		return x.Acked
+	}
+	return nil
+}
+
+func (x *SpoutMetrics) GetFailed() []*StreamCount {
+	if x != nil {
+		return x.Failed
+	}
+	return nil
+}
+
+func (x *SpoutMetrics) GetCompleteMsAvg() []*StreamAverage {
+	if x != nil {
+		return x.CompleteMsAvg
+	}
+	return nil
+}
+
+type BoltMetrics struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Per output stream.
+	Emitted     []*StreamCount `protobuf:"bytes,2,rep,name=emitted,proto3" json:"emitted,omitempty"`
+	Transferred []*StreamCount `protobuf:"bytes,3,rep,name=transferred,proto3" json:"transferred,omitempty"`
+	// Per input stream.
+	Acked         []*InputCount   `protobuf:"bytes,4,rep,name=acked,proto3" json:"acked,omitempty"`
+	Failed        []*InputCount   `protobuf:"bytes,5,rep,name=failed,proto3" json:"failed,omitempty"`
+	ProcessMsAvg  []*InputAverage `protobuf:"bytes,6,rep,name=process_ms_avg,proto3" json:"process_ms_avg,omitempty"`
+	Executed      []*InputCount   `protobuf:"bytes,7,rep,name=executed,proto3" json:"executed,omitempty"`
+	ExecutedMsAvg []*InputAverage `protobuf:"bytes,8,rep,name=executed_ms_avg,proto3" json:"executed_ms_avg,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BoltMetrics) Reset() {
+	*x = BoltMetrics{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BoltMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BoltMetrics) ProtoMessage() {}
+
+func (x *BoltMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BoltMetrics.ProtoReflect.Descriptor instead.
+func (*BoltMetrics) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *BoltMetrics) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *BoltMetrics) GetEmitted() []*StreamCount {
+	if x != nil {
+		return x.Emitted
+	}
+	return nil
+}
+
+func (x *BoltMetrics) GetTransferred() []*StreamCount {
+	if x != nil {
+		return x.Transferred
+	}
+	return nil
+}
+
+func (x *BoltMetrics) GetAcked() []*InputCount {
+	if x != nil {
+		return x.Acked
+	}
+	return nil
+}
+
+func (x *BoltMetrics) GetFailed() []*InputCount {
+	if x != nil {
+		return x.Failed
+	}
+	return nil
+}
+
+func (x *BoltMetrics) GetProcessMsAvg() []*InputAverage {
+	if x != nil {
+		return x.ProcessMsAvg
+	}
+	return nil
+}
+
+func (x *BoltMetrics) GetExecuted() []*InputCount {
+	if x != nil {
+		return x.Executed
+	}
+	return nil
+}
+
+func (x *BoltMetrics) GetExecutedMsAvg() []*InputAverage {
+	if x != nil {
+		return x.ExecutedMsAvg
+	}
+	return nil
+}
+
+type StreamCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StreamId      string                 `protobuf:"bytes,1,opt,name=stream_id,proto3" json:"stream_id,omitempty"`
+	Value         int64                  `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamCount) Reset() {
+	*x = StreamCount{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamCount) ProtoMessage() {}
+
+func (x *StreamCount) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamCount.ProtoReflect.Descriptor instead.
+func (*StreamCount) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *StreamCount) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *StreamCount) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+type StreamAverage struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	StreamId string                 `protobuf:"bytes,1,opt,name=stream_id,proto3" json:"stream_id,omitempty"`
+	// Milliseconds, three decimals, as a string (Storm's).
+	Value         string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamAverage) Reset() {
+	*x = StreamAverage{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamAverage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamAverage) ProtoMessage() {}
+
+func (x *StreamAverage) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamAverage.ProtoReflect.Descriptor instead.
+func (*StreamAverage) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *StreamAverage) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *StreamAverage) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+type InputCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ComponentId   string                 `protobuf:"bytes,1,opt,name=component_id,proto3" json:"component_id,omitempty"`
+	StreamId      string                 `protobuf:"bytes,2,opt,name=stream_id,proto3" json:"stream_id,omitempty"`
+	Value         int64                  `protobuf:"varint,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InputCount) Reset() {
+	*x = InputCount{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputCount) ProtoMessage() {}
+
+func (x *InputCount) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputCount.ProtoReflect.Descriptor instead.
+func (*InputCount) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *InputCount) GetComponentId() string {
+	if x != nil {
+		return x.ComponentId
+	}
+	return ""
+}
+
+func (x *InputCount) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *InputCount) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+type InputAverage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ComponentId   string                 `protobuf:"bytes,1,opt,name=component_id,proto3" json:"component_id,omitempty"`
+	StreamId      string                 `protobuf:"bytes,2,opt,name=stream_id,proto3" json:"stream_id,omitempty"`
+	Value         string                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InputAverage) Reset() {
+	*x = InputAverage{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputAverage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputAverage) ProtoMessage() {}
+
+func (x *InputAverage) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputAverage.ProtoReflect.Descriptor instead.
+func (*InputAverage) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *InputAverage) GetComponentId() string {
+	if x != nil {
+		return x.ComponentId
+	}
+	return ""
+}
+
+func (x *InputAverage) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *InputAverage) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+type GetSupervisorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The supervisor's id; when set, host is ignored.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Every supervisor on this host.
+	Host          string `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
+	Sys           bool   `protobuf:"varint,3,opt,name=sys,proto3" json:"sys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSupervisorRequest) Reset() {
+	*x = GetSupervisorRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSupervisorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSupervisorRequest) ProtoMessage() {}
+
+func (x *GetSupervisorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSupervisorRequest.ProtoReflect.Descriptor instead.
+func (*GetSupervisorRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *GetSupervisorRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetSupervisorRequest) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *GetSupervisorRequest) GetSys() bool {
+	if x != nil {
+		return x.Sys
+	}
+	return false
+}
+
+// Storm's /api/v1/supervisor.
+type GetSupervisorResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Supervisors []*SupervisorSummary   `protobuf:"bytes,1,rep,name=supervisors,proto3" json:"supervisors,omitempty"`
+	// The workers the supervisors run, of every topology.
+	Workers []*WorkerSummary `protobuf:"bytes,2,rep,name=workers,proto3" json:"workers,omitempty"`
+	// Always false.
+	SchedulerDisplayResource bool `protobuf:"varint,3,opt,name=scheduler_display_resource,json=schedulerDisplayResource,proto3" json:"scheduler_display_resource,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *GetSupervisorResponse) Reset() {
+	*x = GetSupervisorResponse{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSupervisorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSupervisorResponse) ProtoMessage() {}
+
+func (x *GetSupervisorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSupervisorResponse.ProtoReflect.Descriptor instead.
+func (*GetSupervisorResponse) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *GetSupervisorResponse) GetSupervisors() []*SupervisorSummary {
+	if x != nil {
+		return x.Supervisors
+	}
+	return nil
+}
+
+func (x *GetSupervisorResponse) GetWorkers() []*WorkerSummary {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
+func (x *GetSupervisorResponse) GetSchedulerDisplayResource() bool {
+	if x != nil {
+		return x.SchedulerDisplayResource
+	}
+	return false
+}
+
+type GetTopologyHistoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopologyHistoryRequest) Reset() {
+	*x = GetTopologyHistoryRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopologyHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopologyHistoryRequest) ProtoMessage() {}
+
+func (x *GetTopologyHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopologyHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetTopologyHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{59}
+}
+
+// Storm's /api/v1/history/summary.
+type GetTopologyHistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ids of the topologies (killed ones until they are removed) the
+	// caller owns; every topology when authentication is off.
+	TopoHistory   []string `protobuf:"bytes,1,rep,name=topo_history,json=topo-history,proto3" json:"topo_history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopologyHistoryResponse) Reset() {
+	*x = GetTopologyHistoryResponse{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopologyHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopologyHistoryResponse) ProtoMessage() {}
+
+func (x *GetTopologyHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopologyHistoryResponse.ProtoReflect.Descriptor instead.
+func (*GetTopologyHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *GetTopologyHistoryResponse) GetTopoHistory() []string {
+	if x != nil {
+		return x.TopoHistory
+	}
+	return nil
+}
+
+type GetOwnerResourcesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An owner, or "" for every owner.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOwnerResourcesRequest) Reset() {
+	*x = GetOwnerResourcesRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOwnerResourcesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOwnerResourcesRequest) ProtoMessage() {}
+
+func (x *GetOwnerResourcesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOwnerResourcesRequest.ProtoReflect.Descriptor instead.
+func (*GetOwnerResourcesRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *GetOwnerResourcesRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// Storm's /api/v1/owner-resources[/{id}].
+type GetOwnerResourcesResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Owners []*OwnerResources      `protobuf:"bytes,1,rep,name=owners,proto3" json:"owners,omitempty"`
+	// Always false.
+	SchedulerDisplayResource bool `protobuf:"varint,2,opt,name=scheduler_display_resource,json=schedulerDisplayResource,proto3" json:"scheduler_display_resource,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *GetOwnerResourcesResponse) Reset() {
+	*x = GetOwnerResourcesResponse{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOwnerResourcesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOwnerResourcesResponse) ProtoMessage() {}
+
+func (x *GetOwnerResourcesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOwnerResourcesResponse.ProtoReflect.Descriptor instead.
+func (*GetOwnerResourcesResponse) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *GetOwnerResourcesResponse) GetOwners() []*OwnerResources {
+	if x != nil {
+		return x.Owners
+	}
+	return nil
+}
+
+func (x *GetOwnerResourcesResponse) GetSchedulerDisplayResource() bool {
+	if x != nil {
+		return x.SchedulerDisplayResource
+	}
+	return false
+}
+
+// One owner's topologies. squall has no resource-aware scheduler: the
+// memory and CPU figures are always 0 and the guarantees "N/A" as Storm
+// shows them without one.
+type OwnerResources struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "" for topologies submitted without authentication.
+	Owner           string `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	TotalTopologies int32  `protobuf:"varint,2,opt,name=total_topologies,json=totalTopologies,proto3" json:"total_topologies,omitempty"`
+	TotalExecutors  int32  `protobuf:"varint,3,opt,name=total_executors,json=totalExecutors,proto3" json:"total_executors,omitempty"`
+	TotalWorkers    int32  `protobuf:"varint,4,opt,name=total_workers,json=totalWorkers,proto3" json:"total_workers,omitempty"`
+	TotalTasks      int32  `protobuf:"varint,5,opt,name=total_tasks,json=totalTasks,proto3" json:"total_tasks,omitempty"`
+	// Always 0.
+	TotalMemoryUsage float64 `protobuf:"fixed64,6,opt,name=total_memory_usage,json=totalMemoryUsage,proto3" json:"total_memory_usage,omitempty"`
+	// Always 0.
+	TotalCpuUsage float64 `protobuf:"fixed64,7,opt,name=total_cpu_usage,json=totalCpuUsage,proto3" json:"total_cpu_usage,omitempty"`
+	// Always "N/A".
+	MemoryGuarantee string `protobuf:"bytes,8,opt,name=memory_guarantee,json=memoryGuarantee,proto3" json:"memory_guarantee,omitempty"`
+	// Always "N/A".
+	CpuGuarantee string `protobuf:"bytes,9,opt,name=cpu_guarantee,json=cpuGuarantee,proto3" json:"cpu_guarantee,omitempty"`
+	// Always 0.
+	IsolatedNodes int32 `protobuf:"varint,10,opt,name=isolated_nodes,json=isolatedNodes,proto3" json:"isolated_nodes,omitempty"`
+	// Always "N/A".
+	MemoryGuaranteeRemaining string `protobuf:"bytes,11,opt,name=memory_guarantee_remaining,json=memoryGuaranteeRemaining,proto3" json:"memory_guarantee_remaining,omitempty"`
+	// Always "N/A".
+	CpuGuaranteeRemaining string `protobuf:"bytes,12,opt,name=cpu_guarantee_remaining,json=cpuGuaranteeRemaining,proto3" json:"cpu_guarantee_remaining,omitempty"`
+	// Always 0.
+	TotalReqOnHeapMem float64 `protobuf:"fixed64,13,opt,name=total_req_on_heap_mem,json=totalReqOnHeapMem,proto3" json:"total_req_on_heap_mem,omitempty"`
+	// Always 0.
+	TotalReqOffHeapMem float64 `protobuf:"fixed64,14,opt,name=total_req_off_heap_mem,json=totalReqOffHeapMem,proto3" json:"total_req_off_heap_mem,omitempty"`
+	// Always 0.
+	TotalReqMem float64 `protobuf:"fixed64,15,opt,name=total_req_mem,json=totalReqMem,proto3" json:"total_req_mem,omitempty"`
+	// Always 0.
+	TotalReqCpu float64 `protobuf:"fixed64,16,opt,name=total_req_cpu,json=totalReqCpu,proto3" json:"total_req_cpu,omitempty"`
+	// Always 0.
+	TotalAssignedOnHeapMem float64 `protobuf:"fixed64,17,opt,name=total_assigned_on_heap_mem,json=totalAssignedOnHeapMem,proto3" json:"total_assigned_on_heap_mem,omitempty"`
+	// Always 0.
+	TotalAssignedOffHeapMem float64 `protobuf:"fixed64,18,opt,name=total_assigned_off_heap_mem,json=totalAssignedOffHeapMem,proto3" json:"total_assigned_off_heap_mem,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *OwnerResources) Reset() {
+	*x = OwnerResources{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OwnerResources) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OwnerResources) ProtoMessage() {}
+
+func (x *OwnerResources) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OwnerResources.ProtoReflect.Descriptor instead.
+func (*OwnerResources) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *OwnerResources) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *OwnerResources) GetTotalTopologies() int32 {
+	if x != nil {
+		return x.TotalTopologies
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetTotalExecutors() int32 {
+	if x != nil {
+		return x.TotalExecutors
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetTotalWorkers() int32 {
+	if x != nil {
+		return x.TotalWorkers
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetTotalTasks() int32 {
+	if x != nil {
+		return x.TotalTasks
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetTotalMemoryUsage() float64 {
+	if x != nil {
+		return x.TotalMemoryUsage
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetTotalCpuUsage() float64 {
+	if x != nil {
+		return x.TotalCpuUsage
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetMemoryGuarantee() string {
+	if x != nil {
+		return x.MemoryGuarantee
+	}
+	return ""
+}
+
+func (x *OwnerResources) GetCpuGuarantee() string {
+	if x != nil {
+		return x.CpuGuarantee
+	}
+	return ""
+}
+
+func (x *OwnerResources) GetIsolatedNodes() int32 {
+	if x != nil {
+		return x.IsolatedNodes
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetMemoryGuaranteeRemaining() string {
+	if x != nil {
+		return x.MemoryGuaranteeRemaining
+	}
+	return ""
+}
+
+func (x *OwnerResources) GetCpuGuaranteeRemaining() string {
+	if x != nil {
+		return x.CpuGuaranteeRemaining
+	}
+	return ""
+}
+
+func (x *OwnerResources) GetTotalReqOnHeapMem() float64 {
+	if x != nil {
+		return x.TotalReqOnHeapMem
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetTotalReqOffHeapMem() float64 {
+	if x != nil {
+		return x.TotalReqOffHeapMem
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetTotalReqMem() float64 {
+	if x != nil {
+		return x.TotalReqMem
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetTotalReqCpu() float64 {
+	if x != nil {
+		return x.TotalReqCpu
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetTotalAssignedOnHeapMem() float64 {
+	if x != nil {
+		return x.TotalAssignedOnHeapMem
+	}
+	return 0
+}
+
+func (x *OwnerResources) GetTotalAssignedOffHeapMem() float64 {
+	if x != nil {
+		return x.TotalAssignedOffHeapMem
+	}
+	return 0
+}
+
+// Storm's stormVersionInfo in /api/v1/cluster/summary: the build of the
+// nimbus answering.
+type VersionInfo struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Version string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// The VCS revision, when the binary was built from a checkout.
+	Revision string `protobuf:"bytes,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	// The Go version the binary was built with (squall).
+	GoVersion string `protobuf:"bytes,3,opt,name=go_version,json=goVersion,proto3" json:"go_version,omitempty"`
+	// Always empty.
+	Url string `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
+	// Always empty.
+	Date string `protobuf:"bytes,5,opt,name=date,proto3" json:"date,omitempty"`
+	// Always empty.
+	User string `protobuf:"bytes,6,opt,name=user,proto3" json:"user,omitempty"`
+	// Always empty.
+	SrcChecksum   string `protobuf:"bytes,7,opt,name=src_checksum,json=srcChecksum,proto3" json:"src_checksum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VersionInfo) Reset() {
+	*x = VersionInfo{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionInfo) ProtoMessage() {}
+
+func (x *VersionInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
+func (*VersionInfo) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *VersionInfo) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetRevision() string {
+	if x != nil {
+		return x.Revision
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetGoVersion() string {
+	if x != nil {
+		return x.GoVersion
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetSrcChecksum() string {
+	if x != nil {
+		return x.SrcChecksum
+	}
+	return ""
+}
+
 var File_squall_v1_nimbus_proto protoreflect.FileDescriptor
 
 const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\n" +
 	"\x16squall/v1/nimbus.proto\x12\tsquall.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x1a\n" +
-	"\x18GetClusterSummaryRequest\"\xe7\x04\n" +
+	"\x18GetClusterSummaryRequest\"\xad\x05\n" +
 	"\x19GetClusterSummaryResponse\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12#\n" +
 	"\rstorm_version\x18\x02 \x01(\tR\fstormVersion\x12 \n" +
@@ -4444,7 +5918,8 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\tavail_mem\x18\r \x01(\x01R\bavailMem\x12\x1b\n" +
 	"\tavail_cpu\x18\x0e \x01(\x01R\bavailCpu\x129\n" +
 	"\x19mem_assigned_percent_util\x18\x0f \x01(\tR\x16memAssignedPercentUtil\x129\n" +
-	"\x19cpu_assigned_percent_util\x18\x10 \x01(\tR\x16cpuAssignedPercentUtil\" \n" +
+	"\x19cpu_assigned_percent_util\x18\x10 \x01(\tR\x16cpuAssignedPercentUtil\x12D\n" +
+	"\x12storm_version_info\x18\x11 \x01(\v2\x16.squall.v1.VersionInfoR\x10stormVersionInfo\" \n" +
 	"\x1eGetClusterConfigurationRequest\"`\n" +
 	"\x1fGetClusterConfigurationResponse\x12=\n" +
 	"\rconfiguration\x18\x01 \x01(\v2\x17.google.protobuf.StructR\rconfiguration\"\x19\n" +
@@ -4856,12 +6331,114 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x0ego_binary_size\x18\x05 \x01(\x03R\fgoBinarySize\"N\n" +
 	"\fPackageChunk\x12*\n" +
 	"\x04part\x18\x01 \x01(\x0e2\x16.squall.v1.PackagePartR\x04part\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data*c\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"+\n" +
+	"\x19GetTopologyWorkersRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xa9\x01\n" +
+	"\x1aGetTopologyWorkersResponse\x129\n" +
+	"\x0ehost_port_list\x18\x01 \x03(\v2\x13.squall.v1.HostPortR\fhostPortList\x12%\n" +
+	"\x0elogviewer_port\x18\x02 \x01(\x05R\rlogviewerPort\x12)\n" +
+	"\x10logviewer_scheme\x18\x03 \x01(\tR\x0flogviewerScheme\"2\n" +
+	"\bHostPort\x12\x12\n" +
+	"\x04host\x18\x01 \x01(\tR\x04host\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\x05R\x04port\"S\n" +
+	"\x17GetVisualizationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06window\x18\x02 \x01(\tR\x06window\x12\x10\n" +
+	"\x03sys\x18\x03 \x01(\bR\x03sys\"Y\n" +
+	"\x18GetVisualizationResponse\x12=\n" +
+	"\rvisualization\x18\x01 \x01(\v2\x17.google.protobuf.StructR\rvisualization\"k\n" +
+	"\x1cGetVisualizationInitResponse\x12K\n" +
+	"\x13visualization_table\x18\x01 \x01(\v2\x1a.google.protobuf.ListValueR\x12visualizationTable\"U\n" +
+	"\x19GetTopologyMetricsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06window\x18\x02 \x01(\tR\x06window\x12\x10\n" +
+	"\x03sys\x18\x03 \x01(\bR\x03sys\"\xb5\x01\n" +
+	"\x1aGetTopologyMetricsResponse\x12\x16\n" +
+	"\x06window\x18\x01 \x01(\tR\x06window\x12 \n" +
+	"\vwindow_hint\x18\x02 \x01(\tR\vwindow-hint\x12/\n" +
+	"\x06spouts\x18\x03 \x03(\v2\x17.squall.v1.SpoutMetricsR\x06spouts\x12,\n" +
+	"\x05bolts\x18\x04 \x03(\v2\x16.squall.v1.BoltMetricsR\x05bolts\"\xac\x02\n" +
+	"\fSpoutMetrics\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x120\n" +
+	"\aemitted\x18\x02 \x03(\v2\x16.squall.v1.StreamCountR\aemitted\x128\n" +
+	"\vtransferred\x18\x03 \x03(\v2\x16.squall.v1.StreamCountR\vtransferred\x12,\n" +
+	"\x05acked\x18\x04 \x03(\v2\x16.squall.v1.StreamCountR\x05acked\x12.\n" +
+	"\x06failed\x18\x05 \x03(\v2\x16.squall.v1.StreamCountR\x06failed\x12B\n" +
+	"\x0fcomplete_ms_avg\x18\x06 \x03(\v2\x18.squall.v1.StreamAverageR\x0fcomplete_ms_avg\"\x9c\x03\n" +
+	"\vBoltMetrics\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x120\n" +
+	"\aemitted\x18\x02 \x03(\v2\x16.squall.v1.StreamCountR\aemitted\x128\n" +
+	"\vtransferred\x18\x03 \x03(\v2\x16.squall.v1.StreamCountR\vtransferred\x12+\n" +
+	"\x05acked\x18\x04 \x03(\v2\x15.squall.v1.InputCountR\x05acked\x12-\n" +
+	"\x06failed\x18\x05 \x03(\v2\x15.squall.v1.InputCountR\x06failed\x12?\n" +
+	"\x0eprocess_ms_avg\x18\x06 \x03(\v2\x17.squall.v1.InputAverageR\x0eprocess_ms_avg\x121\n" +
+	"\bexecuted\x18\a \x03(\v2\x15.squall.v1.InputCountR\bexecuted\x12A\n" +
+	"\x0fexecuted_ms_avg\x18\b \x03(\v2\x17.squall.v1.InputAverageR\x0fexecuted_ms_avg\"A\n" +
+	"\vStreamCount\x12\x1c\n" +
+	"\tstream_id\x18\x01 \x01(\tR\tstream_id\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value\"C\n" +
+	"\rStreamAverage\x12\x1c\n" +
+	"\tstream_id\x18\x01 \x01(\tR\tstream_id\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"d\n" +
+	"\n" +
+	"InputCount\x12\"\n" +
+	"\fcomponent_id\x18\x01 \x01(\tR\fcomponent_id\x12\x1c\n" +
+	"\tstream_id\x18\x02 \x01(\tR\tstream_id\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\x03R\x05value\"f\n" +
+	"\fInputAverage\x12\"\n" +
+	"\fcomponent_id\x18\x01 \x01(\tR\fcomponent_id\x12\x1c\n" +
+	"\tstream_id\x18\x02 \x01(\tR\tstream_id\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\tR\x05value\"L\n" +
+	"\x14GetSupervisorRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\x12\x10\n" +
+	"\x03sys\x18\x03 \x01(\bR\x03sys\"\xc9\x01\n" +
+	"\x15GetSupervisorResponse\x12>\n" +
+	"\vsupervisors\x18\x01 \x03(\v2\x1c.squall.v1.SupervisorSummaryR\vsupervisors\x122\n" +
+	"\aworkers\x18\x02 \x03(\v2\x18.squall.v1.WorkerSummaryR\aworkers\x12<\n" +
+	"\x1ascheduler_display_resource\x18\x03 \x01(\bR\x18schedulerDisplayResource\"\x1b\n" +
+	"\x19GetTopologyHistoryRequest\"@\n" +
+	"\x1aGetTopologyHistoryResponse\x12\"\n" +
+	"\ftopo_history\x18\x01 \x03(\tR\ftopo-history\"*\n" +
+	"\x18GetOwnerResourcesRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x8c\x01\n" +
+	"\x19GetOwnerResourcesResponse\x121\n" +
+	"\x06owners\x18\x01 \x03(\v2\x19.squall.v1.OwnerResourcesR\x06owners\x12<\n" +
+	"\x1ascheduler_display_resource\x18\x02 \x01(\bR\x18schedulerDisplayResource\"\xab\x06\n" +
+	"\x0eOwnerResources\x12\x14\n" +
+	"\x05owner\x18\x01 \x01(\tR\x05owner\x12)\n" +
+	"\x10total_topologies\x18\x02 \x01(\x05R\x0ftotalTopologies\x12'\n" +
+	"\x0ftotal_executors\x18\x03 \x01(\x05R\x0etotalExecutors\x12#\n" +
+	"\rtotal_workers\x18\x04 \x01(\x05R\ftotalWorkers\x12\x1f\n" +
+	"\vtotal_tasks\x18\x05 \x01(\x05R\n" +
+	"totalTasks\x12,\n" +
+	"\x12total_memory_usage\x18\x06 \x01(\x01R\x10totalMemoryUsage\x12&\n" +
+	"\x0ftotal_cpu_usage\x18\a \x01(\x01R\rtotalCpuUsage\x12)\n" +
+	"\x10memory_guarantee\x18\b \x01(\tR\x0fmemoryGuarantee\x12#\n" +
+	"\rcpu_guarantee\x18\t \x01(\tR\fcpuGuarantee\x12%\n" +
+	"\x0eisolated_nodes\x18\n" +
+	" \x01(\x05R\risolatedNodes\x12<\n" +
+	"\x1amemory_guarantee_remaining\x18\v \x01(\tR\x18memoryGuaranteeRemaining\x126\n" +
+	"\x17cpu_guarantee_remaining\x18\f \x01(\tR\x15cpuGuaranteeRemaining\x120\n" +
+	"\x15total_req_on_heap_mem\x18\r \x01(\x01R\x11totalReqOnHeapMem\x122\n" +
+	"\x16total_req_off_heap_mem\x18\x0e \x01(\x01R\x12totalReqOffHeapMem\x12\"\n" +
+	"\rtotal_req_mem\x18\x0f \x01(\x01R\vtotalReqMem\x12\"\n" +
+	"\rtotal_req_cpu\x18\x10 \x01(\x01R\vtotalReqCpu\x12:\n" +
+	"\x1atotal_assigned_on_heap_mem\x18\x11 \x01(\x01R\x16totalAssignedOnHeapMem\x12<\n" +
+	"\x1btotal_assigned_off_heap_mem\x18\x12 \x01(\x01R\x17totalAssignedOffHeapMem\"\xbf\x01\n" +
+	"\vVersionInfo\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\tR\brevision\x12\x1d\n" +
+	"\n" +
+	"go_version\x18\x03 \x01(\tR\tgoVersion\x12\x10\n" +
+	"\x03url\x18\x04 \x01(\tR\x03url\x12\x12\n" +
+	"\x04date\x18\x05 \x01(\tR\x04date\x12\x12\n" +
+	"\x04user\x18\x06 \x01(\tR\x04user\x12!\n" +
+	"\fsrc_checksum\x18\a \x01(\tR\vsrcChecksum*c\n" +
 	"\vPackagePart\x12\x1c\n" +
 	"\x18PACKAGE_PART_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16PACKAGE_PART_RESOURCES\x10\x01\x12\x1a\n" +
-	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xe0\n" +
-	"\n" +
+	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xff\x0f\n" +
 	"\x06Nimbus\x12^\n" +
 	"\x11GetClusterSummary\x12#.squall.v1.GetClusterSummaryRequest\x1a$.squall.v1.GetClusterSummaryResponse\x12p\n" +
 	"\x17GetClusterConfiguration\x12).squall.v1.GetClusterConfigurationRequest\x1a*.squall.v1.GetClusterConfigurationResponse\x12[\n" +
@@ -4877,7 +6454,14 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\fKillTopology\x12\x1e.squall.v1.KillTopologyRequest\x1a$.squall.v1.TopologyOperationResponse\x12U\n" +
 	"\x0eSubmitTopology\x12 .squall.v1.SubmitTopologyRequest\x1a!.squall.v1.SubmitTopologyResponse\x12W\n" +
 	"\x0eUploadTopology\x12 .squall.v1.UploadTopologyRequest\x1a!.squall.v1.SubmitTopologyResponse(\x01\x12Z\n" +
-	"\x0fDownloadPackage\x12!.squall.v1.DownloadPackageRequest\x1a\".squall.v1.DownloadPackageResponse0\x01B(Z&github.com/squallstream/squall/api;apib\x06proto3"
+	"\x0fDownloadPackage\x12!.squall.v1.DownloadPackageRequest\x1a\".squall.v1.DownloadPackageResponse0\x01\x12a\n" +
+	"\x12GetTopologyWorkers\x12$.squall.v1.GetTopologyWorkersRequest\x1a%.squall.v1.GetTopologyWorkersResponse\x12[\n" +
+	"\x10GetVisualization\x12\".squall.v1.GetVisualizationRequest\x1a#.squall.v1.GetVisualizationResponse\x12c\n" +
+	"\x14GetVisualizationInit\x12\".squall.v1.GetVisualizationRequest\x1a'.squall.v1.GetVisualizationInitResponse\x12a\n" +
+	"\x12GetTopologyMetrics\x12$.squall.v1.GetTopologyMetricsRequest\x1a%.squall.v1.GetTopologyMetricsResponse\x12R\n" +
+	"\rGetSupervisor\x12\x1f.squall.v1.GetSupervisorRequest\x1a .squall.v1.GetSupervisorResponse\x12a\n" +
+	"\x12GetTopologyHistory\x12$.squall.v1.GetTopologyHistoryRequest\x1a%.squall.v1.GetTopologyHistoryResponse\x12^\n" +
+	"\x11GetOwnerResources\x12#.squall.v1.GetOwnerResourcesRequest\x1a$.squall.v1.GetOwnerResourcesResponseB(Z&github.com/squallstream/squall/api;apib\x06proto3"
 
 var (
 	file_squall_v1_nimbus_proto_rawDescOnce sync.Once
@@ -4892,7 +6476,7 @@ func file_squall_v1_nimbus_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_v1_nimbus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_squall_v1_nimbus_proto_goTypes = []any{
 	(PackagePart)(0),                        // 0: squall.v1.PackagePart
 	(*GetClusterSummaryRequest)(nil),        // 1: squall.v1.GetClusterSummaryRequest
@@ -4938,75 +6522,133 @@ var file_squall_v1_nimbus_proto_goTypes = []any{
 	(*DownloadPackageResponse)(nil),         // 41: squall.v1.DownloadPackageResponse
 	(*PackageManifest)(nil),                 // 42: squall.v1.PackageManifest
 	(*PackageChunk)(nil),                    // 43: squall.v1.PackageChunk
-	nil,                                     // 44: squall.v1.WorkerSummary.ComponentNumTasksEntry
-	nil,                                     // 45: squall.v1.RebalanceOptions.ExecutorsEntry
-	nil,                                     // 46: squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	(*structpb.Struct)(nil),                 // 47: google.protobuf.Struct
+	(*GetTopologyWorkersRequest)(nil),       // 44: squall.v1.GetTopologyWorkersRequest
+	(*GetTopologyWorkersResponse)(nil),      // 45: squall.v1.GetTopologyWorkersResponse
+	(*HostPort)(nil),                        // 46: squall.v1.HostPort
+	(*GetVisualizationRequest)(nil),         // 47: squall.v1.GetVisualizationRequest
+	(*GetVisualizationResponse)(nil),        // 48: squall.v1.GetVisualizationResponse
+	(*GetVisualizationInitResponse)(nil),    // 49: squall.v1.GetVisualizationInitResponse
+	(*GetTopologyMetricsRequest)(nil),       // 50: squall.v1.GetTopologyMetricsRequest
+	(*GetTopologyMetricsResponse)(nil),      // 51: squall.v1.GetTopologyMetricsResponse
+	(*SpoutMetrics)(nil),                    // 52: squall.v1.SpoutMetrics
+	(*BoltMetrics)(nil),                     // 53: squall.v1.BoltMetrics
+	(*StreamCount)(nil),                     // 54: squall.v1.StreamCount
+	(*StreamAverage)(nil),                   // 55: squall.v1.StreamAverage
+	(*InputCount)(nil),                      // 56: squall.v1.InputCount
+	(*InputAverage)(nil),                    // 57: squall.v1.InputAverage
+	(*GetSupervisorRequest)(nil),            // 58: squall.v1.GetSupervisorRequest
+	(*GetSupervisorResponse)(nil),           // 59: squall.v1.GetSupervisorResponse
+	(*GetTopologyHistoryRequest)(nil),       // 60: squall.v1.GetTopologyHistoryRequest
+	(*GetTopologyHistoryResponse)(nil),      // 61: squall.v1.GetTopologyHistoryResponse
+	(*GetOwnerResourcesRequest)(nil),        // 62: squall.v1.GetOwnerResourcesRequest
+	(*GetOwnerResourcesResponse)(nil),       // 63: squall.v1.GetOwnerResourcesResponse
+	(*OwnerResources)(nil),                  // 64: squall.v1.OwnerResources
+	(*VersionInfo)(nil),                     // 65: squall.v1.VersionInfo
+	nil,                                     // 66: squall.v1.WorkerSummary.ComponentNumTasksEntry
+	nil,                                     // 67: squall.v1.RebalanceOptions.ExecutorsEntry
+	nil,                                     // 68: squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	(*structpb.Struct)(nil),                 // 69: google.protobuf.Struct
+	(*structpb.ListValue)(nil),              // 70: google.protobuf.ListValue
 }
 var file_squall_v1_nimbus_proto_depIdxs = []int32{
-	47, // 0: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
-	7,  // 1: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
-	10, // 2: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
-	13, // 3: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
-	16, // 4: squall.v1.GetTopologyResponse.topology_stats:type_name -> squall.v1.TopologyWindowStats
-	17, // 5: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
-	18, // 6: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
-	19, // 7: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
-	47, // 8: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
-	44, // 9: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
-	22, // 10: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
-	23, // 11: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
-	24, // 12: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
-	25, // 13: squall.v1.GetComponentResponse.output_stats:type_name -> squall.v1.OutputStats
-	26, // 14: squall.v1.GetComponentResponse.executor_stats:type_name -> squall.v1.ExecutorStats
-	27, // 15: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
-	27, // 16: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
-	33, // 17: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
-	45, // 18: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
-	47, // 19: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
-	46, // 20: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	39, // 21: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
-	43, // 22: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
-	36, // 23: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
-	42, // 24: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
-	43, // 25: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
-	36, // 26: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
-	0,  // 27: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
-	1,  // 28: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
-	3,  // 29: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
-	5,  // 30: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
-	8,  // 31: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
-	14, // 32: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
-	11, // 33: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
-	20, // 34: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
-	28, // 35: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
-	30, // 36: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
-	31, // 37: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
-	32, // 38: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
-	34, // 39: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
-	36, // 40: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
-	38, // 41: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
-	40, // 42: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
-	2,  // 43: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
-	4,  // 44: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
-	6,  // 45: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
-	9,  // 46: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
-	15, // 47: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
-	12, // 48: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
-	21, // 49: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
-	29, // 50: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
-	35, // 51: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 52: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 53: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 54: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 55: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
-	37, // 56: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
-	41, // 57: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
-	43, // [43:58] is the sub-list for method output_type
-	28, // [28:43] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	65, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
+	69, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
+	7,  // 2: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
+	10, // 3: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
+	13, // 4: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
+	16, // 5: squall.v1.GetTopologyResponse.topology_stats:type_name -> squall.v1.TopologyWindowStats
+	17, // 6: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
+	18, // 7: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
+	19, // 8: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
+	69, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
+	66, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
+	22, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
+	23, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
+	24, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
+	25, // 14: squall.v1.GetComponentResponse.output_stats:type_name -> squall.v1.OutputStats
+	26, // 15: squall.v1.GetComponentResponse.executor_stats:type_name -> squall.v1.ExecutorStats
+	27, // 16: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
+	27, // 17: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
+	33, // 18: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
+	67, // 19: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
+	69, // 20: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
+	68, // 21: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	39, // 22: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
+	43, // 23: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
+	36, // 24: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
+	42, // 25: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
+	43, // 26: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
+	36, // 27: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
+	0,  // 28: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
+	46, // 29: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
+	69, // 30: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
+	70, // 31: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
+	52, // 32: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
+	53, // 33: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
+	54, // 34: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
+	54, // 35: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
+	54, // 36: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
+	54, // 37: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
+	55, // 38: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
+	54, // 39: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
+	54, // 40: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
+	56, // 41: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
+	56, // 42: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
+	57, // 43: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
+	56, // 44: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
+	57, // 45: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
+	10, // 46: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
+	17, // 47: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
+	64, // 48: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
+	1,  // 49: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
+	3,  // 50: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
+	5,  // 51: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
+	8,  // 52: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
+	14, // 53: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
+	11, // 54: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
+	20, // 55: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
+	28, // 56: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
+	30, // 57: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
+	31, // 58: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
+	32, // 59: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
+	34, // 60: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
+	36, // 61: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
+	38, // 62: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
+	40, // 63: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
+	44, // 64: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
+	47, // 65: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
+	47, // 66: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
+	50, // 67: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
+	58, // 68: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
+	60, // 69: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
+	62, // 70: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
+	2,  // 71: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
+	4,  // 72: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
+	6,  // 73: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
+	9,  // 74: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
+	15, // 75: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
+	12, // 76: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
+	21, // 77: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
+	29, // 78: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
+	35, // 79: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	35, // 80: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	35, // 81: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
+	35, // 82: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 83: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
+	37, // 84: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
+	41, // 85: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
+	45, // 86: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
+	48, // 87: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
+	49, // 88: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
+	51, // 89: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
+	59, // 90: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
+	61, // 91: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
+	63, // 92: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
+	71, // [71:93] is the sub-list for method output_type
+	49, // [49:71] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_squall_v1_nimbus_proto_init() }
@@ -5033,7 +6675,7 @@ func file_squall_v1_nimbus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_v1_nimbus_proto_rawDesc), len(file_squall_v1_nimbus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   46,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -54,6 +54,13 @@ const (
 	Nimbus_SubmitTopology_FullMethodName          = "/squall.v1.Nimbus/SubmitTopology"
 	Nimbus_UploadTopology_FullMethodName          = "/squall.v1.Nimbus/UploadTopology"
 	Nimbus_DownloadPackage_FullMethodName         = "/squall.v1.Nimbus/DownloadPackage"
+	Nimbus_GetTopologyWorkers_FullMethodName      = "/squall.v1.Nimbus/GetTopologyWorkers"
+	Nimbus_GetVisualization_FullMethodName        = "/squall.v1.Nimbus/GetVisualization"
+	Nimbus_GetVisualizationInit_FullMethodName    = "/squall.v1.Nimbus/GetVisualizationInit"
+	Nimbus_GetTopologyMetrics_FullMethodName      = "/squall.v1.Nimbus/GetTopologyMetrics"
+	Nimbus_GetSupervisor_FullMethodName           = "/squall.v1.Nimbus/GetSupervisor"
+	Nimbus_GetTopologyHistory_FullMethodName      = "/squall.v1.Nimbus/GetTopologyHistory"
+	Nimbus_GetOwnerResources_FullMethodName       = "/squall.v1.Nimbus/GetOwnerResources"
 )
 
 // NimbusClient is the client API for Nimbus service.
@@ -130,6 +137,27 @@ type NimbusClient interface {
 	// message is the manifest, then come the chunks of the package (resources
 	// archive) and then those of the Go binary, each part in order.
 	DownloadPackage(ctx context.Context, in *DownloadPackageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadPackageResponse], error)
+	// GET /api/v1/topology-workers/{id}: the topology's workers' hosts and
+	// ports, and the logviewer port.
+	GetTopologyWorkers(ctx context.Context, in *GetTopologyWorkersRequest, opts ...grpc.CallOption) (*GetTopologyWorkersResponse, error)
+	// GET /api/v1/topology/{id}/visualization?sys=1: the topology's graph in
+	// Storm's format, an object keyed by component id.
+	GetVisualization(ctx context.Context, in *GetVisualizationRequest, opts ...grpc.CallOption) (*GetVisualizationResponse, error)
+	// GET /api/v1/topology/{id}/visualization-init?sys=1: the streams the
+	// graph's stream selector shows, in rows of four.
+	GetVisualizationInit(ctx context.Context, in *GetVisualizationRequest, opts ...grpc.CallOption) (*GetVisualizationInitResponse, error)
+	// GET /api/v1/topology/{id}/metrics?window=W&sys=1: every component's
+	// figures per stream.
+	GetTopologyMetrics(ctx context.Context, in *GetTopologyMetricsRequest, opts ...grpc.CallOption) (*GetTopologyMetricsResponse, error)
+	// GET /api/v1/supervisor?id=ID or ?host=HOST: a supervisor (by id) or the
+	// supervisors of a host, with the workers they run.
+	GetSupervisor(ctx context.Context, in *GetSupervisorRequest, opts ...grpc.CallOption) (*GetSupervisorResponse, error)
+	// GET /api/v1/history/summary: the ids of the running topologies the
+	// caller submitted (all of them without authentication).
+	GetTopologyHistory(ctx context.Context, in *GetTopologyHistoryRequest, opts ...grpc.CallOption) (*GetTopologyHistoryResponse, error)
+	// GET /api/v1/owner-resources and /api/v1/owner-resources/{id}: the
+	// topologies, workers, executors and tasks per owner.
+	GetOwnerResources(ctx context.Context, in *GetOwnerResourcesRequest, opts ...grpc.CallOption) (*GetOwnerResourcesResponse, error)
 }
 
 type nimbusClient struct {
@@ -302,6 +330,76 @@ func (c *nimbusClient) DownloadPackage(ctx context.Context, in *DownloadPackageR
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Nimbus_DownloadPackageClient = grpc.ServerStreamingClient[DownloadPackageResponse]
 
+func (c *nimbusClient) GetTopologyWorkers(ctx context.Context, in *GetTopologyWorkersRequest, opts ...grpc.CallOption) (*GetTopologyWorkersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTopologyWorkersResponse)
+	err := c.cc.Invoke(ctx, Nimbus_GetTopologyWorkers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nimbusClient) GetVisualization(ctx context.Context, in *GetVisualizationRequest, opts ...grpc.CallOption) (*GetVisualizationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetVisualizationResponse)
+	err := c.cc.Invoke(ctx, Nimbus_GetVisualization_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nimbusClient) GetVisualizationInit(ctx context.Context, in *GetVisualizationRequest, opts ...grpc.CallOption) (*GetVisualizationInitResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetVisualizationInitResponse)
+	err := c.cc.Invoke(ctx, Nimbus_GetVisualizationInit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nimbusClient) GetTopologyMetrics(ctx context.Context, in *GetTopologyMetricsRequest, opts ...grpc.CallOption) (*GetTopologyMetricsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTopologyMetricsResponse)
+	err := c.cc.Invoke(ctx, Nimbus_GetTopologyMetrics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nimbusClient) GetSupervisor(ctx context.Context, in *GetSupervisorRequest, opts ...grpc.CallOption) (*GetSupervisorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSupervisorResponse)
+	err := c.cc.Invoke(ctx, Nimbus_GetSupervisor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nimbusClient) GetTopologyHistory(ctx context.Context, in *GetTopologyHistoryRequest, opts ...grpc.CallOption) (*GetTopologyHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTopologyHistoryResponse)
+	err := c.cc.Invoke(ctx, Nimbus_GetTopologyHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nimbusClient) GetOwnerResources(ctx context.Context, in *GetOwnerResourcesRequest, opts ...grpc.CallOption) (*GetOwnerResourcesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetOwnerResourcesResponse)
+	err := c.cc.Invoke(ctx, Nimbus_GetOwnerResources_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NimbusServer is the server API for Nimbus service.
 // All implementations must embed UnimplementedNimbusServer
 // for forward compatibility.
@@ -376,6 +474,27 @@ type NimbusServer interface {
 	// message is the manifest, then come the chunks of the package (resources
 	// archive) and then those of the Go binary, each part in order.
 	DownloadPackage(*DownloadPackageRequest, grpc.ServerStreamingServer[DownloadPackageResponse]) error
+	// GET /api/v1/topology-workers/{id}: the topology's workers' hosts and
+	// ports, and the logviewer port.
+	GetTopologyWorkers(context.Context, *GetTopologyWorkersRequest) (*GetTopologyWorkersResponse, error)
+	// GET /api/v1/topology/{id}/visualization?sys=1: the topology's graph in
+	// Storm's format, an object keyed by component id.
+	GetVisualization(context.Context, *GetVisualizationRequest) (*GetVisualizationResponse, error)
+	// GET /api/v1/topology/{id}/visualization-init?sys=1: the streams the
+	// graph's stream selector shows, in rows of four.
+	GetVisualizationInit(context.Context, *GetVisualizationRequest) (*GetVisualizationInitResponse, error)
+	// GET /api/v1/topology/{id}/metrics?window=W&sys=1: every component's
+	// figures per stream.
+	GetTopologyMetrics(context.Context, *GetTopologyMetricsRequest) (*GetTopologyMetricsResponse, error)
+	// GET /api/v1/supervisor?id=ID or ?host=HOST: a supervisor (by id) or the
+	// supervisors of a host, with the workers they run.
+	GetSupervisor(context.Context, *GetSupervisorRequest) (*GetSupervisorResponse, error)
+	// GET /api/v1/history/summary: the ids of the running topologies the
+	// caller submitted (all of them without authentication).
+	GetTopologyHistory(context.Context, *GetTopologyHistoryRequest) (*GetTopologyHistoryResponse, error)
+	// GET /api/v1/owner-resources and /api/v1/owner-resources/{id}: the
+	// topologies, workers, executors and tasks per owner.
+	GetOwnerResources(context.Context, *GetOwnerResourcesRequest) (*GetOwnerResourcesResponse, error)
 	mustEmbedUnimplementedNimbusServer()
 }
 
@@ -430,6 +549,27 @@ func (UnimplementedNimbusServer) UploadTopology(grpc.ClientStreamingServer[Uploa
 }
 func (UnimplementedNimbusServer) DownloadPackage(*DownloadPackageRequest, grpc.ServerStreamingServer[DownloadPackageResponse]) error {
 	return status.Error(codes.Unimplemented, "method DownloadPackage not implemented")
+}
+func (UnimplementedNimbusServer) GetTopologyWorkers(context.Context, *GetTopologyWorkersRequest) (*GetTopologyWorkersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTopologyWorkers not implemented")
+}
+func (UnimplementedNimbusServer) GetVisualization(context.Context, *GetVisualizationRequest) (*GetVisualizationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetVisualization not implemented")
+}
+func (UnimplementedNimbusServer) GetVisualizationInit(context.Context, *GetVisualizationRequest) (*GetVisualizationInitResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetVisualizationInit not implemented")
+}
+func (UnimplementedNimbusServer) GetTopologyMetrics(context.Context, *GetTopologyMetricsRequest) (*GetTopologyMetricsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTopologyMetrics not implemented")
+}
+func (UnimplementedNimbusServer) GetSupervisor(context.Context, *GetSupervisorRequest) (*GetSupervisorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSupervisor not implemented")
+}
+func (UnimplementedNimbusServer) GetTopologyHistory(context.Context, *GetTopologyHistoryRequest) (*GetTopologyHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTopologyHistory not implemented")
+}
+func (UnimplementedNimbusServer) GetOwnerResources(context.Context, *GetOwnerResourcesRequest) (*GetOwnerResourcesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOwnerResources not implemented")
 }
 func (UnimplementedNimbusServer) mustEmbedUnimplementedNimbusServer() {}
 func (UnimplementedNimbusServer) testEmbeddedByValue()                {}
@@ -704,6 +844,132 @@ func _Nimbus_DownloadPackage_Handler(srv interface{}, stream grpc.ServerStream) 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Nimbus_DownloadPackageServer = grpc.ServerStreamingServer[DownloadPackageResponse]
 
+func _Nimbus_GetTopologyWorkers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTopologyWorkersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).GetTopologyWorkers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_GetTopologyWorkers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).GetTopologyWorkers(ctx, req.(*GetTopologyWorkersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Nimbus_GetVisualization_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetVisualizationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).GetVisualization(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_GetVisualization_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).GetVisualization(ctx, req.(*GetVisualizationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Nimbus_GetVisualizationInit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetVisualizationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).GetVisualizationInit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_GetVisualizationInit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).GetVisualizationInit(ctx, req.(*GetVisualizationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Nimbus_GetTopologyMetrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTopologyMetricsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).GetTopologyMetrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_GetTopologyMetrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).GetTopologyMetrics(ctx, req.(*GetTopologyMetricsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Nimbus_GetSupervisor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSupervisorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).GetSupervisor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_GetSupervisor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).GetSupervisor(ctx, req.(*GetSupervisorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Nimbus_GetTopologyHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTopologyHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).GetTopologyHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_GetTopologyHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).GetTopologyHistory(ctx, req.(*GetTopologyHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Nimbus_GetOwnerResources_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOwnerResourcesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).GetOwnerResources(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_GetOwnerResources_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).GetOwnerResources(ctx, req.(*GetOwnerResourcesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Nimbus_ServiceDesc is the grpc.ServiceDesc for Nimbus service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -762,6 +1028,34 @@ var Nimbus_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SubmitTopology",
 			Handler:    _Nimbus_SubmitTopology_Handler,
+		},
+		{
+			MethodName: "GetTopologyWorkers",
+			Handler:    _Nimbus_GetTopologyWorkers_Handler,
+		},
+		{
+			MethodName: "GetVisualization",
+			Handler:    _Nimbus_GetVisualization_Handler,
+		},
+		{
+			MethodName: "GetVisualizationInit",
+			Handler:    _Nimbus_GetVisualizationInit_Handler,
+		},
+		{
+			MethodName: "GetTopologyMetrics",
+			Handler:    _Nimbus_GetTopologyMetrics_Handler,
+		},
+		{
+			MethodName: "GetSupervisor",
+			Handler:    _Nimbus_GetSupervisor_Handler,
+		},
+		{
+			MethodName: "GetTopologyHistory",
+			Handler:    _Nimbus_GetTopologyHistory_Handler,
+		},
+		{
+			MethodName: "GetOwnerResources",
+			Handler:    _Nimbus_GetOwnerResources_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

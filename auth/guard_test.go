@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -120,6 +121,25 @@ func (s *testNimbus) ListTopologies(ctx context.Context, _ *api.ListTopologiesRe
 func (s *testNimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (*api.GetTopologyResponse, error) {
 	p := s.saw(ctx)
 	return &api.GetTopologyResponse{Id: req.GetId(), User: p.Name, Configuration: secretConfig()}, nil
+}
+
+func (s *testNimbus) GetVisualization(ctx context.Context, _ *api.GetVisualizationRequest) (*api.GetVisualizationResponse, error) {
+	s.saw(ctx)
+	return &api.GetVisualizationResponse{}, nil
+}
+
+// GetSupervisor answers a worker of every test topology, and one of a
+// topology gone since.
+func (s *testNimbus) GetSupervisor(ctx context.Context, _ *api.GetSupervisorRequest) (*api.GetSupervisorResponse, error) {
+	s.saw(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resp := &api.GetSupervisorResponse{}
+	for _, id := range slices.Sorted(maps.Keys(s.topos)) {
+		resp.Workers = append(resp.Workers, &api.WorkerSummary{TopologyId: id})
+	}
+	resp.Workers = append(resp.Workers, &api.WorkerSummary{TopologyId: "gone-3-3"})
+	return resp, nil
 }
 
 func (s *testNimbus) KillTopology(ctx context.Context, req *api.KillTopologyRequest) (*api.TopologyOperationResponse, error) {
@@ -456,6 +476,14 @@ func TestGuardTokensGRPC(t *testing.T) {
 		{"supervisor downloads", func() error { return download(ctx, sup, "wc-1-1") }, codes.OK},
 		{"owner downloads", func() error { return download(ctx, alice, "wc-1-1") }, codes.PermissionDenied},
 		{"supervisor lists", func() error { _, err := sup.ListTopologies(ctx, &api.ListTopologiesRequest{}); return err }, codes.PermissionDenied},
+		{"owner reads the graph", func() error {
+			_, err := alice.GetVisualization(ctx, &api.GetVisualizationRequest{Id: "wc-1-1"})
+			return err
+		}, codes.OK},
+		{"stranger reads the graph", func() error {
+			_, err := bob.GetVisualization(ctx, &api.GetVisualizationRequest{Id: "wc-1-1"})
+			return err
+		}, codes.PermissionDenied},
 		{"user submits", func() error { _, err := bob.SubmitTopology(ctx, &api.SubmitTopologyRequest{Name: "bobs"}); return err }, codes.OK},
 	}
 	for _, tt := range tests {
@@ -488,6 +516,14 @@ func TestGuardTokensGRPC(t *testing.T) {
 	}
 	if got := listed(admin); len(got) != 3 {
 		t.Errorf("admin's list = %v, want all three live topologies", got)
+	}
+	// The supervisor route shows the workers of what the caller may view.
+	sv, err := alice.GetSupervisor(ctx, &api.GetSupervisorRequest{Id: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := sv.GetWorkers(); len(w) != 1 || w[0].GetTopologyId() != "wc-1-1" {
+		t.Errorf("alice's supervisor workers = %v, want wc-1-1's only", w)
 	}
 	topo, err := alice.GetTopology(ctx, &api.GetTopologyRequest{Id: "wc-1-1"})
 	if err != nil {

@@ -14,15 +14,14 @@ import (
 // and how to filter its response. A test fails when the service gains a
 // method this table lacks; the Guard refuses such a method meanwhile.
 func NimbusMethods() map[string]MethodRule {
-	byIDOrName := func(req any) (string, string) {
-		r, ok := req.(interface {
-			GetId() string
-			GetName() string
-		})
-		if !ok {
-			return "", ""
+	byIDOrName := func(req any) (id, name string) {
+		if r, ok := req.(interface{ GetId() string }); ok {
+			id = r.GetId()
 		}
-		return r.GetId(), r.GetName()
+		if r, ok := req.(interface{ GetName() string }); ok {
+			name = r.GetName()
+		}
+		return id, name
 	}
 	plain := func(op Operation) MethodRule { return MethodRule{Op: op} }
 	topo := func(op Operation) MethodRule { return MethodRule{Op: op, Topology: byIDOrName} }
@@ -44,7 +43,41 @@ func NimbusMethods() map[string]MethodRule {
 		api.Nimbus_KillTopology_FullMethodName:       topo(OpKillTopology),
 		// Supervisors need any topology's package, unredacted.
 		api.Nimbus_DownloadPackage_FullMethodName: plain(OpDownloadPackage),
+		// Storm's other UI routes: a topology's are reads of it; the
+		// supervisor route lists only the workers of topologies the caller
+		// may view; history is the caller's own; owner resources are counts.
+		api.Nimbus_GetTopologyWorkers_FullMethodName:   topo(OpGetTopology),
+		api.Nimbus_GetVisualization_FullMethodName:     topo(OpGetTopology),
+		api.Nimbus_GetVisualizationInit_FullMethodName: topo(OpGetTopology),
+		api.Nimbus_GetTopologyMetrics_FullMethodName:   topo(OpGetTopology),
+		api.Nimbus_GetSupervisor_FullMethodName:        {Op: OpGetSupervisorSummary, Filter: filterSupervisorWorkers},
+		api.Nimbus_GetTopologyHistory_FullMethodName:   plain(OpListTopologies),
+		api.Nimbus_GetOwnerResources_FullMethodName:    plain(OpGetClusterSummary),
 	}
+}
+
+// filterSupervisorWorkers keeps the workers of topologies p may view.
+func filterSupervisorWorkers(ctx context.Context, g *Guard, p Principal, resp any) error {
+	r, ok := resp.(*api.GetSupervisorResponse)
+	if !ok || !g.policy.Enforce {
+		return nil
+	}
+	kept := r.Workers[:0]
+	for _, w := range r.Workers {
+		acl, err := g.acls(ctx, w.GetTopologyId(), "")
+		if errors.Is(err, ErrUnknownTopology) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("supervisor: ACL of %s: %w", w.GetTopologyId(), err)
+		}
+		if CanView(p, acl, g.policy) {
+			kept = append(kept, w)
+		}
+	}
+	clear(r.Workers[len(kept):])
+	r.Workers = kept
+	return nil
 }
 
 func redactClusterConfiguration(_ context.Context, _ *Guard, _ Principal, resp any) error {

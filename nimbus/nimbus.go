@@ -214,7 +214,7 @@ func (n *Nimbus) Run(ctx context.Context) error {
 			return fmt.Errorf("nimbus: %w", err)
 		}
 		hs = api.NewHTTPServer(gw, n.cfg.HTTP)
-		hs.Handler = sec.guard.HTTP(gw)
+		hs.Handler = n.httpHandler(gw, sec.guard)
 		hs.TLSConfig = sec.restTLS
 		hl = listenTLS(hl, sec.restTLS)
 	}

@@ -240,14 +240,28 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 		Acked:           total.acked,
 		Failed:          total.failed,
 	}}
+	resp.Workers = p.workerSummaries(n.logLinks(p.v), nil)
+	p.v.finish()
+	return resp, nil
+}
+
+// workerSummaries lists the topology's workers (those on the supervisor
+// node only, when node is not nil), with their log links.
+func (p *page) workerSummaries(links logLinks, node func(id string) bool) []*api.WorkerSummary {
+	var out []*api.WorkerSummary
 	for _, slot := range p.a.Slots() {
+		if node != nil && !node(slot.NodeID) {
+			continue
+		}
+		host := p.a.NodeHost[slot.NodeID]
 		w := &api.WorkerSummary{
 			SupervisorId:      slot.NodeID,
-			Host:              p.a.NodeHost[slot.NodeID],
+			Host:              host,
 			Port:              int32(slot.Port),
-			TopologyId:        id,
+			TopologyId:        p.rec.ID,
 			TopologyName:      p.rec.Name,
 			ComponentNumTasks: map[string]int32{},
+			WorkerLogLink:     links.worker(slot.NodeID, host, p.rec.ID, slot.Port),
 			Owner:             p.rec.Owner,
 		}
 		for _, e := range p.a.ExecutorsOn(slot) {
@@ -258,10 +272,9 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 			w.UptimeSeconds = hb.UptimeSecs
 		}
 		w.Uptime = api.FormatUptimeSecs(w.UptimeSeconds)
-		resp.Workers = append(resp.Workers, w)
+		out = append(out, w)
 	}
-	p.v.finish()
-	return resp, nil
+	return out
 }
 
 // GetComponent returns Storm's component page.

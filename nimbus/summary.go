@@ -14,6 +14,7 @@ import (
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/buildinfo"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -34,6 +35,7 @@ func (n *Nimbus) GetClusterSummary(ctx context.Context, _ *api.GetClusterSummary
 	}
 	resp := &api.GetClusterSummaryResponse{
 		StormVersion:           n.version,
+		StormVersionInfo:       versionInfo(buildinfo.String()),
 		Supervisors:            int32(len(sups)),
 		Topologies:             int32(len(ids)),
 		MemAssignedPercentUtil: "0.0",

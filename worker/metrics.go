@@ -114,6 +114,22 @@ type StreamStats struct {
 	// CompleteHistogram holds sampled complete latencies (spouts), for
 	// Percentile.
 	CompleteHistogram []int64
+	// ExecuteHistogram holds sampled execute latencies (bolts' inputs),
+	// for Percentile.
+	ExecuteHistogram []int64
+}
+
+// addHistogram adds the bucket counts of src to *dst.
+func addHistogram(dst *[]int64, src []int64) {
+	if src == nil {
+		return
+	}
+	if *dst == nil {
+		*dst = make([]int64, len(src))
+	}
+	for i, n := range src {
+		(*dst)[i] += n
+	}
 }
 
 func (s *StreamStats) add(c *counters) {
@@ -124,6 +140,7 @@ func (s *StreamStats) add(c *counters) {
 	s.Failed += c.failed.Load()
 	s.ExecuteNanos += c.execute.nanos.Load()
 	s.ExecuteSamples += c.execute.samples.Load()
+	addHistogram(&s.ExecuteHistogram, c.execute.snapshot())
 	s.ProcessNanos += c.process.nanos.Load()
 	s.ProcessSamples += c.process.samples.Load()
 	s.CompleteNanos += c.complete.nanos.Load()
@@ -186,6 +203,7 @@ func (c *ComponentStats) Totals() StreamStats {
 		t.ProcessSamples += s.ProcessSamples
 		t.CompleteNanos += s.CompleteNanos
 		t.CompleteSamples += s.CompleteSamples
+		addHistogram(&t.ExecuteHistogram, s.ExecuteHistogram)
 		if s.CompleteHistogram != nil {
 			if t.CompleteHistogram == nil {
 				t.CompleteHistogram = make([]int64, len(s.CompleteHistogram))

@@ -47,6 +47,10 @@ type OutlineComponent struct {
 type OutlineInput struct {
 	From   string `json:"from"`
 	Stream string `json:"stream"`
+	// Grouping is the grouping's type in lower case, Storm's name where
+	// Storm has one ("shuffle", "fields", "local_or_shuffle"); "" in the
+	// outlines of topologies submitted before it was recorded.
+	Grouping string `json:"grouping,omitempty"`
 }
 
 // NewOutline returns the outline of t.
@@ -63,7 +67,8 @@ func NewOutline(t *topology.Topology) Outline {
 			oc.Streams = append(oc.Streams, s.ID)
 		}
 		for _, in := range c.Inputs {
-			oc.Inputs = append(oc.Inputs, OutlineInput{From: in.From, Stream: in.Stream})
+			oc.Inputs = append(oc.Inputs, OutlineInput{From: in.From, Stream: in.Stream,
+				Grouping: strings.ToLower(string(in.Grouping.Type))})
 		}
 		o.Components = append(o.Components, oc)
 	}

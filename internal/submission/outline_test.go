@@ -39,7 +39,7 @@ streams:
 	}
 	count, words := o.Components[0], o.Components[1]
 	if count.ID != "count" || count.Kind != "bolt" || count.Parallelism != 3 || count.NumTasks != 6 ||
-		len(count.Inputs) != 1 || count.Inputs[0] != (OutlineInput{From: "words", Stream: "default"}) {
+		len(count.Inputs) != 1 || count.Inputs[0] != (OutlineInput{From: "words", Stream: "default", Grouping: "fields"}) {
 		t.Errorf("count = %+v", count)
 	}
 	if words.ID != "words" || words.Kind != "spout" || words.NumTasks != 2 || len(words.Streams) != 1 {

@@ -109,6 +109,14 @@ func (b *browser) pageState() string {
 	return "\n--- page " + s
 }
 
+// load loads the UI from base (scheme://host:port) and waits for its
+// cluster page.
+func (b *browser) load(base string) {
+	b.t.Helper()
+	b.do("load the UI from "+base, chromedp.Navigate(base+"/"))
+	b.waitFor("the cluster page", `document.getElementById('main').hasAttribute('data-refreshed')`, 60*time.Second)
+}
+
 // open shows a page of the UI by its route and waits until the page has
 // loaded its data once.
 func (b *browser) open(route string) {

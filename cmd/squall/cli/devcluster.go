@@ -171,6 +171,7 @@ func runDevCluster(ctx context.Context, o devClusterOptions, stdout, stderr io.W
 	fmt.Fprintf(stdout, `squall dev cluster ready in %s
   ZooKeeper   %s
   nimbus      %s   REST http://%s/api/v1/cluster/summary
+  UI          http://%s/
   supervisor  slots %v   logs in %s
 Try:
   squall submit examples/wordcount
@@ -178,7 +179,7 @@ Try:
   curl http://%s/api/v1/topology/summary
 (the client commands read %s while the cluster runs)
 Ctrl-C kills the topologies and stops the cluster.
-`, dir, zkAddr, fields["grpc"], fields["http"], o.ports, filepath.Join(dir, "local", "logs"), fields["http"], confFile)
+`, dir, zkAddr, fields["grpc"], fields["http"], fields["http"], o.ports, filepath.Join(dir, "local", "logs"), fields["http"], confFile)
 	select {
 	case <-ctx.Done():
 	case <-nimbus.proc.Done():

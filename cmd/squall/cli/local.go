@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -91,12 +92,25 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 	topo.Config = topo.Config.Merge(overrides) // -c wins over the file
 	stormID := fmt.Sprintf("%s-1-%d", topo.Name, time.Now().Unix())
 
+	stdoutRestore := func() {}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
 	live := isTerminal(stderr)
-	prog := newProgress(stderr, live, stormID)
+	prog := newProgress(stderr, live, stormID, topo)
+	if f, ok := stderr.(*os.File); ok && live {
+		prog.columns = terminalColumns(f)
+		if out, ok := stdout.(*os.File); ok && out.Fd() == 1 && sameTerminal(out, f) && !o.dryRun {
+			// Component output goes above the live table, never under it.
+			restore, err := captureStdout(prog)
+			if err != nil {
+				return err
+			}
+			stdoutRestore = func() { restore(); prog.flushPartial() }
+			defer stdoutRestore()
+		}
+	}
 	logger := slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: level}))
 
 	work, err := os.MkdirTemp("", "squall-local-")
@@ -163,7 +177,7 @@ loop:
 	for {
 		select {
 		case <-tick.C:
-			prog.update(w.Stats())
+			prog.update(w.Stats(), crashLooping(w))
 		case <-sigs:
 			if interrupts++; interrupts == 1 {
 				prog.notice("squall: stopping: spouts are deactivated and children stopped (Ctrl-C again to stop at once)")
@@ -178,12 +192,14 @@ loop:
 			case <-done:
 			case <-time.After(forcedStopWait):
 			}
+			stdoutRestore()
 			prog.summary(stdout, w.Stats(), w.Errors(), w.UserMetrics())
 			return &exitError{code: exitInterrupted, err: errors.New("stopped at once by a second interrupt")}
 		case runErr = <-done:
 			break loop
 		}
 	}
+	stdoutRestore()
 	prog.summary(stdout, w.Stats(), w.Errors(), w.UserMetrics())
 	if runErr != nil {
 		return runErr
@@ -194,6 +210,23 @@ loop:
 		}
 	}
 	return nil
+}
+
+// crashLooping returns, per component, why its shell children are
+// crash-looping: the last failure of one of its tasks that is.
+func crashLooping(w *worker.Worker) map[string]string {
+	out := map[string]string{}
+	for task, h := range w.Health() {
+		if !h.CrashLooping {
+			continue
+		}
+		why := fmt.Sprintf("task %d: %d failures", task, h.Failures)
+		if h.LastError != nil {
+			why += ", the last: " + strings.SplitN(h.LastError.Error(), "\n", 2)[0]
+		}
+		out[w.Tasks().Component(task)] = why
+	}
+	return out
 }
 
 // forcedStopWait bounds how long a stop at once waits for the worker to

@@ -4,7 +4,7 @@
 //   GET /api/v1/logviewer/log?host=H&file=F&start=S&length=L
 //
 // answered as the logviewer on H answers /api/v1/log?file=F&start=S&length=L
-// (docs/ui.md, wiring plan). Asked for text/plain, the body is the bytes
+// (docs/ui.md, Wiring). Asked for text/plain, the body is the bytes
 // [S, S+L) of the file and X-Log-Start / X-Log-File-Length tell where they
 // are; without start, the last L bytes. A Storm logviewer's HTML page is
 // read too (its <pre>), reloaded whole when following.
@@ -77,13 +77,15 @@ export function create(segs, query, app) {
     try {
       r = await fetchLog(start < 0 || html ? { length: PAGE } : { start: end, length: 1 << 20 });
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) {
-        page.live = false;
+      // 404: no such route, host or file; 502: the node's logviewer does
+      // not answer (it may yet: the page keeps trying).
+      if (err instanceof ApiError && (err.status === 404 || err.status === 502)) {
+        page.live = err.status === 502;
         swap(state, h('div', { class: 'note bad', 'data-testid': 'logs-unavailable' },
           h('p', null, h('strong', null, 'Logs are not available through this nimbus. '), err.message),
           h('p', null, `Read it on ${host}: the file is ${file} under the supervisor's storm.local.dir/logs.`)));
         older.disabled = true;
-        follow.disabled = true;
+        follow.disabled = err.status === 404;
         return;
       }
       throw err;
