@@ -31,8 +31,11 @@ var windowSource = &topology.Source{Component: topology.SystemComponent, Task: t
 // windowed is one tuple held by the manager, with the id a shell child
 // knows it by.
 type windowed struct {
-	t  topology.Tuple
-	id string
+	t topology.Tuple
+	// wire is the tuple as a shell child's window message carries it,
+	// [id, comp, stream, task, values], made once (nil for Go bolts).
+	wire any
+	id   string
 }
 
 // flight is a window handed to the bolt and not yet done, or a batch of
@@ -146,11 +149,16 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 			}
 		}
 		b.ids++
-		res = b.mgr.Add(now, &windowed{t: t, id: strconv.FormatUint(b.ids, 10)}, ts, t.SourceComponent()+":"+t.SourceStream())
+		e := &windowed{t: t, id: strconv.FormatUint(b.ids, 10)}
+		if b.goBolt == nil {
+			e.wire = []any{e.id, t.SourceComponent(), t.SourceStream(), t.SourceTask(), t.Values()}
+		}
+		res = b.mgr.Add(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
 	}
+	sent := !res.Empty()
 	b.act(res)
 	b.arm()
-	if b.goBolt == nil {
+	if sent && b.goBolt == nil {
 		b.out.Flush() // a shell task's collector holds what is sent until flushed
 	}
 }
@@ -243,9 +251,11 @@ func (b *windowedBolt) message(w *window.Window[*windowed], reset bool) map[stri
 	if reset {
 		added, expired = w.Tuples, nil
 	}
+	// Each tuple as [id, comp, stream, task, values]: an array costs the
+	// host and the child far less than an object per tuple.
 	news := make([]any, len(added))
 	for i, e := range added {
-		news[i] = map[string]any{"id": e.id, "comp": e.t.SourceComponent(), "stream": e.t.SourceStream(), "task": e.t.SourceTask(), "tuple": e.t.Values()}
+		news[i] = e.wire
 	}
 	gone := make([]any, len(expired))
 	for i, e := range expired {

@@ -1235,8 +1235,8 @@ WindowedBolt.prototype.processTuple = function processTuple(tup, finished) {
     this.held.delete(i);
     return t;
   });
-  const added = w.new.map((t) => {
-    const nt = new Tuple(t.id, t.comp, t.stream, t.task, t.tuple);
+  const added = w.new.map((t) => { // [id, comp, stream, task, values]
+    const nt = new Tuple(t[0], t[1], t[2], t[3], t[4]);
     this.held.set(nt.id, nt);
     return nt;
   });

@@ -851,8 +851,8 @@ class WindowedBolt(object):
                 started = True
                 expired = [held.pop(i) for i in w["expired"]]
                 new = []
-                for t in w["new"]:
-                    tup = Tuple(t["id"], t["comp"], t["stream"], t["task"], t["tuple"])
+                for t in w["new"]:  # [id, comp, stream, task, values]
+                    tup = Tuple(*t)
                     held[tup.id] = tup
                     new.append(tup)
                 window = Window(wid, list(held.values()), new, expired, w["start"], w["end"])

@@ -1160,8 +1160,8 @@ module Storm
       end
       @started = true
       expired = w['expired'].map { |i| @held.delete(i) }
-      added = w['new'].map do |t|
-        tup = Tuple.from_hash(t)
+      added = w['new'].map do |t| # [id, comp, stream, task, values]
+        tup = Tuple.new(*t)
         @held[tup.id] = tup
       end
       window = Window.new(wid, @held.values, added, expired, w['start'], w['end'])

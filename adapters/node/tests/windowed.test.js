@@ -15,7 +15,7 @@ function tup(id, ...values) {
 }
 
 function windowMsg(id, added, expired = [], { start = 0, end = 999, reset = false } = {}) {
-  const w = { start, end, new: added, expired };
+  const w = { start, end, new: added.map((t) => [t.id, t.comp, t.stream, t.task, t.tuple]), expired };
   if (reset) w.reset = true;
   return { id, comp: '__system', stream: '__window', task: -1, tuple: [w] };
 }

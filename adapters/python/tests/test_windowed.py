@@ -11,7 +11,8 @@ import storm  # noqa: E402
 
 
 def window(id, new, expired=(), start=0, end=999, reset=False):
-    w = {"start": start, "end": end, "new": list(new), "expired": list(expired)}
+    new = [[t["id"], t["comp"], t["stream"], t["task"], t["tuple"]] for t in new]
+    w = {"start": start, "end": end, "new": new, "expired": list(expired)}
     if reset:
         w["reset"] = True
     return {"id": id, "comp": "__system", "stream": "__window", "task": -1, "tuple": [w]}

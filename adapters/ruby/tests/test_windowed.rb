@@ -5,6 +5,7 @@
 require_relative 'test_storm'
 
 def window_msg(id, added, expired = [], start: 0, finish: 999, reset: false)
+  added = added.map { |t| t.values_at('id', 'comp', 'stream', 'task', 'tuple') }
   w = { 'start' => start, 'end' => finish, 'new' => added, 'expired' => expired }
   w['reset'] = true if reset
   { 'id' => id, 'comp' => '__system', 'stream' => '__window', 'task' => -1, 'tuple' => [w] }
