@@ -32,6 +32,9 @@ var windowSource = &topology.Source{Component: topology.SystemComponent, Task: t
 // knows it by.
 type windowed struct {
 	t topology.Tuple
+	// failed is set, under windowedBolt.mu, when a window holding the
+	// tuple failed: it was failed, and must not be acked when it expires.
+	failed bool
 	// wire is the tuple as a shell child's window message carries it,
 	// [id, comp, stream, task, values], made once (nil for Go bolts).
 	wire any
@@ -48,7 +51,7 @@ type flight struct {
 	tuples  []topology.Tuple
 	entries []*windowed
 	// expired are a batch's tuples, to ack.
-	expired []topology.Tuple
+	expired []*windowed
 	done    bool
 }
 
@@ -185,10 +188,7 @@ func (b *windowedBolt) act(res window.Result[*windowed]) {
 		b.fire(&res.Windows[i])
 	}
 	if len(res.Expired) > 0 {
-		batch := &flight{expired: make([]topology.Tuple, len(res.Expired))}
-		for i, e := range res.Expired {
-			batch.expired[i] = e.t
-		}
+		batch := &flight{expired: res.Expired}
 		b.mu.Lock()
 		b.inflight = append(b.inflight, batch)
 		b.mu.Unlock()
@@ -282,13 +282,20 @@ func (b *windowedBolt) windowDone(f *flight, failed bool) {
 		if failed {
 			b.failed = append(b.failed, f)
 			b.reset = true
+			for _, e := range f.entries {
+				e.failed = true
+			}
 		}
 	}
 	var acks []topology.Tuple
 	n := 0
 	for _, g := range b.inflight {
 		if g.tuples == nil && g.entries == nil {
-			acks = append(acks, g.expired...)
+			for _, e := range g.expired {
+				if !e.failed {
+					acks = append(acks, e.t)
+				}
+			}
 		} else if !g.done {
 			break
 		}

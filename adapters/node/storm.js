@@ -1181,9 +1181,16 @@ const WINDOW_STREAM = '__window';
 /** One window of a WindowedBolt: tuples (oldest first), new (not in the
  * previous window), expired (in the previous window, not in this one),
  * start and end in milliseconds (start is null for count windows). */
-function Window(id, tuples, added, expired, start, end) {
+function Window(id, held, added, expired, start, end) {
   this.id = id;
-  this.tuples = tuples;
+  let tuples = null; // made on first use: running results need only new and expired
+  Object.defineProperty(this, 'tuples', {
+    enumerable: true,
+    get: () => {
+      if (tuples === null) tuples = Array.from(held.values());
+      return tuples;
+    },
+  });
   this.new = added;
   this.expired = expired;
   this.start = start;
@@ -1240,7 +1247,7 @@ WindowedBolt.prototype.processTuple = function processTuple(tup, finished) {
     this.held.set(nt.id, nt);
     return nt;
   });
-  const window = new Window(wid, Array.from(this.held.values()), added, expired, w.start, w.end);
+  const window = new Window(wid, this.held, added, expired, w.start, w.end);
   const self = this;
   const anchor = new Tuple(wid, '__system', WINDOW_STREAM, -1, []);
   anchorStorage.run(anchor, () => {

@@ -198,7 +198,11 @@ class JsonReader(object):
                 self._buf = b""
                 self._pos = 0
                 raise HostClosed()
-            buf = buf[pos:] + chunk
+            # A bytearray grows in place: a large message (a window) read
+            # in many chunks costs its size, not its size squared.
+            if pos or buf.__class__ is not bytearray:
+                buf = bytearray(buf[pos:])
+            buf += chunk
             search -= pos
             pos = 0
             self._buf = buf
@@ -785,19 +789,30 @@ class BasicBolt(object):
 class Window(object):
     """One window of a WindowedBolt: tuples (oldest first), new (not in the
     previous window), expired (in the previous window, not in this one), and
-    start and end in milliseconds (start is None for count windows)."""
+    start and end in milliseconds (start is None for count windows).
 
-    def __init__(self, id, tuples, new, expired, start, end):
+    tuples is made on first use, during process_window: a bolt that keeps
+    running results from new and expired never pays for a list of the whole
+    window."""
+
+    def __init__(self, id, held, new, expired, start, end):
         self.id = id
-        self.tuples = tuples
+        self._held = held
+        self._tuples = None
         self.new = new
         self.expired = expired
         self.start = start
         self.end = end
 
+    @property
+    def tuples(self):
+        if self._tuples is None:
+            self._tuples = list(self._held.values())
+        return self._tuples
+
     def __repr__(self):
-        return "<Window id=%r start=%r end=%r tuples=%d new=%d expired=%d>" % (
-            self.id, self.start, self.end, len(self.tuples), len(self.new), len(self.expired))
+        return "<Window id=%r start=%r end=%r new=%d expired=%d>" % (
+            self.id, self.start, self.end, len(self.new), len(self.expired))
 
 
 WINDOW_STREAM = "__window"
@@ -855,7 +870,7 @@ class WindowedBolt(object):
                     tup = Tuple(*t)
                     held[tup.id] = tup
                     new.append(tup)
-                window = Window(wid, list(held.values()), new, expired, w["start"], w["end"])
+                window = Window(wid, held, new, expired, w["start"], w["end"])
                 ANCHOR_TUPLE = Tuple(wid, "__system", WINDOW_STREAM, -1, [])
                 try:
                     process_window(window)

@@ -1103,7 +1103,25 @@ module Storm
   # One window of a WindowedBolt: tuples (oldest first), new (not in the
   # previous window), expired (in the previous window, not in this one),
   # start and end in milliseconds (start is nil for count windows).
-  Window = Struct.new(:id, :tuples, :new, :expired, :start, :end)
+  #
+  # tuples is made on first use, during process_window: a bolt that keeps
+  # running results from new and expired never pays for the whole window.
+  class Window
+    attr_reader :id, :new, :expired, :start, :end
+
+    def initialize(id, held, added, expired, start, finish)
+      @id = id
+      @held = held
+      @new = added
+      @expired = expired
+      @start = start
+      @end = finish
+    end
+
+    def tuples
+      @tuples ||= @held.values
+    end
+  end
 
   WINDOW_STREAM = '__window'
 
@@ -1164,7 +1182,7 @@ module Storm
         tup = Tuple.new(*t)
         @held[tup.id] = tup
       end
-      window = Window.new(wid, @held.values, added, expired, w['start'], w['end'])
+      window = Window.new(wid, @held, added, expired, w['start'], w['end'])
       p.anchor_tuple = Tuple.new(wid, '__system', WINDOW_STREAM, -1, [])
       begin
         process_window(window)
