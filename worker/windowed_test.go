@@ -207,3 +207,102 @@ func TestWindowedGoBoltFailedWindowReplays(t *testing.T) {
 		t.Errorf("windows showed %d tuples, want at least %d", n, len(all)-10)
 	}
 }
+
+// tsSpout emits (word, ts) pairs once each, reliably.
+type tsSpout struct {
+	words []string
+	ts    []int64
+	// hold, if set, holds back the word at index holdAt until it is true.
+	hold   func() bool
+	holdAt int
+	out   topology.SpoutCollector
+	next  int
+	rec   *ackRecord
+}
+
+func (s *tsSpout) DeclareOutputs() []topology.Stream {
+	return []topology.Stream{{ID: topology.DefaultStream, Fields: []string{"word", "ts"}}}
+}
+func (s *tsSpout) Open(_ *topology.TaskContext, out topology.SpoutCollector) error {
+	s.out = out
+	return nil
+}
+func (s *tsSpout) Next() {
+	if s.hold != nil && s.next == s.holdAt && !s.hold() {
+		return
+	}
+	if s.next < len(s.words) {
+		s.out.Emit(topology.DefaultStream, []any{s.words[s.next], s.ts[s.next]}, s.next)
+		s.next++
+	}
+}
+func (s *tsSpout) Ack(id any) {
+	s.rec.mu.Lock()
+	s.rec.acked[id.(int)]++
+	s.rec.mu.Unlock()
+}
+func (s *tsSpout) Fail(id any) {
+	s.rec.mu.Lock()
+	s.rec.failed[id.(int)]++
+	s.rec.mu.Unlock()
+}
+func (s *tsSpout) Close() {}
+
+// lateRecorder is a windowed bolt declaring the late-tuple stream.
+type lateRecorder struct{ windowRecorder }
+
+func (b *lateRecorder) DeclareOutputs() []topology.Stream {
+	return []topology.Stream{{ID: topology.DefaultStream, Fields: []string{"n"}}, {ID: "late", Fields: []string{window.LateTupleField}}}
+}
+
+// In event time, windows follow the tuples' timestamps, and a tuple
+// behind the watermark goes to the late-tuple stream and is acked.
+func TestWindowedGoBoltEventTimeLate(t *testing.T) {
+	rec := newAckRecord()
+	log := &windowLog{}
+	late := &tupleLog{}
+	const base = int64(1_700_000_000_000)
+	// a, b in (base-1000, base]; c in (base+1000, base+2000]; d moves the
+	// watermark past both, which fire; then "late", at base+500, is behind
+	// it; z moves it past every window.
+	words := []string{"a", "b", "c", "d", "late", "z"}
+	ts := []int64{base - 500, base, base + 2000, base + 5000, base + 500, base + 60_000}
+	fired := func() bool { return len(log.snapshot()) >= 2 }
+	b := topology.NewBuilder("late")
+	b.SetSpout("src", topology.SpoutFunc(func() (topology.Spout, error) { return &tsSpout{words: words, ts: ts, rec: rec, hold: fired, holdAt: 4}, nil }), 1)
+	b.SetBolt("win", topology.BoltFunc(func() (topology.Bolt, error) { return &lateRecorder{windowRecorder{rec: log}}, nil }), 1).
+		GlobalGrouping("src").
+		AddConfig(window.KeyLengthDurationMs, 1000).AddConfig(window.KeySlideDurationMs, 1000).
+		AddConfig(window.KeyTimestampField, "ts").AddConfig(window.KeyWatermarkInterval, 10).
+		AddConfig(window.KeyLateTupleStream, "late")
+	b.SetBolt("sink", topology.BoltFunc(func() (topology.Bolt, error) { return &recordBolt{rec: late}, nil }), 1).GlobalGrouping("win", "late")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, Config{Topology: topo})
+	waitUntil(t, deadline(30*time.Second), "every tuple but the last acked", func() bool {
+		acked, _, _ := rec.snapshot()
+		return len(acked) == len(words)-1
+	})
+	ws := log.snapshot()
+	var got [][]string
+	for _, w := range ws {
+		got = append(got, w.tuples)
+	}
+	want := [][]string{{"a", "b"}, {"c"}}
+	if len(got) < 2 || !slices.Equal(got[0], want[0]) || !slices.Equal(got[1], want[1]) {
+		t.Errorf("windows = %q, want %q first", got, want)
+	}
+	if ws[0].end != base || ws[0].start != base-1000 {
+		t.Errorf("first window (%d, %d], want (%d, %d]", ws[0].start, ws[0].end, base-1000, base)
+	}
+	lt := late.all()
+	if len(lt) != 1 {
+		t.Fatalf("late stream got %d tuples, want 1", len(lt))
+	}
+	v, _ := lt[0].Value(0).(map[string]any)
+	if vals, _ := v["values"].([]any); v["component"] != "src" || len(vals) != 2 || vals[0] != "late" {
+		t.Errorf("late tuple = %v, want the tuple \"late\" from src", v)
+	}
+}
