@@ -58,7 +58,7 @@ Count().run()
 type maxSink struct{ max *atomic.Int64 }
 
 func (s maxSink) Prepare(*topology.TaskContext, topology.BoltCollector) error { return nil }
-func (s maxSink) Cleanup()                                                   {}
+func (s maxSink) Cleanup()                                                    {}
 func (s maxSink) Execute(t topology.Tuple) {
 	n, _ := t.Value(0).(int64)
 	for {

@@ -215,9 +215,9 @@ type tsSpout struct {
 	// hold, if set, holds back the word at index holdAt until it is true.
 	hold   func() bool
 	holdAt int
-	out   topology.SpoutCollector
-	next  int
-	rec   *ackRecord
+	out    topology.SpoutCollector
+	next   int
+	rec    *ackRecord
 }
 
 func (s *tsSpout) DeclareOutputs() []topology.Stream {
@@ -269,7 +269,9 @@ func TestWindowedGoBoltEventTimeLate(t *testing.T) {
 	ts := []int64{base - 500, base, base + 2000, base + 5000, base + 500, base + 60_000}
 	fired := func() bool { return len(log.snapshot()) >= 2 }
 	b := topology.NewBuilder("late")
-	b.SetSpout("src", topology.SpoutFunc(func() (topology.Spout, error) { return &tsSpout{words: words, ts: ts, rec: rec, hold: fired, holdAt: 4}, nil }), 1)
+	b.SetSpout("src", topology.SpoutFunc(func() (topology.Spout, error) {
+		return &tsSpout{words: words, ts: ts, rec: rec, hold: fired, holdAt: 4}, nil
+	}), 1)
 	b.SetBolt("win", topology.BoltFunc(func() (topology.Bolt, error) { return &lateRecorder{windowRecorder{rec: log}}, nil }), 1).
 		GlobalGrouping("src").
 		AddConfig(window.KeyLengthDurationMs, 1000).AddConfig(window.KeySlideDurationMs, 1000).
