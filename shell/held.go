@@ -110,6 +110,11 @@ func (h *heldSet) makeRoom(now time.Time) (room bool, released int) {
 			continue
 		}
 		switch {
+		case t.tuple.SourceStream() == topology.WindowStream:
+			// A window belongs to no single tree; its tuples are bounded
+			// by the window's own cap. Never released.
+			keep = append(keep, id)
+			continue
 		case !t.tuple.Tracked():
 			h.untracked++
 		case h.timeout > 0 && now.Sub(t.sent) > h.timeout:

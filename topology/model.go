@@ -117,6 +117,10 @@ type Component struct {
 	// Line is the 1-based line of the component's definition in its YAML
 	// file, or 0 when it was built in Go.
 	Line int
+	// Stateful is set for a bolt declared `state:`: its state is
+	// checkpointed (docs/windowing-and-state.md). Windowed is read from
+	// Config (Component.Windowed).
+	Stateful bool
 }
 
 // Output returns the declared stream with the given id.

@@ -299,6 +299,7 @@ func (v *validator) checkComponent(c *Component) {
 		}
 	}
 	v.checkConfig(c, c.Config, v.src.comp(c).config)
+	v.checkWindowAndState(c)
 	if c.Kind == KindBolt && len(c.Inputs) == 0 {
 		v.add(c, 0, ErrNoInputs)
 	}

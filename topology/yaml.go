@@ -389,6 +389,7 @@ func (l *loader) component(cd *compDef, flux *fluxResolver) (*Component, error) 
 		NumTasks:    cd.numTasks,
 		Config:      cd.config,
 		Line:        cd.pos.line,
+		Stateful:    cd.stateful,
 	}
 	if cd.shell != nil {
 		c.Shell = cd.shell

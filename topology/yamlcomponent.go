@@ -30,6 +30,13 @@ type compDef struct {
 	// class has a FluxTranslator.
 	flux *fluxDef
 
+	// window and state are the keys `window:` and `state:` stand for,
+	// merged into config once the component is read; stateful is set by
+	// `state:`.
+	window, state       Config
+	windowPos, statePos map[string]pos
+	stateful            bool
+
 	// hints are the keys read and ignored (Flux's resource-aware
 	// scheduling hints), with their lines, for Lint.
 	hints []hint
@@ -57,6 +64,7 @@ var componentKeys = []string{
 	"shell", "go", "args",
 	"className", "constructorArgs", "configMethods", "properties", "factory", "factoryArgs",
 	"onHeapMemoryLoad", "offHeapMemoryLoad", "cpuLoad",
+	"window", "state",
 }
 
 func (p *parser) components(n *yaml.Node, kind Kind) []*compDef {
@@ -159,6 +167,18 @@ func (p *parser) component(n *yaml.Node, kind Kind) *compDef {
 			}
 		case "className":
 			c.className, _ = p.str(e.v, "className")
+		case "window":
+			if kind == KindSpout {
+				p.failf(e.k, ErrBadComponent, "a spout cannot be windowed; only bolts take window:")
+				continue
+			}
+			c.window, c.windowPos = p.window(e.v)
+		case "state":
+			if kind == KindSpout {
+				p.failf(e.k, ErrBadComponent, "a spout cannot be stateful; only bolts take state:")
+				continue
+			}
+			c.stateful, c.state, c.statePos = p.state(e.v)
 		case "constructorArgs", "configMethods":
 			if _, isClass := byKey["className"]; !isClass {
 				p.failf(e.k, ErrBadComponent, "%s is only for Flux `className:` components", e.key)
@@ -177,6 +197,8 @@ func (p *parser) component(n *yaml.Node, kind Kind) *compDef {
 	if c.className != "" {
 		p.fluxClass(c, byKey)
 	}
+	p.mergeDeclared(c, "window", c.window, c.windowPos)
+	p.mergeDeclared(c, "state", c.state, c.statePos)
 	if len(*p.errs) > before {
 		return nil
 	}

@@ -82,6 +82,9 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 		t := &boltTask{id: id, bolt: b, ctx: ctx, batched: comp.Shell == nil,
 			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil, backpressure: bp},
 				inputs: make([]atomic.Pointer[counters], w.numStreams)}}
+		if t.bolt, err = x.windowed(t); err != nil {
+			return nil, fmt.Errorf("bolt %q task %d: %w", comp.ID, id, err)
+		}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)

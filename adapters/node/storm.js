@@ -1174,6 +1174,100 @@ BasicBolt.prototype.fail = function fail(tup) {
   send({ command: 'fail', id: tup !== null && typeof tup === 'object' ? tup.id : tup });
 };
 
+// --- Windowed bolts ----------------------------------------------------------------
+
+const WINDOW_STREAM = '__window';
+
+/** One window of a WindowedBolt: tuples (oldest first), new (not in the
+ * previous window), expired (in the previous window, not in this one),
+ * start and end in milliseconds (start is null for count windows). */
+function Window(id, held, added, expired, start, end) {
+  this.id = id;
+  let tuples = null; // made on first use: running results need only new and expired
+  Object.defineProperty(this, 'tuples', {
+    enumerable: true,
+    get: () => {
+      if (tuples === null) tuples = Array.from(held.values());
+      return tuples;
+    },
+  });
+  this.new = added;
+  this.expired = expired;
+  this.start = start;
+  this.end = end;
+}
+
+/**
+ * A bolt of a component declared `window:` in its topology: the host does
+ * the windowing and calls processWindow(window, done) (or an async
+ * processWindow(window)) every time a window fires, one window at a time.
+ * Emits inside it are anchored to the whole window; the window is acked when
+ * processWindow is done, or failed (its tuples replayed, the error
+ * reported) if it ends in an error. Window tuples are acked by the host as
+ * they leave every window: never ack them.
+ */
+function WindowedBolt() {
+  Bolt.call(this);
+  this.held = new Map(); // the window's tuples by id, in insertion order
+  this.windowStarted = false;
+}
+
+WindowedBolt.prototype = Object.create(Bolt.prototype);
+WindowedBolt.prototype.constructor = WindowedBolt;
+
+WindowedBolt.prototype.processWindow = function processWindow(window, done) {
+  done();
+};
+
+WindowedBolt.prototype.processTuple = function processTuple(tup, finished) {
+  if (tup.stream !== WINDOW_STREAM) {
+    this.die(new Error(`${this.constructor.name} is a WindowedBolt, but its component declares no window: ` +
+      'add `window: {length: ..., sliding: ...}` to it in the topology'));
+    return;
+  }
+  const w = tup.values[0];
+  const wid = tup.id;
+  if (w.reset) {
+    this.held.clear();
+  } else if (!this.windowStarted || w.expired.some((i) => !this.held.has(i))) {
+    // This child does not hold the window the host changes (it restarted):
+    // failing it makes the host send the next one whole.
+    this.fail(wid);
+    finished();
+    return;
+  }
+  this.windowStarted = true;
+  const expired = w.expired.map((i) => {
+    const t = this.held.get(i);
+    this.held.delete(i);
+    return t;
+  });
+  const added = w.new.map((t) => { // [id, comp, stream, task, values]
+    const nt = new Tuple(t[0], t[1], t[2], t[3], t[4]);
+    this.held.set(nt.id, nt);
+    return nt;
+  });
+  const window = new Window(wid, this.held, added, expired, w.start, w.end);
+  const self = this;
+  const anchor = new Tuple(wid, '__system', WINDOW_STREAM, -1, []);
+  anchorStorage.run(anchor, () => {
+    callWithDone(self, self.processWindow, [window], (err) => {
+      if (err) {
+        self.fail(wid);
+        self.reportError(errorText(err));
+        self.windowStarted = false; // the host resends the window whole
+      } else {
+        self.ack(wid);
+      }
+      finished();
+    });
+  });
+};
+
+WindowedBolt.prototype.currentTuple = function currentTuple() {
+  return anchorStorage.getStore();
+};
+
 // --- Spouts ------------------------------------------------------------------------
 
 /**
@@ -1238,6 +1332,8 @@ module.exports = {
   Storm,
   Bolt,
   BasicBolt,
+  WindowedBolt,
+  Window,
   Spout,
   Tuple,
   TRACE,

@@ -63,7 +63,7 @@ import os
 import sys
 import time
 import traceback
-from collections import deque
+from collections import OrderedDict, deque
 
 try:
     from json.encoder import c_make_encoder as _c_make_encoder
@@ -72,7 +72,7 @@ except ImportError:  # pragma: no cover - CPython always has it
 from json.encoder import encode_basestring_ascii as _encode_basestring_ascii
 
 __all__ = [
-    "Tuple", "Bolt", "BasicBolt", "Spout",
+    "Tuple", "Bolt", "BasicBolt", "Spout", "WindowedBolt", "Window",
     "emit", "emitDirect", "ack", "fail", "sync", "reportError", "rpcMetrics",
     "log", "logTrace", "logDebug", "logInfo", "logWarn", "logError",
     "initComponent", "readMsg", "readCommand", "readTuple", "readTaskIds",
@@ -198,7 +198,11 @@ class JsonReader(object):
                 self._buf = b""
                 self._pos = 0
                 raise HostClosed()
-            buf = buf[pos:] + chunk
+            # A bytearray grows in place: a large message (a window) read
+            # in many chunks costs its size, not its size squared.
+            if pos or buf.__class__ is not bytearray:
+                buf = bytearray(buf[pos:])
+            buf += chunk
             search -= pos
             pos = 0
             self._buf = buf
@@ -778,6 +782,106 @@ class BasicBolt(object):
                 else:
                     _writer.add({"command": "ack", "id": tup.id})
                 _maybe_flush()
+        except Exception:
+            _die()
+
+
+class Window(object):
+    """One window of a WindowedBolt: tuples (oldest first), new (not in the
+    previous window), expired (in the previous window, not in this one), and
+    start and end in milliseconds (start is None for count windows).
+
+    tuples is made on first use, during process_window: a bolt that keeps
+    running results from new and expired never pays for a list of the whole
+    window."""
+
+    def __init__(self, id, held, new, expired, start, end):
+        self.id = id
+        self._held = held
+        self._tuples = None
+        self.new = new
+        self.expired = expired
+        self.start = start
+        self.end = end
+
+    @property
+    def tuples(self):
+        if self._tuples is None:
+            self._tuples = list(self._held.values())
+        return self._tuples
+
+    def __repr__(self):
+        return "<Window id=%r start=%r end=%r new=%d expired=%d>" % (
+            self.id, self.start, self.end, len(self.new), len(self.expired))
+
+
+WINDOW_STREAM = "__window"
+
+
+class WindowedBolt(object):
+    """A bolt of a component declared `window:` in its topology: the host does
+    the windowing and calls process_window(window) every time a window fires.
+    Emits inside it are anchored to the whole window; the window is acked
+    when process_window returns, or failed (its tuples replayed, the error
+    reported) if it raises. Window tuples are acked by the host as they
+    leave every window: never ack them."""
+
+    def initialize(self, stormconf, context):
+        pass
+
+    def process_window(self, window):
+        pass
+
+    def run(self):
+        global MODE, ANCHOR_TUPLE
+        MODE = Bolt
+        conf, context = initComponent()
+        try:
+            self.initialize(conf, context)
+            process_window = self.process_window
+            held = OrderedDict()  # the window's tuples, by id
+            started = False
+            while True:
+                msg = readCommand()
+                stream = msg["stream"]
+                if stream == "__heartbeat":
+                    _writer.add(_SYNC)
+                    _maybe_flush()
+                    continue
+                if stream != WINDOW_STREAM:
+                    raise RuntimeError(
+                        "%s is a WindowedBolt, but its component declares no window: "
+                        "add `window: {length: ..., sliding: ...}` to it in the topology"
+                        % self.__class__.__name__)
+                wid, w = msg.get("id"), msg["tuple"][0]
+                if w.get("reset"):
+                    held.clear()
+                elif not started or any(i not in held for i in w["expired"]):
+                    # This child does not hold the window the host changes
+                    # (it restarted): failing the window makes the host send
+                    # the next one whole.
+                    fail(wid)
+                    _before_block()
+                    continue
+                started = True
+                expired = [held.pop(i) for i in w["expired"]]
+                new = []
+                for t in w["new"]:  # [id, comp, stream, task, values]
+                    tup = Tuple(*t)
+                    held[tup.id] = tup
+                    new.append(tup)
+                window = Window(wid, held, new, expired, w["start"], w["end"])
+                ANCHOR_TUPLE = Tuple(wid, "__system", WINDOW_STREAM, -1, [])
+                try:
+                    process_window(window)
+                except Exception:
+                    fail(wid)
+                    reportError(traceback.format_exc())
+                    started = False  # the host resends the window whole
+                else:
+                    _writer.add({"command": "ack", "id": wid})
+                ANCHOR_TUPLE = None
+                _before_block()
         except Exception:
             _die()
 

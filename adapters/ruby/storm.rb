@@ -1100,6 +1100,104 @@ module Storm
     end
   end
 
+  # One window of a WindowedBolt: tuples (oldest first), new (not in the
+  # previous window), expired (in the previous window, not in this one),
+  # start and end in milliseconds (start is nil for count windows).
+  #
+  # tuples is made on first use, during process_window: a bolt that keeps
+  # running results from new and expired never pays for the whole window.
+  class Window
+    attr_reader :id, :new, :expired, :start, :end
+
+    def initialize(id, held, added, expired, start, finish)
+      @id = id
+      @held = held
+      @new = added
+      @expired = expired
+      @start = start
+      @end = finish
+    end
+
+    def tuples
+      @tuples ||= @held.values
+    end
+  end
+
+  WINDOW_STREAM = '__window'
+
+  # A bolt of a component declared `window:` in its topology: the host does
+  # the windowing and calls process_window(window) every time a window
+  # fires. Emits inside it are anchored to the whole window; the window is
+  # acked when process_window returns, or failed (its tuples replayed, the
+  # error reported) if it raises. Window tuples are acked by the host as
+  # they leave every window: never ack them.
+  class WindowedBolt
+    include Storm::Protocol
+
+    def prepare(conf, context); end
+
+    def process_window(window); end
+
+    def run
+      Storm::Protocol.mode = 'bolt'
+      prepare(*handshake)
+      @held = {} # the window's tuples by id, in insertion order
+      @started = false
+      loop { process_next }
+    rescue StandardError, ScriptError => e
+      Storm::Protocol.die(e, "Exception in windowed bolt")
+    end
+
+    private
+
+    def process_next
+      p = Storm::Protocol
+      msg = read_command
+      if msg['stream'] == '__heartbeat'
+        p.writer.add(SYNC)
+        p.maybe_flush
+        return
+      end
+      unless msg['stream'] == WINDOW_STREAM
+        raise "#{self.class.name} is a WindowedBolt, but its component declares no window: " \
+              'add `window: {length: ..., sliding: ...}` to it in the topology'
+      end
+      handle_window(msg['id'], msg['tuple'][0])
+      p.before_block
+    end
+
+    def handle_window(wid, w)
+      p = Storm::Protocol
+      if w['reset']
+        @held.clear
+      elsif !@started || w['expired'].any? { |i| !@held.key?(i) }
+        # This child does not hold the window the host changes (it
+        # restarted): failing it makes the host send the next one whole.
+        p.writer.add('command' => 'fail', 'id' => wid)
+        return
+      end
+      @started = true
+      expired = w['expired'].map { |i| @held.delete(i) }
+      added = w['new'].map do |t| # [id, comp, stream, task, values]
+        tup = Tuple.new(*t)
+        @held[tup.id] = tup
+      end
+      window = Window.new(wid, @held, added, expired, w['start'], w['end'])
+      p.anchor_tuple = Tuple.new(wid, '__system', WINDOW_STREAM, -1, [])
+      begin
+        process_window(window)
+      rescue StandardError, ScriptError => e
+        p.writer.add('command' => 'fail', 'id' => wid)
+        reportError("#{e.class}: #{e.message}\n#{Array(e.backtrace).join("\n")}")
+        @started = false # the host resends the window whole
+      else
+        p.writer.add('command' => 'ack', 'id' => wid)
+      ensure
+        p.anchor_tuple = nil
+      end
+    end
+  end
+
   # A spout: next_tuple/nextTuple emits (or not), ack and fail get the ids of
   # reliable emits.
   class Spout

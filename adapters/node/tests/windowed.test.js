@@ -1,0 +1,117 @@
+'use strict';
+
+// Tests of storm.WindowedBolt, driven in-process as the host drives it.
+
+const assert = require('node:assert/strict');
+const { test, describe } = require('node:test');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const storm = require(path.resolve(__dirname, '..', 'storm.js'));
+
+function tup(id, ...values) {
+  return { id, comp: 'source', stream: 'default', task: 4, tuple: values };
+}
+
+function windowMsg(id, added, expired = [], { start = 0, end = 999, reset = false } = {}) {
+  const w = { start, end, new: added.map((t) => [t.id, t.comp, t.stream, t.task, t.tuple]), expired };
+  if (reset) w.reset = true;
+  return { id, comp: '__system', stream: '__window', task: -1, tuple: [w] };
+}
+
+const HEARTBEAT = { id: 'hb', comp: null, stream: '__heartbeat', task: -1, tuple: [] };
+
+/** Runs component on messages after a handshake; returns what it wrote
+ * (without the pid reply) and the exit code it asked for. */
+async function drive(component, messages) {
+  const c = storm.connection;
+  const writes = [];
+  let exitCode = null;
+  c.writer = new storm.JsonWriter();
+  c.closed = false;
+  c.write = (data) => writes.push(Buffer.from(data));
+  c.exit = (code) => {
+    if (exitCode === null) exitCode = code;
+  };
+  const pidDir = fs.mkdtempSync(path.join(os.tmpdir(), 'storm-test-'));
+  try {
+    component.handleNewMessage({ pidDir, conf: {}, context: { taskid: 3 } });
+    for (const m of messages) component.handleNewMessage(m);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    storm.flush();
+  } finally {
+    fs.rmSync(pidDir, { recursive: true, force: true });
+  }
+  const text = Buffer.concat(writes).toString('utf8');
+  const out = text === '' ? [] : text.slice(0, -5).split('\nend\n').map((m) => JSON.parse(m));
+  assert.deepEqual(out[0], { pid: process.pid });
+  return { out: out.slice(1), exitCode };
+}
+
+class Recorder extends storm.WindowedBolt {
+  constructor() {
+    super();
+    this.seen = [];
+  }
+
+  async processWindow(w) {
+    const words = (ts) => ts.map((t) => t.values[0]);
+    this.seen.push([words(w.tuples), words(w.new), words(w.expired), w.start, w.end]);
+    await null; // emits after an await are still anchored to the window
+    if (words(w.new)[0] === 'boom') throw new Error('boom');
+    this.emit({ tuple: [w.tuples.length] });
+  }
+}
+
+describe('WindowedBolt', () => {
+  test('keeps the window from its changes, anchors emits to it and acks it', async () => {
+    const b = new Recorder();
+    const { out } = await drive(b, [
+      windowMsg('w1', [tup('1', 'a'), tup('2', 'b')], [], { reset: true }),
+      HEARTBEAT,
+      windowMsg('w2', [tup('3', 'c')], ['1'], { start: 1000, end: 1999 }),
+      windowMsg('w3', [], ['2'], { start: 2000, end: 2999 }),
+    ]);
+    assert.deepEqual(b.seen, [
+      [['a', 'b'], ['a', 'b'], [], 0, 999],
+      [['b', 'c'], ['c'], ['a'], 1000, 1999],
+      [['c'], [], ['b'], 2000, 2999],
+    ]);
+    assert.deepEqual(out.filter((m) => m.command !== 'sync'), [
+      { command: 'emit', tuple: [2], anchors: ['w1'], need_task_ids: false },
+      { command: 'ack', id: 'w1' },
+      { command: 'emit', tuple: [2], anchors: ['w2'], need_task_ids: false },
+      { command: 'ack', id: 'w2' },
+      { command: 'emit', tuple: [1], anchors: ['w3'], need_task_ids: false },
+      { command: 'ack', id: 'w3' },
+    ]);
+  });
+
+  test('a failed window is failed and the next must be whole', async () => {
+    const b = new Recorder();
+    const { out } = await drive(b, [
+      windowMsg('w1', [tup('1', 'boom')], [], { reset: true }),
+      windowMsg('w2', [tup('2', 'x')]),
+      windowMsg('w3', [tup('1', 'boom'), tup('2', 'x')], [], { reset: true }),
+      windowMsg('w4', [tup('9', 'y')], ['1']),
+    ]);
+    assert.deepEqual(b.seen.map((s) => s[0]), [['boom'], ['boom', 'x']]);
+    const cmds = out.filter((m) => m.command !== 'error').map((m) => [m.command, m.id]);
+    assert.deepEqual(cmds, [['fail', 'w1'], ['fail', 'w2'], ['fail', 'w3'], ['fail', 'w4']]);
+    assert.ok(out.some((m) => m.command === 'error' && /boom/.test(m.msg)));
+  });
+
+  test('a restarted child fails a window it does not hold', async () => {
+    const b = new Recorder();
+    const { out } = await drive(b, [windowMsg('w9', [tup('5', 'a')], ['4'])]);
+    assert.deepEqual(b.seen, []);
+    assert.deepEqual(out, [{ command: 'fail', id: 'w9' }]);
+  });
+
+  test('a tuple outside a window is refused', async () => {
+    const { out, exitCode } = await drive(new Recorder(), [tup('1', 'a')]);
+    assert.equal(exitCode, 1);
+    assert.ok(out.some((m) => m.command === 'error' && /declares no window/.test(m.msg)));
+  });
+});

@@ -1,0 +1,83 @@
+"""Tests of storm.WindowedBolt, driven in-process as the host drives it."""
+
+import sys
+import unittest
+
+from childproc import ADAPTER_DIR
+from test_inprocess import HEARTBEAT, AdapterTestCase, tup
+
+sys.path.insert(0, ADAPTER_DIR)
+import storm  # noqa: E402
+
+
+def window(id, new, expired=(), start=0, end=999, reset=False):
+    new = [[t["id"], t["comp"], t["stream"], t["task"], t["tuple"]] for t in new]
+    w = {"start": start, "end": end, "new": new, "expired": list(expired)}
+    if reset:
+        w["reset"] = True
+    return {"id": id, "comp": "__system", "stream": "__window", "task": -1, "tuple": [w]}
+
+
+class Recorder(storm.WindowedBolt):
+    """Records each window's words and emits their count."""
+
+    def initialize(self, conf, context):
+        self.seen = []
+
+    def process_window(self, w):
+        words = lambda ts: [t.values[0] for t in ts]  # noqa: E731
+        self.seen.append((words(w.tuples), words(w.new), words(w.expired), w.start, w.end))
+        if words(w.new) == ["boom"]:
+            raise ValueError("boom")
+        storm.emit([len(w.tuples)])
+
+
+class WindowedBoltTest(AdapterTestCase):
+    def test_windows_are_kept_and_acked(self):
+        b = Recorder()
+        host = self.run_component(b, [
+            window("w1", [tup("1", "a"), tup("2", "b")], reset=True),
+            HEARTBEAT,
+            window("w2", [tup("3", "c")], ["1"], start=1000, end=1999),
+            window("w3", [], ["2"], start=2000, end=2999),
+        ])
+        self.assertEqual(b.seen, [
+            (["a", "b"], ["a", "b"], [], 0, 999),
+            (["b", "c"], ["c"], ["a"], 1000, 1999),
+            (["c"], [], ["b"], 2000, 2999),
+        ])
+        self.assertEqual(host.out, [
+            {"command": "emit", "anchors": ["w1"], "tuple": [2], "need_task_ids": False},
+            {"command": "ack", "id": "w1"},
+            {"command": "sync"},
+            {"command": "emit", "anchors": ["w2"], "tuple": [2], "need_task_ids": False},
+            {"command": "ack", "id": "w2"},
+            {"command": "emit", "anchors": ["w3"], "tuple": [1], "need_task_ids": False},
+            {"command": "ack", "id": "w3"},
+        ])
+
+    def test_a_window_that_raises_is_failed_and_the_next_must_be_whole(self):
+        b = Recorder()
+        host = self.run_component(b, [
+            window("w1", [tup("1", "boom")], reset=True),
+            window("w2", [tup("2", "x")], []),                # not whole: failed unseen
+            window("w3", [tup("1", "boom"), tup("2", "x")], reset=True),
+        ])
+        self.assertEqual([s[0] for s in b.seen], [["boom"], ["boom", "x"]])
+        cmds = [(m["command"], m.get("id")) for m in host.out if m["command"] != "error"]
+        self.assertEqual(cmds, [("fail", "w1"), ("fail", "w2"), ("emit", None), ("ack", "w3")])
+        self.assertTrue(any(m["command"] == "error" and "ValueError" in m["msg"] for m in host.out))
+
+    def test_a_restarted_child_fails_a_window_it_does_not_hold(self):
+        b = Recorder()
+        host = self.run_component(b, [window("w9", [tup("5", "a")], ["4"])])
+        self.assertEqual(b.seen, [])
+        self.assertEqual(host.out, [{"command": "fail", "id": "w9"}])
+
+    def test_a_tuple_outside_a_window_is_refused(self):
+        host = self.run_component(Recorder(), [tup("1", "a")], want_status=1)
+        self.assertTrue(any(m["command"] == "error" and "declares no window" in m["msg"] for m in host.out))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,481 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/squallstream/squall/shell"
+	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/window"
+)
+
+// A windowed bolt (docs/windowing-and-state.md): the host does the
+// windowing. The task's bolt is wrapped in a windowedBolt, which feeds
+// every input tuple to a window.Manager on the executor's goroutine and
+// hands each window that fires to the bolt: a Go bolt through
+// ExecuteWindow, a shell bolt as one tuple on topology.WindowStream whose
+// value holds the window's changes. Window tuples are acked when they
+// leave every window, once every window they were in is done; what the
+// bolt emits for a window is anchored to all of its tuples.
+
+// windowSource is the source of the tuples that carry windows to a shell
+// bolt's child.
+var windowSource = &topology.Source{Component: topology.SystemComponent, Task: topology.SystemTaskID,
+	Stream: topology.WindowStream, Fields: topology.NewFields("window")}
+
+// windowed is one tuple held by the manager, with the id a shell child
+// knows it by.
+type windowed struct {
+	t topology.Tuple
+	// failed is set, under windowedBolt.mu, when a window holding the
+	// tuple failed: it was failed, and must not be acked when it expires.
+	failed bool
+	// wire is the tuple as a shell child's window message carries it,
+	// [id, comp, stream, task, values], made once (nil for Go bolts).
+	wire any
+	id   string
+}
+
+// flight is a window handed to the bolt and not yet done, or a batch of
+// expired tuples waiting for the windows before it. It is the tracking of
+// the tuple carrying the window to a shell child, which is how the
+// child's ack, fail or anchor finds it.
+type flight struct {
+	// tuples are the window's contents (the anchors of its emits) and
+	// entries the same as the manager holds them; nil for a batch.
+	tuples  []topology.Tuple
+	entries []*windowed
+	// expired are a batch's tuples, to ack.
+	expired []*windowed
+	done    bool
+}
+
+// windowedBolt runs one task of a windowed component. Execute, and so the
+// manager, run on the executor's goroutine; a shell child's acks and
+// fails of windows come from its reader goroutine (windowDone).
+type windowedBolt struct {
+	inner topology.Bolt
+	// goBolt is inner for a Go bolt; nil for a shell bolt.
+	goBolt topology.WindowedBolt
+	spec   window.Spec
+	mgr    *window.Manager[*windowed]
+	out    *boltCollector
+	task   int
+	comp   string
+	// wake asks the executor to call Execute with a tick tuple soon.
+	wake func()
+
+	timer *time.Timer
+	armed time.Time
+	ids   uint64
+	// current is the window a Go bolt is executing, for unanchored emits.
+	current *flight
+
+	mu sync.Mutex
+	// The following are guarded by mu.
+	// inflight holds windows in flight and batches of expired tuples, in
+	// the order they were made: a batch is acked once every window
+	// before it is done.
+	inflight []*flight
+	// failed are windows the bolt failed, whose tuples the executor
+	// removes from the manager.
+	failed []*flight
+	// reset is set when the child may not hold the window's contents (it
+	// failed a window, or restarted): the next window is sent whole.
+	reset bool
+
+	warnedAck atomic.Bool
+}
+
+// A windowed task's metrics: tuples failed because the window was full,
+// and tuples behind the watermark.
+const (
+	MetricWindowDropped = "window-dropped"
+	MetricWindowLate    = "window-late"
+)
+
+// errNotWindowed: a component declares window: but its Go bolt has no
+// ExecuteWindow.
+var errNotWindowed = errors.New("the component declares a window, but its Go bolt does not implement topology.WindowedBolt (ExecuteWindow)")
+
+func newWindowedBolt(comp *topology.Component, spec window.Spec, b topology.Bolt, out *boltCollector, task int, wake func()) (*windowedBolt, error) {
+	wb := &windowedBolt{inner: b, spec: spec, out: out, task: task, comp: comp.ID, wake: wake, reset: true}
+	if comp.Shell == nil {
+		g, ok := b.(topology.WindowedBolt)
+		if !ok {
+			return nil, errNotWindowed
+		}
+		wb.goBolt = g
+	}
+	var streams []string
+	for _, in := range comp.Inputs {
+		streams = append(streams, in.From+":"+in.Stream)
+	}
+	spec.Streams = streams
+	wb.mgr = window.New[*windowed](spec)
+	return wb, nil
+}
+
+func (b *windowedBolt) Prepare(ctx *topology.TaskContext, _ topology.BoltCollector) error {
+	return b.inner.Prepare(ctx, &windowCollector{boltCollector: b.out, b: b})
+}
+
+func (b *windowedBolt) Cleanup() {
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	b.inner.Cleanup()
+}
+
+// Execute takes an input tuple into the windows, or a tick (from the
+// timer, or a wake-up after a failed window) as the time passing.
+func (b *windowedBolt) Execute(t topology.Tuple) {
+	now := time.Now()
+	b.removeFailed()
+	var res window.Result[*windowed]
+	if t.IsTick() {
+		res = b.mgr.Tick(now)
+	} else {
+		var ts int64
+		if b.spec.EventTime() {
+			v, _ := t.ValueByField(b.spec.TimestampField)
+			var err error
+			if ts, err = window.Timestamp(v); err != nil {
+				b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: field %q of %s: %w", b.comp, b.task, b.spec.TimestampField, describe(t), err))
+				b.out.Fail(t)
+				return
+			}
+		}
+		b.ids++
+		e := &windowed{t: t, id: strconv.FormatUint(b.ids, 10)}
+		if b.goBolt == nil {
+			e.wire = []any{e.id, t.SourceComponent(), t.SourceStream(), t.SourceTask(), t.Values()}
+		}
+		res = b.mgr.Add(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
+	}
+	sent := !res.Empty()
+	b.act(res)
+	b.arm()
+	if sent && b.goBolt == nil {
+		b.out.Flush() // a shell task's collector holds what is sent until flushed
+	}
+}
+
+func (b *windowedBolt) act(res window.Result[*windowed]) {
+	if len(res.Dropped) > 0 {
+		b.out.w.userMetrics.add(b.comp, b.task, MetricWindowDropped, int64(len(res.Dropped)))
+		for _, e := range res.Dropped {
+			b.out.Fail(e.t)
+		}
+		b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: %d tuples failed: the window holds at most %d (%s)",
+			b.comp, b.task, len(res.Dropped), b.spec.MaxTuples, window.KeyMaxTuples))
+	}
+	if len(res.Late) > 0 {
+		b.out.w.userMetrics.add(b.comp, b.task, MetricWindowLate, int64(len(res.Late)))
+	}
+	for _, e := range res.Late {
+		if b.spec.LateStream != "" {
+			b.out.Emit(b.spec.LateStream, []topology.Tuple{e.t}, []any{lateValue(e.t)})
+		}
+		b.out.Ack(e.t)
+	}
+	for i := range res.Windows {
+		b.fire(&res.Windows[i])
+	}
+	if len(res.Expired) > 0 {
+		batch := &flight{expired: res.Expired}
+		b.mu.Lock()
+		b.inflight = append(b.inflight, batch)
+		b.mu.Unlock()
+		b.windowDone(nil, false)
+	}
+}
+
+// lateValue is a late tuple as the late-tuple stream carries it.
+func lateValue(t topology.Tuple) map[string]any {
+	return map[string]any{"component": t.SourceComponent(), "stream": t.SourceStream(), "task": t.SourceTask(),
+		"fields": t.Fields().Names(), "values": t.Values()}
+}
+
+// fire hands window w to the bolt.
+func (b *windowedBolt) fire(w *window.Window[*windowed]) {
+	f := &flight{tuples: make([]topology.Tuple, len(w.Tuples)), entries: w.Tuples}
+	for i, e := range w.Tuples {
+		f.tuples[i] = e.t
+	}
+	b.mu.Lock()
+	b.inflight = append(b.inflight, f)
+	reset := b.reset
+	b.reset = false
+	b.mu.Unlock()
+	if b.goBolt != nil {
+		b.current = f
+		failed := b.executeWindow(f, w)
+		b.current = nil
+		b.windowDone(f, failed)
+		return
+	}
+	b.inner.Execute(topology.NewTuple(windowSource, []any{b.message(w, reset)}, f))
+}
+
+func (b *windowedBolt) executeWindow(f *flight, w *window.Window[*windowed]) (failed bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.out.ReportError(fmt.Errorf("windowed bolt %q task %d panicked executing a window of %d tuples: %v\n%s",
+				b.comp, b.task, len(f.tuples), r, debug.Stack()))
+			failed = true
+		}
+	}()
+	tw := topology.TupleWindow{Tuples: f.tuples, New: tuplesOf(w.New), Expired: tuplesOf(w.Expired), Start: w.Start, End: w.End}
+	b.goBolt.ExecuteWindow(tw)
+	return false
+}
+
+func tuplesOf(es []*windowed) []topology.Tuple {
+	ts := make([]topology.Tuple, len(es))
+	for i, e := range es {
+		ts[i] = e.t
+	}
+	return ts
+}
+
+// message is the value of the tuple carrying window w to a shell child
+// (docs/multilang.md): the window's changes, or all of it after a reset.
+func (b *windowedBolt) message(w *window.Window[*windowed], reset bool) map[string]any {
+	added, expired := w.New, w.Expired
+	if reset {
+		added, expired = w.Tuples, nil
+	}
+	// Each tuple as [id, comp, stream, task, values]: an array costs the
+	// host and the child far less than an object per tuple.
+	news := make([]any, len(added))
+	for i, e := range added {
+		news[i] = e.wire
+	}
+	gone := make([]any, len(expired))
+	for i, e := range expired {
+		gone[i] = e.id
+	}
+	var start any = w.Start
+	if b.spec.LengthCount > 0 {
+		start = nil // count windows have no start
+	}
+	m := map[string]any{"start": start, "end": w.End, "new": news, "expired": gone}
+	if reset {
+		m["reset"] = true
+	}
+	return m
+}
+
+// windowDone marks f done (nil: nothing new is done) and acks the expired
+// tuples no window in flight still needs. A failed window fails its
+// tuples, which the executor then takes out of the manager.
+func (b *windowedBolt) windowDone(f *flight, failed bool) {
+	b.mu.Lock()
+	if f != nil {
+		f.done = true
+		if failed {
+			b.failed = append(b.failed, f)
+			b.reset = true
+			for _, e := range f.entries {
+				e.failed = true
+			}
+		}
+	}
+	var acks []topology.Tuple
+	n := 0
+	for _, g := range b.inflight {
+		if g.tuples == nil && g.entries == nil {
+			for _, e := range g.expired {
+				if !e.failed {
+					acks = append(acks, e.t)
+				}
+			}
+		} else if !g.done {
+			break
+		}
+		n++
+	}
+	clear(b.inflight[:n])
+	b.inflight = b.inflight[n:]
+	b.mu.Unlock()
+	for _, t := range acks {
+		b.out.Ack(t)
+	}
+	if failed && f != nil {
+		for _, t := range f.tuples {
+			b.out.Fail(t)
+		}
+		if b.goBolt == nil {
+			b.wake() // a shell child's fail: let the executor remove them
+		}
+	}
+}
+
+// removeFailed takes the tuples of failed windows out of the manager, so
+// that they are neither shown again nor acked. Executor goroutine.
+func (b *windowedBolt) removeFailed() {
+	b.mu.Lock()
+	failed := b.failed
+	b.failed = nil
+	b.mu.Unlock()
+	if len(failed) == 0 {
+		return
+	}
+	gone := make(map[*windowed]bool)
+	for _, f := range failed {
+		for _, e := range f.entries {
+			gone[e] = true
+		}
+	}
+	b.mgr.Remove(func(e *windowed) bool { return gone[e] })
+}
+
+// arm sets the timer for the manager's next tick.
+func (b *windowedBolt) arm() {
+	next, ok := b.mgr.NextTick()
+	if !ok || (b.timer != nil && next.Equal(b.armed)) {
+		return
+	}
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	b.armed = next
+	b.timer = time.AfterFunc(max(time.Until(next), 0), b.wake)
+}
+
+// anchorsFor returns the anchors of an emit of the bolt: a window's
+// tuples in place of the tuple that carried it, and with no anchors, the
+// window being executed (Go) or the oldest in flight (shell).
+func (b *windowedBolt) anchorsFor(anchors []topology.Tuple) []topology.Tuple {
+	if len(anchors) == 0 {
+		if b.current != nil {
+			return b.current.tuples
+		}
+		if b.goBolt != nil {
+			return nil
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, f := range b.inflight {
+			if f.tuples != nil && !f.done {
+				return f.tuples
+			}
+		}
+		return nil
+	}
+	var out []topology.Tuple
+	for i, a := range anchors {
+		f, ok := a.Tracking().(*flight)
+		if !ok {
+			if out != nil {
+				out = append(out, a)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]topology.Tuple, 0, len(anchors)+len(f.tuples)), anchors[:i]...)
+		}
+		out = append(out, f.tuples...)
+	}
+	if out == nil {
+		return anchors
+	}
+	return out
+}
+
+// windowCollector is the collector a windowed bolt sees.
+type windowCollector struct {
+	*boltCollector
+	b *windowedBolt
+}
+
+func (c *windowCollector) Emit(stream string, anchors []topology.Tuple, values []any) []int {
+	return c.boltCollector.Emit(stream, c.b.anchorsFor(anchors), values)
+}
+
+func (c *windowCollector) EmitDirect(task int, stream string, anchors []topology.Tuple, values []any) {
+	c.boltCollector.EmitDirect(task, stream, c.b.anchorsFor(anchors), values)
+}
+
+// Ack and Fail of a window finish it; of a window tuple they are ignored:
+// the host acks window tuples as they expire.
+func (c *windowCollector) Ack(t topology.Tuple) {
+	if f, ok := t.Tracking().(*flight); ok {
+		c.b.windowDone(f, false)
+		return
+	}
+	c.ignored(t)
+}
+
+func (c *windowCollector) Fail(t topology.Tuple) {
+	if f, ok := t.Tracking().(*flight); ok {
+		c.b.windowDone(f, true)
+		return
+	}
+	c.ignored(t)
+}
+
+func (c *windowCollector) ignored(t topology.Tuple) {
+	if c.b.warnedAck.CompareAndSwap(false, true) {
+		c.b.out.w.log.Warn("windowed bolt acked or failed a window tuple; ignored: the host acks window tuples as they leave every window",
+			"component", c.b.comp, "task", c.b.task, "tuple", describe(t))
+	}
+}
+
+func (c *windowCollector) ResetTimeout(t topology.Tuple) {
+	f, ok := t.Tracking().(*flight)
+	if !ok {
+		c.boltCollector.ResetTimeout(t)
+		return
+	}
+	for _, u := range f.tuples {
+		c.boltCollector.ResetTimeout(u)
+	}
+}
+
+// windowedShellBolt is a windowed shell bolt: it also offers what the
+// engine asks of a task hosted in a child process.
+type windowedShellBolt struct{ *windowedBolt }
+
+func (b windowedShellBolt) Stop() {
+	if s, ok := b.inner.(stopper); ok {
+		s.Stop()
+	}
+}
+
+func (b windowedShellBolt) Health() shell.Health {
+	if h, ok := b.inner.(healthReporter); ok {
+		return h.Health()
+	}
+	return shell.Health{}
+}
+
+// windowed wraps task t's bolt for a windowed component; other bolts are
+// returned as they are.
+func (x *boltExecutor) windowed(t *boltTask) (topology.Bolt, error) {
+	if !x.comp.Windowed() {
+		return t.bolt, nil
+	}
+	spec, err := window.ParseSpec(t.ctx.Config)
+	if err != nil {
+		return nil, err
+	}
+	id := int32(t.id)
+	wake := func() {
+		x.inbox.pushNow(&message{kind: kindTuple, task: id, tuple: topology.NewTuple(topology.TickSource, []any{int64(0)}, nil)})
+	}
+	wb, err := newWindowedBolt(x.comp, spec, t.bolt, t.out, t.id, wake)
+	if err != nil {
+		return nil, err
+	}
+	if x.comp.Shell != nil {
+		return windowedShellBolt{wb}, nil
+	}
+	return wb, nil
+}

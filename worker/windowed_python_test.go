@@ -1,0 +1,96 @@
+package worker
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/window"
+)
+
+// crashingWindowPy is a windowed Python bolt that emits each window's
+// words and, the first time a window holds "crash", dies with SIGKILL's
+// status before acking it.
+const crashingWindowPy = `import os, storm
+
+class Words(storm.WindowedBolt):
+    def initialize(self, conf, context):
+        self.marker = conf["test.marker"]
+
+    def process_window(self, window):
+        words = [t.values[0] for t in window.tuples]
+        if "crash" in words and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(9)
+        storm.emit([" ".join(words)])
+
+Words().run()
+`
+
+// A windowed Python child that dies loses the window it held: the host
+// fails that window's tuples (the spout replays them), restarts the child
+// and sends it the next window whole, so every window it then processes is
+// complete, and every sentence is acked in the end.
+func TestWindowedPythonChildCrash(t *testing.T) {
+	opts, _ := pythonOptions(t)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "words.py")
+	if err := os.WriteFile(script, []byte(crashingWindowPy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	sentences := make([]string, n)
+	for i := range sentences {
+		sentences[i] = fmt.Sprintf("s%d", i)
+	}
+	sentences[12] = "crash"
+	rec := newAckRecord()
+	out := &tupleLog{}
+	b := topology.NewBuilder("wincrash")
+	b.AddConfig("test.marker", filepath.Join(dir, "crashed"))
+	b.SetSpout("sentences", topology.SpoutFunc(func() (topology.Spout, error) {
+		return &listSpout{field: "sentence", sentences: sentences, rec: rec}, nil
+	}), 1)
+	b.SetBolt("words", topology.Shell("python3", script).Fields("words"), 1).GlobalGrouping("sentences").
+		AddConfig(window.KeyLengthCount, 5).AddConfig(window.KeySlideCount, 5)
+	b.SetBolt("sink", topology.BoltFunc(func() (topology.Bolt, error) { return &recordBolt{rec: out}, nil }), 1).GlobalGrouping("words")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, Config{Topology: topo, Shell: opts})
+	// The last window's tuples stay until pushed out, as in Storm.
+	waitUntil(t, deadline(90*time.Second), "all but the last window's sentences acked", func() bool {
+		acked, _, _ := rec.snapshot()
+		return len(acked) >= n-5
+	})
+	if _, err := os.Stat(filepath.Join(dir, "crashed")); err != nil {
+		t.Fatalf("the child never crashed: %v", err)
+	}
+	acked, failed, _ := rec.snapshot()
+	for id, k := range acked {
+		if k != 1 {
+			t.Errorf("sentence %d acked %d times", id, k)
+		}
+	}
+	if len(failed) == 0 {
+		t.Errorf("no sentence failed: the crashed window's should have")
+	}
+	var windows []string
+	for _, tup := range out.all() {
+		windows = append(windows, tup.String(0))
+	}
+	for _, w := range windows {
+		if len(strings.Fields(w)) != 5 {
+			t.Errorf("window %q does not hold 5 tuples: the restarted child did not get the window whole", w)
+		}
+	}
+	if !slices.ContainsFunc(windows, func(w string) bool { return strings.Contains(w, "crash") }) {
+		t.Errorf("no window after the restart holds the replayed sentence \"crash\": %q", windows)
+	}
+}
