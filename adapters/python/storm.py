@@ -72,7 +72,7 @@ except ImportError:  # pragma: no cover - CPython always has it
 from json.encoder import encode_basestring_ascii as _encode_basestring_ascii
 
 __all__ = [
-    "Tuple", "Bolt", "BasicBolt", "Spout", "WindowedBolt", "Window",
+    "Tuple", "Bolt", "BasicBolt", "BatchBolt", "Spout", "WindowedBolt", "Window",
     "emit", "emitDirect", "ack", "fail", "sync", "reportError", "rpcMetrics",
     "log", "logTrace", "logDebug", "logInfo", "logWarn", "logError",
     "initComponent", "readMsg", "readCommand", "readTuple", "readTaskIds",
@@ -706,6 +706,34 @@ class Tuple(object):
     def is_heartbeat_tuple(self):
         return self.task == -1 and self.stream == "__heartbeat"
 
+    def is_finish_batch_tuple(self):
+        return self.task == -1 and self.stream == FINISH_BATCH_STREAM
+
+
+# A bolt of a DRPC chain declared with finishBatch: true gets, once it has
+# seen every tuple of a request, a tuple [request_id] on this stream. The
+# adapter calls finish_batch(request_id), anchors what it emits to that
+# tuple, and acks it (or fails it if finish_batch raises).
+FINISH_BATCH_STREAM = "__finish_batch"
+
+
+def _finish_batch(bolt, msg):
+    global ANCHOR_TUPLE
+    tup = Tuple(msg.get("id"), msg["comp"], msg["stream"], msg["task"], msg["tuple"])
+    saved, ANCHOR_TUPLE = ANCHOR_TUPLE, tup
+    try:
+        bolt.finish_batch(tup.values[0])
+        end = getattr(bolt, "_end_batch", None)
+        if end is not None:
+            end(tup.values[0])
+    except Exception:
+        fail(tup)
+        reportError(traceback.format_exc())
+    else:
+        _writer.add({"command": "ack", "id": tup.id})
+    finally:
+        ANCHOR_TUPLE = saved
+
 
 def _die():
     """Reports the exception being handled and exits with status 1."""
@@ -729,6 +757,10 @@ class Bolt(object):
     def process(self, tuple):
         pass
 
+    def finish_batch(self, request_id):
+        """Called, in a DRPC chain with finishBatch: true, once every tuple of
+        the request has been processed; emits are anchored for you."""
+
     def run(self):
         global MODE
         MODE = Bolt
@@ -741,6 +773,8 @@ class Bolt(object):
                 stream = msg["stream"]
                 if stream == "__heartbeat":
                     _writer.add(_SYNC)
+                elif stream == FINISH_BATCH_STREAM and msg["task"] == -1:
+                    _finish_batch(self, msg)
                 else:
                     process(Tuple(msg.get("id"), msg["comp"], stream, msg["task"], msg["tuple"]))
                 _maybe_flush()
@@ -758,6 +792,10 @@ class BasicBolt(object):
     def process(self, tuple):
         pass
 
+    def finish_batch(self, request_id):
+        """Called, in a DRPC chain with finishBatch: true, once every tuple of
+        the request has been processed; emits are anchored for you."""
+
     def run(self):
         global MODE, ANCHOR_TUPLE
         MODE = Bolt
@@ -770,6 +808,11 @@ class BasicBolt(object):
                 stream = msg["stream"]
                 if stream == "__heartbeat":
                     _writer.add(_SYNC)
+                    _maybe_flush()
+                    continue
+                if stream == FINISH_BATCH_STREAM and msg["task"] == -1:
+                    ANCHOR_TUPLE = None
+                    _finish_batch(self, msg)
                     _maybe_flush()
                     continue
                 tup = Tuple(msg.get("id"), msg["comp"], stream, msg["task"], msg["tuple"])
@@ -884,6 +927,24 @@ class WindowedBolt(object):
                 _before_block()
         except Exception:
             _die()
+
+
+class BatchBolt(BasicBolt):
+    """Storm's IBatchBolt for a DRPC chain declared with finishBatch: true:
+    process(tuple) sees each tuple of a request (acked for you, emits anchored),
+    finish_batch(request_id) runs once when the request is complete.
+    self.batch(request_id) is a dict kept per request and dropped after
+    finish_batch."""
+
+    def batch(self, request_id):
+        batches = self.__dict__.setdefault("_batches", {})
+        b = batches.get(request_id)
+        if b is None:
+            b = batches[request_id] = {}
+        return b
+
+    def _end_batch(self, request_id):
+        self.__dict__.get("_batches", {}).pop(request_id, None)
 
 
 class Spout(object):
