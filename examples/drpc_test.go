@@ -1,0 +1,135 @@
+package examples_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/squallstream/squall/cmd/squall/cli"
+)
+
+// runDRPC runs `squall local --drpc` on an example until the test ends
+// and returns the base URL of its DRPC HTTP server.
+func runDRPC(t *testing.T, example string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errw := &watchWriter{}, &watchWriter{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"local", "--drpc", "--drpc-http-port", "0", "--interval", "1s", example}, out, errw)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("squall local --drpc %s exited with %d\nstderr:\n%s", example, code, errw)
+			}
+		case <-time.After(patience()):
+			t.Errorf("squall local --drpc %s did not stop", example)
+		}
+	})
+	re := regexp.MustCompile(`drpc (http://[^/\s]+)/drpc/FUNCTION/ARGS`)
+	deadline := time.Now().Add(patience())
+	for {
+		if m := re.FindStringSubmatch(errw.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("squall local --drpc %s exited with %d before serving\nstderr:\n%s", example, code, errw)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no drpc line from squall local --drpc %s within %v\nstderr:\n%s", example, patience(), errw)
+		}
+	}
+}
+
+// call makes one HTTP DRPC call and returns its status and body.
+func call(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), patience())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return resp.StatusCode, string(data)
+}
+
+// The reach of a URL is the number of distinct followers of the people
+// who tweeted it, from resources/tweeters.json and followers.json:
+//
+//	squall.dev/blog/1: ana, ben, cleo -> ben fay gus hal ian jo kai = 7
+//	squall.dev/blog/2: ben, dan -> fay ian jo lee max = 5
+//	squall.dev/blog/3: all five -> ben fay gus hal ian jo kai lee max = 9
+//	example.org/post/7: eve, who has no followers = 0
+func TestReachPython(t *testing.T) {
+	needPython(t)
+	base := runDRPC(t, "../examples/reach-python")
+	cases := []struct{ url, want string }{
+		{"squall.dev/blog/1", "7"},
+		{"squall.dev/blog/2", "5"},
+		{"squall.dev/blog/3", "9"},
+		{"example.org/post/7", "0"},
+		{"nobody.tweeted/this", "0"},
+	}
+	for _, c := range cases {
+		if code, body := call(t, http.MethodGet, base+"/drpc/reach/"+c.url, ""); code != http.StatusOK || body != c.want {
+			t.Errorf("GET /drpc/reach/%s = %d %q, want 200 %q", c.url, code, body, c.want)
+		}
+		if code, body := call(t, http.MethodPost, base+"/drpc/reach", c.url); code != http.StatusOK || body != c.want {
+			t.Errorf("POST /drpc/reach %q = %d %q, want 200 %q", c.url, code, body, c.want)
+		}
+	}
+	// Concurrent requests keep their answers apart.
+	errs := make(chan string, 40)
+	for i := range 40 {
+		go func() {
+			c := cases[i%len(cases)]
+			code, body := call(t, http.MethodGet, base+"/drpc/reach/"+c.url, "")
+			if code != http.StatusOK || body != c.want {
+				errs <- c.url + " = " + body
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range 40 {
+		if e := <-errs; e != "" {
+			t.Errorf("concurrent reach: %s", e)
+		}
+	}
+}
+
+func TestExclamationNode(t *testing.T) {
+	needInterpreter(t, "node")
+	base := runDRPC(t, "../examples/exclamation-node")
+	if code, body := call(t, http.MethodGet, base+"/drpc/exclamation/hello", ""); code != http.StatusOK || body != "hello!" {
+		t.Errorf("GET /drpc/exclamation/hello = %d %q, want 200 %q", code, body, "hello!")
+	}
+	if code, body := call(t, http.MethodPost, base+"/drpc/exclamation", "with spaces"); code != http.StatusOK || body != "with spaces!" {
+		t.Errorf("POST /drpc/exclamation = %d %q, want 200 %q", code, body, "with spaces!")
+	}
+	if code, body := call(t, http.MethodGet, base+"/drpc/exclamation", ""); code != http.StatusOK || body != "!" {
+		t.Errorf("GET /drpc/exclamation = %d %q, want 200 %q", code, body, "!")
+	}
+	if code, body := call(t, http.MethodGet, base+"/drpc/exclamation/fail", ""); code != http.StatusBadRequest || !strings.Contains(body, "FAILED_REQUEST") {
+		t.Errorf("GET /drpc/exclamation/fail = %d %q, want 400 FAILED_REQUEST", code, body)
+	}
+}
