@@ -1,13 +1,16 @@
 package drpc_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/squallstream/squall/drpc"
 	"github.com/squallstream/squall/topology"
@@ -20,6 +23,9 @@ import (
 
 type splitBolt struct{ out topology.BoltCollector }
 
+// splitHeld counts the tuples split bolts hold.
+var splitHeld atomic.Int64
+
 func (b *splitBolt) Prepare(_ *topology.TaskContext, out topology.BoltCollector) error {
 	b.out = out
 	return nil
@@ -27,8 +33,13 @@ func (b *splitBolt) Prepare(_ *topology.TaskContext, out topology.BoltCollector)
 
 func (b *splitBolt) Execute(t topology.Tuple) {
 	id, args := t.Value(0), t.String(1)
-	if args == "fail" {
+	switch {
+	case args == "fail":
 		b.out.Fail(t)
+		return
+	case strings.HasPrefix(args, "hold"):
+		// Never acked: the request waits for its tuple's timeout.
+		splitHeld.Add(1)
 		return
 	}
 	for w := range strings.FieldsSeq(args) {
@@ -109,7 +120,7 @@ func linearRegistry() *topology.Registry {
 const distinctYAML = `
 name: distinct-words
 config:
-  topology.message.timeout.secs: 30
+  topology.message.timeout.secs: %d
 drpc:
   function: distinct
   servers: [%s]
@@ -127,13 +138,18 @@ drpc:
       grouping: {type: FIELDS, args: [id]}
 `
 
-func TestLinearDRPCGoChain(t *testing.T) {
-	s := startServer(t, testConfig())
-	topo, err := topology.Load(fmt.Appendf(nil, distinctYAML, s.InvocationsAddr()), topology.LoadOptions{Registry: linearRegistry()})
+func distinctTopology(t *testing.T, timeoutSecs int, servers ...string) *topology.Topology {
+	t.Helper()
+	topo, err := topology.Load(fmt.Appendf(nil, distinctYAML, timeoutSecs, strings.Join(servers, ", ")), topology.LoadOptions{Registry: linearRegistry()})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	runTopology(t, topo)
+	return topo
+}
+
+func TestLinearDRPCGoChain(t *testing.T) {
+	s := startServer(t, testConfig())
+	runTopology(t, distinctTopology(t, 30, s.InvocationsAddr()))
 	addr := s.HTTPAddr()
 
 	cases := []struct{ args, want string }{
@@ -203,5 +219,110 @@ func TestLinearDRPCValidation(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// distinctAnswer is the number of distinct words of args.
+func distinctAnswer(args string) string {
+	seen := map[string]bool{}
+	for w := range strings.FieldsSeq(args) {
+		seen[w] = true
+	}
+	return strconv.Itoa(len(seen))
+}
+
+// TestLinearDRPCTimeout: a tuple of the chain that is never acked times
+// out (topology.message.timeout.secs) and fails its request; requests
+// after it are answered.
+func TestLinearDRPCTimeout(t *testing.T) {
+	s := startServer(t, testConfig())
+	runTopology(t, distinctTopology(t, 1, s.InvocationsAddr()))
+	start := time.Now()
+	if code, body := post(t, s.HTTPAddr(), "distinct", "hold this"); code != http.StatusBadRequest || !strings.Contains(body, "FAILED_REQUEST") {
+		t.Errorf("POST hold = %d %q, want 400 FAILED_REQUEST", code, body)
+	}
+	if d := time.Since(start); d > patience(20*time.Second) {
+		t.Errorf("the held request failed after %v, want about the 1 s tuple timeout", d)
+	}
+	if code, body := post(t, s.HTTPAddr(), "distinct", "after it after"); code != http.StatusOK || body != "2" {
+		t.Errorf("POST after = %d %q, want 200 2", code, body)
+	}
+}
+
+// TestLinearDRPCTwoServersConcurrent: one coordinated chain serves two
+// DRPC servers, 1,000 requests at once, every answer exact.
+func TestLinearDRPCTwoServersConcurrent(t *testing.T) {
+	a, b := startServer(t, testConfig()), startServer(t, testConfig())
+	runTopology(t, distinctTopology(t, 60, a.InvocationsAddr(), b.InvocationsAddr()))
+	const n = 1000
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			words := make([]string, 0, 8)
+			for j := range i%8 + 1 {
+				words = append(words, fmt.Sprintf("w%d", (i*j)%5))
+			}
+			args := strings.Join(words, " ")
+			<-start
+			code, body, err := doErr(http.MethodPost, "http://"+s.HTTPAddr()+"/drpc/distinct", args)
+			if want := distinctAnswer(args); err != nil || code != http.StatusOK || body != want {
+				t.Errorf("request %d %q = %d %q (%v), want 200 %q", i, args, code, body, err, want)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, s := range []*runningServer{a, b} {
+		if st := s.Stats(); st.Returned != n/2 || st.Outstanding != 0 {
+			t.Errorf("server %s: %+v, want %d returned, nothing outstanding", s.HTTPAddr(), st, n/2)
+		}
+	}
+}
+
+// TestLinearDRPCServerRestart stops the server while requests wait in
+// the chain: their clients hear SERVER_SHUTDOWN at once, and the chain
+// serves the restarted server.
+func TestLinearDRPCServerRestart(t *testing.T) {
+	s := startServer(t, testConfig())
+	runTopology(t, distinctTopology(t, 300, s.InvocationsAddr()))
+	if code, body := post(t, s.HTTPAddr(), "distinct", "warm up"); code != http.StatusOK || body != "2" {
+		t.Fatalf("POST warm = %d %q", code, body)
+	}
+	before := splitHeld.Load()
+	const pending = 10
+	results := make(chan error, pending)
+	for i := range pending {
+		go func() {
+			code, body, err := doErr(http.MethodPost, "http://"+s.HTTPAddr()+"/drpc/distinct", fmt.Sprintf("hold %d", i))
+			if err == nil && (code != http.StatusServiceUnavailable || !strings.Contains(body, "SERVER_SHUTDOWN")) {
+				err = fmt.Errorf("POST hold %d = %d %s, want 503 SERVER_SHUTDOWN", i, code, body)
+			}
+			results <- err
+		}()
+	}
+	waitUntil(t, 30*time.Second, "every request held in the chain", func() bool { return splitHeld.Load()-before == pending })
+	cfg := testConfig()
+	cfg.Port, cfg.InvocationsPort, cfg.HTTPPort = port(t, s.Addr()), port(t, s.InvocationsAddr()), port(t, s.HTTPAddr())
+	s.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), patience(10*time.Second))
+	defer cancel()
+	for range pending {
+		select {
+		case err := <-results:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-ctx.Done():
+			t.Fatal("clients still waiting after the server stopped")
+		}
+	}
+	s2 := startServer(t, cfg)
+	if code, body := post(t, s2.HTTPAddr(), "distinct", "a b c a"); code != http.StatusOK || body != "3" {
+		t.Errorf("POST after the restart = %d %q, want 200 3", code, body)
 	}
 }
