@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
 	"github.com/squallstream/squall/internal/zktest"
 )
@@ -71,7 +72,8 @@ func TestDevClusterDRPC(t *testing.T) {
 		t.Fatalf("squall.yaml does not name the DRPC server's ports:\n%s", data)
 	}
 
-	submit := exec.Command(squallBin, "submit", "--config", confPath, "../../examples/reach-python")
+	// Two workers: the chain's coordination crosses processes.
+	submit := exec.Command(squallBin, "submit", "--config", confPath, "-c", "topology.workers=2", "../../examples/reach-python")
 	if b, err := submit.CombinedOutput(); err != nil || !strings.Contains(string(b), "Submitted topology reach") {
 		t.Fatalf("submit: %v\n%s", err, b)
 	}
@@ -92,6 +94,10 @@ func TestDevClusterDRPC(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || string(body) != c.want {
 			t.Errorf("GET /drpc/reach/%s = %d %q, want 200 %q", c.url, resp.StatusCode, body, c.want)
 		}
+	}
+	metas, _ := filepath.Glob(filepath.Join(layout.WorkersRoot(filepath.Join(dir, "local")), "*", "meta.json"))
+	if len(metas) != 2 {
+		t.Errorf("%d workers ran the chain, want 2", len(metas))
 	}
 	dc := exec.Command(squallBin, "drpc-client", "--config", confPath, "reach", "squall.dev/blog/2")
 	if b, err := dc.CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != `reach "squall.dev/blog/2" => "5"` {
