@@ -21,7 +21,9 @@ import (
 
 // BenchmarkLinearRoundTrip: a Go identity bolt in a drpc: chain, one
 // client.
-func BenchmarkLinearRoundTrip(b *testing.B) { benchLinear(b, "testdata/linear-identity", 1, "identity", "hello") }
+func BenchmarkLinearRoundTrip(b *testing.B) {
+	benchLinear(b, "testdata/linear-identity", 1, "identity", "hello")
+}
 
 // BenchmarkLinearSaturation: the same with 64 clients.
 func BenchmarkLinearSaturation(b *testing.B) {
