@@ -78,12 +78,12 @@ func (p *parser) drpcSection(n *yaml.Node) *drpcDef {
 	for _, e := range entries {
 		switch e.key {
 		case "function":
-			d.function, _ = p.str(e.v, "drpc.function")
+			d.function, _ = p.str(e.v, "the function of drpc")
 		case "servers":
-			d.servers, _ = p.strList(e.v, "drpc.servers (host:port invocation addresses)")
+			d.servers, _ = p.strList(e.v, "the servers of drpc (host:port invocation addresses)")
 		case "parallelism":
-			if d.parallelism, ok = p.integer(e.v, "drpc.parallelism"); ok && d.parallelism < 1 {
-				p.failf(e.v, ErrBadParallelism, "drpc.parallelism is %d, it must be at least 1", d.parallelism)
+			if d.parallelism, ok = p.integer(e.v, "the parallelism of drpc"); ok && d.parallelism < 1 {
+				p.failf(e.v, ErrBadParallelism, "the parallelism of drpc is %d, it must be at least 1", d.parallelism)
 			}
 		case "bolts":
 			haveBolts = true
@@ -107,11 +107,11 @@ func (p *parser) drpcSection(n *yaml.Node) *drpcDef {
 func (p *parser) drpcBolts(n *yaml.Node) []*drpcBolt {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		p.failf(n, ErrBadValue, "drpc.bolts must be a non-empty list of bolts, each starting with `- id: name`")
+		p.failf(n, ErrBadValue, "the bolts of drpc must be a non-empty list of bolts, each starting with `- id: name`")
 		return nil
 	}
 	if len(n.Content) > maxDRPCBolts {
-		p.failf(n, ErrBadValue, "drpc.bolts lists %d bolts, at most %d are allowed", len(n.Content), maxDRPCBolts)
+		p.failf(n, ErrBadValue, "drpc lists %d bolts, at most %d are allowed", len(n.Content), maxDRPCBolts)
 		return nil
 	}
 	var out []*drpcBolt
