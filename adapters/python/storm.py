@@ -679,9 +679,14 @@ def rpcMetrics(name, params):
 def initComponent():
     """Connects to the host, does the handshake and returns [conf, context]."""
     _ensure_connected()
+    global _CONF
     setup = readMsg()
     sendpid(setup["pidDir"])
+    _CONF = setup["conf"] or {}
     return [setup["conf"], setup["context"]]
+
+
+_CONF = {}  # the topology configuration, once initComponent ran
 
 
 # --- Components --------------------------------------------------------------
@@ -938,13 +943,29 @@ class BatchBolt(BasicBolt):
 
     def batch(self, request_id):
         batches = self.__dict__.setdefault("_batches", {})
-        b = batches.get(request_id)
-        if b is None:
-            b = batches[request_id] = {}
-        return b
+        entry = batches.get(request_id)
+        if entry is None:
+            now = time.monotonic()
+            _expire_batches(batches, now)
+            entry = batches[request_id] = (now, {})
+        return entry[1]
 
     def _end_batch(self, request_id):
         self.__dict__.get("_batches", {}).pop(request_id, None)
+
+
+def _expire_batches(batches, now):
+    """Drops the batches older than topology.message.timeout.secs: their
+    tuples timed out, so their request failed and will never finish."""
+    try:
+        timeout = float(_CONF.get("topology.message.timeout.secs", 30))
+    except (TypeError, ValueError):
+        timeout = 30.0
+    while batches:
+        request_id, (created, _) = next(iter(batches.items()))
+        if now - created < timeout:
+            return
+        del batches[request_id]
 
 
 class Spout(object):
