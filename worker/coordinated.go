@@ -47,8 +47,11 @@ type coordinatedBolt struct {
 	deliver   func(topology.Tuple)
 	finishSrc *topology.Source
 	out       topology.BoltCollector
-	// outTasks are the tasks every finished request's counts go to.
+	// outTasks are the tasks every finished request's counts go to;
+	// counted are the streams the next bolt of the chain reads, whose
+	// emits are counted.
 	outTasks []int
+	counted  map[string]bool
 	now      func() time.Time
 
 	// mu guards tr and finishing, and orders the tracker's view of emits
@@ -72,8 +75,20 @@ func (b *coordinatedBolt) Prepare(ctx *topology.TaskContext, out topology.BoltCo
 	case topology.ReportsAll:
 		spec.Reports = len(ctx.Tasks.Tasks(b.spec.Source))
 	}
+	next := map[string]bool{}
 	for _, s := range ctx.Topology.Subscribers(ctx.ComponentID, topology.CoordStream) {
 		b.outTasks = append(b.outTasks, ctx.Tasks.Tasks(s.Component)...)
+		next[s.Component] = true
+	}
+	// Only what goes to the next bolt is counted: a side stream (to a
+	// bolt outside the chain) must not open entries that never finish.
+	b.counted = map[string]bool{}
+	for _, out := range ctx.Component().Outputs {
+		for _, s := range ctx.Topology.Subscribers(ctx.ComponentID, out.ID) {
+			if next[s.Component] && out.ID != topology.CoordStream {
+				b.counted[out.ID] = true
+			}
+		}
 	}
 	b.tr = coord.New[topology.Tuple](spec)
 	return b.inner.Prepare(ctx, &coordCollector{b: b})
@@ -269,7 +284,7 @@ func (c *coordCollector) Emit(stream string, anchors []topology.Tuple, values []
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	tasks := b.out.Emit(stream, c.anchors(anchors), values)
-	if len(values) > 0 {
+	if len(values) > 0 && b.counted[stream] {
 		if id, ok := requestKey(topology.NewTuple(nil, values, nil)); ok {
 			b.tr.Emitted(id, tasks, b.now())
 		}
@@ -282,7 +297,7 @@ func (c *coordCollector) EmitDirect(task int, stream string, anchors []topology.
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.out.EmitDirect(task, stream, c.anchors(anchors), values)
-	if len(values) > 0 {
+	if len(values) > 0 && b.counted[stream] {
 		if id, ok := requestKey(topology.NewTuple(nil, values, nil)); ok {
 			b.tr.Emitted(id, []int{task}, b.now())
 		}
