@@ -326,3 +326,32 @@ func TestLinearDRPCServerRestart(t *testing.T) {
 		t.Errorf("POST after the restart = %d %q, want 200 3", code, body)
 	}
 }
+
+// TestLinearDRPCBuilder wires the distinct-words chain in Go.
+func TestLinearDRPCBuilder(t *testing.T) {
+	s := startServer(t, testConfig())
+	b := topology.NewLinearDRPCBuilder("distinct-go", "distinct", linearRegistry()).Servers(s.InvocationsAddr())
+	b.AddBolt("split", topology.BoltFunc(func() (topology.Bolt, error) { return &splitBolt{}, nil }), 2)
+	b.AddBolt("distinct", topology.BoltFunc(func() (topology.Bolt, error) { return &distinctBolt{}, nil }), 3).FieldsGrouping("id", "word")
+	b.AddBolt("sum", topology.BoltFunc(func() (topology.Bolt, error) { return &sumBolt{}, nil }), 2).FieldsGrouping("id")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if c := topo.Component("sum").Coordination; c == nil || c.IDFrom != topology.PrepareRequestID || !c.FinishBatch {
+		t.Errorf("sum's coordination = %+v, want a finishing last bolt waiting for ids", c)
+	}
+	runTopology(t, topo)
+	for args, want := range map[string]string{"a b a c": "3", "": "0", "z z z": "1"} {
+		if code, body := post(t, s.HTTPAddr(), "distinct", args); code != http.StatusOK || body != want {
+			t.Errorf("POST distinct %q = %d %q, want 200 %q", args, code, body, want)
+		}
+	}
+
+	// Storm's rule on the last bolt holds in Go too.
+	bad := topology.NewLinearDRPCBuilder("bad", "f", linearRegistry())
+	bad.AddBolt("p", topology.BoltFunc(func() (topology.Bolt, error) { return &drpc.PrepareRequest{}, nil }), 1)
+	if _, err := bad.Build(); !errors.Is(err, topology.ErrBadStream) {
+		t.Errorf("Build with a three-stream last bolt = %v, want ErrBadStream", err)
+	}
+}

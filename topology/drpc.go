@@ -159,32 +159,89 @@ func (p *parser) drpcBolts(n *yaml.Node) []*drpcBolt {
 	return out
 }
 
-// expandDRPC adds the components of a `drpc:` section to t, as Storm's
-// LinearDRPCTopologyBuilder.createTopology does.
+// expandDRPC adds the components of a `drpc:` section to t.
 func (l *loader) expandDRPC(d *drpcDef, t *Topology, src *sources, flux *fluxResolver) {
-	fail := func(line int, comp string, err error) {
+	chain := drpcChain{function: d.function, servers: d.servers, parallelism: d.parallelism, line: d.pos.line}
+	bolts := make(map[*Component]*drpcBolt, len(d.bolts))
+	for _, b := range d.bolts {
+		c, err := l.component(b.comp, flux)
+		if err != nil {
+			l.errs = append(l.errs, &Error{File: b.comp.pos.file, Line: b.comp.pos.line, Component: b.comp.id, Err: err})
+		}
+		cb := chainBolt{c: c, finishBatch: b.finishBatch, broken: err != nil}
+		if b.finishPos != nil {
+			cb.finishLine = b.finishPos.Line
+		}
+		if b.input != nil {
+			cb.input = &Input{Stream: b.input.stream, Grouping: b.input.grouping, Line: b.input.pos.line}
+		}
+		chain.bolts = append(chain.bolts, cb)
+		bolts[c] = b
+	}
+	comps := chain.wire(l.opts.Registry, func(line int, comp string, err error) {
 		l.errs = append(l.errs, &Error{File: d.pos.file, Line: line, Component: comp, Err: err})
-	}
-	add := func(c *Component, file string) {
+	})
+	for _, c := range comps {
 		t.Components = append(t.Components, c)
-		src.comps[c] = &compSource{file: file}
+		b := bolts[c]
+		if b == nil {
+			src.comps[c] = &compSource{file: d.pos.file}
+			continue
+		}
+		cs := &compSource{file: b.comp.pos.file, config: b.comp.configPos}
+		for _, in := range c.Inputs {
+			cs.inputs = append(cs.inputs, pos{b.comp.pos.file, in.Line})
+		}
+		src.comps[c] = cs
 	}
+}
+
+// drpcChain is a DRPC function and its chain of bolts, resolved: what the
+// `drpc:` section and LinearDRPCBuilder both wire.
+type drpcChain struct {
+	function    string
+	servers     []string
+	parallelism int
+	// line is where the chain is defined (YAML), 0 in Go.
+	line  int
+	bolts []chainBolt
+}
+
+// chainBolt is one bolt of a chain.
+type chainBolt struct {
+	// c is the resolved bolt, without its inputs.
+	c *Component
+	// input is its subscription to the previous bolt (From is filled in);
+	// nil for the default.
+	input       *Input
+	finishBatch bool
+	finishLine  int
+	// broken is set when c could not be resolved (already reported).
+	broken bool
+}
+
+// wire returns every component of the chain, as Storm's
+// LinearDRPCTopologyBuilder.createTopology does: the spout, the request
+// bookkeeping, the chain's bolts with their inputs and coordination, the
+// join and ReturnResults. Problems go to fail.
+func (d *drpcChain) wire(reg *Registry, fail func(line int, comp string, err error)) []*Component {
+	var comps []*Component
 	goComp := func(id, name string, kind Kind, args map[string]any) *Component {
-		c := &Component{ID: id, Kind: kind, Parallelism: 1, Line: d.pos.line}
-		if l.opts.Registry == nil {
-			fail(d.pos.line, id, fmt.Errorf("drpc: %w: %q (the squall binary registers the DRPC components; pass its registry)", ErrNotRegistered, name))
+		c := &Component{ID: id, Kind: kind, Parallelism: 1, Line: d.line}
+		if reg == nil {
+			fail(d.line, id, fmt.Errorf("drpc: %w: %q (the squall binary registers the DRPC components; pass its registry)", ErrNotRegistered, name))
 			return stub(c)
 		}
 		var spec *GoSpec
 		var outs []Stream
 		var err error
 		if kind == KindSpout {
-			spec, outs, err = l.opts.Registry.newSpoutSpec(name, args)
+			spec, outs, err = reg.newSpoutSpec(name, args)
 		} else {
-			spec, outs, err = l.opts.Registry.newBoltSpec(name, args)
+			spec, outs, err = reg.newBoltSpec(name, args)
 		}
 		if err != nil {
-			fail(d.pos.line, id, fmt.Errorf("drpc: %w", err))
+			fail(d.line, id, fmt.Errorf("drpc: %w", err))
 			return stub(c)
 		}
 		c.Go, c.Outputs = spec, outs
@@ -201,21 +258,16 @@ func (l *loader) expandDRPC(d *drpcDef, t *Topology, src *sources, flux *fluxRes
 	}
 	spout := goComp(DRPCSpoutID, drpcSpoutName, KindSpout, spoutArgs)
 	spout.Parallelism = d.parallelism
-	add(spout, d.pos.file)
 	prepare := goComp(PrepareRequestID, prepareRequestName, KindBolt, nil)
 	prepare.Parallelism = d.parallelism
-	prepare.Inputs = []Input{{From: DRPCSpoutID, Stream: DefaultStream, Grouping: Grouping{Type: None}, Line: d.pos.line}}
-	add(prepare, d.pos.file)
+	prepare.Inputs = []Input{{From: DRPCSpoutID, Stream: DefaultStream, Grouping: Grouping{Type: None}, Line: d.line}}
+	comps = append(comps, spout, prepare)
 
 	prev := PrepareRequestID
-	var last *Component
-	lastBroken := false
-	for i, b := range d.bolts {
-		c, err := l.component(b.comp, flux)
-		if err != nil {
-			fail(b.comp.pos.line, b.comp.id, err)
-		}
-		lastBroken = err != nil
+	var last *chainBolt
+	for i := range d.bolts {
+		b := &d.bolts[i]
+		c := b.c
 		coord := &Coordination{}
 		switch {
 		case i == 1:
@@ -224,13 +276,13 @@ func (l *loader) expandDRPC(d *drpcDef, t *Topology, src *sources, flux *fluxRes
 			coord.Source, coord.SourceReports = prev, ReportsAll
 		}
 		coord.FinishBatch = b.finishBatch
-		if c.Go != nil && c.Go.NewBolt != nil && err == nil {
+		if c.Go != nil && c.Go.NewBolt != nil && !b.broken {
 			finisher := false
-			if inst, err := c.Go.NewBolt(); err == nil {
+			if inst, err := callFactory(c.Go.NewBolt); err == nil {
 				_, finisher = inst.(BatchFinisher)
 			}
 			if b.finishBatch && !finisher {
-				fail(b.finishPos.Line, c.ID, fmt.Errorf("%w: finishBatch is set but Go bolt %q does not implement FinishBatch(requestID)", ErrBadComponent, c.Go.Name))
+				fail(b.finishLine, c.ID, fmt.Errorf("%w: finishBatch is set but Go bolt %q does not implement FinishBatch(requestID)", ErrBadComponent, c.ID))
 			}
 			coord.FinishBatch = finisher
 		}
@@ -239,7 +291,7 @@ func (l *loader) expandDRPC(d *drpcDef, t *Topology, src *sources, flux *fluxRes
 		}
 		c.Coordination = coord
 
-		in := Input{From: prev, Stream: DefaultStream, Grouping: Grouping{Type: Shuffle}, Line: b.comp.pos.line}
+		in := Input{Stream: DefaultStream, Grouping: Grouping{Type: Shuffle}, Line: c.Line}
 		if i == 0 {
 			in.Grouping.Type = None
 			if coord.IDFrom != "" {
@@ -249,47 +301,43 @@ func (l *loader) expandDRPC(d *drpcDef, t *Topology, src *sources, flux *fluxRes
 			}
 		}
 		if b.input != nil {
-			in.Stream, in.Grouping, in.Line = b.input.stream, b.input.grouping, b.input.pos.line
+			in = *b.input
 		}
+		in.From = prev
 		c.Inputs = append(c.Inputs, in)
 		if i > 0 {
-			c.Inputs = append(c.Inputs, Input{From: prev, Stream: CoordStream, Grouping: Grouping{Type: Direct}, Line: b.comp.pos.line})
+			c.Inputs = append(c.Inputs, Input{From: prev, Stream: CoordStream, Grouping: Grouping{Type: Direct}, Line: c.Line})
 		}
 		if coord.IDFrom != "" {
-			c.Inputs = append(c.Inputs, Input{From: PrepareRequestID, Stream: IDStream, Grouping: Grouping{Type: FieldsGrouping, Fields: []string{"request"}}, Line: b.comp.pos.line})
+			c.Inputs = append(c.Inputs, Input{From: PrepareRequestID, Stream: IDStream, Grouping: Grouping{Type: FieldsGrouping, Fields: []string{"request"}}, Line: c.Line})
 		}
 		if i < len(d.bolts)-1 {
 			c.Outputs = append(c.Outputs, Stream{ID: CoordStream, Fields: []string{"id", "count"}, Direct: true})
 		}
-		cs := &compSource{file: b.comp.pos.file, config: b.comp.configPos}
-		for _, in := range c.Inputs {
-			cs.inputs = append(cs.inputs, pos{b.comp.pos.file, in.Line})
-		}
-		t.Components = append(t.Components, c)
-		src.comps[c] = cs
-		prev, last = c.ID, c
+		comps = append(comps, c)
+		prev, last = c.ID, b
 	}
 	if last == nil {
-		return
+		return comps
 	}
 
 	// Storm's rule: the last bolt declares one stream of [id, result].
-	if len(last.Outputs) != 1 || len(last.Outputs[0].Fields) != 2 {
-		if !lastBroken {
-			fail(last.Line, last.ID, fmt.Errorf("%w: the last bolt of a drpc chain must declare exactly one stream of exactly two fields, [request id, result]; it declares %s", ErrBadStream, describeOutputs(last.Outputs)))
+	lc := last.c
+	if len(lc.Outputs) != 1 || len(lc.Outputs[0].Fields) != 2 {
+		if !last.broken {
+			fail(lc.Line, lc.ID, fmt.Errorf("%w: the last bolt of a drpc chain must declare exactly one stream of exactly two fields, [request id, result]; it declares %s", ErrBadStream, describeOutputs(lc.Outputs)))
 		}
-		return
+		return comps
 	}
-	out := last.Outputs[0]
+	out := lc.Outputs[0]
 	join := goComp(JoinResultID, joinResultName, KindBolt, nil)
 	join.Inputs = []Input{
-		{From: last.ID, Stream: out.ID, Grouping: Grouping{Type: FieldsGrouping, Fields: []string{out.Fields[0]}}, Line: d.pos.line},
-		{From: PrepareRequestID, Stream: ReturnStream, Grouping: Grouping{Type: FieldsGrouping, Fields: []string{"request"}}, Line: d.pos.line},
+		{From: lc.ID, Stream: out.ID, Grouping: Grouping{Type: FieldsGrouping, Fields: []string{out.Fields[0]}}, Line: d.line},
+		{From: PrepareRequestID, Stream: ReturnStream, Grouping: Grouping{Type: FieldsGrouping, Fields: []string{"request"}}, Line: d.line},
 	}
-	add(join, d.pos.file)
 	ret := goComp(ReturnResultsID, returnResultsName, KindBolt, nil)
-	ret.Inputs = []Input{{From: JoinResultID, Stream: DefaultStream, Grouping: Grouping{Type: None}, Line: d.pos.line}}
-	add(ret, d.pos.file)
+	ret.Inputs = []Input{{From: JoinResultID, Stream: DefaultStream, Grouping: Grouping{Type: None}, Line: d.line}}
+	return append(comps, join, ret)
 }
 
 func describeOutputs(outs []Stream) string {
