@@ -2,6 +2,7 @@ package examples_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -54,22 +55,31 @@ func runDRPC(t *testing.T, example string) string {
 // call makes one HTTP DRPC call and returns its status and body.
 func call(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
+	code, data, err := callErr(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, data
+}
+
+// callErr is call for goroutines other than the test's.
+func callErr(method, url, body string) (int, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), patience())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return 0, "", fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return 0, "", fmt.Errorf("%s %s: %w", method, url, err)
 	}
-	return resp.StatusCode, string(data)
+	return resp.StatusCode, string(data), nil
 }
 
 // The reach of a URL is the number of distinct followers of the people
@@ -102,9 +112,9 @@ func TestReachPython(t *testing.T) {
 	for i := range 40 {
 		go func() {
 			c := cases[i%len(cases)]
-			code, body := call(t, http.MethodGet, base+"/drpc/reach/"+c.url, "")
-			if code != http.StatusOK || body != c.want {
-				errs <- c.url + " = " + body
+			code, body, err := callErr(http.MethodGet, base+"/drpc/reach/"+c.url, "")
+			if err != nil || code != http.StatusOK || body != c.want {
+				errs <- fmt.Sprintf("%s = %d %q (%v), want %q", c.url, code, body, err, c.want)
 				return
 			}
 			errs <- ""
