@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/squallstream/squall/adapters"
 	"github.com/squallstream/squall/drpc"
@@ -66,6 +67,7 @@ drpc:
 				t.Fatal(err)
 			}
 			runWorker(t, worker.Config{Topology: topo, ResourcesDir: resources, Shell: shell.Options{Env: env}})
+			warmUp(t, s.HTTPAddr(), "count", "warm", c.lang+":1")
 			for args, n := range map[string]int{"a b a": 3, "one": 1, "": 0, "x y z w v u": 6} {
 				want := fmt.Sprintf("%s:%d", c.lang, n)
 				if code, body := post(t, s.HTTPAddr(), "count", args); code != http.StatusOK || body != want {
@@ -74,4 +76,15 @@ drpc:
 			}
 		})
 	}
+}
+
+// warmUp calls function until it answers want: the spout starts before
+// the shell children are up, and on a loaded machine requests that wait
+// for them longer than the tuple timeout fail.
+func warmUp(t *testing.T, addr, function, args, want string) {
+	t.Helper()
+	waitUntil(t, 120*time.Second, fmt.Sprintf("%s(%q) to answer %q", function, args, want), func() bool {
+		code, body, err := doErr(http.MethodPost, "http://"+addr+"/drpc/"+function, args)
+		return err == nil && code == http.StatusOK && body == want
+	})
 }

@@ -20,11 +20,13 @@ import (
 type localDRPCFlags struct {
 	enabled  bool
 	httpPort int
+	port     int
 }
 
 func (f *localDRPCFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.enabled, "drpc", false, "start a DRPC server in this process for the topology's DRPC functions (HTTP on 127.0.0.1)")
 	fs.IntVar(&f.httpPort, "drpc-http-port", drpc.DefaultHTTPPort, "with --drpc: the HTTP port of the DRPC server (0 picks a free one)")
+	fs.IntVar(&f.port, "drpc-port", -1, "with --drpc: a client gRPC port too, for squall drpc-client (-1: none, 0: a free one)")
 }
 
 // localDRPC is a running embedded server.
@@ -35,10 +37,10 @@ type localDRPC struct {
 }
 
 // startLocalDRPC starts a server configured from conf (the topology's
-// configuration, -c included) with HTTP on httpPort, no client gRPC port
-// and a free invocations port, and waits until it listens. It binds
-// loopback only: it has no authentication.
-func startLocalDRPC(conf topology.Config, httpPort int, logger *slog.Logger) (*localDRPC, error) {
+// configuration, -c included) with HTTP on f.httpPort, the client gRPC
+// port f.port (-1: none) and a free invocations port, and waits until it
+// listens. It binds loopback only: it has no authentication.
+func startLocalDRPC(conf topology.Config, f localDRPCFlags, logger *slog.Logger) (*localDRPC, error) {
 	cfg, err := drpc.ConfigFrom(conf)
 	if err != nil {
 		return nil, fmt.Errorf("--drpc: %w", err)
@@ -46,7 +48,7 @@ func startLocalDRPC(conf topology.Config, httpPort int, logger *slog.Logger) (*l
 	if !auth.IsLoopback(cfg.Host) {
 		return nil, fmt.Errorf("--drpc: config %s %q is not a loopback address; the embedded DRPC server has no authentication and serves loopback only (run squall drpc for more)", drpc.KeyHost, cfg.Host)
 	}
-	cfg.Port, cfg.InvocationsPort, cfg.HTTPPort = -1, 0, httpPort
+	cfg.Port, cfg.InvocationsPort, cfg.HTTPPort = f.port, 0, f.httpPort
 	s, err := drpc.New(cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("--drpc: %w", err)
@@ -80,7 +82,12 @@ func (l *localDRPC) topologyConfig() (topology.Config, error) {
 
 // banner is the line that tells the user where to call.
 func (l *localDRPC) banner() string {
-	return fmt.Sprintf("drpc http://%s/drpc/FUNCTION/ARGS", l.s.HTTPAddr())
+	b := fmt.Sprintf("drpc http://%s/drpc/FUNCTION/ARGS", l.s.HTTPAddr())
+	if addr := l.s.Addr(); addr != "" {
+		h, p, _ := net.SplitHostPort(addr)
+		b += fmt.Sprintf("\ndrpc client=%s: squall drpc-client -c 'drpc.servers=[%s]' -c drpc.port=%s FUNCTION ARGS", addr, h, p)
+	}
+	return b
 }
 
 // stop stops the server (every client still waiting hears

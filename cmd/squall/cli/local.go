@@ -126,7 +126,7 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 		return err
 	}
 	if o.drpc.enabled && !o.dryRun {
-		d, err := startLocalDRPC(topo.Config, o.drpc.httpPort, logger)
+		d, err := startLocalDRPC(topo.Config, o.drpc, logger)
 		if err != nil {
 			return err
 		}
