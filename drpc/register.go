@@ -15,7 +15,9 @@ const (
 )
 
 // Register adds squall.DRPCSpout and squall.ReturnResults, and Storm's
-// class names for them, to r:
+// class names for them, to r, with squall.PrepareRequest and
+// squall.JoinResult, which the `drpc:` section of the topology format
+// wires in:
 //
 //	spouts:
 //	  - id: drpc
@@ -52,6 +54,12 @@ func RegisterWith(r *topology.Registry, o Options) {
 	})
 	r.RegisterBolt(ReturnResultsName, func(a topology.Args) (topology.Bolt, error) {
 		return NewReturnResults(ReturnResultsConfig(o)), nil
+	})
+	r.RegisterBolt(PrepareRequestName, func(a topology.Args) (topology.Bolt, error) {
+		return &PrepareRequest{}, a.Err()
+	})
+	r.RegisterBolt(JoinResultName, func(a topology.Args) (topology.Bolt, error) {
+		return &JoinResult{}, a.Err()
 	})
 	r.RegisterClass(StormDRPCSpout, SpoutName, "function")
 	r.RegisterClass(StormReturnResults, ReturnResultsName)

@@ -280,10 +280,27 @@ func (bc *builderComp) addConfig(key string, value any) {
 // outputs. Build may be called again after more changes.
 func (b *Builder) Build() (*Topology, error) {
 	t := &Topology{Name: b.name, Config: maps.Clone(b.config)}
-	var errs []*Error
-	broken := make(map[string]bool)
+	comps, errs, broken := b.resolve()
+	t.Components = comps
+	normalize(t)
+	errs = append(errs, validate(t, nil, broken)...)
+	if err := newValidationError(errs); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// resolve turns the declared components into Components, calling each Go
+// factory once for its outputs. broken holds those whose factory failed,
+// so that validation does not report them again.
+func (b *Builder) resolve() (comps []*Component, errs []*Error, broken map[string]bool) {
+	broken = make(map[string]bool)
 	fail := func(id string, err error) {
 		errs = append(errs, &Error{Component: id, Err: err})
+	}
+	failBroken := func(id string, err error) {
+		fail(id, err)
+		broken[id] = true
 	}
 	for _, bc := range b.comps {
 		for _, err := range bc.errs {
@@ -296,16 +313,14 @@ func (b *Builder) Build() (*Topology, error) {
 		case bc.spout != nil:
 			s, err := callFactory(bc.spout)
 			if err != nil {
-				fail(c.ID, err)
-				broken[c.ID] = true
+				failBroken(c.ID, err)
 			}
 			c.Outputs = declaredOutputs(s)
 			c.Go = &GoSpec{NewSpout: bc.spout}
 		case bc.bolt != nil:
 			bolt, err := callFactory(bc.bolt)
 			if err != nil {
-				fail(c.ID, err)
-				broken[c.ID] = true
+				failBroken(c.ID, err)
 			}
 			c.Outputs = declaredOutputs(bolt)
 			c.Go = &GoSpec{NewBolt: bc.bolt}
@@ -328,14 +343,9 @@ func (b *Builder) Build() (*Topology, error) {
 			}
 			c.Inputs[i].Grouping.NewCustom = nc
 		}
-		t.Components = append(t.Components, &c)
+		comps = append(comps, &c)
 	}
-	normalize(t)
-	errs = append(errs, validate(t, nil, broken)...)
-	if err := newValidationError(errs); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return comps, errs, broken
 }
 
 // callFactory calls a Go factory once, turning a nil instance or a panic

@@ -121,6 +121,9 @@ type Component struct {
 	// checkpointed (docs/windowing-and-state.md). Windowed is read from
 	// Config (Component.Windowed).
 	Stateful bool
+	// Coordination is set for the bolts of a `drpc:` chain (see
+	// coordination.go): the runtime then tracks each request they handle.
+	Coordination *Coordination
 }
 
 // Output returns the declared stream with the given id.

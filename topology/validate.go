@@ -282,7 +282,7 @@ func (v *validator) checkComponent(c *Component) {
 		switch {
 		case s.ID == "":
 			v.add(c, 0, fmt.Errorf("%w: a declared stream has an empty id", ErrBadID))
-		case strings.HasPrefix(s.ID, "__"):
+		case strings.HasPrefix(s.ID, "__") && (s.ID != CoordStream || c.Coordination == nil):
 			v.add(c, 0, fmt.Errorf("%w: stream %q: stream ids starting with \"__\" are reserved for system streams", ErrBadID, s.ID))
 		case i > 0 && c.Outputs[i-1].ID == s.ID:
 			v.add(c, 0, fmt.Errorf("%w: stream %q is declared twice", ErrBadStream, s.ID))

@@ -69,7 +69,7 @@ var javaOnlyKeys = map[string]struct{ feature, why string }{
 	"workerHooks":    {"Flux worker hooks are", "they are Java objects run inside the JVM worker; squall workers run no Java"},
 }
 
-var topLevelKeys = []string{"name", "config", "spouts", "bolts", "streams", "includes", "components"}
+var topLevelKeys = []string{"name", "config", "spouts", "bolts", "streams", "includes", "components", "drpc"}
 
 // fileDef is one parsed YAML file, before includes are merged and
 // components are resolved.
@@ -87,6 +87,8 @@ type fileDef struct {
 	// the key is.
 	components    map[string]*fluxDef
 	componentsPos pos
+	// drpc is the `drpc:` section (drpc.go), nil when there is none.
+	drpc *drpcDef
 }
 
 type includeDef struct {
@@ -175,6 +177,9 @@ func (l *loader) include(main *fileDef, inc includeDef, mainFile string) {
 	main.spouts = mergeComponents(main.spouts, f.spouts, inc.override)
 	main.bolts = mergeComponents(main.bolts, f.bolts, inc.override)
 	main.streams = append(main.streams, f.streams...)
+	if f.drpc != nil && (main.drpc == nil || inc.override) {
+		main.drpc = f.drpc
+	}
 	for id, d := range f.components {
 		if _, exists := main.components[id]; exists && !inc.override {
 			continue
@@ -249,6 +254,8 @@ func (l *loader) parseFile(data []byte, file string) *fileDef {
 			f.streams = p.streams(e.v)
 		case "includes":
 			f.includes = p.includes(e.v)
+		case "drpc":
+			f.drpc = p.drpcSection(e.v)
 		case "components":
 			// Only what classes squall translates refer to is used;
 			// build reports the rest.
@@ -258,7 +265,7 @@ func (l *loader) parseFile(data []byte, file string) *fileDef {
 				p.unsupported(e.k, j.feature, "%s", j.why)
 				continue
 			}
-			p.failf(e.k, ErrUnknownKey, "%q at the top level (known: name, config, spouts, bolts, streams, includes)%s", e.key, suggest(e.key, topLevelKeys))
+			p.failf(e.k, ErrUnknownKey, "%q at the top level (known: name, config, spouts, bolts, streams, includes, drpc)%s", e.key, suggest(e.key, topLevelKeys))
 		}
 	}
 	return f
@@ -342,6 +349,15 @@ func (l *loader) build(f *fileDef, file string) (*Topology, *sources, map[string
 		src.comps[c] = &compSource{file: cd.pos.file, config: cd.configPos}
 		if _, dup := byID[c.ID]; !dup {
 			byID[c.ID] = c
+		}
+	}
+	if f.drpc != nil {
+		n := len(t.Components)
+		l.expandDRPC(f.drpc, t, src, flux)
+		for _, c := range t.Components[n:] {
+			if _, dup := byID[c.ID]; !dup {
+				byID[c.ID] = c
+			}
 		}
 	}
 	for _, sd := range f.streams {

@@ -79,6 +79,10 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 				return nil, fmt.Errorf("bolt %q task %d: %w", comp.ID, id, err)
 			}
 		}
+		inbox, task := x.inbox, int32(id)
+		b = w.coordinate(comp, b, func(t topology.Tuple) {
+			inbox.pushNow(&message{kind: kindTuple, task: task, tuple: t})
+		})
 		t := &boltTask{id: id, bolt: b, ctx: ctx, batched: comp.Shell == nil,
 			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil, backpressure: bp},
 				inputs: make([]atomic.Pointer[counters], w.numStreams)}}

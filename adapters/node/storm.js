@@ -799,6 +799,11 @@ Tuple.prototype.isHeartbeatTuple = function isHeartbeatTuple() {
   return this.task === -1 && this.stream === '__heartbeat';
 };
 
+/** The tuple a bolt of a DRPC chain with finishBatch: true gets when a request is complete. */
+Tuple.prototype.isFinishBatchTuple = function isFinishBatchTuple() {
+  return this.task === -1 && this.stream === '__finish_batch';
+};
+
 /** Calls fn(...args, done); done is called once, when fn calls it, when the
  * promise fn returns settles, or when fn returns if it takes no done. */
 function callWithDone(self, fn, args, done) {
@@ -1096,6 +1101,13 @@ Bolt.prototype.handleNewCommand = function handleNewCommand(command) {
   }
   this.inProcess++;
   const self = this;
+  if (tup.isFinishBatchTuple()) {
+    this.processFinishBatch(tup, () => {
+      self.inProcess--;
+      self.pump();
+    });
+    return;
+  }
   this.processTuple(tup, () => {
     self.inProcess--;
     self.pump();
@@ -1114,12 +1126,40 @@ Bolt.prototype.processTuple = function processTuple(tup, finished) {
   });
 };
 
+/**
+ * Called, in a DRPC chain declared with finishBatch: true, once every
+ * tuple of the request has been processed (Storm's finishBatch): emit the
+ * request's answer here; emits are anchored for you. May take done or be
+ * async.
+ */
+Bolt.prototype.finishBatch = function finishBatch(requestId, done) {
+  done();
+};
+
+const finishStorage = new AsyncLocalStorage();
+
+/** Runs finishBatch for a __finish_batch tuple, then acks it (fails it on error). */
+Bolt.prototype.processFinishBatch = function processFinishBatch(tup, finished) {
+  const self = this;
+  finishStorage.run(tup, () => {
+    callWithDone(self, self.finishBatch, [tup.values[0]], (err) => {
+      if (err) {
+        send({ command: 'fail', id: tup.id });
+        self.reportError(errorText(err));
+      } else {
+        send({ command: 'ack', id: tup.id });
+      }
+      finished();
+    });
+  });
+};
+
 Bolt.prototype.__emit = function __emit(details, needTaskIds) {
   let anchors = [];
   if (details.anchorTupleId !== undefined && details.anchorTupleId !== null) {
     anchors = anchorIds(details.anchorTupleId);
   } else {
-    const current = this.currentTuple();
+    const current = finishStorage.getStore() || this.currentTuple();
     if (current !== undefined) anchors = [current.id];
   }
   const msg = { command: 'emit', tuple: details.tuple, anchors };

@@ -72,7 +72,7 @@ except ImportError:  # pragma: no cover - CPython always has it
 from json.encoder import encode_basestring_ascii as _encode_basestring_ascii
 
 __all__ = [
-    "Tuple", "Bolt", "BasicBolt", "Spout", "WindowedBolt", "Window",
+    "Tuple", "Bolt", "BasicBolt", "BatchBolt", "Spout", "WindowedBolt", "Window",
     "emit", "emitDirect", "ack", "fail", "sync", "reportError", "rpcMetrics",
     "log", "logTrace", "logDebug", "logInfo", "logWarn", "logError",
     "initComponent", "readMsg", "readCommand", "readTuple", "readTaskIds",
@@ -679,9 +679,14 @@ def rpcMetrics(name, params):
 def initComponent():
     """Connects to the host, does the handshake and returns [conf, context]."""
     _ensure_connected()
+    global _CONF
     setup = readMsg()
     sendpid(setup["pidDir"])
+    _CONF = setup["conf"] or {}
     return [setup["conf"], setup["context"]]
+
+
+_CONF = {}  # the topology configuration, once initComponent ran
 
 
 # --- Components --------------------------------------------------------------
@@ -706,6 +711,34 @@ class Tuple(object):
     def is_heartbeat_tuple(self):
         return self.task == -1 and self.stream == "__heartbeat"
 
+    def is_finish_batch_tuple(self):
+        return self.task == -1 and self.stream == FINISH_BATCH_STREAM
+
+
+# A bolt of a DRPC chain declared with finishBatch: true gets, once it has
+# seen every tuple of a request, a tuple [request_id] on this stream. The
+# adapter calls finish_batch(request_id), anchors what it emits to that
+# tuple, and acks it (or fails it if finish_batch raises).
+FINISH_BATCH_STREAM = "__finish_batch"
+
+
+def _finish_batch(bolt, msg):
+    global ANCHOR_TUPLE
+    tup = Tuple(msg.get("id"), msg["comp"], msg["stream"], msg["task"], msg["tuple"])
+    saved, ANCHOR_TUPLE = ANCHOR_TUPLE, tup
+    try:
+        bolt.finish_batch(tup.values[0])
+        end = getattr(bolt, "_end_batch", None)
+        if end is not None:
+            end(tup.values[0])
+    except Exception:
+        fail(tup)
+        reportError(traceback.format_exc())
+    else:
+        _writer.add({"command": "ack", "id": tup.id})
+    finally:
+        ANCHOR_TUPLE = saved
+
 
 def _die():
     """Reports the exception being handled and exits with status 1."""
@@ -729,6 +762,10 @@ class Bolt(object):
     def process(self, tuple):
         pass
 
+    def finish_batch(self, request_id):
+        """Called, in a DRPC chain with finishBatch: true, once every tuple of
+        the request has been processed; emits are anchored for you."""
+
     def run(self):
         global MODE
         MODE = Bolt
@@ -741,6 +778,8 @@ class Bolt(object):
                 stream = msg["stream"]
                 if stream == "__heartbeat":
                     _writer.add(_SYNC)
+                elif stream == FINISH_BATCH_STREAM and msg["task"] == -1:
+                    _finish_batch(self, msg)
                 else:
                     process(Tuple(msg.get("id"), msg["comp"], stream, msg["task"], msg["tuple"]))
                 _maybe_flush()
@@ -758,6 +797,10 @@ class BasicBolt(object):
     def process(self, tuple):
         pass
 
+    def finish_batch(self, request_id):
+        """Called, in a DRPC chain with finishBatch: true, once every tuple of
+        the request has been processed; emits are anchored for you."""
+
     def run(self):
         global MODE, ANCHOR_TUPLE
         MODE = Bolt
@@ -770,6 +813,11 @@ class BasicBolt(object):
                 stream = msg["stream"]
                 if stream == "__heartbeat":
                     _writer.add(_SYNC)
+                    _maybe_flush()
+                    continue
+                if stream == FINISH_BATCH_STREAM and msg["task"] == -1:
+                    ANCHOR_TUPLE = None
+                    _finish_batch(self, msg)
                     _maybe_flush()
                     continue
                 tup = Tuple(msg.get("id"), msg["comp"], stream, msg["task"], msg["tuple"])
@@ -884,6 +932,40 @@ class WindowedBolt(object):
                 _before_block()
         except Exception:
             _die()
+
+
+class BatchBolt(BasicBolt):
+    """Storm's IBatchBolt for a DRPC chain declared with finishBatch: true:
+    process(tuple) sees each tuple of a request (acked for you, emits anchored),
+    finish_batch(request_id) runs once when the request is complete.
+    self.batch(request_id) is a dict kept per request and dropped after
+    finish_batch."""
+
+    def batch(self, request_id):
+        batches = self.__dict__.setdefault("_batches", {})
+        entry = batches.get(request_id)
+        if entry is None:
+            now = time.monotonic()
+            _expire_batches(batches, now)
+            entry = batches[request_id] = (now, {})
+        return entry[1]
+
+    def _end_batch(self, request_id):
+        self.__dict__.get("_batches", {}).pop(request_id, None)
+
+
+def _expire_batches(batches, now):
+    """Drops the batches older than topology.message.timeout.secs: their
+    tuples timed out, so their request failed and will never finish."""
+    try:
+        timeout = float(_CONF.get("topology.message.timeout.secs", 30))
+    except (TypeError, ValueError):
+        timeout = 30.0
+    while batches:
+        request_id, (created, _) = next(iter(batches.items()))
+        if now - created < timeout:
+            return
+        del batches[request_id]
 
 
 class Spout(object):

@@ -1038,6 +1038,12 @@ module Storm
     alias is_heartbeat heartbeat?
     alias is_heartbeat_tuple heartbeat?
 
+    # The tuple a bolt of a DRPC chain declared with finishBatch: true gets
+    # when it has seen every tuple of a request: [request_id].
+    def finish_batch?
+      task == -1 && stream == '__finish_batch'
+    end
+
     def to_s
       "#<Storm::Tuple id=#{id.inspect} component=#{component.inspect} stream=#{stream.inspect} " \
         "task=#{task.inspect} values=#{values.inspect}>"
@@ -1052,6 +1058,11 @@ module Storm
     def prepare(conf, context); end
 
     def process(tuple); end
+
+    # Called, in a DRPC chain declared with finishBatch: true, once every
+    # tuple of the request has been processed (Storm's finishBatch); emits
+    # are anchored for you.
+    def finish_batch(request_id); end
 
     def run
       Storm::Protocol.mode = 'bolt'
@@ -1069,6 +1080,8 @@ module Storm
       msg = read_command
       if msg['stream'] == '__heartbeat'
         p.writer.add(SYNC)
+      elsif msg['stream'] == '__finish_batch' && msg['task'] == -1
+        finish(Tuple.new(msg['id'], msg['comp'], msg['stream'], msg['task'], msg['tuple']))
       else
         handle(Tuple.new(msg['id'], msg['comp'], msg['stream'], msg['task'], msg['tuple']))
       end
@@ -1077,6 +1090,23 @@ module Storm
 
     def handle(tup)
       process(tup)
+    end
+
+    # Runs finish_batch with emits anchored to the finish tuple, then acks
+    # it, or fails it if finish_batch raises.
+    def finish(tup)
+      p = Storm::Protocol
+      p.anchor_tuple = tup
+      begin
+        finish_batch(tup.values[0])
+      rescue StandardError, ScriptError => e
+        p.writer.add('command' => 'fail', 'id' => tup.id)
+        reportError("#{e.class}: #{e.message}\n#{Array(e.backtrace).join("\n")}")
+      else
+        p.writer.add('command' => 'ack', 'id' => tup.id)
+      ensure
+        p.anchor_tuple = nil
+      end
     end
   end
 

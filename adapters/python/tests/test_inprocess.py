@@ -633,5 +633,75 @@ class SpoutTest(AdapterTestCase):
         self.assertIn("KeyError", host.out[0]["msg"])
 
 
+def finish(id, request):
+    return {"id": id, "comp": "__coordinator", "stream": "__finish_batch", "task": -1, "tuple": [request]}
+
+
+class FinishBatchTest(AdapterTestCase):
+    def test_bolt_finish_batch_is_anchored_and_acked(self):
+        class Count(storm.Bolt):
+            def initialize(self, conf, context):
+                self.n = {}
+
+            def process(self, t):
+                self.n[t.values[0]] = self.n.get(t.values[0], 0) + 1
+                storm.ack(t)
+
+            def finish_batch(self, request):
+                storm.emit([request, self.n.pop(request, 0)])
+        host = self.run_component(Count(), [tup("1", "r", "a"), tup("2", "r", "b"), finish("f", "r"), finish("g", "q")])
+        self.assertEqual(host.out, [
+            {"command": "ack", "id": "1"},
+            {"command": "ack", "id": "2"},
+            {"command": "emit", "anchors": ["f"], "tuple": ["r", 2], "need_task_ids": False},
+            {"command": "ack", "id": "f"},
+            {"command": "emit", "anchors": ["g"], "tuple": ["q", 0], "need_task_ids": False},
+            {"command": "ack", "id": "g"},
+        ])
+
+    def test_failing_finish_batch_fails_the_request(self):
+        class Broken(storm.BasicBolt):
+            def finish_batch(self, request):
+                raise ValueError("no answer")
+        host = self.run_component(Broken(), [finish("f", "r"), tup("1", "r", "a")])
+        self.assertEqual(host.out[0], {"command": "fail", "id": "f"})
+        self.assertEqual(host.out[1]["command"], "error")
+        self.assertIn("no answer", host.out[1]["msg"])
+        # The bolt goes on, and its emits are anchored to the tuple again.
+        self.assertEqual(host.out[2:], [{"command": "ack", "id": "1"}])
+
+    def test_batch_bolt_keeps_state_per_request(self):
+        class Distinct(storm.BatchBolt):
+            def process(self, t):
+                self.batch(t.values[0]).setdefault("seen", set()).add(t.values[1])
+
+            def finish_batch(self, request):
+                storm.emit([request, len(self.batch(request).get("seen", ()))])
+        bolt = Distinct()
+        host = self.run_component(bolt, [tup("1", "r", "a"), tup("2", "q", "a"), tup("3", "r", "a"),
+                                         tup("4", "r", "b"), finish("f", "r"), finish("g", "q")])
+        emits = [m for m in host.out if m["command"] == "emit"]
+        self.assertEqual(emits, [
+            {"command": "emit", "anchors": ["f"], "tuple": ["r", 2], "need_task_ids": False},
+            {"command": "emit", "anchors": ["g"], "tuple": ["q", 1], "need_task_ids": False},
+        ])
+        self.assertEqual(bolt._batches, {})
+
+    def test_batch_bolt_drops_batches_past_the_message_timeout(self):
+        storm._CONF = {"topology.message.timeout.secs": 30}
+        self.addCleanup(setattr, storm, "_CONF", {})
+        bolt = storm.BatchBolt()
+        now = [1000.0]
+        real = storm.time.monotonic
+        storm.time.monotonic = lambda: now[0]
+        self.addCleanup(setattr, storm.time, "monotonic", real)
+        bolt.batch("old")["x"] = 1
+        now[0] += 20
+        bolt.batch("newer")
+        now[0] += 15  # "old" is 35 s old, "newer" 15 s
+        bolt.batch("newest")
+        self.assertEqual(list(bolt._batches), ["newer", "newest"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -36,6 +36,7 @@ type devClusterOptions struct {
 	uiPort     int
 	ports      []int
 	logLevel   string
+	drpc       devDRPCFlags
 }
 
 // newDevClusterCmd starts a one-node cluster for trying squall out: a
@@ -44,10 +45,11 @@ func newDevClusterCmd() *cobra.Command {
 	var o devClusterOptions
 	cmd := &cobra.Command{
 		Use:   "dev-cluster",
-		Short: "Run a one-node cluster on this machine: ZooKeeper, nimbus and a supervisor",
+		Short: "Run a one-node cluster on this machine: ZooKeeper, nimbus, a supervisor and a DRPC server",
 		Long: `Run a one-node cluster for trying squall out: a ZooKeeper (Debian's
 zookeeper package, or --zookeeper to use one already running), a nimbus with
-the REST API, and a supervisor with four worker slots, all on 127.0.0.1. It
+the REST API, a supervisor with four worker slots and a DRPC server (squall
+drpc, for topologies with a drpc: section), all on 127.0.0.1. It
 writes the cluster's configuration to DIR/squall.yaml, and while it runs the
 client commands (submit, list, kill, ...) find it there without --config.
 
@@ -58,6 +60,7 @@ removed; worker logs are kept). With --zookeeper, the topologies it kills
 on Ctrl-C are all it can remove.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.drpc.explicit = cmd.Flags().Changed("drpc-port") || cmd.Flags().Changed("drpc-invocations-port") || cmd.Flags().Changed("drpc-http-port")
 			return runDevCluster(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -69,6 +72,7 @@ on Ctrl-C are all it can remove.`,
 	f.IntVar(&o.uiPort, "ui-port", 8080, "the REST API's port (ui.port; 0: any free port)")
 	f.IntSliceVar(&o.ports, "ports", []int{6700, 6701, 6702, 6703}, "the supervisor's worker ports (supervisor.slots.ports)")
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level of the daemons: debug, info, warn or error")
+	o.drpc.register(f)
 	return cmd
 }
 
@@ -150,6 +154,11 @@ func runDevCluster(ctx context.Context, o devClusterOptions, stdout, stderr io.W
 	if err := writeYAML(confFile, conf); err != nil {
 		return err
 	}
+	drpcd, drpcHTTP, err := startDevDRPC(ctx, o.drpc, exe, o.logLevel, stderr, conf, confFile)
+	if err != nil {
+		return err
+	}
+	defer drpcd.stop() // after the supervisor: its workers' spouts first
 	sup, err := startDaemon(exe, "supervisor", stderr, "supervisor node=", "supervisor", "--config", confFile, "--log-level", o.logLevel, "--kill-workers")
 	if err != nil {
 		return err
@@ -173,19 +182,22 @@ func runDevCluster(ctx context.Context, o devClusterOptions, stdout, stderr io.W
   nimbus      %s   REST http://%s/api/v1/cluster/summary
   UI          http://%s/
   supervisor  slots %v   logs in %s
+  DRPC        http://%s/drpc/FUNCTION/ARGS
 Try:
   squall submit examples/wordcount
   squall list
   curl http://%s/api/v1/topology/summary
 (the client commands read %s while the cluster runs)
 Ctrl-C kills the topologies and stops the cluster.
-`, dir, zkAddr, fields["grpc"], fields["http"], fields["http"], o.ports, filepath.Join(dir, "local", "logs"), fields["http"], confFile)
+`, dir, zkAddr, fields["grpc"], fields["http"], fields["http"], o.ports, filepath.Join(dir, "local", "logs"), drpcHTTP, fields["http"], confFile)
 	select {
 	case <-ctx.Done():
 	case <-nimbus.proc.Done():
 		return fmt.Errorf("nimbus stopped: %v", nimbus.proc.Status())
 	case <-sup.proc.Done():
 		return fmt.Errorf("supervisor stopped: %v", sup.proc.Status())
+	case <-drpcd.proc.Done():
+		return fmt.Errorf("drpc server stopped: %v", drpcd.proc.Status())
 	}
 	fmt.Fprintln(stdout, "stopping the dev cluster: killing its topologies")
 	if err := killAll(fields["grpc"], 30*time.Second); err != nil {

@@ -31,6 +31,7 @@ type localOptions struct {
 	interval time.Duration
 	logLevel string
 	inactive bool
+	drpc     localDRPCFlags
 
 	// signals delivers interrupts; nil means this process's SIGINT and
 	// SIGTERM. Tests send their own.
@@ -60,7 +61,8 @@ child processes stopped; a second Ctrl-C kills the children at once. The
 summary is printed in both cases.`,
 		Example: `  squall local examples/wordcount
   squall local --duration 30s topology.yaml
-  squall local --dry-run --filter dev.properties flux.yaml`,
+  squall local --dry-run --filter dev.properties flux.yaml
+  squall local --drpc examples/reach-python    # then: curl http://127.0.0.1:3774/drpc/reach/squall.dev/blog/1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLocal(cmd.Context(), o, deps.Registry, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -73,6 +75,7 @@ summary is printed in both cases.`,
 	f.DurationVar(&o.interval, "interval", 0, "how often to show progress (default 1s on a terminal, 10s otherwise)")
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error (child stderr is logged at info)")
 	f.BoolVar(&o.inactive, "inactive", false, "start with the topology deactivated")
+	o.drpc.register(f)
 	return cmd
 }
 
@@ -121,6 +124,19 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 	env, err := adapters.Install(filepath.Join(work, "adapters"))
 	if err != nil {
 		return err
+	}
+	if o.drpc.enabled && !o.dryRun {
+		d, err := startLocalDRPC(topo.Config, o.drpc, logger)
+		if err != nil {
+			return err
+		}
+		defer d.stop() // after the worker: its spouts fail what they hold
+		conf, err := d.topologyConfig()
+		if err != nil {
+			return err
+		}
+		topo.Config = topo.Config.Merge(conf)
+		prog.notice(d.banner())
 	}
 	shellOpts := shell.Options{Env: env, StopGrace: o.stopGrace}
 	pidDir := filepath.Join(work, "pids")
