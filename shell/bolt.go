@@ -122,14 +122,17 @@ func (b *Bolt) Execute(t topology.Tuple) {
 		b.mu.Unlock()
 		return
 	}
-	// A child holding nothing waits for this tuple: write it at once. A
-	// busy one gets its input from the writer goroutine, in batches that
+	// A child that has read all its input may be waiting for this tuple:
+	// write it at once, which spares it the wait for the writer goroutine
+	// to wake (a child that waits for its task ids after every emit reads
+	// ahead, so it is in this state most of the time). A child with input
+	// still to read gets more from the writer goroutine, in batches that
 	// cost one system call each. Tuples are queued under mu, so that they
 	// reach the child in the order they were admitted.
-	idle := b.held.len() == 0
+	starving := b.held.len() == 0 || b.cur.readAll()
 	c, id := b.cur, b.admit(t, now)
 	item := outItem{kind: itemTuple, id: id, tuple: t}
-	if !idle {
+	if !starving {
 		c.queue(item, false)
 		b.mu.Unlock()
 		return
@@ -241,6 +244,19 @@ func (b *Bolt) Cleanup() {
 	if b.sup != nil {
 		b.sup.shutdown()
 	}
+}
+
+// Backlog returns how many tuples the task holds: waiting to be written
+// to the child, and written but not yet acked or failed by it. The
+// worker's load-aware shuffles send fewer tuples to a task that holds
+// more than its siblings. It is safe for concurrent use.
+func (b *Bolt) Backlog() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.held == nil {
+		return 0 // not prepared
+	}
+	return len(b.backlog) + b.held.len()
 }
 
 // Health reports on the task's child.

@@ -470,6 +470,13 @@ func (c *child) enqueue(item outItem, urgent bool) {
 	c.out.add(item, urgent)
 }
 
+// readAll reports whether the child has read everything written to it:
+// nothing waits for kick or the writer, nor unread in its stdin. It costs
+// a system call when nothing is queued.
+func (c *child) readAll() bool {
+	return c.queued.Load() == 0 && c.out.empty() && c.stdinW.unread() == 0
+}
+
 // queue hands item to the writer goroutine: the way to feed a busy child,
 // whose input then goes in batches of one system call each.
 func (c *child) queue(item outItem, urgent bool) {

@@ -53,6 +53,16 @@ func (w *stdinWriter) fits(n int) bool {
 	return unread >= 0 && n <= w.capacity-unread-pageSlack
 }
 
+// unread returns how many bytes written to the pipe its reader has not
+// read yet, -1 if unknown. Unlike the other methods, it is safe to call
+// without the child's wmu.
+func (w *stdinWriter) unread() int {
+	if w.rc == nil {
+		return -1
+	}
+	return pipeUnread(w.rc)
+}
+
 // leftover reports whether a non-blocking write left bytes unwritten.
 func (w *stdinWriter) leftover() bool { return len(w.rest) > 0 }
 

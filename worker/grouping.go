@@ -18,10 +18,20 @@ type grouper interface {
 
 // newGrouper returns the grouper for a subscription of a component with
 // the given target tasks (sorted), from a stream with the given fields.
-// local says which tasks run in this worker, for local-or-shuffle.
-func newGrouper(g topology.Grouping, targets []int, fields *topology.Fields, local func(task int) bool, seed uint64) (grouper, error) {
+// local says which tasks run in this worker, for local-or-shuffle. load,
+// if not nil, gives a task's backlog: shuffle and local-or-shuffle then
+// deal fewer tuples to tasks that fall behind (loadAwareShuffle).
+func newGrouper(g topology.Grouping, targets []int, fields *topology.Fields, local func(task int) bool, load func(task int) int, seed uint64) (grouper, error) {
+	shuffle := func(targets []int) grouper {
+		if load != nil && len(targets) > 1 {
+			return newLoadAwareShuffle(targets, load, seed)
+		}
+		return newShuffle(targets, seed)
+	}
 	switch g.Type {
-	case topology.Shuffle, topology.None:
+	case topology.Shuffle:
+		return shuffle(targets), nil
+	case topology.None:
 		return newShuffle(targets, seed), nil
 	case topology.LocalOrShuffle:
 		var mine []int
@@ -31,9 +41,9 @@ func newGrouper(g topology.Grouping, targets []int, fields *topology.Fields, loc
 			}
 		}
 		if len(mine) > 0 {
-			return newShuffle(mine, seed), nil
+			return shuffle(mine), nil
 		}
-		return newShuffle(targets, seed), nil
+		return shuffle(targets), nil
 	case topology.FieldsGrouping:
 		idx, err := fieldIndexes(g.Fields, fields)
 		if err != nil {

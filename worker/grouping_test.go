@@ -18,7 +18,7 @@ func mustGrouper(t *testing.T, g topology.Grouping, targets []int, fields []stri
 	if local == nil {
 		local = func(int) bool { return true }
 	}
-	gr, err := newGrouper(g, targets, topology.NewFields(fields...), local, 42)
+	gr, err := newGrouper(g, targets, topology.NewFields(fields...), local, nil, 42)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,11 @@ func (w *Worker) routesFor(ctx *topology.TaskContext, comp *topology.Component, 
 				continue
 			}
 			seed := uint64(task)<<32 | uint64(i)<<16 | uint64(j)
-			g, err := newGrouper(sub.Grouping, targets, out.src.Fields, w.isLocal, seed)
+			var load func(int) int
+			if !ctx.Config.Bool(topology.KeyDisableLoadAwareMessaging, false) {
+				load = w.taskLoad
+			}
+			g, err := newGrouper(sub.Grouping, targets, out.src.Fields, w.isLocal, load, seed)
 			if err != nil {
 				return nil, fmt.Errorf("stream %q to %s: %w", s.ID, sub.Component, err)
 			}

@@ -119,6 +119,10 @@ type Worker struct {
 	writeTimeout time.Duration
 	// userMetrics holds the metrics tasks record.
 	userMetrics userMetrics
+	// backlogs holds, by task id, the bolts that hold tuples of their own
+	// (taskLoad), indexed once by backlogsOnce.
+	backlogsOnce sync.Once
+	backlogs     []backlogger
 }
 
 // New validates cfg and builds the worker's executors and tasks. It

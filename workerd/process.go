@@ -255,11 +255,12 @@ func (p *process) fileHeartbeats(ctx context.Context) {
 	}
 }
 
-// stateHeartbeats reports the worker's statistics to nimbus.
+// stateHeartbeats reports the worker's statistics to nimbus, more often
+// while the worker is young (statsEvery).
 func (p *process) stateHeartbeats(ctx context.Context) {
 	every := p.cfg.Conf.Seconds(topology.KeyTaskHeartbeatFreqSecs, 3*time.Second)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
 		up := time.Since(p.started)
 		hb := cluster.WorkerHeartbeat{
@@ -274,10 +275,11 @@ func (p *process) stateHeartbeats(ctx context.Context) {
 		if err := p.cfg.State.PutWorkerHeartbeat(ctx, hb); err != nil && ctx.Err() == nil {
 			p.log.Warn("write worker heartbeat", "err", err)
 		}
+		timer.Reset(statsEvery(time.Since(p.started), every))
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
 	}
 }
