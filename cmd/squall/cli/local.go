@@ -88,6 +88,7 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 	if err != nil {
 		return err
 	}
+	warnLint(stderr, src, o.topologyFlags, reg)
 	overrides, err := o.overrides()
 	if err != nil {
 		return err
