@@ -107,7 +107,8 @@ type child struct {
 // standard streams. The child's stderr is drained into log from the start.
 // At most stderrRate of its stderr lines a second reach log, in bursts of
 // ten times that.
-func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRate int) (*child, error) {
+// With a tty, the child also gets it as its terminal (attachTerminal).
+func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRate int, tty *os.File) (*child, error) {
 	path, err := resolve(argv, dir, env)
 	if err != nil {
 		return nil, err
@@ -120,6 +121,9 @@ func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRat
 		}
 	}
 	cmd := &exec.Cmd{Path: path, Args: argv, Dir: dir, Env: env, Stdin: files[0], Stdout: files[3], Stderr: files[5]}
+	if tty != nil {
+		attachTerminal(cmd, tty)
+	}
 	proc, err := procgroup.Start(cmd)
 	closeAll([]*os.File{files[0], files[3], files[5]}) // the child's ends
 	if err != nil {
