@@ -213,3 +213,60 @@ func TestRunDebugsOnTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalAttach runs a topology with squall local --attach on a
+// terminal: the attached bolt stops in pdb; it is not killed for its
+// silence while the debugger holds it (a 2 s liveness timeout here), and
+// goes on when continued. Ctrl-C then stops the topology.
+func TestLocalAttach(t *testing.T) {
+	transcript.Interpreter(t, "python3")
+	dir := t.TempDir()
+	bolt := `import storm
+
+stopped = False
+
+class Split(storm.BasicBolt):
+    def process(self, tup):
+        global stopped
+        if not stopped:
+            stopped = True
+            word = tup.values[0]
+            breakpoint()
+            storm.logWarn("continued after " + word)
+        storm.emit([tup.values[0]])
+
+Split().run()
+`
+	for name, text := range map[string]string{
+		"topology.yaml":      fmt.Sprintf(debugYAML, "python3", "split.py"),
+		"resources/split.py": bolt,
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := startOnTerminal(t, dir, "local", "--attach", "split", "-c", "topology.subprocess.timeout.secs=2", ".")
+	u.expect(`split task \d+ is attached`)
+	u.expect(`\(Pdb\) `)
+	// Longer than the liveness timeout: the debugger holds the child.
+	time.Sleep(5 * time.Second)
+	u.typeLine("p word")
+	u.expect(`'\w+'`)
+	u.expect(`\(Pdb\) `)
+	u.typeLine("c")
+	u.expect(`continued after \w+`)
+	if _, err := u.tty.Write([]byte{3}); err != nil { // Ctrl-C
+		t.Fatal(err)
+	}
+	u.expect(`debugme-1-\d+ ran for `)
+	if code := u.exitCode(); code != 0 {
+		t.Errorf("squall local exited with %d; the terminal shows:\n%s", code, u.out)
+	}
+	if strings.Contains(u.out.String(), "shell child failed") {
+		t.Errorf("the child was killed while the debugger held it:\n%s", u.out)
+	}
+}
