@@ -2,12 +2,18 @@ package shell
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/creack/pty"
+
+	"github.com/squallstream/squall/internal/procgroup"
 )
 
 // Terminal is a terminal of a task's child's own, beside its protocol
@@ -56,4 +62,71 @@ func OpenTerminal() (master, tty *os.File, err error) {
 		return nil, nil, fmt.Errorf("set up the child's terminal: %w", err)
 	}
 	return master, tty, nil
+}
+
+// isNode reports whether a command runs Node, whose debugger is not a
+// terminal program but an inspector the host attaches a client to.
+func isNode(argv0 string) bool {
+	base := filepath.Base(argv0)
+	return base == "node" || base == "nodejs"
+}
+
+// withInspector makes a Node command start its inspector on a loopback
+// port of the system's choosing.
+func withInspector(argv []string) []string {
+	return append([]string{argv[0], "--inspect=127.0.0.1:0"}, argv[1:]...)
+}
+
+// inspectorAddr returns the host:port in Node's "Debugger listening on
+// ws://HOST:PORT/ID" line, if line is one: what node inspect takes.
+func inspectorAddr(line string) (string, bool) {
+	rest, ok := strings.CutPrefix(line, "Debugger listening on ws://")
+	if !ok {
+		return "", false
+	}
+	addr, _, _ := strings.Cut(strings.TrimSpace(rest), "/")
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		return "", false
+	}
+	return addr, true
+}
+
+// nodeExitsLine is what Node prints when it would exit while a debugger
+// is attached: it then waits for the debugger to go.
+const nodeExitsLine = "Waiting for the debugger to disconnect..."
+
+// inspectClient runs Node's own debugger client, node inspect, on the
+// child's terminal, attached to the child's inspector: debugger;
+// statements stop there. It is stopped with the child.
+type inspectClient struct {
+	mu   sync.Mutex
+	proc *procgroup.Process
+	done bool
+}
+
+func (ic *inspectClient) start(node, addr string, tty *os.File, log *slog.Logger) {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	if ic.done || ic.proc != nil {
+		return
+	}
+	cmd := exec.Command(node, "inspect", addr)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	p, err := procgroup.Start(cmd)
+	if err != nil {
+		log.Warn("cannot start node inspect for the child's inspector", "addr", addr, "err", err)
+		return
+	}
+	ic.proc = p
+}
+
+// stop kills the client: the child, whose inspector would wait for the
+// client to disconnect, can then exit.
+func (ic *inspectClient) stop() {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	ic.done = true
+	if ic.proc != nil {
+		ic.proc.Stop(0)
+	}
 }

@@ -101,6 +101,11 @@ type child struct {
 	stderrDone chan struct{}
 	stderrTail *lineTail
 	strays     atomic.Int64
+
+	// inspect is the debugger client of a Node child with a terminal,
+	// nil otherwise; onStderr, if set, sees every stderr line.
+	inspect  *inspectClient
+	onStderr func(line string)
 }
 
 // launch starts a child in its own process group with pipes on its
@@ -112,6 +117,10 @@ func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRat
 	path, err := resolve(argv, dir, env)
 	if err != nil {
 		return nil, err
+	}
+	node := tty != nil && isNode(argv[0])
+	if node {
+		argv = withInspector(argv)
 	}
 	var files [6]*os.File // stdin r/w, stdout r/w, stderr r/w
 	for i := 0; i < 6; i += 2 {
@@ -145,6 +154,18 @@ func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRat
 		stderrTail: newLineTail(stderrLines),
 	}
 	c.touch(time.Now())
+	if node {
+		c.inspect = &inspectClient{}
+		tty := tty
+		c.onStderr = func(line string) {
+			if addr, ok := inspectorAddr(line); ok {
+				c.inspect.start(path, addr, tty, c.log)
+			}
+			if line == nodeExitsLine {
+				c.inspect.stop() // Node exits only once its debugger is gone
+			}
+		}
+	}
 	go c.drainStderr(files[4], newLineLimiter(float64(stderrRate), 10*stderrRate))
 	return c, nil
 }
@@ -652,6 +673,9 @@ func (c *child) drainStderr(f *os.File, limit *lineLimiter) {
 				}
 			}
 			c.stderrTail.add(s) // the tail keeps every line, for error reports
+			if c.onStderr != nil {
+				c.onStderr(s)
+			}
 			if ok, n := limit.allow(time.Now()); ok {
 				dropped(n)
 				c.log.Info("child stderr", "line", s)
@@ -679,6 +703,9 @@ func (c *child) shutdown(grace, ioWait time.Duration, pidDir string) (readerDone
 		c.log.Warn("cannot read the pid directory for the child's descendants", "err", err)
 	}
 	c.stdin.Close()
+	if c.inspect != nil {
+		c.inspect.stop()
+	}
 	c.proc.StopWith(grace, others)
 	c.removePidFiles(pidDir, others)
 	if !c.ioStarted {

@@ -118,6 +118,9 @@ var debuggers = []struct {
 	lang, interpreter, script, code string
 	stopped, prompt                 string // patterns
 	inspect, shows, cont            string
+	// attached, if set, shows that a debugger client attached to a new
+	// child (Node's node inspect): only then does it stop.
+	attached string
 }{
 	{
 		lang: "python", interpreter: "python3", script: "split.py",
@@ -156,6 +159,26 @@ Split.new.run
 		stopped: `=> +\d+: +binding\.irb`, prompt: `irb\(#<Split:[^>]*>\):\d+:0> `,
 		inspect: "words.size", shows: `=> 2`, cont: "exit",
 	},
+	{
+		lang: "node", interpreter: "node", script: "split.js",
+		code: `const { BasicBolt } = require('storm');
+
+class Split extends BasicBolt {
+  process(tup, done) {
+    const words = String(tup.values[0]).split(' ');
+    if (words[0] === 'crash') process.exit(3);
+    debugger;
+    for (const w of words) this.emit({ tuple: [w] });
+    done();
+  }
+}
+
+new Split().run();
+`,
+		attached: `debug> `,
+		stopped:  `break in .*split\.js:7`, prompt: `debug> `,
+		inspect: "exec JSON.stringify(words)", shows: `\["snow","white"\]`, cont: "cont",
+	},
 }
 
 // TestRunDebugsOnTerminal types a tuple to squall run on a terminal: the
@@ -180,7 +203,10 @@ func TestRunDebugsOnTerminal(t *testing.T) {
 			}
 			u := startOnTerminal(t, dir, "run", "split")
 			u.expect(`split \(bolt, task \d+\) is ready`)
-			u.expect(`> `)
+			u.expect(`split\[\d+\]> `)
+			if d.attached != "" {
+				u.expect(d.attached)
+			}
 			u.typeLine(`["snow white"]`)
 			u.expect(`\[\d+\] in #1 \["snow white"\]`)
 			u.expect(d.stopped)
@@ -192,17 +218,20 @@ func TestRunDebugsOnTerminal(t *testing.T) {
 			u.expect(`\[\d+\] emit default \["snow"\] anchors=#1`)
 			u.expect(`\[\d+\] emit default \["white"\] anchors=#1`)
 			u.expect(`\[\d+\] ack #1`)
-			u.expect(`> `)
+			u.expect(`split\[\d+\]> `)
 
 			u.typeLine("crash")
 			u.expect(`\[\d+\] crashed: `)
-			u.expect(`> `)
+			u.expect(`split\[\d+\]> `)
+			if d.attached != "" {
+				u.expect(d.attached)
+			}
 			u.typeLine(`["after the crash"]`)
 			u.expect(d.prompt)
 			u.typeLine(d.cont)
 			u.expect(`\[\d+\] emit default \["after"\] anchors=#3`)
 			u.expect(`\[\d+\] ack #3`)
-			u.expect(`> `)
+			u.expect(`split\[\d+\]> `)
 			u.typeLine(":quit")
 			if code := u.exitCode(); code != 0 {
 				t.Errorf("squall run exited with %d; the terminal shows:\n%s", code, u.out)
