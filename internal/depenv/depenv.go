@@ -585,3 +585,25 @@ func cloneMap(m map[string]string) map[string]string {
 	}
 	return out
 }
+
+// Users returns the shell components whose command runs Python, Node or
+// Ruby: those a failed build keeps from running.
+func Users(topo *topology.Topology) []string {
+	var ids []string
+	for _, c := range topo.Components {
+		if c.Shell != nil && len(c.Shell.Command) > 0 && langOf(c.Shell.Command[0]) != "" {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+// LocalCache is where squall local, run and test keep environments: the
+// user's cache directory.
+func LocalCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "squall", "envs")
+}

@@ -1,7 +1,6 @@
 package depenv
 
 import (
-	"archive/zip"
 	"crypto/sha512"
 	"encoding/base64"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/depenv/depenvtest"
 	"github.com/squallstream/squall/internal/transcript"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
@@ -28,41 +28,9 @@ func write(t *testing.T, path, text string) {
 	}
 }
 
-// WriteWheel writes a pure-Python wheel of package name, whose module
-// holds VALUE = value, into dir: a zip file, as pip reads it.
 func writeWheel(t *testing.T, dir, name, version, value string) {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%s-py3-none-any.whl", name, version)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z := zip.NewWriter(f)
-	info := fmt.Sprintf("%s-%s.dist-info", name, version)
-	files := []struct{ name, text string }{
-		{name + "/__init__.py", fmt.Sprintf("VALUE = %q\n", value)},
-		{info + "/METADATA", fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\n", name, version)},
-		{info + "/WHEEL", "Wheel-Version: 1.0\nGenerator: squall-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-	}
-	var record strings.Builder
-	for _, file := range files {
-		w, err := z.Create(file.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(file.text))
-		fmt.Fprintf(&record, "%s,,\n", file.name)
-	}
-	fmt.Fprintf(&record, "%s/RECORD,,\n", info)
-	w, err := z.Create(info + "/RECORD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte(record.String()))
-	if err := z.Close(); err != nil {
+	if err := depenvtest.WriteWheel(dir, name, version, value); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -152,6 +152,11 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 		topo.Config = topo.Config.Merge(conf)
 		prog.notice(d.banner())
 	}
+	if !o.dryRun {
+		if err := prepareDeps(ctx, topo, src.resources, env, prog, logger); err != nil {
+			return err
+		}
+	}
 	shellOpts := shell.Options{Env: env, StopGrace: o.stopGrace}
 	if att != nil {
 		shellOpts.Attach = att.terminal

@@ -115,6 +115,10 @@ func (o *runOptions) run(cmd *cobra.Command, reg *topology.Registry, component s
 		return err
 	}
 	out := cmd.OutOrStdout()
+	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	if err := prepareDeps(cmd.Context(), topo, src.resources, env, cmd.ErrOrStderr(), logger); err != nil {
+		return err
+	}
 	con := fixture.Console{In: in, Out: out, ReplayOnly: o.replay != "" && !isTerminal(in)}
 	if !o.noTTY {
 		if con.Term, con.TTY, err = shell.OpenTerminal(); err != nil {
@@ -130,6 +134,6 @@ func (o *runOptions) run(cmd *cobra.Command, reg *topology.Registry, component s
 		Shell:        shell.Options{Env: env, MinBackoff: 50 * time.Millisecond, StopGrace: time.Second},
 		Settle:       o.settle,
 		Timeout:      o.timeout,
-		Logger:       slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})),
+		Logger:       logger,
 	}, con, replay)
 }
