@@ -3,12 +3,14 @@ package workerd
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/depenv"
+	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -27,11 +29,19 @@ func prepareDeps(ctx context.Context, cfg ProcessConfig, topo *topology.Topology
 		MaxFiles:  cfg.Conf.Int(api.KeyPackageMaxFiles, 0),
 		Logger:    log,
 	}
+	// The supervisor hears from the worker while it builds: a build may
+	// take longer than its start timeout.
+	building, built := context.WithCancel(ctx)
+	go startingHeartbeats(building, cfg)
 	envs, err := depenv.Prepare(ctx, o)
+	built()
 	if err != nil {
+		// Recorded even when the worker is being stopped: it says why.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
 		for _, comp := range depenv.Users(topo) {
 			info := cluster.ErrorInfo{Component: comp, Host: cfg.Host, Port: cfg.Port, Time: time.Now(), Message: err.Error()}
-			if rerr := cfg.State.ReportError(ctx, cfg.StormID, info); rerr != nil {
+			if rerr := cfg.State.ReportError(rctx, cfg.StormID, info); rerr != nil {
 				log.Warn("record the dependencies' build error", "component", comp, "err", rerr)
 			}
 		}
@@ -42,4 +52,20 @@ func prepareDeps(ctx context.Context, cfg ProcessConfig, topo *topology.Topology
 	}
 	depenv.Apply(topo, envs, adapterEnv)
 	return nil
+}
+
+// startingHeartbeats writes the heartbeat file of a worker that is not
+// ready yet, every heartbeat period, until ctx ends.
+func startingHeartbeats(ctx context.Context, cfg ProcessConfig) {
+	every := cfg.Conf.Seconds(topology.KeyWorkerHeartbeatFreqSecs, time.Second)
+	dir := layout.WorkerDir(cfg.LocalDir, cfg.WorkerID)
+	for {
+		hb := layout.Heartbeat{StormID: cfg.StormID, Port: cfg.Port, Pid: os.Getpid(), Time: time.Now()}
+		layout.WriteJSON(layout.HeartbeatFile(dir), hb)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }
