@@ -201,7 +201,7 @@ func TestRunDebugsOnTerminal(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			u := startOnTerminal(t, dir, "run", "split")
+			u := startOnTerminal(t, dir, "run", "split", "--settle", "5s") // a debugger may take seconds to start under load
 			u.expect(`split \(bolt, task \d+\) is ready`)
 			u.expect(`split\[\d+\]> `)
 			if d.attached != "" {
