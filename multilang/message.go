@@ -110,6 +110,9 @@ type Context struct {
 	StreamToTargetToGrouping map[string]map[string]Grouping `json:"stream->target->grouping"`
 	SourceToStreamToGrouping map[string]map[string]Grouping `json:"source->stream->grouping"`
 	SourceToStreamToFields   map[string]map[string][]string `json:"source->stream->fields"`
+	// TTY is squall's extension: the child's fd of a terminal of its own,
+	// for a debugger (squall run); 0, and left out, when it has none.
+	TTY int `json:"squall.tty,omitempty"`
 }
 
 // Grouping is a grouping as Storm describes it to children: a type name

@@ -77,7 +77,15 @@ func (e *MsgpackEncoder) WriteHandshake(h *Handshake) error {
 // mpAppendContext writes the context as the JSON codec does: task ids as
 // string keys, a grouping's fields only when not nil.
 func mpAppendContext(b []byte, c *Context) ([]byte, error) {
-	b = msgp.AppendMapHeader(b, 8)
+	n := uint32(8)
+	if c.TTY != 0 {
+		n++
+	}
+	b = msgp.AppendMapHeader(b, n)
+	if c.TTY != 0 {
+		b = msgp.AppendString(b, "squall.tty")
+		b = mpAppendInt(b, int64(c.TTY))
+	}
 	b = msgp.AppendString(b, "task->component")
 	tasks := slices.Sorted(maps.Keys(c.TaskToComponent))
 	b = msgp.AppendMapHeader(b, uint32(len(tasks)))

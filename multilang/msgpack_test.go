@@ -297,7 +297,15 @@ func TestMsgpackEncodeBinaryAndFloat32(t *testing.T) {
 }
 
 func TestMsgpackEncodeHandshakeRoundTrip(t *testing.T) {
-	h := testHandshake()
+	for _, tty := range []int{0, 3} { // with squall's terminal extension too
+		h := testHandshake()
+		h.Context.TTY = tty
+		testMsgpackHandshakeRoundTrip(t, h)
+	}
+}
+
+func testMsgpackHandshakeRoundTrip(t *testing.T, h *Handshake) {
+	t.Helper()
 	var buf bytes.Buffer
 	e := NewMsgpackEncoder(&buf)
 	if err := e.WriteHandshake(h); err != nil {

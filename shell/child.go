@@ -101,16 +101,26 @@ type child struct {
 	stderrDone chan struct{}
 	stderrTail *lineTail
 	strays     atomic.Int64
+
+	// inspect is the debugger client of a Node child with a terminal,
+	// nil otherwise; onStderr, if set, sees every stderr line.
+	inspect  *inspectClient
+	onStderr func(line string)
 }
 
 // launch starts a child in its own process group with pipes on its
 // standard streams. The child's stderr is drained into log from the start.
 // At most stderrRate of its stderr lines a second reach log, in bursts of
 // ten times that.
-func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRate int) (*child, error) {
+// With a tty, the child also gets it as its terminal (attachTerminal).
+func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRate int, tty *os.File) (*child, error) {
 	path, err := resolve(argv, dir, env)
 	if err != nil {
 		return nil, err
+	}
+	node := tty != nil && isNode(argv[0])
+	if node {
+		argv = withInspector(argv)
 	}
 	var files [6]*os.File // stdin r/w, stdout r/w, stderr r/w
 	for i := 0; i < 6; i += 2 {
@@ -120,6 +130,9 @@ func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRat
 		}
 	}
 	cmd := &exec.Cmd{Path: path, Args: argv, Dir: dir, Env: env, Stdin: files[0], Stdout: files[3], Stderr: files[5]}
+	if tty != nil {
+		attachTerminal(cmd, tty)
+	}
 	proc, err := procgroup.Start(cmd)
 	closeAll([]*os.File{files[0], files[3], files[5]}) // the child's ends
 	if err != nil {
@@ -141,6 +154,18 @@ func launch(argv []string, dir string, env []string, log *slog.Logger, stderrRat
 		stderrTail: newLineTail(stderrLines),
 	}
 	c.touch(time.Now())
+	if node {
+		c.inspect = &inspectClient{}
+		tty := tty
+		c.onStderr = func(line string) {
+			if addr, ok := inspectorAddr(line); ok {
+				c.inspect.start(path, addr, tty, c.log)
+			}
+			if line == nodeExitsLine {
+				c.inspect.stop() // Node exits only once its debugger is gone
+			}
+		}
+	}
 	go c.drainStderr(files[4], newLineLimiter(float64(stderrRate), 10*stderrRate))
 	return c, nil
 }
@@ -648,6 +673,9 @@ func (c *child) drainStderr(f *os.File, limit *lineLimiter) {
 				}
 			}
 			c.stderrTail.add(s) // the tail keeps every line, for error reports
+			if c.onStderr != nil {
+				c.onStderr(s)
+			}
 			if ok, n := limit.allow(time.Now()); ok {
 				dropped(n)
 				c.log.Info("child stderr", "line", s)
@@ -675,6 +703,9 @@ func (c *child) shutdown(grace, ioWait time.Duration, pidDir string) (readerDone
 		c.log.Warn("cannot read the pid directory for the child's descendants", "err", err)
 	}
 	c.stdin.Close()
+	if c.inspect != nil {
+		c.inspect.stop()
+	}
 	c.proc.StopWith(grace, others)
 	c.removePidFiles(pidDir, others)
 	if !c.ioStarted {

@@ -36,6 +36,10 @@ type Options struct {
 	// crash-looping. Defaults 3 and 60s.
 	CrashLoopRestarts int
 	CrashLoopWindow   time.Duration
+	// Attach, if set, is asked once per task for a terminal its
+	// children get beside the protocol pipes (see Terminal); nil means
+	// none.
+	Attach func(component string, task int) *Terminal
 }
 
 func (o Options) withDefaults() Options {

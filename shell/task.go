@@ -92,6 +92,8 @@ type supervisor struct {
 	// unknown records unknown commands already logged; reader goroutines
 	// only, one child at a time.
 	unknown map[string]bool
+	// term is the children's own terminal, nil when not attached.
+	term *Terminal
 }
 
 func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskContext, set settings, report func(error), record func(string, any), h hooks) (*supervisor, error) {
@@ -109,6 +111,9 @@ func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskCon
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		unknown: map[string]bool{},
+	}
+	if opts.Attach != nil {
+		s.term = opts.Attach(ctx.ComponentID, ctx.TaskID)
 	}
 	if s.pidDir == "" {
 		dir, err := os.MkdirTemp("", "squall-pids-")
@@ -223,13 +228,20 @@ func (s *supervisor) stable(c *child, now time.Time) {
 // it was launched, is returned too so that it can be stopped and described.
 func (s *supervisor) start() (*child, *ChildError) {
 	cerr := &ChildError{Component: s.ctx.ComponentID, Task: s.ctx.TaskID, Phase: PhaseLaunch}
-	c, err := launch(s.spec.Command, s.ctx.ResourcesDir, s.env, s.log, s.set.stderrRate)
+	var tty *os.File
+	if s.term != nil {
+		tty = s.term.TTY
+	}
+	c, err := launch(s.spec.Command, s.ctx.ResourcesDir, s.env, s.log, s.set.stderrRate, tty)
 	if err != nil {
 		cerr.Cause = err
 		return nil, cerr
 	}
 	h := handshake(s.ctx)
 	h.PidDir = s.pidDir
+	if tty != nil {
+		h.Context.TTY = TTYFD
+	}
 	// A stop cuts the handshake short rather than wait for the startup
 	// timeout.
 	handshaking := make(chan struct{})
@@ -277,8 +289,8 @@ func (s *supervisor) watch(c *child) *ChildError {
 		case <-c.writerDone:
 			return cerr(fmt.Errorf("%w: writing to the child: %v", ErrExited, c.writeErr))
 		case now := <-tick.C:
-			if c.busy.Load() {
-				c.touch(now) // the host, not the child, is holding things up
+			if c.busy.Load() || s.debugging() {
+				c.touch(now) // the host or a debugger, not the child, is holding things up
 			} else if s.hooks.waiting(c) && c.silentFor(now) > s.set.timeout {
 				return cerr(fmt.Errorf("%w: no message for %v (topology.subprocess.timeout.secs)", ErrTimeout, s.set.timeout.Round(time.Millisecond)))
 			}
@@ -291,6 +303,11 @@ func (s *supervisor) watch(c *child) *ChildError {
 			}
 		}
 	}
+}
+
+// debugging reports whether a debugger holds the child on its terminal.
+func (s *supervisor) debugging() bool {
+	return s.term != nil && s.term.Holding != nil && s.term.Holding()
 }
 
 func readerCause(err error) error {

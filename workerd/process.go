@@ -100,6 +100,9 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	if err != nil {
 		return err
 	}
+	if err := prepareDeps(ctx, cfg, topo, layout.ResourcesDir(dist), env, log); err != nil {
+		return err
+	}
 	workerDir := layout.WorkerDir(cfg.LocalDir, cfg.WorkerID)
 	peers, err := peerSecurityOf(cfg.Conf, workerDir)
 	if err != nil {

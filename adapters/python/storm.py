@@ -41,6 +41,10 @@ Differences from Storm's adapter (all compatible with Storm's hosts):
   ``Bolt`` or a ``Spout`` whose code raises reports the traceback, writes it to
   stderr and exits with status 1, so the host restarts it.
 * Anchors may be given as ``Tuple`` objects or as tuple ids.
+* Under ``squall run`` (or ``squall local --attach``) the process has a
+  terminal of its own (descriptor ``SQUALL_TTY_FD``): ``breakpoint()`` and
+  ``pdb.set_trace()`` stop there, and the user debugs the component while
+  the protocol waits.
 
 The module keeps global state (one component per process) and is not
 thread-safe: call it from the thread that runs the component.
@@ -423,6 +427,43 @@ def _at_exit():
 
 
 atexit.register(_at_exit)
+
+
+def _attach_terminal():
+    """Points breakpoint() and pdb.set_trace() at this process's own terminal.
+
+    squall run (and squall local --attach) give the child a terminal beside
+    the protocol pipes, as descriptor SQUALL_TTY_FD: the debugger talks to
+    the user there, and the protocol, which nothing reads while a tuple's
+    processing is stopped, is untouched. Storm's hosts never set it.
+    """
+    try:
+        fd = int(os.environ.get("SQUALL_TTY_FD", ""))
+        tty_in = open(fd, "r", closefd=False)
+        tty_out = open(fd, "w", buffering=1, closefd=False)
+    except (ValueError, OSError):
+        return
+    import pdb
+
+    def set_trace(frame=None, *, header=None):
+        debugger = pdb.Pdb(stdin=tty_in, stdout=tty_out)
+        if header is not None:
+            debugger.message(header)
+        debugger.set_trace(frame or sys._getframe().f_back)
+
+    def breakpointhook(*args, **kws):
+        choice = os.environ.get("PYTHONBREAKPOINT", "")
+        if choice == "0":
+            return None
+        if choice not in ("", "pdb.set_trace"):
+            return sys.__breakpointhook__(*args, **kws)  # another debugger, as asked
+        return set_trace(sys._getframe().f_back, **kws)
+
+    pdb.set_trace = set_trace
+    sys.breakpointhook = breakpointhook
+
+
+_attach_terminal()
 
 
 class _StdoutToLog(io.TextIOBase):

@@ -44,6 +44,9 @@
 #   exits with status 1, so that the host restarts it.
 # * Anchors (:anchor or :anchors) may be Storm::Tuple objects or tuple ids.
 # * Spouts get activate and deactivate (no-ops unless overridden).
+# * Under squall run (or squall local --attach) the process has a terminal of
+#   its own (descriptor SQUALL_TTY_FD): binding.irb opens there, and the user
+#   debugs the component while the protocol waits.
 #
 # Wire formats: JSON (each message one JSON value followed by a line "end")
 # and MessagePack (topology.multilang.serializer: msgpack; pystorm's
@@ -1261,6 +1264,57 @@ module Storm
       end
     rescue StandardError, ScriptError => e
       Storm::Protocol.die(e, "Exception in spout")
+    end
+  end
+end
+
+module Storm
+  # The terminal squall run gives the process beside the protocol pipes
+  # (descriptor SQUALL_TTY_FD); Storm's hosts never set it.
+  module Terminal
+    def self.fd
+      Integer(ENV.fetch('SQUALL_TTY_FD', ''), exception: false)
+    end
+
+    # Runs the block with descriptors 0 and 1, and $stdout, on the
+    # terminal, and restores them after: the protocol writes through its
+    # own copy of the original descriptor 1 and reads descriptor 0 only
+    # between tuples, so neither notices.
+    def self.session
+      tty = IO.new(fd, 'r+', autoclose: false)
+      saved_in = STDIN.dup
+      saved_out = STDOUT.dup
+      saved_stdout = $stdout
+      STDIN.reopen(tty)
+      STDOUT.reopen(tty)
+      $stdout = STDOUT
+      yield
+    ensure
+      STDIN.reopen(saved_in)
+      STDIN.binmode
+      STDOUT.reopen(saved_out)
+      $stdout = saved_stdout
+      saved_in.close
+      saved_out.close
+    end
+  end
+end
+
+if Storm::Terminal.fd
+  # binding.irb opens on the terminal, reading lines as they are typed (the
+  # user's own terminal edits and echoes them).
+  class Binding
+    def irb
+      require 'irb'
+      Storm::Terminal.session do
+        IRB.setup(source_location[0], argv: [])
+        IRB.conf[:USE_MULTILINE] = false
+        IRB.conf[:USE_SINGLELINE] = false
+        IRB.conf[:USE_COLORIZE] = false
+        workspace = IRB::WorkSpace.new(self)
+        STDOUT.print(workspace.code_around_binding)
+        IRB::Irb.new(workspace, IRB::StdioInputMethod.new).run(IRB.conf)
+      end
     end
   end
 end

@@ -25,7 +25,8 @@ type Process struct {
 	status Status
 }
 
-// Start starts cmd as the leader of a new process group. cmd's standard
+// Start starts cmd as the leader of a new process group (or of a new
+// session, when cmd asks for one). cmd's standard
 // streams should be nil or *os.File values (e.g. from os.Pipe): with other
 // readers or writers os/exec copies in goroutines that Wait waits for,
 // which a grandchild holding the pipe open would block.
@@ -33,7 +34,8 @@ func Start(cmd *exec.Cmd) (*Process, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	cmd.SysProcAttr.Setpgid = true
+	// A new session is a new process group too; setpgid would fail in it.
+	cmd.SysProcAttr.Setpgid = !cmd.SysProcAttr.Setsid
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -100,10 +100,7 @@ func lintTopology(src topologySource, f topologyFlags, reg *topology.Registry) (
 
 // warnLint prints, as warnings, the lint findings of a topology that
 // loaded (its loading errors are the caller's to report): what submit and
-// local show before they send or run it. For squall local, call it right
-// after the topology loaded:
-//
-//	warnLint(stderr, src, o.topologyFlags, reg)
+// local show before they send or run it.
 func warnLint(w io.Writer, src topologySource, f topologyFlags, reg *topology.Registry) {
 	findings, err := lintTopology(src, f, reg)
 	if err != nil {

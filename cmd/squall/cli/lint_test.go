@@ -100,3 +100,22 @@ func TestSubmitWarnsLint(t *testing.T) {
 		t.Errorf("squall submit stderr:\n%s\nwant a line with %q", &stderr, want)
 	}
 }
+
+// TestLocalWarnsLint: squall local shows the lint findings submit shows,
+// as warnings, and still runs (here, a dry run) the topology.
+func TestLocalWarnsLint(t *testing.T) {
+	yaml := strings.Replace(lintYAML, "topology.workers: 1", "topology.workerz: 1", 1)
+	dir := writeTopology(t, yaml, "split.sh")
+	var stdout, stderr bytes.Buffer
+	code := cli.Main(context.Background(), []string{"local", "--dry-run", dir}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("squall local --dry-run = %d\nstderr:\n%s", code, &stderr)
+	}
+	want := `squall: ` + filepath.Join(dir, "topology.yaml") + `:3: warning: unknown config key "topology.workerz" (did you mean "topology.workers"?)`
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("squall local stderr:\n%s\nwant a line with %q", &stderr, want)
+	}
+	if !strings.Contains(stdout.String(), "split") {
+		t.Errorf("squall local --dry-run printed no topology:\n%s", &stdout)
+	}
+}

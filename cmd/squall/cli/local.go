@@ -39,6 +39,10 @@ type localOptions struct {
 	// stopGrace is the shell children's stop grace period; zero means
 	// the default.
 	stopGrace time.Duration
+	// attach is --attach COMPONENT[:TASK]; stdin is what the user types
+	// to it (nil: this process's).
+	attach string
+	stdin  io.Reader
 }
 
 // exitInterrupted is the exit code of a run stopped at once by a second
@@ -76,6 +80,7 @@ summary is printed in both cases.`,
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error (child stderr is logged at info)")
 	f.BoolVar(&o.inactive, "inactive", false, "start with the topology deactivated")
 	o.drpc.register(f)
+	f.StringVar(&o.attach, "attach", "", "give one task (COMPONENT or COMPONENT:TASK) a terminal for its debugger: breakpoint(), binding.irb; what you type goes to it")
 	return cmd
 }
 
@@ -88,6 +93,7 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 	if err != nil {
 		return err
 	}
+	warnLint(stderr, src, o.topologyFlags, reg)
 	overrides, err := o.overrides()
 	if err != nil {
 		return err
@@ -100,7 +106,15 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
-	live := isTerminal(stderr)
+	var att *attachment
+	if o.attach != "" {
+		if att, err = openAttachment(o.attach); err != nil {
+			return err
+		}
+		defer att.close()
+	}
+	// An attached debugger prints on the screen: no table redrawn over it.
+	live := isTerminal(stderr) && att == nil
 	prog := newProgress(stderr, live, stormID, topo)
 	if f, ok := stderr.(*os.File); ok && live {
 		prog.columns = terminalColumns(f)
@@ -138,7 +152,15 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 		topo.Config = topo.Config.Merge(conf)
 		prog.notice(d.banner())
 	}
+	if !o.dryRun {
+		if err := prepareDeps(ctx, topo, src.resources, env, prog, logger); err != nil {
+			return err
+		}
+	}
 	shellOpts := shell.Options{Env: env, StopGrace: o.stopGrace}
+	if att != nil {
+		shellOpts.Attach = att.terminal
+	}
 	pidDir := filepath.Join(work, "pids")
 	w, err := worker.New(worker.Config{
 		Topology:     topo,
@@ -159,6 +181,17 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 	if o.dryRun {
 		describeTopology(stdout, topo, w.Tasks(), w.Conf())
 		return nil
+	}
+	if att != nil {
+		if err := att.resolve(w); err != nil {
+			return err
+		}
+		in := o.stdin
+		if in == nil {
+			in = os.Stdin
+		}
+		att.serve(in, prog)
+		prog.notice(fmt.Sprintf("squall: %s task %d is attached: its debugger talks here, and what you type goes to it", att.component, att.task))
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)

@@ -132,6 +132,10 @@ func (o *testOptions) run(cmd *cobra.Command, reg *topology.Registry, component 
 		return err
 	}
 	stderr := cmd.ErrOrStderr()
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := prepareDeps(cmd.Context(), topo, src.resources, env, stderr, logger); err != nil {
+		return err
+	}
 	steps, err := fixture.Run(cmd.Context(), fixture.Options{
 		Topology:     topo,
 		Component:    component,
@@ -139,7 +143,7 @@ func (o *testOptions) run(cmd *cobra.Command, reg *topology.Registry, component 
 		Shell:        shell.Options{Env: env, MinBackoff: 50 * time.Millisecond, StopGrace: time.Second},
 		Settle:       o.settle,
 		Timeout:      o.timeout,
-		Logger:       slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Logger:       logger,
 		Redact:       map[string]string{src.resources: "<resources>", adapterDir: "<adapters>"},
 	}, inputs)
 	if err != nil {

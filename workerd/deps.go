@@ -1,0 +1,71 @@
+package workerd
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/depenv"
+	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/topology"
+)
+
+// prepareDeps builds the environments of the dependencies in the
+// topology's resources before any executor starts, once per content on
+// this machine (storm.local.dir/envs, shared by the supervisor's
+// workers), and points the shell components at them. A failed build is
+// recorded as an error of every component it keeps from running, where
+// squall get-errors and the UI show it.
+func prepareDeps(ctx context.Context, cfg ProcessConfig, topo *topology.Topology, resources string, adapterEnv []string, log *slog.Logger) error {
+	o := depenv.Options{
+		Resources: resources,
+		Cache:     filepath.Join(cfg.LocalDir, "envs"),
+		Conf:      topo.Config,
+		MaxBytes:  int64(cfg.Conf.Int(api.KeyPackageMaxUnpackedBytes, 0)),
+		MaxFiles:  cfg.Conf.Int(api.KeyPackageMaxFiles, 0),
+		Logger:    log,
+	}
+	// The supervisor hears from the worker while it builds: a build may
+	// take longer than its start timeout.
+	building, built := context.WithCancel(ctx)
+	go startingHeartbeats(building, cfg)
+	envs, err := depenv.Prepare(ctx, o)
+	built()
+	if err != nil {
+		// Recorded even when the worker is being stopped: it says why.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		for _, comp := range depenv.Users(topo) {
+			info := cluster.ErrorInfo{Component: comp, Host: cfg.Host, Port: cfg.Port, Time: time.Now(), Message: err.Error()}
+			if rerr := cfg.State.ReportError(rctx, cfg.StormID, info); rerr != nil {
+				log.Warn("record the dependencies' build error", "component", comp, "err", rerr)
+			}
+		}
+		return err
+	}
+	for _, e := range envs {
+		log.Info("dependencies ready", "lang", e.Lang, "env", e.Dir, "reused", e.Reused)
+	}
+	depenv.Apply(topo, envs, adapterEnv)
+	return nil
+}
+
+// startingHeartbeats writes the heartbeat file of a worker that is not
+// ready yet, every heartbeat period, until ctx ends.
+func startingHeartbeats(ctx context.Context, cfg ProcessConfig) {
+	every := cfg.Conf.Seconds(topology.KeyWorkerHeartbeatFreqSecs, time.Second)
+	dir := layout.WorkerDir(cfg.LocalDir, cfg.WorkerID)
+	for {
+		hb := layout.Heartbeat{StormID: cfg.StormID, Port: cfg.Port, Pid: os.Getpid(), Time: time.Now()}
+		layout.WriteJSON(layout.HeartbeatFile(dir), hb)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
