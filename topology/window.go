@@ -264,7 +264,7 @@ func (v *validator) checkWindowAndState(c *Component) {
 		return
 	}
 	if c.Kind == KindSpout {
-		v.add(c, line(window.KeyLengthCount)+line(window.KeyLengthDurationMs), fmt.Errorf("%w: a spout cannot be windowed; only bolts take window:", ErrBadComponent))
+		v.add(c, line(window.KeyLengthCount)+line(window.KeyLengthDurationMs), fmt.Errorf("%w: a spout cannot be windowed; only bolts take a window: section", ErrBadComponent))
 		return
 	}
 	cfg := v.t.ComponentConfig(c.ID)
