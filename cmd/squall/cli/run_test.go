@@ -76,6 +76,18 @@ func (u *terminalUser) expect(pattern string) string {
 	}
 }
 
+// expectPrompts waits for squall run's prompt and, unless attached is
+// empty, the prompt of a debugger attaching to a (re)started child: the
+// two come from different processes, in either order.
+func (u *terminalUser) expectPrompts(prompt, attached string) {
+	u.t.Helper()
+	if attached == "" {
+		u.expect(prompt)
+		return
+	}
+	u.expect(`(?s)(?:` + prompt + `.*?` + attached + `|` + attached + `.*?` + prompt + `)`)
+}
+
 func (u *terminalUser) typeLine(line string) {
 	u.t.Helper()
 	if _, err := u.tty.Write([]byte(line + "\n")); err != nil {
@@ -203,10 +215,7 @@ func TestRunDebugsOnTerminal(t *testing.T) {
 			}
 			u := startOnTerminal(t, dir, "run", "split", "--settle", "5s") // a debugger may take seconds to start under load
 			u.expect(`split \(bolt, task \d+\) is ready`)
-			u.expect(`split\[\d+\]> `)
-			if d.attached != "" {
-				u.expect(d.attached)
-			}
+			u.expectPrompts(`split\[\d+\]> `, d.attached)
 			u.typeLine(`["snow white"]`)
 			u.expect(`\[\d+\] in #1 \["snow white"\]`)
 			u.expect(d.stopped)
@@ -222,10 +231,7 @@ func TestRunDebugsOnTerminal(t *testing.T) {
 
 			u.typeLine("crash")
 			u.expect(`\[\d+\] crashed: `)
-			u.expect(`split\[\d+\]> `)
-			if d.attached != "" {
-				u.expect(d.attached)
-			}
+			u.expectPrompts(`split\[\d+\]> `, d.attached)
 			u.typeLine(`["after the crash"]`)
 			u.expect(d.prompt)
 			u.typeLine(d.cont)
