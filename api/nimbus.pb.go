@@ -1577,8 +1577,13 @@ type TopologyWindowStats struct {
 	CompleteLatency string `protobuf:"bytes,5,opt,name=complete_latency,json=completeLatency,proto3" json:"complete_latency,omitempty"`
 	Acked           int64  `protobuf:"varint,6,opt,name=acked,proto3" json:"acked,omitempty"`
 	Failed          int64  `protobuf:"varint,7,opt,name=failed,proto3" json:"failed,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled complete latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	CompleteLatencyP50 string `protobuf:"bytes,8,opt,name=complete_latency_p50,json=completeLatencyP50,proto3" json:"complete_latency_p50,omitempty"`
+	CompleteLatencyP99 string `protobuf:"bytes,9,opt,name=complete_latency_p99,json=completeLatencyP99,proto3" json:"complete_latency_p99,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *TopologyWindowStats) Reset() {
@@ -1658,6 +1663,20 @@ func (x *TopologyWindowStats) GetFailed() int64 {
 		return x.Failed
 	}
 	return 0
+}
+
+func (x *TopologyWindowStats) GetCompleteLatencyP50() string {
+	if x != nil {
+		return x.CompleteLatencyP50
+	}
+	return ""
+}
+
+func (x *TopologyWindowStats) GetCompleteLatencyP99() string {
+	if x != nil {
+		return x.CompleteLatencyP99
+	}
+	return ""
 }
 
 // A worker process (Storm's workers[]).
@@ -1841,9 +1860,14 @@ type SpoutSummary struct {
 	// Always 0.
 	RequestedMemOffHeap float64 `protobuf:"fixed64,17,opt,name=requested_mem_off_heap,json=requestedMemOffHeap,proto3" json:"requested_mem_off_heap,omitempty"`
 	// Always 0.
-	RequestedCpu  float64 `protobuf:"fixed64,18,opt,name=requested_cpu,json=requestedCpu,proto3" json:"requested_cpu,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestedCpu float64 `protobuf:"fixed64,18,opt,name=requested_cpu,json=requestedCpu,proto3" json:"requested_cpu,omitempty"`
+	// squall: the 50th and 99th percentiles of the sampled complete latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	CompleteLatencyP50 string `protobuf:"bytes,19,opt,name=complete_latency_p50,json=completeLatencyP50,proto3" json:"complete_latency_p50,omitempty"`
+	CompleteLatencyP99 string `protobuf:"bytes,20,opt,name=complete_latency_p99,json=completeLatencyP99,proto3" json:"complete_latency_p99,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *SpoutSummary) Reset() {
@@ -2002,6 +2026,20 @@ func (x *SpoutSummary) GetRequestedCpu() float64 {
 	return 0
 }
 
+func (x *SpoutSummary) GetCompleteLatencyP50() string {
+	if x != nil {
+		return x.CompleteLatencyP50
+	}
+	return ""
+}
+
+func (x *SpoutSummary) GetCompleteLatencyP99() string {
+	if x != nil {
+		return x.CompleteLatencyP99
+	}
+	return ""
+}
+
 // A bolt's totals on the topology page (Storm's bolts[]).
 type BoltSummary struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2034,9 +2072,14 @@ type BoltSummary struct {
 	// Always 0.
 	RequestedMemOffHeap float64 `protobuf:"fixed64,20,opt,name=requested_mem_off_heap,json=requestedMemOffHeap,proto3" json:"requested_mem_off_heap,omitempty"`
 	// Always 0.
-	RequestedCpu  float64 `protobuf:"fixed64,21,opt,name=requested_cpu,json=requestedCpu,proto3" json:"requested_cpu,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestedCpu float64 `protobuf:"fixed64,21,opt,name=requested_cpu,json=requestedCpu,proto3" json:"requested_cpu,omitempty"`
+	// squall: the 50th and 99th percentiles of the sampled execute latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	ExecuteLatencyP50 string `protobuf:"bytes,22,opt,name=execute_latency_p50,json=executeLatencyP50,proto3" json:"execute_latency_p50,omitempty"`
+	ExecuteLatencyP99 string `protobuf:"bytes,23,opt,name=execute_latency_p99,json=executeLatencyP99,proto3" json:"execute_latency_p99,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *BoltSummary) Reset() {
@@ -2214,6 +2257,20 @@ func (x *BoltSummary) GetRequestedCpu() float64 {
 		return x.RequestedCpu
 	}
 	return 0
+}
+
+func (x *BoltSummary) GetExecuteLatencyP50() string {
+	if x != nil {
+		return x.ExecuteLatencyP50
+	}
+	return ""
+}
+
+func (x *BoltSummary) GetExecuteLatencyP99() string {
+	if x != nil {
+		return x.ExecuteLatencyP99
+	}
+	return ""
 }
 
 type GetComponentRequest struct {
@@ -2577,8 +2634,13 @@ type SpoutWindowStats struct {
 	Failed          int64                  `protobuf:"varint,6,opt,name=failed,proto3" json:"failed,omitempty"`
 	CompleteLatency string                 `protobuf:"bytes,7,opt,name=complete_latency,json=completeLatency,proto3" json:"complete_latency,omitempty"`
 	LastError       string                 `protobuf:"bytes,8,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled complete latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	CompleteLatencyP50 string `protobuf:"bytes,9,opt,name=complete_latency_p50,json=completeLatencyP50,proto3" json:"complete_latency_p50,omitempty"`
+	CompleteLatencyP99 string `protobuf:"bytes,10,opt,name=complete_latency_p99,json=completeLatencyP99,proto3" json:"complete_latency_p99,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *SpoutWindowStats) Reset() {
@@ -2667,6 +2729,20 @@ func (x *SpoutWindowStats) GetLastError() string {
 	return ""
 }
 
+func (x *SpoutWindowStats) GetCompleteLatencyP50() string {
+	if x != nil {
+		return x.CompleteLatencyP50
+	}
+	return ""
+}
+
+func (x *SpoutWindowStats) GetCompleteLatencyP99() string {
+	if x != nil {
+		return x.CompleteLatencyP99
+	}
+	return ""
+}
+
 // A bolt's totals over one window (Storm's boltStats[]).
 type BoltWindowStats struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -2680,8 +2756,13 @@ type BoltWindowStats struct {
 	Executed       int64                  `protobuf:"varint,8,opt,name=executed,proto3" json:"executed,omitempty"`
 	ProcessLatency string                 `protobuf:"bytes,9,opt,name=process_latency,json=processLatency,proto3" json:"process_latency,omitempty"`
 	Capacity       string                 `protobuf:"bytes,10,opt,name=capacity,proto3" json:"capacity,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled execute latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	ExecuteLatencyP50 string `protobuf:"bytes,11,opt,name=execute_latency_p50,json=executeLatencyP50,proto3" json:"execute_latency_p50,omitempty"`
+	ExecuteLatencyP99 string `protobuf:"bytes,12,opt,name=execute_latency_p99,json=executeLatencyP99,proto3" json:"execute_latency_p99,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *BoltWindowStats) Reset() {
@@ -2784,6 +2865,20 @@ func (x *BoltWindowStats) GetCapacity() string {
 	return ""
 }
 
+func (x *BoltWindowStats) GetExecuteLatencyP50() string {
+	if x != nil {
+		return x.ExecuteLatencyP50
+	}
+	return ""
+}
+
+func (x *BoltWindowStats) GetExecuteLatencyP99() string {
+	if x != nil {
+		return x.ExecuteLatencyP99
+	}
+	return ""
+}
+
 // A bolt's figures for one input stream (Storm's inputStats[]).
 type InputStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2796,8 +2891,13 @@ type InputStats struct {
 	Executed           int64  `protobuf:"varint,6,opt,name=executed,proto3" json:"executed,omitempty"`
 	Acked              int64  `protobuf:"varint,7,opt,name=acked,proto3" json:"acked,omitempty"`
 	Failed             int64  `protobuf:"varint,8,opt,name=failed,proto3" json:"failed,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled execute latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	ExecuteLatencyP50 string `protobuf:"bytes,9,opt,name=execute_latency_p50,json=executeLatencyP50,proto3" json:"execute_latency_p50,omitempty"`
+	ExecuteLatencyP99 string `protobuf:"bytes,10,opt,name=execute_latency_p99,json=executeLatencyP99,proto3" json:"execute_latency_p99,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *InputStats) Reset() {
@@ -2886,6 +2986,20 @@ func (x *InputStats) GetFailed() int64 {
 	return 0
 }
 
+func (x *InputStats) GetExecuteLatencyP50() string {
+	if x != nil {
+		return x.ExecuteLatencyP50
+	}
+	return ""
+}
+
+func (x *InputStats) GetExecuteLatencyP99() string {
+	if x != nil {
+		return x.ExecuteLatencyP99
+	}
+	return ""
+}
+
 // A component's figures for one output stream (Storm's outputStats[]).
 // completeLatency, acked and failed are the spout's; bolts leave them zero.
 type OutputStats struct {
@@ -2896,8 +3010,13 @@ type OutputStats struct {
 	CompleteLatency string                 `protobuf:"bytes,4,opt,name=complete_latency,json=completeLatency,proto3" json:"complete_latency,omitempty"`
 	Acked           int64                  `protobuf:"varint,5,opt,name=acked,proto3" json:"acked,omitempty"`
 	Failed          int64                  `protobuf:"varint,6,opt,name=failed,proto3" json:"failed,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled complete latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	CompleteLatencyP50 string `protobuf:"bytes,7,opt,name=complete_latency_p50,json=completeLatencyP50,proto3" json:"complete_latency_p50,omitempty"`
+	CompleteLatencyP99 string `protobuf:"bytes,8,opt,name=complete_latency_p99,json=completeLatencyP99,proto3" json:"complete_latency_p99,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *OutputStats) Reset() {
@@ -2972,6 +3091,20 @@ func (x *OutputStats) GetFailed() int64 {
 	return 0
 }
 
+func (x *OutputStats) GetCompleteLatencyP50() string {
+	if x != nil {
+		return x.CompleteLatencyP50
+	}
+	return ""
+}
+
+func (x *OutputStats) GetCompleteLatencyP99() string {
+	if x != nil {
+		return x.CompleteLatencyP99
+	}
+	return ""
+}
+
 // One executor's figures (Storm's executorStats[]). Spouts fill
 // completeLatency; bolts fill capacity, executeLatency, executed and
 // processLatency.
@@ -2995,8 +3128,20 @@ type ExecutorStats struct {
 	Failed          int64  `protobuf:"varint,15,opt,name=failed,proto3" json:"failed,omitempty"`
 	// Always empty.
 	WorkerLogLink string `protobuf:"bytes,16,opt,name=worker_log_link,json=workerLogLink,proto3" json:"worker_log_link,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled complete (spouts) and execute (bolts) latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	CompleteLatencyP50 string `protobuf:"bytes,17,opt,name=complete_latency_p50,json=completeLatencyP50,proto3" json:"complete_latency_p50,omitempty"`
+	CompleteLatencyP99 string `protobuf:"bytes,18,opt,name=complete_latency_p99,json=completeLatencyP99,proto3" json:"complete_latency_p99,omitempty"`
+	ExecuteLatencyP50  string `protobuf:"bytes,19,opt,name=execute_latency_p50,json=executeLatencyP50,proto3" json:"execute_latency_p50,omitempty"`
+	ExecuteLatencyP99  string `protobuf:"bytes,20,opt,name=execute_latency_p99,json=executeLatencyP99,proto3" json:"execute_latency_p99,omitempty"`
+	// squall: messages in the executor's receive queue now, and its
+	// capacity (topology.executor.receive.buffer.size): a full queue shows
+	// the slow executor.
+	ReceiveQueuePopulation int64 `protobuf:"varint,21,opt,name=receive_queue_population,json=receiveQueuePopulation,proto3" json:"receive_queue_population,omitempty"`
+	ReceiveQueueCapacity   int64 `protobuf:"varint,22,opt,name=receive_queue_capacity,json=receiveQueueCapacity,proto3" json:"receive_queue_capacity,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ExecutorStats) Reset() {
@@ -3139,6 +3284,48 @@ func (x *ExecutorStats) GetWorkerLogLink() string {
 		return x.WorkerLogLink
 	}
 	return ""
+}
+
+func (x *ExecutorStats) GetCompleteLatencyP50() string {
+	if x != nil {
+		return x.CompleteLatencyP50
+	}
+	return ""
+}
+
+func (x *ExecutorStats) GetCompleteLatencyP99() string {
+	if x != nil {
+		return x.CompleteLatencyP99
+	}
+	return ""
+}
+
+func (x *ExecutorStats) GetExecuteLatencyP50() string {
+	if x != nil {
+		return x.ExecuteLatencyP50
+	}
+	return ""
+}
+
+func (x *ExecutorStats) GetExecuteLatencyP99() string {
+	if x != nil {
+		return x.ExecuteLatencyP99
+	}
+	return ""
+}
+
+func (x *ExecutorStats) GetReceiveQueuePopulation() int64 {
+	if x != nil {
+		return x.ReceiveQueuePopulation
+	}
+	return 0
+}
+
+func (x *ExecutorStats) GetReceiveQueueCapacity() int64 {
+	if x != nil {
+		return x.ReceiveQueueCapacity
+	}
+	return 0
 }
 
 // An error a component reported (Storm's componentErrors[] and
@@ -6036,7 +6223,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"windowHint\x12\x1f\n" +
 	"\vmsg_timeout\x18! \x01(\x05R\n" +
 	"msgTimeout\x12<\n" +
-	"\x1ascheduler_display_resource\x18\" \x01(\bR\x18schedulerDisplayResource\"\xe7\x01\n" +
+	"\x1ascheduler_display_resource\x18\" \x01(\bR\x18schedulerDisplayResource\"\xcb\x02\n" +
 	"\x13TopologyWindowStats\x12#\n" +
 	"\rwindow_pretty\x18\x01 \x01(\tR\fwindowPretty\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x12\x18\n" +
@@ -6044,7 +6231,9 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\vtransferred\x18\x04 \x01(\x03R\vtransferred\x12)\n" +
 	"\x10complete_latency\x18\x05 \x01(\tR\x0fcompleteLatency\x12\x14\n" +
 	"\x05acked\x18\x06 \x01(\x03R\x05acked\x12\x16\n" +
-	"\x06failed\x18\a \x01(\x03R\x06failed\"\xf6\x04\n" +
+	"\x06failed\x18\a \x01(\x03R\x06failed\x120\n" +
+	"\x14complete_latency_p50\x18\b \x01(\tR\x12completeLatencyP50\x120\n" +
+	"\x14complete_latency_p99\x18\t \x01(\tR\x12completeLatencyP99\"\xf6\x04\n" +
 	"\rWorkerSummary\x12#\n" +
 	"\rsupervisor_id\x18\x01 \x01(\tR\fsupervisorId\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x12\n" +
@@ -6064,7 +6253,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x05owner\x18\x0e \x01(\tR\x05owner\x1aD\n" +
 	"\x16ComponentNumTasksEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xc7\x05\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xab\x06\n" +
 	"\fSpoutSummary\x12\x19\n" +
 	"\bspout_id\x18\x01 \x01(\tR\aspoutId\x12(\n" +
 	"\x10encoded_spout_id\x18\x02 \x01(\tR\x0eencodedSpoutId\x12\x1c\n" +
@@ -6088,10 +6277,12 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x11error_lapsed_secs\x18\x0f \x01(\x03H\x02R\x0ferrorLapsedSecs\x88\x01\x01\x121\n" +
 	"\x15requested_mem_on_heap\x18\x10 \x01(\x01R\x12requestedMemOnHeap\x123\n" +
 	"\x16requested_mem_off_heap\x18\x11 \x01(\x01R\x13requestedMemOffHeap\x12#\n" +
-	"\rrequested_cpu\x18\x12 \x01(\x01R\frequestedCpuB\r\n" +
+	"\rrequested_cpu\x18\x12 \x01(\x01R\frequestedCpu\x120\n" +
+	"\x14complete_latency_p50\x18\x13 \x01(\tR\x12completeLatencyP50\x120\n" +
+	"\x14complete_latency_p99\x18\x14 \x01(\tR\x12completeLatencyP99B\r\n" +
 	"\v_error_portB\r\n" +
 	"\v_error_timeB\x14\n" +
-	"\x12_error_lapsed_secs\"\xa1\x06\n" +
+	"\x12_error_lapsed_secs\"\x81\a\n" +
 	"\vBoltSummary\x12\x17\n" +
 	"\abolt_id\x18\x01 \x01(\tR\x06boltId\x12&\n" +
 	"\x0fencoded_bolt_id\x18\x02 \x01(\tR\rencodedBoltId\x12\x1c\n" +
@@ -6118,7 +6309,9 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x11error_lapsed_secs\x18\x12 \x01(\x03H\x02R\x0ferrorLapsedSecs\x88\x01\x01\x121\n" +
 	"\x15requested_mem_on_heap\x18\x13 \x01(\x01R\x12requestedMemOnHeap\x123\n" +
 	"\x16requested_mem_off_heap\x18\x14 \x01(\x01R\x13requestedMemOffHeap\x12#\n" +
-	"\rrequested_cpu\x18\x15 \x01(\x01R\frequestedCpuB\r\n" +
+	"\rrequested_cpu\x18\x15 \x01(\x01R\frequestedCpu\x12.\n" +
+	"\x13execute_latency_p50\x18\x16 \x01(\tR\x11executeLatencyP50\x12.\n" +
+	"\x13execute_latency_p99\x18\x17 \x01(\tR\x11executeLatencyP99B\r\n" +
 	"\v_error_portB\r\n" +
 	"\v_error_timeB\x14\n" +
 	"\x12_error_lapsed_secs\"\x81\x01\n" +
@@ -6161,7 +6354,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"inputStats\x129\n" +
 	"\foutput_stats\x18\x19 \x03(\v2\x16.squall.v1.OutputStatsR\voutputStats\x12?\n" +
 	"\x0eexecutor_stats\x18\x1a \x03(\v2\x18.squall.v1.ExecutorStatsR\rexecutorStats\x12D\n" +
-	"\x10component_errors\x18\x1b \x03(\v2\x19.squall.v1.ComponentErrorR\x0fcomponentErrors\"\x83\x02\n" +
+	"\x10component_errors\x18\x1b \x03(\v2\x19.squall.v1.ComponentErrorR\x0fcomponentErrors\"\xe7\x02\n" +
 	"\x10SpoutWindowStats\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12#\n" +
 	"\rwindow_pretty\x18\x02 \x01(\tR\fwindowPretty\x12\x18\n" +
@@ -6171,7 +6364,10 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x06failed\x18\x06 \x01(\x03R\x06failed\x12)\n" +
 	"\x10complete_latency\x18\a \x01(\tR\x0fcompleteLatency\x12\x1d\n" +
 	"\n" +
-	"last_error\x18\b \x01(\tR\tlastError\"\xc2\x02\n" +
+	"last_error\x18\b \x01(\tR\tlastError\x120\n" +
+	"\x14complete_latency_p50\x18\t \x01(\tR\x12completeLatencyP50\x120\n" +
+	"\x14complete_latency_p99\x18\n" +
+	" \x01(\tR\x12completeLatencyP99\"\xa2\x03\n" +
 	"\x0fBoltWindowStats\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12#\n" +
 	"\rwindow_pretty\x18\x02 \x01(\tR\fwindowPretty\x12\x18\n" +
@@ -6183,7 +6379,9 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\bexecuted\x18\b \x01(\x03R\bexecuted\x12'\n" +
 	"\x0fprocess_latency\x18\t \x01(\tR\x0eprocessLatency\x12\x1a\n" +
 	"\bcapacity\x18\n" +
-	" \x01(\tR\bcapacity\"\x90\x02\n" +
+	" \x01(\tR\bcapacity\x12.\n" +
+	"\x13execute_latency_p50\x18\v \x01(\tR\x11executeLatencyP50\x12.\n" +
+	"\x13execute_latency_p99\x18\f \x01(\tR\x11executeLatencyP99\"\xf0\x02\n" +
 	"\n" +
 	"InputStats\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x120\n" +
@@ -6193,14 +6391,19 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x0fprocess_latency\x18\x05 \x01(\tR\x0eprocessLatency\x12\x1a\n" +
 	"\bexecuted\x18\x06 \x01(\x03R\bexecuted\x12\x14\n" +
 	"\x05acked\x18\a \x01(\x03R\x05acked\x12\x16\n" +
-	"\x06failed\x18\b \x01(\x03R\x06failed\"\xba\x01\n" +
+	"\x06failed\x18\b \x01(\x03R\x06failed\x12.\n" +
+	"\x13execute_latency_p50\x18\t \x01(\tR\x11executeLatencyP50\x12.\n" +
+	"\x13execute_latency_p99\x18\n" +
+	" \x01(\tR\x11executeLatencyP99\"\x9e\x02\n" +
 	"\vOutputStats\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x18\n" +
 	"\aemitted\x18\x02 \x01(\x03R\aemitted\x12 \n" +
 	"\vtransferred\x18\x03 \x01(\x03R\vtransferred\x12)\n" +
 	"\x10complete_latency\x18\x04 \x01(\tR\x0fcompleteLatency\x12\x14\n" +
 	"\x05acked\x18\x05 \x01(\x03R\x05acked\x12\x16\n" +
-	"\x06failed\x18\x06 \x01(\x03R\x06failed\"\xec\x03\n" +
+	"\x06failed\x18\x06 \x01(\x03R\x06failed\x120\n" +
+	"\x14complete_latency_p50\x18\a \x01(\tR\x12completeLatencyP50\x120\n" +
+	"\x14complete_latency_p99\x18\b \x01(\tR\x12completeLatencyP99\"\xa0\x06\n" +
 	"\rExecutorStats\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -6219,7 +6422,13 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x0fprocess_latency\x18\r \x01(\tR\x0eprocessLatency\x12\x14\n" +
 	"\x05acked\x18\x0e \x01(\x03R\x05acked\x12\x16\n" +
 	"\x06failed\x18\x0f \x01(\x03R\x06failed\x12&\n" +
-	"\x0fworker_log_link\x18\x10 \x01(\tR\rworkerLogLink\"\x94\x02\n" +
+	"\x0fworker_log_link\x18\x10 \x01(\tR\rworkerLogLink\x120\n" +
+	"\x14complete_latency_p50\x18\x11 \x01(\tR\x12completeLatencyP50\x120\n" +
+	"\x14complete_latency_p99\x18\x12 \x01(\tR\x12completeLatencyP99\x12.\n" +
+	"\x13execute_latency_p50\x18\x13 \x01(\tR\x11executeLatencyP50\x12.\n" +
+	"\x13execute_latency_p99\x18\x14 \x01(\tR\x11executeLatencyP99\x128\n" +
+	"\x18receive_queue_population\x18\x15 \x01(\x03R\x16receiveQueuePopulation\x124\n" +
+	"\x16receive_queue_capacity\x18\x16 \x01(\x03R\x14receiveQueueCapacity\"\x94\x02\n" +
 	"\x0eComponentError\x12\x1d\n" +
 	"\n" +
 	"error_time\x18\x01 \x01(\x03R\terrorTime\x12\x1d\n" +

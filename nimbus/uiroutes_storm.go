@@ -142,7 +142,7 @@ func (p *page) visualization(sys bool) map[string]any {
 	for _, comp := range p.components(sys) {
 		kind, _ := p.m.kind(comp)
 		spout := kind == topology.KindSpout.String()
-		s := p.stats(comp, sys)
+		s := p.stats(comp, sys, p.window)
 		latency := s.total.processLatency()
 		if spout {
 			latency = s.total.completeLatency()
@@ -207,7 +207,7 @@ func (p *page) inputs(comp string, sys bool) []input {
 		_, ok := p.m.kind(c)
 		return ok || c == topology.SystemComponent
 	}
-	for _, key := range sortedKeys(p.stats(comp, true).inputs) {
+	for _, key := range sortedKeys(p.stats(comp, true, p.window).inputs) {
 		if from, stream, ok := inputKey(key, known); ok && !seen[key] {
 			out = append(out, input{from: from, stream: stream})
 		}
@@ -268,7 +268,7 @@ func (n *Nimbus) GetVisualizationInit(ctx context.Context, req *api.GetVisualiza
 }
 
 // GetTopologyMetrics returns Storm's topology metrics: each component's
-// figures per stream, over the all-time window.
+// figures per stream, in the requested window.
 func (n *Nimbus) GetTopologyMetrics(ctx context.Context, req *api.GetTopologyMetricsRequest) (*api.GetTopologyMetricsResponse, error) {
 	p, fwd, err := topologyPage(ctx, n, req.GetId(), req.GetWindow(), func(c api.NimbusClient, ctx context.Context) (*api.GetTopologyMetricsResponse, error) {
 		return c.GetTopologyMetrics(ctx, req)
@@ -276,14 +276,14 @@ func (n *Nimbus) GetTopologyMetrics(ctx context.Context, req *api.GetTopologyMet
 	if p == nil {
 		return fwd, err
 	}
-	resp := &api.GetTopologyMetricsResponse{Window: api.WindowAllTime, WindowHint: api.WindowHint(api.WindowAllTime)}
+	resp := &api.GetTopologyMetricsResponse{Window: p.window.String(), WindowHint: p.window.Pretty()}
 	known := func(c string) bool {
 		_, ok := p.m.kind(c)
 		return ok || c == topology.SystemComponent
 	}
 	for _, comp := range p.components(req.GetSys()) {
 		kind, _ := p.m.kind(comp)
-		s := p.stats(comp, req.GetSys())
+		s := p.stats(comp, req.GetSys(), p.window)
 		if kind == topology.KindSpout.String() {
 			m := &api.SpoutMetrics{Id: comp}
 			for _, stream := range sortedKeys(s.outputs) {

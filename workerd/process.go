@@ -265,15 +265,15 @@ func (p *process) stateHeartbeats(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		up := time.Since(p.started)
+		now := time.Now()
 		hb := cluster.WorkerHeartbeat{
-			TopologyID: p.cfg.StormID,
-			NodeID:     p.cfg.NodeID,
-			Port:       p.cfg.Port,
-			Executors:  p.mine.executors,
-			Time:       time.Now(),
-			UptimeSecs: int64(up.Seconds()),
-			Stats:      ClusterStats(p.w.Stats(), up),
+			TopologyID:    p.cfg.StormID,
+			NodeID:        p.cfg.NodeID,
+			Port:          p.cfg.Port,
+			Executors:     p.mine.executors,
+			Time:          now,
+			UptimeSecs:    int64(now.Sub(p.started).Seconds()),
+			ExecutorStats: p.w.ExecutorSnapshots(now),
 		}
 		if err := p.cfg.State.PutWorkerHeartbeat(ctx, hb); err != nil && ctx.Err() == nil {
 			p.log.Warn("write worker heartbeat", "err", err)

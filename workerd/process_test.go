@@ -16,6 +16,7 @@ import (
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
 )
@@ -131,22 +132,28 @@ func (f *processFixture) run(t *testing.T, ctx context.Context, i int) <-chan er
 	return done
 }
 
+// streamTotals are a component's all-time counts in the heartbeats.
+type streamTotals struct{ Emitted, Executed, Acked, Failed int64 }
+
 // totals sums a component's statistics over the worker heartbeats.
-func (f *processFixture) totals(t *testing.T, component string) cluster.StreamStats {
+func (f *processFixture) totals(t *testing.T, component string) streamTotals {
 	hbs, err := f.state.ListWorkerHeartbeats(context.Background(), f.stormID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s cluster.StreamStats
+	var s streamTotals
+	// The counter's own output is not counted: count its input.
+	keep := func(stream string) bool { return component != "count" || stream != "default" }
 	for _, hb := range hbs {
-		for key, st := range hb.Stats[component].Streams {
-			if component == "count" && key == "default" {
-				continue // the counter's own output; count its input
+		for _, ex := range hb.ExecutorStats {
+			if ex.Component != component {
+				continue
 			}
-			s.Emitted += st.Emitted
-			s.Executed += st.Executed
-			s.Acked += st.Acked
-			s.Failed += st.Failed
+			all := func(name string) int64 { return ex.Total(name, keep).Counts[metrics.WindowAllTime] }
+			s.Emitted += all(metrics.Emitted)
+			s.Executed += all(metrics.Executed)
+			s.Acked += all(metrics.Acked)
+			s.Failed += all(metrics.Failed)
 		}
 	}
 	return s
@@ -158,7 +165,7 @@ func TestWorkerProcesses(t *testing.T) {
 	defer cancel()
 	done0, done1 := f.run(t, ctx, 0), f.run(t, ctx, 1)
 	// Each worker heartbeats on its own clock: wait for both to tell.
-	var spout, count cluster.StreamStats
+	var spout, count streamTotals
 	defer func() {
 		if t.Failed() {
 			t.Logf("last heartbeats: sentences %+v, count %+v", spout, count)
