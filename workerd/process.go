@@ -142,6 +142,10 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	defer cancel(nil)
 	pr := &process{cfg: cfg, w: w, log: log, workerDir: workerDir, mine: p, started: time.Now(), version: asg.Version}
 	var wg sync.WaitGroup
+	if pr.metricsAddr, err = pr.observe(ctx, &wg, cfg.Conf.Merge(topo.Config)); err != nil {
+		// The topology runs without: its metrics still reach nimbus.
+		log.Warn("metrics exposition and reporters not started", "err", err)
+	}
 	wg.Go(func() { rep.run(ctx) })
 	wg.Go(func() { pr.fileHeartbeats(ctx) })
 	wg.Go(func() { pr.stateHeartbeats(ctx) })
@@ -227,6 +231,8 @@ type process struct {
 	mine      slotPlacement
 	started   time.Time
 	version   int64
+	// metricsAddr is where the worker serves /metrics, on loopback.
+	metricsAddr string
 }
 
 // fileHeartbeats keeps the heartbeat file the supervisor watches fresh.
@@ -241,7 +247,8 @@ func (p *process) fileHeartbeats(ctx context.Context) {
 			ready = true
 		default:
 		}
-		hb := layout.Heartbeat{StormID: p.cfg.StormID, Port: p.cfg.Port, Pid: os.Getpid(), Time: time.Now(), Ready: ready}
+		hb := layout.Heartbeat{StormID: p.cfg.StormID, Port: p.cfg.Port, Pid: os.Getpid(), Time: time.Now(), Ready: ready,
+			MetricsAddr: p.metricsAddr}
 		if err := layout.WriteJSON(layout.HeartbeatFile(p.workerDir), hb); err != nil {
 			p.log.Warn("write heartbeat file", "err", err)
 		}

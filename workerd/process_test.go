@@ -5,11 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/squallstream/squall/api"
@@ -179,6 +182,9 @@ func TestWorkerProcesses(t *testing.T) {
 	if err := layout.ReadJSON(layout.HeartbeatFile(layout.WorkerDir(f.localDir, "w1")), &hb); err != nil || !hb.Ready || hb.Port != f.ports[1] {
 		t.Errorf("heartbeat file = %+v, %v; want a ready worker on port %d", hb, err, f.ports[1])
 	}
+	if executed := scrapeExecuted(t, hb.MetricsAddr, "count"); executed != 3000 {
+		t.Errorf("/metrics of worker 1 at %q: count executed %v, want 3000", hb.MetricsAddr, executed)
+	}
 
 	// Moving the counters' slot reassigns worker 1, which stops.
 	moved := f.asg
@@ -243,4 +249,32 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// scrapeExecuted reads a worker's /metrics, which must be on loopback,
+// and adds up squall_executed_total of component.
+func scrapeExecuted(t *testing.T, addr, component string) float64 {
+	t.Helper()
+	if host, _, err := net.SplitHostPort(addr); err != nil || host != "127.0.0.1" {
+		t.Fatalf("worker serves /metrics on %q, want loopback", addr)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	var n float64
+	for _, m := range families["squall_executed_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "component" && l.GetValue() == component {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }
