@@ -694,8 +694,11 @@ type SupervisorSummary struct {
 	Version string `protobuf:"bytes,14,opt,name=version,proto3" json:"version,omitempty"`
 	// Always false.
 	Blacklisted bool `protobuf:"varint,15,opt,name=blacklisted,proto3" json:"blacklisted,omitempty"`
-	// Always empty.
-	LogLink       string `protobuf:"bytes,16,opt,name=log_link,json=logLink,proto3" json:"log_link,omitempty"`
+	// The supervisor's daemon log on its logviewer, "" without one.
+	LogLink string `protobuf:"bytes,16,opt,name=log_link,json=logLink,proto3" json:"log_link,omitempty"`
+	// squall: the port of the node's logviewer (logviewer.port), which also
+	// serves the node's /metrics; 0 without one.
+	LogviewerPort int32 `protobuf:"varint,17,opt,name=logviewer_port,json=logviewerPort,proto3" json:"logviewer_port,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -840,6 +843,13 @@ func (x *SupervisorSummary) GetLogLink() string {
 		return x.LogLink
 	}
 	return ""
+}
+
+func (x *SupervisorSummary) GetLogviewerPort() int32 {
+	if x != nil {
+		return x.LogviewerPort
+	}
+	return 0
 }
 
 type ListTopologiesRequest struct {
@@ -6124,7 +6134,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x1bGetSupervisorSummaryRequest\"\x9c\x01\n" +
 	"\x1cGetSupervisorSummaryResponse\x12>\n" +
 	"\vsupervisors\x18\x01 \x03(\v2\x1c.squall.v1.SupervisorSummaryR\vsupervisors\x12<\n" +
-	"\x1ascheduler_display_resource\x18\x02 \x01(\bR\x18schedulerDisplayResource\"\xd6\x03\n" +
+	"\x1ascheduler_display_resource\x18\x02 \x01(\bR\x18schedulerDisplayResource\"\xfd\x03\n" +
 	"\x11SupervisorSummary\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x16\n" +
@@ -6145,7 +6155,8 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\tavail_cpu\x18\r \x01(\x01R\bavailCpu\x12\x18\n" +
 	"\aversion\x18\x0e \x01(\tR\aversion\x12 \n" +
 	"\vblacklisted\x18\x0f \x01(\bR\vblacklisted\x12\x19\n" +
-	"\blog_link\x18\x10 \x01(\tR\alogLink\"\x17\n" +
+	"\blog_link\x18\x10 \x01(\tR\alogLink\x12%\n" +
+	"\x0elogviewer_port\x18\x11 \x01(\x05R\rlogviewerPort\"\x17\n" +
 	"\x15ListTopologiesRequest\"\x92\x01\n" +
 	"\x16ListTopologiesResponse\x12:\n" +
 	"\n" +

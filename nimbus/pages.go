@@ -29,6 +29,8 @@ type page struct {
 	now    time.Time
 	// window is the requested window.
 	window metrics.Window
+	// links make the links to logs.
+	links logLinks
 }
 
 func (n *Nimbus) page(ctx context.Context, id, name, window string) (*page, error) {
@@ -65,6 +67,7 @@ func (n *Nimbus) page(ctx context.Context, id, name, window string) (*page, erro
 	if p.errors, err = v.errors(id); err != nil {
 		return nil, err
 	}
+	p.links = n.logLinks(v)
 	return p, nil
 }
 
@@ -188,6 +191,7 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 				sp.ErrorPort = proto.Int32(int32(last.Port))
 				sp.ErrorTime = proto.Int64(last.Time.Unix())
 				sp.ErrorLapsedSecs = proto.Int64(int64(p.now.Sub(last.Time) / time.Second))
+				sp.ErrorWorkerLogLink = p.errorLogLink(last)
 			}
 			resp.Spouts = append(resp.Spouts, sp)
 			continue
@@ -214,6 +218,7 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 			b.ErrorPort = proto.Int32(int32(last.Port))
 			b.ErrorTime = proto.Int64(last.Time.Unix())
 			b.ErrorLapsedSecs = proto.Int64(int64(p.now.Sub(last.Time) / time.Second))
+			b.ErrorWorkerLogLink = p.errorLogLink(last)
 		}
 		resp.Bolts = append(resp.Bolts, b)
 	}
@@ -231,7 +236,7 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 			CompleteLatencyP99: percentile(total.compHist, 0.99, w),
 		})
 	}
-	resp.Workers = p.workerSummaries(n.logLinks(p.v), nil)
+	resp.Workers = p.workerSummaries(p.links, nil)
 	p.v.finish()
 	return resp, nil
 }
@@ -374,7 +379,9 @@ func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest)
 	resp.ExecutorStats = p.executorStats(comp, spout, sys)
 	for _, e := range p.errors {
 		if e.Component == comp {
-			resp.ComponentErrors = append(resp.ComponentErrors, componentError(e, p.now))
+			ce := componentError(e, p.now)
+			ce.ErrorWorkerLogLink = p.errorLogLink(e)
+			resp.ComponentErrors = append(resp.ComponentErrors, ce)
 		}
 	}
 	p.v.finish()
@@ -419,6 +426,7 @@ func (p *page) executorStats(comp string, spout, sys bool) []*api.ExecutorStats 
 
 			ReceiveQueuePopulation: f.queuePop,
 			ReceiveQueueCapacity:   f.queueCap,
+			WorkerLogLink:          p.links.worker(slot.NodeID, p.a.NodeHost[slot.NodeID], p.rec.ID, slot.Port),
 		}
 		if spout {
 			es.CompleteLatency = f.completeLatency()
@@ -452,4 +460,10 @@ func (p *page) topologyTotals(sys bool, w metrics.Window) figures {
 		total.transferred += s.total.transferred
 	}
 	return total
+}
+
+// errorLogLink links the log of the worker that reported e: the worker on
+// e's host and port.
+func (p *page) errorLogLink(e cluster.ErrorInfo) string {
+	return p.links.workerOnHost(e.Host, p.rec.ID, e.Port)
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -20,61 +19,6 @@ import (
 // This file holds the routes of Storm's UI REST API that squall's own
 // pages do not use but scripts written for Storm's UI do: topology-workers,
 // visualization, metrics, supervisor, history and owner-resources.
-
-// Storm's logviewer keys: where the supervisors' logviewers listen.
-const (
-	keyLogviewerPort      = "logviewer.port"
-	keyLogviewerHTTPSPort = "logviewer.https.port"
-	defaultLogviewerPort  = 8000
-)
-
-// logLinks makes Storm's log links: the address of a worker's log on the
-// logviewer of its node. A supervisor that advertises its logviewer's
-// address (SupervisorInfo.Address) is reached there; others on their host
-// and the cluster's logviewer.port.
-type logLinks struct {
-	scheme string
-	port   int
-	addrs  map[string]string // node id -> logviewer host:port, when advertised
-}
-
-func (n *Nimbus) logLinks(v *view) logLinks {
-	l := logLinks{scheme: "http", port: n.cfg.Cluster.Int(keyLogviewerPort, defaultLogviewerPort), addrs: map[string]string{}}
-	if p, ok := n.cfg.Cluster.IntOK(keyLogviewerHTTPSPort); ok && p > 0 {
-		l.scheme, l.port = "https", p
-	}
-	// Links are a convenience: without the supervisors' records they fall
-	// back to host and logviewer.port.
-	sups, _ := v.supervisors()
-	for _, s := range sups {
-		if s.Address != "" {
-			l.addrs[s.ID] = s.Address
-		}
-	}
-	return l
-}
-
-// addr returns the logviewer address of a node, "" if unknown.
-func (l logLinks) addr(node, host string) string {
-	if a, ok := l.addrs[node]; ok {
-		return a
-	}
-	if host == "" || l.port <= 0 {
-		return ""
-	}
-	return net.JoinHostPort(host, strconv.Itoa(l.port))
-}
-
-// worker returns the link to a worker's log, as Storm's workerLogLink:
-// http://HOST:PORT/api/v1/log?file=TOPOLOGY%2FPORT%2Fworker.log.
-func (l logLinks) worker(node, host, topologyID string, port int) string {
-	a := l.addr(node, host)
-	if a == "" {
-		return ""
-	}
-	file := topologyID + "/" + strconv.Itoa(port) + "/worker.log"
-	return l.scheme + "://" + a + "/api/v1/log?file=" + url.QueryEscape(file)
-}
 
 // topologyPage is page with a follower's fallback: a follower that has not
 // copied the topology's package yet answers from the leader.
