@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/squallstream/squall/internal/logfile"
+	"github.com/squallstream/squall/internal/logline"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -64,6 +65,16 @@ func captureOutput(path string, conf topology.Config) (io.Writer, func(), error)
 		return nil, nil, fmt.Errorf("--log-file: %w", err)
 	}
 	return w, func() { stop() }, nil
+}
+
+// loglineLoggerTo returns a logger writing lines of internal/logline's
+// format to w at the named level.
+func loglineLoggerTo(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(logline.NewHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
 // loggerTo returns a text logger writing to w at the named level.

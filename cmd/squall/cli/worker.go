@@ -42,7 +42,9 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 				defer restore()
 				logTo = w
 			}
-			log, err := loggerTo(logTo, o.logLevel)
+			// Worker logs are in logline's format, so that the
+			// logviewer and squall logs filter them by component and task.
+			log, err := loglineLoggerTo(logTo, o.logLevel)
 			if err != nil {
 				return err
 			}
