@@ -696,8 +696,8 @@ type SupervisorSummary struct {
 	Blacklisted bool `protobuf:"varint,15,opt,name=blacklisted,proto3" json:"blacklisted,omitempty"`
 	// The supervisor's daemon log on its logviewer, "" without one.
 	LogLink string `protobuf:"bytes,16,opt,name=log_link,json=logLink,proto3" json:"log_link,omitempty"`
-	// squall: the port of the node's logviewer (logviewer.port), which also
-	// serves the node's /metrics; 0 without one.
+	// squall: the port of the node's logviewer, which also serves the node's
+	// /metrics: the one the node advertises, else logviewer.port.
 	LogviewerPort int32 `protobuf:"varint,17,opt,name=logviewer_port,json=logviewerPort,proto3" json:"logviewer_port,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4785,7 +4785,7 @@ func (x *HostPort) GetPort() int32 {
 type GetVisualizationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// As GetTopologyRequest's: nimbus has the all-time window only.
+	// As GetTopologyRequest's.
 	Window string `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
 	// Include the acker and the system streams.
 	Sys           bool `protobuf:"varint,3,opt,name=sys,proto3" json:"sys,omitempty"`
@@ -6086,6 +6086,59 @@ func (x *VersionInfo) GetSrcChecksum() string {
 	return ""
 }
 
+type GetTopologyLagRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// squall: the topology's name, used when id is empty.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopologyLagRequest) Reset() {
+	*x = GetTopologyLagRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopologyLagRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopologyLagRequest) ProtoMessage() {}
+
+func (x *GetTopologyLagRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopologyLagRequest.ProtoReflect.Descriptor instead.
+func (*GetTopologyLagRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *GetTopologyLagRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetTopologyLagRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_squall_v1_nimbus_proto protoreflect.FileDescriptor
 
 const file_squall_v1_nimbus_proto_rawDesc = "" +
@@ -6654,11 +6707,14 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x03url\x18\x04 \x01(\tR\x03url\x12\x12\n" +
 	"\x04date\x18\x05 \x01(\tR\x04date\x12\x12\n" +
 	"\x04user\x18\x06 \x01(\tR\x04user\x12!\n" +
-	"\fsrc_checksum\x18\a \x01(\tR\vsrcChecksum*c\n" +
+	"\fsrc_checksum\x18\a \x01(\tR\vsrcChecksum\";\n" +
+	"\x15GetTopologyLagRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name*c\n" +
 	"\vPackagePart\x12\x1c\n" +
 	"\x18PACKAGE_PART_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16PACKAGE_PART_RESOURCES\x10\x01\x12\x1a\n" +
-	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xff\x0f\n" +
+	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xcc\x10\n" +
 	"\x06Nimbus\x12^\n" +
 	"\x11GetClusterSummary\x12#.squall.v1.GetClusterSummaryRequest\x1a$.squall.v1.GetClusterSummaryResponse\x12p\n" +
 	"\x17GetClusterConfiguration\x12).squall.v1.GetClusterConfigurationRequest\x1a*.squall.v1.GetClusterConfigurationResponse\x12[\n" +
@@ -6681,7 +6737,8 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x12GetTopologyMetrics\x12$.squall.v1.GetTopologyMetricsRequest\x1a%.squall.v1.GetTopologyMetricsResponse\x12R\n" +
 	"\rGetSupervisor\x12\x1f.squall.v1.GetSupervisorRequest\x1a .squall.v1.GetSupervisorResponse\x12a\n" +
 	"\x12GetTopologyHistory\x12$.squall.v1.GetTopologyHistoryRequest\x1a%.squall.v1.GetTopologyHistoryResponse\x12^\n" +
-	"\x11GetOwnerResources\x12#.squall.v1.GetOwnerResourcesRequest\x1a$.squall.v1.GetOwnerResourcesResponseB(Z&github.com/squallstream/squall/api;apib\x06proto3"
+	"\x11GetOwnerResources\x12#.squall.v1.GetOwnerResourcesRequest\x1a$.squall.v1.GetOwnerResourcesResponse\x12K\n" +
+	"\x0eGetTopologyLag\x12 .squall.v1.GetTopologyLagRequest\x1a\x17.google.protobuf.StructB(Z&github.com/squallstream/squall/api;apib\x06proto3"
 
 var (
 	file_squall_v1_nimbus_proto_rawDescOnce sync.Once
@@ -6696,7 +6753,7 @@ func file_squall_v1_nimbus_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_v1_nimbus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
 var file_squall_v1_nimbus_proto_goTypes = []any{
 	(PackagePart)(0),                        // 0: squall.v1.PackagePart
 	(*GetClusterSummaryRequest)(nil),        // 1: squall.v1.GetClusterSummaryRequest
@@ -6764,15 +6821,16 @@ var file_squall_v1_nimbus_proto_goTypes = []any{
 	(*GetOwnerResourcesResponse)(nil),       // 63: squall.v1.GetOwnerResourcesResponse
 	(*OwnerResources)(nil),                  // 64: squall.v1.OwnerResources
 	(*VersionInfo)(nil),                     // 65: squall.v1.VersionInfo
-	nil,                                     // 66: squall.v1.WorkerSummary.ComponentNumTasksEntry
-	nil,                                     // 67: squall.v1.RebalanceOptions.ExecutorsEntry
-	nil,                                     // 68: squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	(*structpb.Struct)(nil),                 // 69: google.protobuf.Struct
-	(*structpb.ListValue)(nil),              // 70: google.protobuf.ListValue
+	(*GetTopologyLagRequest)(nil),           // 66: squall.v1.GetTopologyLagRequest
+	nil,                                     // 67: squall.v1.WorkerSummary.ComponentNumTasksEntry
+	nil,                                     // 68: squall.v1.RebalanceOptions.ExecutorsEntry
+	nil,                                     // 69: squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	(*structpb.Struct)(nil),                 // 70: google.protobuf.Struct
+	(*structpb.ListValue)(nil),              // 71: google.protobuf.ListValue
 }
 var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	65, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
-	69, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
+	70, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
 	7,  // 2: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
 	10, // 3: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	13, // 4: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
@@ -6780,8 +6838,8 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	17, // 6: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
 	18, // 7: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
 	19, // 8: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
-	69, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
-	66, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
+	70, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
+	67, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
 	22, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
 	23, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
 	24, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
@@ -6790,9 +6848,9 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	27, // 16: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
 	27, // 17: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
 	33, // 18: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
-	67, // 19: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
-	69, // 20: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
-	68, // 21: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	68, // 19: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
+	70, // 20: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
+	69, // 21: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
 	39, // 22: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
 	43, // 23: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
 	36, // 24: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
@@ -6801,8 +6859,8 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	36, // 27: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
 	0,  // 28: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
 	46, // 29: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
-	69, // 30: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
-	70, // 31: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
+	70, // 30: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
+	71, // 31: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
 	52, // 32: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
 	53, // 33: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
 	54, // 34: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
@@ -6842,30 +6900,32 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	58, // 68: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
 	60, // 69: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
 	62, // 70: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
-	2,  // 71: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
-	4,  // 72: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
-	6,  // 73: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
-	9,  // 74: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
-	15, // 75: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
-	12, // 76: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
-	21, // 77: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
-	29, // 78: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
-	35, // 79: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 80: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 81: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 82: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 83: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
-	37, // 84: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
-	41, // 85: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
-	45, // 86: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
-	48, // 87: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
-	49, // 88: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
-	51, // 89: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
-	59, // 90: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
-	61, // 91: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
-	63, // 92: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
-	71, // [71:93] is the sub-list for method output_type
-	49, // [49:71] is the sub-list for method input_type
+	66, // 71: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
+	2,  // 72: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
+	4,  // 73: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
+	6,  // 74: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
+	9,  // 75: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
+	15, // 76: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
+	12, // 77: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
+	21, // 78: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
+	29, // 79: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
+	35, // 80: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	35, // 81: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	35, // 82: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
+	35, // 83: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 84: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
+	37, // 85: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
+	41, // 86: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
+	45, // 87: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
+	48, // 88: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
+	49, // 89: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
+	51, // 90: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
+	59, // 91: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
+	61, // 92: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
+	63, // 93: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
+	70, // 94: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
+	72, // [72:95] is the sub-list for method output_type
+	49, // [49:72] is the sub-list for method input_type
 	49, // [49:49] is the sub-list for extension type_name
 	49, // [49:49] is the sub-list for extension extendee
 	0,  // [0:49] is the sub-list for field type_name
@@ -6895,7 +6955,7 @@ func file_squall_v1_nimbus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_v1_nimbus_proto_rawDesc), len(file_squall_v1_nimbus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   68,
+			NumMessages:   69,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -53,6 +53,8 @@ func NimbusMethods() map[string]MethodRule {
 		api.Nimbus_GetSupervisor_FullMethodName:        {Op: OpGetSupervisorSummary, Filter: filterSupervisorWorkers},
 		api.Nimbus_GetTopologyHistory_FullMethodName:   plain(OpListTopologies),
 		api.Nimbus_GetOwnerResources_FullMethodName:    plain(OpGetClusterSummary),
+		// Storm authorizes a topology's lag as viewing it.
+		api.Nimbus_GetTopologyLag_FullMethodName: topo(OpGetTopology),
 	}
 }
 
