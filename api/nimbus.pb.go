@@ -2410,8 +2410,12 @@ type GetComponentResponse struct {
 	ExecutorStats []*ExecutorStats `protobuf:"bytes,26,rep,name=executor_stats,json=executorStats,proto3" json:"executor_stats,omitempty"`
 	// The component's recent errors, oldest first.
 	ComponentErrors []*ComponentError `protobuf:"bytes,27,rep,name=component_errors,json=componentErrors,proto3" json:"component_errors,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// squall: the user metrics the component's tasks recorded (the
+	// multilang metrics command, TaskContext.RecordMetric), summed over its
+	// tasks, sorted by name.
+	UserMetrics   []*UserMetricStats `protobuf:"bytes,28,rep,name=user_metrics,json=userMetrics,proto3" json:"user_metrics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetComponentResponse) Reset() {
@@ -2633,6 +2637,163 @@ func (x *GetComponentResponse) GetComponentErrors() []*ComponentError {
 	return nil
 }
 
+func (x *GetComponentResponse) GetUserMetrics() []*UserMetricStats {
+	if x != nil {
+		return x.UserMetrics
+	}
+	return nil
+}
+
+// squall: a user metric of a component.
+type UserMetricStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "counter", "gauge" or "histogram".
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// In Storm's windows, in order (600, 10800, 86400, :all-time).
+	Windows       []*UserMetricWindow `protobuf:"bytes,3,rep,name=windows,proto3" json:"windows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserMetricStats) Reset() {
+	*x = UserMetricStats{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserMetricStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserMetricStats) ProtoMessage() {}
+
+func (x *UserMetricStats) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserMetricStats.ProtoReflect.Descriptor instead.
+func (*UserMetricStats) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *UserMetricStats) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UserMetricStats) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *UserMetricStats) GetWindows() []*UserMetricWindow {
+	if x != nil {
+		return x.Windows
+	}
+	return nil
+}
+
+// squall: a user metric over one window. A counter fills count (its
+// increase); a gauge value (its value now, the same in every window); a
+// histogram count and mean, and in the all-time window p50 and p99.
+type UserMetricWindow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Window        string                 `protobuf:"bytes,1,opt,name=window,proto3" json:"window,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	Value         float64                `protobuf:"fixed64,3,opt,name=value,proto3" json:"value,omitempty"`
+	Mean          float64                `protobuf:"fixed64,4,opt,name=mean,proto3" json:"mean,omitempty"`
+	P50           float64                `protobuf:"fixed64,5,opt,name=p50,proto3" json:"p50,omitempty"`
+	P99           float64                `protobuf:"fixed64,6,opt,name=p99,proto3" json:"p99,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserMetricWindow) Reset() {
+	*x = UserMetricWindow{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserMetricWindow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserMetricWindow) ProtoMessage() {}
+
+func (x *UserMetricWindow) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserMetricWindow.ProtoReflect.Descriptor instead.
+func (*UserMetricWindow) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UserMetricWindow) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *UserMetricWindow) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *UserMetricWindow) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *UserMetricWindow) GetMean() float64 {
+	if x != nil {
+		return x.Mean
+	}
+	return 0
+}
+
+func (x *UserMetricWindow) GetP50() float64 {
+	if x != nil {
+		return x.P50
+	}
+	return 0
+}
+
+func (x *UserMetricWindow) GetP99() float64 {
+	if x != nil {
+		return x.P99
+	}
+	return 0
+}
+
 // A spout's totals over one window (Storm's spoutSummary[]).
 type SpoutWindowStats struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -2655,7 +2816,7 @@ type SpoutWindowStats struct {
 
 func (x *SpoutWindowStats) Reset() {
 	*x = SpoutWindowStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2667,7 +2828,7 @@ func (x *SpoutWindowStats) String() string {
 func (*SpoutWindowStats) ProtoMessage() {}
 
 func (x *SpoutWindowStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2680,7 +2841,7 @@ func (x *SpoutWindowStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpoutWindowStats.ProtoReflect.Descriptor instead.
 func (*SpoutWindowStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{21}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SpoutWindowStats) GetWindow() string {
@@ -2777,7 +2938,7 @@ type BoltWindowStats struct {
 
 func (x *BoltWindowStats) Reset() {
 	*x = BoltWindowStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2789,7 +2950,7 @@ func (x *BoltWindowStats) String() string {
 func (*BoltWindowStats) ProtoMessage() {}
 
 func (x *BoltWindowStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2802,7 +2963,7 @@ func (x *BoltWindowStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoltWindowStats.ProtoReflect.Descriptor instead.
 func (*BoltWindowStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{22}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *BoltWindowStats) GetWindow() string {
@@ -2912,7 +3073,7 @@ type InputStats struct {
 
 func (x *InputStats) Reset() {
 	*x = InputStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2924,7 +3085,7 @@ func (x *InputStats) String() string {
 func (*InputStats) ProtoMessage() {}
 
 func (x *InputStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2937,7 +3098,7 @@ func (x *InputStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputStats.ProtoReflect.Descriptor instead.
 func (*InputStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{23}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *InputStats) GetComponent() string {
@@ -3031,7 +3192,7 @@ type OutputStats struct {
 
 func (x *OutputStats) Reset() {
 	*x = OutputStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3043,7 +3204,7 @@ func (x *OutputStats) String() string {
 func (*OutputStats) ProtoMessage() {}
 
 func (x *OutputStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3056,7 +3217,7 @@ func (x *OutputStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputStats.ProtoReflect.Descriptor instead.
 func (*OutputStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{24}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *OutputStats) GetStream() string {
@@ -3156,7 +3317,7 @@ type ExecutorStats struct {
 
 func (x *ExecutorStats) Reset() {
 	*x = ExecutorStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3168,7 +3329,7 @@ func (x *ExecutorStats) String() string {
 func (*ExecutorStats) ProtoMessage() {}
 
 func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3181,7 +3342,7 @@ func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorStats.ProtoReflect.Descriptor instead.
 func (*ExecutorStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{25}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ExecutorStats) GetId() string {
@@ -3361,7 +3522,7 @@ type ComponentError struct {
 
 func (x *ComponentError) Reset() {
 	*x = ComponentError{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3373,7 +3534,7 @@ func (x *ComponentError) String() string {
 func (*ComponentError) ProtoMessage() {}
 
 func (x *ComponentError) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3386,7 +3547,7 @@ func (x *ComponentError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentError.ProtoReflect.Descriptor instead.
 func (*ComponentError) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{26}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ComponentError) GetErrorTime() int64 {
@@ -3458,7 +3619,7 @@ type GetErrorsRequest struct {
 
 func (x *GetErrorsRequest) Reset() {
 	*x = GetErrorsRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3470,7 +3631,7 @@ func (x *GetErrorsRequest) String() string {
 func (*GetErrorsRequest) ProtoMessage() {}
 
 func (x *GetErrorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3483,7 +3644,7 @@ func (x *GetErrorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetErrorsRequest.ProtoReflect.Descriptor instead.
 func (*GetErrorsRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{27}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetErrorsRequest) GetId() string {
@@ -3520,7 +3681,7 @@ type GetErrorsResponse struct {
 
 func (x *GetErrorsResponse) Reset() {
 	*x = GetErrorsResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3532,7 +3693,7 @@ func (x *GetErrorsResponse) String() string {
 func (*GetErrorsResponse) ProtoMessage() {}
 
 func (x *GetErrorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3545,7 +3706,7 @@ func (x *GetErrorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetErrorsResponse.ProtoReflect.Descriptor instead.
 func (*GetErrorsResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{28}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetErrorsResponse) GetTopologyId() string {
@@ -3580,7 +3741,7 @@ type ActivateTopologyRequest struct {
 
 func (x *ActivateTopologyRequest) Reset() {
 	*x = ActivateTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3592,7 +3753,7 @@ func (x *ActivateTopologyRequest) String() string {
 func (*ActivateTopologyRequest) ProtoMessage() {}
 
 func (x *ActivateTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3605,7 +3766,7 @@ func (x *ActivateTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateTopologyRequest.ProtoReflect.Descriptor instead.
 func (*ActivateTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{29}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ActivateTopologyRequest) GetId() string {
@@ -3633,7 +3794,7 @@ type DeactivateTopologyRequest struct {
 
 func (x *DeactivateTopologyRequest) Reset() {
 	*x = DeactivateTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3645,7 +3806,7 @@ func (x *DeactivateTopologyRequest) String() string {
 func (*DeactivateTopologyRequest) ProtoMessage() {}
 
 func (x *DeactivateTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3658,7 +3819,7 @@ func (x *DeactivateTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateTopologyRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{30}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeactivateTopologyRequest) GetId() string {
@@ -3690,7 +3851,7 @@ type RebalanceTopologyRequest struct {
 
 func (x *RebalanceTopologyRequest) Reset() {
 	*x = RebalanceTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3702,7 +3863,7 @@ func (x *RebalanceTopologyRequest) String() string {
 func (*RebalanceTopologyRequest) ProtoMessage() {}
 
 func (x *RebalanceTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3715,7 +3876,7 @@ func (x *RebalanceTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebalanceTopologyRequest.ProtoReflect.Descriptor instead.
 func (*RebalanceTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{31}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RebalanceTopologyRequest) GetId() string {
@@ -3761,7 +3922,7 @@ type RebalanceOptions struct {
 
 func (x *RebalanceOptions) Reset() {
 	*x = RebalanceOptions{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3773,7 +3934,7 @@ func (x *RebalanceOptions) String() string {
 func (*RebalanceOptions) ProtoMessage() {}
 
 func (x *RebalanceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3786,7 +3947,7 @@ func (x *RebalanceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebalanceOptions.ProtoReflect.Descriptor instead.
 func (*RebalanceOptions) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{32}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RebalanceOptions) GetNumWorkers() int32 {
@@ -3817,7 +3978,7 @@ type KillTopologyRequest struct {
 
 func (x *KillTopologyRequest) Reset() {
 	*x = KillTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3829,7 +3990,7 @@ func (x *KillTopologyRequest) String() string {
 func (*KillTopologyRequest) ProtoMessage() {}
 
 func (x *KillTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3842,7 +4003,7 @@ func (x *KillTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTopologyRequest.ProtoReflect.Descriptor instead.
 func (*KillTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{33}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *KillTopologyRequest) GetId() string {
@@ -3881,7 +4042,7 @@ type TopologyOperationResponse struct {
 
 func (x *TopologyOperationResponse) Reset() {
 	*x = TopologyOperationResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3893,7 +4054,7 @@ func (x *TopologyOperationResponse) String() string {
 func (*TopologyOperationResponse) ProtoMessage() {}
 
 func (x *TopologyOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3906,7 +4067,7 @@ func (x *TopologyOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyOperationResponse.ProtoReflect.Descriptor instead.
 func (*TopologyOperationResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{34}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TopologyOperationResponse) GetTopologyOperation() string {
@@ -3989,7 +4150,7 @@ type SubmitTopologyRequest struct {
 
 func (x *SubmitTopologyRequest) Reset() {
 	*x = SubmitTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4001,7 +4162,7 @@ func (x *SubmitTopologyRequest) String() string {
 func (*SubmitTopologyRequest) ProtoMessage() {}
 
 func (x *SubmitTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4014,7 +4175,7 @@ func (x *SubmitTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTopologyRequest.ProtoReflect.Descriptor instead.
 func (*SubmitTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{35}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SubmitTopologyRequest) GetTopology() string {
@@ -4130,7 +4291,7 @@ type SubmitTopologyResponse struct {
 
 func (x *SubmitTopologyResponse) Reset() {
 	*x = SubmitTopologyResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4142,7 +4303,7 @@ func (x *SubmitTopologyResponse) String() string {
 func (*SubmitTopologyResponse) ProtoMessage() {}
 
 func (x *SubmitTopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4155,7 +4316,7 @@ func (x *SubmitTopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTopologyResponse.ProtoReflect.Descriptor instead.
 func (*SubmitTopologyResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{36}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SubmitTopologyResponse) GetTopologyOperation() string {
@@ -4214,7 +4375,7 @@ type UploadTopologyRequest struct {
 
 func (x *UploadTopologyRequest) Reset() {
 	*x = UploadTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4226,7 +4387,7 @@ func (x *UploadTopologyRequest) String() string {
 func (*UploadTopologyRequest) ProtoMessage() {}
 
 func (x *UploadTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4239,7 +4400,7 @@ func (x *UploadTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadTopologyRequest.ProtoReflect.Descriptor instead.
 func (*UploadTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{37}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UploadTopologyRequest) GetContent() isUploadTopologyRequest_Content {
@@ -4300,7 +4461,7 @@ type UploadHeader struct {
 
 func (x *UploadHeader) Reset() {
 	*x = UploadHeader{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4312,7 +4473,7 @@ func (x *UploadHeader) String() string {
 func (*UploadHeader) ProtoMessage() {}
 
 func (x *UploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4325,7 +4486,7 @@ func (x *UploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
 func (*UploadHeader) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{38}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UploadHeader) GetSubmission() *SubmitTopologyRequest {
@@ -4361,7 +4522,7 @@ type DownloadPackageRequest struct {
 
 func (x *DownloadPackageRequest) Reset() {
 	*x = DownloadPackageRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4373,7 +4534,7 @@ func (x *DownloadPackageRequest) String() string {
 func (*DownloadPackageRequest) ProtoMessage() {}
 
 func (x *DownloadPackageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4386,7 +4547,7 @@ func (x *DownloadPackageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadPackageRequest.ProtoReflect.Descriptor instead.
 func (*DownloadPackageRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{39}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DownloadPackageRequest) GetTopologyId() string {
@@ -4416,7 +4577,7 @@ type DownloadPackageResponse struct {
 
 func (x *DownloadPackageResponse) Reset() {
 	*x = DownloadPackageResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4428,7 +4589,7 @@ func (x *DownloadPackageResponse) String() string {
 func (*DownloadPackageResponse) ProtoMessage() {}
 
 func (x *DownloadPackageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4441,7 +4602,7 @@ func (x *DownloadPackageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadPackageResponse.ProtoReflect.Descriptor instead.
 func (*DownloadPackageResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{40}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DownloadPackageResponse) GetContent() isDownloadPackageResponse_Content {
@@ -4506,7 +4667,7 @@ type PackageManifest struct {
 
 func (x *PackageManifest) Reset() {
 	*x = PackageManifest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4518,7 +4679,7 @@ func (x *PackageManifest) String() string {
 func (*PackageManifest) ProtoMessage() {}
 
 func (x *PackageManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4531,7 +4692,7 @@ func (x *PackageManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackageManifest.ProtoReflect.Descriptor instead.
 func (*PackageManifest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{41}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PackageManifest) GetTopologyId() string {
@@ -4579,7 +4740,7 @@ type PackageChunk struct {
 
 func (x *PackageChunk) Reset() {
 	*x = PackageChunk{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4591,7 +4752,7 @@ func (x *PackageChunk) String() string {
 func (*PackageChunk) ProtoMessage() {}
 
 func (x *PackageChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4604,7 +4765,7 @@ func (x *PackageChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackageChunk.ProtoReflect.Descriptor instead.
 func (*PackageChunk) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{42}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PackageChunk) GetPart() PackagePart {
@@ -4630,7 +4791,7 @@ type GetTopologyWorkersRequest struct {
 
 func (x *GetTopologyWorkersRequest) Reset() {
 	*x = GetTopologyWorkersRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4642,7 +4803,7 @@ func (x *GetTopologyWorkersRequest) String() string {
 func (*GetTopologyWorkersRequest) ProtoMessage() {}
 
 func (x *GetTopologyWorkersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4655,7 +4816,7 @@ func (x *GetTopologyWorkersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyWorkersRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyWorkersRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{43}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GetTopologyWorkersRequest) GetId() string {
@@ -4681,7 +4842,7 @@ type GetTopologyWorkersResponse struct {
 
 func (x *GetTopologyWorkersResponse) Reset() {
 	*x = GetTopologyWorkersResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4693,7 +4854,7 @@ func (x *GetTopologyWorkersResponse) String() string {
 func (*GetTopologyWorkersResponse) ProtoMessage() {}
 
 func (x *GetTopologyWorkersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4706,7 +4867,7 @@ func (x *GetTopologyWorkersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyWorkersResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyWorkersResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{44}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetTopologyWorkersResponse) GetHostPortList() []*HostPort {
@@ -4740,7 +4901,7 @@ type HostPort struct {
 
 func (x *HostPort) Reset() {
 	*x = HostPort{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4752,7 +4913,7 @@ func (x *HostPort) String() string {
 func (*HostPort) ProtoMessage() {}
 
 func (x *HostPort) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4765,7 +4926,7 @@ func (x *HostPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostPort.ProtoReflect.Descriptor instead.
 func (*HostPort) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{45}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *HostPort) GetHost() string {
@@ -4795,7 +4956,7 @@ type GetVisualizationRequest struct {
 
 func (x *GetVisualizationRequest) Reset() {
 	*x = GetVisualizationRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4807,7 +4968,7 @@ func (x *GetVisualizationRequest) String() string {
 func (*GetVisualizationRequest) ProtoMessage() {}
 
 func (x *GetVisualizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4820,7 +4981,7 @@ func (x *GetVisualizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationRequest.ProtoReflect.Descriptor instead.
 func (*GetVisualizationRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{46}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetVisualizationRequest) GetId() string {
@@ -4860,7 +5021,7 @@ type GetVisualizationResponse struct {
 
 func (x *GetVisualizationResponse) Reset() {
 	*x = GetVisualizationResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4872,7 +5033,7 @@ func (x *GetVisualizationResponse) String() string {
 func (*GetVisualizationResponse) ProtoMessage() {}
 
 func (x *GetVisualizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4885,7 +5046,7 @@ func (x *GetVisualizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationResponse.ProtoReflect.Descriptor instead.
 func (*GetVisualizationResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{47}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetVisualizationResponse) GetVisualization() *structpb.Struct {
@@ -4907,7 +5068,7 @@ type GetVisualizationInitResponse struct {
 
 func (x *GetVisualizationInitResponse) Reset() {
 	*x = GetVisualizationInitResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4919,7 +5080,7 @@ func (x *GetVisualizationInitResponse) String() string {
 func (*GetVisualizationInitResponse) ProtoMessage() {}
 
 func (x *GetVisualizationInitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4932,7 +5093,7 @@ func (x *GetVisualizationInitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationInitResponse.ProtoReflect.Descriptor instead.
 func (*GetVisualizationInitResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{48}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetVisualizationInitResponse) GetVisualizationTable() *structpb.ListValue {
@@ -4953,7 +5114,7 @@ type GetTopologyMetricsRequest struct {
 
 func (x *GetTopologyMetricsRequest) Reset() {
 	*x = GetTopologyMetricsRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4965,7 +5126,7 @@ func (x *GetTopologyMetricsRequest) String() string {
 func (*GetTopologyMetricsRequest) ProtoMessage() {}
 
 func (x *GetTopologyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4978,7 +5139,7 @@ func (x *GetTopologyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{49}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetTopologyMetricsRequest) GetId() string {
@@ -5015,7 +5176,7 @@ type GetTopologyMetricsResponse struct {
 
 func (x *GetTopologyMetricsResponse) Reset() {
 	*x = GetTopologyMetricsResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5027,7 +5188,7 @@ func (x *GetTopologyMetricsResponse) String() string {
 func (*GetTopologyMetricsResponse) ProtoMessage() {}
 
 func (x *GetTopologyMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5040,7 +5201,7 @@ func (x *GetTopologyMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyMetricsResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{50}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetTopologyMetricsResponse) GetWindow() string {
@@ -5085,7 +5246,7 @@ type SpoutMetrics struct {
 
 func (x *SpoutMetrics) Reset() {
 	*x = SpoutMetrics{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5097,7 +5258,7 @@ func (x *SpoutMetrics) String() string {
 func (*SpoutMetrics) ProtoMessage() {}
 
 func (x *SpoutMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5110,7 +5271,7 @@ func (x *SpoutMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpoutMetrics.ProtoReflect.Descriptor instead.
 func (*SpoutMetrics) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{51}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *SpoutMetrics) GetId() string {
@@ -5173,7 +5334,7 @@ type BoltMetrics struct {
 
 func (x *BoltMetrics) Reset() {
 	*x = BoltMetrics{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5185,7 +5346,7 @@ func (x *BoltMetrics) String() string {
 func (*BoltMetrics) ProtoMessage() {}
 
 func (x *BoltMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5198,7 +5359,7 @@ func (x *BoltMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoltMetrics.ProtoReflect.Descriptor instead.
 func (*BoltMetrics) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{52}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *BoltMetrics) GetId() string {
@@ -5267,7 +5428,7 @@ type StreamCount struct {
 
 func (x *StreamCount) Reset() {
 	*x = StreamCount{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5279,7 +5440,7 @@ func (x *StreamCount) String() string {
 func (*StreamCount) ProtoMessage() {}
 
 func (x *StreamCount) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5292,7 +5453,7 @@ func (x *StreamCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCount.ProtoReflect.Descriptor instead.
 func (*StreamCount) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{53}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *StreamCount) GetStreamId() string {
@@ -5320,7 +5481,7 @@ type StreamAverage struct {
 
 func (x *StreamAverage) Reset() {
 	*x = StreamAverage{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5332,7 +5493,7 @@ func (x *StreamAverage) String() string {
 func (*StreamAverage) ProtoMessage() {}
 
 func (x *StreamAverage) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5345,7 +5506,7 @@ func (x *StreamAverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamAverage.ProtoReflect.Descriptor instead.
 func (*StreamAverage) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{54}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *StreamAverage) GetStreamId() string {
@@ -5373,7 +5534,7 @@ type InputCount struct {
 
 func (x *InputCount) Reset() {
 	*x = InputCount{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5385,7 +5546,7 @@ func (x *InputCount) String() string {
 func (*InputCount) ProtoMessage() {}
 
 func (x *InputCount) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5398,7 +5559,7 @@ func (x *InputCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputCount.ProtoReflect.Descriptor instead.
 func (*InputCount) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{55}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *InputCount) GetComponentId() string {
@@ -5433,7 +5594,7 @@ type InputAverage struct {
 
 func (x *InputAverage) Reset() {
 	*x = InputAverage{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5445,7 +5606,7 @@ func (x *InputAverage) String() string {
 func (*InputAverage) ProtoMessage() {}
 
 func (x *InputAverage) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5458,7 +5619,7 @@ func (x *InputAverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputAverage.ProtoReflect.Descriptor instead.
 func (*InputAverage) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{56}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *InputAverage) GetComponentId() string {
@@ -5495,7 +5656,7 @@ type GetSupervisorRequest struct {
 
 func (x *GetSupervisorRequest) Reset() {
 	*x = GetSupervisorRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5507,7 +5668,7 @@ func (x *GetSupervisorRequest) String() string {
 func (*GetSupervisorRequest) ProtoMessage() {}
 
 func (x *GetSupervisorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5520,7 +5681,7 @@ func (x *GetSupervisorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisorRequest.ProtoReflect.Descriptor instead.
 func (*GetSupervisorRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{57}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetSupervisorRequest) GetId() string {
@@ -5558,7 +5719,7 @@ type GetSupervisorResponse struct {
 
 func (x *GetSupervisorResponse) Reset() {
 	*x = GetSupervisorResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5570,7 +5731,7 @@ func (x *GetSupervisorResponse) String() string {
 func (*GetSupervisorResponse) ProtoMessage() {}
 
 func (x *GetSupervisorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5583,7 +5744,7 @@ func (x *GetSupervisorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisorResponse.ProtoReflect.Descriptor instead.
 func (*GetSupervisorResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{58}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetSupervisorResponse) GetSupervisors() []*SupervisorSummary {
@@ -5615,7 +5776,7 @@ type GetTopologyHistoryRequest struct {
 
 func (x *GetTopologyHistoryRequest) Reset() {
 	*x = GetTopologyHistoryRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5627,7 +5788,7 @@ func (x *GetTopologyHistoryRequest) String() string {
 func (*GetTopologyHistoryRequest) ProtoMessage() {}
 
 func (x *GetTopologyHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5640,7 +5801,7 @@ func (x *GetTopologyHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{59}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{61}
 }
 
 // Storm's /api/v1/history/summary.
@@ -5655,7 +5816,7 @@ type GetTopologyHistoryResponse struct {
 
 func (x *GetTopologyHistoryResponse) Reset() {
 	*x = GetTopologyHistoryResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5667,7 +5828,7 @@ func (x *GetTopologyHistoryResponse) String() string {
 func (*GetTopologyHistoryResponse) ProtoMessage() {}
 
 func (x *GetTopologyHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5680,7 +5841,7 @@ func (x *GetTopologyHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{60}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GetTopologyHistoryResponse) GetTopoHistory() []string {
@@ -5700,7 +5861,7 @@ type GetOwnerResourcesRequest struct {
 
 func (x *GetOwnerResourcesRequest) Reset() {
 	*x = GetOwnerResourcesRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5712,7 +5873,7 @@ func (x *GetOwnerResourcesRequest) String() string {
 func (*GetOwnerResourcesRequest) ProtoMessage() {}
 
 func (x *GetOwnerResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5725,7 +5886,7 @@ func (x *GetOwnerResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOwnerResourcesRequest.ProtoReflect.Descriptor instead.
 func (*GetOwnerResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{61}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GetOwnerResourcesRequest) GetId() string {
@@ -5747,7 +5908,7 @@ type GetOwnerResourcesResponse struct {
 
 func (x *GetOwnerResourcesResponse) Reset() {
 	*x = GetOwnerResourcesResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5759,7 +5920,7 @@ func (x *GetOwnerResourcesResponse) String() string {
 func (*GetOwnerResourcesResponse) ProtoMessage() {}
 
 func (x *GetOwnerResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5772,7 +5933,7 @@ func (x *GetOwnerResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOwnerResourcesResponse.ProtoReflect.Descriptor instead.
 func (*GetOwnerResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{62}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetOwnerResourcesResponse) GetOwners() []*OwnerResources {
@@ -5832,7 +5993,7 @@ type OwnerResources struct {
 
 func (x *OwnerResources) Reset() {
 	*x = OwnerResources{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5844,7 +6005,7 @@ func (x *OwnerResources) String() string {
 func (*OwnerResources) ProtoMessage() {}
 
 func (x *OwnerResources) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5857,7 +6018,7 @@ func (x *OwnerResources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OwnerResources.ProtoReflect.Descriptor instead.
 func (*OwnerResources) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{63}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *OwnerResources) GetOwner() string {
@@ -6009,7 +6170,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6021,7 +6182,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6034,7 +6195,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{64}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *VersionInfo) GetVersion() string {
@@ -6097,7 +6258,7 @@ type GetTopologyLagRequest struct {
 
 func (x *GetTopologyLagRequest) Reset() {
 	*x = GetTopologyLagRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6109,7 +6270,7 @@ func (x *GetTopologyLagRequest) String() string {
 func (*GetTopologyLagRequest) ProtoMessage() {}
 
 func (x *GetTopologyLagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6122,7 +6283,7 @@ func (x *GetTopologyLagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyLagRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyLagRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{65}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GetTopologyLagRequest) GetId() string {
@@ -6384,7 +6545,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x16\n" +
 	"\x06window\x18\x03 \x01(\tR\x06window\x12\x10\n" +
 	"\x03sys\x18\x04 \x01(\bR\x03sys\x12\x12\n" +
-	"\x04name\x18\x05 \x01(\tR\x04name\"\x99\t\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"\xd8\t\n" +
 	"\x14GetComponentResponse\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1d\n" +
@@ -6418,7 +6579,19 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"inputStats\x129\n" +
 	"\foutput_stats\x18\x19 \x03(\v2\x16.squall.v1.OutputStatsR\voutputStats\x12?\n" +
 	"\x0eexecutor_stats\x18\x1a \x03(\v2\x18.squall.v1.ExecutorStatsR\rexecutorStats\x12D\n" +
-	"\x10component_errors\x18\x1b \x03(\v2\x19.squall.v1.ComponentErrorR\x0fcomponentErrors\"\xe7\x02\n" +
+	"\x10component_errors\x18\x1b \x03(\v2\x19.squall.v1.ComponentErrorR\x0fcomponentErrors\x12=\n" +
+	"\fuser_metrics\x18\x1c \x03(\v2\x1a.squall.v1.UserMetricStatsR\vuserMetrics\"p\n" +
+	"\x0fUserMetricStats\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x125\n" +
+	"\awindows\x18\x03 \x03(\v2\x1b.squall.v1.UserMetricWindowR\awindows\"\x8e\x01\n" +
+	"\x10UserMetricWindow\x12\x16\n" +
+	"\x06window\x18\x01 \x01(\tR\x06window\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\x01R\x05value\x12\x12\n" +
+	"\x04mean\x18\x04 \x01(\x01R\x04mean\x12\x10\n" +
+	"\x03p50\x18\x05 \x01(\x01R\x03p50\x12\x10\n" +
+	"\x03p99\x18\x06 \x01(\x01R\x03p99\"\xe7\x02\n" +
 	"\x10SpoutWindowStats\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12#\n" +
 	"\rwindow_pretty\x18\x02 \x01(\tR\fwindowPretty\x12\x18\n" +
@@ -6753,7 +6926,7 @@ func file_squall_v1_nimbus_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_v1_nimbus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
+var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
 var file_squall_v1_nimbus_proto_goTypes = []any{
 	(PackagePart)(0),                        // 0: squall.v1.PackagePart
 	(*GetClusterSummaryRequest)(nil),        // 1: squall.v1.GetClusterSummaryRequest
@@ -6777,60 +6950,62 @@ var file_squall_v1_nimbus_proto_goTypes = []any{
 	(*BoltSummary)(nil),                     // 19: squall.v1.BoltSummary
 	(*GetComponentRequest)(nil),             // 20: squall.v1.GetComponentRequest
 	(*GetComponentResponse)(nil),            // 21: squall.v1.GetComponentResponse
-	(*SpoutWindowStats)(nil),                // 22: squall.v1.SpoutWindowStats
-	(*BoltWindowStats)(nil),                 // 23: squall.v1.BoltWindowStats
-	(*InputStats)(nil),                      // 24: squall.v1.InputStats
-	(*OutputStats)(nil),                     // 25: squall.v1.OutputStats
-	(*ExecutorStats)(nil),                   // 26: squall.v1.ExecutorStats
-	(*ComponentError)(nil),                  // 27: squall.v1.ComponentError
-	(*GetErrorsRequest)(nil),                // 28: squall.v1.GetErrorsRequest
-	(*GetErrorsResponse)(nil),               // 29: squall.v1.GetErrorsResponse
-	(*ActivateTopologyRequest)(nil),         // 30: squall.v1.ActivateTopologyRequest
-	(*DeactivateTopologyRequest)(nil),       // 31: squall.v1.DeactivateTopologyRequest
-	(*RebalanceTopologyRequest)(nil),        // 32: squall.v1.RebalanceTopologyRequest
-	(*RebalanceOptions)(nil),                // 33: squall.v1.RebalanceOptions
-	(*KillTopologyRequest)(nil),             // 34: squall.v1.KillTopologyRequest
-	(*TopologyOperationResponse)(nil),       // 35: squall.v1.TopologyOperationResponse
-	(*SubmitTopologyRequest)(nil),           // 36: squall.v1.SubmitTopologyRequest
-	(*SubmitTopologyResponse)(nil),          // 37: squall.v1.SubmitTopologyResponse
-	(*UploadTopologyRequest)(nil),           // 38: squall.v1.UploadTopologyRequest
-	(*UploadHeader)(nil),                    // 39: squall.v1.UploadHeader
-	(*DownloadPackageRequest)(nil),          // 40: squall.v1.DownloadPackageRequest
-	(*DownloadPackageResponse)(nil),         // 41: squall.v1.DownloadPackageResponse
-	(*PackageManifest)(nil),                 // 42: squall.v1.PackageManifest
-	(*PackageChunk)(nil),                    // 43: squall.v1.PackageChunk
-	(*GetTopologyWorkersRequest)(nil),       // 44: squall.v1.GetTopologyWorkersRequest
-	(*GetTopologyWorkersResponse)(nil),      // 45: squall.v1.GetTopologyWorkersResponse
-	(*HostPort)(nil),                        // 46: squall.v1.HostPort
-	(*GetVisualizationRequest)(nil),         // 47: squall.v1.GetVisualizationRequest
-	(*GetVisualizationResponse)(nil),        // 48: squall.v1.GetVisualizationResponse
-	(*GetVisualizationInitResponse)(nil),    // 49: squall.v1.GetVisualizationInitResponse
-	(*GetTopologyMetricsRequest)(nil),       // 50: squall.v1.GetTopologyMetricsRequest
-	(*GetTopologyMetricsResponse)(nil),      // 51: squall.v1.GetTopologyMetricsResponse
-	(*SpoutMetrics)(nil),                    // 52: squall.v1.SpoutMetrics
-	(*BoltMetrics)(nil),                     // 53: squall.v1.BoltMetrics
-	(*StreamCount)(nil),                     // 54: squall.v1.StreamCount
-	(*StreamAverage)(nil),                   // 55: squall.v1.StreamAverage
-	(*InputCount)(nil),                      // 56: squall.v1.InputCount
-	(*InputAverage)(nil),                    // 57: squall.v1.InputAverage
-	(*GetSupervisorRequest)(nil),            // 58: squall.v1.GetSupervisorRequest
-	(*GetSupervisorResponse)(nil),           // 59: squall.v1.GetSupervisorResponse
-	(*GetTopologyHistoryRequest)(nil),       // 60: squall.v1.GetTopologyHistoryRequest
-	(*GetTopologyHistoryResponse)(nil),      // 61: squall.v1.GetTopologyHistoryResponse
-	(*GetOwnerResourcesRequest)(nil),        // 62: squall.v1.GetOwnerResourcesRequest
-	(*GetOwnerResourcesResponse)(nil),       // 63: squall.v1.GetOwnerResourcesResponse
-	(*OwnerResources)(nil),                  // 64: squall.v1.OwnerResources
-	(*VersionInfo)(nil),                     // 65: squall.v1.VersionInfo
-	(*GetTopologyLagRequest)(nil),           // 66: squall.v1.GetTopologyLagRequest
-	nil,                                     // 67: squall.v1.WorkerSummary.ComponentNumTasksEntry
-	nil,                                     // 68: squall.v1.RebalanceOptions.ExecutorsEntry
-	nil,                                     // 69: squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	(*structpb.Struct)(nil),                 // 70: google.protobuf.Struct
-	(*structpb.ListValue)(nil),              // 71: google.protobuf.ListValue
+	(*UserMetricStats)(nil),                 // 22: squall.v1.UserMetricStats
+	(*UserMetricWindow)(nil),                // 23: squall.v1.UserMetricWindow
+	(*SpoutWindowStats)(nil),                // 24: squall.v1.SpoutWindowStats
+	(*BoltWindowStats)(nil),                 // 25: squall.v1.BoltWindowStats
+	(*InputStats)(nil),                      // 26: squall.v1.InputStats
+	(*OutputStats)(nil),                     // 27: squall.v1.OutputStats
+	(*ExecutorStats)(nil),                   // 28: squall.v1.ExecutorStats
+	(*ComponentError)(nil),                  // 29: squall.v1.ComponentError
+	(*GetErrorsRequest)(nil),                // 30: squall.v1.GetErrorsRequest
+	(*GetErrorsResponse)(nil),               // 31: squall.v1.GetErrorsResponse
+	(*ActivateTopologyRequest)(nil),         // 32: squall.v1.ActivateTopologyRequest
+	(*DeactivateTopologyRequest)(nil),       // 33: squall.v1.DeactivateTopologyRequest
+	(*RebalanceTopologyRequest)(nil),        // 34: squall.v1.RebalanceTopologyRequest
+	(*RebalanceOptions)(nil),                // 35: squall.v1.RebalanceOptions
+	(*KillTopologyRequest)(nil),             // 36: squall.v1.KillTopologyRequest
+	(*TopologyOperationResponse)(nil),       // 37: squall.v1.TopologyOperationResponse
+	(*SubmitTopologyRequest)(nil),           // 38: squall.v1.SubmitTopologyRequest
+	(*SubmitTopologyResponse)(nil),          // 39: squall.v1.SubmitTopologyResponse
+	(*UploadTopologyRequest)(nil),           // 40: squall.v1.UploadTopologyRequest
+	(*UploadHeader)(nil),                    // 41: squall.v1.UploadHeader
+	(*DownloadPackageRequest)(nil),          // 42: squall.v1.DownloadPackageRequest
+	(*DownloadPackageResponse)(nil),         // 43: squall.v1.DownloadPackageResponse
+	(*PackageManifest)(nil),                 // 44: squall.v1.PackageManifest
+	(*PackageChunk)(nil),                    // 45: squall.v1.PackageChunk
+	(*GetTopologyWorkersRequest)(nil),       // 46: squall.v1.GetTopologyWorkersRequest
+	(*GetTopologyWorkersResponse)(nil),      // 47: squall.v1.GetTopologyWorkersResponse
+	(*HostPort)(nil),                        // 48: squall.v1.HostPort
+	(*GetVisualizationRequest)(nil),         // 49: squall.v1.GetVisualizationRequest
+	(*GetVisualizationResponse)(nil),        // 50: squall.v1.GetVisualizationResponse
+	(*GetVisualizationInitResponse)(nil),    // 51: squall.v1.GetVisualizationInitResponse
+	(*GetTopologyMetricsRequest)(nil),       // 52: squall.v1.GetTopologyMetricsRequest
+	(*GetTopologyMetricsResponse)(nil),      // 53: squall.v1.GetTopologyMetricsResponse
+	(*SpoutMetrics)(nil),                    // 54: squall.v1.SpoutMetrics
+	(*BoltMetrics)(nil),                     // 55: squall.v1.BoltMetrics
+	(*StreamCount)(nil),                     // 56: squall.v1.StreamCount
+	(*StreamAverage)(nil),                   // 57: squall.v1.StreamAverage
+	(*InputCount)(nil),                      // 58: squall.v1.InputCount
+	(*InputAverage)(nil),                    // 59: squall.v1.InputAverage
+	(*GetSupervisorRequest)(nil),            // 60: squall.v1.GetSupervisorRequest
+	(*GetSupervisorResponse)(nil),           // 61: squall.v1.GetSupervisorResponse
+	(*GetTopologyHistoryRequest)(nil),       // 62: squall.v1.GetTopologyHistoryRequest
+	(*GetTopologyHistoryResponse)(nil),      // 63: squall.v1.GetTopologyHistoryResponse
+	(*GetOwnerResourcesRequest)(nil),        // 64: squall.v1.GetOwnerResourcesRequest
+	(*GetOwnerResourcesResponse)(nil),       // 65: squall.v1.GetOwnerResourcesResponse
+	(*OwnerResources)(nil),                  // 66: squall.v1.OwnerResources
+	(*VersionInfo)(nil),                     // 67: squall.v1.VersionInfo
+	(*GetTopologyLagRequest)(nil),           // 68: squall.v1.GetTopologyLagRequest
+	nil,                                     // 69: squall.v1.WorkerSummary.ComponentNumTasksEntry
+	nil,                                     // 70: squall.v1.RebalanceOptions.ExecutorsEntry
+	nil,                                     // 71: squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	(*structpb.Struct)(nil),                 // 72: google.protobuf.Struct
+	(*structpb.ListValue)(nil),              // 73: google.protobuf.ListValue
 }
 var file_squall_v1_nimbus_proto_depIdxs = []int32{
-	65, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
-	70, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
+	67, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
+	72, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
 	7,  // 2: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
 	10, // 3: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	13, // 4: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
@@ -6838,97 +7013,99 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	17, // 6: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
 	18, // 7: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
 	19, // 8: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
-	70, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
-	67, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
-	22, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
-	23, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
-	24, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
-	25, // 14: squall.v1.GetComponentResponse.output_stats:type_name -> squall.v1.OutputStats
-	26, // 15: squall.v1.GetComponentResponse.executor_stats:type_name -> squall.v1.ExecutorStats
-	27, // 16: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
-	27, // 17: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
-	33, // 18: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
-	68, // 19: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
-	70, // 20: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
-	69, // 21: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	39, // 22: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
-	43, // 23: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
-	36, // 24: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
-	42, // 25: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
-	43, // 26: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
-	36, // 27: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
-	0,  // 28: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
-	46, // 29: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
-	70, // 30: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
-	71, // 31: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
-	52, // 32: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
-	53, // 33: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
-	54, // 34: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
-	54, // 35: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
-	54, // 36: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
-	54, // 37: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
-	55, // 38: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
-	54, // 39: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
-	54, // 40: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
-	56, // 41: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
-	56, // 42: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
-	57, // 43: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
-	56, // 44: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
-	57, // 45: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
-	10, // 46: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
-	17, // 47: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
-	64, // 48: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
-	1,  // 49: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
-	3,  // 50: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
-	5,  // 51: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
-	8,  // 52: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
-	14, // 53: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
-	11, // 54: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
-	20, // 55: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
-	28, // 56: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
-	30, // 57: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
-	31, // 58: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
-	32, // 59: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
-	34, // 60: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
-	36, // 61: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
-	38, // 62: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
-	40, // 63: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
-	44, // 64: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
-	47, // 65: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
-	47, // 66: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
-	50, // 67: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
-	58, // 68: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
-	60, // 69: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
-	62, // 70: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
-	66, // 71: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
-	2,  // 72: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
-	4,  // 73: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
-	6,  // 74: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
-	9,  // 75: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
-	15, // 76: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
-	12, // 77: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
-	21, // 78: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
-	29, // 79: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
-	35, // 80: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 81: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 82: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 83: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 84: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
-	37, // 85: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
-	41, // 86: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
-	45, // 87: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
-	48, // 88: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
-	49, // 89: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
-	51, // 90: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
-	59, // 91: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
-	61, // 92: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
-	63, // 93: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
-	70, // 94: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
-	72, // [72:95] is the sub-list for method output_type
-	49, // [49:72] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	72, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
+	69, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
+	24, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
+	25, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
+	26, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
+	27, // 14: squall.v1.GetComponentResponse.output_stats:type_name -> squall.v1.OutputStats
+	28, // 15: squall.v1.GetComponentResponse.executor_stats:type_name -> squall.v1.ExecutorStats
+	29, // 16: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
+	22, // 17: squall.v1.GetComponentResponse.user_metrics:type_name -> squall.v1.UserMetricStats
+	23, // 18: squall.v1.UserMetricStats.windows:type_name -> squall.v1.UserMetricWindow
+	29, // 19: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
+	35, // 20: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
+	70, // 21: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
+	72, // 22: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
+	71, // 23: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	41, // 24: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
+	45, // 25: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
+	38, // 26: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
+	44, // 27: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
+	45, // 28: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
+	38, // 29: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
+	0,  // 30: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
+	48, // 31: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
+	72, // 32: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
+	73, // 33: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
+	54, // 34: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
+	55, // 35: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
+	56, // 36: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
+	56, // 37: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
+	56, // 38: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
+	56, // 39: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
+	57, // 40: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
+	56, // 41: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
+	56, // 42: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
+	58, // 43: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
+	58, // 44: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
+	59, // 45: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
+	58, // 46: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
+	59, // 47: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
+	10, // 48: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
+	17, // 49: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
+	66, // 50: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
+	1,  // 51: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
+	3,  // 52: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
+	5,  // 53: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
+	8,  // 54: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
+	14, // 55: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
+	11, // 56: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
+	20, // 57: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
+	30, // 58: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
+	32, // 59: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
+	33, // 60: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
+	34, // 61: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
+	36, // 62: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
+	38, // 63: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
+	40, // 64: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
+	42, // 65: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
+	46, // 66: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
+	49, // 67: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
+	49, // 68: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
+	52, // 69: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
+	60, // 70: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
+	62, // 71: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
+	64, // 72: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
+	68, // 73: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
+	2,  // 74: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
+	4,  // 75: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
+	6,  // 76: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
+	9,  // 77: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
+	15, // 78: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
+	12, // 79: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
+	21, // 80: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
+	31, // 81: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
+	37, // 82: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 83: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 84: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 85: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
+	39, // 86: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
+	39, // 87: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
+	43, // 88: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
+	47, // 89: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
+	50, // 90: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
+	51, // 91: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
+	53, // 92: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
+	61, // 93: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
+	63, // 94: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
+	65, // 95: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
+	72, // 96: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
+	74, // [74:97] is the sub-list for method output_type
+	51, // [51:74] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_squall_v1_nimbus_proto_init() }
@@ -6938,14 +7115,14 @@ func file_squall_v1_nimbus_proto_init() {
 	}
 	file_squall_v1_nimbus_proto_msgTypes[17].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[18].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[31].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[32].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[33].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[37].OneofWrappers = []any{
+	file_squall_v1_nimbus_proto_msgTypes[34].OneofWrappers = []any{}
+	file_squall_v1_nimbus_proto_msgTypes[35].OneofWrappers = []any{}
+	file_squall_v1_nimbus_proto_msgTypes[39].OneofWrappers = []any{
 		(*UploadTopologyRequest_Header)(nil),
 		(*UploadTopologyRequest_Chunk)(nil),
 	}
-	file_squall_v1_nimbus_proto_msgTypes[40].OneofWrappers = []any{
+	file_squall_v1_nimbus_proto_msgTypes[42].OneofWrappers = []any{
 		(*DownloadPackageResponse_Manifest)(nil),
 		(*DownloadPackageResponse_Chunk)(nil),
 	}
@@ -6955,7 +7132,7 @@ func file_squall_v1_nimbus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_v1_nimbus_proto_rawDesc), len(file_squall_v1_nimbus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   69,
+			NumMessages:   71,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

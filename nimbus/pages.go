@@ -377,6 +377,7 @@ func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest)
 		resp.OutputStats = append(resp.OutputStats, o)
 	}
 	resp.ExecutorStats = p.executorStats(comp, spout, sys)
+	resp.UserMetrics = p.userMetrics(comp)
 	for _, e := range p.errors {
 		if e.Component == comp {
 			ce := componentError(e, p.now)

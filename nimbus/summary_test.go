@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"slices"
@@ -90,6 +91,7 @@ func statsTopology(t *testing.T, n *testNimbus, mem *cluster.Memory) (string, cl
 			s = recorded("count", e, func(m *metrics.Task) {
 				m.Counter(metrics.Executed, "words:default").Add(40)
 				m.Counter(metrics.Acked, "words:default").Add(40)
+				m.Record("words-seen", 2)
 				for range 2 {
 					m.Histogram(metrics.ExecuteLatency, "words:default").ObserveDuration(ms(1))
 					m.Histogram(metrics.ProcessLatency, "words:default").ObserveDuration(ms(0.5))
@@ -101,6 +103,8 @@ func statsTopology(t *testing.T, n *testNimbus, mem *cluster.Memory) (string, cl
 			}, func(m *metrics.Task) {
 				m.Counter(metrics.Executed, "words:default").Add(20)
 				m.Counter(metrics.Acked, "words:default").Add(20)
+				m.Record("words-seen", 3)
+				m.Record("parse-ms", map[string]any{"type": "histogram", "value": 0.5})
 				m.Counter(metrics.Emitted, "default").Add(5)
 				for range 2 {
 					m.Histogram(metrics.ExecuteLatency, "words:default").ObserveDuration(ms(3))
@@ -265,6 +269,12 @@ func TestComponentPage(t *testing.T) {
 	if len(b.GetInputStats()) != 1 || b.GetInputStats()[0].GetComponent() != "words" ||
 		b.GetInputStats()[0].GetStream() != "default" || b.GetInputStats()[0].GetExecuted() != 180 {
 		t.Errorf("bolt inputs = %v, want words:default", b.GetInputStats())
+	}
+	if um := b.GetUserMetrics(); len(um) != 2 || um[0].GetName() != "parse-ms" || um[1].GetName() != "words-seen" ||
+		um[1].GetKind() != "counter" || um[1].GetWindows()[0].GetCount() != 9 || um[1].GetWindows()[3].GetCount() != 15 ||
+		um[0].GetKind() != "histogram" || um[0].GetWindows()[3].GetCount() != 3 || um[0].GetWindows()[3].GetMean() != 0.5 ||
+		math.Abs(um[0].GetWindows()[3].GetP50()-0.5) > 0.5*0.0625 {
+		t.Errorf("user metrics = %v; want words-seen 9 in 10 minutes, 15 in all; parse-ms 3 values of 0.5", um)
 	}
 	var queued int64
 	for _, e := range b.GetExecutorStats() {
