@@ -271,8 +271,14 @@ func (p *process) stateHeartbeats(ctx context.Context) {
 	every := p.cfg.Conf.Seconds(topology.KeyTaskHeartbeatFreqSecs, 3*time.Second)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	warned := false
 	for {
 		now := time.Now()
+		stats, dropped := capStats(p.w.ExecutorSnapshots(now), MaxHeartbeatStatsBytes)
+		if dropped != "" && !warned {
+			warned = true
+			p.log.Warn("heartbeat stats too large: left out of heartbeats, still in /metrics", "left_out", dropped, "limit_bytes", MaxHeartbeatStatsBytes)
+		}
 		hb := cluster.WorkerHeartbeat{
 			TopologyID:    p.cfg.StormID,
 			NodeID:        p.cfg.NodeID,
@@ -280,7 +286,7 @@ func (p *process) stateHeartbeats(ctx context.Context) {
 			Executors:     p.mine.executors,
 			Time:          now,
 			UptimeSecs:    int64(now.Sub(p.started).Seconds()),
-			ExecutorStats: p.w.ExecutorSnapshots(now),
+			ExecutorStats: stats,
 		}
 		if err := p.cfg.State.PutWorkerHeartbeat(ctx, hb); err != nil && ctx.Err() == nil {
 			p.log.Warn("write worker heartbeat", "err", err)
