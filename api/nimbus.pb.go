@@ -6300,6 +6300,230 @@ func (x *GetTopologyLagRequest) GetName() string {
 	return ""
 }
 
+type SetLogConfigRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// squall: the topology's name, used when id is empty.
+	Name              string                       `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	NamedLoggerLevels map[string]*NamedLoggerLevel `protobuf:"bytes,3,rep,name=named_logger_levels,json=namedLoggerLevels,proto3" json:"named_logger_levels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SetLogConfigRequest) Reset() {
+	*x = SetLogConfigRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLogConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLogConfigRequest) ProtoMessage() {}
+
+func (x *SetLogConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLogConfigRequest.ProtoReflect.Descriptor instead.
+func (*SetLogConfigRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *SetLogConfigRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SetLogConfigRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetLogConfigRequest) GetNamedLoggerLevels() map[string]*NamedLoggerLevel {
+	if x != nil {
+		return x.NamedLoggerLevels
+	}
+	return nil
+}
+
+type GetLogConfigRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// squall: the topology's name, used when id is empty.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLogConfigRequest) Reset() {
+	*x = GetLogConfigRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLogConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLogConfigRequest) ProtoMessage() {}
+
+func (x *GetLogConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLogConfigRequest.ProtoReflect.Descriptor instead.
+func (*GetLogConfigRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *GetLogConfigRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetLogConfigRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// A logger's level, in Storm's words.
+type NamedLoggerLevel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ALL, TRACE, DEBUG, INFO, WARN, ERROR, FATAL or OFF; "" or CLEAR clears
+	// the logger's setting.
+	TargetLevel string `protobuf:"bytes,1,opt,name=target_level,proto3" json:"target_level,omitempty"`
+	// Seconds the level holds, then the workers go back to the level they
+	// started with; 0: until set again.
+	Timeout int32 `protobuf:"varint,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// In answers: when the level ends, seconds since the epoch; 0: never.
+	TimeoutEpoch  int64 `protobuf:"varint,3,opt,name=timeout_epoch,proto3" json:"timeout_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NamedLoggerLevel) Reset() {
+	*x = NamedLoggerLevel{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NamedLoggerLevel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NamedLoggerLevel) ProtoMessage() {}
+
+func (x *NamedLoggerLevel) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NamedLoggerLevel.ProtoReflect.Descriptor instead.
+func (*NamedLoggerLevel) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *NamedLoggerLevel) GetTargetLevel() string {
+	if x != nil {
+		return x.TargetLevel
+	}
+	return ""
+}
+
+func (x *NamedLoggerLevel) GetTimeout() int32 {
+	if x != nil {
+		return x.Timeout
+	}
+	return 0
+}
+
+func (x *NamedLoggerLevel) GetTimeoutEpoch() int64 {
+	if x != nil {
+		return x.TimeoutEpoch
+	}
+	return 0
+}
+
+type LogConfigResponse struct {
+	state             protoimpl.MessageState       `protogen:"open.v1"`
+	NamedLoggerLevels map[string]*NamedLoggerLevel `protobuf:"bytes,1,rep,name=named_logger_levels,json=namedLoggerLevels,proto3" json:"named_logger_levels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *LogConfigResponse) Reset() {
+	*x = LogConfigResponse{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogConfigResponse) ProtoMessage() {}
+
+func (x *LogConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogConfigResponse.ProtoReflect.Descriptor instead.
+func (*LogConfigResponse) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *LogConfigResponse) GetNamedLoggerLevels() map[string]*NamedLoggerLevel {
+	if x != nil {
+		return x.NamedLoggerLevels
+	}
+	return nil
+}
+
 var File_squall_v1_nimbus_proto protoreflect.FileDescriptor
 
 const file_squall_v1_nimbus_proto_rawDesc = "" +
@@ -6883,11 +7107,30 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\fsrc_checksum\x18\a \x01(\tR\vsrcChecksum\";\n" +
 	"\x15GetTopologyLagRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name*c\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\x83\x02\n" +
+	"\x13SetLogConfigRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12e\n" +
+	"\x13named_logger_levels\x18\x03 \x03(\v25.squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntryR\x11namedLoggerLevels\x1aa\n" +
+	"\x16NamedLoggerLevelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.squall.v1.NamedLoggerLevelR\x05value:\x028\x01\"9\n" +
+	"\x13GetLogConfigRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"v\n" +
+	"\x10NamedLoggerLevel\x12\"\n" +
+	"\ftarget_level\x18\x01 \x01(\tR\ftarget_level\x12\x18\n" +
+	"\atimeout\x18\x02 \x01(\x05R\atimeout\x12$\n" +
+	"\rtimeout_epoch\x18\x03 \x01(\x03R\rtimeout_epoch\"\xdb\x01\n" +
+	"\x11LogConfigResponse\x12c\n" +
+	"\x13named_logger_levels\x18\x01 \x03(\v23.squall.v1.LogConfigResponse.NamedLoggerLevelsEntryR\x11namedLoggerLevels\x1aa\n" +
+	"\x16NamedLoggerLevelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.squall.v1.NamedLoggerLevelR\x05value:\x028\x01*c\n" +
 	"\vPackagePart\x12\x1c\n" +
 	"\x18PACKAGE_PART_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16PACKAGE_PART_RESOURCES\x10\x01\x12\x1a\n" +
-	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xcc\x10\n" +
+	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xe8\x11\n" +
 	"\x06Nimbus\x12^\n" +
 	"\x11GetClusterSummary\x12#.squall.v1.GetClusterSummaryRequest\x1a$.squall.v1.GetClusterSummaryResponse\x12p\n" +
 	"\x17GetClusterConfiguration\x12).squall.v1.GetClusterConfigurationRequest\x1a*.squall.v1.GetClusterConfigurationResponse\x12[\n" +
@@ -6911,7 +7154,9 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\rGetSupervisor\x12\x1f.squall.v1.GetSupervisorRequest\x1a .squall.v1.GetSupervisorResponse\x12a\n" +
 	"\x12GetTopologyHistory\x12$.squall.v1.GetTopologyHistoryRequest\x1a%.squall.v1.GetTopologyHistoryResponse\x12^\n" +
 	"\x11GetOwnerResources\x12#.squall.v1.GetOwnerResourcesRequest\x1a$.squall.v1.GetOwnerResourcesResponse\x12K\n" +
-	"\x0eGetTopologyLag\x12 .squall.v1.GetTopologyLagRequest\x1a\x17.google.protobuf.StructB(Z&github.com/squallstream/squall/api;apib\x06proto3"
+	"\x0eGetTopologyLag\x12 .squall.v1.GetTopologyLagRequest\x1a\x17.google.protobuf.Struct\x12L\n" +
+	"\fSetLogConfig\x12\x1e.squall.v1.SetLogConfigRequest\x1a\x1c.squall.v1.LogConfigResponse\x12L\n" +
+	"\fGetLogConfig\x12\x1e.squall.v1.GetLogConfigRequest\x1a\x1c.squall.v1.LogConfigResponseB(Z&github.com/squallstream/squall/api;apib\x06proto3"
 
 var (
 	file_squall_v1_nimbus_proto_rawDescOnce sync.Once
@@ -6926,7 +7171,7 @@ func file_squall_v1_nimbus_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_v1_nimbus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
+var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
 var file_squall_v1_nimbus_proto_goTypes = []any{
 	(PackagePart)(0),                        // 0: squall.v1.PackagePart
 	(*GetClusterSummaryRequest)(nil),        // 1: squall.v1.GetClusterSummaryRequest
@@ -6997,15 +7242,21 @@ var file_squall_v1_nimbus_proto_goTypes = []any{
 	(*OwnerResources)(nil),                  // 66: squall.v1.OwnerResources
 	(*VersionInfo)(nil),                     // 67: squall.v1.VersionInfo
 	(*GetTopologyLagRequest)(nil),           // 68: squall.v1.GetTopologyLagRequest
-	nil,                                     // 69: squall.v1.WorkerSummary.ComponentNumTasksEntry
-	nil,                                     // 70: squall.v1.RebalanceOptions.ExecutorsEntry
-	nil,                                     // 71: squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	(*structpb.Struct)(nil),                 // 72: google.protobuf.Struct
-	(*structpb.ListValue)(nil),              // 73: google.protobuf.ListValue
+	(*SetLogConfigRequest)(nil),             // 69: squall.v1.SetLogConfigRequest
+	(*GetLogConfigRequest)(nil),             // 70: squall.v1.GetLogConfigRequest
+	(*NamedLoggerLevel)(nil),                // 71: squall.v1.NamedLoggerLevel
+	(*LogConfigResponse)(nil),               // 72: squall.v1.LogConfigResponse
+	nil,                                     // 73: squall.v1.WorkerSummary.ComponentNumTasksEntry
+	nil,                                     // 74: squall.v1.RebalanceOptions.ExecutorsEntry
+	nil,                                     // 75: squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	nil,                                     // 76: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	nil,                                     // 77: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	(*structpb.Struct)(nil),                 // 78: google.protobuf.Struct
+	(*structpb.ListValue)(nil),              // 79: google.protobuf.ListValue
 }
 var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	67, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
-	72, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
+	78, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
 	7,  // 2: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
 	10, // 3: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	13, // 4: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
@@ -7013,8 +7264,8 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	17, // 6: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
 	18, // 7: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
 	19, // 8: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
-	72, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
-	69, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
+	78, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
+	73, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
 	24, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
 	25, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
 	26, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
@@ -7025,9 +7276,9 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	23, // 18: squall.v1.UserMetricStats.windows:type_name -> squall.v1.UserMetricWindow
 	29, // 19: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
 	35, // 20: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
-	70, // 21: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
-	72, // 22: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
-	71, // 23: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	74, // 21: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
+	78, // 22: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
+	75, // 23: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
 	41, // 24: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
 	45, // 25: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
 	38, // 26: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
@@ -7036,8 +7287,8 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	38, // 29: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
 	0,  // 30: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
 	48, // 31: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
-	72, // 32: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
-	73, // 33: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
+	78, // 32: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
+	79, // 33: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
 	54, // 34: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
 	55, // 35: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
 	56, // 36: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
@@ -7055,57 +7306,65 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	10, // 48: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	17, // 49: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
 	66, // 50: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
-	1,  // 51: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
-	3,  // 52: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
-	5,  // 53: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
-	8,  // 54: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
-	14, // 55: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
-	11, // 56: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
-	20, // 57: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
-	30, // 58: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
-	32, // 59: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
-	33, // 60: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
-	34, // 61: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
-	36, // 62: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
-	38, // 63: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
-	40, // 64: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
-	42, // 65: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
-	46, // 66: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
-	49, // 67: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
-	49, // 68: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
-	52, // 69: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
-	60, // 70: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
-	62, // 71: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
-	64, // 72: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
-	68, // 73: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
-	2,  // 74: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
-	4,  // 75: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
-	6,  // 76: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
-	9,  // 77: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
-	15, // 78: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
-	12, // 79: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
-	21, // 80: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
-	31, // 81: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
-	37, // 82: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 83: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 84: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 85: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
-	39, // 86: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
-	39, // 87: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
-	43, // 88: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
-	47, // 89: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
-	50, // 90: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
-	51, // 91: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
-	53, // 92: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
-	61, // 93: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
-	63, // 94: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
-	65, // 95: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
-	72, // 96: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
-	74, // [74:97] is the sub-list for method output_type
-	51, // [51:74] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	76, // 51: squall.v1.SetLogConfigRequest.named_logger_levels:type_name -> squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	77, // 52: squall.v1.LogConfigResponse.named_logger_levels:type_name -> squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	71, // 53: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
+	71, // 54: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
+	1,  // 55: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
+	3,  // 56: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
+	5,  // 57: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
+	8,  // 58: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
+	14, // 59: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
+	11, // 60: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
+	20, // 61: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
+	30, // 62: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
+	32, // 63: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
+	33, // 64: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
+	34, // 65: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
+	36, // 66: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
+	38, // 67: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
+	40, // 68: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
+	42, // 69: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
+	46, // 70: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
+	49, // 71: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
+	49, // 72: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
+	52, // 73: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
+	60, // 74: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
+	62, // 75: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
+	64, // 76: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
+	68, // 77: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
+	69, // 78: squall.v1.Nimbus.SetLogConfig:input_type -> squall.v1.SetLogConfigRequest
+	70, // 79: squall.v1.Nimbus.GetLogConfig:input_type -> squall.v1.GetLogConfigRequest
+	2,  // 80: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
+	4,  // 81: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
+	6,  // 82: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
+	9,  // 83: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
+	15, // 84: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
+	12, // 85: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
+	21, // 86: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
+	31, // 87: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
+	37, // 88: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 89: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 90: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 91: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
+	39, // 92: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
+	39, // 93: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
+	43, // 94: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
+	47, // 95: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
+	50, // 96: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
+	51, // 97: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
+	53, // 98: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
+	61, // 99: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
+	63, // 100: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
+	65, // 101: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
+	78, // 102: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
+	72, // 103: squall.v1.Nimbus.SetLogConfig:output_type -> squall.v1.LogConfigResponse
+	72, // 104: squall.v1.Nimbus.GetLogConfig:output_type -> squall.v1.LogConfigResponse
+	80, // [80:105] is the sub-list for method output_type
+	55, // [55:80] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_squall_v1_nimbus_proto_init() }
@@ -7132,7 +7391,7 @@ func file_squall_v1_nimbus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_v1_nimbus_proto_rawDesc), len(file_squall_v1_nimbus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   71,
+			NumMessages:   77,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -63,6 +63,8 @@ const (
 	Nimbus_GetTopologyHistory_FullMethodName      = "/squall.v1.Nimbus/GetTopologyHistory"
 	Nimbus_GetOwnerResources_FullMethodName       = "/squall.v1.Nimbus/GetOwnerResources"
 	Nimbus_GetTopologyLag_FullMethodName          = "/squall.v1.Nimbus/GetTopologyLag"
+	Nimbus_SetLogConfig_FullMethodName            = "/squall.v1.Nimbus/SetLogConfig"
+	Nimbus_GetLogConfig_FullMethodName            = "/squall.v1.Nimbus/GetLogConfig"
 )
 
 // NimbusClient is the client API for Nimbus service.
@@ -165,6 +167,14 @@ type NimbusClient interface {
 	// partition -> {consumerCommittedOffset, logHeadOffset, lag}}, from the
 	// figures the spouts' tasks report in their workers' heartbeats.
 	GetTopologyLag(ctx context.Context, in *GetTopologyLagRequest, opts ...grpc.CallOption) (*structpb.Struct, error)
+	// POST /api/v1/topology/{id}/logconfig: Storm's set_log_level. Sets (or
+	// with target_level "" or "CLEAR", clears) the level of the named
+	// loggers of the topology's workers, for timeout seconds (0: until set
+	// again); the running workers follow. squall's workers have one logger,
+	// ROOT. Answers the levels now set.
+	SetLogConfig(ctx context.Context, in *SetLogConfigRequest, opts ...grpc.CallOption) (*LogConfigResponse, error)
+	// GET /api/v1/topology/{id}/logconfig
+	GetLogConfig(ctx context.Context, in *GetLogConfigRequest, opts ...grpc.CallOption) (*LogConfigResponse, error)
 }
 
 type nimbusClient struct {
@@ -417,6 +427,26 @@ func (c *nimbusClient) GetTopologyLag(ctx context.Context, in *GetTopologyLagReq
 	return out, nil
 }
 
+func (c *nimbusClient) SetLogConfig(ctx context.Context, in *SetLogConfigRequest, opts ...grpc.CallOption) (*LogConfigResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LogConfigResponse)
+	err := c.cc.Invoke(ctx, Nimbus_SetLogConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nimbusClient) GetLogConfig(ctx context.Context, in *GetLogConfigRequest, opts ...grpc.CallOption) (*LogConfigResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LogConfigResponse)
+	err := c.cc.Invoke(ctx, Nimbus_GetLogConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NimbusServer is the server API for Nimbus service.
 // All implementations must embed UnimplementedNimbusServer
 // for forward compatibility.
@@ -517,6 +547,14 @@ type NimbusServer interface {
 	// partition -> {consumerCommittedOffset, logHeadOffset, lag}}, from the
 	// figures the spouts' tasks report in their workers' heartbeats.
 	GetTopologyLag(context.Context, *GetTopologyLagRequest) (*structpb.Struct, error)
+	// POST /api/v1/topology/{id}/logconfig: Storm's set_log_level. Sets (or
+	// with target_level "" or "CLEAR", clears) the level of the named
+	// loggers of the topology's workers, for timeout seconds (0: until set
+	// again); the running workers follow. squall's workers have one logger,
+	// ROOT. Answers the levels now set.
+	SetLogConfig(context.Context, *SetLogConfigRequest) (*LogConfigResponse, error)
+	// GET /api/v1/topology/{id}/logconfig
+	GetLogConfig(context.Context, *GetLogConfigRequest) (*LogConfigResponse, error)
 	mustEmbedUnimplementedNimbusServer()
 }
 
@@ -595,6 +633,12 @@ func (UnimplementedNimbusServer) GetOwnerResources(context.Context, *GetOwnerRes
 }
 func (UnimplementedNimbusServer) GetTopologyLag(context.Context, *GetTopologyLagRequest) (*structpb.Struct, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTopologyLag not implemented")
+}
+func (UnimplementedNimbusServer) SetLogConfig(context.Context, *SetLogConfigRequest) (*LogConfigResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetLogConfig not implemented")
+}
+func (UnimplementedNimbusServer) GetLogConfig(context.Context, *GetLogConfigRequest) (*LogConfigResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLogConfig not implemented")
 }
 func (UnimplementedNimbusServer) mustEmbedUnimplementedNimbusServer() {}
 func (UnimplementedNimbusServer) testEmbeddedByValue()                {}
@@ -1013,6 +1057,42 @@ func _Nimbus_GetTopologyLag_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Nimbus_SetLogConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetLogConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).SetLogConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_SetLogConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).SetLogConfig(ctx, req.(*SetLogConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Nimbus_GetLogConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLogConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).GetLogConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_GetLogConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).GetLogConfig(ctx, req.(*GetLogConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Nimbus_ServiceDesc is the grpc.ServiceDesc for Nimbus service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1103,6 +1183,14 @@ var Nimbus_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTopologyLag",
 			Handler:    _Nimbus_GetTopologyLag_Handler,
+		},
+		{
+			MethodName: "SetLogConfig",
+			Handler:    _Nimbus_SetLogConfig_Handler,
+		},
+		{
+			MethodName: "GetLogConfig",
+			Handler:    _Nimbus_GetLogConfig_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/squallstream/squall/internal/loglevel"
 	"github.com/squallstream/squall/metrics"
 )
 
@@ -73,6 +74,9 @@ type TopologyRecord struct {
 	PackageDigest string `json:"packageDigest,omitempty"`
 	// PackageSize is the package's size in bytes.
 	PackageSize int64 `json:"packageSize,omitempty"`
+	// LogConfig holds the log levels set at run time (Storm's
+	// set_log_level), by logger; the workers follow it.
+	LogConfig map[string]loglevel.Setting `json:"logConfig,omitempty"`
 	// Version is the record's revision, the token of compare-and-set
 	// writes: State.SetTopology stores a record only if the stored one still
 	// has this Version (0: only if there is none), and increments it.

@@ -45,6 +45,10 @@ type ProcessConfig struct {
 	// Host is this node's name, reported with errors.
 	Host   string
 	Logger *slog.Logger
+	// Level, if set, is the level of Logger's handler: the worker sets it
+	// as the topology's log config says (Storm's set_log_level), and back
+	// to the level it had at start when a setting ends.
+	Level *slog.LevelVar
 }
 
 // ErrReassigned is returned by RunProcess when the worker's slot no longer
@@ -303,8 +307,13 @@ func (p *process) stateHeartbeats(ctx context.Context) {
 // followTopology activates and deactivates the spouts as the topology's
 // status changes.
 func (p *process) followTopology(ctx context.Context) {
+	levels := newLevelFollower(p.cfg.Level, p.log)
+	defer levels.stop()
 	for range p.cfg.State.WatchTopologies(ctx) {
 		rec, err := p.cfg.State.GetTopology(ctx, p.cfg.StormID)
+		if err == nil {
+			levels.follow(rec.LogConfig)
+		}
 		switch {
 		case errors.Is(err, cluster.ErrNotFound):
 			p.w.Deactivate() // removed: the supervisor stops this worker

@@ -127,6 +127,13 @@ func TestObservability(t *testing.T) {
 	if n := strings.Count(out, `msg="worker starting"`); n != 2 {
 		t.Errorf("squall logs shows %d workers starting, want 2:\n%s", n, out)
 	}
+	// set_log_level reaches the running workers, whose logs say so.
+	if out := c.squall("set_log_level", "e2e-wordcount", "-l", "ROOT=DEBUG:60"); !strings.Contains(out, "ROOT=DEBUG for") {
+		t.Errorf("set_log_level said %q", out)
+	}
+	waitUntil(t, 30*time.Second, "both workers at DEBUG", func() bool {
+		return strings.Count(c.squall("logs", "e2e-wordcount", "--grep", "log level changed"), `new_level=DEBUG`) == 2
+	})
 	out = c.squall("logs", "e2e-wordcount", "split", "--grep", "split")
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if line != "" && !strings.HasPrefix(line, "split:") {

@@ -68,13 +68,15 @@ func captureOutput(path string, conf topology.Config) (io.Writer, func(), error)
 }
 
 // loglineLoggerTo returns a logger writing lines of internal/logline's
-// format to w at the named level.
-func loglineLoggerTo(w io.Writer, level string) (*slog.Logger, error) {
+// format to w at the named level, and the level, which may change.
+func loglineLoggerTo(w io.Writer, level string) (*slog.Logger, *slog.LevelVar, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(logline.NewHandler(w, &slog.HandlerOptions{Level: l})), nil
+	lv := new(slog.LevelVar)
+	lv.Set(l)
+	return slog.New(logline.NewHandler(w, &slog.HandlerOptions{Level: lv})), lv, nil
 }
 
 // loggerTo returns a text logger writing to w at the named level.

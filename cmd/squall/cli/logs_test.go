@@ -134,3 +134,36 @@ func TestTailFile(t *testing.T) {
 		t.Errorf("tailFile = %q", got)
 	}
 }
+
+func TestParseLogLevels(t *testing.T) {
+	tests := []struct {
+		set, reset []string
+		want       map[string][2]any // target, timeout
+		wantErr    bool
+	}{
+		{[]string{"ROOT=debug:30"}, nil, map[string][2]any{"ROOT": {"DEBUG", int32(30)}}, false},
+		{[]string{"ROOT=WARN"}, nil, map[string][2]any{"ROOT": {"WARN", int32(0)}}, false},
+		{nil, []string{"ROOT"}, map[string][2]any{"ROOT": {"CLEAR", int32(0)}}, false},
+		{nil, nil, nil, true},
+		{[]string{"ROOT"}, nil, nil, true},
+		{[]string{"=DEBUG"}, nil, nil, true},
+		{[]string{"ROOT=DEBUG:soon"}, nil, nil, true},
+		{[]string{"ROOT=DEBUG:-5"}, nil, nil, true},
+		{[]string{"ROOT=DEBUG"}, []string{"ROOT"}, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := parseLogLevels(tt.set, tt.reset)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("parseLogLevels(%q, %q) error = %v, want error %v", tt.set, tt.reset, err, tt.wantErr)
+			continue
+		}
+		for name, w := range tt.want {
+			if l := got[name]; l.GetTargetLevel() != w[0] || l.GetTimeout() != w[1] {
+				t.Errorf("parseLogLevels(%q, %q)[%s] = %v, want %v", tt.set, tt.reset, name, l, w)
+			}
+		}
+		if err == nil && len(got) != len(tt.want) {
+			t.Errorf("parseLogLevels(%q, %q) = %v, want %d loggers", tt.set, tt.reset, got, len(tt.want))
+		}
+	}
+}
