@@ -1708,7 +1708,7 @@ type WorkerSummary struct {
 	ComponentNumTasks map[string]int32 `protobuf:"bytes,10,rep,name=component_num_tasks,json=componentNumTasks,proto3" json:"component_num_tasks,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	Uptime            string           `protobuf:"bytes,11,opt,name=uptime,proto3" json:"uptime,omitempty"`
 	UptimeSeconds     int64            `protobuf:"varint,12,opt,name=uptime_seconds,json=uptimeSeconds,proto3" json:"uptime_seconds,omitempty"`
-	// Always empty.
+	// The worker's log on its node's logviewer, "" without one.
 	WorkerLogLink string `protobuf:"bytes,13,opt,name=worker_log_link,json=workerLogLink,proto3" json:"worker_log_link,omitempty"`
 	Owner         string `protobuf:"bytes,14,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1860,7 +1860,7 @@ type SpoutSummary struct {
 	LastError string `protobuf:"bytes,10,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
 	ErrorHost string `protobuf:"bytes,11,opt,name=error_host,json=errorHost,proto3" json:"error_host,omitempty"`
 	ErrorPort *int32 `protobuf:"varint,12,opt,name=error_port,json=errorPort,proto3,oneof" json:"error_port,omitempty"`
-	// Always empty.
+	// The log of the worker that reported the error, "" without a logviewer.
 	ErrorWorkerLogLink string `protobuf:"bytes,13,opt,name=error_worker_log_link,json=errorWorkerLogLink,proto3" json:"error_worker_log_link,omitempty"`
 	// Seconds since the epoch.
 	ErrorTime       *int64 `protobuf:"varint,14,opt,name=error_time,json=errorTime,proto3,oneof" json:"error_time,omitempty"`
@@ -2073,7 +2073,7 @@ type BoltSummary struct {
 	LastError string `protobuf:"bytes,13,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
 	ErrorHost string `protobuf:"bytes,14,opt,name=error_host,json=errorHost,proto3" json:"error_host,omitempty"`
 	ErrorPort *int32 `protobuf:"varint,15,opt,name=error_port,json=errorPort,proto3,oneof" json:"error_port,omitempty"`
-	// Always empty.
+	// The log of the worker that reported the error, "" without a logviewer.
 	ErrorWorkerLogLink string `protobuf:"bytes,16,opt,name=error_worker_log_link,json=errorWorkerLogLink,proto3" json:"error_worker_log_link,omitempty"`
 	ErrorTime          *int64 `protobuf:"varint,17,opt,name=error_time,json=errorTime,proto3,oneof" json:"error_time,omitempty"`
 	ErrorLapsedSecs    *int64 `protobuf:"varint,18,opt,name=error_lapsed_secs,json=errorLapsedSecs,proto3,oneof" json:"error_lapsed_secs,omitempty"`
@@ -3297,7 +3297,7 @@ type ExecutorStats struct {
 	ProcessLatency  string `protobuf:"bytes,13,opt,name=process_latency,json=processLatency,proto3" json:"process_latency,omitempty"`
 	Acked           int64  `protobuf:"varint,14,opt,name=acked,proto3" json:"acked,omitempty"`
 	Failed          int64  `protobuf:"varint,15,opt,name=failed,proto3" json:"failed,omitempty"`
-	// Always empty.
+	// The worker's log on its node's logviewer, "" without one.
 	WorkerLogLink string `protobuf:"bytes,16,opt,name=worker_log_link,json=workerLogLink,proto3" json:"worker_log_link,omitempty"`
 	// squall: the 50th and 99th percentiles of the sampled complete (spouts) and execute (bolts) latencies
 	// in milliseconds, all time (from the latency histograms; "" for other
@@ -3507,7 +3507,7 @@ type ComponentError struct {
 	ErrorTime int64  `protobuf:"varint,1,opt,name=error_time,json=errorTime,proto3" json:"error_time,omitempty"`
 	ErrorHost string `protobuf:"bytes,2,opt,name=error_host,json=errorHost,proto3" json:"error_host,omitempty"`
 	ErrorPort int32  `protobuf:"varint,3,opt,name=error_port,json=errorPort,proto3" json:"error_port,omitempty"`
-	// Always empty.
+	// The log of the worker that reported the error, "" without a logviewer.
 	ErrorWorkerLogLink string `protobuf:"bytes,4,opt,name=error_worker_log_link,json=errorWorkerLogLink,proto3" json:"error_worker_log_link,omitempty"`
 	ErrorLapsedSecs    int64  `protobuf:"varint,5,opt,name=error_lapsed_secs,json=errorLapsedSecs,proto3" json:"error_lapsed_secs,omitempty"`
 	// The error text, in full.
