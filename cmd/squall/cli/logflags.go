@@ -76,14 +76,5 @@ func loglineLoggerTo(w io.Writer, level string) (*slog.Logger, *slog.LevelVar, e
 	}
 	lv := new(slog.LevelVar)
 	lv.Set(l)
-	return slog.New(logline.NewHandler(w, &slog.HandlerOptions{Level: lv})), lv, nil
-}
-
-// loggerTo returns a text logger writing to w at the named level.
-func loggerTo(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: redact.Attr})), nil
+	return slog.New(logline.NewHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: redact.Attr})), lv, nil
 }
