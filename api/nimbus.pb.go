@@ -10,7 +10,7 @@
 //   - "squall:" marks a field Storm does not have.
 //   - "Always 0" / "always empty" marks a Storm field squall keeps for
 //     compatibility but does not fill: squall has no resource-aware
-//     scheduler, no logviewer links, no profiler and no event logger.
+//     scheduler, no profiler and no event logger.
 //
 // Over REST every field is always present (zero values included, as Storm's
 // UI always returns every field), 64-bit integers are JSON numbers (not the
