@@ -502,13 +502,16 @@ func logsPage(t *testing.T, b *browser, c *devCluster, s *uiServer, id string) {
 		t.Fatal("the topology has no worker")
 	}
 	w := top.Workers[0]
-	route := fmt.Sprintf("#/logs?host=%s&file=%s", w.Host, strings.ReplaceAll(fmt.Sprintf("%s/%d/worker.log", id, w.Port), "/", "%2F"))
-	// Today's nimbus has no logviewer route: the page says so.
-	b.open(route)
-	if !eval[bool](b, `!!document.querySelector('[data-testid=logs-unavailable]')`) {
-		t.Fatalf("without a logviewer the logs page shows:%s", b.pageState())
+	logRoute := func(port int) string {
+		return fmt.Sprintf("#/logs?host=%s&file=%s", w.Host, strings.ReplaceAll(fmt.Sprintf("%s/%d/worker.log", id, port), "/", "%2F"))
 	}
+	route := logRoute(w.Port)
+	// A log the node's logviewer does not have (no worker on port 1): the
+	// page says so.
+	b.open(logRoute(1))
+	b.waitFor("the unavailable note", `!!document.querySelector('[data-testid=logs-unavailable]')`, 30*time.Second)
 	b.axe("logs-unavailable")
+	b.open(route)
 
 	// With the logviewer route (phase 2), the page shows and follows the
 	// log. The dev cluster's workers log at warn: write lines to see.
