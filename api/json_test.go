@@ -271,7 +271,7 @@ func TestMarshalJSON(t *testing.T) {
 		{"zero values all present", &TopologyOperationResponse{},
 			`{"topologyOperation":"","topologyId":"","status":""}`},
 		{"int64 as numbers", &TopologyWindowStats{Emitted: math.MaxInt64, Acked: math.MinInt64},
-			`{"windowPretty":"","window":"","emitted":9223372036854775807,"transferred":0,"completeLatency":"","acked":-9223372036854775808,"failed":0}`},
+			`{"windowPretty":"","window":"","emitted":9223372036854775807,"transferred":0,"completeLatency":"","acked":-9223372036854775808,"failed":0,"completeLatencyP50":"","completeLatencyP99":""}`},
 		{"optional unset is null, set is the value", &SpoutSummary{ErrorPort: proto.Int32(0), ErrorTime: nil},
 			`"errorPort":0,"errorWorkerLogLink":"","errorTime":null,`},
 		{"doubles", &GetClusterSummaryResponse{TotalMem: 4096, TotalCpu: 0.25, AvailMem: 1e21, AvailCpu: 1e-7},

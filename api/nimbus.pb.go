@@ -10,7 +10,7 @@
 //   - "squall:" marks a field Storm does not have.
 //   - "Always 0" / "always empty" marks a Storm field squall keeps for
 //     compatibility but does not fill: squall has no resource-aware
-//     scheduler, no logviewer links, no profiler and no event logger.
+//     scheduler, no profiler and no event logger.
 //
 // Over REST every field is always present (zero values included, as Storm's
 // UI always returns every field), 64-bit integers are JSON numbers (not the
@@ -694,8 +694,11 @@ type SupervisorSummary struct {
 	Version string `protobuf:"bytes,14,opt,name=version,proto3" json:"version,omitempty"`
 	// Always false.
 	Blacklisted bool `protobuf:"varint,15,opt,name=blacklisted,proto3" json:"blacklisted,omitempty"`
-	// Always empty.
-	LogLink       string `protobuf:"bytes,16,opt,name=log_link,json=logLink,proto3" json:"log_link,omitempty"`
+	// The supervisor's daemon log on its logviewer, "" without one.
+	LogLink string `protobuf:"bytes,16,opt,name=log_link,json=logLink,proto3" json:"log_link,omitempty"`
+	// squall: the port of the node's logviewer, which also serves the node's
+	// /metrics: the one the node advertises, else logviewer.port.
+	LogviewerPort int32 `protobuf:"varint,17,opt,name=logviewer_port,json=logviewerPort,proto3" json:"logviewer_port,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -840,6 +843,13 @@ func (x *SupervisorSummary) GetLogLink() string {
 		return x.LogLink
 	}
 	return ""
+}
+
+func (x *SupervisorSummary) GetLogviewerPort() int32 {
+	if x != nil {
+		return x.LogviewerPort
+	}
+	return 0
 }
 
 type ListTopologiesRequest struct {
@@ -1577,8 +1587,13 @@ type TopologyWindowStats struct {
 	CompleteLatency string `protobuf:"bytes,5,opt,name=complete_latency,json=completeLatency,proto3" json:"complete_latency,omitempty"`
 	Acked           int64  `protobuf:"varint,6,opt,name=acked,proto3" json:"acked,omitempty"`
 	Failed          int64  `protobuf:"varint,7,opt,name=failed,proto3" json:"failed,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled complete latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	CompleteLatencyP50 string `protobuf:"bytes,8,opt,name=complete_latency_p50,json=completeLatencyP50,proto3" json:"complete_latency_p50,omitempty"`
+	CompleteLatencyP99 string `protobuf:"bytes,9,opt,name=complete_latency_p99,json=completeLatencyP99,proto3" json:"complete_latency_p99,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *TopologyWindowStats) Reset() {
@@ -1660,6 +1675,20 @@ func (x *TopologyWindowStats) GetFailed() int64 {
 	return 0
 }
 
+func (x *TopologyWindowStats) GetCompleteLatencyP50() string {
+	if x != nil {
+		return x.CompleteLatencyP50
+	}
+	return ""
+}
+
+func (x *TopologyWindowStats) GetCompleteLatencyP99() string {
+	if x != nil {
+		return x.CompleteLatencyP99
+	}
+	return ""
+}
+
 // A worker process (Storm's workers[]).
 type WorkerSummary struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -1679,7 +1708,7 @@ type WorkerSummary struct {
 	ComponentNumTasks map[string]int32 `protobuf:"bytes,10,rep,name=component_num_tasks,json=componentNumTasks,proto3" json:"component_num_tasks,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	Uptime            string           `protobuf:"bytes,11,opt,name=uptime,proto3" json:"uptime,omitempty"`
 	UptimeSeconds     int64            `protobuf:"varint,12,opt,name=uptime_seconds,json=uptimeSeconds,proto3" json:"uptime_seconds,omitempty"`
-	// Always empty.
+	// The worker's log on its node's logviewer, "" without one.
 	WorkerLogLink string `protobuf:"bytes,13,opt,name=worker_log_link,json=workerLogLink,proto3" json:"worker_log_link,omitempty"`
 	Owner         string `protobuf:"bytes,14,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1831,7 +1860,7 @@ type SpoutSummary struct {
 	LastError string `protobuf:"bytes,10,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
 	ErrorHost string `protobuf:"bytes,11,opt,name=error_host,json=errorHost,proto3" json:"error_host,omitempty"`
 	ErrorPort *int32 `protobuf:"varint,12,opt,name=error_port,json=errorPort,proto3,oneof" json:"error_port,omitempty"`
-	// Always empty.
+	// The log of the worker that reported the error, "" without a logviewer.
 	ErrorWorkerLogLink string `protobuf:"bytes,13,opt,name=error_worker_log_link,json=errorWorkerLogLink,proto3" json:"error_worker_log_link,omitempty"`
 	// Seconds since the epoch.
 	ErrorTime       *int64 `protobuf:"varint,14,opt,name=error_time,json=errorTime,proto3,oneof" json:"error_time,omitempty"`
@@ -1841,9 +1870,14 @@ type SpoutSummary struct {
 	// Always 0.
 	RequestedMemOffHeap float64 `protobuf:"fixed64,17,opt,name=requested_mem_off_heap,json=requestedMemOffHeap,proto3" json:"requested_mem_off_heap,omitempty"`
 	// Always 0.
-	RequestedCpu  float64 `protobuf:"fixed64,18,opt,name=requested_cpu,json=requestedCpu,proto3" json:"requested_cpu,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestedCpu float64 `protobuf:"fixed64,18,opt,name=requested_cpu,json=requestedCpu,proto3" json:"requested_cpu,omitempty"`
+	// squall: the 50th and 99th percentiles of the sampled complete latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	CompleteLatencyP50 string `protobuf:"bytes,19,opt,name=complete_latency_p50,json=completeLatencyP50,proto3" json:"complete_latency_p50,omitempty"`
+	CompleteLatencyP99 string `protobuf:"bytes,20,opt,name=complete_latency_p99,json=completeLatencyP99,proto3" json:"complete_latency_p99,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *SpoutSummary) Reset() {
@@ -2002,6 +2036,20 @@ func (x *SpoutSummary) GetRequestedCpu() float64 {
 	return 0
 }
 
+func (x *SpoutSummary) GetCompleteLatencyP50() string {
+	if x != nil {
+		return x.CompleteLatencyP50
+	}
+	return ""
+}
+
+func (x *SpoutSummary) GetCompleteLatencyP99() string {
+	if x != nil {
+		return x.CompleteLatencyP99
+	}
+	return ""
+}
+
 // A bolt's totals on the topology page (Storm's bolts[]).
 type BoltSummary struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2025,7 +2073,7 @@ type BoltSummary struct {
 	LastError string `protobuf:"bytes,13,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
 	ErrorHost string `protobuf:"bytes,14,opt,name=error_host,json=errorHost,proto3" json:"error_host,omitempty"`
 	ErrorPort *int32 `protobuf:"varint,15,opt,name=error_port,json=errorPort,proto3,oneof" json:"error_port,omitempty"`
-	// Always empty.
+	// The log of the worker that reported the error, "" without a logviewer.
 	ErrorWorkerLogLink string `protobuf:"bytes,16,opt,name=error_worker_log_link,json=errorWorkerLogLink,proto3" json:"error_worker_log_link,omitempty"`
 	ErrorTime          *int64 `protobuf:"varint,17,opt,name=error_time,json=errorTime,proto3,oneof" json:"error_time,omitempty"`
 	ErrorLapsedSecs    *int64 `protobuf:"varint,18,opt,name=error_lapsed_secs,json=errorLapsedSecs,proto3,oneof" json:"error_lapsed_secs,omitempty"`
@@ -2034,9 +2082,14 @@ type BoltSummary struct {
 	// Always 0.
 	RequestedMemOffHeap float64 `protobuf:"fixed64,20,opt,name=requested_mem_off_heap,json=requestedMemOffHeap,proto3" json:"requested_mem_off_heap,omitempty"`
 	// Always 0.
-	RequestedCpu  float64 `protobuf:"fixed64,21,opt,name=requested_cpu,json=requestedCpu,proto3" json:"requested_cpu,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestedCpu float64 `protobuf:"fixed64,21,opt,name=requested_cpu,json=requestedCpu,proto3" json:"requested_cpu,omitempty"`
+	// squall: the 50th and 99th percentiles of the sampled execute latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	ExecuteLatencyP50 string `protobuf:"bytes,22,opt,name=execute_latency_p50,json=executeLatencyP50,proto3" json:"execute_latency_p50,omitempty"`
+	ExecuteLatencyP99 string `protobuf:"bytes,23,opt,name=execute_latency_p99,json=executeLatencyP99,proto3" json:"execute_latency_p99,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *BoltSummary) Reset() {
@@ -2216,6 +2269,20 @@ func (x *BoltSummary) GetRequestedCpu() float64 {
 	return 0
 }
 
+func (x *BoltSummary) GetExecuteLatencyP50() string {
+	if x != nil {
+		return x.ExecuteLatencyP50
+	}
+	return ""
+}
+
+func (x *BoltSummary) GetExecuteLatencyP99() string {
+	if x != nil {
+		return x.ExecuteLatencyP99
+	}
+	return ""
+}
+
 type GetComponentRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2343,8 +2410,12 @@ type GetComponentResponse struct {
 	ExecutorStats []*ExecutorStats `protobuf:"bytes,26,rep,name=executor_stats,json=executorStats,proto3" json:"executor_stats,omitempty"`
 	// The component's recent errors, oldest first.
 	ComponentErrors []*ComponentError `protobuf:"bytes,27,rep,name=component_errors,json=componentErrors,proto3" json:"component_errors,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// squall: the user metrics the component's tasks recorded (the
+	// multilang metrics command, TaskContext.RecordMetric), summed over its
+	// tasks, sorted by name.
+	UserMetrics   []*UserMetricStats `protobuf:"bytes,28,rep,name=user_metrics,json=userMetrics,proto3" json:"user_metrics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetComponentResponse) Reset() {
@@ -2566,6 +2637,163 @@ func (x *GetComponentResponse) GetComponentErrors() []*ComponentError {
 	return nil
 }
 
+func (x *GetComponentResponse) GetUserMetrics() []*UserMetricStats {
+	if x != nil {
+		return x.UserMetrics
+	}
+	return nil
+}
+
+// squall: a user metric of a component.
+type UserMetricStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "counter", "gauge" or "histogram".
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// In Storm's windows, in order (600, 10800, 86400, :all-time).
+	Windows       []*UserMetricWindow `protobuf:"bytes,3,rep,name=windows,proto3" json:"windows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserMetricStats) Reset() {
+	*x = UserMetricStats{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserMetricStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserMetricStats) ProtoMessage() {}
+
+func (x *UserMetricStats) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserMetricStats.ProtoReflect.Descriptor instead.
+func (*UserMetricStats) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *UserMetricStats) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UserMetricStats) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *UserMetricStats) GetWindows() []*UserMetricWindow {
+	if x != nil {
+		return x.Windows
+	}
+	return nil
+}
+
+// squall: a user metric over one window. A counter fills count (its
+// increase); a gauge value (its value now, the same in every window); a
+// histogram count and mean, and in the all-time window p50 and p99.
+type UserMetricWindow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Window        string                 `protobuf:"bytes,1,opt,name=window,proto3" json:"window,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	Value         float64                `protobuf:"fixed64,3,opt,name=value,proto3" json:"value,omitempty"`
+	Mean          float64                `protobuf:"fixed64,4,opt,name=mean,proto3" json:"mean,omitempty"`
+	P50           float64                `protobuf:"fixed64,5,opt,name=p50,proto3" json:"p50,omitempty"`
+	P99           float64                `protobuf:"fixed64,6,opt,name=p99,proto3" json:"p99,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserMetricWindow) Reset() {
+	*x = UserMetricWindow{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserMetricWindow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserMetricWindow) ProtoMessage() {}
+
+func (x *UserMetricWindow) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserMetricWindow.ProtoReflect.Descriptor instead.
+func (*UserMetricWindow) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UserMetricWindow) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *UserMetricWindow) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *UserMetricWindow) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *UserMetricWindow) GetMean() float64 {
+	if x != nil {
+		return x.Mean
+	}
+	return 0
+}
+
+func (x *UserMetricWindow) GetP50() float64 {
+	if x != nil {
+		return x.P50
+	}
+	return 0
+}
+
+func (x *UserMetricWindow) GetP99() float64 {
+	if x != nil {
+		return x.P99
+	}
+	return 0
+}
+
 // A spout's totals over one window (Storm's spoutSummary[]).
 type SpoutWindowStats struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -2577,13 +2805,18 @@ type SpoutWindowStats struct {
 	Failed          int64                  `protobuf:"varint,6,opt,name=failed,proto3" json:"failed,omitempty"`
 	CompleteLatency string                 `protobuf:"bytes,7,opt,name=complete_latency,json=completeLatency,proto3" json:"complete_latency,omitempty"`
 	LastError       string                 `protobuf:"bytes,8,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled complete latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	CompleteLatencyP50 string `protobuf:"bytes,9,opt,name=complete_latency_p50,json=completeLatencyP50,proto3" json:"complete_latency_p50,omitempty"`
+	CompleteLatencyP99 string `protobuf:"bytes,10,opt,name=complete_latency_p99,json=completeLatencyP99,proto3" json:"complete_latency_p99,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *SpoutWindowStats) Reset() {
 	*x = SpoutWindowStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2595,7 +2828,7 @@ func (x *SpoutWindowStats) String() string {
 func (*SpoutWindowStats) ProtoMessage() {}
 
 func (x *SpoutWindowStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2608,7 +2841,7 @@ func (x *SpoutWindowStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpoutWindowStats.ProtoReflect.Descriptor instead.
 func (*SpoutWindowStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{21}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SpoutWindowStats) GetWindow() string {
@@ -2667,6 +2900,20 @@ func (x *SpoutWindowStats) GetLastError() string {
 	return ""
 }
 
+func (x *SpoutWindowStats) GetCompleteLatencyP50() string {
+	if x != nil {
+		return x.CompleteLatencyP50
+	}
+	return ""
+}
+
+func (x *SpoutWindowStats) GetCompleteLatencyP99() string {
+	if x != nil {
+		return x.CompleteLatencyP99
+	}
+	return ""
+}
+
 // A bolt's totals over one window (Storm's boltStats[]).
 type BoltWindowStats struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -2680,13 +2927,18 @@ type BoltWindowStats struct {
 	Executed       int64                  `protobuf:"varint,8,opt,name=executed,proto3" json:"executed,omitempty"`
 	ProcessLatency string                 `protobuf:"bytes,9,opt,name=process_latency,json=processLatency,proto3" json:"process_latency,omitempty"`
 	Capacity       string                 `protobuf:"bytes,10,opt,name=capacity,proto3" json:"capacity,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled execute latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	ExecuteLatencyP50 string `protobuf:"bytes,11,opt,name=execute_latency_p50,json=executeLatencyP50,proto3" json:"execute_latency_p50,omitempty"`
+	ExecuteLatencyP99 string `protobuf:"bytes,12,opt,name=execute_latency_p99,json=executeLatencyP99,proto3" json:"execute_latency_p99,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *BoltWindowStats) Reset() {
 	*x = BoltWindowStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2698,7 +2950,7 @@ func (x *BoltWindowStats) String() string {
 func (*BoltWindowStats) ProtoMessage() {}
 
 func (x *BoltWindowStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2711,7 +2963,7 @@ func (x *BoltWindowStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoltWindowStats.ProtoReflect.Descriptor instead.
 func (*BoltWindowStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{22}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *BoltWindowStats) GetWindow() string {
@@ -2784,6 +3036,20 @@ func (x *BoltWindowStats) GetCapacity() string {
 	return ""
 }
 
+func (x *BoltWindowStats) GetExecuteLatencyP50() string {
+	if x != nil {
+		return x.ExecuteLatencyP50
+	}
+	return ""
+}
+
+func (x *BoltWindowStats) GetExecuteLatencyP99() string {
+	if x != nil {
+		return x.ExecuteLatencyP99
+	}
+	return ""
+}
+
 // A bolt's figures for one input stream (Storm's inputStats[]).
 type InputStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2796,13 +3062,18 @@ type InputStats struct {
 	Executed           int64  `protobuf:"varint,6,opt,name=executed,proto3" json:"executed,omitempty"`
 	Acked              int64  `protobuf:"varint,7,opt,name=acked,proto3" json:"acked,omitempty"`
 	Failed             int64  `protobuf:"varint,8,opt,name=failed,proto3" json:"failed,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled execute latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	ExecuteLatencyP50 string `protobuf:"bytes,9,opt,name=execute_latency_p50,json=executeLatencyP50,proto3" json:"execute_latency_p50,omitempty"`
+	ExecuteLatencyP99 string `protobuf:"bytes,10,opt,name=execute_latency_p99,json=executeLatencyP99,proto3" json:"execute_latency_p99,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *InputStats) Reset() {
 	*x = InputStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2814,7 +3085,7 @@ func (x *InputStats) String() string {
 func (*InputStats) ProtoMessage() {}
 
 func (x *InputStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2827,7 +3098,7 @@ func (x *InputStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputStats.ProtoReflect.Descriptor instead.
 func (*InputStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{23}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *InputStats) GetComponent() string {
@@ -2886,6 +3157,20 @@ func (x *InputStats) GetFailed() int64 {
 	return 0
 }
 
+func (x *InputStats) GetExecuteLatencyP50() string {
+	if x != nil {
+		return x.ExecuteLatencyP50
+	}
+	return ""
+}
+
+func (x *InputStats) GetExecuteLatencyP99() string {
+	if x != nil {
+		return x.ExecuteLatencyP99
+	}
+	return ""
+}
+
 // A component's figures for one output stream (Storm's outputStats[]).
 // completeLatency, acked and failed are the spout's; bolts leave them zero.
 type OutputStats struct {
@@ -2896,13 +3181,18 @@ type OutputStats struct {
 	CompleteLatency string                 `protobuf:"bytes,4,opt,name=complete_latency,json=completeLatency,proto3" json:"complete_latency,omitempty"`
 	Acked           int64                  `protobuf:"varint,5,opt,name=acked,proto3" json:"acked,omitempty"`
 	Failed          int64                  `protobuf:"varint,6,opt,name=failed,proto3" json:"failed,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled complete latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	CompleteLatencyP50 string `protobuf:"bytes,7,opt,name=complete_latency_p50,json=completeLatencyP50,proto3" json:"complete_latency_p50,omitempty"`
+	CompleteLatencyP99 string `protobuf:"bytes,8,opt,name=complete_latency_p99,json=completeLatencyP99,proto3" json:"complete_latency_p99,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *OutputStats) Reset() {
 	*x = OutputStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +3204,7 @@ func (x *OutputStats) String() string {
 func (*OutputStats) ProtoMessage() {}
 
 func (x *OutputStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3217,7 @@ func (x *OutputStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputStats.ProtoReflect.Descriptor instead.
 func (*OutputStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{24}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *OutputStats) GetStream() string {
@@ -2972,6 +3262,20 @@ func (x *OutputStats) GetFailed() int64 {
 	return 0
 }
 
+func (x *OutputStats) GetCompleteLatencyP50() string {
+	if x != nil {
+		return x.CompleteLatencyP50
+	}
+	return ""
+}
+
+func (x *OutputStats) GetCompleteLatencyP99() string {
+	if x != nil {
+		return x.CompleteLatencyP99
+	}
+	return ""
+}
+
 // One executor's figures (Storm's executorStats[]). Spouts fill
 // completeLatency; bolts fill capacity, executeLatency, executed and
 // processLatency.
@@ -2993,15 +3297,27 @@ type ExecutorStats struct {
 	ProcessLatency  string `protobuf:"bytes,13,opt,name=process_latency,json=processLatency,proto3" json:"process_latency,omitempty"`
 	Acked           int64  `protobuf:"varint,14,opt,name=acked,proto3" json:"acked,omitempty"`
 	Failed          int64  `protobuf:"varint,15,opt,name=failed,proto3" json:"failed,omitempty"`
-	// Always empty.
+	// The worker's log on its node's logviewer, "" without one.
 	WorkerLogLink string `protobuf:"bytes,16,opt,name=worker_log_link,json=workerLogLink,proto3" json:"worker_log_link,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// squall: the 50th and 99th percentiles of the sampled complete (spouts) and execute (bolts) latencies
+	// in milliseconds, all time (from the latency histograms; "" for other
+	// windows).
+	CompleteLatencyP50 string `protobuf:"bytes,17,opt,name=complete_latency_p50,json=completeLatencyP50,proto3" json:"complete_latency_p50,omitempty"`
+	CompleteLatencyP99 string `protobuf:"bytes,18,opt,name=complete_latency_p99,json=completeLatencyP99,proto3" json:"complete_latency_p99,omitempty"`
+	ExecuteLatencyP50  string `protobuf:"bytes,19,opt,name=execute_latency_p50,json=executeLatencyP50,proto3" json:"execute_latency_p50,omitempty"`
+	ExecuteLatencyP99  string `protobuf:"bytes,20,opt,name=execute_latency_p99,json=executeLatencyP99,proto3" json:"execute_latency_p99,omitempty"`
+	// squall: messages in the executor's receive queue now, and its
+	// capacity (topology.executor.receive.buffer.size): a full queue shows
+	// the slow executor.
+	ReceiveQueuePopulation int64 `protobuf:"varint,21,opt,name=receive_queue_population,json=receiveQueuePopulation,proto3" json:"receive_queue_population,omitempty"`
+	ReceiveQueueCapacity   int64 `protobuf:"varint,22,opt,name=receive_queue_capacity,json=receiveQueueCapacity,proto3" json:"receive_queue_capacity,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ExecutorStats) Reset() {
 	*x = ExecutorStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3013,7 +3329,7 @@ func (x *ExecutorStats) String() string {
 func (*ExecutorStats) ProtoMessage() {}
 
 func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3026,7 +3342,7 @@ func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorStats.ProtoReflect.Descriptor instead.
 func (*ExecutorStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{25}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ExecutorStats) GetId() string {
@@ -3141,6 +3457,48 @@ func (x *ExecutorStats) GetWorkerLogLink() string {
 	return ""
 }
 
+func (x *ExecutorStats) GetCompleteLatencyP50() string {
+	if x != nil {
+		return x.CompleteLatencyP50
+	}
+	return ""
+}
+
+func (x *ExecutorStats) GetCompleteLatencyP99() string {
+	if x != nil {
+		return x.CompleteLatencyP99
+	}
+	return ""
+}
+
+func (x *ExecutorStats) GetExecuteLatencyP50() string {
+	if x != nil {
+		return x.ExecuteLatencyP50
+	}
+	return ""
+}
+
+func (x *ExecutorStats) GetExecuteLatencyP99() string {
+	if x != nil {
+		return x.ExecuteLatencyP99
+	}
+	return ""
+}
+
+func (x *ExecutorStats) GetReceiveQueuePopulation() int64 {
+	if x != nil {
+		return x.ReceiveQueuePopulation
+	}
+	return 0
+}
+
+func (x *ExecutorStats) GetReceiveQueueCapacity() int64 {
+	if x != nil {
+		return x.ReceiveQueueCapacity
+	}
+	return 0
+}
+
 // An error a component reported (Storm's componentErrors[] and
 // topologyErrors[]).
 type ComponentError struct {
@@ -3149,7 +3507,7 @@ type ComponentError struct {
 	ErrorTime int64  `protobuf:"varint,1,opt,name=error_time,json=errorTime,proto3" json:"error_time,omitempty"`
 	ErrorHost string `protobuf:"bytes,2,opt,name=error_host,json=errorHost,proto3" json:"error_host,omitempty"`
 	ErrorPort int32  `protobuf:"varint,3,opt,name=error_port,json=errorPort,proto3" json:"error_port,omitempty"`
-	// Always empty.
+	// The log of the worker that reported the error, "" without a logviewer.
 	ErrorWorkerLogLink string `protobuf:"bytes,4,opt,name=error_worker_log_link,json=errorWorkerLogLink,proto3" json:"error_worker_log_link,omitempty"`
 	ErrorLapsedSecs    int64  `protobuf:"varint,5,opt,name=error_lapsed_secs,json=errorLapsedSecs,proto3" json:"error_lapsed_secs,omitempty"`
 	// The error text, in full.
@@ -3164,7 +3522,7 @@ type ComponentError struct {
 
 func (x *ComponentError) Reset() {
 	*x = ComponentError{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3176,7 +3534,7 @@ func (x *ComponentError) String() string {
 func (*ComponentError) ProtoMessage() {}
 
 func (x *ComponentError) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3189,7 +3547,7 @@ func (x *ComponentError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentError.ProtoReflect.Descriptor instead.
 func (*ComponentError) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{26}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ComponentError) GetErrorTime() int64 {
@@ -3261,7 +3619,7 @@ type GetErrorsRequest struct {
 
 func (x *GetErrorsRequest) Reset() {
 	*x = GetErrorsRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3273,7 +3631,7 @@ func (x *GetErrorsRequest) String() string {
 func (*GetErrorsRequest) ProtoMessage() {}
 
 func (x *GetErrorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3286,7 +3644,7 @@ func (x *GetErrorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetErrorsRequest.ProtoReflect.Descriptor instead.
 func (*GetErrorsRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{27}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetErrorsRequest) GetId() string {
@@ -3323,7 +3681,7 @@ type GetErrorsResponse struct {
 
 func (x *GetErrorsResponse) Reset() {
 	*x = GetErrorsResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3335,7 +3693,7 @@ func (x *GetErrorsResponse) String() string {
 func (*GetErrorsResponse) ProtoMessage() {}
 
 func (x *GetErrorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3348,7 +3706,7 @@ func (x *GetErrorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetErrorsResponse.ProtoReflect.Descriptor instead.
 func (*GetErrorsResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{28}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetErrorsResponse) GetTopologyId() string {
@@ -3383,7 +3741,7 @@ type ActivateTopologyRequest struct {
 
 func (x *ActivateTopologyRequest) Reset() {
 	*x = ActivateTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3395,7 +3753,7 @@ func (x *ActivateTopologyRequest) String() string {
 func (*ActivateTopologyRequest) ProtoMessage() {}
 
 func (x *ActivateTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3408,7 +3766,7 @@ func (x *ActivateTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateTopologyRequest.ProtoReflect.Descriptor instead.
 func (*ActivateTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{29}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ActivateTopologyRequest) GetId() string {
@@ -3436,7 +3794,7 @@ type DeactivateTopologyRequest struct {
 
 func (x *DeactivateTopologyRequest) Reset() {
 	*x = DeactivateTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3448,7 +3806,7 @@ func (x *DeactivateTopologyRequest) String() string {
 func (*DeactivateTopologyRequest) ProtoMessage() {}
 
 func (x *DeactivateTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3461,7 +3819,7 @@ func (x *DeactivateTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateTopologyRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{30}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeactivateTopologyRequest) GetId() string {
@@ -3493,7 +3851,7 @@ type RebalanceTopologyRequest struct {
 
 func (x *RebalanceTopologyRequest) Reset() {
 	*x = RebalanceTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3505,7 +3863,7 @@ func (x *RebalanceTopologyRequest) String() string {
 func (*RebalanceTopologyRequest) ProtoMessage() {}
 
 func (x *RebalanceTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3518,7 +3876,7 @@ func (x *RebalanceTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebalanceTopologyRequest.ProtoReflect.Descriptor instead.
 func (*RebalanceTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{31}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RebalanceTopologyRequest) GetId() string {
@@ -3564,7 +3922,7 @@ type RebalanceOptions struct {
 
 func (x *RebalanceOptions) Reset() {
 	*x = RebalanceOptions{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3576,7 +3934,7 @@ func (x *RebalanceOptions) String() string {
 func (*RebalanceOptions) ProtoMessage() {}
 
 func (x *RebalanceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3589,7 +3947,7 @@ func (x *RebalanceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebalanceOptions.ProtoReflect.Descriptor instead.
 func (*RebalanceOptions) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{32}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RebalanceOptions) GetNumWorkers() int32 {
@@ -3620,7 +3978,7 @@ type KillTopologyRequest struct {
 
 func (x *KillTopologyRequest) Reset() {
 	*x = KillTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3632,7 +3990,7 @@ func (x *KillTopologyRequest) String() string {
 func (*KillTopologyRequest) ProtoMessage() {}
 
 func (x *KillTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3645,7 +4003,7 @@ func (x *KillTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTopologyRequest.ProtoReflect.Descriptor instead.
 func (*KillTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{33}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *KillTopologyRequest) GetId() string {
@@ -3684,7 +4042,7 @@ type TopologyOperationResponse struct {
 
 func (x *TopologyOperationResponse) Reset() {
 	*x = TopologyOperationResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3696,7 +4054,7 @@ func (x *TopologyOperationResponse) String() string {
 func (*TopologyOperationResponse) ProtoMessage() {}
 
 func (x *TopologyOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3709,7 +4067,7 @@ func (x *TopologyOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyOperationResponse.ProtoReflect.Descriptor instead.
 func (*TopologyOperationResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{34}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TopologyOperationResponse) GetTopologyOperation() string {
@@ -3792,7 +4150,7 @@ type SubmitTopologyRequest struct {
 
 func (x *SubmitTopologyRequest) Reset() {
 	*x = SubmitTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3804,7 +4162,7 @@ func (x *SubmitTopologyRequest) String() string {
 func (*SubmitTopologyRequest) ProtoMessage() {}
 
 func (x *SubmitTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3817,7 +4175,7 @@ func (x *SubmitTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTopologyRequest.ProtoReflect.Descriptor instead.
 func (*SubmitTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{35}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SubmitTopologyRequest) GetTopology() string {
@@ -3933,7 +4291,7 @@ type SubmitTopologyResponse struct {
 
 func (x *SubmitTopologyResponse) Reset() {
 	*x = SubmitTopologyResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3945,7 +4303,7 @@ func (x *SubmitTopologyResponse) String() string {
 func (*SubmitTopologyResponse) ProtoMessage() {}
 
 func (x *SubmitTopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3958,7 +4316,7 @@ func (x *SubmitTopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTopologyResponse.ProtoReflect.Descriptor instead.
 func (*SubmitTopologyResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{36}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SubmitTopologyResponse) GetTopologyOperation() string {
@@ -4017,7 +4375,7 @@ type UploadTopologyRequest struct {
 
 func (x *UploadTopologyRequest) Reset() {
 	*x = UploadTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4029,7 +4387,7 @@ func (x *UploadTopologyRequest) String() string {
 func (*UploadTopologyRequest) ProtoMessage() {}
 
 func (x *UploadTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4042,7 +4400,7 @@ func (x *UploadTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadTopologyRequest.ProtoReflect.Descriptor instead.
 func (*UploadTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{37}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UploadTopologyRequest) GetContent() isUploadTopologyRequest_Content {
@@ -4103,7 +4461,7 @@ type UploadHeader struct {
 
 func (x *UploadHeader) Reset() {
 	*x = UploadHeader{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4115,7 +4473,7 @@ func (x *UploadHeader) String() string {
 func (*UploadHeader) ProtoMessage() {}
 
 func (x *UploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4128,7 +4486,7 @@ func (x *UploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
 func (*UploadHeader) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{38}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UploadHeader) GetSubmission() *SubmitTopologyRequest {
@@ -4164,7 +4522,7 @@ type DownloadPackageRequest struct {
 
 func (x *DownloadPackageRequest) Reset() {
 	*x = DownloadPackageRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4176,7 +4534,7 @@ func (x *DownloadPackageRequest) String() string {
 func (*DownloadPackageRequest) ProtoMessage() {}
 
 func (x *DownloadPackageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4189,7 +4547,7 @@ func (x *DownloadPackageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadPackageRequest.ProtoReflect.Descriptor instead.
 func (*DownloadPackageRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{39}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DownloadPackageRequest) GetTopologyId() string {
@@ -4219,7 +4577,7 @@ type DownloadPackageResponse struct {
 
 func (x *DownloadPackageResponse) Reset() {
 	*x = DownloadPackageResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4231,7 +4589,7 @@ func (x *DownloadPackageResponse) String() string {
 func (*DownloadPackageResponse) ProtoMessage() {}
 
 func (x *DownloadPackageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4244,7 +4602,7 @@ func (x *DownloadPackageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadPackageResponse.ProtoReflect.Descriptor instead.
 func (*DownloadPackageResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{40}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DownloadPackageResponse) GetContent() isDownloadPackageResponse_Content {
@@ -4309,7 +4667,7 @@ type PackageManifest struct {
 
 func (x *PackageManifest) Reset() {
 	*x = PackageManifest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4321,7 +4679,7 @@ func (x *PackageManifest) String() string {
 func (*PackageManifest) ProtoMessage() {}
 
 func (x *PackageManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4334,7 +4692,7 @@ func (x *PackageManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackageManifest.ProtoReflect.Descriptor instead.
 func (*PackageManifest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{41}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PackageManifest) GetTopologyId() string {
@@ -4382,7 +4740,7 @@ type PackageChunk struct {
 
 func (x *PackageChunk) Reset() {
 	*x = PackageChunk{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4394,7 +4752,7 @@ func (x *PackageChunk) String() string {
 func (*PackageChunk) ProtoMessage() {}
 
 func (x *PackageChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4407,7 +4765,7 @@ func (x *PackageChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackageChunk.ProtoReflect.Descriptor instead.
 func (*PackageChunk) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{42}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PackageChunk) GetPart() PackagePart {
@@ -4433,7 +4791,7 @@ type GetTopologyWorkersRequest struct {
 
 func (x *GetTopologyWorkersRequest) Reset() {
 	*x = GetTopologyWorkersRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4445,7 +4803,7 @@ func (x *GetTopologyWorkersRequest) String() string {
 func (*GetTopologyWorkersRequest) ProtoMessage() {}
 
 func (x *GetTopologyWorkersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4458,7 +4816,7 @@ func (x *GetTopologyWorkersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyWorkersRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyWorkersRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{43}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GetTopologyWorkersRequest) GetId() string {
@@ -4484,7 +4842,7 @@ type GetTopologyWorkersResponse struct {
 
 func (x *GetTopologyWorkersResponse) Reset() {
 	*x = GetTopologyWorkersResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4496,7 +4854,7 @@ func (x *GetTopologyWorkersResponse) String() string {
 func (*GetTopologyWorkersResponse) ProtoMessage() {}
 
 func (x *GetTopologyWorkersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4509,7 +4867,7 @@ func (x *GetTopologyWorkersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyWorkersResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyWorkersResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{44}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetTopologyWorkersResponse) GetHostPortList() []*HostPort {
@@ -4543,7 +4901,7 @@ type HostPort struct {
 
 func (x *HostPort) Reset() {
 	*x = HostPort{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4555,7 +4913,7 @@ func (x *HostPort) String() string {
 func (*HostPort) ProtoMessage() {}
 
 func (x *HostPort) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4568,7 +4926,7 @@ func (x *HostPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostPort.ProtoReflect.Descriptor instead.
 func (*HostPort) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{45}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *HostPort) GetHost() string {
@@ -4588,7 +4946,7 @@ func (x *HostPort) GetPort() int32 {
 type GetVisualizationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// As GetTopologyRequest's: nimbus has the all-time window only.
+	// As GetTopologyRequest's.
 	Window string `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
 	// Include the acker and the system streams.
 	Sys           bool `protobuf:"varint,3,opt,name=sys,proto3" json:"sys,omitempty"`
@@ -4598,7 +4956,7 @@ type GetVisualizationRequest struct {
 
 func (x *GetVisualizationRequest) Reset() {
 	*x = GetVisualizationRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4610,7 +4968,7 @@ func (x *GetVisualizationRequest) String() string {
 func (*GetVisualizationRequest) ProtoMessage() {}
 
 func (x *GetVisualizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4623,7 +4981,7 @@ func (x *GetVisualizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationRequest.ProtoReflect.Descriptor instead.
 func (*GetVisualizationRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{46}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetVisualizationRequest) GetId() string {
@@ -4663,7 +5021,7 @@ type GetVisualizationResponse struct {
 
 func (x *GetVisualizationResponse) Reset() {
 	*x = GetVisualizationResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4675,7 +5033,7 @@ func (x *GetVisualizationResponse) String() string {
 func (*GetVisualizationResponse) ProtoMessage() {}
 
 func (x *GetVisualizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4688,7 +5046,7 @@ func (x *GetVisualizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationResponse.ProtoReflect.Descriptor instead.
 func (*GetVisualizationResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{47}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetVisualizationResponse) GetVisualization() *structpb.Struct {
@@ -4710,7 +5068,7 @@ type GetVisualizationInitResponse struct {
 
 func (x *GetVisualizationInitResponse) Reset() {
 	*x = GetVisualizationInitResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4722,7 +5080,7 @@ func (x *GetVisualizationInitResponse) String() string {
 func (*GetVisualizationInitResponse) ProtoMessage() {}
 
 func (x *GetVisualizationInitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4735,7 +5093,7 @@ func (x *GetVisualizationInitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationInitResponse.ProtoReflect.Descriptor instead.
 func (*GetVisualizationInitResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{48}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetVisualizationInitResponse) GetVisualizationTable() *structpb.ListValue {
@@ -4756,7 +5114,7 @@ type GetTopologyMetricsRequest struct {
 
 func (x *GetTopologyMetricsRequest) Reset() {
 	*x = GetTopologyMetricsRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4768,7 +5126,7 @@ func (x *GetTopologyMetricsRequest) String() string {
 func (*GetTopologyMetricsRequest) ProtoMessage() {}
 
 func (x *GetTopologyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4781,7 +5139,7 @@ func (x *GetTopologyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{49}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetTopologyMetricsRequest) GetId() string {
@@ -4818,7 +5176,7 @@ type GetTopologyMetricsResponse struct {
 
 func (x *GetTopologyMetricsResponse) Reset() {
 	*x = GetTopologyMetricsResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4830,7 +5188,7 @@ func (x *GetTopologyMetricsResponse) String() string {
 func (*GetTopologyMetricsResponse) ProtoMessage() {}
 
 func (x *GetTopologyMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4843,7 +5201,7 @@ func (x *GetTopologyMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyMetricsResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{50}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetTopologyMetricsResponse) GetWindow() string {
@@ -4888,7 +5246,7 @@ type SpoutMetrics struct {
 
 func (x *SpoutMetrics) Reset() {
 	*x = SpoutMetrics{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4900,7 +5258,7 @@ func (x *SpoutMetrics) String() string {
 func (*SpoutMetrics) ProtoMessage() {}
 
 func (x *SpoutMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4913,7 +5271,7 @@ func (x *SpoutMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpoutMetrics.ProtoReflect.Descriptor instead.
 func (*SpoutMetrics) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{51}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *SpoutMetrics) GetId() string {
@@ -4976,7 +5334,7 @@ type BoltMetrics struct {
 
 func (x *BoltMetrics) Reset() {
 	*x = BoltMetrics{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4988,7 +5346,7 @@ func (x *BoltMetrics) String() string {
 func (*BoltMetrics) ProtoMessage() {}
 
 func (x *BoltMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5001,7 +5359,7 @@ func (x *BoltMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoltMetrics.ProtoReflect.Descriptor instead.
 func (*BoltMetrics) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{52}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *BoltMetrics) GetId() string {
@@ -5070,7 +5428,7 @@ type StreamCount struct {
 
 func (x *StreamCount) Reset() {
 	*x = StreamCount{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5082,7 +5440,7 @@ func (x *StreamCount) String() string {
 func (*StreamCount) ProtoMessage() {}
 
 func (x *StreamCount) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5095,7 +5453,7 @@ func (x *StreamCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCount.ProtoReflect.Descriptor instead.
 func (*StreamCount) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{53}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *StreamCount) GetStreamId() string {
@@ -5123,7 +5481,7 @@ type StreamAverage struct {
 
 func (x *StreamAverage) Reset() {
 	*x = StreamAverage{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5135,7 +5493,7 @@ func (x *StreamAverage) String() string {
 func (*StreamAverage) ProtoMessage() {}
 
 func (x *StreamAverage) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5148,7 +5506,7 @@ func (x *StreamAverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamAverage.ProtoReflect.Descriptor instead.
 func (*StreamAverage) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{54}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *StreamAverage) GetStreamId() string {
@@ -5176,7 +5534,7 @@ type InputCount struct {
 
 func (x *InputCount) Reset() {
 	*x = InputCount{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5188,7 +5546,7 @@ func (x *InputCount) String() string {
 func (*InputCount) ProtoMessage() {}
 
 func (x *InputCount) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5201,7 +5559,7 @@ func (x *InputCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputCount.ProtoReflect.Descriptor instead.
 func (*InputCount) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{55}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *InputCount) GetComponentId() string {
@@ -5236,7 +5594,7 @@ type InputAverage struct {
 
 func (x *InputAverage) Reset() {
 	*x = InputAverage{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5248,7 +5606,7 @@ func (x *InputAverage) String() string {
 func (*InputAverage) ProtoMessage() {}
 
 func (x *InputAverage) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5261,7 +5619,7 @@ func (x *InputAverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputAverage.ProtoReflect.Descriptor instead.
 func (*InputAverage) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{56}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *InputAverage) GetComponentId() string {
@@ -5298,7 +5656,7 @@ type GetSupervisorRequest struct {
 
 func (x *GetSupervisorRequest) Reset() {
 	*x = GetSupervisorRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5310,7 +5668,7 @@ func (x *GetSupervisorRequest) String() string {
 func (*GetSupervisorRequest) ProtoMessage() {}
 
 func (x *GetSupervisorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5323,7 +5681,7 @@ func (x *GetSupervisorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisorRequest.ProtoReflect.Descriptor instead.
 func (*GetSupervisorRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{57}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetSupervisorRequest) GetId() string {
@@ -5361,7 +5719,7 @@ type GetSupervisorResponse struct {
 
 func (x *GetSupervisorResponse) Reset() {
 	*x = GetSupervisorResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5373,7 +5731,7 @@ func (x *GetSupervisorResponse) String() string {
 func (*GetSupervisorResponse) ProtoMessage() {}
 
 func (x *GetSupervisorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5386,7 +5744,7 @@ func (x *GetSupervisorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisorResponse.ProtoReflect.Descriptor instead.
 func (*GetSupervisorResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{58}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetSupervisorResponse) GetSupervisors() []*SupervisorSummary {
@@ -5418,7 +5776,7 @@ type GetTopologyHistoryRequest struct {
 
 func (x *GetTopologyHistoryRequest) Reset() {
 	*x = GetTopologyHistoryRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5430,7 +5788,7 @@ func (x *GetTopologyHistoryRequest) String() string {
 func (*GetTopologyHistoryRequest) ProtoMessage() {}
 
 func (x *GetTopologyHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5443,7 +5801,7 @@ func (x *GetTopologyHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{59}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{61}
 }
 
 // Storm's /api/v1/history/summary.
@@ -5458,7 +5816,7 @@ type GetTopologyHistoryResponse struct {
 
 func (x *GetTopologyHistoryResponse) Reset() {
 	*x = GetTopologyHistoryResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5470,7 +5828,7 @@ func (x *GetTopologyHistoryResponse) String() string {
 func (*GetTopologyHistoryResponse) ProtoMessage() {}
 
 func (x *GetTopologyHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5483,7 +5841,7 @@ func (x *GetTopologyHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{60}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GetTopologyHistoryResponse) GetTopoHistory() []string {
@@ -5503,7 +5861,7 @@ type GetOwnerResourcesRequest struct {
 
 func (x *GetOwnerResourcesRequest) Reset() {
 	*x = GetOwnerResourcesRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5515,7 +5873,7 @@ func (x *GetOwnerResourcesRequest) String() string {
 func (*GetOwnerResourcesRequest) ProtoMessage() {}
 
 func (x *GetOwnerResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5528,7 +5886,7 @@ func (x *GetOwnerResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOwnerResourcesRequest.ProtoReflect.Descriptor instead.
 func (*GetOwnerResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{61}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GetOwnerResourcesRequest) GetId() string {
@@ -5550,7 +5908,7 @@ type GetOwnerResourcesResponse struct {
 
 func (x *GetOwnerResourcesResponse) Reset() {
 	*x = GetOwnerResourcesResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5562,7 +5920,7 @@ func (x *GetOwnerResourcesResponse) String() string {
 func (*GetOwnerResourcesResponse) ProtoMessage() {}
 
 func (x *GetOwnerResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5575,7 +5933,7 @@ func (x *GetOwnerResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOwnerResourcesResponse.ProtoReflect.Descriptor instead.
 func (*GetOwnerResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{62}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetOwnerResourcesResponse) GetOwners() []*OwnerResources {
@@ -5635,7 +5993,7 @@ type OwnerResources struct {
 
 func (x *OwnerResources) Reset() {
 	*x = OwnerResources{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5647,7 +6005,7 @@ func (x *OwnerResources) String() string {
 func (*OwnerResources) ProtoMessage() {}
 
 func (x *OwnerResources) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5660,7 +6018,7 @@ func (x *OwnerResources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OwnerResources.ProtoReflect.Descriptor instead.
 func (*OwnerResources) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{63}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *OwnerResources) GetOwner() string {
@@ -5812,7 +6170,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5824,7 +6182,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5837,7 +6195,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{64}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *VersionInfo) GetVersion() string {
@@ -5889,6 +6247,283 @@ func (x *VersionInfo) GetSrcChecksum() string {
 	return ""
 }
 
+type GetTopologyLagRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// squall: the topology's name, used when id is empty.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopologyLagRequest) Reset() {
+	*x = GetTopologyLagRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopologyLagRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopologyLagRequest) ProtoMessage() {}
+
+func (x *GetTopologyLagRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopologyLagRequest.ProtoReflect.Descriptor instead.
+func (*GetTopologyLagRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *GetTopologyLagRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetTopologyLagRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type SetLogConfigRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// squall: the topology's name, used when id is empty.
+	Name              string                       `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	NamedLoggerLevels map[string]*NamedLoggerLevel `protobuf:"bytes,3,rep,name=named_logger_levels,json=namedLoggerLevels,proto3" json:"named_logger_levels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SetLogConfigRequest) Reset() {
+	*x = SetLogConfigRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLogConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLogConfigRequest) ProtoMessage() {}
+
+func (x *SetLogConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLogConfigRequest.ProtoReflect.Descriptor instead.
+func (*SetLogConfigRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *SetLogConfigRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SetLogConfigRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetLogConfigRequest) GetNamedLoggerLevels() map[string]*NamedLoggerLevel {
+	if x != nil {
+		return x.NamedLoggerLevels
+	}
+	return nil
+}
+
+type GetLogConfigRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// squall: the topology's name, used when id is empty.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLogConfigRequest) Reset() {
+	*x = GetLogConfigRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLogConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLogConfigRequest) ProtoMessage() {}
+
+func (x *GetLogConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLogConfigRequest.ProtoReflect.Descriptor instead.
+func (*GetLogConfigRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *GetLogConfigRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetLogConfigRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// A logger's level, in Storm's words.
+type NamedLoggerLevel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ALL, TRACE, DEBUG, INFO, WARN, ERROR, FATAL or OFF; "" or CLEAR clears
+	// the logger's setting.
+	TargetLevel string `protobuf:"bytes,1,opt,name=target_level,proto3" json:"target_level,omitempty"`
+	// Seconds the level holds, then the workers go back to the level they
+	// started with; 0: until set again.
+	Timeout int32 `protobuf:"varint,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// In answers: when the level ends, seconds since the epoch; 0: never.
+	TimeoutEpoch  int64 `protobuf:"varint,3,opt,name=timeout_epoch,proto3" json:"timeout_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NamedLoggerLevel) Reset() {
+	*x = NamedLoggerLevel{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NamedLoggerLevel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NamedLoggerLevel) ProtoMessage() {}
+
+func (x *NamedLoggerLevel) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NamedLoggerLevel.ProtoReflect.Descriptor instead.
+func (*NamedLoggerLevel) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *NamedLoggerLevel) GetTargetLevel() string {
+	if x != nil {
+		return x.TargetLevel
+	}
+	return ""
+}
+
+func (x *NamedLoggerLevel) GetTimeout() int32 {
+	if x != nil {
+		return x.Timeout
+	}
+	return 0
+}
+
+func (x *NamedLoggerLevel) GetTimeoutEpoch() int64 {
+	if x != nil {
+		return x.TimeoutEpoch
+	}
+	return 0
+}
+
+type LogConfigResponse struct {
+	state             protoimpl.MessageState       `protogen:"open.v1"`
+	NamedLoggerLevels map[string]*NamedLoggerLevel `protobuf:"bytes,1,rep,name=named_logger_levels,json=namedLoggerLevels,proto3" json:"named_logger_levels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *LogConfigResponse) Reset() {
+	*x = LogConfigResponse{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogConfigResponse) ProtoMessage() {}
+
+func (x *LogConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogConfigResponse.ProtoReflect.Descriptor instead.
+func (*LogConfigResponse) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *LogConfigResponse) GetNamedLoggerLevels() map[string]*NamedLoggerLevel {
+	if x != nil {
+		return x.NamedLoggerLevels
+	}
+	return nil
+}
+
 var File_squall_v1_nimbus_proto protoreflect.FileDescriptor
 
 const file_squall_v1_nimbus_proto_rawDesc = "" +
@@ -5937,7 +6572,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x1bGetSupervisorSummaryRequest\"\x9c\x01\n" +
 	"\x1cGetSupervisorSummaryResponse\x12>\n" +
 	"\vsupervisors\x18\x01 \x03(\v2\x1c.squall.v1.SupervisorSummaryR\vsupervisors\x12<\n" +
-	"\x1ascheduler_display_resource\x18\x02 \x01(\bR\x18schedulerDisplayResource\"\xd6\x03\n" +
+	"\x1ascheduler_display_resource\x18\x02 \x01(\bR\x18schedulerDisplayResource\"\xfd\x03\n" +
 	"\x11SupervisorSummary\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x16\n" +
@@ -5958,7 +6593,8 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\tavail_cpu\x18\r \x01(\x01R\bavailCpu\x12\x18\n" +
 	"\aversion\x18\x0e \x01(\tR\aversion\x12 \n" +
 	"\vblacklisted\x18\x0f \x01(\bR\vblacklisted\x12\x19\n" +
-	"\blog_link\x18\x10 \x01(\tR\alogLink\"\x17\n" +
+	"\blog_link\x18\x10 \x01(\tR\alogLink\x12%\n" +
+	"\x0elogviewer_port\x18\x11 \x01(\x05R\rlogviewerPort\"\x17\n" +
 	"\x15ListTopologiesRequest\"\x92\x01\n" +
 	"\x16ListTopologiesResponse\x12:\n" +
 	"\n" +
@@ -6036,7 +6672,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"windowHint\x12\x1f\n" +
 	"\vmsg_timeout\x18! \x01(\x05R\n" +
 	"msgTimeout\x12<\n" +
-	"\x1ascheduler_display_resource\x18\" \x01(\bR\x18schedulerDisplayResource\"\xe7\x01\n" +
+	"\x1ascheduler_display_resource\x18\" \x01(\bR\x18schedulerDisplayResource\"\xcb\x02\n" +
 	"\x13TopologyWindowStats\x12#\n" +
 	"\rwindow_pretty\x18\x01 \x01(\tR\fwindowPretty\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x12\x18\n" +
@@ -6044,7 +6680,9 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\vtransferred\x18\x04 \x01(\x03R\vtransferred\x12)\n" +
 	"\x10complete_latency\x18\x05 \x01(\tR\x0fcompleteLatency\x12\x14\n" +
 	"\x05acked\x18\x06 \x01(\x03R\x05acked\x12\x16\n" +
-	"\x06failed\x18\a \x01(\x03R\x06failed\"\xf6\x04\n" +
+	"\x06failed\x18\a \x01(\x03R\x06failed\x120\n" +
+	"\x14complete_latency_p50\x18\b \x01(\tR\x12completeLatencyP50\x120\n" +
+	"\x14complete_latency_p99\x18\t \x01(\tR\x12completeLatencyP99\"\xf6\x04\n" +
 	"\rWorkerSummary\x12#\n" +
 	"\rsupervisor_id\x18\x01 \x01(\tR\fsupervisorId\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x12\n" +
@@ -6064,7 +6702,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x05owner\x18\x0e \x01(\tR\x05owner\x1aD\n" +
 	"\x16ComponentNumTasksEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xc7\x05\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xab\x06\n" +
 	"\fSpoutSummary\x12\x19\n" +
 	"\bspout_id\x18\x01 \x01(\tR\aspoutId\x12(\n" +
 	"\x10encoded_spout_id\x18\x02 \x01(\tR\x0eencodedSpoutId\x12\x1c\n" +
@@ -6088,10 +6726,12 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x11error_lapsed_secs\x18\x0f \x01(\x03H\x02R\x0ferrorLapsedSecs\x88\x01\x01\x121\n" +
 	"\x15requested_mem_on_heap\x18\x10 \x01(\x01R\x12requestedMemOnHeap\x123\n" +
 	"\x16requested_mem_off_heap\x18\x11 \x01(\x01R\x13requestedMemOffHeap\x12#\n" +
-	"\rrequested_cpu\x18\x12 \x01(\x01R\frequestedCpuB\r\n" +
+	"\rrequested_cpu\x18\x12 \x01(\x01R\frequestedCpu\x120\n" +
+	"\x14complete_latency_p50\x18\x13 \x01(\tR\x12completeLatencyP50\x120\n" +
+	"\x14complete_latency_p99\x18\x14 \x01(\tR\x12completeLatencyP99B\r\n" +
 	"\v_error_portB\r\n" +
 	"\v_error_timeB\x14\n" +
-	"\x12_error_lapsed_secs\"\xa1\x06\n" +
+	"\x12_error_lapsed_secs\"\x81\a\n" +
 	"\vBoltSummary\x12\x17\n" +
 	"\abolt_id\x18\x01 \x01(\tR\x06boltId\x12&\n" +
 	"\x0fencoded_bolt_id\x18\x02 \x01(\tR\rencodedBoltId\x12\x1c\n" +
@@ -6118,7 +6758,9 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x11error_lapsed_secs\x18\x12 \x01(\x03H\x02R\x0ferrorLapsedSecs\x88\x01\x01\x121\n" +
 	"\x15requested_mem_on_heap\x18\x13 \x01(\x01R\x12requestedMemOnHeap\x123\n" +
 	"\x16requested_mem_off_heap\x18\x14 \x01(\x01R\x13requestedMemOffHeap\x12#\n" +
-	"\rrequested_cpu\x18\x15 \x01(\x01R\frequestedCpuB\r\n" +
+	"\rrequested_cpu\x18\x15 \x01(\x01R\frequestedCpu\x12.\n" +
+	"\x13execute_latency_p50\x18\x16 \x01(\tR\x11executeLatencyP50\x12.\n" +
+	"\x13execute_latency_p99\x18\x17 \x01(\tR\x11executeLatencyP99B\r\n" +
 	"\v_error_portB\r\n" +
 	"\v_error_timeB\x14\n" +
 	"\x12_error_lapsed_secs\"\x81\x01\n" +
@@ -6127,7 +6769,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x16\n" +
 	"\x06window\x18\x03 \x01(\tR\x06window\x12\x10\n" +
 	"\x03sys\x18\x04 \x01(\bR\x03sys\x12\x12\n" +
-	"\x04name\x18\x05 \x01(\tR\x04name\"\x99\t\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"\xd8\t\n" +
 	"\x14GetComponentResponse\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1d\n" +
@@ -6161,7 +6803,19 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"inputStats\x129\n" +
 	"\foutput_stats\x18\x19 \x03(\v2\x16.squall.v1.OutputStatsR\voutputStats\x12?\n" +
 	"\x0eexecutor_stats\x18\x1a \x03(\v2\x18.squall.v1.ExecutorStatsR\rexecutorStats\x12D\n" +
-	"\x10component_errors\x18\x1b \x03(\v2\x19.squall.v1.ComponentErrorR\x0fcomponentErrors\"\x83\x02\n" +
+	"\x10component_errors\x18\x1b \x03(\v2\x19.squall.v1.ComponentErrorR\x0fcomponentErrors\x12=\n" +
+	"\fuser_metrics\x18\x1c \x03(\v2\x1a.squall.v1.UserMetricStatsR\vuserMetrics\"p\n" +
+	"\x0fUserMetricStats\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x125\n" +
+	"\awindows\x18\x03 \x03(\v2\x1b.squall.v1.UserMetricWindowR\awindows\"\x8e\x01\n" +
+	"\x10UserMetricWindow\x12\x16\n" +
+	"\x06window\x18\x01 \x01(\tR\x06window\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\x01R\x05value\x12\x12\n" +
+	"\x04mean\x18\x04 \x01(\x01R\x04mean\x12\x10\n" +
+	"\x03p50\x18\x05 \x01(\x01R\x03p50\x12\x10\n" +
+	"\x03p99\x18\x06 \x01(\x01R\x03p99\"\xe7\x02\n" +
 	"\x10SpoutWindowStats\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12#\n" +
 	"\rwindow_pretty\x18\x02 \x01(\tR\fwindowPretty\x12\x18\n" +
@@ -6171,7 +6825,10 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x06failed\x18\x06 \x01(\x03R\x06failed\x12)\n" +
 	"\x10complete_latency\x18\a \x01(\tR\x0fcompleteLatency\x12\x1d\n" +
 	"\n" +
-	"last_error\x18\b \x01(\tR\tlastError\"\xc2\x02\n" +
+	"last_error\x18\b \x01(\tR\tlastError\x120\n" +
+	"\x14complete_latency_p50\x18\t \x01(\tR\x12completeLatencyP50\x120\n" +
+	"\x14complete_latency_p99\x18\n" +
+	" \x01(\tR\x12completeLatencyP99\"\xa2\x03\n" +
 	"\x0fBoltWindowStats\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12#\n" +
 	"\rwindow_pretty\x18\x02 \x01(\tR\fwindowPretty\x12\x18\n" +
@@ -6183,7 +6840,9 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\bexecuted\x18\b \x01(\x03R\bexecuted\x12'\n" +
 	"\x0fprocess_latency\x18\t \x01(\tR\x0eprocessLatency\x12\x1a\n" +
 	"\bcapacity\x18\n" +
-	" \x01(\tR\bcapacity\"\x90\x02\n" +
+	" \x01(\tR\bcapacity\x12.\n" +
+	"\x13execute_latency_p50\x18\v \x01(\tR\x11executeLatencyP50\x12.\n" +
+	"\x13execute_latency_p99\x18\f \x01(\tR\x11executeLatencyP99\"\xf0\x02\n" +
 	"\n" +
 	"InputStats\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x120\n" +
@@ -6193,14 +6852,19 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x0fprocess_latency\x18\x05 \x01(\tR\x0eprocessLatency\x12\x1a\n" +
 	"\bexecuted\x18\x06 \x01(\x03R\bexecuted\x12\x14\n" +
 	"\x05acked\x18\a \x01(\x03R\x05acked\x12\x16\n" +
-	"\x06failed\x18\b \x01(\x03R\x06failed\"\xba\x01\n" +
+	"\x06failed\x18\b \x01(\x03R\x06failed\x12.\n" +
+	"\x13execute_latency_p50\x18\t \x01(\tR\x11executeLatencyP50\x12.\n" +
+	"\x13execute_latency_p99\x18\n" +
+	" \x01(\tR\x11executeLatencyP99\"\x9e\x02\n" +
 	"\vOutputStats\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x18\n" +
 	"\aemitted\x18\x02 \x01(\x03R\aemitted\x12 \n" +
 	"\vtransferred\x18\x03 \x01(\x03R\vtransferred\x12)\n" +
 	"\x10complete_latency\x18\x04 \x01(\tR\x0fcompleteLatency\x12\x14\n" +
 	"\x05acked\x18\x05 \x01(\x03R\x05acked\x12\x16\n" +
-	"\x06failed\x18\x06 \x01(\x03R\x06failed\"\xec\x03\n" +
+	"\x06failed\x18\x06 \x01(\x03R\x06failed\x120\n" +
+	"\x14complete_latency_p50\x18\a \x01(\tR\x12completeLatencyP50\x120\n" +
+	"\x14complete_latency_p99\x18\b \x01(\tR\x12completeLatencyP99\"\xa0\x06\n" +
 	"\rExecutorStats\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -6219,7 +6883,13 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x0fprocess_latency\x18\r \x01(\tR\x0eprocessLatency\x12\x14\n" +
 	"\x05acked\x18\x0e \x01(\x03R\x05acked\x12\x16\n" +
 	"\x06failed\x18\x0f \x01(\x03R\x06failed\x12&\n" +
-	"\x0fworker_log_link\x18\x10 \x01(\tR\rworkerLogLink\"\x94\x02\n" +
+	"\x0fworker_log_link\x18\x10 \x01(\tR\rworkerLogLink\x120\n" +
+	"\x14complete_latency_p50\x18\x11 \x01(\tR\x12completeLatencyP50\x120\n" +
+	"\x14complete_latency_p99\x18\x12 \x01(\tR\x12completeLatencyP99\x12.\n" +
+	"\x13execute_latency_p50\x18\x13 \x01(\tR\x11executeLatencyP50\x12.\n" +
+	"\x13execute_latency_p99\x18\x14 \x01(\tR\x11executeLatencyP99\x128\n" +
+	"\x18receive_queue_population\x18\x15 \x01(\x03R\x16receiveQueuePopulation\x124\n" +
+	"\x16receive_queue_capacity\x18\x16 \x01(\x03R\x14receiveQueueCapacity\"\x94\x02\n" +
 	"\x0eComponentError\x12\x1d\n" +
 	"\n" +
 	"error_time\x18\x01 \x01(\x03R\terrorTime\x12\x1d\n" +
@@ -6434,11 +7104,33 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x03url\x18\x04 \x01(\tR\x03url\x12\x12\n" +
 	"\x04date\x18\x05 \x01(\tR\x04date\x12\x12\n" +
 	"\x04user\x18\x06 \x01(\tR\x04user\x12!\n" +
-	"\fsrc_checksum\x18\a \x01(\tR\vsrcChecksum*c\n" +
+	"\fsrc_checksum\x18\a \x01(\tR\vsrcChecksum\";\n" +
+	"\x15GetTopologyLagRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\x83\x02\n" +
+	"\x13SetLogConfigRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12e\n" +
+	"\x13named_logger_levels\x18\x03 \x03(\v25.squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntryR\x11namedLoggerLevels\x1aa\n" +
+	"\x16NamedLoggerLevelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.squall.v1.NamedLoggerLevelR\x05value:\x028\x01\"9\n" +
+	"\x13GetLogConfigRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"v\n" +
+	"\x10NamedLoggerLevel\x12\"\n" +
+	"\ftarget_level\x18\x01 \x01(\tR\ftarget_level\x12\x18\n" +
+	"\atimeout\x18\x02 \x01(\x05R\atimeout\x12$\n" +
+	"\rtimeout_epoch\x18\x03 \x01(\x03R\rtimeout_epoch\"\xdb\x01\n" +
+	"\x11LogConfigResponse\x12c\n" +
+	"\x13named_logger_levels\x18\x01 \x03(\v23.squall.v1.LogConfigResponse.NamedLoggerLevelsEntryR\x11namedLoggerLevels\x1aa\n" +
+	"\x16NamedLoggerLevelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.squall.v1.NamedLoggerLevelR\x05value:\x028\x01*c\n" +
 	"\vPackagePart\x12\x1c\n" +
 	"\x18PACKAGE_PART_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16PACKAGE_PART_RESOURCES\x10\x01\x12\x1a\n" +
-	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xff\x0f\n" +
+	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xe8\x11\n" +
 	"\x06Nimbus\x12^\n" +
 	"\x11GetClusterSummary\x12#.squall.v1.GetClusterSummaryRequest\x1a$.squall.v1.GetClusterSummaryResponse\x12p\n" +
 	"\x17GetClusterConfiguration\x12).squall.v1.GetClusterConfigurationRequest\x1a*.squall.v1.GetClusterConfigurationResponse\x12[\n" +
@@ -6461,7 +7153,10 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x12GetTopologyMetrics\x12$.squall.v1.GetTopologyMetricsRequest\x1a%.squall.v1.GetTopologyMetricsResponse\x12R\n" +
 	"\rGetSupervisor\x12\x1f.squall.v1.GetSupervisorRequest\x1a .squall.v1.GetSupervisorResponse\x12a\n" +
 	"\x12GetTopologyHistory\x12$.squall.v1.GetTopologyHistoryRequest\x1a%.squall.v1.GetTopologyHistoryResponse\x12^\n" +
-	"\x11GetOwnerResources\x12#.squall.v1.GetOwnerResourcesRequest\x1a$.squall.v1.GetOwnerResourcesResponseB(Z&github.com/squallstream/squall/api;apib\x06proto3"
+	"\x11GetOwnerResources\x12#.squall.v1.GetOwnerResourcesRequest\x1a$.squall.v1.GetOwnerResourcesResponse\x12K\n" +
+	"\x0eGetTopologyLag\x12 .squall.v1.GetTopologyLagRequest\x1a\x17.google.protobuf.Struct\x12L\n" +
+	"\fSetLogConfig\x12\x1e.squall.v1.SetLogConfigRequest\x1a\x1c.squall.v1.LogConfigResponse\x12L\n" +
+	"\fGetLogConfig\x12\x1e.squall.v1.GetLogConfigRequest\x1a\x1c.squall.v1.LogConfigResponseB(Z&github.com/squallstream/squall/api;apib\x06proto3"
 
 var (
 	file_squall_v1_nimbus_proto_rawDescOnce sync.Once
@@ -6476,7 +7171,7 @@ func file_squall_v1_nimbus_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_v1_nimbus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
 var file_squall_v1_nimbus_proto_goTypes = []any{
 	(PackagePart)(0),                        // 0: squall.v1.PackagePart
 	(*GetClusterSummaryRequest)(nil),        // 1: squall.v1.GetClusterSummaryRequest
@@ -6500,59 +7195,68 @@ var file_squall_v1_nimbus_proto_goTypes = []any{
 	(*BoltSummary)(nil),                     // 19: squall.v1.BoltSummary
 	(*GetComponentRequest)(nil),             // 20: squall.v1.GetComponentRequest
 	(*GetComponentResponse)(nil),            // 21: squall.v1.GetComponentResponse
-	(*SpoutWindowStats)(nil),                // 22: squall.v1.SpoutWindowStats
-	(*BoltWindowStats)(nil),                 // 23: squall.v1.BoltWindowStats
-	(*InputStats)(nil),                      // 24: squall.v1.InputStats
-	(*OutputStats)(nil),                     // 25: squall.v1.OutputStats
-	(*ExecutorStats)(nil),                   // 26: squall.v1.ExecutorStats
-	(*ComponentError)(nil),                  // 27: squall.v1.ComponentError
-	(*GetErrorsRequest)(nil),                // 28: squall.v1.GetErrorsRequest
-	(*GetErrorsResponse)(nil),               // 29: squall.v1.GetErrorsResponse
-	(*ActivateTopologyRequest)(nil),         // 30: squall.v1.ActivateTopologyRequest
-	(*DeactivateTopologyRequest)(nil),       // 31: squall.v1.DeactivateTopologyRequest
-	(*RebalanceTopologyRequest)(nil),        // 32: squall.v1.RebalanceTopologyRequest
-	(*RebalanceOptions)(nil),                // 33: squall.v1.RebalanceOptions
-	(*KillTopologyRequest)(nil),             // 34: squall.v1.KillTopologyRequest
-	(*TopologyOperationResponse)(nil),       // 35: squall.v1.TopologyOperationResponse
-	(*SubmitTopologyRequest)(nil),           // 36: squall.v1.SubmitTopologyRequest
-	(*SubmitTopologyResponse)(nil),          // 37: squall.v1.SubmitTopologyResponse
-	(*UploadTopologyRequest)(nil),           // 38: squall.v1.UploadTopologyRequest
-	(*UploadHeader)(nil),                    // 39: squall.v1.UploadHeader
-	(*DownloadPackageRequest)(nil),          // 40: squall.v1.DownloadPackageRequest
-	(*DownloadPackageResponse)(nil),         // 41: squall.v1.DownloadPackageResponse
-	(*PackageManifest)(nil),                 // 42: squall.v1.PackageManifest
-	(*PackageChunk)(nil),                    // 43: squall.v1.PackageChunk
-	(*GetTopologyWorkersRequest)(nil),       // 44: squall.v1.GetTopologyWorkersRequest
-	(*GetTopologyWorkersResponse)(nil),      // 45: squall.v1.GetTopologyWorkersResponse
-	(*HostPort)(nil),                        // 46: squall.v1.HostPort
-	(*GetVisualizationRequest)(nil),         // 47: squall.v1.GetVisualizationRequest
-	(*GetVisualizationResponse)(nil),        // 48: squall.v1.GetVisualizationResponse
-	(*GetVisualizationInitResponse)(nil),    // 49: squall.v1.GetVisualizationInitResponse
-	(*GetTopologyMetricsRequest)(nil),       // 50: squall.v1.GetTopologyMetricsRequest
-	(*GetTopologyMetricsResponse)(nil),      // 51: squall.v1.GetTopologyMetricsResponse
-	(*SpoutMetrics)(nil),                    // 52: squall.v1.SpoutMetrics
-	(*BoltMetrics)(nil),                     // 53: squall.v1.BoltMetrics
-	(*StreamCount)(nil),                     // 54: squall.v1.StreamCount
-	(*StreamAverage)(nil),                   // 55: squall.v1.StreamAverage
-	(*InputCount)(nil),                      // 56: squall.v1.InputCount
-	(*InputAverage)(nil),                    // 57: squall.v1.InputAverage
-	(*GetSupervisorRequest)(nil),            // 58: squall.v1.GetSupervisorRequest
-	(*GetSupervisorResponse)(nil),           // 59: squall.v1.GetSupervisorResponse
-	(*GetTopologyHistoryRequest)(nil),       // 60: squall.v1.GetTopologyHistoryRequest
-	(*GetTopologyHistoryResponse)(nil),      // 61: squall.v1.GetTopologyHistoryResponse
-	(*GetOwnerResourcesRequest)(nil),        // 62: squall.v1.GetOwnerResourcesRequest
-	(*GetOwnerResourcesResponse)(nil),       // 63: squall.v1.GetOwnerResourcesResponse
-	(*OwnerResources)(nil),                  // 64: squall.v1.OwnerResources
-	(*VersionInfo)(nil),                     // 65: squall.v1.VersionInfo
-	nil,                                     // 66: squall.v1.WorkerSummary.ComponentNumTasksEntry
-	nil,                                     // 67: squall.v1.RebalanceOptions.ExecutorsEntry
-	nil,                                     // 68: squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	(*structpb.Struct)(nil),                 // 69: google.protobuf.Struct
-	(*structpb.ListValue)(nil),              // 70: google.protobuf.ListValue
+	(*UserMetricStats)(nil),                 // 22: squall.v1.UserMetricStats
+	(*UserMetricWindow)(nil),                // 23: squall.v1.UserMetricWindow
+	(*SpoutWindowStats)(nil),                // 24: squall.v1.SpoutWindowStats
+	(*BoltWindowStats)(nil),                 // 25: squall.v1.BoltWindowStats
+	(*InputStats)(nil),                      // 26: squall.v1.InputStats
+	(*OutputStats)(nil),                     // 27: squall.v1.OutputStats
+	(*ExecutorStats)(nil),                   // 28: squall.v1.ExecutorStats
+	(*ComponentError)(nil),                  // 29: squall.v1.ComponentError
+	(*GetErrorsRequest)(nil),                // 30: squall.v1.GetErrorsRequest
+	(*GetErrorsResponse)(nil),               // 31: squall.v1.GetErrorsResponse
+	(*ActivateTopologyRequest)(nil),         // 32: squall.v1.ActivateTopologyRequest
+	(*DeactivateTopologyRequest)(nil),       // 33: squall.v1.DeactivateTopologyRequest
+	(*RebalanceTopologyRequest)(nil),        // 34: squall.v1.RebalanceTopologyRequest
+	(*RebalanceOptions)(nil),                // 35: squall.v1.RebalanceOptions
+	(*KillTopologyRequest)(nil),             // 36: squall.v1.KillTopologyRequest
+	(*TopologyOperationResponse)(nil),       // 37: squall.v1.TopologyOperationResponse
+	(*SubmitTopologyRequest)(nil),           // 38: squall.v1.SubmitTopologyRequest
+	(*SubmitTopologyResponse)(nil),          // 39: squall.v1.SubmitTopologyResponse
+	(*UploadTopologyRequest)(nil),           // 40: squall.v1.UploadTopologyRequest
+	(*UploadHeader)(nil),                    // 41: squall.v1.UploadHeader
+	(*DownloadPackageRequest)(nil),          // 42: squall.v1.DownloadPackageRequest
+	(*DownloadPackageResponse)(nil),         // 43: squall.v1.DownloadPackageResponse
+	(*PackageManifest)(nil),                 // 44: squall.v1.PackageManifest
+	(*PackageChunk)(nil),                    // 45: squall.v1.PackageChunk
+	(*GetTopologyWorkersRequest)(nil),       // 46: squall.v1.GetTopologyWorkersRequest
+	(*GetTopologyWorkersResponse)(nil),      // 47: squall.v1.GetTopologyWorkersResponse
+	(*HostPort)(nil),                        // 48: squall.v1.HostPort
+	(*GetVisualizationRequest)(nil),         // 49: squall.v1.GetVisualizationRequest
+	(*GetVisualizationResponse)(nil),        // 50: squall.v1.GetVisualizationResponse
+	(*GetVisualizationInitResponse)(nil),    // 51: squall.v1.GetVisualizationInitResponse
+	(*GetTopologyMetricsRequest)(nil),       // 52: squall.v1.GetTopologyMetricsRequest
+	(*GetTopologyMetricsResponse)(nil),      // 53: squall.v1.GetTopologyMetricsResponse
+	(*SpoutMetrics)(nil),                    // 54: squall.v1.SpoutMetrics
+	(*BoltMetrics)(nil),                     // 55: squall.v1.BoltMetrics
+	(*StreamCount)(nil),                     // 56: squall.v1.StreamCount
+	(*StreamAverage)(nil),                   // 57: squall.v1.StreamAverage
+	(*InputCount)(nil),                      // 58: squall.v1.InputCount
+	(*InputAverage)(nil),                    // 59: squall.v1.InputAverage
+	(*GetSupervisorRequest)(nil),            // 60: squall.v1.GetSupervisorRequest
+	(*GetSupervisorResponse)(nil),           // 61: squall.v1.GetSupervisorResponse
+	(*GetTopologyHistoryRequest)(nil),       // 62: squall.v1.GetTopologyHistoryRequest
+	(*GetTopologyHistoryResponse)(nil),      // 63: squall.v1.GetTopologyHistoryResponse
+	(*GetOwnerResourcesRequest)(nil),        // 64: squall.v1.GetOwnerResourcesRequest
+	(*GetOwnerResourcesResponse)(nil),       // 65: squall.v1.GetOwnerResourcesResponse
+	(*OwnerResources)(nil),                  // 66: squall.v1.OwnerResources
+	(*VersionInfo)(nil),                     // 67: squall.v1.VersionInfo
+	(*GetTopologyLagRequest)(nil),           // 68: squall.v1.GetTopologyLagRequest
+	(*SetLogConfigRequest)(nil),             // 69: squall.v1.SetLogConfigRequest
+	(*GetLogConfigRequest)(nil),             // 70: squall.v1.GetLogConfigRequest
+	(*NamedLoggerLevel)(nil),                // 71: squall.v1.NamedLoggerLevel
+	(*LogConfigResponse)(nil),               // 72: squall.v1.LogConfigResponse
+	nil,                                     // 73: squall.v1.WorkerSummary.ComponentNumTasksEntry
+	nil,                                     // 74: squall.v1.RebalanceOptions.ExecutorsEntry
+	nil,                                     // 75: squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	nil,                                     // 76: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	nil,                                     // 77: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	(*structpb.Struct)(nil),                 // 78: google.protobuf.Struct
+	(*structpb.ListValue)(nil),              // 79: google.protobuf.ListValue
 }
 var file_squall_v1_nimbus_proto_depIdxs = []int32{
-	65, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
-	69, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
+	67, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
+	78, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
 	7,  // 2: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
 	10, // 3: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	13, // 4: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
@@ -6560,95 +7264,107 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	17, // 6: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
 	18, // 7: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
 	19, // 8: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
-	69, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
-	66, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
-	22, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
-	23, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
-	24, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
-	25, // 14: squall.v1.GetComponentResponse.output_stats:type_name -> squall.v1.OutputStats
-	26, // 15: squall.v1.GetComponentResponse.executor_stats:type_name -> squall.v1.ExecutorStats
-	27, // 16: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
-	27, // 17: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
-	33, // 18: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
-	67, // 19: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
-	69, // 20: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
-	68, // 21: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	39, // 22: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
-	43, // 23: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
-	36, // 24: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
-	42, // 25: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
-	43, // 26: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
-	36, // 27: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
-	0,  // 28: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
-	46, // 29: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
-	69, // 30: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
-	70, // 31: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
-	52, // 32: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
-	53, // 33: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
-	54, // 34: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
-	54, // 35: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
-	54, // 36: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
-	54, // 37: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
-	55, // 38: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
-	54, // 39: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
-	54, // 40: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
-	56, // 41: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
-	56, // 42: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
-	57, // 43: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
-	56, // 44: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
-	57, // 45: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
-	10, // 46: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
-	17, // 47: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
-	64, // 48: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
-	1,  // 49: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
-	3,  // 50: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
-	5,  // 51: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
-	8,  // 52: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
-	14, // 53: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
-	11, // 54: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
-	20, // 55: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
-	28, // 56: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
-	30, // 57: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
-	31, // 58: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
-	32, // 59: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
-	34, // 60: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
-	36, // 61: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
-	38, // 62: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
-	40, // 63: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
-	44, // 64: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
-	47, // 65: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
-	47, // 66: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
-	50, // 67: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
-	58, // 68: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
-	60, // 69: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
-	62, // 70: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
-	2,  // 71: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
-	4,  // 72: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
-	6,  // 73: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
-	9,  // 74: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
-	15, // 75: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
-	12, // 76: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
-	21, // 77: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
-	29, // 78: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
-	35, // 79: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 80: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 81: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
-	35, // 82: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 83: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
-	37, // 84: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
-	41, // 85: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
-	45, // 86: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
-	48, // 87: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
-	49, // 88: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
-	51, // 89: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
-	59, // 90: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
-	61, // 91: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
-	63, // 92: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
-	71, // [71:93] is the sub-list for method output_type
-	49, // [49:71] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	78, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
+	73, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
+	24, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
+	25, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
+	26, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
+	27, // 14: squall.v1.GetComponentResponse.output_stats:type_name -> squall.v1.OutputStats
+	28, // 15: squall.v1.GetComponentResponse.executor_stats:type_name -> squall.v1.ExecutorStats
+	29, // 16: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
+	22, // 17: squall.v1.GetComponentResponse.user_metrics:type_name -> squall.v1.UserMetricStats
+	23, // 18: squall.v1.UserMetricStats.windows:type_name -> squall.v1.UserMetricWindow
+	29, // 19: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
+	35, // 20: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
+	74, // 21: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
+	78, // 22: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
+	75, // 23: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	41, // 24: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
+	45, // 25: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
+	38, // 26: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
+	44, // 27: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
+	45, // 28: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
+	38, // 29: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
+	0,  // 30: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
+	48, // 31: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
+	78, // 32: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
+	79, // 33: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
+	54, // 34: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
+	55, // 35: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
+	56, // 36: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
+	56, // 37: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
+	56, // 38: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
+	56, // 39: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
+	57, // 40: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
+	56, // 41: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
+	56, // 42: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
+	58, // 43: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
+	58, // 44: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
+	59, // 45: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
+	58, // 46: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
+	59, // 47: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
+	10, // 48: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
+	17, // 49: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
+	66, // 50: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
+	76, // 51: squall.v1.SetLogConfigRequest.named_logger_levels:type_name -> squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	77, // 52: squall.v1.LogConfigResponse.named_logger_levels:type_name -> squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	71, // 53: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
+	71, // 54: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
+	1,  // 55: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
+	3,  // 56: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
+	5,  // 57: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
+	8,  // 58: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
+	14, // 59: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
+	11, // 60: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
+	20, // 61: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
+	30, // 62: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
+	32, // 63: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
+	33, // 64: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
+	34, // 65: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
+	36, // 66: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
+	38, // 67: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
+	40, // 68: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
+	42, // 69: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
+	46, // 70: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
+	49, // 71: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
+	49, // 72: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
+	52, // 73: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
+	60, // 74: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
+	62, // 75: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
+	64, // 76: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
+	68, // 77: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
+	69, // 78: squall.v1.Nimbus.SetLogConfig:input_type -> squall.v1.SetLogConfigRequest
+	70, // 79: squall.v1.Nimbus.GetLogConfig:input_type -> squall.v1.GetLogConfigRequest
+	2,  // 80: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
+	4,  // 81: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
+	6,  // 82: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
+	9,  // 83: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
+	15, // 84: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
+	12, // 85: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
+	21, // 86: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
+	31, // 87: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
+	37, // 88: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 89: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 90: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 91: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
+	39, // 92: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
+	39, // 93: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
+	43, // 94: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
+	47, // 95: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
+	50, // 96: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
+	51, // 97: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
+	53, // 98: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
+	61, // 99: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
+	63, // 100: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
+	65, // 101: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
+	78, // 102: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
+	72, // 103: squall.v1.Nimbus.SetLogConfig:output_type -> squall.v1.LogConfigResponse
+	72, // 104: squall.v1.Nimbus.GetLogConfig:output_type -> squall.v1.LogConfigResponse
+	80, // [80:105] is the sub-list for method output_type
+	55, // [55:80] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_squall_v1_nimbus_proto_init() }
@@ -6658,14 +7374,14 @@ func file_squall_v1_nimbus_proto_init() {
 	}
 	file_squall_v1_nimbus_proto_msgTypes[17].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[18].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[31].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[32].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[33].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[37].OneofWrappers = []any{
+	file_squall_v1_nimbus_proto_msgTypes[34].OneofWrappers = []any{}
+	file_squall_v1_nimbus_proto_msgTypes[35].OneofWrappers = []any{}
+	file_squall_v1_nimbus_proto_msgTypes[39].OneofWrappers = []any{
 		(*UploadTopologyRequest_Header)(nil),
 		(*UploadTopologyRequest_Chunk)(nil),
 	}
-	file_squall_v1_nimbus_proto_msgTypes[40].OneofWrappers = []any{
+	file_squall_v1_nimbus_proto_msgTypes[42].OneofWrappers = []any{
 		(*DownloadPackageResponse_Manifest)(nil),
 		(*DownloadPackageResponse_Chunk)(nil),
 	}
@@ -6675,7 +7391,7 @@ func file_squall_v1_nimbus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_v1_nimbus_proto_rawDesc), len(file_squall_v1_nimbus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   68,
+			NumMessages:   77,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -10,7 +10,7 @@
 //   - "squall:" marks a field Storm does not have.
 //   - "Always 0" / "always empty" marks a Storm field squall keeps for
 //     compatibility but does not fill: squall has no resource-aware
-//     scheduler, no logviewer links, no profiler and no event logger.
+//     scheduler, no profiler and no event logger.
 //
 // Over REST every field is always present (zero values included, as Storm's
 // UI always returns every field), 64-bit integers are JSON numbers (not the
@@ -31,6 +31,7 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -61,6 +62,9 @@ const (
 	Nimbus_GetSupervisor_FullMethodName           = "/squall.v1.Nimbus/GetSupervisor"
 	Nimbus_GetTopologyHistory_FullMethodName      = "/squall.v1.Nimbus/GetTopologyHistory"
 	Nimbus_GetOwnerResources_FullMethodName       = "/squall.v1.Nimbus/GetOwnerResources"
+	Nimbus_GetTopologyLag_FullMethodName          = "/squall.v1.Nimbus/GetTopologyLag"
+	Nimbus_SetLogConfig_FullMethodName            = "/squall.v1.Nimbus/SetLogConfig"
+	Nimbus_GetLogConfig_FullMethodName            = "/squall.v1.Nimbus/GetLogConfig"
 )
 
 // NimbusClient is the client API for Nimbus service.
@@ -158,6 +162,19 @@ type NimbusClient interface {
 	// GET /api/v1/owner-resources and /api/v1/owner-resources/{id}: the
 	// topologies, workers, executors and tasks per owner.
 	GetOwnerResources(ctx context.Context, in *GetOwnerResourcesRequest, opts ...grpc.CallOption) (*GetOwnerResourcesResponse, error)
+	// GET /api/v1/topology/{id}/lag: Storm's lag of the topology's Kafka
+	// spouts, spout id -> {spoutId, spoutType, spoutLagResult: topic ->
+	// partition -> {consumerCommittedOffset, logHeadOffset, lag}}, from the
+	// figures the spouts' tasks report in their workers' heartbeats.
+	GetTopologyLag(ctx context.Context, in *GetTopologyLagRequest, opts ...grpc.CallOption) (*structpb.Struct, error)
+	// POST /api/v1/topology/{id}/logconfig: Storm's set_log_level. Sets (or
+	// with target_level "" or "CLEAR", clears) the level of the named
+	// loggers of the topology's workers, for timeout seconds (0: until set
+	// again); the running workers follow. squall's workers have one logger,
+	// ROOT. Answers the levels now set.
+	SetLogConfig(ctx context.Context, in *SetLogConfigRequest, opts ...grpc.CallOption) (*LogConfigResponse, error)
+	// GET /api/v1/topology/{id}/logconfig
+	GetLogConfig(ctx context.Context, in *GetLogConfigRequest, opts ...grpc.CallOption) (*LogConfigResponse, error)
 }
 
 type nimbusClient struct {
@@ -400,6 +417,36 @@ func (c *nimbusClient) GetOwnerResources(ctx context.Context, in *GetOwnerResour
 	return out, nil
 }
 
+func (c *nimbusClient) GetTopologyLag(ctx context.Context, in *GetTopologyLagRequest, opts ...grpc.CallOption) (*structpb.Struct, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(structpb.Struct)
+	err := c.cc.Invoke(ctx, Nimbus_GetTopologyLag_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nimbusClient) SetLogConfig(ctx context.Context, in *SetLogConfigRequest, opts ...grpc.CallOption) (*LogConfigResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LogConfigResponse)
+	err := c.cc.Invoke(ctx, Nimbus_SetLogConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nimbusClient) GetLogConfig(ctx context.Context, in *GetLogConfigRequest, opts ...grpc.CallOption) (*LogConfigResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LogConfigResponse)
+	err := c.cc.Invoke(ctx, Nimbus_GetLogConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NimbusServer is the server API for Nimbus service.
 // All implementations must embed UnimplementedNimbusServer
 // for forward compatibility.
@@ -495,6 +542,19 @@ type NimbusServer interface {
 	// GET /api/v1/owner-resources and /api/v1/owner-resources/{id}: the
 	// topologies, workers, executors and tasks per owner.
 	GetOwnerResources(context.Context, *GetOwnerResourcesRequest) (*GetOwnerResourcesResponse, error)
+	// GET /api/v1/topology/{id}/lag: Storm's lag of the topology's Kafka
+	// spouts, spout id -> {spoutId, spoutType, spoutLagResult: topic ->
+	// partition -> {consumerCommittedOffset, logHeadOffset, lag}}, from the
+	// figures the spouts' tasks report in their workers' heartbeats.
+	GetTopologyLag(context.Context, *GetTopologyLagRequest) (*structpb.Struct, error)
+	// POST /api/v1/topology/{id}/logconfig: Storm's set_log_level. Sets (or
+	// with target_level "" or "CLEAR", clears) the level of the named
+	// loggers of the topology's workers, for timeout seconds (0: until set
+	// again); the running workers follow. squall's workers have one logger,
+	// ROOT. Answers the levels now set.
+	SetLogConfig(context.Context, *SetLogConfigRequest) (*LogConfigResponse, error)
+	// GET /api/v1/topology/{id}/logconfig
+	GetLogConfig(context.Context, *GetLogConfigRequest) (*LogConfigResponse, error)
 	mustEmbedUnimplementedNimbusServer()
 }
 
@@ -570,6 +630,15 @@ func (UnimplementedNimbusServer) GetTopologyHistory(context.Context, *GetTopolog
 }
 func (UnimplementedNimbusServer) GetOwnerResources(context.Context, *GetOwnerResourcesRequest) (*GetOwnerResourcesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetOwnerResources not implemented")
+}
+func (UnimplementedNimbusServer) GetTopologyLag(context.Context, *GetTopologyLagRequest) (*structpb.Struct, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTopologyLag not implemented")
+}
+func (UnimplementedNimbusServer) SetLogConfig(context.Context, *SetLogConfigRequest) (*LogConfigResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetLogConfig not implemented")
+}
+func (UnimplementedNimbusServer) GetLogConfig(context.Context, *GetLogConfigRequest) (*LogConfigResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLogConfig not implemented")
 }
 func (UnimplementedNimbusServer) mustEmbedUnimplementedNimbusServer() {}
 func (UnimplementedNimbusServer) testEmbeddedByValue()                {}
@@ -970,6 +1039,60 @@ func _Nimbus_GetOwnerResources_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Nimbus_GetTopologyLag_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTopologyLagRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).GetTopologyLag(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_GetTopologyLag_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).GetTopologyLag(ctx, req.(*GetTopologyLagRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Nimbus_SetLogConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetLogConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).SetLogConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_SetLogConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).SetLogConfig(ctx, req.(*SetLogConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Nimbus_GetLogConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLogConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).GetLogConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_GetLogConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).GetLogConfig(ctx, req.(*GetLogConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Nimbus_ServiceDesc is the grpc.ServiceDesc for Nimbus service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1056,6 +1179,18 @@ var Nimbus_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetOwnerResources",
 			Handler:    _Nimbus_GetOwnerResources_Handler,
+		},
+		{
+			MethodName: "GetTopologyLag",
+			Handler:    _Nimbus_GetTopologyLag_Handler,
+		},
+		{
+			MethodName: "SetLogConfig",
+			Handler:    _Nimbus_SetLogConfig_Handler,
+		},
+		{
+			MethodName: "GetLogConfig",
+			Handler:    _Nimbus_GetLogConfig_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

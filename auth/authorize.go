@@ -45,6 +45,10 @@ const (
 	// topology: only a holder of the topology's secret, whoever else asks.
 	OpWorkerConnect
 
+	// OpSetLogConfig changes a topology's log levels (Storm's
+	// setLogConfig), a topology change.
+	OpSetLogConfig
+
 	opCount
 )
 
@@ -78,6 +82,7 @@ var opInfo = [opCount]struct {
 	OpKillTopology:            {"killTopology", ClassTopologyWrite},
 	OpDownloadPackage:         {"downloadPackage", ClassSupervisor},
 	OpWorkerConnect:           {"workerConnect", ClassWorker},
+	OpSetLogConfig:            {"setLogConfig", ClassTopologyWrite},
 }
 
 // Operations lists every operation, in order.

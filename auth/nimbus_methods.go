@@ -53,6 +53,11 @@ func NimbusMethods() map[string]MethodRule {
 		api.Nimbus_GetSupervisor_FullMethodName:        {Op: OpGetSupervisorSummary, Filter: filterSupervisorWorkers},
 		api.Nimbus_GetTopologyHistory_FullMethodName:   plain(OpListTopologies),
 		api.Nimbus_GetOwnerResources_FullMethodName:    plain(OpGetClusterSummary),
+		// Storm authorizes a topology's lag as viewing it.
+		api.Nimbus_GetTopologyLag_FullMethodName: topo(OpGetTopology),
+		// Storm's setLogConfig and getLogConfig operations.
+		api.Nimbus_SetLogConfig_FullMethodName: topo(OpSetLogConfig),
+		api.Nimbus_GetLogConfig_FullMethodName: topo(OpGetTopology),
 	}
 }
 

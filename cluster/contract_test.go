@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/squallstream/squall/metrics"
 )
 
 // The contract suite: every test runs against each backend (in-memory and
@@ -473,16 +475,16 @@ func TestWorkerHeartbeats(t *testing.T) {
 				TopologyID: topo, NodeID: node, Port: port,
 				Executors: []ExecutorID{{1, 2}, {5, 5}},
 				Time:      t0, UptimeSecs: 42,
-				Stats: map[string]ComponentStats{
-					"split": {
-						Capacity: 0.25,
-						Streams: map[string]StreamStats{
-							"default":           {Emitted: 100, Transferred: 90},
-							"sentences:default": {Executed: 10, Acked: 9, Failed: 1, ExecuteLatencyMs: 0.5, ProcessLatencyMs: 0.75},
-						},
+				ExecutorStats: []metrics.Snapshot{{
+					Component: "split", FirstTask: 1, LastTask: 2, UptimeSecs: 42,
+					Series: []metrics.Series{
+						{Name: metrics.Emitted, Stream: "default", Kind: metrics.KindCounter, Counts: metrics.Counts{100, 100, 100, 100}},
+						{Name: metrics.ExecuteLatency, Stream: "sentences:default", Kind: metrics.KindHistogram,
+							Counts: metrics.Counts{1, 1, 1, 1}, Sums: metrics.Sums{5e5, 5e5, 5e5, 5e5},
+							Histogram: &metrics.HistogramSnapshot{Count: 1, Sum: 5e5, Buckets: []metrics.Bucket{{Index: 400, Count: 1}}}},
+						{Name: metrics.ReceiveQueuePopulation, Kind: metrics.KindGauge, Value: 3},
 					},
-					"sentences": {Streams: map[string]StreamStats{"default": {Emitted: 10, Acked: 9, CompleteLatencyMs: 12.5}}},
-				},
+				}},
 			}
 		}
 		if hbs, err := reader.ListWorkerHeartbeats(ctx, "t1"); err != nil || len(hbs) != 0 {

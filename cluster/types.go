@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/squallstream/squall/internal/loglevel"
+	"github.com/squallstream/squall/metrics"
 )
 
 // TopologyStatus is a topology's state in Storm's state machine.
@@ -71,6 +74,9 @@ type TopologyRecord struct {
 	PackageDigest string `json:"packageDigest,omitempty"`
 	// PackageSize is the package's size in bytes.
 	PackageSize int64 `json:"packageSize,omitempty"`
+	// LogConfig holds the log levels set at run time (Storm's
+	// set_log_level), by logger; the workers follow it.
+	LogConfig map[string]loglevel.Setting `json:"logConfig,omitempty"`
 	// Version is the record's revision, the token of compare-and-set
 	// writes: State.SetTopology stores a record only if the stored one still
 	// has this Version (0: only if there is none), and increments it.
@@ -185,33 +191,6 @@ type SupervisorInfo struct {
 // Uptime returns how long the supervisor has been running at now.
 func (s SupervisorInfo) Uptime(now time.Time) time.Duration { return now.Sub(s.StartTime) }
 
-// StreamStats are one stream's counters in one worker. Counters count since
-// the worker started; readers derive rates from successive heartbeats.
-// As in Storm, output counters (Emitted, Transferred, and a spout's Acked,
-// Failed, CompleteLatencyMs) are kept under the output stream id, and a
-// bolt's input counters (Executed, Acked, Failed, ExecuteLatencyMs,
-// ProcessLatencyMs) under the input's "component:stream".
-type StreamStats struct {
-	Emitted     int64 `json:"emitted,omitempty"`
-	Transferred int64 `json:"transferred,omitempty"`
-	Executed    int64 `json:"executed,omitempty"`
-	Acked       int64 `json:"acked,omitempty"`
-	Failed      int64 `json:"failed,omitempty"`
-	// Latencies are averages in milliseconds.
-	ExecuteLatencyMs  float64 `json:"executeLatencyMs,omitempty"`
-	ProcessLatencyMs  float64 `json:"processLatencyMs,omitempty"`
-	CompleteLatencyMs float64 `json:"completeLatencyMs,omitempty"`
-}
-
-// ComponentStats are one component's statistics in one worker.
-type ComponentStats struct {
-	// Streams is keyed by stream id (see StreamStats).
-	Streams map[string]StreamStats `json:"streams,omitempty"`
-	// Capacity is the fraction of recent time the component's executors
-	// spent executing (Storm's bolt capacity); near 1 means saturated.
-	Capacity float64 `json:"capacity,omitempty"`
-}
-
 // WorkerHeartbeat is a worker's periodic report
 // (workerbeats/<topology-id>/<node>-<port>).
 type WorkerHeartbeat struct {
@@ -224,8 +203,10 @@ type WorkerHeartbeat struct {
 	Time time.Time `json:"time"`
 	// UptimeSecs is how long the worker has been running.
 	UptimeSecs int64 `json:"uptimeSecs"`
-	// Stats is keyed by component id.
-	Stats map[string]ComponentStats `json:"stats,omitempty"`
+	// ExecutorStats are the worker's executors' metrics in Storm's four
+	// windows, one per executor (acker executors aside), as its executors
+	// read them; nimbus merges them.
+	ExecutorStats []metrics.Snapshot `json:"executorStats,omitempty"`
 }
 
 // ErrorInfo is an error a component reported

@@ -48,6 +48,11 @@ type Spout struct {
 	now   time.Time
 	calls uint
 
+	// record records a metric of the task (TaskContext.RecordMetric), nil
+	// if the worker keeps none; nextLagMetrics is when recordLag next
+	// records.
+	record         func(name string, params any)
+	nextLagMetrics time.Time
 	// lagMu guards lag, which Lag reads from other goroutines.
 	lagMu sync.Mutex
 	lag   map[TopicPartition]PartitionLag
@@ -95,6 +100,7 @@ func (s *Spout) DeclareOutputs() []topology.Stream { return s.set.tr.streams() }
 // error of the component, and retried.
 func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) error {
 	s.out = out
+	s.record = ctx.RecordMetric
 	s.log = ctx.Logger
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -190,6 +196,7 @@ func (s *Spout) Next() {
 	if s.calls++; s.calls%controlEvery == 0 || s.bufPos >= len(s.buf) {
 		s.now = time.Now()
 		s.control()
+		s.recordLag(s.now)
 	}
 	now := s.now
 	if !s.committing && !now.Before(s.nextCommit) {

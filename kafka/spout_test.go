@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"maps"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func TestSpoutAtLeastOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runWorker(t, worker.Config{Topology: topo})
+	w := runWorker(t, worker.Config{Topology: topo})
 	waitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
 	want := map[TopicPartition]int64{}
 	for _, tp := range partitionsOf("orders", parts) {
@@ -49,8 +50,48 @@ func TestSpoutAtLeastOnce(t *testing.T) {
 		}
 		return true
 	})
+	// The tasks record the same as metrics, within LagMetricsEvery.
+	waitUntil(t, 30*time.Second, "lag metrics of every partition at 0, the log end at n/parts", func() bool {
+		got := map[string]any{}
+		for _, m := range w.UserMetrics() {
+			if m.Component == "kafka" {
+				got[m.Name] = m.Value
+			}
+		}
+		for p := range parts {
+			prefix := "orders/partition_" + strconv.Itoa(p) + "/"
+			if got[prefix+MetricSpoutLag] != 0.0 || got[prefix+MetricLogHead] != float64(n/parts) || got[prefix+MetricLatestComplete] != float64(n/parts) {
+				return false
+			}
+		}
+		return true
+	})
 	if d := s.deliveries(); d != n {
 		t.Errorf("%d deliveries of %d records with nothing failing, want each once", d, n)
+	}
+}
+
+func TestParseLagMetric(t *testing.T) {
+	tests := []struct {
+		name, topic, figure string
+		partition           int32
+		ok                  bool
+	}{
+		{"orders/partition_3/spoutLag", "orders", MetricSpoutLag, 3, true},
+		{"a.b-c/partition_12/latestTimeOffset", "a.b-c", MetricLogHead, 12, true},
+		{"orders/partition_0/latestCompletedOffset", "orders", MetricLatestComplete, 0, true},
+		{"orders/partition_0/earliestTimeOffset", "", "", 0, false},
+		{"orders/partition_x/spoutLag", "", "", 0, false},
+		{"orders/partition_-1/spoutLag", "", "", 0, false},
+		{"/partition_1/spoutLag", "", "", 0, false},
+		{"spoutLag", "", "", 0, false},
+		{"words-seen", "", "", 0, false},
+	}
+	for _, tt := range tests {
+		topic, part, figure, ok := ParseLagMetric(tt.name)
+		if ok != tt.ok || ok && (topic != tt.topic || part != tt.partition || figure != tt.figure) {
+			t.Errorf("ParseLagMetric(%q) = %q, %d, %q, %v; want %q, %d, %q, %v", tt.name, topic, part, figure, ok, tt.topic, tt.partition, tt.figure, tt.ok)
+		}
 	}
 }
 

@@ -19,7 +19,8 @@ type TopologyACLs func(ctx context.Context, topology string) (auth.TopologyACL, 
 // certificate); a topology's logs are for those who may view the topology
 // (its owner, topology.users and .groups, topology.readonly.users and
 // .groups, admins); daemon logs, and the logs of topologies nimbus no
-// longer knows, are for admins (nimbus.admins, nimbus.admins.groups).
+// longer knows, are for admins (nimbus.admins, nimbus.admins.groups);
+// /metrics is for any authenticated caller.
 // With authentication off, everything is allowed, as in the REST API.
 func AuthorizeWith(authn *auth.Authenticator, pol auth.Policy, acls TopologyACLs) func(*http.Request, Access) error {
 	return func(r *http.Request, a Access) error {
@@ -27,8 +28,8 @@ func AuthorizeWith(authn *auth.Authenticator, pol auth.Policy, acls TopologyACLs
 		if err != nil {
 			return err
 		}
-		if !pol.Enforce || pol.IsAdmin(p) {
-			return nil
+		if !pol.Enforce || pol.IsAdmin(p) || a.Op == OpMetrics {
+			return nil // metrics are for any authenticated caller, as nimbus's
 		}
 		if a.Daemon || a.Topology == "" {
 			return fmt.Errorf("%w: daemon logs are for admins (%s)", auth.ErrPermissionDenied, auth.KeyNimbusAdmins)

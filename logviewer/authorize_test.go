@@ -3,6 +3,7 @@ package logviewer
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -51,7 +52,10 @@ func TestAuthorizeWith(t *testing.T) {
 		}
 		return auth.TopologyACL{}, fmt.Errorf("%s: %w", topology, auth.ErrUnknownTopology)
 	}
-	f := newFixture(t, func(c *Config) { c.Authorize = AuthorizeWith(auth.NewAuthenticator(store, false, pol), pol, acls) })
+	f := newFixture(t, func(c *Config) {
+		c.Authorize = AuthorizeWith(auth.NewAuthenticator(store, false, pol), pol, acls)
+		c.Metrics = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "squall_supervisor_slots 4\n") })
+	})
 	f.write(t, "logs/gone-3-3/6700/worker.log", "a killed topology's log\n")
 	as := func(who string) http.Header {
 		if who == "" {
@@ -74,6 +78,8 @@ func TestAuthorizeWith(t *testing.T) {
 		{"root", "/api/v1/log", []string{"file", "other-2-2/6700/worker.log"}, http.StatusOK},
 		{"root", "/api/v1/log", []string{"file", "gone-3-3/6700/worker.log"}, http.StatusOK},
 		{"root", "/api/v1/daemonlog", []string{"file", "supervisor.log"}, http.StatusOK},
+		{"", "/metrics", nil, http.StatusUnauthorized},
+		{"bob", "/metrics", nil, http.StatusOK}, // any authenticated caller
 	}
 	for _, tt := range tests {
 		r := f.do(t, tt.path, as(tt.who), tt.params...)

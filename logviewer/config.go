@@ -59,6 +59,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the server's own messages; nil discards them.
 	Logger *slog.Logger
+	// Metrics, if set, is served at GET /metrics once Authorize allows
+	// Access{Op: OpMetrics}: a node's Prometheus exposition beside its
+	// logs, on the same port and behind the same authentication.
+	Metrics http.Handler
 }
 
 // DefaultConfig returns the defaults, with LogRoot still to set.
@@ -129,6 +133,7 @@ const (
 	OpSearch     Op = "search"   // search one file
 	OpDeepSearch Op = "deepSearch"
 	OpList       Op = "list"
+	OpMetrics    Op = "metrics" // the node's /metrics (Config.Metrics)
 )
 
 var (

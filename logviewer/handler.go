@@ -60,6 +60,15 @@ func NewHandler(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /api/v1/deepSearch/{topoId}", h.deepSearch)
 	h.mux.HandleFunc("GET /api/v1/listLogs", h.list)
 	h.mux.HandleFunc("GET /api/v1/follow", h.follow)
+	if cfg.Metrics != nil {
+		h.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			if err := h.authorize(r, Access{Op: OpMetrics}); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			cfg.Metrics.ServeHTTP(w, r)
+		})
+	}
 	h.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found", "no such logviewer path: "+r.URL.Path)
 	})

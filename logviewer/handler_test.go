@@ -292,3 +292,15 @@ func query(kv ...string) string {
 	}
 	return q.Encode()
 }
+
+// TestMetricsPath: /metrics is served only when configured.
+func TestMetricsPath(t *testing.T) {
+	f := newFixture(t, nil)
+	f.do(t, "/metrics", nil).stormError(t, http.StatusNotFound)
+	f = newFixture(t, func(c *Config) {
+		c.Metrics = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("squall_supervisor_slots 4\n")) })
+	})
+	if r := f.do(t, "/metrics", nil); r.status != http.StatusOK || r.body != "squall_supervisor_slots 4\n" {
+		t.Errorf("GET /metrics = %d %q", r.status, r.body)
+	}
+}

@@ -291,7 +291,9 @@ func (s *series) read(c *rollClock, now time.Time) Series {
 		// Read the buckets first and take count and sum from them, so
 		// that the windows' all-time figures agree with the buckets.
 		h := s.hist.Snapshot()
-		out.Histogram = &h
+		if h.Count > 0 {
+			out.Histogram = &h
+		}
 		out.Counts, out.Sums = s.roll.read(c, now, cell{n: h.Count, sum: h.Sum}, false)
 	}
 	return out

@@ -46,9 +46,10 @@ type Series struct {
 	Sums Sums `json:"sums,omitzero"`
 	// Value is a gauge's value; merged gauges add up.
 	Value float64 `json:"value,omitzero"`
-	// Histogram holds a histogram's buckets, all time, for percentiles.
-	// It stays in the process: a heartbeat carries the windows only.
-	Histogram *HistogramSnapshot `json:"-"`
+	// Histogram holds a histogram's buckets, all time, for percentiles;
+	// nil before it counted a value. Heartbeats carry it, so that nimbus
+	// answers percentiles of merged executors (buckets add up).
+	Histogram *HistogramSnapshot `json:"histogram,omitempty"`
 }
 
 // Mean returns a histogram's average value in window w, 0 if it counted

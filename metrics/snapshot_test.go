@@ -133,7 +133,8 @@ func TestSnapshotJSON(t *testing.T) {
 	}
 	want := `{"component":"split","firstTask":5,"lastTask":5,"uptimeSecs":1,"series":[` +
 		`{"name":"emitted","stream":"default","kind":"counter","counts":[3,3,3,3]},` +
-		`{"name":"execute-latency","stream":"spout:default","kind":"histogram","counts":[1,1,1,1],"sums":[1000000,1000000,1000000,1000000]},` +
+		`{"name":"execute-latency","stream":"spout:default","kind":"histogram","counts":[1,1,1,1],"sums":[1000000,1000000,1000000,1000000],` +
+		`"histogram":{"count":1,"sum":1000000,"buckets":[{"i":400,"n":1}]}},` +
 		`{"name":"receive-queue-population","kind":"gauge","value":2},` +
 		`{"name":"hits","user":true,"kind":"counter","counts":[1,1,1,1]}]}`
 	if string(b) != want {
@@ -150,6 +151,10 @@ func TestSnapshotJSON(t *testing.T) {
 	}
 	if got, _ := m.Find(Emitted, "default", false); got.Counts != (Counts{6, 6, 6, 6}) {
 		t.Errorf("merged emitted %v, want 6 everywhere", got.Counts)
+	}
+	if got, _ := m.Find(ExecuteLatency, "spout:default", false); got.Histogram == nil || got.Histogram.Count != 2 ||
+		math.Abs(got.Histogram.Quantile(0.5)-1e6) > 1e6*0.0625 {
+		t.Errorf("merged histogram %+v, want 2 values of 1 ms", got.Histogram)
 	}
 	if len(m.Series) != 4 {
 		t.Errorf("merged %d series, want 4", len(m.Series))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -26,18 +27,23 @@ type page struct {
 	beats  map[cluster.Slot]cluster.WorkerHeartbeat
 	errors []cluster.ErrorInfo
 	now    time.Time
+	// window is the requested window.
+	window metrics.Window
+	// links make the links to logs.
+	links logLinks
 }
 
 func (n *Nimbus) page(ctx context.Context, id, name, window string) (*page, error) {
-	if err := windowOf(window); err != nil {
-		return nil, err
-	}
-	v := n.newView(ctx)
-	id, err := v.resolve(id, name)
+	win, err := windowOf(window)
 	if err != nil {
 		return nil, err
 	}
-	p := &page{v: v, now: n.clock.Now(), beats: make(map[cluster.Slot]cluster.WorkerHeartbeat)}
+	v := n.newView(ctx)
+	id, err = v.resolve(id, name)
+	if err != nil {
+		return nil, err
+	}
+	p := &page{v: v, now: n.clock.Now(), beats: make(map[cluster.Slot]cluster.WorkerHeartbeat), window: win}
 	if p.rec, err = v.topology(id); err != nil {
 		return nil, err
 	}
@@ -61,6 +67,7 @@ func (n *Nimbus) page(ctx context.Context, id, name, window string) (*page, erro
 	if p.errors, err = v.errors(id); err != nil {
 		return nil, err
 	}
+	p.links = n.logLinks(v)
 	return p, nil
 }
 
@@ -103,26 +110,6 @@ func (p *page) numExecutors(component string) int {
 }
 
 func (p *page) numTasks(component string) int { return len(p.m.tasks.Tasks(component)) }
-
-// stats sums a component's figures over the workers.
-func (p *page) stats(component string, sys bool) componentStats {
-	out := componentStats{outputs: map[string]figures{}, inputs: map[string]figures{}}
-	for _, hb := range p.beats {
-		cs, ok := hb.Stats[component]
-		if !ok {
-			continue
-		}
-		s := p.m.statsOf(cs, component, sys)
-		out.total.add(s.total)
-		for k, f := range s.outputs {
-			out.outputs[k] = addFigures(out.outputs[k], f)
-		}
-		for k, f := range s.inputs {
-			out.inputs[k] = addFigures(out.inputs[k], f)
-		}
-	}
-	return out
-}
 
 // lastError returns a component's most recent error.
 func (p *page) lastError(component string) (cluster.ErrorInfo, bool) {
@@ -176,17 +163,15 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 		ReplicationCount: n.replicationCount(p.rec, nimbuses),
 		TopologyVersion:  p.m.conf.String("topology.version", ""),
 		StormVersion:     n.version,
-		Window:           api.WindowAllTime,
-		WindowHint:       api.WindowHint(api.WindowAllTime),
+		Window:           p.window.String(),
+		WindowHint:       p.window.Pretty(),
 		MsgTimeout:       int32(p.m.conf.Int(topology.KeyMessageTimeoutSecs, 30)),
 	}
-	var total figures
 	for _, comp := range p.components(req.GetSys()) {
-		s := p.stats(comp, req.GetSys())
+		s := p.stats(comp, req.GetSys(), p.window)
 		kind, _ := p.m.kind(comp)
 		last, hasErr := p.lastError(comp)
 		if kind == topology.KindSpout.String() {
-			total.add(s.total)
 			sp := &api.SpoutSummary{
 				SpoutId:         comp,
 				EncodedSpoutId:  api.EncodeID(comp),
@@ -197,18 +182,20 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 				Acked:           s.total.acked,
 				Failed:          s.total.failed,
 				CompleteLatency: s.total.completeLatency(),
+
+				CompleteLatencyP50: percentile(s.total.compHist, 0.5, p.window),
+				CompleteLatencyP99: percentile(s.total.compHist, 0.99, p.window),
 			}
 			if hasErr {
 				sp.LastError, sp.ErrorHost = api.TruncateError(last.Message), last.Host
 				sp.ErrorPort = proto.Int32(int32(last.Port))
 				sp.ErrorTime = proto.Int64(last.Time.Unix())
 				sp.ErrorLapsedSecs = proto.Int64(int64(p.now.Sub(last.Time) / time.Second))
+				sp.ErrorWorkerLogLink = p.errorLogLink(last)
 			}
 			resp.Spouts = append(resp.Spouts, sp)
 			continue
 		}
-		total.emitted += s.total.emitted
-		total.transferred += s.total.transferred
 		b := &api.BoltSummary{
 			BoltId:         comp,
 			EncodedBoltId:  api.EncodeID(comp),
@@ -222,25 +209,34 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 			ExecuteLatency: s.total.executeLatency(),
 			Executed:       s.total.executed,
 			ProcessLatency: s.total.processLatency(),
+
+			ExecuteLatencyP50: percentile(s.total.execHist, 0.5, p.window),
+			ExecuteLatencyP99: percentile(s.total.execHist, 0.99, p.window),
 		}
 		if hasErr {
 			b.LastError, b.ErrorHost = api.TruncateError(last.Message), last.Host
 			b.ErrorPort = proto.Int32(int32(last.Port))
 			b.ErrorTime = proto.Int64(last.Time.Unix())
 			b.ErrorLapsedSecs = proto.Int64(int64(p.now.Sub(last.Time) / time.Second))
+			b.ErrorWorkerLogLink = p.errorLogLink(last)
 		}
 		resp.Bolts = append(resp.Bolts, b)
 	}
-	resp.TopologyStats = []*api.TopologyWindowStats{{
-		WindowPretty:    api.WindowHint(api.WindowAllTime),
-		Window:          api.WindowAllTime,
-		Emitted:         total.emitted,
-		Transferred:     total.transferred,
-		CompleteLatency: total.completeLatency(),
-		Acked:           total.acked,
-		Failed:          total.failed,
-	}}
-	resp.Workers = p.workerSummaries(n.logLinks(p.v), nil)
+	for _, w := range metrics.Windows {
+		total := p.topologyTotals(req.GetSys(), w)
+		resp.TopologyStats = append(resp.TopologyStats, &api.TopologyWindowStats{
+			WindowPretty:       w.Pretty(),
+			Window:             w.String(),
+			Emitted:            total.emitted,
+			Transferred:        total.transferred,
+			CompleteLatency:    total.completeLatency(),
+			Acked:              total.acked,
+			Failed:             total.failed,
+			CompleteLatencyP50: percentile(total.compHist, 0.5, w),
+			CompleteLatencyP99: percentile(total.compHist, 0.99, w),
+		})
+	}
+	resp.Workers = p.workerSummaries(p.links, nil)
 	p.v.finish()
 	return resp, nil
 }
@@ -294,7 +290,7 @@ func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest)
 		return nil, grpcError(notFoundf("topology %s has no component %q", p.rec.ID, comp))
 	}
 	sys := req.GetSys()
-	s := p.stats(comp, sys)
+	s := p.stats(comp, sys, p.window)
 	resp := &api.GetComponentResponse{
 		Id:                comp,
 		EncodedId:         api.EncodeID(comp),
@@ -304,40 +300,50 @@ func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest)
 		TopologyId:        p.rec.ID,
 		TopologyStatus:    string(p.rec.Status),
 		EncodedTopologyId: api.EncodeID(p.rec.ID),
-		Window:            api.WindowAllTime,
+		Window:            p.window.String(),
 		ComponentType:     kind,
-		WindowHint:        api.WindowHint(api.WindowAllTime),
+		WindowHint:        p.window.Pretty(),
 		Debug:             p.m.conf.Bool(topology.KeyDebug, false),
 	}
 	last, hasErr := p.lastError(comp)
 	spout := kind == topology.KindSpout.String()
 	if spout {
-		ws := &api.SpoutWindowStats{
-			Window:          api.WindowAllTime,
-			WindowPretty:    api.WindowHint(api.WindowAllTime),
-			Emitted:         s.total.emitted,
-			Transferred:     s.total.transferred,
-			Acked:           s.total.acked,
-			Failed:          s.total.failed,
-			CompleteLatency: s.total.completeLatency(),
+		for _, w := range metrics.Windows {
+			ws := p.stats(comp, sys, w).total
+			sw := &api.SpoutWindowStats{
+				Window:             w.String(),
+				WindowPretty:       w.Pretty(),
+				Emitted:            ws.emitted,
+				Transferred:        ws.transferred,
+				Acked:              ws.acked,
+				Failed:             ws.failed,
+				CompleteLatency:    ws.completeLatency(),
+				CompleteLatencyP50: percentile(ws.compHist, 0.5, w),
+				CompleteLatencyP99: percentile(ws.compHist, 0.99, w),
+			}
+			if hasErr {
+				sw.LastError = api.TruncateError(last.Message)
+			}
+			resp.SpoutSummary = append(resp.SpoutSummary, sw)
 		}
-		if hasErr {
-			ws.LastError = api.TruncateError(last.Message)
-		}
-		resp.SpoutSummary = []*api.SpoutWindowStats{ws}
 	} else {
-		resp.BoltStats = []*api.BoltWindowStats{{
-			Window:         api.WindowAllTime,
-			WindowPretty:   api.WindowHint(api.WindowAllTime),
-			Emitted:        s.total.emitted,
-			Transferred:    s.total.transferred,
-			Acked:          s.total.acked,
-			Failed:         s.total.failed,
-			ExecuteLatency: s.total.executeLatency(),
-			Executed:       s.total.executed,
-			ProcessLatency: s.total.processLatency(),
-			Capacity:       api.FormatStat(s.total.capacity),
-		}}
+		for _, w := range metrics.Windows {
+			ws := p.stats(comp, sys, w).total
+			resp.BoltStats = append(resp.BoltStats, &api.BoltWindowStats{
+				Window:            w.String(),
+				WindowPretty:      w.Pretty(),
+				Emitted:           ws.emitted,
+				Transferred:       ws.transferred,
+				Acked:             ws.acked,
+				Failed:            ws.failed,
+				ExecuteLatency:    ws.executeLatency(),
+				Executed:          ws.executed,
+				ProcessLatency:    ws.processLatency(),
+				Capacity:          api.FormatStat(ws.capacity),
+				ExecuteLatencyP50: percentile(ws.execHist, 0.5, w),
+				ExecuteLatencyP99: percentile(ws.execHist, 0.99, w),
+			})
+		}
 		for _, key := range sortedKeys(s.inputs) {
 			f := s.inputs[key]
 			from, stream, _ := inputKey(key, func(c string) bool {
@@ -353,6 +359,8 @@ func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest)
 				Executed:           f.executed,
 				Acked:              f.acked,
 				Failed:             f.failed,
+				ExecuteLatencyP50:  percentile(f.execHist, 0.5, p.window),
+				ExecuteLatencyP99:  percentile(f.execHist, 0.99, p.window),
 			})
 		}
 	}
@@ -361,43 +369,49 @@ func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest)
 		o := &api.OutputStats{Stream: stream, Emitted: f.emitted, Transferred: f.transferred}
 		if spout {
 			o.CompleteLatency, o.Acked, o.Failed = f.completeLatency(), f.acked, f.failed
+			o.CompleteLatencyP50 = percentile(f.compHist, 0.5, p.window)
+			o.CompleteLatencyP99 = percentile(f.compHist, 0.99, p.window)
 		} else {
 			o.CompleteLatency = api.FormatStat(0)
 		}
 		resp.OutputStats = append(resp.OutputStats, o)
 	}
 	resp.ExecutorStats = p.executorStats(comp, spout, sys)
+	resp.UserMetrics = p.userMetrics(comp)
 	for _, e := range p.errors {
 		if e.Component == comp {
-			resp.ComponentErrors = append(resp.ComponentErrors, componentError(e, p.now))
+			ce := componentError(e, p.now)
+			ce.ErrorWorkerLogLink = p.errorLogLink(e)
+			resp.ComponentErrors = append(resp.ComponentErrors, ce)
 		}
 	}
 	p.v.finish()
 	return resp, nil
 }
 
-// executorStats lists a component's executors. Heartbeats report each
-// worker's figures per component, not per executor: an executor shows
-// its worker's counts divided evenly among the component's executors in
-// that worker, and the worker's latencies and capacity.
+// executorStats lists a component's executors with their figures in the
+// requested window, from each executor's own snapshot.
 func (p *page) executorStats(comp string, spout, sys bool) []*api.ExecutorStats {
-	bySlot := make(map[cluster.Slot][]cluster.ExecutorID)
-	for _, e := range p.executors(comp) {
-		slot := p.a.Executors[e]
-		bySlot[slot] = append(bySlot[slot], e)
+	type key struct {
+		slot  cluster.Slot
+		start int
+	}
+	snaps := map[key]executorSnapshot{}
+	for _, e := range p.snapshots(comp) {
+		snaps[key{e.slot, e.snap.FirstTask}] = e
 	}
 	var out []*api.ExecutorStats
 	for _, e := range p.executors(comp) {
 		slot := p.a.Executors[e]
-		mates := bySlot[slot]
-		var f figures
+		cs := newComponentStats()
 		var uptime int64
 		if hb, ok := p.beats[slot]; ok {
 			uptime = hb.UptimeSecs
-			if cs, ok := hb.Stats[comp]; ok {
-				f = p.m.statsOf(cs, comp, sys).total.share(slices.Index(mates, e), len(mates))
-			}
 		}
+		if es, ok := snaps[key{slot, e.Start}]; ok {
+			p.m.addSnapshot(&cs, es.snap, p.window, sys)
+		}
+		f := cs.total
 		id := fmt.Sprintf("[%d-%d]", e.Start, e.End)
 		es := &api.ExecutorStats{
 			Id:            id,
@@ -410,16 +424,47 @@ func (p *page) executorStats(comp string, spout, sys bool) []*api.ExecutorStats 
 			Transferred:   f.transferred,
 			Acked:         f.acked,
 			Failed:        f.failed,
+
+			ReceiveQueuePopulation: f.queuePop,
+			ReceiveQueueCapacity:   f.queueCap,
+			WorkerLogLink:          p.links.worker(slot.NodeID, p.a.NodeHost[slot.NodeID], p.rec.ID, slot.Port),
 		}
 		if spout {
 			es.CompleteLatency = f.completeLatency()
+			es.CompleteLatencyP50 = percentile(f.compHist, 0.5, p.window)
+			es.CompleteLatencyP99 = percentile(f.compHist, 0.99, p.window)
 		} else {
 			es.Capacity = api.FormatStat(f.capacity)
 			es.ExecuteLatency = f.executeLatency()
 			es.Executed = f.executed
 			es.ProcessLatency = f.processLatency()
+			es.ExecuteLatencyP50 = percentile(f.execHist, 0.5, p.window)
+			es.ExecuteLatencyP99 = percentile(f.execHist, 0.99, p.window)
 		}
 		out = append(out, es)
 	}
 	return out
+}
+
+// topologyTotals are a topology's totals in window w, as Storm's
+// topologyStats: the spouts' figures, plus what the bolts emitted and
+// transferred.
+func (p *page) topologyTotals(sys bool, w metrics.Window) figures {
+	var total figures
+	for _, comp := range p.components(sys) {
+		s := p.stats(comp, sys, w)
+		if kind, _ := p.m.kind(comp); kind == topology.KindSpout.String() {
+			total.add(s.total)
+			continue
+		}
+		total.emitted += s.total.emitted
+		total.transferred += s.total.transferred
+	}
+	return total
+}
+
+// errorLogLink links the log of the worker that reported e: the worker on
+// e's host and port.
+func (p *page) errorLogLink(e cluster.ErrorInfo) string {
+	return p.links.workerOnHost(e.Host, p.rec.ID, e.Port)
 }

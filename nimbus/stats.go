@@ -1,71 +1,77 @@
 package nimbus
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 )
 
 // Statistics come from the workers' heartbeats in the cluster state: each
-// worker reports, per component, cumulative counts and average latencies
-// since it started, output streams under their stream id and a bolt's
-// inputs under "component:stream".
-//
-// nimbus reports them for Storm's ":all-time" window only: the sums over
-// the workers running now (a restarted worker starts counting again). It
-// keeps no history, so it has no 10-minute, 3-hour or 1-day windows; a
-// request for one is answered with the all-time figures, labelled
-// ":all-time".
+// worker reports, per executor, a metrics.Snapshot of every series in
+// Storm's four windows (10 minutes, 3 hours, 1 day, all time), read where
+// the rolling buckets are, as Storm's executors do. nimbus only adds them
+// up, so it keeps nothing and a nimbus that takes over answers the same.
+// What a restarted worker had counted is lost, as in Storm.
 
-// windowOf checks a requested window: "", ":all-time" or a number of
-// seconds.
-func windowOf(w string) error {
-	if w == "" || w == api.WindowAllTime {
-		return nil
+// windowOf checks a requested window: "" (all time) or one of Storm's four.
+func windowOf(w string) (metrics.Window, error) {
+	win, err := metrics.ParseWindow(w)
+	if err != nil {
+		return 0, invalidf("window %q: want 600, 10800, 86400 or %s", w, api.WindowAllTime)
 	}
-	if n, err := strconv.ParseInt(w, 10, 64); err != nil || n <= 0 {
-		return invalidf("window %q: want a number of seconds or %q", w, api.WindowAllTime)
-	}
-	return nil
+	return win, nil
 }
 
-// figures are counts and latencies summed over workers, streams or
-// executors. Latencies are kept as sums of latency × weight: execute
-// latency weighted by executed tuples, process and complete latency by
-// acked ones, as Storm aggregates them.
+// figures are counts and latencies in one window, summed over executors
+// or streams. Latencies are sums of sampled latencies in nanoseconds with
+// their sample counts; the histograms (all time) give percentiles.
 type figures struct {
 	emitted, transferred      int64
 	executed, acked, failed   int64
 	execLat, procLat, compLat float64
 	execW, procW, compW       int64
+	execHist, compHist        metrics.HistogramSnapshot
 	capacity                  float64
+	queuePop, queueCap        int64
 }
 
-// addOutput adds a stream's output counters; a spout's output streams
-// also carry its acks, fails and complete latency.
-func (f *figures) addOutput(s cluster.StreamStats, spout bool) {
-	f.emitted += s.Emitted
-	f.transferred += s.Transferred
-	if spout {
-		f.acked += s.Acked
-		f.failed += s.Failed
-		f.compLat += s.CompleteLatencyMs * float64(s.Acked)
-		f.compW += s.Acked
+// addSeries adds a built-in series read in window w.
+func (f *figures) addSeries(x metrics.Series, w metrics.Window) {
+	n := x.Counts[w]
+	switch x.Name {
+	case metrics.Emitted:
+		f.emitted += n
+	case metrics.Transferred:
+		f.transferred += n
+	case metrics.Executed:
+		f.executed += n
+	case metrics.Acked:
+		f.acked += n
+	case metrics.Failed:
+		f.failed += n
+	case metrics.ExecuteLatency:
+		f.execLat += x.Sums[w]
+		f.execW += n
+		if x.Histogram != nil {
+			f.execHist = f.execHist.Merge(*x.Histogram)
+		}
+	case metrics.ProcessLatency:
+		f.procLat += x.Sums[w]
+		f.procW += n
+	case metrics.CompleteLatency:
+		f.compLat += x.Sums[w]
+		f.compW += n
+		if x.Histogram != nil {
+			f.compHist = f.compHist.Merge(*x.Histogram)
+		}
+	case metrics.ReceiveQueuePopulation:
+		f.queuePop += int64(x.Value)
+	case metrics.ReceiveQueueCapacity:
+		f.queueCap += int64(x.Value)
 	}
-}
-
-// addInput adds a bolt input stream's counters.
-func (f *figures) addInput(s cluster.StreamStats) {
-	f.executed += s.Executed
-	f.acked += s.Acked
-	f.failed += s.Failed
-	f.execLat += s.ExecuteLatencyMs * float64(s.Executed)
-	f.execW += s.Executed
-	f.procLat += s.ProcessLatencyMs * float64(s.Acked)
-	f.procW += s.Acked
 }
 
 func (f *figures) add(o figures) {
@@ -80,49 +86,34 @@ func (f *figures) add(o figures) {
 	f.execW += o.execW
 	f.procW += o.procW
 	f.compW += o.compW
+	f.execHist = f.execHist.Merge(o.execHist)
+	f.compHist = f.compHist.Merge(o.compHist)
 	f.capacity = max(f.capacity, o.capacity)
+	f.queuePop += o.queuePop
+	f.queueCap += o.queueCap
 }
 
-// share returns f divided over k executors: counts split (the first
-// executors taking the remainder: i is the executor's index), latencies
-// and capacity unchanged.
-func (f figures) share(i, k int) figures {
-	if k <= 1 {
-		return f
-	}
-	part := func(v int64) int64 {
-		p := v / int64(k)
-		if int64(i) < v%int64(k) {
-			p++
-		}
-		return p
-	}
-	scale := func(sum float64, w, pw int64) float64 {
-		if w == 0 {
-			return 0
-		}
-		return sum / float64(w) * float64(pw)
-	}
-	out := f
-	out.emitted, out.transferred = part(f.emitted), part(f.transferred)
-	out.executed, out.acked, out.failed = part(f.executed), part(f.acked), part(f.failed)
-	out.execW, out.procW, out.compW = part(f.execW), part(f.procW), part(f.compW)
-	out.execLat = scale(f.execLat, f.execW, out.execW)
-	out.procLat = scale(f.procLat, f.procW, out.procW)
-	out.compLat = scale(f.compLat, f.compW, out.compW)
-	return out
-}
-
-func avg(sum float64, w int64) string {
+// avg formats an average latency in milliseconds from a sum in
+// nanoseconds.
+func avg(sumNanos float64, w int64) string {
 	if w == 0 {
 		return api.FormatStat(0)
 	}
-	return api.FormatStat(sum / float64(w))
+	return api.FormatStat(sumNanos / float64(w) / 1e6)
 }
 
 func (f figures) executeLatency() string  { return avg(f.execLat, f.execW) }
 func (f figures) processLatency() string  { return avg(f.procLat, f.procW) }
 func (f figures) completeLatency() string { return avg(f.compLat, f.compW) }
+
+// percentile formats the q-quantile of h, nanoseconds, in milliseconds.
+// Histograms are all time, so other windows get "".
+func percentile(h metrics.HistogramSnapshot, q float64, w metrics.Window) string {
+	if w != metrics.WindowAllTime {
+		return ""
+	}
+	return api.FormatStat(h.Quantile(q) / 1e6)
+}
 
 // systemStream reports whether a stream or component id is a system one
 // ("__ack_init", "__acker"), shown only when sys is asked for.
@@ -139,48 +130,95 @@ func inputKey(key string, known func(string) bool) (from, stream string, ok bool
 	return "", "", false
 }
 
-// componentStats are one component's figures in one worker, split by
-// stream.
+// componentStats are a component's figures in one window, in total and
+// split by stream.
 type componentStats struct {
 	total   figures
 	outputs map[string]figures // by stream id
 	inputs  map[string]figures // by "component:stream"
 }
 
-// statsOf sums a component's figures in one worker's heartbeat, without
-// system streams unless sys.
-func (m *model) statsOf(cs cluster.ComponentStats, component string, sys bool) componentStats {
-	kind, _ := m.kind(component)
-	spout := kind == topology.KindSpout.String()
-	out := componentStats{outputs: map[string]figures{}, inputs: map[string]figures{}}
-	out.total.capacity = cs.Capacity
-	known := func(c string) bool {
-		_, ok := m.kind(c)
-		return ok || c == topology.SystemComponent
+func newComponentStats() componentStats {
+	return componentStats{outputs: map[string]figures{}, inputs: map[string]figures{}}
+}
+
+// known reports whether c is a component of the topology, or the system
+// component (tick tuples come from it).
+func (m *model) known(c string) bool {
+	_, ok := m.kind(c)
+	return ok || c == topology.SystemComponent
+}
+
+// addSnapshot adds an executor's snapshot read in window w, without
+// system streams unless sys. The executor's capacity counts toward the
+// component's, the largest of its executors'.
+func (m *model) addSnapshot(cs *componentStats, s metrics.Snapshot, w metrics.Window, sys bool) {
+	spout := false
+	if kind, _ := m.kind(s.Component); kind == topology.KindSpout.String() {
+		spout = true
+	} else {
+		cs.total.capacity = max(cs.total.capacity, metrics.Capacity(s))
 	}
-	for key, s := range cs.Streams {
-		if from, stream, ok := inputKey(key, known); ok && !spout {
-			if !sys && (systemStream(from) || systemStream(stream)) {
+	for _, x := range s.Series {
+		if x.User {
+			continue
+		}
+		b, ok := metrics.LookupBuiltin(x.Name)
+		if !ok {
+			continue
+		}
+		input := b.Stream == metrics.InputStream || b.Stream == metrics.EitherStream && !spout
+		switch {
+		case x.Stream == "":
+			cs.total.addSeries(x, w)
+		case input:
+			from, stream, ok := inputKey(x.Stream, m.known)
+			if !sys && (!ok || systemStream(from) || systemStream(stream)) {
 				continue
 			}
-			var f figures
-			f.addInput(s)
-			out.inputs[key] = addFigures(out.inputs[key], f)
-			out.total.add(f)
-			continue
+			f := cs.inputs[x.Stream]
+			f.addSeries(x, w)
+			cs.inputs[x.Stream] = f
+			cs.total.addSeries(x, w)
+		default:
+			if !sys && systemStream(x.Stream) {
+				continue
+			}
+			f := cs.outputs[x.Stream]
+			f.addSeries(x, w)
+			cs.outputs[x.Stream] = f
+			cs.total.addSeries(x, w)
 		}
-		if !sys && systemStream(key) {
-			continue
+	}
+}
+
+// executorSnapshot is one executor's snapshot with the worker it came
+// from.
+type executorSnapshot struct {
+	slot   cluster.Slot
+	uptime int64
+	snap   metrics.Snapshot
+}
+
+// snapshots returns the snapshots of a component's executors in the
+// heartbeats.
+func (p *page) snapshots(component string) []executorSnapshot {
+	var out []executorSnapshot
+	for slot, hb := range p.beats {
+		for _, s := range hb.ExecutorStats {
+			if s.Component == component {
+				out = append(out, executorSnapshot{slot: slot, uptime: hb.UptimeSecs, snap: s})
+			}
 		}
-		var f figures
-		f.addOutput(s, spout)
-		out.outputs[key] = addFigures(out.outputs[key], f)
-		out.total.add(f)
 	}
 	return out
 }
 
-func addFigures(a, b figures) figures {
-	a.add(b)
-	return a
+// stats sums a component's figures over its executors in window w.
+func (p *page) stats(component string, sys bool, w metrics.Window) componentStats {
+	out := newComponentStats()
+	for _, e := range p.snapshots(component) {
+		p.m.addSnapshot(&out, e.snap, w, sys)
+	}
+	return out
 }

@@ -127,6 +127,7 @@ func (n *Nimbus) GetSupervisorSummary(ctx context.Context, _ *api.GetSupervisorS
 	}
 	used := usedSlots(asg)
 	now := n.clock.Now()
+	links := n.logLinksOf(sups)
 	resp := &api.GetSupervisorSummaryResponse{}
 	for _, s := range sups {
 		up := s.Uptime(now)
@@ -137,6 +138,8 @@ func (n *Nimbus) GetSupervisorSummary(ctx context.Context, _ *api.GetSupervisorS
 			UptimeSeconds: int64(up / time.Second),
 			SlotsTotal:    int32(len(s.Ports)),
 			Version:       s.Version,
+			LogLink:       links.daemon(s.ID, s.Host),
+			LogviewerPort: links.logviewerPort(s.ID, s.Host),
 		}
 		for _, p := range s.Ports {
 			if used[cluster.Slot{NodeID: s.ID, Port: p}] {

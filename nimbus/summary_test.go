@@ -2,10 +2,14 @@ package nimbus
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,10 +18,31 @@ import (
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/metrics"
 )
 
+// recorded returns an executor's snapshot from a real registry: old is
+// recorded 20 minutes before the snapshot, recent just before it, so
+// that the 10-minute window holds what recent recorded only.
+func recorded(component string, ex cluster.ExecutorID, old, recent func(*metrics.Task)) metrics.Snapshot {
+	t0 := time.Now().Add(-20 * time.Minute)
+	reg := metrics.NewRegistry(metrics.Config{}, t0)
+	task := reg.Task(component, ex.Start)
+	old(task)
+	at := t0
+	for ; at.Before(t0.Add(20 * time.Minute)); at = at.Add(30 * time.Second) {
+		reg.Roll(at)
+	}
+	recent(task)
+	return reg.Snapshot(at)[0]
+}
+
 // statsTopology submits the words topology over two supervisors and
-// writes heartbeats with statistics and two errors.
+// writes heartbeats with every executor's snapshot and two errors. Each
+// words executor emits 75 tuples (15 in the last 10 minutes), 50 of them
+// acked (10), 1 failed (1), with complete latencies of 2 ms (×4) and 3 ms
+// (×1, recent); each count executor executes and acks 60 (20), with
+// execute latencies of 1 ms (×2) and 3 ms (×2, recent).
 func statsTopology(t *testing.T, n *testNimbus, mem *cluster.Memory) (string, cluster.Assignment) {
 	t.Helper()
 	addSupervisor(t, mem, nil, "a", 6700, 6701, 6702, 6703)
@@ -26,32 +51,78 @@ func statsTopology(t *testing.T, n *testNimbus, mem *cluster.Memory) (string, cl
 	t.Cleanup(func() { st.Close() })
 	id := submit(t, n, wordsRequest("stats"))
 	a := assignment(t, st, id)
-	slots := a.Slots()
-	stats := []map[string]cluster.ComponentStats{
-		{
-			"words": {Streams: map[string]cluster.StreamStats{
-				"default":    {Emitted: 100, Transferred: 100, Acked: 90, Failed: 2, CompleteLatencyMs: 2},
-				"__ack_init": {Emitted: 90, Transferred: 90},
-			}},
-			"count": {Capacity: 0.2, Streams: map[string]cluster.StreamStats{
-				"words:default": {Executed: 50, Acked: 50, ExecuteLatencyMs: 1, ProcessLatencyMs: 1.5},
-			}},
-		},
-		{
-			"words": {Streams: map[string]cluster.StreamStats{
-				"default": {Emitted: 50, Transferred: 50, Acked: 10, CompleteLatencyMs: 4},
-			}},
-			"count": {Capacity: 0.6, Streams: map[string]cluster.StreamStats{
-				"words:default":     {Executed: 150, Acked: 150, ExecuteLatencyMs: 3, ProcessLatencyMs: 0.5},
-				"__system:__tick":   {Executed: 7},
-				"__acker:__ack_ack": {Executed: 1},
-			}},
-		},
+	component := func(e cluster.ExecutorID) string {
+		for _, c := range []string{"words", "count"} {
+			page, err := n.GetComponent(t.Context(), &api.GetComponentRequest{Id: id, Component: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, es := range page.GetExecutorStats() {
+				if es.GetId() == fmt.Sprintf("[%d-%d]", e.Start, e.End) {
+					return c
+				}
+			}
+		}
+		return ""
 	}
-	for i, slot := range slots {
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	snaps := map[cluster.Slot][]metrics.Snapshot{}
+	firstCount := true
+	for e, slot := range a.Executors {
+		var s metrics.Snapshot
+		switch component(e) {
+		case "words":
+			s = recorded("words", e, func(m *metrics.Task) {
+				m.Counter(metrics.Emitted, "default").Add(60)
+				m.Counter(metrics.Emitted, "__ack_init").Add(45)
+				m.Counter(metrics.Acked, "default").Add(40)
+				for range 4 {
+					m.Histogram(metrics.CompleteLatency, "default").ObserveDuration(ms(2))
+				}
+			}, func(m *metrics.Task) {
+				m.Counter(metrics.Emitted, "default").Add(15)
+				m.Counter(metrics.Acked, "default").Add(10)
+				m.Counter(metrics.Failed, "default").Add(1)
+				m.Histogram(metrics.CompleteLatency, "default").ObserveDuration(ms(3))
+			})
+		case "count":
+			first := firstCount
+			firstCount = false
+			s = recorded("count", e, func(m *metrics.Task) {
+				m.Counter(metrics.Executed, "words:default").Add(40)
+				m.Counter(metrics.Acked, "words:default").Add(40)
+				m.Record("words-seen", 2)
+				for range 2 {
+					m.Histogram(metrics.ExecuteLatency, "words:default").ObserveDuration(ms(1))
+					m.Histogram(metrics.ProcessLatency, "words:default").ObserveDuration(ms(0.5))
+				}
+				if first {
+					m.Counter(metrics.Executed, "__system:__tick").Add(7)
+					m.Counter(metrics.Executed, "__acker:__ack_ack").Add(1)
+				}
+			}, func(m *metrics.Task) {
+				m.Counter(metrics.Executed, "words:default").Add(20)
+				m.Counter(metrics.Acked, "words:default").Add(20)
+				m.Record("words-seen", 3)
+				m.Record("parse-ms", map[string]any{"type": "histogram", "value": 0.5})
+				m.Counter(metrics.Emitted, "default").Add(5)
+				for range 2 {
+					m.Histogram(metrics.ExecuteLatency, "words:default").ObserveDuration(ms(3))
+					m.Histogram(metrics.ProcessLatency, "words:default").ObserveDuration(ms(0.5))
+				}
+				if first {
+					m.Gauge(metrics.ReceiveQueuePopulation, "").Set(7)
+				}
+			})
+		default:
+			continue
+		}
+		snaps[slot] = append(snaps[slot], s)
+	}
+	for _, slot := range a.Slots() {
 		hb := cluster.WorkerHeartbeat{
 			TopologyID: id, NodeID: slot.NodeID, Port: slot.Port, Executors: a.ExecutorsOn(slot),
-			Time: time.Now(), UptimeSecs: 65, Stats: stats[i],
+			Time: time.Now(), UptimeSecs: 65, ExecutorStats: snaps[slot],
 		}
 		if err := st.PutWorkerHeartbeat(t.Context(), hb); err != nil {
 			t.Fatal(err)
@@ -79,25 +150,48 @@ func TestTopologyPage(t *testing.T) {
 			p.GetExecutorsTotal() != 7 || p.GetTasksTotal() != 10 || p.GetReplicationCount() != 1 || p.GetMsgTimeout() != 30 {
 			t.Errorf("topology page header = %+v", p)
 		}
-		if p.GetWindow() != api.WindowAllTime || len(p.GetTopologyStats()) != 1 {
-			t.Errorf("window %q, %d windows; want all-time only", p.GetWindow(), len(p.GetTopologyStats()))
+		recent := by.GetWindow() == "600"
+		if want := cmp.Or(by.GetWindow(), api.WindowAllTime); p.GetWindow() != want {
+			t.Errorf("window %q, want %q", p.GetWindow(), want)
 		}
-		ts := p.GetTopologyStats()[0]
-		if ts.GetEmitted() != 150 || ts.GetAcked() != 100 || ts.GetFailed() != 2 || ts.GetCompleteLatency() != "2.200" {
-			t.Errorf("topology stats = %+v, want 150 emitted, 100 acked, 2 failed, 2.200 ms", ts)
+		var windows []string
+		for _, ws := range p.GetTopologyStats() {
+			windows = append(windows, ws.GetWindow()+"="+ws.GetWindowPretty())
+		}
+		if want := []string{"600=10m 0s", "10800=3h 0m 0s", "86400=1d 0h 0m 0s", ":all-time=All time"}; !slices.Equal(windows, want) {
+			t.Fatalf("topology stats windows = %q, want %q", windows, want)
+		}
+		ts := p.GetTopologyStats()[3]
+		if ts.GetEmitted() != 165 || ts.GetAcked() != 100 || ts.GetFailed() != 2 || ts.GetCompleteLatency() != "2.200" ||
+			ts.GetCompleteLatencyP50() != "2.032" || ts.GetCompleteLatencyP99() != "3.015" {
+			t.Errorf("all-time topology stats = %+v, want 165 emitted, 100 acked, 2 failed, 2.200 ms, p50 2.032, p99 3.015", ts)
+		}
+		ts = p.GetTopologyStats()[0]
+		if ts.GetEmitted() != 45 || ts.GetAcked() != 20 || ts.GetFailed() != 2 || ts.GetCompleteLatency() != "3.000" || ts.GetCompleteLatencyP50() != "" {
+			t.Errorf("10-minute topology stats = %+v, want 45 emitted, 20 acked, 2 failed, 3.000 ms, no percentiles", ts)
 		}
 		if len(p.GetSpouts()) != 1 || len(p.GetBolts()) != 1 {
 			t.Fatalf("spouts %v bolts %v, want one of each", p.GetSpouts(), p.GetBolts())
 		}
 		sp := p.GetSpouts()[0]
-		if sp.GetSpoutId() != "words" || sp.GetExecutors() != 2 || sp.GetTasks() != 2 || sp.GetEmitted() != 150 ||
-			sp.GetAcked() != 100 || sp.GetCompleteLatency() != "2.200" || sp.GetLastError() != "" || sp.ErrorPort != nil {
-			t.Errorf("spout = %+v", sp)
+		emitted, acked, latency, p50 := int64(150), int64(100), "2.200", "2.032"
+		if recent {
+			emitted, acked, latency, p50 = 30, 20, "3.000", ""
+		}
+		if sp.GetSpoutId() != "words" || sp.GetExecutors() != 2 || sp.GetTasks() != 2 || sp.GetEmitted() != emitted ||
+			sp.GetAcked() != acked || sp.GetCompleteLatency() != latency || sp.GetCompleteLatencyP50() != p50 ||
+			sp.GetLastError() != "" || sp.ErrorPort != nil {
+			t.Errorf("spout = %+v; want %d emitted, %d acked, latency %s, p50 %q", sp, emitted, acked, latency, p50)
 		}
 		b := p.GetBolts()[0]
-		if b.GetBoltId() != "count" || b.GetExecutors() != 3 || b.GetTasks() != 6 || b.GetExecuted() != 200 ||
-			b.GetExecuteLatency() != "2.500" || b.GetProcessLatency() != "0.750" || b.GetCapacity() != "0.600" {
-			t.Errorf("bolt = %+v", b)
+		executed, latency, p50, p99 := int64(180), "2.000", "1.016", "3.015"
+		if recent {
+			executed, latency, p50, p99 = 60, "3.000", "", ""
+		}
+		if b.GetBoltId() != "count" || b.GetExecutors() != 3 || b.GetTasks() != 6 || b.GetExecuted() != executed ||
+			b.GetExecuteLatency() != latency || b.GetProcessLatency() != "0.500" || b.GetCapacity() != "0.000" ||
+			b.GetExecuteLatencyP50() != p50 || b.GetExecuteLatencyP99() != p99 {
+			t.Errorf("bolt = %+v; want %d executed, latency %s, p50 %q, p99 %q", b, executed, latency, p50, p99)
 		}
 		if !strings.HasPrefix(b.GetLastError(), "second") || len(b.GetLastError()) != api.MaxLastErrorChars ||
 			b.GetErrorPort() != 6700 || b.GetErrorHost() != "host-a" || b.ErrorTime == nil {
@@ -140,9 +234,15 @@ func TestComponentPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sp.GetComponentType() != api.ComponentSpout || sp.GetExecutors() != 2 || len(sp.GetSpoutSummary()) != 1 ||
-		sp.GetSpoutSummary()[0].GetEmitted() != 150 || len(sp.GetBoltStats()) != 0 || len(sp.GetInputStats()) != 0 {
-		t.Errorf("spout page = %+v", sp)
+	if sp.GetComponentType() != api.ComponentSpout || sp.GetExecutors() != 2 || len(sp.GetSpoutSummary()) != 4 ||
+		len(sp.GetBoltStats()) != 0 || len(sp.GetInputStats()) != 0 {
+		t.Fatalf("spout page = %+v", sp)
+	}
+	if s := sp.GetSpoutSummary()[3]; s.GetWindow() != api.WindowAllTime || s.GetEmitted() != 150 || s.GetCompleteLatencyP50() != "2.032" {
+		t.Errorf("spout summary, all time = %+v; want 150 emitted, p50 2.032", s)
+	}
+	if s := sp.GetSpoutSummary()[0]; s.GetWindow() != "600" || s.GetEmitted() != 30 || s.GetCompleteLatency() != "3.000" {
+		t.Errorf("spout summary, 10 minutes = %+v; want 30 emitted, 3.000 ms", s)
 	}
 	if len(sp.GetOutputStats()) != 1 || sp.GetOutputStats()[0].GetStream() != "default" || sp.GetOutputStats()[0].GetAcked() != 100 {
 		t.Errorf("spout outputs = %v, want default only", sp.GetOutputStats())
@@ -150,7 +250,7 @@ func TestComponentPage(t *testing.T) {
 	var emitted int64
 	for _, e := range sp.GetExecutorStats() {
 		emitted += e.GetEmitted()
-		if !strings.HasPrefix(e.GetId(), "[") || e.GetHost() == "" || e.GetPort() == 0 {
+		if !strings.HasPrefix(e.GetId(), "[") || e.GetHost() == "" || e.GetPort() == 0 || e.GetCompleteLatencyP50() != "2.032" {
 			t.Errorf("executor = %+v", e)
 		}
 	}
@@ -162,14 +262,36 @@ func TestComponentPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.GetComponentType() != api.ComponentBolt || b.GetTasks() != 6 || len(b.GetBoltStats()) != 1 ||
-		b.GetBoltStats()[0].GetExecuted() != 200 || b.GetBoltStats()[0].GetCapacity() != "0.600" {
+	if b.GetComponentType() != api.ComponentBolt || b.GetTasks() != 6 || len(b.GetBoltStats()) != 4 ||
+		b.GetBoltStats()[3].GetExecuted() != 180 || b.GetBoltStats()[0].GetExecuted() != 60 || b.GetBoltStats()[3].GetExecuteLatencyP99() != "3.015" {
 		t.Errorf("bolt page = %+v", b)
 	}
 	if len(b.GetInputStats()) != 1 || b.GetInputStats()[0].GetComponent() != "words" ||
-		b.GetInputStats()[0].GetStream() != "default" || b.GetInputStats()[0].GetExecuted() != 200 {
+		b.GetInputStats()[0].GetStream() != "default" || b.GetInputStats()[0].GetExecuted() != 180 {
 		t.Errorf("bolt inputs = %v, want words:default", b.GetInputStats())
 	}
+	if um := b.GetUserMetrics(); len(um) != 2 || um[0].GetName() != "parse-ms" || um[1].GetName() != "words-seen" ||
+		um[1].GetKind() != "counter" || um[1].GetWindows()[0].GetCount() != 9 || um[1].GetWindows()[3].GetCount() != 15 ||
+		um[0].GetKind() != "histogram" || um[0].GetWindows()[3].GetCount() != 3 || um[0].GetWindows()[3].GetMean() != 0.5 ||
+		math.Abs(um[0].GetWindows()[3].GetP50()-0.5) > 0.5*0.0625 {
+		t.Errorf("user metrics = %v; want words-seen 9 in 10 minutes, 15 in all; parse-ms 3 values of 0.5", um)
+	}
+	var queued int64
+	for _, e := range b.GetExecutorStats() {
+		queued += e.GetReceiveQueuePopulation()
+	}
+	if queued != 7 {
+		t.Errorf("executors' receive queues hold %d, want 7: %v", queued, b.GetExecutorStats())
+	}
+	b10, err := n.GetComponent(t.Context(), &api.GetComponentRequest{Id: id, Component: "count", Window: "600"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b10.GetWindow() != "600" || b10.GetWindowHint() != "10m 0s" || len(b10.GetInputStats()) != 1 || b10.GetInputStats()[0].GetExecuted() != 60 {
+		t.Errorf("bolt page over 10 minutes: window %q, inputs %v; want 60 executed", b10.GetWindow(), b10.GetInputStats())
+	}
+	_, err = n.GetComponent(t.Context(), &api.GetComponentRequest{Id: id, Component: "count", Window: "60"})
+	wantCode(t, "window of 60 s", err, codes.InvalidArgument)
 	if len(b.GetComponentErrors()) != 2 || b.GetComponentErrors()[0].GetError() != "first" || b.GetComponentErrors()[0].GetTask() != 3 {
 		t.Errorf("component errors = %v", b.GetComponentErrors())
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -20,61 +19,6 @@ import (
 // This file holds the routes of Storm's UI REST API that squall's own
 // pages do not use but scripts written for Storm's UI do: topology-workers,
 // visualization, metrics, supervisor, history and owner-resources.
-
-// Storm's logviewer keys: where the supervisors' logviewers listen.
-const (
-	keyLogviewerPort      = "logviewer.port"
-	keyLogviewerHTTPSPort = "logviewer.https.port"
-	defaultLogviewerPort  = 8000
-)
-
-// logLinks makes Storm's log links: the address of a worker's log on the
-// logviewer of its node. A supervisor that advertises its logviewer's
-// address (SupervisorInfo.Address) is reached there; others on their host
-// and the cluster's logviewer.port.
-type logLinks struct {
-	scheme string
-	port   int
-	addrs  map[string]string // node id -> logviewer host:port, when advertised
-}
-
-func (n *Nimbus) logLinks(v *view) logLinks {
-	l := logLinks{scheme: "http", port: n.cfg.Cluster.Int(keyLogviewerPort, defaultLogviewerPort), addrs: map[string]string{}}
-	if p, ok := n.cfg.Cluster.IntOK(keyLogviewerHTTPSPort); ok && p > 0 {
-		l.scheme, l.port = "https", p
-	}
-	// Links are a convenience: without the supervisors' records they fall
-	// back to host and logviewer.port.
-	sups, _ := v.supervisors()
-	for _, s := range sups {
-		if s.Address != "" {
-			l.addrs[s.ID] = s.Address
-		}
-	}
-	return l
-}
-
-// addr returns the logviewer address of a node, "" if unknown.
-func (l logLinks) addr(node, host string) string {
-	if a, ok := l.addrs[node]; ok {
-		return a
-	}
-	if host == "" || l.port <= 0 {
-		return ""
-	}
-	return net.JoinHostPort(host, strconv.Itoa(l.port))
-}
-
-// worker returns the link to a worker's log, as Storm's workerLogLink:
-// http://HOST:PORT/api/v1/log?file=TOPOLOGY%2FPORT%2Fworker.log.
-func (l logLinks) worker(node, host, topologyID string, port int) string {
-	a := l.addr(node, host)
-	if a == "" {
-		return ""
-	}
-	file := topologyID + "/" + strconv.Itoa(port) + "/worker.log"
-	return l.scheme + "://" + a + "/api/v1/log?file=" + url.QueryEscape(file)
-}
 
 // topologyPage is page with a follower's fallback: a follower that has not
 // copied the topology's package yet answers from the leader.
@@ -142,7 +86,7 @@ func (p *page) visualization(sys bool) map[string]any {
 	for _, comp := range p.components(sys) {
 		kind, _ := p.m.kind(comp)
 		spout := kind == topology.KindSpout.String()
-		s := p.stats(comp, sys)
+		s := p.stats(comp, sys, p.window)
 		latency := s.total.processLatency()
 		if spout {
 			latency = s.total.completeLatency()
@@ -207,7 +151,7 @@ func (p *page) inputs(comp string, sys bool) []input {
 		_, ok := p.m.kind(c)
 		return ok || c == topology.SystemComponent
 	}
-	for _, key := range sortedKeys(p.stats(comp, true).inputs) {
+	for _, key := range sortedKeys(p.stats(comp, true, p.window).inputs) {
 		if from, stream, ok := inputKey(key, known); ok && !seen[key] {
 			out = append(out, input{from: from, stream: stream})
 		}
@@ -268,7 +212,7 @@ func (n *Nimbus) GetVisualizationInit(ctx context.Context, req *api.GetVisualiza
 }
 
 // GetTopologyMetrics returns Storm's topology metrics: each component's
-// figures per stream, over the all-time window.
+// figures per stream, in the requested window.
 func (n *Nimbus) GetTopologyMetrics(ctx context.Context, req *api.GetTopologyMetricsRequest) (*api.GetTopologyMetricsResponse, error) {
 	p, fwd, err := topologyPage(ctx, n, req.GetId(), req.GetWindow(), func(c api.NimbusClient, ctx context.Context) (*api.GetTopologyMetricsResponse, error) {
 		return c.GetTopologyMetrics(ctx, req)
@@ -276,14 +220,14 @@ func (n *Nimbus) GetTopologyMetrics(ctx context.Context, req *api.GetTopologyMet
 	if p == nil {
 		return fwd, err
 	}
-	resp := &api.GetTopologyMetricsResponse{Window: api.WindowAllTime, WindowHint: api.WindowHint(api.WindowAllTime)}
+	resp := &api.GetTopologyMetricsResponse{Window: p.window.String(), WindowHint: p.window.Pretty()}
 	known := func(c string) bool {
 		_, ok := p.m.kind(c)
 		return ok || c == topology.SystemComponent
 	}
 	for _, comp := range p.components(req.GetSys()) {
 		kind, _ := p.m.kind(comp)
-		s := p.stats(comp, req.GetSys())
+		s := p.stats(comp, req.GetSys(), p.window)
 		if kind == topology.KindSpout.String() {
 			m := &api.SpoutMetrics{Id: comp}
 			for _, stream := range sortedKeys(s.outputs) {

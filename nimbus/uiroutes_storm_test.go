@@ -45,7 +45,9 @@ func TestStormUIRoutes(t *testing.T) {
 			}
 			count, words := obj(b["count"]), obj(b["words"])
 			in := list(count[":inputs"])
-			if count[":type"] != "bolt" || count[":capacity"] != 0.6 || len(in) != 1 || len(list(count[":stats"])) != 3 {
+			// Capacity: the largest executor's 20 executions of 3 ms in the
+			// last 10 minutes (statsTopology), over those 600 s.
+			if count[":type"] != "bolt" || count[":capacity"] != 0.0001 || count[":latency"] != "0.500" || len(in) != 1 || len(list(count[":stats"])) != 3 {
 				t.Errorf("count = %v", count)
 			}
 			if len(in) == 1 && (obj(in[0])[":component"] != "words" || obj(in[0])[":stream"] != "default" || obj(in[0])[":grouping"] != "fields") {
@@ -87,9 +89,15 @@ func TestStormUIRoutes(t *testing.T) {
 				len(list(sp["complete_ms_avg"])) != 1 || obj(list(sp["complete_ms_avg"])[0])["value"] != "2.200" {
 				t.Errorf("spout metrics = %v", sp)
 			}
-			if bo["id"] != "count" || !hasStream(bo["executed"], "words", "default", 200.0) || !hasStream(bo["acked"], "words", "default", 200.0) ||
-				len(list(bo["executed_ms_avg"])) != 1 || obj(list(bo["executed_ms_avg"])[0])["value"] != "2.500" {
+			if bo["id"] != "count" || !hasStream(bo["executed"], "words", "default", 180.0) || !hasStream(bo["acked"], "words", "default", 180.0) ||
+				len(list(bo["executed_ms_avg"])) != 1 || obj(list(bo["executed_ms_avg"])[0])["value"] != "2.000" {
 				t.Errorf("bolt metrics = %v", bo)
+			}
+		}},
+		{"/api/v1/topology/" + id + "/metrics?window=600", http.StatusOK, func(t *testing.T, b map[string]any) {
+			bolts := list(b["bolts"])
+			if b["window"] != "600" || b["window-hint"] != "10m 0s" || len(bolts) != 1 || !hasStream(obj(bolts[0])["executed"], "words", "default", 60.0) {
+				t.Errorf("10-minute metrics = %v, want count's 60 recent executions", b)
 			}
 		}},
 		{"/api/v1/topology/nope-1-1/metrics", http.StatusNotFound, nil},

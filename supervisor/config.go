@@ -11,6 +11,7 @@ import (
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/internal/tarball"
+	"github.com/squallstream/squall/logviewer"
 )
 
 // Config configures a Supervisor. Only the command line reads flags, files
@@ -119,6 +120,12 @@ type Config struct {
 
 	// Logger receives the supervisor's logs; nil discards them.
 	Logger *slog.Logger
+
+	// LogViewer, if set, runs the node's logviewer: Storm's logviewer
+	// paths over the workers' logs (LogRoot defaults to LocalDir's logs)
+	// and /metrics for the node and its workers. Its address is published
+	// in the node's registration (SupervisorInfo.Address).
+	LogViewer *logviewer.Config
 }
 
 // DefaultConfig returns Storm's defaults. Host, LocalDir and WorkerBinary

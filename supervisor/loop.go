@@ -560,6 +560,7 @@ func (l *loop) register(refresh bool) {
 		StartTime: l.began,
 		Time:      time.Now(),
 		Version:   l.cfg.Version,
+		Address:   l.s.LogViewerAddr(),
 	}
 	if err := l.state.RegisterSupervisor(l.ctx, info); err != nil {
 		if l.ctx.Err() == nil {

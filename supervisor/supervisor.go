@@ -33,6 +33,8 @@ type Supervisor struct {
 	mu      sync.Mutex
 	nodeID  string
 	workers []WorkerStatus
+	// logViewerAddr is where the logviewer listens, "" without one.
+	logViewerAddr string
 }
 
 // New checks cfg and returns a supervisor using state (its own session:
@@ -96,6 +98,23 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.nodeID = nodeID
 	s.mu.Unlock()
+	if s.cfg.LogViewer != nil {
+		lvCtx, stopLogViewer := context.WithCancel(ctx)
+		wait, err := s.startLogViewer(lvCtx)
+		if err != nil {
+			// As Storm's, the logviewer is a daemon of its own: the node
+			// runs its workers without it.
+			stopLogViewer()
+			s.log.Error("logviewer not started: the node's logs and metrics are not served", "err", err)
+			wait = func() error { return nil }
+		}
+		defer func() {
+			stopLogViewer()
+			if err := wait(); err != nil {
+				s.log.Warn("logviewer stopped", "err", err)
+			}
+		}()
+	}
 	l := newLoop(ctx, s, nodeID)
 	l.scan(time.Now())
 	err = l.run()

@@ -108,6 +108,8 @@ var squallKeys = map[string]bool{
 	"nimbus.submit.idle.timeout.secs":   true,
 	"nimbus.http.read.timeout.secs":     true,
 	"nimbus.http.idle.timeout.secs":     true,
+	// supervisor: the address its logviewer binds
+	"logviewer.host": true,
 	// auth
 	"ui.https.key.path":                          true,
 	"ui.https.cert.path":                         true,

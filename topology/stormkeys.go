@@ -76,7 +76,7 @@ var stormKeys = map[string]stormKey{
 	"logviewer.https.want.client.auth":                            {kind: stormBool, daemon: true},
 	"logviewer.max.per.worker.logs.size.mb":                       {kind: stormNumber, sign: positive, daemon: true},
 	"logviewer.max.sum.worker.logs.size.mb":                       {kind: stormNumber, sign: positive, daemon: true},
-	"logviewer.port":                                              {kind: stormInt, sign: positive, daemon: true},
+	"logviewer.port":                                              {kind: stormInt, sign: nonNegative, daemon: true},
 	"multitenant.scheduler.user.pools":                            {kind: stormNumberMap, daemon: true},
 	"nimbus.admins":                                               {kind: stormStrings},
 	"nimbus.admins.groups":                                        {kind: stormStrings},

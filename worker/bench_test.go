@@ -135,8 +135,8 @@ func benchAcked(b *testing.B, maxPending int) {
 	for _, c := range w.Stats() {
 		if c.Spout {
 			t := c.Totals()
-			b.ReportMetric(float64(Percentile(t.CompleteHistogram, 0.5).Microseconds()), "p50-µs")
-			b.ReportMetric(float64(Percentile(t.CompleteHistogram, 0.99).Microseconds()), "p99-µs")
+			b.ReportMetric(float64(t.CompletePercentile(0.5).Microseconds()), "p50-µs")
+			b.ReportMetric(float64(t.CompletePercentile(0.99).Microseconds()), "p99-µs")
 		}
 	}
 }
@@ -175,7 +175,7 @@ func executedBy(w *Worker, component string) int64 {
 		for _, t := range x.tasks {
 			for i := range t.out.inputs {
 				if in := t.out.inputs[i].Load(); in != nil {
-					n += in.executed.Load()
+					n += in.executed.Value()
 				}
 			}
 		}
@@ -189,7 +189,7 @@ func ackedBy(w *Worker) int64 {
 	for _, x := range w.spouts {
 		for _, t := range x.tasks {
 			for _, so := range t.out.routes {
-				n += so.stats.acked.Load()
+				n += so.stats.acked.Value()
 			}
 		}
 	}

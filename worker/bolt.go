@@ -84,7 +84,7 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 			inbox.pushNow(&message{kind: kindTuple, task: task, tuple: t})
 		})
 		t := &boltTask{id: id, bolt: b, ctx: ctx, batched: comp.Shell == nil,
-			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: comp.Shell != nil, backpressure: bp},
+			out: &boltCollector{emitter: emitter{w: w, task: id, comp: comp.ID, m: w.metrics.Task(comp.ID, id), routes: routes, batching: comp.Shell != nil, backpressure: bp},
 				inputs: make([]atomic.Pointer[counters], w.numStreams)}}
 		if t.bolt, err = x.windowed(t); err != nil {
 			return nil, fmt.Errorf("bolt %q task %d: %w", comp.ID, id, err)
@@ -93,6 +93,7 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)
 	}
+	w.queueMetrics(comp.ID, ex, x.inbox)
 	return x, nil
 }
 
@@ -173,7 +174,7 @@ func (x *boltExecutor) execute(t *boltTask, tup topology.Tuple) {
 	}
 	x.safeExecute(t, tup)
 	d := time.Since(start)
-	in.execute.record(d)
+	in.execute.ObserveDuration(d)
 	x.busy.Add(int64(d) * int64(x.sample.every))
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker/acker"
 )
@@ -14,9 +15,11 @@ import (
 // emitter is the emitting half of a task's collector. Its methods are safe
 // for concurrent use.
 type emitter struct {
-	w      *Worker
-	task   int
-	comp   string
+	w    *Worker
+	task int
+	comp string
+	// m holds the task's metrics.
+	m      *metrics.Task
 	routes map[string]*streamOut
 	// emits counts emits, so that the spout executor knows whether Next
 	// emitted anything.
@@ -408,7 +411,7 @@ func (c *boltCollector) Ack(t topology.Tuple) {
 	c.mu.Unlock()
 	if an != nil {
 		if at := an.SampledAt(); at != 0 {
-			in.process.record(time.Duration(time.Now().UnixNano() - at))
+			in.process.ObserveDuration(time.Duration(time.Now().UnixNano() - at))
 		}
 	}
 }
@@ -443,6 +446,7 @@ func (c *boltCollector) input(t topology.Tuple) *counters {
 	if in := p.Load(); in != nil {
 		return in
 	}
-	p.CompareAndSwap(nil, &counters{})
+	s := c.w.streams[t.Source().StreamIndex]
+	p.CompareAndSwap(nil, inputCounters(c.m, s.component+":"+s.stream))
 	return p.Load()
 }

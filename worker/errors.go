@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -97,6 +98,7 @@ func (w *Worker) Errors() map[string][]ErrorReport {
 
 func (w *Worker) reportError(component string, task int, err error) {
 	r := ErrorReport{Component: component, Task: task, Time: time.Now(), Err: err}
+	w.metrics.Task(component, task).Counter(metrics.ReportedErrors, "").Inc()
 	if w.errors.add(r) {
 		w.log.Error("component reported an error", "component", component, "task", task, "err", err)
 	}

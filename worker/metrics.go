@@ -2,161 +2,88 @@ package worker
 
 import (
 	"math"
-	"math/bits"
-	"sync/atomic"
 	"time"
+
+	"github.com/squallstream/squall/metrics"
 )
 
-// counters are one task's cumulative counts on one stream: on an output
-// stream (emitted, transferred; for spouts also acked, failed and the
-// complete latency of its tuples) or on one input of a bolt (executed,
-// acked, failed, execute and process latency). Updates are atomic: a
-// collector may be used from several goroutines.
+// counters are one task's series on one stream, in the worker's metrics
+// registry: on an output stream (emitted, transferred; for spouts also
+// acked, failed and the complete latency of its tuples) or on one input
+// of a bolt (executed, acked, failed, execute and process latency).
+// Series a stream never has are nil. Updates are atomic: a collector may
+// be used from several goroutines.
 type counters struct {
-	emitted, transferred       atomic.Int64
-	executed, acked, failed    atomic.Int64
-	execute, process, complete latency
+	emitted, transferred       *metrics.Counter
+	executed, acked, failed    *metrics.Counter
+	execute, process, complete *metrics.Histogram
 }
 
-// latency accumulates sampled durations. Its histogram (4 KB) is made at
-// the first sample: most streams of most tasks never record one.
-type latency struct {
-	nanos, samples atomic.Int64
-	hist           atomic.Pointer[histogram]
-}
-
-func (l *latency) record(d time.Duration) {
-	l.nanos.Add(int64(d))
-	l.samples.Add(1)
-	h := l.hist.Load()
-	if h == nil {
-		l.hist.CompareAndSwap(nil, new(histogram))
-		h = l.hist.Load()
+// outputCounters registers the series of a task's output stream.
+func outputCounters(t *metrics.Task, stream string, spout bool) *counters {
+	c := &counters{emitted: t.Counter(metrics.Emitted, stream), transferred: t.Counter(metrics.Transferred, stream)}
+	if spout {
+		c.acked, c.failed = t.Counter(metrics.Acked, stream), t.Counter(metrics.Failed, stream)
+		c.complete = t.Histogram(metrics.CompleteLatency, stream)
 	}
-	h.record(d)
+	return c
 }
 
-// snapshot returns the histogram's bucket counts, nil before any sample.
-func (l *latency) snapshot() []int64 {
-	if h := l.hist.Load(); h != nil {
-		return h.snapshot()
+// inputCounters registers the series of a bolt task's input, keyed as
+// Storm keys it, "component:stream".
+func inputCounters(t *metrics.Task, key string) *counters {
+	return &counters{
+		executed: t.Counter(metrics.Executed, key),
+		acked:    t.Counter(metrics.Acked, key),
+		failed:   t.Counter(metrics.Failed, key),
+		execute:  t.Histogram(metrics.ExecuteLatency, key),
+		process:  t.Histogram(metrics.ProcessLatency, key),
 	}
-	return nil
 }
 
-// histogram counts durations in log-linear buckets: 8 per power of two,
-// so any percentile is within 12.5% of the truth.
-type histogram struct {
-	buckets [64 * subBuckets]atomic.Int64
-}
-
-const subBuckets = 8
-
-func bucketOf(d time.Duration) int {
-	n := uint64(max(d, 1))
-	exp := 63 - bits.LeadingZeros64(n) // n in [2^exp, 2^(exp+1))
-	if exp < 3 {
-		return int(n)
-	}
-	sub := (n >> (exp - 3)) & (subBuckets - 1)
-	return exp*subBuckets + int(sub)
-}
-
-// bucketFloor is the smallest duration in bucket b.
-func bucketFloor(b int) time.Duration {
-	if b < 8 {
-		return time.Duration(b)
-	}
-	exp, sub := b/subBuckets, b%subBuckets
-	return time.Duration((uint64(subBuckets + sub)) << (exp - 3))
-}
-
-func (h *histogram) record(d time.Duration) { h.buckets[bucketOf(d)].Add(1) }
-
-// snapshot returns the bucket counts.
-func (h *histogram) snapshot() []int64 {
-	out := make([]int64, len(h.buckets))
-	for i := range h.buckets {
-		out[i] = h.buckets[i].Load()
-	}
-	return out
-}
-
-// Percentile returns the q-th quantile (0..1) of the recorded durations,
-// 0 if there are none.
-func Percentile(counts []int64, q float64) time.Duration {
-	var total int64
-	for _, c := range counts {
-		total += c
-	}
-	if total == 0 {
+// value returns c's count, 0 for a series the stream does not have.
+func value(c *metrics.Counter) int64 {
+	if c == nil {
 		return 0
 	}
-	rank := int64(math.Ceil(q * float64(total)))
-	var seen int64
-	for b, c := range counts {
-		seen += c
-		if seen >= max(rank, 1) {
-			return bucketFloor(b)
-		}
-	}
-	return bucketFloor(len(counts) - 1)
+	return c.Value()
 }
 
 // StreamStats are cumulative statistics of a component's tasks on one
 // stream in this worker. Latency fields are sums over sampled tuples
-// (topology.stats.sample.rate) with their sample counts.
+// (topology.stats.sample.rate) with their sample counts; the histograms
+// hold the same samples, for percentiles.
 type StreamStats struct {
 	Emitted, Transferred, Executed, Acked, Failed int64
 	ExecuteNanos, ExecuteSamples                  int64
 	ProcessNanos, ProcessSamples                  int64
 	CompleteNanos, CompleteSamples                int64
-	// CompleteHistogram holds sampled complete latencies (spouts), for
-	// Percentile.
-	CompleteHistogram []int64
-	// ExecuteHistogram holds sampled execute latencies (bolts' inputs),
-	// for Percentile.
-	ExecuteHistogram []int64
-}
-
-// addHistogram adds the bucket counts of src to *dst.
-func addHistogram(dst *[]int64, src []int64) {
-	if src == nil {
-		return
-	}
-	if *dst == nil {
-		*dst = make([]int64, len(src))
-	}
-	for i, n := range src {
-		(*dst)[i] += n
-	}
+	// ExecuteHistogram (bolts) and CompleteHistogram (spouts) hold the
+	// sampled latencies in nanoseconds.
+	ExecuteHistogram, CompleteHistogram metrics.HistogramSnapshot
 }
 
 func (s *StreamStats) add(c *counters) {
-	s.Emitted += c.emitted.Load()
-	s.Transferred += c.transferred.Load()
-	s.Executed += c.executed.Load()
-	s.Acked += c.acked.Load()
-	s.Failed += c.failed.Load()
-	s.ExecuteNanos += c.execute.nanos.Load()
-	s.ExecuteSamples += c.execute.samples.Load()
-	addHistogram(&s.ExecuteHistogram, c.execute.snapshot())
-	s.ProcessNanos += c.process.nanos.Load()
-	s.ProcessSamples += c.process.samples.Load()
-	s.CompleteNanos += c.complete.nanos.Load()
-	if n := c.complete.samples.Load(); n > 0 {
-		s.CompleteSamples += n
-		h := c.complete.snapshot()
-		if h == nil {
-			return
-		}
-		if s.CompleteHistogram == nil {
-			s.CompleteHistogram = h
-		} else {
-			for i := range h {
-				s.CompleteHistogram[i] += h[i]
-			}
-		}
+	s.Emitted += value(c.emitted)
+	s.Transferred += value(c.transferred)
+	s.Executed += value(c.executed)
+	s.Acked += value(c.acked)
+	s.Failed += value(c.failed)
+	if c.execute != nil {
+		h := c.execute.Snapshot()
+		s.ExecuteNanos += int64(h.Sum)
+		s.ExecuteSamples += h.Count
+		s.ExecuteHistogram = s.ExecuteHistogram.Merge(h)
+	}
+	if c.process != nil {
+		s.ProcessNanos += int64(c.process.Sum())
+		s.ProcessSamples += c.process.Count()
+	}
+	if c.complete != nil {
+		h := c.complete.Snapshot()
+		s.CompleteNanos += int64(h.Sum)
+		s.CompleteSamples += h.Count
+		s.CompleteHistogram = s.CompleteHistogram.Merge(h)
 	}
 }
 
@@ -164,6 +91,16 @@ func (s *StreamStats) add(c *counters) {
 func (s StreamStats) ExecuteLatency() time.Duration  { return avg(s.ExecuteNanos, s.ExecuteSamples) }
 func (s StreamStats) ProcessLatency() time.Duration  { return avg(s.ProcessNanos, s.ProcessSamples) }
 func (s StreamStats) CompleteLatency() time.Duration { return avg(s.CompleteNanos, s.CompleteSamples) }
+
+// ExecutePercentile and CompletePercentile return the q-quantile (0..1)
+// of the sampled execute and complete latencies, within 6.25%; 0 without
+// samples.
+func (s StreamStats) ExecutePercentile(q float64) time.Duration {
+	return time.Duration(s.ExecuteHistogram.Quantile(q))
+}
+func (s StreamStats) CompletePercentile(q float64) time.Duration {
+	return time.Duration(s.CompleteHistogram.Quantile(q))
+}
 
 func avg(sum, n int64) time.Duration {
 	if n == 0 {
@@ -203,15 +140,8 @@ func (c *ComponentStats) Totals() StreamStats {
 		t.ProcessSamples += s.ProcessSamples
 		t.CompleteNanos += s.CompleteNanos
 		t.CompleteSamples += s.CompleteSamples
-		addHistogram(&t.ExecuteHistogram, s.ExecuteHistogram)
-		if s.CompleteHistogram != nil {
-			if t.CompleteHistogram == nil {
-				t.CompleteHistogram = make([]int64, len(s.CompleteHistogram))
-			}
-			for i, n := range s.CompleteHistogram {
-				t.CompleteHistogram[i] += n
-			}
-		}
+		t.ExecuteHistogram = t.ExecuteHistogram.Merge(s.ExecuteHistogram)
+		t.CompleteHistogram = t.CompleteHistogram.Merge(s.CompleteHistogram)
 	}
 	return t
 }
@@ -264,8 +194,8 @@ func (t *tally) flush() {
 	}
 	for _, f := range [...]struct {
 		n *int64
-		a *atomic.Int64
-	}{{&t.emitted, &c.emitted}, {&t.transferred, &c.transferred}, {&t.executed, &c.executed}, {&t.acked, &c.acked}, {&t.failed, &c.failed}} {
+		a *metrics.Counter
+	}{{&t.emitted, c.emitted}, {&t.transferred, c.transferred}, {&t.executed, c.executed}, {&t.acked, c.acked}, {&t.failed, c.failed}} {
 		if *f.n != 0 {
 			f.a.Add(*f.n)
 			*f.n = 0

@@ -28,7 +28,7 @@ func (w *Worker) routesFor(ctx *topology.TaskContext, comp *topology.Component, 
 			stream: s,
 			src: &topology.Source{Component: comp.ID, Task: task, Stream: s.ID, Fields: topology.NewFields(s.Fields...),
 				StreamIndex: w.streamIndex[[2]string{comp.ID, s.ID}]},
-			stats: &counters{},
+			stats: outputCounters(w.metrics.Task(comp.ID, task), s.ID, comp.Kind == topology.KindSpout),
 		}
 		for j, sub := range w.topo.Subscribers(comp.ID, s.ID) {
 			targets := w.tasks.Tasks(sub.Component)

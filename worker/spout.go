@@ -88,11 +88,12 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 			}
 		}
 		t := &spoutTask{id: id, spout: sp, ctx: ctx}
-		t.out = &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, routes: routes, batching: true, spout: true, backpressure: bp},
+		t.out = &spoutCollector{emitter: emitter{w: w, task: id, comp: comp.ID, m: w.metrics.Task(comp.ID, id), routes: routes, batching: true, spout: true, backpressure: bp},
 			x: x, t: t, sample: newSampler(conf.Float(topology.KeyStatsSampleRate, 0.05))}
 		x.tasks = append(x.tasks, t)
 		w.addLocal(id, x.inbox)
 	}
+	w.queueMetrics(comp.ID, ex, x.inbox)
 	return x, nil
 }
 
@@ -341,7 +342,7 @@ func (x *spoutExecutor) handle(batch []message) {
 			x.call(p.task, "Ack", func() { p.task.spout.Ack(p.msgID) })
 			x.outcomeStats.to(p.stream.stats).acked++
 			if p.emitted != 0 {
-				p.stream.stats.complete.record(time.Duration(monoNow() - p.emitted))
+				p.stream.stats.complete.ObserveDuration(time.Duration(monoNow() - p.emitted))
 			}
 		}
 	}

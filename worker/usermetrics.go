@@ -2,20 +2,18 @@ package worker
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
-	"sync"
+	"time"
 
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/shell"
 )
 
 // MetricDroppedDirectEmits counts, per task, the direct emits dropped
 // because the target task does not subscribe to the stream (Storm drops
-// them too).
+// them too). It is a user counter of the task.
 const MetricDroppedDirectEmits = "__dropped-direct-emits"
-
-// maxUserMetrics bounds the metric names one component may record; more
-// are ignored, with a warning.
-const maxUserMetrics = 100
 
 // The collectors give shell tasks what they need beyond topology's
 // collector interfaces.
@@ -26,7 +24,9 @@ var (
 	_ shell.MetricsRecorder = (*boltCollector)(nil)
 )
 
-// UserMetric is the last value a task recorded for a named metric.
+// UserMetric is a user metric of a task, all time: a counter's total
+// (int64), a gauge's value (float64) or a histogram's summary
+// (HistogramValue).
 type UserMetric struct {
 	Component string
 	Task      int
@@ -34,97 +34,72 @@ type UserMetric struct {
 	Value     any
 }
 
-// userMetrics keeps the metrics tasks record: what a shell child sends
-// with the metrics command, and counts the worker keeps per task. It is
-// safe for concurrent use; the zero value is ready.
-type userMetrics struct {
-	mu sync.Mutex
-	// values holds the last value by component, name and task; names
-	// counts the names of each component.
-	values map[metricKey]any
-	names  map[string]map[string]bool
+// HistogramValue summarises a user histogram.
+type HistogramValue struct {
+	Count          int64
+	Mean, P50, P99 float64
 }
 
-type metricKey struct {
-	component, name string
-	task            int
+func (h HistogramValue) String() string {
+	return fmt.Sprintf("count=%d mean=%.4g p50=%.4g p99=%.4g", h.Count, h.Mean, h.P50, h.P99)
 }
 
-// set records value for a task's metric name, unless the component has
-// recorded maxUserMetrics other names; it reports whether it did.
-func (m *userMetrics) set(component string, task int, name string, value any) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.admit(component, name) {
-		return false
-	}
-	m.values[metricKey{component, name, task}] = value
-	return true
-}
-
-// add adds n to a task's counter name and returns its new value.
-func (m *userMetrics) add(component string, task int, name string, n int64) int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.admit(component, name) {
-		return 0
-	}
-	k := metricKey{component, name, task}
-	v, _ := m.values[k].(int64)
-	v += n
-	m.values[k] = v
-	return v
-}
-
-// admit reports whether component may record name; mu is held.
-func (m *userMetrics) admit(component, name string) bool {
-	if m.values == nil {
-		m.values, m.names = map[metricKey]any{}, map[string]map[string]bool{}
-	}
-	names := m.names[component]
-	if names == nil {
-		names = map[string]bool{}
-		m.names[component] = names
-	}
-	if !names[name] {
-		if len(names) >= maxUserMetrics {
-			return false
+// UserMetrics returns every user metric the tasks of this worker
+// recorded, sorted by component, name and task.
+func (w *Worker) UserMetrics() []UserMetric {
+	var out []UserMetric
+	for _, s := range w.metrics.Snapshot(time.Now()) {
+		for _, x := range s.Series {
+			if !x.User {
+				continue
+			}
+			m := UserMetric{Component: s.Component, Task: s.FirstTask, Name: x.Name}
+			switch x.Kind {
+			case metrics.KindCounter:
+				m.Value = x.Counts[metrics.WindowAllTime]
+			case metrics.KindGauge:
+				m.Value = x.Value
+			case metrics.KindHistogram:
+				h := HistogramValue{Count: x.Counts[metrics.WindowAllTime], Mean: x.Mean(metrics.WindowAllTime)}
+				if x.Histogram != nil {
+					h.P50, h.P99 = x.Histogram.Quantile(0.5), x.Histogram.Quantile(0.99)
+				}
+				m.Value = h
+			}
+			out = append(out, m)
 		}
-		names[name] = true
 	}
-	return true
-}
-
-func (m *userMetrics) snapshot() []UserMetric {
-	m.mu.Lock()
-	out := make([]UserMetric, 0, len(m.values))
-	for k, v := range m.values {
-		out = append(out, UserMetric{Component: k.component, Task: k.task, Name: k.name, Value: v})
-	}
-	m.mu.Unlock()
 	slices.SortFunc(out, func(a, b UserMetric) int {
 		return cmp.Or(cmp.Compare(a.Component, b.Component), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Task, b.Task))
 	})
 	return out
 }
 
-// UserMetrics returns the last value of every metric the tasks of this
-// worker recorded, sorted by component, name and task.
-func (w *Worker) UserMetrics() []UserMetric { return w.userMetrics.snapshot() }
+// RecordMetric updates a user metric of the task: a shell child's metrics
+// command (shell.MetricsRecorder), or a Go component's
+// TaskContext.RecordMetric. A refused or dropped update is counted and
+// logged once by the registry; the component goes on.
+func (e *emitter) RecordMetric(name string, params any) {
+	_ = e.m.Record(name, params)
+}
 
-// RecordMetric records a metric of the task: a shell child's metrics
-// command (shell.MetricsRecorder).
-func (e *emitter) RecordMetric(name string, value any) {
-	if !e.w.userMetrics.set(e.comp, e.task, name, value) {
-		e.w.log.Warn("too many metric names, metric ignored", "component", e.comp, "task", e.task, "metric", name, "limit", maxUserMetrics)
+// addUserCount adds n to the task's user counter name; the registry
+// counts and logs a refused counter, and the task goes on.
+func (e *emitter) addUserCount(name string, n int64) {
+	if c, err := e.m.UserCounter(name); err == nil {
+		c.Add(n)
 	}
 }
 
 // droppedDirect counts a direct emit to a task that does not subscribe
 // to the stream, and logs the first ones.
 func (e *emitter) droppedDirect(stream string, task int) {
-	n := e.w.userMetrics.add(e.comp, e.task, MetricDroppedDirectEmits, 1)
-	if n&(n-1) == 0 { // 1, 2, 4, 8...: visible, never a flood
+	c, err := e.m.UserCounter(MetricDroppedDirectEmits)
+	if err != nil {
+		return
+	}
+	c.Inc()
+	if n := c.Value(); n&(n-1) == 0 { // 1, 2, 4, 8...: visible, never a flood
 		e.w.log.Warn("dropped a direct emit to a task that does not subscribe to the stream",
 			"component", e.comp, "task", e.task, "stream", stream, "target", task, "dropped", n)
 	}

@@ -168,7 +168,7 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 
 func (b *windowedBolt) act(res window.Result[*windowed]) {
 	if len(res.Dropped) > 0 {
-		b.out.w.userMetrics.add(b.comp, b.task, MetricWindowDropped, int64(len(res.Dropped)))
+		b.out.addUserCount(MetricWindowDropped, int64(len(res.Dropped)))
 		for _, e := range res.Dropped {
 			b.out.Fail(e.t)
 		}
@@ -176,7 +176,7 @@ func (b *windowedBolt) act(res window.Result[*windowed]) {
 			b.comp, b.task, len(res.Dropped), b.spec.MaxTuples, window.KeyMaxTuples))
 	}
 	if len(res.Late) > 0 {
-		b.out.w.userMetrics.add(b.comp, b.task, MetricWindowLate, int64(len(res.Late)))
+		b.out.addUserCount(MetricWindowLate, int64(len(res.Late)))
 	}
 	for _, e := range res.Late {
 		if b.spec.LateStream != "" {

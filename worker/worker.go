@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/shell"
 	"github.com/squallstream/squall/topology"
 )
@@ -117,8 +118,8 @@ type Worker struct {
 	localAckers []uint64
 	// writeTimeout bounds every write to another worker.
 	writeTimeout time.Duration
-	// userMetrics holds the metrics tasks record.
-	userMetrics userMetrics
+	// metrics holds every task's built-in and user metrics.
+	metrics *metrics.Registry
 	// backlogs holds, by task id, the bolts that hold tuples of their own
 	// (taskLoad), indexed once by backlogsOnce.
 	backlogsOnce sync.Once
@@ -140,6 +141,10 @@ func New(cfg Config) (*Worker, error) {
 		topology.KeyStormID:      cfg.StormID,
 	})
 	if err := topology.CheckConfig(conf); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	maxUser, err := metrics.MaxUserMetricsFrom(conf)
+	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	ackers, set := conf.IntOK(topology.KeyAckerExecutors)
@@ -167,6 +172,7 @@ func New(cfg Config) (*Worker, error) {
 		started:    make(chan struct{}),
 
 		writeTimeout: peerWriteTimeout,
+		metrics:      metrics.NewRegistry(metrics.Config{Topology: cfg.StormID, MaxUserMetrics: maxUser, Logger: cfg.Logger.With("topology", cfg.StormID)}, time.Now()),
 		boltWait:     boltWait,
 		backpressure: backpressure,
 	}
@@ -301,7 +307,9 @@ func (w *Worker) componentConfig(c *topology.Component) topology.Config {
 }
 
 func (w *Worker) taskContext(c *topology.Component, task int) *topology.TaskContext {
+	m := w.metrics.Task(c.ID, task)
 	return &topology.TaskContext{
+		RecordMetric: func(name string, params any) { _ = m.Record(name, params) },
 		Topology:     w.topo,
 		Tasks:        w.tasks,
 		TaskID:       task,
@@ -607,7 +615,7 @@ func (w *Worker) Stats() []ComponentStats {
 			addOut(s, t.out.routes)
 			for i := range t.out.inputs {
 				in := t.out.inputs[i].Load()
-				if in == nil || in.executed.Load() == 0 && in.acked.Load() == 0 && in.failed.Load() == 0 {
+				if in == nil || in.executed.Value() == 0 && in.acked.Value() == 0 && in.failed.Value() == 0 {
 					continue
 				}
 				ss := s.Streams[streamName[i]]

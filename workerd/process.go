@@ -45,6 +45,10 @@ type ProcessConfig struct {
 	// Host is this node's name, reported with errors.
 	Host   string
 	Logger *slog.Logger
+	// Level, if set, is the level of Logger's handler: the worker sets it
+	// as the topology's log config says (Storm's set_log_level), and back
+	// to the level it had at start when a setting ends.
+	Level *slog.LevelVar
 }
 
 // ErrReassigned is returned by RunProcess when the worker's slot no longer
@@ -142,6 +146,10 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	defer cancel(nil)
 	pr := &process{cfg: cfg, w: w, log: log, workerDir: workerDir, mine: p, started: time.Now(), version: asg.Version}
 	var wg sync.WaitGroup
+	if pr.metricsAddr, err = pr.observe(ctx, &wg, cfg.Conf.Merge(topo.Config)); err != nil {
+		// The topology runs without: its metrics still reach nimbus.
+		log.Warn("metrics exposition and reporters not started", "err", err)
+	}
 	wg.Go(func() { rep.run(ctx) })
 	wg.Go(func() { pr.fileHeartbeats(ctx) })
 	wg.Go(func() { pr.stateHeartbeats(ctx) })
@@ -227,6 +235,8 @@ type process struct {
 	mine      slotPlacement
 	started   time.Time
 	version   int64
+	// metricsAddr is where the worker serves /metrics, on loopback.
+	metricsAddr string
 }
 
 // fileHeartbeats keeps the heartbeat file the supervisor watches fresh.
@@ -241,7 +251,8 @@ func (p *process) fileHeartbeats(ctx context.Context) {
 			ready = true
 		default:
 		}
-		hb := layout.Heartbeat{StormID: p.cfg.StormID, Port: p.cfg.Port, Pid: os.Getpid(), Time: time.Now(), Ready: ready}
+		hb := layout.Heartbeat{StormID: p.cfg.StormID, Port: p.cfg.Port, Pid: os.Getpid(), Time: time.Now(), Ready: ready,
+			MetricsAddr: p.metricsAddr}
 		if err := layout.WriteJSON(layout.HeartbeatFile(p.workerDir), hb); err != nil {
 			p.log.Warn("write heartbeat file", "err", err)
 		}
@@ -264,16 +275,22 @@ func (p *process) stateHeartbeats(ctx context.Context) {
 	every := p.cfg.Conf.Seconds(topology.KeyTaskHeartbeatFreqSecs, 3*time.Second)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	warned := false
 	for {
-		up := time.Since(p.started)
+		now := time.Now()
+		stats, dropped := capStats(p.w.ExecutorSnapshots(now), MaxHeartbeatStatsBytes)
+		if dropped != "" && !warned {
+			warned = true
+			p.log.Warn("heartbeat stats too large: left out of heartbeats, still in /metrics", "left_out", dropped, "limit_bytes", MaxHeartbeatStatsBytes)
+		}
 		hb := cluster.WorkerHeartbeat{
-			TopologyID: p.cfg.StormID,
-			NodeID:     p.cfg.NodeID,
-			Port:       p.cfg.Port,
-			Executors:  p.mine.executors,
-			Time:       time.Now(),
-			UptimeSecs: int64(up.Seconds()),
-			Stats:      ClusterStats(p.w.Stats(), up),
+			TopologyID:    p.cfg.StormID,
+			NodeID:        p.cfg.NodeID,
+			Port:          p.cfg.Port,
+			Executors:     p.mine.executors,
+			Time:          now,
+			UptimeSecs:    int64(now.Sub(p.started).Seconds()),
+			ExecutorStats: stats,
 		}
 		if err := p.cfg.State.PutWorkerHeartbeat(ctx, hb); err != nil && ctx.Err() == nil {
 			p.log.Warn("write worker heartbeat", "err", err)
@@ -290,8 +307,13 @@ func (p *process) stateHeartbeats(ctx context.Context) {
 // followTopology activates and deactivates the spouts as the topology's
 // status changes.
 func (p *process) followTopology(ctx context.Context) {
+	levels := newLevelFollower(p.cfg.Level, p.log)
+	defer levels.stop()
 	for range p.cfg.State.WatchTopologies(ctx) {
 		rec, err := p.cfg.State.GetTopology(ctx, p.cfg.StormID)
+		if err == nil {
+			levels.follow(rec.LogConfig)
+		}
 		switch {
 		case errors.Is(err, cluster.ErrNotFound):
 			p.w.Deactivate() // removed: the supervisor stops this worker

@@ -5,17 +5,21 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
 )
@@ -131,22 +135,28 @@ func (f *processFixture) run(t *testing.T, ctx context.Context, i int) <-chan er
 	return done
 }
 
+// streamTotals are a component's all-time counts in the heartbeats.
+type streamTotals struct{ Emitted, Executed, Acked, Failed int64 }
+
 // totals sums a component's statistics over the worker heartbeats.
-func (f *processFixture) totals(t *testing.T, component string) cluster.StreamStats {
+func (f *processFixture) totals(t *testing.T, component string) streamTotals {
 	hbs, err := f.state.ListWorkerHeartbeats(context.Background(), f.stormID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s cluster.StreamStats
+	var s streamTotals
+	// The counter's own output is not counted: count its input.
+	keep := func(stream string) bool { return component != "count" || stream != "default" }
 	for _, hb := range hbs {
-		for key, st := range hb.Stats[component].Streams {
-			if component == "count" && key == "default" {
-				continue // the counter's own output; count its input
+		for _, ex := range hb.ExecutorStats {
+			if ex.Component != component {
+				continue
 			}
-			s.Emitted += st.Emitted
-			s.Executed += st.Executed
-			s.Acked += st.Acked
-			s.Failed += st.Failed
+			all := func(name string) int64 { return ex.Total(name, keep).Counts[metrics.WindowAllTime] }
+			s.Emitted += all(metrics.Emitted)
+			s.Executed += all(metrics.Executed)
+			s.Acked += all(metrics.Acked)
+			s.Failed += all(metrics.Failed)
 		}
 	}
 	return s
@@ -158,7 +168,7 @@ func TestWorkerProcesses(t *testing.T) {
 	defer cancel()
 	done0, done1 := f.run(t, ctx, 0), f.run(t, ctx, 1)
 	// Each worker heartbeats on its own clock: wait for both to tell.
-	var spout, count cluster.StreamStats
+	var spout, count streamTotals
 	defer func() {
 		if t.Failed() {
 			t.Logf("last heartbeats: sentences %+v, count %+v", spout, count)
@@ -171,6 +181,9 @@ func TestWorkerProcesses(t *testing.T) {
 	var hb layout.Heartbeat
 	if err := layout.ReadJSON(layout.HeartbeatFile(layout.WorkerDir(f.localDir, "w1")), &hb); err != nil || !hb.Ready || hb.Port != f.ports[1] {
 		t.Errorf("heartbeat file = %+v, %v; want a ready worker on port %d", hb, err, f.ports[1])
+	}
+	if executed := scrapeExecuted(t, hb.MetricsAddr, "count"); executed != 3000 {
+		t.Errorf("/metrics of worker 1 at %q: count executed %v, want 3000", hb.MetricsAddr, executed)
 	}
 
 	// Moving the counters' slot reassigns worker 1, which stops.
@@ -236,4 +249,32 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// scrapeExecuted reads a worker's /metrics, which must be on loopback,
+// and adds up squall_executed_total of component.
+func scrapeExecuted(t *testing.T, addr, component string) float64 {
+	t.Helper()
+	if host, _, err := net.SplitHostPort(addr); err != nil || host != "127.0.0.1" {
+		t.Fatalf("worker serves /metrics on %q, want loopback", addr)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	var n float64
+	for _, m := range families["squall_executed_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "component" && l.GetValue() == component {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	sqcluster "github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/metrics"
 )
 
 // spoutEmitted returns what a topology's spouts emitted, as nimbus shows it.
@@ -92,13 +93,16 @@ func (c *cluster) workersFollowAssignment(st sqcluster.State, id, component stri
 				problems = append(problems, fmt.Sprintf("worker %v runs %v, assigned %v", slot, hb.Executors, want))
 				continue
 			}
-			cs, runs := hb.Stats[component]
+			var executed int64
+			runs := false
+			for _, ex := range hb.ExecutorStats {
+				if ex.Component == component {
+					runs = true
+					executed += ex.Total(metrics.Executed, nil).Counts[metrics.WindowAllTime]
+				}
+			}
 			if !runs {
 				continue
-			}
-			var executed int64
-			for _, s := range cs.Streams {
-				executed += s.Executed
 			}
 			if f, seen := first[slot]; !seen || executed < f {
 				first[slot] = executed // first seen, or restarted

@@ -190,6 +190,7 @@ func newCluster(t *testing.T, supervisors int, opts ...clusterOption) *cluster {
 		sconf := c.writeConf(fmt.Sprintf("supervisor%d", i), map[string]any{
 			"storm.local.dir":        local,
 			"supervisor.slots.ports": []any{ports[0], ports[1]},
+			"logviewer.port":         0,
 		})
 		s := &supervisorProc{localDir: local, ports: ports, conf: sconf}
 		s.daemon = c.startSupervisor(s)

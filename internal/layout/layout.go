@@ -95,6 +95,9 @@ type Heartbeat struct {
 	Time    time.Time `json:"time"`
 	// Ready is set once every task of the worker started.
 	Ready bool `json:"ready"`
+	// MetricsAddr is the loopback host:port where the worker serves
+	// /metrics, for its supervisor to gather.
+	MetricsAddr string `json:"metricsAddr,omitempty"`
 }
 
 // WriteJSON writes v to path atomically.

@@ -34,6 +34,7 @@ type devClusterOptions struct {
 	zkPort     int
 	nimbusPort int
 	uiPort     int
+	lvPort     int
 	ports      []int
 	logLevel   string
 	drpc       devDRPCFlags
@@ -70,6 +71,7 @@ on Ctrl-C are all it can remove.`,
 	f.IntVar(&o.zkPort, "zookeeper-port", 2181, "port of the ZooKeeper to start (0: any free port)")
 	f.IntVar(&o.nimbusPort, "nimbus-port", 6627, "nimbus's gRPC port (nimbus.grpc.port; 0: any free port)")
 	f.IntVar(&o.uiPort, "ui-port", 8080, "the REST API's port (ui.port; 0: any free port)")
+	f.IntVar(&o.lvPort, "logviewer-port", 8000, "the supervisor's logviewer and /metrics port (logviewer.port; 0: any free port)")
 	f.IntSliceVar(&o.ports, "ports", []int{6700, 6701, 6702, 6703}, "the supervisor's worker ports (supervisor.slots.ports)")
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level of the daemons: debug, info, warn or error")
 	o.drpc.register(f)
@@ -123,6 +125,7 @@ func runDevCluster(ctx context.Context, o devClusterOptions, stdout, stderr io.W
 		topology.KeyNimbusSeeds:          []any{"127.0.0.1"},
 		topology.KeyNimbusGRPCPort:       o.nimbusPort,
 		topology.KeyUIPort:               o.uiPort,
+		keyLogViewerPort:                 o.lvPort,
 		topology.KeySupervisorSlotsPorts: ports,
 		topology.KeyLocalDir:             filepath.Join(dir, "local"),
 		topology.KeyLocalHostname:        "127.0.0.1",

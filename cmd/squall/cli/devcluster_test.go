@@ -32,7 +32,7 @@ func startDevCluster(t *testing.T, dir string) *devCluster {
 	defer f.Close()
 	ports := freePorts(t, 2)
 	cmd := exec.Command(os.Args[0], "dev-cluster", "--dir", dir, "--zookeeper-port", "0", "--nimbus-port", "0",
-		"--ui-port", "0", "--ports", strconv.Itoa(ports[0])+","+strconv.Itoa(ports[1]), "--log-level", "info")
+		"--ui-port", "0", "--logviewer-port", "0", "--ports", strconv.Itoa(ports[0])+","+strconv.Itoa(ports[1]), "--log-level", "info")
 	cmd.Env = append(os.Environ(), envAsSquall+"=1")
 	cmd.Stdout, cmd.Stderr = f, f
 	proc, err := procgroup.Start(cmd)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/squallstream/squall/internal/logfile"
+	"github.com/squallstream/squall/internal/logline"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -66,11 +67,14 @@ func captureOutput(path string, conf topology.Config) (io.Writer, func(), error)
 	return w, func() { stop() }, nil
 }
 
-// loggerTo returns a text logger writing to w at the named level.
-func loggerTo(w io.Writer, level string) (*slog.Logger, error) {
+// loglineLoggerTo returns a logger writing lines of internal/logline's
+// format to w at the named level, and the level, which may change.
+func loglineLoggerTo(w io.Writer, level string) (*slog.Logger, *slog.LevelVar, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: redact.Attr})), nil
+	lv := new(slog.LevelVar)
+	lv.Set(l)
+	return slog.New(logline.NewHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: redact.Attr})), lv, nil
 }

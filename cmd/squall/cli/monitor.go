@@ -58,7 +58,7 @@ func (o *monitorOptions) run(cmd *cobra.Command, name string) error {
 	if err != nil {
 		return err
 	}
-	sample := func() (int64, int32, time.Time, error) {
+	sample := func() (monitorSample, error) {
 		var resp *api.GetComponentResponse
 		err := o.call(cmd.Context(), conf, func(ctx context.Context, c api.NimbusClient) error {
 			var err error
@@ -66,25 +66,18 @@ func (o *monitorOptions) run(cmd *cobra.Command, name string) error {
 			return err
 		})
 		if err != nil {
-			return 0, 0, time.Time{}, err
+			return monitorSample{}, err
 		}
-		for _, s := range resp.GetOutputStats() {
-			if s.GetStream() == o.stream {
-				if o.watch == "transferred" {
-					return s.GetTransferred(), resp.GetExecutors(), time.Now(), nil
-				}
-				return s.GetEmitted(), resp.GetExecutors(), time.Now(), nil
-			}
-		}
-		return 0, resp.GetExecutors(), time.Now(), nil
+		return o.sampleOf(resp, time.Now()), nil
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "topology\tcomponent\tparallelism\tstream\ttime-diff ms\t"+o.watch+"\tthroughput (Kt/s)")
+	fmt.Fprintln(tw, "topology\tcomponent\tparallelism\tstream\ttime-diff ms\t"+o.watch+"\tthroughput (Kt/s)\tlatency ms (10m)\tp50 ms\tp99 ms")
 	tw.Flush()
-	prev, _, prevAt, err := sample()
+	first, err := sample()
 	if err != nil {
 		return err
 	}
+	prev, prevAt := first.count, first.at
 	tick := time.NewTicker(time.Duration(o.interval))
 	defer tick.Stop()
 	for n := 0; o.count == 0 || n < o.count; n++ {
@@ -93,17 +86,58 @@ func (o *monitorOptions) run(cmd *cobra.Command, name string) error {
 			return nil
 		case <-tick.C:
 		}
-		cur, par, at, err := sample()
+		s, err := sample()
 		if err != nil {
 			return err
 		}
-		diff := at.Sub(prevAt)
-		rate := float64(cur-prev) / diff.Seconds() / 1000
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%.3f\n", name, o.component, par, o.stream, diff.Milliseconds(), cur-prev, rate)
+		diff := s.at.Sub(prevAt)
+		rate := float64(s.count-prev) / diff.Seconds() / 1000
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%.3f\t%s\t%s\t%s\n", name, o.component, s.parallelism, o.stream,
+			diff.Milliseconds(), s.count-prev, rate, s.latency, s.p50, s.p99)
 		tw.Flush()
-		prev, prevAt = cur, at
+		prev, prevAt = s.count, s.at
 	}
 	return nil
+}
+
+// monitorSample is what one look at a component tells the monitor. The
+// latency is a spout's complete latency or a bolt's execute latency: its
+// mean over the last 10 minutes, its percentiles over all time (nimbus
+// has all-time histograms only).
+type monitorSample struct {
+	count             int64
+	parallelism       int32
+	at                time.Time
+	latency, p50, p99 string
+}
+
+func (o *monitorOptions) sampleOf(resp *api.GetComponentResponse, at time.Time) monitorSample {
+	s := monitorSample{parallelism: resp.GetExecutors(), at: at, latency: "-", p50: "-", p99: "-"}
+	for _, out := range resp.GetOutputStats() {
+		if out.GetStream() == o.stream {
+			s.count = out.GetEmitted()
+			if o.watch == "transferred" {
+				s.count = out.GetTransferred()
+			}
+		}
+	}
+	for _, w := range resp.GetSpoutSummary() {
+		switch w.GetWindow() {
+		case "600":
+			s.latency = w.GetCompleteLatency()
+		case api.WindowAllTime:
+			s.p50, s.p99 = w.GetCompleteLatencyP50(), w.GetCompleteLatencyP99()
+		}
+	}
+	for _, w := range resp.GetBoltStats() {
+		switch w.GetWindow() {
+		case "600":
+			s.latency = w.GetExecuteLatency()
+		case api.WindowAllTime:
+			s.p50, s.p99 = w.GetExecuteLatencyP50(), w.GetExecuteLatencyP99()
+		}
+	}
+	return s
 }
 
 // secondsFlag is a duration given in seconds, as Storm's command line

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
@@ -197,9 +198,9 @@ type history struct {
 // point is a component's cumulative figures at one update.
 type point struct {
 	at    time.Time
-	count int64   // emitted (spouts) or executed (bolts)
-	busy  int64   // BusyNanos
-	lat   []int64 // latency histogram: complete (spouts), execute (bolts)
+	count int64                     // emitted (spouts) or executed (bolts)
+	busy  int64                     // BusyNanos
+	lat   metrics.HistogramSnapshot // latency: complete (spouts), execute (bolts)
 }
 
 // row is one component's line of the table.
@@ -248,7 +249,7 @@ func (p *progress) observe(stats []worker.ComponentStats, crashing map[string]st
 			acked: t.Acked, failed: t.Failed, errors: c.Errors, crashing: crashing[c.Component],
 			rate: perSecond(pt.count-first.count, elapsed), spark: sparkline(h.rates)}
 		recent := histogramDelta(pt.lat, first.lat)
-		r.p50, r.p99 = worker.Percentile(recent, 0.5), worker.Percentile(recent, 0.99)
+		r.p50, r.p99 = time.Duration(recent.Quantile(0.5)), time.Duration(recent.Quantile(0.99))
 		if c.Spout {
 			r.kind = "spout"
 		} else if elapsed > 0 {
@@ -285,14 +286,22 @@ func perSecond(n int64, d time.Duration) float64 {
 	return float64(n) / d.Seconds()
 }
 
-// histogramDelta returns the bucket counts of now less those of then.
-func histogramDelta(now, then []int64) []int64 {
-	if then == nil || len(then) != len(now) {
+// histogramDelta returns the samples of now that then had not seen. A
+// bucket that shrank (a restarted worker) counts nothing.
+func histogramDelta(now, then metrics.HistogramSnapshot) metrics.HistogramSnapshot {
+	if then.Count == 0 {
 		return now
 	}
-	out := make([]int64, len(now))
-	for i := range now {
-		out[i] = now[i] - then[i]
+	seen := make(map[int]int64, len(then.Buckets))
+	for _, b := range then.Buckets {
+		seen[b.Index] = b.Count
+	}
+	out := metrics.HistogramSnapshot{Sum: max(now.Sum-then.Sum, 0)}
+	for _, b := range now.Buckets {
+		if n := b.Count - seen[b.Index]; n > 0 {
+			out.Buckets = append(out.Buckets, metrics.Bucket{Index: b.Index, Count: n})
+			out.Count += n
+		}
 	}
 	return out
 }
@@ -472,14 +481,14 @@ func (p *progress) summary(w io.Writer, stats []worker.ComponentStats, errs map[
 		t := c.Totals()
 		r := row{name: c.Component, kind: "bolt", tasks: c.Tasks, emitted: t.Emitted, executed: t.Executed,
 			acked: t.Acked, failed: t.Failed, errors: c.Errors}
-		lat := t.ExecuteHistogram
 		if c.Spout {
-			r.kind, r.rate, lat = "spout", float64(t.Emitted)/secs, t.CompleteHistogram
+			r.kind, r.rate = "spout", float64(t.Emitted)/secs
+			r.p50, r.p99 = t.CompletePercentile(0.5), t.CompletePercentile(0.99)
 		} else {
 			r.rate = float64(t.Executed) / secs
 			r.capacity = float64(c.BusyNanos) / (secs * 1e9 * float64(max(c.Tasks, 1)))
+			r.p50, r.p99 = t.ExecutePercentile(0.5), t.ExecutePercentile(0.99)
 		}
-		r.p50, r.p99 = worker.Percentile(lat, 0.5), worker.Percentile(lat, 0.99)
 		rows = append(rows, r)
 	}
 	p.sort(rows)

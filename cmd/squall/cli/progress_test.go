@@ -16,6 +16,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
@@ -55,27 +56,15 @@ func TestComponentRanks(t *testing.T) {
 }
 
 // hist returns a latency histogram of n samples of d each.
-func hist(d time.Duration, n int64) []int64 {
-	out := make([]int64, 512)
-	for b := range out {
-		if b >= 8 && b < 24 {
-			continue // buckets no duration falls in
-		}
-		if worker.Percentile(onlyBucket(b), 0.5) >= d {
-			out[b] = n
-			return out
-		}
+func hist(d time.Duration, n int64) metrics.HistogramSnapshot {
+	var h metrics.Histogram
+	for range n {
+		h.ObserveDuration(d)
 	}
-	return out
+	return h.Snapshot()
 }
 
-func onlyBucket(b int) []int64 {
-	h := make([]int64, 512)
-	h[b] = 1
-	return h
-}
-
-func stats(spoutEmitted, boltExecuted, busy int64, spoutLat, boltLat []int64) []worker.ComponentStats {
+func stats(spoutEmitted, boltExecuted, busy int64, spoutLat, boltLat metrics.HistogramSnapshot) []worker.ComponentStats {
 	return []worker.ComponentStats{
 		{Component: "b", Tasks: 1, BusyNanos: busy, Streams: map[string]*worker.StreamStats{
 			"a:default": {Executed: boltExecuted, ExecuteHistogram: boltLat}}},
@@ -97,10 +86,7 @@ func TestProgressObserve(t *testing.T) {
 	for i := int64(1); i <= 20; i++ {
 		lat := hist(100*time.Millisecond, min(i, 10)*100)
 		if i > 10 {
-			fast := hist(time.Millisecond, (i-10)*100)
-			for b := range lat {
-				lat[b] += fast[b]
-			}
+			lat = lat.Merge(hist(time.Millisecond, (i-10)*100))
 		}
 		rows = p.observe(stats(i*1000, i*500, i*int64(800*time.Millisecond), lat, lat), map[string]string{"a": "task 3: 5 failures"},
 			t0.Add(time.Duration(i)*time.Second))
@@ -173,7 +159,7 @@ func TestProgressLive(t *testing.T) {
 	p := newProgress(&out, true, "t-1-1", threeStage())
 	p.start = time.Now().Add(-time.Second)
 	p.columns = func() int { return 60 }
-	p.update(stats(100, 50, int64(900*time.Millisecond), nil, nil), nil)
+	p.update(stats(100, 50, int64(900*time.Millisecond), metrics.HistogramSnapshot{}, metrics.HistogramSnapshot{}), nil)
 	table := out.String()
 	if !strings.Contains(table, "\x1b[1;41;97m") {
 		t.Errorf("a bolt at capacity 0.9 is not highlighted:\n%q", table)

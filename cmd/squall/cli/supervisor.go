@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/internal/logfile"
+	"github.com/squallstream/squall/logviewer"
 	"github.com/squallstream/squall/supervisor"
 	"github.com/squallstream/squall/topology"
 )
@@ -21,6 +23,13 @@ import (
 // keyWorkerShutdownSleepSecs is Storm's name for how long a worker has
 // between SIGTERM and SIGKILL.
 const keyWorkerShutdownSleepSecs = "supervisor.worker.shutdown.sleep.secs"
+
+// keyLogViewerPort is Storm's port of a node's logviewer; keyLogViewerHost
+// (squall's) the address it binds.
+const (
+	keyLogViewerPort = "logviewer.port"
+	keyLogViewerHost = "logviewer.host"
+)
 
 // keyLogMaxPerWorkerMB is Storm's bound on one worker's log directory.
 const keyLogMaxPerWorkerMB = "logviewer.max.per.worker.logs.size.mb"
@@ -50,7 +59,11 @@ supervisor started again on the same storm.local.dir adopts them
 (--kill-workers stops them instead). Once registered, the supervisor prints
 one line on stderr:
 
-  supervisor node=NODE-ID host=HOST ports=6700,6701 local-dir=DIR`,
+  supervisor node=NODE-ID host=HOST ports=6700,6701 local-dir=DIR logviewer=ADDR
+
+The logviewer (logviewer.port, default 8000, on logviewer.host, default
+127.0.0.1) serves the node's logs on Storm's logviewer paths and, at
+/metrics, the node's and its workers' metrics for Prometheus.`,
 		Example: `  squall supervisor
   squall supervisor --config /etc/squall/squall.yaml --host worker1.example.com
   squall supervisor -c 'supervisor.slots.ports=[6700,6701]' -c storm.local.dir=/var/lib/squall`,
@@ -99,8 +112,8 @@ func runSupervisor(ctx context.Context, o supervisorOptions, stderr io.Writer) e
 		for i, p := range cfg.Ports {
 			ports[i] = strconv.Itoa(p)
 		}
-		fmt.Fprintf(stderr, "supervisor node=%s host=%s ports=%s local-dir=%s\n",
-			s.NodeID(), cfg.Host, strings.Join(ports, ","), s.LocalDir())
+		fmt.Fprintf(stderr, "supervisor node=%s host=%s ports=%s local-dir=%s logviewer=%s\n",
+			s.NodeID(), cfg.Host, strings.Join(ports, ","), s.LocalDir(), s.LogViewerAddr())
 		return <-done
 	case err := <-done:
 		return err
@@ -159,6 +172,14 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 	if cfg.Credentials, err = auth.ClientSettingsFromConfig(conf); err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
+	// The node's logviewer: Storm's logviewer.port (0 picks a free port)
+	// on squall's logviewer.host, loopback unless configured otherwise.
+	lv := logviewer.DefaultConfig()
+	lv.Addr = net.JoinHostPort(conf.String(keyLogViewerHost, "127.0.0.1"), strconv.Itoa(conf.Int(keyLogViewerPort, 8000)))
+	if err := auth.CheckExposure("logviewer", lv.Addr, false, false, false); err != nil {
+		return cfg, err
+	}
+	cfg.LogViewer = &lv
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}

@@ -42,7 +42,9 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 				defer restore()
 				logTo = w
 			}
-			log, err := loggerTo(logTo, o.logLevel)
+			// Worker logs are in logline's format, so that the
+			// logviewer and squall logs filter them by component and task.
+			log, level, err := loglineLoggerTo(logTo, o.logLevel)
 			if err != nil {
 				return err
 			}
@@ -62,7 +64,7 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 			defer state.Close()
 			err = workerd.RunProcess(cmd.Context(), workerd.ProcessConfig{
 				StormID: o.stormID, NodeID: o.node, Port: o.port, WorkerID: o.workerID, LocalDir: localDir,
-				Conf: conf, Registry: deps.Registry, State: state, Host: hostname(conf), Logger: log,
+				Conf: conf, Registry: deps.Registry, State: state, Host: hostname(conf), Logger: log, Level: level,
 			})
 			if errors.Is(err, workerd.ErrReassigned) {
 				log.Info("worker stopping", "reason", err)

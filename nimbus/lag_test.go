@@ -1,0 +1,65 @@
+package nimbus
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/metrics"
+)
+
+// lagSnapshot is a spout executor's snapshot with lag gauges recorded as
+// the Kafka spout records them.
+func lagSnapshot(t *testing.T, gauges map[string]float64) metrics.Snapshot {
+	t.Helper()
+	reg := metrics.NewRegistry(metrics.Config{}, t0)
+	task := reg.Task("orders", 1)
+	for name, v := range gauges {
+		if err := task.Record(name, map[string]any{"type": "gauge", "value": v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	task.Counter(metrics.Emitted, "default").Add(5)
+	return reg.Snapshot(t0)[0]
+}
+
+// t0 is when the lag snapshots are read.
+var t0 = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+
+func TestLagResult(t *testing.T) {
+	old := lagSnapshot(t, map[string]float64{
+		"orders/partition_0/latestCompletedOffset": 90, "orders/partition_0/latestTimeOffset": 100, "orders/partition_0/spoutLag": 10,
+		"orders/partition_1/latestCompletedOffset": 40, "orders/partition_1/latestTimeOffset": 50, "orders/partition_1/spoutLag": 10,
+	})
+	// Partition 1 moved to the other task, which committed further.
+	moved := lagSnapshot(t, map[string]float64{
+		"orders/partition_1/latestCompletedOffset": 48, "orders/partition_1/latestTimeOffset": 50, "orders/partition_1/spoutLag": 2,
+		"audit/partition_0/latestTimeOffset": 7, "audit/partition_0/spoutLag": 7, // never committed
+		"words-seen": 3,
+	})
+	got, err := json.Marshal(lagResult([]metrics.Snapshot{old, moved}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"audit":{"0":{"consumerCommittedOffset":-1,"lag":7,"logHeadOffset":7}},` +
+		`"orders":{"0":{"consumerCommittedOffset":90,"lag":10,"logHeadOffset":100},"1":{"consumerCommittedOffset":48,"lag":2,"logHeadOffset":50}}}`
+	if string(got) != want {
+		t.Errorf("lagResult() = %s\nwant %s", got, want)
+	}
+	if r := lagResult([]metrics.Snapshot{lagSnapshot(t, nil)}); len(r) != 0 {
+		t.Errorf("lagResult(no lag metrics) = %v, want empty", r)
+	}
+}
+
+// TestTopologyLagWithoutKafka: a topology without Kafka spouts has no lag
+// to show, as Storm answers.
+func TestTopologyLagWithoutKafka(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t)
+	id, _ := statsTopology(t, n, mem)
+	s, err := n.GetTopologyLag(t.Context(), &api.GetTopologyLagRequest{Id: id})
+	if err != nil || len(s.GetFields()) != 0 {
+		t.Errorf("GetTopologyLag = %v, %v; want {}", s, err)
+	}
+}
