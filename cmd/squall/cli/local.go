@@ -85,26 +85,17 @@ summary is printed in both cases.`,
 }
 
 func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path string, stdout, stderr io.Writer) error {
-	src, err := locateTopology(path)
-	if err != nil {
-		return err
-	}
-	topo, err := o.load(src, reg)
+	src, topo, err := o.loadAt(path, reg)
 	if err != nil {
 		return err
 	}
 	warnLint(stderr, src, o.topologyFlags, reg)
-	overrides, err := o.overrides()
-	if err != nil {
-		return err
-	}
-	topo.Config = topo.Config.Merge(overrides) // -c wins over the file
 	stormID := fmt.Sprintf("%s-1-%d", topo.Name, time.Now().Unix())
 
 	stdoutRestore := func() {}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	level, err := parseLogLevel(o.logLevel)
+	if err != nil {
+		return err
 	}
 	var att *attachment
 	if o.attach != "" {

@@ -30,9 +30,9 @@ func (f *logFlags) register(fs *pflag.FlagSet, levelUsage string) {
 
 // open returns the daemon's logger and what closes its file.
 func (f *logFlags) open(conf topology.Config) (*slog.Logger, func(), error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(f.level)); err != nil {
-		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.level)
+	l, err := parseLogLevel(f.level)
+	if err != nil {
+		return nil, nil, err
 	}
 	var w io.Writer = os.Stderr
 	closeLog := func() {}
@@ -70,11 +70,20 @@ func captureOutput(path string, conf topology.Config) (io.Writer, func(), error)
 // loglineLoggerTo returns a logger writing lines of internal/logline's
 // format to w at the named level, and the level, which may change.
 func loglineLoggerTo(w io.Writer, level string) (*slog.Logger, *slog.LevelVar, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	l, err := parseLogLevel(level)
+	if err != nil {
+		return nil, nil, err
 	}
 	lv := new(slog.LevelVar)
 	lv.Set(l)
 	return slog.New(logline.NewHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: redact.Attr})), lv, nil
+}
+
+// parseLogLevel reads a --log-level value.
+func parseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
 }

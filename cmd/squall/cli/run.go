@@ -73,23 +73,14 @@ debugger (type c, continue, exit). --no-tty runs it without.`,
 }
 
 func (o *runOptions) run(cmd *cobra.Command, reg *topology.Registry, component string) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
-	}
-	src, err := locateTopology(o.topology)
+	level, err := parseLogLevel(o.logLevel)
 	if err != nil {
 		return err
 	}
-	topo, err := o.load(src, reg)
+	src, topo, err := o.loadAt(o.topology, reg)
 	if err != nil {
 		return err
 	}
-	overrides, err := o.overrides()
-	if err != nil {
-		return err
-	}
-	topo.Config = topo.Config.Merge(overrides)
 	in := cmd.InOrStdin()
 	var replay []*fixture.Input
 	if o.replay != "" {

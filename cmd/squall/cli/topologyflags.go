@@ -98,6 +98,26 @@ func (f *topologyFlags) load(src topologySource, reg *topology.Registry) (*topol
 	return topology.LoadFile(src.file, opts)
 }
 
+// loadAt locates the topology at path, loads it with the flags'
+// substitutions and merges the -c overrides into its configuration: they
+// win over the file.
+func (f *topologyFlags) loadAt(path string, reg *topology.Registry) (topologySource, *topology.Topology, error) {
+	src, err := locateTopology(path)
+	if err != nil {
+		return src, nil, err
+	}
+	topo, err := f.load(src, reg)
+	if err != nil {
+		return src, nil, err
+	}
+	overrides, err := f.overrides()
+	if err != nil {
+		return src, nil, err
+	}
+	topo.Config = topo.Config.Merge(overrides)
+	return src, topo, nil
+}
+
 // loadOptions are the flags' substitutions as topology.LoadOptions.
 func (f *topologyFlags) loadOptions(reg *topology.Registry) (topology.LoadOptions, error) {
 	opts := topology.LoadOptions{Registry: reg, RelativeIncludes: true}
