@@ -19,19 +19,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/squallstream/squall/internal/serverproc"
 )
 
 // Server is a running Redis server. Its methods are safe for concurrent use.
 type Server struct {
-	addr    string
-	port    int
-	logPath string
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when the process has been reaped
-	stop    sync.Once
+	*serverproc.Proc
+	addr string
+	port int
 }
 
 // Addr returns the server's client address, host:port.
@@ -40,34 +37,6 @@ func (s *Server) Addr() string { return s.addr }
 // Port returns the server's client port, so that a test can start the
 // server again where its clients expect it.
 func (s *Server) Port() int { return s.port }
-
-// Pid returns the server's process id (also its process group's).
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
-
-// Exited is closed once the server's process has been reaped.
-func (s *Server) Exited() <-chan struct{} { return s.exited }
-
-// Stop kills the server's process group with SIGKILL, as a crash would, and
-// waits for it. It is idempotent.
-func (s *Server) Stop() {
-	s.stop.Do(func() {
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
-	})
-}
-
-// LogTail returns the last n lines of the server's log.
-func (s *Server) LogTail(n int) string {
-	b, err := os.ReadFile(s.logPath)
-	if err != nil {
-		return fmt.Sprintf("(read log: %v)", err)
-	}
-	lines := strings.SplitAfter(string(b), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "")
-}
 
 // startTimeout bounds how long a server may take to answer; it usually
 // answers within milliseconds, loading a large append-only file takes
@@ -106,12 +75,7 @@ func Start(o Options) (*Server, error) {
 	if o.Dir == "" {
 		return nil, errors.New("redisserver: Options.Dir is empty")
 	}
-	for attempt := 1; ; attempt++ {
-		s, err := startOnce(o, bin, attempt)
-		if err == nil || attempt == 3 || o.Port != 0 || !strings.Contains(err.Error(), "Address already in use") {
-			return s, err
-		}
-	}
+	return serverproc.Retry(o.Port != 0, func(attempt int) (*Server, error) { return startOnce(o, bin, attempt) })
 }
 
 func findRedis() (string, error) {
@@ -131,7 +95,7 @@ func startOnce(o Options, bin string, attempt int) (*Server, error) {
 	port := o.Port
 	if port == 0 {
 		var err error
-		if port, err = freePort(); err != nil {
+		if port, err = serverproc.FreePort(); err != nil {
 			return nil, fmt.Errorf("redisserver: pick a port: %w", err)
 		}
 	}
@@ -155,50 +119,25 @@ func startOnce(o Options, bin string, attempt int) (*Server, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = o.Dir
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	proc, err := serverproc.Start(cmd, logPath)
+	if err != nil {
 		return nil, fmt.Errorf("redisserver: start %s: %w", bin, err)
 	}
-	s := &Server{
-		addr:    net.JoinHostPort(o.Host, strconv.Itoa(port)),
-		port:    port,
-		logPath: logPath,
-		cmd:     cmd,
-		exited:  make(chan struct{}),
-	}
-	go func() {
-		_ = cmd.Wait()
-		close(s.exited)
-	}()
-	if err := s.waitReady(); err != nil {
+	s := &Server{Proc: proc, addr: net.JoinHostPort(o.Host, strconv.Itoa(port)), port: port}
+	if err := s.WaitReady(startTimeout, 20*time.Millisecond, s.serving); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("redisserver: redis on %s: %w\nlog %s:\n%s", s.addr, err, logPath, s.LogTail(40))
 	}
 	return s, nil
 }
 
-// waitReady polls the server with PING until it answers PONG (not LOADING),
-// the process exits, or startTimeout passes.
-func (s *Server) waitReady() error {
-	deadline := time.Now().Add(startTimeout)
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("exited before serving (%v)", s.cmd.ProcessState)
-		default:
-		}
-		reply, err := s.Ping()
-		if err == nil && reply == "+PONG" {
-			return nil
-		}
-		last = err
-		if err == nil {
-			last = fmt.Errorf("PING answered %q", reply)
-		}
-		time.Sleep(20 * time.Millisecond)
+// serving asks the server with PING whether it serves: PONG, not LOADING.
+func (s *Server) serving() error {
+	reply, err := s.Ping()
+	if err == nil && reply != "+PONG" {
+		err = fmt.Errorf("PING answered %q", reply)
 	}
-	return fmt.Errorf("not serving after %v: %v", startTimeout, last)
+	return err
 }
 
 // Ping sends PING over a fresh connection and returns the reply line, such
@@ -215,14 +154,4 @@ func (s *Server) Ping() (string, error) {
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return strings.TrimRight(line, "\r\n"), err
-}
-
-// freePort returns a port nothing listens on right now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

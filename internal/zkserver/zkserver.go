@@ -21,44 +21,20 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/squallstream/squall/internal/serverproc"
 )
 
 // Server is a running ZooKeeper server. Its methods are safe for
 // concurrent use.
 type Server struct {
-	addr    string
-	logPath string
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when the process has been reaped
-	stop    sync.Once
+	*serverproc.Proc
+	addr string
 }
 
 // Addr returns the server's client address, host:port.
 func (s *Server) Addr() string { return s.addr }
-
-// Stop kills the server's process group and waits for it. It is idempotent.
-func (s *Server) Stop() {
-	s.stop.Do(func() {
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
-	})
-}
-
-// LogTail returns the last n lines of the server's log.
-func (s *Server) LogTail(n int) string {
-	b, err := os.ReadFile(s.logPath)
-	if err != nil {
-		return fmt.Sprintf("(read log: %v)", err)
-	}
-	lines := strings.SplitAfter(string(b), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "")
-}
 
 // startTimeout bounds how long a server may take to answer; it usually
 // takes well under 5 s.
@@ -92,12 +68,7 @@ func Start(o Options) (*Server, error) {
 	if o.Host == "" {
 		o.Host = "127.0.0.1"
 	}
-	for attempt := 1; ; attempt++ {
-		s, err := startOnce(o, java, cp, attempt)
-		if err == nil || attempt == 3 || o.Port != 0 || !strings.Contains(err.Error(), "Address already in use") {
-			return s, err
-		}
-	}
+	return serverproc.Retry(o.Port != 0, func(attempt int) (*Server, error) { return startOnce(o, java, cp, attempt) })
 }
 
 // findZooKeeper returns the java binary and the classpath to run
@@ -140,7 +111,7 @@ func startOnce(o Options, java, classpath string, attempt int) (*Server, error) 
 	dir, port := o.Dir, o.Port
 	if port == 0 {
 		var err error
-		if port, err = freePort(); err != nil {
+		if port, err = serverproc.FreePort(); err != nil {
 			return nil, fmt.Errorf("zkserver: pick a port: %w", err)
 		}
 	}
@@ -188,21 +159,12 @@ forceSync=%s
 	cmd.Dir = dir
 	cmd.Env = javaEnv()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	proc, err := serverproc.Start(cmd, logPath)
+	if err != nil {
 		return nil, fmt.Errorf("zkserver: start %s: %w", java, err)
 	}
-	s := &Server{
-		addr:    net.JoinHostPort(o.Host, strconv.Itoa(port)),
-		logPath: logPath,
-		cmd:     cmd,
-		exited:  make(chan struct{}),
-	}
-	go func() {
-		_ = cmd.Wait()
-		close(s.exited)
-	}()
-	if err := s.waitReady(); err != nil {
+	s := &Server{Proc: proc, addr: net.JoinHostPort(o.Host, strconv.Itoa(port))}
+	if err := s.WaitReady(startTimeout, 50*time.Millisecond, s.serving); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("zkserver: zookeeper on %s: %w\nlog %s:\n%s", s.addr, err, logPath, s.LogTail(40))
 	}
@@ -222,28 +184,13 @@ func javaEnv() []string {
 	return env
 }
 
-// waitReady polls the server with the "srvr" command until it serves, the
-// process exits, or startTimeout passes.
-func (s *Server) waitReady() error {
-	deadline := time.Now().Add(startTimeout)
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("exited before serving (%v)", s.cmd.ProcessState)
-		default:
-		}
-		reply, err := s.FourLetterWord("srvr")
-		if err == nil && strings.Contains(reply, "Mode: standalone") {
-			return nil
-		}
-		last = err
-		if err == nil {
-			last = fmt.Errorf("srvr answered %q", reply)
-		}
-		time.Sleep(50 * time.Millisecond)
+// serving asks the server with the "srvr" command whether it serves.
+func (s *Server) serving() error {
+	reply, err := s.FourLetterWord("srvr")
+	if err == nil && !strings.Contains(reply, "Mode: standalone") {
+		err = fmt.Errorf("srvr answered %q", reply)
 	}
-	return fmt.Errorf("not serving after %v: %v", startTimeout, last)
+	return err
 }
 
 // FourLetterWord sends one of ZooKeeper's four-letter commands (ruok, srvr,
@@ -262,19 +209,3 @@ func (s *Server) FourLetterWord(cmd string) (string, error) {
 	_, err = io.Copy(&buf, c)
 	return buf.String(), err
 }
-
-// freePort returns a port nothing listens on right now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// Pid returns the server's process id (also its process group's).
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
-
-// Exited is closed once the server's process has been reaped.
-func (s *Server) Exited() <-chan struct{} { return s.exited }

@@ -1,4 +1,4 @@
-package zkserver
+package serverproc
 
 import "syscall"
 
