@@ -18,8 +18,8 @@ const KeyStateCacheMaxKeys = "topology.state.cache.max.keys"
 const defaultStateCacheMaxKeys = 100_000
 
 // Bounds of one state_items reply, as docs/windowing-and-state.md gives
-// them.
-const (
+// them; variables for the tests.
+var (
 	stateItemsPerReply = 1000
 	stateBytesPerReply = 1 << 20
 )

@@ -18,15 +18,16 @@ import (
 	"github.com/squallstream/squall/topology"
 )
 
-// stateTopology is words (a spout) -> counter, a stateful shell bolt.
-func stateTopology(stateful bool) *topology.Topology {
+// stateTopology is words (a spout) -> counter, a stateful shell bolt
+// emitting out.
+func stateTopology(stateful bool, out ...string) *topology.Topology {
 	return &topology.Topology{
 		Name:   "statetest",
 		Config: topology.Config{},
 		Components: []*topology.Component{
 			{ID: "counter", Kind: topology.KindBolt, Parallelism: 1, NumTasks: 1, Stateful: stateful,
 				Inputs:  []topology.Input{{From: "words", Stream: "default", Grouping: topology.Grouping{Type: topology.Shuffle}}},
-				Outputs: []topology.Stream{{ID: "default", Fields: []string{"v"}}}},
+				Outputs: []topology.Stream{{ID: "default", Fields: out}}},
 			{ID: "words", Kind: topology.KindSpout, Parallelism: 1, NumTasks: 1,
 				Outputs: []topology.Stream{{ID: "default", Fields: []string{"op", "arg"}}}},
 		},
@@ -36,7 +37,9 @@ func stateTopology(stateful bool) *topology.Topology {
 var wordsSrc = &topology.Source{Component: "words", Task: 3, Stream: "default", Fields: topology.NewFields("op", "arg")}
 
 // op is an input tuple for testdata/state_child.py.
-func op(name string, arg any) topology.Tuple { return topology.NewTuple(wordsSrc, []any{name, arg}, nil) }
+func op(name string, arg any) topology.Tuple {
+	return topology.NewTuple(wordsSrc, []any{name, arg}, nil)
+}
 
 // lockedState is a task's state as the worker gives it to a shell bolt:
 // safe for the child's reader and the test (standing in for the
@@ -108,7 +111,12 @@ func startStateBolt(t *testing.T, stateful bool, conf topology.Config) *boltFixt
 	if err != nil {
 		t.Fatal(err)
 	}
-	topo := stateTopology(stateful)
+	return startCounter(t, &topology.ShellSpec{Command: []string{python, script}}, stateTopology(stateful, "v"), conf)
+}
+
+// startCounter prepares the counter bolt of topo running spec.
+func startCounter(t *testing.T, spec *topology.ShellSpec, topo *topology.Topology, conf topology.Config) *boltFixture {
+	t.Helper()
 	topo.Config = topology.Defaults().Merge(conf)
 	logs := &logRecorder{}
 	tasks := topology.TopologyTasks(topo, 1)
@@ -123,7 +131,7 @@ func startStateBolt(t *testing.T, stateful bool, conf topology.Config) *boltFixt
 		PidDir:       t.TempDir(),
 		Logger:       slog.New(logs).With("component", "counter", "task", task),
 	}
-	f := &boltFixture{bolt: NewBolt(&topology.ShellSpec{Command: []string{python, script}}, fastOptions), rec: &recorder{}, logs: logs, ctx: ctx}
+	f := &boltFixture{bolt: NewBolt(spec, fastOptions), rec: &recorder{}, logs: logs, ctx: ctx}
 	if err := f.bolt.Prepare(ctx, f.rec); err != nil {
 		t.Fatalf("Prepare: %v", err)
 	}
