@@ -140,6 +140,10 @@ func CanonicalKey(v any) (string, error) {
 	var text string
 	switch x := v.(type) {
 	case string:
+		if plainASCII(x) {
+			text = `"` + x + `"` // the usual key: nothing to escape
+			break
+		}
 		if !utf8.ValidString(x) {
 			return "", fmt.Errorf("%w: key %s is not valid UTF-8", ErrUnencodable, Snippet([]byte(x)))
 		}
@@ -179,6 +183,17 @@ func CanonicalKey(v any) (string, error) {
 		return "", fmt.Errorf("key of %d bytes, longer than the limit of %d bytes", len(text), MaxStateKeyBytes)
 	}
 	return text, nil
+}
+
+// plainASCII reports whether s is printable ASCII with no quote or
+// backslash: its JSON text is itself in quotes.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func kindOf(v any) string {

@@ -253,3 +253,21 @@ func TestHandshakeSquallContext(t *testing.T) {
 		t.Errorf("handshake without extensions: %s", buf.String())
 	}
 }
+
+// TestCanonicalKeyStrings: the fast path for plain keys writes what the
+// codec writes for any string.
+func TestCanonicalKeyStrings(t *testing.T) {
+	for _, s := range []string{"", "apple", "a b<>&/~", "é", "\x01", `a"b`, `a\b`, "\u2028", "\x7f"} {
+		got, err := CanonicalKey(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := jsonAPI.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != string(want) {
+			t.Errorf("CanonicalKey(%q) = %s, want %s", s, got, want)
+		}
+	}
+}

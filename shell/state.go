@@ -194,6 +194,9 @@ func (b *Bolt) stateCommand(c *child, m *multilang.Message) error {
 	if err != nil {
 		return err
 	}
+	if kv == nil {
+		return fmt.Errorf("%w: %s: the task opened no state", ErrState, m.Command)
+	}
 	switch m.Command {
 	case multilang.CmdStateGet:
 		items := make([]multilang.StateItem, 0, len(m.Keys))
