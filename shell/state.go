@@ -10,12 +10,10 @@ import (
 	"github.com/squallstream/squall/topology"
 )
 
-// KeyStateCacheMaxKeys bounds how many state values a stateful bolt's
-// child caches (squall; the handshake's squall.state.cache_max_keys).
-const KeyStateCacheMaxKeys = "topology.state.cache.max.keys"
-
-// defaultStateCacheMaxKeys is KeyStateCacheMaxKeys's default.
-const defaultStateCacheMaxKeys = 100_000
+// stateCacheMaxKeys bounds how many state values a stateful bolt's child
+// caches (the handshake's squall.state.cache_max_keys). Not configurable
+// yet: a key for it needs a place in topology's lint keys.
+const stateCacheMaxKeys = 100_000
 
 // Bounds of one state_items reply, as docs/windowing-and-state.md gives
 // them; variables for the tests.
@@ -293,6 +291,6 @@ func stateContext(ctx *topology.TaskContext) *multilang.SquallContext {
 	}
 	return &multilang.SquallContext{
 		Protocol: multilang.SquallProtocol,
-		State:    &multilang.StateContext{CacheMaxKeys: ctx.Config.Int(KeyStateCacheMaxKeys, defaultStateCacheMaxKeys)},
+		State:    &multilang.StateContext{CacheMaxKeys: stateCacheMaxKeys},
 	}
 }

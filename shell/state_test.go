@@ -190,8 +190,8 @@ func TestStatefulBoltHoldsUntilOpenState(t *testing.T) {
 		}
 		return s.Commit(1)
 	})
-	f := startStateBolt(t, true, topology.Config{"squall.test.boot": true, KeyStateCacheMaxKeys: 5})
-	f.logged(t, `squall {"protocol": 1, "state": {"cache_max_keys": 5}}`)
+	f := startStateBolt(t, true, topology.Config{"squall.test.boot": true})
+	f.logged(t, `squall {"protocol": 1, "state": {"cache_max_keys": 100000}}`)
 	f.logged(t, "asking boot")
 	// The child's first read waits, and so does everything after it.
 	waitUntil(t, patience, "the reader to wait for the state", f.readerHeld)
