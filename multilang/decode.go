@@ -334,6 +334,9 @@ func (d *Decoder) parseMessage(data []byte, m *Message) error {
 	}
 	e.pos++
 	sawCommand := false
+	// The state extension's fields, checked once the command is known.
+	var keys, items any
+	var sawKeys, sawItems bool
 	if e.peek() == '}' {
 		e.pos++
 	} else {
@@ -389,6 +392,12 @@ func (d *Decoder) parseMessage(data []byte, m *Message) error {
 				m.Params, err = d.envValue(&e)
 			case "pid":
 				m.Pid, m.HasPid, err = d.envInt(&e, "pid")
+			case "keys":
+				keys, err = d.envValue(&e)
+				sawKeys = true
+			case "items":
+				items, err = d.envValue(&e)
+				sawItems = true
 			default:
 				_, err = d.envValue(&e)
 			}
@@ -412,6 +421,11 @@ func (d *Decoder) parseMessage(data []byte, m *Message) error {
 	}
 	if !sawCommand && !m.HasPid {
 		return malformed(data, "no command")
+	}
+	if isStateCommand(m.Command) {
+		if err := stateFields(m, keys, items, sawKeys, sawItems); err != nil {
+			return malformed(data, "%v", err)
+		}
 	}
 	return nil
 }
@@ -648,6 +662,7 @@ func (d *Decoder) parseHostMessage(data []byte, m *HostMessage) error {
 		h         Handshake
 		handshake bool
 		comp      any
+		items     any
 		err       error
 	)
 	for field := it.ReadObject(); field != "" && it.Error == nil; field = it.ReadObject() {
@@ -676,6 +691,25 @@ func (d *Decoder) parseHostMessage(data []byte, m *HostMessage) error {
 			m.Tuple.Task, _, err = d.readOptionalInt(it, field)
 		case "tuple":
 			m.Tuple.Tuple, err = d.readTuple(it)
+		case "items":
+			items, err = d.readValue(it, 0)
+		case "more":
+			switch it.WhatIsNext() {
+			case jsoniter.BoolValue:
+				m.More = it.ReadBool()
+			case jsoniter.NilValue:
+				it.ReadNil()
+			default:
+				err = fmt.Errorf("more must be a boolean")
+			}
+		case "txid":
+			var v any
+			if v, err = d.readValue(it, 0); err == nil {
+				var ok bool
+				if m.TxID, ok = v.(int64); !ok {
+					err = fmt.Errorf("txid must be an integer")
+				}
+			}
 		default:
 			it.Skip()
 		}
@@ -692,6 +726,9 @@ func (d *Decoder) parseHostMessage(data []byte, m *HostMessage) error {
 		m.ID = nil
 	case m.Command != "":
 		m.Kind = HostCommand
+		if err := hostStateFields(m, items); err != nil {
+			return malformed(data, "%v", err)
+		}
 	default:
 		m.Kind = HostTuple
 		if m.Tuple.Stream == HeartbeatStream {

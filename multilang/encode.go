@@ -3,6 +3,7 @@ package multilang
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -226,10 +227,78 @@ func (e *Encoder) WriteMessage(m *Message) error {
 			if err := writeValue(s, m.Params, 0); err != nil {
 				return fmt.Errorf("params: %w", err)
 			}
+		case CmdStateGet, CmdStateDelete:
+			for i, k := range m.Keys {
+				if !json.Valid([]byte(k)) {
+					return fmt.Errorf("%w: keys[%d] %s is not JSON text", ErrUnencodable, i, Snippet([]byte(k)))
+				}
+			}
+			field("keys")
+			s.WriteArrayStart()
+			for i, k := range m.Keys {
+				if i > 0 {
+					s.WriteMore()
+				}
+				s.WriteRaw(k)
+			}
+			s.WriteArrayEnd()
+		case CmdStatePut:
+			if err := checkStateItems(m.Items); err != nil {
+				return err
+			}
+			field("items")
+			writeStateItems(s, m.Items)
 		}
 		s.WriteObjectEnd()
 		return nil
 	})
+}
+
+// WriteStateReply writes a reply of the state extension: command is
+// CmdStateValues or CmdStateItems; more (state_items only) says that more
+// replies follow. Keys and values are written as the JSON text they hold.
+func (e *Encoder) WriteStateReply(command string, items []StateItem, more bool) error {
+	if err := checkStateItems(items); err != nil {
+		return err
+	}
+	return e.message(func(s *jsoniter.Stream) error {
+		s.WriteRaw(`{"command":`)
+		s.WriteString(command)
+		s.WriteRaw(`,"items":`)
+		writeStateItems(s, items)
+		if more {
+			s.WriteRaw(`,"more":true`)
+		}
+		s.WriteObjectEnd()
+		return nil
+	})
+}
+
+// WriteStateReset writes the state extension's state_reset.
+func (e *Encoder) WriteStateReset(txid int64) error {
+	return e.message(func(s *jsoniter.Stream) error {
+		s.WriteRaw(`{"command":"` + CmdStateReset + `","txid":`)
+		s.WriteInt64(txid)
+		s.WriteObjectEnd()
+		return nil
+	})
+}
+
+// writeStateItems writes items, checked by checkStateItems, as a list of
+// [key, value] pairs.
+func writeStateItems(s *jsoniter.Stream, items []StateItem) {
+	s.WriteArrayStart()
+	for i, it := range items {
+		if i > 0 {
+			s.WriteMore()
+		}
+		s.WriteArrayStart()
+		s.WriteRaw(it.Key)
+		s.WriteMore()
+		s.WriteRaw(string(it.Value))
+		s.WriteArrayEnd()
+	}
+	s.WriteArrayEnd()
 }
 
 func writeValues(s *jsoniter.Stream, values []any) error {

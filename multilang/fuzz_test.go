@@ -2,9 +2,11 @@ package multilang
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +22,9 @@ func FuzzDecode(f *testing.F) {
 		frame("{\"command\":\"emit\",\"tuple\":[\"\xff\"]}"),
 		"end\nend\n{\n",
 		frame(`{"command":"emit","tuple":[[[[[[[]]]]]]]}`),
+		frame(`{"command":"state_get","keys":["a",1,2.0,true]}`, `{"command":"state_items"}`),
+		frame(`{"command":"state_put","items":[["a",{"n":[1,null]}],[-0.0,"\u0000"]]}`),
+		frame(`{"command":"state_delete","keys":[[1]]}`, `{"command":"state_put","items":[["a"]]}`),
 	} {
 		f.Add([]byte(seed))
 	}
@@ -41,6 +46,7 @@ func FuzzDecode(f *testing.F) {
 				}
 				continue
 			}
+			checkStateMessage(t, &m)
 			// Whatever decodes re-encodes, and decodes to the same message.
 			var buf bytes.Buffer
 			e := NewEncoder(&buf)
@@ -92,8 +98,41 @@ func equalForRoundTrip(a, b Message) bool {
 			return Message{Command: m.Command, Msg: m.Msg}
 		case CmdMetrics:
 			return Message{Command: m.Command, Name: m.Name, Params: m.Params}
+		case CmdStateGet, CmdStateDelete:
+			if len(m.Keys) == 0 {
+				m.Keys = nil
+			}
+			return Message{Command: m.Command, Keys: m.Keys}
+		case CmdStatePut:
+			if len(m.Items) == 0 {
+				m.Items = nil
+			}
+			return Message{Command: m.Command, Items: m.Items}
 		}
 		return Message{Command: m.Command}
 	}
 	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+// checkStateMessage checks what a state command decodes to: keys and
+// values are JSON text within their limits, and keys are canonical.
+func checkStateMessage(t *testing.T, m *Message) {
+	t.Helper()
+	checkKey := func(k string) {
+		if !json.Valid([]byte(k)) || len(k) > MaxStateKeyBytes {
+			t.Fatalf("%s decoded a key %q that is not JSON text within the limit", m.Command, k)
+		}
+		if err := NewDecoder(strings.NewReader(`{"command":"state_get","keys":[`+k+`]}`+"\nend\n"), DecoderOptions{}).Decode(&Message{}); err != nil {
+			t.Fatalf("%s: key %s does not decode again: %v", m.Command, k, err)
+		}
+	}
+	for _, k := range m.Keys {
+		checkKey(k)
+	}
+	for _, it := range m.Items {
+		checkKey(it.Key)
+		if !json.Valid(it.Value) || len(it.Value) > MaxStateValueBytes {
+			t.Fatalf("%s decoded a value %q that is not JSON text within the limit", m.Command, it.Value)
+		}
+	}
 }

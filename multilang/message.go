@@ -69,6 +69,11 @@ type Message struct {
 	// Pid is the pid of the handshake reply; HasPid says it was present.
 	Pid    int
 	HasPid bool
+	// Keys are the keys of a state_get or state_delete, each as its
+	// canonical JSON text (CanonicalKey).
+	Keys []string
+	// Items are the key-values of a state_put.
+	Items []StateItem
 }
 
 func (m *Message) reset() {
@@ -113,6 +118,27 @@ type Context struct {
 	// TTY is squall's extension: the child's fd of a terminal of its own,
 	// for a debugger (squall run); 0, and left out, when it has none.
 	TTY int `json:"squall.tty,omitempty"`
+	// Squall describes squall's extensions the component uses; nil, and
+	// left out, when it uses none.
+	Squall *SquallContext `json:"squall,omitempty"`
+}
+
+// SquallContext is the handshake's "squall" key: which of squall's
+// protocol extensions the child's component uses.
+type SquallContext struct {
+	// Protocol is the version of the extensions, SquallProtocol.
+	Protocol int `json:"protocol"`
+	// State is set for a stateful component (declared state:).
+	State *StateContext `json:"state,omitempty"`
+}
+
+// SquallProtocol is the version of squall's protocol extensions.
+const SquallProtocol = 1
+
+// StateContext tells a stateful component's child about its state.
+type StateContext struct {
+	// CacheMaxKeys bounds how many values the child's adapter caches.
+	CacheMaxKeys int `json:"cache_max_keys"`
 }
 
 // Grouping is a grouping as Storm describes it to children: a type name
@@ -171,4 +197,10 @@ type HostMessage struct {
 	ID      any
 	// TaskIDs is a task-id reply.
 	TaskIDs []int
+	// Items are the key-values of a state_values or state_items reply
+	// (keys as canonical JSON text), More is set on a state_items reply
+	// that more replies follow, TxID is a state_reset's transaction.
+	Items []StateItem
+	More  bool
+	TxID  int64
 }

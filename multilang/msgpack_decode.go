@@ -226,6 +226,8 @@ func parseMsgpackMessage(p *mpParser, m *Message) error {
 		return p.errOr("a message must be a MessagePack map")
 	}
 	sawCommand := false
+	var keys, items any
+	var sawKeys, sawItems bool
 	for range n {
 		key, isKey := p.keyBytes()
 		var err error
@@ -267,6 +269,12 @@ func parseMsgpackMessage(p *mpParser, m *Message) error {
 			m.Params, err = p.value(0)
 		case "pid":
 			m.Pid, m.HasPid, err = p.optionalInt("pid")
+		case "keys":
+			keys, err = p.value(0)
+			sawKeys = true
+		case "items":
+			items, err = p.value(0)
+			sawItems = true
 		default:
 			err = p.skip() // an unknown field, or a key JSON could not have
 		}
@@ -282,6 +290,9 @@ func parseMsgpackMessage(p *mpParser, m *Message) error {
 	}
 	if !sawCommand && !m.HasPid {
 		return errors.New("no command")
+	}
+	if isStateCommand(m.Command) {
+		return stateFields(m, keys, items, sawKeys, sawItems)
 	}
 	return nil
 }
@@ -309,6 +320,7 @@ func parseMsgpackHostMessage(p *mpParser, m *HostMessage) error {
 		h         Handshake
 		handshake bool
 		comp      any
+		items     any
 		err       error
 	)
 	for range n {
@@ -341,6 +353,26 @@ func parseMsgpackHostMessage(p *mpParser, m *HostMessage) error {
 			m.Tuple.Task, _, err = p.optionalInt("task")
 		case "tuple":
 			m.Tuple.Tuple, err = p.tuple()
+		case "items":
+			items, err = p.value(0)
+		case "more":
+			switch c := p.peek(); c {
+			case mpNil:
+				p.i++
+			case mpTrue, mpFalse:
+				m.More = c == mpTrue
+				p.i++
+			default:
+				err = errors.New("more must be a boolean")
+			}
+		case "txid":
+			var v any
+			if v, err = p.value(0); err == nil {
+				var ok bool
+				if m.TxID, ok = v.(int64); !ok {
+					err = errors.New("txid must be an integer")
+				}
+			}
 		default:
 			err = p.skip()
 		}
@@ -360,6 +392,9 @@ func parseMsgpackHostMessage(p *mpParser, m *HostMessage) error {
 		m.ID = nil
 	case m.Command != "":
 		m.Kind = HostCommand
+		if err := hostStateFields(m, items); err != nil {
+			return err
+		}
 	default:
 		m.Kind = HostTuple
 		if m.Tuple.Stream == HeartbeatStream {

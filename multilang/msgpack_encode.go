@@ -81,10 +81,20 @@ func mpAppendContext(b []byte, c *Context) ([]byte, error) {
 	if c.TTY != 0 {
 		n++
 	}
+	if c.Squall != nil {
+		n++
+	}
 	b = msgp.AppendMapHeader(b, n)
 	if c.TTY != 0 {
 		b = msgp.AppendString(b, "squall.tty")
 		b = mpAppendInt(b, int64(c.TTY))
+	}
+	if c.Squall != nil {
+		b = msgp.AppendString(b, "squall")
+		var err error
+		if b, err = mpAppendValue(b, c.Squall, 0); err != nil {
+			return nil, fmt.Errorf("context squall: %w", err)
+		}
 	}
 	b = msgp.AppendString(b, "task->component")
 	tasks := slices.Sorted(maps.Keys(c.TaskToComponent))
@@ -326,6 +336,25 @@ func (e *MsgpackEncoder) WriteMessage(m *Message) error {
 			if b, err = mpAppendValue(b, m.Params, 0); err != nil {
 				return nil, fmt.Errorf("params: %w", err)
 			}
+		case CmdStateGet, CmdStateDelete:
+			b = append(b, 0x82)
+			b = msgp.AppendString(b, "command")
+			b = msgp.AppendString(b, m.Command)
+			b = msgp.AppendString(b, "keys")
+			b = msgp.AppendArrayHeader(b, uint32(len(m.Keys)))
+			for i, k := range m.Keys {
+				if b, err = mpAppendValue(b, Raw(k), 0); err != nil {
+					return nil, fmt.Errorf("keys[%d]: %w", i, err)
+				}
+			}
+		case CmdStatePut:
+			b = append(b, 0x82)
+			b = msgp.AppendString(b, "command")
+			b = msgp.AppendString(b, m.Command)
+			b = msgp.AppendString(b, "items")
+			if b, err = mpAppendStateItems(b, m.Items); err != nil {
+				return nil, err
+			}
 		default:
 			b = append(b, 0x81)
 			b = msgp.AppendString(b, "command")
@@ -335,6 +364,57 @@ func (e *MsgpackEncoder) WriteMessage(m *Message) error {
 		}
 		return b, nil
 	})
+}
+
+// WriteStateReply writes a reply of the state extension: command is
+// CmdStateValues or CmdStateItems; more (state_items only) says that more
+// replies follow. Keys and values, JSON text, are sent as MessagePack.
+func (e *MsgpackEncoder) WriteStateReply(command string, items []StateItem, more bool) error {
+	return e.message(func(b []byte) ([]byte, error) {
+		n := uint32(2)
+		if more {
+			n++
+		}
+		b = msgp.AppendMapHeader(b, n)
+		b = msgp.AppendString(b, "command")
+		b = msgp.AppendString(b, command)
+		b = msgp.AppendString(b, "items")
+		b, err := mpAppendStateItems(b, items)
+		if err != nil {
+			return nil, err
+		}
+		if more {
+			b = msgp.AppendString(b, "more")
+			b = msgp.AppendBool(b, true)
+		}
+		return b, nil
+	})
+}
+
+// WriteStateReset writes the state extension's state_reset.
+func (e *MsgpackEncoder) WriteStateReset(txid int64) error {
+	return e.message(func(b []byte) ([]byte, error) {
+		b = msgp.AppendMapHeader(b, 2)
+		b = msgp.AppendString(b, "command")
+		b = msgp.AppendString(b, CmdStateReset)
+		b = msgp.AppendString(b, "txid")
+		return mpAppendInt(b, txid), nil
+	})
+}
+
+func mpAppendStateItems(b []byte, items []StateItem) ([]byte, error) {
+	b = msgp.AppendArrayHeader(b, uint32(len(items)))
+	for i, it := range items {
+		b = msgp.AppendArrayHeader(b, 2)
+		var err error
+		if b, err = mpAppendValue(b, Raw(it.Key), 0); err != nil {
+			return nil, fmt.Errorf("items[%d] key: %w", i, err)
+		}
+		if b, err = mpAppendValue(b, Raw(it.Value), 0); err != nil {
+			return nil, fmt.Errorf("items[%d] value of key %s: %w", i, clipKey(it.Key), err)
+		}
+	}
+	return b, nil
 }
 
 // mpAppendInt appends i in its smallest form, non-negative integers as

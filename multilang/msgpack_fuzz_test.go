@@ -16,6 +16,12 @@ func FuzzMsgpackDecode(f *testing.F) {
 		`{"pid":12}`,
 		`{"command":"metrics","name":"n","params":[1]}`,
 		`{"command":"emit","tuple":[[[[[[[]]]]]]]}`,
+		`{"command":"state_get","keys":["a",1,2.0,true]}`,
+		`{"command":"state_put","items":[["a",{"n":[1,null]}],[-0.0,"x"]]}`,
+		`{"command":"state_delete","keys":[[1]]}`,
+		`{"command":"state_values","items":[["a",1]]}`,
+		`{"command":"state_items","items":[["a",1]],"more":true}`,
+		`{"command":"state_reset","txid":41}`,
 	} {
 		f.Add(mp(f, seed))
 	}
@@ -61,6 +67,7 @@ func FuzzMsgpackDecode(f *testing.F) {
 				}
 				continue
 			}
+			checkStateMessage(t, &m)
 			// Whatever decodes re-encodes, and decodes to a message that
 			// encodes the same way.
 			var first bytes.Buffer

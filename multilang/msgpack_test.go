@@ -344,10 +344,7 @@ func TestRawMsgpackMarshalJSON(t *testing.T) {
 // same message as in JSON, and re-encodes what the host sends to bytes that
 // decode the same.
 func TestMsgpackTranscripts(t *testing.T) {
-	ts, err := transcript.ParseDir("testdata/transcripts")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ts := allTranscripts(t)
 	for _, tr := range ts {
 		t.Run(tr.Name, func(t *testing.T) {
 			for _, step := range tr.Steps {
@@ -385,6 +382,7 @@ func TestMsgpackTranscripts(t *testing.T) {
 				// What the host sends re-encodes to the same message.
 				var buf bytes.Buffer
 				e := NewMsgpackEncoder(&buf)
+				var err error
 				switch got.Kind {
 				case HostHandshake:
 					err = e.WriteHandshake(got.Handshake)
@@ -393,7 +391,7 @@ func TestMsgpackTranscripts(t *testing.T) {
 				case HostHeartbeat:
 					err = e.WriteHeartbeat(got.Tuple.ID)
 				case HostCommand:
-					err = e.WriteCommand(got.Command, got.ID)
+					err = writeHostCommand(e, &got)
 				case HostTaskIDs:
 					err = e.WriteTaskIDs(got.TaskIDs)
 				}

@@ -73,6 +73,10 @@ type Writer interface {
 	WriteCommand(command string, id any) error
 	WriteTaskIDs(ids []int) error
 	WriteMessage(m *Message) error
+	// WriteStateReply and WriteStateReset write the state extension's
+	// messages to a stateful bolt's child.
+	WriteStateReply(command string, items []StateItem, more bool) error
+	WriteStateReset(txid int64) error
 	Flush() error
 	// Buffered returns the number of bytes written and not yet flushed.
 	Buffered() int

@@ -51,6 +51,9 @@ type Bolt struct {
 	warnedReleased int64
 	// waiting counts the Execute calls blocked on a full queue.
 	waiting atomic.Int32
+	// state answers the child's state commands; nil unless the
+	// component is stateful (state.go).
+	state *stateHost
 }
 
 // releaseWarnEvery bounds how often releasing held tuples is logged.
@@ -71,6 +74,9 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 	}
 	b.ctx, b.out, b.set = ctx, out, set
 	b.cond = sync.NewCond(&b.mu)
+	if comp := ctx.Component(); comp != nil && comp.Stateful {
+		b.state = newStateHost()
+	}
 	b.held = newHeldSet(set.maxHeld, set.messageTimeout)
 	b.outputs = map[string]topology.Stream{}
 	for _, s := range ctx.Component().Outputs {
@@ -275,28 +281,46 @@ func newTupleID() string { return strconv.FormatInt(int64(rand.Uint64()), 10) }
 func (b *Bolt) up(c *child) {
 	b.mu.Lock()
 	b.cur = c
+	if b.state != nil {
+		if txid, ok := b.state.pendingReset(c); ok {
+			c.enqueue(outItem{kind: itemStateReset, txid: txid}, true)
+		}
+	}
 	b.refill(time.Now())
 	b.mu.Unlock()
 	c.kick(false)
 }
 
 // down fails every tuple c held: it is gone, and the spouts should replay
-// them now rather than after the message timeout.
+// them now rather than after the message timeout. A stateful bolt's
+// queued tuples are failed too (the task rolls back, see OnChildLost), and
+// then the OnChildLost callback runs, before a replacement is started.
 func (b *Bolt) down(c *child, cerr *ChildError, _ bool) {
 	b.mu.Lock()
 	if b.cur == c {
 		b.cur = nil
 	}
 	lost := b.held.dropChild(c)
+	if b.state != nil && cerr != nil {
+		lost = append(lost, b.backlog...)
+		clear(b.backlog)
+		b.backlog = b.backlog[:0]
+	}
 	b.cond.Broadcast()
 	b.mu.Unlock()
 	if cerr == nil {
+		if b.state != nil {
+			b.state.forget(c)
+		}
 		return // a clean stop: the topology is going away
 	}
 	for _, t := range lost {
 		b.out.Fail(t)
 	}
 	b.sup.hooks.flush()
+	if b.state != nil {
+		b.state.childLost(c)
+	}
 }
 
 // tick gives tuples waiting for room to the child once held ones could be
@@ -384,6 +408,8 @@ func (b *Bolt) handle(c *child, m *multilang.Message) error {
 		}
 	case multilang.CmdSync:
 		c.hbPending.Store(false)
+	case multilang.CmdStateGet, multilang.CmdStatePut, multilang.CmdStateDelete, multilang.CmdStateItems:
+		return b.stateCommand(c, m)
 	case "":
 		return protocolError("message without a command")
 	default:

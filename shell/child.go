@@ -607,6 +607,10 @@ func encodeItem(enc multilang.Writer, item *outItem) error {
 		return enc.WriteCommand(item.command, item.msgID)
 	case itemTaskIDs:
 		return enc.WriteTaskIDs(item.taskIDs)
+	case itemStateReply:
+		return enc.WriteStateReply(item.command, item.items, item.more)
+	case itemStateReset:
+		return enc.WriteStateReset(item.txid)
 	}
 	return fmt.Errorf("unknown item kind %d", item.kind)
 }

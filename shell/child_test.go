@@ -95,6 +95,8 @@ func runChild(mode string) int {
 		enc: multilang.NewEncoder(os.Stdout),
 	}
 	switch mode {
+	case "script":
+		return runScript(os.Getenv(scriptEnv))
 	case "failstart":
 		fmt.Fprintln(os.Stderr, "Traceback (most recent call last):")
 		fmt.Fprintln(os.Stderr, "ImportError: No module named 'storm'")

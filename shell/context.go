@@ -45,6 +45,7 @@ func handshake(ctx *topology.TaskContext) *multilang.Handshake {
 			}
 		}
 	}
+	mc.Squall = stateContext(ctx)
 	return &multilang.Handshake{PidDir: ctx.PidDir, Conf: ctx.Config, Context: mc}
 }
 

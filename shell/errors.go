@@ -20,6 +20,9 @@ var (
 	ErrProtocol = errors.New("protocol error")
 	// ErrLaunch: the child could not be started.
 	ErrLaunch = errors.New("launch failed")
+	// ErrState: the task's state failed a stateful child's command (a
+	// backend error); the child is replaced, and the task recovers.
+	ErrState = errors.New("state error")
 )
 
 // Phase says what a child was doing when it failed.
@@ -38,7 +41,7 @@ type ChildError struct {
 	Task      int
 	Pid       int
 	Phase     Phase
-	// Cause is one of ErrExited, ErrTimeout, ErrProtocol and ErrLaunch,
+	// Cause is one of ErrExited, ErrTimeout, ErrProtocol, ErrLaunch and ErrState,
 	// possibly wrapping a more precise error.
 	Cause error
 	// Status is how the process ended.

@@ -3,6 +3,8 @@ package shell
 import (
 	"sync"
 
+	"github.com/squallstream/squall/multilang"
+
 	"github.com/squallstream/squall/topology"
 )
 
@@ -15,6 +17,10 @@ const (
 	itemTaskIDs
 	// itemFlush asks the writer to write what a direct write left.
 	itemFlush
+	// itemStateReply and itemStateReset are the state extension's
+	// messages (state.go).
+	itemStateReply
+	itemStateReset
 )
 
 // outItem is one message waiting for a child's writer goroutine.
@@ -27,6 +33,11 @@ type outItem struct {
 	command string
 	msgID   any
 	taskIDs []int
+	// items and more make a state reply (command is its name), txid a
+	// state reset.
+	items []multilang.StateItem
+	more  bool
+	txid  int64
 }
 
 // outbox queues messages for a child's writer goroutine. Task-id replies go

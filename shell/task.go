@@ -312,7 +312,7 @@ func (s *supervisor) debugging() bool {
 
 func readerCause(err error) error {
 	switch {
-	case errors.Is(err, ErrProtocol):
+	case errors.Is(err, ErrProtocol), errors.Is(err, ErrState):
 		return err
 	case errors.Is(err, multilang.ErrMalformed), errors.Is(err, multilang.ErrTooLarge):
 		return fmt.Errorf("%w: %v", ErrProtocol, err)
