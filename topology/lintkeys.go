@@ -93,11 +93,12 @@ var squallKeys = map[string]bool{
 	"topology.multilang.stderr.lines.per.sec": true,
 	"topology.shellbolt.max.held":             true,
 	// internal/depenv: interpreters and dependency installs
-	"topology.multilang.python":        true,
-	"topology.multilang.node":          true,
-	"topology.multilang.ruby":          true,
-	"topology.multilang.node.scripts":  true,
-	"topology.multilang.deps.network":  true,
+	"topology.multilang.python":       true,
+	"topology.multilang.node":         true,
+	"topology.multilang.ruby":         true,
+	"topology.multilang.node.scripts": true,
+	"topology.multilang.deps.network": true,
+	// supervisor: removal of environments no worker uses (internal/depenv)
 	"supervisor.envs.cleanup.age.mins": true,
 	// nimbus: submission and HTTP limits
 	"nimbus.package.max.files":          true,
