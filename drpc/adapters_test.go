@@ -13,6 +13,7 @@ import (
 
 	"github.com/squallstream/squall/adapters"
 	"github.com/squallstream/squall/drpc"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/shell"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
@@ -28,7 +29,7 @@ func TestFinishBatchAdapters(t *testing.T) {
 	} {
 		t.Run(c.lang, func(t *testing.T) {
 			if _, err := exec.LookPath(c.interp); err != nil {
-				if isCI() {
+				if testenv.CI() {
 					t.Fatalf("%s is required: %v", c.interp, err)
 				}
 				t.Skipf("%s not found: %v", c.interp, err)
@@ -83,7 +84,7 @@ drpc:
 // for them longer than the tuple timeout fail.
 func warmUp(t *testing.T, addr, function, args, want string) {
 	t.Helper()
-	waitUntil(t, 120*time.Second, fmt.Sprintf("%s(%q) to answer %q", function, args, want), func() bool {
+	testenv.WaitUntil(t, 120*time.Second, fmt.Sprintf("%s(%q) to answer %q", function, args, want), func() bool {
 		code, body, err := doErr(http.MethodPost, "http://"+addr+"/drpc/"+function, args)
 		return err == nil && code == http.StatusOK && body == want
 	})

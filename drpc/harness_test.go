@@ -3,36 +3,18 @@ package drpc_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/squallstream/squall/drpc"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
-
-func isCI() bool { return os.Getenv("CI") != "" }
-
-// patience scales a test's deadlines: the machine may be loaded.
-func patience(d time.Duration) time.Duration {
-	if isCI() {
-		return 2 * d
-	}
-	return d
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
 
 // testConfig is a server configuration on free loopback ports.
 func testConfig() drpc.Config {
@@ -50,7 +32,7 @@ type runningServer struct {
 // startServer runs a DRPC server until the test ends (or stop).
 func startServer(t testing.TB, cfg drpc.Config) *runningServer {
 	t.Helper()
-	s, err := drpc.New(cfg, testLogger(t))
+	s, err := drpc.New(cfg, testenv.Logger(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -72,7 +54,7 @@ func startServer(t testing.TB, cfg drpc.Config) *runningServer {
 				if err != nil {
 					t.Errorf("Run: %v", err)
 				}
-			case <-time.After(patience(30 * time.Second)):
+			case <-time.After(testenv.Patience(30 * time.Second)):
 				t.Errorf("Run did not return after cancel")
 			}
 		})
@@ -92,7 +74,7 @@ func runTopology(t testing.TB, topo *topology.Topology) *worker.Worker {
 func runWorker(t testing.TB, cfg worker.Config) *worker.Worker {
 	t.Helper()
 	cfg.StormID = cfg.Topology.Name + "-1-1"
-	cfg.Logger = testLogger(t)
+	cfg.Logger = testenv.Logger(t)
 	w, err := worker.New(cfg)
 	if err != nil {
 		t.Fatalf("worker.New: %v", err)
@@ -107,7 +89,7 @@ func runWorker(t testing.TB, cfg worker.Config) *worker.Worker {
 			if err != nil {
 				t.Errorf("worker Run: %v", err)
 			}
-		case <-time.After(patience(30 * time.Second)):
+		case <-time.After(testenv.Patience(30 * time.Second)):
 			t.Errorf("worker Run did not return after cancel")
 		}
 	})
@@ -220,7 +202,7 @@ func do(t *testing.T, method, u, body string) (int, string) {
 }
 
 func doErr(method, u, body string) (int, string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), patience(60*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience(60*time.Second))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u, strings.NewReader(body))
 	if err != nil {
@@ -233,16 +215,4 @@ func doErr(method, u, body string) (int, string, error) {
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(data), err
-}
-
-// waitUntil polls cond until it holds, or fails the test after timeout.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(patience(timeout))
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/drpc"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -241,7 +242,7 @@ func TestLinearDRPCTimeout(t *testing.T) {
 	if code, body := post(t, s.HTTPAddr(), "distinct", "hold this"); code != http.StatusBadRequest || !strings.Contains(body, "FAILED_REQUEST") {
 		t.Errorf("POST hold = %d %q, want 400 FAILED_REQUEST", code, body)
 	}
-	if d := time.Since(start); d > patience(20*time.Second) {
+	if d := time.Since(start); d > testenv.Patience(20*time.Second) {
 		t.Errorf("the held request failed after %v, want about the 1 s tuple timeout", d)
 	}
 	if code, body := post(t, s.HTTPAddr(), "distinct", "after it after"); code != http.StatusOK || body != "2" {
@@ -305,11 +306,11 @@ func TestLinearDRPCServerRestart(t *testing.T) {
 			results <- err
 		}()
 	}
-	waitUntil(t, 30*time.Second, "every request held in the chain", func() bool { return splitHeld.Load()-before == pending })
+	testenv.WaitUntil(t, 30*time.Second, "every request held in the chain", func() bool { return splitHeld.Load()-before == pending })
 	cfg := testConfig()
 	cfg.Port, cfg.InvocationsPort, cfg.HTTPPort = port(t, s.Addr()), port(t, s.InvocationsAddr()), port(t, s.HTTPAddr())
 	s.stop()
-	ctx, cancel := context.WithTimeout(context.Background(), patience(10*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience(10*time.Second))
 	defer cancel()
 	for range pending {
 		select {

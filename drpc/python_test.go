@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/cmd/squall/cli"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // lockedBuffer collects a command's output.
@@ -36,7 +37,7 @@ func (l *lockedBuffer) String() string {
 // with `squall local`, and calls it over HTTP.
 func TestPythonBoltOverHTTP(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
-		if isCI() {
+		if testenv.CI() {
 			t.Fatalf("python3 is required: %v", err)
 		}
 		t.Skipf("python3 not found: %v", err)
@@ -63,7 +64,7 @@ func TestPythonBoltOverHTTP(t *testing.T) {
 			if code != 0 {
 				t.Errorf("squall local exited with %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 			}
-		case <-time.After(patience(60 * time.Second)):
+		case <-time.After(testenv.Patience(60 * time.Second)):
 			t.Errorf("squall local did not stop\nstderr:\n%s", stderr.String())
 		}
 	}

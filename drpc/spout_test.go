@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -60,17 +61,6 @@ func runServer(t *testing.T) *Server {
 	return s
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // TestSpoutPrefetchAndClose: a spout takes no more than its prefetch
 // ahead of emitting, more as it emits, and fails what it holds when it
 // closes, so those clients hear at once.
@@ -91,12 +81,12 @@ func TestSpoutPrefetchAndClose(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, "two fetched, three queued", func() bool {
+	testenv.WaitUntil(t, time.Minute, "two fetched, three queued", func() bool {
 		st := s.Stats()
 		return st.Fetched == 2 && st.Queued == 3 && sp.fetchers[0].buffered.Load() == 2
 	})
 	sp.Next()
-	waitFor(t, "one emitted, one more fetched", func() bool {
+	testenv.WaitUntil(t, time.Minute, "one emitted, one more fetched", func() bool {
 		return out.emitted() == 1 && s.Stats().Fetched == 3
 	})
 	// Fail the emitted one: its client hears at once.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/drpc"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -66,7 +67,7 @@ func TestHTTPForms(t *testing.T) {
 	if err != nil || got != "grpc!" {
 		t.Errorf("Execute(exclamation, grpc) = %q, %v; want \"grpc!\"", got, err)
 	}
-	waitUntil(t, 10*time.Second, "no request outstanding", func() bool { return s.Stats().Outstanding == 0 })
+	testenv.WaitUntil(t, 10*time.Second, "no request outstanding", func() bool { return s.Stats().Outstanding == 0 })
 }
 
 // TestBoltFailsRequest: a bolt failing the tuple fails the request at once,
@@ -84,7 +85,7 @@ func TestBoltFailsRequest(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error != "FAILED_REQUEST" || !strings.Contains(e.ErrorMessage, "failed") {
 		t.Errorf("body = %s (%v), want FAILED_REQUEST with a message", body, err)
 	}
-	if d := time.Since(start); d > patience(10*time.Second) {
+	if d := time.Since(start); d > testenv.Patience(10*time.Second) {
 		t.Errorf("the failure took %v", d)
 	}
 
@@ -195,7 +196,7 @@ func TestConcurrentRequests(t *testing.T) {
 				}
 				got = body
 			} else {
-				ctx, cancel := context.WithTimeout(context.Background(), patience(60*time.Second))
+				ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience(60*time.Second))
 				defer cancel()
 				var err error
 				if got, err = c.Execute(ctx, "exclamation", args); err != nil {
@@ -251,12 +252,12 @@ func TestServerRestart(t *testing.T) {
 			results <- err
 		}()
 	}
-	waitUntil(t, 30*time.Second, "every request held by the bolt", func() bool { return held.len() == 2*pending })
+	testenv.WaitUntil(t, 30*time.Second, "every request held by the bolt", func() bool { return held.len() == 2*pending })
 
 	cfg := testConfig()
 	cfg.Port, cfg.InvocationsPort, cfg.HTTPPort = port(t, s.Addr()), port(t, s.InvocationsAddr()), port(t, s.HTTPAddr())
 	s.stop()
-	deadline := time.After(patience(10 * time.Second))
+	deadline := time.After(testenv.Patience(10 * time.Second))
 	for range 2 * pending {
 		select {
 		case err := <-results:

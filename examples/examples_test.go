@@ -18,12 +18,13 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/cmd/squall/cli"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 func needPython(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {
-		if os.Getenv("CI") != "" {
+		if testenv.CI() {
 			t.Fatalf("python3 is required: %v", err)
 		}
 		t.Skipf("python3 not found: %v", err)
@@ -65,12 +66,7 @@ func (w *watchWriter) reached() bool {
 
 // patience is how long an example may take to reach its result: long, as
 // interpreters start slowly on a busy machine; longer where CI is set.
-func patience() time.Duration {
-	if os.Getenv("CI") != "" {
-		return 6 * time.Minute
-	}
-	return 3 * time.Minute
-}
+func patience() time.Duration { return testenv.Patience(3 * time.Minute) }
 
 // run runs squall with args until what says, from its stderr, that the
 // run reached its result (then it is stopped as Ctrl-C would), or until
@@ -172,7 +168,7 @@ func TestReliable(t *testing.T) {
 func needInterpreter(t *testing.T, name string) {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
+		if testenv.CI() {
 			t.Fatalf("%s is required: %v", name, err)
 		}
 		t.Skipf("%s not found: %v", name, err)

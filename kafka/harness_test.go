@@ -3,9 +3,7 @@ package kafka
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -13,26 +11,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/squallstream/squall/internal/fakekafka"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
 
-func isCI() bool { return os.Getenv("CI") != "" }
+func isCI() bool { return testenv.CI() }
 
 // patience scales a deadline: the machine may be loaded.
-func patience(d time.Duration) time.Duration {
-	if isCI() {
-		return 2 * d
-	}
-	return d
-}
+func patience(d time.Duration) time.Duration { return testenv.Patience(d) }
 
-func testLogger(t testing.TB) *slog.Logger {
-	if testing.Verbose() && os.Getenv("KAFKA_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
+func testLogger(t testing.TB) *slog.Logger { return testenv.Logger(t) }
 
 // startBroker starts a fake broker with topics of `partitions`
 // partitions until the test ends.
@@ -65,13 +54,7 @@ func produce(t testing.TB, addr, topic string, partitions int32, from, n int) {
 // waitUntil polls cond until it holds or the (scaled) deadline passes.
 func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(patience(d))
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", patience(d), what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.WaitUntil(t, d, what, cond)
 }
 
 // running is a worker a test started.

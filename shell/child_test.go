@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/multilang"
+	"github.com/squallstream/squall/topology"
 )
 
 // The test binary is also the child process: with childModeEnv set,
@@ -177,7 +178,8 @@ func runChild(mode string) int {
 		time.Sleep(time.Hour)
 	}
 	heartbeats, got := 0, 0
-	var holding []string // ids the child has not acked yet
+	var holding []string      // ids the child has not acked yet
+	counts := map[any]int64{} // batchcount's tuples per request
 	for {
 		m, ok := c.next()
 		if !ok {
@@ -204,6 +206,8 @@ func runChild(mode string) int {
 		switch mode {
 		case "reference":
 			c.reference(t)
+		case "batchcount":
+			c.batchCount(t, counts)
 		case "crash":
 			switch t.Tuple[0] {
 			case "hold":
@@ -306,6 +310,26 @@ func (c *testChild) reference(t multilang.TupleMessage) {
 	case "print":
 		c.log(multilang.LevelInfo, t.Tuple[1].(string))
 	}
+	c.ack(t.ID)
+}
+
+// batchCount is the batchcount reference bolt: a plain Bolt with the
+// finish hook of a DRPC chain, whose emits the adapters anchor to the
+// finish tuple.
+func (c *testChild) batchCount(t multilang.TupleMessage, counts map[any]int64) {
+	request := t.Tuple[0]
+	if t.Stream != topology.FinishBatchStream || t.Task != topology.SystemTaskID {
+		counts[request]++
+		c.ack(t.ID)
+		return
+	}
+	if request == "boom" {
+		c.fail(t.ID)
+		c.send(multilang.Message{Command: multilang.CmdError, Msg: "boom: the finish hook raised"})
+		return
+	}
+	c.emit([]any{request, counts[request]}, []string{t.ID}, "", false)
+	delete(counts, request)
 	c.ack(t.ID)
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -235,23 +236,12 @@ next:
 
 // patience bounds every wait for a child in the tests: long, as a busy
 // machine may take seconds to start a process; longer where CI is set.
-var patience = func() time.Duration {
-	if os.Getenv("CI") != "" {
-		return 2 * time.Minute
-	}
-	return time.Minute
-}()
+var patience = testenv.Patience(time.Minute)
 
 // waitUntil polls cond until it holds or the deadline passes.
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.WaitUntil(t, timeout, what, cond)
 }
 
 // checkLeaks registers a cleanup, to run after every later one, that fails

@@ -9,6 +9,7 @@ import (
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/internal/depenv"
 	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/internal/tarball"
 	"github.com/squallstream/squall/logviewer"
@@ -121,6 +122,12 @@ type Config struct {
 	// Logger receives the supervisor's logs; nil discards them.
 	Logger *slog.Logger
 
+	// EnvMaxAge is how long a dependency environment (storm.local.dir/envs,
+	// built by workers) that no worker uses is kept after its last use
+	// (supervisor.envs.cleanup.age.mins); 0 keeps them all. It is checked
+	// every LogCleanupInterval.
+	EnvMaxAge time.Duration
+
 	// LogViewer, if set, runs the node's logviewer: Storm's logviewer
 	// paths over the workers' logs (LogRoot defaults to LocalDir's logs)
 	// and /metrics for the node and its workers. Its address is published
@@ -146,6 +153,7 @@ func DefaultConfig() Config {
 		// Storm's defaults.
 		LogMaxPerWorkerBytes: 2048 << 20,
 		LogRotation:          logfile.DefaultRotation,
+		EnvMaxAge:            depenv.DefaultCleanupAge,
 	}
 }
 

@@ -518,6 +518,7 @@ func (l *loop) pruneLogs(now time.Time) {
 	if err != nil {
 		l.log.Warn("removing old worker logs", "err", err)
 	}
+	l.pruneEnvs(now)
 }
 
 // nextWake returns when the loop must next run for a restart or a download

@@ -98,6 +98,8 @@ var squallKeys = map[string]bool{
 	"topology.multilang.ruby":         true,
 	"topology.multilang.node.scripts": true,
 	"topology.multilang.deps.network": true,
+	// supervisor: removal of environments no worker uses (internal/depenv)
+	"supervisor.envs.cleanup.age.mins": true,
 	// nimbus: submission and HTTP limits
 	"nimbus.package.max.files":          true,
 	"nimbus.package.max.ratio":          true,

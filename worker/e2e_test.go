@@ -4,12 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
 )
@@ -157,30 +157,11 @@ func runWorker(t *testing.T, cfg Config) *Worker {
 	return w
 }
 
-func testLogger(t *testing.T) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-// testWriter sends log output to the test log.
-type testWriter struct{ t *testing.T }
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
+func testLogger(t *testing.T) *slog.Logger { return testenv.Logger(t) }
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.WaitUntil(t, timeout, what, cond)
 }
 
 func TestWordCountExact(t *testing.T) {
@@ -226,4 +207,4 @@ func TestWordCountExact(t *testing.T) {
 	}
 }
 
-func isCI() bool { return os.Getenv("CI") != "" }
+func isCI() bool { return testenv.CI() }

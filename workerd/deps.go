@@ -29,6 +29,9 @@ func prepareDeps(ctx context.Context, cfg ProcessConfig, topo *topology.Topology
 		MaxFiles:  cfg.Conf.Int(api.KeyPackageMaxFiles, 0),
 		Logger:    log,
 	}
+	// A worker restarted after a failed build meets the failure
+	// remembered, until its backoff: builds can take minutes.
+	o.Retry = depenv.DefaultRetry
 	// The supervisor hears from the worker while it builds: a build may
 	// take longer than its start timeout.
 	building, built := context.WithCancel(ctx)

@@ -19,6 +19,7 @@ import (
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
@@ -231,24 +232,13 @@ func TestWorkerProcessErrors(t *testing.T) {
 	}
 }
 
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
+func testLogger(t *testing.T) *slog.Logger { return testenv.Logger(t) }
 
 // waitUntil polls cond until it holds, failing the test after timeout
 // (doubled under CI).
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	if os.Getenv("CI") != "" {
-		timeout *= 2
-	}
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.WaitUntil(t, timeout, what, cond)
 }
 
 // scrapeExecuted reads a worker's /metrics, which must be on loopback,

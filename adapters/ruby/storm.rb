@@ -45,8 +45,9 @@
 # * Anchors (:anchor or :anchors) may be Storm::Tuple objects or tuple ids.
 # * Spouts get activate and deactivate (no-ops unless overridden).
 # * Under squall run (or squall local --attach) the process has a terminal of
-#   its own (descriptor SQUALL_TTY_FD): binding.irb opens there, and the user
-#   debugs the component while the protocol waits.
+#   its own (descriptor SQUALL_TTY_FD): binding.irb opens there, and so does
+#   the debug gem's console (require 'debug'; debugger), and the user debugs
+#   the component while the protocol waits.
 #
 # Wire formats: JSON (each message one JSON value followed by a line "end")
 # and MessagePack (topology.multilang.serializer: msgpack; pystorm's
@@ -1317,4 +1318,64 @@ if Storm::Terminal.fd
       end
     end
   end
+end
+
+if Storm::Terminal.fd
+  module Storm
+    module Terminal
+      # The debug gem's console (require 'debug'; debugger, binding.break)
+      # reads and writes the terminal, in plain lines as they are typed,
+      # instead of stdin and stdout, which are the protocol's.
+      module DebugConsole
+        def squall_tty
+          @squall_tty ||= IO.new(Storm::Terminal.fd, 'r+', autoclose: false).tap { |io| io.sync = true }
+        end
+
+        def readline(prompt = '(rdbg)')
+          setup_interrupt do
+            squall_tty.print(prompt)
+            (squall_tty.gets || 'quit').strip
+          end
+        end
+
+        def ask(prompt)
+          setup_interrupt do
+            squall_tty.print(prompt)
+            (squall_tty.gets || '').strip
+          end
+        end
+
+        def puts(str = nil)
+          case str
+          when Array then str.each { |line| squall_tty.puts(line.chomp) }
+          when String then str.each_line { |line| squall_tty.puts(line.chomp) }
+          else squall_tty.puts
+          end
+        end
+
+        def width
+          squall_tty.winsize[1].then { |w| w.positive? ? w : 80 }
+        rescue StandardError
+          80
+        end
+      end
+
+      # Puts DebugConsole before the debug gem's console class, now if it
+      # is loaded, or when it is (the gem loads it when it starts).
+      def self.hook_debug_gem
+        name = 'DEBUGGER__::UI_LocalConsole'
+        if defined?(DEBUGGER__::UI_LocalConsole)
+          DEBUGGER__::UI_LocalConsole.prepend(DebugConsole)
+          return
+        end
+        trace = TracePoint.new(:class) do |tp|
+          next unless tp.self.is_a?(Class) && tp.self.name == name
+          tp.self.prepend(DebugConsole)
+          trace.disable
+        end
+        trace.enable
+      end
+    end
+  end
+  Storm::Terminal.hook_debug_gem
 end

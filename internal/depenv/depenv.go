@@ -32,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/squallstream/squall/internal/backoff"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -58,6 +59,10 @@ const format = "depenv-1"
 // lines of the tool's output.
 var ErrBuild = errors.New("cannot build the dependencies")
 
+// ErrBuildBackoff: a build of this environment failed a short while ago
+// and is not tried again yet; the error holds the failure remembered.
+var ErrBuildBackoff = errors.New("not built again yet")
+
 // Languages.
 const (
 	Python = "python"
@@ -82,6 +87,13 @@ type Options struct {
 	// the topology's user).
 	Credential *syscall.Credential
 	Logger     *slog.Logger
+	// Retry, if set, makes a failed build remembered (per environment,
+	// with its error) and not tried again before the policy's delay after
+	// each failure in a row; zero tries at every Prepare.
+	Retry backoff.Policy
+
+	// now is the clock of remembered failures (tests set it).
+	now func() time.Time
 }
 
 // Spec is an environment to build.
@@ -100,6 +112,9 @@ type Env struct {
 	Dir string
 	// Reused is set when the environment was in the cache already.
 	Reused bool
+
+	// use holds the environment's use lock until Release.
+	use *os.File
 }
 
 // manifests are the files that declare each language's dependencies:
@@ -226,10 +241,14 @@ func Prepare(ctx context.Context, o Options) ([]Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.now == nil {
+		o.now = time.Now
+	}
 	var envs []Env
 	for _, s := range specs {
 		env, err := build(ctx, o, s)
 		if err != nil {
+			Release(envs)
 			return nil, err
 		}
 		envs = append(envs, env)
@@ -240,50 +259,85 @@ func Prepare(ctx context.Context, o Options) ([]Env, error) {
 // readyFile marks a complete environment.
 const readyFile = ".squall-ready"
 
+// build returns the environment of s, built now or before, holding its
+// use lock.
 func build(ctx context.Context, o Options, s Spec) (Env, error) {
 	env := Env{Spec: s, Dir: filepath.Join(o.Cache, s.Key)}
 	if err := os.MkdirAll(o.Cache, 0o755); err != nil {
 		return env, err
 	}
-	if ready(env.Dir) {
-		env.Reused = true
-		touch(env.Dir)
-		return env, nil
-	}
-	unlock, err := lock(ctx, env.Dir+".lock")
+	use, err := flock(ctx, env.Dir+useSuffix, syscall.LOCK_SH)
 	if err != nil {
 		return env, err
 	}
-	defer unlock()
+	env.use = use
+	if err := buildLocked(ctx, o, &env); err != nil {
+		env.Release()
+		return env, err
+	}
+	return env, nil
+}
+
+// buildLocked builds env, or finds it built, under its use lock.
+func buildLocked(ctx context.Context, o Options, env *Env) error {
+	s := env.Spec
+	if ready(env.Dir) {
+		env.Reused = true
+		touch(env.Dir)
+		return nil
+	}
+	failedPath := env.Dir + failedSuffix
+	prev, failed := readFailure(failedPath)
+	if failed && o.Retry.Min > 0 && o.now().Before(prev.RetryAt) {
+		return errRemembered(s.Lang, prev)
+	}
+	build, err := flock(ctx, env.Dir+lockSuffix, syscall.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer build.Close()
 	if ready(env.Dir) { // built by another while this one waited
 		env.Reused = true
-		return env, nil
+		return nil
+	}
+	if o.Retry.Min > 0 {
+		// Failed for another while this one waited?
+		if again, ok := readFailure(failedPath); ok && again.Attempts != prev.Attempts && o.now().Before(again.RetryAt) {
+			return errRemembered(s.Lang, again)
+		}
+		prev, _ = readFailure(failedPath)
 	}
 	// A directory without the marker is a build that did not finish.
 	if err := os.RemoveAll(env.Dir); err != nil {
-		return env, err
+		return err
 	}
 	if err := os.MkdirAll(env.Dir, 0o750); err != nil {
-		return env, err
+		return err
 	}
 	start := time.Now()
 	o.Logger.Info("building dependencies", "lang", s.Lang, "env", env.Dir)
-	if err := install(ctx, o, s, env.Dir); err != nil {
-		os.RemoveAll(env.Dir)
-		return env, err
+	err = install(ctx, o, s, env.Dir, env.Dir+logSuffix)
+	if err == nil {
+		err = checkSize(env.Dir, o.MaxBytes, o.MaxFiles)
 	}
-	if err := checkSize(env.Dir, o.MaxBytes, o.MaxFiles); err != nil {
+	if err != nil {
 		os.RemoveAll(env.Dir)
-		return env, err
+		if o.Retry.Min > 0 && ctx.Err() == nil {
+			f := remember(failedPath, prev, o.Retry, o.now(), err)
+			o.Logger.Warn("dependencies build failed", "lang", s.Lang, "env", env.Dir, "attempts", f.Attempts, "retry_at", f.RetryAt, "log", env.Dir+logSuffix)
+		}
+		return err
 	}
 	if err := os.WriteFile(filepath.Join(env.Dir, readyFile), []byte(s.Interpreter+" "+s.Version+"\n"), 0o644); err != nil {
-		return env, err
+		return err
 	}
+	os.Remove(failedPath)
+	os.Remove(env.Dir + logSuffix)
 	if o.Credential != nil {
 		chownTree(env.Dir, int(o.Credential.Uid), int(o.Credential.Gid))
 	}
 	o.Logger.Info("built dependencies", "lang", s.Lang, "env", env.Dir, "took", time.Since(start).Round(time.Millisecond))
-	return env, nil
+	return nil
 }
 
 func ready(dir string) bool {
@@ -297,34 +351,8 @@ func touch(dir string) {
 	os.Chtimes(filepath.Join(dir, readyFile), now, now)
 }
 
-func lock(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
 // install runs the language's installer into dir.
-func install(ctx context.Context, o Options, s Spec, dir string) error {
+func install(ctx context.Context, o Options, s Spec, dir, logPath string) error {
 	res := o.Resources
 	network := o.Conf.Bool(KeyNetwork, false)
 	var steps [][]string
@@ -401,7 +429,7 @@ func install(ctx context.Context, o Options, s Spec, dir string) error {
 		env = append(env, "BUNDLE_FROZEN=true")
 	}
 	for _, argv := range steps {
-		if err := run(ctx, dir, argv, env, o.Credential); err != nil {
+		if err := run(ctx, dir, argv, env, o.Credential, logPath); err != nil {
 			return fmt.Errorf("%w for %s (resources/%s): %w", ErrBuild, s.Lang, manifests[s.Lang].manifest, err)
 		}
 	}
@@ -412,7 +440,9 @@ func install(ctx context.Context, o Options, s Spec, dir string) error {
 // keeps.
 const outputLines = 20
 
-func run(ctx context.Context, dir string, argv, env []string, cred *syscall.Credential) error {
+// run runs argv in dir; on failure, its output goes to logPath whole and
+// its last lines into the error.
+func run(ctx context.Context, dir string, argv, env []string, cred *syscall.Credential, logPath string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -425,11 +455,12 @@ func run(ctx context.Context, dir string, argv, env []string, cred *syscall.Cred
 	if err == nil {
 		return nil
 	}
+	os.WriteFile(logPath, append([]byte(strings.Join(argv, " ")+"\n"), out...), 0o644)
 	lines := strings.Split(strings.TrimRight(string(bytes.ToValidUTF8(out, []byte("?"))), "\n"), "\n")
 	if len(lines) > outputLines {
 		lines = lines[len(lines)-outputLines:]
 	}
-	return fmt.Errorf("%s: %v:\n  %s", strings.Join(argv, " "), err, strings.Join(lines, "\n  "))
+	return fmt.Errorf("%s: %v (all its output: %s):\n  %s", strings.Join(argv, " "), err, logPath, strings.Join(lines, "\n  "))
 }
 
 func exists(p string) bool {

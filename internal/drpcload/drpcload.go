@@ -78,9 +78,22 @@ func Run(ctx context.Context, c Config) (Report, error) {
 		return Report{}, fmt.Errorf("drpcload: URL %q: want http://host:port", c.URL)
 	}
 	target := strings.TrimSuffix(c.URL, "/") + "/drpc/" + url.PathEscape(c.Function)
+	targetURL, err := url.Parse(target)
+	if err != nil {
+		return Report{}, fmt.Errorf("drpcload: URL %q: %w", target, err)
+	}
 	tr := &http.Transport{MaxIdleConnsPerHost: c.Clients, MaxConnsPerHost: c.Clients, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
+	// newCaller returns one client's way to make a request: a plain
+	// connection of its own over http, net/http's client over https.
+	newCaller := func() (call func(context.Context) (int, []byte, error), done func()) {
+		if targetURL.Scheme == "http" {
+			pc := newPlainClient(targetURL, c.Args)
+			return pc.call, pc.close
+		}
+		return func(ctx context.Context) (int, []byte, error) { return httpCall(ctx, client, target, c.Args) }, func() {}
+	}
 
 	if c.Duration > 0 && c.Requests <= 0 {
 		var cancel context.CancelFunc
@@ -99,6 +112,8 @@ func Run(ctx context.Context, c Config) (Report, error) {
 	start := time.Now()
 	for range c.Clients {
 		wg.Go(func() {
+			do, done := newCaller()
+			defer done()
 			var mine []time.Duration
 			var errs int
 			var first error
@@ -107,7 +122,8 @@ func Run(ctx context.Context, c Config) (Report, error) {
 					break
 				}
 				t0 := time.Now()
-				err := call(ctx, client, target, c.Args, c.Want)
+				code, body, err := do(ctx)
+				err = check(code, body, err, c.Want)
 				d := time.Since(t0)
 				if err != nil {
 					if ctx.Err() != nil {
@@ -143,23 +159,29 @@ func Run(ctx context.Context, c Config) (Report, error) {
 	return r, nil
 }
 
-// call makes one request and checks its answer.
-func call(ctx context.Context, client *http.Client, target, args, want string) error {
+// httpCall makes one request with net/http's client.
+func httpCall(ctx context.Context, client *http.Client, target, args string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(args))
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	body, err := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	resp.Body.Close()
+	return resp.StatusCode, body, err
+}
+
+// check returns a call's error: its own, a status other than 200, or an
+// answer other than want (any answer when want is empty).
+func check(code int, body []byte, err error, want string) error {
 	switch {
 	case err != nil:
 		return err
-	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+	case code != http.StatusOK:
+		return fmt.Errorf("%d %s: %s", code, http.StatusText(code), strings.TrimSpace(string(body)))
 	case want != "" && string(body) != want:
 		return fmt.Errorf("answer %.100q, want %.100q", body, want)
 	}

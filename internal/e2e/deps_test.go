@@ -121,4 +121,18 @@ func TestClusterBuildsDependencies(t *testing.T) {
 	waitUntil(t, 120*time.Second, "the build error in get-errors", func() bool {
 		return want.MatchString(c.squall("get-errors", "e2e-deps"))
 	})
+	// The workers started again (and each supervisor's second worker,
+	// which waited for the first's build) meet the failure remembered,
+	// with its tail, instead of building again.
+	remembered := regexp.MustCompile(`not built again yet: python's build failed \d+ time\(s\).*No matching distribution found for tinydep==2\.0`)
+	waitUntil(t, 120*time.Second, "the remembered failure in get-errors", func() bool {
+		return remembered.MatchString(c.squall("get-errors", "e2e-deps"))
+	})
+	for _, s := range c.sups {
+		failed, _ := filepath.Glob(filepath.Join(s.localDir, "envs", "python-*.failed"))
+		logs, _ := filepath.Glob(filepath.Join(s.localDir, "envs", "python-*.log"))
+		if len(failed) > 1 || len(logs) != len(failed) {
+			t.Errorf("supervisor %s: failures %v, build logs %v; want one of each per failed environment", s.localDir, failed, logs)
+		}
+	}
 }

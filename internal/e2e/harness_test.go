@@ -27,6 +27,7 @@ import (
 	sqcluster "github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/zkserver"
 	"github.com/squallstream/squall/internal/zktest"
 )
@@ -520,13 +521,7 @@ func (c *cluster) workerLogs(stormID string) string {
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.WaitUntil(t, timeout, what, cond)
 }
 
 // findLine returns the first line of path, from offset from on, that

@@ -29,6 +29,7 @@ import (
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/ui"
 )
 
@@ -61,29 +62,18 @@ func TestMain(m *testing.M) {
 func need(t *testing.T, what string, err error) {
 	t.Helper()
 	msg := fmt.Sprintf("%s: %v (run .ci/install-test-deps)", what, err)
-	if os.Getenv("CI") != "" {
+	if testenv.CI() {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
 }
 
 // scaled stretches a deadline when CI is set: the machine is shared.
-func scaled(d time.Duration) time.Duration {
-	if os.Getenv("CI") != "" {
-		return 2 * d
-	}
-	return d
-}
+func scaled(d time.Duration) time.Duration { return testenv.Patience(d) }
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(scaled(timeout))
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", scaled(timeout), what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testenv.WaitUntil(t, timeout, what, cond)
 }
 
 func freePorts(t *testing.T, n int) []int {

@@ -172,6 +172,28 @@ Split.new.run
 		inspect: "words.size", shows: `=> 2`, cont: "exit",
 	},
 	{
+		// The debug gem (Ruby's own since 3.1): its console is put on the
+		// terminal, not on the protocol's stdin.
+		lang: "ruby-debug", interpreter: "ruby", script: "split.rb",
+		code: `require 'storm'
+require 'debug'
+
+class Split < Storm::BasicBolt
+  def process(tup)
+    words = tup.values[0].to_s.split
+    exit!(3) if words == ['crash']
+    debugger
+    words.each { |w| emit([w]) }
+  end
+end
+
+Split.new.run
+`,
+		// (\S* skips the colours' escape sequences.)
+		stopped: `=>\S* +8\|\S* +debugger`, prompt: `\(rdbg\) `,
+		inspect: "p words.size", shows: `=> \S*2`, cont: "c",
+	},
+	{
 		lang: "node", interpreter: "node", script: "split.js",
 		code: `const { BasicBolt } = require('storm');
 
@@ -200,6 +222,12 @@ func TestRunDebugsOnTerminal(t *testing.T) {
 	for _, d := range debuggers {
 		t.Run(d.lang, func(t *testing.T) {
 			transcript.Interpreter(t, d.interpreter)
+			if d.lang == "ruby-debug" {
+				// Ruby's bundled gem since 3.1 (Debian's libruby3.1 has it).
+				if out, err := exec.Command("ruby", "-e", `Gem::Specification.find_by_name("debug")`).CombinedOutput(); err != nil {
+					transcript.Missing(t, "ruby's debug gem: %v\n%s", err, out)
+				}
+			}
 			dir := t.TempDir()
 			for name, text := range map[string]string{
 				"topology.yaml":         fmt.Sprintf(debugYAML, d.interpreter, d.script),
@@ -242,7 +270,8 @@ func TestRunDebugsOnTerminal(t *testing.T) {
 			if code := u.exitCode(); code != 0 {
 				t.Errorf("squall run exited with %d; the terminal shows:\n%s", code, u.out)
 			}
-			if strings.Contains(u.out.String(), "Traceback") || strings.Contains(u.out.String(), ".rb:") {
+			// A Python traceback, a Ruby exception ("... (NameError)").
+			if rubyError := regexp.MustCompile(`\(\w*(Error|Exception)\)`); strings.Contains(u.out.String(), "Traceback") || rubyError.MatchString(u.out.String()) {
 				t.Errorf("an error on the terminal:\n%s", u.out)
 			}
 		})

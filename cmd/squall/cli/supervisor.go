@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/internal/depenv"
 	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/logviewer"
 	"github.com/squallstream/squall/supervisor"
@@ -151,6 +152,7 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 	cfg.LogMaxAge = time.Duration(conf.Int(topology.KeyLogCleanupAgeMins, int(cfg.LogMaxAge/time.Minute))) * time.Minute
 	cfg.LogCleanupInterval = conf.Seconds(topology.KeyLogCleanupIntervalSecs, cfg.LogCleanupInterval)
 	cfg.LogMaxBytes = int64(conf.Int(topology.KeyLogMaxSumSizeMB, int(cfg.LogMaxBytes>>20))) << 20
+	cfg.EnvMaxAge = time.Duration(conf.Int(depenv.KeyCleanupAgeMins, int(cfg.EnvMaxAge/time.Minute))) * time.Minute
 	if cfg.LogRotation, err = logfile.RotationOf(conf); err != nil {
 		return cfg, err
 	}

@@ -1,0 +1,91 @@
+// Package testenv holds what tests of many packages need about the
+// machine they run on: whether CI runs them, how patient to be on a busy
+// machine, polling for a condition with a deadline, and a logger for a
+// test.
+package testenv
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// CI reports whether the tests run in CI (the CI environment variable is
+// set), where everything a test needs is installed and a missing
+// prerequisite fails the test instead of skipping it.
+func CI() bool { return os.Getenv("CI") != "" }
+
+// Patience scales a test's deadline d: the machine may be loaded, and CI
+// runs every package at once.
+func Patience(d time.Duration) time.Duration {
+	if CI() {
+		return 2 * d
+	}
+	return d
+}
+
+// WaitUntil polls cond until it holds, and fails the test if it does not
+// within Patience(timeout). It polls often at first, then every 100 ms.
+func WaitUntil(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	timeout = Patience(timeout)
+	deadline := time.Now().Add(timeout)
+	pause := 5 * time.Millisecond
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// Logger returns a logger for a test: everything, on stderr, when the
+// tests run verbose (go test -v); otherwise warnings and errors, in the
+// test's log (shown when it fails), until the test ends.
+func Logger(tb testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	w := &testLog{tb: tb}
+	tb.Cleanup(w.end)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// testLog writes to a test's log until the test ends; then (goroutines
+// the test left behind still logging) it drops what it is given, which
+// testing would refuse.
+type testLog struct {
+	tb testing.TB
+	mu sync.Mutex
+	// ended is set when the test ended; guarded by mu.
+	ended bool
+}
+
+func (w *testLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ended {
+		w.tb.Helper()
+		w.tb.Log(string(trimNewline(p)))
+	}
+	return len(p), nil
+}
+
+func (w *testLog) end() {
+	w.mu.Lock()
+	w.ended = true
+	w.mu.Unlock()
+}
+
+func trimNewline(p []byte) []byte {
+	if n := len(p); n > 0 && p[n-1] == '\n' {
+		return p[:n-1]
+	}
+	return p
+}
+
+var _ io.Writer = (*testLog)(nil)

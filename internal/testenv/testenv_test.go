@@ -1,0 +1,68 @@
+package testenv
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPatienceDoublesUnderCI(t *testing.T) {
+	t.Setenv("CI", "")
+	if got := Patience(time.Second); got != time.Second {
+		t.Errorf("Patience(1s) without CI = %v, want 1s", got)
+	}
+	t.Setenv("CI", "true")
+	if !CI() {
+		t.Error("CI() = false with CI=true")
+	}
+	if got := Patience(time.Second); got != 2*time.Second {
+		t.Errorf("Patience(1s) under CI = %v, want 2s", got)
+	}
+}
+
+func TestWaitUntil(t *testing.T) {
+	t.Setenv("CI", "")
+	n := 0
+	WaitUntil(t, time.Minute, "the third poll", func() bool { n++; return n == 3 })
+	if n != 3 {
+		t.Errorf("cond called %d times, want 3", n)
+	}
+}
+
+// fatalRecorder records a Fatalf instead of ending the test.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalRecorder) Helper() {}
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	f.msg = format
+	panic(f)
+}
+
+func TestWaitUntilTimesOut(t *testing.T) {
+	t.Setenv("CI", "")
+	rec := &fatalRecorder{TB: t}
+	start := time.Now()
+	func() {
+		defer func() {
+			if r := recover(); r != rec {
+				t.Fatalf("WaitUntil did not fail the test: %v", r)
+			}
+		}()
+		WaitUntil(rec, 50*time.Millisecond, "never", func() bool { return false })
+	}()
+	if rec.msg == "" || time.Since(start) < 50*time.Millisecond {
+		t.Errorf("WaitUntil failed after %v with %q", time.Since(start), rec.msg)
+	}
+}
+
+func TestLoggerStopsWithTheTest(t *testing.T) {
+	var log func()
+	t.Run("inner", func(t *testing.T) {
+		l := Logger(t)
+		l.Warn("while the test runs")
+		log = func() { l.Warn("after the test") }
+	})
+	log() // would panic if it reached the ended test's log
+}
