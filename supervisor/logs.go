@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/squallstream/squall/internal/layout"
@@ -50,12 +51,14 @@ func openEarlyLog(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), logfile.DirMode); err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Size() > maxEarlyLogBytes {
+	if fi, err := os.Lstat(path); err == nil && fi.Size() > maxEarlyLogBytes {
 		if err := os.Rename(path, path+".1"); err != nil {
 			return nil, err
 		}
 	}
-	return os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, logfile.FileMode)
+	// Never through a link: the directory is the worker's own when it
+	// runs as its topology's owner.
+	return os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY|syscall.O_NOFOLLOW, logfile.FileMode)
 }
 
 // workerLogTail returns the end of a slot's log: its early output file's

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/squallstream/squall/api"
@@ -23,7 +22,7 @@ import (
 func prepareDeps(ctx context.Context, cfg ProcessConfig, topo *topology.Topology, resources string, adapterEnv []string, log *slog.Logger) error {
 	o := depenv.Options{
 		Resources: resources,
-		Cache:     filepath.Join(cfg.LocalDir, "envs"),
+		Cache:     depsCache(cfg.LocalDir),
 		Conf:      topo.Config,
 		MaxBytes:  int64(cfg.Conf.Int(api.KeyPackageMaxUnpackedBytes, 0)),
 		MaxFiles:  cfg.Conf.Int(api.KeyPackageMaxFiles, 0),
@@ -68,4 +67,16 @@ func startingHeartbeats(ctx context.Context, cfg ProcessConfig) {
 		case <-time.After(every):
 		}
 	}
+}
+
+// depsCache is where this worker's dependency environments live: the
+// cache of its own user when its supervisor runs workers as their
+// topologies' owners (and made one for it), else the node's.
+func depsCache(localDir string) string {
+	if own := layout.EnvsDir(localDir, os.Geteuid()); os.Geteuid() != 0 {
+		if fi, err := os.Stat(own); err == nil && fi.IsDir() {
+			return own
+		}
+	}
+	return layout.EnvsRoot(localDir)
 }

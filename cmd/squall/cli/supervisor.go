@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/auth/runas"
+	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/logviewer"
 	"github.com/squallstream/squall/supervisor"
@@ -139,8 +141,15 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 	if cfg.WorkerBinary, err = os.Executable(); err != nil {
 		return cfg, fmt.Errorf("find the squall executable for workers: %w", err)
 	}
-	// Workers get the same configuration, log level and host name.
-	cfg.WorkerArgs = append(o.config.passThrough(), "--log-level", o.logs.level)
+	if cfg.RunAsUser, err = runas.ConfigFromConf(conf); err != nil {
+		return cfg, err
+	}
+	if cfg.WorkerConf, err = workerConf(conf, cfg.RunAsUser.Enabled); err != nil {
+		return cfg, err
+	}
+	// Workers get the configuration (in their directory), log level and
+	// host name.
+	cfg.WorkerArgs = []string{"--log-level", o.logs.level}
 	if o.host != "" {
 		cfg.WorkerArgs = append(cfg.WorkerArgs, "-c", topology.KeyLocalHostname+"="+strconv.Quote(o.host))
 	}
@@ -204,4 +213,23 @@ func intList(conf topology.Config, key string) ([]int, error) {
 		out = append(out, topology.Config{key: item}.Int(key, 0))
 	}
 	return out, nil
+}
+
+// workerConf is the configuration the supervisor gives its workers: its
+// own without the daemons' credentials (auth.WorkerConfig). The daemons'
+// ZooKeeper credential is the exception while workers run as the
+// supervisor's user, who reads it anyway: workers have no credential of
+// their own yet. Workers running as their owners must not get it, so that
+// combination is refused.
+func workerConf(conf topology.Config, runAsUser bool) (map[string]any, error) {
+	wc := auth.WorkerConfig(conf)
+	if scheme, ok := conf[zkacl.KeyAuthScheme]; ok && scheme != nil && scheme != "" {
+		if runAsUser {
+			return nil, fmt.Errorf("config: %s with %s: workers running as their topologies' owners would need ZooKeeper credentials of their own (%s), which squall does not make yet; turn one of them off (see docs/security.md)",
+				runas.KeyRunWorkerAsUser, zkacl.KeyAuthScheme, zkacl.KeyTopologyAuthPayload)
+		}
+		wc[zkacl.KeyAuthScheme] = scheme
+		wc[zkacl.KeyAuthPayload] = conf[zkacl.KeyAuthPayload]
+	}
+	return wc, nil
 }
