@@ -56,6 +56,7 @@ func LogsRoot(localDir string) string       { return filepath.Join(localDir, "lo
 func WorkerLog(localDir, stormID string, port int) string {
 	return filepath.Join(LogsRoot(localDir), stormID, strconv.Itoa(port), "worker.log")
 }
+
 // WorkerConfFile is the configuration the supervisor writes for a worker:
 // its own, without the daemons' secrets.
 func WorkerConfFile(workerDir string) string { return filepath.Join(workerDir, "worker-conf.yaml") }
