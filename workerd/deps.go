@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/squallstream/squall/api"
@@ -71,12 +72,32 @@ func startingHeartbeats(ctx context.Context, cfg ProcessConfig) {
 
 // depsCache is where this worker's dependency environments live: the
 // cache of its own user when its supervisor runs workers as their
-// topologies' owners (and made one for it), else the node's.
+// topologies' owners, else the node's.
 func depsCache(localDir string) string {
-	if own := layout.EnvsDir(localDir, os.Geteuid()); os.Geteuid() != 0 {
-		if fi, err := os.Stat(own); err == nil && fi.IsDir() {
-			return own
-		}
+	if own, ok := ownDir(localDir); ok {
+		return own
 	}
 	return layout.EnvsRoot(localDir)
+}
+
+// adaptersDir is where this worker installs the multilang adapters: in
+// its user's own directory when it runs as its topology's owner, else
+// the node's, shared by every worker.
+func adaptersDir(localDir string) string {
+	if own, ok := ownDir(localDir); ok {
+		return filepath.Join(own, "adapters")
+	}
+	return filepath.Join(localDir, "adapters")
+}
+
+// ownDir returns the directory the supervisor made for this worker's
+// user (layout.EnvsDir) when it runs workers as their owners: a worker
+// not running as root with such a directory is one of those.
+func ownDir(localDir string) (string, bool) {
+	if os.Geteuid() == 0 {
+		return "", false
+	}
+	own := layout.EnvsDir(localDir, os.Geteuid())
+	fi, err := os.Stat(own)
+	return own, err == nil && fi.IsDir()
 }
