@@ -30,7 +30,7 @@ func TestRunWorkersAsOwner(t *testing.T) {
 	const user = "nobody"
 	pki := newSecurePKI(t, user, "admin", "supervisor", "nimbus")
 	conf := pki.clusterConf()
-	delete(conf, "storm.zookeeper.auth.scheme") // refused with run-as-user until
+	delete(conf, "storm.zookeeper.auth.scheme")  // refused with run-as-user until
 	delete(conf, "storm.zookeeper.auth.payload") // workers have credentials of their own
 	maps.Copy(conf, map[string]any{
 		"supervisor.run.worker.as.user":         true,
