@@ -25,3 +25,14 @@ func (n *Nimbus) mayOperate(ctx context.Context, rec cluster.TopologyRecord) boo
 	pol.Enforce = n.cfg.Security.AuthenticationEnabled()
 	return auth.Authorize(caller(ctx), auth.OpKillTopology, &acl, pol) == nil
 }
+
+// viewersOf records a topology's ACL in its record, for the daemons that
+// decide without its package (supervisors' logviewers). The Guard checked
+// the configuration at submission.
+func viewersOf(conf map[string]any) *cluster.Viewers {
+	acl, err := auth.TopologyACLFromConfig("", "", conf)
+	if err != nil {
+		return nil
+	}
+	return &cluster.Viewers{Users: acl.Users, Groups: acl.Groups, ReadOnlyUsers: acl.ReadOnlyUsers, ReadOnlyGroups: acl.ReadOnlyGroups}
+}

@@ -139,6 +139,9 @@ type Config struct {
 	// and /metrics for the node and its workers. Its address is published
 	// in the node's registration (SupervisorInfo.Address).
 	LogViewer *logviewer.Config
+	// LogViewerAuth, if set, makes the logviewer authenticate and
+	// authorize every request (see LogViewerAuth).
+	LogViewerAuth *LogViewerAuth
 }
 
 // DefaultConfig returns Storm's defaults. Host, LocalDir and WorkerBinary

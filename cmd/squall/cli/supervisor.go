@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -185,7 +186,11 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 	// on squall's logviewer.host, loopback unless configured otherwise.
 	lv := logviewer.DefaultConfig()
 	lv.Addr = net.JoinHostPort(conf.String(keyLogViewerHost, "127.0.0.1"), strconv.Itoa(conf.Int(keyLogViewerPort, 8000)))
-	if err := auth.CheckExposure("logviewer", lv.Addr, false, false, false); err != nil {
+	if cfg.LogViewerAuth, lv.TLS, err = logViewerSecurity(conf, &lv); err != nil {
+		return cfg, err
+	}
+	authenticated := cfg.LogViewerAuth != nil && cfg.LogViewerAuth.Authenticator.Enabled()
+	if err := auth.CheckExposure("logviewer", lv.Addr, authenticated, lv.TLS != nil, false); err != nil {
 		return cfg, err
 	}
 	cfg.LogViewer = &lv
@@ -232,4 +237,52 @@ func workerConf(conf topology.Config, runAsUser bool) (map[string]any, error) {
 		wc[zkacl.KeyAuthPayload] = conf[zkacl.KeyAuthPayload]
 	}
 	return wc, nil
+}
+
+// Keys of the logviewer's HTTPS (squall's PEM forms of Storm's
+// logviewer.https.keystore.*): with a certificate it serves HTTPS on
+// Storm's logviewer.https.port; with a CA, client certificates
+// authenticate, and nimbus's log proxy verifies the logviewers with it.
+const (
+	keyLogViewerHTTPSPort = "logviewer.https.port"
+	keyLogViewerHTTPSCert = "logviewer.https.cert.path"
+	keyLogViewerHTTPSKey  = "logviewer.https.key.path"
+	keyLogViewerHTTPSCA   = "logviewer.https.ca.path"
+)
+
+// logViewerSecurity reads how the node's logviewer authenticates callers:
+// the cluster's tokens (nimbus.auth.tokens.file, a copy of nimbus's file
+// on this node) and client certificates, with nimbus's authorization keys;
+// and its HTTPS, which moves it to logviewer.https.port.
+func logViewerSecurity(conf topology.Config, lv *logviewer.Config) (*supervisor.LogViewerAuth, *tls.Config, error) {
+	str := func(key string) string { s, _ := conf[key].(string); return s }
+	st := auth.ServerTLS{CertFile: str(keyLogViewerHTTPSCert), KeyFile: str(keyLogViewerHTTPSKey), ClientCAFile: str(keyLogViewerHTTPSCA)}
+	var tlsConf *tls.Config
+	if st.CertFile != "" || st.KeyFile != "" {
+		var err error
+		if tlsConf, err = st.Config(); err != nil {
+			return nil, nil, fmt.Errorf("config logviewer.https.*: %w", err)
+		}
+		port, ok := conf[keyLogViewerHTTPSPort].(int)
+		if !ok || port < 0 {
+			return nil, nil, fmt.Errorf("config %s: set it to the port of the logviewer's HTTPS (%s is set)", keyLogViewerHTTPSPort, keyLogViewerHTTPSCert)
+		}
+		host, _, _ := net.SplitHostPort(lv.Addr)
+		lv.Addr = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	var tokens *auth.TokenStore
+	if f := str(auth.KeyTokensFile); f != "" {
+		var err error
+		if tokens, err = auth.LoadTokens(f); err != nil {
+			return nil, nil, fmt.Errorf("logviewer: %w", err)
+		}
+	}
+	if tokens == nil && !st.MutualTLS() {
+		return nil, tlsConf, nil
+	}
+	pol, err := auth.PolicyFromConfig(conf, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &supervisor.LogViewerAuth{Authenticator: auth.NewAuthenticator(tokens, st.MutualTLS(), pol), Policy: pol, Tokens: tokens}, tlsConf, nil
 }
