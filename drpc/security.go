@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/topology"
 )
 
 // The security keys of a DRPC server. Authentication is nimbus's: the same
@@ -264,4 +265,48 @@ func readACLFile(path string) (any, error) {
 		return nil, fmt.Errorf("config %s: %s has no %s", KeyACLFile, path, KeyACL)
 	}
 	return v, nil
+}
+
+// A topology's credentials for its DRPC servers (squall's keys, in the
+// topology's configuration): the components dial with TLS when
+// drpc.client.use.tls is true, verifying the servers against
+// drpc.client.tls.ca.path (the system's roots when unset), and
+// authenticate with a client certificate (drpc.client.tls.cert.path and
+// .key.path: its common name is the principal, the ACL's
+// invocation.user) or a bearer token read from drpc.client.token.file.
+// The files must be readable by the user the workers run as: the owner's,
+// when supervisors run workers as their owners.
+const (
+	KeyClientUseTLS    = "drpc.client.use.tls"
+	KeyClientTLSCA     = "drpc.client.tls.ca.path"
+	KeyClientTLSCert   = "drpc.client.tls.cert.path"
+	KeyClientTLSKey    = "drpc.client.tls.key.path"
+	KeyClientTokenFile = "drpc.client.token.file"
+)
+
+// TopologyCredentials is the Credentials of Register: the dial options
+// the drpc.client.* keys of the topology's configuration give; none (plain
+// TCP, anonymous) without them. A token goes over TLS only.
+func TopologyCredentials(conf topology.Config) ([]grpc.DialOption, error) {
+	asClient := map[string]any{}
+	for from, to := range map[string]string{
+		KeyClientUseTLS:    auth.KeyClientUseTLS,
+		KeyClientTLSCA:     auth.KeyClientTLSCA,
+		KeyClientTLSCert:   auth.KeyClientTLSCert,
+		KeyClientTLSKey:    auth.KeyClientTLSKey,
+		KeyClientTokenFile: auth.KeyClientTokenFile,
+	} {
+		if v, ok := conf[from]; ok {
+			asClient[to] = v
+		}
+	}
+	if len(asClient) == 0 {
+		return nil, nil
+	}
+	cs, err := auth.ClientSettingsFromConfig(asClient)
+	if err != nil {
+		return nil, fmt.Errorf("drpc.client.*: %w", err)
+	}
+	// No target: a token is never sent in clear text.
+	return cs.DialOptions("")
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/auth/devpki"
 	"github.com/squallstream/squall/drpc"
-	"github.com/squallstream/squall/topology"
 )
 
 // drpcPKI is a CA, the server's certificate, a client certificate for
@@ -26,7 +25,6 @@ import (
 type drpcPKI struct {
 	dir    string
 	pool   *x509.CertPool
-	topo   tls.Certificate
 	tokens map[string]string
 }
 
@@ -53,7 +51,7 @@ func newDRPCPKI(t *testing.T) *drpcPKI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.topo, err = tls.X509KeyPair(topo.CertPEM, topo.KeyPEM); err != nil {
+	if _, _, err := devpki.WritePair(p.dir, "topo", topo, false); err != nil {
 		t.Fatal(err)
 	}
 	var lines []string
@@ -120,12 +118,15 @@ drpc.authorizer.acl:
 		t.Fatalf("Secure = %+v, want authentication and TLS", sec)
 	}
 	s := startServer(t, cfg)
-	topoCreds := func(topology.Config) ([]grpc.DialOption, error) {
-		return []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
-			RootCAs: p.pool, Certificates: []tls.Certificate{p.topo}, MinVersion: tls.VersionTLS12,
-		}))}, nil
+	// The topology dials with the credentials its configuration names
+	// (what drpc.Register's components do): its client certificate.
+	topoConf := map[string]any{
+		drpc.KeyClientUseTLS:  true,
+		drpc.KeyClientTLSCA:   p.path("ca.pem"),
+		drpc.KeyClientTLSCert: p.path("topo.pem"),
+		drpc.KeyClientTLSKey:  p.path("topo-key.pem"),
 	}
-	runTopology(t, drpcTopologyAs(t, "exclaim", []string{s.InvocationsAddr()}, exclaim(nil), nil, topoCreds))
+	runTopology(t, drpcTopologyAs(t, "exclaim", []string{s.InvocationsAddr()}, exclaim(nil), topoConf, drpc.TopologyCredentials))
 
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.pool, MinVersion: tls.VersionTLS12}}}
 	t.Cleanup(client.CloseIdleConnections)
@@ -233,5 +234,39 @@ func TestSecureConfigErrors(t *testing.T) {
 	cfg = testConfig()
 	if _, err := drpc.Secure(&cfg, map[string]any{drpc.KeyAuthorizer: drpc.AuthorizerNoop}); err != nil || cfg.Authorize != nil {
 		t.Errorf("NoopAuthorizer: %v; want no authorizer", err)
+	}
+}
+
+// TestTopologyCredentials: a topology's drpc.client.* keys make its dial
+// options; none make none; a bad combination is an error naming the keys.
+func TestTopologyCredentials(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte("sqt_x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		conf  map[string]any
+		opts  int // at least
+		fails string
+	}{
+		{"nothing", map[string]any{"topology.workers": 2}, 0, ""},
+		{"a token over TLS", map[string]any{drpc.KeyClientUseTLS: true, drpc.KeyClientTokenFile: tokenFile}, 2, ""},
+		{"a CA without TLS", map[string]any{drpc.KeyClientTLSCA: "/ca.pem"}, 0, "drpc.client"},
+		{"a missing token file", map[string]any{drpc.KeyClientUseTLS: true, drpc.KeyClientTokenFile: filepath.Join(dir, "none")}, 0, "no such file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, err := drpc.TopologyCredentials(tt.conf)
+			if tt.fails != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.fails) {
+					t.Errorf("TopologyCredentials = %v, want an error saying %q", err, tt.fails)
+				}
+				return
+			}
+			if err != nil || len(opts) < tt.opts || tt.opts == 0 && len(opts) != 0 {
+				t.Errorf("TopologyCredentials = %d options, %v; want %d", len(opts), err, tt.opts)
+			}
+		})
 	}
 }
