@@ -3,6 +3,7 @@ package supervisor
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -56,9 +57,22 @@ func openEarlyLog(path string) (*os.File, error) {
 			return nil, err
 		}
 	}
-	// Never through a link: the directory is the worker's own when it
-	// runs as its topology's owner.
-	return os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY|syscall.O_NOFOLLOW, logfile.FileMode)
+	// Never through a link, symbolic or hard: the directory is the
+	// worker's own when it runs as its topology's owner.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, logfile.FileMode)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !fi.Mode().IsRegular() || ok && st.Nlink != 1 {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file of its own (a link to another file?): not writing to it", path)
+	}
+	return f, nil
 }
 
 // workerLogTail returns the end of a slot's log: its early output file's

@@ -265,3 +265,34 @@ func TestRunAsUserRefused(t *testing.T) {
 		t.Errorf("%d workers launched, want none: %+v", len(recs), recs)
 	}
 }
+
+// TestEarlyLogRefusesLinks: a worker's user, who owns its slot's log
+// directory, cannot make the supervisor append to another file through a
+// symbolic or hard link in place of the early log.
+func TestEarlyLogRefusesLinks(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, link := range map[string]func(string) error{
+		"symbolic": func(p string) error { return os.Symlink(victim, p) },
+		"hard":     func(p string) error { return os.Link(victim, p) },
+	} {
+		p := filepath.Join(dir, name, "worker.log.err")
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := link(p); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := openEarlyLog(p); err == nil {
+			f.Write([]byte("worker output\n"))
+			f.Close()
+			t.Errorf("openEarlyLog opened a %s link", name)
+		}
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "precious\n" {
+		t.Errorf("the linked file became %q", data)
+	}
+}
