@@ -54,6 +54,7 @@ func (l *loop) launch(d desiredWorker, now time.Time) {
 		return
 	}
 	w.proc = proc
+	delete(l.runAsErrs, d.StormID) // a later refusal is news again
 	w.meta.LaunchedAt = time.Now() // the timeouts count from here
 	w.pid, _ = identify(proc.Pid())
 	if w.pid.pid == 0 { // exited already; the watcher reports it
