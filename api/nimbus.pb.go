@@ -1302,8 +1302,13 @@ type GetTopologyResponse struct {
 	MsgTimeout int32 `protobuf:"varint,33,opt,name=msg_timeout,json=msgTimeout,proto3" json:"msg_timeout,omitempty"`
 	// Always false.
 	SchedulerDisplayResource bool `protobuf:"varint,34,opt,name=scheduler_display_resource,json=schedulerDisplayResource,proto3" json:"scheduler_display_resource,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// Storm field: whether the caller may operate the topology (activate,
+	// deactivate, rebalance, kill) through this API: its owner,
+	// topology.users/groups and admins may, unless ui.actions.enabled is
+	// false for REST. The UI hides the actions otherwise.
+	TopologyActionsAllowed bool `protobuf:"varint,35,opt,name=topology_actions_allowed,json=topologyActionsAllowed,proto3" json:"topology_actions_allowed,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *GetTopologyResponse) Reset() {
@@ -1570,6 +1575,13 @@ func (x *GetTopologyResponse) GetMsgTimeout() int32 {
 func (x *GetTopologyResponse) GetSchedulerDisplayResource() bool {
 	if x != nil {
 		return x.SchedulerDisplayResource
+	}
+	return false
+}
+
+func (x *GetTopologyResponse) GetTopologyActionsAllowed() bool {
+	if x != nil {
+		return x.TopologyActionsAllowed
 	}
 	return false
 }
@@ -6631,8 +6643,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x12\x10\n" +
 	"\x03sys\x18\x03 \x01(\bR\x03sys\x12\x12\n" +
-	"\x04name\x18\x04 \x01(\tR\x04name\"\xc8\n" +
-	"\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\"\x82\v\n" +
 	"\x13GetTopologyResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -6672,7 +6683,8 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"windowHint\x12\x1f\n" +
 	"\vmsg_timeout\x18! \x01(\x05R\n" +
 	"msgTimeout\x12<\n" +
-	"\x1ascheduler_display_resource\x18\" \x01(\bR\x18schedulerDisplayResource\"\xcb\x02\n" +
+	"\x1ascheduler_display_resource\x18\" \x01(\bR\x18schedulerDisplayResource\x128\n" +
+	"\x18topology_actions_allowed\x18# \x01(\bR\x16topologyActionsAllowed\"\xcb\x02\n" +
 	"\x13TopologyWindowStats\x12#\n" +
 	"\rwindow_pretty\x18\x01 \x01(\tR\fwindowPretty\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x12\x18\n" +

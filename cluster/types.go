@@ -81,6 +81,20 @@ type TopologyRecord struct {
 	// writes: State.SetTopology stores a record only if the stored one still
 	// has this Version (0: only if there is none), and increments it.
 	Version int64 `json:"version"`
+	// Viewers are who else may see and operate the topology, from its
+	// configuration at submission, for the daemons without its package
+	// (a supervisor's logviewer); nil for a topology submitted before.
+	Viewers *Viewers `json:"viewers,omitempty"`
+}
+
+// Viewers is a topology's ACL beyond its owner: Storm's topology.users,
+// topology.groups (view and operate), topology.readonly.users and
+// topology.readonly.groups (view).
+type Viewers struct {
+	Users          []string `json:"users,omitempty"`
+	Groups         []string `json:"groups,omitempty"`
+	ReadOnlyUsers  []string `json:"readOnlyUsers,omitempty"`
+	ReadOnlyGroups []string `json:"readOnlyGroups,omitempty"`
 }
 
 // ExecutorID is an executor's inclusive range of task ids, as in Storm. It

@@ -2,6 +2,7 @@ package drpc
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"math"
 	"net/http"
@@ -81,6 +82,8 @@ type Config struct {
 	// WrapHTTP, if set, wraps the HTTP handler: the security layer's
 	// authentication.
 	WrapHTTP func(http.Handler) http.Handler
+	// HTTPTLS, if set, serves HTTPS on the HTTP port.
+	HTTPTLS *tls.Config
 }
 
 // DefaultConfig returns Storm's defaults, bound to loopback.

@@ -28,7 +28,9 @@ const (
 //	    go: squall.ReturnResults
 //
 // It panics if a name is already registered.
-func Register(r *topology.Registry) { RegisterWith(r, Options{}) }
+// The components dial with the topology's drpc.client.* credentials
+// (TopologyCredentials).
+func Register(r *topology.Registry) { RegisterWith(r, Options{Credentials: TopologyCredentials}) }
 
 // Options configure the registered components.
 type Options struct {

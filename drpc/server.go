@@ -2,6 +2,7 @@ package drpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -144,6 +145,9 @@ func (s *Server) Run(ctx context.Context) error {
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    maxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+		if s.cfg.HTTPTLS != nil {
+			httpL = tls.NewListener(httpL, s.cfg.HTTPTLS)
 		}
 		wg.Go(func() {
 			if err := hs.Serve(httpL); !errors.Is(err, http.ErrServerClosed) {

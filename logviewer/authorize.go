@@ -24,7 +24,9 @@ type TopologyACLs func(ctx context.Context, topology string) (auth.TopologyACL, 
 // With authentication off, everything is allowed, as in the REST API.
 func AuthorizeWith(authn *auth.Authenticator, pol auth.Policy, acls TopologyACLs) func(*http.Request, Access) error {
 	return func(r *http.Request, a Access) error {
-		p, err := authn.FromHTTP(r)
+		// nimbus's log proxy asks with its own credentials on behalf
+		// of its caller (auth.IdentityHeader).
+		p, err := authn.FromHTTPForwarding(r)
 		if err != nil {
 			return err
 		}

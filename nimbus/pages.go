@@ -166,6 +166,9 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 		Window:           p.window.String(),
 		WindowHint:       p.window.Pretty(),
 		MsgTimeout:       int32(p.m.conf.Int(topology.KeyMessageTimeoutSecs, 30)),
+		User:             caller(ctx).Name,
+		// The caller's real permission: the UI hides what it may not do.
+		TopologyActionsAllowed: n.mayOperate(ctx, p.rec),
 	}
 	for _, comp := range p.components(req.GetSys()) {
 		s := p.stats(comp, req.GetSys(), p.window)

@@ -395,6 +395,7 @@ func (l *leader) commit(ctx context.Context, acc *accepted, staged stagedPackage
 		PackageDigest:      staged.digest,
 		PackageSize:        staged.size,
 		Owner:              acc.owner,
+		Viewers:            viewersOf(acc.outline.Config),
 	}
 
 	if err := n.record(ctx, &rec, staged, taken, counter); err != nil {

@@ -34,6 +34,7 @@ func (n *Nimbus) GetClusterSummary(ctx context.Context, _ *api.GetClusterSummary
 		return nil, grpcError(err)
 	}
 	resp := &api.GetClusterSummaryResponse{
+		User:                   caller(ctx).Name,
 		StormVersion:           n.version,
 		StormVersionInfo:       versionInfo(buildinfo.String()),
 		Supervisors:            int32(len(sups)),

@@ -2,16 +2,21 @@ package nimbus
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/logviewer"
 )
 
@@ -49,6 +54,17 @@ func (n *Nimbus) logProxy() http.Handler {
 		// reach an address nimbus did not choose.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	if t := n.logViewerTransport(); t != nil {
+		client.Transport = t
+	}
+	token := ""
+	if f := n.cfg.Client.TokenFile; f != "" {
+		tok, err := auth.ReadSecretFile(f, auth.MaxTokenBytes)
+		if err != nil {
+			n.log.Error("log proxy: nimbus's own token is unreadable; logviewers that authenticate will refuse it", "key", auth.KeyClientTokenFile, "err", err)
+		}
+		token = strings.TrimSpace(string(tok))
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -75,10 +91,16 @@ func (n *Nimbus) logProxy() http.Handler {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
-		for _, h := range []string{"Accept", "Authorization"} {
-			if v := r.Header.Get(h); v != "" {
-				req.Header.Set(h, v)
-			}
+		if v := r.Header.Get("Accept"); v != "" {
+			req.Header.Set("Accept", v)
+		}
+		// nimbus asks with its own token (the Guard took the caller's), on
+		// behalf of the caller it authenticated.
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if p, ok := auth.FromContext(r.Context()); ok && !p.IsAnonymous() {
+			auth.SetForwardedIdentity(req, p)
 		}
 		resp, err := client.Do(req)
 		if err != nil {
@@ -164,4 +186,27 @@ func truncateRunes(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// keyLogViewerHTTPSCA is the CA bundle of the logviewers' HTTPS
+// certificates (logviewer.https.ca.path), which the proxy verifies them
+// against; unset, the system's roots.
+const keyLogViewerHTTPSCA = "logviewer.https.ca.path"
+
+// logViewerTransport returns the proxy's transport when the logviewers'
+// CA is configured, nil otherwise.
+func (n *Nimbus) logViewerTransport() http.RoundTripper {
+	file, _ := n.cfg.Cluster[keyLogViewerHTTPSCA].(string)
+	if file == "" {
+		return nil
+	}
+	pem, err := os.ReadFile(file)
+	pool := x509.NewCertPool()
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		n.log.Error("log proxy: the logviewers' CA is unusable; their HTTPS will not verify", "key", keyLogViewerHTTPSCA, "file", file, "err", err)
+		return nil
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t
 }

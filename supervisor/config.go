@@ -9,6 +9,7 @@ import (
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/auth/runas"
 	"github.com/squallstream/squall/internal/depenv"
 	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/internal/tarball"
@@ -51,6 +52,18 @@ type Config struct {
 	// WorkerEnv is the environment of worker processes; nil inherits the
 	// supervisor's.
 	WorkerEnv []string
+
+	// WorkerConf, if set, is the configuration each worker gets, written
+	// into its directory (layout.WorkerConfFile, 0600, the worker's own) and
+	// passed with --config before WorkerArgs: the supervisor's own,
+	// without the daemons' secrets (auth.WorkerConfig). A worker running
+	// as its topology's owner could not read the supervisor's file.
+	WorkerConf map[string]any
+
+	// RunAsUser runs each worker, with its children and dependency
+	// builds, as the local user of its topology's owner
+	// (supervisor.run.worker.as.user); the supervisor must run as root.
+	RunAsUser runas.Config
 
 	// WorkerTimeout is how old a worker's heartbeat may get before the
 	// worker is killed and restarted (supervisor.worker.timeout.secs).
@@ -133,6 +146,9 @@ type Config struct {
 	// and /metrics for the node and its workers. Its address is published
 	// in the node's registration (SupervisorInfo.Address).
 	LogViewer *logviewer.Config
+	// LogViewerAuth, if set, makes the logviewer authenticate and
+	// authorize every request (see LogViewerAuth).
+	LogViewerAuth *LogViewerAuth
 }
 
 // DefaultConfig returns Storm's defaults. Host, LocalDir and WorkerBinary

@@ -57,6 +57,8 @@ type harness struct {
 	control string
 	// noSecret makes submit store no worker secret, as an older nimbus.
 	noSecret bool
+	// owner is the owner of the topologies submitted from now on.
+	owner string
 }
 
 // newHarness returns a harness on an in-memory cluster.
@@ -266,6 +268,7 @@ func (h *harness) submitRaw(stormID string, archive, goBinary []byte) string {
 		LaunchTime:    time.Now(),
 		PackageDigest: digest,
 		PackageSize:   int64(len(archive) + len(goBinary)),
+		Owner:         h.owner,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,11 @@
 package supervisor
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"time"
 
@@ -39,6 +41,9 @@ func (l *loop) launch(d desiredWorker, now time.Time) {
 	proc, err := l.start(w)
 	if err != nil {
 		os.RemoveAll(w.dir)
+		if errors.Is(err, ErrRunAs) {
+			l.reportRunAs(d.StormID, err)
+		}
 		r := l.restarts[key]
 		if r == nil {
 			r = l.newRestartTracker()
@@ -49,6 +54,7 @@ func (l *loop) launch(d desiredWorker, now time.Time) {
 		return
 	}
 	w.proc = proc
+	delete(l.runAsErrs, d.StormID) // a later refusal is news again
 	w.meta.LaunchedAt = time.Now() // the timeouts count from here
 	w.pid, _ = identify(proc.Pid())
 	if w.pid.pid == 0 { // exited already; the watcher reports it
@@ -83,6 +89,10 @@ func (l *loop) start(w *worker) (*procgroup.Process, error) {
 	if secret == nil {
 		return nil, fmt.Errorf("topology %s has no worker secret in the cluster state, so its workers cannot authenticate each other: resubmit it", w.meta.StormID)
 	}
+	id, err := l.workerIdentity(w.meta.StormID)
+	if err != nil {
+		return nil, fmt.Errorf("topology %s (owner %q): %w", w.meta.StormID, l.owners[w.meta.StormID], err)
+	}
 	// The worker's files are its own: nobody else on the node may read
 	// its secret, its pids or its meta file.
 	if err := os.MkdirAll(w.dir, 0o700); err != nil {
@@ -96,6 +106,23 @@ func (l *loop) start(w *worker) (*procgroup.Process, error) {
 	}
 	if err := layout.WriteJSON(layout.MetaFile(w.dir), w.meta); err != nil {
 		return nil, err
+	}
+	var confArgs []string
+	if conf := l.cfg.WorkerConf; conf != nil {
+		if id != nil {
+			if conf, err = localizeWorkerTLS(conf, w.dir); err != nil {
+				return nil, err
+			}
+		}
+		if err := writeWorkerConf(layout.WorkerConfFile(w.dir), conf); err != nil {
+			return nil, err
+		}
+		confArgs = []string{"--config", layout.WorkerConfFile(w.dir)}
+	}
+	if id != nil {
+		if err := l.handOver(id, w); err != nil {
+			return nil, fmt.Errorf("topology %s: hand its directories to %s: %w", w.meta.StormID, id.User, err)
+		}
 	}
 	// The worker writes and rotates worker.log itself (--log-file); its
 	// standard output and error go to a small file of the supervisor's,
@@ -116,9 +143,18 @@ func (l *loop) start(w *worker) (*procgroup.Process, error) {
 		"-c", fmt.Sprintf("%s=%d", logfile.KeyMaxSizeMB, rot.MaxSizeMB),
 		"-c", fmt.Sprintf("%s=%d", logfile.KeyMaxBackups, rot.MaxBackups),
 	}
-	cmd := exec.Command(w.meta.Binary, append(args, l.cfg.WorkerArgs...)...)
+	args = append(append(args, confArgs...), l.cfg.WorkerArgs...)
+	cmd := exec.Command(w.meta.Binary, args...)
 	cmd.Dir = w.dir
 	cmd.Env = l.cfg.WorkerEnv
+	if id != nil {
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(slices.Clone(cmd.Env), id.Env()...)
+		cmd.SysProcAttr = runAsAttr(id)
+		l.log.Debug("running worker as its owner", "topology", w.meta.StormID, "user", id.User, "uid", id.UID)
+	}
 	cmd.Stdout, cmd.Stderr = early, early
 	return procgroup.Start(cmd)
 }
@@ -139,7 +175,9 @@ func (l *loop) stop(w *worker, reason string) {
 	l.wg.Go(func() {
 		if proc != nil {
 			proc.Stop(grace)
-		} else {
+		} else if owner := dirOwner(dir); owner < 0 || procUID(pid.pid) == owner {
+			// An adopted worker is known by its directory's files, which
+			// its user may have rewritten: signal only that user's.
 			stopForeign(pid, grace)
 		}
 		killed := sweepPids(dir, pid.start)

@@ -3,12 +3,14 @@ package supervisor
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/squallstream/squall/internal/layout"
@@ -50,12 +52,27 @@ func openEarlyLog(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), logfile.DirMode); err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Size() > maxEarlyLogBytes {
+	if fi, err := os.Lstat(path); err == nil && fi.Size() > maxEarlyLogBytes {
 		if err := os.Rename(path, path+".1"); err != nil {
 			return nil, err
 		}
 	}
-	return os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, logfile.FileMode)
+	// Never through a link, symbolic or hard: the directory is the
+	// worker's own when it runs as its topology's owner.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, logfile.FileMode)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !fi.Mode().IsRegular() || ok && st.Nlink != 1 {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file of its own (a link to another file?): not writing to it", path)
+	}
+	return f, nil
 }
 
 // workerLogTail returns the end of a slot's log: its early output file's

@@ -83,6 +83,10 @@ type loop struct {
 	// secrets holds the worker secret of each topology assigned here;
 	// nil for one that has none.
 	secrets map[string][]byte
+	// owners holds the owner of each topology assigned here; runAsErrs
+	// the last reason a topology's worker could not run as its owner.
+	owners    map[string]string
+	runAsErrs map[string]string
 	// dists holds the digest of each package on disk, by topology id.
 	dists     map[string]string
 	downloads map[string]bool
@@ -112,6 +116,8 @@ func newLoop(ctx context.Context, s *Supervisor, nodeID string) *loop {
 		workers:   make(map[string]*worker),
 		digests:   make(map[string]string),
 		secrets:   make(map[string][]byte),
+		owners:    make(map[string]string),
+		runAsErrs: make(map[string]string),
 		dists:     make(map[string]string),
 		downloads: make(map[string]bool),
 		dlBackoff: make(map[string]*restartTracker),
@@ -271,6 +277,7 @@ func (l *loop) readAssignments() {
 	desired, problems := desiredWorkers(l.nodeID, l.cfg.Ports, all)
 	digests := make(map[string]string)
 	secrets := make(map[string][]byte)
+	owners := make(map[string]string)
 	for _, d := range desired {
 		if _, done := digests[d.StormID]; done {
 			continue
@@ -284,6 +291,7 @@ func (l *loop) readAssignments() {
 			return
 		}
 		digests[d.StormID] = rec.PackageDigest
+		owners[d.StormID] = rec.Owner
 		secret, err := l.state.GetTopologySecret(ctx, d.StormID)
 		if err != nil && !errors.Is(err, cluster.ErrNotFound) {
 			l.readFailed(err)
@@ -297,7 +305,7 @@ func (l *loop) readAssignments() {
 			l.log.Error("assignment not run", "problem", p)
 		}
 	}
-	l.desired, l.digests, l.secrets, l.haveDesired = desired, digests, secrets, true
+	l.desired, l.digests, l.secrets, l.owners, l.haveDesired = desired, digests, secrets, owners, true
 }
 
 func (l *loop) readFailed(err error) {

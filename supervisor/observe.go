@@ -3,11 +3,14 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/logviewer"
 	"github.com/squallstream/squall/metrics/prom"
@@ -28,6 +31,12 @@ func (s *Supervisor) startLogViewer(ctx context.Context) (wait func() error, err
 		cfg.Logger = s.log.With("daemon", "logviewer")
 	}
 	cfg.Metrics = prom.Handler(s.gatherer())
+	if a := s.cfg.LogViewerAuth; a != nil {
+		pol := a.Policy
+		pol.Enforce = a.Authenticator.Enabled()
+		cfg.Authorize = logviewer.AuthorizeWith(a.Authenticator, pol, s.topologyACL)
+	}
+
 	srv, err := logviewer.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("logviewer: %w", err)
@@ -39,10 +48,18 @@ func (s *Supervisor) startLogViewer(ctx context.Context) (wait func() error, err
 	case err := <-done:
 		return nil, err
 	}
+	var watching sync.WaitGroup
+	if a := s.cfg.LogViewerAuth; a != nil && a.Tokens != nil {
+		watching.Go(func() { a.Tokens.Watch(ctx, 5*time.Second, nil, cfg.Logger) })
+	}
 	s.mu.Lock()
 	s.logViewerAddr = srv.Addr()
 	s.mu.Unlock()
-	return func() error { return <-done }, nil
+	return func() error {
+		err := <-done
+		watching.Wait()
+		return err
+	}, nil
 }
 
 // LogViewerAddr returns where the node serves its logs and /metrics, ""
@@ -78,7 +95,9 @@ func (s *Supervisor) gatherer() prometheus.Gatherer {
 		gs := prometheus.Gatherers{own}
 		for _, w := range s.Workers() {
 			var hb layout.Heartbeat
-			if err := layout.ReadJSON(layout.HeartbeatFile(layout.WorkerDir(s.cfg.LocalDir, w.WorkerID)), &hb); err != nil || hb.MetricsAddr == "" {
+			if err := layout.ReadJSON(layout.HeartbeatFile(layout.WorkerDir(s.cfg.LocalDir, w.WorkerID)), &hb); err != nil || hb.MetricsAddr == "" || !auth.IsLoopback(hb.MetricsAddr) {
+				// A worker serves /metrics on loopback; its heartbeat
+				// (its user's file) must not send the scrape elsewhere.
 				continue
 			}
 			gs = append(gs, prom.Remote{URL: "http://" + hb.MetricsAddr + "/metrics"})

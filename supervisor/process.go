@@ -117,12 +117,16 @@ func stopForeign(p procID, grace time.Duration) {
 // directory that still runs: shell children a worker left behind, which
 // run in process groups of their own. A pid whose process started before
 // the worker (notBefore, its start time; 0 if unknown) was reused by
-// another process and is spared. It returns the pids killed.
+// another process and is spared, and so is a process of another user than
+// the worker directory's owner: the directory is the worker's own when it
+// runs as its topology's owner, and its pid files must not make the
+// supervisor kill anyone else's processes. It returns the pids killed.
 func sweepPids(workerDir string, notBefore uint64) []int {
 	entries, err := os.ReadDir(layout.PidDir(workerDir))
 	if err != nil {
 		return nil
 	}
+	owner := dirOwner(workerDir)
 	var killed []procID
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -130,7 +134,7 @@ func sweepPids(workerDir string, notBefore uint64) []int {
 			continue
 		}
 		p, ok := identify(pid)
-		if !ok || p.start < notBefore {
+		if !ok || p.start < notBefore || owner >= 0 && procUID(pid) != owner {
 			continue
 		}
 		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
@@ -209,13 +213,13 @@ const logTailBytes = 2048
 
 // logTail returns the last lines of a worker's log, at most logTailBytes.
 func logTail(logPath string) string {
-	f, err := os.Open(logPath)
+	f, err := os.OpenFile(logPath, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
 	info, err := f.Stat()
-	if err != nil {
+	if err != nil || !info.Mode().IsRegular() {
 		return ""
 	}
 	off := max(info.Size()-logTailBytes, 0)

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/squallstream/squall/auth/runas"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/buildinfo"
 	"github.com/squallstream/squall/internal/layout"
@@ -56,6 +57,11 @@ func New(cfg Config, state cluster.State) (*Supervisor, error) {
 	if strings.ContainsRune(cfg.WorkerBinary, filepath.Separator) {
 		if cfg.WorkerBinary, err = filepath.Abs(cfg.WorkerBinary); err != nil {
 			return nil, fmt.Errorf("%w: WorkerBinary: %v", ErrInvalidConfig, err)
+		}
+	}
+	if cfg.RunAsUser.Enabled {
+		if err := runas.CheckCanSwitch(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 		}
 	}
 	cfg.Ports = append([]int(nil), cfg.Ports...)
@@ -132,6 +138,11 @@ func (s *Supervisor) prepare() (string, error) {
 	for _, d := range []string{layout.StormDistRoot(dir), layout.WorkersRoot(dir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return "", fmt.Errorf("supervisor local dir: %w", err)
+		}
+	}
+	if s.cfg.RunAsUser.Enabled {
+		if err := prepareRunAs(dir); err != nil {
+			return "", err
 		}
 	}
 	if s.cfg.NodeID != "" {

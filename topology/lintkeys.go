@@ -136,6 +136,20 @@ var squallKeys = map[string]bool{
 	"ui.actions.enabled":                         true,
 	"nimbus.bind.host":                           true,
 	"worker.bind.host":                           true,
+	// sec3: run-as-user, logviewer HTTPS, DRPC TLS and topologies' DRPC credentials
+	"supervisor.run.worker.as.user.allowed.system.users": true,
+	"logviewer.https.cert.path":                          true,
+	"logviewer.https.key.path":                           true,
+	"logviewer.https.ca.path":                            true,
+	"drpc.tls.cert.path":                                 true,
+	"drpc.tls.key.path":                                  true,
+	"drpc.tls.ca.path":                                   true,
+	"drpc.tls.client.auth.required":                      true,
+	"drpc.client.use.tls":                                true,
+	"drpc.client.tls.ca.path":                            true,
+	"drpc.client.tls.cert.path":                          true,
+	"drpc.client.tls.key.path":                           true,
+	"drpc.client.token.file":                             true,
 	// metrics
 	"topology.user.metrics.max.names": true,
 	// state and windows

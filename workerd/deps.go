@@ -23,7 +23,7 @@ import (
 func prepareDeps(ctx context.Context, cfg ProcessConfig, topo *topology.Topology, resources string, adapterEnv []string, log *slog.Logger) error {
 	o := depenv.Options{
 		Resources: resources,
-		Cache:     filepath.Join(cfg.LocalDir, "envs"),
+		Cache:     depsCache(cfg.LocalDir),
 		Conf:      topo.Config,
 		MaxBytes:  int64(cfg.Conf.Int(api.KeyPackageMaxUnpackedBytes, 0)),
 		MaxFiles:  cfg.Conf.Int(api.KeyPackageMaxFiles, 0),
@@ -71,4 +71,36 @@ func startingHeartbeats(ctx context.Context, cfg ProcessConfig) {
 		case <-time.After(every):
 		}
 	}
+}
+
+// depsCache is where this worker's dependency environments live: the
+// cache of its own user when its supervisor runs workers as their
+// topologies' owners, else the node's.
+func depsCache(localDir string) string {
+	if own, ok := ownDir(localDir); ok {
+		return own
+	}
+	return layout.EnvsRoot(localDir)
+}
+
+// adaptersDir is where this worker installs the multilang adapters: in
+// its user's own directory when it runs as its topology's owner, else
+// the node's, shared by every worker.
+func adaptersDir(localDir string) string {
+	if own, ok := ownDir(localDir); ok {
+		return filepath.Join(own, "adapters")
+	}
+	return filepath.Join(localDir, "adapters")
+}
+
+// ownDir returns the directory the supervisor made for this worker's
+// user (layout.EnvsDir) when it runs workers as their owners: a worker
+// not running as root with such a directory is one of those.
+func ownDir(localDir string) (string, bool) {
+	if os.Geteuid() == 0 {
+		return "", false
+	}
+	own := layout.EnvsDir(localDir, os.Geteuid())
+	fi, err := os.Stat(own)
+	return own, err == nil && fi.IsDir()
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -100,7 +99,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	// The acker count comes from the assignment, so every worker numbers
 	// tasks as nimbus did, whatever its local configuration says.
 	topo.Config = topo.Config.Merge(topology.Config{topology.KeyAckerExecutors: p.ackers})
-	env, err := adapters.Install(filepath.Join(cfg.LocalDir, "adapters"))
+	env, err := adapters.Install(adaptersDir(cfg.LocalDir))
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,10 @@ const (
 	KeyRunWorkerAsUser = "supervisor.run.worker.as.user"
 	KeyMinUID          = "supervisor.run.worker.as.user.min.uid"
 	KeyBannedUsers     = "supervisor.run.worker.as.user.banned.users"
+	// KeyAllowedSystemUsers is Storm's allowed.system.users: users a
+	// worker may run as although their uid is below the minimum (root
+	// only when listed).
+	KeyAllowedSystemUsers = "supervisor.run.worker.as.user.allowed.system.users"
 )
 
 // DefaultMinUID is the lowest uid a worker runs as by default: below it are
@@ -56,6 +60,9 @@ type Config struct {
 	MinUID int
 	// Banned lists local users never run as.
 	Banned []string
+	// AllowedSystem lists users allowed below MinUID, root included if
+	// listed.
+	AllowedSystem []string
 }
 
 // ConfigFromConf reads the keys from conf.
@@ -82,20 +89,35 @@ func ConfigFromConf(conf map[string]any) (Config, error) {
 		}
 		c.MinUID = n
 	}
-	if v, ok := conf[KeyBannedUsers]; ok && v != nil {
-		list, ok := v.([]any)
-		if !ok {
-			return c, fmt.Errorf("config %s: %v (%T) is not a list of user names", KeyBannedUsers, v, v)
-		}
-		for _, e := range list {
-			s, ok := e.(string)
-			if !ok {
-				return c, fmt.Errorf("config %s: %v is not a user name", KeyBannedUsers, e)
-			}
-			c.Banned = append(c.Banned, s)
-		}
+	var err error
+	if c.Banned, err = users(conf, KeyBannedUsers); err != nil {
+		return c, err
+	}
+	if c.AllowedSystem, err = users(conf, KeyAllowedSystemUsers); err != nil {
+		return c, err
 	}
 	return c, nil
+}
+
+// users reads a list of user names under key.
+func users(conf map[string]any, key string) ([]string, error) {
+	v, ok := conf[key]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("config %s: %v (%T) is not a list of user names", key, v, v)
+	}
+	var out []string
+	for _, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("config %s: %v is not a user name", key, e)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func toInt(v any) (int, error) {
@@ -159,8 +181,8 @@ type Identity struct {
 }
 
 // Lookup maps owner to its local user and checks it against cfg: the
-// user must exist, have a uid of at least cfg.MinUID (never 0) and not be
-// banned.
+// user must exist, have a uid of at least cfg.MinUID (not root) unless
+// cfg.AllowedSystem lists it, and not be banned.
 func Lookup(owner string, cfg Config) (Identity, error) {
 	name, err := LocalName(owner)
 	if err != nil {
@@ -174,10 +196,11 @@ func Lookup(owner string, cfg Config) (Identity, error) {
 	if minUID < 1 {
 		minUID = 1
 	}
+	allowed := slices.Contains(cfg.AllowedSystem, name)
 	switch {
-	case id.UID == 0:
-		return Identity{}, fmt.Errorf("%w: %s is root", ErrRefusedUser, name)
-	case int64(id.UID) < int64(minUID):
+	case id.UID == 0 && !allowed:
+		return Identity{}, fmt.Errorf("%w: %s is root (list it in %s to allow it)", ErrRefusedUser, name, KeyAllowedSystemUsers)
+	case int64(id.UID) < int64(minUID) && !allowed:
 		return Identity{}, fmt.Errorf("%w: %s has uid %d, below %s %d", ErrRefusedUser, name, id.UID, KeyMinUID, minUID)
 	case slices.Contains(cfg.Banned, name):
 		return Identity{}, fmt.Errorf("%w: %s is in %s", ErrRefusedUser, name, KeyBannedUsers)

@@ -188,3 +188,32 @@ func TestRunAsNobody(t *testing.T) {
 		t.Errorf("the worker read a 0600 root file: %s", out)
 	}
 }
+
+// TestAllowedSystemUsers: Storm's allowed.system.users lets listed users
+// below the minimum uid run workers, root included only when listed; a
+// banned user stays banned.
+func TestAllowedSystemUsers(t *testing.T) {
+	c, err := ConfigFromConf(map[string]any{KeyAllowedSystemUsers: []any{"daemon", "root"}})
+	if err != nil || len(c.AllowedSystem) != 2 {
+		t.Fatalf("ConfigFromConf = %+v, %v", c, err)
+	}
+	if _, err := ConfigFromConf(map[string]any{KeyAllowedSystemUsers: "daemon"}); err == nil {
+		t.Error("a string for the list was accepted")
+	}
+	for _, tt := range []struct {
+		user string
+		cfg  Config
+		ok   bool
+	}{
+		{"daemon", Config{MinUID: 1000}, false},
+		{"daemon", Config{MinUID: 1000, AllowedSystem: []string{"daemon"}}, true},
+		{"daemon", Config{MinUID: 1000, AllowedSystem: []string{"daemon"}, Banned: []string{"daemon"}}, false},
+		{"root", Config{MinUID: 1000, AllowedSystem: []string{"daemon"}}, false},
+		{"root", Config{MinUID: 1000, AllowedSystem: []string{"root"}}, true},
+	} {
+		_, err := Lookup(tt.user, tt.cfg)
+		if tt.ok && err != nil || !tt.ok && !errors.Is(err, ErrRefusedUser) {
+			t.Errorf("Lookup(%s, %+v) = %v, want allowed %v", tt.user, tt.cfg, err, tt.ok)
+		}
+	}
+}

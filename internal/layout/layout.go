@@ -24,9 +24,11 @@ package layout
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -54,6 +56,21 @@ func LogsRoot(localDir string) string       { return filepath.Join(localDir, "lo
 func WorkerLog(localDir, stormID string, port int) string {
 	return filepath.Join(LogsRoot(localDir), stormID, strconv.Itoa(port), "worker.log")
 }
+
+// WorkerConfFile is the configuration the supervisor writes for a worker:
+// its own, without the daemons' secrets.
+func WorkerConfFile(workerDir string) string { return filepath.Join(workerDir, "worker-conf.yaml") }
+
+// EnvsRoot holds the dependency environments built on this node.
+func EnvsRoot(localDir string) string { return filepath.Join(localDir, "envs") }
+
+// EnvsDir is the dependency cache of the workers running as uid when
+// workers run as their topologies' owners: environments are shared only
+// between processes of one user. Without it workers share EnvsRoot.
+func EnvsDir(localDir string, uid int) string {
+	return filepath.Join(EnvsRoot(localDir), "uid-"+strconv.Itoa(uid))
+}
+
 func NimbusPackages(localDir string) string {
 	return filepath.Join(localDir, "nimbus", "packages")
 }
@@ -124,11 +141,29 @@ func WriteJSON(path string, v any) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// ReadJSON reads path into v.
+// maxJSONBytes bounds a file ReadJSON reads.
+const maxJSONBytes = 64 << 20
+
+// ReadJSON reads path into v. path must be a regular file, not a symbolic
+// link, of at most 64 MiB: a worker directory belongs to the worker's user
+// when workers run as their owners, and its files must not make the
+// supervisor read anything else, or block on a fifo.
 func ReadJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxJSONBytes {
+		return fmt.Errorf("read %s: not a regular file of at most %d bytes", path, maxJSONBytes)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxJSONBytes+1))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("read %s: %w", path, err)

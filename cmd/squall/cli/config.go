@@ -149,22 +149,6 @@ func findClientConfig() (file, source string) {
 	return "", "no configuration: none in --config, ./squall.yaml, a running dev-cluster or ~/.squall/squall.yaml"
 }
 
-// passThrough returns the flags that give another squall process (a
-// worker) the same configuration.
-func (f *configFlags) passThrough() []string {
-	var args []string
-	if f.file != "" {
-		abs, err := filepath.Abs(f.file)
-		if err == nil {
-			args = append(args, "--config", abs)
-		}
-	}
-	for _, v := range f.values {
-		args = append(args, "-c", v)
-	}
-	return args
-}
-
 // zooKeeperState connects to the ZooKeeper ensemble the configuration
 // names (storm.zookeeper.servers, .port, .root, .session.timeout).
 func zooKeeperState(conf topology.Config, log *slog.Logger) (*cluster.ZooKeeper, error) {

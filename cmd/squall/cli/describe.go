@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/squallstream/squall/auth/redact"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -40,9 +41,11 @@ func describeTopology(w io.Writer, t *topology.Topology, tasks *topology.TaskMap
 		}
 	}
 	if len(t.Config) > 0 {
+		// Secrets stay out of terminals and CI logs, as out of REST.
+		shown := redact.Config(t.Config)
 		fmt.Fprintf(w, "config:\n")
-		for _, k := range slices.Sorted(maps.Keys(t.Config)) {
-			fmt.Fprintf(w, "  %s: %v\n", k, t.Config[k])
+		for _, k := range slices.Sorted(maps.Keys(shown)) {
+			fmt.Fprintf(w, "  %s: %v\n", k, shown[k])
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,7 +39,15 @@ work. Requests wait at most drpc.request.timeout.secs (600); at most
 drpc.max_buffer_size bytes (1 MiB) of requests wait for a topology, beyond
 which the server answers 503. Everything binds drpc.host, 127.0.0.1 unless
 configured. Port 0 picks a free port; drpc.port or drpc.http.port -1 turns
-it off. Once listening, it prints one line on stderr:
+it off.
+
+Security (docs/security.md, docs/drpc.md): callers authenticate as to
+nimbus, with a bearer token of nimbus.auth.tokens.file or a client
+certificate (drpc.tls.ca.path); drpc.tls.cert.path and .key.path put every
+port on TLS (HTTPS on drpc.http.port); drpc.authorizer with Storm's
+DRPCSimpleACLAuthorizer and drpc.authorizer.acl.filename says who may call
+(client.users) and serve (invocation.user) each function. Once listening,
+it prints one line on stderr:
 
   drpc client=HOST:PORT invocations=HOST:PORT http=HOST:PORT`,
 		Example: `  squall drpc
@@ -51,7 +60,7 @@ it off. Once listening, it prints one line on stderr:
 	f := cmd.Flags()
 	o.config.register(f)
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.BoolVar(&o.insecure, "insecure", false, "bind a drpc.host that is not loopback without authentication: anyone who reaches it can call and serve every function")
+	f.BoolVar(&o.insecure, "insecure", false, "bind a drpc.host that is not loopback without authentication or TLS: anyone who reaches it can call and serve every function")
 	return cmd
 }
 
@@ -68,12 +77,19 @@ func runDRPC(ctx context.Context, o drpcOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if a, ok := conf["drpc.authorizer"]; ok && a != nil {
-		return fmt.Errorf("config drpc.authorizer is %v, but squall drpc has no authorizer plug-ins yet: remove it (see docs/drpc.md)", a)
+	sec, err := drpc.Secure(&cfg, conf)
+	if err != nil {
+		return err
 	}
-	if !auth.IsLoopback(cfg.Host) && !o.insecure {
-		return fmt.Errorf("config %s %q is not a loopback address, and squall drpc has no authentication yet: "+
-			"anyone who reaches it could call and serve every function; bind 127.0.0.1, or pass --insecure to accept that", drpc.KeyHost, cfg.Host)
+	if err := auth.CheckExposure("squall drpc", cfg.Host, sec.Authenticating, sec.TLS, o.insecure); err != nil {
+		return fmt.Errorf("%w (for DRPC: anyone who reaches it could call and serve every function)", err)
+	}
+	if o.insecure && !auth.IsLoopback(cfg.Host) && (!sec.Authenticating || !sec.TLS) {
+		log.Warn("insecure: listening beyond loopback without protection (--insecure)", "host", cfg.Host,
+			"authentication", sec.Authenticating, "tls", sec.TLS, "exposes", "anyone who reaches it may call and serve every function")
+	}
+	if sec.Tokens != nil {
+		go sec.Tokens.Watch(ctx, 5*time.Second, nil, log)
 	}
 	s, err := drpc.New(cfg, log)
 	if err != nil {

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
+	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/drpc"
 )
 
@@ -64,7 +68,24 @@ func runDRPCClient(ctx context.Context, o drpcClientOptions, args []string, stdo
 	if err != nil {
 		return err
 	}
-	c, err := drpc.DialConfigured(ctx, conf, o.connect)
+	// The client authenticates as to nimbus (nimbus.client.*): a token,
+	// TLS, a client certificate.
+	creds, err := auth.ClientSettingsFromConfig(conf)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	var opts []grpc.DialOption
+	if servers, _ := conf[drpc.KeyServers].([]any); len(servers) > 0 {
+		port := drpc.DefaultPort
+		if p, ok := conf[drpc.KeyPort].(int); ok {
+			port = p
+		}
+		target := net.JoinHostPort(fmt.Sprint(servers[0]), strconv.Itoa(port))
+		if opts, err = creds.DialOptions(target); err != nil {
+			return err
+		}
+	}
+	c, err := drpc.DialConfigured(ctx, conf, o.connect, opts...)
 	if err != nil {
 		return err
 	}

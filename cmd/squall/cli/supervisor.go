@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/auth/runas"
+	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/internal/depenv"
 	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/logviewer"
@@ -140,8 +143,15 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 	if cfg.WorkerBinary, err = os.Executable(); err != nil {
 		return cfg, fmt.Errorf("find the squall executable for workers: %w", err)
 	}
-	// Workers get the same configuration, log level and host name.
-	cfg.WorkerArgs = append(o.config.passThrough(), "--log-level", o.logs.level)
+	if cfg.RunAsUser, err = runas.ConfigFromConf(conf); err != nil {
+		return cfg, err
+	}
+	if cfg.WorkerConf, err = workerConf(conf, cfg.RunAsUser.Enabled); err != nil {
+		return cfg, err
+	}
+	// Workers get the configuration (in their directory), log level and
+	// host name.
+	cfg.WorkerArgs = []string{"--log-level", o.logs.level}
 	if o.host != "" {
 		cfg.WorkerArgs = append(cfg.WorkerArgs, "-c", topology.KeyLocalHostname+"="+strconv.Quote(o.host))
 	}
@@ -178,7 +188,11 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 	// on squall's logviewer.host, loopback unless configured otherwise.
 	lv := logviewer.DefaultConfig()
 	lv.Addr = net.JoinHostPort(conf.String(keyLogViewerHost, "127.0.0.1"), strconv.Itoa(conf.Int(keyLogViewerPort, 8000)))
-	if err := auth.CheckExposure("logviewer", lv.Addr, false, false, false); err != nil {
+	if cfg.LogViewerAuth, lv.TLS, err = logViewerSecurity(conf, &lv); err != nil {
+		return cfg, err
+	}
+	authenticated := cfg.LogViewerAuth != nil && cfg.LogViewerAuth.Authenticator.Enabled()
+	if err := auth.CheckExposure("logviewer", lv.Addr, authenticated, lv.TLS != nil, false); err != nil {
 		return cfg, err
 	}
 	cfg.LogViewer = &lv
@@ -206,4 +220,71 @@ func intList(conf topology.Config, key string) ([]int, error) {
 		out = append(out, topology.Config{key: item}.Int(key, 0))
 	}
 	return out, nil
+}
+
+// workerConf is the configuration the supervisor gives its workers: its
+// own without the daemons' credentials (auth.WorkerConfig). The daemons'
+// ZooKeeper credential is the exception while workers run as the
+// supervisor's user, who reads it anyway: workers have no credential of
+// their own yet. Workers running as their owners must not get it, so that
+// combination is refused.
+func workerConf(conf topology.Config, runAsUser bool) (map[string]any, error) {
+	wc := auth.WorkerConfig(conf)
+	if scheme, ok := conf[zkacl.KeyAuthScheme]; ok && scheme != nil && scheme != "" {
+		if runAsUser {
+			return nil, fmt.Errorf("config: %s with %s: workers running as their topologies' owners would need ZooKeeper credentials of their own (%s), which squall does not make yet; turn one of them off (see docs/security.md)",
+				runas.KeyRunWorkerAsUser, zkacl.KeyAuthScheme, zkacl.KeyTopologyAuthPayload)
+		}
+		wc[zkacl.KeyAuthScheme] = scheme
+		wc[zkacl.KeyAuthPayload] = conf[zkacl.KeyAuthPayload]
+	}
+	return wc, nil
+}
+
+// Keys of the logviewer's HTTPS (squall's PEM forms of Storm's
+// logviewer.https.keystore.*): with a certificate it serves HTTPS on
+// Storm's logviewer.https.port; with a CA, client certificates
+// authenticate, and nimbus's log proxy verifies the logviewers with it.
+const (
+	keyLogViewerHTTPSPort = "logviewer.https.port"
+	keyLogViewerHTTPSCert = "logviewer.https.cert.path"
+	keyLogViewerHTTPSKey  = "logviewer.https.key.path"
+	keyLogViewerHTTPSCA   = "logviewer.https.ca.path"
+)
+
+// logViewerSecurity reads how the node's logviewer authenticates callers:
+// the cluster's tokens (nimbus.auth.tokens.file, a copy of nimbus's file
+// on this node) and client certificates, with nimbus's authorization keys;
+// and its HTTPS, which moves it to logviewer.https.port.
+func logViewerSecurity(conf topology.Config, lv *logviewer.Config) (*supervisor.LogViewerAuth, *tls.Config, error) {
+	str := func(key string) string { s, _ := conf[key].(string); return s }
+	st := auth.ServerTLS{CertFile: str(keyLogViewerHTTPSCert), KeyFile: str(keyLogViewerHTTPSKey), ClientCAFile: str(keyLogViewerHTTPSCA)}
+	var tlsConf *tls.Config
+	if st.CertFile != "" || st.KeyFile != "" {
+		var err error
+		if tlsConf, err = st.Config(); err != nil {
+			return nil, nil, fmt.Errorf("config logviewer.https.*: %w", err)
+		}
+		port, ok := conf[keyLogViewerHTTPSPort].(int)
+		if !ok || port < 0 {
+			return nil, nil, fmt.Errorf("config %s: set it to the port of the logviewer's HTTPS (%s is set)", keyLogViewerHTTPSPort, keyLogViewerHTTPSCert)
+		}
+		host, _, _ := net.SplitHostPort(lv.Addr)
+		lv.Addr = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	var tokens *auth.TokenStore
+	if f := str(auth.KeyTokensFile); f != "" {
+		var err error
+		if tokens, err = auth.LoadTokens(f); err != nil {
+			return nil, nil, fmt.Errorf("logviewer: %w", err)
+		}
+	}
+	if tokens == nil && !st.MutualTLS() {
+		return nil, tlsConf, nil
+	}
+	pol, err := auth.PolicyFromConfig(conf, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &supervisor.LogViewerAuth{Authenticator: auth.NewAuthenticator(tokens, st.MutualTLS(), pol), Policy: pol, Tokens: tokens}, tlsConf, nil
 }
