@@ -9,21 +9,25 @@ import (
 )
 
 // TestPruneEnvs: the loop removes the dependency environments of
-// storm.local.dir/envs that nobody used for EnvMaxAge, and none when
-// EnvMaxAge is 0. (depenv's tests build real ones and hold them.)
+// storm.local.dir/envs, and of each run-as user's cache under it, that
+// nobody used for EnvMaxAge, and none when EnvMaxAge is 0. (depenv's
+// tests build real ones and hold them.)
 func TestPruneEnvs(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
+		cache  string
 		maxAge time.Duration
 		kept   bool
 	}{
-		{"old", time.Hour, false},
-		{"kept forever", 0, true},
-		{"young", 3 * time.Hour, true},
+		{"old", "envs", time.Hour, false},
+		{"kept forever", "envs", 0, true},
+		{"young", "envs", 3 * time.Hour, true},
+		{"a run-as user's, old", "envs/uid-65534", time.Hour, false},
+		{"a run-as user's, young", "envs/uid-65534", 3 * time.Hour, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			local := t.TempDir()
-			env := filepath.Join(local, "envs", "python-0123456789abcdef0123456789abcdef")
+			env := filepath.Join(local, tt.cache, "python-0123456789abcdef0123456789abcdef")
 			ready := filepath.Join(env, ".squall-ready")
 			if err := os.MkdirAll(env, 0o755); err != nil {
 				t.Fatal(err)
