@@ -34,10 +34,17 @@ func prepareDeps(ctx context.Context, cfg ProcessConfig, topo *topology.Topology
 	o.Retry = depenv.DefaultRetry
 	// The supervisor hears from the worker while it builds: a build may
 	// take longer than its start timeout.
+	// It has stopped writing before prepareDeps returns: a late "not ready"
+	// heartbeat would overwrite the worker's first ready one.
 	building, built := context.WithCancel(ctx)
-	go startingHeartbeats(building, cfg)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		startingHeartbeats(building, cfg)
+	}()
 	envs, err := depenv.Prepare(ctx, o)
 	built()
+	<-stopped
 	if err != nil {
 		// Recorded even when the worker is being stopped: it says why.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
