@@ -36,9 +36,11 @@ type windowed struct {
 	// tuple failed: it was failed, and must not be acked when it expires.
 	failed bool
 	// wire is the tuple as a shell child's window message carries it,
-	// [id, comp, stream, task, values], made once (nil for Go bolts).
-	wire any
-	id   string
+	// [id, comp, stream, task, values], made once (nil for Go bolts) in
+	// fields, which spares an allocation per tuple.
+	wire   any
+	fields [5]any
+	id     string
 }
 
 // flight is a window handed to the bolt and not yet done, or a batch of
@@ -92,6 +94,10 @@ type windowedBolt struct {
 	reset bool
 
 	warnedAck atomic.Bool
+	// sources are the component, stream and task of each input source as
+	// interfaces, boxed once rather than once per tuple. Executor
+	// goroutine.
+	sources map[*topology.Source][3]any
 }
 
 // A windowed task's metrics: tuples failed because the window was full,
@@ -156,7 +162,9 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 		b.ids++
 		e := &windowed{t: t, id: strconv.FormatUint(b.ids, 10)}
 		if b.goBolt == nil {
-			e.wire = []any{e.id, t.SourceComponent(), t.SourceStream(), t.SourceTask(), t.Values()}
+			src := b.source(t.Source())
+			e.fields = [5]any{e.id, src[0], src[1], src[2], t.Values()}
+			e.wire = e.fields[:]
 		}
 		res = b.mgr.Add(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
 	}
@@ -196,6 +204,25 @@ func (b *windowedBolt) act(res window.Result[*windowed]) {
 		b.mu.Unlock()
 		b.windowDone(nil, false)
 	}
+}
+
+// maxSources bounds windowedBolt.sources.
+const maxSources = 1024
+
+// source returns the component, stream and task of src as interfaces.
+func (b *windowedBolt) source(src *topology.Source) [3]any {
+	v, ok := b.sources[src]
+	if !ok {
+		if b.sources == nil || len(b.sources) >= maxSources {
+			// Sources of tuples from other workers are made per
+			// connection: a worker that reconnects often must not grow
+			// this without bound.
+			b.sources = make(map[*topology.Source][3]any)
+		}
+		v = [3]any{src.Component, src.Stream, src.Task}
+		b.sources[src] = v
+	}
+	return v
 }
 
 // lateValue is a late tuple as the late-tuple stream carries it.
