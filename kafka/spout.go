@@ -61,6 +61,8 @@ type Spout struct {
 // partition is the executor's state of one assigned partition.
 type partition struct {
 	tp TopicPartition
+	// topic is tp.Topic as an interface, boxed once for every tuple.
+	topic any
 	// offsets tracks the records under AT_LEAST_ONCE; nil otherwise.
 	offsets *offsetTracker
 	// polled is the offset after the newest record polled, -1 before
@@ -246,12 +248,20 @@ func (s *Spout) control() {
 }
 
 func (s *Spout) emit(r *kgo.Record, p *partition) {
-	stream, values := s.set.tr.translate(r)
+	e := &emission{inflight: inflight{part: p, offset: r.Offset}}
+	e.stream, e.values = s.set.tr.translate(r, e.fields[:0], p.topic)
 	if s.set.ProcessingGuarantee != AtLeastOnce && !s.set.TupleTrackingEnforced {
-		s.out.Emit(stream, values, nil)
+		s.out.Emit(e.stream, e.values, nil)
 		return
 	}
-	s.out.Emit(stream, values, &inflight{part: p, offset: r.Offset, stream: stream, values: values})
+	s.out.Emit(e.stream, e.values, &e.inflight)
+}
+
+// emission is a record's tuple: its message id and its values in one
+// allocation.
+type emission struct {
+	inflight
+	fields [maxFields]any
 }
 
 // apply takes in an event of the fetcher: assignment changes, or records
@@ -261,7 +271,7 @@ func (s *Spout) apply(ev fetchEvent) {
 		s.revoke(tp)
 	}
 	for _, a := range ev.added {
-		p := &partition{tp: a.tp, polled: -1, committed: a.committed}
+		p := &partition{tp: a.tp, topic: a.tp.Topic, polled: -1, committed: a.committed}
 		if s.set.ProcessingGuarantee == AtLeastOnce {
 			p.offsets = newOffsetTracker(a.committed)
 		}

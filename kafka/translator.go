@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -29,6 +30,9 @@ const (
 var DefaultFields = []string{FieldTopic, FieldPartition, FieldOffset, FieldKey, FieldValue}
 
 var recordFields = []string{FieldTopic, FieldPartition, FieldOffset, FieldKey, FieldValue, FieldTimestamp, FieldHeaders}
+
+// maxFields is how many fields a record's tuple has at most.
+const maxFields = 7
 
 // Route says on which stream, and with which fields, the records of a
 // topic are emitted.
@@ -109,36 +113,64 @@ func (t *translator) streams() []topology.Stream {
 	return out
 }
 
-// translate returns the stream and values of a record's tuple.
-func (t *translator) translate(r *kgo.Record) (string, []any) {
+// translate returns the stream and values of a record's tuple, appending
+// the values to dst (room for maxFields spares an allocation). topic is
+// r.Topic as an interface, boxed once by the caller, or nil.
+//
+// A spout emits hundreds of thousands of records a second, so each
+// allocation counts: a string key and value are made as one string.
+func (t *translator) translate(r *kgo.Record, dst []any, topic any) (string, []any) {
 	route := t.def
-	if rt, ok := t.byTopic[r.Topic]; ok {
-		route = rt
+	if len(t.byTopic) > 0 {
+		if rt, ok := t.byTopic[r.Topic]; ok {
+			route = rt
+		}
 	}
-	values := make([]any, len(route.Fields))
-	for i, f := range route.Fields {
+	key, value := t.keyValue(r)
+	values := dst
+	for _, f := range route.Fields {
+		var v any
 		switch f {
 		case FieldTopic:
-			values[i] = r.Topic
+			v = topic
+			if v == nil {
+				v = r.Topic
+			}
 		case FieldPartition:
-			values[i] = r.Partition
+			v = r.Partition
 		case FieldOffset:
-			values[i] = r.Offset
+			v = r.Offset
 		case FieldKey:
-			values[i] = decodeBytes(r.Key, t.keyBytes)
+			v = key
 		case FieldValue:
-			values[i] = decodeBytes(r.Value, t.valueBytes)
+			v = value
 		case FieldTimestamp:
-			values[i] = r.Timestamp.UnixMilli()
+			v = r.Timestamp.UnixMilli()
 		case FieldHeaders:
 			h := make(map[string]any, len(r.Headers))
 			for _, kv := range r.Headers {
 				h[kv.Key] = decodeBytes(kv.Value, t.valueBytes)
 			}
-			values[i] = h
+			v = h
 		}
+		values = append(values, v)
 	}
 	return route.Stream, values
+}
+
+// keyValue returns a record's key and value as the tuple carries them.
+// Two strings are made as one, whose halves they are: they live as long
+// as the tuple either way.
+func (t *translator) keyValue(r *kgo.Record) (key, value any) {
+	if t.keyBytes || t.valueBytes || r.Key == nil || r.Value == nil {
+		return decodeBytes(r.Key, t.keyBytes), decodeBytes(r.Value, t.valueBytes)
+	}
+	var b strings.Builder
+	b.Grow(len(r.Key) + len(r.Value))
+	b.Write(r.Key)
+	b.Write(r.Value)
+	both := b.String()
+	return both[:len(r.Key)], both[len(r.Key):]
 }
 
 // decodeBytes returns a record's key or value as Storm's String (default)

@@ -43,11 +43,35 @@ func TestTranslate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stream, values := tr.translate(tt.rec)
+			stream, values := tr.translate(tt.rec, nil, nil)
 			if stream != tt.wantStream || !reflect.DeepEqual(values, tt.want) {
 				t.Errorf("translate = %s %#v, want %s %#v", stream, values, tt.wantStream, tt.want)
 			}
 		})
+	}
+}
+
+// A record's tuple costs the spout few allocations: with the default
+// fields the offset's box, one string for key and value, and their two
+// boxes, when the caller gives room for the values and the topic boxed.
+func TestTranslateAllocations(t *testing.T) {
+	tr, err := newTranslator(Route{}, nil, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &kgo.Record{Topic: "orders", Partition: 3, Offset: 123456, Key: []byte("k1"), Value: []byte("the value")}
+	var topic any = rec.Topic
+	var dst [maxFields]any
+	var values []any
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, values = tr.translate(rec, dst[:0], topic)
+	})
+	want := []any{"orders", int32(3), int64(123456), "k1", "the value"}
+	if !reflect.DeepEqual(values, want) {
+		t.Fatalf("translate = %#v, want %#v", values, want)
+	}
+	if allocs > 4 {
+		t.Errorf("translate allocates %v times per record, want at most 4", allocs)
 	}
 }
 

@@ -3,6 +3,7 @@ package window
 import (
 	"container/heap"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -245,6 +246,11 @@ func (m *Manager[T]) release(e event[T]) {
 	m.advance(e.ts - 1)
 	if m.slide > 0 && m.nextEnd == math.MinInt64 {
 		m.nextEnd = alignUp(e.ts, m.slide)
+	}
+	if len(m.events) == cap(m.events) {
+		// Double: append grows a large slice by a quarter, and a 10 s
+		// window can hold millions of events.
+		m.events = slices.Grow(m.events, len(m.events)+64)
 	}
 	m.events = append(m.events, e)
 	m.evictEarly(e.ts)

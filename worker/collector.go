@@ -352,35 +352,48 @@ func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []a
 // tracked. A tuple in one tree, the usual case, costs one small
 // allocation.
 func (c *boltCollector) anchorFor(anchors []topology.Tuple) any {
-	var (
-		one   acker.Edge // the edge while there is one
-		edges []acker.Edge
-	)
+	var s anchoring
 	for _, a := range anchors {
-		an, aEdges := anchorOf(a)
-		if an == nil {
-			continue
-		}
-		id := randomID()
-		an.AddChild(id)
-		for _, e := range aEdges {
-			switch {
-			case edges != nil:
-				edges = xorEdge(edges, e.Root, id)
-			case one.Root == 0:
-				one = acker.Edge{Root: e.Root, ID: id}
-			case one.Root == e.Root:
-				one.ID ^= id
-			default:
-				edges = append(make([]acker.Edge, 0, 4), one, acker.Edge{Root: e.Root, ID: id})
-			}
+		s.add(a)
+	}
+	return s.anchor()
+}
+
+// anchoring accumulates the anchor of a new tuple, one anchor at a time.
+type anchoring struct {
+	one   acker.Edge // the edge while there is one
+	edges []acker.Edge
+}
+
+// add anchors the new tuple to a.
+func (s *anchoring) add(a topology.Tuple) {
+	an, aEdges := anchorOf(a)
+	if an == nil {
+		return
+	}
+	id := randomID()
+	an.AddChild(id)
+	for _, e := range aEdges {
+		switch {
+		case s.edges != nil:
+			s.edges = xorEdge(s.edges, e.Root, id)
+		case s.one.Root == 0:
+			s.one = acker.Edge{Root: e.Root, ID: id}
+		case s.one.Root == e.Root:
+			s.one.ID ^= id
+		default:
+			s.edges = append(make([]acker.Edge, 0, 4), s.one, acker.Edge{Root: e.Root, ID: id})
 		}
 	}
+}
+
+// anchor returns the new tuple's anchor, nil when nothing is tracked.
+func (s *anchoring) anchor() any {
 	switch {
-	case edges != nil:
-		return acker.NewMultiAnchor(edges)
-	case one.Root != 0:
-		return acker.NewAnchor(one)
+	case s.edges != nil:
+		return acker.NewMultiAnchor(s.edges)
+	case s.one.Root != 0:
+		return acker.NewAnchor(s.one)
 	}
 	return nil
 }

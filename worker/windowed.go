@@ -36,9 +36,11 @@ type windowed struct {
 	// tuple failed: it was failed, and must not be acked when it expires.
 	failed bool
 	// wire is the tuple as a shell child's window message carries it,
-	// [id, comp, stream, task, values], made once (nil for Go bolts).
-	wire any
-	id   string
+	// [id, comp, stream, task, values], made once (nil for Go bolts) in
+	// fields, which spares an allocation per tuple.
+	wire   any
+	fields [5]any
+	id     string
 }
 
 // flight is a window handed to the bolt and not yet done, or a batch of
@@ -46,10 +48,12 @@ type windowed struct {
 // the tuple carrying the window to a shell child, which is how the
 // child's ack, fail or anchor finds it.
 type flight struct {
-	// tuples are the window's contents (the anchors of its emits) and
-	// entries the same as the manager holds them; nil for a batch.
-	tuples  []topology.Tuple
+	// entries are the window's contents (the anchors of its emits) as the
+	// manager holds them; nil for a batch. They never change.
 	entries []*windowed
+	// tuples are the same for a Go bolt's TupleWindow; nil for a shell
+	// bolt, which needs no copy of a window per window.
+	tuples []topology.Tuple
 	// expired are a batch's tuples, to ack.
 	expired []*windowed
 	done    bool
@@ -90,6 +94,10 @@ type windowedBolt struct {
 	reset bool
 
 	warnedAck atomic.Bool
+	// sources are the component, stream and task of each input source as
+	// interfaces, boxed once rather than once per tuple. Executor
+	// goroutine.
+	sources map[*topology.Source][3]any
 }
 
 // A windowed task's metrics: tuples failed because the window was full,
@@ -154,7 +162,9 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 		b.ids++
 		e := &windowed{t: t, id: strconv.FormatUint(b.ids, 10)}
 		if b.goBolt == nil {
-			e.wire = []any{e.id, t.SourceComponent(), t.SourceStream(), t.SourceTask(), t.Values()}
+			src := b.source(t.Source())
+			e.fields = [5]any{e.id, src[0], src[1], src[2], t.Values()}
+			e.wire = e.fields[:]
 		}
 		res = b.mgr.Add(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
 	}
@@ -196,6 +206,25 @@ func (b *windowedBolt) act(res window.Result[*windowed]) {
 	}
 }
 
+// maxSources bounds windowedBolt.sources.
+const maxSources = 1024
+
+// source returns the component, stream and task of src as interfaces.
+func (b *windowedBolt) source(src *topology.Source) [3]any {
+	v, ok := b.sources[src]
+	if !ok {
+		if b.sources == nil || len(b.sources) >= maxSources {
+			// Sources of tuples from other workers are made per
+			// connection: a worker that reconnects often must not grow
+			// this without bound.
+			b.sources = make(map[*topology.Source][3]any)
+		}
+		v = [3]any{src.Component, src.Stream, src.Task}
+		b.sources[src] = v
+	}
+	return v
+}
+
 // lateValue is a late tuple as the late-tuple stream carries it.
 func lateValue(t topology.Tuple) map[string]any {
 	return map[string]any{"component": t.SourceComponent(), "stream": t.SourceStream(), "task": t.SourceTask(),
@@ -204,9 +233,9 @@ func lateValue(t topology.Tuple) map[string]any {
 
 // fire hands window w to the bolt.
 func (b *windowedBolt) fire(w *window.Window[*windowed]) {
-	f := &flight{tuples: make([]topology.Tuple, len(w.Tuples)), entries: w.Tuples}
-	for i, e := range w.Tuples {
-		f.tuples[i] = e.t
+	f := &flight{entries: w.Tuples}
+	if b.goBolt != nil {
+		f.tuples = tuplesOf(w.Tuples)
 	}
 	b.mu.Lock()
 	b.inflight = append(b.inflight, f)
@@ -227,7 +256,7 @@ func (b *windowedBolt) executeWindow(f *flight, w *window.Window[*windowed]) (fa
 	defer func() {
 		if r := recover(); r != nil {
 			b.out.ReportError(fmt.Errorf("windowed bolt %q task %d panicked executing a window of %d tuples: %v\n%s",
-				b.comp, b.task, len(f.tuples), r, debug.Stack()))
+				b.comp, b.task, len(f.entries), r, debug.Stack()))
 			failed = true
 		}
 	}()
@@ -290,7 +319,7 @@ func (b *windowedBolt) windowDone(f *flight, failed bool) {
 	var acks []topology.Tuple
 	n := 0
 	for _, g := range b.inflight {
-		if g.tuples == nil && g.entries == nil {
+		if g.entries == nil {
 			for _, e := range g.expired {
 				if !e.failed {
 					acks = append(acks, e.t)
@@ -308,8 +337,8 @@ func (b *windowedBolt) windowDone(f *flight, failed bool) {
 		b.out.Ack(t)
 	}
 	if failed && f != nil {
-		for _, t := range f.tuples {
-			b.out.Fail(t)
+		for _, e := range f.entries {
+			b.out.Fail(e.t)
 		}
 		if b.goBolt == nil {
 			b.wake() // a shell child's fail: let the executor remove them
@@ -349,44 +378,51 @@ func (b *windowedBolt) arm() {
 	b.timer = time.AfterFunc(max(time.Until(next), 0), b.wake)
 }
 
-// anchorsFor returns the anchors of an emit of the bolt: a window's
-// tuples in place of the tuple that carried it, and with no anchors, the
-// window being executed (Go) or the oldest in flight (shell).
-func (b *windowedBolt) anchorsFor(anchors []topology.Tuple) []topology.Tuple {
+// resolve returns the anchors of an emit of the bolt: the window f stands
+// for all of its tuples, besides the anchors in rest. With no anchors it is
+// the window being executed (Go) or the oldest in flight (shell). An emit
+// anchored to several windows gets them all in rest, and f nil.
+func (b *windowedBolt) resolve(anchors []topology.Tuple) (f *flight, rest []topology.Tuple) {
 	if len(anchors) == 0 {
-		if b.current != nil {
-			return b.current.tuples
-		}
-		if b.goBolt != nil {
-			return nil
+		if b.current != nil || b.goBolt != nil {
+			return b.current, nil
 		}
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		for _, f := range b.inflight {
-			if f.tuples != nil && !f.done {
-				return f.tuples
+		for _, g := range b.inflight {
+			if g.entries != nil && !g.done {
+				return g, nil
 			}
 		}
-		return nil
+		return nil, nil
 	}
-	var out []topology.Tuple
-	for i, a := range anchors {
-		f, ok := a.Tracking().(*flight)
-		if !ok {
-			if out != nil {
-				out = append(out, a)
-			}
-			continue
+	if len(anchors) == 1 {
+		if g, ok := anchors[0].Tracking().(*flight); ok {
+			return g, nil
 		}
-		if out == nil {
-			out = append(make([]topology.Tuple, 0, len(anchors)+len(f.tuples)), anchors[:i]...)
+		return nil, anchors
+	}
+	windows := 0
+	for _, a := range anchors {
+		if _, ok := a.Tracking().(*flight); ok {
+			windows++
 		}
-		out = append(out, f.tuples...)
 	}
-	if out == nil {
-		return anchors
+	if windows == 0 {
+		return nil, anchors
 	}
-	return out
+	for _, a := range anchors {
+		g, ok := a.Tracking().(*flight)
+		switch {
+		case !ok:
+			rest = append(rest, a)
+		case windows == 1:
+			f = g
+		default:
+			rest = append(rest, tuplesOf(g.entries)...)
+		}
+	}
+	return f, rest
 }
 
 // windowCollector is the collector a windowed bolt sees.
@@ -396,11 +432,45 @@ type windowCollector struct {
 }
 
 func (c *windowCollector) Emit(stream string, anchors []topology.Tuple, values []any) []int {
-	return c.boltCollector.Emit(stream, c.b.anchorsFor(anchors), values)
+	f, rest := c.b.resolve(anchors)
+	if f == nil {
+		return c.boltCollector.Emit(stream, rest, values)
+	}
+	so := c.route(stream, values, false)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := c.targets(so, values, 0, false)
+	c.send(so, f, rest, values, ids)
+	return ids
 }
 
 func (c *windowCollector) EmitDirect(task int, stream string, anchors []topology.Tuple, values []any) {
-	c.boltCollector.EmitDirect(task, stream, c.b.anchorsFor(anchors), values)
+	f, rest := c.b.resolve(anchors)
+	if f == nil {
+		c.boltCollector.EmitDirect(task, stream, rest, values)
+		return
+	}
+	so := c.route(stream, values, true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.send(so, f, rest, values, c.targets(so, values, task, true))
+}
+
+// send is boltCollector.send for an emit anchored to window f's tuples
+// and rest, without a copy of the window: a window can hold millions of
+// tuples. mu is held.
+func (c *windowCollector) send(so *streamOut, f *flight, rest []topology.Tuple, values []any, targets []int) {
+	for _, t := range targets {
+		var s anchoring
+		for _, e := range f.entries {
+			s.add(e.t)
+		}
+		for _, a := range rest {
+			s.add(a)
+		}
+		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, s.anchor())})
+	}
+	c.counted(so, len(targets))
 }
 
 // Ack and Fail of a window finish it; of a window tuple they are ignored:
@@ -434,8 +504,8 @@ func (c *windowCollector) ResetTimeout(t topology.Tuple) {
 		c.boltCollector.ResetTimeout(t)
 		return
 	}
-	for _, u := range f.tuples {
-		c.boltCollector.ResetTimeout(u)
+	for _, e := range f.entries {
+		c.boltCollector.ResetTimeout(e.t)
 	}
 }
 

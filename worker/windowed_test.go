@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -306,5 +308,72 @@ func TestWindowedGoBoltEventTimeLate(t *testing.T) {
 	v, _ := lt[0].Value(0).(map[string]any)
 	if vals, _ := v["values"].([]any); v["component"] != "src" || len(vals) != 2 || vals[0] != "late" {
 		t.Errorf("late tuple = %v, want the tuple \"late\" from src", v)
+	}
+}
+
+// failSink fails every tuple it gets.
+type failSink struct{ out topology.BoltCollector }
+
+func (b *failSink) Prepare(_ *topology.TaskContext, out topology.BoltCollector) error {
+	b.out = out
+	return nil
+}
+func (b *failSink) Execute(t topology.Tuple) { b.out.Fail(t) }
+func (b *failSink) Cleanup()                 {}
+
+// countWindowPy emits, from each window, how many tuples are new in it
+// (anchored, by the adapter, to the window).
+const countWindowPy = `import storm
+
+class Count(storm.WindowedBolt):
+    def process_window(self, window):
+        storm.emit([len(window.new)])
+
+Count().run()
+`
+
+// What a windowed bolt emits for a window is anchored to every tuple of
+// the window, whether a Go bolt emits unanchored or a shell child anchors
+// to the window tuple: when the emitted tuple fails downstream, so does
+// every sentence of the window, and none is acked.
+func TestWindowEmitsAnchoredToTheWindow(t *testing.T) {
+	for _, lang := range []string{"go", "python"} {
+		t.Run(lang, func(t *testing.T) {
+			const n = 10
+			rec := newAckRecord()
+			b := topology.NewBuilder("winanchor")
+			b.SetSpout("sentences", topology.SpoutFunc(func() (topology.Spout, error) {
+				return &listSpout{field: "sentence", sentences: testSentences(n), rec: rec}, nil
+			}), 1)
+			var win topology.BoltImpl
+			cfg := Config{}
+			if lang == "go" {
+				win = topology.BoltFunc(func() (topology.Bolt, error) { return &windowRecorder{rec: &windowLog{}}, nil })
+			} else {
+				opts, _ := pythonOptions(t)
+				cfg.Shell = opts
+				script := filepath.Join(t.TempDir(), "count.py")
+				if err := os.WriteFile(script, []byte(countWindowPy), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				win = topology.Shell("python3", script).Fields("n")
+			}
+			b.SetBolt("win", win, 1).GlobalGrouping("sentences").
+				AddConfig(window.KeyLengthCount, 5).AddConfig(window.KeySlideCount, 5)
+			b.SetBolt("sink", topology.BoltFunc(func() (topology.Bolt, error) { return &failSink{}, nil }), 1).GlobalGrouping("win")
+			topo, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Topology = topo
+			runWorker(t, cfg)
+			waitUntil(t, deadline(60*time.Second), "every sentence failed", func() bool {
+				_, failed, _ := rec.snapshot()
+				return len(failed) == n
+			})
+			if acked, _, _ := rec.snapshot(); len(acked) > 0 {
+				t.Errorf("sentences acked although what their windows emitted failed: %v", acked)
+			}
+		})
 	}
 }

@@ -61,13 +61,15 @@ stderr and exits with status 1. With MessagePack, strings travel as str and
 """
 
 import atexit
+import gc
 import io
 import json
 import os
 import sys
 import time
 import traceback
-from collections import OrderedDict, deque
+from collections import deque
+from itertools import starmap as _starmap
 
 try:
     from json.encoder import c_make_encoder as _c_make_encoder
@@ -928,9 +930,19 @@ class WindowedBolt(object):
         try:
             self.initialize(conf, context)
             process_window = self.process_window
-            held = OrderedDict()  # the window's tuples, by id
+            held = {}  # the window's tuples by id, oldest first
             started = False
+            # Reading a window makes millions of objects that hold no
+            # cycles (the decoded tuples and their Tuple objects). With the
+            # cyclic collector on, it runs hundreds of times over the
+            # growing heap meanwhile, which costs more than the decoding
+            # itself; so it is off from the read to process_window (when
+            # the program left it on), and user code runs with it as usual.
+            paused = False
             while True:
+                if not paused and gc.isenabled():
+                    gc.disable()
+                    paused = True
                 msg = readCommand()
                 stream = msg["stream"]
                 if stream == "__heartbeat":
@@ -953,14 +965,17 @@ class WindowedBolt(object):
                     _before_block()
                     continue
                 started = True
-                expired = [held.pop(i) for i in w["expired"]]
-                new = []
-                for t in w["new"]:  # [id, comp, stream, task, values]
-                    tup = Tuple(*t)
+                pop = held.pop
+                expired = [pop(i) for i in w["expired"]]
+                new = list(_starmap(Tuple, w["new"]))  # each [id, comp, stream, task, values]
+                for tup in new:
                     held[tup.id] = tup
-                    new.append(tup)
                 window = Window(wid, held, new, expired, w["start"], w["end"])
+                msg = w = None
                 ANCHOR_TUPLE = Tuple(wid, "__system", WINDOW_STREAM, -1, [])
+                if paused:
+                    gc.enable()
+                    paused = False
                 try:
                     process_window(window)
                 except Exception:
@@ -973,6 +988,9 @@ class WindowedBolt(object):
                 _before_block()
         except Exception:
             _die()
+        finally:
+            if paused:
+                gc.enable()
 
 
 class BatchBolt(BasicBolt):

@@ -1,5 +1,6 @@
 """Tests of storm.WindowedBolt, driven in-process as the host drives it."""
 
+import gc
 import sys
 import unittest
 
@@ -30,6 +31,16 @@ class Recorder(storm.WindowedBolt):
         if words(w.new) == ["boom"]:
             raise ValueError("boom")
         storm.emit([len(w.tuples)])
+
+
+class GcProbe(storm.WindowedBolt):
+    """Records whether the cyclic collector is on in each process_window."""
+
+    def initialize(self, conf, context):
+        self.seen = []
+
+    def process_window(self, w):
+        self.seen.append(gc.isenabled())
 
 
 class WindowedBoltTest(AdapterTestCase):
@@ -73,6 +84,46 @@ class WindowedBoltTest(AdapterTestCase):
         host = self.run_component(b, [window("w9", [tup("5", "a")], ["4"])])
         self.assertEqual(b.seen, [])
         self.assertEqual(host.out, [{"command": "fail", "id": "w9"}])
+
+    def test_the_collector_is_on_in_user_code_and_left_as_found(self):
+        # The adapter pauses the cyclic collector while it reads a window
+        # (a window's objects hold no cycles), never while user code runs,
+        # and leaves it as the program set it.
+        self.addCleanup(gc.enable)
+        for enabled in (True, False):
+            with self.subTest(enabled=enabled):
+                gc.enable() if enabled else gc.disable()
+                b = GcProbe()
+                self.run_component(b, [
+                    window("w1", [tup("1", "a")], reset=True),
+                    HEARTBEAT,
+                    window("w2", [tup("2", "b")], ["1"]),
+                ])
+                self.assertEqual(b.seen, [enabled, enabled])
+                self.assertEqual(gc.isenabled(), enabled)
+
+    def test_reading_a_large_window_runs_no_collections(self):
+        # Decoding a window makes several objects per tuple; with the
+        # collector on, 20,000 tuples would start it more than a hundred
+        # times, over a heap that grows all the while.
+        started = []
+
+        def count(phase, info):
+            if phase == "start":
+                started.append(info["generation"])
+
+        self.addCleanup(gc.enable)
+        gc.enable()
+        big = window("w1", [tup(str(i), "word %d" % i) for i in range(20000)], reset=True)
+        b = GcProbe()
+        gc.collect()
+        gc.callbacks.append(count)
+        try:
+            self.run_component(b, [big], chunk_size=storm.READ_SIZE)
+        finally:
+            gc.callbacks.remove(count)
+        self.assertEqual(b.seen, [True])
+        self.assertLess(len(started), 10, "collections while reading a window: %d" % len(started))
 
     def test_a_tuple_outside_a_window_is_refused(self):
         host = self.run_component(Recorder(), [tup("1", "a")], want_status=1)
