@@ -6536,6 +6536,87 @@ func (x *LogConfigResponse) GetNamedLoggerLevels() map[string]*NamedLoggerLevel 
 	return nil
 }
 
+type DebugTopologyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// squall: the topology's name, used when id is empty.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The component whose tuples are sampled; "" for the whole topology.
+	Component string `protobuf:"bytes,3,opt,name=component,proto3" json:"component,omitempty"`
+	// "enable" or "disable".
+	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	// Percent of the emitted tuples sampled, more than 0 and at most 100;
+	// ignored by "disable".
+	Spct          float64 `protobuf:"fixed64,5,opt,name=spct,proto3" json:"spct,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DebugTopologyRequest) Reset() {
+	*x = DebugTopologyRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DebugTopologyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DebugTopologyRequest) ProtoMessage() {}
+
+func (x *DebugTopologyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DebugTopologyRequest.ProtoReflect.Descriptor instead.
+func (*DebugTopologyRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *DebugTopologyRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DebugTopologyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DebugTopologyRequest) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *DebugTopologyRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *DebugTopologyRequest) GetSpct() float64 {
+	if x != nil {
+		return x.Spct
+	}
+	return 0
+}
+
 var File_squall_v1_nimbus_proto protoreflect.FileDescriptor
 
 const file_squall_v1_nimbus_proto_rawDesc = "" +
@@ -7138,11 +7219,17 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x13named_logger_levels\x18\x01 \x03(\v23.squall.v1.LogConfigResponse.NamedLoggerLevelsEntryR\x11namedLoggerLevels\x1aa\n" +
 	"\x16NamedLoggerLevelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
-	"\x05value\x18\x02 \x01(\v2\x1b.squall.v1.NamedLoggerLevelR\x05value:\x028\x01*c\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.squall.v1.NamedLoggerLevelR\x05value:\x028\x01\"\x84\x01\n" +
+	"\x14DebugTopologyRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
+	"\tcomponent\x18\x03 \x01(\tR\tcomponent\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12\x12\n" +
+	"\x04spct\x18\x05 \x01(\x01R\x04spct*c\n" +
 	"\vPackagePart\x12\x1c\n" +
 	"\x18PACKAGE_PART_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16PACKAGE_PART_RESOURCES\x10\x01\x12\x1a\n" +
-	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xe8\x11\n" +
+	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xc0\x12\n" +
 	"\x06Nimbus\x12^\n" +
 	"\x11GetClusterSummary\x12#.squall.v1.GetClusterSummaryRequest\x1a$.squall.v1.GetClusterSummaryResponse\x12p\n" +
 	"\x17GetClusterConfiguration\x12).squall.v1.GetClusterConfigurationRequest\x1a*.squall.v1.GetClusterConfigurationResponse\x12[\n" +
@@ -7168,7 +7255,8 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x11GetOwnerResources\x12#.squall.v1.GetOwnerResourcesRequest\x1a$.squall.v1.GetOwnerResourcesResponse\x12K\n" +
 	"\x0eGetTopologyLag\x12 .squall.v1.GetTopologyLagRequest\x1a\x17.google.protobuf.Struct\x12L\n" +
 	"\fSetLogConfig\x12\x1e.squall.v1.SetLogConfigRequest\x1a\x1c.squall.v1.LogConfigResponse\x12L\n" +
-	"\fGetLogConfig\x12\x1e.squall.v1.GetLogConfigRequest\x1a\x1c.squall.v1.LogConfigResponseB(Z&github.com/squallstream/squall/api;apib\x06proto3"
+	"\fGetLogConfig\x12\x1e.squall.v1.GetLogConfigRequest\x1a\x1c.squall.v1.LogConfigResponse\x12V\n" +
+	"\rDebugTopology\x12\x1f.squall.v1.DebugTopologyRequest\x1a$.squall.v1.TopologyOperationResponseB(Z&github.com/squallstream/squall/api;apib\x06proto3"
 
 var (
 	file_squall_v1_nimbus_proto_rawDescOnce sync.Once
@@ -7183,7 +7271,7 @@ func file_squall_v1_nimbus_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_v1_nimbus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
+var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_squall_v1_nimbus_proto_goTypes = []any{
 	(PackagePart)(0),                        // 0: squall.v1.PackagePart
 	(*GetClusterSummaryRequest)(nil),        // 1: squall.v1.GetClusterSummaryRequest
@@ -7258,17 +7346,18 @@ var file_squall_v1_nimbus_proto_goTypes = []any{
 	(*GetLogConfigRequest)(nil),             // 70: squall.v1.GetLogConfigRequest
 	(*NamedLoggerLevel)(nil),                // 71: squall.v1.NamedLoggerLevel
 	(*LogConfigResponse)(nil),               // 72: squall.v1.LogConfigResponse
-	nil,                                     // 73: squall.v1.WorkerSummary.ComponentNumTasksEntry
-	nil,                                     // 74: squall.v1.RebalanceOptions.ExecutorsEntry
-	nil,                                     // 75: squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	nil,                                     // 76: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
-	nil,                                     // 77: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
-	(*structpb.Struct)(nil),                 // 78: google.protobuf.Struct
-	(*structpb.ListValue)(nil),              // 79: google.protobuf.ListValue
+	(*DebugTopologyRequest)(nil),            // 73: squall.v1.DebugTopologyRequest
+	nil,                                     // 74: squall.v1.WorkerSummary.ComponentNumTasksEntry
+	nil,                                     // 75: squall.v1.RebalanceOptions.ExecutorsEntry
+	nil,                                     // 76: squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	nil,                                     // 77: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	nil,                                     // 78: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	(*structpb.Struct)(nil),                 // 79: google.protobuf.Struct
+	(*structpb.ListValue)(nil),              // 80: google.protobuf.ListValue
 }
 var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	67, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
-	78, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
+	79, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
 	7,  // 2: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
 	10, // 3: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	13, // 4: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
@@ -7276,8 +7365,8 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	17, // 6: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
 	18, // 7: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
 	19, // 8: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
-	78, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
-	73, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
+	79, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
+	74, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
 	24, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
 	25, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
 	26, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
@@ -7288,9 +7377,9 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	23, // 18: squall.v1.UserMetricStats.windows:type_name -> squall.v1.UserMetricWindow
 	29, // 19: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
 	35, // 20: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
-	74, // 21: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
-	78, // 22: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
-	75, // 23: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	75, // 21: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
+	79, // 22: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
+	76, // 23: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
 	41, // 24: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
 	45, // 25: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
 	38, // 26: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
@@ -7299,8 +7388,8 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	38, // 29: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
 	0,  // 30: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
 	48, // 31: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
-	78, // 32: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
-	79, // 33: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
+	79, // 32: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
+	80, // 33: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
 	54, // 34: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
 	55, // 35: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
 	56, // 36: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
@@ -7318,8 +7407,8 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	10, // 48: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	17, // 49: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
 	66, // 50: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
-	76, // 51: squall.v1.SetLogConfigRequest.named_logger_levels:type_name -> squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
-	77, // 52: squall.v1.LogConfigResponse.named_logger_levels:type_name -> squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	77, // 51: squall.v1.SetLogConfigRequest.named_logger_levels:type_name -> squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	78, // 52: squall.v1.LogConfigResponse.named_logger_levels:type_name -> squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
 	71, // 53: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
 	71, // 54: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
 	1,  // 55: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
@@ -7347,33 +7436,35 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	68, // 77: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
 	69, // 78: squall.v1.Nimbus.SetLogConfig:input_type -> squall.v1.SetLogConfigRequest
 	70, // 79: squall.v1.Nimbus.GetLogConfig:input_type -> squall.v1.GetLogConfigRequest
-	2,  // 80: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
-	4,  // 81: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
-	6,  // 82: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
-	9,  // 83: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
-	15, // 84: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
-	12, // 85: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
-	21, // 86: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
-	31, // 87: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
-	37, // 88: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 89: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 90: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 91: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
-	39, // 92: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
-	39, // 93: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
-	43, // 94: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
-	47, // 95: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
-	50, // 96: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
-	51, // 97: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
-	53, // 98: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
-	61, // 99: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
-	63, // 100: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
-	65, // 101: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
-	78, // 102: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
-	72, // 103: squall.v1.Nimbus.SetLogConfig:output_type -> squall.v1.LogConfigResponse
-	72, // 104: squall.v1.Nimbus.GetLogConfig:output_type -> squall.v1.LogConfigResponse
-	80, // [80:105] is the sub-list for method output_type
-	55, // [55:80] is the sub-list for method input_type
+	73, // 80: squall.v1.Nimbus.DebugTopology:input_type -> squall.v1.DebugTopologyRequest
+	2,  // 81: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
+	4,  // 82: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
+	6,  // 83: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
+	9,  // 84: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
+	15, // 85: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
+	12, // 86: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
+	21, // 87: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
+	31, // 88: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
+	37, // 89: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 90: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 91: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
+	37, // 92: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
+	39, // 93: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
+	39, // 94: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
+	43, // 95: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
+	47, // 96: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
+	50, // 97: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
+	51, // 98: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
+	53, // 99: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
+	61, // 100: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
+	63, // 101: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
+	65, // 102: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
+	79, // 103: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
+	72, // 104: squall.v1.Nimbus.SetLogConfig:output_type -> squall.v1.LogConfigResponse
+	72, // 105: squall.v1.Nimbus.GetLogConfig:output_type -> squall.v1.LogConfigResponse
+	37, // 106: squall.v1.Nimbus.DebugTopology:output_type -> squall.v1.TopologyOperationResponse
+	81, // [81:107] is the sub-list for method output_type
+	55, // [55:81] is the sub-list for method input_type
 	55, // [55:55] is the sub-list for extension type_name
 	55, // [55:55] is the sub-list for extension extendee
 	0,  // [0:55] is the sub-list for field type_name
@@ -7403,7 +7494,7 @@ func file_squall_v1_nimbus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_v1_nimbus_proto_rawDesc), len(file_squall_v1_nimbus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   77,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

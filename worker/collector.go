@@ -33,6 +33,8 @@ type emitter struct {
 	stalled atomic.Bool
 	// backpressure is how the task waits for a full queue.
 	backpressure waitStrategy
+	// debug is set while the task's emits are logged (events.go).
+	debug atomic.Pointer[debugState]
 
 	mu sync.Mutex
 	// The following fields are guarded by mu.
@@ -279,6 +281,9 @@ func (c *spoutCollector) EmitDirect(task int, stream string, values []any, msgID
 
 func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []int) {
 	defer c.counted(so, len(targets))
+	if d := c.debug.Load(); d != nil {
+		c.logEmit(d, so.stream.ID, values, msgID)
+	}
 	if msgID == nil {
 		for _, t := range targets {
 			c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, nil)})
@@ -340,6 +345,9 @@ func (c *boltCollector) EmitDirect(task int, stream string, anchors []topology.T
 }
 
 func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []any, targets []int) {
+	if d := c.debug.Load(); d != nil {
+		c.logEmit(d, so.stream.ID, values, nil)
+	}
 	for _, t := range targets {
 		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, c.anchorFor(anchors))})
 	}
