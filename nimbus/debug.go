@@ -92,3 +92,16 @@ func (n *Nimbus) DebugTopology(ctx context.Context, req *api.DebugTopologyReques
 	}
 	return api.OperationResponse(operationDebug, id), nil
 }
+
+// debug returns the debug option in force for comp ("" for the topology):
+// the component's own, else the topology's, as Storm's executors choose.
+// topology.debug, which logs every emit into the worker's log, is not one.
+func (p *page) debug(comp string) cluster.DebugOption {
+	if o, ok := p.rec.Debug[comp]; ok && comp != "" {
+		return o
+	}
+	if o, ok := p.rec.Debug[""]; ok {
+		return o
+	}
+	return cluster.DebugOption{}
+}

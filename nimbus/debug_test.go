@@ -50,6 +50,18 @@ func TestDebugTopology(t *testing.T) {
 			t.Errorf("stored debug option %q = %v, want %v", k, rec.Debug[k], v)
 		}
 	}
+	// The pages show the option in force: a component's own, else the
+	// topology's.
+	page, err := n.GetTopology(t.Context(), &api.GetTopologyRequest{Id: id})
+	if err != nil || !page.GetDebug() || page.GetSamplingPct() != 10 {
+		t.Errorf("topology page debug %v at %v%% (%v), want on at 10%%", page.GetDebug(), page.GetSamplingPct(), err)
+	}
+	for comp, want := range map[string]cluster.DebugOption{"count": {Enable: true, SamplingPct: 100}, "words": {}} {
+		c, err := n.GetComponent(t.Context(), &api.GetComponentRequest{Id: id, Component: comp})
+		if err != nil || c.GetDebug() != want.Enable || c.GetSamplingPct() != want.SamplingPct {
+			t.Errorf("%s page debug %v at %v%% (%v), want %v", comp, c.GetDebug(), c.GetSamplingPct(), err, want)
+		}
+	}
 
 	for name, tc := range map[string]struct {
 		req  *api.DebugTopologyRequest

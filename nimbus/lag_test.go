@@ -2,6 +2,8 @@ package nimbus
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,6 +48,14 @@ func TestLagResult(t *testing.T) {
 		`"orders":{"0":{"consumerCommittedOffset":90,"lag":10,"logHeadOffset":100},"1":{"consumerCommittedOffset":48,"lag":2,"logHeadOffset":50}}}`
 	if string(got) != want {
 		t.Errorf("lagResult() = %s\nwant %s", got, want)
+	}
+	// The component page lists the same figures by topic and partition.
+	var rows []string
+	for _, r := range lagRows(bestLag([]metrics.Snapshot{old, moved})) {
+		rows = append(rows, fmt.Sprintf("%s/%d:%d/%d/%d", r.GetTopic(), r.GetPartition(), r.GetConsumerCommittedOffset(), r.GetLogHeadOffset(), r.GetLag()))
+	}
+	if want := []string{"audit/0:-1/7/7", "orders/0:90/100/10", "orders/1:48/50/2"}; !slices.Equal(rows, want) {
+		t.Errorf("spout lag rows = %q, want %q", rows, want)
 	}
 	if r := lagResult([]metrics.Snapshot{lagSnapshot(t, nil)}); len(r) != 0 {
 		t.Errorf("lagResult(no lag metrics) = %v, want empty", r)

@@ -36,6 +36,9 @@ type figures struct {
 	execHist, compHist        metrics.HistogramSnapshot
 	capacity                  float64
 	queuePop, queueCap        int64
+	// childRestarts (all time, whatever the window) and crashLooping
+	// (tasks now) are shell children's.
+	childRestarts, crashLooping int64
 }
 
 // addSeries adds a built-in series read in window w.
@@ -71,6 +74,12 @@ func (f *figures) addSeries(x metrics.Series, w metrics.Window) {
 		f.queuePop += int64(x.Value)
 	case metrics.ReceiveQueueCapacity:
 		f.queueCap += int64(x.Value)
+	case metrics.ChildRestarts:
+		if len(x.Counts) > int(metrics.WindowAllTime) {
+			f.childRestarts += x.Counts[metrics.WindowAllTime]
+		}
+	case metrics.ChildCrashLooping:
+		f.crashLooping += int64(x.Value)
 	}
 }
 
@@ -91,6 +100,8 @@ func (f *figures) add(o figures) {
 	f.capacity = max(f.capacity, o.capacity)
 	f.queuePop += o.queuePop
 	f.queueCap += o.queueCap
+	f.childRestarts += o.childRestarts
+	f.crashLooping += o.crashLooping
 }
 
 // avg formats an average latency in milliseconds from a sum in

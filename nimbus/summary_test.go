@@ -112,6 +112,8 @@ func statsTopology(t *testing.T, n *testNimbus, mem *cluster.Memory) (string, cl
 				}
 				if first {
 					m.Gauge(metrics.ReceiveQueuePopulation, "").Set(7)
+					m.Counter(metrics.ChildRestarts, "").Add(4)
+					m.Gauge(metrics.ChildCrashLooping, "").Set(1)
 				}
 			})
 		default:
@@ -289,6 +291,30 @@ func TestComponentPage(t *testing.T) {
 	}
 	if b10.GetWindow() != "600" || b10.GetWindowHint() != "10m 0s" || len(b10.GetInputStats()) != 1 || b10.GetInputStats()[0].GetExecuted() != 60 {
 		t.Errorf("bolt page over 10 minutes: window %q, inputs %v; want 60 executed", b10.GetWindow(), b10.GetInputStats())
+	}
+	// Child restarts are all time whatever the window; one executor's
+	// children crash-loop.
+	for _, page := range []*api.GetComponentResponse{b, b10} {
+		var restarts int64
+		var looping int
+		for _, e := range page.GetExecutorStats() {
+			restarts += e.GetChildRestarts()
+			if e.GetCrashLooping() {
+				looping++
+				if e.GetChildRestarts() != 4 {
+					t.Errorf("the crash-looping executor had %d restarts, want 4", e.GetChildRestarts())
+				}
+			}
+			if !strings.HasSuffix(e.GetEventLogLink(), "%2Fevents.log") {
+				t.Errorf("executor %s: event log link %q", e.GetId(), e.GetEventLogLink())
+			}
+		}
+		if restarts != 4 || looping != 1 {
+			t.Errorf("window %s: %d child restarts, %d executors crash-looping; want 4, 1", page.GetWindow(), restarts, looping)
+		}
+	}
+	if b.GetEventLogLink() == "" || b.GetEventLogLink() != b.GetExecutorStats()[0].GetEventLogLink() {
+		t.Errorf("component event log link %q, want its first executor's", b.GetEventLogLink())
 	}
 	_, err = n.GetComponent(t.Context(), &api.GetComponentRequest{Id: id, Component: "count", Window: "60"})
 	wantCode(t, "window of 60 s", err, codes.InvalidArgument)

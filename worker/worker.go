@@ -439,6 +439,7 @@ func (w *Worker) start() (startedExecutors, error) {
 		}
 		go x.run()
 	}
+	w.childMetrics()
 	close(w.started)
 	return s, nil
 }
