@@ -51,11 +51,16 @@ type emitter struct {
 	// emitted tallies emits per output stream, inputs acks and fails per
 	// input stream, while batching.
 	emitted, inputs tally
+	// stallStart is when a spout's queue last refused its messages, while
+	// stalled.
+	stallStart int64
 }
 
 type outBatch struct {
 	q    *queue
 	msgs []message
+	// held is how many of msgs count in q's heldBack (spouts).
+	held int
 }
 
 // maxOutBatch is how many messages wait for one queue before they are
@@ -99,6 +104,9 @@ func (e *emitter) pushOut(b *outBatch) {
 	clear(b.msgs[rest:])
 	b.msgs = b.msgs[:rest]
 	if rest > 0 {
+		if !e.stalled.Load() && e.stallStart == 0 {
+			e.stallStart = monoNow()
+		}
 		e.stalled.Store(true)
 		e.stuck = b.q
 	}
@@ -164,6 +172,9 @@ func (e *emitter) flush(stop bool) {
 	}
 	if !stalled {
 		e.stuck = nil
+	}
+	if e.spout {
+		e.noteHeld(stalled)
 	}
 	// Counts before the acks they go with can complete anything.
 	e.emitted.flush()

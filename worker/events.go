@@ -204,6 +204,7 @@ func (w *Worker) startEvents() {
 		events = w.log
 	}
 	w.events = newEventLog(events, w.log)
+	w.flowMetrics()
 	w.debugMu.Lock()
 	defer w.debugMu.Unlock()
 	w.applyDebug()
