@@ -81,4 +81,3 @@ func TestBackpressureMetrics(t *testing.T) {
 		})
 	})
 }
-
