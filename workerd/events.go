@@ -22,10 +22,10 @@ const (
 // Storm names it.
 const EventLogName = "events.log"
 
-// openEventLog opens the event log at path, rotated as conf says (Storm's
+// OpenEventLog opens the event log at path, rotated as conf says (Storm's
 // defaults: 100 MB files, 5 kept), and returns a logger writing lines of
 // the worker log's format there, for the logviewer and squall logs.
-func openEventLog(path string, conf topology.Config, stormID string, port int) (*slog.Logger, io.Closer, error) {
+func OpenEventLog(path string, conf topology.Config, stormID string, port int) (*slog.Logger, io.Closer, error) {
 	rot := logfile.Rotation{
 		MaxSizeMB:  max(conf.Int(KeyEventLogRotationMB, 100), 1),
 		MaxBackups: max(conf.Int(KeyEventLogRetained, 5)-1, 0),

@@ -122,7 +122,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	}
 	var events *slog.Logger
 	if cfg.EventLog != "" {
-		el, closer, err := openEventLog(cfg.EventLog, cfg.Conf.Merge(topo.Config), cfg.StormID, cfg.Port)
+		el, closer, err := OpenEventLog(cfg.EventLog, cfg.Conf.Merge(topo.Config), cfg.StormID, cfg.Port)
 		if err != nil {
 			l.Close()
 			return fmt.Errorf("event log: %w", err)
