@@ -58,8 +58,8 @@ func (f *figures) addSeries(x metrics.Series, w metrics.Window) {
 	case metrics.ExecuteLatency:
 		f.execLat += x.Sums[w]
 		f.execW += n
-		if x.Histogram != nil {
-			f.execHist = f.execHist.Merge(*x.Histogram)
+		if h := x.WindowHistogram(w); h != nil {
+			f.execHist = f.execHist.Merge(*h)
 		}
 	case metrics.ProcessLatency:
 		f.procLat += x.Sums[w]
@@ -67,8 +67,8 @@ func (f *figures) addSeries(x metrics.Series, w metrics.Window) {
 	case metrics.CompleteLatency:
 		f.compLat += x.Sums[w]
 		f.compW += n
-		if x.Histogram != nil {
-			f.compHist = f.compHist.Merge(*x.Histogram)
+		if h := x.WindowHistogram(w); h != nil {
+			f.compHist = f.compHist.Merge(*h)
 		}
 	case metrics.ReceiveQueuePopulation:
 		f.queuePop += int64(x.Value)
@@ -118,9 +118,10 @@ func (f figures) processLatency() string  { return avg(f.procLat, f.procW) }
 func (f figures) completeLatency() string { return avg(f.compLat, f.compW) }
 
 // percentile formats the q-quantile of h, nanoseconds, in milliseconds.
-// Histograms are all time, so other windows get "".
+// A timed window without values (or whose workers sent no windowed
+// buckets: an older worker, a heartbeat past its size) gets "".
 func percentile(h metrics.HistogramSnapshot, q float64, w metrics.Window) string {
-	if w != metrics.WindowAllTime {
+	if w != metrics.WindowAllTime && h.Count == 0 {
 		return ""
 	}
 	return api.FormatStat(h.Quantile(q) / 1e6)

@@ -169,8 +169,9 @@ func TestTopologyPage(t *testing.T) {
 			t.Errorf("all-time topology stats = %+v, want 165 emitted, 100 acked, 2 failed, 2.200 ms, p50 2.032, p99 3.015", ts)
 		}
 		ts = p.GetTopologyStats()[0]
-		if ts.GetEmitted() != 45 || ts.GetAcked() != 20 || ts.GetFailed() != 2 || ts.GetCompleteLatency() != "3.000" || ts.GetCompleteLatencyP50() != "" {
-			t.Errorf("10-minute topology stats = %+v, want 45 emitted, 20 acked, 2 failed, 3.000 ms, no percentiles", ts)
+		if ts.GetEmitted() != 45 || ts.GetAcked() != 20 || ts.GetFailed() != 2 || ts.GetCompleteLatency() != "3.000" ||
+			ts.GetCompleteLatencyP50() != "3.015" || ts.GetCompleteLatencyP99() != "3.015" {
+			t.Errorf("10-minute topology stats = %+v, want 45 emitted, 20 acked, 2 failed, 3.000 ms, p50 and p99 of the recent 3 ms", ts)
 		}
 		if len(p.GetSpouts()) != 1 || len(p.GetBolts()) != 1 {
 			t.Fatalf("spouts %v bolts %v, want one of each", p.GetSpouts(), p.GetBolts())
@@ -178,7 +179,7 @@ func TestTopologyPage(t *testing.T) {
 		sp := p.GetSpouts()[0]
 		emitted, acked, latency, p50 := int64(150), int64(100), "2.200", "2.032"
 		if recent {
-			emitted, acked, latency, p50 = 30, 20, "3.000", ""
+			emitted, acked, latency, p50 = 30, 20, "3.000", "3.015"
 		}
 		if sp.GetSpoutId() != "words" || sp.GetExecutors() != 2 || sp.GetTasks() != 2 || sp.GetEmitted() != emitted ||
 			sp.GetAcked() != acked || sp.GetCompleteLatency() != latency || sp.GetCompleteLatencyP50() != p50 ||
@@ -188,7 +189,7 @@ func TestTopologyPage(t *testing.T) {
 		b := p.GetBolts()[0]
 		executed, latency, p50, p99 := int64(180), "2.000", "1.016", "3.015"
 		if recent {
-			executed, latency, p50, p99 = 60, "3.000", "", ""
+			executed, latency, p50, p99 = 60, "3.000", "3.015", "3.015"
 		}
 		if b.GetBoltId() != "count" || b.GetExecutors() != 3 || b.GetTasks() != 6 || b.GetExecuted() != executed ||
 			b.GetExecuteLatency() != latency || b.GetProcessLatency() != "0.500" || b.GetCapacity() != "0.000" ||
