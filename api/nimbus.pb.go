@@ -3425,9 +3425,16 @@ type ExecutorStats struct {
 	CrashLooping  bool  `protobuf:"varint,24,opt,name=crash_looping,json=crashLooping,proto3" json:"crash_looping,omitempty"`
 	// squall: the worker's event log (events.log: the tuples sampled while
 	// debug is on) on its node's logviewer, "" without one.
-	EventLogLink  string `protobuf:"bytes,25,opt,name=event_log_link,json=eventLogLink,proto3" json:"event_log_link,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	EventLogLink string `protobuf:"bytes,25,opt,name=event_log_link,json=eventLogLink,proto3" json:"event_log_link,omitempty"`
+	// squall: milliseconds the executor's tasks were held back by full
+	// queues (backpressure-time) and at topology.max.spout.pending
+	// (max-spout-pending-time), in the requested window; messages held
+	// back for its full receive queue now (receive-queue-overflow).
+	BackpressureMs       int64 `protobuf:"varint,26,opt,name=backpressure_ms,json=backpressureMs,proto3" json:"backpressure_ms,omitempty"`
+	MaxSpoutPendingMs    int64 `protobuf:"varint,27,opt,name=max_spout_pending_ms,json=maxSpoutPendingMs,proto3" json:"max_spout_pending_ms,omitempty"`
+	ReceiveQueueOverflow int64 `protobuf:"varint,28,opt,name=receive_queue_overflow,json=receiveQueueOverflow,proto3" json:"receive_queue_overflow,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ExecutorStats) Reset() {
@@ -3633,6 +3640,27 @@ func (x *ExecutorStats) GetEventLogLink() string {
 		return x.EventLogLink
 	}
 	return ""
+}
+
+func (x *ExecutorStats) GetBackpressureMs() int64 {
+	if x != nil {
+		return x.BackpressureMs
+	}
+	return 0
+}
+
+func (x *ExecutorStats) GetMaxSpoutPendingMs() int64 {
+	if x != nil {
+		return x.MaxSpoutPendingMs
+	}
+	return 0
+}
+
+func (x *ExecutorStats) GetReceiveQueueOverflow() int64 {
+	if x != nil {
+		return x.ReceiveQueueOverflow
+	}
+	return 0
 }
 
 // An error a component reported (Storm's componentErrors[] and
@@ -7089,7 +7117,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x05acked\x18\x05 \x01(\x03R\x05acked\x12\x16\n" +
 	"\x06failed\x18\x06 \x01(\x03R\x06failed\x120\n" +
 	"\x14complete_latency_p50\x18\a \x01(\tR\x12completeLatencyP50\x120\n" +
-	"\x14complete_latency_p99\x18\b \x01(\tR\x12completeLatencyP99\"\x92\a\n" +
+	"\x14complete_latency_p99\x18\b \x01(\tR\x12completeLatencyP99\"\xa2\b\n" +
 	"\rExecutorStats\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -7117,7 +7145,10 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x16receive_queue_capacity\x18\x16 \x01(\x03R\x14receiveQueueCapacity\x12%\n" +
 	"\x0echild_restarts\x18\x17 \x01(\x03R\rchildRestarts\x12#\n" +
 	"\rcrash_looping\x18\x18 \x01(\bR\fcrashLooping\x12$\n" +
-	"\x0eevent_log_link\x18\x19 \x01(\tR\feventLogLink\"\x94\x02\n" +
+	"\x0eevent_log_link\x18\x19 \x01(\tR\feventLogLink\x12'\n" +
+	"\x0fbackpressure_ms\x18\x1a \x01(\x03R\x0ebackpressureMs\x12/\n" +
+	"\x14max_spout_pending_ms\x18\x1b \x01(\x03R\x11maxSpoutPendingMs\x124\n" +
+	"\x16receive_queue_overflow\x18\x1c \x01(\x03R\x14receiveQueueOverflow\"\x94\x02\n" +
 	"\x0eComponentError\x12\x1d\n" +
 	"\n" +
 	"error_time\x18\x01 \x01(\x03R\terrorTime\x12\x1d\n" +

@@ -442,6 +442,9 @@ func (p *page) executorStats(comp string, spout, sys bool) []*api.ExecutorStats 
 			ChildRestarts:          f.childRestarts,
 			CrashLooping:           f.crashLooping > 0,
 			EventLogLink:           p.links.events(slot.NodeID, p.a.NodeHost[slot.NodeID], p.rec.ID, slot.Port),
+			BackpressureMs:         f.backpressure / 1e6,
+			MaxSpoutPendingMs:      f.pendingWait / 1e6,
+			ReceiveQueueOverflow:   f.overflow,
 		}
 		if spout {
 			es.CompleteLatency = f.completeLatency()

@@ -39,6 +39,9 @@ type figures struct {
 	// childRestarts (all time, whatever the window) and crashLooping
 	// (tasks now) are shell children's.
 	childRestarts, crashLooping int64
+	// backpressure and pendingWait are nanoseconds held back; overflow
+	// messages held back now.
+	backpressure, pendingWait, overflow int64
 }
 
 // addSeries adds a built-in series read in window w.
@@ -80,6 +83,12 @@ func (f *figures) addSeries(x metrics.Series, w metrics.Window) {
 		}
 	case metrics.ChildCrashLooping:
 		f.crashLooping += int64(x.Value)
+	case metrics.BackpressureTime:
+		f.backpressure += n
+	case metrics.MaxSpoutPendingTime:
+		f.pendingWait += n
+	case metrics.ReceiveQueueOverflow:
+		f.overflow += int64(x.Value)
 	}
 }
 
@@ -102,6 +111,9 @@ func (f *figures) add(o figures) {
 	f.queueCap += o.queueCap
 	f.childRestarts += o.childRestarts
 	f.crashLooping += o.crashLooping
+	f.backpressure += o.backpressure
+	f.pendingWait += o.pendingWait
+	f.overflow += o.overflow
 }
 
 // avg formats an average latency in milliseconds from a sum in

@@ -114,6 +114,8 @@ func statsTopology(t *testing.T, n *testNimbus, mem *cluster.Memory) (string, cl
 					m.Gauge(metrics.ReceiveQueuePopulation, "").Set(7)
 					m.Counter(metrics.ChildRestarts, "").Add(4)
 					m.Gauge(metrics.ChildCrashLooping, "").Set(1)
+					m.Counter(metrics.BackpressureTime, "").Add(int64(1500 * time.Millisecond))
+					m.Gauge(metrics.ReceiveQueueOverflow, "").Set(3)
 				}
 			})
 		default:
@@ -309,6 +311,17 @@ func TestComponentPage(t *testing.T) {
 			if !strings.HasSuffix(e.GetEventLogLink(), "%2Fevents.log") {
 				t.Errorf("executor %s: event log link %q", e.GetId(), e.GetEventLogLink())
 			}
+		}
+		var bp, overflow int64
+		for _, e := range page.GetExecutorStats() {
+			bp += e.GetBackpressureMs()
+			overflow += e.GetReceiveQueueOverflow()
+		}
+		if bp != 1500 {
+			t.Errorf("window %s: backpressure %d ms, want 1500", page.GetWindow(), bp)
+		}
+		if overflow != 3 {
+			t.Errorf("window %s: receive queue overflow %d, want 3", page.GetWindow(), overflow)
 		}
 		if restarts != 4 || looping != 1 {
 			t.Errorf("window %s: %d child restarts, %d executors crash-looping; want 4, 1", page.GetWindow(), restarts, looping)

@@ -181,6 +181,12 @@ export function create(segs, query, app) {
         ]),
         { key: 'acked', label: 'Acked', num: true },
         { key: 'failed', label: 'Failed', num: true },
+        // squall: time held back by full queues, messages waiting for
+        // room in this executor's queue (the slow child's is the full one).
+        { key: 'backpressureMs', label: 'Held back (ms)', num: true, cell: (r) => ('backpressureMs' in r ? fmtInt(r.backpressureMs) : '–') },
+        { key: 'queue', label: 'Queue', num: true,
+          value: (r) => (r.receiveQueueCapacity ? (r.receiveQueuePopulation || 0) / r.receiveQueueCapacity : -1),
+          cell: (r) => (r.receiveQueueCapacity ? `${fmtInt(r.receiveQueuePopulation || 0)}/${fmtInt(r.receiveQueueCapacity)}` : '–') },
         { key: 'tasks', label: 'Task logs', cell: taskLinks },
         { key: 'events', label: 'Events', cell: (r) => eventLogLink(topoId, r.host, r.port) },
       ],
