@@ -64,6 +64,9 @@ type eventLog struct {
 	dropped atomic.Int64
 	quit    chan struct{}
 	done    chan struct{}
+	// running is set by start; start and stop are called from the
+	// goroutine that runs the worker.
+	running bool
 }
 
 func newEventLog(events, workers *slog.Logger) *eventLog {
@@ -78,6 +81,12 @@ func (l *eventLog) offer(ev event) {
 	default:
 		l.dropped.Add(1)
 	}
+}
+
+// start starts the writer.
+func (l *eventLog) start() {
+	l.running = true
+	go l.run()
 }
 
 // run writes events until stop, then what is left in the queue.
@@ -104,7 +113,13 @@ func (l *eventLog) run() {
 	}
 }
 
+// stop stops the writer once it wrote what was queued; a writer never
+// started has nothing to stop.
 func (l *eventLog) stop() {
+	if !l.running {
+		return
+	}
+	l.running = false
 	close(l.quit)
 	<-l.done
 }

@@ -413,7 +413,7 @@ func (w *Worker) start() (startedExecutors, error) {
 	if w.recv != nil {
 		go w.recv.serve()
 	}
-	go w.events.run()
+	w.events.start()
 	for _, x := range w.ackerX {
 		go x.run()
 		s.ackers = append(s.ackers, x)
