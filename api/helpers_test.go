@@ -161,6 +161,10 @@ func (f *fakeNimbus) KillTopology(ctx context.Context, r *KillTopologyRequest) (
 	return answer(ctx, f, "KillTopology", r, OperationResponse(OperationKill, r.GetId()))
 }
 
+func (f *fakeNimbus) DebugTopology(ctx context.Context, r *DebugTopologyRequest) (*TopologyOperationResponse, error) {
+	return answer(ctx, f, "DebugTopology", r, OperationResponse("debug", r.GetId()))
+}
+
 func (f *fakeNimbus) SubmitTopology(ctx context.Context, r *SubmitTopologyRequest) (*SubmitTopologyResponse, error) {
 	return answer(ctx, f, "SubmitTopology", r, &SubmitTopologyResponse{
 		TopologyOperation: OperationSubmit,

@@ -1285,9 +1285,11 @@ type GetTopologyResponse struct {
 	Bolts []*BoltSummary `protobuf:"bytes,23,rep,name=bolts,proto3" json:"bolts,omitempty"`
 	// The topology's effective configuration: Storm keys, flat.
 	Configuration *structpb.Struct `protobuf:"bytes,24,opt,name=configuration,proto3" json:"configuration,omitempty"`
-	// topology.debug.
+	// Storm's debug option of the topology (POST .../debug/enable/{spct}),
+	// or topology.debug.
 	Debug bool `protobuf:"varint,25,opt,name=debug,proto3" json:"debug,omitempty"`
-	// Always 0.
+	// The percent of emitted tuples sampled into the event logs while debug
+	// is on.
 	SamplingPct      float64 `protobuf:"fixed64,26,opt,name=sampling_pct,json=samplingPct,proto3" json:"sampling_pct,omitempty"`
 	ReplicationCount int32   `protobuf:"varint,27,opt,name=replication_count,json=replicationCount,proto3" json:"replication_count,omitempty"`
 	TopologyVersion  string  `protobuf:"bytes,28,opt,name=topology_version,json=topologyVersion,proto3" json:"topology_version,omitempty"`
@@ -2401,10 +2403,15 @@ type GetComponentResponse struct {
 	// "spout" or "bolt".
 	ComponentType string `protobuf:"bytes,15,opt,name=component_type,json=componentType,proto3" json:"component_type,omitempty"`
 	WindowHint    string `protobuf:"bytes,16,opt,name=window_hint,json=windowHint,proto3" json:"window_hint,omitempty"`
-	Debug         bool   `protobuf:"varint,17,opt,name=debug,proto3" json:"debug,omitempty"`
-	// Always 0.
+	// Storm's debug option of the component, or else of the topology (POST
+	// .../debug/enable/{spct}), or topology.debug.
+	Debug bool `protobuf:"varint,17,opt,name=debug,proto3" json:"debug,omitempty"`
+	// The percent of emitted tuples sampled into the event logs while debug
+	// is on.
 	SamplingPct float64 `protobuf:"fixed64,18,opt,name=sampling_pct,json=samplingPct,proto3" json:"sampling_pct,omitempty"`
-	// Always empty.
+	// The event log (events.log) of the worker of the component's first
+	// executor, "" without a logviewer; each executor has its own in
+	// executor_stats.
 	EventLogLink string `protobuf:"bytes,19,opt,name=event_log_link,json=eventLogLink,proto3" json:"event_log_link,omitempty"`
 	// Always false.
 	ProfilingAndDebuggingCapable bool `protobuf:"varint,20,opt,name=profiling_and_debugging_capable,json=profilingAndDebuggingCapable,proto3" json:"profiling_and_debugging_capable,omitempty"`
@@ -2425,7 +2432,11 @@ type GetComponentResponse struct {
 	// squall: the user metrics the component's tasks recorded (the
 	// multilang metrics command, TaskContext.RecordMetric), summed over its
 	// tasks, sorted by name.
-	UserMetrics   []*UserMetricStats `protobuf:"bytes,28,rep,name=user_metrics,json=userMetrics,proto3" json:"user_metrics,omitempty"`
+	UserMetrics []*UserMetricStats `protobuf:"bytes,28,rep,name=user_metrics,json=userMetrics,proto3" json:"user_metrics,omitempty"`
+	// squall: Kafka spouts: each partition's lag as the spout's tasks last
+	// reported it (the figures of GET /api/v1/topology/{id}/lag), by topic
+	// and partition.
+	SpoutLag      []*PartitionLag `protobuf:"bytes,29,rep,name=spout_lag,json=spoutLag,proto3" json:"spout_lag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2656,6 +2667,90 @@ func (x *GetComponentResponse) GetUserMetrics() []*UserMetricStats {
 	return nil
 }
 
+func (x *GetComponentResponse) GetSpoutLag() []*PartitionLag {
+	if x != nil {
+		return x.SpoutLag
+	}
+	return nil
+}
+
+// squall: one Kafka partition's lag, in Storm's lag fields.
+type PartitionLag struct {
+	state                   protoimpl.MessageState `protogen:"open.v1"`
+	Topic                   string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition               int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	ConsumerCommittedOffset int64                  `protobuf:"varint,3,opt,name=consumer_committed_offset,json=consumerCommittedOffset,proto3" json:"consumer_committed_offset,omitempty"`
+	LogHeadOffset           int64                  `protobuf:"varint,4,opt,name=log_head_offset,json=logHeadOffset,proto3" json:"log_head_offset,omitempty"`
+	Lag                     int64                  `protobuf:"varint,5,opt,name=lag,proto3" json:"lag,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *PartitionLag) Reset() {
+	*x = PartitionLag{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartitionLag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartitionLag) ProtoMessage() {}
+
+func (x *PartitionLag) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartitionLag.ProtoReflect.Descriptor instead.
+func (*PartitionLag) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PartitionLag) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *PartitionLag) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *PartitionLag) GetConsumerCommittedOffset() int64 {
+	if x != nil {
+		return x.ConsumerCommittedOffset
+	}
+	return 0
+}
+
+func (x *PartitionLag) GetLogHeadOffset() int64 {
+	if x != nil {
+		return x.LogHeadOffset
+	}
+	return 0
+}
+
+func (x *PartitionLag) GetLag() int64 {
+	if x != nil {
+		return x.Lag
+	}
+	return 0
+}
+
 // squall: a user metric of a component.
 type UserMetricStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2670,7 +2765,7 @@ type UserMetricStats struct {
 
 func (x *UserMetricStats) Reset() {
 	*x = UserMetricStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2682,7 +2777,7 @@ func (x *UserMetricStats) String() string {
 func (*UserMetricStats) ProtoMessage() {}
 
 func (x *UserMetricStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2695,7 +2790,7 @@ func (x *UserMetricStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserMetricStats.ProtoReflect.Descriptor instead.
 func (*UserMetricStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{21}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UserMetricStats) GetName() string {
@@ -2736,7 +2831,7 @@ type UserMetricWindow struct {
 
 func (x *UserMetricWindow) Reset() {
 	*x = UserMetricWindow{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2748,7 +2843,7 @@ func (x *UserMetricWindow) String() string {
 func (*UserMetricWindow) ProtoMessage() {}
 
 func (x *UserMetricWindow) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2761,7 +2856,7 @@ func (x *UserMetricWindow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserMetricWindow.ProtoReflect.Descriptor instead.
 func (*UserMetricWindow) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{22}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UserMetricWindow) GetWindow() string {
@@ -2828,7 +2923,7 @@ type SpoutWindowStats struct {
 
 func (x *SpoutWindowStats) Reset() {
 	*x = SpoutWindowStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2840,7 +2935,7 @@ func (x *SpoutWindowStats) String() string {
 func (*SpoutWindowStats) ProtoMessage() {}
 
 func (x *SpoutWindowStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2853,7 +2948,7 @@ func (x *SpoutWindowStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpoutWindowStats.ProtoReflect.Descriptor instead.
 func (*SpoutWindowStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{23}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SpoutWindowStats) GetWindow() string {
@@ -2950,7 +3045,7 @@ type BoltWindowStats struct {
 
 func (x *BoltWindowStats) Reset() {
 	*x = BoltWindowStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2962,7 +3057,7 @@ func (x *BoltWindowStats) String() string {
 func (*BoltWindowStats) ProtoMessage() {}
 
 func (x *BoltWindowStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2975,7 +3070,7 @@ func (x *BoltWindowStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoltWindowStats.ProtoReflect.Descriptor instead.
 func (*BoltWindowStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{24}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BoltWindowStats) GetWindow() string {
@@ -3085,7 +3180,7 @@ type InputStats struct {
 
 func (x *InputStats) Reset() {
 	*x = InputStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3097,7 +3192,7 @@ func (x *InputStats) String() string {
 func (*InputStats) ProtoMessage() {}
 
 func (x *InputStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3110,7 +3205,7 @@ func (x *InputStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputStats.ProtoReflect.Descriptor instead.
 func (*InputStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{25}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *InputStats) GetComponent() string {
@@ -3204,7 +3299,7 @@ type OutputStats struct {
 
 func (x *OutputStats) Reset() {
 	*x = OutputStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3216,7 +3311,7 @@ func (x *OutputStats) String() string {
 func (*OutputStats) ProtoMessage() {}
 
 func (x *OutputStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3229,7 +3324,7 @@ func (x *OutputStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputStats.ProtoReflect.Descriptor instead.
 func (*OutputStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{26}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OutputStats) GetStream() string {
@@ -3323,13 +3418,28 @@ type ExecutorStats struct {
 	// the slow executor.
 	ReceiveQueuePopulation int64 `protobuf:"varint,21,opt,name=receive_queue_population,json=receiveQueuePopulation,proto3" json:"receive_queue_population,omitempty"`
 	ReceiveQueueCapacity   int64 `protobuf:"varint,22,opt,name=receive_queue_capacity,json=receiveQueueCapacity,proto3" json:"receive_queue_capacity,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// squall: shell components: the children of the executor's tasks that
+	// failed (each was restarted) since the worker started, and whether
+	// they keep failing in quick succession now.
+	ChildRestarts int64 `protobuf:"varint,23,opt,name=child_restarts,json=childRestarts,proto3" json:"child_restarts,omitempty"`
+	CrashLooping  bool  `protobuf:"varint,24,opt,name=crash_looping,json=crashLooping,proto3" json:"crash_looping,omitempty"`
+	// squall: the worker's event log (events.log: the tuples sampled while
+	// debug is on) on its node's logviewer, "" without one.
+	EventLogLink string `protobuf:"bytes,25,opt,name=event_log_link,json=eventLogLink,proto3" json:"event_log_link,omitempty"`
+	// squall: milliseconds the executor's tasks were held back by full
+	// queues (backpressure-time) and at topology.max.spout.pending
+	// (max-spout-pending-time), in the requested window; messages held
+	// back for its full receive queue now (receive-queue-overflow).
+	BackpressureMs       int64 `protobuf:"varint,26,opt,name=backpressure_ms,json=backpressureMs,proto3" json:"backpressure_ms,omitempty"`
+	MaxSpoutPendingMs    int64 `protobuf:"varint,27,opt,name=max_spout_pending_ms,json=maxSpoutPendingMs,proto3" json:"max_spout_pending_ms,omitempty"`
+	ReceiveQueueOverflow int64 `protobuf:"varint,28,opt,name=receive_queue_overflow,json=receiveQueueOverflow,proto3" json:"receive_queue_overflow,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ExecutorStats) Reset() {
 	*x = ExecutorStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3341,7 +3451,7 @@ func (x *ExecutorStats) String() string {
 func (*ExecutorStats) ProtoMessage() {}
 
 func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3354,7 +3464,7 @@ func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorStats.ProtoReflect.Descriptor instead.
 func (*ExecutorStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{27}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ExecutorStats) GetId() string {
@@ -3511,6 +3621,48 @@ func (x *ExecutorStats) GetReceiveQueueCapacity() int64 {
 	return 0
 }
 
+func (x *ExecutorStats) GetChildRestarts() int64 {
+	if x != nil {
+		return x.ChildRestarts
+	}
+	return 0
+}
+
+func (x *ExecutorStats) GetCrashLooping() bool {
+	if x != nil {
+		return x.CrashLooping
+	}
+	return false
+}
+
+func (x *ExecutorStats) GetEventLogLink() string {
+	if x != nil {
+		return x.EventLogLink
+	}
+	return ""
+}
+
+func (x *ExecutorStats) GetBackpressureMs() int64 {
+	if x != nil {
+		return x.BackpressureMs
+	}
+	return 0
+}
+
+func (x *ExecutorStats) GetMaxSpoutPendingMs() int64 {
+	if x != nil {
+		return x.MaxSpoutPendingMs
+	}
+	return 0
+}
+
+func (x *ExecutorStats) GetReceiveQueueOverflow() int64 {
+	if x != nil {
+		return x.ReceiveQueueOverflow
+	}
+	return 0
+}
+
 // An error a component reported (Storm's componentErrors[] and
 // topologyErrors[]).
 type ComponentError struct {
@@ -3534,7 +3686,7 @@ type ComponentError struct {
 
 func (x *ComponentError) Reset() {
 	*x = ComponentError{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3546,7 +3698,7 @@ func (x *ComponentError) String() string {
 func (*ComponentError) ProtoMessage() {}
 
 func (x *ComponentError) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3559,7 +3711,7 @@ func (x *ComponentError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentError.ProtoReflect.Descriptor instead.
 func (*ComponentError) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{28}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ComponentError) GetErrorTime() int64 {
@@ -3631,7 +3783,7 @@ type GetErrorsRequest struct {
 
 func (x *GetErrorsRequest) Reset() {
 	*x = GetErrorsRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3643,7 +3795,7 @@ func (x *GetErrorsRequest) String() string {
 func (*GetErrorsRequest) ProtoMessage() {}
 
 func (x *GetErrorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3656,7 +3808,7 @@ func (x *GetErrorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetErrorsRequest.ProtoReflect.Descriptor instead.
 func (*GetErrorsRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{29}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetErrorsRequest) GetId() string {
@@ -3693,7 +3845,7 @@ type GetErrorsResponse struct {
 
 func (x *GetErrorsResponse) Reset() {
 	*x = GetErrorsResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3705,7 +3857,7 @@ func (x *GetErrorsResponse) String() string {
 func (*GetErrorsResponse) ProtoMessage() {}
 
 func (x *GetErrorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3718,7 +3870,7 @@ func (x *GetErrorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetErrorsResponse.ProtoReflect.Descriptor instead.
 func (*GetErrorsResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{30}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetErrorsResponse) GetTopologyId() string {
@@ -3753,7 +3905,7 @@ type ActivateTopologyRequest struct {
 
 func (x *ActivateTopologyRequest) Reset() {
 	*x = ActivateTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3765,7 +3917,7 @@ func (x *ActivateTopologyRequest) String() string {
 func (*ActivateTopologyRequest) ProtoMessage() {}
 
 func (x *ActivateTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3778,7 +3930,7 @@ func (x *ActivateTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateTopologyRequest.ProtoReflect.Descriptor instead.
 func (*ActivateTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{31}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ActivateTopologyRequest) GetId() string {
@@ -3806,7 +3958,7 @@ type DeactivateTopologyRequest struct {
 
 func (x *DeactivateTopologyRequest) Reset() {
 	*x = DeactivateTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3818,7 +3970,7 @@ func (x *DeactivateTopologyRequest) String() string {
 func (*DeactivateTopologyRequest) ProtoMessage() {}
 
 func (x *DeactivateTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3831,7 +3983,7 @@ func (x *DeactivateTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateTopologyRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{32}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeactivateTopologyRequest) GetId() string {
@@ -3863,7 +4015,7 @@ type RebalanceTopologyRequest struct {
 
 func (x *RebalanceTopologyRequest) Reset() {
 	*x = RebalanceTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3875,7 +4027,7 @@ func (x *RebalanceTopologyRequest) String() string {
 func (*RebalanceTopologyRequest) ProtoMessage() {}
 
 func (x *RebalanceTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3888,7 +4040,7 @@ func (x *RebalanceTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebalanceTopologyRequest.ProtoReflect.Descriptor instead.
 func (*RebalanceTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{33}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RebalanceTopologyRequest) GetId() string {
@@ -3934,7 +4086,7 @@ type RebalanceOptions struct {
 
 func (x *RebalanceOptions) Reset() {
 	*x = RebalanceOptions{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3946,7 +4098,7 @@ func (x *RebalanceOptions) String() string {
 func (*RebalanceOptions) ProtoMessage() {}
 
 func (x *RebalanceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3959,7 +4111,7 @@ func (x *RebalanceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebalanceOptions.ProtoReflect.Descriptor instead.
 func (*RebalanceOptions) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{34}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RebalanceOptions) GetNumWorkers() int32 {
@@ -3990,7 +4142,7 @@ type KillTopologyRequest struct {
 
 func (x *KillTopologyRequest) Reset() {
 	*x = KillTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4002,7 +4154,7 @@ func (x *KillTopologyRequest) String() string {
 func (*KillTopologyRequest) ProtoMessage() {}
 
 func (x *KillTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4015,7 +4167,7 @@ func (x *KillTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTopologyRequest.ProtoReflect.Descriptor instead.
 func (*KillTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{35}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *KillTopologyRequest) GetId() string {
@@ -4054,7 +4206,7 @@ type TopologyOperationResponse struct {
 
 func (x *TopologyOperationResponse) Reset() {
 	*x = TopologyOperationResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4066,7 +4218,7 @@ func (x *TopologyOperationResponse) String() string {
 func (*TopologyOperationResponse) ProtoMessage() {}
 
 func (x *TopologyOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4079,7 +4231,7 @@ func (x *TopologyOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyOperationResponse.ProtoReflect.Descriptor instead.
 func (*TopologyOperationResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{36}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TopologyOperationResponse) GetTopologyOperation() string {
@@ -4162,7 +4314,7 @@ type SubmitTopologyRequest struct {
 
 func (x *SubmitTopologyRequest) Reset() {
 	*x = SubmitTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4174,7 +4326,7 @@ func (x *SubmitTopologyRequest) String() string {
 func (*SubmitTopologyRequest) ProtoMessage() {}
 
 func (x *SubmitTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4187,7 +4339,7 @@ func (x *SubmitTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTopologyRequest.ProtoReflect.Descriptor instead.
 func (*SubmitTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{37}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SubmitTopologyRequest) GetTopology() string {
@@ -4303,7 +4455,7 @@ type SubmitTopologyResponse struct {
 
 func (x *SubmitTopologyResponse) Reset() {
 	*x = SubmitTopologyResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4315,7 +4467,7 @@ func (x *SubmitTopologyResponse) String() string {
 func (*SubmitTopologyResponse) ProtoMessage() {}
 
 func (x *SubmitTopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4328,7 +4480,7 @@ func (x *SubmitTopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTopologyResponse.ProtoReflect.Descriptor instead.
 func (*SubmitTopologyResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{38}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SubmitTopologyResponse) GetTopologyOperation() string {
@@ -4387,7 +4539,7 @@ type UploadTopologyRequest struct {
 
 func (x *UploadTopologyRequest) Reset() {
 	*x = UploadTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4399,7 +4551,7 @@ func (x *UploadTopologyRequest) String() string {
 func (*UploadTopologyRequest) ProtoMessage() {}
 
 func (x *UploadTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4412,7 +4564,7 @@ func (x *UploadTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadTopologyRequest.ProtoReflect.Descriptor instead.
 func (*UploadTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{39}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UploadTopologyRequest) GetContent() isUploadTopologyRequest_Content {
@@ -4473,7 +4625,7 @@ type UploadHeader struct {
 
 func (x *UploadHeader) Reset() {
 	*x = UploadHeader{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4485,7 +4637,7 @@ func (x *UploadHeader) String() string {
 func (*UploadHeader) ProtoMessage() {}
 
 func (x *UploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4498,7 +4650,7 @@ func (x *UploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
 func (*UploadHeader) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{40}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *UploadHeader) GetSubmission() *SubmitTopologyRequest {
@@ -4534,7 +4686,7 @@ type DownloadPackageRequest struct {
 
 func (x *DownloadPackageRequest) Reset() {
 	*x = DownloadPackageRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4546,7 +4698,7 @@ func (x *DownloadPackageRequest) String() string {
 func (*DownloadPackageRequest) ProtoMessage() {}
 
 func (x *DownloadPackageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4559,7 +4711,7 @@ func (x *DownloadPackageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadPackageRequest.ProtoReflect.Descriptor instead.
 func (*DownloadPackageRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{41}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DownloadPackageRequest) GetTopologyId() string {
@@ -4589,7 +4741,7 @@ type DownloadPackageResponse struct {
 
 func (x *DownloadPackageResponse) Reset() {
 	*x = DownloadPackageResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4601,7 +4753,7 @@ func (x *DownloadPackageResponse) String() string {
 func (*DownloadPackageResponse) ProtoMessage() {}
 
 func (x *DownloadPackageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4614,7 +4766,7 @@ func (x *DownloadPackageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadPackageResponse.ProtoReflect.Descriptor instead.
 func (*DownloadPackageResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{42}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DownloadPackageResponse) GetContent() isDownloadPackageResponse_Content {
@@ -4679,7 +4831,7 @@ type PackageManifest struct {
 
 func (x *PackageManifest) Reset() {
 	*x = PackageManifest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4691,7 +4843,7 @@ func (x *PackageManifest) String() string {
 func (*PackageManifest) ProtoMessage() {}
 
 func (x *PackageManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4704,7 +4856,7 @@ func (x *PackageManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackageManifest.ProtoReflect.Descriptor instead.
 func (*PackageManifest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{43}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PackageManifest) GetTopologyId() string {
@@ -4752,7 +4904,7 @@ type PackageChunk struct {
 
 func (x *PackageChunk) Reset() {
 	*x = PackageChunk{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4764,7 +4916,7 @@ func (x *PackageChunk) String() string {
 func (*PackageChunk) ProtoMessage() {}
 
 func (x *PackageChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4777,7 +4929,7 @@ func (x *PackageChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackageChunk.ProtoReflect.Descriptor instead.
 func (*PackageChunk) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{44}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *PackageChunk) GetPart() PackagePart {
@@ -4803,7 +4955,7 @@ type GetTopologyWorkersRequest struct {
 
 func (x *GetTopologyWorkersRequest) Reset() {
 	*x = GetTopologyWorkersRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4815,7 +4967,7 @@ func (x *GetTopologyWorkersRequest) String() string {
 func (*GetTopologyWorkersRequest) ProtoMessage() {}
 
 func (x *GetTopologyWorkersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4828,7 +4980,7 @@ func (x *GetTopologyWorkersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyWorkersRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyWorkersRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{45}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetTopologyWorkersRequest) GetId() string {
@@ -4854,7 +5006,7 @@ type GetTopologyWorkersResponse struct {
 
 func (x *GetTopologyWorkersResponse) Reset() {
 	*x = GetTopologyWorkersResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4866,7 +5018,7 @@ func (x *GetTopologyWorkersResponse) String() string {
 func (*GetTopologyWorkersResponse) ProtoMessage() {}
 
 func (x *GetTopologyWorkersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4879,7 +5031,7 @@ func (x *GetTopologyWorkersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyWorkersResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyWorkersResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{46}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetTopologyWorkersResponse) GetHostPortList() []*HostPort {
@@ -4913,7 +5065,7 @@ type HostPort struct {
 
 func (x *HostPort) Reset() {
 	*x = HostPort{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4925,7 +5077,7 @@ func (x *HostPort) String() string {
 func (*HostPort) ProtoMessage() {}
 
 func (x *HostPort) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4938,7 +5090,7 @@ func (x *HostPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostPort.ProtoReflect.Descriptor instead.
 func (*HostPort) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{47}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *HostPort) GetHost() string {
@@ -4968,7 +5120,7 @@ type GetVisualizationRequest struct {
 
 func (x *GetVisualizationRequest) Reset() {
 	*x = GetVisualizationRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4980,7 +5132,7 @@ func (x *GetVisualizationRequest) String() string {
 func (*GetVisualizationRequest) ProtoMessage() {}
 
 func (x *GetVisualizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4993,7 +5145,7 @@ func (x *GetVisualizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationRequest.ProtoReflect.Descriptor instead.
 func (*GetVisualizationRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{48}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetVisualizationRequest) GetId() string {
@@ -5033,7 +5185,7 @@ type GetVisualizationResponse struct {
 
 func (x *GetVisualizationResponse) Reset() {
 	*x = GetVisualizationResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5045,7 +5197,7 @@ func (x *GetVisualizationResponse) String() string {
 func (*GetVisualizationResponse) ProtoMessage() {}
 
 func (x *GetVisualizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5058,7 +5210,7 @@ func (x *GetVisualizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationResponse.ProtoReflect.Descriptor instead.
 func (*GetVisualizationResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{49}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetVisualizationResponse) GetVisualization() *structpb.Struct {
@@ -5080,7 +5232,7 @@ type GetVisualizationInitResponse struct {
 
 func (x *GetVisualizationInitResponse) Reset() {
 	*x = GetVisualizationInitResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5092,7 +5244,7 @@ func (x *GetVisualizationInitResponse) String() string {
 func (*GetVisualizationInitResponse) ProtoMessage() {}
 
 func (x *GetVisualizationInitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5105,7 +5257,7 @@ func (x *GetVisualizationInitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationInitResponse.ProtoReflect.Descriptor instead.
 func (*GetVisualizationInitResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{50}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetVisualizationInitResponse) GetVisualizationTable() *structpb.ListValue {
@@ -5126,7 +5278,7 @@ type GetTopologyMetricsRequest struct {
 
 func (x *GetTopologyMetricsRequest) Reset() {
 	*x = GetTopologyMetricsRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5138,7 +5290,7 @@ func (x *GetTopologyMetricsRequest) String() string {
 func (*GetTopologyMetricsRequest) ProtoMessage() {}
 
 func (x *GetTopologyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5151,7 +5303,7 @@ func (x *GetTopologyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{51}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetTopologyMetricsRequest) GetId() string {
@@ -5188,7 +5340,7 @@ type GetTopologyMetricsResponse struct {
 
 func (x *GetTopologyMetricsResponse) Reset() {
 	*x = GetTopologyMetricsResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5200,7 +5352,7 @@ func (x *GetTopologyMetricsResponse) String() string {
 func (*GetTopologyMetricsResponse) ProtoMessage() {}
 
 func (x *GetTopologyMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5213,7 +5365,7 @@ func (x *GetTopologyMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyMetricsResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{52}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetTopologyMetricsResponse) GetWindow() string {
@@ -5258,7 +5410,7 @@ type SpoutMetrics struct {
 
 func (x *SpoutMetrics) Reset() {
 	*x = SpoutMetrics{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5270,7 +5422,7 @@ func (x *SpoutMetrics) String() string {
 func (*SpoutMetrics) ProtoMessage() {}
 
 func (x *SpoutMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5283,7 +5435,7 @@ func (x *SpoutMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpoutMetrics.ProtoReflect.Descriptor instead.
 func (*SpoutMetrics) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{53}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SpoutMetrics) GetId() string {
@@ -5346,7 +5498,7 @@ type BoltMetrics struct {
 
 func (x *BoltMetrics) Reset() {
 	*x = BoltMetrics{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5358,7 +5510,7 @@ func (x *BoltMetrics) String() string {
 func (*BoltMetrics) ProtoMessage() {}
 
 func (x *BoltMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5371,7 +5523,7 @@ func (x *BoltMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoltMetrics.ProtoReflect.Descriptor instead.
 func (*BoltMetrics) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{54}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *BoltMetrics) GetId() string {
@@ -5440,7 +5592,7 @@ type StreamCount struct {
 
 func (x *StreamCount) Reset() {
 	*x = StreamCount{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5452,7 +5604,7 @@ func (x *StreamCount) String() string {
 func (*StreamCount) ProtoMessage() {}
 
 func (x *StreamCount) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5465,7 +5617,7 @@ func (x *StreamCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCount.ProtoReflect.Descriptor instead.
 func (*StreamCount) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{55}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *StreamCount) GetStreamId() string {
@@ -5493,7 +5645,7 @@ type StreamAverage struct {
 
 func (x *StreamAverage) Reset() {
 	*x = StreamAverage{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5505,7 +5657,7 @@ func (x *StreamAverage) String() string {
 func (*StreamAverage) ProtoMessage() {}
 
 func (x *StreamAverage) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5518,7 +5670,7 @@ func (x *StreamAverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamAverage.ProtoReflect.Descriptor instead.
 func (*StreamAverage) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{56}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *StreamAverage) GetStreamId() string {
@@ -5546,7 +5698,7 @@ type InputCount struct {
 
 func (x *InputCount) Reset() {
 	*x = InputCount{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5558,7 +5710,7 @@ func (x *InputCount) String() string {
 func (*InputCount) ProtoMessage() {}
 
 func (x *InputCount) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5571,7 +5723,7 @@ func (x *InputCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputCount.ProtoReflect.Descriptor instead.
 func (*InputCount) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{57}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *InputCount) GetComponentId() string {
@@ -5606,7 +5758,7 @@ type InputAverage struct {
 
 func (x *InputAverage) Reset() {
 	*x = InputAverage{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5618,7 +5770,7 @@ func (x *InputAverage) String() string {
 func (*InputAverage) ProtoMessage() {}
 
 func (x *InputAverage) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5631,7 +5783,7 @@ func (x *InputAverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputAverage.ProtoReflect.Descriptor instead.
 func (*InputAverage) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{58}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *InputAverage) GetComponentId() string {
@@ -5668,7 +5820,7 @@ type GetSupervisorRequest struct {
 
 func (x *GetSupervisorRequest) Reset() {
 	*x = GetSupervisorRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5680,7 +5832,7 @@ func (x *GetSupervisorRequest) String() string {
 func (*GetSupervisorRequest) ProtoMessage() {}
 
 func (x *GetSupervisorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5693,7 +5845,7 @@ func (x *GetSupervisorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisorRequest.ProtoReflect.Descriptor instead.
 func (*GetSupervisorRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{59}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetSupervisorRequest) GetId() string {
@@ -5731,7 +5883,7 @@ type GetSupervisorResponse struct {
 
 func (x *GetSupervisorResponse) Reset() {
 	*x = GetSupervisorResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5743,7 +5895,7 @@ func (x *GetSupervisorResponse) String() string {
 func (*GetSupervisorResponse) ProtoMessage() {}
 
 func (x *GetSupervisorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5756,7 +5908,7 @@ func (x *GetSupervisorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisorResponse.ProtoReflect.Descriptor instead.
 func (*GetSupervisorResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{60}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetSupervisorResponse) GetSupervisors() []*SupervisorSummary {
@@ -5788,7 +5940,7 @@ type GetTopologyHistoryRequest struct {
 
 func (x *GetTopologyHistoryRequest) Reset() {
 	*x = GetTopologyHistoryRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5800,7 +5952,7 @@ func (x *GetTopologyHistoryRequest) String() string {
 func (*GetTopologyHistoryRequest) ProtoMessage() {}
 
 func (x *GetTopologyHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5813,7 +5965,7 @@ func (x *GetTopologyHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{61}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{62}
 }
 
 // Storm's /api/v1/history/summary.
@@ -5828,7 +5980,7 @@ type GetTopologyHistoryResponse struct {
 
 func (x *GetTopologyHistoryResponse) Reset() {
 	*x = GetTopologyHistoryResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5840,7 +5992,7 @@ func (x *GetTopologyHistoryResponse) String() string {
 func (*GetTopologyHistoryResponse) ProtoMessage() {}
 
 func (x *GetTopologyHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5853,7 +6005,7 @@ func (x *GetTopologyHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{62}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GetTopologyHistoryResponse) GetTopoHistory() []string {
@@ -5873,7 +6025,7 @@ type GetOwnerResourcesRequest struct {
 
 func (x *GetOwnerResourcesRequest) Reset() {
 	*x = GetOwnerResourcesRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5885,7 +6037,7 @@ func (x *GetOwnerResourcesRequest) String() string {
 func (*GetOwnerResourcesRequest) ProtoMessage() {}
 
 func (x *GetOwnerResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5898,7 +6050,7 @@ func (x *GetOwnerResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOwnerResourcesRequest.ProtoReflect.Descriptor instead.
 func (*GetOwnerResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{63}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetOwnerResourcesRequest) GetId() string {
@@ -5920,7 +6072,7 @@ type GetOwnerResourcesResponse struct {
 
 func (x *GetOwnerResourcesResponse) Reset() {
 	*x = GetOwnerResourcesResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5932,7 +6084,7 @@ func (x *GetOwnerResourcesResponse) String() string {
 func (*GetOwnerResourcesResponse) ProtoMessage() {}
 
 func (x *GetOwnerResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5945,7 +6097,7 @@ func (x *GetOwnerResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOwnerResourcesResponse.ProtoReflect.Descriptor instead.
 func (*GetOwnerResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{64}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GetOwnerResourcesResponse) GetOwners() []*OwnerResources {
@@ -6005,7 +6157,7 @@ type OwnerResources struct {
 
 func (x *OwnerResources) Reset() {
 	*x = OwnerResources{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6017,7 +6169,7 @@ func (x *OwnerResources) String() string {
 func (*OwnerResources) ProtoMessage() {}
 
 func (x *OwnerResources) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6030,7 +6182,7 @@ func (x *OwnerResources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OwnerResources.ProtoReflect.Descriptor instead.
 func (*OwnerResources) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{65}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *OwnerResources) GetOwner() string {
@@ -6182,7 +6334,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6194,7 +6346,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6207,7 +6359,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{66}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *VersionInfo) GetVersion() string {
@@ -6270,7 +6422,7 @@ type GetTopologyLagRequest struct {
 
 func (x *GetTopologyLagRequest) Reset() {
 	*x = GetTopologyLagRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6282,7 +6434,7 @@ func (x *GetTopologyLagRequest) String() string {
 func (*GetTopologyLagRequest) ProtoMessage() {}
 
 func (x *GetTopologyLagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6295,7 +6447,7 @@ func (x *GetTopologyLagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyLagRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyLagRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{67}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *GetTopologyLagRequest) GetId() string {
@@ -6324,7 +6476,7 @@ type SetLogConfigRequest struct {
 
 func (x *SetLogConfigRequest) Reset() {
 	*x = SetLogConfigRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6336,7 +6488,7 @@ func (x *SetLogConfigRequest) String() string {
 func (*SetLogConfigRequest) ProtoMessage() {}
 
 func (x *SetLogConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6349,7 +6501,7 @@ func (x *SetLogConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLogConfigRequest.ProtoReflect.Descriptor instead.
 func (*SetLogConfigRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{68}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *SetLogConfigRequest) GetId() string {
@@ -6384,7 +6536,7 @@ type GetLogConfigRequest struct {
 
 func (x *GetLogConfigRequest) Reset() {
 	*x = GetLogConfigRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6396,7 +6548,7 @@ func (x *GetLogConfigRequest) String() string {
 func (*GetLogConfigRequest) ProtoMessage() {}
 
 func (x *GetLogConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6409,7 +6561,7 @@ func (x *GetLogConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLogConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetLogConfigRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{69}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *GetLogConfigRequest) GetId() string {
@@ -6443,7 +6595,7 @@ type NamedLoggerLevel struct {
 
 func (x *NamedLoggerLevel) Reset() {
 	*x = NamedLoggerLevel{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6455,7 +6607,7 @@ func (x *NamedLoggerLevel) String() string {
 func (*NamedLoggerLevel) ProtoMessage() {}
 
 func (x *NamedLoggerLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6468,7 +6620,7 @@ func (x *NamedLoggerLevel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamedLoggerLevel.ProtoReflect.Descriptor instead.
 func (*NamedLoggerLevel) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{70}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *NamedLoggerLevel) GetTargetLevel() string {
@@ -6501,7 +6653,7 @@ type LogConfigResponse struct {
 
 func (x *LogConfigResponse) Reset() {
 	*x = LogConfigResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6513,7 +6665,7 @@ func (x *LogConfigResponse) String() string {
 func (*LogConfigResponse) ProtoMessage() {}
 
 func (x *LogConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6526,7 +6678,7 @@ func (x *LogConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogConfigResponse.ProtoReflect.Descriptor instead.
 func (*LogConfigResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{71}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *LogConfigResponse) GetNamedLoggerLevels() map[string]*NamedLoggerLevel {
@@ -6534,6 +6686,87 @@ func (x *LogConfigResponse) GetNamedLoggerLevels() map[string]*NamedLoggerLevel 
 		return x.NamedLoggerLevels
 	}
 	return nil
+}
+
+type DebugTopologyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// squall: the topology's name, used when id is empty.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The component whose tuples are sampled; "" for the whole topology.
+	Component string `protobuf:"bytes,3,opt,name=component,proto3" json:"component,omitempty"`
+	// "enable" or "disable".
+	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	// Percent of the emitted tuples sampled, more than 0 and at most 100;
+	// ignored by "disable".
+	Spct          float64 `protobuf:"fixed64,5,opt,name=spct,proto3" json:"spct,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DebugTopologyRequest) Reset() {
+	*x = DebugTopologyRequest{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DebugTopologyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DebugTopologyRequest) ProtoMessage() {}
+
+func (x *DebugTopologyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DebugTopologyRequest.ProtoReflect.Descriptor instead.
+func (*DebugTopologyRequest) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *DebugTopologyRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DebugTopologyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DebugTopologyRequest) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *DebugTopologyRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *DebugTopologyRequest) GetSpct() float64 {
+	if x != nil {
+		return x.Spct
+	}
+	return 0
 }
 
 var File_squall_v1_nimbus_proto protoreflect.FileDescriptor
@@ -6781,7 +7014,8 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x16\n" +
 	"\x06window\x18\x03 \x01(\tR\x06window\x12\x10\n" +
 	"\x03sys\x18\x04 \x01(\bR\x03sys\x12\x12\n" +
-	"\x04name\x18\x05 \x01(\tR\x04name\"\xd8\t\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"\x8e\n" +
+	"\n" +
 	"\x14GetComponentResponse\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1d\n" +
@@ -6816,7 +7050,14 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\foutput_stats\x18\x19 \x03(\v2\x16.squall.v1.OutputStatsR\voutputStats\x12?\n" +
 	"\x0eexecutor_stats\x18\x1a \x03(\v2\x18.squall.v1.ExecutorStatsR\rexecutorStats\x12D\n" +
 	"\x10component_errors\x18\x1b \x03(\v2\x19.squall.v1.ComponentErrorR\x0fcomponentErrors\x12=\n" +
-	"\fuser_metrics\x18\x1c \x03(\v2\x1a.squall.v1.UserMetricStatsR\vuserMetrics\"p\n" +
+	"\fuser_metrics\x18\x1c \x03(\v2\x1a.squall.v1.UserMetricStatsR\vuserMetrics\x124\n" +
+	"\tspout_lag\x18\x1d \x03(\v2\x17.squall.v1.PartitionLagR\bspoutLag\"\xb8\x01\n" +
+	"\fPartitionLag\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12:\n" +
+	"\x19consumer_committed_offset\x18\x03 \x01(\x03R\x17consumerCommittedOffset\x12&\n" +
+	"\x0flog_head_offset\x18\x04 \x01(\x03R\rlogHeadOffset\x12\x10\n" +
+	"\x03lag\x18\x05 \x01(\x03R\x03lag\"p\n" +
 	"\x0fUserMetricStats\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x125\n" +
@@ -6876,7 +7117,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x05acked\x18\x05 \x01(\x03R\x05acked\x12\x16\n" +
 	"\x06failed\x18\x06 \x01(\x03R\x06failed\x120\n" +
 	"\x14complete_latency_p50\x18\a \x01(\tR\x12completeLatencyP50\x120\n" +
-	"\x14complete_latency_p99\x18\b \x01(\tR\x12completeLatencyP99\"\xa0\x06\n" +
+	"\x14complete_latency_p99\x18\b \x01(\tR\x12completeLatencyP99\"\xa2\b\n" +
 	"\rExecutorStats\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -6901,7 +7142,13 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x13execute_latency_p50\x18\x13 \x01(\tR\x11executeLatencyP50\x12.\n" +
 	"\x13execute_latency_p99\x18\x14 \x01(\tR\x11executeLatencyP99\x128\n" +
 	"\x18receive_queue_population\x18\x15 \x01(\x03R\x16receiveQueuePopulation\x124\n" +
-	"\x16receive_queue_capacity\x18\x16 \x01(\x03R\x14receiveQueueCapacity\"\x94\x02\n" +
+	"\x16receive_queue_capacity\x18\x16 \x01(\x03R\x14receiveQueueCapacity\x12%\n" +
+	"\x0echild_restarts\x18\x17 \x01(\x03R\rchildRestarts\x12#\n" +
+	"\rcrash_looping\x18\x18 \x01(\bR\fcrashLooping\x12$\n" +
+	"\x0eevent_log_link\x18\x19 \x01(\tR\feventLogLink\x12'\n" +
+	"\x0fbackpressure_ms\x18\x1a \x01(\x03R\x0ebackpressureMs\x12/\n" +
+	"\x14max_spout_pending_ms\x18\x1b \x01(\x03R\x11maxSpoutPendingMs\x124\n" +
+	"\x16receive_queue_overflow\x18\x1c \x01(\x03R\x14receiveQueueOverflow\"\x94\x02\n" +
 	"\x0eComponentError\x12\x1d\n" +
 	"\n" +
 	"error_time\x18\x01 \x01(\x03R\terrorTime\x12\x1d\n" +
@@ -7138,11 +7385,17 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x13named_logger_levels\x18\x01 \x03(\v23.squall.v1.LogConfigResponse.NamedLoggerLevelsEntryR\x11namedLoggerLevels\x1aa\n" +
 	"\x16NamedLoggerLevelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
-	"\x05value\x18\x02 \x01(\v2\x1b.squall.v1.NamedLoggerLevelR\x05value:\x028\x01*c\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.squall.v1.NamedLoggerLevelR\x05value:\x028\x01\"\x84\x01\n" +
+	"\x14DebugTopologyRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
+	"\tcomponent\x18\x03 \x01(\tR\tcomponent\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12\x12\n" +
+	"\x04spct\x18\x05 \x01(\x01R\x04spct*c\n" +
 	"\vPackagePart\x12\x1c\n" +
 	"\x18PACKAGE_PART_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16PACKAGE_PART_RESOURCES\x10\x01\x12\x1a\n" +
-	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xe8\x11\n" +
+	"\x16PACKAGE_PART_GO_BINARY\x10\x022\xc0\x12\n" +
 	"\x06Nimbus\x12^\n" +
 	"\x11GetClusterSummary\x12#.squall.v1.GetClusterSummaryRequest\x1a$.squall.v1.GetClusterSummaryResponse\x12p\n" +
 	"\x17GetClusterConfiguration\x12).squall.v1.GetClusterConfigurationRequest\x1a*.squall.v1.GetClusterConfigurationResponse\x12[\n" +
@@ -7168,7 +7421,8 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x11GetOwnerResources\x12#.squall.v1.GetOwnerResourcesRequest\x1a$.squall.v1.GetOwnerResourcesResponse\x12K\n" +
 	"\x0eGetTopologyLag\x12 .squall.v1.GetTopologyLagRequest\x1a\x17.google.protobuf.Struct\x12L\n" +
 	"\fSetLogConfig\x12\x1e.squall.v1.SetLogConfigRequest\x1a\x1c.squall.v1.LogConfigResponse\x12L\n" +
-	"\fGetLogConfig\x12\x1e.squall.v1.GetLogConfigRequest\x1a\x1c.squall.v1.LogConfigResponseB(Z&github.com/squallstream/squall/api;apib\x06proto3"
+	"\fGetLogConfig\x12\x1e.squall.v1.GetLogConfigRequest\x1a\x1c.squall.v1.LogConfigResponse\x12V\n" +
+	"\rDebugTopology\x12\x1f.squall.v1.DebugTopologyRequest\x1a$.squall.v1.TopologyOperationResponseB(Z&github.com/squallstream/squall/api;apib\x06proto3"
 
 var (
 	file_squall_v1_nimbus_proto_rawDescOnce sync.Once
@@ -7183,7 +7437,7 @@ func file_squall_v1_nimbus_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_v1_nimbus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
+var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 79)
 var file_squall_v1_nimbus_proto_goTypes = []any{
 	(PackagePart)(0),                        // 0: squall.v1.PackagePart
 	(*GetClusterSummaryRequest)(nil),        // 1: squall.v1.GetClusterSummaryRequest
@@ -7207,68 +7461,70 @@ var file_squall_v1_nimbus_proto_goTypes = []any{
 	(*BoltSummary)(nil),                     // 19: squall.v1.BoltSummary
 	(*GetComponentRequest)(nil),             // 20: squall.v1.GetComponentRequest
 	(*GetComponentResponse)(nil),            // 21: squall.v1.GetComponentResponse
-	(*UserMetricStats)(nil),                 // 22: squall.v1.UserMetricStats
-	(*UserMetricWindow)(nil),                // 23: squall.v1.UserMetricWindow
-	(*SpoutWindowStats)(nil),                // 24: squall.v1.SpoutWindowStats
-	(*BoltWindowStats)(nil),                 // 25: squall.v1.BoltWindowStats
-	(*InputStats)(nil),                      // 26: squall.v1.InputStats
-	(*OutputStats)(nil),                     // 27: squall.v1.OutputStats
-	(*ExecutorStats)(nil),                   // 28: squall.v1.ExecutorStats
-	(*ComponentError)(nil),                  // 29: squall.v1.ComponentError
-	(*GetErrorsRequest)(nil),                // 30: squall.v1.GetErrorsRequest
-	(*GetErrorsResponse)(nil),               // 31: squall.v1.GetErrorsResponse
-	(*ActivateTopologyRequest)(nil),         // 32: squall.v1.ActivateTopologyRequest
-	(*DeactivateTopologyRequest)(nil),       // 33: squall.v1.DeactivateTopologyRequest
-	(*RebalanceTopologyRequest)(nil),        // 34: squall.v1.RebalanceTopologyRequest
-	(*RebalanceOptions)(nil),                // 35: squall.v1.RebalanceOptions
-	(*KillTopologyRequest)(nil),             // 36: squall.v1.KillTopologyRequest
-	(*TopologyOperationResponse)(nil),       // 37: squall.v1.TopologyOperationResponse
-	(*SubmitTopologyRequest)(nil),           // 38: squall.v1.SubmitTopologyRequest
-	(*SubmitTopologyResponse)(nil),          // 39: squall.v1.SubmitTopologyResponse
-	(*UploadTopologyRequest)(nil),           // 40: squall.v1.UploadTopologyRequest
-	(*UploadHeader)(nil),                    // 41: squall.v1.UploadHeader
-	(*DownloadPackageRequest)(nil),          // 42: squall.v1.DownloadPackageRequest
-	(*DownloadPackageResponse)(nil),         // 43: squall.v1.DownloadPackageResponse
-	(*PackageManifest)(nil),                 // 44: squall.v1.PackageManifest
-	(*PackageChunk)(nil),                    // 45: squall.v1.PackageChunk
-	(*GetTopologyWorkersRequest)(nil),       // 46: squall.v1.GetTopologyWorkersRequest
-	(*GetTopologyWorkersResponse)(nil),      // 47: squall.v1.GetTopologyWorkersResponse
-	(*HostPort)(nil),                        // 48: squall.v1.HostPort
-	(*GetVisualizationRequest)(nil),         // 49: squall.v1.GetVisualizationRequest
-	(*GetVisualizationResponse)(nil),        // 50: squall.v1.GetVisualizationResponse
-	(*GetVisualizationInitResponse)(nil),    // 51: squall.v1.GetVisualizationInitResponse
-	(*GetTopologyMetricsRequest)(nil),       // 52: squall.v1.GetTopologyMetricsRequest
-	(*GetTopologyMetricsResponse)(nil),      // 53: squall.v1.GetTopologyMetricsResponse
-	(*SpoutMetrics)(nil),                    // 54: squall.v1.SpoutMetrics
-	(*BoltMetrics)(nil),                     // 55: squall.v1.BoltMetrics
-	(*StreamCount)(nil),                     // 56: squall.v1.StreamCount
-	(*StreamAverage)(nil),                   // 57: squall.v1.StreamAverage
-	(*InputCount)(nil),                      // 58: squall.v1.InputCount
-	(*InputAverage)(nil),                    // 59: squall.v1.InputAverage
-	(*GetSupervisorRequest)(nil),            // 60: squall.v1.GetSupervisorRequest
-	(*GetSupervisorResponse)(nil),           // 61: squall.v1.GetSupervisorResponse
-	(*GetTopologyHistoryRequest)(nil),       // 62: squall.v1.GetTopologyHistoryRequest
-	(*GetTopologyHistoryResponse)(nil),      // 63: squall.v1.GetTopologyHistoryResponse
-	(*GetOwnerResourcesRequest)(nil),        // 64: squall.v1.GetOwnerResourcesRequest
-	(*GetOwnerResourcesResponse)(nil),       // 65: squall.v1.GetOwnerResourcesResponse
-	(*OwnerResources)(nil),                  // 66: squall.v1.OwnerResources
-	(*VersionInfo)(nil),                     // 67: squall.v1.VersionInfo
-	(*GetTopologyLagRequest)(nil),           // 68: squall.v1.GetTopologyLagRequest
-	(*SetLogConfigRequest)(nil),             // 69: squall.v1.SetLogConfigRequest
-	(*GetLogConfigRequest)(nil),             // 70: squall.v1.GetLogConfigRequest
-	(*NamedLoggerLevel)(nil),                // 71: squall.v1.NamedLoggerLevel
-	(*LogConfigResponse)(nil),               // 72: squall.v1.LogConfigResponse
-	nil,                                     // 73: squall.v1.WorkerSummary.ComponentNumTasksEntry
-	nil,                                     // 74: squall.v1.RebalanceOptions.ExecutorsEntry
-	nil,                                     // 75: squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	nil,                                     // 76: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
-	nil,                                     // 77: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
-	(*structpb.Struct)(nil),                 // 78: google.protobuf.Struct
-	(*structpb.ListValue)(nil),              // 79: google.protobuf.ListValue
+	(*PartitionLag)(nil),                    // 22: squall.v1.PartitionLag
+	(*UserMetricStats)(nil),                 // 23: squall.v1.UserMetricStats
+	(*UserMetricWindow)(nil),                // 24: squall.v1.UserMetricWindow
+	(*SpoutWindowStats)(nil),                // 25: squall.v1.SpoutWindowStats
+	(*BoltWindowStats)(nil),                 // 26: squall.v1.BoltWindowStats
+	(*InputStats)(nil),                      // 27: squall.v1.InputStats
+	(*OutputStats)(nil),                     // 28: squall.v1.OutputStats
+	(*ExecutorStats)(nil),                   // 29: squall.v1.ExecutorStats
+	(*ComponentError)(nil),                  // 30: squall.v1.ComponentError
+	(*GetErrorsRequest)(nil),                // 31: squall.v1.GetErrorsRequest
+	(*GetErrorsResponse)(nil),               // 32: squall.v1.GetErrorsResponse
+	(*ActivateTopologyRequest)(nil),         // 33: squall.v1.ActivateTopologyRequest
+	(*DeactivateTopologyRequest)(nil),       // 34: squall.v1.DeactivateTopologyRequest
+	(*RebalanceTopologyRequest)(nil),        // 35: squall.v1.RebalanceTopologyRequest
+	(*RebalanceOptions)(nil),                // 36: squall.v1.RebalanceOptions
+	(*KillTopologyRequest)(nil),             // 37: squall.v1.KillTopologyRequest
+	(*TopologyOperationResponse)(nil),       // 38: squall.v1.TopologyOperationResponse
+	(*SubmitTopologyRequest)(nil),           // 39: squall.v1.SubmitTopologyRequest
+	(*SubmitTopologyResponse)(nil),          // 40: squall.v1.SubmitTopologyResponse
+	(*UploadTopologyRequest)(nil),           // 41: squall.v1.UploadTopologyRequest
+	(*UploadHeader)(nil),                    // 42: squall.v1.UploadHeader
+	(*DownloadPackageRequest)(nil),          // 43: squall.v1.DownloadPackageRequest
+	(*DownloadPackageResponse)(nil),         // 44: squall.v1.DownloadPackageResponse
+	(*PackageManifest)(nil),                 // 45: squall.v1.PackageManifest
+	(*PackageChunk)(nil),                    // 46: squall.v1.PackageChunk
+	(*GetTopologyWorkersRequest)(nil),       // 47: squall.v1.GetTopologyWorkersRequest
+	(*GetTopologyWorkersResponse)(nil),      // 48: squall.v1.GetTopologyWorkersResponse
+	(*HostPort)(nil),                        // 49: squall.v1.HostPort
+	(*GetVisualizationRequest)(nil),         // 50: squall.v1.GetVisualizationRequest
+	(*GetVisualizationResponse)(nil),        // 51: squall.v1.GetVisualizationResponse
+	(*GetVisualizationInitResponse)(nil),    // 52: squall.v1.GetVisualizationInitResponse
+	(*GetTopologyMetricsRequest)(nil),       // 53: squall.v1.GetTopologyMetricsRequest
+	(*GetTopologyMetricsResponse)(nil),      // 54: squall.v1.GetTopologyMetricsResponse
+	(*SpoutMetrics)(nil),                    // 55: squall.v1.SpoutMetrics
+	(*BoltMetrics)(nil),                     // 56: squall.v1.BoltMetrics
+	(*StreamCount)(nil),                     // 57: squall.v1.StreamCount
+	(*StreamAverage)(nil),                   // 58: squall.v1.StreamAverage
+	(*InputCount)(nil),                      // 59: squall.v1.InputCount
+	(*InputAverage)(nil),                    // 60: squall.v1.InputAverage
+	(*GetSupervisorRequest)(nil),            // 61: squall.v1.GetSupervisorRequest
+	(*GetSupervisorResponse)(nil),           // 62: squall.v1.GetSupervisorResponse
+	(*GetTopologyHistoryRequest)(nil),       // 63: squall.v1.GetTopologyHistoryRequest
+	(*GetTopologyHistoryResponse)(nil),      // 64: squall.v1.GetTopologyHistoryResponse
+	(*GetOwnerResourcesRequest)(nil),        // 65: squall.v1.GetOwnerResourcesRequest
+	(*GetOwnerResourcesResponse)(nil),       // 66: squall.v1.GetOwnerResourcesResponse
+	(*OwnerResources)(nil),                  // 67: squall.v1.OwnerResources
+	(*VersionInfo)(nil),                     // 68: squall.v1.VersionInfo
+	(*GetTopologyLagRequest)(nil),           // 69: squall.v1.GetTopologyLagRequest
+	(*SetLogConfigRequest)(nil),             // 70: squall.v1.SetLogConfigRequest
+	(*GetLogConfigRequest)(nil),             // 71: squall.v1.GetLogConfigRequest
+	(*NamedLoggerLevel)(nil),                // 72: squall.v1.NamedLoggerLevel
+	(*LogConfigResponse)(nil),               // 73: squall.v1.LogConfigResponse
+	(*DebugTopologyRequest)(nil),            // 74: squall.v1.DebugTopologyRequest
+	nil,                                     // 75: squall.v1.WorkerSummary.ComponentNumTasksEntry
+	nil,                                     // 76: squall.v1.RebalanceOptions.ExecutorsEntry
+	nil,                                     // 77: squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	nil,                                     // 78: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	nil,                                     // 79: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	(*structpb.Struct)(nil),                 // 80: google.protobuf.Struct
+	(*structpb.ListValue)(nil),              // 81: google.protobuf.ListValue
 }
 var file_squall_v1_nimbus_proto_depIdxs = []int32{
-	67, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
-	78, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
+	68, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
+	80, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
 	7,  // 2: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
 	10, // 3: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	13, // 4: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
@@ -7276,107 +7532,110 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	17, // 6: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
 	18, // 7: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
 	19, // 8: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
-	78, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
-	73, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
-	24, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
-	25, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
-	26, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
-	27, // 14: squall.v1.GetComponentResponse.output_stats:type_name -> squall.v1.OutputStats
-	28, // 15: squall.v1.GetComponentResponse.executor_stats:type_name -> squall.v1.ExecutorStats
-	29, // 16: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
-	22, // 17: squall.v1.GetComponentResponse.user_metrics:type_name -> squall.v1.UserMetricStats
-	23, // 18: squall.v1.UserMetricStats.windows:type_name -> squall.v1.UserMetricWindow
-	29, // 19: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
-	35, // 20: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
-	74, // 21: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
-	78, // 22: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
-	75, // 23: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	41, // 24: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
-	45, // 25: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
-	38, // 26: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
-	44, // 27: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
-	45, // 28: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
-	38, // 29: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
-	0,  // 30: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
-	48, // 31: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
-	78, // 32: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
-	79, // 33: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
-	54, // 34: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
-	55, // 35: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
-	56, // 36: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
-	56, // 37: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
-	56, // 38: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
-	56, // 39: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
-	57, // 40: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
-	56, // 41: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
-	56, // 42: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
-	58, // 43: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
-	58, // 44: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
-	59, // 45: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
-	58, // 46: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
-	59, // 47: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
-	10, // 48: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
-	17, // 49: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
-	66, // 50: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
-	76, // 51: squall.v1.SetLogConfigRequest.named_logger_levels:type_name -> squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
-	77, // 52: squall.v1.LogConfigResponse.named_logger_levels:type_name -> squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
-	71, // 53: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
-	71, // 54: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
-	1,  // 55: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
-	3,  // 56: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
-	5,  // 57: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
-	8,  // 58: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
-	14, // 59: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
-	11, // 60: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
-	20, // 61: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
-	30, // 62: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
-	32, // 63: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
-	33, // 64: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
-	34, // 65: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
-	36, // 66: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
-	38, // 67: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
-	40, // 68: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
-	42, // 69: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
-	46, // 70: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
-	49, // 71: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
-	49, // 72: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
-	52, // 73: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
-	60, // 74: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
-	62, // 75: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
-	64, // 76: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
-	68, // 77: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
-	69, // 78: squall.v1.Nimbus.SetLogConfig:input_type -> squall.v1.SetLogConfigRequest
-	70, // 79: squall.v1.Nimbus.GetLogConfig:input_type -> squall.v1.GetLogConfigRequest
-	2,  // 80: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
-	4,  // 81: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
-	6,  // 82: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
-	9,  // 83: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
-	15, // 84: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
-	12, // 85: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
-	21, // 86: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
-	31, // 87: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
-	37, // 88: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 89: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 90: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
-	37, // 91: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
-	39, // 92: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
-	39, // 93: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
-	43, // 94: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
-	47, // 95: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
-	50, // 96: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
-	51, // 97: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
-	53, // 98: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
-	61, // 99: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
-	63, // 100: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
-	65, // 101: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
-	78, // 102: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
-	72, // 103: squall.v1.Nimbus.SetLogConfig:output_type -> squall.v1.LogConfigResponse
-	72, // 104: squall.v1.Nimbus.GetLogConfig:output_type -> squall.v1.LogConfigResponse
-	80, // [80:105] is the sub-list for method output_type
-	55, // [55:80] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	80, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
+	75, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
+	25, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
+	26, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
+	27, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
+	28, // 14: squall.v1.GetComponentResponse.output_stats:type_name -> squall.v1.OutputStats
+	29, // 15: squall.v1.GetComponentResponse.executor_stats:type_name -> squall.v1.ExecutorStats
+	30, // 16: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
+	23, // 17: squall.v1.GetComponentResponse.user_metrics:type_name -> squall.v1.UserMetricStats
+	22, // 18: squall.v1.GetComponentResponse.spout_lag:type_name -> squall.v1.PartitionLag
+	24, // 19: squall.v1.UserMetricStats.windows:type_name -> squall.v1.UserMetricWindow
+	30, // 20: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
+	36, // 21: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
+	76, // 22: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
+	80, // 23: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
+	77, // 24: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	42, // 25: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
+	46, // 26: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
+	39, // 27: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
+	45, // 28: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
+	46, // 29: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
+	39, // 30: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
+	0,  // 31: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
+	49, // 32: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
+	80, // 33: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
+	81, // 34: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
+	55, // 35: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
+	56, // 36: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
+	57, // 37: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
+	57, // 38: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
+	57, // 39: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
+	57, // 40: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
+	58, // 41: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
+	57, // 42: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
+	57, // 43: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
+	59, // 44: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
+	59, // 45: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
+	60, // 46: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
+	59, // 47: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
+	60, // 48: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
+	10, // 49: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
+	17, // 50: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
+	67, // 51: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
+	78, // 52: squall.v1.SetLogConfigRequest.named_logger_levels:type_name -> squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	79, // 53: squall.v1.LogConfigResponse.named_logger_levels:type_name -> squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	72, // 54: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
+	72, // 55: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
+	1,  // 56: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
+	3,  // 57: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
+	5,  // 58: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
+	8,  // 59: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
+	14, // 60: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
+	11, // 61: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
+	20, // 62: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
+	31, // 63: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
+	33, // 64: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
+	34, // 65: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
+	35, // 66: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
+	37, // 67: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
+	39, // 68: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
+	41, // 69: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
+	43, // 70: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
+	47, // 71: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
+	50, // 72: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
+	50, // 73: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
+	53, // 74: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
+	61, // 75: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
+	63, // 76: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
+	65, // 77: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
+	69, // 78: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
+	70, // 79: squall.v1.Nimbus.SetLogConfig:input_type -> squall.v1.SetLogConfigRequest
+	71, // 80: squall.v1.Nimbus.GetLogConfig:input_type -> squall.v1.GetLogConfigRequest
+	74, // 81: squall.v1.Nimbus.DebugTopology:input_type -> squall.v1.DebugTopologyRequest
+	2,  // 82: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
+	4,  // 83: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
+	6,  // 84: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
+	9,  // 85: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
+	15, // 86: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
+	12, // 87: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
+	21, // 88: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
+	32, // 89: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
+	38, // 90: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	38, // 91: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	38, // 92: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
+	38, // 93: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
+	40, // 94: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
+	40, // 95: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
+	44, // 96: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
+	48, // 97: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
+	51, // 98: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
+	52, // 99: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
+	54, // 100: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
+	62, // 101: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
+	64, // 102: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
+	66, // 103: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
+	80, // 104: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
+	73, // 105: squall.v1.Nimbus.SetLogConfig:output_type -> squall.v1.LogConfigResponse
+	73, // 106: squall.v1.Nimbus.GetLogConfig:output_type -> squall.v1.LogConfigResponse
+	38, // 107: squall.v1.Nimbus.DebugTopology:output_type -> squall.v1.TopologyOperationResponse
+	82, // [82:108] is the sub-list for method output_type
+	56, // [56:82] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_squall_v1_nimbus_proto_init() }
@@ -7386,14 +7645,14 @@ func file_squall_v1_nimbus_proto_init() {
 	}
 	file_squall_v1_nimbus_proto_msgTypes[17].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[18].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[33].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[34].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[35].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[39].OneofWrappers = []any{
+	file_squall_v1_nimbus_proto_msgTypes[36].OneofWrappers = []any{}
+	file_squall_v1_nimbus_proto_msgTypes[40].OneofWrappers = []any{
 		(*UploadTopologyRequest_Header)(nil),
 		(*UploadTopologyRequest_Chunk)(nil),
 	}
-	file_squall_v1_nimbus_proto_msgTypes[42].OneofWrappers = []any{
+	file_squall_v1_nimbus_proto_msgTypes[43].OneofWrappers = []any{
 		(*DownloadPackageResponse_Manifest)(nil),
 		(*DownloadPackageResponse_Chunk)(nil),
 	}
@@ -7403,7 +7662,7 @@ func file_squall_v1_nimbus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_v1_nimbus_proto_rawDesc), len(file_squall_v1_nimbus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   77,
+			NumMessages:   79,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

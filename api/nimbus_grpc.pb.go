@@ -65,6 +65,7 @@ const (
 	Nimbus_GetTopologyLag_FullMethodName          = "/squall.v1.Nimbus/GetTopologyLag"
 	Nimbus_SetLogConfig_FullMethodName            = "/squall.v1.Nimbus/SetLogConfig"
 	Nimbus_GetLogConfig_FullMethodName            = "/squall.v1.Nimbus/GetLogConfig"
+	Nimbus_DebugTopology_FullMethodName           = "/squall.v1.Nimbus/DebugTopology"
 )
 
 // NimbusClient is the client API for Nimbus service.
@@ -175,6 +176,13 @@ type NimbusClient interface {
 	SetLogConfig(ctx context.Context, in *SetLogConfigRequest, opts ...grpc.CallOption) (*LogConfigResponse, error)
 	// GET /api/v1/topology/{id}/logconfig
 	GetLogConfig(ctx context.Context, in *GetLogConfigRequest, opts ...grpc.CallOption) (*LogConfigResponse, error)
+	// POST /api/v1/topology/{id}/debug/{action}/{spct} and
+	// /api/v1/topology/{id}/component/{component}/debug/{action}/{spct}:
+	// Storm's debug. action "enable" samples spct percent (0 < spct <= 100)
+	// of the tuples the topology (or the one component) emits into its
+	// workers' events.log; "disable" stops it. Answers Storm's operation
+	// object, topologyOperation "debug".
+	DebugTopology(ctx context.Context, in *DebugTopologyRequest, opts ...grpc.CallOption) (*TopologyOperationResponse, error)
 }
 
 type nimbusClient struct {
@@ -447,6 +455,16 @@ func (c *nimbusClient) GetLogConfig(ctx context.Context, in *GetLogConfigRequest
 	return out, nil
 }
 
+func (c *nimbusClient) DebugTopology(ctx context.Context, in *DebugTopologyRequest, opts ...grpc.CallOption) (*TopologyOperationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TopologyOperationResponse)
+	err := c.cc.Invoke(ctx, Nimbus_DebugTopology_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NimbusServer is the server API for Nimbus service.
 // All implementations must embed UnimplementedNimbusServer
 // for forward compatibility.
@@ -555,6 +573,13 @@ type NimbusServer interface {
 	SetLogConfig(context.Context, *SetLogConfigRequest) (*LogConfigResponse, error)
 	// GET /api/v1/topology/{id}/logconfig
 	GetLogConfig(context.Context, *GetLogConfigRequest) (*LogConfigResponse, error)
+	// POST /api/v1/topology/{id}/debug/{action}/{spct} and
+	// /api/v1/topology/{id}/component/{component}/debug/{action}/{spct}:
+	// Storm's debug. action "enable" samples spct percent (0 < spct <= 100)
+	// of the tuples the topology (or the one component) emits into its
+	// workers' events.log; "disable" stops it. Answers Storm's operation
+	// object, topologyOperation "debug".
+	DebugTopology(context.Context, *DebugTopologyRequest) (*TopologyOperationResponse, error)
 	mustEmbedUnimplementedNimbusServer()
 }
 
@@ -639,6 +664,9 @@ func (UnimplementedNimbusServer) SetLogConfig(context.Context, *SetLogConfigRequ
 }
 func (UnimplementedNimbusServer) GetLogConfig(context.Context, *GetLogConfigRequest) (*LogConfigResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLogConfig not implemented")
+}
+func (UnimplementedNimbusServer) DebugTopology(context.Context, *DebugTopologyRequest) (*TopologyOperationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DebugTopology not implemented")
 }
 func (UnimplementedNimbusServer) mustEmbedUnimplementedNimbusServer() {}
 func (UnimplementedNimbusServer) testEmbeddedByValue()                {}
@@ -1093,6 +1121,24 @@ func _Nimbus_GetLogConfig_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Nimbus_DebugTopology_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DebugTopologyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NimbusServer).DebugTopology(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Nimbus_DebugTopology_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NimbusServer).DebugTopology(ctx, req.(*DebugTopologyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Nimbus_ServiceDesc is the grpc.ServiceDesc for Nimbus service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1191,6 +1237,10 @@ var Nimbus_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLogConfig",
 			Handler:    _Nimbus_GetLogConfig_Handler,
+		},
+		{
+			MethodName: "DebugTopology",
+			Handler:    _Nimbus_DebugTopology_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -49,6 +49,10 @@ const (
 	// setLogConfig), a topology change.
 	OpSetLogConfig
 
+	// OpDebug turns a topology's event sampling on or off (Storm's
+	// debug), a topology change.
+	OpDebug
+
 	opCount
 )
 
@@ -83,6 +87,7 @@ var opInfo = [opCount]struct {
 	OpDownloadPackage:         {"downloadPackage", ClassSupervisor},
 	OpWorkerConnect:           {"workerConnect", ClassWorker},
 	OpSetLogConfig:            {"setLogConfig", ClassTopologyWrite},
+	OpDebug:                   {"debug", ClassTopologyWrite},
 }
 
 // Operations lists every operation, in order.

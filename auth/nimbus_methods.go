@@ -58,6 +58,8 @@ func NimbusMethods() map[string]MethodRule {
 		// Storm's setLogConfig and getLogConfig operations.
 		api.Nimbus_SetLogConfig_FullMethodName: topo(OpSetLogConfig),
 		api.Nimbus_GetLogConfig_FullMethodName: topo(OpGetTopology),
+		// Storm's debug operation.
+		api.Nimbus_DebugTopology_FullMethodName: topo(OpDebug),
 	}
 }
 

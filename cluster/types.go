@@ -77,6 +77,9 @@ type TopologyRecord struct {
 	// LogConfig holds the log levels set at run time (Storm's
 	// set_log_level), by logger; the workers follow it.
 	LogConfig map[string]loglevel.Setting `json:"logConfig,omitempty"`
+	// Debug holds Storm's debug options set at run time, by component
+	// ("" for the whole topology); the workers follow it.
+	Debug map[string]DebugOption `json:"debug,omitempty"`
 	// Version is the record's revision, the token of compare-and-set
 	// writes: State.SetTopology stores a record only if the stored one still
 	// has this Version (0: only if there is none), and increments it.
@@ -252,3 +255,11 @@ type NimbusInfo struct {
 
 // Addr returns "host:port".
 func (n NimbusInfo) Addr() string { return net.JoinHostPort(n.Host, strconv.Itoa(n.Port)) }
+
+// DebugOption is Storm's DebugOptions: whether the tuples a topology (or a
+// component) emits are sampled into its workers' event logs, and what
+// percent of them.
+type DebugOption struct {
+	Enable      bool    `json:"enable"`
+	SamplingPct float64 `json:"samplingPct"`
+}

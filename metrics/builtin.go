@@ -73,6 +73,7 @@ const (
 	ChildRestarts          = "child-restarts"
 	ChildCPUTime           = "child-cpu-time"
 	ChildRSS               = "child-rss"
+	ChildCrashLooping      = "child-crash-looping"
 	UserMetricsDropped     = "user-metrics-dropped"
 	UserMetricsRejected    = "user-metrics-rejected"
 )
@@ -122,6 +123,7 @@ var Builtins = []Builtin{
 	{ChildRestarts, KindCounter, UnitNone, NoStream, "", "Restarts of the task's child process."},
 	{ChildCPUTime, KindCounter, UnitNanoseconds, NoStream, "", "CPU time (user and system) of the task's child processes."},
 	{ChildRSS, KindGauge, UnitBytes, NoStream, "", "Resident memory of the task's child process."},
+	{ChildCrashLooping, KindGauge, UnitNone, NoStream, "", "1 while the task's children keep failing in quick succession."},
 	{UserMetricsDropped, KindCounter, UnitNone, NoStream, "", "User metric updates dropped because the task has too many user metrics."},
 	{UserMetricsRejected, KindCounter, UnitNone, NoStream, "", "User metric updates refused for a bad name, params or kind."},
 }

@@ -124,6 +124,9 @@ func (r *Registry) roll(now time.Time) {
 			if s.kind != KindGauge {
 				s.roll.roll(&r.clock, s.cumulative())
 			}
+			if s.hw != nil {
+				s.hw.roll(&r.clock, s.hist)
+			}
 		}
 	}
 	r.clock.finish()
@@ -190,8 +193,10 @@ type series struct {
 	hist      *Histogram
 	counterFn func() int64
 	gaugeFn   func() float64
-	// roll is guarded by Registry.mu.
+	// roll and hw (built-in histograms: histwindow.go) are guarded by
+	// Registry.mu.
 	roll rolling
+	hw   *histWindows
 }
 
 // list returns the task's series.
@@ -259,7 +264,9 @@ func (t *Task) GaugeFunc(name, stream string, f func() float64) {
 // first use.
 func (t *Task) Histogram(name, stream string) *Histogram {
 	builtin(name, KindHistogram)
-	return t.get(seriesKey{name: name, stream: stream}, KindHistogram, func(s *series) { s.hist = new(Histogram) }).hist
+	return t.get(seriesKey{name: name, stream: stream}, KindHistogram, func(s *series) {
+		s.hist, s.hw = new(Histogram), new(histWindows)
+	}).hist
 }
 
 // cumulative returns what a counter or histogram has recorded so far.
@@ -295,6 +302,9 @@ func (s *series) read(c *rollClock, now time.Time) Series {
 			out.Histogram = &h
 		}
 		out.Counts, out.Sums = s.roll.read(c, now, cell{n: h.Count, sum: h.Sum}, false)
+		if s.hw != nil {
+			out.Windowed = s.hw.read(c, now, h)
+		}
 	}
 	return out
 }

@@ -50,6 +50,23 @@ type Series struct {
 	// nil before it counted a value. Heartbeats carry it, so that nimbus
 	// answers percentiles of merged executors (buckets add up).
 	Histogram *HistogramSnapshot `json:"histogram,omitempty"`
+	// Windowed holds, for the built-in histograms (latencies), the
+	// buckets of the values counted in each timed window (10m, 3h, 1d),
+	// nil for a window that counted none: percentiles per window
+	// (histwindow.go). Nil when no window counted anything.
+	Windowed []*HistogramSnapshot `json:"windowed,omitempty"`
+}
+
+// WindowHistogram returns the histogram of window w: Windowed's for a
+// timed window, Histogram for all time; nil if there is none.
+func (s Series) WindowHistogram(w Window) *HistogramSnapshot {
+	if w == WindowAllTime {
+		return s.Histogram
+	}
+	if int(w) < len(s.Windowed) {
+		return s.Windowed[w]
+	}
+	return nil
 }
 
 // Mean returns a histogram's average value in window w, 0 if it counted
@@ -174,6 +191,30 @@ func addSeries(x, y Series) Series {
 	default:
 		h := x.Histogram.Merge(*y.Histogram)
 		x.Histogram = &h
+	}
+	if len(y.Windowed) > 0 {
+		merged := make([]*HistogramSnapshot, max(len(x.Windowed), len(y.Windowed)))
+		for w := range merged {
+			var a, b *HistogramSnapshot
+			if w < len(x.Windowed) {
+				a = x.Windowed[w]
+			}
+			if w < len(y.Windowed) {
+				b = y.Windowed[w]
+			}
+			switch {
+			case a == nil && b == nil:
+			case a == nil:
+				h := b.Merge(HistogramSnapshot{})
+				merged[w] = &h
+			case b == nil:
+				merged[w] = a
+			default:
+				h := a.Merge(*b)
+				merged[w] = &h
+			}
+		}
+		x.Windowed = merged
 	}
 	return x
 }

@@ -134,7 +134,8 @@ func TestSnapshotJSON(t *testing.T) {
 	want := `{"component":"split","firstTask":5,"lastTask":5,"uptimeSecs":1,"series":[` +
 		`{"name":"emitted","stream":"default","kind":"counter","counts":[3,3,3,3]},` +
 		`{"name":"execute-latency","stream":"spout:default","kind":"histogram","counts":[1,1,1,1],"sums":[1000000,1000000,1000000,1000000],` +
-		`"histogram":{"count":1,"sum":1000000,"buckets":[{"i":400,"n":1}]}},` +
+		`"histogram":{"count":1,"sum":1000000,"buckets":[{"i":400,"n":1}]},` +
+		`"windowed":[{"count":1,"sum":1000000,"buckets":[{"i":400,"n":1}]},{"count":1,"sum":1000000,"buckets":[{"i":400,"n":1}]},{"count":1,"sum":1000000,"buckets":[{"i":400,"n":1}]}]},` +
 		`{"name":"receive-queue-population","kind":"gauge","value":2},` +
 		`{"name":"hits","user":true,"kind":"counter","counts":[1,1,1,1]}]}`
 	if string(b) != want {

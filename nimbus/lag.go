@@ -1,7 +1,9 @@
 package nimbus
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strconv"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -55,13 +57,26 @@ type partitionLag struct {
 // until the old one's worker restarts: the figures with the higher
 // committed offset, the newer owner's, win.
 func lagResult(snaps []metrics.Snapshot) map[string]any {
-	type tp struct {
-		topic     string
-		partition int32
+	best := bestLag(snaps)
+	out := map[string]any{}
+	for _, r := range lagRows(best) {
+		byPart, _ := out[r.Topic].(map[string]any)
+		if byPart == nil {
+			byPart = map[string]any{}
+			out[r.Topic] = byPart
+		}
+		byPart[strconv.Itoa(int(r.Partition))] = map[string]any{
+			"consumerCommittedOffset": r.ConsumerCommittedOffset, "logHeadOffset": r.LogHeadOffset, "lag": r.Lag,
+		}
 	}
-	best := map[tp]partitionLag{}
+	return out
+}
+
+// bestLag reads each partition's lag from a spout's snapshots.
+func bestLag(snaps []metrics.Snapshot) map[topicPartition]partitionLag {
+	best := map[topicPartition]partitionLag{}
 	for _, s := range snaps {
-		mine := map[tp]*partitionLag{}
+		mine := map[topicPartition]*partitionLag{}
 		for _, x := range s.Series {
 			if !x.User || x.Kind != metrics.KindGauge {
 				continue
@@ -70,7 +85,7 @@ func lagResult(snaps []metrics.Snapshot) map[string]any {
 			if !ok {
 				continue
 			}
-			k := tp{topic, part}
+			k := topicPartition{topic, part}
 			l := mine[k]
 			if l == nil {
 				l = &partitionLag{committed: -1, head: -1, lag: -1}
@@ -91,16 +106,33 @@ func lagResult(snaps []metrics.Snapshot) map[string]any {
 			}
 		}
 	}
-	out := map[string]any{}
+	return best
+}
+
+// topicPartition names a Kafka partition.
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// lagRows lists partitions' lag by topic and partition.
+func lagRows(best map[topicPartition]partitionLag) []*api.PartitionLag {
+	rows := make([]*api.PartitionLag, 0, len(best))
 	for k, l := range best {
-		byPart, _ := out[k.topic].(map[string]any)
-		if byPart == nil {
-			byPart = map[string]any{}
-			out[k.topic] = byPart
-		}
-		byPart[strconv.Itoa(int(k.partition))] = map[string]any{
-			"consumerCommittedOffset": l.committed, "logHeadOffset": l.head, "lag": l.lag,
-		}
+		rows = append(rows, &api.PartitionLag{Topic: k.topic, Partition: k.partition,
+			ConsumerCommittedOffset: l.committed, LogHeadOffset: l.head, Lag: l.lag})
 	}
-	return out
+	slices.SortFunc(rows, func(a, b *api.PartitionLag) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return rows
+}
+
+// spoutLag lists a spout's partitions' lag for its component page.
+func (p *page) spoutLag(comp string) []*api.PartitionLag {
+	var snaps []metrics.Snapshot
+	for _, e := range p.snapshots(comp) {
+		snaps = append(snaps, e.snap)
+	}
+	return lagRows(bestLag(snaps))
 }

@@ -94,6 +94,17 @@ func (l logLinks) worker(node, host, topologyID string, port int) string {
 	return l.scheme + "://" + a + "/api/v1/log?file=" + url.QueryEscape(file)
 }
 
+// events returns the link to a worker's event log, events.log beside its
+// worker.log (Storm's eventLogLink).
+func (l logLinks) events(node, host, topologyID string, port int) string {
+	a := l.addr(node, host)
+	if a == "" {
+		return ""
+	}
+	file := topologyID + "/" + strconv.Itoa(port) + "/events.log"
+	return l.scheme + "://" + a + "/api/v1/log?file=" + url.QueryEscape(file)
+}
+
 // workerOnHost links the log of the worker on host and port, as an error
 // names it (Storm's errorWorkerLogLink).
 func (l logLinks) workerOnHost(host, topologyID string, port int) string {

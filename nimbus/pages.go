@@ -159,7 +159,8 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 		ExecutorsTotal:   int32(len(p.a.Executors)),
 		SchedulerInfo:    schedulerInfo(p.rec, p.a),
 		Configuration:    conf,
-		Debug:            p.m.conf.Bool(topology.KeyDebug, false),
+		Debug:            p.debug("").Enable,
+		SamplingPct:      p.debug("").SamplingPct,
 		ReplicationCount: n.replicationCount(p.rec, nimbuses),
 		TopologyVersion:  p.m.conf.String("topology.version", ""),
 		StormVersion:     n.version,
@@ -306,7 +307,8 @@ func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest)
 		Window:            p.window.String(),
 		ComponentType:     kind,
 		WindowHint:        p.window.Pretty(),
-		Debug:             p.m.conf.Bool(topology.KeyDebug, false),
+		Debug:             p.debug(comp).Enable,
+		SamplingPct:       p.debug(comp).SamplingPct,
 	}
 	last, hasErr := p.lastError(comp)
 	spout := kind == topology.KindSpout.String()
@@ -380,6 +382,12 @@ func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest)
 		resp.OutputStats = append(resp.OutputStats, o)
 	}
 	resp.ExecutorStats = p.executorStats(comp, spout, sys)
+	if len(resp.ExecutorStats) > 0 {
+		resp.EventLogLink = resp.ExecutorStats[0].EventLogLink
+	}
+	if spout {
+		resp.SpoutLag = p.spoutLag(comp)
+	}
 	resp.UserMetrics = p.userMetrics(comp)
 	for _, e := range p.errors {
 		if e.Component == comp {
@@ -431,6 +439,12 @@ func (p *page) executorStats(comp string, spout, sys bool) []*api.ExecutorStats 
 			ReceiveQueuePopulation: f.queuePop,
 			ReceiveQueueCapacity:   f.queueCap,
 			WorkerLogLink:          p.links.worker(slot.NodeID, p.a.NodeHost[slot.NodeID], p.rec.ID, slot.Port),
+			ChildRestarts:          f.childRestarts,
+			CrashLooping:           f.crashLooping > 0,
+			EventLogLink:           p.links.events(slot.NodeID, p.a.NodeHost[slot.NodeID], p.rec.ID, slot.Port),
+			BackpressureMs:         f.backpressure / 1e6,
+			MaxSpoutPendingMs:      f.pendingWait / 1e6,
+			ReceiveQueueOverflow:   f.overflow,
 		}
 		if spout {
 			es.CompleteLatency = f.completeLatency()

@@ -36,6 +36,12 @@ type figures struct {
 	execHist, compHist        metrics.HistogramSnapshot
 	capacity                  float64
 	queuePop, queueCap        int64
+	// childRestarts (all time, whatever the window) and crashLooping
+	// (tasks now) are shell children's.
+	childRestarts, crashLooping int64
+	// backpressure and pendingWait are nanoseconds held back; overflow
+	// messages held back now.
+	backpressure, pendingWait, overflow int64
 }
 
 // addSeries adds a built-in series read in window w.
@@ -55,8 +61,8 @@ func (f *figures) addSeries(x metrics.Series, w metrics.Window) {
 	case metrics.ExecuteLatency:
 		f.execLat += x.Sums[w]
 		f.execW += n
-		if x.Histogram != nil {
-			f.execHist = f.execHist.Merge(*x.Histogram)
+		if h := x.WindowHistogram(w); h != nil {
+			f.execHist = f.execHist.Merge(*h)
 		}
 	case metrics.ProcessLatency:
 		f.procLat += x.Sums[w]
@@ -64,13 +70,25 @@ func (f *figures) addSeries(x metrics.Series, w metrics.Window) {
 	case metrics.CompleteLatency:
 		f.compLat += x.Sums[w]
 		f.compW += n
-		if x.Histogram != nil {
-			f.compHist = f.compHist.Merge(*x.Histogram)
+		if h := x.WindowHistogram(w); h != nil {
+			f.compHist = f.compHist.Merge(*h)
 		}
 	case metrics.ReceiveQueuePopulation:
 		f.queuePop += int64(x.Value)
 	case metrics.ReceiveQueueCapacity:
 		f.queueCap += int64(x.Value)
+	case metrics.ChildRestarts:
+		if len(x.Counts) > int(metrics.WindowAllTime) {
+			f.childRestarts += x.Counts[metrics.WindowAllTime]
+		}
+	case metrics.ChildCrashLooping:
+		f.crashLooping += int64(x.Value)
+	case metrics.BackpressureTime:
+		f.backpressure += n
+	case metrics.MaxSpoutPendingTime:
+		f.pendingWait += n
+	case metrics.ReceiveQueueOverflow:
+		f.overflow += int64(x.Value)
 	}
 }
 
@@ -91,6 +109,11 @@ func (f *figures) add(o figures) {
 	f.capacity = max(f.capacity, o.capacity)
 	f.queuePop += o.queuePop
 	f.queueCap += o.queueCap
+	f.childRestarts += o.childRestarts
+	f.crashLooping += o.crashLooping
+	f.backpressure += o.backpressure
+	f.pendingWait += o.pendingWait
+	f.overflow += o.overflow
 }
 
 // avg formats an average latency in milliseconds from a sum in
@@ -107,9 +130,10 @@ func (f figures) processLatency() string  { return avg(f.procLat, f.procW) }
 func (f figures) completeLatency() string { return avg(f.compLat, f.compW) }
 
 // percentile formats the q-quantile of h, nanoseconds, in milliseconds.
-// Histograms are all time, so other windows get "".
+// A timed window without values (or whose workers sent no windowed
+// buckets: an older worker, a heartbeat past its size) gets "".
 func percentile(h metrics.HistogramSnapshot, q float64, w metrics.Window) string {
-	if w != metrics.WindowAllTime {
+	if w != metrics.WindowAllTime && h.Count == 0 {
 		return ""
 	}
 	return api.FormatStat(h.Quantile(q) / 1e6)

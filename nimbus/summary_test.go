@@ -112,6 +112,10 @@ func statsTopology(t *testing.T, n *testNimbus, mem *cluster.Memory) (string, cl
 				}
 				if first {
 					m.Gauge(metrics.ReceiveQueuePopulation, "").Set(7)
+					m.Counter(metrics.ChildRestarts, "").Add(4)
+					m.Gauge(metrics.ChildCrashLooping, "").Set(1)
+					m.Counter(metrics.BackpressureTime, "").Add(int64(1500 * time.Millisecond))
+					m.Gauge(metrics.ReceiveQueueOverflow, "").Set(3)
 				}
 			})
 		default:
@@ -167,8 +171,9 @@ func TestTopologyPage(t *testing.T) {
 			t.Errorf("all-time topology stats = %+v, want 165 emitted, 100 acked, 2 failed, 2.200 ms, p50 2.032, p99 3.015", ts)
 		}
 		ts = p.GetTopologyStats()[0]
-		if ts.GetEmitted() != 45 || ts.GetAcked() != 20 || ts.GetFailed() != 2 || ts.GetCompleteLatency() != "3.000" || ts.GetCompleteLatencyP50() != "" {
-			t.Errorf("10-minute topology stats = %+v, want 45 emitted, 20 acked, 2 failed, 3.000 ms, no percentiles", ts)
+		if ts.GetEmitted() != 45 || ts.GetAcked() != 20 || ts.GetFailed() != 2 || ts.GetCompleteLatency() != "3.000" ||
+			ts.GetCompleteLatencyP50() != "3.015" || ts.GetCompleteLatencyP99() != "3.015" {
+			t.Errorf("10-minute topology stats = %+v, want 45 emitted, 20 acked, 2 failed, 3.000 ms, p50 and p99 of the recent 3 ms", ts)
 		}
 		if len(p.GetSpouts()) != 1 || len(p.GetBolts()) != 1 {
 			t.Fatalf("spouts %v bolts %v, want one of each", p.GetSpouts(), p.GetBolts())
@@ -176,7 +181,7 @@ func TestTopologyPage(t *testing.T) {
 		sp := p.GetSpouts()[0]
 		emitted, acked, latency, p50 := int64(150), int64(100), "2.200", "2.032"
 		if recent {
-			emitted, acked, latency, p50 = 30, 20, "3.000", ""
+			emitted, acked, latency, p50 = 30, 20, "3.000", "3.015"
 		}
 		if sp.GetSpoutId() != "words" || sp.GetExecutors() != 2 || sp.GetTasks() != 2 || sp.GetEmitted() != emitted ||
 			sp.GetAcked() != acked || sp.GetCompleteLatency() != latency || sp.GetCompleteLatencyP50() != p50 ||
@@ -186,7 +191,7 @@ func TestTopologyPage(t *testing.T) {
 		b := p.GetBolts()[0]
 		executed, latency, p50, p99 := int64(180), "2.000", "1.016", "3.015"
 		if recent {
-			executed, latency, p50, p99 = 60, "3.000", "", ""
+			executed, latency, p50, p99 = 60, "3.000", "3.015", "3.015"
 		}
 		if b.GetBoltId() != "count" || b.GetExecutors() != 3 || b.GetTasks() != 6 || b.GetExecuted() != executed ||
 			b.GetExecuteLatency() != latency || b.GetProcessLatency() != "0.500" || b.GetCapacity() != "0.000" ||
@@ -289,6 +294,41 @@ func TestComponentPage(t *testing.T) {
 	}
 	if b10.GetWindow() != "600" || b10.GetWindowHint() != "10m 0s" || len(b10.GetInputStats()) != 1 || b10.GetInputStats()[0].GetExecuted() != 60 {
 		t.Errorf("bolt page over 10 minutes: window %q, inputs %v; want 60 executed", b10.GetWindow(), b10.GetInputStats())
+	}
+	// Child restarts are all time whatever the window; one executor's
+	// children crash-loop.
+	for _, page := range []*api.GetComponentResponse{b, b10} {
+		var restarts int64
+		var looping int
+		for _, e := range page.GetExecutorStats() {
+			restarts += e.GetChildRestarts()
+			if e.GetCrashLooping() {
+				looping++
+				if e.GetChildRestarts() != 4 {
+					t.Errorf("the crash-looping executor had %d restarts, want 4", e.GetChildRestarts())
+				}
+			}
+			if !strings.HasSuffix(e.GetEventLogLink(), "%2Fevents.log") {
+				t.Errorf("executor %s: event log link %q", e.GetId(), e.GetEventLogLink())
+			}
+		}
+		var bp, overflow int64
+		for _, e := range page.GetExecutorStats() {
+			bp += e.GetBackpressureMs()
+			overflow += e.GetReceiveQueueOverflow()
+		}
+		if bp != 1500 {
+			t.Errorf("window %s: backpressure %d ms, want 1500", page.GetWindow(), bp)
+		}
+		if overflow != 3 {
+			t.Errorf("window %s: receive queue overflow %d, want 3", page.GetWindow(), overflow)
+		}
+		if restarts != 4 || looping != 1 {
+			t.Errorf("window %s: %d child restarts, %d executors crash-looping; want 4, 1", page.GetWindow(), restarts, looping)
+		}
+	}
+	if b.GetEventLogLink() == "" || b.GetEventLogLink() != b.GetExecutorStats()[0].GetEventLogLink() {
+		t.Errorf("component event log link %q, want its first executor's", b.GetEventLogLink())
 	}
 	_, err = n.GetComponent(t.Context(), &api.GetComponentRequest{Id: id, Component: "count", Window: "60"})
 	wantCode(t, "window of 60 s", err, codes.InvalidArgument)

@@ -94,6 +94,8 @@ type supervisor struct {
 	unknown map[string]bool
 	// term is the children's own terminal, nil when not attached.
 	term *Terminal
+	// usage adds up the children's CPU time (childstats.go).
+	usage childUsage
 }
 
 func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskContext, set settings, report func(error), record func(string, any), h hooks) (*supervisor, error) {
@@ -173,6 +175,7 @@ func (s *supervisor) run() {
 			// raise on EOF, the handshake was cut short) is no failure.
 			if c != nil {
 				readerDone := c.shutdown(s.opts.StopGrace, ioWait, s.pidDir)
+				s.usage.reaped(c)
 				s.hooks.down(c, nil, readerDone)
 			}
 			s.setPid(0)
@@ -182,6 +185,7 @@ func (s *supervisor) run() {
 		var started time.Time
 		if c != nil {
 			readerDone = c.shutdown(s.opts.StopGrace, ioWait, s.pidDir)
+			s.usage.reaped(c)
 			s.describe(cerr, c, readerDone)
 			started = c.started
 		}

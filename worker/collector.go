@@ -33,6 +33,8 @@ type emitter struct {
 	stalled atomic.Bool
 	// backpressure is how the task waits for a full queue.
 	backpressure waitStrategy
+	// debug is set while the task's emits are logged (events.go).
+	debug atomic.Pointer[debugState]
 
 	mu sync.Mutex
 	// The following fields are guarded by mu.
@@ -49,11 +51,16 @@ type emitter struct {
 	// emitted tallies emits per output stream, inputs acks and fails per
 	// input stream, while batching.
 	emitted, inputs tally
+	// stallStart is when a spout's queue last refused its messages, while
+	// stalled.
+	stallStart int64
 }
 
 type outBatch struct {
 	q    *queue
 	msgs []message
+	// held is how many of msgs count in q's heldBack (spouts).
+	held int
 }
 
 // maxOutBatch is how many messages wait for one queue before they are
@@ -97,6 +104,9 @@ func (e *emitter) pushOut(b *outBatch) {
 	clear(b.msgs[rest:])
 	b.msgs = b.msgs[:rest]
 	if rest > 0 {
+		if !e.stalled.Load() && e.stallStart == 0 {
+			e.stallStart = monoNow()
+		}
 		e.stalled.Store(true)
 		e.stuck = b.q
 	}
@@ -162,6 +172,9 @@ func (e *emitter) flush(stop bool) {
 	}
 	if !stalled {
 		e.stuck = nil
+	}
+	if e.spout {
+		e.noteHeld(stalled)
 	}
 	// Counts before the acks they go with can complete anything.
 	e.emitted.flush()
@@ -279,6 +292,9 @@ func (c *spoutCollector) EmitDirect(task int, stream string, values []any, msgID
 
 func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []int) {
 	defer c.counted(so, len(targets))
+	if d := c.debug.Load(); d != nil {
+		c.logEmit(d, so.stream.ID, values, msgID)
+	}
 	if msgID == nil {
 		for _, t := range targets {
 			c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, nil)})
@@ -340,6 +356,9 @@ func (c *boltCollector) EmitDirect(task int, stream string, anchors []topology.T
 }
 
 func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []any, targets []int) {
+	if d := c.debug.Load(); d != nil {
+		c.logEmit(d, so.stream.ID, values, nil)
+	}
 	for _, t := range targets {
 		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, c.anchorFor(anchors))})
 	}

@@ -59,4 +59,5 @@ func (w *Worker) queueMetrics(comp string, ex topology.Executor, q *queue) {
 	t := w.metrics.Task(comp, ex.Start)
 	t.GaugeFunc(metrics.ReceiveQueuePopulation, "", func() float64 { return float64(q.len()) })
 	t.Gauge(metrics.ReceiveQueueCapacity, "").Set(float64(q.limit))
+	t.GaugeFunc(metrics.ReceiveQueueOverflow, "", func() float64 { return float64(q.heldBack.Load()) })
 }

@@ -94,6 +94,10 @@ type queue struct {
 
 	// ready holds a token when a waiting consumer should look again.
 	ready chan struct{}
+	// heldBack counts the messages held back because the queue is full:
+	// those of producers waiting for room, and those spouts keep
+	// (receive-queue-overflow).
+	heldBack atomic.Int64
 }
 
 func newQueue(limit int) *queue {
@@ -137,7 +141,7 @@ func (q *queue) push(m *message, bp *waitStrategy) bool {
 	}
 	q.yieldIfBacklogged()
 	q.mu.Lock()
-	q.waitSpaceLocked(bp)
+	q.waitSpaceLocked(bp, 1)
 	return q.appendLocked(m)
 }
 
@@ -153,8 +157,18 @@ func (q *queue) yieldIfBacklogged() {
 }
 
 // waitSpaceLocked waits, as bp says, until the queue has room or is
-// closed. mu is held.
-func (q *queue) waitSpaceLocked(bp *waitStrategy) {
+// closed, holding back held messages meanwhile; the time waited goes to
+// bp's backpressure time. mu is held.
+func (q *queue) waitSpaceLocked(bp *waitStrategy, held int) {
+	if len(q.items) < q.limit || q.closed {
+		return
+	}
+	start := monoNow()
+	q.heldBack.Add(int64(held))
+	defer func() {
+		q.heldBack.Add(-int64(held))
+		bp.waited(monoNow() - start)
+	}()
 	for n := 0; len(q.items) >= q.limit && !q.closed; n++ {
 		if !bp.park(n) {
 			q.mu.Unlock()
@@ -184,7 +198,7 @@ func (q *queue) pushBatch(ms []message, bp *waitStrategy) bool {
 			}
 		}
 		q.mu.Lock()
-		q.waitSpaceLocked(bp)
+		q.waitSpaceLocked(bp, n)
 		if !q.closed {
 			n = min(n, q.limit-len(q.items))
 		}

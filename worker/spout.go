@@ -19,6 +19,9 @@ type spoutTask struct {
 	// pending counts the task's tuples in the executor's pending table,
 	// for topology.max.spout.pending; it is read without the table's lock.
 	pending atomic.Int64
+	// fullSince is when the task reached topology.max.spout.pending, 0
+	// while below it (max-spout-pending-time; metrics_flow.go).
+	fullSince int64
 }
 
 // spoutExecutor runs the tasks of one spout executor on one goroutine:
@@ -172,7 +175,11 @@ func (x *spoutExecutor) run() {
 					continue
 				}
 				if x.maxPending > 0 && t.pending.Load() >= int64(x.maxPending) {
+					t.atMaxPending(x.clock.Load())
 					continue
+				}
+				if t.fullSince != 0 {
+					t.belowMaxPending(x.clock.Load())
 				}
 				asked = true
 				before := t.out.emits.Load()

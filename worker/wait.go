@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -26,6 +27,9 @@ type waitStrategy struct {
 	// busy never leaves level 2 (WaitStrategyPark with 0 µs: busy
 	// waiting).
 	busy bool
+	// held, if set, adds up the nanoseconds a producer waited for room
+	// (backpressure-time; metrics_flow.go).
+	held *metrics.Counter
 }
 
 // park reports whether the n-th idle round in a row (from 0) is in level

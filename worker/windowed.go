@@ -460,6 +460,9 @@ func (c *windowCollector) EmitDirect(task int, stream string, anchors []topology
 // and rest, without a copy of the window: a window can hold millions of
 // tuples. mu is held.
 func (c *windowCollector) send(so *streamOut, f *flight, rest []topology.Tuple, values []any, targets []int) {
+	if d := c.debug.Load(); d != nil {
+		c.logEmit(d, so.stream.ID, values, nil)
+	}
 	for _, t := range targets {
 		var s anchoring
 		for _, e := range f.entries {

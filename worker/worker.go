@@ -61,6 +61,9 @@ type Config struct {
 	// between workers in TLS (storm.messaging.netty.tls.*), accepted and
 	// dialed; the handshake is then bound to the TLS session.
 	PeerServerTLS, PeerClientTLS *tls.Config
+	// Events receives the tuples sampled while debug is on (Storm's event
+	// logger, SetDebug); nil: Logger.
+	Events *slog.Logger
 }
 
 // Worker runs executors of one topology. Create it with New, run it with
@@ -124,6 +127,11 @@ type Worker struct {
 	// (taskLoad), indexed once by backlogsOnce.
 	backlogsOnce sync.Once
 	backlogs     []backlogger
+	// events writes what tasks emit while debug is on; debugMu guards
+	// debugOpts, the options SetDebug set.
+	events    *eventLog
+	debugMu   sync.Mutex
+	debugOpts map[string]DebugOption
 }
 
 // New validates cfg and builds the worker's executors and tasks. It
@@ -253,6 +261,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Listener != nil {
 		w.recv = w.newReceiver(cfg.Listener)
 	}
+	w.startEvents()
 	return w, nil
 }
 
@@ -404,6 +413,7 @@ func (w *Worker) start() (startedExecutors, error) {
 	if w.recv != nil {
 		go w.recv.serve()
 	}
+	w.events.start()
 	for _, x := range w.ackerX {
 		go x.run()
 		s.ackers = append(s.ackers, x)
@@ -429,6 +439,7 @@ func (w *Worker) start() (startedExecutors, error) {
 		}
 		go x.run()
 	}
+	w.childMetrics()
 	close(w.started)
 	return s, nil
 }
@@ -550,6 +561,7 @@ func (w *Worker) shutdown(s startedExecutors) error {
 		p.close()
 		wait("peer "+p.addr, p.done, deadline)
 	}
+	w.events.stop()
 	if w.cfg.PidDir != "" {
 		entries, _ := os.ReadDir(w.cfg.PidDir)
 		if len(entries) == 0 {

@@ -11,8 +11,10 @@ import (
 const MaxHeartbeatStatsBytes = 512 << 10
 
 // capStats returns snaps within limit bytes of JSON: as they are if they
-// fit, else without user metrics (Prometheus still has them), else also
-// without histogram buckets (percentiles go, means stay). It says what it
+// fit, else without the windows' histogram buckets (percentiles per
+// window go), else also without user metrics (Prometheus still has them),
+// else also without histogram buckets (all-time percentiles go, means
+// stay). It says what it
 // dropped, "" if nothing.
 func capStats(snaps []metrics.Snapshot, limit int) ([]metrics.Snapshot, string) {
 	fits := func(s []metrics.Snapshot) bool {
@@ -36,12 +38,19 @@ func capStats(snaps []metrics.Snapshot, limit int) ([]metrics.Snapshot, string) 
 		}
 		return out
 	}
+	snaps = strip(func(x metrics.Series) (metrics.Series, bool) {
+		x.Windowed = nil
+		return x, true
+	})
+	if fits(snaps) {
+		return snaps, "windowed latency histograms"
+	}
 	snaps = strip(func(x metrics.Series) (metrics.Series, bool) { return x, !x.User })
 	if fits(snaps) {
-		return snaps, "user metrics"
+		return snaps, "windowed latency histograms and user metrics"
 	}
 	return strip(func(x metrics.Series) (metrics.Series, bool) {
 		x.Histogram = nil
 		return x, true
-	}), "user metrics and latency histograms"
+	}), "windowed latency histograms, user metrics and latency histograms"
 }

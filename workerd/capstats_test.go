@@ -27,16 +27,19 @@ func TestCapStats(t *testing.T) {
 	}
 	full := size(snaps)
 	noUser, _ := capStats(snaps, 0) // everything stripped
+	noWindows, _ := capStats(snaps, full-1)
 	tests := []struct {
-		name    string
-		limit   int
-		dropped string
-		user    bool
-		hist    bool
+		name     string
+		limit    int
+		dropped  string
+		user     bool
+		hist     bool
+		windowed bool
 	}{
-		{"fits", full, "", true, true},
-		{"without user metrics", full - 1, "user metrics", false, true},
-		{"without histograms", size(noUser) + 10, "user metrics and latency histograms", false, false},
+		{"fits", full, "", true, true, true},
+		{"without windowed histograms", full - 1, "windowed latency histograms", true, true, false},
+		{"without user metrics", size(noWindows) - 1, "windowed latency histograms and user metrics", false, true, false},
+		{"without histograms", size(noUser) + 10, "windowed latency histograms, user metrics and latency histograms", false, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +52,9 @@ func TestCapStats(t *testing.T) {
 			}
 			_, user := got[0].Find("user-metric-000", "", true)
 			lat, _ := got[0].Find(metrics.ExecuteLatency, "lines:default", false)
+			if (lat.Windowed != nil) != tt.windowed {
+				t.Errorf("capStats(%d): windowed histograms %v, want %v", tt.limit, lat.Windowed != nil, tt.windowed)
+			}
 			if user != tt.user || (lat.Histogram != nil) != tt.hist || lat.Counts[metrics.WindowAllTime] != 2000 {
 				t.Errorf("capStats(%d): user metrics %v, histogram %v, latency count %d; want %v, %v, 2000",
 					tt.limit, user, lat.Histogram != nil, lat.Counts[metrics.WindowAllTime], tt.user, tt.hist)

@@ -48,6 +48,10 @@ type ProcessConfig struct {
 	// as the topology's log config says (Storm's set_log_level), and back
 	// to the level it had at start when a setting ends.
 	Level *slog.LevelVar
+	// EventLog, if set, is the path of the worker's event log (Storm's
+	// events.log), where the tuples sampled under debug go; otherwise
+	// they go to Logger.
+	EventLog string
 }
 
 // ErrReassigned is returned by RunProcess when the worker's slot no longer
@@ -116,6 +120,16 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	if err != nil {
 		return fmt.Errorf("listen for the topology's other workers: %w", err)
 	}
+	var events *slog.Logger
+	if cfg.EventLog != "" {
+		el, closer, err := OpenEventLog(cfg.EventLog, cfg.Conf.Merge(topo.Config), cfg.StormID, cfg.Port)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("event log: %w", err)
+		}
+		defer closer.Close()
+		events = el
+	}
 	rep := &errorReporter{state: cfg.State, stormID: cfg.StormID, host: cfg.Host, port: cfg.Port, log: log,
 		pending: make(chan worker.ErrorReport, 64)}
 	w, err := worker.New(worker.Config{
@@ -134,11 +148,13 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		Inactive:      rec.Status != cluster.StatusActive,
 		Logger:        cfg.Logger,
 		OnError:       rep.report,
+		Events:        events,
 	})
 	if err != nil {
 		l.Close()
 		return err
 	}
+	w.SetDebug(debugOptions(rec))
 	log.Info("worker starting", "executors", len(p.mine), "peers", len(p.peerSlots()))
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -312,6 +328,7 @@ func (p *process) followTopology(ctx context.Context) {
 		rec, err := p.cfg.State.GetTopology(ctx, p.cfg.StormID)
 		if err == nil {
 			levels.follow(rec.LogConfig)
+			p.w.SetDebug(debugOptions(rec))
 		}
 		switch {
 		case errors.Is(err, cluster.ErrNotFound):

@@ -1392,3 +1392,49 @@ module.exports = {
   MsgpackReader,
   MsgpackWriter,
 };
+
+// User metrics: helpers on top of the multilang metrics command, with the
+// params shapes squall reads (docs/multilang.md, Metrics). A bad value
+// throws here, where the mistake is, instead of being refused and counted
+// by the host.
+function metricName(name) {
+  if (typeof name !== 'string' || name === '') throw new TypeError(`metric name ${JSON.stringify(name)}: want a non-empty string`);
+  return name;
+}
+
+function finite(kind, name, v) {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${kind} ${name}: value ${String(v)} is not a finite number`);
+  return v;
+}
+
+/**
+ * metrics.counter(name, n = 1) adds a whole number >= 0; metrics.gauge(name,
+ * x) sets a number; metrics.histogram(name, x or [x, ...]) counts values >= 0
+ * (up to 1000 at once).
+ */
+const metrics = {
+  counter(name, n = 1) {
+    metricName(name);
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`counter ${name}: increment ${String(n)} is not a whole number >= 0`);
+    send({ command: 'metrics', name, params: { type: 'counter', value: n } });
+  },
+  gauge(name, x) {
+    metricName(name);
+    send({ command: 'metrics', name, params: { type: 'gauge', value: finite('gauge', name, x) } });
+  },
+  histogram(name, x) {
+    metricName(name);
+    if (Array.isArray(x)) {
+      if (x.length === 0 || x.length > 1000) throw new RangeError(`histogram ${name}: ${x.length} values, want 1 to 1000`);
+      for (const v of x) {
+        if (finite('histogram', name, v) < 0) throw new RangeError(`histogram ${name}: value ${v} is negative`);
+      }
+      send({ command: 'metrics', name, params: { type: 'histogram', values: x } });
+      return;
+    }
+    if (finite('histogram', name, x) < 0) throw new RangeError(`histogram ${name}: value ${x} is negative`);
+    send({ command: 'metrics', name, params: { type: 'histogram', value: x } });
+  },
+};
+
+module.exports.metrics = metrics;

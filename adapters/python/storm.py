@@ -1077,3 +1077,55 @@ def _maybe_flush():
     w = _writer
     if w._parts and time.monotonic() - w.since >= FLUSH_INTERVAL:
         _before_block()
+
+
+# User metrics: helpers on top of the multilang metrics command, with the
+# params shapes squall reads (docs/multilang.md, Metrics). A bad value
+# raises ValueError here, where the mistake is, instead of being refused
+# and counted by the host.
+
+def _metric_name(name):
+    if not isinstance(name, str) or not name:
+        raise ValueError("metric name %r: want a non-empty string" % (name,))
+    return name
+
+
+def _number(kind, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("%s %s: value %r is not a finite number" % (kind, name, value))
+    return value
+
+
+class _Metrics(object):
+    """storm.metrics.counter / gauge / histogram update a user metric of the
+    task: a counter adds a whole number >= 0, a gauge is set to a number, a
+    histogram counts values >= 0 (one, or a list of up to 1000)."""
+
+    def counter(self, name, n=1):
+        name = _metric_name(name)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError("counter %s: increment %r is not a whole number >= 0" % (name, n))
+        rpcMetrics(name, {"type": "counter", "value": n})
+
+    def gauge(self, name, value):
+        name = _metric_name(name)
+        rpcMetrics(name, {"type": "gauge", "value": _number("gauge", name, value)})
+
+    def histogram(self, name, value):
+        name = _metric_name(name)
+        if isinstance(value, (list, tuple)):
+            if not 0 < len(value) <= 1000:
+                raise ValueError("histogram %s: %d values, want 1 to 1000" % (name, len(value)))
+            values = [_number("histogram", name, v) for v in value]
+            if any(v < 0 for v in values):
+                raise ValueError("histogram %s: negative value in %r" % (name, values))
+            rpcMetrics(name, {"type": "histogram", "values": values})
+            return
+        v = _number("histogram", name, value)
+        if v < 0:
+            raise ValueError("histogram %s: value %r is negative" % (name, v))
+        rpcMetrics(name, {"type": "histogram", "value": v})
+
+
+metrics = _Metrics()
+__all__.append("metrics")

@@ -1379,3 +1379,57 @@ if Storm::Terminal.fd
   end
   Storm::Terminal.hook_debug_gem
 end
+
+module Storm
+  # User metrics: helpers on top of the multilang metrics command, with the
+  # params shapes squall reads (docs/multilang.md, Metrics). A bad value
+  # raises ArgumentError here, where the mistake is, instead of being
+  # refused and counted by the host.
+  #
+  #   Storm::Metrics.counter('words-seen', 3)
+  #   Storm::Metrics.gauge('queue-depth', q.size)
+  #   Storm::Metrics.histogram('parse-ms', 0.42)   # or an array of values
+  module Metrics
+    module_function
+
+    def counter(name, n = 1)
+      check_name(name)
+      raise ArgumentError, "counter #{name}: increment #{n.inspect} is not a whole number >= 0" unless n.is_a?(Integer) && n >= 0
+
+      send_metric(name, 'type' => 'counter', 'value' => n)
+    end
+
+    def gauge(name, value)
+      check_name(name)
+      send_metric(name, 'type' => 'gauge', 'value' => finite('gauge', name, value))
+    end
+
+    def histogram(name, value)
+      check_name(name)
+      if value.is_a?(Array)
+        raise ArgumentError, "histogram #{name}: #{value.size} values, want 1 to 1000" unless value.size.between?(1, 1000)
+
+        value.each { |v| raise ArgumentError, "histogram #{name}: value #{v} is negative" if finite('histogram', name, v).negative? }
+        send_metric(name, 'type' => 'histogram', 'values' => value)
+        return
+      end
+      raise ArgumentError, "histogram #{name}: value #{value} is negative" if finite('histogram', name, value).negative?
+
+      send_metric(name, 'type' => 'histogram', 'value' => value)
+    end
+
+    def check_name(name)
+      raise ArgumentError, "metric name #{name.inspect}: want a non-empty string" unless name.is_a?(String) && !name.empty?
+    end
+
+    def finite(kind, name, value)
+      raise ArgumentError, "#{kind} #{name}: value #{value.inspect} is not a finite number" unless value.is_a?(Numeric) && value.real? && value.finite?
+
+      value
+    end
+
+    def send_metric(name, params)
+      Storm::Protocol.send_msg_to_parent('command' => 'metrics', 'name' => name, 'params' => params)
+    end
+  end
+end

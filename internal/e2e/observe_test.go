@@ -35,8 +35,18 @@ type componentPage struct {
 func TestObservability(t *testing.T) {
 	needPython(t)
 	c := newCluster(t, 2)
-	c.squall("submit", "testdata/wordcount")
+	c.squall("submit", "--inactive", "testdata/wordcount")
 	id := c.topologyID("e2e-wordcount")
+	// Storm's debug action: split's emits are sampled into the workers'
+	// event logs, from the start.
+	var op struct {
+		TopologyOperation string `json:"topologyOperation"`
+		Status            string `json:"status"`
+	}
+	if code := c.rest("POST", "/api/v1/topology/"+id+"/component/split/debug/enable/100", nil, "", &op); code != http.StatusOK || op.TopologyOperation != "debug" {
+		t.Fatalf("debug enable: %d %+v", code, op)
+	}
+	c.squall("activate", "e2e-wordcount")
 	c.waitAcked(id, 2000, 90*time.Second)
 
 	var page componentPage
@@ -134,6 +144,21 @@ func TestObservability(t *testing.T) {
 	waitUntil(t, 30*time.Second, "both workers at DEBUG", func() bool {
 		return strings.Count(c.squall("logs", "e2e-wordcount", "--grep", "log level changed"), `new_level=DEBUG`) == 2
 	})
+	// The sampled tuples, through the logviewers.
+	events := c.squall("logs", "e2e-wordcount", "--events")
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(events), "\n") {
+		if strings.HasPrefix(line, "127.0.0.1:") {
+			continue // the cut first line of a worker's last page
+		}
+		if !strings.HasPrefix(line, "split:") || !strings.Contains(line, "msg=event") || !strings.Contains(line, `values="[\"`) {
+			t.Errorf("squall logs --events printed a line not of split's events: %q", line)
+		}
+		n++
+	}
+	if n < 100 {
+		t.Errorf("squall logs --events shows %d events, want the last page of split's words:\n%.2000s", n, events)
+	}
 	out = c.squall("logs", "e2e-wordcount", "split", "--grep", "split")
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if line != "" && !strings.HasPrefix(line, "split:") {

@@ -59,6 +59,7 @@ func TestUI(t *testing.T) {
 	readOnly(t, b, s, id)
 	b.load(nimbusUI)
 	activate(t, b, c, id)
+	debugComponent(t, b, c, id, def)
 	b.load(s.URL)
 	login(t, b, s)
 	b.load(nimbusUI)
@@ -621,4 +622,50 @@ func kill(t *testing.T, b *browser, c *devCluster, id string) {
 	})
 	b.refresh()
 	b.waitFor("the not-found note", `document.querySelector('[data-testid=not-found]')`, 30*time.Second)
+}
+
+// debugComponent turns on Storm's debug for the spout's first consumer
+// from its page: its emits reach its workers' event logs, which the
+// executors' "events" links open; then turns it off.
+func debugComponent(t *testing.T, b *browser, c *devCluster, id string, def topologyDef) {
+	t.Helper()
+	var comp string
+	for _, s := range def.Streams {
+		if s.From == def.Spouts[0].ID {
+			comp = s.To
+		}
+	}
+	b.open("#/topology/" + id + "/component/" + comp)
+	b.waitFor("the debug button", `document.getElementById('action-debug')?.textContent === 'Debug'`, 30*time.Second)
+	b.do("debug", chromedp.Click(chromedp.ID("action-debug")))
+	b.waitFor("the sampling prompt", `document.getElementById('action').open && document.activeElement.id === 'action-spct'`, 10*time.Second)
+	b.setInput("action-spct", "100")
+	b.do("confirm", chromedp.Click(chromedp.ID("action-ok")))
+	var page struct {
+		Debug       bool    `json:"debug"`
+		SamplingPct float64 `json:"samplingPct"`
+		Executors   []struct {
+			Host string `json:"host"`
+			Port int    `json:"port"`
+		} `json:"executorStats"`
+	}
+	waitUntil(t, 30*time.Second, "debug on in REST", func() bool {
+		c.get("/api/v1/topology/"+id+"/component/"+comp, &page)
+		return page.Debug && page.SamplingPct == 100
+	})
+	b.waitFor("the page showing debug on", `document.getElementById('action-debug')?.textContent === 'Stop debug'`, 30*time.Second)
+	if n := eval[int](b, `document.querySelectorAll('table[data-table=executors] a[href*="events.log"]').length`); n != len(page.Executors) {
+		t.Errorf("%d event log links for %d executors", n, len(page.Executors))
+	}
+	// The dev cluster's workers write events.log beside worker.log.
+	events := filepath.Join(c.localDir(), "logs", id, strconv.Itoa(page.Executors[0].Port), "events.log")
+	waitUntil(t, 60*time.Second, comp+"'s sampled tuples in "+events, func() bool {
+		b, _ := os.ReadFile(events)
+		return strings.Contains(string(b), "msg=event") && strings.Contains(string(b), "component="+comp)
+	})
+	b.do("stop debug", chromedp.Click(chromedp.ID("action-debug")))
+	waitUntil(t, 30*time.Second, "debug off in REST", func() bool {
+		c.get("/api/v1/topology/"+id+"/component/"+comp, &page)
+		return !page.Debug
+	})
 }

@@ -30,6 +30,7 @@ type localOptions struct {
 	dryRun   bool
 	interval time.Duration
 	logLevel string
+	logFile  string
 	inactive bool
 	drpc     localDRPCFlags
 
@@ -78,6 +79,7 @@ summary is printed in both cases.`,
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the validated topology and exit")
 	f.DurationVar(&o.interval, "interval", 0, "how often to show progress (default 1s on a terminal, 10s otherwise)")
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error (child stderr is logged at info)")
+	f.StringVar(&o.logFile, "log-file", "", "log to this `file` in the workers' line format (squall logs --file reads it), rotated by size, instead of the terminal; sampled tuples go to events.log beside it")
 	f.BoolVar(&o.inactive, "inactive", false, "start with the topology deactivated")
 	o.drpc.register(f)
 	f.StringVar(&o.attach, "attach", "", "give one task (COMPONENT or COMPONENT:TASK) a terminal for its debugger: breakpoint(), binding.irb; what you type goes to it")
@@ -120,6 +122,15 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: level}))
+	var events *slog.Logger
+	if o.logFile != "" && !o.dryRun {
+		var closeLogs func()
+		if logger, events, closeLogs, err = localLogFile(o.logFile, topo.Config, stormID, level); err != nil {
+			return err
+		}
+		defer closeLogs()
+		prog.notice("logging to " + o.logFile)
+	}
 
 	work, err := os.MkdirTemp("", "squall-local-")
 	if err != nil {
@@ -162,6 +173,7 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 		Inactive:     o.inactive,
 		Logger:       logger,
 		OnError:      prog.noteError,
+		Events:       events,
 	})
 	if err != nil {
 		return err

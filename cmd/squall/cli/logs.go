@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -23,6 +25,7 @@ import (
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/internal/logline"
 	"github.com/squallstream/squall/logviewer"
+	"github.com/squallstream/squall/workerd"
 )
 
 type logsOptions struct {
@@ -32,6 +35,7 @@ type logsOptions struct {
 	grep   string
 	since  time.Duration
 	file   string
+	events bool
 }
 
 // newLogsCmd prints and follows the logs of a topology's workers through
@@ -47,13 +51,18 @@ time; with -f, go on printing lines as they are written, until Ctrl-C.
 Each line is prefixed with the component and task it comes from, or with
 the worker (host:port) for the worker's own lines.
 
+--events reads the workers' event logs instead: the tuples sampled while
+debug is on (POST /api/v1/topology/ID/debug/enable/PERCENT, Storm's
+event logger).
+
 A component or a task id narrows the lines to that component's or task's.
 --file reads one log file of this machine instead, such as what
 squall local --log-file writes.`,
 		Example: `  squall logs wordcount
   squall logs wordcount split -f
   squall logs wordcount 5 --grep 'Traceback|ERROR' --since 10m
-  squall logs --file run.log -f split`,
+  squall logs --file run.log -f split
+  squall logs wordcount split --events -f`,
 		Args: cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd, args)
@@ -66,6 +75,7 @@ squall local --log-file writes.`,
 	f.StringVar(&o.grep, "grep", "", "only the lines matching this regular expression (RE2)")
 	f.DurationVar(&o.since, "since", 0, "only the lines of the last `duration` (10m, 1h)")
 	f.StringVar(&o.file, "file", "", "read this log file of this machine instead of a topology's")
+	f.BoolVar(&o.events, "events", false, "read the event logs instead (events.log beside each log: the tuples sampled under debug)")
 	return cmd
 }
 
@@ -129,7 +139,11 @@ func (o *logsOptions) run(cmd *cobra.Command, args []string) error {
 		if err != nil {
 			return err
 		}
-		return tailFile(cmd.Context(), cmd.OutOrStdout(), o.file, q, o.follow)
+		file := o.file
+		if o.events {
+			file = filepath.Join(filepath.Dir(file), eventLogName)
+		}
+		return tailFile(cmd.Context(), cmd.OutOrStdout(), file, q, o.follow)
 	}
 	if len(args) == 0 {
 		return errors.New("logs needs a TOPOLOGY_NAME, or --file")
@@ -160,6 +174,9 @@ func (o *logsOptions) run(cmd *cobra.Command, args []string) error {
 		s, err := sourceOf(w.GetWorkerLogLink(), fmt.Sprintf("%s:%d", w.GetHost(), w.GetPort()))
 		if err != nil {
 			return err
+		}
+		if o.events {
+			s.file = path.Join(path.Dir(s.file), eventLogName)
 		}
 		sources = append(sources, s)
 	}
@@ -387,3 +404,6 @@ func tailFile(ctx context.Context, out io.Writer, path string, q logQuery, follo
 		}
 	}
 }
+
+// eventLogName is a worker's event log, beside its log (workerd.EventLogName).
+const eventLogName = workerd.EventLogName

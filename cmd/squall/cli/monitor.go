@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -71,7 +72,7 @@ func (o *monitorOptions) run(cmd *cobra.Command, name string) error {
 		return o.sampleOf(resp, time.Now()), nil
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "topology\tcomponent\tparallelism\tstream\ttime-diff ms\t"+o.watch+"\tthroughput (Kt/s)\tlatency ms (10m)\tp50 ms\tp99 ms")
+	fmt.Fprintln(tw, "topology\tcomponent\tparallelism\tstream\ttime-diff ms\t"+o.watch+"\tthroughput (Kt/s)\tlatency ms (10m)\tp50 ms (10m)\tp99 ms (10m)")
 	tw.Flush()
 	first, err := sample()
 	if err != nil {
@@ -102,8 +103,7 @@ func (o *monitorOptions) run(cmd *cobra.Command, name string) error {
 
 // monitorSample is what one look at a component tells the monitor. The
 // latency is a spout's complete latency or a bolt's execute latency: its
-// mean over the last 10 minutes, its percentiles over all time (nimbus
-// has all-time histograms only).
+// mean and percentiles over the last 10 minutes ("-" without values).
 type monitorSample struct {
 	count             int64
 	parallelism       int32
@@ -125,16 +125,14 @@ func (o *monitorOptions) sampleOf(resp *api.GetComponentResponse, at time.Time) 
 		switch w.GetWindow() {
 		case "600":
 			s.latency = w.GetCompleteLatency()
-		case api.WindowAllTime:
-			s.p50, s.p99 = w.GetCompleteLatencyP50(), w.GetCompleteLatencyP99()
+			s.p50, s.p99 = cmp.Or(w.GetCompleteLatencyP50(), "-"), cmp.Or(w.GetCompleteLatencyP99(), "-")
 		}
 	}
 	for _, w := range resp.GetBoltStats() {
 		switch w.GetWindow() {
 		case "600":
 			s.latency = w.GetExecuteLatency()
-		case api.WindowAllTime:
-			s.p50, s.p99 = w.GetExecuteLatencyP50(), w.GetExecuteLatencyP99()
+			s.p50, s.p99 = cmp.Or(w.GetExecuteLatencyP50(), "-"), cmp.Or(w.GetExecuteLatencyP99(), "-")
 		}
 	}
 	return s

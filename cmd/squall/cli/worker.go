@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -65,6 +66,7 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 			err = workerd.RunProcess(cmd.Context(), workerd.ProcessConfig{
 				StormID: o.stormID, NodeID: o.node, Port: o.port, WorkerID: o.workerID, LocalDir: localDir,
 				Conf: conf, Registry: deps.Registry, State: state, Host: hostname(conf), Logger: log, Level: level,
+				EventLog: eventLogBeside(o.logFile),
 			})
 			if errors.Is(err, workerd.ErrReassigned) {
 				log.Info("worker stopping", "reason", err)
@@ -87,4 +89,13 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&o.logFile, "log-file", "", "write all output to this file, rotated by size (squall.log.max.size.mb, squall.log.max.backups)")
 	return cmd
+}
+
+// eventLogBeside returns the path of the worker's event log, beside its
+// log file as Storm keeps it; "" without a log file.
+func eventLogBeside(logFile string) string {
+	if logFile == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(logFile), workerd.EventLogName)
 }

@@ -5,7 +5,7 @@
 import { ApiError, enc, get, optional } from '../api.js';
 import { WINDOWS, fmtInt, fmtTime, capacityLevel, executorTasks, parseBool, route, windowLabel } from '../format.js';
 import { h, section, summary, swap, table, link } from '../dom.js';
-import { taskLogLink, workerLogLink } from './topology.js';
+import { debugAction, eventLogLink, taskLogLink, workerLogLink } from './topology.js';
 
 export function create(segs, query, app) {
   const topoId = segs[1];
@@ -26,9 +26,11 @@ export function create(segs, query, app) {
   const outputs = section('component-outputs', 'Output stats');
   const execs = section('component-executors', 'Executors');
   const children = section('component-children', 'Shell children');
+  const lag = section('component-lag', 'Kafka lag');
   const errors = section('component-errors', 'Errors');
-  const el = h('div', null, title, back, sum, notes, controls, stats.el, inputs.el, outputs.el,
-    execs.el, children.el, errors.el);
+  const debugBar = h('div', { class: 'toolbar' });
+  const el = h('div', null, title, back, sum, notes, debugBar, controls, stats.el, inputs.el, outputs.el,
+    execs.el, children.el, lag.el, errors.el);
 
   const setQuery = () => history.replaceState(null, '', route(['topology', topoId, 'component', compId],
     { window: win === ':all-time' ? '' : win, sys: sys ? '1' : '' }));
@@ -63,8 +65,14 @@ export function create(segs, query, app) {
       ['Executors', fmtInt(c.executors), 'executors'],
       ['Tasks', fmtInt(c.tasks), 'tasks'],
       ['Topology status', c.topologyStatus, 'topologyStatus'],
-      ['Debug', c.debug ? 'on' : 'off', 'debug'],
+      ['Debug', c.debug ? `on, ${c.samplingPct}% sampled` : 'off', 'debug'],
     ], 'component-summary'));
+    // Storm's component debug action, shown when the topology may be
+    // operated (a 403 says otherwise in a banner).
+    swap(debugBar, c.topologyStatus === 'KILLED' ? null : h('button', {
+      type: 'button', id: 'action-debug', 'data-key': 'action:debug',
+      onclick: () => debugAction(app, topoId, c.id, c.name, !c.debug),
+    }, c.debug ? 'Stop debug' : 'Debug'));
     const n = [];
     if (c.window !== win) {
       n.push(h('p', { class: 'note', 'data-testid': 'window-fallback' },
@@ -173,7 +181,14 @@ export function create(segs, query, app) {
         ]),
         { key: 'acked', label: 'Acked', num: true },
         { key: 'failed', label: 'Failed', num: true },
+        // squall: time held back by full queues, messages waiting for
+        // room in this executor's queue (the slow child's is the full one).
+        { key: 'backpressureMs', label: 'Held back (ms)', num: true, cell: (r) => ('backpressureMs' in r ? fmtInt(r.backpressureMs) : '–') },
+        { key: 'queue', label: 'Queue', num: true,
+          value: (r) => (r.receiveQueueCapacity ? (r.receiveQueuePopulation || 0) / r.receiveQueueCapacity : -1),
+          cell: (r) => (r.receiveQueueCapacity ? `${fmtInt(r.receiveQueuePopulation || 0)}/${fmtInt(r.receiveQueueCapacity)}` : '–') },
         { key: 'tasks', label: 'Task logs', cell: taskLinks },
+        { key: 'events', label: 'Events', cell: (r) => eventLogLink(topoId, r.host, r.port) },
       ],
     }));
 
@@ -195,6 +210,19 @@ export function create(segs, query, app) {
         ],
       }));
     }
+
+    // Kafka spouts: each partition's lag, as GET .../lag reports it.
+    const lagRows = c.spoutLag || [];
+    lag.el.hidden = lagRows.length === 0;
+    swap(lag.body, table({
+      key: 'lag', rows: lagRows, rowKey: (r) => r.topic + '/' + r.partition, columns: [
+        { key: 'topic', label: 'Topic' },
+        { key: 'partition', label: 'Partition', num: true },
+        { key: 'consumerCommittedOffset', label: 'Committed offset', num: true },
+        { key: 'logHeadOffset', label: 'Log head offset', num: true },
+        { key: 'lag', label: 'Lag', num: true },
+      ],
+    }));
 
     const errs = (c.componentErrors || []).slice().reverse();
     swap(errors.body, table({

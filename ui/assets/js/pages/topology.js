@@ -156,7 +156,11 @@ export function create(segs, query, app) {
       btn('Activate', 'activate', st === 'INACTIVE', () => act(t, 'activate')),
       btn('Deactivate', 'deactivate', st === 'ACTIVE', () => act(t, 'deactivate')),
       btn('Rebalance', 'rebalance', st === 'ACTIVE' || st === 'INACTIVE', () => act(t, 'rebalance')),
-      btn('Kill', 'kill', st !== 'KILLED', () => act(t, 'kill'))));
+      btn('Kill', 'kill', st !== 'KILLED', () => act(t, 'kill')),
+      h('span', { class: 'sep' }),
+      t.debug
+        ? btn(`Stop debug (${t.samplingPct}%)`, 'debug', st !== 'KILLED', () => debugAction(app, t.id, '', t.name, false))
+        : btn('Debug', 'debug', st !== 'KILLED', () => debugAction(app, t.id, '', t.name, true))));
   }
 
   const isWait = (v) => (/^\d+$/.test(v) ? '' : 'The wait time is a whole number of seconds.');
@@ -363,6 +367,45 @@ function recent(c) {
 // logviewer names it.
 export function logFile(topologyId, port) {
   return `${topologyId}/${port}/worker.log`;
+}
+
+// eventLogFile is a worker's event log (Storm's events.log), where the
+// tuples sampled while debug is on go.
+export function eventLogFile(topologyId, port) {
+  return `${topologyId}/${port}/events.log`;
+}
+
+export function eventLogLink(topologyId, host, port) {
+  if (!host || !port) return '–';
+  return link(route(['logs'], { host, file: eventLogFile(topologyId, port) }), 'events',
+    { title: `The tuples sampled while debug is on, in the event log of worker ${host}:${port}` });
+}
+
+// debugAction is Storm's debug action, for the topology (component '') or
+// one component: enabling asks for the sampling percent.
+export async function debugAction(app, topoId, component, name, enable) {
+  let path = `/api/v1/topology/${enc(topoId)}` + (component ? `/component/${enc(component)}` : '') + '/debug/';
+  const what = component ? `component ${component}` : name;
+  if (enable) {
+    const v = await confirmDialog({ title: `Debug ${what}?`, ok: 'Debug',
+      text: 'A share of the tuples it emits is written to its workers\' event logs (events.log), readable from the executors\' "events" links and with squall logs --events.',
+      fields: [{ id: 'spct', label: 'Sampling percent', type: 'number', min: 0, step: 'any', value: 10, required: true }],
+      validate: (x) => (/^\d+(\.\d+)?$/.test(x.spct) && Number(x.spct) > 0 && Number(x.spct) <= 100 ? '' : 'The sampling percent is a number above 0 and at most 100.') });
+    if (!v) return;
+    path += 'enable/' + v.spct;
+  } else {
+    path += 'disable/0';
+  }
+  try {
+    await post(path);
+    const msg = `debug ${enable ? 'on' : 'off'} for ${what}`;
+    app.showBanner(msg, 'info');
+    app.announce(msg);
+  } catch (err) {
+    app.showBanner(`debug ${what} failed: ${err.message}`);
+    app.announce(`debug ${what} failed: ${err.message}`);
+  }
+  await app.refreshNow();
 }
 
 export function workerLogLink(topologyId, host, port, stormLink) {
