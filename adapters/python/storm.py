@@ -1408,6 +1408,7 @@ class StatefulBolt(BasicBolt):
                 raise RuntimeError(
                     "%s is a StatefulBolt, but its component declares no state (the handshake has no "
                     "squall.state): add `state: {}` to it in the topology" % self.__class__.__name__)
+            _state_requests.clear()
             self.state = State(spec.get("cache_max_keys") or 100000)
             self.initialize(conf, context)
             process = self.process
