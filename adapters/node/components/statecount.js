@@ -14,6 +14,8 @@ class StateCount extends StatefulBolt {
       this.emit({ tuple: [arg, n] });
     } else if (op === 'delete') {
       this.state.delete(arg);
+    } else if (op === 'prefetch') {
+      await this.state.prefetch(arg);
     } else if (op === 'items') {
       const items = [];
       for await (const item of this.state.items()) items.push(item);

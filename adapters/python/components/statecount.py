@@ -16,6 +16,8 @@ class StateCount(storm.StatefulBolt):
             storm.emit([arg, n])
         elif op == "delete":
             del self.state[arg]
+        elif op == "prefetch":
+            self.state.prefetch(arg)
         elif op == "items":
             storm.emit(["items", [[k, v] for k, v in self.state.items()]])
 

@@ -14,6 +14,8 @@ class StateCount < Storm::StatefulBolt
       emit([arg, state[arg]])
     when 'delete'
       state.delete(arg)
+    when 'prefetch'
+      state.prefetch(arg)
     when 'items'
       emit(['items', state.map { |k, v| [k, v] }])
     end
