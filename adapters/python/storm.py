@@ -1291,16 +1291,29 @@ class State(_MutableMapping):
         return _state_copy(v)
 
     def get(self, key, default=None):
-        v = self._lookup(key)
-        return default if v is _ABSENT else _state_copy(v)
+        # The hit path of a string key inline: it is most reads' cost.
+        if key.__class__ is str and key[:1] != "\x00":
+            cache = self._cache
+            v = cache.get(key, _MISSING)
+            if v is _MISSING:
+                v = self._lookup(key)
+            else:
+                cache.move_to_end(key)
+        else:
+            v = self._lookup(key)
+        if v is _ABSENT:
+            return default
+        cls = v.__class__
+        return _state_copy(v) if cls is list or cls is dict else v
 
     def __contains__(self, key):
         return self._lookup(key) is not _ABSENT
 
     def __setitem__(self, key, value):
-        ck = _state_cache_key(key)
+        ck = key if key.__class__ is str and key[:1] != "\x00" else _state_cache_key(key)
         _writer.add({"command": "state_put", "items": [[key, value]]})
-        self._remember(ck, _state_copy(value))
+        cls = value.__class__
+        self._remember(ck, _state_copy(value) if cls is list or cls is dict else value)
 
     def __delitem__(self, key):
         ck = _state_cache_key(key)
