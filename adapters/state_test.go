@@ -111,7 +111,7 @@ type stateBolt struct {
 
 // startStateBolt starts argv as the component counter, stateful or not, of
 // a topology whose words spout sends [op, arg] tuples.
-func startStateBolt(t *testing.T, argv, env []string, ser string, stateful bool) *stateBolt {
+func startStateBolt(t testing.TB, argv, env []string, ser string, stateful bool) *stateBolt {
 	t.Helper()
 	topo := &topology.Topology{
 		Name: "statetest",
@@ -149,7 +149,7 @@ func startStateBolt(t *testing.T, argv, env []string, ser string, stateful bool)
 
 // run sends the tuple [op, arg] and waits until it is acked; it returns
 // the JSON text of the emits it caused.
-func (b *stateBolt) run(t *testing.T, op string, arg any) []string {
+func (b *stateBolt) run(t testing.TB, op string, arg any) []string {
 	t.Helper()
 	emits, _, _, _ := b.rec.snapshot()
 	before := len(emits)
