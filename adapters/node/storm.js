@@ -1494,23 +1494,21 @@ class State {
     return found;
   }
 
-  lookup(key) {
-    const k = stateKey(key);
+  /** The cached value of the checked key k (cached: see has), now the most
+   * recently used. */
+  touch(k) {
     const cache = this.cache;
-    if (cache.has(k)) {
-      const v = cache.get(k);
-      cache.delete(k);
-      cache.set(k, v);
-      return v;
-    }
-    return undefined;
+    const v = cache.get(k);
+    cache.delete(k);
+    cache.set(k, v);
+    return v;
   }
 
   /** The value of key, or dflt (undefined if not given) if it is absent. */
   get(key, dflt) {
     const k = stateKey(key);
     if (this.cache.has(k)) {
-      const v = this.lookup(k);
+      const v = this.touch(k);
       return Promise.resolve(v === ABSENT ? dflt : stateCopy(v));
     }
     return this.fetch([key]).then((found) => (found.has(k) ? stateCopy(found.get(k)) : dflt));
@@ -1519,7 +1517,7 @@ class State {
   /** Whether key is in the state. */
   has(key) {
     const k = stateKey(key);
-    if (this.cache.has(k)) return Promise.resolve(this.lookup(k) !== ABSENT);
+    if (this.cache.has(k)) return Promise.resolve(this.touch(k) !== ABSENT);
     return this.fetch([key]).then((found) => found.has(k));
   }
 
