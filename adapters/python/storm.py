@@ -68,7 +68,7 @@ import os
 import sys
 import time
 import traceback
-from collections import deque
+from collections import OrderedDict, deque
 from itertools import starmap as _starmap
 
 try:
