@@ -7,19 +7,27 @@ import (
 	"github.com/squallstream/squall/internal/transcript"
 )
 
-// transcriptsDir holds the transcripts every adapter must replay.
-var transcriptsDir = filepath.Join("..", "multilang", "testdata", "transcripts")
+// transcriptsDirs hold the transcripts every adapter must replay: the
+// protocol's, and those of squall's state extension.
+var transcriptsDirs = []string{
+	filepath.Join("..", "multilang", "testdata", "transcripts"),
+	filepath.Join("..", "multilang", "testdata", "transcripts", "state"),
+}
 
 // TestConformance replays every transcript, in each wire format, against
 // each language's interpreter running the reference component it names,
 // with the adapters installed by Install.
 func TestConformance(t *testing.T) {
-	ts, err := transcript.ParseDir(transcriptsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ts) == 0 {
-		t.Fatalf("no transcripts in %s", transcriptsDir)
+	var ts []*transcript.Transcript
+	for _, dir := range transcriptsDirs {
+		dts, err := transcript.ParseDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dts) == 0 {
+			t.Fatalf("no transcripts in %s", dir)
+		}
+		ts = append(ts, dts...)
 	}
 	env := installAdapters(t)
 	for _, l := range languages {

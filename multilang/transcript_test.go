@@ -69,9 +69,8 @@ func reencodeHost(t *testing.T, m *HostMessage) HostMessage {
 	return again
 }
 
-// allTranscripts parses the transcripts every adapter replays and those of
-// the state extension (testdata/transcripts/state), which the adapters do
-// not replay yet.
+// allTranscripts parses the transcripts every adapter replays: the protocol's
+// and the state extension's (testdata/transcripts/state).
 func allTranscripts(t *testing.T) []*transcript.Transcript {
 	t.Helper()
 	var all []*transcript.Transcript

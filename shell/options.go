@@ -121,6 +121,9 @@ func readSettings(ctx *topology.TaskContext) (settings, error) {
 	if s.timeout <= 0 || s.startupTimeout <= 0 {
 		return s, fmt.Errorf("shell timeouts must be positive")
 	}
+	if n := c.Int(KeyStateCacheMaxKeys, stateCacheMaxKeys); n < 1 {
+		return s, fmt.Errorf("%s must be at least 1, got %d", KeyStateCacheMaxKeys, n)
+	}
 	ser, err := serializerOf(c)
 	if err != nil {
 		return s, err

@@ -10,9 +10,11 @@ import (
 	"github.com/squallstream/squall/topology"
 )
 
-// stateCacheMaxKeys bounds how many state values a stateful bolt's child
-// caches (the handshake's squall.state.cache_max_keys). Not configurable
-// yet: a key for it needs a place in topology's lint keys.
+// KeyStateCacheMaxKeys bounds how many state values a stateful bolt's
+// child caches (the handshake's squall.state.cache_max_keys; squall).
+// Default stateCacheMaxKeys.
+const KeyStateCacheMaxKeys = "topology.state.cache.max.keys"
+
 const stateCacheMaxKeys = 100_000
 
 // Bounds of one state_items reply, as docs/windowing-and-state.md gives
@@ -291,6 +293,6 @@ func stateContext(ctx *topology.TaskContext) *multilang.SquallContext {
 	}
 	return &multilang.SquallContext{
 		Protocol: multilang.SquallProtocol,
-		State:    &multilang.StateContext{CacheMaxKeys: stateCacheMaxKeys},
+		State:    &multilang.StateContext{CacheMaxKeys: ctx.Config.Int(KeyStateCacheMaxKeys, stateCacheMaxKeys)},
 	}
 }

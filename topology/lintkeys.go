@@ -92,6 +92,7 @@ var squallKeys = map[string]bool{
 	"topology.multilang.startup.timeout.secs": true,
 	"topology.multilang.stderr.lines.per.sec": true,
 	"topology.shellbolt.max.held":             true,
+	"topology.state.cache.max.keys":           true,
 	// internal/depenv: interpreters and dependency installs
 	"topology.multilang.python":       true,
 	"topology.multilang.node":         true,

@@ -1368,12 +1368,304 @@ Spout.prototype.__emit = function __emit(details, needTaskIds) {
   send(msg);
 };
 
+// --- Stateful bolts ----------------------------------------------------------------
+//
+// squall's state extension (docs/multilang.md, "Stateful bolts"): the task's
+// key-value state lives in the host, which checkpoints it; the child reads
+// it with state_get and state_items, writes it with state_put and
+// state_delete, and empties its cache on state_reset.
+
+const STATE_REPLIES = new Set(['state_values', 'state_items']);
+const ABSENT = Symbol('absent'); // cached: the key is not in the state
+
+/** Checks a state key and returns it: the cache is a Map, which tells
+ * '1', 1 and true apart and takes 1.0 for 1, as the host does. */
+function stateKey(key) {
+  switch (typeof key) {
+    case 'string':
+      if (key.charCodeAt(0) === 0) {
+        throw new Error(`state key ${JSON.stringify(key.slice(0, 60))}: keys starting with a 0 byte are reserved for squall`);
+      }
+      return key;
+    case 'number':
+      if (!Number.isFinite(key)) throw new Error(`state key ${key}: not a JSON number`);
+      return key === 0 ? 0 : key; // -0 is 0 in JSON
+    case 'boolean':
+      return key;
+    default:
+      throw new TypeError('state keys are strings, numbers or booleans (JSON strings, numbers or booleans), ' +
+        `not ${key === null ? 'null' : typeof key}: ${String(key)}`);
+  }
+}
+
+/** A copy of value sharing no array, object or Buffer with it: what the bolt
+ * gets from the cache or gave it cannot change behind the host's back. */
+function stateCopy(value) {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(stateCopy);
+  if (value instanceof Uint8Array) return Buffer.from(value);
+  const out = {};
+  for (const k of Object.keys(value)) out[k] = stateCopy(value[k]);
+  return out;
+}
+
+/** A state_get or state_items sent to the host and the replies it got. */
+class StateRequest {
+  constructor(reply) {
+    this.reply = reply;
+    this.parts = [];
+    this.done = false;
+    this.abandoned = false;
+    this.wake = null;
+  }
+
+  /** Resolves once a reply is there to consume, or the last one came. */
+  next() {
+    if (this.parts.length > 0 || this.done) return Promise.resolve();
+    return new Promise((resolve) => { this.wake = resolve; });
+  }
+}
+
+/**
+ * A stateful bolt's key-value state, held by the host (this.state of a
+ * StatefulBolt). Reads are asynchronous: `await state.get(key, dflt)`,
+ * `await state.has(key)`, `for await (const [k, v] of state.items())`,
+ * `await state.prefetch(keys)` (many keys in one round trip); writes are
+ * not: `state.set(key, value)`, `state.delete(key)`.
+ *
+ * Keys are strings, numbers or booleans; values anything JSON (or
+ * MessagePack) carries. Reads are cached, up to maxKeys values (least
+ * recently used beyond): a hit costs no round trip (its promise is already
+ * resolved). Writes go to the host at once (write-through), before the
+ * tuple's ack. Values are copied in and out: change an object you read and
+ * set it again to store it. delete never reads. items(), keys() and
+ * values() stream the whole state from the host (not cached); iterate them
+ * while handling one tuple.
+ */
+class State {
+  constructor(maxKeys = 100000) {
+    this.cache = new Map(); // key -> value or ABSENT, least recently used first
+    this.maxKeys = Math.max(1, Math.floor(Number(maxKeys)) || 1);
+    this.requests = []; // waiting for their reply, oldest first
+    this.roundTrips = 0; // requests that waited for the host's reply
+  }
+
+  remember(key, value) {
+    const cache = this.cache;
+    cache.delete(key);
+    cache.set(key, value);
+    if (cache.size > this.maxKeys) cache.delete(cache.keys().next().value);
+  }
+
+  request(msg, reply) {
+    const req = new StateRequest(reply);
+    send(msg);
+    this.requests.push(req);
+    this.roundTrips++;
+    return req;
+  }
+
+  /** Hands a state reply to the oldest request: the host answers in order. */
+  route(msg) {
+    const req = this.requests[0];
+    if (req === undefined) throw new Error(`the host sent ${msg.command}, but no state command waits for a reply`);
+    if (msg.command !== req.reply) {
+      throw new Error(`the host sent ${msg.command} in reply to ${req.reply === 'state_values' ? 'state_get' : 'state_items'}`);
+    }
+    if (!req.abandoned) req.parts.push(msg);
+    if (msg.command === 'state_values' || !msg.more) {
+      req.done = true;
+      this.requests.shift();
+    }
+    if (req.wake !== null) {
+      const wake = req.wake;
+      req.wake = null;
+      wake();
+    }
+  }
+
+  /** Reads keys in one round trip, caches them, and returns what was found. */
+  async fetch(keys) {
+    const req = this.request({ command: 'state_get', keys }, 'state_values');
+    await req.next();
+    const found = new Map();
+    for (const [k, v] of req.parts.shift().items || []) found.set(stateKey(k), v);
+    for (const k of keys) this.remember(stateKey(k), found.has(k) ? found.get(k) : ABSENT);
+    return found;
+  }
+
+  /** The cached value of the checked key k (cached: see has), now the most
+   * recently used. */
+  touch(k) {
+    const cache = this.cache;
+    const v = cache.get(k);
+    cache.delete(k);
+    cache.set(k, v);
+    return v;
+  }
+
+  /** The value of key, or dflt (undefined if not given) if it is absent. */
+  get(key, dflt) {
+    const k = stateKey(key);
+    if (this.cache.has(k)) {
+      const v = this.touch(k);
+      return Promise.resolve(v === ABSENT ? dflt : stateCopy(v));
+    }
+    return this.fetch([key]).then((found) => (found.has(k) ? stateCopy(found.get(k)) : dflt));
+  }
+
+  /** Whether key is in the state. */
+  has(key) {
+    const k = stateKey(key);
+    if (this.cache.has(k)) return Promise.resolve(this.touch(k) !== ABSENT);
+    return this.fetch([key]).then((found) => found.has(k));
+  }
+
+  set(key, value) {
+    const k = stateKey(key);
+    send({ command: 'state_put', items: [[k, value]] });
+    this.remember(k, stateCopy(value));
+    return this;
+  }
+
+  delete(key) {
+    const k = stateKey(key);
+    send({ command: 'state_delete', keys: [k] });
+    this.remember(k, ABSENT);
+  }
+
+  /** Reads the keys not cached yet in one round trip, so that the reads that
+   * follow are hits (as long as the cache holds them). */
+  async prefetch(keys) {
+    const want = new Set();
+    for (const key of keys) {
+      const k = stateKey(key);
+      if (!this.cache.has(k)) want.add(k);
+    }
+    if (want.size > 0) await this.fetch(Array.from(want));
+  }
+
+  /** Yields every [key, value] of the state, streamed from the host in its order. */
+  async* items() {
+    const req = this.request({ command: 'state_items' }, 'state_items');
+    try {
+      for (;;) {
+        await req.next();
+        if (req.parts.length === 0) return;
+        for (const item of req.parts.shift().items || []) yield item;
+      }
+    } finally {
+      req.abandoned = true;
+      req.parts.length = 0;
+    }
+  }
+
+  async* keys() {
+    for await (const [k] of this.items()) yield k;
+  }
+
+  async* values() {
+    for await (const [, v] of this.items()) yield v;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this.items();
+  }
+
+  /** Empties the cache (the host rolled the state back). */
+  reset() {
+    this.cache.clear();
+  }
+}
+
+/**
+ * A BasicBolt of a component declared `state:` in its topology, with
+ * this.state, its task's key-value state (a State, see there), which the
+ * host keeps and checkpoints: after a crash the bolt finds what the last
+ * checkpoint committed, and the tuples since are replayed. The bolt never
+ * sees a checkpoint. this.state is ready in initialize.
+ *
+ *     class WordCount extends StatefulBolt {
+ *       async process(tup) {
+ *         const word = tup.values[0];
+ *         const n = (await this.state.get(word, 0)) + 1;
+ *         this.state.set(word, n);
+ *         this.emit({ tuple: [word, n] });
+ *       }
+ *     }
+ *
+ * onStateReset() is called when the host rolled the state back (the cache
+ * is already empty): drop anything derived from the state there.
+ */
+function StatefulBolt() {
+  BasicBolt.call(this);
+  this.state = null;
+}
+
+StatefulBolt.prototype = Object.create(BasicBolt.prototype);
+StatefulBolt.prototype.constructor = StatefulBolt;
+
+StatefulBolt.prototype.onStateReset = function onStateReset() {};
+
+StatefulBolt.prototype.initSetupInfo = function initSetupInfo(setupInfo) {
+  // The pid first: initialize may read the state, which the host answers
+  // only after the handshake.
+  this.sendPid(setupInfo.pidDir);
+  const context = setupInfo.context || {};
+  const spec = context.squall !== null && typeof context.squall === 'object' ? context.squall.state : undefined;
+  if (spec === null || typeof spec !== 'object') {
+    this.die(new Error(`${this.constructor.name} is a StatefulBolt, but its component declares no state ` +
+      '(the handshake has no squall.state): add `state: {}` to it in the topology'));
+    return;
+  }
+  this.state = new State(spec.cache_max_keys || 100000);
+  const self = this;
+  callWithDone(this, this.initialize, [setupInfo.conf, setupInfo.context], (err) => {
+    if (err) {
+      self.die(err);
+      return;
+    }
+    self.started = true;
+    self.pump();
+  });
+};
+
+StatefulBolt.prototype.handleNewMessage = function handleNewMessage(msg) {
+  const parsed = typeof msg === 'string' ? JSON.parse(msg) : msg;
+  if (!this.isFirstMessage && parsed !== null && !Array.isArray(parsed) && STATE_REPLIES.has(parsed.command)) {
+    try {
+      this.state.route(parsed);
+    } catch (e) {
+      this.die(e);
+    }
+    return;
+  }
+  BasicBolt.prototype.handleNewMessage.call(this, parsed);
+};
+
+StatefulBolt.prototype.handleNewCommand = function handleNewCommand(command) {
+  if (command.command === undefined) {
+    BasicBolt.prototype.handleNewCommand.call(this, command);
+    return;
+  }
+  if (command.command === 'state_reset') {
+    this.state.reset();
+    try {
+      this.onStateReset();
+    } catch (e) {
+      this.die(e);
+    }
+  }
+};
+
 module.exports = {
   Storm,
   Bolt,
   BasicBolt,
   WindowedBolt,
   Window,
+  StatefulBolt,
+  State,
   Spout,
   Tuple,
   TRACE,

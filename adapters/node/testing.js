@@ -25,6 +25,12 @@
  *       }
  *     });
  *
+ * A StatefulBolt gets a fake state held by the harness, as the host holds
+ * it (options state, an object or Map, and cacheMaxKeys): `bolt.state` is
+ * the Map, `bolt.stateRoundTrips` counts the bolt's reads,
+ * `bolt.commitState()` and `await bolt.rollbackState()` play a checkpoint
+ * and a rollback.
+ *
  * A spout: `await spout.next()`, `await spout.ack(id)`, `await spout.fail(id)`,
  * `await spout.activate()`, `await spout.deactivate()`.
  *
@@ -134,6 +140,7 @@ class Harness {
     this.component = component;
     this.timeoutMs = opts.timeout === undefined ? DEFAULT_TIMEOUT_MS : opts.timeout * 1000;
     this.taskIds = opts.taskIds === undefined ? [1] : opts.taskIds;
+    this.fakeState = opts.fakeState || null;
     this.total = new Outcome();
     this.output = [];
     this.exitCode = null;
@@ -190,6 +197,11 @@ class Harness {
             const emit = out.emits[out.emits.length - 1];
             this.component.handleNewTaskId(typeof this.taskIds === 'function' ? this.taskIds(emit) : [...this.taskIds]);
             owed++;
+          } else if (this.fakeState !== null && String(m.command).startsWith('state_')) {
+            for (const reply of this.fakeState.answer(m)) {
+              this.component.handleNewMessage(reply);
+              owed++;
+            }
           }
         }
       }
@@ -243,9 +255,33 @@ class Harness {
  * list, or a function of the emit) and timeout (seconds).
  */
 class BoltHarness extends Harness {
-  constructor(bolt, opts) {
-    super('bolt', bolt, opts);
+  constructor(bolt, opts = {}) {
+    let o = opts;
+    if (opts.state !== undefined || bolt instanceof storm.StatefulBolt) {
+      const squall = { protocol: 1, state: { cache_max_keys: opts.cacheMaxKeys || 100000 } };
+      o = { ...opts, context: { squall, ...(opts.context || {}) }, fakeState: new FakeState(opts.state) };
+    }
+    super('bolt', bolt, o);
     this.nextId = 0;
+  }
+
+  /** The bolt's state as the host holds it: a Map (the bolt's cache does
+   * not see changes made here until rollbackState). */
+  get state() { return this.fakeState.data; }
+
+  /** How many state reads (state_get, state_items) the bolt sent. */
+  get stateRoundTrips() { return this.fakeState.roundTrips; }
+
+  /** Keeps the state as it is now, as a checkpoint's commit does. */
+  commitState() { this.fakeState.committed = new Map(this.fakeState.data); }
+
+  /** Rolls the state back to the last commitState (empty if none), as the
+   * host does after a failed checkpoint, and tells the bolt (state_reset:
+   * its cache is emptied, onStateReset runs). */
+  async rollbackState(txid = 1) {
+    await this.ready;
+    this.fakeState.data = new Map(this.fakeState.committed);
+    return this.send({ command: 'state_reset', txid });
   }
 
   /** Hands the bolt a tuple; resolves to what it did in answer. */
@@ -266,6 +302,50 @@ class BoltHarness extends Harness {
   async heartbeat() {
     await this.ready;
     return this.send({ id: '-1', comp: null, stream: '__heartbeat', task: -1, tuple: [] });
+  }
+}
+
+/**
+ * The host's side of a StatefulBolt's state in a BoltHarness: answers the
+ * bolt's state commands from a Map, data (so '1', 1 and true are three
+ * keys, as for the host), and counts the reads that cost the bolt a round
+ * trip. state_items streams itemsPerReply at a time.
+ */
+class FakeState {
+  constructor(data, itemsPerReply = 1000) {
+    this.data = data instanceof Map ? new Map(data) : new Map(Object.entries(data || {}));
+    this.committed = new Map();
+    this.roundTrips = 0;
+    this.itemsPerReply = itemsPerReply;
+  }
+
+  /** Applies one state command; returns the host's replies to it. */
+  answer(msg) {
+    const data = this.data;
+    switch (msg.command) {
+      case 'state_get':
+        this.roundTrips++;
+        return [{ command: 'state_values', items: msg.keys.filter((k) => data.has(k)).map((k) => [k, data.get(k)]) }];
+      case 'state_put':
+        for (const [k, v] of msg.items) data.set(k, v);
+        return [];
+      case 'state_delete':
+        for (const k of msg.keys) data.delete(k);
+        return [];
+      case 'state_items': {
+        this.roundTrips++;
+        const items = Array.from(data.entries());
+        const parts = [];
+        for (let i = 0; i < items.length; i += this.itemsPerReply) {
+          parts.push({ command: 'state_items', items: items.slice(i, i + this.itemsPerReply), more: true });
+        }
+        if (parts.length === 0) parts.push({ command: 'state_items', items: [] });
+        delete parts[parts.length - 1].more;
+        return parts;
+      }
+      default:
+        return [];
+    }
   }
 }
 
@@ -299,6 +379,7 @@ class SpoutHarness extends Harness {
 
 module.exports = {
   BoltHarness,
+  FakeState,
   SpoutHarness,
   Outcome,
   ComponentCrashed,

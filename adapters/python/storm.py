@@ -68,7 +68,7 @@ import os
 import sys
 import time
 import traceback
-from collections import deque
+from collections import OrderedDict, deque
 from itertools import starmap as _starmap
 
 try:
@@ -79,6 +79,7 @@ from json.encoder import encode_basestring_ascii as _encode_basestring_ascii
 
 __all__ = [
     "Tuple", "Bolt", "BasicBolt", "BatchBolt", "Spout", "WindowedBolt", "Window",
+    "StatefulBolt", "State",
     "emit", "emitDirect", "ack", "fail", "sync", "reportError", "rpcMetrics",
     "log", "logTrace", "logDebug", "logInfo", "logWarn", "logError",
     "initComponent", "readMsg", "readCommand", "readTuple", "readTaskIds",
@@ -537,7 +538,10 @@ def readTaskIds():
     read = _reader.read
     msg = read()
     while msg.__class__ is not list:
-        pending_commands.append(msg)
+        if _state_requests and msg.get("command") in _STATE_REPLIES:
+            _route_state_reply(msg)  # emitted while iterating the state
+        else:
+            pending_commands.append(msg)
         msg = read()
     return msg
 
@@ -1129,3 +1133,328 @@ class _Metrics(object):
 
 metrics = _Metrics()
 __all__.append("metrics")
+
+
+# --- Stateful bolts ------------------------------------------------------------
+#
+# squall's state extension (docs/multilang.md, "Stateful bolts"): the task's
+# key-value state lives in the host, which checkpoints it; the child reads
+# it with state_get and state_items, writes it with state_put and
+# state_delete, and empties its cache on state_reset.
+
+_STATE_REPLIES = ("state_values", "state_items")
+_state_requests = deque()  # state requests waiting for their reply, oldest first
+
+
+class _StateRequest(object):
+    """A state_get or state_items sent to the host: the replies it got so
+    far (parts), whether the last one came (done), whether no one wants
+    them any more (abandoned: an iteration the bolt left early)."""
+
+    __slots__ = ("command", "parts", "done", "abandoned")
+
+    def __init__(self, command):
+        self.command = command
+        self.parts = deque()
+        self.done = False
+        self.abandoned = False
+
+
+def _state_send(msg, reply):
+    """Sends a state command whose reply is reply; returns its request."""
+    req = _StateRequest(reply)
+    _writer.add(msg)
+    _state_requests.append(req)
+    return req
+
+
+def _route_state_reply(msg):
+    """Hands a state reply to the oldest request: the host answers in order."""
+    if not _state_requests:
+        raise RuntimeError("the host sent %s, but no state command waits for a reply" % msg.get("command"))
+    req = _state_requests[0]
+    command = msg.get("command")
+    if command != req.command:
+        raise RuntimeError("the host sent %s in reply to %s" % (
+            command, "state_get" if req.command == "state_values" else "state_items"))
+    if not req.abandoned:
+        req.parts.append(msg)
+    if command == "state_values" or not msg.get("more"):
+        req.done = True
+        _state_requests.popleft()
+
+
+def _await_state(req):
+    """Reads from the host until req has a reply it has not consumed (or is
+    done), keeping the tuples, commands and task ids that come meanwhile."""
+    read = _reader.read
+    while not req.parts and not req.done:
+        msg = read()
+        if msg.__class__ is list:
+            pending_taskids.append(msg)
+        elif msg.get("command") in _STATE_REPLIES:
+            _route_state_reply(msg)
+        else:
+            pending_commands.append(msg)
+
+
+_ABSENT = object()  # cached: the key is not in the state
+_MISSING = object()
+
+
+def _state_cache_key(key):
+    """The cache's key for a state key: the host tells keys apart by their
+    JSON text, so True and 1 (equal in Python) are two keys, 1 and 1.0 one."""
+    cls = key.__class__
+    if cls is str:
+        if key[:1] == "\x00":
+            raise ValueError("state key %r: keys starting with a 0 byte are reserved for squall" % key[:60])
+        return key
+    if cls is bool:
+        return (bool, key)
+    if cls is int or (cls is float and key == key and key not in (float("inf"), float("-inf"))):
+        return key
+    raise TypeError("state keys are str, int, float or bool (JSON strings, numbers or booleans), not %s: %r"
+                    % (cls.__name__, key))
+
+
+def _state_copy(value):
+    """A copy of value that shares no list or dict with it: what the bolt
+    gets from the cache or gave it cannot be changed behind the host's back."""
+    cls = value.__class__
+    if cls is list:
+        return [_state_copy(v) for v in value]
+    if cls is dict:
+        return {k: _state_copy(v) for k, v in value.items()}
+    return value
+
+
+try:
+    from collections.abc import MutableMapping as _MutableMapping
+except ImportError:  # pragma: no cover - Python 2
+    from collections import MutableMapping as _MutableMapping
+
+
+class State(_MutableMapping):
+    """A stateful bolt's key-value state, held by the host: a MutableMapping.
+
+    Keys are str, int, float or bool; values anything JSON (or MessagePack)
+    carries. Reads are cached, up to max_keys values (least recently used
+    beyond): a hit costs no round trip to the host. Writes go to the host at
+    once (write-through), before the tuple's ack. Values are copied in and
+    out, so change a list or dict you read and assign it again to store it.
+
+    ``del state[key]`` never raises: deleting an absent key does nothing
+    (it costs no read). Iteration, ``items()``, ``keys()``, ``values()``
+    and ``len()`` stream the whole state from the host (not cached);
+    ``prefetch(keys)`` reads many keys in one round trip.
+    """
+
+    def __init__(self, max_keys=100000):
+        self._cache = OrderedDict()  # cache key -> value, or _ABSENT
+        self.max_keys = max(1, int(max_keys))
+        self.round_trips = 0  # requests that waited for the host's reply
+
+    def _remember(self, ck, value):
+        cache = self._cache
+        if ck in cache:
+            cache.move_to_end(ck)
+        cache[ck] = value
+        if len(cache) > self.max_keys:
+            cache.popitem(last=False)
+
+    def _lookup(self, key):
+        ck = _state_cache_key(key)
+        cache = self._cache
+        v = cache.get(ck, _MISSING)
+        if v is _MISSING:
+            self._fetch([key], [ck])
+            return cache.get(ck, _ABSENT)
+        cache.move_to_end(ck)
+        return v
+
+    def _fetch(self, keys, cks):
+        """Reads keys (cache keys cks) in one round trip and caches them."""
+        req = _state_send({"command": "state_get", "keys": keys}, "state_values")
+        self.round_trips += 1
+        _await_state(req)
+        found = {}
+        for k, v in req.parts.popleft().get("items") or ():
+            found[_state_cache_key(k)] = v
+        for ck in cks:
+            self._remember(ck, found.get(ck, _ABSENT))
+
+    def __getitem__(self, key):
+        v = self._lookup(key)
+        if v is _ABSENT:
+            raise KeyError(key)
+        return _state_copy(v)
+
+    def get(self, key, default=None):
+        # The hit path of a string key inline: it is most reads' cost.
+        if key.__class__ is str and key[:1] != "\x00":
+            cache = self._cache
+            v = cache.get(key, _MISSING)
+            if v is _MISSING:
+                v = self._lookup(key)
+            else:
+                cache.move_to_end(key)
+        else:
+            v = self._lookup(key)
+        if v is _ABSENT:
+            return default
+        cls = v.__class__
+        return _state_copy(v) if cls is list or cls is dict else v
+
+    def __contains__(self, key):
+        return self._lookup(key) is not _ABSENT
+
+    def __setitem__(self, key, value):
+        ck = key if key.__class__ is str and key[:1] != "\x00" else _state_cache_key(key)
+        _writer.add({"command": "state_put", "items": [[key, value]]})
+        cls = value.__class__
+        self._remember(ck, _state_copy(value) if cls is list or cls is dict else value)
+
+    def __delitem__(self, key):
+        ck = _state_cache_key(key)
+        _writer.add({"command": "state_delete", "keys": [key]})
+        self._remember(ck, _ABSENT)
+
+    def update(self, *args, **kwargs):
+        """Writes every item in one state_put."""
+        items = dict(*args, **kwargs).items() if args or kwargs else ()
+        pairs = [[k, v] for k, v in items]
+        if not pairs:
+            return
+        cks = [_state_cache_key(k) for k, _ in pairs]
+        _writer.add({"command": "state_put", "items": pairs})
+        for ck, (_, v) in zip(cks, pairs):
+            self._remember(ck, _state_copy(v))
+
+    def prefetch(self, keys):
+        """Reads the keys not cached yet in one round trip, so that the
+        reads that follow are hits (as long as the cache holds them)."""
+        want, cks, seen = [], [], set()
+        for k in keys:
+            ck = _state_cache_key(k)
+            if ck not in self._cache and ck not in seen:
+                seen.add(ck)
+                want.append(k)
+                cks.append(ck)
+        if want:
+            self._fetch(want, cks)
+
+    def items(self):
+        """Yields every (key, value) of the state, streamed from the host
+        in its order; iterate it while handling one tuple."""
+        req = _state_send({"command": "state_items"}, "state_items")
+        self.round_trips += 1
+        try:
+            while True:
+                _await_state(req)
+                if not req.parts:
+                    return
+                for k, v in req.parts.popleft().get("items") or ():
+                    yield k, v
+        finally:
+            req.abandoned = True
+            req.parts.clear()
+
+    def __iter__(self):
+        for k, _ in self.items():
+            yield k
+
+    def keys(self):
+        return iter(self)
+
+    def values(self):
+        for _, v in self.items():
+            yield v
+
+    def __len__(self):
+        n = 0
+        for _ in self.items():
+            n += 1
+        return n
+
+    def clear(self):
+        """Deletes every key (read from the host first)."""
+        keys = list(self)
+        for i in range(0, len(keys), 1000):
+            part = keys[i:i + 1000]
+            _writer.add({"command": "state_delete", "keys": part})
+            for k in part:
+                self._remember(_state_cache_key(k), _ABSENT)
+
+    def reset(self):
+        """Empties the cache (the host rolled the state back)."""
+        self._cache.clear()
+
+    def __repr__(self):
+        return "<storm.State: %d cached of at most %d>" % (len(self._cache), self.max_keys)
+
+
+class StatefulBolt(BasicBolt):
+    """A BasicBolt of a component declared `state:` in its topology, with
+    ``self.state``, its task's key-value state (a ``State``, see there),
+    which the host keeps and checkpoints: after a crash the bolt finds what
+    the last checkpoint committed, and the tuples since are replayed. The
+    bolt never sees a checkpoint. ``self.state`` is ready in ``initialize``.
+
+    ``on_state_reset()`` is called when the host rolled the state back (the
+    cache is already empty): drop anything derived from the state there.
+    """
+
+    state = None
+
+    def on_state_reset(self):
+        pass
+
+    def run(self):
+        global MODE, ANCHOR_TUPLE
+        MODE = Bolt
+        conf, context = initComponent()
+        try:
+            squall = (context or {}).get("squall")
+            spec = squall.get("state") if isinstance(squall, dict) else None
+            if not isinstance(spec, dict):
+                raise RuntimeError(
+                    "%s is a StatefulBolt, but its component declares no state (the handshake has no "
+                    "squall.state): add `state: {}` to it in the topology" % self.__class__.__name__)
+            _state_requests.clear()
+            self.state = State(spec.get("cache_max_keys") or 100000)
+            self.initialize(conf, context)
+            process = self.process
+            while True:
+                msg = readCommand()
+                command = msg.get("command")
+                if command is not None:
+                    if command == "state_reset":
+                        self.state.reset()
+                        self.on_state_reset()
+                    elif command in _STATE_REPLIES:
+                        _route_state_reply(msg)  # the rest of an iteration left early
+                    _maybe_flush()
+                    continue
+                stream = msg["stream"]
+                if stream == "__heartbeat":
+                    _writer.add(_SYNC)
+                    _maybe_flush()
+                    continue
+                if stream == FINISH_BATCH_STREAM and msg["task"] == -1:
+                    ANCHOR_TUPLE = None
+                    _finish_batch(self, msg)
+                    _maybe_flush()
+                    continue
+                tup = Tuple(msg.get("id"), msg["comp"], stream, msg["task"], msg["tuple"])
+                ANCHOR_TUPLE = tup
+                try:
+                    process(tup)
+                except Exception:
+                    fail(tup)
+                    reportError(traceback.format_exc())
+                else:
+                    _writer.add({"command": "ack", "id": tup.id})
+                _maybe_flush()
+        except Exception:
+            _die()

@@ -20,6 +20,15 @@ task-id requests. It works with ``unittest`` and ``pytest`` alike::
                 self.assertEqual(out.values(), [["snow"], ["white"]])
                 self.assertEqual(out.acked, [out.id])
 
+A StatefulBolt gets a fake state held by the harness, as the host holds
+it::
+
+    with BoltHarness(WordCount(), state={"snow": 2}) as bolt:
+        self.assertEqual(bolt.process(["snow"]).values(), [["snow", 3]])
+        self.assertEqual(bolt.state, {"snow": 3})
+        bolt.rollback_state()          # back to the last commit_state()
+        self.assertEqual(bolt.state, {})
+
 A spout::
 
     with SpoutHarness(CounterSpout(), conf={"limit": 2}) as spout:
@@ -56,7 +65,7 @@ import time
 
 import storm
 
-__all__ = ["BoltHarness", "SpoutHarness", "Outcome", "Emit", "Log",
+__all__ = ["BoltHarness", "SpoutHarness", "Outcome", "Emit", "Log", "FakeState",
            "ComponentCrashed", "ComponentTimeout", "TICK_COMPONENT", "TICK_STREAM"]
 
 DEFAULT_TIMEOUT = float(os.environ.get("SQUALL_TEST_TIMEOUT", "30"))
@@ -141,6 +150,7 @@ class _Harness(object):
     """The in-memory host and the thread running the component."""
 
     _kind = None  # "bolt" or "spout"
+    _fake_state = None  # a FakeState: the host's side of a StatefulBolt's state
 
     def __init__(self, component, conf=None, context=None, component_id=None,
                  task_id=1, task_ids=(1,), timeout=None):
@@ -248,6 +258,8 @@ class _Harness(object):
                 self._total._add(m)
                 if m.get("command") == "emit" and "task" not in m and m.get("need_task_ids", True) is not False:
                     pending.append(_frame(self._answer(out.emits[-1])))
+                elif self._fake_state is not None and str(m.get("command")).startswith("state_"):
+                    pending.extend(_frame(r) for r in self._fake_state.answer(m))
             if self._done:
                 self._crashed(msg, out)
         return out
@@ -310,14 +322,50 @@ class BoltHarness(_Harness):
     conf is merged over {"topology.name": "test", "storm.id": "test-1-1"};
     context over a minimal task context. task_ids is what the host answers
     an emit that asks for task ids (a list, or a function of the Emit).
+
+    A StatefulBolt (or any bolt given state=) gets a fake host state
+    (FakeState) holding state (a dict) and the handshake of a component
+    declared `state:`, caching at most cache_max_keys values: ``h.state``
+    is the dict, ``h.state_round_trips`` counts the bolt's reads,
+    ``h.commit_state()`` and ``h.rollback_state()`` play a checkpoint and
+    a rollback.
     """
 
     _kind = "bolt"
 
     def __init__(self, bolt, conf=None, context=None, component_id="bolt", task_id=1,
-                 task_ids=(1,), timeout=None):
+                 task_ids=(1,), timeout=None, state=None, cache_max_keys=100000):
         self._next_id = 0
+        if state is not None or isinstance(bolt, getattr(storm, "StatefulBolt", ())):
+            self._fake_state = FakeState(state)
+            squall = {"protocol": 1, "state": {"cache_max_keys": cache_max_keys}}
+            context = dict({"squall": squall}, **(context or {}))
         _Harness.__init__(self, bolt, conf, context, component_id, task_id, task_ids, timeout)
+
+    # --- a StatefulBolt's state (see FakeState) ----------------------------
+
+    @property
+    def state(self):
+        """The bolt's state as the host holds it: a dict to read, or to set
+        up between tuples (the bolt's cache does not see such changes until
+        reset_state)."""
+        return self._fake_state.data
+
+    @property
+    def state_round_trips(self):
+        """How many state reads (state_get, state_items) the bolt sent."""
+        return self._fake_state.round_trips
+
+    def commit_state(self):
+        """Keeps the state as it is now, as a checkpoint's commit does."""
+        self._fake_state.committed = dict(self._fake_state.data)
+
+    def rollback_state(self, txid=1):
+        """Rolls the state back to the last commit_state (empty if none), as
+        the host does after a failed checkpoint, and tells the bolt
+        (state_reset: its cache is emptied, on_state_reset runs)."""
+        self._fake_state.data = dict(self._fake_state.committed)
+        return self._send({"command": "state_reset", "txid": txid})
 
     def process(self, values, stream="default", component="source", task=2, id=None):
         """Hands the bolt a tuple of values; returns what it did in answer."""
@@ -337,6 +385,42 @@ class BoltHarness(_Harness):
     def heartbeat(self):
         """Sends a heartbeat; the adapter answers it with sync."""
         return self._send({"id": "-1", "comp": None, "stream": "__heartbeat", "task": -1, "tuple": []})
+
+
+class FakeState(object):
+    """The host's side of a StatefulBolt's state in a BoltHarness: answers
+    the bolt's state commands from a dict, data (keys as JSON decodes them,
+    so mind that Python takes True for 1), and counts the reads that cost
+    the bolt a round trip. state_items streams items_per_reply at a time."""
+
+    def __init__(self, data=None, items_per_reply=1000):
+        self.data = dict(data or {})
+        self.committed = {}
+        self.round_trips = 0
+        self.items_per_reply = items_per_reply
+
+    def answer(self, msg):
+        """Applies one state command; returns the host's replies to it."""
+        command = msg["command"]
+        data = self.data
+        if command == "state_get":
+            self.round_trips += 1
+            return [{"command": "state_values", "items": [[k, data[k]] for k in msg["keys"] if k in data]}]
+        if command == "state_put":
+            for k, v in msg["items"]:
+                data[k] = v
+        elif command == "state_delete":
+            for k in msg["keys"]:
+                data.pop(k, None)
+        elif command == "state_items":
+            self.round_trips += 1
+            items = [[k, v] for k, v in data.items()]
+            n = self.items_per_reply
+            replies = [{"command": "state_items", "items": items[i:i + n], "more": True}
+                       for i in range(0, len(items), n)] or [{"command": "state_items", "items": []}]
+            del replies[-1]["more"]
+            return replies
+        return []
 
 
 class SpoutHarness(_Harness):

@@ -820,7 +820,11 @@ module Storm
 
         msg = read_message
         until msg.is_a?(Array)
-          p.pending_commands.push(msg)
+          if !p.state_requests.empty? && STATE_REPLIES.include?(msg['command'])
+            p.route_state_reply(msg) # emitted while iterating the state
+          else
+            p.pending_commands.push(msg)
+          end
           msg = read_message
         end
         msg
@@ -1430,6 +1434,341 @@ module Storm
 
     def send_metric(name, params)
       Storm::Protocol.send_msg_to_parent('command' => 'metrics', 'name' => name, 'params' => params)
+    end
+  end
+end
+
+# squall's state extension (docs/multilang.md, "Stateful bolts"): the task's
+# key-value state lives in the host, which checkpoints it; the child reads
+# it with state_get and state_items, writes it with state_put and
+# state_delete, and empties its cache on state_reset.
+module Storm
+  STATE_REPLIES = %w[state_values state_items].freeze
+
+  # A state_get or state_items sent to the host: the replies it got so far
+  # (parts), whether the last one came (done), whether no one wants them
+  # any more (abandoned: an iteration left early).
+  class StateRequest
+    attr_reader :reply, :parts
+    attr_accessor :done, :abandoned
+
+    def initialize(reply)
+      @reply = reply
+      @parts = []
+      @done = false
+      @abandoned = false
+    end
+  end
+
+  module Protocol
+    class << self
+      # State requests waiting for their reply, oldest first.
+      attr_accessor :state_requests
+    end
+    self.state_requests = []
+
+    # Sends a state command whose reply is named reply; returns its request.
+    def self.state_send(msg, reply)
+      req = StateRequest.new(reply)
+      writer.add(msg)
+      state_requests.push(req)
+      req
+    end
+
+    # Hands a state reply to the oldest request: the host answers in order.
+    def self.route_state_reply(msg)
+      req = state_requests.first
+      raise "the host sent #{msg['command']}, but no state command waits for a reply" if req.nil?
+
+      command = msg['command']
+      unless command == req.reply
+        raise "the host sent #{command} in reply to #{req.reply == 'state_values' ? 'state_get' : 'state_items'}"
+      end
+
+      req.parts.push(msg) unless req.abandoned
+      return unless command == 'state_values' || !msg['more']
+
+      req.done = true
+      state_requests.shift
+    end
+
+    # Reads from the host until req has a reply it has not consumed (or is
+    # done), keeping the tuples, commands and task ids that come meanwhile.
+    def self.await_state(req)
+      while req.parts.empty? && !req.done
+        msg = reader.read
+        if msg.is_a?(Array)
+          pending_taskids.push(msg)
+        elsif STATE_REPLIES.include?(msg['command'])
+          route_state_reply(msg)
+        else
+          pending_commands.push(msg)
+        end
+      end
+    end
+  end
+
+  # A stateful bolt's key-value state, held by the host; Hash-like:
+  # state[k], state.fetch(k, default), key?, state[k] = v, delete(k), each,
+  # keys, values, to_h, size, prefetch(*keys).
+  #
+  # Keys are Strings (or Symbols, sent as Strings), Integers, Floats, true
+  # or false; values anything JSON (or MessagePack) carries. Reads are
+  # cached, up to max_keys values (least recently used beyond): a hit costs
+  # no round trip to the host. Writes go to the host at once
+  # (write-through), before the tuple's ack. Values are copied in and out:
+  # change a Hash, Array or String you read and assign it again to store it.
+  # delete never reads: it returns nil. Iteration streams the whole state
+  # from the host (not cached); iterate while handling one tuple.
+  class State
+    include Enumerable
+
+    ABSENT = Object.new.freeze # cached: the key is not in the state
+
+    attr_reader :max_keys, :round_trips
+
+    def initialize(max_keys = 100_000)
+      @cache = {} # cache key => value or ABSENT, least recently used first
+      @max_keys = [Integer(max_keys), 1].max
+      @round_trips = 0 # requests that waited for the host's reply
+    end
+
+    def [](key)
+      v = lookup(key)
+      v.equal?(ABSENT) ? nil : State.copy(v)
+    end
+
+    def fetch(key, *default)
+      v = lookup(key)
+      return State.copy(v) unless v.equal?(ABSENT)
+      return yield(key) if block_given?
+      return default[0] unless default.empty?
+
+      raise KeyError.new("key not found: #{key.inspect}", receiver: self, key: key)
+    end
+
+    def key?(key)
+      !lookup(key).equal?(ABSENT)
+    end
+    alias include? key?
+    alias has_key? key?
+    alias member? key?
+
+    def []=(key, value)
+      ck = State.cache_key(key)
+      Storm::Protocol.writer.add('command' => 'state_put', 'items' => [[wire(key), value]])
+      remember(ck, State.copy(value))
+    end
+    alias store []=
+
+    # Writes every pair of hash in one state_put.
+    def update(hash)
+      return self if hash.empty?
+
+      cks = hash.keys.map { |k| State.cache_key(k) }
+      Storm::Protocol.writer.add('command' => 'state_put', 'items' => hash.map { |k, v| [wire(k), v] })
+      cks.zip(hash.values).each { |ck, v| remember(ck, State.copy(v)) }
+      self
+    end
+    alias merge! update
+
+    def delete(key)
+      ck = State.cache_key(key)
+      Storm::Protocol.writer.add('command' => 'state_delete', 'keys' => [wire(key)])
+      remember(ck, ABSENT)
+      nil
+    end
+
+    # Reads the keys not cached yet in one round trip, so that the reads
+    # that follow are hits (as long as the cache holds them).
+    def prefetch(*keys)
+      want = {}
+      keys.flatten.each do |k|
+        ck = State.cache_key(k)
+        want[ck] = wire(k) unless @cache.key?(ck) || want.key?(ck)
+      end
+      fetch_keys(want) unless want.empty?
+      self
+    end
+
+    # Yields every [key, value] of the state, streamed from the host in its
+    # order.
+    def each
+      return enum_for(:each) unless block_given?
+
+      p = Storm::Protocol
+      req = p.state_send({ 'command' => 'state_items' }, 'state_items')
+      @round_trips += 1
+      begin
+        loop do
+          p.await_state(req)
+          break if req.parts.empty?
+
+          (req.parts.shift['items'] || []).each { |k, v| yield k, v }
+        end
+      ensure
+        req.abandoned = true
+        req.parts.clear
+      end
+      self
+    end
+    alias each_pair each
+
+    def keys
+      map { |k, _| k }
+    end
+
+    def values
+      map { |_, v| v }
+    end
+
+    def size
+      count
+    end
+    alias length size
+
+    def to_h
+      h = {}
+      each { |k, v| h[k] = v }
+      h
+    end
+
+    # Empties the cache (the host rolled the state back).
+    def reset
+      @cache.clear
+    end
+
+    def inspect
+      "#<Storm::State #{@cache.size} cached of at most #{@max_keys}>"
+    end
+    alias to_s inspect
+
+    # The cache's key for a state key: the host tells keys apart by their
+    # JSON text, so 1 and 1.0 are one key, :a and 'a' one.
+    def self.cache_key(key)
+      case key
+      when String
+        raise ArgumentError, "state key #{key[0, 60].inspect}: keys starting with a 0 byte are reserved for squall" if key.start_with?("\0")
+
+        key
+      when Symbol then cache_key(key.to_s)
+      when Integer, true, false then key
+      when Float
+        raise ArgumentError, "state key #{key}: not a JSON number" unless key.finite?
+
+        key == key.to_i ? key.to_i : key
+      else
+        raise TypeError, "state keys are Strings, Symbols, Integers, Floats, true or false (JSON strings, " \
+                         "numbers or booleans), not #{key.class}: #{key.inspect}"
+      end
+    end
+
+    # A copy of value that shares no Hash, Array or String with it: what
+    # the bolt gets from the cache or gave it cannot change behind the
+    # host's back.
+    def self.copy(value)
+      case value
+      when Hash then value.to_h { |k, v| [copy(k), copy(v)] }
+      when Array then value.map { |v| copy(v) }
+      when String then value.frozen? ? value : value.dup
+      else value
+      end
+    end
+
+    private
+
+    def wire(key)
+      key.is_a?(Symbol) ? key.to_s : key
+    end
+
+    def lookup(key)
+      ck = State.cache_key(key)
+      if @cache.key?(ck)
+        v = @cache.delete(ck) # reinserted: most recently used
+        @cache[ck] = v
+        return v
+      end
+      fetch_keys(ck => wire(key))
+      @cache.fetch(ck, ABSENT)
+    end
+
+    def fetch_keys(want)
+      p = Storm::Protocol
+      req = p.state_send({ 'command' => 'state_get', 'keys' => want.values }, 'state_values')
+      @round_trips += 1
+      p.await_state(req)
+      found = {}
+      (req.parts.shift['items'] || []).each { |k, v| found[State.cache_key(k)] = v }
+      want.each_key { |ck| remember(ck, found.fetch(ck, ABSENT)) }
+    end
+
+    def remember(ck, value)
+      @cache.delete(ck)
+      @cache[ck] = value
+      @cache.shift if @cache.size > @max_keys
+    end
+  end
+
+  # A BasicBolt of a component declared `state:` in its topology, with
+  # state, its task's key-value state (a Storm::State), which the host
+  # keeps and checkpoints: after a crash the bolt finds what the last
+  # checkpoint committed, and the tuples since are replayed. The bolt never
+  # sees a checkpoint. state is ready in prepare.
+  #
+  #   class WordCount < Storm::StatefulBolt
+  #     def process(tup)
+  #       word = tup.values[0]
+  #       state[word] = state.fetch(word, 0) + 1
+  #       emit([word, state[word]])
+  #     end
+  #   end
+  #
+  # on_state_reset is called when the host rolled the state back (the
+  # cache is already empty): drop anything derived from the state there.
+  class StatefulBolt < BasicBolt
+    attr_reader :state
+
+    def on_state_reset; end
+
+    def run
+      Storm::Protocol.mode = 'bolt'
+      conf, context = handshake
+      squall = context.is_a?(Hash) ? context['squall'] : nil
+      spec = squall.is_a?(Hash) ? squall['state'] : nil
+      unless spec.is_a?(Hash)
+        raise "#{self.class.name} is a StatefulBolt, but its component declares no state (the handshake " \
+              'has no squall.state): add `state: {}` to it in the topology'
+      end
+
+      Storm::Protocol.state_requests.clear
+      @state = State.new(spec['cache_max_keys'] || 100_000)
+      prepare(conf, context)
+      loop { process_next }
+    rescue StandardError, ScriptError => e
+      Storm::Protocol.die(e, "Exception in stateful bolt")
+    end
+
+    private
+
+    def process_next
+      p = Storm::Protocol
+      msg = read_command
+      command = msg['command']
+      if command.nil?
+        if msg['stream'] == '__heartbeat'
+          p.writer.add(SYNC)
+        elsif msg['stream'] == '__finish_batch' && msg['task'] == -1
+          finish(Tuple.new(msg['id'], msg['comp'], msg['stream'], msg['task'], msg['tuple']))
+        else
+          handle(Tuple.new(msg['id'], msg['comp'], msg['stream'], msg['task'], msg['tuple']))
+        end
+      elsif command == 'state_reset'
+        @state.reset
+        on_state_reset
+      elsif STATE_REPLIES.include?(command)
+        p.route_state_reply(msg) # the rest of an iteration left early
+      end
+      p.maybe_flush
     end
   end
 end

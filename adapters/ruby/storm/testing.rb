@@ -277,6 +277,8 @@ module Storm
             @total.add(m)
             if m['command'] == 'emit' && !m.key?('task') && m['need_task_ids'] != false
               pending << "#{JSON.generate(answer(out.emits.last))}\nend\n"
+            elsif @fake_state && m['command'].to_s.start_with?('state_')
+              @fake_state.answer(m).each { |r| pending << "#{JSON.generate(r)}\nend\n" }
             end
           end
           crashed(msg, out) if @done
@@ -314,10 +316,45 @@ module Storm
     # merged over topology.name and storm.id; context over a minimal task
     # context; task_ids is what the host answers an emit that asks for task
     # ids (an array, or a proc of the Emit).
+    #
+    # A StatefulBolt (or any bolt given state:) gets a fake host state
+    # (FakeState) holding state (a Hash) and the handshake of a component
+    # declared `state:`, caching at most cache_max_keys values: state is
+    # the Hash, state_round_trips counts the bolt's reads, commit_state and
+    # rollback_state play a checkpoint and a rollback.
     class BoltHarness < Harness
-      def initialize(bolt, component_id: 'bolt', **opts)
+      def initialize(bolt, component_id: 'bolt', state: nil, cache_max_keys: 100_000, context: {}, **opts)
         @next_id = 0
-        super('bolt', bolt, component_id: component_id, **opts)
+        if !state.nil? || (defined?(Storm::StatefulBolt) && bolt.is_a?(Storm::StatefulBolt))
+          @fake_state = FakeState.new(state || {})
+          squall = { 'protocol' => 1, 'state' => { 'cache_max_keys' => cache_max_keys } }
+          context = { 'squall' => squall }.merge(context)
+        end
+        super('bolt', bolt, component_id: component_id, context: context, **opts)
+      end
+
+      # The bolt's state as the host holds it (a Hash; the bolt's cache
+      # does not see changes made here until rollback_state).
+      def state
+        @fake_state.data
+      end
+
+      # How many state reads (state_get, state_items) the bolt sent.
+      def state_round_trips
+        @fake_state.round_trips
+      end
+
+      # Keeps the state as it is now, as a checkpoint's commit does.
+      def commit_state
+        @fake_state.committed = @fake_state.data.dup
+      end
+
+      # Rolls the state back to the last commit_state (empty if none), as
+      # the host does after a failed checkpoint, and tells the bolt
+      # (state_reset: its cache is emptied, on_state_reset runs).
+      def rollback_state(txid: 1)
+        @fake_state.data = @fake_state.committed.dup
+        send_message({ 'command' => 'state_reset', 'txid' => txid })
       end
 
       # Hands the bolt a tuple of values; returns what it did in answer.
@@ -335,6 +372,45 @@ module Storm
       # Sends a heartbeat; the adapter answers it with sync.
       def heartbeat
         send_message({ 'id' => '-1', 'comp' => nil, 'stream' => '__heartbeat', 'task' => -1, 'tuple' => [] })
+      end
+    end
+
+    # The host's side of a StatefulBolt's state in a BoltHarness: answers
+    # the bolt's state commands from a Hash, data (keys as JSON decodes
+    # them: Strings, Integers, Floats, true, false), and counts the reads
+    # that cost the bolt a round trip. state_items streams items_per_reply
+    # at a time.
+    class FakeState
+      attr_accessor :data, :committed, :round_trips, :items_per_reply
+
+      def initialize(data = {}, items_per_reply: 1000)
+        @data = data.to_h { |k, v| [k.is_a?(Symbol) ? k.to_s : k, v] }
+        @committed = {}
+        @round_trips = 0
+        @items_per_reply = items_per_reply
+      end
+
+      # Applies one state command; returns the host's replies to it.
+      def answer(msg)
+        case msg['command']
+        when 'state_get'
+          @round_trips += 1
+          [{ 'command' => 'state_values', 'items' => msg['keys'].select { |k| @data.key?(k) }.map { |k| [k, @data[k]] } }]
+        when 'state_put'
+          msg['items'].each { |k, v| @data[k] = v }
+          []
+        when 'state_delete'
+          msg['keys'].each { |k| @data.delete(k) }
+          []
+        when 'state_items'
+          @round_trips += 1
+          parts = @data.to_a.each_slice(@items_per_reply).map { |s| { 'command' => 'state_items', 'items' => s, 'more' => true } }
+          parts = [{ 'command' => 'state_items', 'items' => [] }] if parts.empty?
+          parts.last.delete('more')
+          parts
+        else
+          []
+        end
       end
     end
 
