@@ -127,8 +127,11 @@ func summaryRow(t *testing.T, summary, component string) map[string]int64 {
 
 func TestWordCount(t *testing.T) {
 	needPython(t)
-	stdout, stderr := run(t, "500 sentences split", func(stderr string) bool {
-		return progressCount(stderr, "split", "executed") >= 500
+	// A shell bolt's "executed" counts the tuples handed to its child, which
+	// a child still starting (seconds, on a busy machine) has not read: wait
+	// for the words to have gone all the way through instead.
+	stdout, stderr := run(t, "500 sentences split and their words ranked", func(stderr string) bool {
+		return progressCount(stderr, "split", "acked") >= 500 && progressCount(stderr, "top", "executed") >= 1000
 	}, "local", "../examples/wordcount")
 	if !strings.Contains(stdout, `top 10 of "top":`) {
 		t.Fatalf("no top-10 printed:\n%s\n%s", stdout, stderr)
