@@ -215,7 +215,14 @@ func (b *Bolt[T]) execute(t T, m Meta) {
 	if b.dedup != nil && m.HasID {
 		if b.dedup.has(m.ID) {
 			b.stats.Duplicates++
-			b.h.Ack(t)
+			if b.dedup.isCommitted(m.ID) {
+				b.h.Ack(t)
+			} else {
+				// The original's effect is not committed yet: the replay's
+				// ack waits for the same commit, and a rollback fails it,
+				// so that the spout replays it against the restored state.
+				b.acked = append(b.acked, t)
+			}
 			return
 		}
 		b.dedup.add(m.ID)
