@@ -105,8 +105,9 @@ type statefulBolt struct {
 	// barriers and holds input until the ROLLBACK that restores its state.
 	lost atomic.Bool
 	held []topology.Tuple
-	// bufferedGauge is what the task holds back, for its metric.
-	bufferedGauge atomic.Int64
+	// The task's metrics, set at Prepare.
+	buffered *metrics.Gauge
+	counters map[string]*metrics.Counter
 
 	// calling is set while the executor is inside the core (and so maybe
 	// inside the bolt): acks queued meanwhile are drained when it returns.
@@ -171,9 +172,17 @@ func (x *boltExecutor) stateful(t *boltTask) (topology.Bolt, error) {
 }
 
 func (b *statefulBolt) Prepare(ctx *topology.TaskContext, _ topology.BoltCollector) error {
+	// User metrics of the task (built-in ones are the metrics package's
+	// fixed list); a refused one stays nil and is skipped.
 	m := b.out.m
-	b.commitMs = m.Histogram(MetricStateCommitMs, "")
-	m.GaugeFunc(MetricCheckpointBuffered, "", func() float64 { return float64(b.bufferedGauge.Load()) })
+	b.commitMs, _ = m.UserHistogram(MetricStateCommitMs)
+	b.buffered, _ = m.UserGauge(MetricCheckpointBuffered)
+	b.counters = map[string]*metrics.Counter{}
+	for _, name := range []string{MetricCheckpointDuplicates, MetricCheckpointOverflowed, MetricCheckpointStaleBarriers, MetricStateEvictedIDs} {
+		if c, err := m.UserCounter(name); err == nil {
+			b.counters[name] = c
+		}
+	}
 	if b.open != nil {
 		st, err := b.open()
 		if err != nil {
@@ -228,7 +237,7 @@ func (b *statefulBolt) barrier(t topology.Tuple) {
 	}
 	start := time.Now()
 	b.call(func() { b.core.Barrier(t, t.SourceTask(), bar) })
-	if bar.Action == checkpoint.Commit || bar.Action == checkpoint.Prepare {
+	if (bar.Action == checkpoint.Commit || bar.Action == checkpoint.Prepare) && b.commitMs != nil {
 		b.commitMs.Observe(float64(time.Since(start)) / float64(time.Millisecond))
 	}
 	if b.reinit {
@@ -303,8 +312,8 @@ func (b *statefulBolt) resolve(t topology.Tuple, failed bool) {
 func (b *statefulBolt) settled() {
 	s := b.core.Stats()
 	add := func(name string, now, before int) {
-		if now > before {
-			b.out.m.Counter(name, "").Add(int64(now - before))
+		if c := b.counters[name]; c != nil && now > before {
+			c.Add(int64(now - before))
 		}
 	}
 	add(MetricCheckpointDuplicates, s.Duplicates, b.lastStats.Duplicates)
@@ -312,7 +321,9 @@ func (b *statefulBolt) settled() {
 	add(MetricCheckpointStaleBarriers, s.StaleBarriers, b.lastStats.StaleBarriers)
 	add(MetricStateEvictedIDs, s.EvictedIDs, b.lastStats.EvictedIDs)
 	b.lastStats = s
-	b.bufferedGauge.Store(int64(s.Buffered + len(b.held)))
+	if b.buffered != nil {
+		b.buffered.Set(float64(s.Buffered + len(b.held)))
+	}
 	if b.isShell {
 		b.out.Flush()
 	}

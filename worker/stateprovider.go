@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/state"
 	"github.com/squallstream/squall/state/checkpoint"
 	"github.com/squallstream/squall/state/provider"
@@ -113,12 +115,68 @@ func (w *Worker) checkStateConfig() (checkpoint.Config, error) {
 }
 
 // checkpointSpout is the checkpoint spout of a task, which opens its state
-// when the task opens.
+// when the task opens, and publishes where the protocol is.
 type checkpointSpout struct {
 	w    *Worker
 	comp *topology.Component
 	task int
 	*builtin.CheckpointSpout
+	// phase and txid are the spout's transaction state, recovering whether
+	// it recovers, for metrics and tests (the spout's executor writes them).
+	phase      atomic.Value // checkpoint.Phase
+	txid       atomic.Int64
+	recovering atomic.Bool
+	// hold, once set, lets the spout finish its transaction and start no
+	// other (tests read the state at rest).
+	hold atomic.Bool
+	// txidGauge and committedGauge are the task's metrics.
+	txidGauge, committedGauge *metrics.Gauge
+}
+
+// Metrics of the checkpoint spout's task: its transaction id and whether
+// the transaction is committed (1) or in progress (0).
+const (
+	MetricCheckpointTxid      = "checkpoint-txid"
+	MetricCheckpointCommitted = "checkpoint-committed"
+)
+
+func (s *checkpointSpout) publish() {
+	cur := s.CheckpointSpout.Current()
+	s.phase.Store(cur.Phase)
+	s.txid.Store(cur.Txid)
+	s.recovering.Store(s.CheckpointSpout.Recovering())
+	txid, resting := s.committed()
+	if s.txidGauge != nil {
+		s.txidGauge.Set(float64(txid))
+	}
+	if s.committedGauge != nil {
+		s.committedGauge.Set(map[bool]float64{true: 1}[resting])
+	}
+}
+
+// committed returns the last committed transaction, and whether the
+// spout rests there (not recovering, nothing in progress).
+func (s *checkpointSpout) committed() (txid int64, resting bool) {
+	p, _ := s.phase.Load().(checkpoint.Phase)
+	return s.txid.Load(), p == checkpoint.Committed && !s.recovering.Load()
+}
+
+func (s *checkpointSpout) Next() {
+	if _, resting := s.committed(); resting && s.hold.Load() {
+		return
+	}
+	s.CheckpointSpout.Next()
+	s.publish()
+}
+
+func (s *checkpointSpout) Ack(id any) {
+	s.CheckpointSpout.Ack(id)
+	s.publish()
+}
+
+func (s *checkpointSpout) Fail(id any) {
+	s.CheckpointSpout.Fail(id)
+	s.publish()
 }
 
 func (s *checkpointSpout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) error {
@@ -127,7 +185,14 @@ func (s *checkpointSpout) Open(ctx *topology.TaskContext, out topology.SpoutColl
 		return fmt.Errorf("checkpoint spout: %w", err)
 	}
 	s.CheckpointSpout = builtin.NewCheckpointSpout(st, s.w.checkpoints.Interval)
-	return s.CheckpointSpout.Open(ctx, out)
+	if err := s.CheckpointSpout.Open(ctx, out); err != nil {
+		return err
+	}
+	m := s.w.metrics.Task(s.comp.ID, s.task)
+	s.txidGauge, _ = m.UserGauge(MetricCheckpointTxid)
+	s.committedGauge, _ = m.UserGauge(MetricCheckpointCommitted)
+	s.publish()
+	return nil
 }
 
 func (s *checkpointSpout) Close() {

@@ -107,9 +107,10 @@ func (s *CheckpointSpout) Fail(msgID any) {
 // Close closes the spout's state.
 func (s *CheckpointSpout) Close() { s.st.Close() }
 
-// Current returns the spout's transaction state (for tests and metrics:
-// call it from the spout's executor, or after Close).
+// Current returns the spout's transaction state, and Recovering whether
+// it is recovering (for metrics: call them from the spout's executor).
 func (s *CheckpointSpout) Current() checkpoint.TxState { return s.core.Current() }
+func (s *CheckpointSpout) Recovering() bool             { return s.core.Recovering() }
 
 // ParseBarrier reads a tuple of the checkpoint stream.
 func ParseBarrier(t topology.Tuple) (checkpoint.Barrier, error) {
