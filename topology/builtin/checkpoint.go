@@ -110,7 +110,7 @@ func (s *CheckpointSpout) Close() { s.st.Close() }
 // Current returns the spout's transaction state, and Recovering whether
 // it is recovering (for metrics: call them from the spout's executor).
 func (s *CheckpointSpout) Current() checkpoint.TxState { return s.core.Current() }
-func (s *CheckpointSpout) Recovering() bool             { return s.core.Recovering() }
+func (s *CheckpointSpout) Recovering() bool            { return s.core.Recovering() }
 
 // ParseBarrier reads a tuple of the checkpoint stream.
 func ParseBarrier(t topology.Tuple) (checkpoint.Barrier, error) {
