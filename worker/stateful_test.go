@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/redisserver/redistest"
 	"github.com/squallstream/squall/state/checkpoint"
 	"github.com/squallstream/squall/state/provider"
 	"github.com/squallstream/squall/topology"
@@ -252,9 +254,9 @@ func quiesce(t *testing.T, w *Worker) {
 
 // committedState reads, with the worker stopped, the committed counts of
 // a component's tasks and the checkpoint spout's saved state.
-func committedState(t *testing.T, path, topo, comp string, tasks []int, cpTask int) (counts map[string]int64, cp checkpoint.TxState) {
+func committedState(t *testing.T, pc provider.Config, path, topo, comp string, tasks []int, cpTask int) (counts map[string]int64, cp checkpoint.TxState) {
 	t.Helper()
-	p, err := provider.New(provider.Config{Kind: provider.Embedded}, provider.Options{EmbeddedPath: path})
+	p, err := provider.New(pc, provider.Options{EmbeddedPath: path})
 	if err != nil {
 		t.Fatalf("open the state file: %v", err)
 	}
@@ -310,7 +312,7 @@ func TestStatefulWordCountContinues(t *testing.T) {
 		waitUntil(t, testDeadline(), "every sentence acked", func() bool { return log.count() == upTo })
 		quiesce(t, w)
 		stop()
-		counts, cp := committedState(t, path, "swc", "count", tasks.Tasks("count"), tasks.Tasks(topology.CheckpointSpout)[0])
+		counts, cp := committedState(t, provider.Config{Kind: provider.Embedded}, path, "swc", "count", tasks.Tasks("count"), tasks.Tasks(topology.CheckpointSpout)[0])
 		if want := wordCounts(sentences[:upTo]); !maps.Equal(counts, want) {
 			t.Errorf("round %d: committed counts differ from the %d sentences' (%d words vs %d)", round, upTo, len(counts), len(want))
 		}
@@ -337,70 +339,77 @@ func TestStatefulFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test")
 	}
-	for _, exactly := range []bool{true, false} {
-		name := "storm"
-		if exactly {
-			name = "exactly-once"
-		}
-		t.Run(name, func(t *testing.T) {
-			const n = 3000
-			dir := t.TempDir()
-			sentences := testSentences(n)
-			log := newAckLog()
-			var failed atomic.Int64
-			conf := map[string]any{topology.KeyLocalDir: dir, checkpoint.KeyInterval: 100,
-				topology.KeyMaxSpoutPending: 300, checkpoint.KeyExactlyOnce: exactly}
-			topo := statefulWordCount(t, sentences, log, 0.03, &failed, conf)
-			tasks := topology.TopologyTasks(topo, 1)
-			var dups int64
-			countDups := func(w *Worker) {
-				for _, task := range tasks.Tasks("count") {
-					if c, err := w.metrics.Task("count", task).UserCounter(MetricCheckpointDuplicates); err == nil {
-						dups += c.Value()
-					}
-				}
-			}
-			w, stop := startWorker(t, Config{Topology: topo})
-			waitUntil(t, testDeadline(), "half the sentences acked", func() bool { return log.count() >= n/2 })
-			stop() // a restart: in-flight trees and held acks are lost
-			countDups(w)
-			w, stop = startWorker(t, Config{Topology: topo})
-			waitUntil(t, testDeadline(), "every sentence acked", func() bool { return log.count() == n })
-			quiesce(t, w)
-			stop()
-			countDups(w)
+	t.Run("exactly-once", func(t *testing.T) { statefulFaults(t, true, nil) })
+	t.Run("storm", func(t *testing.T) { statefulFaults(t, false, nil) })
+	// The Redis provider, on a real redis-server.
+	t.Run("exactly-once-redis", func(t *testing.T) {
+		srv := redistest.Start(t)
+		statefulFaults(t, true, map[string]any{provider.KeyProvider: provider.StormRedisProvider,
+			provider.KeyProviderConfig: fmt.Sprintf(`{"jedisPoolConfig": {"host": "127.0.0.1", "port": %d}}`, srv.Port())})
+	})
+}
 
-			counts, cp := committedState(t, filepath.Join(dir, "state", "swc", "local.db"), "swc", "count",
-				tasks.Tasks("count"), tasks.Tasks(topology.CheckpointSpout)[0])
-			if cp.Phase != checkpoint.Committed {
-				t.Errorf("checkpoint spout ended %v, want COMMITTED", cp)
+func statefulFaults(t *testing.T, exactly bool, providerConf map[string]any) {
+	const n = 3000
+	dir := t.TempDir()
+	sentences := testSentences(n)
+	log := newAckLog()
+	var failed atomic.Int64
+	conf := map[string]any{topology.KeyLocalDir: dir, checkpoint.KeyInterval: 100,
+		topology.KeyMaxSpoutPending: 300, checkpoint.KeyExactlyOnce: exactly}
+	maps.Copy(conf, providerConf)
+	pc, err := provider.ParseConfig(topology.Config(conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := statefulWordCount(t, sentences, log, 0.03, &failed, conf)
+	tasks := topology.TopologyTasks(topo, 1)
+	var dups int64
+	countDups := func(w *Worker) {
+		for _, task := range tasks.Tasks("count") {
+			if c, err := w.metrics.Task("count", task).UserCounter(MetricCheckpointDuplicates); err == nil {
+				dups += c.Value()
 			}
-			want := wordCounts(sentences)
-			var extra, below int64
-			for word, k := range want {
-				switch got := counts[word]; {
-				case got < k:
-					below += k - got
-					t.Errorf("%q counted %d times, expected %d", word, got, k)
-				case got > k:
-					extra += got - k
-				}
-			}
-			if len(counts) != len(want) {
-				t.Errorf("%d words counted, want %d", len(counts), len(want))
-			}
-			t.Logf("%s: %d sentences, %d split failures, duplicates committed %d, replays dropped %d, checkpoint spout %v",
-				name, n, failed.Load(), extra, dups, cp)
-			switch {
-			case failed.Load() == 0:
-				t.Fatal("no failure was injected")
-			case exactly && extra != 0:
-				t.Errorf("exactly-once: %d duplicate counts committed, want 0", extra)
-			case exactly && dups == 0:
-				t.Errorf("exactly-once: no replay was dropped, yet %d trees failed after counting", failed.Load())
-			case !exactly && extra == 0:
-				t.Errorf("Storm's mode: no duplicate counted although %d trees failed after counting: the test cannot tell the modes apart", failed.Load())
-			}
-		})
+		}
+	}
+	w, stop := startWorker(t, Config{Topology: topo})
+	waitUntil(t, testDeadline(), "half the sentences acked", func() bool { return log.count() >= n/2 })
+	stop() // a restart: in-flight trees and held acks are lost
+	countDups(w)
+	w, stop = startWorker(t, Config{Topology: topo})
+	waitUntil(t, testDeadline(), "every sentence acked", func() bool { return log.count() == n })
+	quiesce(t, w)
+	stop()
+	countDups(w)
+
+	counts, cp := committedState(t, pc, filepath.Join(dir, "state", "swc", "local.db"), "swc", "count",
+		tasks.Tasks("count"), tasks.Tasks(topology.CheckpointSpout)[0])
+	if cp.Phase != checkpoint.Committed {
+		t.Errorf("checkpoint spout ended %v, want COMMITTED", cp)
+	}
+	want := wordCounts(sentences)
+	var extra int64
+	for word, k := range want {
+		switch got := counts[word]; {
+		case got < k:
+			t.Errorf("%q counted %d times, expected %d", word, got, k)
+		case got > k:
+			extra += got - k
+		}
+	}
+	if len(counts) != len(want) {
+		t.Errorf("%d words counted, want %d", len(counts), len(want))
+	}
+	t.Logf("%s: %d sentences, %d split failures, duplicates committed %d, replays dropped %d, checkpoint spout %v",
+		t.Name(), n, failed.Load(), extra, dups, cp)
+	switch {
+	case failed.Load() == 0:
+		t.Fatal("no failure was injected")
+	case exactly && extra != 0:
+		t.Errorf("exactly-once: %d duplicate counts committed, want 0", extra)
+	case exactly && dups == 0:
+		t.Errorf("exactly-once: no replay was dropped, yet %d trees failed after counting", failed.Load())
+	case !exactly && extra == 0:
+		t.Errorf("Storm's mode: no duplicate counted although %d trees failed after counting: the test cannot tell the modes apart", failed.Load())
 	}
 }
