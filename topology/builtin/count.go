@@ -85,7 +85,7 @@ func (b *CountBolt) checkInputs(t *topology.Topology, id string) error {
 	}
 	for _, in := range c.Inputs {
 		from := t.Component(in.From)
-		if from == nil {
+		if from == nil || in.Stream == topology.CheckpointStream {
 			continue
 		}
 		if s, ok := from.Output(in.Stream); ok && !slices.Contains(s.Fields, b.field) {
