@@ -245,7 +245,7 @@ func quiesce(t *testing.T, w *Worker) {
 		txid, resting := cp.committed()
 		return resting && txid > before
 	})
-	cp.hold.Store(true)
+	cp.holdAtRest()
 	waitUntil(t, testDeadline(), "the checkpoint spout at rest", func() bool {
 		_, resting := cp.committed()
 		return resting

@@ -127,8 +127,9 @@ type checkpointSpout struct {
 	txid       atomic.Int64
 	recovering atomic.Bool
 	// hold, once set, lets the spout finish its transaction and start no
-	// other (tests read the state at rest).
-	hold atomic.Bool
+	// other (tests read the state at rest); holdMu orders it with Next.
+	holdMu sync.Mutex
+	hold   bool
 	// txidGauge and committedGauge are the task's metrics.
 	txidGauge, committedGauge *metrics.Gauge
 }
@@ -162,11 +163,21 @@ func (s *checkpointSpout) committed() (txid int64, resting bool) {
 }
 
 func (s *checkpointSpout) Next() {
-	if _, resting := s.committed(); resting && s.hold.Load() {
+	s.holdMu.Lock()
+	defer s.holdMu.Unlock()
+	if _, resting := s.committed(); resting && s.hold {
 		return
 	}
 	s.CheckpointSpout.Next()
 	s.publish()
+}
+
+// holdAtRest makes the spout start no new transaction; once it returns,
+// committed reports whether the one in progress, if any, is done.
+func (s *checkpointSpout) holdAtRest() {
+	s.holdMu.Lock()
+	s.hold = true
+	s.holdMu.Unlock()
 }
 
 func (s *checkpointSpout) Ack(id any) {
