@@ -152,6 +152,7 @@ func (x *boltExecutor) stateful(t *boltTask) (topology.Bolt, error) {
 				return nil, errShellStateMissing
 			}
 			b.shellSt = s
+			b.cfg.QuiesceRollback = true
 			s.OnChildLost(func() {
 				b.lost.Store(true)
 				b.wake()
@@ -229,9 +230,11 @@ func (b *statefulBolt) barrier(t topology.Tuple) {
 		b.out.Fail(t)
 		return
 	}
-	if b.lost.Load() && bar.Action != checkpoint.Rollback {
+	if b.lost.Load() && bar.Action == checkpoint.Prepare {
 		// The dead child's writes for tuples it never acked are in the
-		// transaction: only a rollback may follow.
+		// transaction: it must not be prepared. Failing the barrier makes
+		// the checkpoint spout roll back (a commit in progress, of what
+		// was prepared before, still goes through).
 		b.out.Fail(t)
 		return
 	}
