@@ -371,7 +371,20 @@ func (h host) Fail(t topology.Tuple) { h.out.Fail(t) }
 
 // Forward emits the barrier downstream, anchored to the barrier tuple.
 func (h host) Forward(bar checkpoint.Barrier, anchor topology.Tuple) {
-	h.out.Emit(topology.CheckpointStream, []topology.Tuple{anchor}, []any{bar.Txid, string(bar.Action), bar.Seq})
+	h.out.emitQuiet(topology.CheckpointStream, []topology.Tuple{anchor}, []any{bar.Txid, string(bar.Action), bar.Seq})
+}
+
+// emitQuiet is Emit without returning the target tasks: it leaves alone
+// the ids buffer that Emit returns, which a shell task's reader may be
+// reading while the executor forwards a barrier on the same collector.
+func (c *boltCollector) emitQuiet(stream string, anchors []topology.Tuple, values []any) {
+	so := c.route(stream, values, false)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	saved := c.ids
+	c.ids = nil
+	c.send(so, anchors, values, c.targets(so, values, 0, false))
+	c.ids = saved
 }
 
 // Before runs the bolt's hooks.
