@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"maps"
+	"sync"
 )
 
 // Limits on what one key-value may hold. MaxKeyBytes is bbolt's own key
@@ -15,7 +16,9 @@ const (
 
 // State is one task's key-value state with Storm's transaction semantics
 // (KeyValueState: get, put, delete, prepareCommit, commit, rollback). Its
-// methods are not safe for concurrent use: the task's executor owns it.
+// methods are safe for concurrent use (a shell bolt's child reads and
+// writes it from its reader goroutine while the task's executor runs the
+// checkpoint protocol on it); each is atomic with respect to the others.
 //
 // Writes are buffered in memory until PrepareCommit makes them durable as a
 // transaction; Commit makes that transaction the committed state; Rollback
@@ -25,7 +28,10 @@ const (
 // back as Storm's recovery does.
 type State struct {
 	backend Backend
-	closed  bool
+
+	// mu guards the fields below, and serialises the calls to backend.
+	mu     sync.Mutex
+	closed bool
 
 	// pending holds the writes since the last prepare; prepared the writes
 	// of transaction preparedTx (NoTxid: none), which are durable too.
@@ -60,10 +66,18 @@ func Open(b Backend) (*State, error) {
 }
 
 // Committed returns the last committed transaction id, NoTxid if none.
-func (s *State) Committed() int64 { return s.committedTx }
+func (s *State) Committed() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.committedTx
+}
 
 // Prepared returns the prepared transaction id, NoTxid if none.
-func (s *State) Prepared() int64 { return s.preparedTx }
+func (s *State) Prepared() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.preparedTx
+}
 
 func checkKey(key string) error {
 	switch {
@@ -78,6 +92,8 @@ func checkKey(key string) error {
 // Get returns the value of key: the newest write, prepared or not, else the
 // committed value.
 func (s *State) Get(key string) (value []byte, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return nil, false, ErrClosed
 	}
@@ -99,6 +115,8 @@ func (s *State) Get(key string) (value []byte, ok bool, err error) {
 
 // Put sets key to a copy of value (nil is stored as an empty value).
 func (s *State) Put(key string, value []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
@@ -114,6 +132,8 @@ func (s *State) Put(key string, value []byte) error {
 
 // Delete removes key.
 func (s *State) Delete(key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
@@ -127,6 +147,8 @@ func (s *State) Delete(key string) error {
 // Range calls fn for every key-value the state holds, as Get sees them, in
 // no particular order, until fn returns false. fn must not use the state.
 func (s *State) Range(fn func(key string, value []byte) bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
@@ -170,6 +192,8 @@ func (s *State) Range(fn func(key string, value []byte) bool) error {
 // writes made since; preparing another one before the first is committed or
 // rolled back is an error, as is a txid not newer than the last committed.
 func (s *State) PrepareCommit(txid int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
@@ -196,6 +220,8 @@ func (s *State) PrepareCommit(txid int64) error {
 // the last committed transaction again is a no-op, so that recovery may
 // repeat a commit that reached the store before a crash.
 func (s *State) Commit(txid int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
@@ -217,6 +243,8 @@ func (s *State) Commit(txid int64) error {
 // Rollback drops the prepared transaction and every write since, so that
 // the state is the last committed one again.
 func (s *State) Rollback() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
@@ -235,6 +263,8 @@ func (s *State) Rollback() error {
 // txid, which components that manage their own state use (the checkpoint
 // spout keeps its transaction state this way).
 func (s *State) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
@@ -250,6 +280,8 @@ func (s *State) Flush() error {
 
 // Close releases the backend. Writes not prepared are lost, as in a crash.
 func (s *State) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return nil
 	}

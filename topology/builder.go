@@ -177,6 +177,14 @@ func (d *BoltDeclarer) AddConfig(key string, value any) *BoltDeclarer {
 	return d
 }
 
+// Stateful makes the bolt stateful (Storm's IStatefulBolt, `state:` in
+// YAML): its state is checkpointed in the topology's provider, and the
+// topology gets the checkpoint spout and stream.
+func (d *BoltDeclarer) Stateful() *BoltDeclarer {
+	d.bc.c.Stateful = true
+	return d
+}
+
 // Grouping subscribes to stream `stream` of `from` with any grouping.
 func (d *BoltDeclarer) Grouping(from, stream string, g Grouping) *BoltDeclarer {
 	g.Fields = slices.Clone(g.Fields)
@@ -287,6 +295,7 @@ func (b *Builder) Build() (*Topology, error) {
 	if err := newValidationError(errs); err != nil {
 		return nil, err
 	}
+	wireCheckpoints(t)
 	return t, nil
 }
 
@@ -323,7 +332,9 @@ func (b *Builder) resolve() (comps []*Component, errs []*Error, broken map[strin
 				failBroken(c.ID, err)
 			}
 			c.Outputs = declaredOutputs(bolt)
-			c.Go = &GoSpec{NewBolt: bc.bolt}
+			_, stateful := bolt.(StatefulBolt)
+			c.Stateful = c.Stateful || stateful
+			c.Go = &GoSpec{NewBolt: bc.bolt, stateful: stateful}
 		case bc.shell != nil:
 			c.Shell = &ShellSpec{Command: slices.Clone(bc.shell.command), Env: maps.Clone(bc.shell.env)}
 			for _, s := range bc.shell.streams {

@@ -285,6 +285,8 @@ func (l *linter) goComponent(t *Topology, c *Component) {
 	var inst any
 	var err error
 	switch {
+	case c.IsCheckpointSpout():
+		return // built by the worker, from the topology's own parts
 	case c.Kind == KindSpout && c.Go.NewSpout != nil:
 		inst, err = c.Go.NewSpout()
 	case c.Kind == KindBolt && c.Go.NewBolt != nil:

@@ -204,4 +204,7 @@ type GoSpec struct {
 	// for one task. The runtime calls it once per task.
 	NewSpout func() (Spout, error)
 	NewBolt  func() (Bolt, error)
+	// stateful is set for a bolt that implements StatefulBolt: its
+	// component is stateful whether or not it says so, as in Storm.
+	stateful bool
 }

@@ -203,9 +203,10 @@ func (r *Registry) newBoltSpec(name string, args map[string]any) (*GoSpec, []Str
 	if err != nil {
 		return nil, nil, err
 	}
+	_, stateful := b.(StatefulBolt)
 	spec := &GoSpec{Name: name, Args: args, NewBolt: func() (Bolt, error) {
 		return construct(name, args, f)
-	}}
+	}, stateful: stateful}
 	return spec, declaredOutputs(b), nil
 }
 

@@ -41,7 +41,7 @@ func TestRegistryLookups(t *testing.T) {
 	}
 	spouts, bolts, groupings := r.Names()
 	wantSpouts := []string{builtin.LinesName, builtin.RandomSentencesName, builtin.TestWordSpoutName}
-	wantBolts := []string{builtin.CountName, builtin.IdentityName, builtin.LogName, builtin.NullName, builtin.TopNName}
+	wantBolts := []string{builtin.CountName, builtin.IdentityName, builtin.LogName, builtin.NullName, builtin.StatefulCountName, builtin.TopNName}
 	if !reflect.DeepEqual(spouts, wantSpouts) || !reflect.DeepEqual(bolts, wantBolts) || !reflect.DeepEqual(groupings, []string{builtin.NGroupingName}) {
 		t.Errorf("Names() = %q, %q, %q, want %q, %q, [%s]", spouts, bolts, groupings, wantSpouts, wantBolts, builtin.NGroupingName)
 	}

@@ -222,6 +222,7 @@ func validate(t *Topology, src *sources, broken map[string]bool) []*Error {
 	} else {
 		v.checkReachable()
 	}
+	v.checkCheckpointing()
 	return v.errs
 }
 

@@ -24,11 +24,6 @@ const (
 	KeyStateProviderConfig = "topology.state.provider.config"
 )
 
-// ErrStateNotWired: a component declares `state:`, which squall parses and
-// checks but whose checkpointing the worker does not run yet. Refused
-// rather than run without the guarantees the declaration asks for.
-var ErrStateNotWired = errors.New("stateful bolts are not available yet")
-
 // ErrBadWindow: a component's window is incomplete, inconsistent, or
 // longer than the topology's message timeout or max spout pending allow
 // (the error also wraps window.ErrBadSpec or window.ErrTooLong).
@@ -257,8 +252,8 @@ func (p *parser) mergeDeclared(c *compDef, what string, keys Config, at map[stri
 func (v *validator) checkWindowAndState(c *Component) {
 	src := v.src.comp(c).config
 	line := func(key string) int { return src[key].line }
-	if c.Stateful {
-		v.add(c, line(KeyStateProvider), fmt.Errorf("%w: `state:` is parsed and checked, but the worker does not run checkpoints yet (issue 14, phase 2)", ErrStateNotWired))
+	if c.Stateful && c.Kind != KindBolt {
+		v.add(c, line(KeyStateProvider), fmt.Errorf("%w: a spout cannot be stateful; only bolts take state", ErrBadComponent))
 	}
 	if !window.Windowed(c.Config) {
 		return

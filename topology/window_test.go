@@ -125,8 +125,8 @@ func TestLoadWindowInvalid(t *testing.T) {
 		{"max tuples below the count", `    window: {length: 100, maxTuples: 10}`, "", window.ErrBadSpec, 11},
 		{"set twice", "    window: {length: 10s}\n    config: {topology.bolts.window.length.duration.ms: 5000}", "", topology.ErrBadValue, 11},
 		{"with tick tuples", "    window: {length: 10s}\n    config: {topology.tick.tuple.freq.secs: 1}", "", topology.ErrBadComponent, 12},
-		{"state is not wired", `    state: {}`, "", topology.ErrStateNotWired, 9},
-		{"state provider", "    state: {provider: redis, providerConfig: {jedisPoolConfig: {host: r}}}", "", topology.ErrStateNotWired, 11},
+		{"state runs", `    state: {}`, "", nil, 0},
+		{"state provider runs", "    state: {provider: redis, providerConfig: {jedisPoolConfig: {host: r}}}", "", nil, 0},
 		{"state unknown key", `    state: {provder: redis}`, "", topology.ErrUnknownKey, 11},
 		{"state not a mapping", `    state: [redis]`, "", topology.ErrBadValue, 11},
 	}

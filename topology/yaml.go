@@ -139,6 +139,7 @@ func loadAll(data []byte, file string, opts LoadOptions) loaded {
 	if len(errs) > 0 {
 		return loaded{def: main, errs: errs}
 	}
+	wireCheckpoints(t)
 	return loaded{def: main, t: t}
 }
 
@@ -444,6 +445,10 @@ func (l *loader) component(cd *compDef, flux *fluxResolver) (*Component, error) 
 		return stub(c), err
 	}
 	c.Go, c.Outputs = spec, outs
+	if c.Kind == KindBolt && c.Stateful && !spec.stateful {
+		return c, fmt.Errorf("%w: it declares state:, but its Go bolt %s does not implement topology.StatefulBolt (InitState)", ErrBadComponent, name)
+	}
+	c.Stateful = c.Stateful || spec.stateful
 	return c, nil
 }
 

@@ -89,6 +89,9 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 		if t.bolt, err = x.windowed(t); err != nil {
 			return nil, fmt.Errorf("bolt %q task %d: %w", comp.ID, id, err)
 		}
+		if t.bolt, err = x.stateful(t); err != nil {
+			return nil, fmt.Errorf("bolt %q task %d: %w", comp.ID, id, err)
+		}
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)
@@ -162,6 +165,10 @@ func (x *boltExecutor) flush(stop bool) {
 // execute runs one tuple, measuring every n-th. A panic fails the tuple
 // and is reported; the task goes on.
 func (x *boltExecutor) execute(t *boltTask, tup topology.Tuple) {
+	if tup.Source() == stateWakeSource {
+		t.bolt.Execute(tup) // no input: the stateful task drains its acks
+		return
+	}
 	in := t.out.input(tup)
 	x.executed.to(in).executed++
 	if !x.sample.sample() {

@@ -318,10 +318,18 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 		return
 	}
 	var xor uint64
+	var lin *acker.Lineage
+	if c.w.exactlyOnce {
+		l := spoutLineage(c.comp, msgID)
+		lin = &l
+	}
 	for _, t := range targets {
 		edge := randomID()
 		xor ^= edge
-		anchor := acker.NewAnchor(acker.Edge{Root: root, ID: edge})
+		var anchor any = acker.NewAnchor(acker.Edge{Root: root, ID: edge})
+		if lin != nil {
+			anchor = acker.NewLineageAnchor([]acker.Edge{{Root: root, ID: edge}}, *lin)
+		}
 		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, anchor)})
 	}
 	at := c.w.ackerFor(root)
@@ -358,6 +366,10 @@ func (c *boltCollector) EmitDirect(task int, stream string, anchors []topology.T
 func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []any, targets []int) {
 	if d := c.debug.Load(); d != nil {
 		c.logEmit(d, so.stream.ID, values, nil)
+	}
+	if c.w.exactlyOnce {
+		c.sendWithLineage(so, anchors, values, targets)
+		return
 	}
 	for _, t := range targets {
 		c.put(t, &message{kind: kindTuple, task: int32(t), tuple: topology.NewTuple(so.src, values, c.anchorFor(anchors))})

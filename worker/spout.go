@@ -85,6 +85,8 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 		switch {
 		case comp.Shell != nil:
 			sp = shell.NewSpout(comp.Shell, w.cfg.Shell)
+		case comp.IsCheckpointSpout():
+			sp = &checkpointSpout{w: w, comp: comp, task: id}
 		default:
 			if sp, err = comp.Go.NewSpout(); err != nil {
 				return nil, fmt.Errorf("spout %q task %d: %w", comp.ID, id, err)

@@ -122,7 +122,9 @@ func newWindowedBolt(comp *topology.Component, spec window.Spec, b topology.Bolt
 	}
 	var streams []string
 	for _, in := range comp.Inputs {
-		streams = append(streams, in.From+":"+in.Stream)
+		if in.Stream != topology.CheckpointStream { // barriers never reach the window
+			streams = append(streams, in.From+":"+in.Stream)
+		}
 	}
 	spec.Streams = streams
 	wb.mgr = window.New[*windowed](spec)

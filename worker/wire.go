@@ -54,10 +54,20 @@ func appendMessage(b []byte, m *message) ([]byte, error) {
 		b = binary.AppendVarint(b, int64(src.Task))
 		b = binary.AppendUvarint(b, uint64(src.StreamIndex))
 		_, edges := anchorOf(m.tuple)
-		b = binary.AppendUvarint(b, uint64(len(edges)))
+		// The edge count, doubled, plus one when a lineage follows the
+		// edges (exactly-once topologies only).
+		lineage, _, hasLineage := acker.LineageOf(m.tuple.Tracking())
+		n := uint64(len(edges)) << 1
+		if hasLineage {
+			n |= 1
+		}
+		b = binary.AppendUvarint(b, n)
 		for _, e := range edges {
 			b = binary.LittleEndian.AppendUint64(b, e.Root)
 			b = binary.LittleEndian.AppendUint64(b, e.ID)
+		}
+		if hasLineage {
+			b = append(b, lineage[:]...)
 		}
 		values := m.tuple.Values()
 		b = binary.AppendUvarint(b, uint64(len(values)))
@@ -293,9 +303,26 @@ func (r *wireReader) next(m *message, srcs sources) error {
 	case kindTuple:
 		srcTask, stream := int(r.varint()), int(r.uvarint())
 		var anchor any // no anchor is no tracking
-		switch n := r.count(16); n {
-		case 0:
-		case 1:
+		n := r.uvarint()
+		hasLineage := n&1 == 1
+		n >>= 1
+		if n > uint64(len(r.b)-r.off)/16 {
+			r.fail(errShortFrame)
+			n = 0
+		}
+		switch {
+		case hasLineage && n > 0:
+			edges := make([]acker.Edge, n)
+			for i := range edges {
+				edges[i] = acker.Edge{Root: r.uint64(), ID: r.uint64()}
+			}
+			var l acker.Lineage
+			copy(l[:], r.bytes(len(l)))
+			anchor = acker.NewLineageAnchor(edges, l)
+		case hasLineage:
+			r.fail(errors.New("a lineage without edges"))
+		case n == 0:
+		case n == 1:
 			anchor = acker.NewAnchor(acker.Edge{Root: r.uint64(), ID: r.uint64()})
 		default:
 			edges := make([]acker.Edge, n)
@@ -304,9 +331,9 @@ func (r *wireReader) next(m *message, srcs sources) error {
 			}
 			anchor = acker.NewMultiAnchor(edges)
 		}
-		n := r.count(1)
-		values := make([]any, 0, n)
-		for range n {
+		nv := r.count(1)
+		values := make([]any, 0, nv)
+		for range nv {
 			values = append(values, r.value(0))
 		}
 		if r.err != nil {

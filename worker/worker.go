@@ -17,6 +17,7 @@ import (
 
 	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/shell"
+	"github.com/squallstream/squall/state/checkpoint"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -132,6 +133,13 @@ type Worker struct {
 	events    *eventLog
 	debugMu   sync.Mutex
 	debugOpts map[string]DebugOption
+	// checkpoints configures the checkpointing of a stateful topology;
+	// providers are its state backends (stateprovider.go).
+	checkpoints checkpoint.Config
+	providers   stateProviders
+	// exactlyOnce is set in exactly-once topologies: tuples carry
+	// lineages (lineage.go).
+	exactlyOnce bool
 }
 
 // New validates cfg and builds the worker's executors and tasks. It
@@ -185,6 +193,13 @@ func New(cfg Config) (*Worker, error) {
 		backpressure: backpressure,
 	}
 	w.ackerTasks = w.tasks.Tasks(topology.AckerComponent)
+	if topo.Stateful() {
+		if w.checkpoints, err = w.checkStateConfig(); err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+		w.providers.embeddedPath = w.embeddedStatePath()
+		w.exactlyOnce = w.checkpoints.ExactlyOnce
+	}
 	w.local = make([]*queue, w.tasks.NumTasks()+1)
 	w.indexStreams()
 	w.active.Store(!cfg.Inactive)
@@ -562,6 +577,9 @@ func (w *Worker) shutdown(s startedExecutors) error {
 		wait("peer "+p.addr, p.done, deadline)
 	}
 	w.events.stop()
+	if err := w.providers.close(); err != nil {
+		w.log.Error("close the state providers", "err", err)
+	}
 	if w.cfg.PidDir != "" {
 		entries, _ := os.ReadDir(w.cfg.PidDir)
 		if len(entries) == 0 {

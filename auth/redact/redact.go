@@ -5,6 +5,7 @@
 package redact
 
 import (
+	"encoding/json"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -122,6 +123,8 @@ func Config(conf map[string]any) map[string]any {
 
 func value(v any) any {
 	switch x := v.(type) {
+	case string:
+		return jsonText(x)
 	case map[string]any:
 		return Config(x)
 	case map[string]string:
@@ -172,6 +175,8 @@ func Struct(s *structpb.Struct) {
 
 func structValue(v *structpb.Value) {
 	switch x := v.GetKind().(type) {
+	case *structpb.Value_StringValue:
+		x.StringValue = jsonText(x.StringValue)
 	case *structpb.Value_StructValue:
 		Struct(x.StructValue)
 	case *structpb.Value_ListValue:
@@ -188,10 +193,43 @@ func Attr(_ []string, a slog.Attr) slog.Attr {
 	if IsSecretKey(a.Key) && a.Value.Kind() != slog.KindGroup {
 		return slog.String(a.Key, Mask)
 	}
+	if a.Value.Kind() == slog.KindString {
+		if s := a.Value.String(); s != "" && s[0] == '{' {
+			return slog.String(a.Key, jsonText(s))
+		}
+	}
 	if a.Value.Kind() == slog.KindAny {
 		if v := a.Value.Any(); reflect.ValueOf(v).Kind() == reflect.Map {
 			return slog.Any(a.Key, value(v))
 		}
 	}
 	return a
+}
+
+// maxJSONText bounds the JSON text jsonText parses.
+const maxJSONText = 1 << 20
+
+// jsonText redacts a string that holds a JSON object, as Storm's
+// topology.state.provider.config does (its Redis password is inside the
+// string, not under a key of the configuration). Other strings, and JSON
+// with no secret key, are returned as they are.
+func jsonText(s string) string {
+	if len(s) < 2 || len(s) > maxJSONText || strings.TrimSpace(s)[0] != '{' {
+		return s
+	}
+	var obj map[string]any
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	if d.Decode(&obj) != nil || d.More() {
+		return s
+	}
+	red := Config(obj)
+	if reflect.DeepEqual(red, obj) {
+		return s
+	}
+	b, err := json.Marshal(red)
+	if err != nil {
+		return Mask
+	}
+	return string(b)
 }

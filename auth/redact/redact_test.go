@@ -154,3 +154,37 @@ func FuzzIsSecretKey(f *testing.F) {
 		}
 	})
 }
+
+// Storm's topology.state.provider.config is JSON text: the Redis password
+// is inside the string.
+func TestRedactJSONText(t *testing.T) {
+	conf := map[string]any{
+		"topology.state.provider.config": `{"jedisPoolConfig": {"host": "redis.example", "port": 6379, "password": "xyz"}}`,
+		"topology.name":                  "{not json",
+		"plain":                          `{"host": "h"}`,
+	}
+	got := Config(conf)
+	pc, _ := got["topology.state.provider.config"].(string)
+	if strings.Contains(pc, "xyz") || !strings.Contains(pc, Mask) || !strings.Contains(pc, "redis.example") {
+		t.Errorf("Config: provider config = %q, want the password masked and the host kept", pc)
+	}
+	if got["topology.name"] != "{not json" || got["plain"] != `{"host": "h"}` {
+		t.Errorf("Config changed strings without secrets: %v", got)
+	}
+
+	s, err := structpb.NewStruct(map[string]any{"topology.state.provider.config": conf["topology.state.provider.config"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Struct(s)
+	if v := s.Fields["topology.state.provider.config"].GetStringValue(); strings.Contains(v, "xyz") {
+		t.Errorf("Struct: provider config = %q, want the password masked", v)
+	}
+
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: Attr}))
+	log.Info("conf", "topology.state.provider.config", conf["topology.state.provider.config"], "conf", conf)
+	if strings.Contains(buf.String(), "xyz") {
+		t.Errorf("log shows the password: %s", buf.String())
+	}
+}

@@ -86,5 +86,5 @@ func Apply(t *topology.Topology, req *api.SubmitTopologyRequest) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	return nil
+	return checkState(t)
 }

@@ -55,6 +55,11 @@ type BoltConfig struct {
 	// exactly-once bolt remembers; MaxSeen caps how many IDs (0: no cap).
 	RetainTxids int64
 	MaxSeen     int
+	// QuiesceRollback makes ROLLBACK wait until every tuple given to
+	// Execute is acked or failed, holding input meanwhile, in Storm's mode
+	// too (exactly-once mode always does): a shell bolt's child must have
+	// nothing in flight when its cached reads are reset.
+	QuiesceRollback bool
 	// MaxBuffered caps the tuples a bolt holds back (before its state is
 	// initialised, and in exactly-once mode while aligning or quiescing);
 	// a tuple beyond it is failed, to be replayed. 0 means no cap.
@@ -194,10 +199,10 @@ func (b *Bolt[T]) holds(source int) bool {
 	switch {
 	case b.st != nil && !b.initialized:
 		return true
-	case !b.cfg.ExactlyOnce:
-		return false
 	case b.waiting != nil:
 		return true
+	case !b.cfg.ExactlyOnce:
+		return false
 	}
 	return !b.curDone && b.cur.Action == Prepare && b.curFrom[source]
 }
@@ -215,7 +220,14 @@ func (b *Bolt[T]) execute(t T, m Meta) {
 	if b.dedup != nil && m.HasID {
 		if b.dedup.has(m.ID) {
 			b.stats.Duplicates++
-			b.h.Ack(t)
+			if b.dedup.isCommitted(m.ID) {
+				b.h.Ack(t)
+			} else {
+				// The original's effect is not committed yet: the replay's
+				// ack waits for the same commit, and a rollback fails it,
+				// so that the spout replays it against the restored state.
+				b.acked = append(b.acked, t)
+			}
 			return
 		}
 		b.dedup.add(m.ID)
@@ -297,7 +309,9 @@ func (b *Bolt[T]) Barrier(t T, from int, bar Barrier) {
 		b.h.Ack(t)
 		return
 	}
-	if b.cfg.ExactlyOnce && (bar.Action == Prepare || bar.Action == Rollback) && b.inFlight > 0 {
+	quiesce := b.cfg.ExactlyOnce && (bar.Action == Prepare || bar.Action == Rollback) ||
+		b.cfg.QuiesceRollback && bar.Action == Rollback
+	if quiesce && b.inFlight > 0 {
 		b.waiting = &pendingBarrier[T]{t, bar}
 		return
 	}

@@ -23,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite the transcripts in testdata wit
 // record what it asks of its host, each command followed by the expected
 // lines, prefixed with "> ". Commands:
 //
-//	new inputs=1,2 [state] [exactly-once] [max-buffered=N] [retain=N] [max-seen=N]
+//	new inputs=1,2 [state] [exactly-once] [quiesce-rollback] [max-buffered=N] [retain=N] [max-seen=N]
 //	restart                        the task restarts: a new Bolt, a new State on the same store
 //	tuple NAME src=TASK [id=N]     a data tuple
 //	acked NAME | failed NAME       the bolt acks or fails a tuple it was given
@@ -211,6 +211,8 @@ func (r *runner) run(line string) {
 				r.stateful = true
 			case "exactly-once":
 				r.cfg.ExactlyOnce = true
+			case "quiesce-rollback":
+				r.cfg.QuiesceRollback = true
 			default:
 				t.Fatalf("%s: unknown word %q", line, w)
 			}

@@ -68,6 +68,9 @@ func max64(a, b int64) int64 {
 
 func (d *dedup) has(id ID) bool { _, ok := d.seen[id]; return ok }
 
+// isCommitted reports whether a committed transaction included id.
+func (d *dedup) isCommitted(id ID) bool { t, ok := d.seen[id]; return ok && t != uncommitted }
+
 func (d *dedup) add(id ID) {
 	d.seen[id] = uncommitted
 	d.pending = append(d.pending, id)

@@ -57,8 +57,9 @@ func TestDedupChunks(t *testing.T) {
 	d.commit(0)
 
 	loaded := newDedup(1, 0)
+	committed := st.Committed() // Range's fn must not use the state
 	if err := st.Range(func(k string, v []byte) bool {
-		if err := loaded.load(st.Committed(), k, v); err != nil {
+		if err := loaded.load(committed, k, v); err != nil {
 			t.Fatal(err)
 		}
 		return true

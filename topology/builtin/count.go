@@ -85,7 +85,7 @@ func (b *CountBolt) checkInputs(t *topology.Topology, id string) error {
 	}
 	for _, in := range c.Inputs {
 		from := t.Component(in.From)
-		if from == nil {
+		if from == nil || in.Stream == topology.CheckpointStream {
 			continue
 		}
 		if s, ok := from.Output(in.Stream); ok && !slices.Contains(s.Fields, b.field) {
@@ -101,29 +101,17 @@ func (b *CountBolt) Execute(t topology.Tuple) {
 		b.out.Ack(t)
 		return
 	}
-	if src := t.Source(); src != b.src {
-		b.idx = 0
-		if b.field != "" {
-			i, ok := src.Fields.Index(b.field)
-			if !ok {
-				b.out.ReportError(fmt.Errorf("count bolt: stream %q of %q has no field %q", src.Stream, src.Component, b.field))
-				b.out.Fail(t)
-				return
-			}
-			b.idx = i
-		}
-		b.src = src
-	}
-	if b.idx >= t.Len() {
+	i, ok := b.fieldIndex(t)
+	if !ok {
 		b.out.Fail(t)
 		return
 	}
 	// Emit the tuple's own value when it is a string, which saves boxing
 	// the key again.
-	v := t.Value(b.idx)
+	v := t.Value(i)
 	key, isString := v.(string)
 	if !isString {
-		key = t.String(b.idx)
+		key = t.String(i)
 		v = key
 	}
 	b.mu.Lock()
@@ -139,6 +127,24 @@ func (b *CountBolt) Execute(t topology.Tuple) {
 	b.out.Emit(topology.DefaultStream, b.anchor[:], []any{v, n})
 	b.anchor[0] = topology.Tuple{}
 	b.out.Ack(t)
+}
+
+// fieldIndex returns the position of the counted field in t, reporting a
+// stream without it.
+func (b *CountBolt) fieldIndex(t topology.Tuple) (int, bool) {
+	if src := t.Source(); src != b.src {
+		b.idx = 0
+		if b.field != "" {
+			i, ok := src.Fields.Index(b.field)
+			if !ok {
+				b.out.ReportError(fmt.Errorf("count bolt: stream %q of %q has no field %q", src.Stream, src.Component, b.field))
+				return 0, false
+			}
+			b.idx = i
+		}
+		b.src = src
+	}
+	return b.idx, b.idx < t.Len()
 }
 
 // Cleanup does nothing; the counts stay readable.

@@ -14,6 +14,7 @@ const (
 	TestWordSpoutName   = "squall.TestWordSpout"
 	LinesName           = "squall.Lines"
 	CountName           = "squall.Count"
+	StatefulCountName   = "squall.StatefulCount"
 	LogName             = "squall.Log"
 	NullName            = "squall.Null"
 	IdentityName        = "squall.Identity"
@@ -88,6 +89,13 @@ func RegisterWith(r *topology.Registry, o Options) {
 			return nil, err
 		}
 		return NewCountBolt(c), nil
+	})
+	r.RegisterBolt(StatefulCountName, func(a topology.Args) (topology.Bolt, error) {
+		c := CountConfig{Field: a.String("field", "")}
+		if err := a.Err(); err != nil {
+			return nil, err
+		}
+		return NewStatefulCountBolt(c), nil
 	})
 	r.RegisterBolt(TopNName, func(a topology.Args) (topology.Bolt, error) {
 		c := TopNConfig{N: a.Int("n", 10), Writer: stdout}

@@ -73,7 +73,7 @@ func checkKeyCountInputs(t *topology.Topology, id string) error {
 	}
 	for _, in := range c.Inputs {
 		src := t.Component(in.From)
-		if src == nil {
+		if src == nil || in.Stream == topology.CheckpointStream {
 			continue
 		}
 		if s, ok := src.Output(in.Stream); ok && len(s.Fields) < 2 {

@@ -72,6 +72,55 @@ func Of(tracking any) (*Anchor, []Edge) {
 		return a, a.edge[:]
 	case *MultiAnchor:
 		return &a.Anchor, a.edges
+	case *LineageAnchor:
+		return &a.Anchor, a.edge[:]
+	case *LineageMultiAnchor:
+		return &a.Anchor, a.edges
 	}
 	return nil, nil
+}
+
+// Lineage is the identity of a tuple across replays, carried only in
+// exactly-once topologies (docs/windowing-and-state.md): a spout tuple's
+// is a hash of its component and message id, an emit's a hash of its
+// anchors' lineages, component, stream and index among the emits
+// anchored to the same input.
+type Lineage [16]byte
+
+// LineageAnchor is the anchor of a tuple in one tree that has a lineage.
+type LineageAnchor struct {
+	Anchor
+	lineage Lineage
+	// emits counts the emits anchored to this delivery, for their
+	// lineages.
+	emits atomic.Uint32
+}
+
+// LineageMultiAnchor is the anchor of a tuple in several trees that has a
+// lineage.
+type LineageMultiAnchor struct {
+	MultiAnchor
+	lineage Lineage
+	emits   atomic.Uint32
+}
+
+// NewLineageAnchor returns the anchor of a tuple with the given edges and
+// lineage.
+func NewLineageAnchor(edges []Edge, l Lineage) any {
+	if len(edges) == 1 {
+		return &LineageAnchor{Anchor: Anchor{edge: [1]Edge{edges[0]}}, lineage: l}
+	}
+	return &LineageMultiAnchor{MultiAnchor: MultiAnchor{edges: edges}, lineage: l}
+}
+
+// LineageOf returns the lineage of a tuple's tracking and the count of
+// emits anchored to it so far (counted up), if it has one.
+func LineageOf(tracking any) (l Lineage, next func() uint32, ok bool) {
+	switch a := tracking.(type) {
+	case *LineageAnchor:
+		return a.lineage, func() uint32 { return a.emits.Add(1) - 1 }, true
+	case *LineageMultiAnchor:
+		return a.lineage, func() uint32 { return a.emits.Add(1) - 1 }, true
+	}
+	return Lineage{}, nil, false
 }

@@ -25,6 +25,12 @@ func describeTopology(w io.Writer, t *topology.Topology, tasks *topology.TaskMap
 				continue
 			}
 			fmt.Fprintf(w, "  %-16s %-36s parallelism %d, tasks %v\n", c.ID, implementation(c), c.Parallelism, tasks.Tasks(c.ID))
+			if spec, ok, _ := t.WindowSpec(c.ID); ok {
+				fmt.Fprintf(w, "  %-16s   window: %s\n", "", spec)
+			}
+			if c.Stateful {
+				fmt.Fprintf(w, "  %-16s   state: %s provider\n", "", t.ComponentConfig(c.ID).String(topology.KeyStateProvider, "embedded"))
+			}
 			for _, s := range c.Outputs {
 				direct := ""
 				if s.Direct {
