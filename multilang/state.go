@@ -58,8 +58,6 @@ func isStateCommand(cmd string) bool {
 // starting with a 0 byte: such keys are squall's own, never a child's.
 func ReservedStateKey(key string) bool { return strings.HasPrefix(key, `"\u0000`) }
 
-var errNoStateField = errors.New("missing")
-
 // stateFields fills a state command's Keys or Items from the decoded
 // values of its "keys" and "items" fields (nil when absent), checking them.
 // Other commands' keys and items are ignored: they are not squall's.
