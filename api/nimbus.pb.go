@@ -2436,9 +2436,12 @@ type GetComponentResponse struct {
 	// squall: Kafka spouts: each partition's lag as the spout's tasks last
 	// reported it (the figures of GET /api/v1/topology/{id}/lag), by topic
 	// and partition.
-	SpoutLag      []*PartitionLag `protobuf:"bytes,29,rep,name=spout_lag,json=spoutLag,proto3" json:"spout_lag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SpoutLag []*PartitionLag `protobuf:"bytes,29,rep,name=spout_lag,json=spoutLag,proto3" json:"spout_lag,omitempty"`
+	// Storm's topologyActionsAllowed: whether the caller may operate the
+	// topology (its debug action included), as GetTopologyResponse says.
+	TopologyActionsAllowed bool `protobuf:"varint,30,opt,name=topology_actions_allowed,json=topologyActionsAllowed,proto3" json:"topology_actions_allowed,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *GetComponentResponse) Reset() {
@@ -2672,6 +2675,13 @@ func (x *GetComponentResponse) GetSpoutLag() []*PartitionLag {
 		return x.SpoutLag
 	}
 	return nil
+}
+
+func (x *GetComponentResponse) GetTopologyActionsAllowed() bool {
+	if x != nil {
+		return x.TopologyActionsAllowed
+	}
+	return false
 }
 
 // squall: one Kafka partition's lag, in Storm's lag fields.
@@ -7014,7 +7024,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x16\n" +
 	"\x06window\x18\x03 \x01(\tR\x06window\x12\x10\n" +
 	"\x03sys\x18\x04 \x01(\bR\x03sys\x12\x12\n" +
-	"\x04name\x18\x05 \x01(\tR\x04name\"\x8e\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"\xc8\n" +
 	"\n" +
 	"\x14GetComponentResponse\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
@@ -7051,7 +7061,8 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x0eexecutor_stats\x18\x1a \x03(\v2\x18.squall.v1.ExecutorStatsR\rexecutorStats\x12D\n" +
 	"\x10component_errors\x18\x1b \x03(\v2\x19.squall.v1.ComponentErrorR\x0fcomponentErrors\x12=\n" +
 	"\fuser_metrics\x18\x1c \x03(\v2\x1a.squall.v1.UserMetricStatsR\vuserMetrics\x124\n" +
-	"\tspout_lag\x18\x1d \x03(\v2\x17.squall.v1.PartitionLagR\bspoutLag\"\xb8\x01\n" +
+	"\tspout_lag\x18\x1d \x03(\v2\x17.squall.v1.PartitionLagR\bspoutLag\x128\n" +
+	"\x18topology_actions_allowed\x18\x1e \x01(\bR\x16topologyActionsAllowed\"\xb8\x01\n" +
 	"\fPartitionLag\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12:\n" +

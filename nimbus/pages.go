@@ -309,6 +309,9 @@ func (n *Nimbus) GetComponent(ctx context.Context, req *api.GetComponentRequest)
 		WindowHint:        p.window.Pretty(),
 		Debug:             p.debug(comp).Enable,
 		SamplingPct:       p.debug(comp).SamplingPct,
+		// The component page offers the debug action: hide it from who
+		// may only view.
+		TopologyActionsAllowed: n.mayOperate(ctx, p.rec),
 	}
 	last, hasErr := p.lastError(comp)
 	spout := kind == topology.KindSpout.String()

@@ -553,6 +553,11 @@ func readOnly(t *testing.T, b *browser, s *uiServer, id string) {
 	if !eval[bool](b, `!!document.querySelector('[data-testid=actions-hidden]') && !document.getElementById('action-kill')`) {
 		t.Errorf("with ui.actions.enabled false the actions still show:%s", b.pageState())
 	}
+	b.open("#/topology/" + id + "/component/split")
+	b.waitFor("the component page", `!!document.querySelector('[data-testid=component-summary]')`, 30*time.Second)
+	if eval[bool](b, `!!document.getElementById('action-debug')`) {
+		t.Errorf("with ui.actions.enabled false the component page still offers debug:%s", b.pageState())
+	}
 }
 
 func activate(t *testing.T, b *browser, c *devCluster, id string) {

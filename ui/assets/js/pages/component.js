@@ -38,6 +38,7 @@ export function create(segs, query, app) {
   sysBox.addEventListener('change', () => { sys = sysBox.checked; setQuery(); app.refreshNow(); });
 
   const page = { el, title: `Component ${compId}`, refresh };
+  let clusterConf = null;
 
   async function refresh() {
     const q = `window=${enc(win)}&sys=${sys}`;
@@ -54,6 +55,9 @@ export function create(segs, query, app) {
       throw err;
     }
     const vis = await optional(`/api/v1/topology/${enc(topoId)}/visualization?${q}`, `visualization:${topoId}`);
+    // Fetched before anything is drawn, so the summary and the debug action
+    // appear together.
+    if (!clusterConf) clusterConf = await get('/api/v1/cluster/configuration');
     const spout = c.componentType === 'spout';
     title.replaceChildren(`${spout ? 'Spout' : 'Bolt'} `, h('span', { class: 'mono' }, c.id));
     back.replaceChildren(link(route(['topology', topoId]), `Back to topology ${c.name}`));
@@ -68,8 +72,10 @@ export function create(segs, query, app) {
       ['Debug', c.debug ? `on, ${c.samplingPct}% sampled` : 'off', 'debug'],
     ], 'component-summary'));
     // Storm's component debug action, shown when the topology may be
-    // operated (a 403 says otherwise in a banner).
-    swap(debugBar, c.topologyStatus === 'KILLED' ? null : h('button', {
+    // operated: not killed, actions on, and the caller allowed.
+    const operable = c.topologyStatus !== 'KILLED' && c.topologyActionsAllowed !== false &&
+      parseBool(clusterConf['ui.actions.enabled'], true);
+    swap(debugBar, !operable ? null : h('button', {
       type: 'button', id: 'action-debug', 'data-key': 'action:debug',
       onclick: () => debugAction(app, topoId, c.id, c.name, !c.debug),
     }, c.debug ? 'Stop debug' : 'Debug'));
