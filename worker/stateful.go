@@ -153,10 +153,6 @@ func (x *boltExecutor) stateful(t *boltTask) (topology.Bolt, error) {
 			}
 			b.shellSt = s
 			b.cfg.QuiesceRollback = true
-			s.OnChildLost(func() {
-				b.lost.Store(true)
-				b.wake()
-			})
 		} else {
 			g, ok := t.bolt.(topology.StatefulBolt)
 			if !ok {
@@ -197,7 +193,20 @@ func (b *statefulBolt) Prepare(ctx *topology.TaskContext, _ topology.BoltCollect
 		return fmt.Errorf("stateful bolt %q task %d: %w", b.comp, b.task, err)
 	}
 	b.core = core
-	return b.inner.Prepare(ctx, &statefulCollector{boltCollector: b.out, b: b})
+	if err := b.inner.Prepare(ctx, &statefulCollector{boltCollector: b.out, b: b}); err != nil {
+		return err
+	}
+	if b.shellSt != nil {
+		// After the shell bolt's Prepare, which creates what holds the
+		// callback (registered before, it was dropped and a child's death
+		// went unnoticed). No child can have written state before: its
+		// state commands wait for INITSTATE, which comes through Execute.
+		b.shellSt.OnChildLost(func() {
+			b.lost.Store(true)
+			b.wake()
+		})
+	}
+	return nil
 }
 
 func (b *statefulBolt) Cleanup() {

@@ -417,26 +417,17 @@ func statefulFaults(t *testing.T, exactly bool, providerConf map[string]any) {
 
 // A stateful Python bolt (the state extension spoken by
 // testdata/resources/statecount.py) under faults: its child dies (os._exit
-// after its 300th tuple, as a kill would; twice, in Storm's mode only: see
-// the skipped case), the split bolt fails trees
-// after emitting, and the worker restarts half-way. Exactly-once commits
-// exact counts; Storm's mode none below expected.
+// after its 300th tuple, as a kill would; twice), the split bolt fails
+// trees after emitting, and the worker restarts half-way. Exactly-once
+// commits exact counts, with and without child crashes; Storm's mode none
+// below expected.
 func TestStatefulPythonFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test")
 	}
 	t.Run("storm", func(t *testing.T) { statefulPythonFaults(t, false, 2) })
 	t.Run("exactly-once", func(t *testing.T) { statefulPythonFaults(t, true, 0) })
-	t.Run("exactly-once-child-crashes", func(t *testing.T) {
-		// Known bug: in exactly-once mode a counting child's death loses
-		// updates (counts come out a few, sometimes many, below expected):
-		// the recovery of a shell task (OnChildLost, failed PREPAREs, the
-		// rollback) is not yet right in that mode. Storm's mode holds.
-		if os.Getenv("SQUALL_KNOWN_BUGS") == "" {
-			t.Skip("known bug: a child crash loses updates in exactly-once mode; SQUALL_KNOWN_BUGS=1 runs it")
-		}
-		statefulPythonFaults(t, true, 2)
-	})
+	t.Run("exactly-once-child-crashes", func(t *testing.T) { statefulPythonFaults(t, true, 2) })
 }
 
 // statefulPythonFaults: crashes is how many times a counting child dies.

@@ -121,9 +121,11 @@ type Bolt[T any] struct {
 	// inFlight counts tuples given to Execute and not yet acked or failed.
 	inFlight int
 	buffered []heldTuple[T]
-	// acked are tuples the bolt acked since the last prepare; prepared
-	// those of the prepared transaction.
-	acked, prepared []T
+	// acked are tuples the bolt acked since the last prepare, and replays
+	// dropped meanwhile whose original is not committed; prepared those of
+	// the prepared transaction.
+	acked    []ackedTuple[T]
+	prepared []T
 
 	dedup *dedup
 	// busy is set while the Bolt calls the host, so that Acked and Failed
@@ -140,6 +142,15 @@ type pendingBarrier[T any] struct {
 type heldTuple[T any] struct {
 	t T
 	m Meta
+}
+
+// ackedTuple is an ack held until a commit. A dropped replay (dup) keeps
+// its ID: if its original fails instead of being acked, the effect it
+// stands for was never made, and the replay fails too.
+type ackedTuple[T any] struct {
+	t   T
+	id  ID
+	dup bool
 }
 
 // ErrNoInputs: a bolt in a checkpointed topology must receive barriers.
@@ -224,9 +235,10 @@ func (b *Bolt[T]) execute(t T, m Meta) {
 				b.h.Ack(t)
 			} else {
 				// The original's effect is not committed yet: the replay's
-				// ack waits for the same commit, and a rollback fails it,
-				// so that the spout replays it against the restored state.
-				b.acked = append(b.acked, t)
+				// ack waits for the same commit, and a rollback or the
+				// original's failure fails it, so that the spout replays it
+				// against the restored state.
+				b.acked = append(b.acked, ackedTuple[T]{t: t, id: m.ID, dup: true})
 			}
 			return
 		}
@@ -243,7 +255,7 @@ func (b *Bolt[T]) Acked(t T) {
 	if b.st == nil {
 		b.h.Ack(t)
 	} else {
-		b.acked = append(b.acked, t)
+		b.acked = append(b.acked, ackedTuple[T]{t: t})
 	}
 	if !b.busy {
 		b.busy = true
@@ -256,6 +268,15 @@ func (b *Bolt[T]) Failed(t T, m Meta) {
 	b.resolved()
 	if b.dedup != nil && m.HasID {
 		b.dedup.forget(m.ID)
+		// A replay dropped while this tuple was in flight must not be
+		// acked: the effect it stood for was never made.
+		b.acked = slices.DeleteFunc(b.acked, func(a ackedTuple[T]) bool {
+			if a.dup && a.id == m.ID {
+				b.h.Fail(a.t)
+				return true
+			}
+			return false
+		})
 	}
 	b.h.Fail(t)
 	if !b.busy {
@@ -400,7 +421,9 @@ func (b *Bolt[T]) apply(bar Barrier) error {
 		if err := b.st.PrepareCommit(bar.Txid); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
-		b.prepared = append(b.prepared, b.acked...)
+		for _, a := range b.acked {
+			b.prepared = append(b.prepared, a.t)
+		}
 		b.acked = nil
 	case Commit:
 		b.h.Before(Commit, bar.Txid)
@@ -422,8 +445,11 @@ func (b *Bolt[T]) apply(bar Barrier) error {
 		if b.dedup != nil {
 			b.dedup.rollback()
 		}
-		for _, t := range slices.Concat(b.prepared, b.acked) {
+		for _, t := range b.prepared {
 			b.h.Fail(t)
+		}
+		for _, a := range b.acked {
+			b.h.Fail(a.t)
 		}
 		b.prepared, b.acked = nil, nil
 	case InitState:
