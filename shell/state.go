@@ -115,9 +115,12 @@ func (b *Bolt) ResetState(txid int64) error {
 // others, so the task must recover (fail the checkpoint in flight, roll
 // back). fn runs on the task's supervisor goroutine after the lost
 // child's tuples were failed and before its replacement gets any input.
+// It must be called after Prepare, on a stateful component's bolt: a
+// callback set anywhere else could never run, and a task that misses its
+// child's death commits writes of tuples it never acked.
 func (b *Bolt) OnChildLost(fn func()) {
 	if b.state == nil {
-		return
+		panic("shell: OnChildLost before Prepare, or on a bolt whose component is not stateful")
 	}
 	b.state.mu.Lock()
 	b.state.lost = fn
