@@ -32,6 +32,14 @@ type heldSet struct {
 	released idRing
 	// count of tuples released so far, by reason.
 	untracked, timedOut int64
+	// stuck is set when the last scan of a full set released too little:
+	// until stuckUntil (the first time a kept tuple times out; forever
+	// without timeouts) or until an untracked tuple is added, another scan
+	// would find nothing either, so makeRoom does not scan again. Without
+	// this a child holding more tracked tuples than max cost a scan of the
+	// whole set per refill.
+	stuck      bool
+	stuckUntil time.Time
 }
 
 // orderSlack is how many ids of tuples no longer held order may keep
@@ -58,6 +66,9 @@ func (h *heldSet) taken(id string) bool {
 
 func (h *heldSet) add(id string, t heldTuple) {
 	h.tuples[id] = t
+	if !t.tuple.Tracked() {
+		h.stuck = false // released at the next scan
+	}
 	if len(h.order) >= 2*len(h.tuples)+orderSlack {
 		h.compact()
 	}
@@ -98,8 +109,12 @@ func (h *heldSet) makeRoom(now time.Time) (room bool, released int) {
 	if len(h.tuples) < h.max {
 		return true, 0
 	}
+	if h.stuck && (h.timeout == 0 || now.Before(h.stuckUntil)) {
+		return false, 0
+	}
 	target := h.max - max(1, h.max/10)
 	keep := h.order[:0]
+	var oldest time.Time // the oldest kept tuple that may time out
 	for i, id := range h.order {
 		if len(h.tuples) <= target {
 			keep = append(keep, h.order[i:]...)
@@ -121,6 +136,9 @@ func (h *heldSet) makeRoom(now time.Time) (room bool, released int) {
 			h.timedOut++
 		default:
 			keep = append(keep, id)
+			if oldest.IsZero() || t.sent.Before(oldest) {
+				oldest = t.sent
+			}
 			continue
 		}
 		delete(h.tuples, id)
@@ -129,7 +147,14 @@ func (h *heldSet) makeRoom(now time.Time) (room bool, released int) {
 	}
 	clear(h.order[len(keep):])
 	h.order = keep
-	return len(h.tuples) < h.max, released
+	room = len(h.tuples) < h.max
+	h.stuck = !room
+	if h.stuck && !oldest.IsZero() {
+		h.stuckUntil = oldest.Add(h.timeout)
+	} else if h.stuck && h.timeout > 0 {
+		h.stuckUntil = now.Add(h.timeout) // only windows kept: no timeout ends it
+	}
+	return room, released
 }
 
 // dropChild removes and returns the tuples held by c, oldest first, so
