@@ -51,6 +51,9 @@ type child struct {
 	// busy is set while the reader delivers one of the child's emits
 	// downstream; the liveness clock does not run then.
 	busy atomic.Bool
+	// interrupted is set once the task began stopping; a handshake that
+	// starts later re-applies the interrupt after setting its deadlines.
+	interrupted atomic.Bool
 	// hbPending is set while a heartbeat awaits its sync (bolts).
 	hbPending atomic.Bool
 	// outstanding is set while a spout command awaits its sync; synced
@@ -264,6 +267,10 @@ func (c *child) handshake(h *multilang.Handshake, timeout time.Duration, maxMess
 	c.stdout.SetReadDeadline(deadline)
 	defer c.stdin.SetWriteDeadline(time.Time{})
 	defer c.stdout.SetReadDeadline(time.Time{})
+	if c.interrupted.Load() {
+		// The stop came before these deadlines and they overwrote its own.
+		c.interrupt()
+	}
 
 	enc := multilang.NewWriter(ser, c.stdin)
 	if err := enc.WriteHandshake(h); err != nil {
@@ -728,8 +735,10 @@ func (c *child) shutdown(grace, ioWait time.Duration, pidDir string) (readerDone
 	return readerDone
 }
 
-// interrupt ends a handshake in progress at once: the task is stopping.
+// interrupt ends a handshake in progress, or one about to start, at once:
+// the task is stopping.
 func (c *child) interrupt() {
+	c.interrupted.Store(true)
 	past := time.Unix(1, 0)
 	c.stdout.SetReadDeadline(past)
 	c.stdin.SetWriteDeadline(past)

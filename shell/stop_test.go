@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/multilang"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -161,5 +162,27 @@ func TestErrorsAfterStopAreNotErrors(t *testing.T) {
 	}
 	if got := f.logs.matching("DEBUG", "after its stop began", "Read EOF from stdin"); len(got) != 1 {
 		t.Errorf("debug log lines %q, want the child's report", got)
+	}
+}
+
+// TestInterruptBeforeHandshake interrupts a child before its handshake
+// begins, as a stop that lands between the launch and the handshake does:
+// the handshake's own deadlines must not undo the interrupt and wait out
+// the startup timeout.
+func TestInterruptBeforeHandshake(t *testing.T) {
+	logs := &logRecorder{}
+	ctx := taskContext(t, "split", splitTask, nil, logs)
+	spec := childSpec("sleep")
+	c, err := launch(spec.Command, t.TempDir(), childEnv(nil, spec.Env, nil), discardLogger(logs), 0, nil)
+	if err != nil {
+		t.Fatalf("launch: %v", err)
+	}
+	t.Cleanup(func() { c.shutdown(fastOptions.StopGrace, ioWait, "") })
+	c.interrupt()
+	stopWithin(t, 20*time.Second, "the handshake", func() {
+		err = c.handshake(handshake(ctx), time.Minute, 1<<20, func(*multilang.Message) {})
+	})
+	if err == nil {
+		t.Fatal("an interrupted handshake succeeded")
 	}
 }
