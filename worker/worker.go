@@ -399,7 +399,8 @@ func (w *Worker) Tasks() *topology.TaskMap { return w.tasks }
 // Conf returns the merged configuration the worker runs with.
 func (w *Worker) Conf() topology.Config { return w.conf }
 
-// stopGrace bounds each stage of a stop.
+// stopGrace bounds each stage of a stop, beyond the shell children's own
+// grace period (Config.Shell.StopGrace), which the stage must outlast.
 const stopGrace = 10 * time.Second
 
 // Run opens every task, runs the executors until ctx is done, then stops
@@ -512,6 +513,7 @@ type startedExecutors struct {
 }
 
 func (w *Worker) shutdown(s startedExecutors) error {
+	stage := stopGrace + w.cfg.Shell.StopGrace
 	var stuck []string
 	wait := func(name string, done <-chan struct{}, deadline time.Time) {
 		// Past the deadline, what was just told to stop still gets a moment.
@@ -531,7 +533,7 @@ func (w *Worker) shutdown(s startedExecutors) error {
 	// queues their last emits may be blocked on. Shell tasks, bolts too,
 	// stop their children now, all at once: a shell bolt then drains its
 	// queue at once, even when its child never got ready.
-	deadline := time.Now().Add(stopGrace)
+	deadline := time.Now().Add(stage)
 	for _, x := range s.spouts {
 		closeOnce(x.stop)
 		x.interrupt()
@@ -555,7 +557,7 @@ func (w *Worker) shutdown(s startedExecutors) error {
 		p.data.close()
 	}
 	w.peersMu.Unlock()
-	deadline = time.Now().Add(stopGrace)
+	deadline = time.Now().Add(stage)
 	for _, x := range s.bolts {
 		closeOnce(x.stop)
 	}
@@ -587,7 +589,7 @@ func (w *Worker) shutdown(s startedExecutors) error {
 		}
 	}
 	if len(stuck) > 0 {
-		return fmt.Errorf("worker: executors did not stop within %v: %v", stopGrace, stuck)
+		return fmt.Errorf("worker: executors did not stop within %v: %v", stage, stuck)
 	}
 	return nil
 }
