@@ -143,7 +143,12 @@ func TestNoSecretNoWorker(t *testing.T) {
 func TestGoBinaryPackage(t *testing.T) {
 	h := newHarness(t)
 	local := t.TempDir()
-	s := h.startSupervisor(local, []int{6700})
+	// The worker is a fresh copy of the (race-instrumented) test binary:
+	// on a loaded machine it may start slower than the harness's short
+	// timeouts allow, and a relaunch would spoil the count of launches.
+	s := h.startSupervisor(local, []int{6700}, func(c *Config) {
+		c.WorkerStartTimeout, c.WorkerTimeout = time.Minute, time.Minute
+	})
 	exe, _ := os.Executable()
 	bin, err := os.ReadFile(exe) // the test binary, which plays the worker
 	if err != nil {
@@ -185,7 +190,10 @@ func TestGoBinaryPackage(t *testing.T) {
 func TestWorkerExitRestarted(t *testing.T) {
 	h := newHarness(t)
 	local := t.TempDir()
-	s := h.startSupervisor(local, []int{6700})
+	// A worker that ran for the maximum backoff counts as stable and starts
+	// the count again: on a loaded machine a worker that exits 200 ms after
+	// it started may have run for the harness's 400 ms since its launch.
+	s := h.startSupervisor(local, []int{6700}, func(c *Config) { c.MaxRestartBackoff = 10 * time.Second })
 	writeMode(t, h.control, "crash-1-1", workerMode{ExitAfter: 200 * time.Millisecond})
 	h.submit("crash-1-1", nil, nil)
 	h.assign("crash-1-1", slots(cluster.Slot{NodeID: s.NodeID(), Port: 6700}, 1))
