@@ -39,6 +39,11 @@ const KeyCleanupAgeMins = "supervisor.envs.cleanup.age.mins"
 // DefaultCleanupAge is KeyCleanupAgeMins' default.
 const DefaultCleanupAge = 24 * time.Hour
 
+// DefaultLocalCleanupAge is how long squall local, run and test keep an
+// environment nobody used in the user's own cache: longer than a
+// supervisor's, as a developer comes back to a project after days.
+const DefaultLocalCleanupAge = 7 * 24 * time.Hour
+
 // DefaultRetry spaces the builds of an environment that failed: a worker
 // restarted by its supervisor meets the remembered failure until then.
 var DefaultRetry = backoff.Policy{Min: time.Minute, Max: 30 * time.Minute}

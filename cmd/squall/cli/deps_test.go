@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/depenv"
 	"github.com/squallstream/squall/internal/depenv/depenvtest"
 	"github.com/squallstream/squall/internal/transcript"
+	"github.com/squallstream/squall/topology"
 )
 
 const depsYAML = `name: depstest
@@ -95,4 +98,60 @@ func TestLocalInstallsRequirements(t *testing.T) {
 		t.Errorf("second run does not reuse the dependencies:\n%s", second)
 	}
 	t.Logf("start to first import: %v with a build, %v with the cached venv", built.Round(time.Millisecond), reused.Round(time.Millisecond))
+}
+
+// TestCleanLocalCache removes from the user's cache the environments
+// nobody used for the configured age (a week by default), and nothing
+// when the age is 0.
+func TestCleanLocalCache(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name string
+		conf topology.Config
+		// lastUsed is how long ago each environment was used.
+		lastUsed map[string]time.Duration
+		want     []string // removed
+	}{
+		{"the default keeps a week", nil,
+			map[string]time.Duration{"python-" + strings.Repeat("a", 32): 8 * 24 * time.Hour, "node-" + strings.Repeat("b", 32): 6 * 24 * time.Hour},
+			[]string{"python-" + strings.Repeat("a", 32)}},
+		{"the key sets the age", topology.Config{depenv.KeyCleanupAgeMins: 60},
+			map[string]time.Duration{"ruby-" + strings.Repeat("c", 32): 2 * time.Hour, "node-" + strings.Repeat("d", 32): 30 * time.Minute},
+			[]string{"ruby-" + strings.Repeat("c", 32)}},
+		{"0 keeps everything", topology.Config{depenv.KeyCleanupAgeMins: 0},
+			map[string]time.Duration{"python-" + strings.Repeat("e", 32): 365 * 24 * time.Hour},
+			nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cache := t.TempDir()
+			for name, ago := range tt.lastUsed {
+				ready := filepath.Join(cache, name, ".squall-ready")
+				if err := os.MkdirAll(filepath.Dir(ready), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(ready, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				when := now.Add(-ago)
+				os.Chtimes(ready, when, when)
+			}
+			var out bytes.Buffer
+			cleanLocalCache(cache, tt.conf, now, &out, slog.New(slog.DiscardHandler))
+			for name := range tt.lastUsed {
+				_, err := os.Stat(filepath.Join(cache, name))
+				removed := os.IsNotExist(err)
+				want := false
+				for _, w := range tt.want {
+					want = want || w == name
+				}
+				if removed != want {
+					t.Errorf("%s removed = %v, want %v (output %q)", name, removed, want, out.String())
+				}
+				if said := strings.Contains(out.String(), name); said != want {
+					t.Errorf("output %q names %s: %v, want %v", out.String(), name, said, want)
+				}
+			}
+		})
+	}
 }
