@@ -354,3 +354,24 @@ func TestListAndSubmitSayWhenSlotsAreShort(t *testing.T) {
 		t.Errorf("list: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
+
+// TestSubmitRefusedPackageNamesItsDirectory: when nimbus refuses a
+// package, the error says which directory was packaged (a topology file's
+// whole directory, when it has no resources/ beside it).
+func TestSubmitRefusedPackageNamesItsDirectory(t *testing.T) {
+	c := startNimbus(t)
+	isolate(t)
+	dir := t.TempDir()
+	yaml := "name: roomy\nspouts:\n  - id: words\n    go: squall.TestWordSpout\nbolts:\n  - id: sink\n    go: squall.Null\nstreams:\n  - {from: words, to: sink, grouping: {type: SHUFFLE}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "topology.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Zeros compress far beyond nimbus.package.max.ratio.
+	if err := os.WriteFile(filepath.Join(dir, "zeros.bin"), make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := squall(t, t.Context(), "submit", "--nimbus", c.grpc, filepath.Join(dir, "topology.yaml"))
+	if code == 0 || !strings.Contains(errOut, "refused the package of "+dir) || !strings.Contains(errOut, "nimbus.package.max.ratio") {
+		t.Errorf("submit: exit %d, %q %q; want a refusal naming %s and the limit", code, out, errOut, dir)
+	}
+}

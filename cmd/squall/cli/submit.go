@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/squallstream/squall/api"
@@ -118,6 +119,11 @@ func (o *submitOptions) run(ctx context.Context, deps *Options, path string, cmd
 		return err
 	})
 	if err != nil {
+		if u.Package != nil && strings.HasPrefix(status.Convert(err).Message(), "package:") {
+			// Say what was packaged: a topology file's whole directory is,
+			// when it has no resources/ beside it.
+			return fmt.Errorf("submit %s: nimbus refused the package of %s (%d bytes): %w", t.Name, src.resources, u.Package.Size(), err)
+		}
 		return fmt.Errorf("submit %s: %w", t.Name, err)
 	}
 	out := cmd.OutOrStdout()
