@@ -17,7 +17,10 @@
 package zkacl
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -282,4 +285,51 @@ func (p Policy) ACL(kind Kind, topo Credential) ([]zk.ACL, error) {
 		return append(creator, p.Super), nil
 	}
 	return nil, fmt.Errorf("zkacl: unknown node kind %d", kind)
+}
+
+// DerivedTopologyCredential returns topology id's ZooKeeper credential,
+// derived from its worker secret (HMAC-SHA256), which nimbus makes at
+// submission and keeps where only the daemons read it (secrets/<id>).
+// Nimbus and every supervisor compute it without storing or sending
+// another secret, topologies submitted before ZooKeeper authentication
+// was turned on have one too, and a submission cannot choose it (one
+// naming another topology's credential would read that topology's state).
+func DerivedTopologyCredential(id string, secret []byte) Credential {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("squall zookeeper digest v1\x00" + id))
+	sum := mac.Sum(nil)
+	user := "squall-topology-" + hex.EncodeToString(sum[:6])
+	pass := base64.RawURLEncoding.EncodeToString(sum[6:])
+	return Credential{Scheme: SchemeDigest, Payload: []byte(user + ":" + pass)}
+}
+
+// WorkerNodeACL returns the ACL of a node a worker of topo creates
+// (KindWorker), spelled out for a daemon's session: the SetACL pass sets
+// it on such nodes made before ACLs were on.
+func (p Policy) WorkerNodeACL(topo Credential) ([]zk.ACL, error) {
+	if !p.Enabled() {
+		return zk.WorldACL(zk.PermAll), nil
+	}
+	if topo.IsZero() {
+		return nil, ErrNoTopologyCredential
+	}
+	if p.Super.Scheme == "" {
+		return nil, fmt.Errorf("%w: no %s for the nodes workers create", ErrConfig, KeySuperACL)
+	}
+	id, err := DigestID(topo)
+	if err != nil {
+		return nil, err
+	}
+	return []zk.ACL{{Perms: zk.PermAll, Scheme: SchemeDigest, ID: id}, p.Super}, nil
+}
+
+// IsOpen reports whether acl lets anyone in (world:anyone with any
+// right): a node made without ACLs.
+func IsOpen(acl []zk.ACL) bool {
+	for _, a := range acl {
+		if a.Scheme == "world" && a.ID == "anyone" && a.Perms != 0 {
+			return true
+		}
+	}
+	return false
 }
