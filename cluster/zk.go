@@ -27,8 +27,8 @@ import (
 // Close stops it and every other goroutine this type starts (one per watch,
 // one per leadership, one per ZooKeeper request in flight).
 type ZooKeeper struct {
-	cfg  Config
-	log  *slog.Logger
+	cfg    Config
+	log    *slog.Logger
 	root   string
 	acl    []zk.ACL // of the nodes this session creates, but topologies' (topologyACL)
 	policy zkacl.Policy

@@ -70,7 +70,9 @@ func checkWorkerRights(t *testing.T, daemon, worker *ZooKeeper, mine, other stri
 		{"rewrite its heartbeat", func() error {
 			return worker.PutWorkerHeartbeat(ctx, WorkerHeartbeat{TopologyID: mine, NodeID: "node-a", Port: 6700, Time: t0.Add(time.Second)})
 		}},
-		{"report an error", func() error { return worker.ReportError(ctx, mine, ErrorInfo{Component: "split", Message: "boom", Time: t0}) }},
+		{"report an error", func() error {
+			return worker.ReportError(ctx, mine, ErrorInfo{Component: "split", Message: "boom", Time: t0})
+		}},
 	}
 	for _, a := range allowed {
 		if err := a.do(); err != nil {
@@ -86,7 +88,9 @@ func checkWorkerRights(t *testing.T, daemon, worker *ZooKeeper, mine, other stri
 		{"write another's heartbeat", func() error {
 			return worker.PutWorkerHeartbeat(ctx, WorkerHeartbeat{TopologyID: other, NodeID: "node-a", Port: 6700, Time: t0})
 		}},
-		{"report another's error", func() error { return worker.ReportError(ctx, other, ErrorInfo{Component: "split", Message: "x", Time: t0}) }},
+		{"report another's error", func() error {
+			return worker.ReportError(ctx, other, ErrorInfo{Component: "split", Message: "x", Time: t0})
+		}},
 		{"read another's errors", func() error { _, err := worker.ListErrors(ctx, other); return err }},
 		{"read its own worker secret", func() error { _, err := worker.GetTopologySecret(ctx, mine); return err }},
 		{"read another's worker secret", func() error { _, err := worker.GetTopologySecret(ctx, other); return err }},
