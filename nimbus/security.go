@@ -16,6 +16,7 @@ import (
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/backoff"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -209,4 +210,42 @@ func (n *Nimbus) newTopologySecret(ctx context.Context, id string) error {
 		return unavailablef("write the worker secret of %s: %v", id, err)
 	}
 	return nil
+}
+
+// nodeSecurer is a cluster state with a SetACL pass
+// (cluster.ZooKeeper.SecureNodes).
+type nodeSecurer interface {
+	SecureNodes(ctx context.Context) ([]cluster.ACLChange, error)
+}
+
+// secureZooKeeper runs the cluster state's SetACL pass, which closes the
+// nodes made before ZooKeeper authentication was configured (it logs each
+// one), retrying until it succeeds or the leadership ends. It does nothing
+// without ZooKeeper authentication.
+func (n *Nimbus) secureZooKeeper(ctx context.Context) {
+	s, ok := n.state.(nodeSecurer)
+	if !ok {
+		return
+	}
+	delays := backoff.New(backoff.Policy{Min: time.Second, Max: 30 * time.Second})
+	for {
+		changes, err := s.SecureNodes(ctx)
+		if err == nil {
+			if len(changes) > 0 {
+				n.log.Info("zookeeper nodes made without ACLs secured", "nodes", len(changes))
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		n.log.Warn("secure zookeeper nodes made without ACLs", "err", err)
+		t := time.NewTimer(delays.Next())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
 }
