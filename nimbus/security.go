@@ -184,16 +184,19 @@ func (acc *accepted) setOwner(ctx context.Context) {
 	acc.outline.Config = acc.outline.Config.Merge(topology.Config{auth.KeyTopologySubmitterUser: p.Name})
 }
 
-// nimbusOnlyKeys are configuration keys nimbus sets for a topology; a
-// submission carrying one is refused.
-var nimbusOnlyKeys = []string{zkacl.KeyTopologyAuthScheme, zkacl.KeyTopologyAuthPayload, "storm.zookeeper.superACL"}
+// nimbusOnlyKeys are configuration keys the cluster sets for a topology's
+// workers; a submission carrying one is refused.
+var nimbusOnlyKeys = []string{zkacl.KeyTopologyAuthScheme, zkacl.KeyTopologyAuthPayload, zkacl.KeySuperACL}
 
 // checkNimbusOnlyKeys refuses a topology configuration that sets what only
-// nimbus may: the ZooKeeper credential its workers get.
+// the cluster may: the ZooKeeper credential its workers get, which is
+// derived from the topology's secret (zkacl.DerivedTopologyCredential).
+// Storm takes a submitted one; squall does not, since a submission naming
+// another topology's credential would read that topology's state.
 func checkNimbusOnlyKeys(conf topology.Config) error {
 	for _, k := range nimbusOnlyKeys {
 		if _, ok := conf[k]; ok {
-			return invalidf("config: %s is set by nimbus, not by a submission", k)
+			return invalidf("config: %s is set by the cluster (each topology's ZooKeeper credential is derived from its secret), not by a submission", k)
 		}
 	}
 	return nil

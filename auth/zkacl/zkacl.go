@@ -5,20 +5,20 @@
 //     storm.zookeeper.auth.scheme/.payload (digest "user:password") and
 //     create their nodes readable and writable by that identity only;
 //   - each topology gets a digest credential of its own
-//     (storm.zookeeper.topology.auth.scheme/.payload, made by nimbus at
-//     submission), with which its workers read their topology's state and
-//     write their heartbeats and errors, and nothing else;
+//     (storm.zookeeper.topology.auth.scheme/.payload), derived from its
+//     worker secret (DerivedTopologyCredential), with which its workers
+//     read their topology's state and write their heartbeats and errors,
+//     and nothing else;
 //   - nodes workers create also give the daemons' identity
 //     (storm.zookeeper.superACL) all rights, so nimbus can clean up.
 //
 // Without storm.zookeeper.auth.scheme every node is world-writable, as in
 // Storm and as squall was before. docs/security.md has the table of which
-// node gets which ACL, and the wiring into package cluster.
+// node gets which ACL; package cluster applies it.
 package zkacl
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -116,21 +116,10 @@ func TopologyCredential(topoConf map[string]any) (Credential, error) {
 	return credential(topoConf, KeyTopologyAuthScheme, KeyTopologyAuthPayload)
 }
 
-// NewTopologyCredential makes a random digest credential for a new
-// topology.
-func NewTopologyCredential() (Credential, error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return Credential{}, fmt.Errorf("topology credential: %w", err)
-	}
-	payload := "squall-topology-" + hex.EncodeToString(b[:4]) + ":" + hex.EncodeToString(b[4:])
-	return Credential{Scheme: SchemeDigest, Payload: []byte(payload)}, nil
-}
-
-// TopologyConfig returns the entries nimbus adds to a topology's
-// configuration at submission (replacing any the submission carried):
-// its credential and the daemons' identity for the nodes its workers
-// create. nil when the daemons do not authenticate.
+// TopologyConfig returns the entries a supervisor adds to the
+// configuration of a worker of topology topo: its credential and the
+// daemons' identity for the nodes its workers create. nil without a
+// credential.
 func TopologyConfig(topo Credential, super zk.ACL) map[string]any {
 	if topo.IsZero() {
 		return nil
