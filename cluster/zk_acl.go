@@ -147,88 +147,119 @@ type ACLChange struct {
 
 // SecureNodes is the SetACL pass for nodes made before ZooKeeper
 // authentication was configured: it walks the root and sets the planned
-// ACL (see zkacl.Kind) on every node anyone may use (world:anyone),
-// logging each change, and returns them. Nodes already closed are left
-// alone, so running it again changes nothing. Without a daemon credential
-// it does nothing. A topology's nodes wait for its worker secret (their
-// ACL needs its credential): they are reported and left open.
+// ACL (see securePass.planned) on every node anyone may use (world:anyone), and on
+// every node of a topology whose credential it does not name (made by a
+// squall that gave all nodes to the daemons alone), logging each change,
+// and returns them. Other nodes are left alone, so running it again
+// changes nothing. Without a daemon credential it does nothing. A
+// topology's nodes wait for its worker secret (their ACL needs its
+// credential): they are reported and left as they are.
 func (z *ZooKeeper) SecureNodes(ctx context.Context) ([]ACLChange, error) {
 	if !z.policy.Enabled() || z.policy.Worker {
 		return nil, nil
 	}
-	var changes []ACLChange
-	err := z.secureTree(ctx, z.root, &changes)
-	return changes, err
+	pass := &securePass{z: z, creds: map[string]zkacl.Credential{}}
+	err := pass.tree(ctx, z.root)
+	return pass.changes, err
 }
 
-// secureTree secures p and everything under it.
-func (z *ZooKeeper) secureTree(ctx context.Context, p string, changes *[]ACLChange) error {
-	type got struct {
-		acl  []zk.ACL
-		stat *zk.Stat
-	}
-	g, err := retry(ctx, z, true, func() (got, error) {
-		acl, stat, err := z.conn.GetACL(p)
-		return got{acl, stat}, err
-	})
-	switch {
-	case errors.Is(err, zk.ErrNoNode):
-		return nil // deleted meanwhile
-	case err != nil:
+// securePass is one run of SecureNodes.
+type securePass struct {
+	z       *ZooKeeper
+	creds   map[string]zkacl.Credential // topology id → credential, zero if none
+	changes []ACLChange
+}
+
+// tree secures p and everything under it.
+func (s *securePass) tree(ctx context.Context, p string) error {
+	if err := s.node(ctx, p); err != nil {
 		return fmt.Errorf("secure %s: %w", p, err)
 	}
-	if zkacl.IsOpen(g.acl) {
-		acl, err := z.plannedACL(ctx, p)
-		switch {
-		case errors.Is(err, zkacl.ErrNoTopologyCredential):
-			z.log.Warn("zookeeper node left open: its topology has no worker secret (kill and resubmit it)", "path", p)
-		case err != nil:
-			return fmt.Errorf("secure %s: %w", p, err)
-		default:
-			_, err := retry(ctx, z, true, func() (*zk.Stat, error) { return z.conn.SetACL(p, acl, g.stat.Aversion) })
-			switch {
-			case errors.Is(err, zk.ErrNoNode):
-				return nil
-			case errors.Is(err, zk.ErrBadVersion):
-				// Changed meanwhile (by grantTopology): look again below.
-				return z.secureTree(ctx, p, changes)
-			case err != nil:
-				return fmt.Errorf("secure %s: %w", p, err)
-			}
-			z.log.Info("zookeeper ACL set on a node made without one", "path", p, "acl", aclString(acl))
-			*changes = append(*changes, ACLChange{Path: p, ACL: acl})
-		}
-	}
-	kids, err := z.children(ctx, p)
+	kids, err := s.z.children(ctx, p)
 	if err != nil {
 		return fmt.Errorf("secure %s: %w", p, err)
 	}
 	for _, k := range kids {
-		if err := z.secureTree(ctx, p+"/"+k, changes); err != nil {
+		if err := s.tree(ctx, p+"/"+k); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// plannedACL returns the ACL node p gets by its place under the root:
+// node sets p's planned ACL if p is open, or is a topology's node whose
+// credential its ACL does not name (made by a squall that gave every node
+// to the daemons alone).
+func (s *securePass) node(ctx context.Context, p string) error {
+	z := s.z
+	for {
+		type got struct {
+			acl  []zk.ACL
+			stat *zk.Stat
+		}
+		g, err := retry(ctx, z, true, func() (got, error) {
+			acl, stat, err := z.conn.GetACL(p)
+			return got{acl, stat}, err
+		})
+		if errors.Is(err, zk.ErrNoNode) {
+			return nil // deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		open := zkacl.IsOpen(g.acl)
+		acl, topoID, err := s.planned(ctx, p)
+		switch {
+		case errors.Is(err, zkacl.ErrNoTopologyCredential):
+			if open {
+				z.log.Warn("zookeeper node left open: its topology has no worker secret (kill and resubmit it)", "path", p)
+			}
+			return nil
+		case err != nil:
+			return err
+		case !open && (topoID == "" || hasID(g.acl, topoID)):
+			return nil
+		}
+		_, err = retry(ctx, z, true, func() (*zk.Stat, error) { return z.conn.SetACL(p, acl, g.stat.Aversion) })
+		switch {
+		case errors.Is(err, zk.ErrNoNode):
+			return nil
+		case errors.Is(err, zk.ErrBadVersion):
+			continue // changed meanwhile (grantTopology): look again
+		case err != nil:
+			return err
+		}
+		z.log.Info("zookeeper ACL set on a node made without it", "path", p, "was", aclString(g.acl), "acl", aclString(acl))
+		s.changes = append(s.changes, ACLChange{Path: p, ACL: acl})
+		return nil
+	}
+}
+
+// planned returns the ACL node p gets by its place under the root,
+// and for a topology's node the digest id of the topology's credential:
 //
 //	storms/<id>, assignments/<id>               KindTopologyState
 //	workerbeats/<id>, errors/<id>               KindTopologyShared
 //	workerbeats/<id>/..., errors/<id>/...       KindWorker
 //	secrets/<id>                                KindSecret
 //	the root, its directories, everything else  KindDaemon
-func (z *ZooKeeper) plannedACL(ctx context.Context, p string) ([]zk.ACL, error) {
+func (s *securePass) planned(ctx context.Context, p string) ([]zk.ACL, string, error) {
+	z := s.z
 	rel := strings.TrimPrefix(strings.TrimPrefix(p, z.root), "/")
 	parts := strings.Split(rel, "/")
+	daemon := func() ([]zk.ACL, string, error) {
+		acl, err := z.policy.ACL(zkacl.KindDaemon, zkacl.Credential{})
+		return acl, "", err
+	}
 	if rel == "" || len(parts) < 2 {
-		return z.policy.ACL(zkacl.KindDaemon, zkacl.Credential{})
+		return daemon()
 	}
 	dir, id := parts[0], fromNodeName(parts[1])
 	var kind zkacl.Kind
 	switch {
 	case dir == dirSecrets:
-		kind = zkacl.KindSecret
+		acl, err := z.policy.ACL(zkacl.KindSecret, zkacl.Credential{})
+		return acl, "", err
 	case (dir == dirStorms || dir == dirAssignments) && len(parts) == 2:
 		kind = zkacl.KindTopologyState
 	case (dir == dirWorkerBeats || dir == dirErrors) && len(parts) == 2:
@@ -236,22 +267,40 @@ func (z *ZooKeeper) plannedACL(ctx context.Context, p string) ([]zk.ACL, error) 
 	case dir == dirWorkerBeats || dir == dirErrors:
 		kind = zkacl.KindWorker
 	default:
-		return z.policy.ACL(zkacl.KindDaemon, zkacl.Credential{})
+		return daemon()
 	}
-	if kind == zkacl.KindSecret {
-		return z.policy.ACL(kind, zkacl.Credential{})
-	}
-	cred, err := z.topologyCredential(ctx, id)
-	if err != nil {
-		return nil, err
+	cred, ok := s.creds[id]
+	if !ok {
+		var err error
+		if cred, err = z.topologyCredential(ctx, id); err != nil {
+			return nil, "", err
+		}
+		s.creds[id] = cred
 	}
 	if cred.IsZero() {
-		return nil, fmt.Errorf("%s: %w", path.Join(dir, id), zkacl.ErrNoTopologyCredential)
+		return nil, "", fmt.Errorf("%s: %w", path.Join(dir, id), zkacl.ErrNoTopologyCredential)
 	}
+	topoID, err := zkacl.DigestID(cred)
+	if err != nil {
+		return nil, "", err
+	}
+	var acl []zk.ACL
 	if kind == zkacl.KindWorker {
-		return z.policy.WorkerNodeACL(cred)
+		acl, err = z.policy.WorkerNodeACL(cred)
+	} else {
+		acl, err = z.policy.ACL(kind, cred)
 	}
-	return z.policy.ACL(kind, cred)
+	return acl, topoID, err
+}
+
+// hasID reports whether acl names the digest id.
+func hasID(acl []zk.ACL, id string) bool {
+	for _, a := range acl {
+		if a.Scheme == zkacl.SchemeDigest && a.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // aclString shows an ACL as "scheme:id:perms,...", ids included (they are

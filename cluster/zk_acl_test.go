@@ -255,3 +255,64 @@ func TestSecureNodes(t *testing.T) {
 		t.Errorf("a second SecureNodes = %v, %v; want no change", again, err)
 	}
 }
+
+// TestSecureNodesOfDaemonsOnlyTree: a tree where every node is the
+// daemons' alone, as squall made it before topologies had credentials
+// (heartbeats included), is opened to each topology's credential for
+// exactly its nodes by the SetACL pass.
+func TestSecureNodesOfDaemonsOnlyTree(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := zktest.Root(t)
+	ctx := t.Context()
+	daemon, _ := openZKAs(t, srv, root, testCredential)
+	secret := aclTopology(t, daemon, "mine-1-1")
+	aclTopology(t, daemon, "other-1-1")
+	if err := daemon.RegisterSupervisor(ctx, sampleSupervisor("sup-1", "host-a")); err != nil {
+		t.Fatal(err)
+	}
+	// What the old squall left: the topologies' nodes and a heartbeat and
+	// errors written with the daemons' credential, theirs alone.
+	if err := daemon.PutWorkerHeartbeat(ctx, WorkerHeartbeat{TopologyID: "mine-1-1", NodeID: "node-a", Port: 6700, Time: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"mine-1-1", "other-1-1"} {
+		if err := daemon.ReportError(ctx, id, ErrorInfo{Component: "split", Message: "old", Time: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	daemonsOnly := zk.AuthACL(zk.PermAll)
+	for _, id := range []string{"mine-1-1", "other-1-1"} {
+		for _, p := range []string{daemon.node(dirStorms, id), daemon.node(dirAssignments, id), daemon.node(dirWorkerBeats, id), daemon.node(dirErrors, id)} {
+			if err := daemon.setACL(ctx, p, daemonsOnly); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	worker := openWorkerZK(t, srv, root, "mine-1-1", secret)
+	if _, err := worker.GetTopology(ctx, "mine-1-1"); !errors.Is(err, zk.ErrNoAuth) {
+		t.Fatalf("before the pass the worker reads its topology: %v, want zk.ErrNoAuth", err)
+	}
+
+	changes, err := daemon.SecureNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := map[string]bool{}
+	for _, c := range changes {
+		changed[c.Path] = true
+	}
+	for _, p := range []string{daemon.node(dirStorms, "mine-1-1"), daemon.beatPath("mine-1-1", "node-a", 6700), daemon.node(dirErrors, "mine-1-1", "split")} {
+		if !changed[p] {
+			t.Errorf("SecureNodes did not change %s (changes: %v)", p, changes)
+		}
+	}
+	for _, p := range []string{root, daemon.node(dirSecrets, "mine-1-1"), daemon.node(dirSupervisors, "sup-1")} {
+		if changed[p] {
+			t.Errorf("SecureNodes changed %s, which was the daemons' already", p)
+		}
+	}
+	checkWorkerRights(t, daemon, worker, "mine-1-1", "other-1-1")
+	if again, err := daemon.SecureNodes(ctx); err != nil || len(again) != 0 {
+		t.Errorf("a second SecureNodes = %v, %v; want no change", again, err)
+	}
+}
