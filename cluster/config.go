@@ -3,6 +3,8 @@ package cluster
 import (
 	"github.com/squallstream/squall/auth/zkacl"
 
+	"github.com/go-zookeeper/zk"
+
 	"errors"
 	"fmt"
 	"net"
@@ -38,6 +40,17 @@ type Config struct {
 	// credential's alone (ZooKeeper's auth:cdrwa); the zero value creates
 	// world-writable nodes, as Storm does without it.
 	Auth zkacl.Credential
+
+	// SuperACL is the daemons' identity on the nodes workers create
+	// (storm.zookeeper.superACL, zkacl.SuperACL); zero for a daemon: the
+	// digest of Auth. A worker's session must have it.
+	SuperACL zk.ACL
+
+	// Worker marks a worker's session: Auth is its topology's credential
+	// (storm.zookeeper.topology.auth.*), and the nodes it creates, its
+	// heartbeats and errors, are its topology's and the daemons' only
+	// (zkacl.KindWorker).
+	Worker bool
 }
 
 // DefaultConfig returns Storm's defaults: a server on localhost, a 20 s
@@ -65,6 +78,9 @@ func (c Config) Validate() error {
 	}
 	if err := validRoot(c.Root); err != nil {
 		return fmt.Errorf("cluster config: Root: %w", err)
+	}
+	if c.Worker && !c.Auth.IsZero() && c.SuperACL.Scheme == "" {
+		return fmt.Errorf("cluster config: a worker's session with a credential needs SuperACL (%s)", zkacl.KeySuperACL)
 	}
 	return nil
 }
@@ -111,4 +127,22 @@ func validRoot(root string) error {
 		}
 	}
 	return nil
+}
+
+// policy returns the session's ACL policy (zkacl.Policy).
+func (c Config) policy() (zkacl.Policy, error) {
+	if c.Auth.IsZero() {
+		return zkacl.Policy{}, nil
+	}
+	if c.Worker {
+		return zkacl.Policy{Self: c.Auth, Super: c.SuperACL, Worker: true}, nil
+	}
+	super := c.SuperACL
+	if super.Scheme == "" {
+		var err error
+		if super, _, err = zkacl.SuperACL(nil, c.Auth); err != nil {
+			return zkacl.Policy{}, fmt.Errorf("cluster config: %w", err)
+		}
+	}
+	return zkacl.Policy{Self: c.Auth, Super: super}, nil
 }

@@ -241,6 +241,16 @@ func TestWatchSeesEveryChange(t *testing.T) {
 			},
 		},
 	}
+	// The same changes, seen through the watch of one node (a worker's).
+	one := []func(st State, ctx context.Context) <-chan struct{}{
+		func(st State, ctx context.Context) <-chan struct{} { return st.WatchTopology(ctx, "t1") },
+		func(st State, ctx context.Context) <-chan struct{} { return st.WatchAssignment(ctx, "t1") },
+	}
+	for i, watch := range one {
+		k := kinds[i]
+		k.name, k.watch = "one "+k.name, watch
+		kinds = append(kinds, k)
+	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
 			forEachBackend(t, func(t *testing.T, b backend) {

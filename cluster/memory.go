@@ -340,6 +340,11 @@ func (s *MemorySession) WatchTopologies(ctx context.Context) <-chan struct{} {
 	return s.watch(ctx, watchTopologies)
 }
 
+// WatchTopology implements State: it signals every topology's change.
+func (s *MemorySession) WatchTopology(ctx context.Context, _ string) <-chan struct{} {
+	return s.watch(ctx, watchTopologies)
+}
+
 // SetAssignment implements State.
 func (s *MemorySession) SetAssignment(ctx context.Context, a Assignment) (Assignment, error) {
 	if err := checkID("topology", a.TopologyID); err != nil {
@@ -391,6 +396,11 @@ func (s *MemorySession) ListAssignments(ctx context.Context) ([]string, error) {
 
 // WatchAssignments implements State.
 func (s *MemorySession) WatchAssignments(ctx context.Context) <-chan struct{} {
+	return s.watch(ctx, watchAssignments)
+}
+
+// WatchAssignment implements State: it signals every assignment's change.
+func (s *MemorySession) WatchAssignment(ctx context.Context, _ string) <-chan struct{} {
 	return s.watch(ctx, watchAssignments)
 }
 

@@ -27,6 +27,9 @@ func (z *ZooKeeper) SetTopologySecret(ctx context.Context, id string, secret []b
 	if err := z.put(ctx, p, secret); err != nil {
 		return fmt.Errorf("set topology secret %s: %w", id, err)
 	}
+	if err := z.grantTopology(ctx, id); err != nil {
+		return fmt.Errorf("set topology secret %s: %w", id, err)
+	}
 	return nil
 }
 

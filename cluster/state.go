@@ -65,6 +65,12 @@ type State interface {
 	// WatchTopologies signals topologies being added, changed or removed
 	// (see Watches above).
 	WatchTopologies(ctx context.Context) <-chan struct{}
+	// WatchTopology signals topology id being created, changed or
+	// removed, and may signal other topologies' changes too. Unlike
+	// WatchTopologies it needs no right to list the topologies: a
+	// worker, whose ZooKeeper credential reads its own topology only,
+	// follows its topology with it.
+	WatchTopology(ctx context.Context, id string) <-chan struct{}
 
 	// SetAssignment writes a (assignments/<topology-id>) with
 	// compare-and-set on a.Version, like SetTopology.
@@ -79,6 +85,8 @@ type State interface {
 	ListAssignments(ctx context.Context) ([]string, error)
 	// WatchAssignments signals assignments being added, changed or removed.
 	WatchAssignments(ctx context.Context) <-chan struct{}
+	// WatchAssignment is WatchTopology for a topology's assignment.
+	WatchAssignment(ctx context.Context, topologyID string) <-chan struct{}
 
 	// RegisterSupervisor creates or updates this session's ephemeral entry
 	// for info.ID (supervisors/<id>); call it again to update the info. The

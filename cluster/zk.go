@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/internal/backoff"
 
 	"context"
@@ -26,10 +27,11 @@ import (
 // Close stops it and every other goroutine this type starts (one per watch,
 // one per leadership, one per ZooKeeper request in flight).
 type ZooKeeper struct {
-	cfg  Config
-	log  *slog.Logger
-	root string
-	acl  []zk.ACL
+	cfg    Config
+	log    *slog.Logger
+	root   string
+	acl    []zk.ACL // of the nodes this session creates, but topologies' (topologyACL)
+	policy zkacl.Policy
 
 	conn    *zk.Conn
 	connSet chan struct{} // closed once conn is set; the event callback waits for it
@@ -72,6 +74,10 @@ func newZooKeeper(cfg Config, logger *slog.Logger, dial zk.Dialer) (*ZooKeeper, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	policy, err := cfg.policy()
+	if err != nil {
+		return nil, err
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -88,6 +94,7 @@ func newZooKeeper(cfg Config, logger *slog.Logger, dial zk.Dialer) (*ZooKeeper, 
 		log:         logger.With("component", "cluster", "root", cfg.Root),
 		root:        cfg.Root,
 		acl:         zk.WorldACL(zk.PermAll),
+		policy:      policy,
 		connSet:     make(chan struct{}),
 		authed:      make(chan struct{}),
 		ctx:         ctx,
@@ -110,7 +117,15 @@ func newZooKeeper(cfg Config, logger *slog.Logger, dial zk.Dialer) (*ZooKeeper, 
 	if cfg.Auth.IsZero() {
 		close(z.authed)
 	} else {
-		z.acl = zk.AuthACL(zk.PermAll)
+		kind := zkacl.KindDaemon
+		if cfg.Worker {
+			kind = zkacl.KindWorker
+		}
+		if z.acl, err = policy.ACL(kind, zkacl.Credential{}); err != nil {
+			cancel()
+			conn.Close()
+			return nil, err
+		}
 		z.wg.Go(z.addAuth)
 	}
 	z.wg.Go(z.maintain)

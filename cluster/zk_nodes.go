@@ -118,9 +118,14 @@ func (z *ZooKeeper) ensurePath(ctx context.Context, p string) error {
 // returns the created path (which differs from p for sequential nodes).
 // Retried after a lost connection only if idempotent.
 func (z *ZooKeeper) create(ctx context.Context, p string, data []byte, flags int32, idempotent bool) (string, error) {
+	return z.createACL(ctx, p, data, flags, idempotent, z.acl)
+}
+
+// createACL is create with the node's ACL.
+func (z *ZooKeeper) createACL(ctx context.Context, p string, data []byte, flags int32, idempotent bool, acl []zk.ACL) (string, error) {
 	for {
 		created, err := retry(ctx, z, idempotent, func() (string, error) {
-			return z.conn.Create(p, data, flags, z.acl)
+			return z.conn.Create(p, data, flags, acl)
 		})
 		if !errors.Is(err, zk.ErrNoNode) {
 			return created, err
@@ -190,12 +195,17 @@ func (z *ZooKeeper) deleteTree(ctx context.Context, p string) error {
 }
 
 // casWrite writes data to p if the record stored there has version expect
-// (the "version" JSON field), or creates p if expect is 0. It returns
-// ErrExists, ErrNotFound or ErrVersionConflict as State documents. A write
-// whose outcome a lost connection hides is checked by reading it back.
-func (z *ZooKeeper) casWrite(ctx context.Context, p string, expect int64, data []byte) error {
+// (the "version" JSON field), or creates p with acl if expect is 0. It
+// returns ErrExists, ErrNotFound or ErrVersionConflict as State documents.
+// A write whose outcome a lost connection hides is checked by reading it
+// back.
+func (z *ZooKeeper) casWrite(ctx context.Context, p string, expect int64, data []byte, acl func() ([]zk.ACL, error)) error {
 	if expect == 0 {
-		_, err := z.create(ctx, p, data, zk.FlagPersistent, false)
+		nodeACL, err := acl()
+		if err != nil {
+			return err
+		}
+		_, err = z.createACL(ctx, p, data, zk.FlagPersistent, false, nodeACL)
 		switch {
 		case err == nil:
 			return nil
@@ -208,7 +218,7 @@ func (z *ZooKeeper) casWrite(ctx context.Context, p string, expect int64, data [
 		cur, _, gerr := z.get(ctx, p)
 		switch {
 		case errors.Is(gerr, zk.ErrNoNode):
-			return z.casWrite(ctx, p, expect, data)
+			return z.casWrite(ctx, p, expect, data, acl)
 		case gerr != nil:
 			return gerr
 		case bytes.Equal(cur, data):

@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/squallstream/squall/auth/zkacl"
 )
 
 // SetTopology implements State.
@@ -23,7 +25,8 @@ func (z *ZooKeeper) SetTopology(ctx context.Context, rec TopologyRecord) (Topolo
 	if err != nil {
 		return TopologyRecord{}, fmt.Errorf("set topology %s: %w", rec.ID, err)
 	}
-	if err := z.casWrite(ctx, z.node(dirStorms, rec.ID), expect, data); err != nil {
+	acl := func() ([]zk.ACL, error) { return z.topologyACL(ctx, rec.ID, zkacl.KindTopologyState) }
+	if err := z.casWrite(ctx, z.node(dirStorms, rec.ID), expect, data, acl); err != nil {
 		return TopologyRecord{}, fmt.Errorf("set topology %s: %w", rec.ID, err)
 	}
 	return rec, nil
@@ -66,6 +69,11 @@ func (z *ZooKeeper) WatchTopologies(ctx context.Context) <-chan struct{} {
 	return z.watchDir(ctx, z.dir(dirStorms))
 }
 
+// WatchTopology implements State.
+func (z *ZooKeeper) WatchTopology(ctx context.Context, id string) <-chan struct{} {
+	return z.watchNode(ctx, z.node(dirStorms, id))
+}
+
 // SetAssignment implements State.
 func (z *ZooKeeper) SetAssignment(ctx context.Context, a Assignment) (Assignment, error) {
 	if err := checkID("topology", a.TopologyID); err != nil {
@@ -77,8 +85,16 @@ func (z *ZooKeeper) SetAssignment(ctx context.Context, a Assignment) (Assignment
 	if err != nil {
 		return Assignment{}, fmt.Errorf("set assignment %s: %w", a.TopologyID, err)
 	}
-	if err := z.casWrite(ctx, z.node(dirAssignments, a.TopologyID), expect, data); err != nil {
+	acl := func() ([]zk.ACL, error) { return z.topologyACL(ctx, a.TopologyID, zkacl.KindTopologyState) }
+	if err := z.casWrite(ctx, z.node(dirAssignments, a.TopologyID), expect, data, acl); err != nil {
 		return Assignment{}, fmt.Errorf("set assignment %s: %w", a.TopologyID, err)
+	}
+	if expect == 0 {
+		// The topology's secret may have come (and granted its nodes)
+		// between reading it for the ACL and creating the node.
+		if err := z.grantTopology(ctx, a.TopologyID); err != nil {
+			z.log.Warn("grant a topology its zookeeper nodes", "topology", a.TopologyID, "err", err)
+		}
 	}
 	return a, nil
 }
@@ -118,6 +134,11 @@ func (z *ZooKeeper) ListAssignments(ctx context.Context) ([]string, error) {
 // WatchAssignments implements State.
 func (z *ZooKeeper) WatchAssignments(ctx context.Context) <-chan struct{} {
 	return z.watchDir(ctx, z.dir(dirAssignments))
+}
+
+// WatchAssignment implements State.
+func (z *ZooKeeper) WatchAssignment(ctx context.Context, topologyID string) <-chan struct{} {
+	return z.watchNode(ctx, z.node(dirAssignments, topologyID))
 }
 
 // beatPath returns workerbeats/<topology>/<node>-<port>.

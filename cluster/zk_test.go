@@ -504,13 +504,25 @@ func TestZooKeeperACLs(t *testing.T) {
 	if err := daemon.AddAuth(testCredential.Scheme, testCredential.Payload); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{root, z.node(dirStorms, "acl-1-1"), z.node(dirSecrets, "acl-1-1")} {
+	// The topology's own credential reads its record (zk_acl_test.go).
+	topoID, err := zkacl.DigestID(zkacl.DerivedTopologyCredential("acl-1-1", []byte("0123456789abcdef0123456789abcdef")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, topoRead := range map[string]bool{root: false, z.node(dirStorms, "acl-1-1"): true, z.node(dirSecrets, "acl-1-1"): false} {
 		if _, _, err := stranger.Get(p); !errors.Is(err, zk.ErrNoAuth) {
 			t.Errorf("a session without the credential reads %s: %v, want zk.ErrNoAuth", p, err)
 		}
 		acl, _, err := daemon.GetACL(p)
-		if err != nil || len(acl) != 1 || acl[0].Scheme != zkacl.SchemeDigest || acl[0].Perms != zk.PermAll {
-			t.Errorf("ACL of %s = %v, %v; want the credential's alone", p, acl, err)
+		want := 1
+		if topoRead {
+			want = 2
+		}
+		if err != nil || len(acl) != want || acl[0].Scheme != zkacl.SchemeDigest || acl[0].Perms != zk.PermAll {
+			t.Errorf("ACL of %s = %v, %v; want the credential's first, %d entries", p, acl, err, want)
+		}
+		if topoRead && (acl[1] != zk.ACL{Perms: zk.PermRead, Scheme: zkacl.SchemeDigest, ID: topoID}) {
+			t.Errorf("ACL of %s = %v; want read for the topology's credential %s", p, acl, topoID)
 		}
 	}
 	if _, err := stranger.Create(z.node(dirStorms, "evil-1-1"), []byte("{}"), 0, zk.WorldACL(zk.PermAll)); !errors.Is(err, zk.ErrNoAuth) {

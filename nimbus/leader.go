@@ -100,6 +100,7 @@ func (l *leader) run(ctx context.Context) {
 		}
 	})
 	defer l.stopTimers()
+	wg.Go(func() { l.n.secureZooKeeper(ctx) })
 
 	// The three watches fan into one coalescing signal: a pass reads all
 	// of the state, so which one fired does not matter.

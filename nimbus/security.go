@@ -16,6 +16,7 @@ import (
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/backoff"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -183,16 +184,19 @@ func (acc *accepted) setOwner(ctx context.Context) {
 	acc.outline.Config = acc.outline.Config.Merge(topology.Config{auth.KeyTopologySubmitterUser: p.Name})
 }
 
-// nimbusOnlyKeys are configuration keys nimbus sets for a topology; a
-// submission carrying one is refused.
-var nimbusOnlyKeys = []string{zkacl.KeyTopologyAuthScheme, zkacl.KeyTopologyAuthPayload, "storm.zookeeper.superACL"}
+// nimbusOnlyKeys are configuration keys the cluster sets for a topology's
+// workers; a submission carrying one is refused.
+var nimbusOnlyKeys = []string{zkacl.KeyTopologyAuthScheme, zkacl.KeyTopologyAuthPayload, zkacl.KeySuperACL}
 
 // checkNimbusOnlyKeys refuses a topology configuration that sets what only
-// nimbus may: the ZooKeeper credential its workers get.
+// the cluster may: the ZooKeeper credential its workers get, which is
+// derived from the topology's secret (zkacl.DerivedTopologyCredential).
+// Storm takes a submitted one; squall does not, since a submission naming
+// another topology's credential would read that topology's state.
 func checkNimbusOnlyKeys(conf topology.Config) error {
 	for _, k := range nimbusOnlyKeys {
 		if _, ok := conf[k]; ok {
-			return invalidf("config: %s is set by nimbus, not by a submission", k)
+			return invalidf("config: %s is set by the cluster (each topology's ZooKeeper credential is derived from its secret), not by a submission", k)
 		}
 	}
 	return nil
@@ -209,4 +213,42 @@ func (n *Nimbus) newTopologySecret(ctx context.Context, id string) error {
 		return unavailablef("write the worker secret of %s: %v", id, err)
 	}
 	return nil
+}
+
+// nodeSecurer is a cluster state with a SetACL pass
+// (cluster.ZooKeeper.SecureNodes).
+type nodeSecurer interface {
+	SecureNodes(ctx context.Context) ([]cluster.ACLChange, error)
+}
+
+// secureZooKeeper runs the cluster state's SetACL pass, which closes the
+// nodes made before ZooKeeper authentication was configured (it logs each
+// one), retrying until it succeeds or the leadership ends. It does nothing
+// without ZooKeeper authentication.
+func (n *Nimbus) secureZooKeeper(ctx context.Context) {
+	s, ok := n.state.(nodeSecurer)
+	if !ok {
+		return
+	}
+	delays := backoff.New(backoff.Policy{Min: time.Second, Max: 30 * time.Second})
+	for {
+		changes, err := s.SecureNodes(ctx)
+		if err == nil {
+			if len(changes) > 0 {
+				n.log.Info("zookeeper nodes made without ACLs secured", "nodes", len(changes))
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		n.log.Warn("secure zookeeper nodes made without ACLs", "err", err)
+		t := time.NewTimer(delays.Next())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
 }

@@ -2,15 +2,12 @@ package nimbus
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -194,19 +191,25 @@ func truncateRunes(s string, n int) string {
 const keyLogViewerHTTPSCA = "logviewer.https.ca.path"
 
 // logViewerTransport returns the proxy's transport when the logviewers'
-// CA is configured, nil otherwise.
+// CA or nimbus's client certificate is configured, nil otherwise. nimbus
+// presents its own client certificate (nimbus.client.tls.cert.path and
+// .key.path, re-read when they change), the identity it has towards the
+// other daemons, so that a logviewer requiring client certificates
+// (logviewer.https.ca.path on the supervisor) serves it.
 func (n *Nimbus) logViewerTransport() http.RoundTripper {
-	file, _ := n.cfg.Cluster[keyLogViewerHTTPSCA].(string)
-	if file == "" {
+	ca, _ := n.cfg.Cluster[keyLogViewerHTTPSCA].(string)
+	own := n.cfg.Client.TLS
+	if ca == "" && own.CertFile == "" {
 		return nil
 	}
-	pem, err := os.ReadFile(file)
-	pool := x509.NewCertPool()
-	if err != nil || !pool.AppendCertsFromPEM(pem) {
-		n.log.Error("log proxy: the logviewers' CA is unusable; their HTTPS will not verify", "key", keyLogViewerHTTPSCA, "file", file, "err", err)
+	ct := auth.ClientTLS{CertFile: own.CertFile, KeyFile: own.KeyFile, CAFile: ca, MinVersion: own.MinVersion}
+	cfg, err := ct.Config()
+	if err != nil {
+		n.log.Error("log proxy: TLS to the logviewers is unusable; their HTTPS will not verify or will refuse nimbus",
+			"ca_key", keyLogViewerHTTPSCA, "ca", ca, "cert_key", auth.KeyClientTLSCert, "cert", own.CertFile, "err", err)
 		return nil
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	t.TLSClientConfig = cfg
 	return t
 }

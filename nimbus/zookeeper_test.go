@@ -15,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/squallstream/squall/api"
+	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/zkserver"
 	"github.com/squallstream/squall/internal/zktest"
@@ -280,3 +282,71 @@ func mustAtoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestLeaderSecuresZooKeeper: a cluster run without ZooKeeper
+// authentication, then started again with it, has its nodes closed by the
+// leader's SetACL pass: a session without credentials gets NoAuth, and the
+// topology's own credential reads its record.
+func TestLeaderSecuresZooKeeper(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Shared(t)
+	root := zktest.Root(t)
+	dir := t.TempDir()
+	sameDir := func(cfg *Config) { cfg.LocalDir = dir }
+
+	open := zkState(t, srv.Addr(), root)
+	n0 := startNimbus(t, open, sameDir)
+	waitLeader(t, n0)
+	registerSupervisor(t, open, "a", 6700, 6701)
+	id := submit(t, n0, wordsRequest("before-acls"))
+	assignment(t, open, id)
+	n0.shutdown(t)
+	open.Close()
+
+	cfg := cluster.DefaultConfig()
+	cfg.Servers = []string{srv.Addr()}
+	cfg.Root = root
+	cfg.SessionTimeout = 2 * time.Second
+	cfg.Auth = zkacl.Credential{Scheme: zkacl.SchemeDigest, Payload: []byte("squall:nimbus-test")}
+	secured, err := cluster.NewZooKeeper(cfg, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { secured.Close() })
+	n1 := startNimbus(t, secured, sameDir)
+	waitLeader(t, n1)
+
+	stranger, _, err := zk.Connect([]string{srv.Addr()}, 10*time.Second, zk.WithLogger(quietZK{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stranger.Close)
+	waitFor(t, "the SetACL pass to close the topology's record", func() bool {
+		_, _, err := stranger.Get(root + "/storms/" + id)
+		return errors.Is(err, zk.ErrNoAuth)
+	})
+	for _, p := range []string{root, root + "/assignments/" + id, root + "/secrets/" + id} {
+		if _, _, err := stranger.Get(p); !errors.Is(err, zk.ErrNoAuth) {
+			t.Errorf("a session without credentials reads %s: %v, want zk.ErrNoAuth", p, err)
+		}
+	}
+	secret, err := secured.GetTopologySecret(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := zkacl.DerivedTopologyCredential(id, secret)
+	if err := stranger.AddAuth(topo.Scheme, topo.Payload); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := stranger.Get(root + "/storms/" + id); err != nil {
+		t.Errorf("the topology's credential reads its record: %v", err)
+	}
+	if p, err := n1.GetTopology(t.Context(), &api.GetTopologyRequest{Id: id}); err != nil || p.GetName() != "before-acls" {
+		t.Errorf("GetTopology after the pass = %v, %v", p, err)
+	}
+}
+
+// quietZK drops the ZooKeeper client's log lines.
+type quietZK struct{}
+
+func (quietZK) Printf(string, ...any) {}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"google.golang.org/grpc"
 
 	"github.com/squallstream/squall/api"
@@ -59,6 +60,13 @@ type Config struct {
 	// without the daemons' secrets (auth.WorkerConfig). A worker running
 	// as its topology's owner could not read the supervisor's file.
 	WorkerConf map[string]any
+
+	// ZooKeeperSuperACL is set when the daemons authenticate to
+	// ZooKeeper: their identity (storm.zookeeper.superACL, zkacl.SuperACL).
+	// Each worker's configuration then also holds its topology's own
+	// credential (zkacl.DerivedTopologyCredential) and this; a worker never
+	// gets the daemons' credential.
+	ZooKeeperSuperACL zk.ACL
 
 	// RunAsUser runs each worker, with its children and dependency
 	// builds, as the local user of its topology's owner

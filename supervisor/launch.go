@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/logfile"
 	"github.com/squallstream/squall/internal/procgroup"
@@ -108,7 +110,7 @@ func (l *loop) start(w *worker) (*procgroup.Process, error) {
 		return nil, err
 	}
 	var confArgs []string
-	if conf := l.cfg.WorkerConf; conf != nil {
+	if conf := l.workerConf(w.meta.StormID, secret); conf != nil {
 		if id != nil {
 			if conf, err = localizeWorkerTLS(conf, w.dir); err != nil {
 				return nil, err
@@ -191,4 +193,21 @@ func (l *loop) stopAll() {
 	for _, w := range l.sortedWorkers() {
 		l.stop(w, "supervisor stopping")
 	}
+}
+
+// workerConf returns the configuration of a worker of topology id:
+// Config.WorkerConf, and with ZooKeeper authentication the topology's own
+// credential, derived from its secret, and the daemons' identity for the
+// nodes its workers create (zkacl.TopologyConfig).
+func (l *loop) workerConf(id string, secret []byte) map[string]any {
+	conf := l.cfg.WorkerConf
+	if l.cfg.ZooKeeperSuperACL.Scheme == "" {
+		return conf
+	}
+	conf = maps.Clone(conf)
+	if conf == nil {
+		conf = map[string]any{}
+	}
+	maps.Copy(conf, zkacl.TopologyConfig(zkacl.DerivedTopologyCredential(id, secret), l.cfg.ZooKeeperSuperACL))
+	return conf
 }

@@ -324,7 +324,7 @@ func (p *process) stateHeartbeats(ctx context.Context) {
 func (p *process) followTopology(ctx context.Context) {
 	levels := newLevelFollower(p.cfg.Level, p.log)
 	defer levels.stop()
-	for range p.cfg.State.WatchTopologies(ctx) {
+	for range p.cfg.State.WatchTopology(ctx, p.cfg.StormID) {
 		rec, err := p.cfg.State.GetTopology(ctx, p.cfg.StormID)
 		if err == nil {
 			levels.follow(rec.LogConfig)
@@ -348,7 +348,7 @@ func (p *process) followTopology(ctx context.Context) {
 // followAssignment points the worker at moved peers and returns
 // ErrReassigned when its own executors change.
 func (p *process) followAssignment(ctx context.Context, topo *topology.Topology) error {
-	for range p.cfg.State.WatchAssignments(ctx) {
+	for range p.cfg.State.WatchAssignment(ctx, p.cfg.StormID) {
 		asg, err := p.cfg.State.GetAssignment(ctx, p.cfg.StormID)
 		if errors.Is(err, cluster.ErrNotFound) {
 			return fmt.Errorf("%w: the topology has no assignment any more", ErrReassigned)

@@ -5,19 +5,22 @@
 //     storm.zookeeper.auth.scheme/.payload (digest "user:password") and
 //     create their nodes readable and writable by that identity only;
 //   - each topology gets a digest credential of its own
-//     (storm.zookeeper.topology.auth.scheme/.payload, made by nimbus at
-//     submission), with which its workers read their topology's state and
-//     write their heartbeats and errors, and nothing else;
+//     (storm.zookeeper.topology.auth.scheme/.payload), derived from its
+//     worker secret (DerivedTopologyCredential), with which its workers
+//     read their topology's state and write their heartbeats and errors,
+//     and nothing else;
 //   - nodes workers create also give the daemons' identity
 //     (storm.zookeeper.superACL) all rights, so nimbus can clean up.
 //
 // Without storm.zookeeper.auth.scheme every node is world-writable, as in
 // Storm and as squall was before. docs/security.md has the table of which
-// node gets which ACL, and the wiring into package cluster.
+// node gets which ACL; package cluster applies it.
 package zkacl
 
 import (
-	"crypto/rand"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -113,21 +116,10 @@ func TopologyCredential(topoConf map[string]any) (Credential, error) {
 	return credential(topoConf, KeyTopologyAuthScheme, KeyTopologyAuthPayload)
 }
 
-// NewTopologyCredential makes a random digest credential for a new
-// topology.
-func NewTopologyCredential() (Credential, error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return Credential{}, fmt.Errorf("topology credential: %w", err)
-	}
-	payload := "squall-topology-" + hex.EncodeToString(b[:4]) + ":" + hex.EncodeToString(b[4:])
-	return Credential{Scheme: SchemeDigest, Payload: []byte(payload)}, nil
-}
-
-// TopologyConfig returns the entries nimbus adds to a topology's
-// configuration at submission (replacing any the submission carried):
-// its credential and the daemons' identity for the nodes its workers
-// create. nil when the daemons do not authenticate.
+// TopologyConfig returns the entries a supervisor adds to the
+// configuration of a worker of topology topo: its credential and the
+// daemons' identity for the nodes its workers create. nil without a
+// credential.
 func TopologyConfig(topo Credential, super zk.ACL) map[string]any {
 	if topo.IsZero() {
 		return nil
@@ -282,4 +274,51 @@ func (p Policy) ACL(kind Kind, topo Credential) ([]zk.ACL, error) {
 		return append(creator, p.Super), nil
 	}
 	return nil, fmt.Errorf("zkacl: unknown node kind %d", kind)
+}
+
+// DerivedTopologyCredential returns topology id's ZooKeeper credential,
+// derived from its worker secret (HMAC-SHA256), which nimbus makes at
+// submission and keeps where only the daemons read it (secrets/<id>).
+// Nimbus and every supervisor compute it without storing or sending
+// another secret, topologies submitted before ZooKeeper authentication
+// was turned on have one too, and a submission cannot choose it (one
+// naming another topology's credential would read that topology's state).
+func DerivedTopologyCredential(id string, secret []byte) Credential {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("squall zookeeper digest v1\x00" + id))
+	sum := mac.Sum(nil)
+	user := "squall-topology-" + hex.EncodeToString(sum[:6])
+	pass := base64.RawURLEncoding.EncodeToString(sum[6:])
+	return Credential{Scheme: SchemeDigest, Payload: []byte(user + ":" + pass)}
+}
+
+// WorkerNodeACL returns the ACL of a node a worker of topo creates
+// (KindWorker), spelled out for a daemon's session: the SetACL pass sets
+// it on such nodes made before ACLs were on.
+func (p Policy) WorkerNodeACL(topo Credential) ([]zk.ACL, error) {
+	if !p.Enabled() {
+		return zk.WorldACL(zk.PermAll), nil
+	}
+	if topo.IsZero() {
+		return nil, ErrNoTopologyCredential
+	}
+	if p.Super.Scheme == "" {
+		return nil, fmt.Errorf("%w: no %s for the nodes workers create", ErrConfig, KeySuperACL)
+	}
+	id, err := DigestID(topo)
+	if err != nil {
+		return nil, err
+	}
+	return []zk.ACL{{Perms: zk.PermAll, Scheme: SchemeDigest, ID: id}, p.Super}, nil
+}
+
+// IsOpen reports whether acl lets anyone in (world:anyone with any
+// right): a node made without ACLs.
+func IsOpen(acl []zk.ACL) bool {
+	for _, a := range acl {
+		if a.Scheme == "world" && a.ID == "anyone" && a.Perms != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -85,10 +85,7 @@ func TestPolicyACLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	topo, err := NewTopologyCredential()
-	if err != nil {
-		t.Fatal(err)
-	}
+	topo := DerivedTopologyCredential("wc-1-1", []byte("0123456789abcdef0123456789abcdef"))
 	topoID, _ := DigestID(topo)
 	tests := []struct {
 		kind Kind
@@ -127,21 +124,41 @@ func TestPolicyACLs(t *testing.T) {
 	if TopologyConfig(Credential{}, zk.ACL{}) != nil {
 		t.Errorf("TopologyConfig(none) != nil")
 	}
-	if a, b := mustCred(t), mustCred(t); string(a.Payload) == string(b.Payload) {
-		t.Errorf("NewTopologyCredential repeated itself")
+	workerNode, err := p.WorkerNodeACL(topo)
+	if err != nil || aclString(workerNode) != "digest:"+topoID+":31 digest:"+superID+":31" {
+		t.Errorf("WorkerNodeACL = %s, %v", aclString(workerNode), err)
+	}
+	if _, err := p.WorkerNodeACL(Credential{}); !errors.Is(err, ErrNoTopologyCredential) {
+		t.Errorf("WorkerNodeACL(no credential) = %v, want ErrNoTopologyCredential", err)
 	}
 }
 
-func mustCred(t *testing.T) Credential {
-	t.Helper()
-	c, err := NewTopologyCredential()
-	if err != nil {
-		t.Fatal(err)
+// TestDerivedTopologyCredential: the same topology and secret give the
+// same credential on every daemon; another topology or secret, another
+// one; it parses back from a worker's configuration.
+func TestDerivedTopologyCredential(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	a := DerivedTopologyCredential("wc-1-1", secret)
+	if b := DerivedTopologyCredential("wc-1-1", append([]byte(nil), secret...)); string(a.Payload) != string(b.Payload) {
+		t.Errorf("the derivation is not deterministic: %s, %s", a.Payload, b.Payload)
 	}
-	if _, err := TopologyCredential(TopologyConfig(c, zk.ACL{Scheme: "digest", ID: "x:y"})); err != nil {
-		t.Fatalf("a new credential does not parse back: %v", err)
+	for _, other := range []Credential{
+		DerivedTopologyCredential("wc-1-2", secret),
+		DerivedTopologyCredential("wc-1-1", []byte("another secret")),
+	} {
+		au, _, _ := strings.Cut(string(a.Payload), ":")
+		ou, _, _ := strings.Cut(string(other.Payload), ":")
+		if string(other.Payload) == string(a.Payload) || au == ou {
+			t.Errorf("two topologies share a credential or user: %s, %s", a.Payload, other.Payload)
+		}
 	}
-	return c
+	back, err := TopologyCredential(TopologyConfig(a, zk.ACL{Scheme: "digest", ID: "x:y"}))
+	if err != nil || string(back.Payload) != string(a.Payload) {
+		t.Errorf("the credential does not parse back: %v, %v", back, err)
+	}
+	if strings.Contains(a.String(), string(a.Payload[strings.IndexByte(string(a.Payload), ':')+1:])) {
+		t.Errorf("String() shows the password: %s", a)
+	}
 }
 
 func aclString(acl []zk.ACL) string {
@@ -189,7 +206,7 @@ func TestACLsOnZooKeeper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t1, t2 := mustCred(t), mustCred(t)
+	t1, t2 := DerivedTopologyCredential("t1", []byte("secret one")), DerivedTopologyCredential("t2", []byte("secret two"))
 	worker1, err := WorkerPolicy(TopologyConfig(t1, daemon.Super))
 	if err != nil {
 		t.Fatal(err)

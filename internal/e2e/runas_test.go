@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"errors"
 	"maps"
 	"net/http"
 	"os"
@@ -11,14 +12,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
+	"gopkg.in/yaml.v3"
+
+	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/internal/layout"
 )
 
-// TestRunWorkersAsOwner runs a cluster with tokens, TLS and
+// TestRunWorkersAsOwner runs a cluster with tokens, TLS, ZooKeeper ACLs and
 // supervisor.run.worker.as.user, the supervisor as root: the word count
 // submitted by the principal "nobody" runs to the end with its workers
 // and their Python children running as the local user nobody (checked
-// with ps), over TLS between workers whose key the supervisor handed them.
+// with ps), over TLS between workers whose key the supervisor handed them,
+// talking to ZooKeeper with their topology's credential, which opens
+// their topology's nodes and nothing else.
 func TestRunWorkersAsOwner(t *testing.T) {
 	needPython(t)
 	if os.Geteuid() != 0 {
@@ -30,8 +37,6 @@ func TestRunWorkersAsOwner(t *testing.T) {
 	const user = "nobody"
 	pki := newSecurePKI(t, user, "admin", "supervisor", "nimbus")
 	conf := pki.clusterConf()
-	delete(conf, "storm.zookeeper.auth.scheme")  // refused with run-as-user until
-	delete(conf, "storm.zookeeper.auth.payload") // workers have credentials of their own
 	maps.Copy(conf, map[string]any{
 		"supervisor.run.worker.as.user":         true,
 		"supervisor.run.worker.as.user.min.uid": 1000,
@@ -86,11 +91,13 @@ func TestRunWorkersAsOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"nimbus.client.token.file", "nimbus.tls.key.path", "nimbus.auth.tokens.file", pki.path("worker-key.pem")} {
+	for _, secret := range []string{"nimbus.client.token.file", "nimbus.tls.key.path", "nimbus.auth.tokens.file", pki.path("worker-key.pem"),
+		"storm.zookeeper.auth.payload", "e2e-password"} {
 		if strings.Contains(string(data), secret) {
 			t.Errorf("the worker's configuration holds %s:\n%s", secret, data)
 		}
 	}
+	checkWorkerZooKeeper(t, c, id, data)
 
 	if out := c.squall("kill", "-w", "0", "e2e-wordcount"); !strings.Contains(out, "Killed topology: e2e-wordcount") {
 		t.Errorf("kill said %q", out)
@@ -103,4 +110,41 @@ func psUser(t *testing.T, args ...string) string {
 	t.Helper()
 	out, _ := exec.Command("ps", append([]string{"-o", "user="}, args...)...).Output()
 	return strings.TrimSpace(string(out))
+}
+
+// checkWorkerZooKeeper checks the ZooKeeper credential a worker of
+// topology id got in its configuration (conf): it reads the topology's
+// record and assignment, and gets NoAuth for the daemons' nodes, the
+// worker secret and the list of topologies.
+func checkWorkerZooKeeper(t *testing.T, c *cluster, id string, conf []byte) {
+	t.Helper()
+	var wc map[string]any
+	if err := yaml.Unmarshal(conf, &wc); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := zkacl.TopologyCredential(wc)
+	if err != nil || cred.IsZero() {
+		t.Fatalf("the worker's configuration has no ZooKeeper credential of its topology: %v, %v", cred, err)
+	}
+	zconn, _, err := zk.Connect([]string{c.zkAddr}, 10*time.Second, zk.WithLogger(zkQuiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zconn.Close()
+	if err := zconn.AddAuth(cred.Scheme, cred.Payload); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{c.root + "/storms/" + id, c.root + "/assignments/" + id} {
+		if _, _, err := zconn.Get(p); err != nil {
+			t.Errorf("ZooKeeper %s with the topology's credential: %v", p, err)
+		}
+	}
+	for _, p := range []string{c.root, c.root + "/storms", c.root + "/supervisors", c.root + "/secrets/" + id} {
+		if _, _, err := zconn.Get(p); !errors.Is(err, zk.ErrNoAuth) {
+			t.Errorf("ZooKeeper %s with the topology's credential: %v, want zk.ErrNoAuth", p, err)
+		}
+	}
+	if _, _, err := zconn.Children(c.root + "/storms"); !errors.Is(err, zk.ErrNoAuth) {
+		t.Errorf("the topology's credential lists the topologies: %v, want zk.ErrNoAuth", err)
+	}
 }

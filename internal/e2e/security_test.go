@@ -26,6 +26,7 @@ import (
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/auth/devpki"
+	"github.com/squallstream/squall/internal/layout"
 )
 
 // securePKI is what a secured test cluster authenticates with: a CA,
@@ -248,6 +249,19 @@ func TestSecuredCluster(t *testing.T) {
 			t.Errorf("ZooKeeper %s without the credential: %v, want zk.ErrNoAuth", p, err)
 		}
 	}
+	// The workers hold their topology's credential, not the daemons'.
+	confs, _ := filepath.Glob(filepath.Join(layout.WorkersRoot(c.sups[0].localDir), "*", "worker-conf.yaml"))
+	if len(confs) == 0 {
+		t.Fatal("no worker configuration file")
+	}
+	wconf, err := os.ReadFile(confs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(wconf), "e2e-password") {
+		t.Errorf("the worker's configuration holds the daemons' ZooKeeper password:\n%s", wconf)
+	}
+	checkWorkerZooKeeper(t, c, id, wconf)
 
 	if out := c.squall("kill", "-w", "0", "e2e-wordcount"); !strings.Contains(out, "Killed topology: e2e-wordcount") {
 		t.Errorf("alice's kill said %q", out)

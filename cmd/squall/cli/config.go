@@ -150,12 +150,44 @@ func findClientConfig() (file, source string) {
 }
 
 // zooKeeperState connects to the ZooKeeper ensemble the configuration
-// names (storm.zookeeper.servers, .port, .root, .session.timeout).
+// names (storm.zookeeper.servers, .port, .root, .session.timeout) as a
+// daemon, with the daemons' credential (storm.zookeeper.auth.*).
 func zooKeeperState(conf topology.Config, log *slog.Logger) (*cluster.ZooKeeper, error) {
+	cfg, err := zooKeeperConfig(conf)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := zkacl.DaemonPolicy(conf)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg.Auth, cfg.SuperACL = pol.Self, pol.Super
+	return cluster.NewZooKeeper(cfg, log)
+}
+
+// workerZooKeeperState is zooKeeperState for a worker: its session
+// authenticates with its topology's credential, which its supervisor
+// wrote into its configuration (storm.zookeeper.topology.auth.*), never
+// with the daemons'.
+func workerZooKeeperState(conf topology.Config, log *slog.Logger) (*cluster.ZooKeeper, error) {
+	cfg, err := zooKeeperConfig(conf)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := zkacl.WorkerPolicy(conf)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg.Auth, cfg.SuperACL, cfg.Worker = pol.Self, pol.Super, true
+	return cluster.NewZooKeeper(cfg, log)
+}
+
+// zooKeeperConfig reads where ZooKeeper is.
+func zooKeeperConfig(conf topology.Config) (cluster.Config, error) {
 	cfg := cluster.DefaultConfig()
 	servers, _ := conf[topology.KeyZookeeperServers].([]any)
 	if len(servers) == 0 {
-		return nil, fmt.Errorf("config: %s is not set", topology.KeyZookeeperServers)
+		return cfg, fmt.Errorf("config: %s is not set", topology.KeyZookeeperServers)
 	}
 	port := conf.Int(topology.KeyZookeeperPort, 2181)
 	cfg.Servers = nil
@@ -168,11 +200,7 @@ func zooKeeperState(conf topology.Config, log *slog.Logger) (*cluster.ZooKeeper,
 	}
 	cfg.Root = conf.String(topology.KeyZookeeperRoot, cfg.Root)
 	cfg.SessionTimeout = time.Duration(conf.Int(topology.KeyZookeeperSessionTimeout, 20000)) * time.Millisecond
-	var err error
-	if cfg.Auth, err = zkacl.DaemonCredential(conf); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	return cluster.NewZooKeeper(cfg, log)
+	return cfg, nil
 }
 
 // hostname is the name this node advertises: storm.local.hostname, else

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/spf13/cobra"
 
 	"github.com/squallstream/squall/auth"
@@ -146,7 +147,7 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 	if cfg.RunAsUser, err = runas.ConfigFromConf(conf); err != nil {
 		return cfg, err
 	}
-	if cfg.WorkerConf, err = workerConf(conf, cfg.RunAsUser.Enabled); err != nil {
+	if cfg.WorkerConf, cfg.ZooKeeperSuperACL, err = workerConf(conf); err != nil {
 		return cfg, err
 	}
 	// Workers get the configuration (in their directory), log level and
@@ -223,22 +224,16 @@ func intList(conf topology.Config, key string) ([]int, error) {
 }
 
 // workerConf is the configuration the supervisor gives its workers: its
-// own without the daemons' credentials (auth.WorkerConfig). The daemons'
-// ZooKeeper credential is the exception while workers run as the
-// supervisor's user, who reads it anyway: workers have no credential of
-// their own yet. Workers running as their owners must not get it, so that
-// combination is refused.
-func workerConf(conf topology.Config, runAsUser bool) (map[string]any, error) {
-	wc := auth.WorkerConfig(conf)
-	if scheme, ok := conf[zkacl.KeyAuthScheme]; ok && scheme != nil && scheme != "" {
-		if runAsUser {
-			return nil, fmt.Errorf("config: %s with %s: workers running as their topologies' owners would need ZooKeeper credentials of their own (%s), which squall does not make yet; turn one of them off (see docs/security.md)",
-				runas.KeyRunWorkerAsUser, zkacl.KeyAuthScheme, zkacl.KeyTopologyAuthPayload)
-		}
-		wc[zkacl.KeyAuthScheme] = scheme
-		wc[zkacl.KeyAuthPayload] = conf[zkacl.KeyAuthPayload]
+// own without the daemons' credentials (auth.WorkerConfig), the daemons'
+// ZooKeeper credential included. With ZooKeeper authentication, the
+// supervisor adds each worker's topology's own credential at launch
+// (supervisor.Config.ZooKeeperSuperACL).
+func workerConf(conf topology.Config) (map[string]any, zk.ACL, error) {
+	pol, err := zkacl.DaemonPolicy(conf)
+	if err != nil {
+		return nil, zk.ACL{}, fmt.Errorf("config: %w", err)
 	}
-	return wc, nil
+	return auth.WorkerConfig(conf), pol.Super, nil
 }
 
 // Keys of the logviewer's HTTPS (squall's PEM forms of Storm's
@@ -250,6 +245,9 @@ const (
 	keyLogViewerHTTPSCert = "logviewer.https.cert.path"
 	keyLogViewerHTTPSKey  = "logviewer.https.key.path"
 	keyLogViewerHTTPSCA   = "logviewer.https.ca.path"
+	// Storm's key: a client certificate is mandatory (nimbus's log proxy
+	// presents nimbus.client.tls.cert.path).
+	keyLogViewerHTTPSNeedClientAuth = "logviewer.https.need.client.auth"
 )
 
 // logViewerSecurity reads how the node's logviewer authenticates callers:
@@ -259,6 +257,16 @@ const (
 func logViewerSecurity(conf topology.Config, lv *logviewer.Config) (*supervisor.LogViewerAuth, *tls.Config, error) {
 	str := func(key string) string { s, _ := conf[key].(string); return s }
 	st := auth.ServerTLS{CertFile: str(keyLogViewerHTTPSCert), KeyFile: str(keyLogViewerHTTPSKey), ClientCAFile: str(keyLogViewerHTTPSCA)}
+	switch v := conf[keyLogViewerHTTPSNeedClientAuth].(type) {
+	case nil:
+	case bool:
+		st.RequireClientCert = v
+	default:
+		return nil, nil, fmt.Errorf("config %s: want true or false, got %v", keyLogViewerHTTPSNeedClientAuth, v)
+	}
+	if st.RequireClientCert && st.ClientCAFile == "" {
+		return nil, nil, fmt.Errorf("config %s: set %s to the CA of the client certificates", keyLogViewerHTTPSNeedClientAuth, keyLogViewerHTTPSCA)
+	}
 	var tlsConf *tls.Config
 	if st.CertFile != "" || st.KeyFile != "" {
 		var err error

@@ -58,7 +58,7 @@ func newWorkerCmd(deps *Options) *cobra.Command {
 			}
 			log = log.With("worker", o.workerID)
 			log.Info("worker process", "version", buildinfo.String(), "topology", o.stormID, "node", o.node, "port", o.port)
-			state, err := zooKeeperState(conf, log)
+			state, err := workerZooKeeperState(conf, log)
 			if err != nil {
 				return err
 			}
