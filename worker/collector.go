@@ -54,6 +54,8 @@ type emitter struct {
 	// stallStart is when a spout's queue last refused its messages, while
 	// stalled.
 	stallStart int64
+	// idgen gives the tuple trees' roots and the tuples' edge ids.
+	idgen idSource
 }
 
 type outBatch struct {
@@ -302,7 +304,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 		return
 	}
 	// The tuple is pending before anything can complete it.
-	root := c.w.newRoot()
+	root := c.w.rootFrom(c.idgen.next())
 	var emitted int64
 	if c.sample.sample() {
 		emitted = monoNow()
@@ -324,7 +326,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 		lin = &l
 	}
 	for _, t := range targets {
-		edge := randomID()
+		edge := c.idgen.next()
 		xor ^= edge
 		var anchor any = acker.NewAnchor(acker.Edge{Root: root, ID: edge})
 		if lin != nil {
@@ -383,7 +385,7 @@ func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []a
 // tracked. A tuple in one tree, the usual case, costs one small
 // allocation.
 func (c *boltCollector) anchorFor(anchors []topology.Tuple) any {
-	var s anchoring
+	s := anchoring{ids: &c.idgen}
 	for _, a := range anchors {
 		s.add(a)
 	}
@@ -394,6 +396,8 @@ func (c *boltCollector) anchorFor(anchors []topology.Tuple) any {
 type anchoring struct {
 	one   acker.Edge // the edge while there is one
 	edges []acker.Edge
+	// ids, if set, gives the new ids (randomID otherwise).
+	ids *idSource
 }
 
 // add anchors the new tuple to a.
@@ -402,7 +406,12 @@ func (s *anchoring) add(a topology.Tuple) {
 	if an == nil {
 		return
 	}
-	id := randomID()
+	var id uint64
+	if s.ids != nil {
+		id = s.ids.next()
+	} else {
+		id = randomID()
+	}
 	an.AddChild(id)
 	for _, e := range aEdges {
 		switch {
