@@ -304,7 +304,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 		return
 	}
 	// The tuple is pending before anything can complete it.
-	root := c.w.rootFrom(c.idgen.next())
+	root := c.w.newRoot(c.idgen.next())
 	var emitted int64
 	if c.sample.sample() {
 		emitted = monoNow()
@@ -361,7 +361,7 @@ type boltCollector struct {
 // maxHeldSamples bounds the sampled tuples a bolt task remembers past
 // their Execute. A bolt that drops tuples unacked fills it; it is then
 // emptied, and the acks of the tuples it held go unmeasured.
-const maxHeldSamples = 1024
+const maxHeldSamples = 4096
 
 // beginSample notes that the execution of the tracked tuple of an, whose
 // process latency is sampled, began at unixNanos.

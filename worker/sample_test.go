@@ -55,3 +55,25 @@ func TestAnchorSize(t *testing.T) {
 		t.Errorf("an Anchor takes %d bytes, want 24", got)
 	}
 }
+
+// TestHeldSamplesBounded: the starts of sampled tuples left unacked are
+// kept up to maxHeldSamples, then let go; each is returned once.
+func TestHeldSamplesBounded(t *testing.T) {
+	var c boltCollector
+	first := acker.NewAnchor(acker.Edge{Root: 1, ID: 1})
+	c.beginSample(first, 100)
+	c.endSample()
+	if at := c.sampledAt(first); at != 100 {
+		t.Fatalf("sampledAt of a held tuple = %d, want 100", at)
+	}
+	if at := c.sampledAt(first); at != 0 {
+		t.Fatalf("sampledAt of a tuple already acked = %d, want 0", at)
+	}
+	for i := range maxHeldSamples + 1 {
+		c.beginSample(acker.NewAnchor(acker.Edge{Root: 1, ID: uint64(i) + 2}), int64(i)+1)
+		c.endSample()
+		if len(c.held) > maxHeldSamples {
+			t.Fatalf("%d samples held, want at most %d", len(c.held), maxHeldSamples)
+		}
+	}
+}
