@@ -176,10 +176,14 @@ func (x *boltExecutor) execute(t *boltTask, tup topology.Tuple) {
 		return
 	}
 	start := time.Now()
-	if an, _ := anchorOf(tup); an != nil {
-		an.SetSampled(start.UnixNano())
+	an, _ := anchorOf(tup)
+	if an != nil {
+		t.out.beginSample(an, start.UnixNano())
 	}
 	x.safeExecute(t, tup)
+	if an != nil {
+		t.out.endSample()
+	}
 	d := time.Since(start)
 	in.execute.ObserveDuration(d)
 	x.busy.Add(int64(d) * int64(x.sample.every))

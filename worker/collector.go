@@ -54,6 +54,8 @@ type emitter struct {
 	// stallStart is when a spout's queue last refused its messages, while
 	// stalled.
 	stallStart int64
+	// idgen gives the tuple trees' roots and the tuples' edge ids.
+	idgen idSource
 }
 
 type outBatch struct {
@@ -302,7 +304,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 		return
 	}
 	// The tuple is pending before anything can complete it.
-	root := c.w.newRoot()
+	root := c.w.newRoot(c.idgen.next())
 	var emitted int64
 	if c.sample.sample() {
 		emitted = monoNow()
@@ -324,7 +326,7 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 		lin = &l
 	}
 	for _, t := range targets {
-		edge := randomID()
+		edge := c.idgen.next()
 		xor ^= edge
 		var anchor any = acker.NewAnchor(acker.Edge{Root: root, ID: edge})
 		if lin != nil {
@@ -345,6 +347,62 @@ type boltCollector struct {
 	// Source.StreamIndex, made at the stream's first tuple: a bolt gets
 	// tuples from a few of the topology's streams.
 	inputs []atomic.Pointer[counters]
+
+	// The following fields are guarded by mu.
+	// sampling is the anchor of the tuple being executed if its process
+	// latency is sampled, samplingAt when its execution began (unix ns);
+	// held keeps the starts of sampled tuples left unacked when their
+	// Execute returned, up to maxHeldSamples.
+	sampling   *acker.Anchor
+	samplingAt int64
+	held       map[*acker.Anchor]int64
+}
+
+// maxHeldSamples bounds the sampled tuples a bolt task remembers past
+// their Execute. A bolt that drops tuples unacked fills it; it is then
+// emptied, and the acks of the tuples it held go unmeasured.
+const maxHeldSamples = 4096
+
+// beginSample notes that the execution of the tracked tuple of an, whose
+// process latency is sampled, began at unixNanos.
+func (c *boltCollector) beginSample(an *acker.Anchor, unixNanos int64) {
+	c.mu.Lock()
+	c.sampling, c.samplingAt = an, unixNanos
+	c.mu.Unlock()
+}
+
+// endSample notes that the sampled execution returned: a tuple it did not
+// ack is remembered until it is.
+func (c *boltCollector) endSample() {
+	c.mu.Lock()
+	if c.sampling != nil {
+		if len(c.held) >= maxHeldSamples {
+			clear(c.held)
+		}
+		if c.held == nil {
+			c.held = make(map[*acker.Anchor]int64)
+		}
+		c.held[c.sampling] = c.samplingAt
+		c.sampling = nil
+	}
+	c.mu.Unlock()
+}
+
+// sampledAt returns when the execution of the tuple of an began if its
+// process latency is sampled, and forgets it; 0 otherwise. mu is held.
+func (c *boltCollector) sampledAt(an *acker.Anchor) int64 {
+	if an == c.sampling {
+		c.sampling = nil
+		return c.samplingAt
+	}
+	if len(c.held) == 0 {
+		return 0
+	}
+	at, ok := c.held[an]
+	if ok {
+		delete(c.held, an)
+	}
+	return at
 }
 
 func (c *boltCollector) Emit(stream string, anchors []topology.Tuple, values []any) []int {
@@ -383,7 +441,7 @@ func (c *boltCollector) send(so *streamOut, anchors []topology.Tuple, values []a
 // tracked. A tuple in one tree, the usual case, costs one small
 // allocation.
 func (c *boltCollector) anchorFor(anchors []topology.Tuple) any {
-	var s anchoring
+	s := anchoring{ids: &c.idgen}
 	for _, a := range anchors {
 		s.add(a)
 	}
@@ -394,6 +452,8 @@ func (c *boltCollector) anchorFor(anchors []topology.Tuple) any {
 type anchoring struct {
 	one   acker.Edge // the edge while there is one
 	edges []acker.Edge
+	// ids, if set, gives the new ids (randomID otherwise).
+	ids *idSource
 }
 
 // add anchors the new tuple to a.
@@ -402,7 +462,12 @@ func (s *anchoring) add(a topology.Tuple) {
 	if an == nil {
 		return
 	}
-	id := randomID()
+	var id uint64
+	if s.ids != nil {
+		id = s.ids.next()
+	} else {
+		id = randomID()
+	}
 	an.AddChild(id)
 	for _, e := range aEdges {
 		switch {
@@ -443,6 +508,7 @@ func xorEdge(edges []acker.Edge, root, id uint64) []acker.Edge {
 func (c *boltCollector) Ack(t topology.Tuple) {
 	in := c.input(t)
 	an, edges := anchorOf(t)
+	var sampled int64
 	c.mu.Lock()
 	if an != nil {
 		children := an.Children()
@@ -450,19 +516,21 @@ func (c *boltCollector) Ack(t topology.Tuple) {
 			at := c.w.ackerFor(e.Root)
 			c.put(at, &message{kind: kindAck, task: int32(at), root: e.Root, val: e.ID ^ children})
 		}
+		sampled = c.sampledAt(an)
 	}
 	c.countInput(in, false)
 	c.mu.Unlock()
-	if an != nil {
-		if at := an.SampledAt(); at != 0 {
-			in.process.ObserveDuration(time.Duration(time.Now().UnixNano() - at))
-		}
+	if sampled != 0 {
+		in.process.ObserveDuration(time.Duration(time.Now().UnixNano() - sampled))
 	}
 }
 
 func (c *boltCollector) Fail(t topology.Tuple) {
 	in := c.input(t)
 	c.mu.Lock()
+	if an, _ := anchorOf(t); an != nil {
+		c.sampledAt(an) // a failed tuple's process latency is not measured
+	}
 	c.notify(t, kindFail)
 	c.countInput(in, true)
 	c.mu.Unlock()

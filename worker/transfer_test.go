@@ -450,7 +450,7 @@ func TestNewRootPicksALocalAcker(t *testing.T) {
 	w := &Worker{ackerTasks: []int{7, 8, 9, 10, 11}, localAckers: []uint64{1, 4}}
 	seen := map[int]int{}
 	for range 10000 {
-		root := w.newRoot()
+		root := w.newRoot(randomID())
 		if root == 0 {
 			t.Fatal("root id 0")
 		}

@@ -347,11 +347,10 @@ func (w *Worker) taskContext(c *topology.Component, task int) *topology.TaskCont
 
 func (w *Worker) ackerFor(root uint64) int { return w.ackerTasks[root%uint64(len(w.ackerTasks))] }
 
-// newRoot returns a random id for a new tuple tree. When some ackers run
-// in this worker the id picks one of them, so the tree's init and its
-// completion never cross the network.
-func (w *Worker) newRoot() uint64 {
-	id := randomID()
+// newRoot returns the id of a new tuple tree made from id, random and
+// non-zero. When some ackers run in this worker the id picks one of them,
+// so the tree's init and its completion never cross the network.
+func (w *Worker) newRoot(id uint64) uint64 {
 	local := uint64(len(w.localAckers))
 	n := uint64(len(w.ackerTasks))
 	if local == 0 || local == n {
