@@ -32,8 +32,8 @@ var ErrStateInFlight = errors.New("tuples are in flight")
 // its child's state commands from the task's state.
 //
 // The host holds no cache of its own: state.State serves the writes since
-// the last commit from memory, and a bounded cache of committed values
-// (worth it for Redis) belongs with the state, in the worker.
+// the last commit from memory, and committed values from its bounded
+// cache (State.CacheCommitted, which the worker turns on).
 type stateHost struct {
 	// opened is closed by the first OpenState: until then a child's
 	// reader waits at its first state command, so that the commands and
