@@ -1179,7 +1179,7 @@ def _route_state_reply(msg):
             command, "state_get" if req.command == "state_values" else "state_items"))
     if not req.abandoned:
         req.parts.append(msg)
-    if command == "state_values" or not msg.get("more"):
+    if not msg.get("more"):  # a long reply comes in parts, the last without "more"
         req.done = True
         _state_requests.popleft()
 
@@ -1277,10 +1277,16 @@ class State(_MutableMapping):
         """Reads keys (cache keys cks) in one round trip and caches them."""
         req = _state_send({"command": "state_get", "keys": keys}, "state_values")
         self.round_trips += 1
-        _await_state(req)
         found = {}
-        for k, v in req.parts.popleft().get("items") or ():
-            found[_state_cache_key(k)] = v
+        while True:  # the reply's parts, the last without "more"
+            _await_state(req)
+            if not req.parts:
+                break
+            part = req.parts.popleft()
+            for k, v in part.get("items") or ():
+                found[_state_cache_key(k)] = v
+            if not part.get("more"):
+                break
         for ck in cks:
             self._remember(ck, found.get(ck, _ABSENT))
 
