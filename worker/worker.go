@@ -86,6 +86,9 @@ type Worker struct {
 	routing atomic.Pointer[[]route]
 	// local holds the inbox of each task of this worker, nil for others.
 	local []*queue
+	// barrierLanes holds, in a stateful topology, each local bolt task's
+	// lane for the checkpoint spout's barriers (barrierlane.go).
+	barrierLanes []*queue
 	recv  *receiver
 	// peersMu guards peers and running: the peers in use, keyed by
 	// address, and whether their goroutines have been started.
