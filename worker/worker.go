@@ -86,9 +86,6 @@ type Worker struct {
 	routing atomic.Pointer[[]route]
 	// local holds the inbox of each task of this worker, nil for others.
 	local []*queue
-	// barrierLanes holds, in a stateful topology, each local bolt task's
-	// lane for the checkpoint spout's barriers (barrierlane.go).
-	barrierLanes []*queue
 	recv  *receiver
 	// peersMu guards peers and running: the peers in use, keyed by
 	// address, and whether their goroutines have been started.
@@ -143,6 +140,10 @@ type Worker struct {
 	// exactlyOnce is set in exactly-once topologies: tuples carry
 	// lineages (lineage.go).
 	exactlyOnce bool
+
+	// barrierLanes holds, in a stateful topology, each local bolt task's
+	// lane for the checkpoint spout's barriers (barrierlane.go).
+	barrierLanes []*queue
 }
 
 // New validates cfg and builds the worker's executors and tasks. It
