@@ -44,6 +44,13 @@ func (c *committedCache) put(key string, value []byte) {
 	c.bytes += size
 }
 
+func (c *committedCache) forget(key string) {
+	if old, had := c.values[key]; had {
+		c.bytes -= len(key) + len(old)
+		delete(c.values, key)
+	}
+}
+
 func (c *committedCache) clear() {
 	clear(c.values)
 	c.bytes = 0
@@ -77,6 +84,13 @@ func (s *State) cacheWrites(writes map[string][]byte) {
 		return
 	}
 	for k, v := range writes {
+		if k[0] == 0 {
+			// The runtime's records (exactly-once IDs, up to 1 MiB
+			// each) are written every checkpoint and read back only by
+			// Range: caching them would push out the bolt's values.
+			s.cache.forget(k)
+			continue
+		}
 		s.cache.put(k, v) // a deletion is nil: absent
 	}
 }

@@ -48,3 +48,15 @@ func TestCommittedCacheAbsence(t *testing.T) {
 		t.Error("never: a hit")
 	}
 }
+
+func TestCommittedCacheSkipsRuntimeRecords(t *testing.T) {
+	s := &State{cache: &committedCache{maxKeys: 10, maxBytes: 1 << 20, values: map[string][]byte{}}}
+	s.cache.put("\x00squall/seen/1", []byte("old"))
+	s.cacheWrites(map[string][]byte{"\x00squall/seen/1": []byte("new"), "\x00squall/seen/2": []byte("x"), "word": []byte("1")})
+	if len(s.cache.values) != 1 || s.cache.bytes != len("word")+1 {
+		t.Errorf("cached %d values (%d bytes) after a commit of two runtime records and a word; want the word alone", len(s.cache.values), s.cache.bytes)
+	}
+	if _, _, hit := s.cache.get("\x00squall/seen/1"); hit {
+		t.Error("a runtime record overwritten by a commit is still cached, with its old value")
+	}
+}
