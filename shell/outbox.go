@@ -21,7 +21,20 @@ const (
 	// messages (state.go).
 	itemStateReply
 	itemStateReset
+	// itemStateStream is a reply sent part by part as the child reads
+	// (stream): it stays at the head of the urgent items until its last
+	// part is taken.
+	itemStateStream
 )
+
+// replyStream produces the parts of a long reply, one per call, as the
+// child's writer gets to them: what waits for a child that does not read
+// is one part, not the whole reply. Only the goroutine holding the child's
+// wmu takes items, so parts are produced one at a time, in order.
+type replyStream interface {
+	// next returns the next part, and whether more follow.
+	next() (outItem, bool)
+}
 
 // outItem is one message waiting for a child's writer goroutine.
 type outItem struct {
@@ -38,6 +51,8 @@ type outItem struct {
 	items []multilang.StateItem
 	more  bool
 	txid  int64
+	// stream makes an itemStateStream.
+	stream replyStream
 }
 
 // outbox queues messages for a child's writer goroutine. Task-id replies go
@@ -91,6 +106,8 @@ func (o *outbox) next() (outItem, bool) {
 	defer o.mu.Unlock()
 	var item outItem
 	switch {
+	case len(o.urgent) > 0 && o.urgent[0].kind == itemStateStream:
+		return o.part(), true
 	case len(o.urgent) > 0:
 		item, o.urgent[0] = o.urgent[0], outItem{}
 		o.urgent = o.urgent[1:]
@@ -132,6 +149,20 @@ func (o *outbox) empty() bool {
 func (o *outbox) drain(dst []outItem) []outItem {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	for i, item := range o.urgent {
+		if item.kind != itemStateStream {
+			continue
+		}
+		// A stream: what precedes it, else its next part; the rest
+		// waits for it to end.
+		if i > 0 {
+			dst = append(dst, o.urgent[:i]...)
+			clear(o.urgent[:i])
+			o.urgent = o.urgent[i:]
+			return dst
+		}
+		return append(dst, o.part())
+	}
 	dst = append(dst, o.urgent...)
 	dst = append(dst, o.normal...)
 	clear(o.urgent)
@@ -148,4 +179,21 @@ func (o *outbox) close() {
 	case o.wake <- struct{}{}:
 	default:
 	}
+}
+
+// part takes the next part of the stream at the head of the urgent items,
+// dropping the stream after its last. mu is held, and released while the
+// part is produced (it reads the task's state, maybe from Redis): items
+// are only appended meanwhile, since only the holder of the child's wmu
+// takes them.
+func (o *outbox) part() outItem {
+	st := o.urgent[0].stream
+	o.mu.Unlock()
+	item, more := st.next()
+	o.mu.Lock()
+	if !more {
+		o.urgent[0] = outItem{}
+		o.urgent = o.urgent[1:]
+	}
+	return item
 }

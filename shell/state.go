@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/squallstream/squall/multilang"
 	"github.com/squallstream/squall/topology"
@@ -32,8 +34,8 @@ var ErrStateInFlight = errors.New("tuples are in flight")
 // its child's state commands from the task's state.
 //
 // The host holds no cache of its own: state.State serves the writes since
-// the last commit from memory, and a bounded cache of committed values
-// (worth it for Redis) belongs with the state, in the worker.
+// the last commit from memory, and committed values from its bounded
+// cache (State.CacheCommitted, which the worker turns on).
 type stateHost struct {
 	// opened is closed by the first OpenState: until then a child's
 	// reader waits at its first state command, so that the commands and
@@ -52,6 +54,8 @@ type stateHost struct {
 	// did not get (it was not up yet) gets one when it comes up.
 	readAt map[*child]int64
 	lost   func()
+	// itemParts counts the state_items replies produced (tests).
+	itemParts atomic.Int64
 }
 
 func newStateHost() *stateHost {
@@ -202,7 +206,11 @@ func (b *Bolt) stateCommand(c *child, m *multilang.Message) error {
 	}
 	switch m.Command {
 	case multilang.CmdStateGet:
+		// Split over the message cap, as state_items is: every part but
+		// the last says "more".
+		limit := b.replyBytes()
 		items := make([]multilang.StateItem, 0, len(m.Keys))
+		size := 0
 		for _, k := range m.Keys {
 			if b.reserved(m.Command, k) {
 				continue
@@ -211,9 +219,15 @@ func (b *Bolt) stateCommand(c *child, m *multilang.Message) error {
 			if err != nil {
 				return b.stateError(m.Command, k, err)
 			}
-			if ok {
-				items = append(items, multilang.StateItem{Key: k, Value: v})
+			if !ok {
+				continue
 			}
+			if n := itemBytes(k, v); len(items) > 0 && size+n > limit {
+				c.send(outItem{kind: itemStateReply, command: multilang.CmdStateValues, items: items, more: true}, true, false)
+				items, size = nil, 0
+			}
+			items = append(items, multilang.StateItem{Key: k, Value: v})
+			size += itemBytes(k, v)
 		}
 		c.send(outItem{kind: itemStateReply, command: multilang.CmdStateValues, items: items}, true, false)
 	case multilang.CmdStatePut:
@@ -244,29 +258,82 @@ func (b *Bolt) stateCommand(c *child, m *multilang.Message) error {
 // stateItemsPerReply items or stateBytesPerReply bytes (or one larger
 // item), the last without "more". Keys starting with a 0 byte are the
 // runtime's (exactly-once records), not the child's.
+//
+// The keys are listed now; each reply's values are read as the child's
+// writer gets to it (itemsStream), so that a large state is not queued for
+// the child at once: what waits for a slow child is a reply or two. A key
+// deleted meanwhile is left out; a value written meanwhile (by the child,
+// while it iterates) is sent as it is then.
 func (b *Bolt) stateItems(c *child, kv topology.KeyValueState) error {
-	var batch []multilang.StateItem
-	size := 0
-	err := kv.Range(func(k string, v []byte) bool {
-		if strings.HasPrefix(k, "\x00") {
-			return true
+	var keys []string
+	err := kv.Range(func(k string, _ []byte) bool {
+		if !strings.HasPrefix(k, "\x00") {
+			keys = append(keys, k)
 		}
-		if len(batch) > 0 && (len(batch) == stateItemsPerReply || size+len(k)+len(v) > stateBytesPerReply) {
-			c.send(outItem{kind: itemStateReply, command: multilang.CmdStateItems, items: batch, more: true}, true, false)
-			batch, size = nil, 0
-		}
-		// Range's value may be reused after fn returns; the reply is
-		// encoded later.
-		batch = append(batch, multilang.StateItem{Key: k, Value: append([]byte(nil), v...)})
-		size += len(k) + len(v)
 		return true
 	})
 	if err != nil {
 		return b.stateError(multilang.CmdStateItems, "", err)
 	}
-	c.send(outItem{kind: itemStateReply, command: multilang.CmdStateItems, items: batch}, true, false)
+	c.send(outItem{kind: itemStateStream, stream: &itemsStream{b: b, c: c, kv: kv, keys: keys, limit: min(stateBytesPerReply, b.replyBytes())}}, true, false)
 	return nil
 }
+
+// itemsStream is a state_items reply produced part by part.
+type itemsStream struct {
+	b    *Bolt
+	c    *child
+	kv   topology.KeyValueState
+	keys []string
+	// limit bounds a part's bytes (Bolt.replyBytes).
+	limit int
+}
+
+func (s *itemsStream) next() (outItem, bool) {
+	var batch []multilang.StateItem
+	size := 0
+	for len(s.keys) > 0 {
+		k := s.keys[0]
+		v, ok, err := s.kv.Get(k)
+		if err != nil {
+			// As for a failed command, the child is replaced rather than
+			// given part of the state as the whole (on the writer's
+			// goroutine, which has no error to end the child with).
+			s.b.out.ReportError(fmt.Errorf("shell bolt %q task %d: child replaced: %w", s.b.ctx.ComponentID, s.b.ctx.TaskID, s.b.stateError(multilang.CmdStateItems, k, err)))
+			s.c.proc.SignalGroup(syscall.SIGKILL)
+			s.keys = nil
+			// The reply says more will come: none does.
+			return outItem{kind: itemStateReply, command: multilang.CmdStateItems, items: batch, more: true}, false
+		}
+		if ok && len(batch) > 0 && (len(batch) == stateItemsPerReply || size+itemBytes(k, v) > s.limit) {
+			break
+		}
+		s.keys[0] = ""
+		s.keys = s.keys[1:]
+		if ok {
+			batch = append(batch, multilang.StateItem{Key: k, Value: v})
+			size += itemBytes(k, v)
+		}
+	}
+	s.b.state.itemParts.Add(1)
+	more := len(s.keys) > 0
+	return outItem{kind: itemStateReply, command: multilang.CmdStateItems, items: batch, more: more}, more
+}
+
+// replyBytes bounds the items of one state reply: the message cap the
+// child was given (topology.multilang.max.message.bytes), less room for
+// the envelope. An item larger than that goes alone.
+func (b *Bolt) replyBytes() int {
+	return max(b.set.maxMessage-replyEnvelopeBytes, 1)
+}
+
+// replyEnvelopeBytes is the room a state reply's own fields take.
+const replyEnvelopeBytes = 64
+
+// itemBytes is what an item takes in a JSON reply: its key's and value's
+// JSON text, and the brackets and comma around them. MessagePack takes
+// about as much (less for strings, more for short floats).
+func itemBytes(k string, v []byte) int { return len(k) + len(v) + 4 }
 
 // reserved reports a key reserved for squall to the component, which
 // ignores it: the command goes on without it.

@@ -106,6 +106,9 @@ func openState(t *testing.T, w *world, ns string) *state.State {
 	if err != nil {
 		t.Fatalf("Open(%s): %v", ns, err)
 	}
+	// As the worker opens a task's state: the contract holds with the
+	// cache of committed values in front of the backend.
+	s.CacheCommitted(state.DefaultCacheKeys, state.DefaultCacheBytes)
 	return s
 }
 

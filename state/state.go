@@ -41,6 +41,8 @@ type State struct {
 	preparedTx int64
 	// committedTx is the last committed transaction, NoTxid if none.
 	committedTx int64
+	// cache holds committed values (CacheCommitted); nil: none.
+	cache *committedCache
 }
 
 // Open returns the state kept by b, with its prepared transaction if the
@@ -106,9 +108,20 @@ func (s *State) Get(key string) (value []byte, ok bool, err error) {
 	if v, ok := s.prepared[key]; ok {
 		return v, v != nil, nil
 	}
+	if s.cache != nil {
+		if v, ok, hit := s.cache.get(key); hit {
+			return v, ok, nil
+		}
+	}
 	v, ok, err := s.backend.Get(key)
 	if err != nil {
 		return nil, false, fmt.Errorf("get: %w", err)
+	}
+	if s.cache != nil {
+		if ok && v == nil {
+			v = []byte{} // nil is the cache's mark of an absent key
+		}
+		s.cache.put(key, v)
 	}
 	return v, ok, nil
 }
@@ -234,8 +247,12 @@ func (s *State) Commit(txid int64) error {
 		return fmt.Errorf("commit %d: %w (prepared: %d)", txid, ErrNotPrepared, s.preparedTx)
 	}
 	if err := s.backend.Commit(txid, s.prepared); err != nil {
+		if s.cache != nil {
+			s.cache.clear() // the commit may have reached the backend
+		}
 		return fmt.Errorf("commit %d: %w", txid, err)
 	}
+	s.cacheWrites(s.prepared)
 	s.committedTx, s.preparedTx, s.prepared = txid, NoTxid, nil
 	return nil
 }
@@ -255,6 +272,11 @@ func (s *State) Rollback() error {
 	}
 	s.preparedTx, s.prepared = NoTxid, nil
 	s.pending = make(map[string][]byte)
+	if s.cache != nil {
+		// Committed values did not change, but a rollback is recovery
+		// (a failure, a restarted task): read them from the backend again.
+		s.cache.clear()
+	}
 	return nil
 }
 
@@ -272,8 +294,12 @@ func (s *State) Flush() error {
 		return nil
 	}
 	if err := s.backend.Write(s.pending); err != nil {
+		if s.cache != nil {
+			s.cache.clear()
+		}
 		return fmt.Errorf("flush: %w", err)
 	}
+	s.cacheWrites(s.pending)
 	s.pending = make(map[string][]byte)
 	return nil
 }

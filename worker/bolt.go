@@ -30,6 +30,10 @@ type boltExecutor struct {
 	tasks []*boltTask
 	byID  map[int32]*boltTask
 	inbox *queue
+	// barriers is the lane of the checkpoint spout's barriers in a
+	// stateful topology, taken ahead of the inbox (barrierlane.go); nil
+	// otherwise.
+	barriers *queue
 	// wait is how the executor idles with an empty queue.
 	wait   waitStrategy
 	sample sampler
@@ -95,6 +99,7 @@ func (w *Worker) newBoltExecutor(comp *topology.Component, ex topology.Executor)
 		x.tasks = append(x.tasks, t)
 		x.byID[int32(id)] = t
 		w.addLocal(id, x.inbox)
+		w.addBarrierLane(x, id)
 	}
 	w.queueMetrics(comp.ID, ex, x.inbox)
 	return x, nil
@@ -114,16 +119,19 @@ func (x *boltExecutor) run() {
 	defer x.cleanup()
 	var buf []message
 	p := parker{bufs: []*[]message{&buf}}
+	lanes := x.lanes()
 	for {
+		x.runBarriers()
 		batch := x.inbox.take(buf)
 		if batch == nil {
-			if !p.await(&x.wait, x.stop, x.inbox) {
+			if !p.await(&x.wait, x.stop, lanes...) {
 				return
 			}
 			continue
 		}
 		x.startBatch()
 		for i := range batch {
+			x.runBarriers()
 			if i%flushEvery == flushEvery-1 {
 				select {
 				case <-x.stop:

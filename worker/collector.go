@@ -72,6 +72,9 @@ const maxOutBatch = 256
 // put delivers m to its target task, or buffers it while batching. mu
 // is held.
 func (e *emitter) put(task int, m *message) {
+	if e.comp == topology.CheckpointSpout && e.w.barrierLane(task, m) {
+		return
+	}
 	q := e.w.route(task, m.kind)
 	if !e.batching {
 		q.push(m, &e.backpressure)

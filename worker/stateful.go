@@ -116,6 +116,9 @@ type statefulBolt struct {
 	// queued are the bolt's acks and fails not yet given to the core;
 	// guarded by mu.
 	queued []resolution
+	// spare is the drained queue's array, given back to queued; executor
+	// goroutine only.
+	spare []resolution
 }
 
 // stateful wraps task t's bolt for a stateful topology; other bolts are
@@ -292,9 +295,10 @@ func (b *statefulBolt) drain() {
 	for {
 		b.mu.Lock()
 		q := b.queued
-		b.queued = nil
+		b.queued = b.spare[:0]
 		b.mu.Unlock()
 		if len(q) == 0 {
+			b.spare = q
 			return
 		}
 		b.call(func() {
@@ -306,16 +310,21 @@ func (b *statefulBolt) drain() {
 				}
 			}
 		})
+		clear(q)
+		b.spare = q
 	}
 }
 
 // resolve queues the bolt's ack or fail of t; from another goroutine than
-// the executor's, it wakes the executor.
+// the executor's, it wakes the executor. One wake-up drains the whole
+// queue, so only the resolution that finds it empty wakes: a shell child
+// acks in bursts, and a wake-up per ack cost an inbox message per tuple.
 func (b *statefulBolt) resolve(t topology.Tuple, failed bool) {
 	b.mu.Lock()
+	first := len(b.queued) == 0
 	b.queued = append(b.queued, resolution{t, failed})
 	b.mu.Unlock()
-	if !b.calling.Load() {
+	if first && !b.calling.Load() {
 		b.wake()
 	}
 }

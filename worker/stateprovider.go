@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/squallstream/squall/metrics"
+	"github.com/squallstream/squall/shell"
 	"github.com/squallstream/squall/state"
 	"github.com/squallstream/squall/state/checkpoint"
 	"github.com/squallstream/squall/state/provider"
@@ -59,7 +60,16 @@ func (w *Worker) openState(comp *topology.Component, task int) (*state.State, er
 	if err != nil {
 		return nil, err
 	}
-	return p.State(provider.Namespace(w.topo.Name, comp.ID, task))
+	st, err := p.State(provider.Namespace(w.topo.Name, comp.ID, task))
+	if err != nil {
+		return nil, err
+	}
+	if p.Kind() != provider.Memory {
+		// Reads of committed values served from memory on a hit (a Redis
+		// read is a round trip), bounded as the child's cache is.
+		st.CacheCommitted(w.componentConfig(comp).Int(shell.KeyStateCacheMaxKeys, state.DefaultCacheKeys), state.DefaultCacheBytes)
+	}
+	return st, nil
 }
 
 func (s *stateProviders) get(cfg provider.Config) (*provider.Provider, error) {

@@ -140,6 +140,10 @@ type Worker struct {
 	// exactlyOnce is set in exactly-once topologies: tuples carry
 	// lineages (lineage.go).
 	exactlyOnce bool
+
+	// barrierLanes holds, in a stateful topology, each local bolt task's
+	// lane for the checkpoint spout's barriers (barrierlane.go).
+	barrierLanes []*queue
 }
 
 // New validates cfg and builds the worker's executors and tasks. It

@@ -1473,7 +1473,7 @@ class State {
       throw new Error(`the host sent ${msg.command} in reply to ${req.reply === 'state_values' ? 'state_get' : 'state_items'}`);
     }
     if (!req.abandoned) req.parts.push(msg);
-    if (msg.command === 'state_values' || !msg.more) {
+    if (!msg.more) { // a long reply comes in parts, the last without "more"
       req.done = true;
       this.requests.shift();
     }
@@ -1487,9 +1487,14 @@ class State {
   /** Reads keys in one round trip, caches them, and returns what was found. */
   async fetch(keys) {
     const req = this.request({ command: 'state_get', keys }, 'state_values');
-    await req.next();
     const found = new Map();
-    for (const [k, v] of req.parts.shift().items || []) found.set(stateKey(k), v);
+    for (;;) { // the reply's parts, the last without "more"
+      await req.next();
+      const part = req.parts.shift();
+      if (part === undefined) break;
+      for (const [k, v] of part.items || []) found.set(stateKey(k), v);
+      if (!part.more) break;
+    }
     for (const k of keys) this.remember(stateKey(k), found.has(k) ? found.get(k) : ABSENT);
     return found;
   }

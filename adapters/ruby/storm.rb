@@ -1486,7 +1486,7 @@ module Storm
       end
 
       req.parts.push(msg) unless req.abandoned
-      return unless command == 'state_values' || !msg['more']
+      return if msg['more'] # a long reply comes in parts, the last without "more"
 
       req.done = true
       state_requests.shift
@@ -1696,9 +1696,15 @@ module Storm
       p = Storm::Protocol
       req = p.state_send({ 'command' => 'state_get', 'keys' => want.values }, 'state_values')
       @round_trips += 1
-      p.await_state(req)
       found = {}
-      (req.parts.shift['items'] || []).each { |k, v| found[State.cache_key(k)] = v }
+      loop do # the reply's parts, the last without "more"
+        p.await_state(req)
+        part = req.parts.shift
+        break if part.nil?
+
+        (part['items'] || []).each { |k, v| found[State.cache_key(k)] = v }
+        break unless part['more']
+      end
       want.each_key { |ck| remember(ck, found.fetch(ck, ABSENT)) }
     end
 

@@ -5,10 +5,12 @@ needs nothing but Python's standard library.
 Input tuples say what to do (tuple[0]); every one is acked when done:
   ["count", word]      get word, put word = n + 1, emit [[word, n + 1]]
   ["get", [k, ...]]    emit [the state_values items]
+  ["getparts", [k...]] get them, emit [[items, replies, largest reply's bytes]]
   ["put", [[k, v]...]] put the items
   ["delete", [k...]]   delete the keys
   ["items"]            stream the state, emit [[items, replies, sum of
                        the integer values, most items in one reply]]
+  ["items", path]      the same, reading the replies only once path exists
   ["send", msg]        send msg as it is (a bad command, say)
   ["hold"]             acked only with the next tuple
   ["crash"]            exit with status 3
@@ -20,17 +22,24 @@ squall.test.boot, reads the key "boot" first and logs "boot=<its items>".
 import json
 import os
 import sys
+import time
 from collections import deque
 
 
+last_size = 0  # the bytes of the last message read
+
+
 def read():
+    global last_size
     lines = []
     while True:
         line = sys.stdin.readline()
         if not line:
             sys.exit(0)
         if line == "end\n":
-            return json.loads("".join(lines))
+            text = "".join(lines)
+            last_size = len(text.encode("utf-8"))
+            return json.loads(text)
         lines.append(line)
 
 
@@ -55,9 +64,20 @@ def reply(command):
         early.append(msg)
 
 
+parts = []  # the sizes of the last state_get's replies
+
+
 def get(keys):
+    """Reads keys: the reply's parts until one without "more"."""
     send({"command": "state_get", "keys": keys})
-    return reply("state_values")["items"]
+    items = []
+    del parts[:]
+    while True:
+        part = reply("state_values")
+        parts.append(last_size)
+        items.extend(part["items"])
+        if not part.get("more"):
+            return items
 
 
 def main():
@@ -90,12 +110,17 @@ def main():
         elif op == "get":
             items = get(args[0])
             send({"command": "emit", "tuple": [items], "anchors": anchor, "need_task_ids": False})
+        elif op == "getparts":
+            items = get(args[0])
+            send({"command": "emit", "tuple": [[len(items), len(parts), max(parts)]], "anchors": anchor, "need_task_ids": False})
         elif op == "put":
             send({"command": "state_put", "items": args[0]})
         elif op == "delete":
             send({"command": "state_delete", "keys": args[0]})
         elif op == "items":
             send({"command": "state_items"})
+            while args and args[0] and not os.path.exists(args[0]):
+                time.sleep(0.01)
             count = replies = total = largest = 0
             while True:
                 part = reply("state_items")

@@ -424,7 +424,10 @@ func (b *Bolt[T]) apply(bar Barrier) error {
 		for _, a := range b.acked {
 			b.prepared = append(b.prepared, a.t)
 		}
-		b.acked = nil
+		// Reused: a busy task holds a cycle's worth of acks, and
+		// growing the slices again every cycle was a tenth of its time.
+		clear(b.acked)
+		b.acked = b.acked[:0]
 	case Commit:
 		b.h.Before(Commit, bar.Txid)
 		if err := b.st.Commit(bar.Txid); err != nil {
@@ -436,7 +439,8 @@ func (b *Bolt[T]) apply(bar Barrier) error {
 		for _, t := range b.prepared {
 			b.h.Ack(t)
 		}
-		b.prepared = nil
+		clear(b.prepared)
+		b.prepared = b.prepared[:0]
 	case Rollback:
 		b.h.Before(Rollback, bar.Txid)
 		if err := b.st.Rollback(); err != nil {
