@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -59,7 +60,9 @@ func runBench(b *testing.B, topo *topology.Topology, cfg worker.Config, n int, d
 	errc := make(chan error, 1)
 	b.ResetTimer()
 	cpu := processCPU(b)
-	go func() { errc <- w.Run(ctx) }()
+	// The label marks the topology's goroutines (the spout's client's
+	// included) in a CPU profile: go tool pprof -tagfocus bench=topology.
+	go pprof.Do(ctx, pprof.Labels("bench", "topology"), func(ctx context.Context) { errc <- w.Run(ctx) })
 	deadline := time.Now().Add(10 * time.Minute)
 	for !done(w) {
 		if time.Now().After(deadline) {
@@ -159,4 +162,36 @@ func benchSpoutPython(b *testing.B, serializer string, fields []string) {
 		b.Fatal(err)
 	}
 	runBench(b, topo, worker.Config{Shell: shell.Options{Env: env}}, n, func(w *worker.Worker) bool { return ackedOf(w, "kafka") >= int64(n) })
+}
+
+// BenchmarkFakeBrokerAlone reads b.N records from the fake broker with a
+// bare franz-go client polling as the spout's fetcher does (500 records a
+// poll, the same fetch settings), and nothing else: the ceiling the
+// broker and the client's decoding put on BenchmarkSpoutNullBolt, which
+// times the same records through a spout task, an acker and a bolt.
+func BenchmarkFakeBrokerAlone(b *testing.B) {
+	n := b.N
+	br := benchBroker(b, n)
+	cl, err := fakekafka.Client(br.Addr(), kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"bench": {
+			0: kgo.NewOffset().AtStart(), 1: kgo.NewOffset().AtStart(), 2: kgo.NewOffset().AtStart(), 3: kgo.NewOffset().AtStart(),
+		}}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	b.ResetTimer()
+	cpu := processCPU(b)
+	for got := 0; got < n; {
+		fs := cl.PollRecords(ctx, defaultPollRecords)
+		if err := ctx.Err(); err != nil {
+			b.Fatalf("%d of %d records read: %v", got, n, err)
+		}
+		got += fs.NumRecords()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(processCPU(b)-cpu)/float64(n), "cpu-ns/record")
 }

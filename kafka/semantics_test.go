@@ -1,34 +1,15 @@
 package kafka
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/squallstream/squall/internal/fakekafka"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
-
-// committedNow is committed for goroutines other than the test's.
-func committedNow(addr, group string, tps []TopicPartition) (map[TopicPartition]int64, error) {
-	cl, err := fakekafka.Client(addr)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := fetchCommitted(ctx, cl, group, tps)
-	out := map[TopicPartition]int64{}
-	for tp, co := range c {
-		out[tp] = co.offset
-	}
-	return out, err
-}
 
 func endsOf(topic string, parts int32, perPartition int64) map[TopicPartition]int64 {
 	want := map[TopicPartition]int64{}
