@@ -251,3 +251,20 @@ func ackedOf(w *worker.Worker, component string) int64 {
 	}
 	return n
 }
+
+// TestSpoutRecordAllocations bounds what the spout task allocates per
+// record under AT_LEAST_ONCE: the key and value as one string, their two
+// interface boxes and the offset's; the message id and the values come
+// from slices made once a batch.
+func TestSpoutRecordAllocations(t *testing.T) {
+	s, feed := spoutFeeder(t)
+	feed(10_000) // the window and the slices grow to their size
+	const perRun = 5000
+	allocs := testing.AllocsPerRun(5, func() { feed(perRun) }) / perRun
+	if allocs > 4.1 {
+		t.Errorf("the spout allocates %.2f times per record, want at most 4.1", allocs)
+	}
+	if got := s.parts[TopicPartition{"bench", 0}].offsets.pendingCount(); got > 1000 {
+		t.Errorf("%d records of partition 0 pending with every tuple acked in batches of 1000", got)
+	}
+}
