@@ -129,7 +129,7 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 	// properties, which may override it. It also bounds how long a paused
 	// or newly assigned partition waits behind a fetch in flight.
 	opts = append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond)}, opts...)
-	opts = append(opts, kgo.ConsumeResetOffset(s.resetOffset()), kgo.WithPools(&recordPool{}))
+	opts = append(opts, kgo.ConsumeResetOffset(s.resetOffset()))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka spout: %w: %v", ErrConfig, err)
@@ -222,12 +222,8 @@ func (s *Spout) Next() {
 			if r == nil {
 				continue
 			}
-			p := s.parts[TopicPartition{r.Topic, r.Partition}]
-			if p != nil {
+			if p := s.parts[TopicPartition{r.Topic, r.Partition}]; p != nil {
 				s.emit(r, p)
-			}
-			r.Recycle() // the tuple holds nothing of the record
-			if p != nil {
 				return
 			}
 		}
@@ -299,9 +295,7 @@ func (s *Spout) apply(ev fetchEvent) {
 	for i, r := range ev.records {
 		p := s.parts[TopicPartition{r.Topic, r.Partition}]
 		if p == nil || (p.offsets != nil && !p.offsets.track(r.Offset)) {
-			// A partition no longer ours, or a record polled twice.
-			r.Recycle()
-			ev.records[i] = nil
+			ev.records[i] = nil // a partition no longer ours, or a record polled twice
 			continue
 		}
 		p.polled = r.Offset + 1
