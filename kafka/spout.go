@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -477,6 +478,9 @@ func (s *Spout) Close() {
 	s.wg.Wait()
 	select {
 	case res := <-s.f.commitDone:
+		if errors.Is(res.err, context.Canceled) {
+			res.err = nil // cut short by stopping: committed again below
+		}
 		s.committed(res)
 	default:
 	}

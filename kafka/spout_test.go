@@ -268,3 +268,30 @@ func TestSpoutRecordAllocations(t *testing.T) {
 		t.Errorf("%d records of partition 0 pending with every tuple acked in batches of 1000", got)
 	}
 }
+
+// TestStopReportsNoCanceledCommit stops a topology while its spout
+// commits all the time: a commit that stopping cut short is not an error
+// of the component (Close commits those offsets again).
+func TestStopReportsNoCanceledCommit(t *testing.T) {
+	const n, parts = 20_000, 4
+	b := startBroker(t, parts, "t")
+	produce(t, b.Addr(), "t", parts, 0, n)
+	for round := range 3 {
+		cfg := testSpoutConfig(b.Addr(), fmt.Sprint("g", round), "t")
+		cfg.OffsetCommitPeriod = time.Millisecond
+		s := newSeen()
+		tb := topology.NewBuilder("stop")
+		tb.SetSpout("kafka", topology.SpoutFunc(func() (topology.Spout, error) { return NewSpout(cfg) }), 2)
+		tb.SetBolt("rec", recorderBolt(s, nil), 1).ShuffleGrouping("kafka")
+		topo, err := tb.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := runWorker(t, worker.Config{Topology: topo})
+		waitUntil(t, 60*time.Second, "records flowing", func() bool { return s.distinct() > 100 })
+		w.stop()
+		for _, r := range w.Errors()["kafka"] {
+			t.Errorf("round %d: the spout reported %v", round, r.Err)
+		}
+	}
+}
