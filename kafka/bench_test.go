@@ -59,7 +59,7 @@ func runBench(b *testing.B, topo *topology.Topology, cfg worker.Config, n int, d
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	b.ResetTimer()
-	cpu := processCPU(b)
+	cpu, children := processCPU(b), childrenCPU(b)
 	// The label marks the topology's goroutines (the spout's client's
 	// included) in a CPU profile: go tool pprof -tagfocus bench=topology.
 	go pprof.Do(ctx, pprof.Labels("bench", "topology"), func(ctx context.Context) { errc <- w.Run(ctx) })
@@ -81,6 +81,22 @@ func runBench(b *testing.B, topo *topology.Topology, cfg worker.Config, n int, d
 	if err := <-errc; err != nil {
 		b.Fatal(err)
 	}
+	// The multilang children, waited for once the worker stopped: the
+	// CPU they used per record, their start included.
+	if d := childrenCPU(b) - children; d > 0 {
+		b.ReportMetric(float64(d)/float64(n), "child-cpu-ns/record")
+	}
+}
+
+// childrenCPU returns the CPU time the process's children that were
+// waited for used.
+func childrenCPU(tb testing.TB) time.Duration {
+	tb.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		tb.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // processCPU returns the CPU time the process has used.
