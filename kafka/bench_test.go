@@ -215,8 +215,9 @@ func BenchmarkFakeBrokerAlone(b *testing.B) {
 // ackingCollector acks, in batches, what the spout emits: the spout's side
 // of a topology whose tuples all succeed, without the topology.
 type ackingCollector struct {
-	s   *Spout
-	ids []any
+	s      *Spout
+	ids    []any
+	errors []error
 }
 
 func (c *ackingCollector) Emit(_ string, _ []any, msgID any) []int {
@@ -230,7 +231,7 @@ func (c *ackingCollector) Emit(_ string, _ []any, msgID any) []int {
 	return nil
 }
 func (c *ackingCollector) EmitDirect(int, string, []any, any) {}
-func (c *ackingCollector) ReportError(error)                  {}
+func (c *ackingCollector) ReportError(err error)              { c.errors = append(c.errors, err) }
 
 // spoutFeeder returns a spout task reading 4 partitions, opened on an
 // ackingCollector with no broker, and a function that hands it n records

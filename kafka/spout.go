@@ -58,6 +58,11 @@ type Spout struct {
 	// records.
 	record         func(name string, params any)
 	nextLagMetrics time.Time
+	// lagPartitions is for how many partitions the task's lag metrics
+	// fit under the cap of user metrics; lagCapped says it read more and
+	// said so.
+	lagPartitions int
+	lagCapped     bool
 	// lagMu guards lag, which Lag reads from other goroutines.
 	lagMu sync.Mutex
 	lag   map[TopicPartition]PartitionLag
@@ -108,6 +113,7 @@ func (s *Spout) DeclareOutputs() []topology.Stream { return s.set.tr.streams() }
 func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) error {
 	s.out = out
 	s.record = ctx.RecordMetric
+	s.lagPartitions = lagPartitions(ctx.Config)
 	s.log = ctx.Logger
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
