@@ -261,7 +261,7 @@ func (s *Spout) control() {
 func (s *Spout) emit(r *kgo.Record, p *partition) {
 	tracked := s.set.ProcessingGuarantee == AtLeastOnce || s.set.TupleTrackingEnforced
 	if len(s.vals)+s.set.tr.width > cap(s.vals) || (tracked && len(s.ids) == cap(s.ids)) {
-		s.newSlabs(1) // a retried batch's records, or a partition's first
+		s.newSlabs(1) // not expected: apply made room for its batch
 	}
 	at := len(s.vals)
 	stream, values := s.set.tr.translate(r, s.vals[at:at:at+s.set.tr.width], p.topic)
