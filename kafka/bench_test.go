@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -58,8 +59,10 @@ func runBench(b *testing.B, topo *topology.Topology, cfg worker.Config, n int, d
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	b.ResetTimer()
-	cpu := processCPU(b)
-	go func() { errc <- w.Run(ctx) }()
+	cpu, children := processCPU(b), childrenCPU(b)
+	// The label marks the topology's goroutines (the spout's client's
+	// included) in a CPU profile: go tool pprof -tagfocus bench=topology.
+	go pprof.Do(ctx, pprof.Labels("bench", "topology"), func(ctx context.Context) { errc <- w.Run(ctx) })
 	deadline := time.Now().Add(10 * time.Minute)
 	for !done(w) {
 		if time.Now().After(deadline) {
@@ -78,6 +81,22 @@ func runBench(b *testing.B, topo *topology.Topology, cfg worker.Config, n int, d
 	if err := <-errc; err != nil {
 		b.Fatal(err)
 	}
+	// The multilang children, waited for once the worker stopped: the
+	// CPU they used per record, their start included.
+	if d := childrenCPU(b) - children; d > 0 {
+		b.ReportMetric(float64(d)/float64(n), "child-cpu-ns/record")
+	}
+}
+
+// childrenCPU returns the CPU time the process's children that were
+// waited for used.
+func childrenCPU(tb testing.TB) time.Duration {
+	tb.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		tb.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // processCPU returns the CPU time the process has used.
@@ -159,4 +178,117 @@ func benchSpoutPython(b *testing.B, serializer string, fields []string) {
 		b.Fatal(err)
 	}
 	runBench(b, topo, worker.Config{Shell: shell.Options{Env: env}}, n, func(w *worker.Worker) bool { return ackedOf(w, "kafka") >= int64(n) })
+}
+
+// BenchmarkFakeBrokerAlone reads b.N records from the fake broker with a
+// bare franz-go client polling as the spout's fetcher does (500 records a
+// poll, the same fetch settings), and nothing else: the ceiling the
+// broker and the client's decoding put on BenchmarkSpoutNullBolt, which
+// times the same records through a spout task, an acker and a bolt.
+func BenchmarkFakeBrokerAlone(b *testing.B) {
+	n := b.N
+	br := benchBroker(b, n)
+	cl, err := fakekafka.Client(br.Addr(), kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"bench": {
+			0: kgo.NewOffset().AtStart(), 1: kgo.NewOffset().AtStart(), 2: kgo.NewOffset().AtStart(), 3: kgo.NewOffset().AtStart(),
+		}}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	b.ResetTimer()
+	cpu := processCPU(b)
+	for got := 0; got < n; {
+		fs := cl.PollRecords(ctx, defaultPollRecords)
+		if err := ctx.Err(); err != nil {
+			b.Fatalf("%d of %d records read: %v", got, n, err)
+		}
+		got += fs.NumRecords()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(processCPU(b)-cpu)/float64(n), "cpu-ns/record")
+}
+
+// ackingCollector acks, in batches, what the spout emits: the spout's side
+// of a topology whose tuples all succeed, without the topology.
+type ackingCollector struct {
+	s      *Spout
+	ids    []any
+	errors []error
+}
+
+func (c *ackingCollector) Emit(_ string, _ []any, msgID any) []int {
+	c.ids = append(c.ids, msgID)
+	if len(c.ids) == cap(c.ids) {
+		for _, id := range c.ids {
+			c.s.Ack(id)
+		}
+		c.ids = c.ids[:0]
+	}
+	return nil
+}
+func (c *ackingCollector) EmitDirect(int, string, []any, any) {}
+func (c *ackingCollector) ReportError(err error)              { c.errors = append(c.errors, err) }
+
+// spoutFeeder returns a spout task reading 4 partitions, opened on an
+// ackingCollector with no broker, and a function that hands it n records
+// in polled batches and runs Next until it emitted them all.
+func spoutFeeder(tb testing.TB) (*Spout, func(n int)) {
+	tb.Helper()
+	cfg := testSpoutConfig("127.0.0.1:9", "bench", "bench")
+	cfg.OffsetCommitPeriod = time.Hour
+	s, err := NewSpout(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &ackingCollector{s: s, ids: make([]any, 0, 1000)}
+	s.out, s.log = c, testLogger(tb)
+	s.parts, s.revoked, s.lag = map[TopicPartition]*partition{}, map[TopicPartition]int64{}, map[TopicPartition]PartitionLag{}
+	s.nextCommit = time.Now().Add(time.Hour)
+	s.f = &fetcher{events: make(chan fetchEvent, 1), commitDone: make(chan commitResult), errs: make(chan error)}
+	const parts, batch = 4, defaultPollRecords
+	var added []addedPartition
+	for p := range int32(parts) {
+		added = append(added, addedPartition{tp: TopicPartition{"bench", p}, committed: -1})
+	}
+	s.apply(fetchEvent{added: added})
+	recs := make([]kgo.Record, batch)
+	ptrs := make([]*kgo.Record, batch)
+	for i := range recs {
+		recs[i] = kgo.Record{Topic: "bench", Partition: int32(i % parts), Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, "the value of record number %09d", i)}
+	}
+	ends := []partitionEnds{{tp: TopicPartition{"bench", 0}, start: 0, end: 1}}
+	next := 0 // the number of the next record, over every call
+	return s, func(n int) {
+		for i := 0; i < n; i += batch {
+			for j := range recs {
+				recs[j].Offset = int64((next + j) / parts)
+				ptrs[j] = &recs[j]
+			}
+			k := min(batch, n-i)
+			next += k
+			s.f.events <- fetchEvent{records: ptrs[:k], ends: ends}
+			for s.bufPos < len(s.buf) || len(s.f.events) > 0 {
+				s.Next()
+			}
+		}
+	}
+}
+
+// BenchmarkSpoutNext times the spout task's own work for a record, and
+// nothing else: taking a polled batch in, making and emitting the tuple
+// (to a collector that only keeps the message id), and the ack. One op is
+// one record; records/s and allocations are the spout's alone.
+func BenchmarkSpoutNext(b *testing.B) {
+	_, feed := spoutFeeder(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU(b)
+	feed(b.N)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/record")
 }

@@ -157,3 +157,28 @@ func TestBoltFailsWhatItCannotProduce(t *testing.T) {
 		t.Errorf("record without a message field: %v, want ErrTuple", err)
 	}
 }
+
+// TestBoltFailsWhenTheBrokerIsGone: with the broker stopped, the bolt's
+// tuples are failed once delivery.timeout.ms passes (and reported), never
+// acked: a tuple is acked only for a record the broker has.
+func TestBoltFailsWhenTheBrokerIsGone(t *testing.T) {
+	b := startBroker(t, 1, "out")
+	addr := b.Addr()
+	b.Close()
+	rows := [][]any{{"m1"}, {"m2"}, {"m3"}}
+	c := BoltConfig{BootstrapServers: []string{addr}, Topic: "out", ValueField: "v", Props: map[string]any{"delivery.timeout.ms": 1000}}
+	w := runBolt(t, c, []string{"v"}, rows)
+	waitUntil(t, 60*time.Second, "every tuple failed", func() bool { return failedOf(w.Worker, "rows") == int64(len(rows)) })
+	if a := ackedOf(w.Worker, "rows"); a != 0 {
+		t.Errorf("%d tuples acked with no broker", a)
+	}
+	var errCount int64
+	for _, c := range w.Stats() {
+		if c.Component == "kafka" {
+			errCount = c.Errors
+		}
+	}
+	if errCount == 0 {
+		t.Error("the bolt reported no error")
+	}
+}

@@ -214,25 +214,48 @@ func (s *spouts) lag() []PartitionLag {
 	return out
 }
 
-// committed returns the group's committed offsets.
+// committed returns the group's committed offsets, failing the test if
+// the broker does not answer within committedPatience.
 func committed(t testing.TB, addr, group string, tps []TopicPartition) map[TopicPartition]int64 {
 	t.Helper()
-	cl, err := fakekafka.Client(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), patience(10*time.Second))
-	defer cancel()
-	c, err := fetchCommitted(ctx, cl, group, tps)
+	c, err := committedNow(addr, group, tps)
 	if err != nil {
 		t.Fatalf("fetch committed: %v", err)
 	}
-	out := map[TopicPartition]int64{}
-	for tp, co := range c {
-		out[tp] = co.offset
+	return c
+}
+
+// committedPatience bounds committedNow. The fake broker serves every
+// request of the process in one goroutine, so on a loaded machine, behind
+// a topology's fetches, an offset fetch with a new client can take far
+// longer than a real broker would: 10 s was once too little.
+var committedPatience = patience(60 * time.Second)
+
+// committedNow is committed for goroutines other than the test's: it
+// retries failed offset fetches until committedPatience has passed.
+func committedNow(addr, group string, tps []TopicPartition) (map[TopicPartition]int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), committedPatience)
+	defer cancel()
+	cl, err := fakekafka.Client(addr)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	defer cl.Close()
+	for {
+		c, err := fetchCommitted(ctx, cl, group, tps)
+		if err == nil {
+			out := map[TopicPartition]int64{}
+			for tp, co := range c {
+				out[tp] = co.offset
+			}
+			return out, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("after %v: %w", committedPatience, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func partitionsOf(topic string, n int32) []TopicPartition {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
@@ -120,5 +122,46 @@ streams:
 	ls := TopologyLag(badCtx, &bad, topology.Config{KeyBootstrapServers: "127.0.0.1:1"}, "")
 	if len(ls) != 1 || ls[0].Err == nil {
 		t.Errorf("lag with no broker = %+v, want an error", ls)
+	}
+}
+
+// TestLagMetricsCapped: a task reading more partitions than its user
+// metrics leave room for says so once, naming the setting to raise.
+func TestLagMetricsCapped(t *testing.T) {
+	tests := []struct {
+		name      string
+		conf      topology.Config
+		wantRoom  int
+		wantError bool
+	}{
+		{"default cap", topology.Config{}, 33, false},
+		{"raised", topology.Config{metrics.KeyMaxUserMetrics: 12}, 4, false},
+		{"too low", topology.Config{metrics.KeyMaxUserMetrics: 9}, 3, true},
+		{"none allowed", topology.Config{metrics.KeyMaxUserMetrics: 0}, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, feed := spoutFeeder(t) // 4 partitions
+			if s.lagPartitions = lagPartitions(tt.conf); s.lagPartitions != tt.wantRoom {
+				t.Fatalf("lagPartitions = %d, want %d", s.lagPartitions, tt.wantRoom)
+			}
+			var names []string
+			s.record = func(name string, _ any) { names = append(names, name) }
+			feed(1000)
+			s.nextLagMetrics = time.Time{}
+			feed(1000)
+			errs := s.out.(*ackingCollector).errors
+			if len(names) == 0 {
+				t.Fatal("no lag metrics recorded")
+			}
+			switch {
+			case !tt.wantError && len(errs) > 0:
+				t.Errorf("reported %v", errs)
+			case tt.wantError && len(errs) != 1:
+				t.Errorf("reported %d errors, want 1: %v", len(errs), errs)
+			case tt.wantError && !strings.Contains(errs[0].Error(), metrics.KeyMaxUserMetrics):
+				t.Errorf("reported %q, which does not name %s", errs[0], metrics.KeyMaxUserMetrics)
+			}
+		})
 	}
 }

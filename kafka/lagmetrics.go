@@ -1,9 +1,13 @@
 package kafka
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/squallstream/squall/metrics"
+	"github.com/squallstream/squall/topology"
 )
 
 // LagMetricsEvery is how often a spout task records its partitions' lag
@@ -29,7 +33,17 @@ func (s *Spout) recordLag(now time.Time) {
 		return
 	}
 	s.nextLagMetrics = now.Add(LagMetricsEvery)
-	for _, l := range s.Lag() {
+	lags := s.Lag()
+	if len(lags) > s.lagPartitions && !s.lagCapped {
+		// The registry drops the names past its cap with a warning that
+		// does not say what goes missing: say it, once.
+		s.lagCapped = true
+		err := fmt.Errorf("kafka spout: the lag metrics of the task's %d partitions (%d each) do not fit under %s, which leaves room for %d: the lag API and the component page miss some partitions; raise %s",
+			len(lags), lagMetricsPerPartition, metrics.KeyMaxUserMetrics, s.lagPartitions, metrics.KeyMaxUserMetrics)
+		s.log.Warn("kafka spout lag metrics capped", "err", err)
+		s.out.ReportError(err)
+	}
+	for _, l := range lags {
 		prefix := l.Topic + "/partition_" + strconv.Itoa(int(l.Partition)) + "/"
 		for _, m := range [...]struct {
 			name string
@@ -40,6 +54,20 @@ func (s *Spout) recordLag(now time.Time) {
 			}
 		}
 	}
+}
+
+// lagMetricsPerPartition is how many metrics recordLag records for a
+// partition.
+const lagMetricsPerPartition = 3
+
+// lagPartitions returns for how many partitions a task of a topology with
+// configuration conf can record lag metrics, its other metrics aside.
+func lagPartitions(conf topology.Config) int {
+	n, err := metrics.MaxUserMetricsFrom(conf)
+	if err != nil {
+		return 0 // the worker refuses such a topology
+	}
+	return max(n, 0) / lagMetricsPerPartition
 }
 
 // ParseLagMetric reads the name of a lag metric a spout task records:

@@ -78,7 +78,29 @@ func (t *offsetTracker) ack(offset int64) bool {
 	}
 	live[i] = -1 - offset
 	t.pending--
+	if i == 0 {
+		// Acks come mostly in offset order: forgetting the acked front
+		// as it forms keeps the window as small as what is in flight,
+		// rather than what a commit period polled.
+		t.forgetAcked()
+	}
 	return true
+}
+
+// forgetAcked drops the acked records at the front of the window: no
+// commit point can stop before them.
+func (t *offsetTracker) forgetAcked() {
+	for t.head < len(t.recs) && t.recs[t.head] < 0 {
+		t.head++
+	}
+	switch {
+	case t.head == len(t.recs):
+		t.recs, t.head = t.recs[:0], 0
+	case t.head > 1024 && t.head*2 > len(t.recs):
+		// Reclaim the forgotten front once it is most of the slice.
+		n := copy(t.recs, t.recs[t.head:])
+		t.recs, t.head = t.recs[:n], 0
+	}
 }
 
 // commitPoint returns the offset the partition may be committed at: every
@@ -88,17 +110,9 @@ func (t *offsetTracker) commitPoint() (point int64, ok bool) {
 	if !t.started {
 		return 0, false
 	}
-	for t.head < len(t.recs) && t.recs[t.head] < 0 {
-		t.head++
-	}
+	t.forgetAcked()
 	if t.head == len(t.recs) {
-		t.recs, t.head = t.recs[:0], 0
 		return t.next, true
-	}
-	// Reclaim the forgotten front once it is most of the slice.
-	if t.head > 1024 && t.head*2 > len(t.recs) {
-		n := copy(t.recs, t.recs[t.head:])
-		t.recs, t.head = t.recs[:n], 0
 	}
 	return t.recs[t.head], true
 }

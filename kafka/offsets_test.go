@@ -151,3 +151,35 @@ func BenchmarkOffsetTracker(b *testing.B) {
 		}
 	}
 }
+
+// TestOffsetTrackerWindowFollowsInflight checks that the tracker forgets
+// acked records as the acks come, not only at commits: between two commits
+// (30 s by default) a task polls millions of records, and a window of all
+// of them cost memory and copying.
+func TestOffsetTrackerWindowFollowsInflight(t *testing.T) {
+	const n, inflight = 200_000, 100
+	tr := newOffsetTracker(-1)
+	for off := range int64(n) {
+		if !tr.track(off) {
+			t.Fatalf("track(%d) refused", off)
+		}
+		if off >= inflight && !tr.ack(off-inflight) {
+			t.Fatalf("ack(%d) refused", off-inflight)
+		}
+		if live := len(tr.recs) - tr.head; live > inflight+1 {
+			t.Fatalf("after %d records the window holds %d, want at most %d (the records in flight)", off+1, live, inflight+1)
+		}
+	}
+	if cap(tr.recs) > 4*1024 {
+		t.Errorf("the window grew to a capacity of %d records with %d in flight", cap(tr.recs), inflight)
+	}
+	if p, ok := tr.readyToCommit(); !ok || p != n-inflight {
+		t.Errorf("readyToCommit = %d, %v; want %d, true", p, ok, n-inflight)
+	}
+	for off := int64(n - inflight); off < n; off++ {
+		tr.ack(off)
+	}
+	if p, ok := tr.readyToCommit(); !ok || p != n {
+		t.Errorf("readyToCommit after every ack = %d, %v; want %d, true", p, ok, n)
+	}
+}

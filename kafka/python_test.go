@@ -100,15 +100,17 @@ func pythonTopology(t *testing.T, name string, cfg SpoutConfig, spoutTasks int, 
 func killChild(t *testing.T, w *running) {
 	t.Helper()
 	var task, pid int
-	for id, h := range w.Health() {
-		if h.Pid != 0 {
-			task, pid = id, h.Pid
-			break
+	// A restarted worker starts its children as tuples come, and
+	// python3 may take seconds to start on a busy machine.
+	waitUntil(t, 60*time.Second, "a Python child running", func() bool {
+		for id, h := range w.Health() {
+			if h.Pid != 0 {
+				task, pid = id, h.Pid
+				return true
+			}
 		}
-	}
-	if pid == 0 {
-		t.Fatalf("no Python child running: %v", w.Health())
-	}
+		return false
+	})
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 %d: %v", pid, err)
 	}
@@ -121,10 +123,14 @@ func killChild(t *testing.T, w *running) {
 
 // TestPythonThroughKillsAndRescale processes a topic of 100k records
 // through a Python bolt while its child is killed with SIGKILL (the host
-// restarts it), then stops the topology mid-way and starts it again with
-// twice the spout tasks (4 instead of 2; the commits carry over), and
-// kills a child again: every record reaches the end at least once, and the
-// group's commits end at the log ends.
+// restarts it), then stops the topology and starts it again with twice
+// the spout tasks (4 instead of 2; the commits carry over), and kills a
+// child again: every record reaches the end at least once, and the
+// group's commits end at the log ends. The records are written a quarter
+// at a time, each kill and the stop coming before the next quarter is
+// written, so that every step has records to process after it however
+// fast the topology goes (once, the first topology took every record
+// before its stop landed, and the rescaled one had nothing left to do).
 func TestPythonThroughKillsAndRescale(t *testing.T) {
 	opts, resources := pythonOptions(t)
 	n := 100_000
@@ -132,18 +138,22 @@ func TestPythonThroughKillsAndRescale(t *testing.T) {
 		n = 20_000
 	}
 	const parts = 8
+	quarter := n / 4 // a multiple of parts: every partition gets as many
 	b := startBroker(t, parts, "events")
-	produce(t, b.Addr(), "events", parts, 0, n)
 	cfg := testSpoutConfig(b.Addr(), "py", "events")
 	cfg.OffsetCommitPeriod = 200 * time.Millisecond
 	k := &keys{n: map[string]int{}}
 	var bad sync.Map
 	start := time.Now()
 
+	produce(t, b.Addr(), "events", parts, 0, quarter)
 	w := runWorker(t, worker.Config{Topology: pythonTopology(t, "py", cfg, 2, k, &bad), ResourcesDir: resources, Shell: opts})
-	waitUntil(t, 120*time.Second, "a quarter of the records", func() bool { return k.distinct() >= n/4 })
+	waitUntil(t, 120*time.Second, "an eighth of the records", func() bool { return k.distinct() >= quarter/2 })
 	killChild(t, w)
-	waitUntil(t, 120*time.Second, "half of the records", func() bool { return k.distinct() >= n/2 })
+	produce(t, b.Addr(), "events", parts, quarter, quarter)
+	// Stop mid-way through the second quarter, most likely: the
+	// restart reads again what was not committed.
+	waitUntil(t, 120*time.Second, "three eighths of the records", func() bool { return k.distinct() >= quarter+quarter/2 })
 	w.stop()
 	atStop := k.distinct()
 	commits := committed(t, b.Addr(), "py", partitionsOf("events", parts))
@@ -156,9 +166,11 @@ func TestPythonThroughKillsAndRescale(t *testing.T) {
 		t.Fatalf("%d records committed with %d through: commits must follow the records that got through", committedSum, atStop)
 	}
 
+	produce(t, b.Addr(), "events", parts, 2*quarter, quarter)
 	w = runWorker(t, worker.Config{Topology: pythonTopology(t, "py", cfg, 4, k, &bad), ResourcesDir: resources, Shell: opts})
-	waitUntil(t, 120*time.Second, "three quarters of the records", func() bool { return k.distinct() >= 3*n/4 })
+	waitUntil(t, 120*time.Second, "five eighths of the records", func() bool { return k.distinct() >= 2*quarter+quarter/2 })
 	killChild(t, w)
+	produce(t, b.Addr(), "events", parts, 3*quarter, quarter)
 	waitUntil(t, 180*time.Second, "every record", func() bool { return k.distinct() == n })
 	waitUntil(t, 60*time.Second, "commits at the log ends", func() bool {
 		return maps.Equal(committed(t, b.Addr(), "py", partitionsOf("events", parts)), endsOf("events", parts, int64(n/parts)))

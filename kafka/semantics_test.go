@@ -1,34 +1,16 @@
 package kafka
 
 import (
-	"context"
 	"fmt"
 	"maps"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/squallstream/squall/internal/fakekafka"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
-
-// committedNow is committed for goroutines other than the test's.
-func committedNow(addr, group string, tps []TopicPartition) (map[TopicPartition]int64, error) {
-	cl, err := fakekafka.Client(addr)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := fetchCommitted(ctx, cl, group, tps)
-	out := map[TopicPartition]int64{}
-	for tp, co := range c {
-		out[tp] = co.offset
-	}
-	return out, err
-}
 
 func endsOf(topic string, parts int32, perPartition int64) map[TopicPartition]int64 {
 	want := map[TopicPartition]int64{}
@@ -341,4 +323,70 @@ func failedOf(w *worker.Worker, component string) int64 {
 		}
 	}
 	return n
+}
+
+// streamSink records, per stream, the values of every tuple it gets, and
+// acks it.
+type streamSink struct {
+	out topology.BoltCollector
+	mu  *sync.Mutex
+	got map[string][][]any
+}
+
+func (b *streamSink) Prepare(_ *topology.TaskContext, out topology.BoltCollector) error {
+	b.out = out
+	return nil
+}
+func (b *streamSink) Execute(t topology.Tuple) {
+	b.mu.Lock()
+	b.got[t.SourceStream()] = append(b.got[t.SourceStream()], t.Values())
+	b.mu.Unlock()
+	b.out.Ack(t)
+}
+func (b *streamSink) Cleanup() {}
+
+// TestTopicStreams runs Storm's ByTopicRecordTranslator shape through a
+// topology: the records of one topic go out on their own stream with their
+// own fields, the others on the default route, and every tuple is acked
+// back to the spout, so both topics commit to their ends.
+func TestTopicStreams(t *testing.T) {
+	const n = 100
+	b := startBroker(t, 2, "orders", "audit")
+	produce(t, b.Addr(), "orders", 2, 0, n)
+	produce(t, b.Addr(), "audit", 2, 0, n/2)
+	cfg := testSpoutConfig(b.Addr(), "g", "orders", "audit")
+	cfg.Fields = []string{FieldKey, FieldValue}
+	cfg.TopicRoutes = map[string]Route{"audit": {Stream: "audit", Fields: []string{FieldOffset, FieldValue}}}
+	var mu sync.Mutex
+	got := map[string][][]any{}
+	tb := topology.NewBuilder("streams")
+	tb.SetSpout("kafka", topology.SpoutFunc(func() (topology.Spout, error) { return NewSpout(cfg) }), 2)
+	sink := topology.BoltFunc(func() (topology.Bolt, error) { return &streamSink{mu: &mu, got: got}, nil })
+	tb.SetBolt("sink", sink, 1).ShuffleGrouping("kafka").ShuffleGrouping("kafka", "audit")
+	topo, err := tb.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := runWorker(t, worker.Config{Topology: topo})
+	waitUntil(t, 60*time.Second, "every tuple acked", func() bool { return ackedOf(w.Worker, "kafka") == n+n/2 })
+	waitUntil(t, 30*time.Second, "commits at the log ends", func() bool {
+		return maps.Equal(committed(t, b.Addr(), "g", partitionsOf("orders", 2)), endsOf("orders", 2, n/2)) &&
+			maps.Equal(committed(t, b.Addr(), "g", partitionsOf("audit", 2)), endsOf("audit", 2, n/4))
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || len(got[topology.DefaultStream]) != n || len(got["audit"]) != n/2 {
+		t.Fatalf("tuples by stream: default %d, audit %d, streams %d; want %d, %d, 2", len(got[topology.DefaultStream]), len(got["audit"]), len(got), n, n/2)
+	}
+	for _, v := range got[topology.DefaultStream] {
+		if len(v) != 2 || "v"+v[0].(string)[1:] != v[1] {
+			t.Fatalf("default stream tuple %v, want [key value] of an orders record", v)
+		}
+	}
+	for _, v := range got["audit"] {
+		off, ok := v[0].(int64)
+		if len(v) != 2 || !ok || off < 0 || off >= n/4 {
+			t.Fatalf("audit stream tuple %v, want [offset value] of an audit record", v)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -36,6 +37,10 @@ type Spout struct {
 	buf     []*kgo.Record // the current batch; emitted records are nil
 	bufPos  int
 	retries retryQueue
+	// ids and vals are the message ids and values of the current batch's
+	// tuples (newSlabs).
+	ids  []inflight
+	vals []any
 	// nextCommit is when the next periodic commit is due; committing
 	// says a commit request is with the fetcher.
 	nextCommit time.Time
@@ -53,6 +58,11 @@ type Spout struct {
 	// records.
 	record         func(name string, params any)
 	nextLagMetrics time.Time
+	// lagPartitions is for how many partitions the task's lag metrics
+	// fit under the cap of user metrics; lagCapped says it read more and
+	// said so.
+	lagPartitions int
+	lagCapped     bool
 	// lagMu guards lag, which Lag reads from other goroutines.
 	lagMu sync.Mutex
 	lag   map[TopicPartition]PartitionLag
@@ -103,6 +113,7 @@ func (s *Spout) DeclareOutputs() []topology.Stream { return s.set.tr.streams() }
 func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) error {
 	s.out = out
 	s.record = ctx.RecordMetric
+	s.lagPartitions = lagPartitions(ctx.Config)
 	s.log = ctx.Logger
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -248,20 +259,30 @@ func (s *Spout) control() {
 }
 
 func (s *Spout) emit(r *kgo.Record, p *partition) {
-	e := &emission{inflight: inflight{part: p, offset: r.Offset}}
-	e.stream, e.values = s.set.tr.translate(r, e.fields[:0], p.topic)
-	if s.set.ProcessingGuarantee != AtLeastOnce && !s.set.TupleTrackingEnforced {
-		s.out.Emit(e.stream, e.values, nil)
+	tracked := s.set.ProcessingGuarantee == AtLeastOnce || s.set.TupleTrackingEnforced
+	if len(s.vals)+s.set.tr.width > cap(s.vals) || (tracked && len(s.ids) == cap(s.ids)) {
+		s.newSlabs(1) // not expected: apply made room for its batch
+	}
+	at := len(s.vals)
+	stream, values := s.set.tr.translate(r, s.vals[at:at:at+s.set.tr.width], p.topic)
+	values = values[:len(values):len(values)]
+	s.vals = s.vals[:at+len(values)]
+	if !tracked {
+		s.out.Emit(stream, values, nil)
 		return
 	}
-	s.out.Emit(e.stream, e.values, &e.inflight)
+	s.ids = append(s.ids, inflight{part: p, offset: r.Offset, stream: stream, values: values})
+	s.out.Emit(stream, values, &s.ids[len(s.ids)-1])
 }
 
-// emission is a record's tuple: its message id and its values in one
-// allocation.
-type emission struct {
-	inflight
-	fields [maxFields]any
+// newSlabs makes room for the tuples of n records: their message ids and
+// values are carved from two slices a batch, not allocated one by one. A
+// tuple in flight keeps its batch's slices alive, a few tens of kilobytes.
+func (s *Spout) newSlabs(n int) {
+	s.vals = make([]any, 0, n*s.set.tr.width)
+	if s.set.ProcessingGuarantee == AtLeastOnce || s.set.TupleTrackingEnforced {
+		s.ids = make([]inflight, 0, n)
+	}
 }
 
 // apply takes in an event of the fetcher: assignment changes, or records
@@ -299,6 +320,7 @@ func (s *Spout) apply(ev fetchEvent) {
 	}
 	if len(ev.records) > 0 {
 		s.buf, s.bufPos = ev.records, 0
+		s.newSlabs(len(ev.records))
 		s.pauseFull()
 	}
 }
@@ -462,6 +484,9 @@ func (s *Spout) Close() {
 	s.wg.Wait()
 	select {
 	case res := <-s.f.commitDone:
+		if errors.Is(res.err, context.Canceled) {
+			res.err = nil // cut short by stopping: committed again below
+		}
 		s.committed(res)
 	default:
 	}

@@ -165,7 +165,8 @@ func TestCommitsNeverPassUnacked(t *testing.T) {
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			if c, ok := committed(t, b.Addr(), "g", []TopicPartition{held})[held]; ok && c > heldOffset {
+			c, err := committedNow(b.Addr(), "g", []TopicPartition{held})
+			if c, ok := c[held]; err == nil && ok && c > heldOffset {
 				select {
 				case <-released:
 				default:
@@ -249,4 +250,48 @@ func ackedOf(w *worker.Worker, component string) int64 {
 		}
 	}
 	return n
+}
+
+// TestSpoutRecordAllocations bounds what the spout task allocates per
+// record under AT_LEAST_ONCE: the key and value as one string, their two
+// interface boxes and the offset's; the message id and the values come
+// from slices made once a batch.
+func TestSpoutRecordAllocations(t *testing.T) {
+	s, feed := spoutFeeder(t)
+	feed(10_000) // the window and the slices grow to their size
+	const perRun = 5000
+	allocs := testing.AllocsPerRun(5, func() { feed(perRun) }) / perRun
+	if allocs > 4.1 {
+		t.Errorf("the spout allocates %.2f times per record, want at most 4.1", allocs)
+	}
+	if got := s.parts[TopicPartition{"bench", 0}].offsets.pendingCount(); got > 1000 {
+		t.Errorf("%d records of partition 0 pending with every tuple acked in batches of 1000", got)
+	}
+}
+
+// TestStopReportsNoCanceledCommit stops a topology while its spout
+// commits all the time: a commit that stopping cut short is not an error
+// of the component (Close commits those offsets again).
+func TestStopReportsNoCanceledCommit(t *testing.T) {
+	const n, parts = 20_000, 4
+	b := startBroker(t, parts, "t")
+	produce(t, b.Addr(), "t", parts, 0, n)
+	for round := range 3 {
+		cfg := testSpoutConfig(b.Addr(), fmt.Sprint("g", round), "t")
+		cfg.OffsetCommitPeriod = time.Millisecond
+		s := newSeen()
+		tb := topology.NewBuilder("stop")
+		tb.SetSpout("kafka", topology.SpoutFunc(func() (topology.Spout, error) { return NewSpout(cfg) }), 2)
+		tb.SetBolt("rec", recorderBolt(s, nil), 1).ShuffleGrouping("kafka")
+		topo, err := tb.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := runWorker(t, worker.Config{Topology: topo})
+		waitUntil(t, 60*time.Second, "records flowing", func() bool { return s.distinct() > 100 })
+		w.stop()
+		for _, r := range w.Errors()["kafka"] {
+			t.Errorf("round %d: the spout reported %v", round, r.Err)
+		}
+	}
 }

@@ -49,6 +49,8 @@ type translator struct {
 	// keyBytes and valueBytes emit keys and values as []byte instead of
 	// strings.
 	keyBytes, valueBytes bool
+	// width is the number of fields of the widest route.
+	width int
 }
 
 func newTranslator(def Route, byTopic map[string]Route, keyBytes, valueBytes bool) (*translator, error) {
@@ -96,6 +98,9 @@ func newTranslator(def Route, byTopic map[string]Route, keyBytes, valueBytes boo
 		}
 		fieldsOf[r.Stream] = r.Fields
 		t.byTopic[topic] = r
+	}
+	for _, fields := range fieldsOf {
+		t.width = max(t.width, len(fields))
 	}
 	return t, nil
 }
