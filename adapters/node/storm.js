@@ -1249,6 +1249,7 @@ function Window(id, held, added, expired, start, end) {
 function WindowedBolt() {
   Bolt.call(this);
   this.held = new Map(); // the window's tuples by id, in insertion order
+  this.pending = new Map(); // tuples streamed ahead of their window, by id
   this.windowStarted = false;
 }
 
@@ -1267,6 +1268,19 @@ WindowedBolt.prototype.processTuple = function processTuple(tup, finished) {
   }
   const w = tup.values[0];
   const wid = tup.id;
+  if (w.forget) {
+    for (const i of w.forget) this.pending.delete(i);
+  }
+  if (w.add) {
+    // Tuples ahead of their window, [comp, stream, task, ids, values] per
+    // source: held until a window names them by id.
+    for (const [comp, stream, task, ids, values] of w.add) {
+      for (let k = 0; k < ids.length; k++) this.pending.set(ids[k], new Tuple(ids[k], comp, stream, task, values[k]));
+    }
+    this.ack(wid);
+    finished();
+    return;
+  }
   if (w.reset) {
     this.held.clear();
   } else if (!this.windowStarted || w.expired.some((i) => !this.held.has(i))) {
@@ -1276,17 +1290,33 @@ WindowedBolt.prototype.processTuple = function processTuple(tup, finished) {
     finished();
     return;
   }
-  this.windowStarted = true;
   const expired = w.expired.map((i) => {
     const t = this.held.get(i);
     this.held.delete(i);
     return t;
   });
-  const added = w.new.map((t) => { // [id, comp, stream, task, values]
-    const nt = new Tuple(t[0], t[1], t[2], t[3], t[4]);
+  const added = [];
+  for (const t of w.new) { // an id streamed before, or [id, comp, stream, task, values]
+    let nt;
+    if (typeof t === 'string') {
+      nt = this.pending.get(t);
+      this.pending.delete(t);
+    } else {
+      nt = new Tuple(t[0], t[1], t[2], t[3], t[4]);
+      // A copy the host streamed before it knew this child lost it.
+      if (this.pending.size > 0) this.pending.delete(nt.id);
+    }
+    if (nt === undefined) {
+      // Streamed to a child that died since: fail, as above.
+      this.windowStarted = false;
+      this.fail(wid);
+      finished();
+      return;
+    }
     this.held.set(nt.id, nt);
-    return nt;
-  });
+    added.push(nt);
+  }
+  this.windowStarted = true;
   const window = new Window(wid, this.held, added, expired, w.start, w.end);
   const self = this;
   const anchor = new Tuple(wid, '__system', WINDOW_STREAM, -1, []);

@@ -1180,6 +1180,7 @@ module Storm
       Storm::Protocol.mode = 'bolt'
       prepare(*handshake)
       @held = {} # the window's tuples by id, in insertion order
+      @pending = {} # tuples streamed ahead of their window, by id
       @started = false
       loop { process_next }
     rescue StandardError, ScriptError => e
@@ -1206,6 +1207,16 @@ module Storm
 
     def handle_window(wid, w)
       p = Storm::Protocol
+      w['forget']&.each { |i| @pending.delete(i) }
+      if (add = w['add'])
+        # Tuples ahead of their window, [comp, stream, task, ids, values]
+        # per source: held until a window names them by id.
+        add.each do |comp, stream, task, ids, values|
+          ids.each_with_index { |i, k| @pending[i] = Tuple.new(i, comp, stream, task, values[k]) }
+        end
+        p.writer.add('command' => 'ack', 'id' => wid)
+        return
+      end
       if w['reset']
         @held.clear
       elsif !@started || w['expired'].any? { |i| !@held.key?(i) }
@@ -1216,8 +1227,14 @@ module Storm
       end
       @started = true
       expired = w['expired'].map { |i| @held.delete(i) }
-      added = w['new'].map do |t| # [id, comp, stream, task, values]
-        tup = Tuple.new(*t)
+      added = w['new'].map do |t| # an id streamed before, or [id, comp, stream, task, values]
+        tup = t.is_a?(String) ? @pending.delete(t) : inline(t)
+        unless tup
+          # Streamed to a child that died since: fail, as above.
+          @started = false
+          p.writer.add('command' => 'fail', 'id' => wid)
+          return
+        end
         @held[tup.id] = tup
       end
       window = Window.new(wid, @held, added, expired, w['start'], w['end'])
@@ -1233,6 +1250,14 @@ module Storm
       ensure
         p.anchor_tuple = nil
       end
+    end
+
+    # A window tuple the window message carries whole: a copy the host
+    # streamed before it knew this child lost it, if any, is dropped.
+    def inline(fields)
+      tup = Tuple.new(*fields)
+      @pending.delete(tup.id) unless @pending.empty?
+      tup
     end
   end
 

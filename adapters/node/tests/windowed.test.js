@@ -14,10 +14,25 @@ function tup(id, ...values) {
   return { id, comp: 'source', stream: 'default', task: 4, tuple: values };
 }
 
-function windowMsg(id, added, expired = [], { start = 0, end = 999, reset = false } = {}) {
-  const w = { start, end, new: added.map((t) => [t.id, t.comp, t.stream, t.task, t.tuple]), expired };
+/** A window message: added holds tuples (sent whole) or ids (streamed before). */
+function windowMsg(id, added, expired = [], { start = 0, end = 999, reset = false, forget = null } = {}) {
+  const news = added.map((t) => (typeof t === 'string' ? t : [t.id, t.comp, t.stream, t.task, t.tuple]));
+  const w = { start, end, new: news, expired };
   if (reset) w.reset = true;
+  if (forget) w.forget = forget;
   return { id, comp: '__system', stream: '__window', task: -1, tuple: [w] };
+}
+
+/** Tuples streamed ahead of their window, grouped by source as the host does. */
+function addMsg(id, tuples) {
+  const runs = new Map();
+  for (const t of tuples) {
+    const key = JSON.stringify([t.comp, t.stream, t.task]);
+    if (!runs.has(key)) runs.set(key, [t.comp, t.stream, t.task, [], []]);
+    runs.get(key)[3].push(t.id);
+    runs.get(key)[4].push(t.tuple);
+  }
+  return { id, comp: '__system', stream: '__window', task: -1, tuple: [{ add: [...runs.values()] }] };
 }
 
 const HEARTBEAT = { id: 'hb', comp: null, stream: '__heartbeat', task: -1, tuple: [] };
@@ -57,6 +72,7 @@ class Recorder extends storm.WindowedBolt {
 
   async processWindow(w) {
     const words = (ts) => ts.map((t) => t.values[0]);
+    this.last = w;
     this.seen.push([words(w.tuples), words(w.new), words(w.expired), w.start, w.end]);
     await null; // emits after an await are still anchored to the window
     if (words(w.new)[0] === 'boom') throw new Error('boom');
@@ -107,6 +123,51 @@ describe('WindowedBolt', () => {
     const { out } = await drive(b, [windowMsg('w9', [tup('5', 'a')], ['4'])]);
     assert.deepEqual(b.seen, []);
     assert.deepEqual(out, [{ command: 'fail', id: 'w9' }]);
+  });
+
+  test('streamed tuples are named by windows', async () => {
+    const b = new Recorder();
+    const other = { ...tup('4', 'd'), comp: 'other', stream: 's2', task: 7 };
+    const { out } = await drive(b, [
+      addMsg('a1', [tup('1', 'a'), tup('2', 'b')]),
+      addMsg('a2', [tup('3', 'c'), other, tup('9', 'dropped')]),
+      windowMsg('w1', ['1', '2'], [], { reset: true }),
+      windowMsg('w2', ['3', tup('5', 'e'), '4'], ['1'], { forget: ['9'] }),
+    ]);
+    assert.deepEqual(b.seen, [
+      [['a', 'b'], ['a', 'b'], [], 0, 999],
+      [['b', 'c', 'e', 'd'], ['c', 'e', 'd'], ['a'], 0, 999],
+    ]);
+    const d = b.last.new[2];
+    assert.deepEqual([d.component, d.stream, d.task, d.id], ['other', 's2', 7, '4']);
+    assert.equal(b.pending.size, 0);
+    const cmds = out.filter((m) => m.command !== 'emit').map((m) => [m.command, m.id]);
+    assert.deepEqual(cmds, [['ack', 'a1'], ['ack', 'a2'], ['ack', 'w1'], ['ack', 'w2']]);
+  });
+
+  test('a reset keeps streamed tuples and a whole one replaces its copy', async () => {
+    const b = new Recorder();
+    await drive(b, [
+      addMsg('a1', [tup('1', 'a'), tup('2', 'b')]),
+      windowMsg('w1', ['1'], [], { reset: true }),
+      windowMsg('w2', [tup('1', 'a'), tup('2', 'b')], [], { reset: true }),
+      windowMsg('w3', [], ['1', '2']),
+    ]);
+    assert.deepEqual(b.seen.map((s) => s[0]), [['a'], ['a', 'b'], []]);
+    assert.equal(b.pending.size, 0);
+  });
+
+  test('a window naming a tuple never streamed is failed', async () => {
+    const b = new Recorder();
+    const { out } = await drive(b, [
+      windowMsg('w1', [tup('1', 'a')], [], { reset: true }),
+      windowMsg('w2', ['2'], ['1']),
+      windowMsg('w3', ['3']),
+      windowMsg('w4', [tup('1', 'a'), tup('2', 'b')], [], { reset: true }),
+    ]);
+    assert.deepEqual(b.seen.map((s) => s[0]), [['a'], ['a', 'b']]);
+    const cmds = out.filter((m) => m.command !== 'emit').map((m) => [m.command, m.id]);
+    assert.deepEqual(cmds, [['ack', 'w1'], ['fail', 'w2'], ['fail', 'w3'], ['ack', 'w4']]);
   });
 
   test('a tuple outside a window is refused', async () => {
