@@ -35,7 +35,7 @@ type windowed struct {
 	// failed is set, under windowedBolt.mu, when a window holding the
 	// tuple failed: it was failed, and must not be acked when it expires.
 	failed bool
-	id string
+	id     string
 	// gen is the child generation (windowedBolt.gen) in which the tuple
 	// was streamed to a shell child ahead of its window, 0 if never;
 	// shown, that a window message carried it. Executor goroutine.
@@ -122,6 +122,24 @@ type windowedBolt struct {
 	gen    uint64
 	stream []*windowed
 	forget []any
+
+	// settled, if set, takes the bolt's acks and fails of its input
+	// tuples instead of the collector: a stateful windowed bolt's go to
+	// the checkpoint core, which holds acks until a commit
+	// (statefulwindowed.go).
+	settled func(t topology.Tuple, failed bool)
+}
+
+// settle acks or fails an input tuple.
+func (b *windowedBolt) settle(failed bool, t topology.Tuple) {
+	switch {
+	case b.settled != nil:
+		b.settled(t, failed)
+	case failed:
+		b.out.Fail(t)
+	default:
+		b.out.Ack(t)
+	}
 }
 
 // A windowed task's metrics: tuples failed because the window was full,
@@ -181,7 +199,7 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 			var err error
 			if ts, err = window.Timestamp(v); err != nil {
 				b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: field %q of %s: %w", b.comp, b.task, b.spec.TimestampField, describe(t), err))
-				b.out.Fail(t)
+				b.settle(true, t)
 				return
 			}
 		}
@@ -214,7 +232,7 @@ func (b *windowedBolt) act(res window.Result[*windowed]) {
 			if e.gen == b.gen && !e.shown {
 				b.forget = append(b.forget, e.id) // the child holds it for no window
 			}
-			b.out.Fail(e.t)
+			b.settle(true, e.t)
 		}
 		b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: %d tuples failed: the window holds at most %d (%s)",
 			b.comp, b.task, len(res.Dropped), b.spec.MaxTuples, window.KeyMaxTuples))
@@ -226,7 +244,7 @@ func (b *windowedBolt) act(res window.Result[*windowed]) {
 		if b.spec.LateStream != "" {
 			b.out.Emit(b.spec.LateStream, []topology.Tuple{e.t}, []any{lateValue(e.t)})
 		}
-		b.out.Ack(e.t)
+		b.settle(false, e.t)
 	}
 	for i := range res.Windows {
 		b.fire(&res.Windows[i])
@@ -399,13 +417,19 @@ func (b *windowedBolt) flushStream() {
 // tuples, which the executor then takes out of the manager.
 func (b *windowedBolt) windowDone(f *flight, failed bool) {
 	b.mu.Lock()
+	// fails are the window's tuples not failed before (by an overlapping
+	// window, or a rollback).
+	var fails []topology.Tuple
 	if f != nil {
 		f.done = true
 		if failed {
 			b.failed = append(b.failed, f)
 			b.reset, b.lost = true, true
 			for _, e := range f.entries {
-				e.failed = true
+				if !e.failed {
+					e.failed = true
+					fails = append(fails, e.t)
+				}
 			}
 		}
 	}
@@ -427,12 +451,12 @@ func (b *windowedBolt) windowDone(f *flight, failed bool) {
 	b.inflight = b.inflight[n:]
 	b.mu.Unlock()
 	for _, t := range acks {
-		b.out.Ack(t)
+		b.settle(false, t)
+	}
+	for _, t := range fails {
+		b.settle(true, t)
 	}
 	if failed && f != nil {
-		for _, e := range f.entries {
-			b.out.Fail(e.t)
-		}
 		if b.goBolt == nil {
 			b.wake() // a shell child's fail: let the executor remove them
 		}
