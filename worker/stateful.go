@@ -146,19 +146,19 @@ func (x *boltExecutor) stateful(t *boltTask) (topology.Bolt, error) {
 		comp := x.comp
 		b.open = func() (*state.State, error) { return w.openState(comp, t.id) }
 		if b.isShell {
-			s, ok := t.bolt.(shellState)
+			s, ok := unwindowed(t.bolt).(shellState)
 			if !ok {
 				return nil, errShellStateMissing
 			}
 			b.shellSt = s
 			b.cfg.QuiesceRollback = true
 		} else {
-			g, ok := t.bolt.(topology.StatefulBolt)
+			g, ok := unwindowed(t.bolt).(topology.StatefulBolt)
 			if !ok {
 				return nil, errNotStatefulBolt
 			}
 			b.goBolt = g
-			b.hooks, _ = t.bolt.(topology.CheckpointHooks)
+			b.hooks, _ = unwindowed(t.bolt).(topology.CheckpointHooks)
 		}
 		if err := b.attachWindow(t.bolt, cc.ExactlyOnce); err != nil { // statefulwindowed.go
 			return nil, err

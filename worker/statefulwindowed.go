@@ -28,16 +28,30 @@ import (
 var errExactlyOnceWindowed = errors.New("exactly-once state (topology.state.exactly.once) does not support a windowed bolt: " +
 	"its windows hold tuples unacked across checkpoints; use Storm's mode (at least once) for this topology")
 
+// unwindowed is the bolt a windowed wrapper runs, which has the state
+// hooks; other bolts are returned as they are.
+func unwindowed(b topology.Bolt) topology.Bolt {
+	if wb := windowedOf(b); wb != nil {
+		return wb.inner
+	}
+	return b
+}
+
+func windowedOf(b topology.Bolt) *windowedBolt {
+	switch w := b.(type) {
+	case *windowedBolt:
+		return w
+	case windowedShellBolt:
+		return w.windowedBolt
+	}
+	return nil
+}
+
 // attachWindow routes the acks and fails of a stateful task's windows
 // through the checkpoint core; a task without windows is left alone.
 func (b *statefulBolt) attachWindow(inner topology.Bolt, exactlyOnce bool) error {
-	var wb *windowedBolt
-	switch w := inner.(type) {
-	case *windowedBolt:
-		wb = w
-	case windowedShellBolt:
-		wb = w.windowedBolt
-	default:
+	wb := windowedOf(inner)
+	if wb == nil {
 		return nil
 	}
 	if exactlyOnce {
