@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"maps"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -53,8 +54,9 @@ func (b *windowedCounter) ExecuteWindow(w topology.TupleWindow) {
 }
 
 // windowedWordCount is spout -> split -> count (stateful, windowed:
-// tumbling 200 ms) -> sink.
-func windowedWordCount(t *testing.T, sentences []string, log *ackLog, windows *atomic.Int64, conf map[string]any) *topology.Topology {
+// tumbling 200 ms) -> sink; count is the Go windowedCounter, or the shell
+// component py if set.
+func windowedWordCount(t *testing.T, sentences []string, log *ackLog, windows *atomic.Int64, conf map[string]any, py ...*topology.ShellDef) *topology.Topology {
 	t.Helper()
 	b := topology.NewBuilder("swin")
 	for k, v := range conf {
@@ -66,9 +68,15 @@ func windowedWordCount(t *testing.T, sentences []string, log *ackLog, windows *a
 	b.SetBolt("split", topology.BoltFunc(func() (topology.Bolt, error) {
 		return &flakySplit{failed: &atomic.Int64{}}, nil
 	}), 2).ShuffleGrouping("sentences")
-	b.SetBolt("count", topology.BoltFunc(func() (topology.Bolt, error) {
-		return &windowedCounter{windows: windows}, nil
-	}), 2).SetNumTasks(3).FieldsGrouping("split", "word").
+	var count *topology.BoltDeclarer
+	if len(py) > 0 {
+		count = b.SetBolt("count", py[0], 2).Stateful()
+	} else {
+		count = b.SetBolt("count", topology.BoltFunc(func() (topology.Bolt, error) {
+			return &windowedCounter{windows: windows}, nil
+		}), 2)
+	}
+	count.SetNumTasks(3).FieldsGrouping("split", "word").
 		AddConfig(window.KeyLengthDurationMs, 200).AddConfig(window.KeySlideDurationMs, 200)
 	b.SetBolt("sink", topology.BoltFunc(func() (topology.Bolt, error) {
 		return &chaosBolt{fails: &atomic.Int64{}, panics: &atomic.Int64{}}, nil
@@ -87,19 +95,69 @@ func windowedWordCount(t *testing.T, sentences []string, log *ackLog, windows *a
 // Storm's mode (at least once), no count ends below its expected value.
 // A clean second round on the same input then changes nothing.
 func TestStatefulWindowedWordCountSurvivesARestart(t *testing.T) {
+	statefulWindowedRestart(t, Config{})
+}
+
+// windowedCountPy is the same count as a Python StatefulWindowedBolt; it
+// emits when it starts, which the test counts as a window (a restarted
+// child).
+const windowedCountStatePy = `import storm
+
+class Count(storm.StatefulWindowedBolt):
+    def process_window(self, window):
+        for t in window.new:
+            word = t.values[0]
+            self.state[word] = self.state.get(word, 0) + 1
+        storm.emit([len(window.tuples)])
+
+Count().run()
+`
+
+// The same with a Python StatefulWindowedBolt: the host keeps its state
+// and runs the checkpoints, the child writes through the state commands.
+func TestStatefulWindowedPythonSurvivesARestart(t *testing.T) {
+	opts, _ := pythonOptions(t)
+	script := filepath.Join(t.TempDir(), "count.py")
+	if err := os.WriteFile(script, []byte(windowedCountStatePy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	statefulWindowedRestart(t, Config{Shell: opts}, topology.Shell("python3", script).Fields("n"))
+}
+
+// statefulWindowedRestart runs the stateful windowed word count on cfg
+// (py: its count in Python) twice, stopped mid-stream, then once more.
+func statefulWindowedRestart(t *testing.T, cfg Config, py ...*topology.ShellDef) {
 	dir := t.TempDir()
 	sentences := testSentences(600)
 	log := newAckLog()
-	conf := map[string]any{topology.KeyLocalDir: dir, checkpoint.KeyInterval: 100, topology.KeyMaxSpoutPending: 200}
+	conf := map[string]any{topology.KeyLocalDir: dir, checkpoint.KeyInterval: 100, topology.KeyMaxSpoutPending: 200,
+		topology.KeyMessageTimeoutSecs: 60}
 	path := filepath.Join(dir, "state", "swin", "local.db")
-	tasks := topology.TopologyTasks(windowedWordCount(t, sentences, log, &atomic.Int64{}, conf), 1)
+	tasks := topology.TopologyTasks(windowedWordCount(t, sentences, log, &atomic.Int64{}, conf, py...), 1)
+	run := func(windows *atomic.Int64) Config {
+		c := cfg
+		c.Topology = windowedWordCount(t, sentences, log, windows, conf, py...)
+		return c
+	}
 	read := func() (map[string]int64, checkpoint.TxState) {
-		return committedState(t, provider.Config{Kind: provider.Embedded}, path, "swin", "count", tasks.Tasks("count"), tasks.Tasks(topology.CheckpointSpout)[0])
+		counts, cp := committedState(t, provider.Config{Kind: provider.Embedded}, path, "swin", "count", tasks.Tasks("count"), tasks.Tasks(topology.CheckpointSpout)[0])
+		if len(py) == 0 {
+			return counts, cp
+		}
+		words := map[string]int64{} // a shell child's keys are stored as JSON text
+		for k, n := range counts {
+			word, err := strconv.Unquote(k)
+			if err != nil {
+				t.Fatalf("key %q of a Python child's state is not a JSON string: %v", k, err)
+			}
+			words[word] = n
+		}
+		return words, cp
 	}
 
 	// Round 1: stopped once a third is acked, mid-stream.
 	var windows1 atomic.Int64
-	_, stop := startWorker(t, Config{Topology: windowedWordCount(t, sentences, log, &windows1, conf)})
+	_, stop := startWorker(t, run(&windows1))
 	waitUntil(t, testDeadline(), "a third of the sentences acked", func() bool { return log.count() >= len(sentences)/3 })
 	stop()
 	acked1 := log.count()
@@ -117,11 +175,11 @@ func TestStatefulWindowedWordCountSurvivesARestart(t *testing.T) {
 
 	// Round 2: the rest, and the replays of what round 1 left unacked.
 	var windows2 atomic.Int64
-	w, stop := startWorker(t, Config{Topology: windowedWordCount(t, sentences, log, &windows2, conf)})
+	w, stop := startWorker(t, run(&windows2))
 	waitUntil(t, testDeadline(), "every sentence acked", func() bool { return log.count() == len(sentences) })
 	quiesce(t, w)
 	stop()
-	if windows2.Load() == 0 {
+	if len(py) == 0 && windows2.Load() == 0 {
 		t.Errorf("no window fired after the restart")
 	}
 	counts2, cp := read()
@@ -140,7 +198,7 @@ func TestStatefulWindowedWordCountSurvivesARestart(t *testing.T) {
 		acked1, windows1.Load(), windows2.Load(), dups, cp)
 
 	// Round 3, nothing left to replay: the counts stay as committed.
-	_, stop = startWorker(t, Config{Topology: windowedWordCount(t, sentences, log, &atomic.Int64{}, conf)})
+	_, stop = startWorker(t, run(&atomic.Int64{}))
 	stop()
 	if counts3, _ := read(); !maps.Equal(counts3, counts2) {
 		t.Errorf("a run with nothing to replay changed the committed counts")

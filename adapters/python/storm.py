@@ -936,11 +936,15 @@ class WindowedBolt(object):
     def process_window(self, window):
         pass
 
+    def _open_state(self, context):
+        pass
+
     def run(self):
         global MODE, ANCHOR_TUPLE
         MODE = Bolt
         conf, context = initComponent()
         try:
+            self._open_state(context)
             self.initialize(conf, context)
             process_window = self.process_window
             held = {}  # the window's tuples by id, oldest first
@@ -958,6 +962,15 @@ class WindowedBolt(object):
                     gc.disable()
                     paused = True
                 msg = readCommand()
+                command = msg.get("command")
+                if command is not None:  # a stateful windowed bolt's
+                    if command == "state_reset":
+                        self.state.reset()
+                        self.on_state_reset()
+                    elif command in _STATE_REPLIES:
+                        _route_state_reply(msg)
+                    _maybe_flush()
+                    continue
                 stream = msg["stream"]
                 if stream == "__heartbeat":
                     _writer.add(_SYNC)
@@ -1490,3 +1503,29 @@ class StatefulBolt(BasicBolt):
                 _maybe_flush()
         except Exception:
             _die()
+
+
+class StatefulWindowedBolt(WindowedBolt):
+    """Storm's IStatefulWindowedBolt: a WindowedBolt of a component declared
+    both `window:` and `state:`, with ``self.state`` as in StatefulBolt
+    (ready in ``initialize``). What process_window writes is checkpointed
+    with the window's tuples: they are acked once they left every window
+    and a checkpoint then committed; after a crash or a rollback the state
+    is the last commit's and the windows are rebuilt from what the spouts
+    replay (at least once: a window may be processed again).
+    ``on_state_reset()`` is called when the host rolled the state back."""
+
+    state = None
+
+    def on_state_reset(self):
+        pass
+
+    def _open_state(self, context):
+        squall = (context or {}).get("squall")
+        spec = squall.get("state") if isinstance(squall, dict) else None
+        if not isinstance(spec, dict):
+            raise RuntimeError(
+                "%s is a StatefulWindowedBolt, but its component declares no state (the handshake has no "
+                "squall.state): add `state: {}` to it in the topology" % self.__class__.__name__)
+        _state_requests.clear()
+        self.state = State(spec.get("cache_max_keys") or 100000)
