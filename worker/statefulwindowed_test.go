@@ -32,8 +32,8 @@ func (b *windowedCounter) Prepare(_ *topology.TaskContext, out topology.BoltColl
 	return nil
 }
 func (b *windowedCounter) InitState(s topology.KeyValueState) { b.state = s }
-func (b *windowedCounter) Execute(topology.Tuple)              { panic("Execute called on a windowed bolt") }
-func (b *windowedCounter) Cleanup()                            {}
+func (b *windowedCounter) Execute(topology.Tuple)             { panic("Execute called on a windowed bolt") }
+func (b *windowedCounter) Cleanup()                           {}
 func (b *windowedCounter) ExecuteWindow(w topology.TupleWindow) {
 	for _, t := range w.New {
 		word := t.String(0)

@@ -943,6 +943,7 @@ class WindowedBolt(object):
         global MODE, ANCHOR_TUPLE
         MODE = Bolt
         conf, context = initComponent()
+        paused = False
         try:
             self._open_state(context)
             self.initialize(conf, context)

@@ -190,5 +190,50 @@ class WindowedBoltTest(AdapterTestCase):
         self.assertTrue(any(m["command"] == "error" and "declares no window" in m["msg"] for m in host.out))
 
 
+class WindowCount(storm.StatefulWindowedBolt):
+    """Counts each window's new words in its state."""
+
+    def initialize(self, conf, context):
+        self.resets = 0
+
+    def on_state_reset(self):
+        self.resets += 1
+
+    def process_window(self, w):
+        for t in w.new:
+            self.state[t.values[0]] = self.state.get(t.values[0], 0) + 1
+
+
+class StatefulWindowedBoltTest(AdapterTestCase):
+    def handshake(self, conf=None):
+        h = AdapterTestCase.handshake(self, conf)
+        h["context"]["squall"] = {"protocol": 1, "state": {"cache_max_keys": 10},
+                                  "window": {"length_count": 2, "sliding_count": 2}}
+        return h
+
+    def test_windows_read_and_write_the_state_and_a_reset_clears_its_cache(self):
+        b = WindowCount()
+        host = self.run_component(b, [
+            add("a1", [tup("1", "a"), tup("2", "a")]),
+            window("w1", ["1", "2"], reset=True),
+            {"command": "state_values", "items": []},
+            {"command": "state_reset", "txid": 3},
+            window("w2", [tup("3", "a")], ["1", "2"]),
+            {"command": "state_values", "items": [["a", 9]]},
+        ])
+        cmds = [(m["command"], m.get("keys") or m.get("items") or m.get("id")) for m in host.out]
+        self.assertEqual(cmds, [
+            ("ack", "a1"),
+            ("state_get", ["a"]), ("state_put", [["a", 1]]), ("state_put", [["a", 2]]), ("ack", "w1"),
+            ("state_get", ["a"]), ("state_put", [["a", 10]]), ("ack", "w2"),  # read again after the reset
+        ])
+        self.assertEqual(b.resets, 1)
+
+    def test_refused_without_state(self):
+        self.handshake = lambda conf=None: AdapterTestCase.handshake(self, conf)
+        host = self.run_component(WindowCount(), [], want_status=1)
+        self.assertTrue(any(m["command"] == "error" and "declares no state" in m["msg"] for m in host.out))
+
+
 if __name__ == "__main__":
     unittest.main()
