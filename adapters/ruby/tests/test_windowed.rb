@@ -135,3 +135,53 @@ class WindowedBoltTest < ComponentTestCase
     assert(out.any? { |m| m['command'] == 'error' && m['msg'].include?('declares no window') })
   end
 end
+
+# Counts each window's new words in its state.
+class WindowCount < Storm::StatefulWindowedBolt
+  attr_reader :resets
+
+  def prepare(_conf, _context)
+    @resets = 0
+  end
+
+  def on_state_reset
+    @resets += 1
+  end
+
+  def process_window(w)
+    w.new.each { |t| state[t.values[0]] = state.fetch(t.values[0], 0) + 1 }
+  end
+end
+
+class StatefulWindowedBoltTest < ComponentTestCase
+  def handshake(conf = { 'topology.name' => 't' })
+    h = super
+    h['context']['squall'] = { 'protocol' => 1, 'state' => { 'cache_max_keys' => 10 } } unless @no_state
+    h
+  end
+
+  def test_windows_read_and_write_the_state_and_a_reset_clears_its_cache
+    b = WindowCount.new
+    out, = run_component(b, [
+                           add_msg('a1', [tup('1', 'a'), tup('2', 'a')]),
+                           window_msg('w1', %w[1 2], reset: true),
+                           { 'command' => 'state_values', 'items' => [] },
+                           { 'command' => 'state_reset', 'txid' => 3 },
+                           window_msg('w2', [tup('3', 'a')], %w[1 2]),
+                           { 'command' => 'state_values', 'items' => [['a', 9]] }
+                         ])
+    cmds = out.map { |m| [m['command'], m['keys'] || m['items'] || m['id']] }
+    assert_equal [
+      %w[ack a1],
+      ['state_get', ['a']], ['state_put', [['a', 1]]], ['state_put', [['a', 2]]], %w[ack w1],
+      ['state_get', ['a']], ['state_put', [['a', 10]]], %w[ack w2]
+    ], cmds
+    assert_equal 1, b.resets
+  end
+
+  def test_refused_without_state
+    @no_state = true
+    out, = run_component(WindowCount.new, [], want_status: 1)
+    assert(out.any? { |m| m['command'] == 'error' && m['msg'].include?('declares no state') })
+  end
+end
