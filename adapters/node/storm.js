@@ -1688,6 +1688,58 @@ StatefulBolt.prototype.handleNewCommand = function handleNewCommand(command) {
   }
 };
 
+/**
+ * Storm's IStatefulWindowedBolt: a WindowedBolt of a component declared both
+ * `window:` and `state:`, with this.state as in StatefulBolt (ready in
+ * initialize). What processWindow writes is checkpointed with the window's
+ * tuples: they are acked once they left every window and a checkpoint then
+ * committed; after a crash or a rollback the state is the last commit's and
+ * the windows are rebuilt from the spouts' replays (at least once: a window
+ * may be processed again). onStateReset() is called after a rollback.
+ */
+function StatefulWindowedBolt() {
+  WindowedBolt.call(this);
+  this.state = null;
+}
+
+StatefulWindowedBolt.prototype = Object.create(WindowedBolt.prototype);
+StatefulWindowedBolt.prototype.constructor = StatefulWindowedBolt;
+
+StatefulWindowedBolt.prototype.onStateReset = function onStateReset() {};
+
+StatefulWindowedBolt.prototype.initSetupInfo = function initSetupInfo(setupInfo) {
+  const context = setupInfo.context || {};
+  const spec = context.squall !== null && typeof context.squall === 'object' ? context.squall.state : undefined;
+  if (spec === null || typeof spec !== 'object') {
+    this.sendPid(setupInfo.pidDir);
+    this.die(new Error(`${this.constructor.name} is a StatefulWindowedBolt, but its component declares no state ` +
+      '(the handshake has no squall.state): add `state: {}` to it in the topology'));
+    return;
+  }
+  StatefulBolt.prototype.initSetupInfo.call(this, setupInfo);
+};
+
+StatefulWindowedBolt.prototype.handleNewMessage = function handleNewMessage(msg) {
+  const parsed = typeof msg === 'string' ? JSON.parse(msg) : msg;
+  if (!this.isFirstMessage && parsed !== null && !Array.isArray(parsed) && STATE_REPLIES.has(parsed.command)) {
+    try {
+      this.state.route(parsed);
+    } catch (e) {
+      this.die(e);
+    }
+    return;
+  }
+  WindowedBolt.prototype.handleNewMessage.call(this, parsed);
+};
+
+StatefulWindowedBolt.prototype.handleNewCommand = function handleNewCommand(command) {
+  if (command.command === undefined) {
+    WindowedBolt.prototype.handleNewCommand.call(this, command);
+    return;
+  }
+  StatefulBolt.prototype.handleNewCommand.call(this, command);
+};
+
 module.exports = {
   Storm,
   Bolt,
@@ -1695,6 +1747,7 @@ module.exports = {
   WindowedBolt,
   Window,
   StatefulBolt,
+  StatefulWindowedBolt,
   State,
   Spout,
   Tuple,

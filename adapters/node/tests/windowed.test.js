@@ -39,7 +39,7 @@ const HEARTBEAT = { id: 'hb', comp: null, stream: '__heartbeat', task: -1, tuple
 
 /** Runs component on messages after a handshake; returns what it wrote
  * (without the pid reply) and the exit code it asked for. */
-async function drive(component, messages) {
+async function drive(component, messages, context = { taskid: 3 }) {
   const c = storm.connection;
   const writes = [];
   let exitCode = null;
@@ -51,8 +51,13 @@ async function drive(component, messages) {
   };
   const pidDir = fs.mkdtempSync(path.join(os.tmpdir(), 'storm-test-'));
   try {
-    component.handleNewMessage({ pidDir, conf: {}, context: { taskid: 3 } });
-    for (const m of messages) component.handleNewMessage(m);
+    component.handleNewMessage({ pidDir, conf: {}, context });
+    for (const m of messages) {
+      // A state reply comes after its request, as from a host: the
+      // window waiting for it runs first.
+      if (m.command !== undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+      component.handleNewMessage(m);
+    }
     await new Promise((resolve) => setTimeout(resolve, 10));
     storm.flush();
   } finally {
@@ -174,5 +179,53 @@ describe('WindowedBolt', () => {
     const { out, exitCode } = await drive(new Recorder(), [tup('1', 'a')]);
     assert.equal(exitCode, 1);
     assert.ok(out.some((m) => m.command === 'error' && /declares no window/.test(m.msg)));
+  });
+});
+
+/** Counts each window's new words in its state. */
+class WindowCount extends storm.StatefulWindowedBolt {
+  constructor() {
+    super();
+    this.resets = 0;
+  }
+
+  onStateReset() {
+    this.resets++;
+  }
+
+  async processWindow(w) {
+    for (const t of w.new) {
+      const n = await this.state.get(t.values[0]);
+      this.state.set(t.values[0], (n || 0) + 1);
+    }
+  }
+}
+
+const STATEFUL = { taskid: 3, squall: { protocol: 1, state: { cache_max_keys: 10 } } };
+
+describe('StatefulWindowedBolt', () => {
+  test('windows read and write the state, and a reset clears its cache', async () => {
+    const b = new WindowCount();
+    const { out } = await drive(b, [
+      addMsg('a1', [tup('1', 'a'), tup('2', 'a')]),
+      windowMsg('w1', ['1', '2'], [], { reset: true }),
+      { command: 'state_values', items: [] },
+      { command: 'state_reset', txid: 3 },
+      windowMsg('w2', [tup('3', 'a')], ['1', '2']),
+      { command: 'state_values', items: [['a', 9]] },
+    ], STATEFUL);
+    const cmds = out.map((m) => [m.command, m.keys || m.items || m.id]);
+    assert.deepEqual(cmds, [
+      ['ack', 'a1'],
+      ['state_get', ['a']], ['state_put', [['a', 1]]], ['state_put', [['a', 2]]], ['ack', 'w1'],
+      ['state_get', ['a']], ['state_put', [['a', 10]]], ['ack', 'w2'],
+    ]);
+    assert.equal(b.resets, 1);
+  });
+
+  test('is refused without state', async () => {
+    const { out, exitCode } = await drive(new WindowCount(), []);
+    assert.equal(exitCode, 1);
+    assert.ok(out.some((m) => m.command === 'error' && /declares no state/.test(m.msg)));
   });
 });
