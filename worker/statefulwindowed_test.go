@@ -89,8 +89,8 @@ func windowedWordCount(t *testing.T, sentences []string, log *ackLog, windows *a
 }
 
 // A stateful windowed Go bolt on the embedded provider, its worker
-// stopped half-way without a final checkpoint (tuples in windows and
-// uncommitted acks lost, as in a crash) and started again: the state
+// stopped a third of the way without a final checkpoint (tuples in windows
+// and uncommitted acks lost, as in a crash) and started again: the state
 // survives, windows resume on the replayed and remaining input, and, in
 // Storm's mode (at least once), no count ends below its expected value.
 // A clean second round on the same input then changes nothing.
@@ -161,17 +161,10 @@ func statefulWindowedRestart(t *testing.T, cfg Config, py ...*topology.ShellDef)
 	waitUntil(t, testDeadline(), "a third of the sentences acked", func() bool { return log.count() >= len(sentences)/3 })
 	stop()
 	acked1 := log.count()
-	counts1, _ := read()
-	if len(counts1) == 0 {
-		t.Fatalf("nothing committed in round 1 (%d sentences acked)", acked1)
-	}
-	// An acked sentence's words were committed: acks wait for the commit
-	// after the words left their window.
-	for word, want := range wordCounts(ackedSentences(sentences, log)) {
-		if counts1[word] < want {
-			t.Errorf("round 1: %q committed %d times, but acked sentences hold it %d times", word, counts1[word], want)
-		}
-	}
+	// Its state may hold a prepared transaction: the restart settles it.
+	// Had an ack gone out before the commit after its window, the spout
+	// would not replay that sentence, and its words would be missing from
+	// the counts below.
 
 	// Round 2: the rest, and the replays of what round 1 left unacked.
 	var windows2 atomic.Int64
@@ -198,7 +191,8 @@ func statefulWindowedRestart(t *testing.T, cfg Config, py ...*topology.ShellDef)
 		acked1, windows1.Load(), windows2.Load(), dups, cp)
 
 	// Round 3, nothing left to replay: the counts stay as committed.
-	_, stop = startWorker(t, run(&atomic.Int64{}))
+	w, stop = startWorker(t, run(&atomic.Int64{}))
+	quiesce(t, w)
 	stop()
 	if counts3, _ := read(); !maps.Equal(counts3, counts2) {
 		t.Errorf("a run with nothing to replay changed the committed counts")
@@ -208,14 +202,6 @@ func statefulWindowedRestart(t *testing.T, cfg Config, py ...*topology.ShellDef)
 			t.Errorf("sentence %d acked %d times", id, n)
 		}
 	}
-}
-
-func ackedSentences(sentences []string, log *ackLog) []string {
-	var out []string
-	for id := range log.snapshot() {
-		out = append(out, sentences[id])
-	}
-	return out
 }
 
 // Exactly-once state is refused for a windowed bolt, with an error
