@@ -183,3 +183,73 @@ func TestWindowedPythonStreamsTuples(t *testing.T) {
 		}
 	}
 }
+
+// forgettingWindowPy emits, per window, how many tuples it was streamed,
+// named by id in windows, and told to forget.
+const forgettingWindowPy = `import storm
+
+counts = {"streamed": 0, "ids": 0, "forgot": 0}
+_read = storm.readCommand
+def readCommand():
+    msg = _read()
+    if msg.get("stream") == "__window":
+        w = msg["tuple"][0]
+        for run in w.get("add", ()):
+            counts["streamed"] += len(run[3])
+        counts["forgot"] += len(w.get("forget", ()))
+        counts["ids"] += sum(1 for t in w.get("new", ()) if isinstance(t, str))
+    return msg
+storm.readCommand = readCommand
+
+class Probe(storm.WindowedBolt):
+    def process_window(self, window):
+        storm.emit([counts["streamed"], counts["ids"], counts["forgot"]])
+
+Probe().run()
+`
+
+// Tuples the window's cap drops after they were streamed, before any
+// window showed them, are forgotten by the child: at every window, each
+// tuple streamed so far was named by a window or forgotten, but for the
+// one tuple whose arrival fired the window, so the child holds nothing for
+// no window. The spout replays what the cap failed until all is acked.
+func TestWindowedPythonForgetsDroppedTuples(t *testing.T) {
+	opts, _ := pythonOptions(t)
+	script := filepath.Join(t.TempDir(), "probe.py")
+	if err := os.WriteFile(script, []byte(forgettingWindowPy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	sentences := make([]string, n)
+	for i := range sentences {
+		sentences[i] = fmt.Sprint(i)
+	}
+	log := newAckLog()
+	out := &tupleLog{}
+	b := topology.NewBuilder("winforget")
+	b.SetSpout("sentences", topology.SpoutFunc(func() (topology.Spout, error) {
+		return &durableSpout{sentences: sentences, log: log}, nil
+	}), 1)
+	b.SetBolt("probe", topology.Shell("python3", script).Fields("streamed", "ids", "forgot"), 1).
+		GlobalGrouping("sentences").AddConfig(window.KeyLengthDurationMs, 300).AddConfig(window.KeySlideDurationMs, 300).
+		AddConfig(window.KeyMaxTuples, 20)
+	b.SetBolt("sink", topology.BoltFunc(func() (topology.Bolt, error) { return &recordBolt{rec: out}, nil }), 1).GlobalGrouping("probe")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, Config{Topology: topo, Shell: opts})
+	waitUntil(t, deadline(120*time.Second), "every sentence acked", func() bool { return log.count() == n })
+	forgot := int64(0)
+	for i, tup := range out.all() {
+		streamed, ids := tup.Value(0).(int64), tup.Value(1).(int64)
+		forgot = tup.Value(2).(int64)
+		if held := streamed - ids - forgot; held < 0 || held > 1 {
+			t.Errorf("window %d: %d tuples streamed, %d named by windows, %d forgotten: the child holds %d for no window",
+				i, streamed, ids, forgot, held)
+		}
+	}
+	if forgot == 0 {
+		t.Errorf("no streamed tuple forgotten: the test did not overflow the window before it fired")
+	}
+}
