@@ -80,7 +80,7 @@ func (b *windowedBolt) rollback() {
 			e.failed = true
 			fail = append(fail, e.t)
 		}
-		if b.goBolt == nil && e.gen == b.gen && !e.shown {
+		if b.goBolt == nil && e.gen != 0 && !e.shown {
 			b.forget = append(b.forget, e.id)
 		}
 	}

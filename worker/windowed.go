@@ -229,8 +229,10 @@ func (b *windowedBolt) act(res window.Result[*windowed]) {
 	if len(res.Dropped) > 0 {
 		b.out.addUserCount(MetricWindowDropped, int64(len(res.Dropped)))
 		for _, e := range res.Dropped {
-			if e.gen == b.gen && !e.shown {
-				b.forget = append(b.forget, e.id) // the child holds it for no window
+			if e.gen != 0 && !e.shown {
+				// The child holds it for no window (a child that lost it
+				// ignores the id).
+				b.forget = append(b.forget, e.id)
 			}
 			b.settle(true, e.t)
 		}
@@ -300,7 +302,7 @@ func (b *windowedBolt) fire(w *window.Window[*windowed]) {
 			// windows that show it.
 			b.gen++
 			clear(b.stream)
-			b.stream, b.forget = b.stream[:0], nil
+			b.stream = b.stream[:0]
 		}
 		b.flushStream()
 	}
