@@ -89,6 +89,8 @@ type statefulBolt struct {
 	wake     func()
 	// open opens the task's state, at Prepare.
 	open func() (*state.State, error)
+	// win is inner for a stateful windowed bolt (statefulwindowed.go).
+	win *windowedBolt
 
 	cfg  checkpoint.BoltConfig
 	core *checkpoint.Bolt[topology.Tuple]
@@ -128,9 +130,6 @@ func (x *boltExecutor) stateful(t *boltTask) (topology.Bolt, error) {
 	if !w.topo.Stateful() {
 		return t.bolt, nil
 	}
-	if x.comp.Stateful && x.comp.Windowed() {
-		return nil, errors.New("a stateful windowed bolt is not supported by the worker yet")
-	}
 	var inputs []int
 	for _, from := range x.comp.CheckpointInputs() {
 		inputs = append(inputs, w.tasks.Tasks(from)...)
@@ -150,19 +149,22 @@ func (x *boltExecutor) stateful(t *boltTask) (topology.Bolt, error) {
 		comp := x.comp
 		b.open = func() (*state.State, error) { return w.openState(comp, t.id) }
 		if b.isShell {
-			s, ok := t.bolt.(shellState)
+			s, ok := unwindowed(t.bolt).(shellState)
 			if !ok {
 				return nil, errShellStateMissing
 			}
 			b.shellSt = s
 			b.cfg.QuiesceRollback = true
 		} else {
-			g, ok := t.bolt.(topology.StatefulBolt)
+			g, ok := unwindowed(t.bolt).(topology.StatefulBolt)
 			if !ok {
 				return nil, errNotStatefulBolt
 			}
 			b.goBolt = g
-			b.hooks, _ = t.bolt.(topology.CheckpointHooks)
+			b.hooks, _ = unwindowed(t.bolt).(topology.CheckpointHooks)
+		}
+		if err := b.attachWindow(t.bolt, cc.ExactlyOnce); err != nil { // statefulwindowed.go
+			return nil, err
 		}
 	}
 	if b.isShell {
@@ -224,6 +226,8 @@ func (b *statefulBolt) Cleanup() {
 func (b *statefulBolt) Execute(t topology.Tuple) {
 	switch {
 	case t.Source() == stateWakeSource:
+	case b.win != nil && t.IsTick():
+		b.call(func() { b.inner.Execute(t) }) // time passing for the windows: no tuple of the core
 	case t.SourceStream() == topology.CheckpointStream:
 		b.barrier(t)
 	case b.lost.Load():
@@ -427,6 +431,9 @@ func (h host) Before(a checkpoint.Action, txid int64) {
 	case checkpoint.Rollback:
 		if b.hooks != nil {
 			b.safely("PreRollback", b.hooks.PreRollback)
+		}
+		if b.win != nil {
+			b.win.rollback()
 		}
 		b.reinit = true
 	}

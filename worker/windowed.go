@@ -35,13 +35,24 @@ type windowed struct {
 	// failed is set, under windowedBolt.mu, when a window holding the
 	// tuple failed: it was failed, and must not be acked when it expires.
 	failed bool
-	// wire is the tuple as a shell child's window message carries it,
-	// [id, comp, stream, task, values], made once (nil for Go bolts) in
-	// fields, which spares an allocation per tuple.
-	wire   any
-	fields [5]any
 	id     string
+	// gen is the child generation (windowedBolt.gen) in which the tuple
+	// was streamed to a shell child ahead of its window, 0 if never;
+	// shown, that a window message carried it. Executor goroutine.
+	gen   uint64
+	shown bool
 }
+
+// addBatch is the tracking of a tuple streaming window tuples to a shell
+// child ahead of their window: the child acks it once it holds them.
+type addBatch struct{}
+
+var theAddBatch = &addBatch{}
+
+// streamBatch is how many window tuples a shell child is sent per
+// streaming message: enough to make the message's own cost small, few
+// enough that the child decodes while the window fills.
+const streamBatch = 512
 
 // flight is a window handed to the bolt and not yet done, or a batch of
 // expired tuples waiting for the windows before it. It is the tracking of
@@ -90,14 +101,45 @@ type windowedBolt struct {
 	// removes from the manager.
 	failed []*flight
 	// reset is set when the child may not hold the window's contents (it
-	// failed a window, or restarted): the next window is sent whole.
-	reset bool
+	// failed a window, or restarted): the next window is sent whole. lost,
+	// when it may also have lost the tuples streamed to it: they are sent
+	// again, inside the windows that show them.
+	reset, lost bool
 
 	warnedAck atomic.Bool
 	// sources are the component, stream and task of each input source as
 	// interfaces, boxed once rather than once per tuple. Executor
 	// goroutine.
 	sources map[*topology.Source][3]any
+
+	// Streaming to a shell child (docs/multilang.md): each tuple taken into
+	// the windows is sent ahead of its window, in batches, so the child
+	// decodes while the window fills and a window message names ids. gen
+	// counts reset windows: a tuple streamed in an older generation is no
+	// longer held by the child. stream holds tuples not yet sent; forget
+	// the ids of streamed tuples dropped before any window showed them.
+	// Executor goroutine.
+	gen    uint64
+	stream []*windowed
+	forget []any
+
+	// settled, if set, takes the bolt's acks and fails of its input
+	// tuples instead of the collector: a stateful windowed bolt's go to
+	// the checkpoint core, which holds acks until a commit
+	// (statefulwindowed.go).
+	settled func(t topology.Tuple, failed bool)
+}
+
+// settle acks or fails an input tuple.
+func (b *windowedBolt) settle(failed bool, t topology.Tuple) {
+	switch {
+	case b.settled != nil:
+		b.settled(t, failed)
+	case failed:
+		b.out.Fail(t)
+	default:
+		b.out.Ack(t)
+	}
 }
 
 // A windowed task's metrics: tuples failed because the window was full,
@@ -112,7 +154,7 @@ const (
 var errNotWindowed = errors.New("the component declares a window, but its Go bolt does not implement topology.WindowedBolt (ExecuteWindow)")
 
 func newWindowedBolt(comp *topology.Component, spec window.Spec, b topology.Bolt, out *boltCollector, task int, wake func()) (*windowedBolt, error) {
-	wb := &windowedBolt{inner: b, spec: spec, out: out, task: task, comp: comp.ID, wake: wake, reset: true}
+	wb := &windowedBolt{inner: b, spec: spec, out: out, task: task, comp: comp.ID, wake: wake, reset: true, gen: 1}
 	if comp.Shell == nil {
 		g, ok := b.(topology.WindowedBolt)
 		if !ok {
@@ -157,21 +199,26 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 			var err error
 			if ts, err = window.Timestamp(v); err != nil {
 				b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: field %q of %s: %w", b.comp, b.task, b.spec.TimestampField, describe(t), err))
-				b.out.Fail(t)
+				b.settle(true, t)
 				return
 			}
 		}
 		b.ids++
 		e := &windowed{t: t, id: strconv.FormatUint(b.ids, 10)}
-		if b.goBolt == nil {
-			src := b.source(t.Source())
-			e.fields = [5]any{e.id, src[0], src[1], src[2], t.Values()}
-			e.wire = e.fields[:]
-		}
 		res = b.mgr.Add(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
+		if b.goBolt == nil && !(len(res.Late) > 0 && res.Late[len(res.Late)-1] == e) {
+			// Queued before act: a window it fires flushes the queue
+			// first, so that the window may name the tuple by id.
+			e.gen = b.gen
+			b.stream = append(b.stream, e)
+		}
 	}
 	sent := !res.Empty()
 	b.act(res)
+	if len(b.stream) >= streamBatch {
+		b.flushStream()
+		sent = true
+	}
 	b.arm()
 	if sent && b.goBolt == nil {
 		b.out.Flush() // a shell task's collector holds what is sent until flushed
@@ -182,7 +229,12 @@ func (b *windowedBolt) act(res window.Result[*windowed]) {
 	if len(res.Dropped) > 0 {
 		b.out.addUserCount(MetricWindowDropped, int64(len(res.Dropped)))
 		for _, e := range res.Dropped {
-			b.out.Fail(e.t)
+			if e.gen != 0 && !e.shown {
+				// The child holds it for no window (a child that lost it
+				// ignores the id).
+				b.forget = append(b.forget, e.id)
+			}
+			b.settle(true, e.t)
 		}
 		b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: %d tuples failed: the window holds at most %d (%s)",
 			b.comp, b.task, len(res.Dropped), b.spec.MaxTuples, window.KeyMaxTuples))
@@ -194,7 +246,7 @@ func (b *windowedBolt) act(res window.Result[*windowed]) {
 		if b.spec.LateStream != "" {
 			b.out.Emit(b.spec.LateStream, []topology.Tuple{e.t}, []any{lateValue(e.t)})
 		}
-		b.out.Ack(e.t)
+		b.settle(false, e.t)
 	}
 	for i := range res.Windows {
 		b.fire(&res.Windows[i])
@@ -241,9 +293,19 @@ func (b *windowedBolt) fire(w *window.Window[*windowed]) {
 	}
 	b.mu.Lock()
 	b.inflight = append(b.inflight, f)
-	reset := b.reset
-	b.reset = false
+	reset, lost := b.reset, b.lost
+	b.reset, b.lost = false, false
 	b.mu.Unlock()
+	if b.goBolt == nil {
+		if lost {
+			// What the child was streamed is sent again inside the
+			// windows that show it.
+			b.gen++
+			clear(b.stream)
+			b.stream = b.stream[:0]
+		}
+		b.flushStream()
+	}
 	if b.goBolt != nil {
 		b.current = f
 		failed := b.executeWindow(f, w)
@@ -282,11 +344,18 @@ func (b *windowedBolt) message(w *window.Window[*windowed], reset bool) map[stri
 	if reset {
 		added, expired = w.Tuples, nil
 	}
-	// Each tuple as [id, comp, stream, task, values]: an array costs the
-	// host and the child far less than an object per tuple.
+	// Each tuple by its id if the child was streamed it, else as [id,
+	// comp, stream, task, values]: an array costs the host and the child
+	// far less than an object per tuple.
 	news := make([]any, len(added))
 	for i, e := range added {
-		news[i] = e.wire
+		if e.gen == b.gen && !e.shown {
+			news[i] = e.id
+		} else {
+			src := b.source(e.t.Source())
+			news[i] = []any{e.id, src[0], src[1], src[2], e.t.Values()}
+		}
+		e.shown = true
 	}
 	gone := make([]any, len(expired))
 	for i, e := range expired {
@@ -300,7 +369,49 @@ func (b *windowedBolt) message(w *window.Window[*windowed], reset bool) map[stri
 	if reset {
 		m["reset"] = true
 	}
+	if len(b.forget) > 0 {
+		m["forget"] = b.forget
+		b.forget = nil
+	}
 	return m
+}
+
+// flushStream sends a shell child the window tuples queued for it, with
+// the ids it may forget. Executor goroutine.
+func (b *windowedBolt) flushStream() {
+	if len(b.stream) == 0 && len(b.forget) == 0 {
+		return
+	}
+	// Grouped by source, [comp, stream, task, ids, values]: the child
+	// builds its tuples without a loop of its own, and they share their
+	// source's strings.
+	type run struct{ ids, values []any }
+	var runs []any
+	var byRun []*run
+	idx := make(map[*topology.Source]*run, 1)
+	for _, e := range b.stream {
+		r := idx[e.t.Source()]
+		if r == nil {
+			r = &run{}
+			idx[e.t.Source()] = r
+			src := b.source(e.t.Source())
+			runs = append(runs, []any{src[0], src[1], src[2], nil, nil})
+			byRun = append(byRun, r)
+		}
+		r.ids = append(r.ids, e.id)
+		r.values = append(r.values, e.t.Values())
+	}
+	for i, r := range byRun {
+		h := runs[i].([]any)
+		h[3], h[4] = r.ids, r.values
+	}
+	m := map[string]any{"add": runs}
+	if len(b.forget) > 0 {
+		m["forget"] = b.forget
+	}
+	clear(b.stream)
+	b.stream, b.forget = b.stream[:0], nil
+	b.inner.Execute(topology.NewTuple(windowSource, []any{m}, theAddBatch))
 }
 
 // windowDone marks f done (nil: nothing new is done) and acks the expired
@@ -308,13 +419,19 @@ func (b *windowedBolt) message(w *window.Window[*windowed], reset bool) map[stri
 // tuples, which the executor then takes out of the manager.
 func (b *windowedBolt) windowDone(f *flight, failed bool) {
 	b.mu.Lock()
+	// fails are the window's tuples not failed before (by an overlapping
+	// window, or a rollback).
+	var fails []topology.Tuple
 	if f != nil {
 		f.done = true
 		if failed {
 			b.failed = append(b.failed, f)
-			b.reset = true
+			b.reset, b.lost = true, true
 			for _, e := range f.entries {
-				e.failed = true
+				if !e.failed {
+					e.failed = true
+					fails = append(fails, e.t)
+				}
 			}
 		}
 	}
@@ -336,12 +453,12 @@ func (b *windowedBolt) windowDone(f *flight, failed bool) {
 	b.inflight = b.inflight[n:]
 	b.mu.Unlock()
 	for _, t := range acks {
-		b.out.Ack(t)
+		b.settle(false, t)
+	}
+	for _, t := range fails {
+		b.settle(true, t)
 	}
 	if failed && f != nil {
-		for _, e := range f.entries {
-			b.out.Fail(e.t)
-		}
 		if b.goBolt == nil {
 			b.wake() // a shell child's fail: let the executor remove them
 		}
@@ -481,19 +598,28 @@ func (c *windowCollector) send(so *streamOut, f *flight, rest []topology.Tuple, 
 // Ack and Fail of a window finish it; of a window tuple they are ignored:
 // the host acks window tuples as they expire.
 func (c *windowCollector) Ack(t topology.Tuple) {
-	if f, ok := t.Tracking().(*flight); ok {
+	switch f := t.Tracking().(type) {
+	case *flight:
 		c.b.windowDone(f, false)
-		return
+	case *addBatch:
+	default:
+		c.ignored(t)
 	}
-	c.ignored(t)
 }
 
 func (c *windowCollector) Fail(t topology.Tuple) {
-	if f, ok := t.Tracking().(*flight); ok {
+	switch f := t.Tracking().(type) {
+	case *flight:
 		c.b.windowDone(f, true)
-		return
+	case *addBatch:
+		// The child lost what it was streamed (it restarted): the next
+		// window goes whole.
+		c.b.mu.Lock()
+		c.b.reset, c.b.lost = true, true
+		c.b.mu.Unlock()
+	default:
+		c.ignored(t)
 	}
-	c.ignored(t)
 }
 
 func (c *windowCollector) ignored(t topology.Tuple) {

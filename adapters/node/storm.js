@@ -1249,6 +1249,7 @@ function Window(id, held, added, expired, start, end) {
 function WindowedBolt() {
   Bolt.call(this);
   this.held = new Map(); // the window's tuples by id, in insertion order
+  this.pending = new Map(); // tuples streamed ahead of their window, by id
   this.windowStarted = false;
 }
 
@@ -1267,6 +1268,19 @@ WindowedBolt.prototype.processTuple = function processTuple(tup, finished) {
   }
   const w = tup.values[0];
   const wid = tup.id;
+  if (w.forget) {
+    for (const i of w.forget) this.pending.delete(i);
+  }
+  if (w.add) {
+    // Tuples ahead of their window, [comp, stream, task, ids, values] per
+    // source: held until a window names them by id.
+    for (const [comp, stream, task, ids, values] of w.add) {
+      for (let k = 0; k < ids.length; k++) this.pending.set(ids[k], new Tuple(ids[k], comp, stream, task, values[k]));
+    }
+    this.ack(wid);
+    finished();
+    return;
+  }
   if (w.reset) {
     this.held.clear();
   } else if (!this.windowStarted || w.expired.some((i) => !this.held.has(i))) {
@@ -1276,17 +1290,33 @@ WindowedBolt.prototype.processTuple = function processTuple(tup, finished) {
     finished();
     return;
   }
-  this.windowStarted = true;
   const expired = w.expired.map((i) => {
     const t = this.held.get(i);
     this.held.delete(i);
     return t;
   });
-  const added = w.new.map((t) => { // [id, comp, stream, task, values]
-    const nt = new Tuple(t[0], t[1], t[2], t[3], t[4]);
+  const added = [];
+  for (const t of w.new) { // an id streamed before, or [id, comp, stream, task, values]
+    let nt;
+    if (typeof t === 'string') {
+      nt = this.pending.get(t);
+      this.pending.delete(t);
+    } else {
+      nt = new Tuple(t[0], t[1], t[2], t[3], t[4]);
+      // A copy the host streamed before it knew this child lost it.
+      if (this.pending.size > 0) this.pending.delete(nt.id);
+    }
+    if (nt === undefined) {
+      // Streamed to a child that died since: fail, as above.
+      this.windowStarted = false;
+      this.fail(wid);
+      finished();
+      return;
+    }
     this.held.set(nt.id, nt);
-    return nt;
-  });
+    added.push(nt);
+  }
+  this.windowStarted = true;
   const window = new Window(wid, this.held, added, expired, w.start, w.end);
   const self = this;
   const anchor = new Tuple(wid, '__system', WINDOW_STREAM, -1, []);
@@ -1663,6 +1693,58 @@ StatefulBolt.prototype.handleNewCommand = function handleNewCommand(command) {
   }
 };
 
+/**
+ * Storm's IStatefulWindowedBolt: a WindowedBolt of a component declared both
+ * `window:` and `state:`, with this.state as in StatefulBolt (ready in
+ * initialize). What processWindow writes is checkpointed with the window's
+ * tuples: they are acked once they left every window and a checkpoint then
+ * committed; after a crash or a rollback the state is the last commit's and
+ * the windows are rebuilt from the spouts' replays (at least once: a window
+ * may be processed again). onStateReset() is called after a rollback.
+ */
+function StatefulWindowedBolt() {
+  WindowedBolt.call(this);
+  this.state = null;
+}
+
+StatefulWindowedBolt.prototype = Object.create(WindowedBolt.prototype);
+StatefulWindowedBolt.prototype.constructor = StatefulWindowedBolt;
+
+StatefulWindowedBolt.prototype.onStateReset = function onStateReset() {};
+
+StatefulWindowedBolt.prototype.initSetupInfo = function initSetupInfo(setupInfo) {
+  const context = setupInfo.context || {};
+  const spec = context.squall !== null && typeof context.squall === 'object' ? context.squall.state : undefined;
+  if (spec === null || typeof spec !== 'object') {
+    this.sendPid(setupInfo.pidDir);
+    this.die(new Error(`${this.constructor.name} is a StatefulWindowedBolt, but its component declares no state ` +
+      '(the handshake has no squall.state): add `state: {}` to it in the topology'));
+    return;
+  }
+  StatefulBolt.prototype.initSetupInfo.call(this, setupInfo);
+};
+
+StatefulWindowedBolt.prototype.handleNewMessage = function handleNewMessage(msg) {
+  const parsed = typeof msg === 'string' ? JSON.parse(msg) : msg;
+  if (!this.isFirstMessage && parsed !== null && !Array.isArray(parsed) && STATE_REPLIES.has(parsed.command)) {
+    try {
+      this.state.route(parsed);
+    } catch (e) {
+      this.die(e);
+    }
+    return;
+  }
+  WindowedBolt.prototype.handleNewMessage.call(this, parsed);
+};
+
+StatefulWindowedBolt.prototype.handleNewCommand = function handleNewCommand(command) {
+  if (command.command === undefined) {
+    WindowedBolt.prototype.handleNewCommand.call(this, command);
+    return;
+  }
+  StatefulBolt.prototype.handleNewCommand.call(this, command);
+};
+
 module.exports = {
   Storm,
   Bolt,
@@ -1670,6 +1752,7 @@ module.exports = {
   WindowedBolt,
   Window,
   StatefulBolt,
+  StatefulWindowedBolt,
   State,
   Spout,
   Tuple,

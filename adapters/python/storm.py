@@ -69,7 +69,7 @@ import sys
 import time
 import traceback
 from collections import OrderedDict, deque
-from itertools import starmap as _starmap
+from itertools import repeat as _repeat
 
 try:
     from json.encoder import c_make_encoder as _c_make_encoder
@@ -924,6 +924,15 @@ class Window(object):
 WINDOW_STREAM = "__window"
 
 
+def _inline(pending, fields):
+    """A window tuple the window message carries whole: a copy the host
+    streamed before it knew this child lost it, if any, is dropped."""
+    tup = Tuple(*fields)
+    if pending:
+        pending.pop(tup.id, None)
+    return tup
+
+
 class WindowedBolt(object):
     """A bolt of a component declared `window:` in its topology: the host does
     the windowing and calls process_window(window) every time a window fires.
@@ -938,14 +947,20 @@ class WindowedBolt(object):
     def process_window(self, window):
         pass
 
+    def _open_state(self, context):
+        pass
+
     def run(self):
         global MODE, ANCHOR_TUPLE
         MODE = Bolt
         conf, context = initComponent()
+        paused = False
         try:
+            self._open_state(context)
             self.initialize(conf, context)
             process_window = self.process_window
             held = {}  # the window's tuples by id, oldest first
+            pending = {}  # tuples streamed ahead of their window, by id
             started = False
             # Reading a window makes millions of objects that hold no
             # cycles (the decoded tuples and their Tuple objects). With the
@@ -959,6 +974,15 @@ class WindowedBolt(object):
                     gc.disable()
                     paused = True
                 msg = readCommand()
+                command = msg.get("command")
+                if command is not None:  # a stateful windowed bolt's
+                    if command == "state_reset":
+                        self.state.reset()
+                        self.on_state_reset()
+                    elif command in _STATE_REPLIES:
+                        _route_state_reply(msg)
+                    _maybe_flush()
+                    continue
                 stream = msg["stream"]
                 if stream == "__heartbeat":
                     _writer.add(_SYNC)
@@ -970,6 +994,21 @@ class WindowedBolt(object):
                         "add `window: {length: ..., sliding: ...}` to it in the topology"
                         % self.__class__.__name__)
                 wid, w = msg.get("id"), msg["tuple"][0]
+                forget = w.get("forget")
+                if forget:
+                    pop = pending.pop
+                    for i in forget:
+                        pop(i, None)
+                add = w.get("add")
+                if add is not None:
+                    # Tuples ahead of their window: held until a window
+                    # names them by id.
+                    for comp, stream, task, ids, values in add:
+                        pending.update(zip(ids, map(Tuple, ids, _repeat(comp), _repeat(stream), _repeat(task), values)))
+                    _writer.add({"command": "ack", "id": wid})
+                    msg = w = add = None
+                    _maybe_flush()
+                    continue
                 if w.get("reset"):
                     held.clear()
                 elif not started or any(i not in held for i in w["expired"]):
@@ -979,10 +1018,17 @@ class WindowedBolt(object):
                     fail(wid)
                     _before_block()
                     continue
-                started = True
                 pop = held.pop
                 expired = [pop(i) for i in w["expired"]]
-                new = list(_starmap(Tuple, w["new"]))  # each [id, comp, stream, task, values]
+                try:
+                    new = [pending.pop(t) if t.__class__ is str else _inline(pending, t) for t in w["new"]]
+                except KeyError:
+                    # Streamed to a child that died since: fail, as above.
+                    started = False
+                    fail(wid)
+                    _before_block()
+                    continue
+                started = True
                 for tup in new:
                     held[tup.id] = tup
                 window = Window(wid, held, new, expired, w["start"], w["end"])
@@ -1483,3 +1529,29 @@ class StatefulBolt(BasicBolt):
                 _maybe_flush()
         except Exception:
             _die()
+
+
+class StatefulWindowedBolt(WindowedBolt):
+    """Storm's IStatefulWindowedBolt: a WindowedBolt of a component declared
+    both `window:` and `state:`, with ``self.state`` as in StatefulBolt
+    (ready in ``initialize``). What process_window writes is checkpointed
+    with the window's tuples: they are acked once they left every window
+    and a checkpoint then committed; after a crash or a rollback the state
+    is the last commit's and the windows are rebuilt from what the spouts
+    replay (at least once: a window may be processed again).
+    ``on_state_reset()`` is called when the host rolled the state back."""
+
+    state = None
+
+    def on_state_reset(self):
+        pass
+
+    def _open_state(self, context):
+        squall = (context or {}).get("squall")
+        spec = squall.get("state") if isinstance(squall, dict) else None
+        if not isinstance(spec, dict):
+            raise RuntimeError(
+                "%s is a StatefulWindowedBolt, but its component declares no state (the handshake has no "
+                "squall.state): add `state: {}` to it in the topology" % self.__class__.__name__)
+        _state_requests.clear()
+        self.state = State(spec.get("cache_max_keys") or 100000)

@@ -1178,8 +1178,11 @@ module Storm
 
     def run
       Storm::Protocol.mode = 'bolt'
-      prepare(*handshake)
+      conf, context = handshake
+      open_state(context)
+      prepare(conf, context)
       @held = {} # the window's tuples by id, in insertion order
+      @pending = {} # tuples streamed ahead of their window, by id
       @started = false
       loop { process_next }
     rescue StandardError, ScriptError => e
@@ -1188,9 +1191,20 @@ module Storm
 
     private
 
+    def open_state(_context); end
+
+    # A command from the host (a stateful windowed bolt's); true if handled.
+    def handle_command(_msg)
+      false
+    end
+
     def process_next
       p = Storm::Protocol
       msg = read_command
+      if msg['command'] && handle_command(msg)
+        p.maybe_flush
+        return
+      end
       if msg['stream'] == '__heartbeat'
         p.writer.add(SYNC)
         p.maybe_flush
@@ -1206,6 +1220,16 @@ module Storm
 
     def handle_window(wid, w)
       p = Storm::Protocol
+      w['forget']&.each { |i| @pending.delete(i) }
+      if (add = w['add'])
+        # Tuples ahead of their window, [comp, stream, task, ids, values]
+        # per source: held until a window names them by id.
+        add.each do |comp, stream, task, ids, values|
+          ids.each_with_index { |i, k| @pending[i] = Tuple.new(i, comp, stream, task, values[k]) }
+        end
+        p.writer.add('command' => 'ack', 'id' => wid)
+        return
+      end
       if w['reset']
         @held.clear
       elsif !@started || w['expired'].any? { |i| !@held.key?(i) }
@@ -1216,8 +1240,14 @@ module Storm
       end
       @started = true
       expired = w['expired'].map { |i| @held.delete(i) }
-      added = w['new'].map do |t| # [id, comp, stream, task, values]
-        tup = Tuple.new(*t)
+      added = w['new'].map do |t| # an id streamed before, or [id, comp, stream, task, values]
+        tup = t.is_a?(String) ? @pending.delete(t) : inline(t)
+        unless tup
+          # Streamed to a child that died since: fail, as above.
+          @started = false
+          p.writer.add('command' => 'fail', 'id' => wid)
+          return
+        end
         @held[tup.id] = tup
       end
       window = Window.new(wid, @held, added, expired, w['start'], w['end'])
@@ -1233,6 +1263,14 @@ module Storm
       ensure
         p.anchor_tuple = nil
       end
+    end
+
+    # A window tuple the window message carries whole: a copy the host
+    # streamed before it knew this child lost it, if any, is dropped.
+    def inline(fields)
+      tup = Tuple.new(*fields)
+      @pending.delete(tup.id) unless @pending.empty?
+      tup
     end
   end
 
@@ -1775,6 +1813,45 @@ module Storm
         p.route_state_reply(msg) # the rest of an iteration left early
       end
       p.maybe_flush
+    end
+  end
+
+  # Storm's IStatefulWindowedBolt: a WindowedBolt of a component declared
+  # both `window:` and `state:`, with state as in StatefulBolt (ready in
+  # prepare). What process_window writes is checkpointed with the window's
+  # tuples: they are acked once they left every window and a checkpoint
+  # then committed; after a crash or a rollback the state is the last
+  # commit's and the windows are rebuilt from the spouts' replays (at least
+  # once: a window may be processed again). on_state_reset is called after
+  # a rollback.
+  class StatefulWindowedBolt < WindowedBolt
+    attr_reader :state
+
+    def on_state_reset; end
+
+    private
+
+    def open_state(context)
+      squall = context.is_a?(Hash) ? context['squall'] : nil
+      spec = squall.is_a?(Hash) ? squall['state'] : nil
+      unless spec.is_a?(Hash)
+        raise "#{self.class.name} is a StatefulWindowedBolt, but its component declares no state (the " \
+              'handshake has no squall.state): add `state: {}` to it in the topology'
+      end
+
+      Storm::Protocol.state_requests.clear
+      @state = State.new(spec['cache_max_keys'] || 100_000)
+    end
+
+    def handle_command(msg)
+      command = msg['command']
+      if command == 'state_reset'
+        @state.reset
+        on_state_reset
+      elsif STATE_REPLIES.include?(command)
+        Storm::Protocol.route_state_reply(msg)
+      end
+      true
     end
   end
 end
