@@ -144,24 +144,27 @@ func childrenIn(pidDir, script string) []int {
 }
 
 // killChildOf kills with SIGKILL one child running script, found through
-// the pid directory pidDir returns (re-read each time: a worker restarted
-// has another), and waits until its worker started another.
-func killChildOf(t *testing.T, pidDir func() string, script string, timeout time.Duration) {
+// a worker's pid directory (findDir returns one naming such a child, or
+// ""), and waits until that worker started another.
+func killChildOf(t *testing.T, findDir func() string, script string, timeout time.Duration) {
 	t.Helper()
+	var dir string
 	var victim int
 	waitUntil(t, timeout, "a "+script+" child to run", func() bool {
-		if pids := childrenIn(pidDir(), script); len(pids) > 0 {
-			victim = pids[0]
-			return true
+		if dir = findDir(); dir != "" {
+			if pids := childrenIn(dir, script); len(pids) > 0 {
+				victim = pids[0]
+				return true
+			}
 		}
 		return false
 	})
-	before := len(childrenIn(pidDir(), script))
+	before := len(childrenIn(dir, script))
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill %s child %d: %v", script, victim, err)
 	}
 	waitUntil(t, timeout, "the "+script+" child to be replaced", func() bool {
-		return !procgroup.Alive(victim) && len(childrenIn(pidDir(), script)) >= before
+		return !procgroup.Alive(victim) && len(childrenIn(dir, script)) >= before
 	})
 	t.Logf("killed %s child %d with SIGKILL; its worker started another", script, victim)
 }
