@@ -302,6 +302,13 @@ func (b *statefulBolt) drain() {
 			return
 		}
 		b.call(func() {
+			if b.lost.Load() {
+				// Among q are the dead child's tuples, failed after it
+				// wrote their effects (the shell host sets lost before it
+				// fails them): a PREPARE waiting for them must fail, not
+				// prepare those writes once they are resolved.
+				b.core.AbortPrepare()
+			}
 			for _, r := range q {
 				if r.failed {
 					b.core.Failed(r.t, b.meta(r.t))
