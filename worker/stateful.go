@@ -268,11 +268,6 @@ func (b *statefulBolt) afterRollback(txid int64) {
 	if b.goBolt != nil {
 		b.goBolt.InitState(b.st)
 	}
-	if b.shellSt != nil {
-		if err := b.shellSt.ResetState(txid); err != nil {
-			b.out.ReportError(fmt.Errorf("stateful bolt %q task %d: reset the child's state: %w", b.comp, b.task, err))
-		}
-	}
 	if b.lost.CompareAndSwap(true, false) {
 		held := b.held
 		b.held = nil
@@ -434,6 +429,14 @@ func (h host) Before(a checkpoint.Action, txid int64) {
 	case checkpoint.Rollback:
 		if b.hooks != nil {
 			b.safely("PreRollback", b.hooks.PreRollback)
+		}
+		if b.shellSt != nil {
+			// Now, with nothing in flight: once the rollback is taken, the
+			// core releases the input it held, and a child reading its
+			// stale cache would write back the rolled-back counts.
+			if err := b.shellSt.ResetState(txid); err != nil {
+				b.out.ReportError(fmt.Errorf("stateful bolt %q task %d: reset the child's state: %w", b.comp, b.task, err))
+			}
 		}
 		b.reinit = true
 	}
