@@ -57,6 +57,7 @@ func TestStateFaultsCluster(t *testing.T) {
 		t.Skip("state fault tests take minutes")
 	}
 	needPython(t)
+	t.Parallel() // with TestStateFaultsLocal's subtests
 	start := time.Now()
 	redis := redistest.Start(t)
 	c := newCluster(t, 2)

@@ -285,9 +285,16 @@ func TestStateFaultsLocal(t *testing.T) {
 		t.Skip("state fault tests take minutes")
 	}
 	needPython(t)
+	// In parallel with each other and with TestStateFaultsCluster (after
+	// the package's other tests): the package must end within go test's
+	// default 10 minutes on a loaded machine.
+	t.Parallel()
 	for _, exactlyOnce := range []bool{true, false} {
 		name := map[bool]string{true: "exactly-once", false: "storm"}[exactlyOnce]
-		t.Run(name, func(t *testing.T) { testStateFaultsLocal(t, exactlyOnce) })
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testStateFaultsLocal(t, exactlyOnce)
+		})
 	}
 }
 
