@@ -983,9 +983,19 @@ type TopologySummary struct {
 	// Storm field: the topology.version config value, if any.
 	TopologyVersion string `protobuf:"bytes,21,opt,name=topology_version,json=topologyVersion,proto3" json:"topology_version,omitempty"`
 	// The squall version that accepted the topology.
-	StormVersion  string `protobuf:"bytes,22,opt,name=storm_version,json=stormVersion,proto3" json:"storm_version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StormVersion string `protobuf:"bytes,22,opt,name=storm_version,json=stormVersion,proto3" json:"storm_version,omitempty"`
+	// squall, stateful topologies only (null otherwise, and while no worker
+	// reported the checkpoint spout): the last committed checkpoint's
+	// transaction id (-1 before the first commit).
+	CheckpointTxid *int64 `protobuf:"varint,23,opt,name=checkpoint_txid,json=checkpointTxid,proto3,oneof" json:"checkpoint_txid,omitempty"`
+	// squall: seconds since that commit (since the checkpoint spout started,
+	// when it has not committed since).
+	CheckpointAgeSecs *int64 `protobuf:"varint,24,opt,name=checkpoint_age_secs,json=checkpointAgeSecs,proto3,oneof" json:"checkpoint_age_secs,omitempty"`
+	// squall: no checkpoint committed for 10 checkpoint intervals
+	// (topology.state.checkpoint.interval.ms): the state is not advancing.
+	CheckpointStalled bool `protobuf:"varint,25,opt,name=checkpoint_stalled,json=checkpointStalled,proto3" json:"checkpoint_stalled,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *TopologySummary) Reset() {
@@ -1172,6 +1182,27 @@ func (x *TopologySummary) GetStormVersion() string {
 	return ""
 }
 
+func (x *TopologySummary) GetCheckpointTxid() int64 {
+	if x != nil && x.CheckpointTxid != nil {
+		return *x.CheckpointTxid
+	}
+	return 0
+}
+
+func (x *TopologySummary) GetCheckpointAgeSecs() int64 {
+	if x != nil && x.CheckpointAgeSecs != nil {
+		return *x.CheckpointAgeSecs
+	}
+	return 0
+}
+
+func (x *TopologySummary) GetCheckpointStalled() bool {
+	if x != nil {
+		return x.CheckpointStalled
+	}
+	return false
+}
+
 type GetTopologyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1309,8 +1340,15 @@ type GetTopologyResponse struct {
 	// topology.users/groups and admins may, unless ui.actions.enabled is
 	// false for REST. The UI hides the actions otherwise.
 	TopologyActionsAllowed bool `protobuf:"varint,35,opt,name=topology_actions_allowed,json=topologyActionsAllowed,proto3" json:"topology_actions_allowed,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// squall, stateful topologies only: as TopologySummary's.
+	CheckpointTxid    *int64 `protobuf:"varint,36,opt,name=checkpoint_txid,json=checkpointTxid,proto3,oneof" json:"checkpoint_txid,omitempty"`
+	CheckpointAgeSecs *int64 `protobuf:"varint,37,opt,name=checkpoint_age_secs,json=checkpointAgeSecs,proto3,oneof" json:"checkpoint_age_secs,omitempty"`
+	CheckpointStalled bool   `protobuf:"varint,38,opt,name=checkpoint_stalled,json=checkpointStalled,proto3" json:"checkpoint_stalled,omitempty"`
+	// squall: topology.state.checkpoint.interval.ms of a stateful topology,
+	// 0 otherwise.
+	CheckpointIntervalMs int64 `protobuf:"varint,39,opt,name=checkpoint_interval_ms,json=checkpointIntervalMs,proto3" json:"checkpoint_interval_ms,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *GetTopologyResponse) Reset() {
@@ -1586,6 +1624,34 @@ func (x *GetTopologyResponse) GetTopologyActionsAllowed() bool {
 		return x.TopologyActionsAllowed
 	}
 	return false
+}
+
+func (x *GetTopologyResponse) GetCheckpointTxid() int64 {
+	if x != nil && x.CheckpointTxid != nil {
+		return *x.CheckpointTxid
+	}
+	return 0
+}
+
+func (x *GetTopologyResponse) GetCheckpointAgeSecs() int64 {
+	if x != nil && x.CheckpointAgeSecs != nil {
+		return *x.CheckpointAgeSecs
+	}
+	return 0
+}
+
+func (x *GetTopologyResponse) GetCheckpointStalled() bool {
+	if x != nil {
+		return x.CheckpointStalled
+	}
+	return false
+}
+
+func (x *GetTopologyResponse) GetCheckpointIntervalMs() int64 {
+	if x != nil {
+		return x.CheckpointIntervalMs
+	}
+	return 0
 }
 
 // A topology's totals over one window (Storm's topologyStats[]).
@@ -6855,7 +6921,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\n" +
 	"topologies\x18\x01 \x03(\v2\x1a.squall.v1.TopologySummaryR\n" +
 	"topologies\x12<\n" +
-	"\x1ascheduler_display_resource\x18\x02 \x01(\bR\x18schedulerDisplayResource\"\xc6\x06\n" +
+	"\x1ascheduler_display_resource\x18\x02 \x01(\bR\x18schedulerDisplayResource\"\x84\b\n" +
 	"\x0fTopologySummary\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -6881,12 +6947,17 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x12assigned_total_mem\x18\x13 \x01(\x01R\x10assignedTotalMem\x12!\n" +
 	"\fassigned_cpu\x18\x14 \x01(\x01R\vassignedCpu\x12)\n" +
 	"\x10topology_version\x18\x15 \x01(\tR\x0ftopologyVersion\x12#\n" +
-	"\rstorm_version\x18\x16 \x01(\tR\fstormVersion\"b\n" +
+	"\rstorm_version\x18\x16 \x01(\tR\fstormVersion\x12,\n" +
+	"\x0fcheckpoint_txid\x18\x17 \x01(\x03H\x00R\x0echeckpointTxid\x88\x01\x01\x123\n" +
+	"\x13checkpoint_age_secs\x18\x18 \x01(\x03H\x01R\x11checkpointAgeSecs\x88\x01\x01\x12-\n" +
+	"\x12checkpoint_stalled\x18\x19 \x01(\bR\x11checkpointStalledB\x12\n" +
+	"\x10_checkpoint_txidB\x16\n" +
+	"\x14_checkpoint_age_secs\"b\n" +
 	"\x12GetTopologyRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x12\x10\n" +
 	"\x03sys\x18\x03 \x01(\bR\x03sys\x12\x12\n" +
-	"\x04name\x18\x04 \x01(\tR\x04name\"\x82\v\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\"\xf6\f\n" +
 	"\x13GetTopologyResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -6927,7 +6998,13 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\vmsg_timeout\x18! \x01(\x05R\n" +
 	"msgTimeout\x12<\n" +
 	"\x1ascheduler_display_resource\x18\" \x01(\bR\x18schedulerDisplayResource\x128\n" +
-	"\x18topology_actions_allowed\x18# \x01(\bR\x16topologyActionsAllowed\"\xcb\x02\n" +
+	"\x18topology_actions_allowed\x18# \x01(\bR\x16topologyActionsAllowed\x12,\n" +
+	"\x0fcheckpoint_txid\x18$ \x01(\x03H\x00R\x0echeckpointTxid\x88\x01\x01\x123\n" +
+	"\x13checkpoint_age_secs\x18% \x01(\x03H\x01R\x11checkpointAgeSecs\x88\x01\x01\x12-\n" +
+	"\x12checkpoint_stalled\x18& \x01(\bR\x11checkpointStalled\x124\n" +
+	"\x16checkpoint_interval_ms\x18' \x01(\x03R\x14checkpointIntervalMsB\x12\n" +
+	"\x10_checkpoint_txidB\x16\n" +
+	"\x14_checkpoint_age_secs\"\xcb\x02\n" +
 	"\x13TopologyWindowStats\x12#\n" +
 	"\rwindow_pretty\x18\x01 \x01(\tR\fwindowPretty\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x12\x18\n" +
@@ -7654,6 +7731,8 @@ func file_squall_v1_nimbus_proto_init() {
 	if File_squall_v1_nimbus_proto != nil {
 		return
 	}
+	file_squall_v1_nimbus_proto_msgTypes[12].OneofWrappers = []any{}
+	file_squall_v1_nimbus_proto_msgTypes[14].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[17].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[18].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[34].OneofWrappers = []any{}

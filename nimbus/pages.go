@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -241,6 +242,12 @@ func (n *Nimbus) GetTopology(ctx context.Context, req *api.GetTopologyRequest) (
 		})
 	}
 	resp.Workers = p.workerSummaries(p.links, nil)
+	if cp, ok := checkpointOf(slices.Collect(maps.Values(p.beats)), p.a.Slots(), p.now); ok {
+		resp.CheckpointTxid = proto.Int64(cp.txid)
+		resp.CheckpointAgeSecs = proto.Int64(int64(cp.age / time.Second))
+		resp.CheckpointStalled = cp.stalled
+		resp.CheckpointIntervalMs = cp.interval.Milliseconds()
+	}
 	p.v.finish()
 	return resp, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/squallstream/squall/api"
@@ -199,6 +200,15 @@ func (n *Nimbus) ListTopologies(ctx context.Context, _ *api.ListTopologiesReques
 		// listing loads none.
 		if m, ok := n.models.get(id, rec.PackageDigest); ok {
 			sum.TopologyVersion = m.conf.String("topology.version", "")
+		}
+		// A stateful topology's checkpoint, from its heartbeats: listing
+		// flags one that stalled.
+		if beats, err := v.heartbeats(id); err == nil {
+			if cp, ok := checkpointOf(beats, a.Slots(), now); ok {
+				sum.CheckpointTxid = proto.Int64(cp.txid)
+				sum.CheckpointAgeSecs = proto.Int64(int64(cp.age / time.Second))
+				sum.CheckpointStalled = cp.stalled
+			}
 		}
 		resp.Topologies = append(resp.Topologies, sum)
 	}

@@ -293,8 +293,10 @@ func (b *Bolt) up(c *child) {
 
 // down fails every tuple c held: it is gone, and the spouts should replay
 // them now rather than after the message timeout. A stateful bolt's
-// queued tuples are failed too (the task rolls back, see OnChildLost), and
-// then the OnChildLost callback runs, before a replacement is started.
+// queued tuples are failed too (the task rolls back, see OnChildLost),
+// after the OnChildLost callback ran: the task must know of the death
+// before it sees those fails, or a PREPARE waiting for them would prepare
+// the dead child's writes.
 func (b *Bolt) down(c *child, cerr *ChildError, _ bool) {
 	b.mu.Lock()
 	if b.cur == c {
@@ -314,13 +316,13 @@ func (b *Bolt) down(c *child, cerr *ChildError, _ bool) {
 		}
 		return // a clean stop: the topology is going away
 	}
+	if b.state != nil {
+		b.state.childLost(c)
+	}
 	for _, t := range lost {
 		b.out.Fail(t)
 	}
 	b.sup.hooks.flush()
-	if b.state != nil {
-		b.state.childLost(c)
-	}
 }
 
 // tick gives tuples waiting for room to the child once held ones could be

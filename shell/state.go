@@ -117,8 +117,8 @@ func (b *Bolt) ResetState(txid int64) error {
 // OnChildLost sets fn to run when the child of this stateful bolt died:
 // the writes it sent for tuples it never acked cannot be told from the
 // others, so the task must recover (fail the checkpoint in flight, roll
-// back). fn runs on the task's supervisor goroutine after the lost
-// child's tuples were failed and before its replacement gets any input.
+// back). fn runs on the task's supervisor goroutine before the lost
+// child's tuples are failed and before its replacement gets any input.
 // It must be called after Prepare, on a stateful component's bolt: a
 // callback set anywhere else could never run, and a task that misses its
 // child's death commits writes of tuples it never acked.

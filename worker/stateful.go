@@ -272,11 +272,6 @@ func (b *statefulBolt) afterRollback(txid int64) {
 	if b.goBolt != nil {
 		b.goBolt.InitState(b.st)
 	}
-	if b.shellSt != nil {
-		if err := b.shellSt.ResetState(txid); err != nil {
-			b.out.ReportError(fmt.Errorf("stateful bolt %q task %d: reset the child's state: %w", b.comp, b.task, err))
-		}
-	}
 	if b.lost.CompareAndSwap(true, false) {
 		held := b.held
 		b.held = nil
@@ -306,6 +301,13 @@ func (b *statefulBolt) drain() {
 			return
 		}
 		b.call(func() {
+			if b.lost.Load() {
+				// Among q are the dead child's tuples, failed after it
+				// wrote their effects (the shell host sets lost before it
+				// fails them): a PREPARE waiting for them must fail, not
+				// prepare those writes once they are resolved.
+				b.core.AbortPrepare()
+			}
 			for _, r := range q {
 				if r.failed {
 					b.core.Failed(r.t, b.meta(r.t))
@@ -431,6 +433,14 @@ func (h host) Before(a checkpoint.Action, txid int64) {
 	case checkpoint.Rollback:
 		if b.hooks != nil {
 			b.safely("PreRollback", b.hooks.PreRollback)
+		}
+		if b.shellSt != nil {
+			// Now, with nothing in flight: once the rollback is taken, the
+			// core releases the input it held, and a child reading its
+			// stale cache would write back the rolled-back counts.
+			if err := b.shellSt.ResetState(txid); err != nil {
+				b.out.ReportError(fmt.Errorf("stateful bolt %q task %d: reset the child's state: %w", b.comp, b.task, err))
+			}
 		}
 		if b.win != nil {
 			b.win.rollback()

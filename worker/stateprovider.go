@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/shell"
@@ -142,6 +143,13 @@ type checkpointSpout struct {
 	hold   bool
 	// txidGauge and committedGauge are the task's metrics.
 	txidGauge, committedGauge *metrics.Gauge
+	// lastTxidGauge and lastAtGauge are the last committed transaction
+	// and when the spout saw it committed (unix ms; when it opened, if it
+	// has not committed since): nimbus's checkpoint view. Written by
+	// publish, on the spout's executor.
+	lastTxidGauge, lastAtGauge *metrics.Gauge
+	lastTxid                   int64
+	lastSet                    bool
 }
 
 // Metrics of the checkpoint spout's task: its transaction id and whether
@@ -149,6 +157,12 @@ type checkpointSpout struct {
 const (
 	MetricCheckpointTxid      = "checkpoint-txid"
 	MetricCheckpointCommitted = "checkpoint-committed"
+	// The last committed transaction id, and the unix time in ms at which
+	// the spout saw it committed (or opened, if none committed since).
+	MetricCheckpointLastTxid = "checkpoint-last-committed-txid"
+	MetricCheckpointLastAt   = "checkpoint-last-committed-ms"
+	// topology.state.checkpoint.interval.ms, for nimbus to tell a stall.
+	MetricCheckpointIntervalMs = "checkpoint-interval-ms"
 )
 
 func (s *checkpointSpout) publish() {
@@ -162,6 +176,19 @@ func (s *checkpointSpout) publish() {
 	}
 	if s.committedGauge != nil {
 		s.committedGauge.Set(map[bool]float64{true: 1}[resting])
+	}
+	// Committed(n) is n committed; Preparing(n) and Committing(n) follow
+	// Committed(n-1).
+	last := cur.Txid
+	if cur.Phase != checkpoint.Committed {
+		last--
+	}
+	if !s.lastSet || last != s.lastTxid {
+		s.lastSet, s.lastTxid = true, last
+		if s.lastTxidGauge != nil {
+			s.lastTxidGauge.Set(float64(last))
+			s.lastAtGauge.Set(float64(time.Now().UnixMilli()))
+		}
 	}
 }
 
@@ -212,6 +239,12 @@ func (s *checkpointSpout) Open(ctx *topology.TaskContext, out topology.SpoutColl
 	m := s.w.metrics.Task(s.comp.ID, s.task)
 	s.txidGauge, _ = m.UserGauge(MetricCheckpointTxid)
 	s.committedGauge, _ = m.UserGauge(MetricCheckpointCommitted)
+	s.lastTxidGauge, _ = m.UserGauge(MetricCheckpointLastTxid)
+	s.lastAtGauge, _ = m.UserGauge(MetricCheckpointLastAt)
+	s.lastSet = false
+	if g, err := m.UserGauge(MetricCheckpointIntervalMs); err == nil {
+		g.Set(float64(s.w.checkpoints.Interval.Milliseconds()))
+	}
 	s.publish()
 	return nil
 }

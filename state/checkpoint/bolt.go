@@ -339,6 +339,21 @@ func (b *Bolt[T]) Barrier(t T, from int, bar Barrier) {
 	b.handle(t, bar)
 }
 
+// AbortPrepare fails a PREPARE waiting for the tuples in flight to be
+// resolved, if one waits: the host learnt that some of them will be
+// failed after their effects were written (a shell child died), so the
+// transaction must not be prepared; the checkpoint spout rolls back. It
+// reports whether one waited.
+func (b *Bolt[T]) AbortPrepare() bool {
+	if b.waiting == nil || b.waiting.b.Action != Prepare {
+		return false
+	}
+	w := b.waiting
+	b.waiting = nil
+	b.h.Fail(w.t)
+	return true
+}
+
 // settle runs what became possible: a waiting barrier once nothing is in
 // flight, then the tuples held back that may now run. It ends the busy
 // section.

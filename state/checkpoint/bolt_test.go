@@ -30,6 +30,7 @@ var update = flag.Bool("update", false, "rewrite the transcripts in testdata wit
 //	barrier NAME from=TASK ACTION TXID seq=N
 //	put KEY VALUE | del KEY        the bolt writes its state
 //	fail-next prepare|commit|rollback   the backend's next such call fails
+//	abort-prepare                  the host aborts a PREPARE waiting for tuples in flight
 //	state                          print the state's user keys, txids and tuple-ID records
 //	stats                          print the Bolt's counters
 func TestBoltTranscripts(t *testing.T) {
@@ -255,6 +256,8 @@ func (r *runner) run(line string) {
 		if err := r.st.Delete(words[0]); err != nil {
 			t.Fatal(err)
 		}
+	case "abort-prepare":
+		r.logf("aborted %v", r.bolt.AbortPrepare())
 	case "fail-next":
 		r.backend.failNext = words[0]
 	case "state":

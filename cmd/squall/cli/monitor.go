@@ -71,6 +71,19 @@ func (o *monitorOptions) run(cmd *cobra.Command, name string) error {
 		}
 		return o.sampleOf(resp, time.Now()), nil
 	}
+	// A stateful topology whose checkpoint stalls is flagged on stderr,
+	// when it stalls and when it commits again.
+	stall := checkpointWatch{name: name, out: cmd.ErrOrStderr()}
+	checkStall := func() {
+		err := o.call(cmd.Context(), conf, func(ctx context.Context, c api.NimbusClient) error {
+			t, err := c.GetTopology(ctx, &api.GetTopologyRequest{Name: name})
+			if err == nil {
+				stall.update(t.GetCheckpointStalled(), t.CheckpointTxid, t.CheckpointAgeSecs)
+			}
+			return err
+		})
+		_ = err // the throughput sample reports nimbus's errors
+	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "topology\tcomponent\tparallelism\tstream\ttime-diff ms\t"+o.watch+"\tthroughput (Kt/s)\tlatency ms (10m)\tp50 ms (10m)\tp99 ms (10m)")
 	tw.Flush()
@@ -78,6 +91,7 @@ func (o *monitorOptions) run(cmd *cobra.Command, name string) error {
 	if err != nil {
 		return err
 	}
+	checkStall()
 	prev, prevAt := first.count, first.at
 	tick := time.NewTicker(time.Duration(o.interval))
 	defer tick.Stop()
@@ -91,6 +105,7 @@ func (o *monitorOptions) run(cmd *cobra.Command, name string) error {
 		if err != nil {
 			return err
 		}
+		checkStall()
 		diff := s.at.Sub(prevAt)
 		rate := float64(s.count-prev) / diff.Seconds() / 1000
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%.3f\t%s\t%s\t%s\n", name, o.component, s.parallelism, o.stream,

@@ -49,6 +49,9 @@ func newListCmd() *cobra.Command {
 				if info := t.GetSchedulerInfo(); info != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", t.GetName(), info)
 				}
+				if note := checkpointStallNote(t.GetCheckpointStalled(), t.CheckpointTxid, t.CheckpointAgeSecs); note != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", t.GetName(), note)
+				}
 			}
 			return nil
 		},

@@ -3,7 +3,7 @@
 // and the configuration.
 
 import { ApiError, enc, get, optional, post } from '../api.js';
-import { WINDOWS, RECENT_ERROR_SECS, fmtInt, fmtTime, fmtRate, parseBool, parseExecutors, capacityLevel, route, windowLabel } from '../format.js';
+import { WINDOWS, RECENT_ERROR_SECS, fmtInt, fmtTime, fmtRate, fmtUptime, parseBool, parseExecutors, capacityLevel, route, windowLabel } from '../format.js';
 import { h, section, summary, swap, table, statusBadge, link, filteredConfig } from '../dom.js';
 import { confirmDialog } from '../dialog.js';
 import * as graph from '../graph.js';
@@ -113,13 +113,27 @@ export function create(segs, query, app) {
       ['Tasks', fmtInt(t.tasksTotal), 'tasksTotal'],
       ['Replication', fmtInt(t.replicationCount), 'replicationCount'],
       ['Message timeout', t.msgTimeout + ' s', 'msgTimeout'],
+      t.checkpointTxid != null && ['Last checkpoint', checkpointText(t), 'checkpointTxid'],
       ['Version', t.stormVersion, 'stormVersion'],
     ], 'topology-summary'));
+  }
+
+  // A stateful topology's last committed checkpoint and its age.
+  function checkpointText(t) {
+    const age = fmtUptime(t.checkpointAgeSecs);
+    if (Number(t.checkpointTxid) < 0) return `none committed yet (${age} since the checkpoint spout started)`;
+    return `txid ${t.checkpointTxid}, committed ${age} ago`;
   }
 
   function drawNotes(t, vis, pages) {
     const n = [];
     if (t.schedulerInfo) n.push(h('p', { class: 'note' }, t.schedulerInfo));
+    if (t.checkpointStalled) {
+      const every = Number(t.checkpointIntervalMs) / 1000;
+      n.push(h('p', { class: 'note bad', 'data-testid': 'checkpoint-stalled', role: 'alert' },
+        `Checkpoint stalled: no checkpoint committed for ${fmtUptime(t.checkpointAgeSecs)} ` +
+        `(10 intervals of ${every} s or more). The state is not advancing, and the spouts' acks, held until a commit, have stopped.`));
+    }
     if (t.window !== win) {
       n.push(h('p', { class: 'note', 'data-testid': 'window-fallback' },
         `nimbus has no ${windowLabel(win)} window: the figures are ${t.windowHint || windowLabel(t.window)}.`));
