@@ -208,8 +208,13 @@ func statefulWindowedRestart(t *testing.T, cfg Config, py ...*topology.ShellDef)
 // saying why.
 func TestStatefulWindowedRefusesExactlyOnce(t *testing.T) {
 	conf := map[string]any{topology.KeyLocalDir: t.TempDir(), checkpoint.KeyExactlyOnce: true}
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where New makes its pid directory
 	_, err := New(Config{Topology: windowedWordCount(t, testSentences(1), newAckLog(), &atomic.Int64{}, conf), StormID: "swin-1-1", Logger: testLogger(t)})
 	if !errors.Is(err, errExactlyOnceWindowed) {
 		t.Fatalf("New = %v, want %v", err, errExactlyOnceWindowed)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("a refused worker left %v in TMPDIR", left)
 	}
 }

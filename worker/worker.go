@@ -156,6 +156,7 @@ func New(cfg Config) (*Worker, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	topo := cfg.Topology
+	made := false
 	conf := topology.Defaults().Merge(cfg.Conf).Merge(topo.Config).Merge(topology.Config{
 		topology.KeyTopologyName: topo.Name,
 		topology.KeyStormID:      cfg.StormID,
@@ -213,6 +214,12 @@ func New(cfg Config) (*Worker, error) {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
 		w.cfg.PidDir = dir
+		// A worker New refuses leaves no directory behind.
+		defer func() {
+			if !made {
+				os.Remove(dir)
+			}
+		}()
 	} else if err := os.MkdirAll(w.cfg.PidDir, 0o755); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
@@ -281,6 +288,7 @@ func New(cfg Config) (*Worker, error) {
 		w.recv = w.newReceiver(cfg.Listener)
 	}
 	w.startEvents()
+	made = true
 	return w, nil
 }
 
