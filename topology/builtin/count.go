@@ -101,18 +101,10 @@ func (b *CountBolt) Execute(t topology.Tuple) {
 		b.out.Ack(t)
 		return
 	}
-	i, ok := b.fieldIndex(t)
+	key, v, ok := b.counted(t)
 	if !ok {
 		b.out.Fail(t)
 		return
-	}
-	// Emit the tuple's own value when it is a string, which saves boxing
-	// the key again.
-	v := t.Value(i)
-	key, isString := v.(string)
-	if !isString {
-		key = t.String(i)
-		v = key
 	}
 	b.mu.Lock()
 	p := b.counts[key]
@@ -123,6 +115,29 @@ func (b *CountBolt) Execute(t topology.Tuple) {
 	*p++
 	n := *p
 	b.mu.Unlock()
+	b.emitCount(t, v, n)
+}
+
+// counted returns the counted value of t as the key to count it under,
+// and as the value to emit: the tuple's own value when it is a string,
+// which saves boxing the key again. ok is false for a stream without the
+// field (reported by fieldIndex).
+func (b *CountBolt) counted(t topology.Tuple) (key string, v any, ok bool) {
+	i, ok := b.fieldIndex(t)
+	if !ok {
+		return "", nil, false
+	}
+	v = t.Value(i)
+	key, isString := v.(string)
+	if !isString {
+		key = t.String(i)
+		v = key
+	}
+	return key, v, true
+}
+
+// emitCount emits [v, n] anchored to t, and acks t.
+func (b *CountBolt) emitCount(t topology.Tuple, v any, n int64) {
 	b.anchor[0] = t
 	b.out.Emit(topology.DefaultStream, b.anchor[:], []any{v, n})
 	b.anchor[0] = topology.Tuple{}

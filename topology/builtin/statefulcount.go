@@ -36,16 +36,10 @@ func (b *StatefulCountBolt) Execute(t topology.Tuple) {
 		b.out.Ack(t)
 		return
 	}
-	i, ok := b.fieldIndex(t)
+	key, v, ok := b.counted(t)
 	if !ok {
 		b.out.Fail(t)
 		return
-	}
-	v := t.Value(i)
-	key, isString := v.(string)
-	if !isString {
-		key = t.String(i)
-		v = key
 	}
 	n, err := b.add(key)
 	if err != nil {
@@ -53,10 +47,7 @@ func (b *StatefulCountBolt) Execute(t topology.Tuple) {
 		b.out.Fail(t)
 		return
 	}
-	b.anchor[0] = t
-	b.out.Emit(topology.DefaultStream, b.anchor[:], []any{v, n})
-	b.anchor[0] = topology.Tuple{}
-	b.out.Ack(t)
+	b.emitCount(t, v, n)
 }
 
 func (b *StatefulCountBolt) add(key string) (int64, error) {
