@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"log/slog"
 	"maps"
 	"strings"
@@ -130,30 +129,7 @@ func wordCounts(sentences []string) map[string]int64 {
 // runWorker runs a worker for topo until the test ends.
 func runWorker(t *testing.T, cfg Config) *Worker {
 	t.Helper()
-	if cfg.Logger == nil {
-		cfg.Logger = testLogger(t)
-	}
-	if cfg.StormID == "" {
-		cfg.StormID = cfg.Topology.Name + "-1-1"
-	}
-	w, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("Run did not return after cancel")
-		}
-	})
+	w, _ := startWorker(t, cfg)
 	return w
 }
 
