@@ -1665,14 +1665,23 @@ StatefulBolt.prototype.initSetupInfo = function initSetupInfo(setupInfo) {
   });
 };
 
+// routeStateReply hands a reply to a state command (state_values, ...) to
+// bolt's state and reports whether msg was one; a failure stops the child.
+function routeStateReply(bolt, parsed) {
+  if (bolt.isFirstMessage || parsed === null || Array.isArray(parsed) || !STATE_REPLIES.has(parsed.command)) {
+    return false;
+  }
+  try {
+    bolt.state.route(parsed);
+  } catch (e) {
+    bolt.die(e);
+  }
+  return true;
+}
+
 StatefulBolt.prototype.handleNewMessage = function handleNewMessage(msg) {
   const parsed = typeof msg === 'string' ? JSON.parse(msg) : msg;
-  if (!this.isFirstMessage && parsed !== null && !Array.isArray(parsed) && STATE_REPLIES.has(parsed.command)) {
-    try {
-      this.state.route(parsed);
-    } catch (e) {
-      this.die(e);
-    }
+  if (routeStateReply(this, parsed)) {
     return;
   }
   BasicBolt.prototype.handleNewMessage.call(this, parsed);
@@ -1726,12 +1735,7 @@ StatefulWindowedBolt.prototype.initSetupInfo = function initSetupInfo(setupInfo)
 
 StatefulWindowedBolt.prototype.handleNewMessage = function handleNewMessage(msg) {
   const parsed = typeof msg === 'string' ? JSON.parse(msg) : msg;
-  if (!this.isFirstMessage && parsed !== null && !Array.isArray(parsed) && STATE_REPLIES.has(parsed.command)) {
-    try {
-      this.state.route(parsed);
-    } catch (e) {
-      this.die(e);
-    }
+  if (routeStateReply(this, parsed)) {
     return;
   }
   WindowedBolt.prototype.handleNewMessage.call(this, parsed);
