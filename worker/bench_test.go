@@ -110,6 +110,9 @@ func runBenchThen(b *testing.B, topo *topology.Topology, n int, reliable bool, t
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tuples/s")
 	// CPU time per tuple moves less than tuples/s with the machine's load.
 	b.ReportMetric(float64(after.cpu-before.cpu)/float64(n), "cpu-ns/tuple")
+	// Threads that slept and were woken: what a hand-off between executors
+	// costs beyond their work, whatever else the machine runs.
+	b.ReportMetric(float64(after.voluntary-before.voluntary)*1000/float64(n), "wakeups/ktuple")
 	runtime.ReadMemStats(&mem)
 	b.ReportMetric(float64(mem.TotalAlloc-allocated)/float64(n), "B/tuple")
 	b.ReportMetric(float64(mem.NumGC-gcs), "GCs")
