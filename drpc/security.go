@@ -25,7 +25,7 @@ import (
 const (
 	// KeyAuthorizer is Storm's drpc.authorizer: the class of the
 	// authorizer (see the Authorizer* names).
-	KeyAuthorizer = "drpc.authorizer"
+	KeyAuthorizer = topology.KeyDRPCAuthorizer
 	// KeyACL holds the ACL inline (squall), as Storm's ACL file holds it
 	// under the same key; KeyACLFile names Storm's ACL file
 	// (drpc.authorizer.acl.filename).
