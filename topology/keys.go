@@ -60,6 +60,7 @@ const (
 	KeyDRPCMaxOutstanding     = "drpc.max.outstanding.requests" // squall
 	KeyDRPCHost               = "drpc.host"                     // squall: the address a DRPC server binds
 	KeyDRPCAuthorizer         = "drpc.authorizer"
+	KeyDRPCWorkerTokens       = "drpc.worker.tokens" // squall: a server accepts topologies' worker tokens
 )
 
 // Storm 2's wait strategies: how a spout with nothing to emit, a bolt with
@@ -159,6 +160,7 @@ var KnownKeys = map[string]KeySpec{
 	KeyDRPCMaxOutstanding:     {KindInt, nil},
 	KeyDRPCHost:               {KindString, nil},
 	KeyDRPCAuthorizer:         {KindString, nil},
+	KeyDRPCWorkerTokens:       {KindBool, nil},
 	// Storm 2's defaults for its wait strategies, but for level 2 of bolts
 	// and producers: Storm parks 1 ns a thousand times before it sleeps;
 	// squall's nearest, a yield, costs CPU on shared cores and gained
