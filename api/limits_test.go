@@ -24,6 +24,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // readJSONSubmission runs readSubmitJSON and the gateway's unmarshaler on
@@ -280,7 +282,7 @@ func TestSubmitTap(t *testing.T) {
 	if _, err := c.SubmitTopology(t.Context(), &SubmitTopologyRequest{Topology: "x"}); err != nil {
 		t.Fatalf("SubmitTopology = %v", err)
 	}
-	waitFor(t, "the slot to be freed", func() bool { return slots.InUse() == 0 })
+	testenv.WaitUntil(t, 30*time.Second, "the slot to be freed", func() bool { return slots.InUse() == 0 })
 
 	slots.TryAcquire()
 	for name, call := range map[string]func() error{
@@ -308,18 +310,7 @@ func TestSubmitTap(t *testing.T) {
 		t.Errorf("SendUpload = %v", err)
 	}
 	wantCall(t, fake, "SubmitTopology", &SubmitTopologyRequest{Topology: "x", Package: []byte("pkg")})
-	waitFor(t, "the slot to be freed", func() bool { return slots.InUse() == 0 })
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.WaitUntil(t, 30*time.Second, "the slot to be freed", func() bool { return slots.InUse() == 0 })
 }
 
 // chanReceiver is an UploadReceiver fed by a test.

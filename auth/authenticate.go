@@ -15,9 +15,10 @@ import (
 // verified client certificate, and decides whether a forwarded identity is
 // to be believed. Its methods are safe for concurrent use.
 type Authenticator struct {
-	tokens *TokenStore
-	mtls   bool
-	policy Policy
+	tokens  *TokenStore
+	mtls    bool
+	policy  Policy
+	workers *WorkerTokenVerifier // nil: no worker tokens
 }
 
 // NewAuthenticator returns an authenticator that accepts the tokens of
@@ -28,16 +29,33 @@ func NewAuthenticator(tokens *TokenStore, mtls bool, policy Policy) *Authenticat
 	return &Authenticator{tokens: tokens, mtls: mtls, policy: policy}
 }
 
+// WithWorkerTokens returns a copy of a that also accepts the worker tokens
+// v verifies (over TLS only), as bearer tokens.
+func (a *Authenticator) WithWorkerTokens(v WorkerTokenVerifier) *Authenticator {
+	b := *a
+	b.workers = &v
+	return &b
+}
+
 // Enabled reports whether callers must authenticate.
-func (a *Authenticator) Enabled() bool { return a.tokens != nil || a.mtls }
+func (a *Authenticator) Enabled() bool { return a.tokens != nil || a.mtls || a.workers != nil }
 
 // credential authenticates a caller from an Authorization value (possibly
 // empty) and a TLS connection state (possibly nil).
-func (a *Authenticator) credential(authorization string, hasAuthorization bool, cs *tls.ConnectionState) (Principal, error) {
+func (a *Authenticator) credential(ctx context.Context, authorization string, hasAuthorization bool, cs *tls.ConnectionState) (Principal, error) {
 	if hasAuthorization {
 		token, ok := bearerToken(authorization)
 		if !ok {
 			return Principal{}, fmt.Errorf("%w: the authorization is not \"Bearer <token>\"", ErrUnauthenticated)
+		}
+		if IsWorkerToken(token) {
+			if a.workers == nil {
+				return Principal{}, fmt.Errorf("%w: a worker token, which this server does not take (for DRPC: drpc.worker.tokens is off)", ErrUnauthenticated)
+			}
+			if cs == nil {
+				return Principal{}, fmt.Errorf("%w: a worker token over a connection without TLS", ErrUnauthenticated)
+			}
+			return a.workers.Verify(ctx, token)
 		}
 		if a.tokens == nil {
 			return Principal{}, fmt.Errorf("%w: this server takes no bearer tokens (%s is not set)", ErrUnauthenticated, KeyTokensFile)
@@ -99,7 +117,7 @@ func (a *Authenticator) FromGRPC(ctx context.Context) (Principal, error) {
 			}
 		}
 		var err error
-		if caller, err = a.credential(first(authz), len(authz) == 1, cs); err != nil {
+		if caller, err = a.credential(ctx, first(authz), len(authz) == 1, cs); err != nil {
 			return Principal{}, err
 		}
 		caller.Via, caller.Remote = ViaDirect, remote
@@ -141,7 +159,7 @@ func (a *Authenticator) FromHTTP(r *http.Request) (Principal, error) {
 	if len(vals) > 1 {
 		return Principal{}, fmt.Errorf("%w: %d Authorization headers, want 1", ErrUnauthenticated, len(vals))
 	}
-	p, err := a.credential(first(vals), len(vals) == 1, r.TLS)
+	p, err := a.credential(r.Context(), first(vals), len(vals) == 1, r.TLS)
 	if err != nil {
 		return Principal{}, err
 	}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // Leader election, part of the contract suite (contract_test.go).
@@ -44,7 +46,7 @@ func awaitLeadership(t *testing.T, ch <-chan campaignResult, who string) *Leader
 // waitLeader waits until Leader reports want (nil: no leader).
 func waitLeader(t *testing.T, st State, want *NimbusInfo) {
 	t.Helper()
-	waitFor(t, "leader", func() error {
+	testenv.WaitErr(t, 20*time.Second, "leader", func() error {
 		got, ok, err := st.Leader(t.Context())
 		switch {
 		case err != nil:

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/metrics"
 )
 
@@ -56,23 +57,6 @@ func newMemoryBackend(t *testing.T) backend {
 			return s
 		},
 		expire: func(t *testing.T, st State) { st.(*MemorySession).Expire() },
-	}
-}
-
-// waitFor polls cond until it returns nil, failing t with cond's last error
-// after a deadline.
-func waitFor(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still %v after 20s", what, err)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -389,7 +373,7 @@ func TestSupervisors(t *testing.T) {
 		if err := sup.Close(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "supervisors after Close", func() error {
+		testenv.WaitErr(t, 20*time.Second, "supervisors after Close", func() error {
 			ids, err := reader.ListSupervisors(ctx)
 			if err != nil {
 				return err
@@ -426,14 +410,14 @@ func TestEphemeralsSurviveExpiry(t *testing.T) {
 
 		b.expire(t, st)
 
-		waitFor(t, "supervisor after expiry", func() error {
+		testenv.WaitErr(t, 20*time.Second, "supervisor after expiry", func() error {
 			got, err := reader.GetSupervisor(ctx, "sup-1")
 			if err == nil && !reflect.DeepEqual(got, info) {
 				err = fmt.Errorf("got %+v, want %+v", got, info)
 			}
 			return err
 		})
-		waitFor(t, "nimbus after expiry", func() error {
+		testenv.WaitErr(t, 20*time.Second, "nimbus after expiry", func() error {
 			got, err := reader.ListNimbuses(ctx)
 			if err == nil && !reflect.DeepEqual(got, []NimbusInfo{nimbus}) {
 				err = fmt.Errorf("got %+v, want [%+v]", got, nimbus)
@@ -449,7 +433,7 @@ func TestEphemeralsSurviveExpiry(t *testing.T) {
 		if err := st.Close(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "entries after Close", func() error {
+		testenv.WaitErr(t, 20*time.Second, "entries after Close", func() error {
 			sups, err := reader.ListSupervisors(ctx)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,21 +154,38 @@ type ACLChange struct {
 // and returns them. Other nodes are left alone, so running it again
 // changes nothing. Without a daemon credential it does nothing. A
 // topology's nodes wait for its worker secret (their ACL needs its
-// credential): they are reported and left as they are.
-func (z *ZooKeeper) SecureNodes(ctx context.Context) ([]ACLChange, error) {
+// credential): they are left as they are, and their topologies returned
+// (SecureResult.WithoutSecret) for the caller to report.
+func (z *ZooKeeper) SecureNodes(ctx context.Context) (SecureResult, error) {
 	if !z.policy.Enabled() || z.policy.Worker {
-		return nil, nil
+		return SecureResult{}, nil
 	}
 	pass := &securePass{z: z, creds: map[string]zkacl.Credential{}}
 	err := pass.tree(ctx, z.root)
-	return pass.changes, err
+	for id, cred := range pass.creds {
+		if cred.IsZero() {
+			pass.res.WithoutSecret = append(pass.res.WithoutSecret, id)
+		}
+	}
+	slices.Sort(pass.res.WithoutSecret)
+	return pass.res, err
+}
+
+// SecureResult is what SecureNodes did and left undone.
+type SecureResult struct {
+	// Changed are the nodes whose ACL it set.
+	Changed []ACLChange
+	// WithoutSecret are the topologies that have nodes but no worker
+	// secret (nodes made by hand: nimbus makes the secret of every
+	// topology it accepts), whose nodes it left as they were.
+	WithoutSecret []string
 }
 
 // securePass is one run of SecureNodes.
 type securePass struct {
-	z       *ZooKeeper
-	creds   map[string]zkacl.Credential // topology id → credential, zero if none
-	changes []ACLChange
+	z     *ZooKeeper
+	creds map[string]zkacl.Credential // topology id → credential, zero if none
+	res   SecureResult
 }
 
 // tree secures p and everything under it.
@@ -230,7 +248,7 @@ func (s *securePass) node(ctx context.Context, p string) error {
 			return err
 		}
 		z.log.Info("zookeeper ACL set on a node made without it", "path", p, "was", aclString(g.acl), "acl", aclString(acl))
-		s.changes = append(s.changes, ACLChange{Path: p, ACL: acl})
+		s.res.Changed = append(s.res.Changed, ACLChange{Path: p, ACL: acl})
 		return nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -223,10 +224,11 @@ func TestSecureNodes(t *testing.T) {
 	}
 
 	daemon, _ := openZKAs(t, srv, root, testCredential)
-	changes, err := daemon.SecureNodes(ctx)
+	res, err := daemon.SecureNodes(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	changes := res.Changed
 	changed := map[string]bool{}
 	for _, c := range changes {
 		changed[c.Path] = true
@@ -247,11 +249,14 @@ func TestSecureNodes(t *testing.T) {
 	if p := daemon.node(dirStorms, "nosecret-1-1"); changed[p] {
 		t.Errorf("SecureNodes set an ACL on %s, whose topology has no credential", p)
 	}
+	if !slices.Equal(res.WithoutSecret, []string{"nosecret-1-1"}) {
+		t.Errorf("SecureNodes().WithoutSecret = %q, want [nosecret-1-1]", res.WithoutSecret)
+	}
 	worker := openWorkerZK(t, srv, root, "mine-1-1", secret)
 	checkWorkerRights(t, daemon, worker, "mine-1-1", "other-1-1")
 
 	again, err := daemon.SecureNodes(ctx)
-	if err != nil || len(again) != 0 {
+	if err != nil || len(again.Changed) != 0 {
 		t.Errorf("a second SecureNodes = %v, %v; want no change", again, err)
 	}
 }
@@ -293,10 +298,11 @@ func TestSecureNodesOfDaemonsOnlyTree(t *testing.T) {
 		t.Fatalf("before the pass the worker reads its topology: %v, want zk.ErrNoAuth", err)
 	}
 
-	changes, err := daemon.SecureNodes(ctx)
+	res, err := daemon.SecureNodes(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	changes := res.Changed
 	changed := map[string]bool{}
 	for _, c := range changes {
 		changed[c.Path] = true
@@ -312,7 +318,7 @@ func TestSecureNodesOfDaemonsOnlyTree(t *testing.T) {
 		}
 	}
 	checkWorkerRights(t, daemon, worker, "mine-1-1", "other-1-1")
-	if again, err := daemon.SecureNodes(ctx); err != nil || len(again) != 0 {
+	if again, err := daemon.SecureNodes(ctx); err != nil || len(again.Changed) != 0 || len(again.WithoutSecret) != 0 {
 		t.Errorf("a second SecureNodes = %v, %v; want no change", again, err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/squallstream/squall/auth/zkacl"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/zktest"
 )
 
@@ -122,7 +123,7 @@ func newZooKeeperBackendAs(t *testing.T, auth zkacl.Credential) backend {
 // expireZK expires z's session and waits until z has a new one.
 func expireZK(t *testing.T, srv *zktest.Server, z *ZooKeeper, rec *zktest.SessionRecorder) {
 	t.Helper()
-	waitFor(t, "a session to expire", func() error {
+	testenv.WaitErr(t, 20*time.Second, "a session to expire", func() error {
 		if _, _, ok := rec.Session(); !ok {
 			return errors.New("no session yet")
 		}
@@ -132,7 +133,7 @@ func expireZK(t *testing.T, srv *zktest.Server, z *ZooKeeper, rec *zktest.Sessio
 	if err := srv.ExpireSession(id, passwd); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a new session", func() error {
+	testenv.WaitErr(t, 20*time.Second, "a new session", func() error {
 		z.mu.Lock()
 		defer z.mu.Unlock()
 		if z.session == id || !z.connected {
@@ -271,7 +272,7 @@ func TestZooKeeperReregistersInNewSession(t *testing.T) {
 	old := z.conn.SessionID()
 	expireZK(t, srv, z, rec)
 	raw := rawZK(t, srv)
-	waitFor(t, "supervisor owned by the new session", func() error {
+	testenv.WaitErr(t, 20*time.Second, "supervisor owned by the new session", func() error {
 		_, stat, err := raw.Get(root + "/supervisors/sup-1")
 		if err != nil {
 			return err
@@ -329,7 +330,7 @@ func TestZooKeeperConnectionLossEndsLeadership(t *testing.T) {
 	nb := NimbusInfo{Host: "nimbus-b", Port: 6627}
 	la := awaitLeadership(t, campaign(ctx, a, na), "a")
 	bres := campaign(ctx, b, nb)
-	waitFor(t, "b's candidacy", func() error {
+	testenv.WaitErr(t, 20*time.Second, "b's candidacy", func() error {
 		kids, err := b.candidates(ctx)
 		if err == nil && len(kids) != 2 {
 			err = fmt.Errorf("candidates %q", kids)
@@ -385,7 +386,7 @@ func TestZooKeeperUnreachable(t *testing.T) {
 	if _, err := z.GetTopology(ctx, "t1"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("GetTopology = %v, want context.DeadlineExceeded", err)
 	}
-	waitFor(t, "client log in slog", func() error {
+	testenv.WaitErr(t, 20*time.Second, "client log in slog", func() error {
 		if !h.has("zookeeper client", "failed to connect") {
 			return errors.New("no record")
 		}
@@ -471,7 +472,7 @@ func TestZooKeeperHandshakeBounded(t *testing.T) {
 	}
 	t.Cleanup(func() { z.Close() })
 	// Uncapped, the first handshake alone lasts 6.7 s.
-	waitFor(t, "a second connection attempt", func() error {
+	testenv.WaitErr(t, 20*time.Second, "a second connection attempt", func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(accepts) < 2 {

@@ -15,16 +15,17 @@ import (
 )
 
 // Configuration keys, under Storm's names where Storm has the key. Keys
-// marked "squall" are squall's own.
+// marked "squall" are squall's own. topology.KnownKeys type-checks them
+// when a configuration is loaded.
 const (
-	KeyServers            = "drpc.servers"
-	KeyPort               = "drpc.port"
-	KeyInvocationsPort    = "drpc.invocations.port"
-	KeyHTTPPort           = "drpc.http.port"
-	KeyRequestTimeoutSecs = "drpc.request.timeout.secs"
-	KeyMaxBufferSize      = "drpc.max_buffer_size"
-	KeyHost               = "drpc.host"                     // squall: the address the server binds
-	KeyMaxOutstanding     = "drpc.max.outstanding.requests" // squall
+	KeyServers            = topology.KeyDRPCServers
+	KeyPort               = topology.KeyDRPCPort
+	KeyInvocationsPort    = topology.KeyDRPCInvocationsPort
+	KeyHTTPPort           = topology.KeyDRPCHTTPPort
+	KeyRequestTimeoutSecs = topology.KeyDRPCRequestTimeoutSecs
+	KeyMaxBufferSize      = topology.KeyDRPCMaxBufferSize
+	KeyHost               = topology.KeyDRPCHost           // squall: the address the server binds
+	KeyMaxOutstanding     = topology.KeyDRPCMaxOutstanding // squall
 )
 
 // Defaults, Storm's where Storm has the key.

@@ -16,6 +16,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/topology"
 )
 
@@ -25,7 +27,7 @@ import (
 const (
 	// KeyAuthorizer is Storm's drpc.authorizer: the class of the
 	// authorizer (see the Authorizer* names).
-	KeyAuthorizer = "drpc.authorizer"
+	KeyAuthorizer = topology.KeyDRPCAuthorizer
 	// KeyACL holds the ACL inline (squall), as Storm's ACL file holds it
 	// under the same key; KeyACLFile names Storm's ACL file
 	// (drpc.authorizer.acl.filename).
@@ -42,6 +44,13 @@ const (
 	KeyTLSKey                = "drpc.tls.key.path"
 	KeyTLSCA                 = "drpc.tls.ca.path"
 	KeyTLSClientAuthRequired = "drpc.tls.client.auth.required"
+
+	// KeyWorkerTokens (squall) makes `squall drpc` accept the DRPC worker
+	// tokens of topologies' workers (WorkerTokenCredentials): it then
+	// connects to ZooKeeper (storm.zookeeper.*, as a daemon, with
+	// storm.zookeeper.auth.*) to read each topology's secret and owner
+	// (ClusterKeys), and needs TLS.
+	KeyWorkerTokens = topology.KeyDRPCWorkerTokens
 )
 
 // Storm's authorizer classes squall honours.
@@ -68,8 +77,10 @@ type Security struct {
 // Secure reads the security keys of conf (nimbus.auth.tokens.file,
 // drpc.tls.*, drpc.authorizer*) and sets cfg's hooks from them: TLS and
 // authentication on every port, the principal of each call, and the
-// authorizer.
-func Secure(cfg *Config, conf map[string]any) (Security, error) {
+// authorizer. With keys (a server with access to the cluster's secrets in
+// ZooKeeper), it also accepts the DRPC worker tokens of topologies'
+// workers (auth.NewWorkerToken), as their owners; those need TLS.
+func Secure(cfg *Config, conf map[string]any, keys auth.TopologyKeys) (Security, error) {
 	var sec Security
 	str := func(key string) (string, error) {
 		v, ok := conf[key]
@@ -117,7 +128,10 @@ func Secure(cfg *Config, conf map[string]any) (Security, error) {
 			return sec, fmt.Errorf("drpc: %w", err)
 		}
 	}
-	sec.Authenticating = sec.Tokens != nil || st.MutualTLS()
+	if keys != nil && tlsConf == nil {
+		return sec, fmt.Errorf("drpc: worker tokens need TLS: set %s and %s", KeyTLSCert, KeyTLSKey)
+	}
+	sec.Authenticating = sec.Tokens != nil || st.MutualTLS() || keys != nil
 	policy, err := auth.PolicyFromConfig(conf, sec.Authenticating)
 	if err != nil {
 		return sec, err
@@ -131,6 +145,9 @@ func Secure(cfg *Config, conf map[string]any) (Security, error) {
 		return sec, nil // every caller is anonymous, as before
 	}
 	authn := auth.NewAuthenticator(sec.Tokens, st.MutualTLS(), policy)
+	if keys != nil {
+		authn = authn.WithWorkerTokens(auth.WorkerTokenVerifier{Service: auth.ServiceDRPC, Keys: keys})
+	}
 	cfg.Principal = func(ctx context.Context) string {
 		p, _ := auth.FromContext(ctx)
 		return p.Name
@@ -286,8 +303,57 @@ const (
 
 // TopologyCredentials is the Credentials of Register: the dial options
 // the drpc.client.* keys of the topology's configuration give; none (plain
-// TCP, anonymous) without them. A token goes over TLS only.
+// TCP, anonymous) without them. A token goes over TLS only. With TLS
+// (drpc.client.use.tls) but neither a token file nor a client
+// certificate, a worker of a cluster authenticates with its DRPC worker
+// token, made from the topology's secret in the worker's directory (its
+// working directory, where the supervisor starts it): see
+// WorkerTokenCredentials.
 func TopologyCredentials(conf topology.Config) ([]grpc.DialOption, error) {
+	return WorkerTokenCredentials(layout.SecretFile("."))(conf)
+}
+
+// WorkerTokenCredentials is TopologyCredentials with the worker's secret
+// read from secretFile: when the drpc.client.* keys ask for TLS and name
+// neither a token file nor a client certificate, and secretFile exists,
+// the components send the DRPC worker token of their topology (storm.id)
+// and its owner (topology.submitter.user, which nimbus sets), and the
+// DRPC server, reading the topology's secret and owner from ZooKeeper,
+// takes them for the owner (auth.WorkerTokenVerifier).
+func WorkerTokenCredentials(secretFile string) Credentials {
+	return func(conf topology.Config) ([]grpc.DialOption, error) {
+		opts, err := configuredCredentials(conf)
+		if err != nil || opts == nil {
+			return opts, err
+		}
+		if !conf.Bool(KeyClientUseTLS, false) || conf[KeyClientTokenFile] != nil || conf[KeyClientTLSCert] != nil {
+			return opts, nil
+		}
+		stormID, _ := conf[topology.KeyStormID].(string)
+		owner, _ := conf[auth.KeyTopologySubmitterUser].(string)
+		if owner == "" {
+			// Submitted without authentication: nobody to be but
+			// anonymous, over TLS, as before worker tokens.
+			return opts, nil
+		}
+		if _, err := os.Stat(secretFile); errors.Is(err, os.ErrNotExist) {
+			return opts, nil // not a cluster's worker: no token
+		}
+		secret, err := auth.ReadTopologySecret(secretFile)
+		if err != nil {
+			return nil, fmt.Errorf("drpc worker token: %w", err)
+		}
+		token, err := auth.NewWorkerToken(secret, auth.ServiceDRPC, stormID, owner)
+		if err != nil {
+			return nil, fmt.Errorf("drpc %w", err)
+		}
+		return append(opts, grpc.WithPerRPCCredentials(auth.TokenCredentials{Token: token})), nil
+	}
+}
+
+// configuredCredentials returns the dial options of the drpc.client.*
+// keys alone.
+func configuredCredentials(conf topology.Config) ([]grpc.DialOption, error) {
 	asClient := map[string]any{}
 	for from, to := range map[string]string{
 		KeyClientUseTLS:    auth.KeyClientUseTLS,
@@ -309,4 +375,29 @@ func TopologyCredentials(conf topology.Config) ([]grpc.DialOption, error) {
 	}
 	// No target: a token is never sent in clear text.
 	return cs.DialOptions("")
+}
+
+// topologyKeysState is what ClusterKeys reads: cluster.State's records
+// and secrets.
+type topologyKeysState interface {
+	GetTopology(ctx context.Context, id string) (cluster.TopologyRecord, error)
+	GetTopologySecret(ctx context.Context, id string) ([]byte, error)
+}
+
+// ClusterKeys returns the auth.TopologyKeys of a DRPC server with access
+// to the cluster's state (a daemon's ZooKeeper session): a topology's
+// secret (secrets/<id>) and owner (its record's), for Secure to verify
+// the worker tokens of topologies' workers.
+func ClusterKeys(st topologyKeysState) auth.TopologyKeys {
+	return func(ctx context.Context, id string) ([]byte, string, error) {
+		rec, err := st.GetTopology(ctx, id)
+		if err != nil {
+			return nil, "", fmt.Errorf("topology record: %w", err)
+		}
+		secret, err := st.GetTopologySecret(ctx, id)
+		if err != nil {
+			return nil, "", fmt.Errorf("topology secret: %w", err)
+		}
+		return secret, rec.Owner, nil
+	}
 }

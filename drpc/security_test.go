@@ -110,7 +110,7 @@ drpc.authorizer.acl:
   other:
     client.users: [alice, bob]
     invocation.user: someone-else
-`))
+`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestSecureConfigErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
-			_, err := drpc.Secure(&cfg, tt.conf)
+			_, err := drpc.Secure(&cfg, tt.conf, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.says) {
 				t.Errorf("Secure = %v, want an error saying %q", err, tt.says)
 			}
@@ -228,11 +228,11 @@ func TestSecureConfigErrors(t *testing.T) {
 	}
 	// Storm's other authorizers.
 	cfg := testConfig()
-	if _, err := drpc.Secure(&cfg, map[string]any{drpc.KeyAuthorizer: drpc.AuthorizerDeny}); err != nil || cfg.Authorize == nil || cfg.Authorize("alice", drpc.OpExecute, "f") {
+	if _, err := drpc.Secure(&cfg, map[string]any{drpc.KeyAuthorizer: drpc.AuthorizerDeny}, nil); err != nil || cfg.Authorize == nil || cfg.Authorize("alice", drpc.OpExecute, "f") {
 		t.Errorf("DenyAuthorizer: %v; want an authorizer that denies", err)
 	}
 	cfg = testConfig()
-	if _, err := drpc.Secure(&cfg, map[string]any{drpc.KeyAuthorizer: drpc.AuthorizerNoop}); err != nil || cfg.Authorize != nil {
+	if _, err := drpc.Secure(&cfg, map[string]any{drpc.KeyAuthorizer: drpc.AuthorizerNoop}, nil); err != nil || cfg.Authorize != nil {
 		t.Errorf("NoopAuthorizer: %v; want no authorizer", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/squallstream/squall/cmd/squall/cli"
 	"github.com/squallstream/squall/internal/fakekafka"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // runAsSquall makes this test binary the squall command when a test runs
@@ -139,20 +140,6 @@ func (o *outputs) check(t *testing.T, lines []string) {
 	t.Logf("%d lines, %d records out (%d duplicates)", len(lines), o.n, o.n-len(lines))
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		d *= 2
-	}
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestKafkaPython runs the example with `squall local` against a fake
 // broker given on the command line, and checks every sentence came out of
 // Kafka enriched.
@@ -167,7 +154,7 @@ func TestKafkaPython(t *testing.T) {
 	go func() {
 		done <- cli.Main(ctx, []string{"local", "kafka-python", "-c", "kafka.bootstrap.servers=" + b.Addr()}, &stdout, &stderr)
 	}()
-	waitFor(t, 60*time.Second, "every sentence enriched", func() bool { return out.distinct() == len(lines) })
+	testenv.WaitUntil(t, 60*time.Second, "every sentence enriched", func() bool { return out.distinct() == len(lines) })
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("squall local exited with %d\nstderr:\n%s", code, stderr.String())
@@ -204,7 +191,7 @@ func TestKafkaPythonKill9(t *testing.T) {
 	// from there.
 	var commits map[int32]int64
 	var committedAtKill int64
-	waitFor(t, 120*time.Second, "a quarter of the records committed", func() bool {
+	testenv.WaitUntil(t, 120*time.Second, "a quarter of the records committed", func() bool {
 		var err error
 		commits, err = fakekafka.Committed(ctx, b.Addr(), "kafka-python", "sentences", 4)
 		committedAtKill = 0
@@ -219,7 +206,7 @@ func TestKafkaPythonKill9(t *testing.T) {
 	}
 	first.wait(t)
 	// The Python children see their stdin close and exit.
-	waitFor(t, 30*time.Second, "the killed worker's Python children to exit", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "the killed worker's Python children to exit", func() bool {
 		for _, pid := range children {
 			if syscall.Kill(pid, 0) == nil {
 				return false
@@ -232,7 +219,7 @@ func TestKafkaPythonKill9(t *testing.T) {
 		first.cmd.Process.Pid, atKill, n, committedAtKill, len(children))
 
 	second := startSquall(t, tmp, "local", "kafka-python", "-c", "kafka.bootstrap.servers="+b.Addr())
-	waitFor(t, 300*time.Second, "every record", func() bool { return out.distinct() == n })
+	testenv.WaitUntil(t, 300*time.Second, "every record", func() bool { return out.distinct() == n })
 	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +288,7 @@ func (p *squallProc) wait(t *testing.T) int {
 func (p *squallProc) children(t *testing.T) []int {
 	t.Helper()
 	var pids []int
-	waitFor(t, 30*time.Second, "the Python children's pid files", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "the Python children's pid files", func() bool {
 		pids = pids[:0]
 		files, _ := filepath.Glob(filepath.Join(p.tmp, "squall-local-*", "pids", "*"))
 		for _, f := range files {

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/squallstream/squall/internal/fakekafka"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
@@ -89,7 +90,7 @@ func TestBoltProduces(t *testing.T) {
 		rows = append(rows, []any{key, value, topic})
 	}
 	w := runBolt(t, BoltConfig{BootstrapServers: []string{b.Addr()}, Topic: "out", TopicField: "dest"}, []string{"key", "message", "dest"}, rows)
-	waitUntil(t, 30*time.Second, "every tuple acked", func() bool { return ackedOf(w.Worker, "rows") == n })
+	testenv.WaitUntil(t, 30*time.Second, "every tuple acked", func() bool { return ackedOf(w.Worker, "rows") == n })
 	got := map[string]string{}
 	for _, r := range append(readTopic(t, b.Addr(), "out", n-n/5), readTopic(t, b.Addr(), "audit", n/5)...) {
 		got[r.Topic+"/"+string(r.Key)] = string(r.Value)
@@ -125,7 +126,7 @@ func TestBoltFailsWhatItCannotProduce(t *testing.T) {
 	rows := [][]any{{"ok1", "out"}, {big, "out"}, {"ok2", 42}, {"ok3", "bad topic!"}, {"ok4", "out"}}
 	c := BoltConfig{BootstrapServers: []string{b.Addr()}, Topic: "out", TopicField: "dest", ValueField: "v", Props: map[string]any{"batch.size": 1024}}
 	w := runBolt(t, c, []string{"v", "dest"}, rows)
-	waitUntil(t, 30*time.Second, "every tuple acked or failed", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "every tuple acked or failed", func() bool {
 		return ackedOf(w.Worker, "rows")+failedOf(w.Worker, "rows") == int64(len(rows))
 	})
 	if a, f := ackedOf(w.Worker, "rows"), failedOf(w.Worker, "rows"); a != 2 || f != 3 {
@@ -168,7 +169,7 @@ func TestBoltFailsWhenTheBrokerIsGone(t *testing.T) {
 	rows := [][]any{{"m1"}, {"m2"}, {"m3"}}
 	c := BoltConfig{BootstrapServers: []string{addr}, Topic: "out", ValueField: "v", Props: map[string]any{"delivery.timeout.ms": 1000}}
 	w := runBolt(t, c, []string{"v"}, rows)
-	waitUntil(t, 60*time.Second, "every tuple failed", func() bool { return failedOf(w.Worker, "rows") == int64(len(rows)) })
+	testenv.WaitUntil(t, 60*time.Second, "every tuple failed", func() bool { return failedOf(w.Worker, "rows") == int64(len(rows)) })
 	if a := ackedOf(w.Worker, "rows"); a != 0 {
 		t.Errorf("%d tuples acked with no broker", a)
 	}

@@ -51,12 +51,6 @@ func produce(t testing.TB, addr, topic string, partitions int32, from, n int) {
 	}
 }
 
-// waitUntil polls cond until it holds or the (scaled) deadline passes.
-func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testenv.WaitUntil(t, d, what, cond)
-}
-
 // running is a worker a test started.
 type running struct {
 	*worker.Worker

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
@@ -102,7 +103,7 @@ streams:
 	if err := b.CreateTopic("orders-out", 1); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 60*time.Second, "lag 0 once everything is written", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "lag 0 once everything is written", func() bool {
 		ls := TopologyLag(ctx, topo, topo.Config, "")
 		if len(ls) != 1 || ls[0].Err != nil {
 			return false

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/adapters"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/shell"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
@@ -102,7 +103,7 @@ func killChild(t *testing.T, w *running) {
 	var task, pid int
 	// A restarted worker starts its children as tuples come, and
 	// python3 may take seconds to start on a busy machine.
-	waitUntil(t, 60*time.Second, "a Python child running", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "a Python child running", func() bool {
 		for id, h := range w.Health() {
 			if h.Pid != 0 {
 				task, pid = id, h.Pid
@@ -114,7 +115,7 @@ func killChild(t *testing.T, w *running) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 %d: %v", pid, err)
 	}
-	waitUntil(t, 60*time.Second, "the child restarted", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "the child restarted", func() bool {
 		p := w.Health()[task].Pid
 		return p != 0 && p != pid
 	})
@@ -148,12 +149,12 @@ func TestPythonThroughKillsAndRescale(t *testing.T) {
 
 	produce(t, b.Addr(), "events", parts, 0, quarter)
 	w := runWorker(t, worker.Config{Topology: pythonTopology(t, "py", cfg, 2, k, &bad), ResourcesDir: resources, Shell: opts})
-	waitUntil(t, 120*time.Second, "an eighth of the records", func() bool { return k.distinct() >= quarter/2 })
+	testenv.WaitUntil(t, 120*time.Second, "an eighth of the records", func() bool { return k.distinct() >= quarter/2 })
 	killChild(t, w)
 	produce(t, b.Addr(), "events", parts, quarter, quarter)
 	// Stop mid-way through the second quarter, most likely: the
 	// restart reads again what was not committed.
-	waitUntil(t, 120*time.Second, "three eighths of the records", func() bool { return k.distinct() >= quarter+quarter/2 })
+	testenv.WaitUntil(t, 120*time.Second, "three eighths of the records", func() bool { return k.distinct() >= quarter+quarter/2 })
 	w.stop()
 	atStop := k.distinct()
 	commits := committed(t, b.Addr(), "py", partitionsOf("events", parts))
@@ -168,11 +169,11 @@ func TestPythonThroughKillsAndRescale(t *testing.T) {
 
 	produce(t, b.Addr(), "events", parts, 2*quarter, quarter)
 	w = runWorker(t, worker.Config{Topology: pythonTopology(t, "py", cfg, 4, k, &bad), ResourcesDir: resources, Shell: opts})
-	waitUntil(t, 120*time.Second, "five eighths of the records", func() bool { return k.distinct() >= 2*quarter+quarter/2 })
+	testenv.WaitUntil(t, 120*time.Second, "five eighths of the records", func() bool { return k.distinct() >= 2*quarter+quarter/2 })
 	killChild(t, w)
 	produce(t, b.Addr(), "events", parts, 3*quarter, quarter)
-	waitUntil(t, 180*time.Second, "every record", func() bool { return k.distinct() == n })
-	waitUntil(t, 60*time.Second, "commits at the log ends", func() bool {
+	testenv.WaitUntil(t, 180*time.Second, "every record", func() bool { return k.distinct() == n })
+	testenv.WaitUntil(t, 60*time.Second, "commits at the log ends", func() bool {
 		return maps.Equal(committed(t, b.Addr(), "py", partitionsOf("events", parts)), endsOf("events", parts, int64(n/parts)))
 	})
 	elapsed := time.Since(start)

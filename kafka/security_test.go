@@ -18,6 +18,7 @@ import (
 
 	"github.com/squallstream/squall/auth/devpki"
 	"github.com/squallstream/squall/internal/fakekafka"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
@@ -135,7 +136,7 @@ func TestTLSAndSASL(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := runWorker(t, worker.Config{Topology: topo, ResourcesDir: res, Logger: logger})
-	waitUntil(t, 60*time.Second, "every record written and read back", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "every record written and read back", func() bool {
 		return ackedOf(w.Worker, "rows") == n && s.distinct() == n
 	})
 	w.stop()
@@ -168,7 +169,7 @@ func TestTLSAndSASL(t *testing.T) {
 				reported.CompareAndSwap(nil, r.Err.Error())
 			}
 		}})
-	waitUntil(t, 60*time.Second, "the authentication failure reported", func() bool { return reported.Load() != nil })
+	testenv.WaitUntil(t, 60*time.Second, "the authentication failure reported", func() bool { return reported.Load() != nil })
 	if msg := reported.Load().(string); !strings.Contains(msg, "SASL authentication") || strings.Contains(msg, "n0t-the-pw") {
 		t.Errorf("reported %q, want the SASL failure named, without the password", msg)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
@@ -44,7 +45,7 @@ func TestAtMostOnce(t *testing.T) {
 	s := newSeen()
 	var sp spouts
 	w := runWorker(t, worker.Config{Topology: buildTopology(t, "amo", sp.factory(t, cfg), 2, s, fail, nil)})
-	waitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
+	testenv.WaitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
 	if err, _ := early.Load().(error); err != nil {
 		t.Error(err)
 	}
@@ -61,7 +62,7 @@ func TestAtMostOnce(t *testing.T) {
 	s2 := newSeen()
 	var sp2 spouts
 	runWorker(t, worker.Config{Topology: buildTopology(t, "amo2", sp2.factory(t, cfg), 2, s2, nil, nil)})
-	waitUntil(t, 60*time.Second, "the new records delivered", func() bool { return s2.distinct() == 100 })
+	testenv.WaitUntil(t, 60*time.Second, "the new records delivered", func() bool { return s2.distinct() == 100 })
 	for tp, offs := range s2.counts {
 		for off := range offs {
 			if off < n/parts {
@@ -84,9 +85,9 @@ func TestNoGuarantee(t *testing.T) {
 	s := newSeen()
 	var sp spouts
 	w := runWorker(t, worker.Config{Topology: buildTopology(t, "ng", sp.factory(t, cfg), 2, s, func(TopicPartition, int64) bool { return true }, nil)})
-	waitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
-	waitUntil(t, 30*time.Second, "every tuple failed", func() bool { return failedOf(w.Worker, "kafka") == n })
-	waitUntil(t, 30*time.Second, "commits at the log end", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
+	testenv.WaitUntil(t, 30*time.Second, "every tuple failed", func() bool { return failedOf(w.Worker, "kafka") == n })
+	testenv.WaitUntil(t, 30*time.Second, "commits at the log end", func() bool {
 		return maps.Equal(committed(t, b.Addr(), "g", partitionsOf("t", parts)), endsOf("t", parts, n/parts))
 	})
 	if d := s.deliveries(); d != n {
@@ -121,10 +122,10 @@ func TestTupleTracking(t *testing.T) {
 			}
 			runWorker(t, worker.Config{Topology: topo})
 			if !tracked {
-				waitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
+				testenv.WaitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
 				return
 			}
-			waitUntil(t, 60*time.Second, "max.spout.pending tuples delivered", func() bool { return s.distinct() == 20 })
+			testenv.WaitUntil(t, 60*time.Second, "max.spout.pending tuples delivered", func() bool { return s.distinct() == 20 })
 			// The bound is a hard one: no more arrive while none is acked.
 			deadline := time.Now().Add(300 * time.Millisecond)
 			for time.Now().Before(deadline) {
@@ -165,7 +166,7 @@ func TestMaxUncommittedOffsets(t *testing.T) {
 	s := newSeen()
 	var sp spouts
 	runWorker(t, worker.Config{Topology: buildTopology(t, "cap", sp.factory(t, cfg), 1, s, nil, nil)})
-	waitUntil(t, 60*time.Second, "the first 50 records of each partition", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "the first 50 records of each partition", func() bool {
 		for _, tp := range partitionsOf("t", parts) {
 			if s.count(tp, 49) == 0 {
 				return false
@@ -193,7 +194,7 @@ func TestMaxUncommittedOffsets(t *testing.T) {
 	s2 := newSeen()
 	var sp2 spouts
 	runWorker(t, worker.Config{Topology: buildTopology(t, "cap2", sp2.factory(t, cfg), 1, s2, nil, nil)})
-	waitUntil(t, 60*time.Second, "every record with frequent commits", func() bool { return s2.distinct() == n })
+	testenv.WaitUntil(t, 60*time.Second, "every record with frequent commits", func() bool { return s2.distinct() == n })
 }
 
 // TestRetriesGiveUp: a record that always fails is emitted 1 +
@@ -210,7 +211,7 @@ func TestRetriesGiveUp(t *testing.T) {
 	var sp spouts
 	runWorker(t, worker.Config{Topology: buildTopology(t, "giveup", sp.factory(t, cfg), 1, s,
 		func(tp TopicPartition, off int64) bool { return tp == bad && off == 5 }, nil)})
-	waitUntil(t, 30*time.Second, "commits at the log end", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "commits at the log end", func() bool {
 		return maps.Equal(committed(t, b.Addr(), "g", partitionsOf("t", parts)), endsOf("t", parts, n))
 	})
 	if c := s.count(bad, 5); c != 3 {
@@ -230,13 +231,13 @@ func TestTopicPatternAndNewPartitions(t *testing.T) {
 	s := newSeen()
 	var sp spouts
 	runWorker(t, worker.Config{Topology: buildTopology(t, "pattern", sp.factory(t, cfg), 2, s, nil, nil)})
-	waitUntil(t, 60*time.Second, "events.a read", func() bool { return s.distinct() == 200 })
+	testenv.WaitUntil(t, 60*time.Second, "events.a read", func() bool { return s.distinct() == 200 })
 
 	if err := b.CreateTopic("events.b", 3); err != nil {
 		t.Fatal(err)
 	}
 	produce(t, b.Addr(), "events.b", 3, 0, 300)
-	waitUntil(t, 60*time.Second, "events.b read", func() bool { return s.distinct() == 500 })
+	testenv.WaitUntil(t, 60*time.Second, "events.b read", func() bool { return s.distinct() == 500 })
 
 	// events.0 sorts first: most partitions change task.
 	if err := b.CreateTopic("events.0", 1); err != nil {
@@ -245,7 +246,7 @@ func TestTopicPatternAndNewPartitions(t *testing.T) {
 	produce(t, b.Addr(), "events.0", 1, 0, 100)
 	produce(t, b.Addr(), "events.a", 2, 200, 200)
 	produce(t, b.Addr(), "events.b", 3, 300, 300)
-	waitUntil(t, 60*time.Second, "every record after the reassignment", func() bool { return s.distinct() == 1100 })
+	testenv.WaitUntil(t, 60*time.Second, "every record after the reassignment", func() bool { return s.distinct() == 1100 })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for tp := range s.counts {
@@ -270,25 +271,25 @@ func TestFirstPollOffsetStrategies(t *testing.T) {
 		return s, w, sp
 	}
 	stopAfterCommit := func(w *running, want int64) {
-		waitUntil(t, 30*time.Second, "commits at the log end", func() bool {
+		testenv.WaitUntil(t, 30*time.Second, "commits at the log end", func() bool {
 			return maps.Equal(committed(t, b.Addr(), "g", partitionsOf("t", parts)), endsOf("t", parts, want))
 		})
 		w.stop()
 	}
 
 	s, w, _ := run("first", "first-1-1", UncommittedEarliest)
-	waitUntil(t, 30*time.Second, "all read", func() bool { return s.distinct() == n })
+	testenv.WaitUntil(t, 30*time.Second, "all read", func() bool { return s.distinct() == n })
 	stopAfterCommit(w, n/parts)
 
 	// A new deployment with EARLIEST ignores the other topology's commits.
 	s, w, _ = run("second", "second-1-1", Earliest)
-	waitUntil(t, 30*time.Second, "all read again", func() bool { return s.distinct() == n })
+	testenv.WaitUntil(t, 30*time.Second, "all read again", func() bool { return s.distinct() == n })
 	stopAfterCommit(w, n/parts)
 
 	// The same deployment restarted (same storm id) resumes its commits.
 	produce(t, b.Addr(), "t", parts, n, 20)
 	s, w, _ = run("second", "second-1-1", Earliest)
-	waitUntil(t, 30*time.Second, "the new records", func() bool { return s.distinct() == 20 })
+	testenv.WaitUntil(t, 30*time.Second, "the new records", func() bool { return s.distinct() == 20 })
 	stopAfterCommit(w, (n+20)/parts)
 	for tp, offs := range s.counts {
 		for off := range offs {
@@ -300,9 +301,9 @@ func TestFirstPollOffsetStrategies(t *testing.T) {
 
 	// LATEST in a new deployment: only what comes once it is assigned.
 	s, _, sp := run("third", "third-1-1", Latest)
-	waitUntil(t, 30*time.Second, "partitions assigned", func() bool { return len(sp.lag()) == parts })
+	testenv.WaitUntil(t, 30*time.Second, "partitions assigned", func() bool { return len(sp.lag()) == parts })
 	produce(t, b.Addr(), "t", parts, n+20, 10)
-	waitUntil(t, 30*time.Second, "the newest records", func() bool { return s.distinct() == 10 })
+	testenv.WaitUntil(t, 30*time.Second, "the newest records", func() bool { return s.distinct() == 10 })
 	for tp, offs := range s.counts {
 		for off := range offs {
 			if off < (n+20)/parts {
@@ -368,8 +369,8 @@ func TestTopicStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := runWorker(t, worker.Config{Topology: topo})
-	waitUntil(t, 60*time.Second, "every tuple acked", func() bool { return ackedOf(w.Worker, "kafka") == n+n/2 })
-	waitUntil(t, 30*time.Second, "commits at the log ends", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "every tuple acked", func() bool { return ackedOf(w.Worker, "kafka") == n+n/2 })
+	testenv.WaitUntil(t, 30*time.Second, "commits at the log ends", func() bool {
 		return maps.Equal(committed(t, b.Addr(), "g", partitionsOf("orders", 2)), endsOf("orders", 2, n/2)) &&
 			maps.Equal(committed(t, b.Addr(), "g", partitionsOf("audit", 2)), endsOf("audit", 2, n/4))
 	})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
 )
@@ -30,15 +31,15 @@ func TestSpoutAtLeastOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := runWorker(t, worker.Config{Topology: topo})
-	waitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
+	testenv.WaitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
 	want := map[TopicPartition]int64{}
 	for _, tp := range partitionsOf("orders", parts) {
 		want[tp] = n / parts
 	}
-	waitUntil(t, 30*time.Second, "commits at the log end", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "commits at the log end", func() bool {
 		return maps.Equal(committed(t, b.Addr(), "g1", partitionsOf("orders", parts)), want)
 	})
-	waitUntil(t, 30*time.Second, "lag 0", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "lag 0", func() bool {
 		l := sp.lag()
 		if len(l) != parts {
 			return false
@@ -51,7 +52,7 @@ func TestSpoutAtLeastOnce(t *testing.T) {
 		return true
 	})
 	// The tasks record the same as metrics, within LagMetricsEvery.
-	waitUntil(t, 30*time.Second, "lag metrics of every partition at 0, the log end at n/parts", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "lag metrics of every partition at 0, the log end at n/parts", func() bool {
 		got := map[string]any{}
 		for _, m := range w.UserMetrics() {
 			if m.Component == "kafka" {
@@ -179,9 +180,9 @@ func TestCommitsNeverPassUnacked(t *testing.T) {
 	}()
 	defer close(stopWatch)
 
-	waitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
+	testenv.WaitUntil(t, 60*time.Second, "every record delivered", func() bool { return s.distinct() == n })
 	want := map[TopicPartition]int64{{"t", 0}: n / parts, held: heldOffset, {"t", 2}: n / parts}
-	waitUntil(t, 30*time.Second, "commits up to the held record", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "commits up to the held record", func() bool {
 		return maps.Equal(committed(t, b.Addr(), "g", partitionsOf("t", parts)), want)
 	})
 	if c := s.count(held, heldOffset); c < 3 {
@@ -195,7 +196,7 @@ func TestCommitsNeverPassUnacked(t *testing.T) {
 		t.Fatal(err)
 	}
 	want[held] = n / parts
-	waitUntil(t, 30*time.Second, "commits at the end once the record is acked", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "commits at the end once the record is acked", func() bool {
 		return maps.Equal(committed(t, b.Addr(), "g", partitionsOf("t", parts)), want)
 	})
 }
@@ -213,10 +214,10 @@ func TestRestartResumesFromCommits(t *testing.T) {
 	s1 := newSeen()
 	var sp1 spouts
 	w := runWorker(t, worker.Config{Topology: buildTopology(t, "first", sp1.factory(t, cfg), 2, s1, nil, nil)})
-	waitUntil(t, 60*time.Second, "every record delivered", func() bool { return s1.distinct() == n })
+	testenv.WaitUntil(t, 60*time.Second, "every record delivered", func() bool { return s1.distinct() == n })
 	// Acks may still be on their way: wait for them before stopping, so
 	// that the final commit covers every record.
-	waitUntil(t, 30*time.Second, "every record acked", func() bool { return ackedOf(w.Worker, "kafka") == n })
+	testenv.WaitUntil(t, 30*time.Second, "every record acked", func() bool { return ackedOf(w.Worker, "kafka") == n })
 	w.stop()
 	want := map[TopicPartition]int64{}
 	for _, tp := range partitionsOf("t", parts) {
@@ -230,7 +231,7 @@ func TestRestartResumesFromCommits(t *testing.T) {
 	s2 := newSeen()
 	var sp2 spouts
 	runWorker(t, worker.Config{Topology: buildTopology(t, "second", sp2.factory(t, cfg), 4, s2, nil, nil)})
-	waitUntil(t, 60*time.Second, "the new records delivered", func() bool { return s2.distinct() == n })
+	testenv.WaitUntil(t, 60*time.Second, "the new records delivered", func() bool { return s2.distinct() == n })
 	for tp, offs := range s2.counts {
 		for off, c := range offs {
 			if off < n/parts || c != 1 {
@@ -289,7 +290,7 @@ func TestStopReportsNoCanceledCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := runWorker(t, worker.Config{Topology: topo})
-		waitUntil(t, 60*time.Second, "records flowing", func() bool { return s.distinct() > 100 })
+		testenv.WaitUntil(t, 60*time.Second, "records flowing", func() bool { return s.distinct() > 100 })
 		w.stop()
 		for _, r := range w.Errors()["kafka"] {
 			t.Errorf("round %d: the spout reported %v", round, r.Err)

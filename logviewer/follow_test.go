@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/auth/devpki"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 const log6700 = "wc-1-1/6700/worker.log"
@@ -180,7 +181,7 @@ func TestServer(t *testing.T) {
 		}
 		following <- err
 	}()
-	waitFor(t, func() bool { return len(s.h.followers) == 1 })
+	testenv.WaitUntil(t, 30*time.Second, "the follower to register", func() bool { return len(s.h.followers) == 1 })
 	start := time.Now()
 	cancel()
 	select {
@@ -200,18 +201,6 @@ func TestServer(t *testing.T) {
 	}
 	if _, err := New(Config{LogRoot: f.logs}); !errors.Is(err, ErrConfig) {
 		t.Errorf("New without an address = %v, want ErrConfig", err)
-	}
-}
-
-// waitFor polls cond until it holds, failing after a generous deadline.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 30s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -218,13 +218,15 @@ func (n *Nimbus) newTopologySecret(ctx context.Context, id string) error {
 // nodeSecurer is a cluster state with a SetACL pass
 // (cluster.ZooKeeper.SecureNodes).
 type nodeSecurer interface {
-	SecureNodes(ctx context.Context) ([]cluster.ACLChange, error)
+	SecureNodes(ctx context.Context) (cluster.SecureResult, error)
 }
 
 // secureZooKeeper runs the cluster state's SetACL pass, which closes the
 // nodes made before ZooKeeper authentication was configured (it logs each
 // one), retrying until it succeeds or the leadership ends. It does nothing
-// without ZooKeeper authentication.
+// without ZooKeeper authentication. A topology with nodes but no worker
+// secret (made by hand) keeps its nodes as they are, and is reported in
+// the log and as an error of the topology.
 func (n *Nimbus) secureZooKeeper(ctx context.Context) {
 	s, ok := n.state.(nodeSecurer)
 	if !ok {
@@ -232,10 +234,13 @@ func (n *Nimbus) secureZooKeeper(ctx context.Context) {
 	}
 	delays := backoff.New(backoff.Policy{Min: time.Second, Max: 30 * time.Second})
 	for {
-		changes, err := s.SecureNodes(ctx)
+		res, err := s.SecureNodes(ctx)
 		if err == nil {
-			if len(changes) > 0 {
-				n.log.Info("zookeeper nodes made without ACLs secured", "nodes", len(changes))
+			if len(res.Changed) > 0 {
+				n.log.Info("zookeeper nodes made without ACLs secured", "nodes", len(res.Changed))
+			}
+			for _, id := range res.WithoutSecret {
+				n.reportNoSecret(ctx, id)
 			}
 			return
 		}
@@ -250,5 +255,24 @@ func (n *Nimbus) secureZooKeeper(ctx context.Context) {
 			t.Stop()
 			return
 		}
+	}
+}
+
+// reportNoSecret says, in the log and as an error of topology id, that id
+// has nodes in ZooKeeper but no worker secret: nimbus makes one for every
+// topology it accepts, so these nodes were made by hand (or the secret
+// deleted). Its nodes keep their ACLs, which name no credential of its
+// own, and its workers cannot start without a secret.
+func (n *Nimbus) reportNoSecret(ctx context.Context, id string) {
+	const msg = "topology has no worker secret: its zookeeper nodes are left as they are (not secured) and its workers cannot start; kill and resubmit it"
+	n.log.Error(msg, "topology", id)
+	err := n.state.ReportError(ctx, id, cluster.ErrorInfo{
+		Component: topology.SystemComponent,
+		Host:      n.cfg.Host,
+		Time:      n.clock.Now(),
+		Message:   "nimbus: " + msg,
+	})
+	if err != nil && ctx.Err() == nil {
+		n.log.Warn("report a topology without a worker secret", "topology", id, "err", err)
 	}
 }

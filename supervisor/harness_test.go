@@ -29,6 +29,7 @@ import (
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/tarball"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/zktest"
 )
 
@@ -207,7 +208,7 @@ func (ts *testSup) worker(port int) (WorkerStatus, bool) {
 func (ts *testSup) waitRunning(t *testing.T, port int, notPids ...int) WorkerStatus {
 	t.Helper()
 	var got WorkerStatus
-	waitFor(t, fmt.Sprintf("a running worker on port %d", port), func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, fmt.Sprintf("a running worker on port %d", port), func() bool {
 		w, ok := ts.worker(port)
 		got = w
 		return ok && w.State == WorkerRunning && !slices.Contains(notPids, w.Pid)
@@ -382,19 +383,6 @@ func (b *logBuffer) find(parts ...string) []string {
 		}
 	}
 	return out
-}
-
-// waitFor polls cond until it holds, failing the test after
-// testWaitDeadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testWaitDeadline)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", testWaitDeadline, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // running reports whether pid is a live process (not a zombie).

@@ -195,6 +195,24 @@ func (l *loop) stopAll() {
 	}
 }
 
+// lacksZooKeeperCredential reports whether w, a worker a previous
+// supervisor launched, runs without its topology's ZooKeeper credential
+// while this supervisor gives one (ZooKeeper authentication was turned on
+// since): once the leader closes its topology's nodes, its ZooKeeper
+// heartbeats and errors would fail (NoAuth), so it is restarted rather
+// than adopted. Its configuration file says what it was given.
+func (l *loop) lacksZooKeeperCredential(w *worker) bool {
+	if l.cfg.ZooKeeperSuperACL.Scheme == "" {
+		return false
+	}
+	conf, err := readWorkerConf(layout.WorkerConfFile(w.dir))
+	if err != nil {
+		return true // launched without a configuration file: without one
+	}
+	cred, err := zkacl.TopologyCredential(conf)
+	return err != nil || cred.IsZero()
+}
+
 // workerConf returns the configuration of a worker of topology id:
 // Config.WorkerConf, and with ZooKeeper authentication the topology's own
 // credential, derived from its secret, and the daemons' identity for the

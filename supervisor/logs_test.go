@@ -13,6 +13,7 @@ import (
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/logfile"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // writeLog writes a slot's worker.log of size bytes, last written at t.
@@ -123,7 +124,7 @@ func TestSupervisorPrunesOldLogs(t *testing.T) {
 	// a pass has seen the other old too.
 	gone2 := writeLog(t, root, "gone-1-2", 6700, 10, old)
 	for _, dir := range []string{gone, gone2} {
-		waitFor(t, "the old log's removal logged", func() bool { return len(s.logs.find("removed old worker log", dir)) > 0 })
+		testenv.WaitUntil(t, testWaitDeadline, "the old log's removal logged", func() bool { return len(s.logs.find("removed old worker log", dir)) > 0 })
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
 			t.Errorf("%s still exists (%v)", dir, err)
 		}

@@ -420,6 +420,8 @@ func (l *loop) reconcile(now time.Time) {
 			l.stop(w, "assignment changed")
 		case kept[w.meta.Port]:
 			l.stop(w, "another worker runs this slot")
+		case w.adopted && !w.verified && l.lacksZooKeeperCredential(w):
+			l.stop(w, "started without its topology's zookeeper credential")
 		default:
 			kept[w.meta.Port] = true
 			if w.adopted && !w.verified {

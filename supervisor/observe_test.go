@@ -14,6 +14,7 @@ import (
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/logviewer"
 )
 
@@ -30,7 +31,7 @@ func TestLogViewer(t *testing.T) {
 	if addr == "" {
 		t.Fatal("no logviewer address")
 	}
-	waitFor(t, "the registration with the logviewer's address", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the registration with the logviewer's address", func() bool {
 		info, err := h.admin.GetSupervisor(t.Context(), ts.NodeID())
 		return err == nil && info.Address == addr
 	})

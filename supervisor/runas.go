@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -154,6 +155,31 @@ func writeWorkerConf(path string, conf map[string]any) error {
 	}
 	return f.Close()
 }
+
+// readWorkerConf reads a configuration writeWorkerConf wrote.
+func readWorkerConf(path string) (map[string]any, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("worker configuration: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxWorkerConfBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("worker configuration: %w", err)
+	}
+	if len(data) > maxWorkerConfBytes {
+		return nil, fmt.Errorf("worker configuration %s: larger than %d bytes", path, maxWorkerConfBytes)
+	}
+	var conf map[string]any
+	if err := yaml.Unmarshal(data, &conf); err != nil {
+		return nil, fmt.Errorf("worker configuration %s: %w", path, err)
+	}
+	return conf, nil
+}
+
+// maxWorkerConfBytes bounds a worker configuration file the supervisor
+// reads back (the worker's user may have rewritten it).
+const maxWorkerConfBytes = 16 << 20
 
 // localizeWorkerTLS copies the files of TLS between workers that conf
 // names (certificate, key, CA) into the worker's directory, which

@@ -17,6 +17,7 @@ import (
 	"github.com/squallstream/squall/auth/runas"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // runAsTestUser is the user the tests run workers as: it exists on every
@@ -197,7 +198,7 @@ func TestRunWorkerAsUser(t *testing.T) {
 	// named in the worker's pid directory (which the user may write)
 	// must survive the sweep.
 	var child int
-	waitFor(t, "the worker's child to record its pid", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the worker's child to record its pid", func() bool {
 		entries, _ := os.ReadDir(layout.PidDir(dir))
 		for _, e := range entries {
 			child, _ = strconv.Atoi(e.Name())
@@ -219,7 +220,7 @@ func TestRunWorkerAsUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.unassign("ras-1-1")
-	waitFor(t, "the worker and its child to be gone", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the worker and its child to be gone", func() bool {
 		_, ok := s.worker(6700)
 		return !ok && !running(w.Pid) && !running(child)
 	})
@@ -251,7 +252,7 @@ func TestRunAsUserRefused(t *testing.T) {
 		h.assign(c.id, slots(cluster.Slot{NodeID: s.NodeID(), Port: 6700 + i}, 1))
 	}
 	for _, c := range cases {
-		waitFor(t, "the refusal of "+c.id+" in its errors", func() bool {
+		testenv.WaitUntil(t, testWaitDeadline, "the refusal of "+c.id+" in its errors", func() bool {
 			errs, err := h.admin.ListErrors(t.Context(), c.id)
 			return err == nil && slices.ContainsFunc(errs, func(e cluster.ErrorInfo) bool {
 				return strings.Contains(e.Message, c.says) && strings.Contains(e.Message, ErrRunAs.Error())

@@ -22,6 +22,7 @@ import (
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // TestLaunchFromAssignment follows an assignment to running workers: the
@@ -109,7 +110,7 @@ func TestLaunchFromAssignment(t *testing.T) {
 	}
 
 	// The registration.
-	waitFor(t, "the registration to list the used ports", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the registration to list the used ports", func() bool {
 		info, err := h.admin.GetSupervisor(t.Context(), node)
 		return err == nil && slices.Equal(info.UsedPorts, []int{6700, 6701})
 	})
@@ -131,7 +132,7 @@ func TestNoSecretNoWorker(t *testing.T) {
 	s := h.startSupervisor(t.TempDir(), []int{6700})
 	h.submit("nosecret-1-1", map[string]string{"x": "y"}, nil)
 	h.assign("nosecret-1-1", slots(cluster.Slot{NodeID: s.NodeID(), Port: 6700}, 1))
-	waitFor(t, "the refusal in the log", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the refusal in the log", func() bool {
 		return len(s.logs.find("launching worker", "nosecret-1-1", "no worker secret")) > 0
 	})
 	if recs := launches(t, h.control); len(recs) != 0 {
@@ -198,8 +199,8 @@ func TestWorkerExitRestarted(t *testing.T) {
 	h.submit("crash-1-1", nil, nil)
 	h.assign("crash-1-1", slots(cluster.Slot{NodeID: s.NodeID(), Port: 6700}, 1))
 
-	waitFor(t, "three launches", func() bool { return len(launches(t, h.control)) >= 3 })
-	waitFor(t, "the third restart in the logs", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "three launches", func() bool { return len(launches(t, h.control)) >= 3 })
+	testenv.WaitUntil(t, testWaitDeadline, "the third restart in the logs", func() bool {
 		return len(s.logs.find(`msg="worker failed"`, "restarts=3", `reason="exited: exit status 3"`)) > 0
 	})
 	recs := launches(t, h.control)
@@ -215,7 +216,7 @@ func TestWorkerExitRestarted(t *testing.T) {
 	writeMode(t, h.control, "crash-1-1", workerMode{})
 	n := len(launches(t, h.control))
 	var w WorkerStatus
-	waitFor(t, "a worker that does not exit", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "a worker that does not exit", func() bool {
 		recs := launches(t, h.control)
 		if len(recs) <= n {
 			return false
@@ -269,13 +270,13 @@ func TestNeverHeartbeatsKilled(t *testing.T) {
 	h.assign("mute-1-1", slots(cluster.Slot{NodeID: s.NodeID(), Port: 6700}, 1))
 
 	var first WorkerStatus
-	waitFor(t, "the first launch", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the first launch", func() bool {
 		var ok bool
 		first, ok = s.worker(6700)
 		return ok && len(launches(t, h.control)) == 1
 	})
 	writeMode(t, h.control, "mute-1-1", workerMode{})
-	waitFor(t, "the mute worker to be killed", func() bool { return !running(first.Pid) })
+	testenv.WaitUntil(t, testWaitDeadline, "the mute worker to be killed", func() bool { return !running(first.Pid) })
 	if lived := time.Since(first.LaunchedAt); lived < startTO {
 		t.Errorf("killed %v after its launch, before the start timeout %v", lived, startTO)
 	}
@@ -300,7 +301,7 @@ func TestUnassignedKilled(t *testing.T) {
 	dir := layout.WorkerDir(local, w.WorkerID)
 
 	var child int
-	waitFor(t, "the leftover child's pid file", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the leftover child's pid file", func() bool {
 		entries, _ := os.ReadDir(layout.PidDir(dir))
 		for _, e := range entries {
 			if pid, err := strconv.Atoi(e.Name()); err == nil {
@@ -316,7 +317,7 @@ func TestUnassignedKilled(t *testing.T) {
 
 	unassigned := time.Now()
 	h.unassign("gone-1-1")
-	waitFor(t, "the worker to be removed", func() bool { return len(s.Workers()) == 0 })
+	testenv.WaitUntil(t, testWaitDeadline, "the worker to be removed", func() bool { return len(s.Workers()) == 0 })
 	took := time.Since(unassigned)
 	if running(w.Pid) {
 		t.Errorf("worker %d survived", w.Pid)
@@ -330,14 +331,14 @@ func TestUnassignedKilled(t *testing.T) {
 	if dirs := workerDirs(t, local); len(dirs) != 0 {
 		t.Errorf("worker dirs left: %v", dirs)
 	}
-	waitFor(t, "the package to be removed", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the package to be removed", func() bool {
 		_, err := os.Stat(layout.StormDist(local, "gone-1-1"))
 		return os.IsNotExist(err)
 	})
 	if len(s.logs.find("killed processes the worker left behind", "pids=["+strconv.Itoa(child)+"]")) == 0 {
 		t.Error("no log of the leftover child killed")
 	}
-	waitFor(t, "the registration to show no used port", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the registration to show no used port", func() bool {
 		info, err := h.admin.GetSupervisor(t.Context(), s.NodeID())
 		return err == nil && len(info.UsedPorts) == 0
 	})
@@ -357,7 +358,7 @@ func TestAssignmentChangeRelaunches(t *testing.T) {
 	// A new version that leaves the slot's executors alone keeps the worker.
 	h.assign("move-1-1", slots(slot, 2, 1))
 	h.assign("move-1-1", slots(slot, 1, 2, 3))
-	waitFor(t, "a second launch", func() bool { return len(launches(t, h.control)) == 2 })
+	testenv.WaitUntil(t, testWaitDeadline, "a second launch", func() bool { return len(launches(t, h.control)) == 2 })
 	if running(first.Pid) {
 		t.Errorf("the new worker started while the old one (%d) still ran", first.Pid)
 	}
@@ -389,7 +390,7 @@ func TestStopLeavesWorkersThenAdopt(t *testing.T) {
 
 	s1.stop(t)
 	hb0, _ := readHeartbeat(layout.WorkerDir(local, w0.WorkerID))
-	waitFor(t, "a heartbeat written with no supervisor", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "a heartbeat written with no supervisor", func() bool {
 		hb, _ := readHeartbeat(layout.WorkerDir(local, w0.WorkerID))
 		return hb != nil && hb.Time.After(hb0.Time)
 	})
@@ -401,7 +402,7 @@ func TestStopLeavesWorkersThenAdopt(t *testing.T) {
 	if s2.NodeID() != node {
 		t.Fatalf("node id %q after a restart, want %q", s2.NodeID(), node)
 	}
-	waitFor(t, "both workers adopted", func() bool { return len(s2.logs.find(`msg="adopted worker"`)) == 2 })
+	testenv.WaitUntil(t, testWaitDeadline, "both workers adopted", func() bool { return len(s2.logs.find(`msg="adopted worker"`)) == 2 })
 	for _, w := range []WorkerStatus{w0, w1} {
 		got, ok := s2.worker(w.Port)
 		if !ok || got.Pid != w.Pid || got.WorkerID != w.WorkerID || !got.Adopted {
@@ -411,7 +412,7 @@ func TestStopLeavesWorkersThenAdopt(t *testing.T) {
 	if n := len(launches(t, h.control)); n != 2 {
 		t.Errorf("%d launches, want the 2 of the first supervisor", n)
 	}
-	waitFor(t, "the registration to list the adopted workers' ports", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the registration to list the adopted workers' ports", func() bool {
 		info, err := h.admin.GetSupervisor(t.Context(), node)
 		return err == nil && slices.Equal(info.UsedPorts, []int{6700, 6701})
 	})
@@ -438,14 +439,14 @@ func TestWorkerDiedWhileNoSupervisor(t *testing.T) {
 	w := s1.waitRunning(t, 6700)
 	s1.stop(t)
 	syscall.Kill(-w.Pid, syscall.SIGKILL)
-	waitFor(t, "the worker to die", func() bool { return !running(w.Pid) })
+	testenv.WaitUntil(t, testWaitDeadline, "the worker to die", func() bool { return !running(w.Pid) })
 
 	s2 := h.startSupervisor(local, []int{6700})
 	s2.waitRunning(t, 6700, w.Pid)
 	if len(s2.logs.find(`msg="worker died while no supervisor ran"`, "worker="+w.WorkerID)) == 0 {
 		t.Error("no log of the dead worker")
 	}
-	waitFor(t, "the dead worker's directory to be removed", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the dead worker's directory to be removed", func() bool {
 		return !slices.Contains(workerDirs(t, local), w.WorkerID)
 	})
 }
@@ -463,8 +464,8 @@ func TestRestartKillsWhatIsNotAssigned(t *testing.T) {
 	h.unassign("old-1-1")
 
 	s2 := h.startSupervisor(local, []int{6700})
-	waitFor(t, "the unassigned worker to be killed", func() bool { return !running(w.Pid) })
-	waitFor(t, "its directory to be removed", func() bool { return len(workerDirs(t, local)) == 0 })
+	testenv.WaitUntil(t, testWaitDeadline, "the unassigned worker to be killed", func() bool { return !running(w.Pid) })
+	testenv.WaitUntil(t, testWaitDeadline, "its directory to be removed", func() bool { return len(workerDirs(t, local)) == 0 })
 	if len(s2.logs.find(`msg="adopted worker"`)) != 0 {
 		t.Error("adopted a worker no longer assigned")
 	}
@@ -509,7 +510,7 @@ func TestMaliciousPackageRefused(t *testing.T) {
 	h.assign("evil-1-1", slots(cluster.Slot{NodeID: s.NodeID(), Port: 6700}, 1))
 
 	var errs []cluster.ErrorInfo
-	waitFor(t, "the refusal to be reported", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the refusal to be reported", func() bool {
 		errs, _ = h.admin.ListErrors(t.Context(), "evil-1-1")
 		return len(errs) > 0
 	})
@@ -518,7 +519,7 @@ func TestMaliciousPackageRefused(t *testing.T) {
 	}
 	// Let the loop run a few more times: it must not download again.
 	info0, _ := h.admin.GetSupervisor(t.Context(), s.NodeID())
-	waitFor(t, "five more monitor ticks", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "five more monitor ticks", func() bool {
 		info, err := h.admin.GetSupervisor(t.Context(), s.NodeID())
 		return err == nil && info.Time.Sub(info0.Time) >= 5*testMonitor
 	})
@@ -624,7 +625,7 @@ func TestZooKeeper(t *testing.T) {
 	h.submit("zk-1-1", map[string]string{"a": "b"}, nil)
 	h.assign("zk-1-1", slots(cluster.Slot{NodeID: node, Port: 6700}, 1, 2))
 	w := s1.waitRunning(t, 6700)
-	waitFor(t, "the registration to list the used port", func() bool {
+	testenv.WaitUntil(t, testWaitDeadline, "the registration to list the used port", func() bool {
 		info, err := h.admin.GetSupervisor(t.Context(), node)
 		return err == nil && slices.Equal(info.UsedPorts, []int{6700})
 	})
@@ -637,12 +638,12 @@ func TestZooKeeper(t *testing.T) {
 		t.Fatal("the worker died with its supervisor")
 	}
 	s2 := h.startSupervisor(local, []int{6700})
-	waitFor(t, "the worker adopted", func() bool { return len(s2.logs.find(`msg="adopted worker"`, "pid="+strconv.Itoa(w.Pid))) == 1 })
+	testenv.WaitUntil(t, testWaitDeadline, "the worker adopted", func() bool { return len(s2.logs.find(`msg="adopted worker"`, "pid="+strconv.Itoa(w.Pid))) == 1 })
 	if n := len(launches(t, h.control)); n != 1 {
 		t.Errorf("%d launches, want 1", n)
 	}
 	h.unassign("zk-1-1")
-	waitFor(t, "the worker stopped", func() bool { return len(s2.Workers()) == 0 && !running(w.Pid) })
+	testenv.WaitUntil(t, testWaitDeadline, "the worker stopped", func() bool { return len(s2.Workers()) == 0 && !running(w.Pid) })
 }
 
 // TestIncompleteLaunchKilled: a supervisor that died between starting a
@@ -672,7 +673,7 @@ func TestIncompleteLaunchKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop(0) })
-	waitFor(t, "the orphan to start", func() bool { return len(launches(t, h.control)) == 1 })
+	testenv.WaitUntil(t, testWaitDeadline, "the orphan to start", func() bool { return len(launches(t, h.control)) == 1 })
 
 	s := h.startSupervisor(local, []int{6700})
 	select {
@@ -680,7 +681,7 @@ func TestIncompleteLaunchKilled(t *testing.T) {
 	case <-time.After(testWaitDeadline):
 		t.Fatal("the orphan worker survived the supervisor's start")
 	}
-	waitFor(t, "its directory to be removed", func() bool { return len(workerDirs(t, local)) == 0 })
+	testenv.WaitUntil(t, testWaitDeadline, "its directory to be removed", func() bool { return len(workerDirs(t, local)) == 0 })
 	if len(s.logs.find(`msg="stopping worker"`, `reason="incomplete worker directory"`, "pid="+strconv.Itoa(p.Pid()))) == 0 {
 		t.Error("no log of the orphan stopped")
 	}

@@ -46,6 +46,21 @@ const (
 	KeyLogCleanupAgeMins           = "logviewer.cleanup.age.mins"
 	KeyLogCleanupIntervalSecs      = "logviewer.cleanup.interval.secs"
 	KeyLogMaxSumSizeMB             = "logviewer.max.sum.worker.logs.size.mb"
+
+	// The DRPC keys package drpc reads (drpc.ConfigFrom, drpc.Secure and
+	// its components): type-checked here so that a topology or daemon
+	// configuration with a bad one is refused when it is loaded, not when
+	// a worker or server reads it.
+	KeyDRPCServers            = "drpc.servers"
+	KeyDRPCPort               = "drpc.port"
+	KeyDRPCInvocationsPort    = "drpc.invocations.port"
+	KeyDRPCHTTPPort           = "drpc.http.port"
+	KeyDRPCRequestTimeoutSecs = "drpc.request.timeout.secs"
+	KeyDRPCMaxBufferSize      = "drpc.max_buffer_size"
+	KeyDRPCMaxOutstanding     = "drpc.max.outstanding.requests" // squall
+	KeyDRPCHost               = "drpc.host"                     // squall: the address a DRPC server binds
+	KeyDRPCAuthorizer         = "drpc.authorizer"
+	KeyDRPCWorkerTokens       = "drpc.worker.tokens" // squall: a server accepts topologies' worker tokens
 )
 
 // Storm 2's wait strategies: how a spout with nothing to emit, a bolt with
@@ -133,6 +148,19 @@ var KnownKeys = map[string]KeySpec{
 	KeyLogCleanupAgeMins:           {KindInt, 10080},
 	KeyLogCleanupIntervalSecs:      {KindInt, 600},
 	KeyLogMaxSumSizeMB:             {KindInt, 4096},
+	// DRPC: null defaults, the server's and the components' own defaults
+	// (drpc.DefaultConfig) apply, and a topology's configuration does not
+	// grow by the keys of a server it may never use.
+	KeyDRPCServers:            {KindStringList, nil},
+	KeyDRPCPort:               {KindInt, nil},
+	KeyDRPCInvocationsPort:    {KindInt, nil},
+	KeyDRPCHTTPPort:           {KindInt, nil},
+	KeyDRPCRequestTimeoutSecs: {KindInt, nil},
+	KeyDRPCMaxBufferSize:      {KindInt, nil},
+	KeyDRPCMaxOutstanding:     {KindInt, nil},
+	KeyDRPCHost:               {KindString, nil},
+	KeyDRPCAuthorizer:         {KindString, nil},
+	KeyDRPCWorkerTokens:       {KindBool, nil},
 	// Storm 2's defaults for its wait strategies, but for level 2 of bolts
 	// and producers: Storm parks 1 ns a thousand times before it sleeps;
 	// squall's nearest, a yield, costs CPU on shared cores and gained

@@ -43,6 +43,27 @@ func WaitUntil(tb testing.TB, timeout time.Duration, what string, cond func() bo
 	}
 }
 
+// WaitErr is WaitUntil for a condition that says why it does not hold
+// yet: it polls cond until it returns nil, and on timeout fails the test
+// with cond's last error.
+func WaitErr(tb testing.TB, timeout time.Duration, what string, cond func() error) {
+	tb.Helper()
+	timeout = Patience(timeout)
+	deadline := time.Now().Add(timeout)
+	pause := 5 * time.Millisecond
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s: %v", timeout, what, err)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
 // Logger returns a logger for a test: everything, on stderr, when the
 // tests run verbose (go test -v); otherwise warnings and errors, in the
 // test's log (shown when it fails), until the test ends.

@@ -1,6 +1,9 @@
 package testenv
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,7 +39,7 @@ type fatalRecorder struct {
 
 func (f *fatalRecorder) Helper() {}
 func (f *fatalRecorder) Fatalf(format string, args ...any) {
-	f.msg = format
+	f.msg = fmt.Sprintf(format, args...)
 	panic(f)
 }
 
@@ -54,6 +57,37 @@ func TestWaitUntilTimesOut(t *testing.T) {
 	}()
 	if rec.msg == "" || time.Since(start) < 50*time.Millisecond {
 		t.Errorf("WaitUntil failed after %v with %q", time.Since(start), rec.msg)
+	}
+}
+
+func TestWaitErr(t *testing.T) {
+	t.Setenv("CI", "")
+	n := 0
+	WaitErr(t, time.Minute, "the third poll", func() error {
+		if n++; n < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if n != 3 {
+		t.Errorf("cond called %d times, want 3", n)
+	}
+}
+
+func TestWaitErrTimesOutWithTheLastError(t *testing.T) {
+	t.Setenv("CI", "")
+	rec := &fatalRecorder{TB: t}
+	n := 0
+	func() {
+		defer func() {
+			if r := recover(); r != rec {
+				t.Fatalf("WaitErr did not fail the test: %v", r)
+			}
+		}()
+		WaitErr(rec, 50*time.Millisecond, "never", func() error { n++; return errors.New("still failing") })
+	}()
+	if !strings.Contains(rec.msg, "still failing") || !strings.Contains(rec.msg, "never") {
+		t.Errorf("WaitErr failed with %q, want the last error and what it waited for", rec.msg)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // TestUICheckpoint shows a stateful topology's checkpoint on its page:
@@ -38,7 +39,7 @@ func TestUICheckpoint(t *testing.T) {
 		t.Fatalf("submit: %v\n%s", err, out)
 	}
 	var id string
-	waitUntil(t, 60*time.Second, "the topology to be listed", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "the topology to be listed", func() bool {
 		var list struct {
 			Topologies []struct{ ID, Name string } `json:"topologies"`
 		}
@@ -54,7 +55,7 @@ func TestUICheckpoint(t *testing.T) {
 	b.open("#/topology/" + id)
 	field := `(document.querySelector('[data-field=checkpointTxid]') || {}).textContent || ''`
 	committed := regexp.MustCompile(`^txid (\d+), committed \S+ ago$`)
-	waitUntil(t, 120*time.Second, "a committed checkpoint on the page", func() bool {
+	testenv.WaitUntil(t, 120*time.Second, "a committed checkpoint on the page", func() bool {
 		m := committed.FindStringSubmatch(eval[string](b, field))
 		if m == nil {
 			b.refresh()
@@ -72,14 +73,14 @@ func TestUICheckpoint(t *testing.T) {
 	}
 	defer syscall.Kill(child, syscall.SIGCONT)
 	note := `(document.querySelector('[data-testid=checkpoint-stalled]') || {}).textContent || ''`
-	waitUntil(t, 60*time.Second, "the stalled checkpoint's note", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "the stalled checkpoint's note", func() bool {
 		b.refresh()
 		return eval[string](b, note) != ""
 	})
 	t.Logf("stalled: %q", eval[string](b, note))
 	b.check("topology-checkpoint-stalled")
 	syscall.Kill(child, syscall.SIGCONT)
-	waitUntil(t, 60*time.Second, "the note to go once checkpoints commit again", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "the note to go once checkpoints commit again", func() bool {
 		b.refresh()
 		return eval[string](b, note) == "" && committed.MatchString(eval[string](b, field))
 	})
@@ -90,7 +91,7 @@ func TestUICheckpoint(t *testing.T) {
 func countChild(t *testing.T, c *devCluster) int {
 	t.Helper()
 	var pid int
-	waitUntil(t, 60*time.Second, "a count.py child", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "a count.py child", func() bool {
 		dirs, _ := filepath.Glob(filepath.Join(layout.WorkersRoot(c.localDir()), "*"))
 		for _, d := range dirs {
 			entries, _ := os.ReadDir(layout.PidDir(d))

@@ -71,11 +71,6 @@ func need(t *testing.T, what string, err error) {
 // scaled stretches a deadline when CI is set: the machine is shared.
 func scaled(d time.Duration) time.Duration { return testenv.Patience(d) }
 
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testenv.WaitUntil(t, timeout, what, cond)
-}
-
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ports []int
@@ -126,7 +121,7 @@ func startDevCluster(t *testing.T) *devCluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.stop)
-	waitUntil(t, 90*time.Second, "the dev cluster to be ready", func() bool {
+	testenv.WaitUntil(t, 90*time.Second, "the dev cluster to be ready", func() bool {
 		if c.proc.Exited() {
 			t.Fatalf("dev-cluster exited: %v\n%s", c.proc.Status(), c.tail(40))
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // The word count example, as users run it.
@@ -178,7 +179,7 @@ type restTopology struct {
 // tuples, as the bolts' input stats say.
 func waitFlowing(t *testing.T, c *devCluster, id string, def topologyDef) {
 	t.Helper()
-	waitUntil(t, 90*time.Second, "tuples on every stream", func() bool {
+	testenv.WaitUntil(t, 90*time.Second, "tuples on every stream", func() bool {
 		for _, s := range def.Streams {
 			var comp struct {
 				InputStats []struct {
@@ -397,7 +398,7 @@ func deactivateByKeyboard(t *testing.T, b *browser, c *devCluster, id string) {
 func waitStatus(t *testing.T, c *devCluster, id, want string) {
 	t.Helper()
 	var top restTopology
-	waitUntil(t, 30*time.Second, "topology status "+want, func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "topology status "+want, func() bool {
 		c.get("/api/v1/topology/"+id, &top)
 		return top.Status == want
 	})
@@ -622,7 +623,7 @@ func kill(t *testing.T, b *browser, c *devCluster, id string) {
 	}
 	b.setInput("action-wait", "1")
 	b.do("wait 1 s", chromedp.Click(chromedp.ID("action-ok")))
-	waitUntil(t, 60*time.Second, "the topology to be gone", func() bool {
+	testenv.WaitUntil(t, 60*time.Second, "the topology to be gone", func() bool {
 		return c.get("/api/v1/topology/"+id, nil) == 404
 	})
 	b.refresh()
@@ -654,7 +655,7 @@ func debugComponent(t *testing.T, b *browser, c *devCluster, id string, def topo
 			Port int    `json:"port"`
 		} `json:"executorStats"`
 	}
-	waitUntil(t, 30*time.Second, "debug on in REST", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "debug on in REST", func() bool {
 		c.get("/api/v1/topology/"+id+"/component/"+comp, &page)
 		return page.Debug && page.SamplingPct == 100
 	})
@@ -664,12 +665,12 @@ func debugComponent(t *testing.T, b *browser, c *devCluster, id string, def topo
 	}
 	// The dev cluster's workers write events.log beside worker.log.
 	events := filepath.Join(c.localDir(), "logs", id, strconv.Itoa(page.Executors[0].Port), "events.log")
-	waitUntil(t, 60*time.Second, comp+"'s sampled tuples in "+events, func() bool {
+	testenv.WaitUntil(t, 60*time.Second, comp+"'s sampled tuples in "+events, func() bool {
 		b, _ := os.ReadFile(events)
 		return strings.Contains(string(b), "msg=event") && strings.Contains(string(b), "component="+comp)
 	})
 	b.do("stop debug", chromedp.Click(chromedp.ID("action-debug")))
-	waitUntil(t, 30*time.Second, "debug off in REST", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "debug off in REST", func() bool {
 		c.get("/api/v1/topology/"+id+"/component/"+comp, &page)
 		return !page.Debug
 	})

@@ -46,8 +46,11 @@ nimbus, with a bearer token of nimbus.auth.tokens.file or a client
 certificate (drpc.tls.ca.path); drpc.tls.cert.path and .key.path put every
 port on TLS (HTTPS on drpc.http.port); drpc.authorizer with Storm's
 DRPCSimpleACLAuthorizer and drpc.authorizer.acl.filename says who may call
-(client.users) and serve (invocation.user) each function. Once listening,
-it prints one line on stderr:
+(client.users) and serve (invocation.user) each function. With
+drpc.worker.tokens (and storm.zookeeper.*, TLS), topologies' workers
+authenticate as their owners with tokens made from their topologies'
+secrets, which the server reads from ZooKeeper. Once listening, it prints
+one line on stderr:
 
   drpc client=HOST:PORT invocations=HOST:PORT http=HOST:PORT`,
 		Example: `  squall drpc
@@ -77,7 +80,18 @@ func runDRPC(ctx context.Context, o drpcOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sec, err := drpc.Secure(&cfg, conf)
+	var keys auth.TopologyKeys
+	if conf.Bool(drpc.KeyWorkerTokens, false) { // type-checked on load (KnownKeys)
+		// The topologies' secrets and owners are in ZooKeeper, which
+		// this server reads as a daemon.
+		state, err := zooKeeperState(conf, log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", drpc.KeyWorkerTokens, err)
+		}
+		defer state.Close()
+		keys = drpc.ClusterKeys(state)
+	}
+	sec, err := drpc.Secure(&cfg, conf, keys)
 	if err != nil {
 		return err
 	}

@@ -228,7 +228,18 @@ func intList(conf topology.Config, key string) ([]int, error) {
 // ZooKeeper credential included. With ZooKeeper authentication, the
 // supervisor adds each worker's topology's own credential at launch
 // (supervisor.Config.ZooKeeperSuperACL).
+//
+// A topology's ZooKeeper credential (storm.zookeeper.topology.auth.*) in
+// the supervisor's own configuration is refused: the cluster derives one
+// per topology from its secret, and one set here would reach every
+// worker of every topology, or, without the daemons' credential, make
+// their nodes unreadable to nimbus.
 func workerConf(conf topology.Config) (map[string]any, zk.ACL, error) {
+	for _, k := range []string{zkacl.KeyTopologyAuthScheme, zkacl.KeyTopologyAuthPayload} {
+		if _, ok := conf[k]; ok {
+			return nil, zk.ACL{}, fmt.Errorf("config: %s is set in the supervisor's configuration; remove it: each topology's ZooKeeper credential is derived from its secret by the cluster (docs/security.md)", k)
+		}
+	}
 	pol, err := zkacl.DaemonPolicy(conf)
 	if err != nil {
 		return nil, zk.ACL{}, fmt.Errorf("config: %w", err)

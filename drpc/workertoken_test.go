@@ -1,0 +1,126 @@
+package drpc_test
+
+import (
+	"crypto/tls"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
+
+	"github.com/squallstream/squall/api/drpcpb"
+	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/drpc"
+)
+
+// TestWorkerTokens: a topology configured with TLS alone (no
+// drpc.client.* token file or certificate) serves a function on a DRPC
+// server with authentication on, its workers presenting the DRPC worker
+// token their topology's secret gives, which the server checks against
+// the cluster's state: the principal is the topology's owner, whom the
+// ACL names as invocation.user. A forged token, another topology's, or one
+// over plain TCP is refused.
+func TestWorkerTokens(t *testing.T) {
+	p := newDRPCPKI(t)
+	ctx := t.Context()
+	st := cluster.NewMemory().Session()
+	secrets := map[string][]byte{}
+	for id, owner := range map[string]string{"drpc-exclaim-1-1": "alice", "other-1-1": "bob"} {
+		if _, err := st.SetTopology(ctx, cluster.TopologyRecord{ID: id, Name: strings.TrimSuffix(id, "-1-1"), Owner: owner, Status: cluster.StatusActive, NumWorkers: 1, LaunchTime: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		secret, err := auth.NewTopologySecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetTopologySecret(ctx, id, secret); err != nil {
+			t.Fatal(err)
+		}
+		secrets[id] = secret
+	}
+	cfg := testConfig()
+	cfg.RequestTimeout = 5 * time.Second
+	if _, err := drpc.Secure(&cfg, p.conf(t, `
+drpc.authorizer.acl.strict: true
+drpc.authorizer.acl:
+  exclaim:
+    client.users: [alice]
+    invocation.user: alice
+`), drpc.ClusterKeys(st)); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, cfg)
+
+	// The worker's directory holds its topology's secret, as a supervisor
+	// writes it; the configuration names TLS and its CA only.
+	secretFile := filepath.Join(t.TempDir(), "topology-secret")
+	if err := auth.WriteSecretFile(secretFile, secrets["drpc-exclaim-1-1"], -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	topoConf := map[string]any{
+		drpc.KeyClientUseTLS:          true,
+		drpc.KeyClientTLSCA:           p.path("ca.pem"),
+		auth.KeyTopologySubmitterUser: "alice",
+	}
+	runTopology(t, drpcTopologyAs(t, "exclaim", []string{s.InvocationsAddr()}, exclaim(nil), topoConf, drpc.WorkerTokenCredentials(secretFile)))
+	tlsCreds := grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: p.pool, MinVersion: tls.VersionTLS12}))
+	c, err := drpc.Dial(s.Addr(), tlsCreds, grpc.WithPerRPCCredentials(auth.TokenCredentials{Token: p.tokens["alice"]}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := c.Execute(ctx, "exclaim", "hi"); err != nil || got != "hi!" {
+		t.Fatalf("Execute(exclaim, hi) served by worker tokens = %q, %v; want hi!", got, err)
+	}
+
+	token := func(secret []byte, id, owner string) string {
+		tok, err := auth.NewWorkerToken(secret, auth.ServiceDRPC, id, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	fetch := func(creds grpc.DialOption, tok string) error {
+		conn, err := grpc.NewClient(s.InvocationsAddr(), creds, grpc.WithPerRPCCredentials(auth.TokenCredentials{Token: tok, AllowInsecure: true}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_, err = drpcpb.NewDistributedRPCInvocationsClient(conn).FetchRequest(ctx, &drpcpb.FetchRequestRequest{Function: "exclaim", WaitMillis: 1})
+		return err
+	}
+	if err := fetch(tlsCreds, token(secrets["drpc-exclaim-1-1"], "drpc-exclaim-1-1", "alice")); err != nil {
+		t.Errorf("FetchRequest with the topology's worker token = %v, want ok", err)
+	}
+	for _, tt := range []struct {
+		name, token, says string
+	}{
+		{"forged", token(make([]byte, auth.TopologySecretBytes), "drpc-exclaim-1-1", "alice"), "worker token"},
+		{"another topology's secret", token(secrets["other-1-1"], "drpc-exclaim-1-1", "alice"), "worker token"},
+		{"another topology's token", token(secrets["other-1-1"], "other-1-1", "bob"), ""},
+		{"an unknown topology's", token(secrets["other-1-1"], "gone-1-1", "bob"), "gone-1-1"},
+		{"too long", "squall-wt1." + strings.Repeat("A", auth.MaxWorkerTokenBytes), "more than"},
+	} {
+		err := fetch(tlsCreds, tt.token)
+		code := status.Code(err)
+		if tt.says == "" {
+			// Bob's topology authenticates as bob, whom the ACL does not
+			// let serve exclaim.
+			if code != codes.PermissionDenied {
+				t.Errorf("FetchRequest with %s = %v, want PermissionDenied", tt.name, err)
+			}
+			continue
+		}
+		if code != codes.Unauthenticated || !strings.Contains(status.Convert(err).Message(), tt.says) {
+			t.Errorf("FetchRequest with %s = %v, want Unauthenticated saying %q", tt.name, err, tt.says)
+		}
+	}
+	if _, err := drpc.Secure(&cfg, map[string]any{}, drpc.ClusterKeys(st)); err == nil || !strings.Contains(err.Error(), drpc.KeyTLSCert) {
+		t.Errorf("Secure with worker tokens and without TLS = %v, want a refusal naming %s", err, drpc.KeyTLSCert)
+	}
+}
