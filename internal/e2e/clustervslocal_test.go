@@ -61,14 +61,14 @@ func BenchmarkClusterVsLocal(b *testing.B) {
 	for b.Loop() {
 		round++
 		localLoad := loadAverage()
-		local := localWordCountRate(b, wordcount)
+		localRate := localWordCountRate(b, wordcount)
 		clusterLoad := loadAverage()
-		cluster := clusterWordCountRate(b, d, wordcount)
-		locals = append(locals, local)
-		clusters = append(clusters, cluster)
-		ratios = append(ratios, 100*cluster/local)
+		clusterRate := clusterWordCountRate(b, d, wordcount)
+		locals = append(locals, localRate)
+		clusters = append(clusters, clusterRate)
+		ratios = append(ratios, 100*clusterRate/localRate)
 		b.Logf("round %d: local %.0f sentences/s (load %s), cluster %.0f sentences/s (load %s): %.0f%%",
-			round, local, localLoad, cluster, clusterLoad, 100*cluster/local)
+			round, localRate, localLoad, clusterRate, clusterLoad, 100*clusterRate/localRate)
 	}
 	b.ReportMetric(0, "ns/op") // a round's time says nothing
 	b.ReportMetric(median(locals), "local-sentences/s")
