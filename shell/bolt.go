@@ -31,6 +31,9 @@ type Bolt struct {
 	set     settings
 	outputs map[string]topology.Stream
 	sup     *supervisor
+	// prepared is sup once Prepare made it, for Health, which other
+	// goroutines call from the moment the task exists.
+	prepared atomic.Pointer[supervisor]
 
 	mu   sync.Mutex
 	cond *sync.Cond // signalled when tuples were written or moved on, or the bolt stops
@@ -96,6 +99,7 @@ func (b *Bolt) Prepare(ctx *topology.TaskContext, out topology.BoltCollector) er
 	if err != nil {
 		return fmt.Errorf("shell bolt %q: %w", ctx.ComponentID, err)
 	}
+	b.prepared.Store(b.sup)
 	go b.sup.run()
 	return nil
 }
@@ -267,7 +271,11 @@ func (b *Bolt) Backlog() int {
 
 // Health reports on the task's child.
 func (b *Bolt) Health() Health {
-	h := b.sup.Health()
+	sup := b.prepared.Load()
+	if sup == nil {
+		return Health{}
+	}
+	h := sup.Health()
 	b.mu.Lock()
 	h.Released = b.held.untracked + b.held.timedOut
 	b.mu.Unlock()

@@ -3,6 +3,7 @@ package shell
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/squallstream/squall/multilang"
@@ -22,6 +23,9 @@ type Spout struct {
 	out     topology.SpoutCollector
 	outputs map[string]topology.Stream
 	sup     *supervisor
+	// opened is sup once Open made it, for Health, which other
+	// goroutines call from the moment the task exists.
+	opened atomic.Pointer[supervisor]
 
 	mu sync.Mutex
 	// cur, halted and inTrip are guarded by mu.
@@ -77,6 +81,7 @@ func (s *Spout) Open(ctx *topology.TaskContext, out topology.SpoutCollector) err
 	if err != nil {
 		return fmt.Errorf("shell spout %q: %w", ctx.ComponentID, err)
 	}
+	s.opened.Store(s.sup)
 	go s.sup.run()
 	return nil
 }
@@ -147,7 +152,12 @@ func (s *Spout) Close() {
 }
 
 // Health reports on the task's child.
-func (s *Spout) Health() Health { return s.sup.Health() }
+func (s *Spout) Health() Health {
+	if sup := s.opened.Load(); sup != nil {
+		return sup.Health()
+	}
+	return Health{}
+}
 
 func (s *Spout) deliver(command string, msgID any) {
 	c := s.ready()

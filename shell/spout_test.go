@@ -148,3 +148,35 @@ func TestSpoutProtocolErrors(t *testing.T) {
 		t.Errorf("reported %v, want the child's complaint on stderr", errs[0])
 	}
 }
+
+// Health is read by other goroutines (squall local's progress, the
+// worker's heartbeats) from the moment the task exists: before Open it
+// reports no child, and while Open runs it races nothing.
+func TestHealthBeforeAndDuringOpen(t *testing.T) {
+	checkLeaks(t)
+	spout, bolt := NewSpout(childSpec("counterspout"), fastOptions), NewBolt(childSpec("split"), fastOptions)
+	if h := spout.Health(); h != (Health{}) {
+		t.Errorf("spout Health before Open = %+v, want none", h)
+	}
+	if h := bolt.Health(); h != (Health{}) {
+		t.Errorf("bolt Health before Open = %+v, want none", h)
+	}
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		for range 1000 {
+			spout.Health()
+			bolt.Health()
+		}
+	}()
+	logs := &logRecorder{}
+	if err := spout.Open(taskContext(t, "counter", counterTask, nil, logs), spoutRecorder{&recorder{}}); err != nil {
+		t.Fatalf("spout Open: %v", err)
+	}
+	t.Cleanup(spout.Close)
+	if err := bolt.Prepare(taskContext(t, "split", splitTask, nil, logs), &recorder{}); err != nil {
+		t.Fatalf("bolt Prepare: %v", err)
+	}
+	t.Cleanup(bolt.Cleanup)
+	<-read
+}
