@@ -2,8 +2,14 @@ package worker
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
 
+	"github.com/squallstream/squall/state"
 	"github.com/squallstream/squall/topology"
+	"github.com/squallstream/squall/window"
 )
 
 // A stateful windowed bolt (Storm's IStatefulWindowedBolt,
@@ -59,6 +65,9 @@ func (b *statefulBolt) attachWindow(inner topology.Bolt, exactlyOnce bool) error
 	}
 	wb.settled = b.resolve
 	b.win = wb
+	if wb.spec.MessageIDField != "" {
+		wb.rec = &recovery{field: wb.spec.MessageIDField, state: func() *state.State { return b.st }}
+	}
 	// A rollback must not wait for the windows to empty; a window in
 	// flight to a shell child when its cache is reset is failed below.
 	b.cfg.QuiesceRollback = false
@@ -96,9 +105,211 @@ func (b *windowedBolt) rollback() {
 		for _, e := range g.entries {
 			e.failed = true
 		}
+		g.void = true
+	}
+	if b.rec != nil {
+		// The marks go back to the last commit's with the state: read
+		// again before each stream's next tuple.
+		for _, m := range b.rec.streams {
+			m.load = true
+		}
 	}
 	b.mu.Unlock()
 	for _, t := range fail {
 		b.settle(true, t)
 	}
+}
+
+// Recovery by message id (Storm's StatefulWindowedBoltExecutor, with
+// topology.bolts.message.id.field.name set on a stateful windowed bolt).
+// For each source task and stream the bolt keeps two marks in its own
+// state, written in the same transactions as the bolt's writes: the
+// largest message id that left every window (its ack handed to the
+// checkpoint core) and the largest that was new in a window the bolt
+// finished. After a restart or a rollback the marks are those of the last
+// commit, and a replayed tuple at or below the first is acked without
+// entering a window (every window it was in is in the committed state),
+// one at or below the second is put back into the windows without being
+// new in any (window.Manager.Restore), and the first tuple above it ends
+// the recovery of its stream, as in Storm. Message ids must increase on
+// each source task's stream, replays included, as Storm requires.
+
+// A stateful windowed task's recovery metrics: replays acked at once,
+// replays put back into the windows without being evaluated again.
+const (
+	MetricWindowReplaysAcked    = "window-replays-acked"
+	MetricWindowReplaysRestored = "window-replays-restored"
+)
+
+// markKeyPrefix starts the state keys of the marks (keys starting with a
+// 0 byte are squall's; a shell child's state_items does not list them).
+const markKeyPrefix = "\x00squall/window/"
+
+// noMark is a mark not set: Storm's Long.MIN_VALUE.
+const noMark = math.MinInt64
+
+// errBadMessageID: a stateful windowed bolt's input tuple has no integer
+// message id in the field its component names.
+var errBadMessageID = errors.New("bad message id")
+
+// streamKey is a source task's stream.
+type streamKey struct {
+	task         int
+	comp, stream string
+}
+
+// streamMarks are the marks of one source task's stream.
+type streamMarks struct {
+	key string // in the state
+	// expired and evaluated are the marks as the bolt's writes stand;
+	// guarded by windowedBolt.mu.
+	expired, evaluated int64
+	// Executor goroutine: load asks for the marks to be read from the
+	// state before the stream's next tuple; while recovering, the tuples
+	// at or below the committed marks rec* were seen before.
+	load, recovering bool
+	recExpired       int64
+	recEvaluated     int64
+}
+
+// recovery is a windowed bolt's recovery by message id.
+type recovery struct {
+	field string
+	// state is the task's state, once the stateful wrapper opened it.
+	state func() *state.State
+	// streams are guarded by windowedBolt.mu (the executor adds to it,
+	// windowDone reads entries through their pointers).
+	streams map[streamKey]*streamMarks
+}
+
+// markUpdate raises one stream's evaluated mark once a window is done.
+type markUpdate struct {
+	m  *streamMarks
+	id int64
+}
+
+// messageID returns t's message id.
+func (r *recovery) messageID(t topology.Tuple) (int64, error) {
+	v, ok := t.ValueByField(r.field)
+	if !ok {
+		return 0, fmt.Errorf("%w: the tuple has no field %q (%s)", errBadMessageID, r.field, window.KeyMessageIDField)
+	}
+	id, err := window.Timestamp(v) // the same integers: Storm reads a long
+	if err != nil {
+		return 0, fmt.Errorf("%w: field %q (%s): %v is not an integer", errBadMessageID, r.field, window.KeyMessageIDField, v)
+	}
+	return id, nil
+}
+
+// admit decides what a data tuple of a recovering bolt is: seen before and
+// expired (drop: ack it), seen before and evaluated (restore), or new. It
+// returns its stream's marks and message id. Executor goroutine.
+func (b *windowedBolt) admit(t topology.Tuple) (m *streamMarks, id int64, restore, drop bool, err error) {
+	r := b.rec
+	if id, err = r.messageID(t); err != nil {
+		return nil, 0, false, false, err
+	}
+	k := streamKey{t.SourceTask(), t.SourceComponent(), t.SourceStream()}
+	b.mu.Lock()
+	m = r.streams[k]
+	if m == nil {
+		m = &streamMarks{key: markKeyPrefix + strconv.Itoa(k.task) + "/" + k.comp + ":" + k.stream, load: true}
+		if r.streams == nil {
+			r.streams = make(map[streamKey]*streamMarks)
+		}
+		r.streams[k] = m
+	}
+	b.mu.Unlock()
+	if m.load {
+		if err = b.loadMarks(m); err != nil {
+			return nil, 0, false, false, err
+		}
+	}
+	if !m.recovering {
+		return m, id, false, false, nil
+	}
+	switch {
+	case id <= m.recExpired:
+		return m, id, false, true, nil
+	case id <= m.recEvaluated:
+		return m, id, true, false, nil
+	}
+	m.recovering = false // the first tuple beyond: the stream is recovered
+	return m, id, false, false, nil
+}
+
+// loadMarks reads m's committed marks: the state is the last commit's
+// (the first tuple after INITSTATE, or after a rollback).
+func (b *windowedBolt) loadMarks(m *streamMarks) error {
+	st := b.rec.state()
+	if st == nil {
+		return errors.New("the task's state is not open")
+	}
+	v, ok, err := st.Get(m.key)
+	if err != nil {
+		return fmt.Errorf("read the window marks: %w", err)
+	}
+	exp, eval := int64(noMark), int64(noMark)
+	if ok {
+		if _, err := fmt.Sscanf(string(v), "%d %d", &exp, &eval); err != nil {
+			return fmt.Errorf("read the window marks %q: %w", v, err)
+		}
+	}
+	b.mu.Lock()
+	m.expired, m.evaluated = exp, eval
+	b.mu.Unlock()
+	m.load = false
+	m.recovering = ok
+	m.recExpired, m.recEvaluated = exp, eval
+	return nil
+}
+
+// raiseMarks raises the marks of the windows and expired tuples just done
+// and writes those that changed into the state, in order with the bolt's
+// own writes for those windows. mu is held.
+func (b *windowedBolt) raiseMarks(evaluated []markUpdate, expired []*windowed) {
+	var changed []*streamMarks
+	for _, u := range evaluated {
+		if u.id > u.m.evaluated {
+			u.m.evaluated = u.id
+			changed = append(changed, u.m)
+		}
+	}
+	for _, e := range expired {
+		if e.marks != nil && !e.failed && e.mid > e.marks.expired {
+			e.marks.expired = e.mid
+			changed = append(changed, e.marks)
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	st := b.rec.state()
+	for i, m := range changed {
+		if slices.Contains(changed[:i], m) {
+			continue
+		}
+		if err := st.Put(m.key, []byte(strconv.FormatInt(m.expired, 10)+" "+strconv.FormatInt(m.evaluated, 10))); err != nil {
+			b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: write the window marks: %w", b.comp, b.task, err))
+		}
+	}
+}
+
+// evaluatedMarks returns, for window w's new tuples, the largest message
+// id per stream.
+func evaluatedMarks(news []*windowed) []markUpdate {
+	var us []markUpdate
+	for _, e := range news {
+		if e.marks == nil {
+			continue
+		}
+		i := slices.IndexFunc(us, func(u markUpdate) bool { return u.m == e.marks })
+		switch {
+		case i < 0:
+			us = append(us, markUpdate{e.marks, e.mid})
+		case e.mid > us[i].id:
+			us[i].id = e.mid
+		}
+	}
+	return us
 }
