@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/squallstream/squall/state"
 	"github.com/squallstream/squall/topology"
@@ -72,6 +73,50 @@ func (b *statefulBolt) attachWindow(inner topology.Bolt, exactlyOnce bool) error
 	// flight to a shell child when its cache is reset is failed below.
 	b.cfg.QuiesceRollback = false
 	return nil
+}
+
+// beforePrepare waits, in a shell bolt recovering by message id, until
+// the child finished every window in flight: the transaction then holds
+// all of a window's writes or none, as the marks say, and a window is
+// neither evaluated again after a crash (its writes committed) nor left
+// half counted. A child that dies fails its windows, which ends the wait;
+// one that hangs is waited for the message timeout, then the transaction
+// goes on without it (at least once). A Go bolt's windows run on the
+// executor's goroutine: none is in flight at a barrier. Executor
+// goroutine, from the PREPARE hook of the stateful wrapper.
+func (b *windowedBolt) beforePrepare() {
+	if b.rec == nil || b.goBolt != nil {
+		return
+	}
+	b.mu.Lock()
+	if !b.windowsInFlight() {
+		b.mu.Unlock()
+		return
+	}
+	if b.drained == nil {
+		b.drained = make(chan struct{})
+	}
+	drained := b.drained
+	b.mu.Unlock()
+	timer := time.NewTimer(b.timeout)
+	defer timer.Stop()
+	select {
+	case <-drained:
+	case <-timer.C:
+		b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: the child did not finish its windows in %v (%s) before a checkpoint: "+
+			"the checkpoint may hold part of a window, evaluated again after a crash", b.comp, b.task, b.timeout, topology.KeyMessageTimeoutSecs))
+	}
+}
+
+// windowsInFlight reports whether a window handed to the bolt is not done
+// yet. mu is held.
+func (b *windowedBolt) windowsInFlight() bool {
+	for _, g := range b.inflight {
+		if g.entries != nil && !g.done {
+			return true
+		}
+	}
+	return false
 }
 
 // rollback fails every tuple the windows hold, so that the spouts replay

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -275,7 +276,7 @@ func (b *idSplit) Cleanup() {}
 
 // recoveringWordCount is the stateful windowed word count with Storm's
 // recovery by message id: spout -> split (FIELDS on the sentence number)
-// -> count (stateful, a 600 ms window sliding every 200 ms, message ids in
+// -> count (stateful, a 2 s window sliding every 200 ms, message ids in
 // field mid) -> sink; count is the Go windowedCounter, or the shell
 // component py if set.
 func recoveringWordCount(t *testing.T, sentences []string, log *ackLog, windows *atomic.Int64, conf map[string]any, py ...*topology.ShellDef) *topology.Topology {
@@ -298,7 +299,7 @@ func recoveringWordCount(t *testing.T, sentences []string, log *ackLog, windows 
 		}), 2)
 	}
 	count.SetNumTasks(3).FieldsGrouping("split", "word").
-		AddConfig(window.KeyLengthDurationMs, 600).AddConfig(window.KeySlideDurationMs, 200).
+		AddConfig(window.KeyLengthDurationMs, 2000).AddConfig(window.KeySlideDurationMs, 200).
 		AddConfig(window.KeyMessageIDField, "mid")
 	b.SetBolt("sink", topology.BoltFunc(func() (topology.Bolt, error) {
 		return &chaosBolt{fails: &atomic.Int64{}, panics: &atomic.Int64{}}, nil
@@ -323,43 +324,57 @@ func TestStatefulWindowedRecoversByMessageID(t *testing.T) {
 }
 
 // recoveringRestart runs the recovering word count on cfg (py: its count
-// in Python) once stopped mid-stream, then to the end; exact: every count
-// must equal its expected value, else none may be below it.
+// in Python), stopped mid-stream without a final checkpoint at a quarter,
+// a half and three quarters of the sentences acked, then to the end;
+// exact: every count must equal its expected value, else none may be
+// below it.
 func recoveringRestart(t *testing.T, cfg Config, exact bool, py ...*topology.ShellDef) {
 	dir := t.TempDir()
 	sentences := testSentences(600)
 	log := newAckLog()
-	conf := map[string]any{topology.KeyLocalDir: dir, checkpoint.KeyInterval: 100, topology.KeyMaxSpoutPending: 200,
+	// A tuple stays 2 s in the windows, checkpoints come every 100 ms: at
+	// any time the windows hold tuples evaluated before the last commit,
+	// and not acked, which a stop leaves to be replayed.
+	conf := map[string]any{topology.KeyLocalDir: dir, checkpoint.KeyInterval: 100, topology.KeyMaxSpoutPending: 150,
 		topology.KeyMessageTimeoutSecs: 60}
 	path := filepath.Join(dir, "state", "swid", "local.db")
-	run := func(windows *atomic.Int64) Config {
-		c := cfg
-		c.Topology = recoveringWordCount(t, sentences, log, windows, conf, py...)
-		return c
+	var windows atomic.Int64
+	cfg.Topology = recoveringWordCount(t, sentences, log, &windows, conf, py...)
+	tasks := topology.TopologyTasks(cfg.Topology, 1)
+	var acked, restored int64
+	count := func(w *Worker) {
+		for _, task := range tasks.Tasks("count") {
+			m := w.metrics.Task("count", task)
+			if c, err := m.UserCounter(MetricWindowReplaysAcked); err == nil {
+				acked += c.Value()
+			}
+			if c, err := m.UserCounter(MetricWindowReplaysRestored); err == nil {
+				restored += c.Value()
+			}
+		}
 	}
-	tasks := topology.TopologyTasks(run(&atomic.Int64{}).Topology, 1)
-
-	var windows1 atomic.Int64
-	_, stop := startWorker(t, run(&windows1))
-	waitUntil(t, testDeadline(), "a third of the sentences acked", func() bool { return log.count() >= len(sentences)/3 })
-	stop()
-	acked1 := log.count()
-
-	var windows2 atomic.Int64
-	w, stop := startWorker(t, run(&windows2))
+	for _, part := range []int{4, 2} {
+		want := len(sentences) / part
+		if part == 2 {
+			want = len(sentences) * 3 / 4
+		}
+		w, stop := startWorker(t, cfg)
+		waitUntil(t, testDeadline(), fmt.Sprintf("%d sentences acked", want), func() bool { return log.count() >= want })
+		// Acks come in bursts, at commits: a few more commits, so that the
+		// stop does not fall right after one, with nothing evaluated yet
+		// unacked.
+		cp := cpSpout(t, w)
+		from, _ := cp.committed()
+		waitUntil(t, testDeadline(), "five more commits", func() bool { txid, _ := cp.committed(); return txid >= from+5 })
+		stop()
+		count(w)
+	}
+	w, stop := startWorker(t, cfg)
 	waitUntil(t, testDeadline(), "every sentence acked", func() bool { return log.count() == len(sentences) })
 	quiesce(t, w)
 	stop()
-	var acked, restored int64
-	for _, task := range tasks.Tasks("count") {
-		m := w.metrics.Task("count", task)
-		if c, err := m.UserCounter(MetricWindowReplaysAcked); err == nil {
-			acked += c.Value()
-		}
-		if c, err := m.UserCounter(MetricWindowReplaysRestored); err == nil {
-			restored += c.Value()
-		}
-	}
+	count(w)
+
 	counts, cp := committedState(t, provider.Config{Kind: provider.Embedded}, path, "swid", "count", tasks.Tasks("count"), tasks.Tasks(topology.CheckpointSpout)[0])
 	if len(py) > 0 {
 		counts = unquoted(t, counts)
@@ -378,15 +393,15 @@ func recoveringRestart(t *testing.T, cfg Config, exact bool, py ...*topology.She
 		t.Errorf("checkpoint spout ended %v, want COMMITTED", cp)
 	}
 	if acked+restored == 0 {
-		t.Errorf("the restart replayed nothing that windows had evaluated: the recovery was not exercised")
+		t.Errorf("no restart replayed anything that windows had evaluated: the recovery was not exercised")
 	}
 	for id, n := range log.snapshot() {
 		if n != 1 {
 			t.Errorf("sentence %d acked %d times", id, n)
 		}
 	}
-	t.Logf("round 1 acked %d sentences in %d windows; round 2: %d windows, %d replays acked at once, %d put back into windows; %d duplicate counts",
-		acked1, windows1.Load(), windows2.Load(), acked, restored, dups)
+	t.Logf("%d windows in three runs; after the restarts, %d replays acked at once, %d put back into windows; %d duplicate counts",
+		windows.Load(), acked, restored, dups)
 }
 
 // unquoted decodes a shell child's keys, stored as JSON text.
@@ -401,4 +416,16 @@ func unquoted(t *testing.T, counts map[string]int64) map[string]int64 {
 		words[word] = n
 	}
 	return words
+}
+
+// The same with a Python StatefulWindowedBolt: the tuples put back reach
+// the child in a whole window that lists them as old, so they are in its
+// window but not in window.new.
+func TestStatefulWindowedPythonRecoversByMessageID(t *testing.T) {
+	opts, _ := pythonOptions(t)
+	script := filepath.Join(t.TempDir(), "count.py")
+	if err := os.WriteFile(script, []byte(windowedCountStatePy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recoveringRestart(t, Config{Shell: opts}, true, topology.Shell("python3", script).Fields("n"))
 }

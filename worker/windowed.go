@@ -142,6 +142,11 @@ type windowedBolt struct {
 	// rec is the recovery by message id of a stateful windowed bolt that
 	// names a message id field; nil otherwise (statefulwindowed.go).
 	rec *recovery
+	// drained, if set, is closed by windowDone once no window is in
+	// flight to a shell child (beforePrepare); guarded by mu.
+	drained chan struct{}
+	// timeout is the topology's message timeout.
+	timeout time.Duration
 }
 
 // settle acks or fails an input tuple.
@@ -517,6 +522,10 @@ func (b *windowedBolt) windowDone(f *flight, failed bool) {
 	}
 	clear(b.inflight[:n])
 	b.inflight = b.inflight[n:]
+	if b.drained != nil && !b.windowsInFlight() {
+		close(b.drained)
+		b.drained = nil
+	}
 	b.mu.Unlock()
 	for _, t := range acks {
 		b.settle(false, t)
@@ -741,6 +750,7 @@ func (x *boltExecutor) windowed(t *boltTask) (topology.Bolt, error) {
 	if err != nil {
 		return nil, err
 	}
+	wb.timeout = t.ctx.Config.Seconds(topology.KeyMessageTimeoutSecs, 30*time.Second)
 	if x.comp.Shell != nil {
 		return windowedShellBolt{wb}, nil
 	}
