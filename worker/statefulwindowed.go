@@ -26,14 +26,17 @@ import (
 //
 // In Storm's mode this is at least once: a window evaluated before a
 // commit may be evaluated again after a crash (its tuples were still in a
-// later window, so they are replayed), as in Storm without a message id
-// field. Exactly-once mode is refused: its quiescing waits until every
-// tuple given to the bolt is acked, which a window's tuples are not until
-// they leave it.
+// later window, so they are replayed), unless the component names a
+// message id field (the recovery below), as in Storm. Exactly-once mode is
+// refused: its quiescing waits until every tuple given to the bolt is
+// acked, which a window's tuples are not until they leave it; it needs the
+// windows' contents in the checkpoint (docs/windowing-and-state.md,
+// "Exactly-once for windows").
 
 // errExactlyOnceWindowed: exactly-once state on a windowed bolt.
 var errExactlyOnceWindowed = errors.New("exactly-once state (topology.state.exactly.once) does not support a windowed bolt: " +
-	"its windows hold tuples unacked across checkpoints; use Storm's mode (at least once) for this topology")
+	"its windows hold tuples unacked across checkpoints; use Storm's mode (at least once) for this topology, " +
+	"with a message id field (topology.bolts.message.id.field.name) so that a restart evaluates no window twice")
 
 // unwindowed is the bolt a windowed wrapper runs, which has the state
 // hooks; other bolts are returned as they are.

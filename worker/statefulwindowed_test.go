@@ -429,3 +429,31 @@ func TestStatefulWindowedPythonRecoversByMessageID(t *testing.T) {
 	}
 	recoveringRestart(t, Config{Shell: opts}, true, topology.Shell("python3", script).Fields("n"))
 }
+
+// A stateful windowed bolt recovering by message id fails a tuple without
+// an integer id in the field, and reports it.
+func TestStatefulWindowedFailsATupleWithoutMessageID(t *testing.T) {
+	rec := newAckRecord()
+	b := topology.NewBuilder("swbad")
+	b.AddConfig(topology.KeyLocalDir, t.TempDir())
+	b.SetSpout("spout", topology.SpoutFunc(func() (topology.Spout, error) {
+		return &listSpout{field: "word", sentences: testSentences(5), rec: rec}, nil
+	}), 1)
+	b.SetBolt("count", topology.BoltFunc(func() (topology.Bolt, error) {
+		return &windowedCounter{windows: &atomic.Int64{}}, nil
+	}), 1).ShuffleGrouping("spout").
+		AddConfig(window.KeyLengthCount, 2).AddConfig(window.KeyMessageIDField, "mid")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := runWorker(t, Config{Topology: topo})
+	waitUntil(t, testDeadline(), "every message failed", func() bool {
+		_, failed, _ := rec.snapshot()
+		return len(failed) == 5
+	})
+	errs := w.Errors()["count"]
+	if len(errs) == 0 || !errors.Is(errs[0].Err, errBadMessageID) {
+		t.Fatalf("reported %v, want %v", errs, errBadMessageID)
+	}
+}
