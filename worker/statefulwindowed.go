@@ -212,6 +212,13 @@ type streamMarks struct {
 	// expired and evaluated are the marks as the bolt's writes stand;
 	// guarded by windowedBolt.mu.
 	expired, evaluated int64
+	// failed are the ids of the stream's tuples the bolt failed (their
+	// window failed, or the cap dropped them) whose replay has not come
+	// back: maybe never evaluated, so the marks written stay below them.
+	// Past maxFailedIDs, floor keeps the lowest for the rest of the run
+	// (math.MaxInt64: none). Guarded by windowedBolt.mu.
+	failed map[int64]struct{}
+	floor  int64
 	// Executor goroutine: load asks for the marks to be read from the
 	// state before the stream's next tuple; while recovering, the tuples
 	// at or below the committed marks rec* were seen before.
@@ -228,6 +235,37 @@ type recovery struct {
 	// streams are guarded by windowedBolt.mu (the executor adds to it,
 	// windowDone reads entries through their pointers).
 	streams map[streamKey]*streamMarks
+}
+
+// maxFailedIDs bounds streamMarks.failed.
+const maxFailedIDs = 10000
+
+// failedTuple notes that the bolt failed e: until its replay comes back,
+// its stream's marks are written below it. mu is held.
+func (m *streamMarks) failedTuple(id int64) {
+	if m.failed == nil {
+		m.failed = make(map[int64]struct{})
+	}
+	m.failed[id] = struct{}{}
+	if len(m.failed) > maxFailedIDs {
+		for id := range m.failed {
+			m.floor = min(m.floor, id)
+		}
+		clear(m.failed)
+	}
+}
+
+// written returns the marks as written into the state: below every
+// failed tuple not back yet. mu is held.
+func (m *streamMarks) written() (expired, evaluated int64) {
+	lowest := m.floor
+	for id := range m.failed {
+		lowest = min(lowest, id)
+	}
+	if lowest == math.MaxInt64 {
+		return m.expired, m.evaluated
+	}
+	return min(m.expired, lowest-1), min(m.evaluated, lowest-1)
 }
 
 // markUpdate raises one stream's evaluated mark once a window is done.
@@ -251,39 +289,41 @@ func (r *recovery) messageID(t topology.Tuple) (int64, error) {
 
 // admit decides what a data tuple of a recovering bolt is: seen before and
 // expired (drop: ack it), seen before and evaluated (restore), or new. It
-// returns its stream's marks and message id. Executor goroutine.
-func (b *windowedBolt) admit(t topology.Tuple) (m *streamMarks, id int64, restore, drop bool, err error) {
+// returns its stream's marks and message id, and back, whether it is the
+// replay of a tuple the bolt failed. Executor goroutine.
+func (b *windowedBolt) admit(t topology.Tuple) (m *streamMarks, id int64, back, restore, drop bool, err error) {
 	r := b.rec
 	if id, err = r.messageID(t); err != nil {
-		return nil, 0, false, false, err
+		return nil, 0, false, false, false, err
 	}
 	k := streamKey{t.SourceTask(), t.SourceComponent(), t.SourceStream()}
 	b.mu.Lock()
 	m = r.streams[k]
 	if m == nil {
-		m = &streamMarks{key: markKeyPrefix + strconv.Itoa(k.task) + "/" + k.comp + ":" + k.stream, load: true}
+		m = &streamMarks{key: markKeyPrefix + strconv.Itoa(k.task) + "/" + k.comp + ":" + k.stream, load: true, floor: math.MaxInt64}
 		if r.streams == nil {
 			r.streams = make(map[streamKey]*streamMarks)
 		}
 		r.streams[k] = m
 	}
+	_, back = m.failed[id] // a failed tuple's replay: out of failed once evaluated
 	b.mu.Unlock()
 	if m.load {
 		if err = b.loadMarks(m); err != nil {
-			return nil, 0, false, false, err
+			return nil, 0, false, false, false, err
 		}
 	}
 	if !m.recovering {
-		return m, id, false, false, nil
+		return m, id, back, false, false, nil
 	}
 	switch {
 	case id <= m.recExpired:
-		return m, id, false, true, nil
+		return m, id, false, false, true, nil
 	case id <= m.recEvaluated:
-		return m, id, true, false, nil
+		return m, id, false, true, false, nil
 	}
 	m.recovering = false // the first tuple beyond: the stream is recovered
-	return m, id, false, false, nil
+	return m, id, back, false, false, nil
 }
 
 // loadMarks reads m's committed marks: the state is the last commit's
@@ -305,6 +345,9 @@ func (b *windowedBolt) loadMarks(m *streamMarks) error {
 	}
 	b.mu.Lock()
 	m.expired, m.evaluated = exp, eval
+	// The tuples failed before the rollback: those at or below the
+	// committed marks were evaluated in a committed window.
+	m.failed, m.floor = nil, math.MaxInt64
 	b.mu.Unlock()
 	m.load = false
 	m.recovering = ok
@@ -315,7 +358,10 @@ func (b *windowedBolt) loadMarks(m *streamMarks) error {
 // raiseMarks raises the marks of the windows and expired tuples just done
 // and writes those that changed into the state, in order with the bolt's
 // own writes for those windows. mu is held.
-func (b *windowedBolt) raiseMarks(evaluated []markUpdate, expired []*windowed) {
+func (b *windowedBolt) raiseMarks(evaluated []markUpdate, back, expired []*windowed) {
+	for _, e := range back {
+		delete(e.marks.failed, e.mid) // evaluated at last
+	}
 	var changed []*streamMarks
 	for _, u := range evaluated {
 		if u.id > u.m.evaluated {
@@ -337,19 +383,22 @@ func (b *windowedBolt) raiseMarks(evaluated []markUpdate, expired []*windowed) {
 		if slices.Contains(changed[:i], m) {
 			continue
 		}
-		if err := st.Put(m.key, []byte(strconv.FormatInt(m.expired, 10)+" "+strconv.FormatInt(m.evaluated, 10))); err != nil {
+		exp, eval := m.written()
+		if err := st.Put(m.key, []byte(strconv.FormatInt(exp, 10)+" "+strconv.FormatInt(eval, 10))); err != nil {
 			b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: write the window marks: %w", b.comp, b.task, err))
 		}
 	}
 }
 
 // evaluatedMarks returns, for window w's new tuples, the largest message
-// id per stream.
-func evaluatedMarks(news []*windowed) []markUpdate {
-	var us []markUpdate
+// id per stream, and those that are replays of tuples the bolt failed.
+func evaluatedMarks(news []*windowed) (us []markUpdate, back []*windowed) {
 	for _, e := range news {
 		if e.marks == nil {
 			continue
+		}
+		if e.back {
+			back = append(back, e)
 		}
 		i := slices.IndexFunc(us, func(u markUpdate) bool { return u.m == e.marks })
 		switch {
@@ -359,5 +408,5 @@ func evaluatedMarks(news []*windowed) []markUpdate {
 			us[i].id = e.mid
 		}
 	}
-	return us
+	return us, back
 }

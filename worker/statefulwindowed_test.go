@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/state"
 	"github.com/squallstream/squall/state/checkpoint"
+	"github.com/squallstream/squall/state/memstore"
 	"github.com/squallstream/squall/state/provider"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/window"
@@ -456,4 +459,36 @@ func TestStatefulWindowedFailsATupleWithoutMessageID(t *testing.T) {
 	if len(errs) == 0 || !errors.Is(errs[0].Err, errBadMessageID) {
 		t.Fatalf("reported %v, want %v", errs, errBadMessageID)
 	}
+}
+
+// The marks written stay below a tuple the bolt failed until its replay is
+// evaluated: a restart before then must evaluate it, not put it back.
+func TestWindowMarksStayBelowFailedTuples(t *testing.T) {
+	st, err := state.Open(memstore.New().Backend("marks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &windowedBolt{rec: &recovery{state: func() *state.State { return st }}}
+	m := &streamMarks{key: "k", expired: noMark, evaluated: noMark, floor: math.MaxInt64}
+	check := func(want string) {
+		t.Helper()
+		v, _, err := st.Get("k")
+		if err != nil || string(v) != want {
+			t.Fatalf("marks written %q, %v; want %q", v, err, want)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.raiseMarks([]markUpdate{{m, 10}}, nil, nil)
+	check(fmt.Sprintf("%d 10", int64(noMark)))
+	m.failedTuple(7) // its window failed
+	b.raiseMarks([]markUpdate{{m, 12}}, nil, []*windowed{{marks: m, mid: 11}})
+	check("6 6")
+	b.raiseMarks([]markUpdate{{m, 13}}, []*windowed{{marks: m, mid: 7, back: true}}, nil) // replayed and evaluated
+	check("11 13")
+	for i := range maxFailedIDs + 1 { // past the bound, the lowest holds the marks for good
+		m.failedTuple(int64(100 + i))
+	}
+	b.raiseMarks([]markUpdate{{m, 20000}}, []*windowed{{marks: m, mid: 100, back: true}}, nil)
+	check("11 99")
 }

@@ -47,6 +47,8 @@ type windowed struct {
 	marks    *streamMarks
 	mid      int64
 	restored bool
+	// back: the replay of a tuple the bolt failed (streamMarks.failed).
+	back bool
 }
 
 // addBatch is the tracking of a tuple streaming window tuples to a shell
@@ -78,6 +80,7 @@ type flight struct {
 	// set under windowedBolt.mu by a rollback, that its effects were
 	// undone (statefulwindowed.go).
 	evaluated []markUpdate
+	back      []*windowed
 	void      bool
 }
 
@@ -227,7 +230,7 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 		if b.rec != nil {
 			var drop bool
 			var err error
-			e.marks, e.mid, restore, drop, err = b.admit(t)
+			e.marks, e.mid, e.back, restore, drop, err = b.admit(t)
 			switch {
 			case err != nil:
 				b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: %s: %w", b.comp, b.task, describe(t), err))
@@ -274,6 +277,15 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 func (b *windowedBolt) act(res window.Result[*windowed]) {
 	if len(res.Dropped) > 0 {
 		b.out.addUserCount(MetricWindowDropped, int64(len(res.Dropped)))
+		if b.rec != nil {
+			b.mu.Lock()
+			for _, e := range res.Dropped {
+				if e.marks != nil {
+					e.marks.failedTuple(e.mid)
+				}
+			}
+			b.mu.Unlock()
+		}
 		for _, e := range res.Dropped {
 			if e.gen != 0 && !e.shown {
 				// The child holds it for no window (a child that lost it
@@ -335,7 +347,7 @@ func lateValue(t topology.Tuple) map[string]any {
 func (b *windowedBolt) fire(w *window.Window[*windowed]) {
 	f := &flight{entries: w.Tuples}
 	if b.rec != nil {
-		f.evaluated = evaluatedMarks(w.New)
+		f.evaluated, f.back = evaluatedMarks(w.New)
 	}
 	if b.goBolt != nil {
 		f.tuples = tuplesOf(w.Tuples)
@@ -491,6 +503,9 @@ func (b *windowedBolt) windowDone(f *flight, failed bool) {
 				if !e.failed {
 					e.failed = true
 					fails = append(fails, e.t)
+					if e.marks != nil && !f.void {
+						e.marks.failedTuple(e.mid)
+					}
 				}
 			}
 		}
@@ -515,10 +530,11 @@ func (b *windowedBolt) windowDone(f *flight, failed bool) {
 	}
 	if b.rec != nil {
 		var evaluated []markUpdate
+		var back []*windowed
 		if f != nil && !failed && !f.void {
-			evaluated = f.evaluated
+			evaluated, back = f.evaluated, f.back
 		}
-		b.raiseMarks(evaluated, acked)
+		b.raiseMarks(evaluated, back, acked)
 	}
 	clear(b.inflight[:n])
 	b.inflight = b.inflight[n:]
