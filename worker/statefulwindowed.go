@@ -178,9 +178,10 @@ func (b *windowedBolt) rollback() {
 // commit, and a replayed tuple at or below the first is acked without
 // entering a window (every window it was in is in the committed state),
 // one at or below the second is put back into the windows without being
-// new in any (window.Manager.Restore), and the first tuple above it ends
-// the recovery of its stream, as in Storm. Message ids must increase on
-// each source task's stream, replays included, as Storm requires.
+// new in any (window.Manager.Restore), as in Storm; unlike Storm, the
+// first tuple above them does not end the recovery, so replays out of id
+// order are recognised too. Message ids must be unique and increase on
+// each source task's stream, as Storm requires.
 
 // A stateful windowed task's recovery metrics: replays acked at once,
 // replays put back into the windows without being evaluated again.
@@ -316,13 +317,16 @@ func (b *windowedBolt) admit(t topology.Tuple) (m *streamMarks, id int64, back, 
 	if !m.recovering {
 		return m, id, back, false, false, nil
 	}
+	// Until the next reload, not only until the first tuple beyond the
+	// marks (Storm's end of recovery): ids being unique and increasing, a
+	// tuple at or below them was seen before, whenever its replay comes;
+	// replays after a rollback come out of id order.
 	switch {
 	case id <= m.recExpired:
 		return m, id, false, false, true, nil
 	case id <= m.recEvaluated:
 		return m, id, false, true, false, nil
 	}
-	m.recovering = false // the first tuple beyond: the stream is recovered
 	return m, id, back, false, false, nil
 }
 

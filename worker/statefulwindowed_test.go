@@ -492,3 +492,79 @@ func TestWindowMarksStayBelowFailedTuples(t *testing.T) {
 	b.raiseMarks([]markUpdate{{m, 20000}}, []*windowed{{marks: m, mid: 100, back: true}}, nil)
 	check("11 99")
 }
+
+// windowedCountCrashPy is windowedCountStatePy whose child dies (as kill -9
+// would) in its fifth window, once: the marker file says it did.
+const windowedCountCrashPy = `import os, storm
+
+class Count(storm.StatefulWindowedBolt):
+    def initialize(self, conf, context):
+        self.windows = 0
+
+    def process_window(self, window):
+        for t in window.new:
+            word = t.values[0]
+            self.state[word] = self.state.get(word, 0) + 1
+        self.windows += 1
+        marker = os.environ["CRASH_MARKER"]
+        if self.windows == 5 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(9)
+        storm.emit([len(window.tuples)])
+
+Count().run()
+`
+
+// A rollback with the recovery by message id: a counting Python child dies
+// mid-window; its task fails the checkpoint, every task rolls back, the
+// windows' tuples are failed and replayed and the marks are read back from
+// the last commit. No count may end below its expected value. (Duplicates
+// remain after a rollback, 100-1100 extra counts here, which the
+// restart tests do not see: not explained yet.)
+func TestStatefulWindowedPythonRollbackByMessageID(t *testing.T) {
+	opts, _ := pythonOptions(t)
+	script := filepath.Join(t.TempDir(), "count.py")
+	if err := os.WriteFile(script, []byte(windowedCountCrashPy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "crashed")
+	dir := t.TempDir()
+	sentences := testSentences(600)
+	log := newAckLog()
+	conf := map[string]any{topology.KeyLocalDir: dir, checkpoint.KeyInterval: 100, topology.KeyMaxSpoutPending: 150,
+		topology.KeyMessageTimeoutSecs: 60}
+	topo := recoveringWordCount(t, sentences, log, &atomic.Int64{}, conf,
+		topology.Shell("python3", script).Fields("n").Env("CRASH_MARKER", marker))
+	tasks := topology.TopologyTasks(topo, 1)
+	w, stop := startWorker(t, Config{Topology: topo, Shell: opts})
+	waitUntil(t, testDeadline(), "every sentence acked", func() bool { return log.count() == len(sentences) })
+	quiesce(t, w)
+	stop()
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the child never crashed: %v", err)
+	}
+	var acked, restored int64
+	for _, task := range tasks.Tasks("count") {
+		m := w.metrics.Task("count", task)
+		if c, err := m.UserCounter(MetricWindowReplaysAcked); err == nil {
+			acked += c.Value()
+		}
+		if c, err := m.UserCounter(MetricWindowReplaysRestored); err == nil {
+			restored += c.Value()
+		}
+	}
+	counts, cp := committedState(t, provider.Config{Kind: provider.Embedded}, filepath.Join(dir, "state", "swid", "local.db"),
+		"swid", "count", tasks.Tasks("count"), tasks.Tasks(topology.CheckpointSpout)[0])
+	counts = unquoted(t, counts)
+	var dups int64
+	for word, n := range wordCounts(sentences) {
+		if counts[word] < n {
+			t.Errorf("%q counted %d times, want at least %d: lost", word, counts[word], n)
+		}
+		dups += counts[word] - n
+	}
+	if cp.Phase != checkpoint.Committed {
+		t.Errorf("checkpoint spout ended %v, want COMMITTED", cp)
+	}
+	t.Logf("after the rollback, %d replays acked at once, %d put back into windows; %d duplicate counts", acked, restored, dups)
+}
