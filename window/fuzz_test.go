@@ -11,11 +11,14 @@ import (
 // FuzzManager drives a manager of a fuzzed spec with fuzzed adds and ticks
 // and checks that every tuple has exactly one fate (dropped, late, expired,
 // or still held), that windows hold only tuples not yet gone, in time
-// order, and that a count window never holds more than its length.
+// order, that a count window never holds more than its length, and that a
+// restored tuple is never new and never fires a window alone.
 func FuzzManager(f *testing.F) {
 	f.Add(uint8(3), uint16(0), uint8(2), uint16(0), false, uint8(0), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9})
 	f.Add(uint8(0), uint16(1000), uint8(0), uint16(300), true, uint8(8), []byte{0x80, 7, 3, 0x81, 0x90, 9, 0xff, 1})
 	f.Add(uint8(5), uint16(0), uint8(0), uint16(500), true, uint8(3), []byte{5, 4, 3, 2, 1, 0xf0, 0xf0})
+	f.Add(uint8(3), uint16(0), uint8(2), uint16(0), false, uint8(0), []byte{0xe1, 0xe2, 3, 0xe4, 5, 6, 0xf3, 7})
+	f.Add(uint8(0), uint16(800), uint8(0), uint16(200), false, uint8(0), []byte{0xe1, 0xe2, 0xf5, 0xf5, 3, 0xf5, 0xf5, 0xf9})
 	f.Fuzz(func(t *testing.T, lenCount uint8, lenMs uint16, slideCount uint8, slideMs uint16, eventTime bool, maxTuples uint8, ops []byte) {
 		spec := window.Spec{WatermarkInterval: 100 * time.Millisecond, MaxTuples: int(maxTuples)}
 		if lenCount > 0 {
@@ -44,6 +47,8 @@ func FuzzManager(f *testing.F) {
 		tsOf := map[int]int64{}
 		now := t0
 		var shown []int // the last window's tuples
+		// restored are tuples given to Restore that no window showed yet.
+		restored := map[int]bool{}
 		check := func(r window.Result[int]) {
 			for _, list := range [][]int{r.Dropped, r.Late} {
 				for _, id := range list {
@@ -54,14 +59,32 @@ func FuzzManager(f *testing.F) {
 				}
 			}
 			for _, w := range r.Windows {
-				// Each window is the last one, minus Expired, plus New.
+				// Each window is the last one, minus Expired, plus New,
+				// plus restored tuples, which are never new.
 				var want []int
 				for _, id := range shown {
 					if !slices.Contains(w.Expired, id) {
 						want = append(want, id)
 					}
 				}
+				for _, id := range w.New {
+					if restored[id] || slices.Contains(want, id) {
+						t.Fatalf("tuple %d is new in window %v, but was restored or shown", id, w.Tuples)
+					}
+				}
 				want = append(want, w.New...)
+				alone := true
+				for _, id := range w.Tuples {
+					if restored[id] {
+						want = append(want, id)
+						delete(restored, id)
+					} else {
+						alone = false
+					}
+				}
+				if alone {
+					t.Fatalf("window %v of nothing but restored tuples fired", w.Tuples)
+				}
 				if !sameSet(want, w.Tuples) {
 					t.Fatalf("window %v is not the last one %v minus %v plus %v", w.Tuples, shown, w.Expired, w.New)
 				}
@@ -94,7 +117,12 @@ func FuzzManager(f *testing.F) {
 				now = now.Add(time.Duration(op>>4) * time.Millisecond)
 				id, ts := i, int64(op%64*13)+int64(i*5)
 				fate[id], tsOf[id] = held, ts
-				check(m.Add(now, id, ts, "s"))
+				if op >= 0xe0 {
+					restored[id] = true
+					check(m.Restore(now, id, ts, "s"))
+				} else {
+					check(m.Add(now, id, ts, "s"))
+				}
 			}
 			heldNow := 0
 			for _, f := range fate {

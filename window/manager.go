@@ -60,8 +60,9 @@ type event[T any] struct {
 	t   T
 	ts  int64  // ms: event time, or processing time
 	seq uint64 // arrival order, to keep ties in order
-	// shown: the tuple was in a fired window.
-	shown bool
+	// shown: the tuple was in a fired window. restored: it was put back
+	// by Restore and no window fired since (so shown is set too).
+	shown, restored bool
 }
 
 // Manager windows one task's input. It is not safe for concurrent use.
@@ -86,6 +87,8 @@ type Manager[T any] struct {
 	// lastTs is the last processing time seen, so that a clock stepping
 	// back does not reorder tuples.
 	lastTs int64
+	// restored counts the released events with restored set.
+	restored int
 
 	// Event time: tuples waiting for the watermark, the newest timestamp
 	// per input stream, the watermark, and when the next one is due (ms).
@@ -159,6 +162,21 @@ func (m *Manager[T]) take() Result[T] {
 // Timestamp) and stream its input stream ("component:stream"), both used in
 // event time only.
 func (m *Manager[T]) Add(now time.Time, t T, ts int64, stream string) Result[T] {
+	return m.add(now, t, ts, stream, false)
+}
+
+// Restore puts back tuple t, which a window already evaluated before a
+// restart or a rollback (Storm's recovery by message id,
+// topology.bolts.message.id.field.name): it is in the windows as Add
+// would put it, but in no window's New, it does not count towards a count
+// trigger, and a window holding nothing but restored tuples does not fire
+// (it was evaluated before). Once a window fired with it, it is a tuple
+// like any other; it expires, and is reported in Expired, as one.
+func (m *Manager[T]) Restore(now time.Time, t T, ts int64, stream string) Result[T] {
+	return m.add(now, t, ts, stream, true)
+}
+
+func (m *Manager[T]) add(now time.Time, t T, ts int64, stream string, restored bool) Result[T] {
 	// Make room first: a window fired below must not hold a tuple dropped
 	// right after.
 	m.enforceCap(1)
@@ -167,7 +185,7 @@ func (m *Manager[T]) Add(now time.Time, t T, ts int64, stream string) Result[T] 
 	if !m.spec.EventTime() {
 		ts = max(ms(now), m.lastTs)
 		m.lastTs = ts
-		m.release(event[T]{t: t, ts: ts})
+		m.release(event[T]{t: t, ts: ts, shown: restored, restored: restored})
 		return m.take()
 	}
 	if cur, ok := m.streamTs[stream]; !ok || ts > cur {
@@ -179,7 +197,7 @@ func (m *Manager[T]) Add(now time.Time, t T, ts int64, stream string) Result[T] 
 		return m.take()
 	}
 	m.seq++
-	heap.Push(&m.pending, event[T]{t: t, ts: ts, seq: m.seq})
+	heap.Push(&m.pending, event[T]{t: t, ts: ts, seq: m.seq, shown: restored, restored: restored})
 	return m.take()
 }
 
@@ -253,8 +271,11 @@ func (m *Manager[T]) release(e event[T]) {
 		m.events = slices.Grow(m.events, len(m.events)+64)
 	}
 	m.events = append(m.events, e)
+	if e.restored {
+		m.restored++
+	}
 	m.evictEarly(e.ts)
-	if m.spec.SlideCount > 0 {
+	if m.spec.SlideCount > 0 && !e.restored {
 		m.sinceTrigger++
 		if m.sinceTrigger >= m.spec.SlideCount {
 			m.sinceTrigger = 0
@@ -310,8 +331,8 @@ func (m *Manager[T]) evaluate(ref int64) bool {
 		m.expireUpTo(ref - m.length)
 	}
 	live := m.events[m.head:]
-	if len(live) == 0 {
-		return false
+	if len(live) == 0 || m.restored == len(live) {
+		return false // empty, or evaluated before (Restore)
 	}
 	w := Window[T]{Tuples: make([]T, len(live)), Expired: m.expired, Start: ref, End: ref}
 	m.expired = nil
@@ -321,6 +342,10 @@ func (m *Manager[T]) evaluate(ref int64) bool {
 	for i := range live {
 		e := &live[i]
 		w.Tuples[i] = e.t
+		if e.restored {
+			e.restored = false
+			m.restored--
+		}
 		if !e.shown {
 			e.shown = true
 			w.New = append(w.New, e.t)
@@ -374,6 +399,9 @@ func (m *Manager[T]) expireHead() {
 func (m *Manager[T]) popHead() T {
 	var zero event[T]
 	t := m.events[m.head].t
+	if m.events[m.head].restored {
+		m.restored--
+	}
 	m.events[m.head] = zero // let the tuple go
 	m.head++
 	if m.head == len(m.events) {
@@ -419,6 +447,9 @@ func (m *Manager[T]) Remove(match func(T) bool) []T {
 		if !match(e.t) {
 			kept = append(kept, e)
 			continue
+		}
+		if e.restored {
+			m.restored--
 		}
 		removed = append(removed, e.t)
 		if e.shown {

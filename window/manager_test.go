@@ -35,11 +35,13 @@ func format[T any](r window.Result[T]) []string {
 
 // step is one call on a manager and the lines its result must give.
 type step struct {
-	at    time.Duration
-	add   string // tuple to add, or "" for a Tick
-	ts    int64  // event time, ms
-	input string // stream, event time only
-	want  []string
+	at  time.Duration
+	add string // tuple to add, or "" for a Tick
+	// restore: add it with Restore, as evaluated before.
+	restore bool
+	ts      int64  // event time, ms
+	input   string // stream, event time only
+	want    []string
 }
 
 func run(t *testing.T, spec window.Spec, steps []step) *window.Manager[string] {
@@ -47,14 +49,20 @@ func run(t *testing.T, spec window.Spec, steps []step) *window.Manager[string] {
 	m := window.New[string](spec)
 	for i, s := range steps {
 		var r window.Result[string]
-		if s.add != "" {
+		switch {
+		case s.restore:
+			r = m.Restore(at(s.at), s.add, s.ts, s.input)
+		case s.add != "":
 			r = m.Add(at(s.at), s.add, s.ts, s.input)
-		} else {
+		default:
 			r = m.Tick(at(s.at))
 		}
 		if got := format(r); !slices.Equal(got, s.want) {
 			what := "Tick"
-			if s.add != "" {
+			switch {
+			case s.restore:
+				what = "Restore " + s.add
+			case s.add != "":
 				what = "Add " + s.add
 			}
 			t.Fatalf("step %d (%s at %v): got\n  %s\nwant\n  %s", i, what, s.at, strings.Join(got, "\n  "), strings.Join(s.want, "\n  "))
@@ -311,4 +319,56 @@ func TestRemove(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("after Remove: %v, want %v", got, want)
 	}
+}
+
+// Restore puts back tuples a window evaluated before a restart: they are
+// in the windows but never New, do not trigger a count window, and a window
+// of nothing but them does not fire; they expire as any tuple does.
+func TestRestore(t *testing.T) {
+	t.Run("count window", func(t *testing.T) {
+		run(t, window.Spec{LengthCount: 3, SlideCount: 2}, []step{
+			{add: "a", restore: true},
+			{add: "b", restore: true}, // no trigger: evaluated before
+			{add: "c"},
+			// a was evaluated before: its leaving is reported.
+			{add: "d", want: []string{"window [b c d] new [c d] expired [a]", "expired [a]"}},
+			{add: "e", want: []string{"expired [b]"}},
+			{add: "f", want: []string{"window [d e f] new [e f] expired [b c]", "expired [c]"}},
+		})
+	})
+	t.Run("sliding duration window", func(t *testing.T) {
+		run(t, window.Spec{LengthDuration: 10 * time.Second, SlideDuration: 5 * time.Second}, []step{
+			{at: 0},
+			{at: 1 * time.Second, add: "r1", restore: true},
+			{at: 2 * time.Second, add: "r2", restore: true},
+			// Nothing but restored tuples: the window does not fire again.
+			{at: 5 * time.Second},
+			{at: 6 * time.Second, add: "e1"},
+			{at: 10 * time.Second, want: []string{"window [r1 r2 e1] new [e1] expired []"}},
+			// Since that window, r1 and r2 are tuples like any other.
+			{at: 15 * time.Second, want: []string{"window [e1] new [] expired [r1 r2]", "expired [r1 r2]"}},
+		})
+	})
+	t.Run("restored tuples expire unfired", func(t *testing.T) {
+		run(t, window.Spec{LengthDuration: 5 * time.Second, SlideDuration: 5 * time.Second}, []step{
+			{at: 0, add: "r1", restore: true},
+			{at: 5 * time.Second},
+			{at: 6 * time.Second, add: "a", want: []string{"expired [r1]"}},
+			// r1 was in an evaluated window before the restart: the next
+			// window reports it expired, so that a running aggregate kept
+			// in state (+= new, -= expired) takes it out.
+			{at: 10 * time.Second, want: []string{"window [a] new [a] expired [r1]"}},
+		})
+	})
+	t.Run("event time", func(t *testing.T) {
+		spec := window.Spec{LengthDuration: 10 * time.Second, SlideDuration: 10 * time.Second,
+			TimestampField: "ts", WatermarkInterval: time.Second}
+		run(t, spec, []step{
+			{at: 0},
+			{at: 100 * time.Millisecond, add: "r1", ts: 1000, input: "s:default", restore: true},
+			{at: 200 * time.Millisecond, add: "e1", ts: 2000, input: "s:default"},
+			{at: 300 * time.Millisecond, add: "e2", ts: 12000, input: "s:default"},
+			{at: time.Second, want: []string{"window [r1 e1] new [e1] expired []"}},
+		})
+	})
 }

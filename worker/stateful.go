@@ -423,6 +423,9 @@ func (h host) Before(a checkpoint.Action, txid int64) {
 			b.shellSt.OpenState(b.st)
 		}
 	case checkpoint.Prepare:
+		if b.win != nil {
+			b.win.beforePrepare() // statefulwindowed.go
+		}
 		if b.hooks != nil {
 			b.safely("PrePrepare", func() { b.hooks.PrePrepare(txid) })
 		}

@@ -41,6 +41,14 @@ type windowed struct {
 	// shown, that a window message carried it. Executor goroutine.
 	gen   uint64
 	shown bool
+	// With recovery by message id (statefulwindowed.go): the tuple's
+	// stream's marks, its message id, and restored, that it was put back
+	// as evaluated before and no window message carried it yet.
+	marks    *streamMarks
+	mid      int64
+	restored bool
+	// back: the replay of a tuple the bolt failed (streamMarks.failed).
+	back bool
 }
 
 // addBatch is the tracking of a tuple streaming window tuples to a shell
@@ -68,6 +76,12 @@ type flight struct {
 	// expired are a batch's tuples, to ack.
 	expired []*windowed
 	done    bool
+	// evaluated raises the recovery marks when the window is done; void,
+	// set under windowedBolt.mu by a rollback, that its effects were
+	// undone (statefulwindowed.go).
+	evaluated []markUpdate
+	back      []*windowed
+	void      bool
 }
 
 // windowedBolt runs one task of a windowed component. Execute, and so the
@@ -128,6 +142,14 @@ type windowedBolt struct {
 	// the checkpoint core, which holds acks until a commit
 	// (statefulwindowed.go).
 	settled func(t topology.Tuple, failed bool)
+	// rec is the recovery by message id of a stateful windowed bolt that
+	// names a message id field; nil otherwise (statefulwindowed.go).
+	rec *recovery
+	// drained, if set, is closed by windowDone once no window is in
+	// flight to a shell child (beforePrepare); guarded by mu.
+	drained chan struct{}
+	// timeout is the topology's message timeout.
+	timeout time.Duration
 }
 
 // settle acks or fails an input tuple.
@@ -203,9 +225,36 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 				return
 			}
 		}
+		e := &windowed{t: t}
+		restore := false
+		if b.rec != nil {
+			var drop bool
+			var err error
+			e.marks, e.mid, e.back, restore, drop, err = b.admit(t)
+			switch {
+			case err != nil:
+				b.out.ReportError(fmt.Errorf("windowed bolt %q task %d: %s: %w", b.comp, b.task, describe(t), err))
+				b.settle(true, t)
+				return
+			case drop:
+				// Every window it was in is in the committed state.
+				b.out.addUserCount(MetricWindowReplaysAcked, 1)
+				b.settle(false, t)
+				return
+			}
+		}
 		b.ids++
-		e := &windowed{t: t, id: strconv.FormatUint(b.ids, 10)}
-		res = b.mgr.Add(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
+		e.id = strconv.FormatUint(b.ids, 10)
+		if restore {
+			b.out.addUserCount(MetricWindowReplaysRestored, 1)
+			e.restored = true
+			b.mu.Lock()
+			b.reset = true // a shell child gets the restored tuples in a whole window
+			b.mu.Unlock()
+			res = b.mgr.Restore(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
+		} else {
+			res = b.mgr.Add(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
+		}
 		if b.goBolt == nil && !(len(res.Late) > 0 && res.Late[len(res.Late)-1] == e) {
 			// Queued before act: a window it fires flushes the queue
 			// first, so that the window may name the tuple by id.
@@ -228,6 +277,15 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 func (b *windowedBolt) act(res window.Result[*windowed]) {
 	if len(res.Dropped) > 0 {
 		b.out.addUserCount(MetricWindowDropped, int64(len(res.Dropped)))
+		if b.rec != nil {
+			b.mu.Lock()
+			for _, e := range res.Dropped {
+				if e.marks != nil {
+					e.marks.failedTuple(e.mid)
+				}
+			}
+			b.mu.Unlock()
+		}
 		for _, e := range res.Dropped {
 			if e.gen != 0 && !e.shown {
 				// The child holds it for no window (a child that lost it
@@ -288,6 +346,9 @@ func lateValue(t topology.Tuple) map[string]any {
 // fire hands window w to the bolt.
 func (b *windowedBolt) fire(w *window.Window[*windowed]) {
 	f := &flight{entries: w.Tuples}
+	if b.rec != nil {
+		f.evaluated, f.back = evaluatedMarks(w.New)
+	}
 	if b.goBolt != nil {
 		f.tuples = tuplesOf(w.Tuples)
 	}
@@ -346,9 +407,17 @@ func (b *windowedBolt) message(w *window.Window[*windowed], reset bool) map[stri
 	}
 	// Each tuple by its id if the child was streamed it, else as [id,
 	// comp, stream, task, values]: an array costs the host and the child
-	// far less than an object per tuple.
+	// far less than an object per tuple. old are the ids of tuples put
+	// back by a recovery, in the window but not new.
 	news := make([]any, len(added))
+	var old []any
 	for i, e := range added {
+		if e.restored {
+			e.restored = false
+			if reset {
+				old = append(old, e.id)
+			}
+		}
 		if e.gen == b.gen && !e.shown {
 			news[i] = e.id
 		} else {
@@ -368,6 +437,9 @@ func (b *windowedBolt) message(w *window.Window[*windowed], reset bool) map[stri
 	m := map[string]any{"start": start, "end": w.End, "new": news, "expired": gone}
 	if reset {
 		m["reset"] = true
+		if len(old) > 0 {
+			m["old"] = old
+		}
 	}
 	if len(b.forget) > 0 {
 		m["forget"] = b.forget
@@ -431,17 +503,24 @@ func (b *windowedBolt) windowDone(f *flight, failed bool) {
 				if !e.failed {
 					e.failed = true
 					fails = append(fails, e.t)
+					if e.marks != nil && !f.void {
+						e.marks.failedTuple(e.mid)
+					}
 				}
 			}
 		}
 	}
 	var acks []topology.Tuple
+	var acked []*windowed // with recovery marks
 	n := 0
 	for _, g := range b.inflight {
 		if g.entries == nil {
 			for _, e := range g.expired {
 				if !e.failed {
 					acks = append(acks, e.t)
+					if e.marks != nil {
+						acked = append(acked, e)
+					}
 				}
 			}
 		} else if !g.done {
@@ -449,8 +528,20 @@ func (b *windowedBolt) windowDone(f *flight, failed bool) {
 		}
 		n++
 	}
+	if b.rec != nil {
+		var evaluated []markUpdate
+		var back []*windowed
+		if f != nil && !failed && !f.void {
+			evaluated, back = f.evaluated, f.back
+		}
+		b.raiseMarks(evaluated, back, acked)
+	}
 	clear(b.inflight[:n])
 	b.inflight = b.inflight[n:]
+	if b.drained != nil && !b.windowsInFlight() {
+		close(b.drained)
+		b.drained = nil
+	}
 	b.mu.Unlock()
 	for _, t := range acks {
 		b.settle(false, t)
@@ -675,6 +766,7 @@ func (x *boltExecutor) windowed(t *boltTask) (topology.Bolt, error) {
 	if err != nil {
 		return nil, err
 	}
+	wb.timeout = t.ctx.Config.Seconds(topology.KeyMessageTimeoutSecs, 30*time.Second)
 	if x.comp.Shell != nil {
 		return windowedShellBolt{wb}, nil
 	}

@@ -1317,7 +1317,13 @@ WindowedBolt.prototype.processTuple = function processTuple(tup, finished) {
     added.push(nt);
   }
   this.windowStarted = true;
-  const window = new Window(wid, this.held, added, expired, w.start, w.end);
+  let fresh = added;
+  if (w.old) {
+    // Put back after a recovery: in the window, not new.
+    const old = new Set(w.old);
+    fresh = added.filter((t) => !old.has(t.id));
+  }
+  const window = new Window(wid, this.held, fresh, expired, w.start, w.end);
   const self = this;
   const anchor = new Tuple(wid, '__system', WINDOW_STREAM, -1, []);
   anchorStorage.run(anchor, () => {

@@ -1031,6 +1031,11 @@ class WindowedBolt(object):
                 started = True
                 for tup in new:
                     held[tup.id] = tup
+                old = w.get("old")
+                if old:
+                    # Put back after a recovery: in the window, not new.
+                    old = set(old)
+                    new = [t for t in new if t.id not in old]
                 window = Window(wid, held, new, expired, w["start"], w["end"])
                 msg = w = None
                 ANCHOR_TUPLE = Tuple(wid, "__system", WINDOW_STREAM, -1, [])

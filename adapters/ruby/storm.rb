@@ -1250,6 +1250,11 @@ module Storm
         end
         @held[tup.id] = tup
       end
+      if (old = w['old'])
+        # Put back after a recovery: in the window, not new.
+        old = old.to_h { |i| [i, true] }
+        added = added.reject { |t| old.key?(t.id) }
+      end
       window = Window.new(wid, @held, added, expired, w['start'], w['end'])
       p.anchor_tuple = Tuple.new(wid, '__system', WINDOW_STREAM, -1, [])
       begin

@@ -123,6 +123,19 @@ describe('WindowedBolt', () => {
     assert.ok(out.some((m) => m.command === 'error' && /boom/.test(m.msg)));
   });
 
+  test('tuples put back by a recovery are in the window but not new', async () => {
+    // After a restart with a message id field, the host puts back tuples
+    // evaluated before: a whole window lists them in "old".
+    const b = new Recorder();
+    const w1 = windowMsg('w1', [tup('1', 'a'), tup('2', 'b'), tup('3', 'c')], [], { reset: true });
+    w1.tuple[0].old = ['1', '2'];
+    await drive(b, [w1, windowMsg('w2', [tup('4', 'd')], ['1'])]);
+    assert.deepEqual(b.seen, [
+      [['a', 'b', 'c'], ['c'], [], 0, 999],
+      [['b', 'c', 'd'], ['d'], ['a'], 0, 999],
+    ]);
+  });
+
   test('a restarted child fails a window it does not hold', async () => {
     const b = new Recorder();
     const { out } = await drive(b, [windowMsg('w9', [tup('5', 'a')], ['4'])]);

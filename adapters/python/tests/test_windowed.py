@@ -102,6 +102,18 @@ class WindowedBoltTest(AdapterTestCase):
         self.assertEqual(b.seen, [])
         self.assertEqual(host.out, [{"command": "fail", "id": "w9"}])
 
+    def test_tuples_put_back_by_a_recovery_are_in_the_window_but_not_new(self):
+        # After a restart with a message id field, the host puts back
+        # tuples evaluated before: a whole window lists them in "old".
+        b = Recorder()
+        w1 = window("w1", [tup("1", "a"), tup("2", "b"), tup("3", "c")], reset=True)
+        w1["tuple"][0]["old"] = ["1", "2"]
+        self.run_component(b, [w1, window("w2", [tup("4", "d")], ["1"])])
+        self.assertEqual(b.seen, [
+            (["a", "b", "c"], ["c"], [], 0, 999),
+            (["b", "c", "d"], ["d"], ["a"], 0, 999),
+        ])
+
     def test_the_collector_is_on_in_user_code_and_left_as_found(self):
         # The adapter pauses the cyclic collector while it reads a window
         # (a window's objects hold no cycles), never while user code runs,

@@ -86,6 +86,19 @@ class WindowedBoltTest < ComponentTestCase
     assert_equal [{ 'command' => 'fail', 'id' => 'w9' }], out
   end
 
+  def test_tuples_put_back_by_a_recovery_are_in_the_window_but_not_new
+    # After a restart with a message id field, the host puts back tuples
+    # evaluated before: a whole window lists them in "old".
+    b = WindowRecorder.new
+    w1 = window_msg('w1', [tup('1', 'a'), tup('2', 'b'), tup('3', 'c')], reset: true)
+    w1['tuple'][0]['old'] = %w[1 2]
+    run_component(b, [w1, window_msg('w2', [tup('4', 'd')], ['1'])])
+    assert_equal [
+      [%w[a b c], ['c'], [], 0, 999],
+      [%w[b c d], ['d'], ['a'], 0, 999]
+    ], b.seen
+  end
+
   def test_streamed_tuples_are_named_by_windows
     b = WindowRecorder.new
     other = tup('4', 'd').merge('comp' => 'other', 'stream' => 's2', 'task' => 7)
