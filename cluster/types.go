@@ -84,6 +84,10 @@ type TopologyRecord struct {
 	// writes: State.SetTopology stores a record only if the stored one still
 	// has this Version (0: only if there is none), and increments it.
 	Version int64 `json:"version"`
+	// Stateful is set at submission for a topology with stateful bolts,
+	// which Storm checkpoints through a checkpoint spout: its listing
+	// shows its last checkpoint, read from its workers' heartbeats.
+	Stateful bool `json:"stateful,omitempty"`
 	// Viewers are who else may see and operate the topology, from its
 	// configuration at submission, for the daemons without its package
 	// (a supervisor's logviewer); nil for a topology submitted before.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/submission"
 	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 )
@@ -30,6 +31,12 @@ type checkpointView struct {
 	age      time.Duration
 	interval time.Duration
 	stalled  bool
+}
+
+// outlineStateful reports whether a submitted topology is stateful: its
+// loading wired a checkpoint spout in.
+func outlineStateful(o submission.Outline) bool {
+	return slices.ContainsFunc(o.Components, func(c submission.OutlineComponent) bool { return c.ID == topology.CheckpointSpout })
 }
 
 // checkpointOf finds the checkpoint spout's figures in the heartbeats of

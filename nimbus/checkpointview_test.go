@@ -1,9 +1,12 @@
 package nimbus
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
@@ -56,5 +59,93 @@ func TestCheckpointOf(t *testing.T) {
 				t.Errorf("checkpointOf = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+// heartbeatReads counts, by topology, the reads of worker heartbeats made
+// with a context that carries listingKey.
+type heartbeatReads struct {
+	cluster.State
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+type listingKey struct{}
+
+func (h *heartbeatReads) ListWorkerHeartbeats(ctx context.Context, id string) ([]cluster.WorkerHeartbeat, error) {
+	if ctx.Value(listingKey{}) != nil {
+		h.mu.Lock()
+		h.reads[id]++
+		h.mu.Unlock()
+	}
+	return h.State.ListWorkerHeartbeats(ctx, id)
+}
+
+// A stateful topology's record says so from its submission, and listing
+// shows its checkpoint from its heartbeats; listing reads no other
+// topology's heartbeats.
+func TestListTopologiesReadsStatefulHeartbeatsOnly(t *testing.T) {
+	t.Parallel()
+	mem := cluster.NewMemory()
+	sess := mem.Session()
+	t.Cleanup(func() { sess.Close() })
+	st := &heartbeatReads{State: sess, reads: map[string]int{}}
+	n := startNimbus(t, st)
+	waitLeader(t, n)
+	addSupervisor(t, mem, nil, "a", 6700, 6701, 6702, 6703)
+	plain := submit(t, n, wordsRequest("plain"))
+	stateful := submit(t, n, &api.SubmitTopologyRequest{TopologyFile: "topology.yaml", Topology: `name: stateful
+spouts:
+  - id: words
+    go: squall.TestWordSpout
+bolts:
+  - id: count
+    go: squall.StatefulCount
+    args: {field: word}
+    state: {}
+streams:
+  - {from: words, to: count, grouping: {type: FIELDS, args: [word]}}
+`})
+	for id, want := range map[string]bool{plain: false, stateful: true} {
+		if rec, ok := topologyRecord(t, sess, id); !ok || rec.Stateful != want {
+			t.Errorf("record of %s: Stateful = %v, want %v", id, rec.Stateful, want)
+		}
+	}
+	now := time.Now()
+	for _, id := range []string{plain, stateful} {
+		a := assignment(t, sess, id)
+		for _, slot := range a.Slots() {
+			hb := cluster.WorkerHeartbeat{TopologyID: id, NodeID: slot.NodeID, Port: slot.Port, Executors: a.ExecutorsOn(slot), Time: now,
+				ExecutorStats: []metrics.Snapshot{{Component: topology.CheckpointSpout, FirstTask: 1, LastTask: 1, Series: []metrics.Series{
+					{Name: gaugeCheckpointInterval, User: true, Kind: metrics.KindGauge, Value: 1000},
+					{Name: gaugeCheckpointLastTxid, User: true, Kind: metrics.KindGauge, Value: 12},
+					{Name: gaugeCheckpointLastAt, User: true, Kind: metrics.KindGauge, Value: float64(now.UnixMilli())},
+				}}}}
+			if err := sess.PutWorkerHeartbeat(t.Context(), hb); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	resp, err := n.ListTopologies(context.WithValue(t.Context(), listingKey{}, true), &api.ListTopologiesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sum := range resp.GetTopologies() {
+		switch sum.GetId() {
+		case stateful:
+			if sum.CheckpointTxid == nil || sum.GetCheckpointTxid() != 12 {
+				t.Errorf("stateful topology listed with checkpoint %v, want txid 12", sum.CheckpointTxid)
+			}
+		case plain:
+			if sum.CheckpointTxid != nil {
+				t.Errorf("topology without state listed with checkpoint %v", sum.GetCheckpointTxid())
+			}
+		}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.reads[plain] != 0 || st.reads[stateful] != 1 {
+		t.Errorf("listing read heartbeats %v times, want once for %s and never for %s", st.reads, stateful, plain)
 	}
 }

@@ -126,7 +126,8 @@ func (k *lastKnown) get(key knownKey) (knownValue, bool) {
 // keepKnown keeps the last known state fresh on every nimbus, leader or
 // not, so that the API can answer for what no request asked yet when
 // ZooKeeper stops answering: it reads all the API shows when topologies,
-// assignments or supervisors change, and every nimbus.monitor.freq.secs
+// assignments or supervisors change (a supervisor's Time alone is not a
+// change: see readSupervisorsOnChange), and every nimbus.monitor.freq.secs
 // for the heartbeats, errors and nimbuses, which no watch covers. It runs
 // until ctx ends.
 func (n *Nimbus) keepKnown(ctx context.Context) {
@@ -139,13 +140,31 @@ func (n *Nimbus) keepKnown(ctx context.Context) {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for _, w := range []<-chan struct{}{n.state.WatchTopologies(ctx), n.state.WatchAssignments(ctx), n.state.WatchSupervisors(ctx)} {
+	for _, w := range []<-chan struct{}{n.state.WatchTopologies(ctx), n.state.WatchAssignments(ctx)} {
 		wg.Go(func() {
 			for range w {
 				signal()
 			}
 		})
 	}
+	// A supervisor's periodic rewrite of its record is read (and known)
+	// by readSupervisorsOnChange alone; only a real change reads the rest.
+	sups := make(chan supervisorsRead, 1)
+	wg.Go(func() { n.readSupervisorsOnChange(ctx, sups) })
+	wg.Go(func() {
+		var last []cluster.SupervisorInfo
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case r := <-sups:
+				if r.err != nil || supervisorsChanged(last, r.infos) {
+					last = r.infos
+					signal()
+				}
+			}
+		}
+	})
 	tick := n.clock.AfterFunc(n.timing.monitorFreq, signal)
 	defer func() { tick.Stop() }()
 	for {

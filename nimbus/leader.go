@@ -102,11 +102,16 @@ func (l *leader) run(ctx context.Context) {
 	defer l.stopTimers()
 	wg.Go(func() { l.n.secureZooKeeper(ctx) })
 
-	// The three watches fan into one coalescing signal: a pass reads all
-	// of the state, so which one fired does not matter.
+	// The watches fan into one coalescing signal: a pass reads all of
+	// the state, so which one fired does not matter. The supervisors are
+	// read apart: a supervisor rewriting its record with a new Time only
+	// tells liveness it is alive, and needs no pass.
 	changed := make(chan struct{}, 1)
 	st := l.n.state
-	for _, w := range []<-chan struct{}{st.WatchTopologies(ctx), st.WatchSupervisors(ctx), st.WatchAssignments(ctx)} {
+	sups := make(chan supervisorsRead, 1)
+	wg.Go(func() { l.n.readSupervisorsOnChange(ctx, sups) })
+	var lastSups []cluster.SupervisorInfo
+	for _, w := range []<-chan struct{}{st.WatchTopologies(ctx), st.WatchAssignments(ctx)} {
 		wg.Go(func() {
 			for range w {
 				select {
@@ -126,6 +131,14 @@ func (l *leader) run(ctx context.Context) {
 			return
 		case <-changed:
 		case <-l.ticks:
+		case r := <-sups:
+			if r.err == nil && !supervisorsChanged(lastSups, r.infos) {
+				l.live.saw(r.infos, r.at)
+				continue
+			}
+			if r.err == nil {
+				lastSups = r.infos
+			}
 		case id := <-l.fired:
 			l.fire(ctx, id)
 		case c := <-l.calls:
@@ -148,7 +161,7 @@ func (l *leader) run(ctx context.Context) {
 			l.n.log.Warn("schedule", "err", err)
 			l.armTick(min(time.Second, l.n.timing.monitorFreq))
 		} else {
-			l.armTick(l.n.timing.monitorFreq)
+			l.armTick(l.live.nextJudgement(l.n.clock.Now(), l.n.timing.monitorFreq))
 		}
 		l.n.passes.Add(1)
 	}

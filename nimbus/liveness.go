@@ -115,6 +115,33 @@ func (lv *liveness) supervisors(registered []cluster.SupervisorInfo, asg map[str
 	return out
 }
 
+// saw records supervisor records read at at, between passes: a known
+// supervisor whose Time changed was alive then. Supervisors not known yet
+// are left to the pass their arrival triggers.
+func (lv *liveness) saw(infos []cluster.SupervisorInfo, at time.Time) {
+	for _, info := range infos {
+		s, ok := lv.sups[info.ID]
+		if !ok || s.info.Time.Equal(info.Time) {
+			continue
+		}
+		s.seen, s.info = at, info
+		lv.sups[info.ID] = s
+	}
+}
+
+// nextJudgement returns the wait, from now, before the next pass: every,
+// or less if a supervisor alive now is due to time out sooner. A pass
+// then judges it as soon as it is due, as one did when every supervisor's
+// rewrite of its record caused a pass.
+func (lv *liveness) nextJudgement(now time.Time, every time.Duration) time.Duration {
+	for _, s := range lv.sups {
+		if due := s.seen.Add(lv.t.supervisorTimeout).Sub(now); due >= 0 {
+			every = min(every, due+time.Millisecond)
+		}
+	}
+	return every
+}
+
 // badSlots records topology id's heartbeats and returns the slots of a
 // running an executor that is dead: not seen alive for
 // nimbus.task.timeout.secs (nimbus.task.launch.secs until its worker is

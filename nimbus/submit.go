@@ -396,6 +396,7 @@ func (l *leader) commit(ctx context.Context, acc *accepted, staged stagedPackage
 		PackageSize:        staged.size,
 		Owner:              acc.owner,
 		Viewers:            viewersOf(acc.outline.Config),
+		Stateful:           outlineStateful(acc.outline),
 	}
 
 	if err := n.record(ctx, &rec, staged, taken, counter); err != nil {

@@ -202,12 +202,14 @@ func (n *Nimbus) ListTopologies(ctx context.Context, _ *api.ListTopologiesReques
 			sum.TopologyVersion = m.conf.String("topology.version", "")
 		}
 		// A stateful topology's checkpoint, from its heartbeats: listing
-		// flags one that stalled.
-		if beats, err := v.heartbeats(id); err == nil {
-			if cp, ok := checkpointOf(beats, a.Slots(), now); ok {
-				sum.CheckpointTxid = proto.Int64(cp.txid)
-				sum.CheckpointAgeSecs = proto.Int64(int64(cp.age / time.Second))
-				sum.CheckpointStalled = cp.stalled
+		// flags one that stalled. Other topologies' are not read.
+		if rec.Stateful {
+			if beats, err := v.heartbeats(id); err == nil {
+				if cp, ok := checkpointOf(beats, a.Slots(), now); ok {
+					sum.CheckpointTxid = proto.Int64(cp.txid)
+					sum.CheckpointAgeSecs = proto.Int64(int64(cp.age / time.Second))
+					sum.CheckpointStalled = cp.stalled
+				}
 			}
 		}
 		resp.Topologies = append(resp.Topologies, sum)

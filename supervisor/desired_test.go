@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -114,6 +115,38 @@ func TestJudge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := judge(launched, tt.hb, launched.Add(tt.at), 120*time.Second, 30*time.Second); got != tt.want {
 				t.Errorf("judge(at %v) = %v, want %v", tt.at, got, tt.want)
+			}
+		})
+	}
+}
+
+// A worker whose heartbeat would change only in its Time sets the file's
+// modification time instead of rewriting it: the later of the two is the
+// beat's time.
+func TestReadHeartbeatTime(t *testing.T) {
+	written := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		modTime time.Time
+		want    time.Time
+	}{
+		{"touched since written", written.Add(45 * time.Second), written.Add(45 * time.Second)},
+		{"as written", written, written},
+		{"modification time older than the content", written.Add(-time.Hour), written},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := layout.HeartbeatFile(dir)
+			if err := layout.WriteJSON(path, layout.Heartbeat{StormID: "t-1-1", Port: 6700, Time: written, Ready: true}); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(path, tt.modTime, tt.modTime); err != nil {
+				t.Fatal(err)
+			}
+			hb, err := readHeartbeat(dir)
+			if err != nil || hb == nil || !hb.Time.Equal(tt.want) || !hb.Ready || hb.Port != 6700 {
+				t.Fatalf("readHeartbeat = %+v, %v; want a ready heartbeat of port 6700 at %v", hb, err, tt.want)
 			}
 		})
 	}

@@ -77,7 +77,12 @@ type loop struct {
 	// haveDesired is set after the first successful read.
 	desired     map[int]desiredWorker
 	haveDesired bool
-	problems    string
+	// readOK: the last reading of the assignments succeeded and found
+	// the record and secret of every topology they place here; until
+	// then the monitor tick reads them again (the watch tells of
+	// changes, not of a read that failed or came too early).
+	readOK   bool
+	problems string
 	// digests holds the package digest of each topology assigned here.
 	digests map[string]string
 	// secrets holds the worker secret of each topology assigned here;
@@ -149,7 +154,9 @@ func (l *loop) run() error {
 			}
 			l.readAssignments()
 		case <-tick.C:
-			l.readAssignments()
+			if !l.readOK { // the watch tells of every change
+				l.readAssignments()
+			}
 			l.checkHealth(time.Now())
 			l.pruneLogs(time.Now())
 			refresh = true
@@ -253,6 +260,7 @@ func (l *loop) scan(now time.Time) {
 // with what it read last and reads again at the next tick.
 func (l *loop) readAssignments() {
 	ctx := l.ctx
+	l.readOK = false
 	ids, err := l.state.ListAssignments(ctx)
 	if err != nil {
 		l.readFailed(err)
@@ -306,6 +314,12 @@ func (l *loop) readAssignments() {
 		}
 	}
 	l.desired, l.digests, l.secrets, l.owners, l.haveDesired = desired, digests, secrets, owners, true
+	l.readOK = true
+	for _, d := range desired {
+		if _, ok := digests[d.StormID]; !ok || secrets[d.StormID] == nil {
+			l.readOK = false
+		}
+	}
 }
 
 func (l *loop) readFailed(err error) {

@@ -199,11 +199,17 @@ func processIn(dir string, hints ...int) (procID, bool) {
 // readHeartbeat returns a worker's last heartbeat, nil if it wrote none.
 func readHeartbeat(workerDir string) (*layout.Heartbeat, error) {
 	var hb layout.Heartbeat
-	if err := layout.ReadJSON(layout.HeartbeatFile(workerDir), &hb); err != nil {
+	path := layout.HeartbeatFile(workerDir)
+	if err := layout.ReadJSON(path, &hb); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
 		return nil, err
+	}
+	// A worker whose heartbeat would change nothing but its Time only
+	// sets the file's modification time.
+	if fi, err := os.Lstat(path); err == nil && fi.ModTime().After(hb.Time) {
+		hb.Time = fi.ModTime()
 	}
 	return &hb, nil
 }

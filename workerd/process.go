@@ -255,10 +255,17 @@ type process struct {
 }
 
 // fileHeartbeats keeps the heartbeat file the supervisor watches fresh.
+// A beat that would change nothing but the Time in it only sets the
+// file's modification time, which the supervisor reads as the beat's
+// time (a rewrite costs a new file, its data and a rename every second).
+// The beats fall on the grid of onBeatGrid, and the statistics heartbeats
+// of a worker past its youth on the same instants: one wake-up for both.
 func (p *process) fileHeartbeats(ctx context.Context) {
-	every := p.cfg.Conf.Seconds(topology.KeyWorkerHeartbeatFreqSecs, time.Second)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
+	every := p.fileBeatEvery()
+	timer := time.NewTimer(every)
+	defer timer.Stop()
+	path := layout.HeartbeatFile(p.workerDir)
+	var written layout.Heartbeat // the content last written, its Time aside
 	for {
 		ready := false
 		select {
@@ -266,22 +273,50 @@ func (p *process) fileHeartbeats(ctx context.Context) {
 			ready = true
 		default:
 		}
-		hb := layout.Heartbeat{StormID: p.cfg.StormID, Port: p.cfg.Port, Pid: os.Getpid(), Time: time.Now(), Ready: ready,
+		now := time.Now()
+		hb := layout.Heartbeat{StormID: p.cfg.StormID, Port: p.cfg.Port, Pid: os.Getpid(), Ready: ready,
 			MetricsAddr: p.metricsAddr}
-		if err := layout.WriteJSON(layout.HeartbeatFile(p.workerDir), hb); err != nil {
-			p.log.Warn("write heartbeat file", "err", err)
+		if hb != written || os.Chtimes(path, now, now) != nil {
+			written = layout.Heartbeat{}
+			hb.Time = now
+			if err := layout.WriteJSON(path, hb); err != nil {
+				p.log.Warn("write heartbeat file", "err", err)
+			} else {
+				hb.Time = time.Time{}
+				written = hb
+			}
 		}
+		timer.Reset(time.Until(onBeatGrid(p.started, now.Add(every/2), every)))
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-timer.C:
 		case <-p.w.Started():
 			if !ready {
 				continue // tell the supervisor at once
 			}
-			<-tick.C
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
 		}
 	}
+}
+
+// fileBeatEvery is worker.heartbeat.frequency.secs.
+func (p *process) fileBeatEvery() time.Duration {
+	return p.cfg.Conf.Seconds(topology.KeyWorkerHeartbeatFreqSecs, time.Second)
+}
+
+// onBeatGrid returns the first instant at or after t of the grid that
+// starts at anchor and has a point every every.
+func onBeatGrid(anchor, t time.Time, every time.Duration) time.Time {
+	if every <= 0 || !t.After(anchor) {
+		return t
+	}
+	k := (t.Sub(anchor) + every - 1) / every
+	return anchor.Add(k * every)
 }
 
 // stateHeartbeats reports the worker's statistics to nimbus, more often
@@ -310,7 +345,12 @@ func (p *process) stateHeartbeats(ctx context.Context) {
 		if err := p.cfg.State.PutWorkerHeartbeat(ctx, hb); err != nil && ctx.Err() == nil {
 			p.log.Warn("write worker heartbeat", "err", err)
 		}
-		timer.Reset(statsEvery(time.Since(p.started), every))
+		wait := statsEvery(time.Since(p.started), every)
+		if file := p.fileBeatEvery(); wait >= file {
+			// On a file heartbeat's instant, which wakes the process anyway.
+			wait = time.Until(onBeatGrid(p.started, now.Add(wait-file/2), file))
+		}
+		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return

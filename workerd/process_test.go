@@ -183,6 +183,17 @@ func TestWorkerProcesses(t *testing.T) {
 	if err := layout.ReadJSON(layout.HeartbeatFile(layout.WorkerDir(f.localDir, "w1")), &hb); err != nil || !hb.Ready || hb.Port != f.ports[1] {
 		t.Errorf("heartbeat file = %+v, %v; want a ready worker on port %d", hb, err, f.ports[1])
 	}
+	// Later beats, which would change only the Time, set the file's
+	// modification time and leave its content as it is.
+	hbPath := layout.HeartbeatFile(layout.WorkerDir(f.localDir, "w1"))
+	waitUntil(t, 30*time.Second, "a heartbeat by modification time", func() bool {
+		fi, err := os.Stat(hbPath)
+		return err == nil && fi.ModTime().After(hb.Time)
+	})
+	var again layout.Heartbeat
+	if err := layout.ReadJSON(hbPath, &again); err != nil || again != hb {
+		t.Errorf("heartbeat file rewritten with %+v, %v; want %+v as it was", again, err, hb)
+	}
 	if executed := scrapeExecuted(t, hb.MetricsAddr, "count"); executed != 3000 {
 		t.Errorf("/metrics of worker 1 at %q: count executed %v, want 3000", hb.MetricsAddr, executed)
 	}

@@ -1,0 +1,372 @@
+package e2e_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/squallstream/squall/internal/layout"
+	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/procstat"
+	"github.com/squallstream/squall/internal/testenv"
+)
+
+// idleTopologyYAML is the topology BenchmarkIdleCluster submits ten
+// times: a Go spout, two identity bolts and a null bolt, in one worker.
+const idleTopologyYAML = `name: e2e-idle
+config:
+  topology.workers: 1
+spouts:
+  - id: words
+    go: squall.TestWordSpout
+    args: {field: word, intervalMs: 5}
+bolts:
+  - id: relay1
+    go: squall.Identity
+    args: {fields: [word]}
+  - id: relay2
+    go: squall.Identity
+    args: {fields: [word]}
+  - id: sink
+    go: squall.Null
+streams:
+  - {from: words, to: relay1, grouping: {type: SHUFFLE}}
+  - {from: relay1, to: relay2, grouping: {type: SHUFFLE}}
+  - {from: relay2, to: sink, grouping: {type: SHUFFLE}}
+`
+
+// idleTopologies is how many topologies, and slots, BenchmarkIdleCluster
+// runs.
+const idleTopologies = 10
+
+// BenchmarkIdleCluster measures what ten idle topologies cost on a
+// `squall dev-cluster` with ten slots: each topology is submitted
+// --inactive and runs in one worker. Once every worker is up, it adds up
+// the CPU time (utime+stime of /proc/PID/stat) and the context switches
+// (of every thread, /proc/PID/task/*/status) of each process of the
+// cluster over b.N seconds (-benchtime 60x for a minute), and reports
+// them per role: cpu-% is the share of one core used by squall's
+// processes together (nimbus, the supervisor, the workers, the DRPC
+// server and the dev-cluster process itself), wakeups/s their voluntary
+// context switches per second; ZooKeeper's JVM, which is not squall's, is
+// reported apart (zookeeper-cpu-%).
+func BenchmarkIdleCluster(b *testing.B) {
+	dir := b.TempDir()
+	ports := freePorts(b, idleTopologies)
+	portList := make([]string, len(ports))
+	for i, p := range ports {
+		portList[i] = strconv.Itoa(p)
+	}
+	logPath := filepath.Join(dir, "dev-cluster.log")
+	out, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command(squallBin, "dev-cluster", "--dir", dir,
+		"--zookeeper-port", "0", "--nimbus-port", "0", "--ui-port", "0", "--logviewer-port", "0",
+		"--drpc-port", "0", "--drpc-invocations-port", "0", "--drpc-http-port", "0",
+		"--ports", strings.Join(portList, ","))
+	// Its own home: the pointer client commands follow is not another
+	// dev-cluster's.
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	cmd.Stdout, cmd.Stderr = out, out
+	proc, err := procgroup.Start(cmd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	localDir := filepath.Join(dir, "local")
+	b.Cleanup(func() {
+		proc.Stop(testenv.Patience(30 * time.Second))
+		killLeftoverWorkers(localDir)
+		if b.Failed() {
+			b.Logf("--- dev-cluster output:\n%s", tail(logPath, 60))
+		}
+	})
+	testenv.WaitUntil(b, testenv.Patience(90*time.Second), "the dev cluster to be ready", func() bool {
+		if proc.Exited() {
+			b.Fatalf("dev-cluster exited: %v\n%s", proc.Status(), tail(logPath, 60))
+		}
+		return findLine(logPath, 0, "squall dev cluster ready") != ""
+	})
+
+	topoDir := filepath.Join(dir, "topology")
+	if err := os.MkdirAll(topoDir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(topoDir, "topology.yaml"), []byte(idleTopologyYAML), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	confPath := filepath.Join(dir, "squall.yaml")
+	for i := range idleTopologies {
+		submit := exec.Command(squallBin, "submit", "--config", confPath, "--inactive",
+			"--name", fmt.Sprintf("e2e-idle-%d", i), topoDir)
+		submit.Env = cmd.Env
+		if out, err := submit.CombinedOutput(); err != nil {
+			b.Fatalf("submit: %v\n%s", err, out)
+		}
+	}
+	// Measure once every worker is ready and none has been replaced for
+	// a while: the start's own work is over.
+	var workers map[int]bool
+	var since time.Time
+	testenv.WaitUntil(b, testenv.Patience(3*time.Minute), fmt.Sprintf("%d settled workers", idleTopologies), func() bool {
+		pids := readyWorkers(localDir)
+		if len(pids) != idleTopologies {
+			workers = nil
+			return false
+		}
+		if !sameKeys(pids, workers) {
+			workers, since = pids, time.Now()
+			return false
+		}
+		return time.Since(since) >= 10*time.Second
+	})
+
+	procs, err := clusterProcesses(proc.Pid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if n := countRole(procs, "worker"); n != idleTopologies {
+		b.Fatalf("%d worker processes under the dev cluster, want %d: %v", n, idleTopologies, procs)
+	}
+	for _, role := range []string{"nimbus", "supervisor", "zookeeper"} {
+		if countRole(procs, role) != 1 {
+			b.Fatalf("no single %s process under the dev cluster: %v", role, procs)
+		}
+	}
+	before := readCosts(b, procs)
+	start := time.Now()
+	for b.Loop() {
+		time.Sleep(time.Second)
+	}
+	window := time.Since(start)
+	after := readCosts(b, procs)
+
+	byRole := map[string]procCost{}
+	for pid, p := range procs {
+		c := byRole[p.role]
+		c.add(after[pid].minus(before[pid]))
+		byRole[p.role] = c
+	}
+	var squall procCost
+	for role, c := range byRole {
+		if role != "zookeeper" {
+			squall.add(c)
+		}
+	}
+	pct := func(c procCost) float64 { return 100 * float64(c.cpu) / float64(window) }
+	perSec := func(n int64) float64 { return float64(n) / window.Seconds() }
+	b.ReportMetric(pct(squall), "cpu-%")
+	b.ReportMetric(perSec(squall.voluntary), "wakeups/s")
+	b.ReportMetric(perSec(squall.involuntary), "preempted/s")
+	for _, role := range []string{"worker", "nimbus", "supervisor", "drpc", "dev-cluster", "zookeeper"} {
+		c := byRole[role]
+		b.ReportMetric(pct(c), role+"-cpu-%")
+		b.ReportMetric(perSec(c.voluntary), role+"-wakeups/s")
+	}
+}
+
+// readyWorkers returns the pids of the workers under localDir that run
+// and have written a ready heartbeat.
+func readyWorkers(localDir string) map[int]bool {
+	pids := map[int]bool{}
+	metas, _ := filepath.Glob(filepath.Join(layout.WorkersRoot(localDir), "*", "meta.json"))
+	for _, m := range metas {
+		var meta layout.WorkerMeta
+		var hb layout.Heartbeat
+		if layout.ReadJSON(m, &meta) != nil || meta.Pid <= 0 || !procgroup.Alive(meta.Pid) {
+			continue
+		}
+		if layout.ReadJSON(layout.HeartbeatFile(filepath.Dir(m)), &hb) == nil && hb.Ready && hb.Pid == meta.Pid {
+			pids[meta.Pid] = true
+		}
+	}
+	return pids
+}
+
+func sameKeys(a, b map[int]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// clusterProc is a process of the dev cluster and the part it plays.
+type clusterProc struct {
+	pid  int
+	role string
+}
+
+func (p clusterProc) String() string { return fmt.Sprintf("%s:%d", p.role, p.pid) }
+
+// clusterProcesses finds root and every process descending from it, and
+// names each one's role: the squall subcommand it runs (nimbus,
+// supervisor, worker, drpc), zookeeper for the JVM, dev-cluster for root;
+// a process that is none of these (a worker's child) plays its parent's.
+func clusterProcesses(root int) (map[int]clusterProc, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	parent := map[int]int{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := readPPid(pid); ok {
+			parent[pid] = ppid
+		}
+	}
+	procs := map[int]clusterProc{root: {root, "dev-cluster"}}
+	var roleOf func(pid int) (string, bool)
+	roleOf = func(pid int) (string, bool) {
+		if p, ok := procs[pid]; ok {
+			return p.role, true
+		}
+		ppid, ok := parent[pid]
+		if !ok || ppid <= 1 {
+			return "", false
+		}
+		prole, ok := roleOf(ppid)
+		if !ok {
+			return "", false
+		}
+		role := commandRole(pid)
+		if role == "" {
+			role = prole
+		}
+		procs[pid] = clusterProc{pid, role}
+		return role, true
+	}
+	for pid := range parent {
+		roleOf(pid)
+	}
+	return procs, nil
+}
+
+// readPPid returns the parent of pid, from /proc/PID/stat.
+func readPPid(pid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the command name: state, ppid, ...
+	end := bytes.LastIndexByte(b, ')')
+	if end < 0 {
+		return 0, false
+	}
+	f := bytes.Fields(b[end+1:])
+	if len(f) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(string(f[1]))
+	return ppid, err == nil
+}
+
+// commandRole names what pid runs: the squall subcommand, zookeeper for a
+// JVM running ZooKeeper, or "" for anything else.
+func commandRole(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return ""
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	switch {
+	case len(args) > 1 && args[0] == squallBin:
+		return args[1]
+	case strings.Contains(string(b), "org.apache.zookeeper"):
+		return "zookeeper"
+	}
+	return ""
+}
+
+func countRole(procs map[int]clusterProc, role string) int {
+	n := 0
+	for _, p := range procs {
+		if p.role == role {
+			n++
+		}
+	}
+	return n
+}
+
+// procCost is what the kernel counted for a process so far: its CPU time
+// and the context switches of its threads.
+type procCost struct {
+	cpu                    time.Duration
+	voluntary, involuntary int64
+}
+
+func (c *procCost) add(o procCost) {
+	c.cpu += o.cpu
+	c.voluntary += o.voluntary
+	c.involuntary += o.involuntary
+}
+
+func (c procCost) minus(o procCost) procCost {
+	return procCost{c.cpu - o.cpu, c.voluntary - o.voluntary, c.involuntary - o.involuntary}
+}
+
+// readCosts reads the cost so far of every process of procs; a process
+// that is gone fails the benchmark: the cluster must stay as it was.
+func readCosts(tb testing.TB, procs map[int]clusterProc) map[int]procCost {
+	tb.Helper()
+	costs := map[int]procCost{}
+	for pid, p := range procs {
+		s, err := procstat.Read(pid)
+		if err != nil {
+			tb.Fatalf("%v: %v", p, err)
+		}
+		c := procCost{cpu: s.CPU}
+		tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+		if err != nil {
+			tb.Fatalf("%v: %v", p, err)
+		}
+		for _, t := range tasks {
+			status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/status")
+			if err != nil {
+				continue // the thread ended
+			}
+			v, i := contextSwitches(status)
+			c.voluntary += v
+			c.involuntary += i
+		}
+		costs[pid] = c
+	}
+	return costs
+}
+
+// contextSwitches reads a thread's voluntary and involuntary context
+// switches from its /proc status file.
+func contextSwitches(status []byte) (voluntary, involuntary int64) {
+	for line := range strings.SplitSeq(string(status), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "voluntary_ctxt_switches":
+			voluntary = n
+		case "nonvoluntary_ctxt_switches":
+			involuntary = n
+		}
+	}
+	return voluntary, involuntary
+}
