@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // countingState counts a supervisor's reads of the assignments and its
@@ -46,7 +47,7 @@ func TestTickDoesNotRereadAssignments(t *testing.T) {
 
 	before, ticks := lists.Load(), registrations.Load()
 	const wait = 5
-	waitFor(t, "five monitor ticks", func() bool { return registrations.Load() >= ticks+wait })
+	testenv.WaitUntil(t, testWaitDeadline, "five monitor ticks", func() bool { return registrations.Load() >= ticks+wait })
 	if got := lists.Load() - before; got > 1 {
 		t.Errorf("%d readings of the assignments in %d monitor ticks with nothing changed, want none", got, wait)
 	}
