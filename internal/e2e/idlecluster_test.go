@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -57,57 +56,17 @@ const idleTopologies = 10
 // context switches per second; ZooKeeper's JVM, which is not squall's, is
 // reported apart (zookeeper-cpu-%).
 func BenchmarkIdleCluster(b *testing.B) {
-	dir := b.TempDir()
-	ports := freePorts(b, idleTopologies)
-	portList := make([]string, len(ports))
-	for i, p := range ports {
-		portList[i] = strconv.Itoa(p)
-	}
-	logPath := filepath.Join(dir, "dev-cluster.log")
-	out, err := os.Create(logPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer out.Close()
-	cmd := exec.Command(squallBin, "dev-cluster", "--dir", dir,
-		"--zookeeper-port", "0", "--nimbus-port", "0", "--ui-port", "0", "--logviewer-port", "0",
-		"--drpc-port", "0", "--drpc-invocations-port", "0", "--drpc-http-port", "0",
-		"--ports", strings.Join(portList, ","))
-	// Its own home: the pointer client commands follow is not another
-	// dev-cluster's.
-	cmd.Env = append(os.Environ(), "HOME="+dir)
-	cmd.Stdout, cmd.Stderr = out, out
-	proc, err := procgroup.Start(cmd)
-	if err != nil {
-		b.Fatal(err)
-	}
-	localDir := filepath.Join(dir, "local")
-	b.Cleanup(func() {
-		proc.Stop(testenv.Patience(30 * time.Second))
-		killLeftoverWorkers(localDir)
-		if b.Failed() {
-			b.Logf("--- dev-cluster output:\n%s", tail(logPath, 60))
-		}
-	})
-	testenv.WaitUntil(b, testenv.Patience(90*time.Second), "the dev cluster to be ready", func() bool {
-		if proc.Exited() {
-			b.Fatalf("dev-cluster exited: %v\n%s", proc.Status(), tail(logPath, 60))
-		}
-		return findLine(logPath, 0, "squall dev cluster ready") != ""
-	})
+	d := startDevCluster(b, freePorts(b, idleTopologies)...)
 
-	topoDir := filepath.Join(dir, "topology")
+	topoDir := filepath.Join(d.dir, "topology")
 	if err := os.MkdirAll(topoDir, 0o755); err != nil {
 		b.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(topoDir, "topology.yaml"), []byte(idleTopologyYAML), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	confPath := filepath.Join(dir, "squall.yaml")
 	for i := range idleTopologies {
-		submit := exec.Command(squallBin, "submit", "--config", confPath, "--inactive",
-			"--name", fmt.Sprintf("e2e-idle-%d", i), topoDir)
-		submit.Env = cmd.Env
+		submit := d.command("submit", "--inactive", "--name", fmt.Sprintf("e2e-idle-%d", i), topoDir)
 		if out, err := submit.CombinedOutput(); err != nil {
 			b.Fatalf("submit: %v\n%s", err, out)
 		}
@@ -117,7 +76,7 @@ func BenchmarkIdleCluster(b *testing.B) {
 	var workers map[int]bool
 	var since time.Time
 	testenv.WaitUntil(b, testenv.Patience(3*time.Minute), fmt.Sprintf("%d settled workers", idleTopologies), func() bool {
-		pids := readyWorkers(localDir)
+		pids := readyWorkers(d.localDir)
 		if len(pids) != idleTopologies {
 			workers = nil
 			return false
@@ -129,7 +88,7 @@ func BenchmarkIdleCluster(b *testing.B) {
 		return time.Since(since) >= 10*time.Second
 	})
 
-	procs, err := clusterProcesses(proc.Pid())
+	procs, err := clusterProcesses(d.proc.Pid())
 	if err != nil {
 		b.Fatal(err)
 	}
