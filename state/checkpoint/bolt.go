@@ -26,6 +26,10 @@ type Host[T any] interface {
 	// prePrepare, preCommit, preRollback; initState for InitState, once).
 	// A shell host invalidates the child's cached reads before Rollback.
 	Before(a Action, txid int64)
+	// RolledBack runs once ROLLBACK restored the state, before any tuple
+	// held during the rollback runs: squall hands a bolt its restored
+	// state again there (Storm buffers input until initState).
+	RolledBack(txid int64)
 	// ReportError reports an error of the component.
 	ReportError(err error)
 }
@@ -471,6 +475,7 @@ func (b *Bolt[T]) apply(bar Barrier) error {
 			b.h.Fail(a.t)
 		}
 		b.prepared, b.acked = nil, nil
+		b.h.RolledBack(bar.Txid)
 	case InitState:
 		if b.initialized {
 			return nil // a restarted task elsewhere needed it; Storm ignores it
