@@ -377,27 +377,27 @@ func (b *Bolt[T]) settle() {
 
 // release executes the held tuples that may now run, in arrival order,
 // and reports whether it executed any.
-//
-// The tuples left stay where they are: settle runs after every ack, and
-// copying what is held each time (in exactly-once mode, a cycle's input
-// held while a PREPARE waits for the acks) cost a tenth of the task's CPU.
 func (b *Bolt[T]) release() bool {
+	// Nothing may run yet: the buffer stays as it is. settle runs after
+	// every ack and fail, and copying what is held each time (in
+	// exactly-once mode, the input held while a PREPARE waits for the
+	// acks of the tuples in flight) was quadratic in the tuples held.
+	if b.waiting != nil || b.holds(b.buffered[0].m.Source) {
+		return false
+	}
 	held := b.buffered
 	b.buffered = nil
-	i := 0
-	for ; i < len(held); i++ {
-		if b.waiting != nil || b.holds(held[i].m.Source) {
-			break // keep the order: this one and the rest wait again
+	ran := false
+	for i, h := range held {
+		if b.holds(h.m.Source) || b.waiting != nil {
+			// Keep the order: this one and the rest wait again.
+			b.buffered = append(b.buffered, held[i:]...)
+			break
 		}
-		b.execute(held[i].t, held[i].m)
+		b.execute(h.t, h.m)
+		ran = true
 	}
-	clear(held[:i])
-	rest := held[i:]
-	if len(rest) == 0 {
-		rest = held[:0] // reused
-	}
-	b.buffered = append(rest, b.buffered...)
-	return i > 0 && b.waiting == nil
+	return ran && b.waiting == nil
 }
 
 // handle takes the action of a barrier every input sent.
