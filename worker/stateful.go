@@ -97,12 +97,15 @@ type statefulBolt struct {
 	st   *state.State
 
 	// Executor goroutine only: the tuple a Go bolt is executing (the
-	// anchor of its unanchored emits), a rollback that asks for InitState
-	// again, the stats already counted.
-	current   *topology.Tuple
-	reinit    bool
-	lastStats checkpoint.Stats
-	commitMs  *metrics.Histogram
+	// anchor of its unanchored emits), a rollback taken (by a barrier, or
+	// by the drain of the acks it waited for), the stats already counted.
+	current    *topology.Tuple
+	rolledBack bool
+	// lostAtRollback is lost when the rollback began: only a rollback
+	// after the child's death restores the state without its writes.
+	lostAtRollback bool
+	lastStats      checkpoint.Stats
+	commitMs       *metrics.Histogram
 	// lost is set when a stateful shell bolt's child died: the task fails
 	// barriers and holds input until the ROLLBACK that restores its state.
 	lost atomic.Bool
@@ -236,6 +239,7 @@ func (b *statefulBolt) Execute(t topology.Tuple) {
 		b.call(func() { b.core.Tuple(t, b.meta(t)) })
 	}
 	b.drain()
+	b.resume()
 	b.settled()
 }
 
@@ -259,20 +263,17 @@ func (b *statefulBolt) barrier(t topology.Tuple) {
 	if (bar.Action == checkpoint.Commit || bar.Action == checkpoint.Prepare) && b.commitMs != nil {
 		b.commitMs.Observe(float64(time.Since(start)) / float64(time.Millisecond))
 	}
-	if b.reinit {
-		b.reinit = false
-		b.afterRollback(bar.Txid)
-	}
 }
 
-// afterRollback hands a Go bolt its restored state again, and resumes a
-// task whose child died: the state is back at the last commit, the held
-// acks were failed, so the held input may run.
-func (b *statefulBolt) afterRollback(txid int64) {
-	if b.goBolt != nil {
-		b.goBolt.InitState(b.st)
+// resume runs, once a rollback was taken, the input a task whose child
+// died held: the state is back at the last commit, the held acks were
+// failed, the child's cache was reset.
+func (b *statefulBolt) resume() {
+	if !b.rolledBack {
+		return
 	}
-	if b.lost.CompareAndSwap(true, false) {
+	b.rolledBack = false
+	if b.lostAtRollback && b.lost.CompareAndSwap(true, false) {
 		held := b.held
 		b.held = nil
 		for _, t := range held {
@@ -448,8 +449,20 @@ func (h host) Before(a checkpoint.Action, txid int64) {
 		if b.win != nil {
 			b.win.rollback()
 		}
-		b.reinit = true
+		b.lostAtRollback = b.lost.Load()
 	}
+}
+
+// RolledBack hands a Go bolt its restored state again, before the input
+// held during the rollback runs: a bolt keeping its state in memory loads
+// it at InitState. (Storm calls initState once; a rolled-back Java bolt
+// reads its KeyValueState.)
+func (h host) RolledBack(int64) {
+	b := h.statefulBolt
+	if b.goBolt != nil {
+		b.safely("InitState", func() { b.goBolt.InitState(b.st) })
+	}
+	b.rolledBack = true
 }
 
 func (b *statefulBolt) safely(what string, f func()) {

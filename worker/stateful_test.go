@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -512,4 +513,106 @@ func statefulPythonFaults(t *testing.T, exactly bool, crashes int) {
 			t.Errorf("child crash %d did not happen: %v", i, err)
 		}
 	}
+}
+
+// rollbackOrder is a Go stateful bolt keeping its state in memory, loaded
+// at InitState, as Storm's bolts may: it logs its InitState, PreRollback
+// and Execute calls. Its first tuple stays in flight until release says
+// so, then fails.
+type rollbackOrder struct {
+	out topology.BoltCollector
+	// release is set before ready is closed.
+	release func() bool
+	ready   chan struct{}
+	mu      sync.Mutex
+	events  []string
+	stalled bool
+}
+
+func (b *rollbackOrder) log(e string) {
+	b.mu.Lock()
+	b.events = append(b.events, e)
+	b.mu.Unlock()
+}
+
+func (b *rollbackOrder) snapshot() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.events)
+}
+
+func (b *rollbackOrder) DeclareOutputs() []topology.Stream { return nil }
+func (b *rollbackOrder) Prepare(_ *topology.TaskContext, out topology.BoltCollector) error {
+	b.out = out
+	return nil
+}
+func (b *rollbackOrder) InitState(topology.KeyValueState) { b.log("init") }
+func (b *rollbackOrder) PrePrepare(int64)                 {}
+func (b *rollbackOrder) PreCommit(int64)                  {}
+func (b *rollbackOrder) PreRollback()                     { b.log("rollback") }
+func (b *rollbackOrder) Cleanup()                         {}
+func (b *rollbackOrder) Execute(t topology.Tuple) {
+	b.log("execute")
+	if !b.stalled {
+		b.stalled = true
+		go func() {
+			<-b.ready
+			for !b.release() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			b.out.Fail(t)
+		}()
+		return
+	}
+	b.out.Ack(t)
+}
+
+// After a ROLLBACK, the input a Go stateful bolt's task held while the
+// rollback waited runs only once InitState handed the bolt its restored
+// state (Storm buffers tuples until initState): a bolt keeping its state in
+// memory must not count them on the rolled-back values. The bolt keeps its
+// first tuple in flight, so that in exactly-once mode the PREPARE waits
+// (holding input), times out, and the ROLLBACK that replaces it waits too,
+// holding input, until the tuple fails.
+func TestStatefulGoRollbackInitStateFirst(t *testing.T) {
+	log := newAckLog()
+	bolt := &rollbackOrder{ready: make(chan struct{})}
+	b := topology.NewBuilder("rbo")
+	for k, v := range map[string]any{topology.KeyLocalDir: t.TempDir(), checkpoint.KeyInterval: 100,
+		topology.KeyMaxSpoutPending: 50, checkpoint.KeyExactlyOnce: true, topology.KeyMessageTimeoutSecs: 2} {
+		b.AddConfig(k, v)
+	}
+	b.SetSpout("sentences", topology.SpoutFunc(func() (topology.Spout, error) {
+		return &durableSpout{sentences: testSentences(200), log: log}, nil
+	}), 1)
+	b.SetBolt("count", topology.BoltFunc(func() (topology.Bolt, error) { return bolt, nil }), 1).ShuffleGrouping("sentences")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := topology.TopologyTasks(topo, 1).Tasks("count")[0]
+	w, _ := startWorker(t, Config{Topology: topo})
+	m := w.metrics.Task("count", task)
+	stale, err := m.UserCounter(MetricCheckpointStaleBarriers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := m.UserGauge(MetricCheckpointBuffered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The timed-out PREPARE counts as stale when the ROLLBACK replaces it.
+	bolt.release = func() bool { return stale.Value() > 0 && held.Value() > 0 }
+	close(bolt.ready)
+	waitUntil(t, testDeadline(), "a rollback, then InitState and input", func() bool {
+		ev := bolt.snapshot()
+		i := slices.Index(ev, "rollback")
+		return i >= 0 && slices.Contains(ev[i:], "init") && slices.Contains(ev[i:], "execute")
+	})
+	ev := bolt.snapshot()
+	after := ev[slices.Index(ev, "rollback")+1:]
+	if i := slices.IndexFunc(after, func(e string) bool { return e != "rollback" }); after[i] != "init" {
+		t.Errorf("after the rollback the bolt got %v: input ran before InitState handed it the restored state", after[:min(len(after), 8)])
+	}
+	waitUntil(t, testDeadline(), "every sentence acked", func() bool { return log.count() == 200 })
 }

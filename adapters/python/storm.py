@@ -229,6 +229,7 @@ class _Writer(object):
         self._parts = []
         self._size = 0
         self.since = 0.0  # time.monotonic() of the oldest unwritten message
+        self._slots = []  # (index in _parts, fill) of the places reserved
 
     def add(self, msg):
         """Encodes msg and buffers it. Encoding errors leave the buffer as it was."""
@@ -252,6 +253,24 @@ class _Writer(object):
         if self._size >= FLUSH_BYTES:
             self.flush()
 
+    def reserve(self, fill, size):
+        """Holds the place of messages written later than this call but
+        sent before what follows it: fill() returns their encoding (""
+        for none) at the flush. size is what they hold so far (more can
+        be counted with grow). JsonWriter only (see State)."""
+        parts = self._parts
+        if not parts:
+            self.since = time.monotonic()
+        self._slots.append((len(parts), fill))
+        parts.append("")
+        self.grow(size)
+
+    def grow(self, size):
+        """Counts size more bytes waiting in a reserved place."""
+        self._size += size
+        if self._size >= FLUSH_BYTES:
+            self.flush()
+
     def pending(self):
         """Reports whether messages are waiting to be written."""
         return bool(self._parts)
@@ -263,6 +282,16 @@ class _Writer(object):
             return
         self._parts = []
         self._size = 0
+        if self._slots:
+            slots, self._slots = self._slots, []
+            empty = False
+            for i, fill in slots:
+                p = parts[i] = fill()
+                empty = empty or not p
+            if empty:
+                parts = [p for p in parts if p]
+                if not parts:
+                    return
         self._write(self._join(parts))
 
 
@@ -1302,8 +1331,10 @@ class State(_MutableMapping):
 
     Keys are str, int, float or bool; values anything JSON (or MessagePack)
     carries. Reads are cached, up to max_keys values (least recently used
-    beyond): a hit costs no round trip to the host. Writes go to the host at
-    once (write-through), before the tuple's ack. Values are copied in and
+    beyond): a hit costs no round trip to the host. Writes go to the host
+    with the next flush of the bolt's output, before the ack of the tuple
+    that made them; with JSON, the writes between two flushes go as one
+    message holding each key's last value. Values are copied in and
     out, so change a list or dict you read and assign it again to store it.
 
     ``del state[key]`` never raises: deleting an absent key does nothing
@@ -1314,6 +1345,8 @@ class State(_MutableMapping):
 
     def __init__(self, max_keys=100000):
         self._cache = OrderedDict()  # cache key -> value, or _ABSENT
+        self._puts = None  # the writes not written yet (see _writes)
+        self._dels = {}
         self.max_keys = max(1, int(max_keys))
         self.round_trips = 0  # requests that waited for the host's reply
 
@@ -1377,15 +1410,49 @@ class State(_MutableMapping):
     def __contains__(self, key):
         return self._lookup(key) is not _ABSENT
 
+    # Writes, with the JSON wire format, are coalesced: the writes since
+    # the last flush go out as one state_put (and one state_delete), at
+    # the place of the first of them among the messages, so before the
+    # ack of every tuple that made one, and with only a key's last value.
+    # A put message per tuple cost the host a message each. _puts maps
+    # the cache key of each key put since to the JSON text of its [key,
+    # value] item, _dels of each key deleted to its key's text; _puts is
+    # None when nothing waits.
+
+    def _writes(self):
+        """The encoding of the writes waiting (Writer.reserve's fill)."""
+        puts, dels = self._puts, self._dels
+        self._puts = None
+        if dels:
+            self._dels = {}
+            if not puts:
+                return '{"command":"state_delete","keys":[%s]}' % ",".join(dels.values())
+            return '{"command":"state_put","items":[%s]}\nend\n{"command":"state_delete","keys":[%s]}' % (
+                ",".join(puts.values()), ",".join(dels.values()))
+        if not puts:
+            return ""
+        return '{"command":"state_put","items":[%s]}' % ",".join(puts.values())
+
     def __setitem__(self, key, value):
         plain = key.__class__ is str and key[:1] != "\x00"
         ck = key if plain else _state_cache_key(key)
         w = _writer
-        if plain and w.__class__ is JsonWriter:
-            # One put per tuple: its text by hand costs a fifth of
-            # encoding the message's dict.
-            w.add_json('{"command":"state_put","items":[[%s,%s]]}' % (
-                _encode_basestring_ascii(key), repr(value) if value.__class__ is int else json_encode(value)))
+        if w.__class__ is JsonWriter:
+            # Encoded now, so that a value JSON cannot carry raises here.
+            item = "[%s,%s]" % (
+                _encode_basestring_ascii(key) if plain else json_encode(key),
+                repr(value) if value.__class__ is int else json_encode(value))
+            puts = self._puts
+            if puts is None:
+                self._puts = {ck: item}
+                w.reserve(self._writes, len(item) + 40)
+            else:
+                if self._dels:
+                    self._dels.pop(ck, None)
+                puts[ck] = item
+                w._size += len(item) + 1
+                if w._size >= FLUSH_BYTES:
+                    w.flush()
         else:
             w.add({"command": "state_put", "items": [[key, value]]})
         cls = value.__class__
@@ -1393,16 +1460,31 @@ class State(_MutableMapping):
 
     def __delitem__(self, key):
         ck = _state_cache_key(key)
-        _writer.add({"command": "state_delete", "keys": [key]})
+        w = _writer
+        if w.__class__ is JsonWriter:
+            text = json_encode(key)
+            if self._puts is None:
+                self._puts = {}
+                w.reserve(self._writes, len(text) + 40)
+            else:
+                self._puts.pop(ck, None)
+                w.grow(len(text) + 1)
+            self._dels[ck] = text
+        else:
+            w.add({"command": "state_delete", "keys": [key]})
         self._remember(ck, _ABSENT)
 
     def update(self, *args, **kwargs):
-        """Writes every item in one state_put."""
+        """Writes every item (in one state_put)."""
         items = dict(*args, **kwargs).items() if args or kwargs else ()
         pairs = [[k, v] for k, v in items]
         if not pairs:
             return
         cks = [_state_cache_key(k) for k, _ in pairs]
+        if _writer.__class__ is JsonWriter:
+            for ck, (k, v) in zip(cks, pairs):
+                self[k] = v
+            return
         _writer.add({"command": "state_put", "items": pairs})
         for ck, (_, v) in zip(cks, pairs):
             self._remember(ck, _state_copy(v))
@@ -1455,7 +1537,7 @@ class State(_MutableMapping):
 
     def clear(self):
         """Deletes every key (read from the host first)."""
-        keys = list(self)
+        keys = [k for k, _ in self.items()]  # list(self) would stream it twice, for len()
         for i in range(0, len(keys), 1000):
             part = keys[i:i + 1000]
             _writer.add({"command": "state_delete", "keys": part})

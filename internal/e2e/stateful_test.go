@@ -336,6 +336,7 @@ func testStateFaultsLocal(t *testing.T, exactlyOnce bool) {
 	l.start()
 	waitAcked(t, dir, statefulMessages, 2*patience, l.alive)
 	t.Logf("all %d sentences acked after %v", statefulMessages, time.Since(start).Round(time.Second))
+	l.waitCommit(patience)
 
 	// Stop it as a user would, and read the state it committed.
 	if err := l.proc.SignalGroup(syscall.SIGINT); err != nil {
@@ -356,6 +357,43 @@ func testStateFaultsLocal(t *testing.T, exactlyOnce bool) {
 	logged, _ := os.ReadFile(l.log)
 	t.Logf("last run's checkpoint-duplicates (replays dropped): %v", metricValues(string(logged), "count", "checkpoint-duplicates"))
 	t.Logf("done in %v", time.Since(start).Round(time.Second))
+}
+
+// checkpointAcks matches the checkpoint spout's row in squall local's
+// progress lines (--interval, written to its log): its acked barriers.
+var checkpointAcks = regexp.MustCompile(`(?m)^\S+ \$checkpointspout spout emitted=\d+ executed=\d+ acked=(\d+) `)
+
+// checkpointAcked returns the checkpoint spout's acked barriers in squall
+// local's last progress line, or -1 before the first.
+func (l *localStateful) checkpointAcked() int {
+	logged, _ := os.ReadFile(l.log)
+	m := checkpointAcks.FindAllSubmatch(logged, -1)
+	if len(m) == 0 {
+		return -1
+	}
+	n, _ := strconv.Atoi(string(m[len(m)-1][1]))
+	return n
+}
+
+// waitCommit waits, once every sentence is acked, for a whole checkpoint
+// (a PREPARE and its COMMIT) to complete after the last ack, so that the
+// committed state read next covers every acked tuple (a stateful task's
+// acks wait for its commit; the wait makes the test independent of that).
+// Three more acked barriers include a PREPARE and the COMMIT that follows
+// it, however the barriers fell when the progress line was written.
+func (l *localStateful) waitCommit(patience time.Duration) {
+	l.t.Helper()
+	from := max(l.checkpointAcked(), 0)
+	waitErr(l.t, patience, "a checkpoint committed after the last ack", func() error {
+		if err := l.alive(); err != nil {
+			l.t.Fatal(err)
+		}
+		if n := l.checkpointAcked(); n < from+3 {
+			return fmt.Errorf("the checkpoint spout acked %d barriers, %d at the last ack", n, from)
+		}
+		return nil
+	})
+	l.t.Logf("the checkpoint spout acked %d barriers, %d at the last ack", l.checkpointAcked(), from)
 }
 
 // metricValues returns the values of a metric of a component in squall

@@ -26,6 +26,10 @@ type Host[T any] interface {
 	// prePrepare, preCommit, preRollback; initState for InitState, once).
 	// A shell host invalidates the child's cached reads before Rollback.
 	Before(a Action, txid int64)
+	// RolledBack runs once ROLLBACK restored the state, before any tuple
+	// held during the rollback runs: squall hands a bolt its restored
+	// state again there (Storm buffers input until initState).
+	RolledBack(txid int64)
 	// ReportError reports an error of the component.
 	ReportError(err error)
 }
@@ -374,6 +378,13 @@ func (b *Bolt[T]) settle() {
 // release executes the held tuples that may now run, in arrival order,
 // and reports whether it executed any.
 func (b *Bolt[T]) release() bool {
+	// Nothing may run yet: the buffer stays as it is. settle runs after
+	// every ack and fail, and copying what is held each time (in
+	// exactly-once mode, the input held while a PREPARE waits for the
+	// acks of the tuples in flight) was quadratic in the tuples held.
+	if b.waiting != nil || b.holds(b.buffered[0].m.Source) {
+		return false
+	}
 	held := b.buffered
 	b.buffered = nil
 	ran := false
@@ -471,6 +482,7 @@ func (b *Bolt[T]) apply(bar Barrier) error {
 			b.h.Fail(a.t)
 		}
 		b.prepared, b.acked = nil, nil
+		b.h.RolledBack(bar.Txid)
 	case InitState:
 		if b.initialized {
 			return nil // a restarted task elsewhere needed it; Storm ignores it

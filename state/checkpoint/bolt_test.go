@@ -109,6 +109,7 @@ func (r *runner) Forward(b checkpoint.Barrier, a string) {
 	r.logf("forward %s %d seq=%d anchor=%s", b.Action, b.Txid, b.Seq, a)
 }
 func (r *runner) Before(a checkpoint.Action, txid int64) { r.logf("hook %s %d", a, txid) }
+func (r *runner) RolledBack(txid int64)                  { r.logf("rolled back %d", txid) }
 func (r *runner) ReportError(err error) {
 	kind := "other"
 	for _, s := range []error{state.ErrNotPrepared, state.ErrStaleTxid, state.ErrOtherPrepared, errInjected} {

@@ -71,6 +71,7 @@ func (s *sim) newHandle(msg int, em *emission) *handle {
 func (s *sim) Execute(h *handle)                   { s.executing = append(s.executing, h) }
 func (s *sim) Forward(checkpoint.Barrier, *handle) {}
 func (s *sim) Before(checkpoint.Action, int64)     {}
+func (s *sim) RolledBack(int64)                    {}
 func (s *sim) ReportError(err error)               { s.t.Logf("bolt error: %v", err) }
 
 func (s *sim) resolve(h *handle) {

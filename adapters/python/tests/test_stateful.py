@@ -38,6 +38,8 @@ class Ops(storm.StatefulBolt):
             state[arg[0]] = arg[1]
         elif op == "update":
             state.update(arg)
+        elif op == "del":
+            del state[arg]
         elif op == "first":
             for k, v in state.items():  # left after the first item
                 storm.emit([k, v])
@@ -175,10 +177,53 @@ class StatefulBoltWireTest(AdapterTestCase):
         cmds = [(m["command"], m.get("keys") or m.get("items") or m.get("id")) for m in host.out
                 if m["command"] != "emit"]
         self.assertEqual(cmds, [
-            ("state_get", ["a"]), ("state_put", [["a", 2]]), ("ack", "1"),
-            ("state_put", [["a", 3]]), ("ack", "2"),      # a hit: the reset is not read yet
+            # Tuple 2 is a hit (the reset is not read yet); the writes of
+            # both, made before the next flush, go as one with a's last
+            # value, ahead of their acks.
+            ("state_get", ["a"]), ("state_put", [["a", 3]]), ("ack", "1"), ("ack", "2"),
             ("state_get", ["a"]), ("state_put", [["a", 8]]), ("ack", "3"),  # after the reset: read again
         ])
+
+    def test_writes_between_flushes_go_as_one_before_their_acks(self):
+        # Tuples read at once, the child blocking only after the last:
+        # their writes go as one state_put, each key's last value, ahead
+        # of the first ack that follows a write.
+        host = self.run_component(Ops(), [
+            {"command": "state_values", "items": []},  # initialize's read
+            tup("1", "get", "x"),
+            {"command": "state_values", "items": []},
+            tup("2", "put", ["a", 1]),
+            tup("3", "put", ["b", [1, 2]]),
+            tup("4", "put", ["a", 2]),
+            tup("5", "update", {"c": 3, "b": None}),
+            tup("6", "put", ["d", 4]),
+            tup("6d", "del", "d"),
+            tup("6b", "del", "b"),
+            tup("6p", "put", ["b", 5]),
+            tup("7", "clear", None),
+            {"command": "state_items", "items": [["a", 2]]},
+        ], chunk_size=4096)  # all in one read, as from a busy host
+        cmds = [(m["command"], m.get("keys") or m.get("items") or m.get("id")) for m in host.out if m["command"] != "emit"]
+        self.assertEqual(cmds[:3], [("state_get", ["boot"]), ("state_get", ["x"]), ("ack", "1")])
+        self.assertEqual(cmds[3:], [
+            ("state_put", [["a", 2], ["c", 3], ["b", 5]]), ("state_delete", ["d"]),
+            ("ack", "2"), ("ack", "3"), ("ack", "4"), ("ack", "5"), ("ack", "6"),
+            ("ack", "6d"), ("ack", "6b"), ("ack", "6p"),
+            ("state_items", None),  # clear() lists the keys: the puts are ahead of it
+            ("state_delete", ["a"]), ("ack", "7"),
+        ])
+
+    def test_a_value_json_cannot_carry_fails_its_tuple(self):
+        # Encoded when assigned, not when written: the tuple that assigned
+        # it fails (its error is written at once), the other writes go on.
+        class SetPut(storm.StatefulBolt):
+            def process(self, tup):
+                self.state[tup.values[0]] = {1} if tup.values[1] == "set" else tup.values[1]
+
+        host = self.run_component(SetPut(), [tup("1", "a", 1), tup("2", "b", "set"), tup("3", "c", 3)])
+        cmds = [(m["command"], m.get("items") or m.get("id")) for m in host.out if m["command"] != "error"]
+        self.assertEqual(cmds, [("state_put", [["a", 1]]), ("ack", "1"), ("fail", "2"), ("state_put", [["c", 3]]), ("ack", "3")])
+        self.assertTrue(any(m["command"] == "error" and "set" in m["msg"] for m in host.out))
 
     def test_a_reply_for_nothing_is_an_error(self):
         host = self.run_component(StateCount(), [{"command": "state_values", "items": []}], want_status=1)

@@ -236,7 +236,7 @@ class StatefulWindowedBoltTest(AdapterTestCase):
         cmds = [(m["command"], m.get("keys") or m.get("items") or m.get("id")) for m in host.out]
         self.assertEqual(cmds, [
             ("ack", "a1"),
-            ("state_get", ["a"]), ("state_put", [["a", 1]]), ("state_put", [["a", 2]]), ("ack", "w1"),
+            ("state_get", ["a"]), ("state_put", [["a", 2]]), ("ack", "w1"),  # a's writes as one
             ("state_get", ["a"]), ("state_put", [["a", 10]]), ("ack", "w2"),  # read again after the reset
         ])
         self.assertEqual(b.resets, 1)
