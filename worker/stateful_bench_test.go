@@ -101,16 +101,24 @@ func benchCount(b *testing.B, stateful, exactly bool) {
 }
 
 func ackedByComponent(w *Worker, comp string) int64 {
-	var n int64
+	acked, _ := resolvedByComponent(w, comp)
+	return acked
+}
+
+// resolvedByComponent returns how many tuples comp's spout tasks saw
+// acked and failed. The benchmarks' spouts do not replay: a benchmark
+// waits for both, so that a failure ends it with a figure, not a hang.
+func resolvedByComponent(w *Worker, comp string) (acked, failed int64) {
 	for _, x := range w.spouts {
 		if x.comp.ID != comp {
 			continue
 		}
 		for _, t := range x.tasks {
 			for _, so := range t.out.routes {
-				n += so.stats.acked.Value()
+				acked += so.stats.acked.Value()
+				failed += so.stats.failed.Value()
 			}
 		}
 	}
-	return n
+	return acked, failed
 }
