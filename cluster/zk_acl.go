@@ -95,14 +95,7 @@ func (z *ZooKeeper) setACL(ctx context.Context, p string, acl []zk.ACL) error {
 // watches, which need no right on the node: a worker watches its own
 // topology's nodes without listing the others.
 func (z *ZooKeeper) watchNode(ctx context.Context, p string) <-chan struct{} {
-	out := make(chan struct{}, 1)
-	if !z.goTracked(func() {
-		defer close(out)
-		z.watchNodeLoop(ctx, p, out)
-	}) {
-		close(out)
-	}
-	return out
+	return z.watchWith(func(out chan<- struct{}) { z.watchNodeLoop(ctx, p, out) })
 }
 
 // watchNodeLoop keeps an exists watch armed on p, arming it again before

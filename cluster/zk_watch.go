@@ -12,10 +12,17 @@ import (
 // watchDir returns a channel signalling changes of dir's children and of
 // their data, with the semantics State documents, fed by one goroutine.
 func (z *ZooKeeper) watchDir(ctx context.Context, dir string) <-chan struct{} {
+	return z.watchWith(func(out chan<- struct{}) { z.watchLoop(ctx, dir, out) })
+}
+
+// watchWith returns the channel that loop, run on a tracked goroutine,
+// signals; the channel is closed when loop returns, or at once if the
+// ZooKeeper is closed.
+func (z *ZooKeeper) watchWith(loop func(out chan<- struct{})) <-chan struct{} {
 	out := make(chan struct{}, 1)
 	if !z.goTracked(func() {
 		defer close(out)
-		z.watchLoop(ctx, dir, out)
+		loop(out)
 	}) {
 		close(out)
 	}
