@@ -74,6 +74,19 @@ func windowedWordCount(t *testing.T, sentences []string, log *ackLog, windows *a
 	b.SetBolt("split", topology.BoltFunc(func() (topology.Bolt, error) {
 		return &flakySplit{failed: &atomic.Int64{}}, nil
 	}), 2).ShuffleGrouping("sentences")
+	windowedCountAndSink(b, windows, py).
+		AddConfig(window.KeyLengthDurationMs, 200).AddConfig(window.KeySlideDurationMs, 200)
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// windowedCountAndSink adds count, fed by split's words (FIELDS) at 3 tasks
+// in 2 executors, and the sink after it; count is the Go windowedCounter,
+// or the stateful shell component py if set. The caller sets its window.
+func windowedCountAndSink(b *topology.Builder, windows *atomic.Int64, py []*topology.ShellDef) *topology.BoltDeclarer {
 	var count *topology.BoltDeclarer
 	if len(py) > 0 {
 		count = b.SetBolt("count", py[0], 2).Stateful()
@@ -82,16 +95,11 @@ func windowedWordCount(t *testing.T, sentences []string, log *ackLog, windows *a
 			return &windowedCounter{windows: windows}, nil
 		}), 2)
 	}
-	count.SetNumTasks(3).FieldsGrouping("split", "word").
-		AddConfig(window.KeyLengthDurationMs, 200).AddConfig(window.KeySlideDurationMs, 200)
+	count.SetNumTasks(3).FieldsGrouping("split", "word")
 	b.SetBolt("sink", topology.BoltFunc(func() (topology.Bolt, error) {
 		return &chaosBolt{fails: &atomic.Int64{}, panics: &atomic.Int64{}}, nil
 	}), 1).ShuffleGrouping("count")
-	topo, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return topo
+	return count
 }
 
 // A stateful windowed Go bolt on the embedded provider, its worker
@@ -293,20 +301,9 @@ func recoveringWordCount(t *testing.T, sentences []string, log *ackLog, windows 
 	}), 1)
 	b.SetBolt("split", topology.BoltFunc(func() (topology.Bolt, error) { return &idSplit{}, nil }), 2).
 		FieldsGrouping("sentences", "n")
-	var count *topology.BoltDeclarer
-	if len(py) > 0 {
-		count = b.SetBolt("count", py[0], 2).Stateful()
-	} else {
-		count = b.SetBolt("count", topology.BoltFunc(func() (topology.Bolt, error) {
-			return &windowedCounter{windows: windows}, nil
-		}), 2)
-	}
-	count.SetNumTasks(3).FieldsGrouping("split", "word").
+	windowedCountAndSink(b, windows, py).
 		AddConfig(window.KeyLengthDurationMs, 2000).AddConfig(window.KeySlideDurationMs, 200).
 		AddConfig(window.KeyMessageIDField, "mid")
-	b.SetBolt("sink", topology.BoltFunc(func() (topology.Bolt, error) {
-		return &chaosBolt{fails: &atomic.Int64{}, panics: &atomic.Int64{}}, nil
-	}), 1).ShuffleGrouping("count")
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
