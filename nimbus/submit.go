@@ -159,32 +159,57 @@ const releaseAfterBytes = 4 << 20
 // It is safe for concurrent use.
 type memoryRelease struct {
 	mu sync.Mutex
-	// t is guarded by mu.
-	t *time.Timer
+	// The rest is guarded by mu. next indexes releaseDelays: the release
+	// t makes when it fires; soons counts the calls of soon, each of
+	// which arms t for the first release again.
+	t       *time.Timer
+	next    int
+	soons   int
+	stopped bool
 }
 
-// releaseDelay leaves the connections time to drop their buffers.
-const releaseDelay = 2 * time.Second
+// releaseDelays are when, after the last submission's end, the memory is
+// released: the first leaves the connections time to drop their buffers;
+// the second, cheap on an idle nimbus, is for what a loaded machine's
+// connections may still hold then (TestLoadMaximalSubmissions saw 7 MiB
+// kept for a minute once, in a full test run beside two CPU hogs).
+var releaseDelays = [...]time.Duration{2 * time.Second, 15 * time.Second}
 
 func (r *memoryRelease) soon() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.next = 0
+	r.soons++
 	if r.t == nil {
-		r.t = time.AfterFunc(releaseDelay, func() {
-			// Two collections: sync.Pools (gRPC's buffers) keep what
-			// they hold across one.
-			runtime.GC()
-			debug.FreeOSMemory()
-		})
+		r.t = time.AfterFunc(releaseDelays[0], r.release)
 		return
 	}
-	r.t.Reset(releaseDelay)
+	r.t.Reset(releaseDelays[0])
+}
+
+func (r *memoryRelease) release() {
+	r.mu.Lock()
+	soons := r.soons
+	r.mu.Unlock()
+	// Two collections: sync.Pools (gRPC's buffers) keep what they hold
+	// across one.
+	runtime.GC()
+	debug.FreeOSMemory()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.soons != soons {
+		return // a submission ended meanwhile and armed t again
+	}
+	if r.next++; r.next < len(releaseDelays) && !r.stopped {
+		r.t.Reset(releaseDelays[r.next])
+	}
 }
 
 // stop cancels a release not yet made.
 func (r *memoryRelease) stop() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stopped = true
 	if r.t != nil {
 		r.t.Stop()
 	}
