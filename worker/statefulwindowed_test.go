@@ -131,11 +131,8 @@ Count().run()
 // and runs the checkpoints, the child writes through the state commands.
 func TestStatefulWindowedPythonSurvivesARestart(t *testing.T) {
 	opts, _ := pythonOptions(t)
-	script := filepath.Join(t.TempDir(), "count.py")
-	if err := os.WriteFile(script, []byte(windowedCountStatePy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	statefulWindowedRestart(t, Config{Shell: opts}, topology.Shell("python3", script).Fields("n"))
+	count := pythonCount(t, windowedCountStatePy)
+	statefulWindowedRestart(t, Config{Shell: opts}, count)
 }
 
 // statefulWindowedRestart runs the stateful windowed word count on cfg
@@ -423,11 +420,8 @@ func unquoted(t *testing.T, counts map[string]int64) map[string]int64 {
 // window but not in window.new.
 func TestStatefulWindowedPythonRecoversByMessageID(t *testing.T) {
 	opts, _ := pythonOptions(t)
-	script := filepath.Join(t.TempDir(), "count.py")
-	if err := os.WriteFile(script, []byte(windowedCountStatePy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	recoveringRestart(t, Config{Shell: opts}, true, topology.Shell("python3", script).Fields("n"))
+	count := pythonCount(t, windowedCountStatePy)
+	recoveringRestart(t, Config{Shell: opts}, true, count)
 }
 
 // A stateful windowed bolt recovering by message id fails a tuple without
@@ -520,10 +514,7 @@ Count().run()
 // restart tests do not see: not explained yet.)
 func TestStatefulWindowedPythonRollbackByMessageID(t *testing.T) {
 	opts, _ := pythonOptions(t)
-	script := filepath.Join(t.TempDir(), "count.py")
-	if err := os.WriteFile(script, []byte(windowedCountCrashPy), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	count := pythonCount(t, windowedCountCrashPy)
 	marker := filepath.Join(t.TempDir(), "crashed")
 	dir := t.TempDir()
 	sentences := testSentences(600)
@@ -531,7 +522,7 @@ func TestStatefulWindowedPythonRollbackByMessageID(t *testing.T) {
 	conf := map[string]any{topology.KeyLocalDir: dir, checkpoint.KeyInterval: 100, topology.KeyMaxSpoutPending: 150,
 		topology.KeyMessageTimeoutSecs: 60}
 	topo := recoveringWordCount(t, sentences, log, &atomic.Int64{}, conf,
-		topology.Shell("python3", script).Fields("n").Env("CRASH_MARKER", marker))
+		count.Env("CRASH_MARKER", marker))
 	tasks := topology.TopologyTasks(topo, 1)
 	w, stop := startWorker(t, Config{Topology: topo, Shell: opts})
 	waitUntil(t, testDeadline(), "every sentence acked", func() bool { return log.count() == len(sentences) })

@@ -352,11 +352,7 @@ func TestWindowEmitsAnchoredToTheWindow(t *testing.T) {
 			} else {
 				opts, _ := pythonOptions(t)
 				cfg.Shell = opts
-				script := filepath.Join(t.TempDir(), "count.py")
-				if err := os.WriteFile(script, []byte(countWindowPy), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				win = topology.Shell("python3", script).Fields("n")
+				win = pythonCount(t, countWindowPy)
 			}
 			b.SetBolt("win", win, 1).GlobalGrouping("sentences").
 				AddConfig(window.KeyLengthCount, 5).AddConfig(window.KeySlideCount, 5)
@@ -376,4 +372,15 @@ func TestWindowEmitsAnchoredToTheWindow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pythonCount writes source as count.py in a temporary directory and
+// returns the shell bolt that runs it, declaring the field n.
+func pythonCount(t *testing.T, source string) *topology.ShellDef {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "count.py")
+	if err := os.WriteFile(script, []byte(source), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return topology.Shell("python3", script).Fields("n")
 }
