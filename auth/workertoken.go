@@ -117,7 +117,8 @@ type WorkerTokenVerifier struct {
 }
 
 // Verify checks token and returns the principal it authenticates: the
-// owner of the topology it names, by MethodWorkerToken. A malformed or
+// owner of the topology it names, by MethodWorkerToken, with that
+// topology's id. A malformed or
 // wrong token, or one of a topology without an owner (submitted without
 // authentication), is refused with an error wrapping ErrUnauthenticated
 // and ErrBadWorkerToken; the MACs are compared in constant time.
@@ -136,5 +137,5 @@ func (v WorkerTokenVerifier) Verify(ctx context.Context, token string) (Principa
 	if owner == "" {
 		return Principal{}, fmt.Errorf("%w: %w: topology %s has no owner (it was submitted without authentication)", ErrUnauthenticated, ErrBadWorkerToken, stormID)
 	}
-	return Principal{Name: owner, Method: MethodWorkerToken}, nil
+	return Principal{Name: owner, Method: MethodWorkerToken, Topology: stormID}, nil
 }

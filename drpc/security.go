@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 	"gopkg.in/yaml.v3"
 
+	"github.com/squallstream/squall/api/drpcpb"
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
@@ -152,21 +154,25 @@ func Secure(cfg *Config, conf map[string]any, keys auth.TopologyKeys) (Security,
 		p, _ := auth.FromContext(ctx)
 		return p.Name
 	}
+	cfg.Topology = func(ctx context.Context) string {
+		p, _ := auth.FromContext(ctx)
+		return p.Topology
+	}
 	var creds []grpc.ServerOption
 	if tlsConf != nil {
 		creds = append(creds, grpc.Creds(credentials.NewTLS(tlsConf)))
 		cfg.HTTPTLS = tlsConf
 	}
 	cfg.GRPCOptions = append(append(creds,
-		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-			ctx, err := authenticateGRPC(ctx, authn)
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			ctx, err := authenticateGRPC(ctx, authn, info.FullMethod)
 			if err != nil {
 				return nil, err
 			}
 			return h(ctx, req)
 		}),
-		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-			ctx, err := authenticateGRPC(ss.Context(), authn)
+		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			ctx, err := authenticateGRPC(ss.Context(), authn, info.FullMethod)
 			if err != nil {
 				return err
 			}
@@ -188,14 +194,19 @@ func Secure(cfg *Config, conf map[string]any, keys auth.TopologyKeys) (Security,
 				}
 				return
 			}
+			if err := workerScope(p, "HTTP "+r.Method); err != nil { // the HTTP port only executes
+				writeHTTPError(w, err)
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), p)))
 		})
 	}
 	return sec, nil
 }
 
-// authenticateGRPC finds the caller of a gRPC call and puts it in ctx.
-func authenticateGRPC(ctx context.Context, authn *auth.Authenticator) (context.Context, error) {
+// authenticateGRPC finds the caller of gRPC method fullMethod and puts
+// it in ctx.
+func authenticateGRPC(ctx context.Context, authn *auth.Authenticator, fullMethod string) (context.Context, error) {
 	p, err := authn.FromGRPC(ctx)
 	switch {
 	case errors.Is(err, auth.ErrUnauthenticated):
@@ -203,7 +214,27 @@ func authenticateGRPC(ctx context.Context, authn *auth.Authenticator) (context.C
 	case err != nil:
 		return nil, status.Error(codes.PermissionDenied, err.Error())
 	}
+	if !strings.HasPrefix(fullMethod, invocationsService) {
+		if err := workerScope(p, fullMethod); err != nil {
+			return nil, status.Error(codes.PermissionDenied, err.Error())
+		}
+	}
 	return auth.NewContext(ctx, p), nil
+}
+
+// invocationsService prefixes the gRPC methods that serve functions.
+var invocationsService = "/" + drpcpb.DistributedRPCInvocations_ServiceDesc.ServiceName + "/"
+
+// workerScope refuses call, which serves no function, to a worker token:
+// the token a topology's workers hold is good for what they do (fetch
+// requests, return results, fail requests), so that one that leaks
+// cannot execute its owner's functions.
+func workerScope(p auth.Principal, call string) error {
+	if p.Method != auth.MethodWorkerToken {
+		return nil
+	}
+	return fmt.Errorf("%w: %s with a DRPC worker token (%s's topology): such a token serves functions only "+
+		"(fetch, result, fail); a client authenticates as itself", ErrDenied, call, p.Name)
 }
 
 type authedStream struct {

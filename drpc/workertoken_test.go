@@ -2,6 +2,10 @@ package drpc_test
 
 import (
 	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +34,7 @@ func TestWorkerTokens(t *testing.T) {
 	ctx := t.Context()
 	st := cluster.NewMemory().Session()
 	secrets := map[string][]byte{}
-	for id, owner := range map[string]string{"drpc-exclaim-1-1": "alice", "other-1-1": "bob"} {
+	for id, owner := range map[string]string{"drpc-exclaim-1-1": "alice", "second-1-1": "alice", "other-1-1": "bob"} {
 		if _, err := st.SetTopology(ctx, cluster.TopologyRecord{ID: id, Name: strings.TrimSuffix(id, "-1-1"), Owner: owner, Status: cluster.StatusActive, NumWorkers: 1, LaunchTime: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
@@ -49,6 +53,9 @@ func TestWorkerTokens(t *testing.T) {
 drpc.authorizer.acl.strict: true
 drpc.authorizer.acl:
   exclaim:
+    client.users: [alice]
+    invocation.user: alice
+  manual:
     client.users: [alice]
     invocation.user: alice
 `), drpc.ClusterKeys(st)); err != nil {
@@ -94,8 +101,35 @@ drpc.authorizer.acl:
 		_, err = drpcpb.NewDistributedRPCInvocationsClient(conn).FetchRequest(ctx, &drpcpb.FetchRequestRequest{Function: "exclaim", WaitMillis: 1})
 		return err
 	}
-	if err := fetch(tlsCreds, token(secrets["drpc-exclaim-1-1"], "drpc-exclaim-1-1", "alice")); err != nil {
+	workerToken := token(secrets["drpc-exclaim-1-1"], "drpc-exclaim-1-1", "alice")
+	if err := fetch(tlsCreds, workerToken); err != nil {
 		t.Errorf("FetchRequest with the topology's worker token = %v, want ok", err)
+	}
+
+	// The token serves functions only: executing one with it, over gRPC
+	// or HTTP, is refused though alice may execute exclaim.
+	wc, err := drpc.Dial(s.Addr(), tlsCreds, grpc.WithPerRPCCredentials(auth.TokenCredentials{Token: workerToken}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	if _, err := wc.Execute(ctx, "exclaim", "hi"); !errors.Is(err, drpc.ErrDenied) || !strings.Contains(err.Error(), "worker token") {
+		t.Errorf("Execute with a worker token = %v, want %v naming the worker token", err, drpc.ErrDenied)
+	}
+	req, err := http.NewRequest(http.MethodPost, "https://"+s.HTTPAddr()+"/drpc/exclaim", strings.NewReader("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+workerToken)
+	https := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.pool, MinVersion: tls.VersionTLS12}}}
+	resp, err := https.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "worker token") {
+		t.Errorf("POST /drpc/exclaim with a worker token = %d %s, want 403 naming the worker token", resp.StatusCode, body)
 	}
 	for _, tt := range []struct {
 		name, token, says string
@@ -120,6 +154,42 @@ drpc.authorizer.acl:
 			t.Errorf("FetchRequest with %s = %v, want Unauthenticated saying %q", tt.name, err, tt.says)
 		}
 	}
+
+	// A request is settled by the topology that fetched it: another of
+	// alice's topologies, though the ACL lets alice serve the function,
+	// cannot answer it with its worker token.
+	invocations := func(tok string) drpcpb.DistributedRPCInvocationsClient {
+		conn, err := grpc.NewClient(s.InvocationsAddr(), tlsCreds, grpc.WithPerRPCCredentials(auth.TokenCredentials{Token: tok}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return drpcpb.NewDistributedRPCInvocationsClient(conn)
+	}
+	mine, second := invocations(workerToken), invocations(token(secrets["second-1-1"], "second-1-1", "alice"))
+	result := make(chan error, 1)
+	go func() {
+		got, err := c.Execute(ctx, "manual", "x")
+		if err == nil && got != "done" {
+			err = fmt.Errorf("result %q, want done", got)
+		}
+		result <- err
+	}()
+	fetched, err := mine.FetchRequest(ctx, &drpcpb.FetchRequestRequest{Function: "manual", WaitMillis: 30000})
+	if err != nil || fetched.GetRequestId() == "" {
+		t.Fatalf("FetchRequest(manual) = %v, %v; want the request", fetched, err)
+	}
+	answer := &drpcpb.ReturnRequest{Outcomes: []*drpcpb.Outcome{{RequestId: fetched.GetRequestId(), Outcome: &drpcpb.Outcome_Result{Result: "done"}}}}
+	if resp, err := second.Return(ctx, answer); err != nil || len(resp.GetRefused()) != 1 || !strings.Contains(resp.GetRefused()[0].GetReason(), "another topology fetched it") {
+		t.Errorf("Return by another topology's worker token = %v, %v; want it refused as another topology's", resp, err)
+	}
+	if resp, err := mine.Return(ctx, answer); err != nil || len(resp.GetRefused()) != 0 {
+		t.Errorf("Return by the fetching topology's worker token = %v, %v; want it taken", resp, err)
+	}
+	if err := <-result; err != nil {
+		t.Errorf("Execute(manual, x): %v", err)
+	}
+
 	if _, err := drpc.Secure(&cfg, map[string]any{}, drpc.ClusterKeys(st)); err == nil || !strings.Contains(err.Error(), drpc.KeyTLSCert) {
 		t.Errorf("Secure with worker tokens and without TLS = %v, want a refusal naming %s", err, drpc.KeyTLSCert)
 	}
