@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -53,6 +54,11 @@ const (
 	// storm.zookeeper.auth.*) to read each topology's secret and owner
 	// (ClusterKeys), and needs TLS.
 	KeyWorkerTokens = topology.KeyDRPCWorkerTokens
+	// KeyWorkerTokenLifeHours is Storm's storm.worker.token.life.time.hours:
+	// how long a worker token is good for (24 when unset). Workers make a
+	// new one when half of it is gone; a server refuses a token that
+	// expires further ahead.
+	KeyWorkerTokenLifeHours = topology.KeyWorkerTokenLifeHours
 )
 
 // Storm's authorizer classes squall honours.
@@ -148,7 +154,11 @@ func Secure(cfg *Config, conf map[string]any, keys auth.TopologyKeys) (Security,
 	}
 	authn := auth.NewAuthenticator(sec.Tokens, st.MutualTLS(), policy)
 	if keys != nil {
-		authn = authn.WithWorkerTokens(auth.WorkerTokenVerifier{Service: auth.ServiceDRPC, Keys: keys})
+		life, err := workerTokenLife(conf)
+		if err != nil {
+			return sec, err
+		}
+		authn = authn.WithWorkerTokens(auth.WorkerTokenVerifier{Service: auth.ServiceDRPC, Keys: keys, Life: life})
 	}
 	cfg.Principal = func(ctx context.Context) string {
 		p, _ := auth.FromContext(ctx)
@@ -374,12 +384,37 @@ func WorkerTokenCredentials(secretFile string) Credentials {
 		if err != nil {
 			return nil, fmt.Errorf("drpc worker token: %w", err)
 		}
-		token, err := auth.NewWorkerToken(secret, auth.ServiceDRPC, stormID, owner)
+		life, err := workerTokenLife(conf)
 		if err != nil {
+			return nil, err
+		}
+		src := &auth.WorkerTokenSource{Secret: secret, Service: auth.ServiceDRPC, StormID: stormID, Owner: owner, Life: life}
+		if _, err := src.Token(); err != nil {
 			return nil, fmt.Errorf("drpc %w", err)
 		}
-		return append(opts, grpc.WithPerRPCCredentials(auth.TokenCredentials{Token: token})), nil
+		return append(opts, grpc.WithPerRPCCredentials(src)), nil
 	}
+}
+
+// workerTokenLife reads storm.worker.token.life.time.hours.
+func workerTokenLife(conf map[string]any) (time.Duration, error) {
+	v, ok := conf[KeyWorkerTokenLifeHours]
+	if !ok || v == nil {
+		return auth.DefaultWorkerTokenLife, nil
+	}
+	var hours float64
+	switch n := v.(type) {
+	case int:
+		hours = float64(n)
+	case int64:
+		hours = float64(n)
+	case float64:
+		hours = n
+	}
+	if hours < 1 || hours > 24*365 || hours != float64(int(hours)) {
+		return 0, fmt.Errorf("config %s: %#v is not a whole number of hours from 1 to %d", KeyWorkerTokenLifeHours, v, 24*365)
+	}
+	return time.Duration(hours) * time.Hour, nil
 }
 
 // configuredCredentials returns the dial options of the drpc.client.*

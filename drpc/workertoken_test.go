@@ -85,12 +85,15 @@ drpc.authorizer.acl:
 		t.Fatalf("Execute(exclaim, hi) served by worker tokens = %q, %v; want hi!", got, err)
 	}
 
-	token := func(secret []byte, id, owner string) string {
-		tok, err := auth.NewWorkerToken(secret, auth.ServiceDRPC, id, owner)
+	tokenUntil := func(secret []byte, id, owner string, expires time.Time) string {
+		tok, err := auth.NewWorkerToken(secret, auth.ServiceDRPC, id, owner, expires)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tok
+	}
+	token := func(secret []byte, id, owner string) string {
+		return tokenUntil(secret, id, owner, time.Now().Add(time.Hour))
 	}
 	fetch := func(creds grpc.DialOption, tok string) error {
 		conn, err := grpc.NewClient(s.InvocationsAddr(), creds, grpc.WithPerRPCCredentials(auth.TokenCredentials{Token: tok, AllowInsecure: true}))
@@ -138,7 +141,9 @@ drpc.authorizer.acl:
 		{"another topology's secret", token(secrets["other-1-1"], "drpc-exclaim-1-1", "alice"), "worker token"},
 		{"another topology's token", token(secrets["other-1-1"], "other-1-1", "bob"), ""},
 		{"an unknown topology's", token(secrets["other-1-1"], "gone-1-1", "bob"), "gone-1-1"},
-		{"too long", "squall-wt1." + strings.Repeat("A", auth.MaxWorkerTokenBytes), "more than"},
+		{"too long", "squall-wt2." + strings.Repeat("A", auth.MaxWorkerTokenBytes), "more than"},
+		{"expired", tokenUntil(secrets["drpc-exclaim-1-1"], "drpc-exclaim-1-1", "alice", time.Now().Add(-time.Minute)), "expired"},
+		{"good for longer than its life", tokenUntil(secrets["drpc-exclaim-1-1"], "drpc-exclaim-1-1", "alice", time.Now().Add(48*time.Hour)), "storm.worker.token.life.time.hours"},
 	} {
 		err := fetch(tlsCreds, tt.token)
 		code := status.Code(err)
@@ -192,5 +197,42 @@ drpc.authorizer.acl:
 
 	if _, err := drpc.Secure(&cfg, map[string]any{}, drpc.ClusterKeys(st)); err == nil || !strings.Contains(err.Error(), drpc.KeyTLSCert) {
 		t.Errorf("Secure with worker tokens and without TLS = %v, want a refusal naming %s", err, drpc.KeyTLSCert)
+	}
+}
+
+// storm.worker.token.life.time.hours is a whole number of hours, from 1
+// to a year; anything else is refused naming the key, on the server and
+// in a topology's credentials.
+func TestWorkerTokenLifeConfig(t *testing.T) {
+	p := newDRPCPKI(t)
+	st := cluster.NewMemory().Session()
+	secretFile := filepath.Join(t.TempDir(), "topology-secret")
+	secret, err := auth.NewTopologySecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := auth.WriteSecretFile(secretFile, secret, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		value any
+		ok    bool
+	}{
+		{nil, true}, {1, true}, {48, true}, {float64(72), true}, {24 * 365, true},
+		{0, false}, {-1, false}, {1.5, false}, {24*365 + 1, false}, {"24", false}, {true, false},
+	} {
+		conf := p.conf(t, "drpc.authorizer.acl: {}\n")
+		conf[drpc.KeyWorkerTokenLifeHours] = tt.value
+		cfg := testConfig()
+		_, err := drpc.Secure(&cfg, conf, drpc.ClusterKeys(st))
+		if tt.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), drpc.KeyWorkerTokenLifeHours) {
+			t.Errorf("Secure with %s: %#v = %v, want ok %v (else an error naming the key)", drpc.KeyWorkerTokenLifeHours, tt.value, err, tt.ok)
+		}
+		_, err = drpc.WorkerTokenCredentials(secretFile)(map[string]any{
+			drpc.KeyClientUseTLS: true, auth.KeyTopologySubmitterUser: "alice", "storm.id": "t-1-1", drpc.KeyWorkerTokenLifeHours: tt.value,
+		})
+		if tt.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), drpc.KeyWorkerTokenLifeHours) {
+			t.Errorf("WorkerTokenCredentials with %s: %#v = %v, want ok %v (else an error naming the key)", drpc.KeyWorkerTokenLifeHours, tt.value, err, tt.ok)
+		}
 	}
 }
