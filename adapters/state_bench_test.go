@@ -2,10 +2,12 @@ package adapters
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/procstat"
 	"github.com/squallstream/squall/internal/transcript"
 	"github.com/squallstream/squall/state"
 	"github.com/squallstream/squall/state/memstore"
@@ -16,24 +18,30 @@ import (
 // Python statecount (a StatefulBolt over a memstore state.State; 1000
 // words, so almost every read is a cache hit) with the same count in a
 // dict (testdata/dictcount.py, no state): the adapter's and the host's
-// cost of state, without checkpoints. Run with -benchtime=20000x or so.
+// cost of state, without checkpoints. state-ruby and state-node are the
+// Ruby and Node statecounts. Besides tuples/s it reports the CPU time
+// per tuple of the host (this process) and of the child. Run with
+// -benchtime=20000x or so.
 func BenchmarkStatefulCountHost(b *testing.B) {
 	base := installAdapters(b)
-	l := languages[0] // python
-	interpreter := transcript.Interpreter(b, l.interpreter)
 	dict, err := filepath.Abs(filepath.Join("testdata", "dictcount.py"))
 	if err != nil {
 		b.Fatal(err)
 	}
+	python, ruby, node := languages[0], languages[1], languages[2]
 	for _, bc := range []struct {
 		name     string
+		lang     language
 		script   string
 		stateful bool
 	}{
-		{"dict", dict, false},
-		{"state", l.component(b, "statecount"), true},
+		{"dict", python, dict, false},
+		{"state", python, python.component(b, "statecount"), true},
+		{"state-ruby", ruby, ruby.component(b, "statecount"), true},
+		{"state-node", node, node.component(b, "statecount"), true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			interpreter := transcript.Interpreter(b, bc.lang.interpreter)
 			sb := startStateBolt(b, []string{interpreter, bc.script}, base, transcript.JSON, bc.stateful)
 			if bc.stateful {
 				s, err := state.Open(memstore.New().Backend("statetest/counter-1"))
@@ -57,6 +65,7 @@ func BenchmarkStatefulCountHost(b *testing.B) {
 					time.Sleep(100 * time.Microsecond)
 				}
 			}
+			host, child := cpuOf(b, os.Getpid()), cpuOf(b, sb.bolt.Health().Pid)
 			b.ResetTimer()
 			// As a spout's topology.max.spout.pending would, keep
 			// benchInFlight tuples in flight.
@@ -73,6 +82,18 @@ func BenchmarkStatefulCountHost(b *testing.B) {
 			}
 			wait(0)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tuples/s")
+			b.ReportMetric(float64(cpuOf(b, os.Getpid())-host)/float64(b.N), "host-cpu-ns/op")
+			b.ReportMetric(float64(cpuOf(b, sb.bolt.Health().Pid)-child)/float64(b.N), "child-cpu-ns/op")
 		})
 	}
+}
+
+// cpuOf returns the CPU time process pid used so far.
+func cpuOf(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	s, err := procstat.Read(pid)
+	if err != nil {
+		b.Fatalf("CPU time of pid %d: %v", pid, err)
+	}
+	return s.CPU
 }

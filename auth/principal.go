@@ -44,6 +44,9 @@ type Principal struct {
 	Groups []string
 	// Method is how the principal authenticated.
 	Method Method
+	// Topology is, for a worker token (MethodWorkerToken), the id of the
+	// topology whose workers hold it.
+	Topology string
 	// Via is how the request reached the service.
 	Via Via
 	// Forwarder names the daemon that forwarded this identity (ViaNimbus).

@@ -7,7 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // A worker token lets a topology's workers authenticate to a service as
@@ -15,20 +18,29 @@ import (
 // Storm's WorkerToken of service type DRPC does. The workers hold their
 // topology's secret; the token is
 //
-//	"squall-wt1." base64url(storm id) "." base64url(HMAC-SHA256(secret, label | service | storm id | owner))
+//	"squall-wt2." base64url(storm id) "." expiry "." base64url(HMAC-SHA256(secret, label | service | storm id | owner | expiry))
 //
-// The service (a daemon that reads secrets/<id> and the topology's record
-// in ZooKeeper) recomputes the MAC with the secret and owner it finds
-// there: the principal is that owner, never a name the token carries. A
-// token is good for one service, one topology and one owner; it has no
-// expiry (the secret lives as long as the topology) and is sent over TLS
-// only, like every bearer token.
+// where expiry is a time in Unix seconds. The service (a daemon that
+// reads secrets/<id> and the topology's record in ZooKeeper) recomputes
+// the MAC with the secret and owner it finds there: the principal is
+// that owner, never a name the token carries. A token is good for one
+// service, one topology and one owner, until it expires; the workers make
+// a new one when half its life is gone (WorkerTokenSource), as Storm's
+// nimbus renews its workers' tokens. It is sent over TLS only, like every
+// bearer token.
 const (
-	workerTokenPrefix = "squall-wt1."
-	workerTokenLabel  = "squall worker token v1\x00"
+	workerTokenPrefix = "squall-wt2."
+	workerTokenLabel  = "squall worker token v2\x00"
 	// MaxWorkerTokenBytes bounds a worker token: a storm id of
-	// maxStormIDLen bytes and a MAC, encoded, fit.
+	// maxStormIDLen bytes, an expiry and a MAC, encoded, fit.
 	MaxWorkerTokenBytes = 2048
+	// DefaultWorkerTokenLife is how long a worker token is good for
+	// unless configured (Storm's storm.worker.token.life.time.hours: 24).
+	DefaultWorkerTokenLife = 24 * time.Hour
+	// workerTokenSkew is how far a token's expiry may pass the
+	// verifier's clock plus the life it allows: the clocks of the
+	// workers and the service differ a little.
+	workerTokenSkew = 5 * time.Minute
 )
 
 // ServiceDRPC is the service of the worker tokens DRPC servers accept.
@@ -43,10 +55,10 @@ const MethodWorkerToken Method = "worker-token"
 // owner, or from before the topology was resubmitted.
 var ErrBadWorkerToken = errors.New("bad worker token")
 
-func workerTokenMAC(secret []byte, service, stormID, owner string) []byte {
+func workerTokenMAC(secret []byte, service, stormID, owner string, expires int64) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(workerTokenLabel))
-	for _, s := range []string{service, stormID, owner} {
+	for _, s := range []string{service, stormID, owner, strconv.FormatInt(expires, 10)} {
 		m.Write([]byte(s))
 		m.Write([]byte{0})
 	}
@@ -54,8 +66,9 @@ func workerTokenMAC(secret []byte, service, stormID, owner string) []byte {
 }
 
 // NewWorkerToken returns the worker token of topology stormID, owned by
-// owner, for service, from the topology's secret.
-func NewWorkerToken(secret []byte, service, stormID, owner string) (string, error) {
+// owner, for service, from the topology's secret, good until expires
+// (to the second).
+func NewWorkerToken(secret []byte, service, stormID, owner string, expires time.Time) (string, error) {
 	if len(stormID) == 0 || len(stormID) > maxStormIDLen {
 		return "", fmt.Errorf("worker token: storm id of %d bytes (1 to %d allowed)", len(stormID), maxStormIDLen)
 	}
@@ -63,44 +76,53 @@ func NewWorkerToken(secret []byte, service, stormID, owner string) (string, erro
 		return "", errors.New("worker token: no topology secret")
 	}
 	enc := base64.RawURLEncoding
-	return workerTokenPrefix + enc.EncodeToString([]byte(stormID)) + "." + enc.EncodeToString(workerTokenMAC(secret, service, stormID, owner)), nil
+	exp := expires.Unix()
+	return workerTokenPrefix + enc.EncodeToString([]byte(stormID)) + "." + strconv.FormatInt(exp, 10) + "." +
+		enc.EncodeToString(workerTokenMAC(secret, service, stormID, owner, exp)), nil
 }
 
 // IsWorkerToken reports whether a bearer token is a worker token (by its
-// prefix), to be checked by VerifyWorkerToken rather than looked up in a
-// token file.
-func IsWorkerToken(token string) bool { return strings.HasPrefix(token, workerTokenPrefix) }
+// prefix, of any version), to be checked by VerifyWorkerToken rather than
+// looked up in a token file.
+func IsWorkerToken(token string) bool { return strings.HasPrefix(token, "squall-wt") }
 
-// ParseWorkerToken splits a worker token into the storm id it names and
-// its MAC. It checks the form only (size, prefix, encoding, lengths); the
-// error wraps ErrBadWorkerToken.
-func ParseWorkerToken(token string) (stormID string, mac []byte, err error) {
+// ParseWorkerToken splits a worker token into the storm id it names, its
+// expiry and its MAC. It checks the form only (size, prefix, encoding,
+// lengths); the error wraps ErrBadWorkerToken.
+func ParseWorkerToken(token string) (stormID string, expires time.Time, mac []byte, err error) {
+	bad := func(format string, a ...any) (string, time.Time, []byte, error) {
+		return "", time.Time{}, nil, fmt.Errorf("%w: "+format, append([]any{ErrBadWorkerToken}, a...)...)
+	}
 	if len(token) > MaxWorkerTokenBytes {
-		return "", nil, fmt.Errorf("%w: %d bytes, more than %d", ErrBadWorkerToken, len(token), MaxWorkerTokenBytes)
+		return bad("%d bytes, more than %d", len(token), MaxWorkerTokenBytes)
 	}
 	rest, ok := strings.CutPrefix(token, workerTokenPrefix)
 	if !ok {
-		return "", nil, fmt.Errorf("%w: it does not start with %q", ErrBadWorkerToken, workerTokenPrefix)
+		return bad("it does not start with %q (a token from before worker tokens expired: restart the topology's workers with this squall)", workerTokenPrefix)
 	}
-	idPart, macPart, ok := strings.Cut(rest, ".")
-	if !ok {
-		return "", nil, fmt.Errorf("%w: no \".\" between storm id and MAC", ErrBadWorkerToken)
+	parts := strings.Split(rest, ".")
+	if len(parts) != 3 {
+		return bad("%d parts, want storm id, expiry and MAC between \".\"", len(parts))
 	}
 	enc := base64.RawURLEncoding
-	id, err := enc.DecodeString(idPart)
+	id, err := enc.DecodeString(parts[0])
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: storm id: %v", ErrBadWorkerToken, err)
+		return bad("storm id: %v", err)
 	}
 	if len(id) == 0 || len(id) > maxStormIDLen {
-		return "", nil, fmt.Errorf("%w: storm id of %d bytes (1 to %d allowed)", ErrBadWorkerToken, len(id), maxStormIDLen)
+		return bad("storm id of %d bytes (1 to %d allowed)", len(id), maxStormIDLen)
 	}
-	if mac, err = enc.DecodeString(macPart); err != nil {
-		return "", nil, fmt.Errorf("%w: MAC: %v", ErrBadWorkerToken, err)
+	exp, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || exp <= 0 || strconv.FormatInt(exp, 10) != parts[1] {
+		return bad("expiry %.20q is not a time in Unix seconds", parts[1])
+	}
+	if mac, err = enc.DecodeString(parts[2]); err != nil {
+		return bad("MAC: %v", err)
 	}
 	if len(mac) != sha256.Size {
-		return "", nil, fmt.Errorf("%w: MAC of %d bytes, want %d", ErrBadWorkerToken, len(mac), sha256.Size)
+		return bad("MAC of %d bytes, want %d", len(mac), sha256.Size)
 	}
-	return string(id), mac, nil
+	return string(id), time.Unix(exp, 0), mac, nil
 }
 
 // TopologyKeys looks up what verifying a worker token needs: topology
@@ -114,15 +136,23 @@ type WorkerTokenVerifier struct {
 	Service string
 	// Keys finds a topology's secret and owner.
 	Keys TopologyKeys
+	// Life is the longest a token may be good for from now
+	// (DefaultWorkerTokenLife when 0); a token that expires later was not
+	// made by a worker of this cluster.
+	Life time.Duration
+	// Now returns the time (time.Now when nil).
+	Now func() time.Time
 }
 
 // Verify checks token and returns the principal it authenticates: the
-// owner of the topology it names, by MethodWorkerToken. A malformed or
-// wrong token, or one of a topology without an owner (submitted without
-// authentication), is refused with an error wrapping ErrUnauthenticated
-// and ErrBadWorkerToken; the MACs are compared in constant time.
+// owner of the topology it names, by MethodWorkerToken, with that
+// topology's id. A malformed, wrong or expired token, one that expires
+// further ahead than Life allows, or one of a topology without an owner
+// (submitted without authentication), is refused with an error wrapping
+// ErrUnauthenticated and ErrBadWorkerToken; the MACs are compared in
+// constant time.
 func (v WorkerTokenVerifier) Verify(ctx context.Context, token string) (Principal, error) {
-	stormID, mac, err := ParseWorkerToken(token)
+	stormID, expires, mac, err := ParseWorkerToken(token)
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
@@ -130,11 +160,83 @@ func (v WorkerTokenVerifier) Verify(ctx context.Context, token string) (Principa
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: worker token of %s: %w", ErrUnauthenticated, stormID, err)
 	}
-	if !hmac.Equal(mac, workerTokenMAC(secret, v.Service, stormID, owner)) {
+	if !hmac.Equal(mac, workerTokenMAC(secret, v.Service, stormID, owner, expires.Unix())) {
 		return Principal{}, fmt.Errorf("%w: %w: it is not a %s token of %s's workers", ErrUnauthenticated, ErrBadWorkerToken, v.Service, stormID)
 	}
-	if owner == "" {
+	now := time.Now()
+	if v.Now != nil {
+		now = v.Now()
+	}
+	life := v.Life
+	if life <= 0 {
+		life = DefaultWorkerTokenLife
+	}
+	switch {
+	case !now.Before(expires):
+		return Principal{}, fmt.Errorf("%w: %w: %s's token expired at %s", ErrUnauthenticated, ErrBadWorkerToken, stormID, expires.UTC().Format(time.RFC3339))
+	case expires.After(now.Add(life + workerTokenSkew)):
+		return Principal{}, fmt.Errorf("%w: %w: %s's token expires at %s, more than its life of %v ahead (storm.worker.token.life.time.hours)",
+			ErrUnauthenticated, ErrBadWorkerToken, stormID, expires.UTC().Format(time.RFC3339), life)
+	case owner == "":
 		return Principal{}, fmt.Errorf("%w: %w: topology %s has no owner (it was submitted without authentication)", ErrUnauthenticated, ErrBadWorkerToken, stormID)
 	}
-	return Principal{Name: owner, Method: MethodWorkerToken}, nil
+	return Principal{Name: owner, Method: MethodWorkerToken, Topology: stormID}, nil
 }
+
+// WorkerTokenSource is the gRPC per-call credentials of a topology's
+// workers: a worker token of their topology made from its secret, and a
+// new one once half the last one's life is gone, so that a token that
+// leaks is good for Life at most. Its methods are safe for concurrent
+// use.
+type WorkerTokenSource struct {
+	// Secret is the topology's secret; Service, StormID and Owner what
+	// the token is for (see NewWorkerToken).
+	Secret                  []byte
+	Service, StormID, Owner string
+	// Life is how long each token is good for (DefaultWorkerTokenLife
+	// when 0).
+	Life time.Duration
+	// Now returns the time (time.Now when nil).
+	Now func() time.Time
+
+	mu sync.Mutex
+	// token and renew, guarded by mu, are the token in use and when to
+	// make the next.
+	token string
+	renew time.Time
+}
+
+// Token returns the token to send now.
+func (s *WorkerTokenSource) Token() (string, error) {
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	life := s.Life
+	if life <= 0 {
+		life = DefaultWorkerTokenLife
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token == "" || !now.Before(s.renew) {
+		token, err := NewWorkerToken(s.Secret, s.Service, s.StormID, s.Owner, now.Add(life))
+		if err != nil {
+			return "", err
+		}
+		s.token, s.renew = token, now.Add(life/2)
+	}
+	return s.token, nil
+}
+
+// GetRequestMetadata implements credentials.PerRPCCredentials.
+func (s *WorkerTokenSource) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	token, err := s.Token()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"authorization": "Bearer " + token}, nil
+}
+
+// RequireTransportSecurity implements credentials.PerRPCCredentials: a
+// worker token goes over TLS only.
+func (*WorkerTokenSource) RequireTransportSecurity() bool { return true }

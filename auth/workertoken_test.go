@@ -6,43 +6,53 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseWorkerToken(t *testing.T) {
 	secret := make([]byte, TopologySecretBytes)
-	good, err := NewWorkerToken(secret, ServiceDRPC, "words-1-1", "alice")
+	good, err := NewWorkerToken(secret, ServiceDRPC, "words-1-1", "alice", time.Unix(1800000000, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	enc := base64.RawURLEncoding.EncodeToString
 	mac := enc(make([]byte, 32))
+	w := workerTokenPrefix + enc([]byte("w"))
 	tests := []struct {
 		name, token, wantID string
 	}{
 		{"good", good, "words-1-1"},
 		{"empty", "", ""},
 		{"a token file's token", "s3cr3t-token", ""},
-		{"no MAC", workerTokenPrefix + enc([]byte("words-1-1")), ""},
-		{"storm id not base64", workerTokenPrefix + "w*rds." + mac, ""},
-		{"empty storm id", workerTokenPrefix + "." + mac, ""},
-		{"storm id too long", workerTokenPrefix + enc([]byte(strings.Repeat("x", maxStormIDLen+1))) + "." + mac, ""},
-		{"MAC not base64", workerTokenPrefix + enc([]byte("w")) + ".!!", ""},
-		{"short MAC", workerTokenPrefix + enc([]byte("w")) + "." + enc(make([]byte, 31)), ""},
-		{"long MAC", workerTokenPrefix + enc([]byte("w")) + "." + enc(make([]byte, 33)), ""},
-		{"padded base64", workerTokenPrefix + base64.URLEncoding.EncodeToString([]byte("w")) + "." + mac, ""},
+		{"a version 1 token, without expiry", "squall-wt1." + enc([]byte("words-1-1")) + "." + mac, ""},
+		{"no MAC", w + ".1800000000", ""},
+		{"no expiry", w + "." + mac, ""},
+		{"a part too many", w + ".1800000000." + mac + ".x", ""},
+		{"storm id not base64", workerTokenPrefix + "w*rds.1800000000." + mac, ""},
+		{"empty storm id", workerTokenPrefix + ".1800000000." + mac, ""},
+		{"storm id too long", workerTokenPrefix + enc([]byte(strings.Repeat("x", maxStormIDLen+1))) + ".1800000000." + mac, ""},
+		{"expiry not a number", w + ".soon." + mac, ""},
+		{"expiry with a sign", w + ".+1800000000." + mac, ""},
+		{"expiry with a leading zero", w + ".01800000000." + mac, ""},
+		{"expiry zero", w + ".0." + mac, ""},
+		{"expiry too large", w + ".99999999999999999999." + mac, ""},
+		{"MAC not base64", w + ".1800000000.!!", ""},
+		{"short MAC", w + ".1800000000." + enc(make([]byte, 31)), ""},
+		{"long MAC", w + ".1800000000." + enc(make([]byte, 33)), ""},
+		{"padded base64", workerTokenPrefix + base64.URLEncoding.EncodeToString([]byte("w")) + ".1800000000." + mac, ""},
 		{"too long", workerTokenPrefix + strings.Repeat("A", MaxWorkerTokenBytes), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, mac, err := ParseWorkerToken(tt.token)
+			id, exp, mac, err := ParseWorkerToken(tt.token)
 			if tt.wantID == "" {
 				if !errors.Is(err, ErrBadWorkerToken) {
 					t.Errorf("ParseWorkerToken(%.40q) = %q, %v; want ErrBadWorkerToken", tt.token, id, err)
 				}
 				return
 			}
-			if err != nil || id != tt.wantID || len(mac) != 32 {
-				t.Errorf("ParseWorkerToken(%.40q) = %q, %d-byte MAC, %v; want %q", tt.token, id, len(mac), err, tt.wantID)
+			if err != nil || id != tt.wantID || exp.Unix() != 1800000000 || len(mac) != 32 {
+				t.Errorf("ParseWorkerToken(%.40q) = %q, %v, %d-byte MAC, %v; want %q, expiring at 1800000000", tt.token, id, exp, len(mac), err, tt.wantID)
 			}
 		})
 	}
@@ -58,21 +68,26 @@ func TestVerifyWorkerToken(t *testing.T) {
 		}
 		secrets[id] = s
 	}
-	v := WorkerTokenVerifier{Service: ServiceDRPC, Keys: func(_ context.Context, id string) ([]byte, string, error) {
+	now := time.Unix(1800000000, 0)
+	v := WorkerTokenVerifier{Service: ServiceDRPC, Now: func() time.Time { return now }, Keys: func(_ context.Context, id string) ([]byte, string, error) {
 		s, ok := secrets[id]
 		if !ok {
 			return nil, "", errors.New("no such topology")
 		}
 		return s, owners[id], nil
 	}}
-	token := func(secret []byte, service, id, owner string) string {
-		tok, err := NewWorkerToken(secret, service, id, owner)
+	tokenUntil := func(secret []byte, service, id, owner string, expires time.Time) string {
+		tok, err := NewWorkerToken(secret, service, id, owner, expires)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tok
 	}
+	token := func(secret []byte, service, id, owner string) string {
+		return tokenUntil(secret, service, id, owner, now.Add(time.Hour))
+	}
 	good := token(secrets["words-1-1"], ServiceDRPC, "words-1-1", "alice")
+	words := secrets["words-1-1"]
 	tests := []struct {
 		name, token, want string
 	}{
@@ -84,6 +99,9 @@ func TestVerifyWorkerToken(t *testing.T) {
 		{"another service", token(secrets["words-1-1"], "nimbus", "words-1-1", "alice"), ""},
 		{"a topology without an owner", token(secrets["anon-1-1"], ServiceDRPC, "anon-1-1", ""), ""},
 		{"an unknown topology", token(secrets["words-1-1"], ServiceDRPC, "gone-1-1", "alice"), ""},
+		{"good for its whole life", tokenUntil(words, ServiceDRPC, "words-1-1", "alice", now.Add(DefaultWorkerTokenLife)), "alice"},
+		{"expired", tokenUntil(words, ServiceDRPC, "words-1-1", "alice", now), ""},
+		{"expiring further ahead than its life", tokenUntil(words, ServiceDRPC, "words-1-1", "alice", now.Add(DefaultWorkerTokenLife+time.Hour)), ""},
 		{"one bit off", good[:len(good)-2] + map[bool]string{true: "B", false: "A"}[good[len(good)-2] == 'A'] + good[len(good)-1:], ""},
 	}
 	for _, tt := range tests {
@@ -95,9 +113,47 @@ func TestVerifyWorkerToken(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || p.Name != tt.want || p.Method != MethodWorkerToken {
-				t.Errorf("Verify = %v, %v; want %s by %s", p, err, tt.want, MethodWorkerToken)
+			if err != nil || p.Name != tt.want || p.Method != MethodWorkerToken || p.Topology != "words-1-1" {
+				t.Errorf("Verify = %v, %v; want %s by %s, of words-1-1", p, err, tt.want, MethodWorkerToken)
 			}
 		})
+	}
+}
+
+// A worker's token source makes a token good for its life, and a new one
+// once half of it is gone: the token a verifier accepts at every moment.
+func TestWorkerTokenSourceRenews(t *testing.T) {
+	secret, err := NewTopologySecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1800000000, 0)
+	clock := func() time.Time { return now }
+	v := WorkerTokenVerifier{Service: ServiceDRPC, Now: clock, Life: 4 * time.Hour, Keys: func(context.Context, string) ([]byte, string, error) {
+		return secret, "alice", nil
+	}}
+	src := &WorkerTokenSource{Secret: secret, Service: ServiceDRPC, StormID: "words-1-1", Owner: "alice", Life: 4 * time.Hour, Now: clock}
+	var seen []string
+	for _, step := range []time.Duration{0, time.Hour, time.Hour, 30 * time.Minute, 29 * time.Minute, time.Minute, 2 * time.Hour} {
+		now = now.Add(step)
+		tok, err := src.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(t.Context(), tok); err != nil {
+			t.Fatalf("at %v: Verify(source's token) = %v", now.Sub(time.Unix(1800000000, 0)), err)
+		}
+		if len(seen) == 0 || seen[len(seen)-1] != tok {
+			seen = append(seen, tok)
+		}
+	}
+	// Made at 0, renewed at 2h (half of 4h), and at 4h.
+	if len(seen) != 3 {
+		t.Errorf("the source made %d tokens in 5 h of a 4 h life, want 3", len(seen))
+	}
+	// The first, kept, expires at 4h.
+	now = time.Unix(1800000000, 0).Add(4 * time.Hour)
+	if _, err := v.Verify(t.Context(), seen[0]); !errors.Is(err, ErrBadWorkerToken) || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("Verify(first token) at its expiry = %v, want it refused as expired", err)
 	}
 }

@@ -86,7 +86,9 @@ type TopologyRecord struct {
 	Version int64 `json:"version"`
 	// Stateful is set at submission for a topology with stateful bolts,
 	// which Storm checkpoints through a checkpoint spout: its listing
-	// shows its last checkpoint, read from its workers' heartbeats.
+	// shows its last checkpoint, read from its workers' heartbeats. The
+	// leader sets it on records written before it existed, from the
+	// topology's definition.
 	Stateful bool `json:"stateful,omitempty"`
 	// Viewers are who else may see and operate the topology, from its
 	// configuration at submission, for the daemons without its package

@@ -44,6 +44,14 @@ func (c *Config) authorize(ctx context.Context, op Operation, function string) e
 	return fmt.Errorf("%w: DRPC %s of function %q by %s", ErrDenied, op, function, who)
 }
 
+// topology returns the topology of a caller's worker token (Config.Topology).
+func (c *Config) topology(ctx context.Context) string {
+	if c.Topology == nil {
+		return ""
+	}
+	return c.Topology(ctx)
+}
+
 // ACL is the model of Storm's DRPCSimpleACLAuthorizer: for each function,
 // the principals that may call it and the one principal that may serve it.
 type ACL struct {

@@ -77,6 +77,10 @@ type Config struct {
 	// Authorize decides what a principal may do (drpc.authorizer). Nil
 	// allows everything.
 	Authorize Authorizer
+	// Topology returns the topology a caller's credentials belong to (a
+	// worker token's), "" for others' credentials: such a caller settles
+	// only the requests its own topology fetched. Nil means "" for all.
+	Topology func(context.Context) string
 	// GRPCOptions are added to both gRPC servers: transport credentials
 	// and interceptors of the security layer.
 	GRPCOptions []grpc.ServerOption

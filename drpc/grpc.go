@@ -60,6 +60,7 @@ func (a invocationsAPI) Fetch(stream grpc.BidiStreamingServer[drpcpb.FetchContro
 	if err := a.s.cfg.authorize(ctx, OpFetch, fn); err != nil {
 		return toStatus(err)
 	}
+	fetcher := a.s.cfg.topology(ctx)
 	cr := newCredit(first.GetCredit())
 	// The caller's further messages only grant credit; their reader
 	// ends with the stream.
@@ -84,7 +85,7 @@ func (a invocationsAPI) Fetch(stream grpc.BidiStreamingServer[drpcpb.FetchContro
 		}
 		var ready <-chan struct{}
 		var closed bool
-		buf, ready, closed = t.take(fn, min(n, maxFetchBatch), buf[:0])
+		buf, ready, closed = t.take(fn, fetcher, min(n, maxFetchBatch), buf[:0])
 		if closed {
 			return status.Error(codes.Unavailable, msgShutdown)
 		}
@@ -127,7 +128,7 @@ func (a invocationsAPI) FetchRequest(ctx context.Context, req *drpcpb.FetchReque
 	defer timer.Stop()
 	var buf [1]fetched
 	for {
-		got, ready, closed := t.take(fn, 1, buf[:0])
+		got, ready, closed := t.take(fn, a.s.cfg.topology(ctx), 1, buf[:0])
 		if closed {
 			return nil, status.Error(codes.Unavailable, msgShutdown)
 		}
@@ -180,12 +181,17 @@ func (s *Server) settle(ctx context.Context, o *drpcpb.Outcome) string {
 	default:
 		return "the outcome holds neither a result nor a failure"
 	}
-	if s.cfg.Authorize != nil {
-		fn, ok := s.table.functionOf(id)
+	if s.cfg.Authorize != nil || s.cfg.Topology != nil {
+		fn, fetcher, ok := s.table.fetchedBy(id)
 		if !ok {
 			return ""
 		}
-		if err := s.cfg.authorize(ctx, op, fn); err != nil {
+		err := s.cfg.authorize(ctx, op, fn)
+		if caller := s.cfg.topology(ctx); err == nil && caller != "" && caller != fetcher {
+			err = fmt.Errorf("%w: DRPC %s of request %s of function %q with topology %s's worker token: another topology fetched it",
+				ErrDenied, op, id, fn, caller)
+		}
+		if err != nil {
 			s.log.Warn("drpc outcome refused", "request", id, "err", err)
 			return err.Error()
 		}

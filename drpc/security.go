@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -15,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	"gopkg.in/yaml.v3"
 
+	"github.com/squallstream/squall/api/drpcpb"
 	"github.com/squallstream/squall/auth"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
@@ -51,6 +54,11 @@ const (
 	// storm.zookeeper.auth.*) to read each topology's secret and owner
 	// (ClusterKeys), and needs TLS.
 	KeyWorkerTokens = topology.KeyDRPCWorkerTokens
+	// KeyWorkerTokenLifeHours is Storm's storm.worker.token.life.time.hours:
+	// how long a worker token is good for (24 when unset). Workers make a
+	// new one when half of it is gone; a server refuses a token that
+	// expires further ahead.
+	KeyWorkerTokenLifeHours = topology.KeyWorkerTokenLifeHours
 )
 
 // Storm's authorizer classes squall honours.
@@ -146,11 +154,19 @@ func Secure(cfg *Config, conf map[string]any, keys auth.TopologyKeys) (Security,
 	}
 	authn := auth.NewAuthenticator(sec.Tokens, st.MutualTLS(), policy)
 	if keys != nil {
-		authn = authn.WithWorkerTokens(auth.WorkerTokenVerifier{Service: auth.ServiceDRPC, Keys: keys})
+		life, err := workerTokenLife(conf)
+		if err != nil {
+			return sec, err
+		}
+		authn = authn.WithWorkerTokens(auth.WorkerTokenVerifier{Service: auth.ServiceDRPC, Keys: keys, Life: life})
 	}
 	cfg.Principal = func(ctx context.Context) string {
 		p, _ := auth.FromContext(ctx)
 		return p.Name
+	}
+	cfg.Topology = func(ctx context.Context) string {
+		p, _ := auth.FromContext(ctx)
+		return p.Topology
 	}
 	var creds []grpc.ServerOption
 	if tlsConf != nil {
@@ -158,15 +174,15 @@ func Secure(cfg *Config, conf map[string]any, keys auth.TopologyKeys) (Security,
 		cfg.HTTPTLS = tlsConf
 	}
 	cfg.GRPCOptions = append(append(creds,
-		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-			ctx, err := authenticateGRPC(ctx, authn)
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			ctx, err := authenticateGRPC(ctx, authn, info.FullMethod)
 			if err != nil {
 				return nil, err
 			}
 			return h(ctx, req)
 		}),
-		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-			ctx, err := authenticateGRPC(ss.Context(), authn)
+		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			ctx, err := authenticateGRPC(ss.Context(), authn, info.FullMethod)
 			if err != nil {
 				return err
 			}
@@ -188,14 +204,19 @@ func Secure(cfg *Config, conf map[string]any, keys auth.TopologyKeys) (Security,
 				}
 				return
 			}
+			if err := workerScope(p, "HTTP "+r.Method); err != nil { // the HTTP port only executes
+				writeHTTPError(w, err)
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), p)))
 		})
 	}
 	return sec, nil
 }
 
-// authenticateGRPC finds the caller of a gRPC call and puts it in ctx.
-func authenticateGRPC(ctx context.Context, authn *auth.Authenticator) (context.Context, error) {
+// authenticateGRPC finds the caller of gRPC method fullMethod and puts
+// it in ctx.
+func authenticateGRPC(ctx context.Context, authn *auth.Authenticator, fullMethod string) (context.Context, error) {
 	p, err := authn.FromGRPC(ctx)
 	switch {
 	case errors.Is(err, auth.ErrUnauthenticated):
@@ -203,7 +224,27 @@ func authenticateGRPC(ctx context.Context, authn *auth.Authenticator) (context.C
 	case err != nil:
 		return nil, status.Error(codes.PermissionDenied, err.Error())
 	}
+	if !strings.HasPrefix(fullMethod, invocationsService) {
+		if err := workerScope(p, fullMethod); err != nil {
+			return nil, status.Error(codes.PermissionDenied, err.Error())
+		}
+	}
 	return auth.NewContext(ctx, p), nil
+}
+
+// invocationsService prefixes the gRPC methods that serve functions.
+var invocationsService = "/" + drpcpb.DistributedRPCInvocations_ServiceDesc.ServiceName + "/"
+
+// workerScope refuses call, which serves no function, to a worker token:
+// the token a topology's workers hold is good for what they do (fetch
+// requests, return results, fail requests), so that one that leaks
+// cannot execute its owner's functions.
+func workerScope(p auth.Principal, call string) error {
+	if p.Method != auth.MethodWorkerToken {
+		return nil
+	}
+	return fmt.Errorf("%w: %s with a DRPC worker token (%s's topology): such a token serves functions only "+
+		"(fetch, result, fail); a client authenticates as itself", ErrDenied, call, p.Name)
 }
 
 type authedStream struct {
@@ -343,12 +384,37 @@ func WorkerTokenCredentials(secretFile string) Credentials {
 		if err != nil {
 			return nil, fmt.Errorf("drpc worker token: %w", err)
 		}
-		token, err := auth.NewWorkerToken(secret, auth.ServiceDRPC, stormID, owner)
+		life, err := workerTokenLife(conf)
 		if err != nil {
+			return nil, err
+		}
+		src := &auth.WorkerTokenSource{Secret: secret, Service: auth.ServiceDRPC, StormID: stormID, Owner: owner, Life: life}
+		if _, err := src.Token(); err != nil {
 			return nil, fmt.Errorf("drpc %w", err)
 		}
-		return append(opts, grpc.WithPerRPCCredentials(auth.TokenCredentials{Token: token})), nil
+		return append(opts, grpc.WithPerRPCCredentials(src)), nil
 	}
+}
+
+// workerTokenLife reads storm.worker.token.life.time.hours.
+func workerTokenLife(conf map[string]any) (time.Duration, error) {
+	v, ok := conf[KeyWorkerTokenLifeHours]
+	if !ok || v == nil {
+		return auth.DefaultWorkerTokenLife, nil
+	}
+	var hours float64
+	switch n := v.(type) {
+	case int:
+		hours = float64(n)
+	case int64:
+		hours = float64(n)
+	case float64:
+		hours = n
+	}
+	if hours < 1 || hours > 24*365 || hours != float64(int(hours)) {
+		return 0, fmt.Errorf("config %s: %#v is not a whole number of hours from 1 to %d", KeyWorkerTokenLifeHours, v, 24*365)
+	}
+	return time.Duration(hours) * time.Hour, nil
 }
 
 // configuredCredentials returns the dial options of the drpc.client.*

@@ -74,7 +74,7 @@ func TestExecuteResult(t *testing.T) {
 		}()
 		synctest.Wait()
 		s.table.subscribe("f")
-		got, _, _ := s.table.take("f", 1, nil)
+		got, _, _ := s.table.take("f", "", 1, nil)
 		if len(got) != 1 || got[0].args != "x" {
 			t.Fatalf("take = %+v", got)
 		}

@@ -56,6 +56,9 @@ type request struct {
 	size int
 	// elem is the request's place in its queue; nil once fetched.
 	elem *list.Element
+	// fetcher is the topology whose worker token fetched the request, ""
+	// when not fetched or fetched with other credentials.
+	fetcher string
 	// done receives the request's outcome, exactly once.
 	done chan outcome
 }
@@ -171,10 +174,10 @@ func (t *table) unsubscribe(function string) {
 }
 
 // take hands out up to max queued requests of a subscribed function,
-// oldest first. When there are none it returns a channel that is closed
-// when one may have come (or the table closes); closed reports that the
-// table is closed.
-func (t *table) take(function string, max int, buf []fetched) (reqs []fetched, ready <-chan struct{}, closed bool) {
+// oldest first, to fetcher (Config.Topology's). When there are none it
+// returns a channel that is closed when one may have come (or the table
+// closes); closed reports that the table is closed.
+func (t *table) take(function, fetcher string, max int, buf []fetched) (reqs []fetched, ready <-chan struct{}, closed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
@@ -183,7 +186,7 @@ func (t *table) take(function string, max int, buf []fetched) (reqs []fetched, r
 	q := t.fn(function)
 	for q.queue.Len() > 0 && len(buf) < max {
 		r := q.queue.Remove(q.queue.Front()).(*request)
-		r.elem = nil
+		r.elem, r.fetcher = nil, fetcher
 		t.queuedBytes -= r.size
 		buf = append(buf, fetched{id: r.id, args: r.args})
 		r.args = ""
@@ -222,15 +225,16 @@ func (t *table) requeue(function string, reqs []fetched) {
 	t.dropIfIdle(function, q)
 }
 
-// functionOf returns the function of an outstanding request.
-func (t *table) functionOf(id string) (string, bool) {
+// fetchedBy returns the function of an outstanding request and the
+// topology that fetched it (see take).
+func (t *table) fetchedBy(id string) (function, fetcher string, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r, ok := t.byID[id]
 	if !ok {
-		return "", false
+		return "", "", false
 	}
-	return r.function, true
+	return r.function, r.fetcher, true
 }
 
 // settle gives an outstanding request its outcome and forgets it. It

@@ -31,15 +31,15 @@ func TestTableQueuesPerFunctionInOrder(t *testing.T) {
 	}
 	mustAdd(t, tb, "b", "b1")
 	tb.subscribe("a")
-	got, ready, closed := tb.take("a", 2, nil)
+	got, ready, closed := tb.take("a", "", 2, nil)
 	if want := []string{"a1", "a2"}; !slices.Equal(ids(got), want) || ready != nil || closed {
 		t.Fatalf("take(a, 2) = %v, %v, %v; want %v", ids(got), ready, closed, want)
 	}
-	got, _, _ = tb.take("a", 10, nil)
+	got, _, _ = tb.take("a", "", 10, nil)
 	if want := []string{"a3"}; !slices.Equal(ids(got), want) {
 		t.Fatalf("take(a, 10) = %v, want %v", ids(got), want)
 	}
-	got, ready, _ = tb.take("a", 10, nil)
+	got, ready, _ = tb.take("a", "", 10, nil)
 	if len(got) != 0 || ready == nil {
 		t.Fatalf("take(a) on an empty queue = %v, %v; want nothing and a channel", ids(got), ready)
 	}
@@ -98,13 +98,13 @@ func TestTableFetchFreesBuffer(t *testing.T) {
 		t.Fatalf("second add = %v, want ErrBusy", err)
 	}
 	tb.subscribe("f")
-	got, _, _ := tb.take("f", 1, nil)
+	got, _, _ := tb.take("f", "", 1, nil)
 	mustAdd(t, tb, "f", "yy")
 	tb.requeue("f", got)
 	if st := tb.snapshot(); st.QueuedBytes != 2*one || st.Queued != 2 {
 		t.Errorf("after requeue: %+v", st)
 	}
-	got, _, _ = tb.take("f", 5, nil)
+	got, _, _ = tb.take("f", "", 5, nil)
 	if want := []string{"xx", "yy"}; !slices.Equal(ids(got), want) {
 		t.Errorf("requeued request not first: %v, want %v", ids(got), want)
 	}
@@ -115,7 +115,7 @@ func TestTableSettle(t *testing.T) {
 	first := mustAdd(t, tb, "f", "first")
 	second := mustAdd(t, tb, "f", "second")
 	tb.subscribe("f")
-	tb.take("f", 1, nil) // fetches first
+	tb.take("f", "", 1, nil) // fetches first
 	if !tb.settle(first.id, outcome{result: "r1"}) {
 		t.Fatal("settle of a fetched request = false")
 	}
@@ -130,7 +130,7 @@ func TestTableSettle(t *testing.T) {
 	if tb.settle(second.id, outcome{}) || tb.settle("nope", outcome{}) {
 		t.Error("settle of an unknown request = true")
 	}
-	if got, _, _ := tb.take("f", 5, nil); len(got) != 0 {
+	if got, _, _ := tb.take("f", "", 5, nil); len(got) != 0 {
 		t.Errorf("settled request still queued: %v", ids(got))
 	}
 	tb.requeue("f", []fetched{{id: first.id, args: "first"}})
@@ -168,7 +168,7 @@ func TestTableForgetsFunctions(t *testing.T) {
 	}
 	tb.subscribe("g")
 	r := mustAdd(t, tb, "g", "")
-	got, _, _ := tb.take("g", 1, nil)
+	got, _, _ := tb.take("g", "", 1, nil)
 	tb.settle(got[0].id, outcome{})
 	<-r.done
 	tb.unsubscribe("g")
@@ -182,7 +182,7 @@ func TestTableClose(t *testing.T) {
 	r1 := mustAdd(t, tb, "f", "1")
 	r2 := mustAdd(t, tb, "g", "2")
 	tb.subscribe("h")
-	_, ready, _ := tb.take("h", 1, nil)
+	_, ready, _ := tb.take("h", "", 1, nil)
 	tb.close()
 	for _, r := range []*request{r1, r2} {
 		if o := <-r.done; !errors.Is(o.err, ErrShutdown) {
@@ -194,7 +194,7 @@ func TestTableClose(t *testing.T) {
 	default:
 		t.Error("close did not wake a waiting fetcher")
 	}
-	if _, _, closed := tb.take("h", 1, nil); !closed {
+	if _, _, closed := tb.take("h", "", 1, nil); !closed {
 		t.Error("take after close: not closed")
 	}
 	if _, err := tb.add("f", ""); !errors.Is(err, ErrShutdown) {

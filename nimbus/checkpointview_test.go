@@ -8,6 +8,7 @@ import (
 
 	"github.com/squallstream/squall/api"
 	"github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 )
@@ -81,6 +82,43 @@ func (h *heartbeatReads) ListWorkerHeartbeats(ctx context.Context, id string) ([
 	return h.State.ListWorkerHeartbeats(ctx, id)
 }
 
+// statefulRequest submits a stateful word count called name.
+func statefulRequest(name string) *api.SubmitTopologyRequest {
+	return &api.SubmitTopologyRequest{TopologyFile: "topology.yaml", Topology: `name: ` + name + `
+spouts:
+  - id: words
+    go: squall.TestWordSpout
+bolts:
+  - id: count
+    go: squall.StatefulCount
+    args: {field: word}
+    state: {}
+streams:
+  - {from: words, to: count, grouping: {type: FIELDS, args: [word]}}
+`}
+}
+
+// The record of a stateful topology submitted before nimbus set its
+// Stateful flag gets it from the topology's definition, so that listing
+// shows its checkpoint.
+func TestStatefulFlagBackfilled(t *testing.T) {
+	t.Parallel()
+	n, mem := memNimbus(t)
+	sess := mem.Session()
+	t.Cleanup(func() { sess.Close() })
+	addSupervisor(t, mem, nil, "a", 6700)
+	id := submit(t, n, statefulRequest("old"))
+	rec, _ := topologyRecord(t, sess, id)
+	rec.Stateful = false // as submitted before session 5
+	if _, err := sess.SetTopology(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitUntil(t, 60*time.Second, "the record flagged stateful again", func() bool {
+		rec, ok := topologyRecord(t, sess, id)
+		return ok && rec.Stateful
+	})
+}
+
 // A stateful topology's record says so from its submission, and listing
 // shows its checkpoint from its heartbeats; listing reads no other
 // topology's heartbeats.
@@ -94,18 +132,7 @@ func TestListTopologiesReadsStatefulHeartbeatsOnly(t *testing.T) {
 	waitLeader(t, n)
 	addSupervisor(t, mem, nil, "a", 6700, 6701, 6702, 6703)
 	plain := submit(t, n, wordsRequest("plain"))
-	stateful := submit(t, n, &api.SubmitTopologyRequest{TopologyFile: "topology.yaml", Topology: `name: stateful
-spouts:
-  - id: words
-    go: squall.TestWordSpout
-bolts:
-  - id: count
-    go: squall.StatefulCount
-    args: {field: word}
-    state: {}
-streams:
-  - {from: words, to: count, grouping: {type: FIELDS, args: [word]}}
-`})
+	stateful := submit(t, n, statefulRequest("stateful"))
 	for id, want := range map[string]bool{plain: false, stateful: true} {
 		if rec, ok := topologyRecord(t, sess, id); !ok || rec.Stateful != want {
 			t.Errorf("record of %s: Stateful = %v, want %v", id, rec.Stateful, want)

@@ -550,6 +550,9 @@ func (l *leader) schedule(ctx context.Context, snap *snapshot, rec cluster.Topol
 		l.noteUnscheduled(rec.ID, err.Error())
 		return nil // logged; retried every pass
 	}
+	if !rec.Stateful && outlineStateful(m.outline) {
+		l.markStateful(ctx, rec)
+	}
 	cur := snap.assignments[rec.ID]
 	beats, err := l.n.state.ListWorkerHeartbeats(ctx, rec.ID)
 	if err != nil {
@@ -582,6 +585,16 @@ func (l *leader) schedule(ctx context.Context, snap *snapshot, rec cluster.Topol
 	snap.assignments[rec.ID] = stored
 	snap.cluster.Assignments[rec.ID] = res.Assignment
 	return nil
+}
+
+// markStateful sets the Stateful flag of a stateful topology's record
+// written before nimbus set it at submission, so that listing shows the
+// topology's checkpoint. A write that conflicts is left to the next pass.
+func (l *leader) markStateful(ctx context.Context, rec cluster.TopologyRecord) {
+	rec.Stateful = true
+	if _, err := l.n.state.SetTopology(ctx, rec); err != nil && !errors.Is(err, cluster.ErrVersionConflict) {
+		l.n.log.Warn("flag a stateful topology's record", "topology", rec.ID, "err", err)
+	}
 }
 
 // noteUnscheduled logs why a topology cannot be scheduled, once per

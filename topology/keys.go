@@ -61,6 +61,7 @@ const (
 	KeyDRPCHost               = "drpc.host"                     // squall: the address a DRPC server binds
 	KeyDRPCAuthorizer         = "drpc.authorizer"
 	KeyDRPCWorkerTokens       = "drpc.worker.tokens" // squall: a server accepts topologies' worker tokens
+	KeyWorkerTokenLifeHours   = "storm.worker.token.life.time.hours"
 )
 
 // Storm 2's wait strategies: how a spout with nothing to emit, a bolt with
@@ -161,6 +162,7 @@ var KnownKeys = map[string]KeySpec{
 	KeyDRPCHost:               {KindString, nil},
 	KeyDRPCAuthorizer:         {KindString, nil},
 	KeyDRPCWorkerTokens:       {KindBool, nil},
+	KeyWorkerTokenLifeHours:   {KindInt, nil}, // null: 24 (auth.DefaultWorkerTokenLife)
 	// Storm 2's defaults for its wait strategies, but for level 2 of bolts
 	// and producers: Storm parks 1 ns a thousand times before it sleeps;
 	// squall's nearest, a yield, costs CPU on shared cores and gained

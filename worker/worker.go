@@ -37,6 +37,7 @@ type Config struct {
 	// run there.
 	ResourcesDir string
 	// PidDir is where shell children record their pids; made if missing.
+	// Empty: Run makes a temporary one and removes it when it returns.
 	PidDir string
 	// Shell tunes shell components (e.g. the adapters' environment).
 	Shell shell.Options
@@ -75,6 +76,8 @@ type Worker struct {
 	tasks *topology.TaskMap
 	conf  topology.Config
 	log   *slog.Logger
+	// tmpPidDir is the pid directory Run made, when given none.
+	tmpPidDir string
 
 	// ackerTasks are the __acker tasks; ackers is their number, 0 when
 	// acking is disabled.
@@ -156,7 +159,6 @@ func New(cfg Config) (*Worker, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	topo := cfg.Topology
-	made := false
 	conf := topology.Defaults().Merge(cfg.Conf).Merge(topo.Config).Merge(topology.Config{
 		topology.KeyTopologyName: topo.Name,
 		topology.KeyStormID:      cfg.StormID,
@@ -208,20 +210,10 @@ func New(cfg Config) (*Worker, error) {
 	w.local = make([]*queue, w.tasks.NumTasks()+1)
 	w.indexStreams()
 	w.active.Store(!cfg.Inactive)
-	if w.cfg.PidDir == "" {
-		dir, err := os.MkdirTemp("", "squall-pids-")
-		if err != nil {
+	if w.cfg.PidDir != "" {
+		if err := os.MkdirAll(w.cfg.PidDir, 0o755); err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
-		w.cfg.PidDir = dir
-		// A worker New refuses leaves no directory behind.
-		defer func() {
-			if !made {
-				os.Remove(dir)
-			}
-		}()
-	} else if err := os.MkdirAll(w.cfg.PidDir, 0o755); err != nil {
-		return nil, fmt.Errorf("worker: %w", err)
 	}
 
 	executors := cfg.Executors
@@ -288,7 +280,6 @@ func New(cfg Config) (*Worker, error) {
 		w.recv = w.newReceiver(cfg.Listener)
 	}
 	w.startEvents()
-	made = true
 	return w, nil
 }
 
@@ -431,6 +422,9 @@ func (w *Worker) Run(ctx context.Context) error {
 // goroutine. On failure it returns what it started, to be stopped.
 func (w *Worker) start() (startedExecutors, error) {
 	var s startedExecutors
+	if err := w.makePidDir(); err != nil {
+		return s, err
+	}
 	w.peersMu.Lock()
 	w.running = true
 	for _, p := range w.peers {
@@ -469,6 +463,31 @@ func (w *Worker) start() (startedExecutors, error) {
 	w.childMetrics()
 	close(w.started)
 	return s, nil
+}
+
+// makePidDir gives the tasks a pid directory of their own when the
+// worker was given none. It is made here, not in New, so that a worker
+// that never runs leaves nothing behind; shutdown removes it.
+func (w *Worker) makePidDir() error {
+	if w.cfg.PidDir != "" {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "squall-pids-")
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	w.cfg.PidDir, w.tmpPidDir = dir, dir
+	for _, x := range w.bolts {
+		for _, t := range x.tasks {
+			t.ctx.PidDir = dir
+		}
+	}
+	for _, x := range w.spouts {
+		for _, t := range x.tasks {
+			t.ctx.PidDir = dir
+		}
+	}
+	return nil
 }
 
 // Started is closed once every task of the worker opened or prepared.
@@ -593,16 +612,27 @@ func (w *Worker) shutdown(s startedExecutors) error {
 	if err := w.providers.close(); err != nil {
 		w.log.Error("close the state providers", "err", err)
 	}
-	if w.cfg.PidDir != "" {
-		entries, _ := os.ReadDir(w.cfg.PidDir)
-		if len(entries) == 0 {
-			os.Remove(w.cfg.PidDir)
-		}
-	}
+	w.removePidDir()
 	if len(stuck) > 0 {
 		return fmt.Errorf("worker: executors did not stop within %v: %v", stage, stuck)
 	}
 	return nil
+}
+
+// removePidDir removes the pid directory: the worker's own whatever it
+// holds (the pid files of children that did not stop are no use to
+// anyone once the worker is gone), a given one only when empty, for the
+// supervisor reads what it holds.
+func (w *Worker) removePidDir() {
+	if w.tmpPidDir != "" {
+		os.RemoveAll(w.tmpPidDir)
+		return
+	}
+	if w.cfg.PidDir != "" {
+		if entries, _ := os.ReadDir(w.cfg.PidDir); len(entries) == 0 {
+			os.Remove(w.cfg.PidDir)
+		}
+	}
 }
 
 var closeMu sync.Mutex
@@ -710,5 +740,6 @@ func (w *Worker) Health() map[int]shell.Health {
 	return h
 }
 
-// PidDir returns the directory where shell children record their pids.
+// PidDir returns the directory where shell children record their pids:
+// Config.PidDir, or once Started, the one Run made.
 func (w *Worker) PidDir() string { return filepath.Clean(w.cfg.PidDir) }

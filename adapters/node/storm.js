@@ -615,6 +615,7 @@ class JsonWriter {
   constructor() {
     this.parts = [];
     this.size = 0;
+    this.slots = []; // [index in parts, fill] of the places reserved
   }
 
   add(msg) {
@@ -623,7 +624,19 @@ class JsonWriter {
     this.size += text.length + SEPARATOR.length;
   }
 
+  /** Holds the place of messages made later than this call but written
+   * ahead of what follows it: take() puts fill() there (their encoding,
+   * '' for none). size is what they hold so far (more is counted in
+   * this.size by whoever adds it). See State. */
+  reserve(fill, size) {
+    this.slots.push([this.parts.length, fill]);
+    this.parts.push('');
+    this.size += size;
+  }
+
   take() {
+    for (const [i, fill] of this.slots) this.parts[i] = fill();
+    this.slots = [];
     const data = this.parts.join('');
     this.parts = [];
     this.size = 0;
@@ -710,7 +723,9 @@ function flush() {
   const w = connection.writer;
   if (w === null || connection.closed) return;
   if (logStream !== null) logStream.flushPartial();
-  if (w.size !== 0) connection.write(w.take());
+  if (w.size === 0) return;
+  const data = w.take();
+  if (data.length !== 0) connection.write(data);
 }
 
 function scheduleFlush() {
@@ -723,6 +738,11 @@ function scheduleFlush() {
 function send(msg) {
   const w = connection.writer;
   w.add(msg);
+  added(w);
+}
+
+/** Flushes w if it holds enough, else soon. */
+function added(w) {
   if (w.size >= FLUSH_BYTES) flush();
   else scheduleFlush();
 }
@@ -1472,8 +1492,10 @@ class StateRequest {
  * Keys are strings, numbers or booleans; values anything JSON (or
  * MessagePack) carries. Reads are cached, up to maxKeys values (least
  * recently used beyond): a hit costs no round trip (its promise is already
- * resolved). Writes go to the host at once (write-through), before the
- * tuple's ack. Values are copied in and out: change an object you read and
+ * resolved). Writes go to the host with the next flush of the bolt's
+ * output, before the ack of the tuple that made them; with JSON, the
+ * writes between two flushes go as one message holding each key's last
+ * value. Values are copied in and out: change an object you read and
  * set it again to store it. delete never reads. items(), keys() and
  * values() stream the whole state from the host (not cached); iterate them
  * while handling one tuple.
@@ -1484,6 +1506,8 @@ class State {
     this.maxKeys = Math.max(1, Math.floor(Number(maxKeys)) || 1);
     this.requests = []; // waiting for their reply, oldest first
     this.roundTrips = 0; // requests that waited for the host's reply
+    this.puts = null; // the writes not written yet (see coalesce)
+    this.dels = new Map();
   }
 
   remember(key, value) {
@@ -1564,15 +1588,57 @@ class State {
 
   set(key, value) {
     const k = stateKey(key);
-    send({ command: 'state_put', items: [[k, value]] });
+    const w = connection.writer;
+    if (w instanceof JsonWriter) {
+      // Encoded now, so that a value JSON cannot carry throws here.
+      this.coalesce(w, k, JSON.stringify([k, value]), null);
+    } else {
+      send({ command: 'state_put', items: [[k, value]] });
+    }
     this.remember(k, stateCopy(value));
     return this;
   }
 
   delete(key) {
     const k = stateKey(key);
-    send({ command: 'state_delete', keys: [k] });
+    const w = connection.writer;
+    if (w instanceof JsonWriter) this.coalesce(w, k, null, JSON.stringify(k));
+    else send({ command: 'state_delete', keys: [k] });
     this.remember(k, ABSENT);
+  }
+
+  // With JSON, the writes made between two flushes go out as one
+  // state_put (and one state_delete) with each key's last value, at the
+  // place of the first of them among the messages: ahead of the ack of
+  // every tuple that made one, and of any read sent later. A message per
+  // write cost the host one each. puts maps each key put since to the
+  // JSON of its [key, value] item, dels each key deleted to its JSON;
+  // puts is null when nothing waits.
+  coalesce(w, k, item, deleted) {
+    if (this.puts === null) {
+      this.puts = new Map();
+      w.reserve(() => this.writes(), 40);
+    }
+    if (item !== null) {
+      this.dels.delete(k);
+      this.puts.set(k, item);
+    } else {
+      this.puts.delete(k);
+      this.dels.set(k, deleted);
+    }
+    w.size += (item || deleted).length + 1;
+    added(w);
+  }
+
+  /** The encoding of the writes waiting (JsonWriter.reserve's fill). */
+  writes() {
+    const { puts, dels } = this;
+    this.puts = null;
+    this.dels = new Map();
+    let text = '';
+    if (puts.size > 0) text += `{"command":"state_put","items":[${[...puts.values()].join(',')}]}${SEPARATOR}`;
+    if (dels.size > 0) text += `{"command":"state_delete","keys":[${[...dels.values()].join(',')}]}${SEPARATOR}`;
+    return text;
   }
 
   /** Reads the keys not cached yet in one round trip, so that the reads that

@@ -154,28 +154,59 @@ module Storm
       @write = write
       @buf = new_buffer
       @since = 0.0
+      @head = nil # the messages ahead of the reserved place, if any
+      @fill = nil
+      @held = 0
     end
 
     def add(msg)
-      @since = Storm.now if @buf.empty?
+      @since = Storm.now unless pending?
       encode(msg)
-      flush if @buf.bytesize >= FLUSH_BYTES
+      flush if size >= FLUSH_BYTES
+    end
+
+    # Holds the place of messages made later than this call but written
+    # ahead of what follows it: the flush writes fill.call there (their
+    # encoding, '' for none). held is what they hold so far (grow counts
+    # more). One place at a time; JsonWriter only (see State).
+    def reserve(fill, held)
+      flush if @fill
+      @since = Storm.now unless pending?
+      @head = @buf
+      @buf = new_buffer
+      @fill = fill
+      grow(held)
+    end
+
+    # Counts bytes more waiting in the reserved place.
+    def grow(bytes)
+      @held += bytes
+      flush if size >= FLUSH_BYTES
     end
 
     def pending?
-      !@buf.empty?
+      !@buf.empty? || !@fill.nil?
     end
 
     # Writes every buffered message.
     def flush
-      return if @buf.empty?
+      return unless pending?
 
       data = @buf
       @buf = new_buffer
-      @write.call(data)
+      if @fill
+        data = @head << @fill.call << data
+        @head = @fill = nil
+        @held = 0
+      end
+      @write.call(data) unless data.empty?
     end
 
     private
+
+    def size
+      @fill ? @head.bytesize + @held + @buf.bytesize : @buf.bytesize
+    end
 
     def new_buffer
       String.new(capacity: FLUSH_BYTES, encoding: self.class::ENCODING)
@@ -1558,8 +1589,10 @@ module Storm
   # Keys are Strings (or Symbols, sent as Strings), Integers, Floats, true
   # or false; values anything JSON (or MessagePack) carries. Reads are
   # cached, up to max_keys values (least recently used beyond): a hit costs
-  # no round trip to the host. Writes go to the host at once
-  # (write-through), before the tuple's ack. Values are copied in and out:
+  # no round trip to the host. Writes go to the host with the next flush
+  # of the bolt's output, before the ack of the tuple that made them; with
+  # JSON, the writes between two flushes go as one message holding each
+  # key's last value. Values are copied in and out:
   # change a Hash, Array or String you read and assign it again to store it.
   # delete never reads: it returns nil. Iteration streams the whole state
   # from the host (not cached); iterate while handling one tuple.
@@ -1572,6 +1605,8 @@ module Storm
 
     def initialize(max_keys = 100_000)
       @cache = {} # cache key => value or ABSENT, least recently used first
+      @puts = nil # the writes not written yet (see coalesce)
+      @dels = {}
       @max_keys = [Integer(max_keys), 1].max
       @round_trips = 0 # requests that waited for the host's reply
     end
@@ -1599,17 +1634,28 @@ module Storm
 
     def []=(key, value)
       ck = State.cache_key(key)
-      Storm::Protocol.writer.add('command' => 'state_put', 'items' => [[wire(key), value]])
+      w = Storm::Protocol.writer
+      if w.is_a?(JsonWriter)
+        # Encoded now, so that a value JSON cannot carry raises here.
+        coalesce(w, ck, JSON.generate([wire(key), value]), nil)
+      else
+        w.add('command' => 'state_put', 'items' => [[wire(key), value]])
+      end
       remember(ck, State.copy(value))
     end
     alias store []=
 
-    # Writes every pair of hash in one state_put.
+    # Writes every pair of hash (in one state_put).
     def update(hash)
       return self if hash.empty?
 
+      w = Storm::Protocol.writer
+      if w.is_a?(JsonWriter)
+        hash.each { |k, v| self[k] = v }
+        return self
+      end
       cks = hash.keys.map { |k| State.cache_key(k) }
-      Storm::Protocol.writer.add('command' => 'state_put', 'items' => hash.map { |k, v| [wire(k), v] })
+      w.add('command' => 'state_put', 'items' => hash.map { |k, v| [wire(k), v] })
       cks.zip(hash.values).each { |ck, v| remember(ck, State.copy(v)) }
       self
     end
@@ -1617,7 +1663,12 @@ module Storm
 
     def delete(key)
       ck = State.cache_key(key)
-      Storm::Protocol.writer.add('command' => 'state_delete', 'keys' => [wire(key)])
+      w = Storm::Protocol.writer
+      if w.is_a?(JsonWriter)
+        coalesce(w, ck, nil, JSON.generate(wire(key)))
+      else
+        w.add('command' => 'state_delete', 'keys' => [wire(key)])
+      end
       remember(ck, ABSENT)
       nil
     end
@@ -1719,6 +1770,40 @@ module Storm
     end
 
     private
+
+    # With JSON, the writes made between two flushes go out as one
+    # state_put (and one state_delete) with each key's last value, at the
+    # place of the first of them among the messages: ahead of the ack of
+    # every tuple that made one, and of any read sent later. A message per
+    # write cost the host one each. @puts maps the cache key of each key
+    # put since to the JSON of its [key, value] item, @dels that of each
+    # key deleted to its key's JSON; @puts is nil when nothing waits.
+    def coalesce(w, ck, item, deleted)
+      if @puts.nil?
+        @puts = {}
+        w.reserve(method(:writes), 40)
+      end
+      if item
+        @dels.delete(ck)
+        @puts[ck] = item
+      else
+        @puts.delete(ck)
+        @dels[ck] = deleted
+      end
+      w.grow((item || deleted).bytesize + 1)
+    end
+
+    # The encoding of the writes waiting (Writer#reserve's fill).
+    def writes
+      puts = @puts
+      dels = @dels
+      @puts = nil
+      @dels = {}
+      text = +''
+      text << '{"command":"state_put","items":[' << puts.values.join(',') << "]}\nend\n" unless puts.empty?
+      text << '{"command":"state_delete","keys":[' << dels.values.join(',') << "]}\nend\n" unless dels.empty?
+      text
+    end
 
     def wire(key)
       key.is_a?(Symbol) ? key.to_s : key

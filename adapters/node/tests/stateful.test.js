@@ -5,6 +5,8 @@
 
 const assert = require('node:assert/strict');
 const { test, afterEach } = require('node:test');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const Module = require('node:module');
 
@@ -45,6 +47,7 @@ class Ops extends storm.StatefulBolt {
       case 'has': this.emit({ tuple: [await state.has(arg)] }); break;
       case 'put': state.set(arg[0], arg[1]); break;
       case 'delete': state.delete(arg); break;
+      case 'bigint': state.set(arg, 1n); break; // JSON cannot carry it
       case 'first':
         for await (const [k, v] of state.items()) { // left after the first item
           this.emit({ tuple: [k, v] });
@@ -145,4 +148,89 @@ test('a rollback calls onStateReset and empties the cache', async () => {
 test('a StatefulBolt refuses a component without state', async () => {
   const h = harness(new BoltHarness(new Ops(), { context: { squall: { protocol: 1 } } }));
   await assert.rejects(h.ready, (err) => err instanceof ComponentCrashed && /declares no state/.test(err.message));
+});
+
+/**
+ * Runs bolt on the wire, as a busy host would: the handshake, then each
+ * element of steps, a message handed over at once or a state reply handed
+ * once the bolt waits for one. Returns what the bolt wrote, the pid reply
+ * left out.
+ */
+async function onTheWire(bolt, steps) {
+  const c = storm.connection;
+  const saved = { writer: c.writer, write: c.write, exit: c.exit, closed: c.closed };
+  const writes = [];
+  c.writer = new storm.JsonWriter();
+  c.write = (data) => writes.push(String(data));
+  c.exit = (code) => { throw new Error(`the bolt exited with status ${code}`); };
+  c.closed = false;
+  const pidDir = fs.mkdtempSync(path.join(os.tmpdir(), 'storm-test-'));
+  try {
+    bolt.handleNewMessage({ pidDir, conf: {}, context: { taskid: 3, squall: { protocol: 1, state: { cache_max_keys: 10 } } } });
+    for (const m of steps) {
+      if (m.command !== undefined) {
+        const deadline = Date.now() + 30000;
+        while (bolt.state.requests.length === 0) { // eslint-disable-line no-await-in-loop
+          if (Date.now() > deadline) throw new Error(`no state request came for ${JSON.stringify(m)}`);
+          await new Promise((resolve) => setImmediate(resolve)); // eslint-disable-line no-await-in-loop
+        }
+      }
+      bolt.handleNewMessage(m);
+    }
+    while (bolt.queueHead < bolt.queue.length || bolt.inProcess > 0) { // eslint-disable-line no-await-in-loop
+      await new Promise((resolve) => setImmediate(resolve)); // eslint-disable-line no-await-in-loop
+    }
+    storm.flush();
+  } finally {
+    Object.assign(c, saved);
+    fs.rmSync(pidDir, { recursive: true, force: true });
+  }
+  const text = writes.join('');
+  return text.slice(0, -5).split('\nend\n').map((m) => JSON.parse(m)).filter((m) => m.pid === undefined);
+}
+
+const tup = (id, ...values) => ({ id, comp: 'source', stream: 'default', task: 4, tuple: values });
+
+// Tuples handed over at once: their writes go as one state_put (and one
+// state_delete), each key's last value, ahead of the first ack that
+// follows a write and of the iteration's state_items sent later.
+test('writes between flushes go as one, before their acks', async () => {
+  const out = await onTheWire(new Ops(), [
+    { command: 'state_values', items: [] }, // initialize's read
+    tup('1', 'get', 'x'),
+    { command: 'state_values', items: [] },
+    tup('2', 'put', ['a', 1]),
+    tup('3', 'put', ['b', [1, 2]]),
+    tup('4', 'put', ['a', 2]),
+    tup('5', 'put', ['c', 3]),
+    tup('5b', 'put', ['b', null]),
+    tup('6', 'put', ['d', 4]),
+    tup('6d', 'delete', 'd'),
+    tup('6b', 'delete', 'b'),
+    tup('6p', 'put', ['b', 5]),
+    tup('7', 'first', 'b'),
+    { command: 'state_items', items: [['a', 2]] },
+  ]);
+  const cmds = out.filter((m) => m.command !== 'emit').map((m) => [m.command, m.keys || m.items || m.id]);
+  assert.deepEqual(cmds, [
+    ['state_get', ['boot']], ['state_get', ['x']], ['ack', '1'],
+    ['state_put', [['a', 2], ['c', 3], ['b', 5]]], ['state_delete', ['d']],
+    ['ack', '2'], ['ack', '3'], ['ack', '4'], ['ack', '5'], ['ack', '5b'], ['ack', '6'], ['ack', '6d'], ['ack', '6b'], ['ack', '6p'],
+    ['state_items', undefined], ['ack', '7'],
+  ]);
+  assert.deepEqual(out.filter((m) => m.command === 'emit').slice(-2).map((m) => m.tuple), [['a', 2], [5]]); // b from the cache
+});
+
+// Encoded when set, not when written: the tuple that set a value JSON
+// cannot carry fails, the other writes go on.
+test('a value JSON cannot carry fails its tuple', async () => {
+  const out = await onTheWire(new Ops(), [
+    { command: 'state_values', items: [] },
+    tup('1', 'put', ['a', 1]), tup('2', 'bigint', 'b'), tup('3', 'put', ['c', 3]),
+  ]);
+  const puts = out.filter((m) => m.command === 'state_put').flatMap((m) => m.items);
+  assert.deepEqual(puts, [['a', 1], ['c', 3]]);
+  assert.deepEqual(out.filter((m) => m.command === 'ack' || m.command === 'fail').map((m) => [m.command, m.id]),
+    [['ack', '1'], ['fail', '2'], ['ack', '3']]);
+  assert.ok(out.some((m) => m.command === 'error' && /BigInt/.test(m.msg)));
 });

@@ -4,11 +4,13 @@
 # host state.
 
 require 'minitest/autorun'
+require 'minitest/mock'
 
 stateful_adapter_dir = File.expand_path('..', __dir__)
 $LOAD_PATH.unshift(stateful_adapter_dir) unless $LOAD_PATH.include?(stateful_adapter_dir)
 require 'storm/testing'
 require File.join(stateful_adapter_dir, 'components', 'statecount')
+require_relative 'test_storm'
 
 # Runs the operation tuple[0] on state and emits what it returns.
 class StateOps < Storm::StatefulBolt
@@ -29,6 +31,8 @@ class StateOps < Storm::StatefulBolt
     when 'has' then emit([state.key?(arg)])
     when 'put' then state[arg[0]] = arg[1]
     when 'update' then state.update(arg)
+    when 'del' then state.delete(arg)
+    when 'nan' then state[arg] = Float::NAN # JSON cannot carry it
     when 'first'
       state.each do |k, v| # left after the first item
         emit([k, v])
@@ -138,5 +142,58 @@ class StatefulBoltTest < Minitest::Test
       quietly { BoltHarness.new(StateOps.new, context: { 'squall' => { 'protocol' => 1 } }) }
     end
     assert_match(/declares no state/, err.message)
+  end
+end
+
+class StatefulBoltWireTest < ComponentTestCase
+  def handshake(conf = { 'topology.name' => 't' })
+    h = super
+    h['context']['squall'] = { 'protocol' => 1, 'state' => { 'cache_max_keys' => 10 } }
+    h
+  end
+
+  # Tuples read at once, the child blocking only after the last: their
+  # writes go as one state_put (and one state_delete), each key's last
+  # value, ahead of the first ack that follows a write and of the
+  # iteration's state_items sent later.
+  def test_writes_between_flushes_go_as_one_before_their_acks
+    out = nil
+    Storm.stub(:now, 0.0) do # no flush for time in between, however slow the machine
+      out, = run_component(StateOps.new, [
+                             { 'command' => 'state_values', 'items' => [] }, # prepare's read
+                             tup('1', 'get', 'x'),
+                             { 'command' => 'state_values', 'items' => [] },
+                             tup('2', 'put', ['a', 1]),
+                             tup('3', 'put', ['b', [1, 2]]),
+                             tup('4', 'put', ['a', 2]),
+                             tup('5', 'update', { 'c' => 3, 'b' => nil }),
+                             tup('6', 'put', ['d', 4]),
+                             tup('6d', 'del', 'd'),
+                             tup('6b', 'del', 'b'),
+                             tup('6p', 'put', ['b', 5]),
+                             tup('7', 'first', 'b'),
+                             { 'command' => 'state_items', 'items' => [['a', 2]] }
+                           ], one_read: true)
+    end
+    cmds = out.reject { |m| m['command'] == 'emit' }.map { |m| [m['command'], m['keys'] || m['items'] || m['id']] }
+    assert_equal [
+      ['state_get', ['boot']], ['state_get', ['x']], %w[ack 1],
+      ['state_put', [['a', 2], ['c', 3], ['b', 5]]], ['state_delete', ['d']],
+      %w[ack 2], %w[ack 3], %w[ack 4], %w[ack 5], %w[ack 6], %w[ack 6d], %w[ack 6b], %w[ack 6p],
+      ['state_items', nil], %w[ack 7]
+    ], cmds
+    assert_equal [['a', 2], [5]], out.select { |m| m['command'] == 'emit' }.map { |m| m['tuple'] }[-2..] # b read back from the cache
+  end
+
+  # Encoded when assigned, not when written: the tuple that assigned a
+  # value JSON cannot carry fails, the other writes go on.
+  def test_a_value_json_cannot_carry_fails_its_tuple
+    out, = run_component(StateOps.new, [
+                           { 'command' => 'state_values', 'items' => [] },
+                           tup('1', 'put', ['a', 1]), tup('2', 'nan', 'b'), tup('3', 'put', ['c', 3])
+                         ])
+    cmds = out.reject { |m| m['command'] == 'error' }.map { |m| [m['command'], m['keys'] || m['items'] || m['id']] }
+    assert_equal [['state_get', ['boot']], ['state_put', [['a', 1]]], %w[ack 1], %w[fail 2], ['state_put', [['c', 3]]], %w[ack 3]], cmds
+    assert(out.any? { |m| m['command'] == 'error' && m['msg'].include?('NaN') })
   end
 end

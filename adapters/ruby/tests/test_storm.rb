@@ -205,11 +205,13 @@ class ComponentTestCase < Minitest::Test
     { 'pidDir' => @pid_dir, 'conf' => conf, 'context' => { 'taskid' => 3, 'componentid' => 'c' } }
   end
 
-  # Runs component against messages (after a handshake, one chunk each) and
-  # returns [its messages without the pid reply, exit status, the writes].
-  def run_component(component, messages, serializer: 'json', want_status: 0, stdout_log: nil)
+  # Runs component against messages (after a handshake, one chunk each, or
+  # all in one with one_read, as from a busy host) and returns [its
+  # messages without the pid reply, the writes].
+  def run_component(component, messages, serializer: 'json', want_status: 0, stdout_log: nil, one_read: false)
     encode = serializer == 'msgpack' ? method(:pack) : method(:frame)
     chunks = ([handshake] + messages).map { |m| encode.call(m).b }
+    chunks = [chunks[0], chunks[1..].join] if one_read
     writes = []
     reader_class, writer_class = Storm::SERIALIZERS.fetch(serializer)
     writer = writer_class.new(->(b) { writes << b.dup })

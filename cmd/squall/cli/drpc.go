@@ -49,7 +49,9 @@ DRPCSimpleACLAuthorizer and drpc.authorizer.acl.filename says who may call
 (client.users) and serve (invocation.user) each function. With
 drpc.worker.tokens (and storm.zookeeper.*, TLS), topologies' workers
 authenticate as their owners with tokens made from their topologies'
-secrets, which the server reads from ZooKeeper. Once listening, it prints
+secrets, which the server reads from ZooKeeper; a token serves its
+topology's requests only and expires after
+storm.worker.token.life.time.hours (24). Once listening, it prints
 one line on stderr:
 
   drpc client=HOST:PORT invocations=HOST:PORT http=HOST:PORT`,
