@@ -255,17 +255,23 @@ func TestLoadMaximalSubmissions(t *testing.T) {
 	if peak >= bound {
 		t.Errorf("peak RSS %d MiB, want below %d MiB (3 x %d MiB + 64 MiB)", peak/mib, bound/mib, maxPackage/mib)
 	}
+	// Back to idle means no package, nor any large part of one, is still
+	// held: within a third of a package of the idle figure. A tighter bound
+	// (20% of idle) failed twice on a loaded machine with RSS 5-7 MiB over
+	// idle, which nine more topologies' state and code paged in can explain;
+	// a kept package would be tens of MiB.
+	backToIdle := idleRSS + maxPackage/3
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		rss, fds := procStatus(t, pid, "VmRSS"), openFDs(t, pid)
-		if rss <= idleRSS*12/10 && fds <= idleFDs {
+		if rss <= backToIdle && fds <= idleFDs {
 			t.Logf("back to RSS %d MiB (%d MiB anonymous; idle %d), %d open files (idle %d)", rss/mib,
 				procStatus(t, pid, "RssAnon")/mib, idleRSS/mib, fds, idleFDs)
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("60s after the submissions: RSS %d MiB (idle %d MiB, want within 20%%), %d open files (idle %d)",
-				rss/mib, idleRSS/mib, fds, idleFDs)
+			t.Fatalf("60s after the submissions: RSS %d MiB (idle %d MiB, want at most %d), %d open files (idle %d)",
+				rss/mib, idleRSS/mib, backToIdle/mib, fds, idleFDs)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
