@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"sync"
 	"time"
 
 	"github.com/squallstream/squall/topology"
@@ -13,20 +12,13 @@ import (
 type ackerExecutor struct {
 	w       *Worker
 	exec    topology.Executor
+	tracker *acker.Tracker
 	inbox   *queue
 	timeout time.Duration
-	stop    chan struct{}
-	done    chan struct{}
-
-	// mu lets a spout executor of the worker that waits for completions
-	// do the acker's work when the acker's goroutine has not run yet: on
-	// two cores the acker often waits for a processor while the spout
-	// waits for it.
-	mu sync.Mutex
-	// The following fields are guarded by mu.
-	tracker *acker.Tracker
-	// out holds the notes for spout queues until the batch is done.
-	out []outBatch
+	// out holds the messages for spout queues until the batch is done.
+	out  []outBatch
+	stop chan struct{}
+	done chan struct{}
 }
 
 func (w *Worker) newAckerExecutor(ex topology.Executor) *ackerExecutor {
@@ -55,51 +47,28 @@ func (x *ackerExecutor) run() {
 	for {
 		select {
 		case <-expire.C:
-			x.mu.Lock()
 			x.tracker.Expire(monoNow(), 2*x.timeout)
-			x.mu.Unlock()
 		default:
 		}
-		x.mu.Lock()
-		worked := x.work(&buf)
-		x.mu.Unlock()
-		// An idle acker's trees can wait for their expiry until messages
-		// come: nothing adds to them meanwhile.
-		if !worked && !p.await(&x.w.boltWait, x.stop, x.inbox) {
-			return
+		batch := x.inbox.takeNotes(buf)
+		if batch == nil {
+			// An idle acker's trees can wait for their expiry until
+			// messages come: nothing adds to them meanwhile.
+			if !p.await(&x.w.boltWait, x.stop, x.inbox) {
+				return
+			}
+			continue
 		}
+		now := monoNow()
+		for i := range batch {
+			x.handle(&batch[i], now)
+		}
+		x.flush()
+		buf = batch
 	}
 }
 
-// help does the acker's work for a spout executor that waits for
-// completions, unless the acker is at it, with buf as the spout's
-// buffer; it reports whether there was any.
-func (x *ackerExecutor) help(buf *[]note) bool {
-	if x.inbox.size.Load() == 0 || !x.mu.TryLock() {
-		return false
-	}
-	defer x.mu.Unlock()
-	return x.work(buf)
-}
-
-// work handles what waits in the inbox, taken into *buf, and reports
-// whether anything did. mu is held.
-func (x *ackerExecutor) work(buf *[]note) bool {
-	batch := x.inbox.takeNotes(*buf)
-	if batch == nil {
-		return false
-	}
-	now := monoNow()
-	for i := range batch {
-		x.handle(&batch[i], now)
-	}
-	x.flush()
-	*buf = batch
-	return true
-}
-
-// flush sends the spouts what the batch decided, one push per spout
-// queue. mu is held.
+// flush sends the spouts what the batch decided, one push per spout queue.
 func (x *ackerExecutor) flush() {
 	for i := range x.out {
 		b := &x.out[i]
@@ -110,7 +79,6 @@ func (x *ackerExecutor) flush() {
 	}
 }
 
-// handle follows one note; mu is held.
 func (x *ackerExecutor) handle(m *note, now int64) {
 	var r acker.Result
 	switch m.kind {

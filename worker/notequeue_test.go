@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/internal/testenv"
-	"github.com/squallstream/squall/topology"
 )
 
 // TestNoteQueueFull: a control lane keeps its notes in order, with every
@@ -98,46 +97,5 @@ func TestSpoutNotesPassFullDataQueue(t *testing.T) {
 	}
 	if n := data.heldBack.Load(); n != 2 {
 		t.Errorf("the data queue counts %d held back, want 2", n)
-	}
-}
-
-// TestSpoutHelpsAcker: a spout executor waiting for completions does the
-// work waiting in an acker's inbox when the acker is not at it, and the
-// spout gets the completion; while the acker works, it leaves it be.
-func TestSpoutHelpsAcker(t *testing.T) {
-	topo := benchTopology(t, 1, true, 1, topology.LocalOrShuffle, 1)
-	w, err := New(Config{Topology: topo, StormID: "help-1-1", Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(w.ackerX) != 1 || len(w.spouts) != 1 {
-		t.Fatalf("%d ackers and %d spout executors, want one of each", len(w.ackerX), len(w.spouts))
-	}
-	a, s := w.ackerX[0], w.spouts[0]
-	spoutTask, ackerTask := int32(s.tasks[0].id), int32(a.exec.Tasks()[0])
-	const root, edge = 41, 0b1010
-	a.inbox.pushNotesNow([]note{
-		{kind: kindInit, task: ackerTask, from: spoutTask, root: root, val: edge},
-		{kind: kindAck, task: ackerTask, root: root, val: edge},
-	})
-
-	a.mu.Lock() // the acker's goroutine is at work
-	if s.helpAckers() {
-		t.Error("helpAckers did an acker's work while the acker was at it")
-	}
-	a.mu.Unlock()
-	if got := s.inbox.takeNotes(nil); got != nil {
-		t.Fatalf("the spout got %+v before anyone did the acker's work", got)
-	}
-
-	if !s.helpAckers() {
-		t.Fatal("helpAckers did nothing with two notes waiting for an idle acker")
-	}
-	want := []note{{kind: kindComplete, task: spoutTask, root: root}}
-	if got := s.inbox.takeNotes(nil); !equalNotes(got, want) {
-		t.Errorf("after helpAckers the spout got %+v, want %+v", got, want)
-	}
-	if s.helpAckers() {
-		t.Error("helpAckers reported work with the acker's inbox empty")
 	}
 }

@@ -47,9 +47,6 @@ type spoutExecutor struct {
 	clock atomic.Int64
 	// outcomes is the executor's scratch space for a batch of notes.
 	outcomes []outcome
-	// ackerBuf is the executor's buffer for the ackers' notes it handles
-	// (helpAckers).
-	ackerBuf []note
 	// outcomeStats tallies the acks and fails of the tasks' streams.
 	outcomeStats tally
 
@@ -225,11 +222,6 @@ func (x *spoutExecutor) run() {
 			}
 		case !asked:
 			// Every task is at topology.max.spout.pending: acks wake it.
-			// Ackers of this worker whose goroutines have not run yet
-			// are helped first.
-			if x.helpAckers() {
-				continue
-			}
 		default:
 			// Next emitted nothing: the spout wait strategy. (A shell
 			// spout's child need not sleep itself.)
@@ -264,16 +256,6 @@ func (x *spoutExecutor) run() {
 		}
 		timer.Stop()
 	}
-}
-
-// helpAckers does the waiting work of the worker's ackers that are not at
-// it, and reports whether there was any.
-func (x *spoutExecutor) helpAckers() bool {
-	helped := false
-	for _, a := range x.w.ackerX {
-		helped = a.help(&x.ackerBuf) || helped
-	}
-	return helped
 }
 
 // waitRoom returns a channel that is closed when a queue that refused a
