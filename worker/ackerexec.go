@@ -25,7 +25,7 @@ func (w *Worker) newAckerExecutor(ex topology.Executor) *ackerExecutor {
 	x := &ackerExecutor{
 		w: w, exec: ex,
 		tracker: acker.New(),
-		inbox:   newNoteQueue(w.conf.Int(topology.KeyExecutorReceiveBufferSize, 32768), make(chan struct{}, 1)),
+		inbox:   newQueue(w.conf.Int(topology.KeyExecutorReceiveBufferSize, 32768)),
 		timeout: w.conf.Seconds(topology.KeyMessageTimeoutSecs, 30*time.Second),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -38,8 +38,8 @@ func (w *Worker) newAckerExecutor(ex topology.Executor) *ackerExecutor {
 
 func (x *ackerExecutor) run() {
 	defer close(x.done)
-	var buf []note
-	p := parker{noteBufs: []*[]note{&buf}}
+	var buf []message
+	p := parker{bufs: []*[]message{&buf}}
 	// Trees nobody finished are forgotten after two timeouts; their
 	// spouts have failed them by then.
 	expire := time.NewTicker(x.timeout)
@@ -50,7 +50,7 @@ func (x *ackerExecutor) run() {
 			x.tracker.Expire(monoNow(), 2*x.timeout)
 		default:
 		}
-		batch := x.inbox.takeNotes(buf)
+		batch := x.inbox.take(buf)
 		if batch == nil {
 			// An idle acker's trees can wait for their expiry until
 			// messages come: nothing adds to them meanwhile.
@@ -72,14 +72,15 @@ func (x *ackerExecutor) run() {
 func (x *ackerExecutor) flush() {
 	for i := range x.out {
 		b := &x.out[i]
-		if len(b.notes) > 0 {
-			b.q.pushNotesNow(b.notes)
-			b.notes = b.notes[:0]
+		if len(b.msgs) > 0 {
+			b.q.pushBatchNow(b.msgs)
+			clear(b.msgs)
+			b.msgs = b.msgs[:0]
 		}
 	}
 }
 
-func (x *ackerExecutor) handle(m *note, now int64) {
+func (x *ackerExecutor) handle(m *message, now int64) {
 	var r acker.Result
 	switch m.kind {
 	case kindInit:
@@ -103,14 +104,14 @@ func (x *ackerExecutor) handle(m *note, now int64) {
 		return
 	}
 	q := x.w.route(r.SpoutTask, k)
-	n := note{kind: k, task: int32(r.SpoutTask), root: r.Root}
+	note := message{kind: k, task: int32(r.SpoutTask), root: r.Root}
 	for i := range x.out {
 		if x.out[i].q == q {
-			x.out[i].notes = append(x.out[i].notes, n)
+			x.out[i].msgs = append(x.out[i].msgs, note)
 			return
 		}
 	}
-	x.out = append(x.out, outBatch{q: q, notes: []note{n}})
+	x.out = append(x.out, outBatch{q: q, msgs: []message{note}})
 }
 
 // anchorOf returns the acker's record of a tuple and its edges, nil if the

@@ -58,17 +58,12 @@ type emitter struct {
 	idgen idSource
 }
 
-// outBatch holds what waits for one queue: msgs for a data queue, notes
-// for a control lane.
 type outBatch struct {
-	q     *queue
-	msgs  []message
-	notes []note
-	// held is how many of these count in q's heldBack (spouts).
+	q    *queue
+	msgs []message
+	// held is how many of msgs count in q's heldBack (spouts).
 	held int
 }
-
-func (b *outBatch) len() int { return len(b.msgs) + len(b.notes) }
 
 // maxOutBatch is how many messages wait for one queue before they are
 // pushed without waiting for the executor's flush.
@@ -85,67 +80,41 @@ func (e *emitter) put(task int, m *message) {
 		q.push(m, &e.backpressure)
 		return
 	}
-	b := e.batchFor(q)
-	if q.notesOnly {
-		if m.kind == kindAck && foldAck(b.notes, m) {
+	for i := range e.out {
+		if b := &e.out[i]; b.q == q {
+			if m.kind == kindAck && foldAck(b.msgs, m) {
+				return
+			}
+			b.msgs = append(b.msgs, *m)
+			if len(b.msgs) >= maxOutBatch {
+				e.pushOut(b)
+			}
 			return
 		}
-		b.notes = append(b.notes, noteOf(m))
-	} else {
-		b.msgs = append(b.msgs, *m)
 	}
-	if b.len() >= maxOutBatch {
-		e.pushOut(b)
-	}
-}
-
-// batchFor returns the batch for q, a new one at the first message for
-// q. mu is held.
-func (e *emitter) batchFor(q *queue) *outBatch {
-	for i := range e.out {
-		if e.out[i].q == q {
-			return &e.out[i]
-		}
-	}
-	b := outBatch{q: q}
-	if q.notesOnly {
-		b.notes = make([]note, 0, 16)
-	} else {
-		b.msgs = make([]message, 0, 16)
-	}
-	e.out = append(e.out, b)
-	return &e.out[len(e.out)-1]
+	e.out = append(e.out, outBatch{q: q, msgs: append(make([]message, 0, 16), *m)})
 }
 
 // pushOut pushes what waits in b: all of it for a bolt, blocking while the
 // queue is full; for a spout what fits now, keeping the rest. mu is held.
 func (e *emitter) pushOut(b *outBatch) {
-	if b.q.notesOnly {
-		b.notes = pushOutOf(e, b.q, b.notes, (*queue).pushNotes, (*queue).tryPushNotes)
-	} else {
-		b.msgs = pushOutOf(e, b.q, b.msgs, (*queue).pushBatch, (*queue).tryPushBatch)
+	if !e.spout {
+		b.q.pushBatch(b.msgs, &e.backpressure)
+		clear(b.msgs)
+		b.msgs = b.msgs[:0]
+		return
 	}
-	if rest := b.len(); rest > 0 {
+	n := b.q.tryPushBatch(b.msgs)
+	rest := copy(b.msgs, b.msgs[n:])
+	clear(b.msgs[rest:])
+	b.msgs = b.msgs[:rest]
+	if rest > 0 {
 		if !e.stalled.Load() && e.stallStart == 0 {
 			e.stallStart = monoNow()
 		}
 		e.stalled.Store(true)
 		e.stuck = b.q
 	}
-}
-
-// pushOutOf pushes ms to q as pushOut says, with push for a bolt and
-// tryPush for a spout, and returns what is left.
-func pushOutOf[T entry](e *emitter, q *queue, ms []T, push func(*queue, []T, *waitStrategy) bool, tryPush func(*queue, []T) int) []T {
-	if !e.spout {
-		push(q, ms, &e.backpressure)
-		clear(ms)
-		return ms[:0]
-	}
-	n := tryPush(q, ms)
-	rest := copy(ms, ms[n:])
-	clear(ms[rest:])
-	return ms[:rest]
 }
 
 // foldLookBack is how far back foldAck looks in a batch.
@@ -156,7 +125,7 @@ const foldLookBack = 8
 // acker only XORs what acks carry, in any order, so two acks of one tree
 // are as good as one carrying both values; a bolt acking the several
 // tuples of one tree that it got in a batch then sends one message.
-func foldAck(batch []note, m *message) bool {
+func foldAck(batch []message, m *message) bool {
 	for i := len(batch) - 1; i >= max(0, len(batch)-foldLookBack); i-- {
 		if p := &batch[i]; p.kind == kindAck && p.task == m.task && p.root == m.root {
 			p.val ^= m.val
@@ -190,19 +159,18 @@ func (e *emitter) flush(stop bool) {
 	for _, control := range [2]bool{true, false} {
 		for i := range e.out {
 			b := &e.out[i]
-			if b.len() > 0 && b.q.notesOnly == control {
+			if len(b.msgs) > 0 && b.msgs[0].kind.control() == control {
 				e.pushOut(b)
-				stalled = stalled || b.len() > 0
+				stalled = stalled || len(b.msgs) > 0
 			}
 		}
 	}
 	if stalled && stop {
 		dropped := 0
 		for i := range e.out {
-			b := &e.out[i]
-			dropped += b.len()
-			clear(b.msgs)
-			b.msgs, b.notes = b.msgs[:0], b.notes[:0]
+			dropped += len(e.out[i].msgs)
+			clear(e.out[i].msgs)
+			e.out[i].msgs = e.out[i].msgs[:0]
 		}
 		e.w.log.Info("spout stopped with messages its targets had no room for", "component", e.comp, "task", e.task, "dropped", dropped)
 		stalled = false

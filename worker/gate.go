@@ -37,9 +37,9 @@ func (g *gate) blocked(task int32) bool {
 
 // openPrefix returns how many messages at the start of ms are for tasks
 // not held back. Notes for spouts are never held back.
-func openPrefix[T entry](g *gate, ms []T) int {
+func (g *gate) openPrefix(ms []message) int {
 	for i := range ms {
-		if task, gated := ms[i].gated(); gated && g.blocked(task) {
+		if !ms[i].kind.forSpout() && g.blocked(ms[i].task) {
 			return i
 		}
 	}

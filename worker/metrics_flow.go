@@ -27,7 +27,7 @@ func (s *waitStrategy) waited(d int64) {
 func (e *emitter) noteHeld(stalled bool) {
 	for i := range e.out {
 		b := &e.out[i]
-		if n := b.len(); n != b.held {
+		if n := len(b.msgs); n != b.held {
 			b.q.heldBack.Add(int64(n - b.held))
 			b.held = n
 		}

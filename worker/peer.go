@@ -42,7 +42,7 @@ func (w *Worker) newPeer(addr string) *peer {
 	p := &peer{
 		w:    w,
 		addr: addr,
-		ctl:  newNoteQueue(limit, ready),
+		ctl:  newQueueReady(limit, ready),
 		data: newQueueReady(limit, ready),
 		gate: newGate(w.tasks.NumTasks()),
 		log:  w.log.With("peer", addr),
@@ -85,8 +85,7 @@ type writer struct {
 	// data is the batch of tuples being written, from pos on.
 	data            []message
 	pos             int
-	ctlBuf          []note
-	dataBuf         []message
+	ctlBuf, dataBuf []message
 	writeTimeout    time.Duration
 	deadlineRenewed time.Time
 	redial          *backoff.Backoff
@@ -105,7 +104,7 @@ func (p *peer) run() {
 		downSince:    time.Now(),
 	}
 	defer wr.disconnect(nil)
-	park := parker{bufs: []*[]message{&wr.dataBuf}, noteBufs: []*[]note{&wr.ctlBuf}}
+	park := parker{bufs: []*[]message{&wr.ctlBuf, &wr.dataBuf}}
 	for {
 		if wr.l == nil && !wr.connect() {
 			return
@@ -200,9 +199,9 @@ func (wr *writer) round() (busy bool, err error) {
 			delete(wr.held, task)
 		}
 	}
-	ctl := p.ctl.takeNotes(wr.ctlBuf)
+	ctl := p.ctl.take(wr.ctlBuf)
 	for i := range ctl {
-		m := ctl[i].message()
+		m := &ctl[i]
 		switch {
 		case m.kind == kindRelief:
 			// The task has room again: what it was held back goes first.
@@ -214,14 +213,15 @@ func (wr *writer) round() (busy bool, err error) {
 			delete(wr.held, m.task)
 			p.gate.release(m.task)
 		case !m.kind.forSpout() && p.gate.blocked(m.task):
-			wr.held[m.task] = append(wr.held[m.task], m)
+			wr.held[m.task] = append(wr.held[m.task], *m)
 		default:
-			if err := wr.add(&m); err != nil {
+			if err := wr.add(m); err != nil {
 				return false, err
 			}
 		}
 	}
 	if ctl != nil {
+		clear(ctl)
 		wr.ctlBuf = ctl
 	}
 	if wr.pos == len(wr.data) {
@@ -295,7 +295,7 @@ func (wr *writer) drop() {
 		n += len(ms)
 		delete(wr.held, task)
 	}
-	n += len(wr.p.ctl.takeNotes(nil)) + len(wr.p.data.take(nil))
+	n += len(wr.p.ctl.take(nil)) + len(wr.p.data.take(nil))
 	if n > 0 {
 		wr.p.dropped.Add(int64(n))
 		wr.p.log.Warn("peer worker unreachable, dropping messages", "dropped", n)

@@ -53,24 +53,6 @@ type message struct {
 	root, val uint64
 }
 
-// note is a message without its tuple: what acker and spout inboxes
-// hold. It has no pointers, so copying and clearing notes costs no write
-// barriers while the collector marks, and their buffers are not scanned.
-type note struct {
-	kind       kind
-	task, from int32
-	root, val  uint64
-}
-
-func noteOf(m *message) note {
-	return note{kind: m.kind, task: m.task, from: m.from, root: m.root, val: m.val}
-}
-
-// message returns n as a message, for the wire.
-func (n *note) message() message {
-	return message{kind: n.kind, task: n.task, from: n.from, root: n.root, val: n.val}
-}
-
 // queue is a bounded multi-producer, single-consumer queue of messages.
 // Producers append under a mutex; the consumer takes everything queued at
 // once, so it works in batches without producers having to batch. Its
@@ -92,15 +74,9 @@ type queue struct {
 	// are congested (the queue is a lane to that worker).
 	gate *gate
 
-	// notesOnly is set for a queue of notes (an acker's or a spout's
-	// inbox): it keeps them in notes, and its consumer uses takeNotes.
-	notesOnly bool
-
 	mu sync.Mutex
 	// The following fields are guarded by mu.
-	// items or, for a notesOnly queue, notes hold what is queued.
 	items            []message
-	notes            []note
 	closed           bool
 	consumerWaiting  bool
 	producersWaiting int
@@ -126,13 +102,6 @@ type queue struct {
 
 func newQueue(limit int) *queue {
 	return newQueueReady(limit, make(chan struct{}, 1))
-}
-
-// newNoteQueue returns a queue of notes, for a control lane.
-func newNoteQueue(limit int, ready chan struct{}) *queue {
-	q := newQueueReady(limit, ready)
-	q.notesOnly = true
-	return q
 }
 
 // newQueueReady returns a queue whose consumer is woken through ready,
@@ -161,28 +130,8 @@ const (
 	epochLimits   = 16
 	keepIdleBytes = 256 << 10
 	keepIdle      = keepIdleBytes / int(unsafe.Sizeof(message{}))
-	keepIdleNotes = keepIdleBytes / int(unsafe.Sizeof(note{}))
 	idleRelease   = 5 * time.Second
 )
-
-// entry is what producers push: messages, or notes onto a control lane.
-type entry interface {
-	message | note
-	// gated returns the target task, and whether a gate may hold it back
-	// (notes for spouts never are).
-	gated() (task int32, ok bool)
-}
-
-func (m message) gated() (int32, bool) { return m.task, !m.kind.forSpout() }
-func (n note) gated() (int32, bool)    { return n.task, !n.kind.forSpout() }
-
-// lenLocked returns how many messages are queued; mu is held.
-func (q *queue) lenLocked() int {
-	if q.notesOnly {
-		return len(q.notes)
-	}
-	return len(q.items)
-}
 
 // push appends m, waiting as bp says while the queue is full, and while
 // m's task is held back. It returns false if the queue is closed.
@@ -211,7 +160,7 @@ func (q *queue) yieldIfBacklogged() {
 // closed, holding back held messages meanwhile; the time waited goes to
 // bp's backpressure time. mu is held.
 func (q *queue) waitSpaceLocked(bp *waitStrategy, held int) {
-	if q.lenLocked() < q.limit || q.closed {
+	if len(q.items) < q.limit || q.closed {
 		return
 	}
 	start := monoNow()
@@ -220,7 +169,7 @@ func (q *queue) waitSpaceLocked(bp *waitStrategy, held int) {
 		q.heldBack.Add(-int64(held))
 		bp.waited(monoNow() - start)
 	}()
-	for n := 0; q.lenLocked() >= q.limit && !q.closed; n++ {
+	for n := 0; len(q.items) >= q.limit && !q.closed; n++ {
 		if !bp.park(n) {
 			q.mu.Unlock()
 			bp.pause(n)
@@ -237,23 +186,12 @@ func (q *queue) waitSpaceLocked(bp *waitStrategy, held int) {
 // while the queue is full, and while the next message's task is held
 // back. It returns false if the queue is closed.
 func (q *queue) pushBatch(ms []message, bp *waitStrategy) bool {
-	return pushBatchOf(q, ms, bp, (*queue).appendBatchLocked)
-}
-
-// pushNotes is pushBatch for the notes of a control lane.
-func (q *queue) pushNotes(ns []note, bp *waitStrategy) bool {
-	return pushBatchOf(q, ns, bp, (*queue).appendNotesLocked)
-}
-
-// pushBatchOf is pushBatch for messages or notes, which add appends.
-func pushBatchOf[T entry](q *queue, ms []T, bp *waitStrategy, add func(*queue, []T) bool) bool {
 	q.yieldIfBacklogged()
 	for len(ms) > 0 {
 		n := len(ms)
 		if q.gate != nil {
-			if n = openPrefix(q.gate, ms); n == 0 {
-				task, _ := ms[0].gated()
-				if !q.gate.wait(task) {
+			if n = q.gate.openPrefix(ms); n == 0 {
+				if !q.gate.wait(ms[0].task) {
 					return false
 				}
 				continue
@@ -262,9 +200,9 @@ func pushBatchOf[T entry](q *queue, ms []T, bp *waitStrategy, add func(*queue, [
 		q.mu.Lock()
 		q.waitSpaceLocked(bp, n)
 		if !q.closed {
-			n = min(n, q.limit-q.lenLocked())
+			n = min(n, q.limit-len(q.items))
 		}
-		if !add(q, ms[:n]) {
+		if !q.appendBatchLocked(ms[:n]) {
 			return false
 		}
 		ms = ms[n:]
@@ -277,18 +215,9 @@ func pushBatchOf[T entry](q *queue, ms []T, bp *waitStrategy, add func(*queue, [
 // returns how many messages it took; all of them if the queue is closed
 // (they are dropped, as push drops them).
 func (q *queue) tryPushBatch(ms []message) int {
-	return tryPushBatchOf(q, ms, (*queue).appendBatchLocked)
-}
-
-// tryPushNotes is tryPushBatch for the notes of a control lane.
-func (q *queue) tryPushNotes(ns []note) int {
-	return tryPushBatchOf(q, ns, (*queue).appendNotesLocked)
-}
-
-func tryPushBatchOf[T entry](q *queue, ms []T, add func(*queue, []T) bool) int {
 	n := len(ms)
 	if q.gate != nil {
-		if n = openPrefix(q.gate, ms); n == 0 {
+		if n = q.gate.openPrefix(ms); n == 0 {
 			return 0
 		}
 	}
@@ -297,12 +226,12 @@ func tryPushBatchOf[T entry](q *queue, ms []T, add func(*queue, []T) bool) int {
 		q.mu.Unlock()
 		return len(ms)
 	}
-	n = min(n, q.limit-q.lenLocked())
+	n = min(n, q.limit-len(q.items))
 	if n <= 0 {
 		q.mu.Unlock()
 		return 0
 	}
-	add(q, ms[:n])
+	q.appendBatchLocked(ms[:n])
 	return n
 }
 
@@ -312,7 +241,7 @@ func tryPushBatchOf[T entry](q *queue, ms []T, add func(*queue, []T) bool) int {
 func (q *queue) waitRoom() <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.lenLocked() < q.limit || q.closed {
+	if len(q.items) < q.limit || q.closed {
 		return closedChan
 	}
 	return q.waitTakenLocked()
@@ -341,43 +270,13 @@ func (q *queue) pushBatchNow(ms []message) bool {
 	return q.appendBatchLocked(ms)
 }
 
-// pushNotesNow appends ns to a control lane even beyond its limit.
-func (q *queue) pushNotesNow(ns []note) bool {
-	q.mu.Lock()
-	return q.appendNotesLocked(ns)
-}
-
-// appendBatchLocked appends ms (as notes, to a control lane) and unlocks
-// mu.
 func (q *queue) appendBatchLocked(ms []message) bool {
 	if q.closed {
 		q.mu.Unlock()
 		return false
 	}
-	if q.notesOnly {
-		for i := range ms {
-			q.notes = append(q.notes, noteOf(&ms[i]))
-		}
-	} else {
-		q.items = append(q.items, ms...)
-	}
-	return q.publishLocked()
-}
-
-// appendNotesLocked appends ns to a control lane and unlocks mu.
-func (q *queue) appendNotesLocked(ns []note) bool {
-	if q.closed {
-		q.mu.Unlock()
-		return false
-	}
-	q.notes = append(q.notes, ns...)
-	return q.publishLocked()
-}
-
-// publishLocked makes what was appended visible to the consumer, waking
-// it if it waits, and unlocks mu.
-func (q *queue) publishLocked() bool {
-	q.size.Store(int64(q.lenLocked()))
+	q.items = append(q.items, ms...)
+	q.size.Store(int64(len(q.items)))
 	wake := q.consumerWaiting
 	q.consumerWaiting = false
 	q.mu.Unlock()
@@ -402,30 +301,30 @@ func (q *queue) appendLocked(m *message) bool {
 		q.mu.Unlock()
 		return false
 	}
-	if q.notesOnly {
-		q.notes = append(q.notes, noteOf(m))
-	} else {
-		q.items = append(q.items, *m)
+	q.items = append(q.items, *m)
+	q.size.Store(int64(len(q.items)))
+	wake := q.consumerWaiting
+	q.consumerWaiting = false
+	q.mu.Unlock()
+	if wake {
+		select {
+		case q.ready <- struct{}{}:
+		default:
+		}
 	}
-	return q.publishLocked()
+	return true
 }
 
 // take returns every queued message, giving buf (emptied) back to the
 // queue to fill next. When the queue is empty it returns nil at once;
 // wait then blocks until there is something.
-func (q *queue) take(buf []message) []message { return takeFrom(q, &q.items, buf) }
-
-// takeNotes is take for a control lane.
-func (q *queue) takeNotes(buf []note) []note { return takeFrom(q, &q.notes, buf) }
-
-// takeFrom is take from items, the queue's storage.
-func takeFrom[T entry](q *queue, items *[]T, buf []T) []T {
+func (q *queue) take(buf []message) []message {
 	q.mu.Lock()
-	if len(*items) == 0 {
+	if len(q.items) == 0 {
 		q.mu.Unlock()
 		return nil
 	}
-	out := *items
+	out := q.items
 	// buf, the consumer's previous batch, is what producers fill next,
 	// unless it is much bigger than the batches of late: then it goes,
 	// and append grows a new one as needed.
@@ -437,7 +336,7 @@ func takeFrom[T entry](q *queue, items *[]T, buf []T) []T {
 		buf = nil
 	}
 	clear(buf)
-	*items = buf[:0]
+	q.items = buf[:0]
 	q.size.Store(0)
 	if q.producersWaiting > 0 {
 		q.space.Broadcast()
@@ -465,12 +364,12 @@ func (q *queue) waitReady() <-chan struct{} {
 func waitReadyAny(qs ...*queue) (_ <-chan struct{}, big bool) {
 	for _, q := range qs {
 		q.mu.Lock()
-		if q.lenLocked() > 0 || q.closed {
+		if len(q.items) > 0 || q.closed {
 			q.mu.Unlock()
 			return closedChan, false
 		}
 		q.consumerWaiting = true
-		big = big || cap(q.items) > keepIdle || cap(q.notes) > keepIdleNotes
+		big = big || cap(q.items) > keepIdle
 		q.mu.Unlock()
 	}
 	return qs[0].ready, big
@@ -480,11 +379,9 @@ func waitReadyAny(qs ...*queue) (_ <-chan struct{}, big bool) {
 // big buffers (its queues' or its own) lets them go once it has been idle
 // for idleRelease. Only the consumer uses it.
 type parker struct {
-	// bufs and noteBufs are the consumer's own buffers, which it keeps
-	// between batches.
-	bufs     []*[]message
-	noteBufs []*[]note
-	timer    *time.Timer
+	// bufs are the consumer's own buffers, which it keeps between batches.
+	bufs  []*[]message
+	timer *time.Timer
 }
 
 // await waits, as s says, until one of qs may hold messages; it returns
@@ -513,9 +410,6 @@ func (p *parker) park(stop <-chan struct{}, qs []*queue) bool {
 	for _, b := range p.bufs {
 		big = big || cap(*b) > keepIdle
 	}
-	for _, b := range p.noteBufs {
-		big = big || cap(*b) > keepIdleNotes
-	}
 	if !big {
 		select {
 		case <-stop:
@@ -540,9 +434,6 @@ func (p *parker) park(stop <-chan struct{}, qs []*queue) bool {
 	for _, b := range p.bufs {
 		*b = nil
 	}
-	for _, b := range p.noteBufs {
-		*b = nil
-	}
 	for _, q := range qs {
 		q.releaseIdle()
 	}
@@ -557,8 +448,8 @@ func (p *parker) park(stop <-chan struct{}, qs []*queue) bool {
 // releaseIdle lets an empty queue's buffer go.
 func (q *queue) releaseIdle() {
 	q.mu.Lock()
-	if q.lenLocked() == 0 {
-		q.items, q.notes, q.peak, q.prevPeak = nil, nil, 0, 0
+	if len(q.items) == 0 {
+		q.items, q.peak, q.prevPeak = nil, 0, 0
 	}
 	q.mu.Unlock()
 }
@@ -570,7 +461,7 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.lenLocked()
+	return len(q.items)
 }
 
 // close makes every current and later push return false and wakes the

@@ -67,7 +67,7 @@ func (w *Worker) newSpoutExecutor(comp *topology.Component, ex topology.Executor
 	x := &spoutExecutor{
 		w: w, comp: comp, exec: ex,
 		wait: wait, backpressure: bp,
-		inbox:      newNoteQueue(conf.Int(topology.KeyExecutorReceiveBufferSize, 32768), make(chan struct{}, 1)),
+		inbox:      newQueue(conf.Int(topology.KeyExecutorReceiveBufferSize, 32768)),
 		maxPending: max(conf.Int(topology.KeyMaxSpoutPending, 0), 0),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -123,7 +123,7 @@ func (x *spoutExecutor) run() {
 	defer close(x.done)
 	defer x.flush(true)
 	var (
-		buf     []note
+		buf     []message
 		active  bool
 		idle    int // rounds in a row that did nothing
 		expired []pendingTuple
@@ -149,9 +149,9 @@ func (x *spoutExecutor) run() {
 		}
 		// A busy spout comes here once per Next: it looks at the inbox's
 		// size before taking its lock, which the acker needs to push.
-		var batch []note
+		var batch []message
 		if x.inbox.size.Load() > 0 {
-			batch = x.inbox.takeNotes(buf)
+			batch = x.inbox.take(buf)
 		}
 		if batch != nil {
 			x.handle(batch)
@@ -323,7 +323,7 @@ type outcome struct {
 
 // handle delivers a batch of notes to the tasks, locking each task's
 // pending table once for a run of notes for it.
-func (x *spoutExecutor) handle(batch []note) {
+func (x *spoutExecutor) handle(batch []message) {
 	done := x.outcomes[:0]
 	var locked *spoutTask
 	for i := range batch {

@@ -464,9 +464,9 @@ func TestNewRootPicksALocalAcker(t *testing.T) {
 // Acks of one tree for one acker, buffered in one batch, go out as one
 // message carrying the XOR of their values; anything else is kept as is.
 func TestFoldAck(t *testing.T) {
-	batch := []note{
+	batch := []message{
 		{kind: kindAck, task: 9, root: 1, val: 0b0001},
-		{kind: kindInit, task: 4},
+		{kind: kindTuple, task: 4},
 		{kind: kindFail, task: 9, root: 2},
 		{kind: kindAck, task: 9, root: 2, val: 0b0100},
 	}
@@ -487,7 +487,7 @@ func TestFoldAck(t *testing.T) {
 		t.Errorf("batch after folding: %+v", batch)
 	}
 	// Beyond the look-back window nothing is searched.
-	long := append([]note{{kind: kindAck, task: 9, root: 5}}, make([]note, foldLookBack)...)
+	long := append([]message{{kind: kindAck, task: 9, root: 5}}, make([]message, foldLookBack)...)
 	if foldAck(long, &message{kind: kindAck, task: 9, root: 5}) {
 		t.Error("folded into an ack beyond the look-back window")
 	}
