@@ -113,6 +113,11 @@ func runBenchThen(b *testing.B, topo *topology.Topology, n int, reliable bool, t
 	// Threads that slept and were woken: what a hand-off between executors
 	// costs beyond their work, whatever else the machine runs.
 	b.ReportMetric(float64(after.voluntary-before.voluntary)*1000/float64(n), "wakeups/ktuple")
+	// Time runnable but waiting for a processor: the machine's load, which
+	// tuples/s suffers from and cpu-ns/tuple does not count.
+	if after.runq > 0 {
+		b.ReportMetric(float64(after.runq-before.runq)/float64(n), "runq-ns/tuple")
+	}
 	runtime.ReadMemStats(&mem)
 	b.ReportMetric(float64(mem.TotalAlloc-allocated)/float64(n), "B/tuple")
 	b.ReportMetric(float64(mem.NumGC-gcs), "GCs")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ type usage struct {
 	at                     time.Time
 	cpu                    time.Duration
 	voluntary, involuntary int64
+	// runq is how long the process's threads waited, runnable, for a
+	// processor (schedstat); 0 where the kernel does not say.
+	runq time.Duration
 }
 
 func readUsage(tb testing.TB) usage {
@@ -42,7 +46,31 @@ func readUsage(tb testing.TB) usage {
 		cpu:         time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
 		voluntary:   ru.Nvcsw,
 		involuntary: ru.Nivcsw,
+		runq:        runQueueWait(),
 	}
+}
+
+// runQueueWait sums the time this process's threads spent runnable but
+// waiting for a processor (the second field of each thread's schedstat).
+// The threads of a Go process live as long as it does, so the sum only
+// grows. It is 0 where /proc does not tell.
+func runQueueWait() time.Duration {
+	paths, _ := filepath.Glob("/proc/self/task/*/schedstat")
+	var total time.Duration
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // the thread exited
+		}
+		fields := strings.Fields(string(b))
+		if len(fields) < 2 {
+			continue
+		}
+		if ns, err := strconv.ParseInt(fields[1], 10, 64); err == nil {
+			total += time.Duration(ns)
+		}
+	}
+	return total
 }
 
 // idleCost is what a process spent over a window of wall time.
