@@ -33,8 +33,10 @@ type submitOptions struct {
 func newSubmitCmd(deps *Options) *cobra.Command {
 	var o submitOptions
 	cmd := &cobra.Command{
-		Use:   "submit TOPOLOGY",
-		Short: "Submit a topology to the cluster",
+		Use: "submit TOPOLOGY",
+		// Storm submits with `storm jar x.jar ...Flux --remote topology.yaml`.
+		SuggestFor: []string{"jar"},
+		Short:      "Submit a topology to the cluster",
 		Long: `Submit a topology to nimbus: a YAML file (native or Flux), or a directory
 holding topology.yaml and resources/. The resources directory is packaged and
 sent along; supervisors unpack it where the topology's shell components run.
