@@ -34,6 +34,10 @@ type LoadOptions struct {
 	// os.ReadFile: a loader of definitions it does not trust (nimbus)
 	// confines includes to a directory with it.
 	ReadInclude func(path string) ([]byte, error)
+	// ResourcesDir is where Flux's classpath includes (resource: true)
+	// are read: the topology's resources directory, which holds what a
+	// Storm jar's classpath root held. Empty refuses them.
+	ResourcesDir string
 }
 
 // LoadFile reads, validates and returns the topology defined in the YAML
@@ -94,6 +98,8 @@ type fileDef struct {
 type includeDef struct {
 	file     string
 	override bool
+	// resource marks Flux's classpath include, read from ResourcesDir.
+	resource bool
 	pos      pos
 }
 
@@ -148,15 +154,21 @@ func loadAll(data []byte, file string, opts LoadOptions) loaded {
 // replace main's; without, main's win. Streams are always added. Includes
 // inside an included file are ignored, as in Flux.
 func (l *loader) include(main *fileDef, inc includeDef, mainFile string) {
-	path := inc.file
-	if l.opts.RelativeIncludes && mainFile != "" && !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(mainFile), path)
+	if inc.resource && l.opts.ResourcesDir == "" {
+		l.errs = append(l.errs, &Error{File: inc.pos.file, Line: inc.pos.line, Err: fmt.Errorf("%s %w here: %s",
+			"Flux classpath includes (resource: true) are", ErrUnsupported,
+			"they are read from the topology's resources directory, and this load has none; give the included file's path with resource: false")})
+		return
 	}
-	read := os.ReadFile
-	if l.opts.ReadInclude != nil {
-		read = l.opts.ReadInclude
+	path, err := l.includePath(inc, mainFile)
+	var data []byte
+	if err == nil {
+		read := os.ReadFile
+		if l.opts.ReadInclude != nil {
+			read = l.opts.ReadInclude
+		}
+		data, err = read(path)
 	}
-	data, err := read(path)
 	if err != nil {
 		l.errs = append(l.errs, &Error{File: inc.pos.file, Line: inc.pos.line, Err: fmt.Errorf("%w %s: %w", ErrInclude, inc.file, err)})
 		return
@@ -190,6 +202,23 @@ func (l *loader) include(main *fileDef, inc includeDef, mainFile string) {
 		}
 		main.components[id] = d
 	}
+}
+
+// includePath is where an include is read. A classpath resource's name is
+// absolute on the classpath, so it is taken from the resources directory
+// with or without its leading slash, and may not leave it.
+func (l *loader) includePath(inc includeDef, mainFile string) (string, error) {
+	if inc.resource {
+		name := strings.TrimPrefix(inc.file, "/")
+		if !filepath.IsLocal(name) {
+			return "", errors.New("a classpath resource must name a file inside the topology's resources directory")
+		}
+		return filepath.Join(l.opts.ResourcesDir, name), nil
+	}
+	if l.opts.RelativeIncludes && mainFile != "" && !filepath.IsAbs(inc.file) {
+		return filepath.Join(filepath.Dir(mainFile), inc.file), nil
+	}
+	return inc.file, nil
 }
 
 func mergeComponents(into, from []*compDef, override bool) []*compDef {
@@ -309,11 +338,8 @@ func (p *parser) includes(n *yaml.Node) []includeDef {
 				inc.override, ok = p.boolean(e.v, "include override")
 				good = good && ok
 			case "resource":
-				res, ok := p.boolean(e.v, "include resource")
-				if ok && res {
-					p.unsupported(e.v, "Flux classpath includes (resource: true) are", "squall has no classpath; give the included file's path with resource: false")
-					good = false
-				}
+				inc.resource, ok = p.boolean(e.v, "include resource")
+				good = good && ok
 			default:
 				p.failf(e.k, ErrUnknownKey, "%q in an include (known: file, override, resource)", e.key)
 				good = false

@@ -36,7 +36,7 @@ func Load(req *api.SubmitTopologyRequest, reg *topology.Registry, dir string) (*
 		return nil, fmt.Errorf("package: %w", err)
 	}
 	defer root.Close()
-	opts := topology.LoadOptions{Registry: reg, RelativeIncludes: true, ReadInclude: func(path string) ([]byte, error) {
+	opts := topology.LoadOptions{Registry: reg, RelativeIncludes: true, ResourcesDir: dir, ReadInclude: func(path string) ([]byte, error) {
 		rel, err := filepath.Rel(dir, path)
 		if err != nil || !filepath.IsLocal(rel) {
 			return nil, ErrIncludeOutside
