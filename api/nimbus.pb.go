@@ -4384,8 +4384,14 @@ type SubmitTopologyRequest struct {
 	// With go_binary: the binary's SHA-256, lowercase hex; nimbus refuses a
 	// binary that does not match it.
 	GoBinarySha256 string `protobuf:"bytes,13,opt,name=go_binary_sha256,json=goBinarySha256,proto3" json:"go_binary_sha256,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The files the definition includes by path (Flux's includes with
+	// resource: false), keyed by the path as the definition writes it. squall
+	// submit reads them where squall local does, beside the definition, which
+	// need not be in the package. An include not listed here is read from the
+	// package. Counted in the 4 MiB of fields beside the package.
+	Includes      map[string]string `protobuf:"bytes,14,rep,name=includes,proto3" json:"includes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SubmitTopologyRequest) Reset() {
@@ -4507,6 +4513,13 @@ func (x *SubmitTopologyRequest) GetGoBinarySha256() string {
 		return x.GoBinarySha256
 	}
 	return ""
+}
+
+func (x *SubmitTopologyRequest) GetIncludes() map[string]string {
+	if x != nil {
+		return x.Includes
+	}
+	return nil
 }
 
 type SubmitTopologyResponse struct {
@@ -7289,7 +7302,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x12topology_operation\x18\x01 \x01(\tR\x11topologyOperation\x12\x1f\n" +
 	"\vtopology_id\x18\x02 \x01(\tR\n" +
 	"topologyId\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\"\xb3\x04\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"\xbc\x05\n" +
 	"\x15SubmitTopologyRequest\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\tR\btopology\x12#\n" +
 	"\rtopology_file\x18\x02 \x01(\tR\ftopologyFile\x12\x18\n" +
@@ -7307,8 +7320,12 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	" \x01(\tR\x04name\x12\x17\n" +
 	"\adry_run\x18\v \x01(\bR\x06dryRun\x12*\n" +
 	"\x11go_binary_outline\x18\f \x01(\tR\x0fgoBinaryOutline\x12(\n" +
-	"\x10go_binary_sha256\x18\r \x01(\tR\x0egoBinarySha256\x1a>\n" +
+	"\x10go_binary_sha256\x18\r \x01(\tR\x0egoBinarySha256\x12J\n" +
+	"\bincludes\x18\x0e \x03(\v2..squall.v1.SubmitTopologyRequest.IncludesEntryR\bincludes\x1a>\n" +
 	"\x10EnvironmentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
+	"\rIncludesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe5\x01\n" +
 	"\x16SubmitTopologyResponse\x12-\n" +
@@ -7525,7 +7542,7 @@ func file_squall_v1_nimbus_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_v1_nimbus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 79)
+var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_squall_v1_nimbus_proto_goTypes = []any{
 	(PackagePart)(0),                        // 0: squall.v1.PackagePart
 	(*GetClusterSummaryRequest)(nil),        // 1: squall.v1.GetClusterSummaryRequest
@@ -7605,14 +7622,15 @@ var file_squall_v1_nimbus_proto_goTypes = []any{
 	nil,                                     // 75: squall.v1.WorkerSummary.ComponentNumTasksEntry
 	nil,                                     // 76: squall.v1.RebalanceOptions.ExecutorsEntry
 	nil,                                     // 77: squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	nil,                                     // 78: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
-	nil,                                     // 79: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
-	(*structpb.Struct)(nil),                 // 80: google.protobuf.Struct
-	(*structpb.ListValue)(nil),              // 81: google.protobuf.ListValue
+	nil,                                     // 78: squall.v1.SubmitTopologyRequest.IncludesEntry
+	nil,                                     // 79: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	nil,                                     // 80: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	(*structpb.Struct)(nil),                 // 81: google.protobuf.Struct
+	(*structpb.ListValue)(nil),              // 82: google.protobuf.ListValue
 }
 var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	68, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
-	80, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
+	81, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
 	7,  // 2: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
 	10, // 3: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	13, // 4: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
@@ -7620,7 +7638,7 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	17, // 6: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
 	18, // 7: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
 	19, // 8: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
-	80, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
+	81, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
 	75, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
 	25, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
 	26, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
@@ -7634,96 +7652,97 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	30, // 20: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
 	36, // 21: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
 	76, // 22: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
-	80, // 23: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
+	81, // 23: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
 	77, // 24: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	42, // 25: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
-	46, // 26: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
-	39, // 27: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
-	45, // 28: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
-	46, // 29: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
-	39, // 30: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
-	0,  // 31: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
-	49, // 32: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
-	80, // 33: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
-	81, // 34: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
-	55, // 35: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
-	56, // 36: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
-	57, // 37: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
-	57, // 38: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
-	57, // 39: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
-	57, // 40: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
-	58, // 41: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
-	57, // 42: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
-	57, // 43: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
-	59, // 44: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
-	59, // 45: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
-	60, // 46: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
-	59, // 47: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
-	60, // 48: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
-	10, // 49: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
-	17, // 50: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
-	67, // 51: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
-	78, // 52: squall.v1.SetLogConfigRequest.named_logger_levels:type_name -> squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
-	79, // 53: squall.v1.LogConfigResponse.named_logger_levels:type_name -> squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
-	72, // 54: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
-	72, // 55: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
-	1,  // 56: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
-	3,  // 57: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
-	5,  // 58: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
-	8,  // 59: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
-	14, // 60: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
-	11, // 61: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
-	20, // 62: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
-	31, // 63: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
-	33, // 64: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
-	34, // 65: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
-	35, // 66: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
-	37, // 67: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
-	39, // 68: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
-	41, // 69: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
-	43, // 70: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
-	47, // 71: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
-	50, // 72: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
-	50, // 73: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
-	53, // 74: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
-	61, // 75: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
-	63, // 76: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
-	65, // 77: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
-	69, // 78: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
-	70, // 79: squall.v1.Nimbus.SetLogConfig:input_type -> squall.v1.SetLogConfigRequest
-	71, // 80: squall.v1.Nimbus.GetLogConfig:input_type -> squall.v1.GetLogConfigRequest
-	74, // 81: squall.v1.Nimbus.DebugTopology:input_type -> squall.v1.DebugTopologyRequest
-	2,  // 82: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
-	4,  // 83: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
-	6,  // 84: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
-	9,  // 85: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
-	15, // 86: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
-	12, // 87: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
-	21, // 88: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
-	32, // 89: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
-	38, // 90: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	38, // 91: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	38, // 92: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
-	38, // 93: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
-	40, // 94: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
-	40, // 95: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
-	44, // 96: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
-	48, // 97: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
-	51, // 98: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
-	52, // 99: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
-	54, // 100: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
-	62, // 101: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
-	64, // 102: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
-	66, // 103: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
-	80, // 104: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
-	73, // 105: squall.v1.Nimbus.SetLogConfig:output_type -> squall.v1.LogConfigResponse
-	73, // 106: squall.v1.Nimbus.GetLogConfig:output_type -> squall.v1.LogConfigResponse
-	38, // 107: squall.v1.Nimbus.DebugTopology:output_type -> squall.v1.TopologyOperationResponse
-	82, // [82:108] is the sub-list for method output_type
-	56, // [56:82] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	78, // 25: squall.v1.SubmitTopologyRequest.includes:type_name -> squall.v1.SubmitTopologyRequest.IncludesEntry
+	42, // 26: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
+	46, // 27: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
+	39, // 28: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
+	45, // 29: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
+	46, // 30: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
+	39, // 31: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
+	0,  // 32: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
+	49, // 33: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
+	81, // 34: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
+	82, // 35: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
+	55, // 36: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
+	56, // 37: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
+	57, // 38: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
+	57, // 39: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
+	57, // 40: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
+	57, // 41: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
+	58, // 42: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
+	57, // 43: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
+	57, // 44: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
+	59, // 45: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
+	59, // 46: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
+	60, // 47: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
+	59, // 48: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
+	60, // 49: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
+	10, // 50: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
+	17, // 51: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
+	67, // 52: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
+	79, // 53: squall.v1.SetLogConfigRequest.named_logger_levels:type_name -> squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	80, // 54: squall.v1.LogConfigResponse.named_logger_levels:type_name -> squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	72, // 55: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
+	72, // 56: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
+	1,  // 57: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
+	3,  // 58: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
+	5,  // 59: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
+	8,  // 60: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
+	14, // 61: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
+	11, // 62: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
+	20, // 63: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
+	31, // 64: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
+	33, // 65: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
+	34, // 66: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
+	35, // 67: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
+	37, // 68: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
+	39, // 69: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
+	41, // 70: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
+	43, // 71: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
+	47, // 72: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
+	50, // 73: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
+	50, // 74: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
+	53, // 75: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
+	61, // 76: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
+	63, // 77: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
+	65, // 78: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
+	69, // 79: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
+	70, // 80: squall.v1.Nimbus.SetLogConfig:input_type -> squall.v1.SetLogConfigRequest
+	71, // 81: squall.v1.Nimbus.GetLogConfig:input_type -> squall.v1.GetLogConfigRequest
+	74, // 82: squall.v1.Nimbus.DebugTopology:input_type -> squall.v1.DebugTopologyRequest
+	2,  // 83: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
+	4,  // 84: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
+	6,  // 85: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
+	9,  // 86: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
+	15, // 87: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
+	12, // 88: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
+	21, // 89: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
+	32, // 90: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
+	38, // 91: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	38, // 92: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	38, // 93: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
+	38, // 94: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
+	40, // 95: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
+	40, // 96: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
+	44, // 97: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
+	48, // 98: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
+	51, // 99: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
+	52, // 100: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
+	54, // 101: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
+	62, // 102: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
+	64, // 103: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
+	66, // 104: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
+	81, // 105: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
+	73, // 106: squall.v1.Nimbus.SetLogConfig:output_type -> squall.v1.LogConfigResponse
+	73, // 107: squall.v1.Nimbus.GetLogConfig:output_type -> squall.v1.LogConfigResponse
+	38, // 108: squall.v1.Nimbus.DebugTopology:output_type -> squall.v1.TopologyOperationResponse
+	83, // [83:109] is the sub-list for method output_type
+	57, // [57:83] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_squall_v1_nimbus_proto_init() }
@@ -7752,7 +7771,7 @@ func file_squall_v1_nimbus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_v1_nimbus_proto_rawDesc), len(file_squall_v1_nimbus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   79,
+			NumMessages:   80,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -79,3 +79,48 @@ func TestLoadClasspathInclude(t *testing.T) {
 		})
 	}
 }
+
+// TestIncludedFilesTravel: IncludedFiles reads what a definition includes
+// by path, keyed as the definition writes it, and a load given them in
+// LoadOptions.Included needs no file on disk: what nimbus does with the
+// files squall submit sent.
+func TestIncludedFilesTravel(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "shell.yaml"), []byte(classpathIncluded), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	main := filepath.Join(dir, "topology.yaml")
+	data := []byte("name: travel\nincludes:\n  - {file: '${file}'}\n  - {resource: true, file: /configs/x.yaml}\n")
+	opts := topology.LoadOptions{Registry: testRegistry(t), RelativeIncludes: true, Properties: map[string]string{"file": "shell.yaml"}}
+	files, err := topology.IncludedFiles(main, data, opts)
+	if err != nil {
+		t.Fatalf("IncludedFiles() = %v", err)
+	}
+	if len(files) != 1 || string(files["shell.yaml"]) != classpathIncluded {
+		t.Fatalf("IncludedFiles() = %q, want shell.yaml alone (classpath includes travel in the package)", files)
+	}
+
+	elsewhere := filepath.Join(t.TempDir(), "topology.yaml")
+	opts.ResourcesDir = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(opts.ResourcesDir, "configs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(opts.ResourcesDir, "configs", "x.yaml"), []byte("config: {x: 1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := topology.LoadNamed(elsewhere, data, opts); err == nil {
+		t.Fatalf("LoadNamed() without the included file = nil error, want %v", topology.ErrInclude)
+	}
+	opts.Included = files
+	top, err := topology.LoadNamed(elsewhere, data, opts)
+	if err != nil {
+		t.Fatalf("LoadNamed() with Included = %v", err)
+	}
+	if top.Name != "travel" || len(top.Components) != 2 || top.Config["x"] != 1 {
+		t.Errorf("LoadNamed() with Included = %q, %d components, config %v; want travel, 2, x: 1", top.Name, len(top.Components), top.Config)
+	}
+
+	if _, err := topology.IncludedFiles(main, []byte("name: t\nincludes: [{file: missing.yaml}]\n"), opts); !errors.Is(err, topology.ErrInclude) {
+		t.Errorf("IncludedFiles(missing include) = %v, want %v", err, topology.ErrInclude)
+	}
+}

@@ -38,6 +38,10 @@ type LoadOptions struct {
 	// are read: the topology's resources directory, which holds what a
 	// Storm jar's classpath root held. Empty refuses them.
 	ResourcesDir string
+	// Included holds files included by path (resource: false), keyed as
+	// the definition writes them (see IncludedFiles); they are read here
+	// before the disk. A submission carries them to nimbus and workers.
+	Included map[string][]byte
 }
 
 // LoadFile reads, validates and returns the topology defined in the YAML
@@ -160,17 +164,9 @@ func (l *loader) include(main *fileDef, inc includeDef, mainFile string) {
 			"they are read from the topology's resources directory, and this load has none; give the included file's path with resource: false")})
 		return
 	}
-	path, err := l.includePath(inc, mainFile)
-	var data []byte
-	if err == nil {
-		read := os.ReadFile
-		if l.opts.ReadInclude != nil {
-			read = l.opts.ReadInclude
-		}
-		data, err = read(path)
-	}
+	path, data, err := l.readInclude(inc, mainFile)
 	if err != nil {
-		l.errs = append(l.errs, &Error{File: inc.pos.file, Line: inc.pos.line, Err: fmt.Errorf("%w %s: %w", ErrInclude, inc.file, err)})
+		l.errs = append(l.errs, includeError(inc, err))
 		return
 	}
 	f := l.parseFile(data, path)
@@ -219,6 +215,55 @@ func (l *loader) includePath(inc includeDef, mainFile string) (string, error) {
 		return filepath.Join(filepath.Dir(mainFile), inc.file), nil
 	}
 	return inc.file, nil
+}
+
+// IncludedFiles reads the files the definition data (from file) includes
+// by path, as loading it with opts would, keyed as the definition writes
+// them: what LoadOptions.Included needs to load it where those files are
+// not. Classpath includes are left out: they are in the resources
+// directory. Problems are a *ValidationError naming file and line.
+func IncludedFiles(file string, data []byte, opts LoadOptions) (map[string][]byte, error) {
+	l := &loader{opts: opts, sub: substituter{props: opts.Properties, env: opts.Env}}
+	files := map[string][]byte{}
+	if main := l.parseFile(data, file); main != nil {
+		for _, inc := range main.includes {
+			if inc.resource {
+				continue
+			}
+			if _, b, err := l.readInclude(inc, file); err != nil {
+				l.errs = append(l.errs, includeError(inc, err))
+			} else {
+				files[inc.file] = b
+			}
+		}
+	}
+	if err := newValidationError(l.errs); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+func includeError(inc includeDef, err error) *Error {
+	return &Error{File: inc.pos.file, Line: inc.pos.line, Err: fmt.Errorf("%w %s: %w", ErrInclude, inc.file, err)}
+}
+
+// readInclude reads one included file, from Included or else from its
+// path (through ReadInclude when set), and returns that path, which names
+// the file in errors either way.
+func (l *loader) readInclude(inc includeDef, mainFile string) (string, []byte, error) {
+	path, err := l.includePath(inc, mainFile)
+	if err != nil {
+		return "", nil, err
+	}
+	if b, ok := l.opts.Included[inc.file]; ok && !inc.resource {
+		return path, b, nil
+	}
+	read := os.ReadFile
+	if l.opts.ReadInclude != nil {
+		read = l.opts.ReadInclude
+	}
+	b, err := read(path)
+	return path, b, err
 }
 
 func mergeComponents(into, from []*compDef, override bool) []*compDef {

@@ -37,7 +37,9 @@ streams:
 // TestIncludesLoadAlikeEverywhere: a topology directory whose definition
 // includes another file loads the same in squall local, in squall submit
 // and on nimbus: a classpath include (Flux's resource: true, as in Storm's
-// own include_test.yaml) from resources/.
+// own include_test.yaml) from resources/, and files included by path
+// from beside the definition, outside resources/, where squall local
+// reads them.
 func TestIncludesLoadAlikeEverywhere(t *testing.T) {
 	c := startNimbus(t)
 	_, wd := isolate(t)
@@ -49,10 +51,23 @@ func TestIncludesLoadAlikeEverywhere(t *testing.T) {
 			"topology.yaml":                "name: classpath\nincludes:\n  - {resource: true, file: /configs/shell.yaml, override: false}\n",
 			"resources/configs/shell.yaml": includedShellTopology,
 		}},
+		{"beside", map[string]string{
+			"topology.yaml":      "name: beside\nincludes:\n  - {file: shell.yaml}\n",
+			"shell.yaml":         includedShellTopology,
+			"resources/split.py": "",
+		}},
+		{"shared", map[string]string{
+			"app/topology.yaml":          "name: shared\nincludes:\n  - {file: ../common/shell.yaml}\n",
+			"app/resources/sentences.py": "",
+			"common/shell.yaml":          includedShellTopology,
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(wd, tt.name)
 			writeTree(t, dir, tt.files)
+			if _, err := os.Stat(filepath.Join(dir, "app")); err == nil {
+				dir = filepath.Join(dir, "app")
+			}
 			if code, out, errOut := squall(t, t.Context(), "local", "--dry-run", dir); code != 0 || !strings.Contains(out, "topology "+tt.name+": 2 components") {
 				t.Errorf("squall local --dry-run: exit %d\n%s%s", code, out, errOut)
 			}
