@@ -188,7 +188,7 @@ var stormKeys = map[string]map[string][]string{
 		"": {"user", "id", "encodedId", "name", "executors", "tasks", "requestedMemOnHeap", "requestedMemOffHeap",
 			"requestedCpu", "schedulerDisplayResource", "topologyId", "topologyStatus", "encodedTopologyId", "window",
 			"componentType", "windowHint", "debug", "samplingPct", "profilingAndDebuggingCapable", "profileActionEnabled",
-			"componentErrors", "spoutSummary", "boltStats", "inputStats", "outputStats", "executorStats"},
+			"profilerActive", "componentErrors", "spoutSummary", "boltStats", "inputStats", "outputStats", "executorStats"},
 		"componentErrors": {"errorTime", "errorHost", "errorPort", "error", "errorLapsedSecs", "errorWorkerLogLink"},
 		"spoutSummary":    {"windowPretty", "window", "emitted", "completeLatency", "transferred", "acked", "failed"},
 		"boltStats":       {"windowPretty", "window", "transferred", "processLatency", "acked", "failed"},

@@ -43,8 +43,9 @@ const (
 )
 
 // MaxDefinitionBytes bounds the parts of a submission other than its
-// package and Go binary together (definition, properties, environment,
-// config overrides, name): they travel in one gRPC message.
+// package and Go binary together (definition, included files,
+// properties, environment, config overrides, name): they travel in one
+// gRPC message.
 const MaxDefinitionBytes = 4 << 20
 
 // MaxMessageBytesLimit is the gRPC message limit of nimbus's server: a

@@ -2506,8 +2506,11 @@ type GetComponentResponse struct {
 	// Storm's topologyActionsAllowed: whether the caller may operate the
 	// topology (its debug action included), as GetTopologyResponse says.
 	TopologyActionsAllowed bool `protobuf:"varint,30,opt,name=topology_actions_allowed,json=topologyActionsAllowed,proto3" json:"topology_actions_allowed,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// Storm's active profiler actions of the component's workers. Always
+	// empty: squall has no profiler.
+	ProfilerActive []*ProfilerAction `protobuf:"bytes,31,rep,name=profiler_active,json=profilerActive,proto3" json:"profiler_active,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetComponentResponse) Reset() {
@@ -2750,6 +2753,82 @@ func (x *GetComponentResponse) GetTopologyActionsAllowed() bool {
 	return false
 }
 
+func (x *GetComponentResponse) GetProfilerActive() []*ProfilerAction {
+	if x != nil {
+		return x.ProfilerActive
+	}
+	return nil
+}
+
+// One of Storm's profiler actions on a worker, in Storm's fields.
+type ProfilerAction struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Host          string                 `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	Port          string                 `protobuf:"bytes,2,opt,name=port,proto3" json:"port,omitempty"`
+	Dumplink      string                 `protobuf:"bytes,3,opt,name=dumplink,proto3" json:"dumplink,omitempty"`
+	Timestamp     string                 `protobuf:"bytes,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProfilerAction) Reset() {
+	*x = ProfilerAction{}
+	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProfilerAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProfilerAction) ProtoMessage() {}
+
+func (x *ProfilerAction) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProfilerAction.ProtoReflect.Descriptor instead.
+func (*ProfilerAction) Descriptor() ([]byte, []int) {
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ProfilerAction) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *ProfilerAction) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *ProfilerAction) GetDumplink() string {
+	if x != nil {
+		return x.Dumplink
+	}
+	return ""
+}
+
+func (x *ProfilerAction) GetTimestamp() string {
+	if x != nil {
+		return x.Timestamp
+	}
+	return ""
+}
+
 // squall: one Kafka partition's lag, in Storm's lag fields.
 type PartitionLag struct {
 	state                   protoimpl.MessageState `protogen:"open.v1"`
@@ -2764,7 +2843,7 @@ type PartitionLag struct {
 
 func (x *PartitionLag) Reset() {
 	*x = PartitionLag{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2776,7 +2855,7 @@ func (x *PartitionLag) String() string {
 func (*PartitionLag) ProtoMessage() {}
 
 func (x *PartitionLag) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[21]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2789,7 +2868,7 @@ func (x *PartitionLag) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionLag.ProtoReflect.Descriptor instead.
 func (*PartitionLag) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{21}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PartitionLag) GetTopic() string {
@@ -2841,7 +2920,7 @@ type UserMetricStats struct {
 
 func (x *UserMetricStats) Reset() {
 	*x = UserMetricStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2853,7 +2932,7 @@ func (x *UserMetricStats) String() string {
 func (*UserMetricStats) ProtoMessage() {}
 
 func (x *UserMetricStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[22]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2866,7 +2945,7 @@ func (x *UserMetricStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserMetricStats.ProtoReflect.Descriptor instead.
 func (*UserMetricStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{22}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UserMetricStats) GetName() string {
@@ -2907,7 +2986,7 @@ type UserMetricWindow struct {
 
 func (x *UserMetricWindow) Reset() {
 	*x = UserMetricWindow{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2919,7 +2998,7 @@ func (x *UserMetricWindow) String() string {
 func (*UserMetricWindow) ProtoMessage() {}
 
 func (x *UserMetricWindow) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[23]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2932,7 +3011,7 @@ func (x *UserMetricWindow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserMetricWindow.ProtoReflect.Descriptor instead.
 func (*UserMetricWindow) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{23}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UserMetricWindow) GetWindow() string {
@@ -2999,7 +3078,7 @@ type SpoutWindowStats struct {
 
 func (x *SpoutWindowStats) Reset() {
 	*x = SpoutWindowStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3011,7 +3090,7 @@ func (x *SpoutWindowStats) String() string {
 func (*SpoutWindowStats) ProtoMessage() {}
 
 func (x *SpoutWindowStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[24]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3024,7 +3103,7 @@ func (x *SpoutWindowStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpoutWindowStats.ProtoReflect.Descriptor instead.
 func (*SpoutWindowStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{24}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SpoutWindowStats) GetWindow() string {
@@ -3121,7 +3200,7 @@ type BoltWindowStats struct {
 
 func (x *BoltWindowStats) Reset() {
 	*x = BoltWindowStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3133,7 +3212,7 @@ func (x *BoltWindowStats) String() string {
 func (*BoltWindowStats) ProtoMessage() {}
 
 func (x *BoltWindowStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[25]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3146,7 +3225,7 @@ func (x *BoltWindowStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoltWindowStats.ProtoReflect.Descriptor instead.
 func (*BoltWindowStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{25}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BoltWindowStats) GetWindow() string {
@@ -3256,7 +3335,7 @@ type InputStats struct {
 
 func (x *InputStats) Reset() {
 	*x = InputStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3268,7 +3347,7 @@ func (x *InputStats) String() string {
 func (*InputStats) ProtoMessage() {}
 
 func (x *InputStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[26]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3281,7 +3360,7 @@ func (x *InputStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputStats.ProtoReflect.Descriptor instead.
 func (*InputStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{26}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *InputStats) GetComponent() string {
@@ -3375,7 +3454,7 @@ type OutputStats struct {
 
 func (x *OutputStats) Reset() {
 	*x = OutputStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3387,7 +3466,7 @@ func (x *OutputStats) String() string {
 func (*OutputStats) ProtoMessage() {}
 
 func (x *OutputStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[27]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3400,7 +3479,7 @@ func (x *OutputStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputStats.ProtoReflect.Descriptor instead.
 func (*OutputStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{27}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OutputStats) GetStream() string {
@@ -3515,7 +3594,7 @@ type ExecutorStats struct {
 
 func (x *ExecutorStats) Reset() {
 	*x = ExecutorStats{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3527,7 +3606,7 @@ func (x *ExecutorStats) String() string {
 func (*ExecutorStats) ProtoMessage() {}
 
 func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[28]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3540,7 +3619,7 @@ func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorStats.ProtoReflect.Descriptor instead.
 func (*ExecutorStats) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{28}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ExecutorStats) GetId() string {
@@ -3762,7 +3841,7 @@ type ComponentError struct {
 
 func (x *ComponentError) Reset() {
 	*x = ComponentError{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3774,7 +3853,7 @@ func (x *ComponentError) String() string {
 func (*ComponentError) ProtoMessage() {}
 
 func (x *ComponentError) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[29]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3787,7 +3866,7 @@ func (x *ComponentError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentError.ProtoReflect.Descriptor instead.
 func (*ComponentError) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{29}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ComponentError) GetErrorTime() int64 {
@@ -3859,7 +3938,7 @@ type GetErrorsRequest struct {
 
 func (x *GetErrorsRequest) Reset() {
 	*x = GetErrorsRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3871,7 +3950,7 @@ func (x *GetErrorsRequest) String() string {
 func (*GetErrorsRequest) ProtoMessage() {}
 
 func (x *GetErrorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[30]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3884,7 +3963,7 @@ func (x *GetErrorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetErrorsRequest.ProtoReflect.Descriptor instead.
 func (*GetErrorsRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{30}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetErrorsRequest) GetId() string {
@@ -3921,7 +4000,7 @@ type GetErrorsResponse struct {
 
 func (x *GetErrorsResponse) Reset() {
 	*x = GetErrorsResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3933,7 +4012,7 @@ func (x *GetErrorsResponse) String() string {
 func (*GetErrorsResponse) ProtoMessage() {}
 
 func (x *GetErrorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[31]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3946,7 +4025,7 @@ func (x *GetErrorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetErrorsResponse.ProtoReflect.Descriptor instead.
 func (*GetErrorsResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{31}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetErrorsResponse) GetTopologyId() string {
@@ -3981,7 +4060,7 @@ type ActivateTopologyRequest struct {
 
 func (x *ActivateTopologyRequest) Reset() {
 	*x = ActivateTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3993,7 +4072,7 @@ func (x *ActivateTopologyRequest) String() string {
 func (*ActivateTopologyRequest) ProtoMessage() {}
 
 func (x *ActivateTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[32]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4006,7 +4085,7 @@ func (x *ActivateTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateTopologyRequest.ProtoReflect.Descriptor instead.
 func (*ActivateTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{32}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ActivateTopologyRequest) GetId() string {
@@ -4034,7 +4113,7 @@ type DeactivateTopologyRequest struct {
 
 func (x *DeactivateTopologyRequest) Reset() {
 	*x = DeactivateTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4046,7 +4125,7 @@ func (x *DeactivateTopologyRequest) String() string {
 func (*DeactivateTopologyRequest) ProtoMessage() {}
 
 func (x *DeactivateTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[33]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4059,7 +4138,7 @@ func (x *DeactivateTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateTopologyRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{33}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeactivateTopologyRequest) GetId() string {
@@ -4091,7 +4170,7 @@ type RebalanceTopologyRequest struct {
 
 func (x *RebalanceTopologyRequest) Reset() {
 	*x = RebalanceTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4103,7 +4182,7 @@ func (x *RebalanceTopologyRequest) String() string {
 func (*RebalanceTopologyRequest) ProtoMessage() {}
 
 func (x *RebalanceTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[34]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4116,7 +4195,7 @@ func (x *RebalanceTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebalanceTopologyRequest.ProtoReflect.Descriptor instead.
 func (*RebalanceTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{34}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RebalanceTopologyRequest) GetId() string {
@@ -4162,7 +4241,7 @@ type RebalanceOptions struct {
 
 func (x *RebalanceOptions) Reset() {
 	*x = RebalanceOptions{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4174,7 +4253,7 @@ func (x *RebalanceOptions) String() string {
 func (*RebalanceOptions) ProtoMessage() {}
 
 func (x *RebalanceOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[35]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4187,7 +4266,7 @@ func (x *RebalanceOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebalanceOptions.ProtoReflect.Descriptor instead.
 func (*RebalanceOptions) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{35}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RebalanceOptions) GetNumWorkers() int32 {
@@ -4218,7 +4297,7 @@ type KillTopologyRequest struct {
 
 func (x *KillTopologyRequest) Reset() {
 	*x = KillTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4230,7 +4309,7 @@ func (x *KillTopologyRequest) String() string {
 func (*KillTopologyRequest) ProtoMessage() {}
 
 func (x *KillTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[36]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4243,7 +4322,7 @@ func (x *KillTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTopologyRequest.ProtoReflect.Descriptor instead.
 func (*KillTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{36}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *KillTopologyRequest) GetId() string {
@@ -4282,7 +4361,7 @@ type TopologyOperationResponse struct {
 
 func (x *TopologyOperationResponse) Reset() {
 	*x = TopologyOperationResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4294,7 +4373,7 @@ func (x *TopologyOperationResponse) String() string {
 func (*TopologyOperationResponse) ProtoMessage() {}
 
 func (x *TopologyOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[37]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4307,7 +4386,7 @@ func (x *TopologyOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyOperationResponse.ProtoReflect.Descriptor instead.
 func (*TopologyOperationResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{37}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TopologyOperationResponse) GetTopologyOperation() string {
@@ -4384,13 +4463,19 @@ type SubmitTopologyRequest struct {
 	// With go_binary: the binary's SHA-256, lowercase hex; nimbus refuses a
 	// binary that does not match it.
 	GoBinarySha256 string `protobuf:"bytes,13,opt,name=go_binary_sha256,json=goBinarySha256,proto3" json:"go_binary_sha256,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The files the definition includes by path (Flux's includes with
+	// resource: false), keyed by the path as the definition writes it. squall
+	// submit reads them where squall local does, beside the definition, which
+	// need not be in the package. An include not listed here is read from the
+	// package. Counted in the 4 MiB of fields beside the package.
+	Includes      map[string]string `protobuf:"bytes,14,rep,name=includes,proto3" json:"includes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SubmitTopologyRequest) Reset() {
 	*x = SubmitTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4402,7 +4487,7 @@ func (x *SubmitTopologyRequest) String() string {
 func (*SubmitTopologyRequest) ProtoMessage() {}
 
 func (x *SubmitTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[38]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4415,7 +4500,7 @@ func (x *SubmitTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTopologyRequest.ProtoReflect.Descriptor instead.
 func (*SubmitTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{38}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SubmitTopologyRequest) GetTopology() string {
@@ -4509,6 +4594,13 @@ func (x *SubmitTopologyRequest) GetGoBinarySha256() string {
 	return ""
 }
 
+func (x *SubmitTopologyRequest) GetIncludes() map[string]string {
+	if x != nil {
+		return x.Includes
+	}
+	return nil
+}
+
 type SubmitTopologyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "submit".
@@ -4531,7 +4623,7 @@ type SubmitTopologyResponse struct {
 
 func (x *SubmitTopologyResponse) Reset() {
 	*x = SubmitTopologyResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4543,7 +4635,7 @@ func (x *SubmitTopologyResponse) String() string {
 func (*SubmitTopologyResponse) ProtoMessage() {}
 
 func (x *SubmitTopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[39]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4556,7 +4648,7 @@ func (x *SubmitTopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTopologyResponse.ProtoReflect.Descriptor instead.
 func (*SubmitTopologyResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{39}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SubmitTopologyResponse) GetTopologyOperation() string {
@@ -4615,7 +4707,7 @@ type UploadTopologyRequest struct {
 
 func (x *UploadTopologyRequest) Reset() {
 	*x = UploadTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4627,7 +4719,7 @@ func (x *UploadTopologyRequest) String() string {
 func (*UploadTopologyRequest) ProtoMessage() {}
 
 func (x *UploadTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[40]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4640,7 +4732,7 @@ func (x *UploadTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadTopologyRequest.ProtoReflect.Descriptor instead.
 func (*UploadTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{40}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *UploadTopologyRequest) GetContent() isUploadTopologyRequest_Content {
@@ -4701,7 +4793,7 @@ type UploadHeader struct {
 
 func (x *UploadHeader) Reset() {
 	*x = UploadHeader{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4713,7 +4805,7 @@ func (x *UploadHeader) String() string {
 func (*UploadHeader) ProtoMessage() {}
 
 func (x *UploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[41]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4726,7 +4818,7 @@ func (x *UploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
 func (*UploadHeader) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{41}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *UploadHeader) GetSubmission() *SubmitTopologyRequest {
@@ -4762,7 +4854,7 @@ type DownloadPackageRequest struct {
 
 func (x *DownloadPackageRequest) Reset() {
 	*x = DownloadPackageRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4774,7 +4866,7 @@ func (x *DownloadPackageRequest) String() string {
 func (*DownloadPackageRequest) ProtoMessage() {}
 
 func (x *DownloadPackageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[42]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4787,7 +4879,7 @@ func (x *DownloadPackageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadPackageRequest.ProtoReflect.Descriptor instead.
 func (*DownloadPackageRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{42}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DownloadPackageRequest) GetTopologyId() string {
@@ -4817,7 +4909,7 @@ type DownloadPackageResponse struct {
 
 func (x *DownloadPackageResponse) Reset() {
 	*x = DownloadPackageResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4829,7 +4921,7 @@ func (x *DownloadPackageResponse) String() string {
 func (*DownloadPackageResponse) ProtoMessage() {}
 
 func (x *DownloadPackageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[43]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4842,7 +4934,7 @@ func (x *DownloadPackageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadPackageResponse.ProtoReflect.Descriptor instead.
 func (*DownloadPackageResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{43}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DownloadPackageResponse) GetContent() isDownloadPackageResponse_Content {
@@ -4907,7 +4999,7 @@ type PackageManifest struct {
 
 func (x *PackageManifest) Reset() {
 	*x = PackageManifest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4919,7 +5011,7 @@ func (x *PackageManifest) String() string {
 func (*PackageManifest) ProtoMessage() {}
 
 func (x *PackageManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[44]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4932,7 +5024,7 @@ func (x *PackageManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackageManifest.ProtoReflect.Descriptor instead.
 func (*PackageManifest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{44}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *PackageManifest) GetTopologyId() string {
@@ -4980,7 +5072,7 @@ type PackageChunk struct {
 
 func (x *PackageChunk) Reset() {
 	*x = PackageChunk{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4992,7 +5084,7 @@ func (x *PackageChunk) String() string {
 func (*PackageChunk) ProtoMessage() {}
 
 func (x *PackageChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[45]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5005,7 +5097,7 @@ func (x *PackageChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackageChunk.ProtoReflect.Descriptor instead.
 func (*PackageChunk) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{45}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PackageChunk) GetPart() PackagePart {
@@ -5031,7 +5123,7 @@ type GetTopologyWorkersRequest struct {
 
 func (x *GetTopologyWorkersRequest) Reset() {
 	*x = GetTopologyWorkersRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5043,7 +5135,7 @@ func (x *GetTopologyWorkersRequest) String() string {
 func (*GetTopologyWorkersRequest) ProtoMessage() {}
 
 func (x *GetTopologyWorkersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[46]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5056,7 +5148,7 @@ func (x *GetTopologyWorkersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyWorkersRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyWorkersRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{46}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetTopologyWorkersRequest) GetId() string {
@@ -5082,7 +5174,7 @@ type GetTopologyWorkersResponse struct {
 
 func (x *GetTopologyWorkersResponse) Reset() {
 	*x = GetTopologyWorkersResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5094,7 +5186,7 @@ func (x *GetTopologyWorkersResponse) String() string {
 func (*GetTopologyWorkersResponse) ProtoMessage() {}
 
 func (x *GetTopologyWorkersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[47]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5107,7 +5199,7 @@ func (x *GetTopologyWorkersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyWorkersResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyWorkersResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{47}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetTopologyWorkersResponse) GetHostPortList() []*HostPort {
@@ -5141,7 +5233,7 @@ type HostPort struct {
 
 func (x *HostPort) Reset() {
 	*x = HostPort{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5153,7 +5245,7 @@ func (x *HostPort) String() string {
 func (*HostPort) ProtoMessage() {}
 
 func (x *HostPort) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[48]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5166,7 +5258,7 @@ func (x *HostPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostPort.ProtoReflect.Descriptor instead.
 func (*HostPort) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{48}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *HostPort) GetHost() string {
@@ -5196,7 +5288,7 @@ type GetVisualizationRequest struct {
 
 func (x *GetVisualizationRequest) Reset() {
 	*x = GetVisualizationRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5208,7 +5300,7 @@ func (x *GetVisualizationRequest) String() string {
 func (*GetVisualizationRequest) ProtoMessage() {}
 
 func (x *GetVisualizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[49]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5221,7 +5313,7 @@ func (x *GetVisualizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationRequest.ProtoReflect.Descriptor instead.
 func (*GetVisualizationRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{49}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetVisualizationRequest) GetId() string {
@@ -5261,7 +5353,7 @@ type GetVisualizationResponse struct {
 
 func (x *GetVisualizationResponse) Reset() {
 	*x = GetVisualizationResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5273,7 +5365,7 @@ func (x *GetVisualizationResponse) String() string {
 func (*GetVisualizationResponse) ProtoMessage() {}
 
 func (x *GetVisualizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[50]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5286,7 +5378,7 @@ func (x *GetVisualizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationResponse.ProtoReflect.Descriptor instead.
 func (*GetVisualizationResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{50}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetVisualizationResponse) GetVisualization() *structpb.Struct {
@@ -5308,7 +5400,7 @@ type GetVisualizationInitResponse struct {
 
 func (x *GetVisualizationInitResponse) Reset() {
 	*x = GetVisualizationInitResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5320,7 +5412,7 @@ func (x *GetVisualizationInitResponse) String() string {
 func (*GetVisualizationInitResponse) ProtoMessage() {}
 
 func (x *GetVisualizationInitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[51]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5333,7 +5425,7 @@ func (x *GetVisualizationInitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVisualizationInitResponse.ProtoReflect.Descriptor instead.
 func (*GetVisualizationInitResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{51}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetVisualizationInitResponse) GetVisualizationTable() *structpb.ListValue {
@@ -5354,7 +5446,7 @@ type GetTopologyMetricsRequest struct {
 
 func (x *GetTopologyMetricsRequest) Reset() {
 	*x = GetTopologyMetricsRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5366,7 +5458,7 @@ func (x *GetTopologyMetricsRequest) String() string {
 func (*GetTopologyMetricsRequest) ProtoMessage() {}
 
 func (x *GetTopologyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[52]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5379,7 +5471,7 @@ func (x *GetTopologyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{52}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetTopologyMetricsRequest) GetId() string {
@@ -5416,7 +5508,7 @@ type GetTopologyMetricsResponse struct {
 
 func (x *GetTopologyMetricsResponse) Reset() {
 	*x = GetTopologyMetricsResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5428,7 +5520,7 @@ func (x *GetTopologyMetricsResponse) String() string {
 func (*GetTopologyMetricsResponse) ProtoMessage() {}
 
 func (x *GetTopologyMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[53]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5441,7 +5533,7 @@ func (x *GetTopologyMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyMetricsResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{53}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetTopologyMetricsResponse) GetWindow() string {
@@ -5486,7 +5578,7 @@ type SpoutMetrics struct {
 
 func (x *SpoutMetrics) Reset() {
 	*x = SpoutMetrics{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5498,7 +5590,7 @@ func (x *SpoutMetrics) String() string {
 func (*SpoutMetrics) ProtoMessage() {}
 
 func (x *SpoutMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[54]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5511,7 +5603,7 @@ func (x *SpoutMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpoutMetrics.ProtoReflect.Descriptor instead.
 func (*SpoutMetrics) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{54}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SpoutMetrics) GetId() string {
@@ -5574,7 +5666,7 @@ type BoltMetrics struct {
 
 func (x *BoltMetrics) Reset() {
 	*x = BoltMetrics{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5586,7 +5678,7 @@ func (x *BoltMetrics) String() string {
 func (*BoltMetrics) ProtoMessage() {}
 
 func (x *BoltMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[55]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5599,7 +5691,7 @@ func (x *BoltMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoltMetrics.ProtoReflect.Descriptor instead.
 func (*BoltMetrics) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{55}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *BoltMetrics) GetId() string {
@@ -5668,7 +5760,7 @@ type StreamCount struct {
 
 func (x *StreamCount) Reset() {
 	*x = StreamCount{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5680,7 +5772,7 @@ func (x *StreamCount) String() string {
 func (*StreamCount) ProtoMessage() {}
 
 func (x *StreamCount) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[56]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5693,7 +5785,7 @@ func (x *StreamCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamCount.ProtoReflect.Descriptor instead.
 func (*StreamCount) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{56}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *StreamCount) GetStreamId() string {
@@ -5721,7 +5813,7 @@ type StreamAverage struct {
 
 func (x *StreamAverage) Reset() {
 	*x = StreamAverage{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5733,7 +5825,7 @@ func (x *StreamAverage) String() string {
 func (*StreamAverage) ProtoMessage() {}
 
 func (x *StreamAverage) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[57]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5746,7 +5838,7 @@ func (x *StreamAverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamAverage.ProtoReflect.Descriptor instead.
 func (*StreamAverage) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{57}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *StreamAverage) GetStreamId() string {
@@ -5774,7 +5866,7 @@ type InputCount struct {
 
 func (x *InputCount) Reset() {
 	*x = InputCount{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5786,7 +5878,7 @@ func (x *InputCount) String() string {
 func (*InputCount) ProtoMessage() {}
 
 func (x *InputCount) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[58]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5799,7 +5891,7 @@ func (x *InputCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputCount.ProtoReflect.Descriptor instead.
 func (*InputCount) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{58}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *InputCount) GetComponentId() string {
@@ -5834,7 +5926,7 @@ type InputAverage struct {
 
 func (x *InputAverage) Reset() {
 	*x = InputAverage{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5846,7 +5938,7 @@ func (x *InputAverage) String() string {
 func (*InputAverage) ProtoMessage() {}
 
 func (x *InputAverage) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[59]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5859,7 +5951,7 @@ func (x *InputAverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputAverage.ProtoReflect.Descriptor instead.
 func (*InputAverage) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{59}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *InputAverage) GetComponentId() string {
@@ -5896,7 +5988,7 @@ type GetSupervisorRequest struct {
 
 func (x *GetSupervisorRequest) Reset() {
 	*x = GetSupervisorRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5908,7 +6000,7 @@ func (x *GetSupervisorRequest) String() string {
 func (*GetSupervisorRequest) ProtoMessage() {}
 
 func (x *GetSupervisorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[60]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5921,7 +6013,7 @@ func (x *GetSupervisorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisorRequest.ProtoReflect.Descriptor instead.
 func (*GetSupervisorRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{60}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetSupervisorRequest) GetId() string {
@@ -5959,7 +6051,7 @@ type GetSupervisorResponse struct {
 
 func (x *GetSupervisorResponse) Reset() {
 	*x = GetSupervisorResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5971,7 +6063,7 @@ func (x *GetSupervisorResponse) String() string {
 func (*GetSupervisorResponse) ProtoMessage() {}
 
 func (x *GetSupervisorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[61]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5984,7 +6076,7 @@ func (x *GetSupervisorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisorResponse.ProtoReflect.Descriptor instead.
 func (*GetSupervisorResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{61}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GetSupervisorResponse) GetSupervisors() []*SupervisorSummary {
@@ -6016,7 +6108,7 @@ type GetTopologyHistoryRequest struct {
 
 func (x *GetTopologyHistoryRequest) Reset() {
 	*x = GetTopologyHistoryRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6028,7 +6120,7 @@ func (x *GetTopologyHistoryRequest) String() string {
 func (*GetTopologyHistoryRequest) ProtoMessage() {}
 
 func (x *GetTopologyHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[62]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6041,7 +6133,7 @@ func (x *GetTopologyHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{62}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{63}
 }
 
 // Storm's /api/v1/history/summary.
@@ -6056,7 +6148,7 @@ type GetTopologyHistoryResponse struct {
 
 func (x *GetTopologyHistoryResponse) Reset() {
 	*x = GetTopologyHistoryResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6068,7 +6160,7 @@ func (x *GetTopologyHistoryResponse) String() string {
 func (*GetTopologyHistoryResponse) ProtoMessage() {}
 
 func (x *GetTopologyHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[63]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6081,7 +6173,7 @@ func (x *GetTopologyHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetTopologyHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{63}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetTopologyHistoryResponse) GetTopoHistory() []string {
@@ -6101,7 +6193,7 @@ type GetOwnerResourcesRequest struct {
 
 func (x *GetOwnerResourcesRequest) Reset() {
 	*x = GetOwnerResourcesRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6113,7 +6205,7 @@ func (x *GetOwnerResourcesRequest) String() string {
 func (*GetOwnerResourcesRequest) ProtoMessage() {}
 
 func (x *GetOwnerResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[64]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6126,7 +6218,7 @@ func (x *GetOwnerResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOwnerResourcesRequest.ProtoReflect.Descriptor instead.
 func (*GetOwnerResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{64}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GetOwnerResourcesRequest) GetId() string {
@@ -6148,7 +6240,7 @@ type GetOwnerResourcesResponse struct {
 
 func (x *GetOwnerResourcesResponse) Reset() {
 	*x = GetOwnerResourcesResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6160,7 +6252,7 @@ func (x *GetOwnerResourcesResponse) String() string {
 func (*GetOwnerResourcesResponse) ProtoMessage() {}
 
 func (x *GetOwnerResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[65]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6173,7 +6265,7 @@ func (x *GetOwnerResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOwnerResourcesResponse.ProtoReflect.Descriptor instead.
 func (*GetOwnerResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{65}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *GetOwnerResourcesResponse) GetOwners() []*OwnerResources {
@@ -6233,7 +6325,7 @@ type OwnerResources struct {
 
 func (x *OwnerResources) Reset() {
 	*x = OwnerResources{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6245,7 +6337,7 @@ func (x *OwnerResources) String() string {
 func (*OwnerResources) ProtoMessage() {}
 
 func (x *OwnerResources) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[66]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6258,7 +6350,7 @@ func (x *OwnerResources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OwnerResources.ProtoReflect.Descriptor instead.
 func (*OwnerResources) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{66}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *OwnerResources) GetOwner() string {
@@ -6410,7 +6502,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6422,7 +6514,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[67]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6435,7 +6527,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{67}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *VersionInfo) GetVersion() string {
@@ -6498,7 +6590,7 @@ type GetTopologyLagRequest struct {
 
 func (x *GetTopologyLagRequest) Reset() {
 	*x = GetTopologyLagRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6510,7 +6602,7 @@ func (x *GetTopologyLagRequest) String() string {
 func (*GetTopologyLagRequest) ProtoMessage() {}
 
 func (x *GetTopologyLagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[68]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6523,7 +6615,7 @@ func (x *GetTopologyLagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopologyLagRequest.ProtoReflect.Descriptor instead.
 func (*GetTopologyLagRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{68}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *GetTopologyLagRequest) GetId() string {
@@ -6552,7 +6644,7 @@ type SetLogConfigRequest struct {
 
 func (x *SetLogConfigRequest) Reset() {
 	*x = SetLogConfigRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6564,7 +6656,7 @@ func (x *SetLogConfigRequest) String() string {
 func (*SetLogConfigRequest) ProtoMessage() {}
 
 func (x *SetLogConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[69]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6577,7 +6669,7 @@ func (x *SetLogConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLogConfigRequest.ProtoReflect.Descriptor instead.
 func (*SetLogConfigRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{69}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *SetLogConfigRequest) GetId() string {
@@ -6612,7 +6704,7 @@ type GetLogConfigRequest struct {
 
 func (x *GetLogConfigRequest) Reset() {
 	*x = GetLogConfigRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6624,7 +6716,7 @@ func (x *GetLogConfigRequest) String() string {
 func (*GetLogConfigRequest) ProtoMessage() {}
 
 func (x *GetLogConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[70]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6637,7 +6729,7 @@ func (x *GetLogConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLogConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetLogConfigRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{70}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *GetLogConfigRequest) GetId() string {
@@ -6671,7 +6763,7 @@ type NamedLoggerLevel struct {
 
 func (x *NamedLoggerLevel) Reset() {
 	*x = NamedLoggerLevel{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6683,7 +6775,7 @@ func (x *NamedLoggerLevel) String() string {
 func (*NamedLoggerLevel) ProtoMessage() {}
 
 func (x *NamedLoggerLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[71]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6696,7 +6788,7 @@ func (x *NamedLoggerLevel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamedLoggerLevel.ProtoReflect.Descriptor instead.
 func (*NamedLoggerLevel) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{71}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *NamedLoggerLevel) GetTargetLevel() string {
@@ -6729,7 +6821,7 @@ type LogConfigResponse struct {
 
 func (x *LogConfigResponse) Reset() {
 	*x = LogConfigResponse{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[72]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6741,7 +6833,7 @@ func (x *LogConfigResponse) String() string {
 func (*LogConfigResponse) ProtoMessage() {}
 
 func (x *LogConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[72]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6754,7 +6846,7 @@ func (x *LogConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogConfigResponse.ProtoReflect.Descriptor instead.
 func (*LogConfigResponse) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{72}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *LogConfigResponse) GetNamedLoggerLevels() map[string]*NamedLoggerLevel {
@@ -6782,7 +6874,7 @@ type DebugTopologyRequest struct {
 
 func (x *DebugTopologyRequest) Reset() {
 	*x = DebugTopologyRequest{}
-	mi := &file_squall_v1_nimbus_proto_msgTypes[73]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6794,7 +6886,7 @@ func (x *DebugTopologyRequest) String() string {
 func (*DebugTopologyRequest) ProtoMessage() {}
 
 func (x *DebugTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_v1_nimbus_proto_msgTypes[73]
+	mi := &file_squall_v1_nimbus_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6807,7 +6899,7 @@ func (x *DebugTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DebugTopologyRequest.ProtoReflect.Descriptor instead.
 func (*DebugTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{73}
+	return file_squall_v1_nimbus_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *DebugTopologyRequest) GetId() string {
@@ -7101,8 +7193,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\tcomponent\x18\x02 \x01(\tR\tcomponent\x12\x16\n" +
 	"\x06window\x18\x03 \x01(\tR\x06window\x12\x10\n" +
 	"\x03sys\x18\x04 \x01(\bR\x03sys\x12\x12\n" +
-	"\x04name\x18\x05 \x01(\tR\x04name\"\xc8\n" +
-	"\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"\x8c\v\n" +
 	"\x14GetComponentResponse\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1d\n" +
@@ -7139,7 +7230,13 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x10component_errors\x18\x1b \x03(\v2\x19.squall.v1.ComponentErrorR\x0fcomponentErrors\x12=\n" +
 	"\fuser_metrics\x18\x1c \x03(\v2\x1a.squall.v1.UserMetricStatsR\vuserMetrics\x124\n" +
 	"\tspout_lag\x18\x1d \x03(\v2\x17.squall.v1.PartitionLagR\bspoutLag\x128\n" +
-	"\x18topology_actions_allowed\x18\x1e \x01(\bR\x16topologyActionsAllowed\"\xb8\x01\n" +
+	"\x18topology_actions_allowed\x18\x1e \x01(\bR\x16topologyActionsAllowed\x12B\n" +
+	"\x0fprofiler_active\x18\x1f \x03(\v2\x19.squall.v1.ProfilerActionR\x0eprofilerActive\"r\n" +
+	"\x0eProfilerAction\x12\x12\n" +
+	"\x04host\x18\x01 \x01(\tR\x04host\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\tR\x04port\x12\x1a\n" +
+	"\bdumplink\x18\x03 \x01(\tR\bdumplink\x12\x1c\n" +
+	"\ttimestamp\x18\x04 \x01(\tR\ttimestamp\"\xb8\x01\n" +
 	"\fPartitionLag\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12:\n" +
@@ -7289,7 +7386,7 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	"\x12topology_operation\x18\x01 \x01(\tR\x11topologyOperation\x12\x1f\n" +
 	"\vtopology_id\x18\x02 \x01(\tR\n" +
 	"topologyId\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\"\xb3\x04\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"\xbc\x05\n" +
 	"\x15SubmitTopologyRequest\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\tR\btopology\x12#\n" +
 	"\rtopology_file\x18\x02 \x01(\tR\ftopologyFile\x12\x18\n" +
@@ -7307,8 +7404,12 @@ const file_squall_v1_nimbus_proto_rawDesc = "" +
 	" \x01(\tR\x04name\x12\x17\n" +
 	"\adry_run\x18\v \x01(\bR\x06dryRun\x12*\n" +
 	"\x11go_binary_outline\x18\f \x01(\tR\x0fgoBinaryOutline\x12(\n" +
-	"\x10go_binary_sha256\x18\r \x01(\tR\x0egoBinarySha256\x1a>\n" +
+	"\x10go_binary_sha256\x18\r \x01(\tR\x0egoBinarySha256\x12J\n" +
+	"\bincludes\x18\x0e \x03(\v2..squall.v1.SubmitTopologyRequest.IncludesEntryR\bincludes\x1a>\n" +
 	"\x10EnvironmentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
+	"\rIncludesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe5\x01\n" +
 	"\x16SubmitTopologyResponse\x12-\n" +
@@ -7525,7 +7626,7 @@ func file_squall_v1_nimbus_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_v1_nimbus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 79)
+var file_squall_v1_nimbus_proto_msgTypes = make([]protoimpl.MessageInfo, 81)
 var file_squall_v1_nimbus_proto_goTypes = []any{
 	(PackagePart)(0),                        // 0: squall.v1.PackagePart
 	(*GetClusterSummaryRequest)(nil),        // 1: squall.v1.GetClusterSummaryRequest
@@ -7549,70 +7650,72 @@ var file_squall_v1_nimbus_proto_goTypes = []any{
 	(*BoltSummary)(nil),                     // 19: squall.v1.BoltSummary
 	(*GetComponentRequest)(nil),             // 20: squall.v1.GetComponentRequest
 	(*GetComponentResponse)(nil),            // 21: squall.v1.GetComponentResponse
-	(*PartitionLag)(nil),                    // 22: squall.v1.PartitionLag
-	(*UserMetricStats)(nil),                 // 23: squall.v1.UserMetricStats
-	(*UserMetricWindow)(nil),                // 24: squall.v1.UserMetricWindow
-	(*SpoutWindowStats)(nil),                // 25: squall.v1.SpoutWindowStats
-	(*BoltWindowStats)(nil),                 // 26: squall.v1.BoltWindowStats
-	(*InputStats)(nil),                      // 27: squall.v1.InputStats
-	(*OutputStats)(nil),                     // 28: squall.v1.OutputStats
-	(*ExecutorStats)(nil),                   // 29: squall.v1.ExecutorStats
-	(*ComponentError)(nil),                  // 30: squall.v1.ComponentError
-	(*GetErrorsRequest)(nil),                // 31: squall.v1.GetErrorsRequest
-	(*GetErrorsResponse)(nil),               // 32: squall.v1.GetErrorsResponse
-	(*ActivateTopologyRequest)(nil),         // 33: squall.v1.ActivateTopologyRequest
-	(*DeactivateTopologyRequest)(nil),       // 34: squall.v1.DeactivateTopologyRequest
-	(*RebalanceTopologyRequest)(nil),        // 35: squall.v1.RebalanceTopologyRequest
-	(*RebalanceOptions)(nil),                // 36: squall.v1.RebalanceOptions
-	(*KillTopologyRequest)(nil),             // 37: squall.v1.KillTopologyRequest
-	(*TopologyOperationResponse)(nil),       // 38: squall.v1.TopologyOperationResponse
-	(*SubmitTopologyRequest)(nil),           // 39: squall.v1.SubmitTopologyRequest
-	(*SubmitTopologyResponse)(nil),          // 40: squall.v1.SubmitTopologyResponse
-	(*UploadTopologyRequest)(nil),           // 41: squall.v1.UploadTopologyRequest
-	(*UploadHeader)(nil),                    // 42: squall.v1.UploadHeader
-	(*DownloadPackageRequest)(nil),          // 43: squall.v1.DownloadPackageRequest
-	(*DownloadPackageResponse)(nil),         // 44: squall.v1.DownloadPackageResponse
-	(*PackageManifest)(nil),                 // 45: squall.v1.PackageManifest
-	(*PackageChunk)(nil),                    // 46: squall.v1.PackageChunk
-	(*GetTopologyWorkersRequest)(nil),       // 47: squall.v1.GetTopologyWorkersRequest
-	(*GetTopologyWorkersResponse)(nil),      // 48: squall.v1.GetTopologyWorkersResponse
-	(*HostPort)(nil),                        // 49: squall.v1.HostPort
-	(*GetVisualizationRequest)(nil),         // 50: squall.v1.GetVisualizationRequest
-	(*GetVisualizationResponse)(nil),        // 51: squall.v1.GetVisualizationResponse
-	(*GetVisualizationInitResponse)(nil),    // 52: squall.v1.GetVisualizationInitResponse
-	(*GetTopologyMetricsRequest)(nil),       // 53: squall.v1.GetTopologyMetricsRequest
-	(*GetTopologyMetricsResponse)(nil),      // 54: squall.v1.GetTopologyMetricsResponse
-	(*SpoutMetrics)(nil),                    // 55: squall.v1.SpoutMetrics
-	(*BoltMetrics)(nil),                     // 56: squall.v1.BoltMetrics
-	(*StreamCount)(nil),                     // 57: squall.v1.StreamCount
-	(*StreamAverage)(nil),                   // 58: squall.v1.StreamAverage
-	(*InputCount)(nil),                      // 59: squall.v1.InputCount
-	(*InputAverage)(nil),                    // 60: squall.v1.InputAverage
-	(*GetSupervisorRequest)(nil),            // 61: squall.v1.GetSupervisorRequest
-	(*GetSupervisorResponse)(nil),           // 62: squall.v1.GetSupervisorResponse
-	(*GetTopologyHistoryRequest)(nil),       // 63: squall.v1.GetTopologyHistoryRequest
-	(*GetTopologyHistoryResponse)(nil),      // 64: squall.v1.GetTopologyHistoryResponse
-	(*GetOwnerResourcesRequest)(nil),        // 65: squall.v1.GetOwnerResourcesRequest
-	(*GetOwnerResourcesResponse)(nil),       // 66: squall.v1.GetOwnerResourcesResponse
-	(*OwnerResources)(nil),                  // 67: squall.v1.OwnerResources
-	(*VersionInfo)(nil),                     // 68: squall.v1.VersionInfo
-	(*GetTopologyLagRequest)(nil),           // 69: squall.v1.GetTopologyLagRequest
-	(*SetLogConfigRequest)(nil),             // 70: squall.v1.SetLogConfigRequest
-	(*GetLogConfigRequest)(nil),             // 71: squall.v1.GetLogConfigRequest
-	(*NamedLoggerLevel)(nil),                // 72: squall.v1.NamedLoggerLevel
-	(*LogConfigResponse)(nil),               // 73: squall.v1.LogConfigResponse
-	(*DebugTopologyRequest)(nil),            // 74: squall.v1.DebugTopologyRequest
-	nil,                                     // 75: squall.v1.WorkerSummary.ComponentNumTasksEntry
-	nil,                                     // 76: squall.v1.RebalanceOptions.ExecutorsEntry
-	nil,                                     // 77: squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	nil,                                     // 78: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
-	nil,                                     // 79: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
-	(*structpb.Struct)(nil),                 // 80: google.protobuf.Struct
-	(*structpb.ListValue)(nil),              // 81: google.protobuf.ListValue
+	(*ProfilerAction)(nil),                  // 22: squall.v1.ProfilerAction
+	(*PartitionLag)(nil),                    // 23: squall.v1.PartitionLag
+	(*UserMetricStats)(nil),                 // 24: squall.v1.UserMetricStats
+	(*UserMetricWindow)(nil),                // 25: squall.v1.UserMetricWindow
+	(*SpoutWindowStats)(nil),                // 26: squall.v1.SpoutWindowStats
+	(*BoltWindowStats)(nil),                 // 27: squall.v1.BoltWindowStats
+	(*InputStats)(nil),                      // 28: squall.v1.InputStats
+	(*OutputStats)(nil),                     // 29: squall.v1.OutputStats
+	(*ExecutorStats)(nil),                   // 30: squall.v1.ExecutorStats
+	(*ComponentError)(nil),                  // 31: squall.v1.ComponentError
+	(*GetErrorsRequest)(nil),                // 32: squall.v1.GetErrorsRequest
+	(*GetErrorsResponse)(nil),               // 33: squall.v1.GetErrorsResponse
+	(*ActivateTopologyRequest)(nil),         // 34: squall.v1.ActivateTopologyRequest
+	(*DeactivateTopologyRequest)(nil),       // 35: squall.v1.DeactivateTopologyRequest
+	(*RebalanceTopologyRequest)(nil),        // 36: squall.v1.RebalanceTopologyRequest
+	(*RebalanceOptions)(nil),                // 37: squall.v1.RebalanceOptions
+	(*KillTopologyRequest)(nil),             // 38: squall.v1.KillTopologyRequest
+	(*TopologyOperationResponse)(nil),       // 39: squall.v1.TopologyOperationResponse
+	(*SubmitTopologyRequest)(nil),           // 40: squall.v1.SubmitTopologyRequest
+	(*SubmitTopologyResponse)(nil),          // 41: squall.v1.SubmitTopologyResponse
+	(*UploadTopologyRequest)(nil),           // 42: squall.v1.UploadTopologyRequest
+	(*UploadHeader)(nil),                    // 43: squall.v1.UploadHeader
+	(*DownloadPackageRequest)(nil),          // 44: squall.v1.DownloadPackageRequest
+	(*DownloadPackageResponse)(nil),         // 45: squall.v1.DownloadPackageResponse
+	(*PackageManifest)(nil),                 // 46: squall.v1.PackageManifest
+	(*PackageChunk)(nil),                    // 47: squall.v1.PackageChunk
+	(*GetTopologyWorkersRequest)(nil),       // 48: squall.v1.GetTopologyWorkersRequest
+	(*GetTopologyWorkersResponse)(nil),      // 49: squall.v1.GetTopologyWorkersResponse
+	(*HostPort)(nil),                        // 50: squall.v1.HostPort
+	(*GetVisualizationRequest)(nil),         // 51: squall.v1.GetVisualizationRequest
+	(*GetVisualizationResponse)(nil),        // 52: squall.v1.GetVisualizationResponse
+	(*GetVisualizationInitResponse)(nil),    // 53: squall.v1.GetVisualizationInitResponse
+	(*GetTopologyMetricsRequest)(nil),       // 54: squall.v1.GetTopologyMetricsRequest
+	(*GetTopologyMetricsResponse)(nil),      // 55: squall.v1.GetTopologyMetricsResponse
+	(*SpoutMetrics)(nil),                    // 56: squall.v1.SpoutMetrics
+	(*BoltMetrics)(nil),                     // 57: squall.v1.BoltMetrics
+	(*StreamCount)(nil),                     // 58: squall.v1.StreamCount
+	(*StreamAverage)(nil),                   // 59: squall.v1.StreamAverage
+	(*InputCount)(nil),                      // 60: squall.v1.InputCount
+	(*InputAverage)(nil),                    // 61: squall.v1.InputAverage
+	(*GetSupervisorRequest)(nil),            // 62: squall.v1.GetSupervisorRequest
+	(*GetSupervisorResponse)(nil),           // 63: squall.v1.GetSupervisorResponse
+	(*GetTopologyHistoryRequest)(nil),       // 64: squall.v1.GetTopologyHistoryRequest
+	(*GetTopologyHistoryResponse)(nil),      // 65: squall.v1.GetTopologyHistoryResponse
+	(*GetOwnerResourcesRequest)(nil),        // 66: squall.v1.GetOwnerResourcesRequest
+	(*GetOwnerResourcesResponse)(nil),       // 67: squall.v1.GetOwnerResourcesResponse
+	(*OwnerResources)(nil),                  // 68: squall.v1.OwnerResources
+	(*VersionInfo)(nil),                     // 69: squall.v1.VersionInfo
+	(*GetTopologyLagRequest)(nil),           // 70: squall.v1.GetTopologyLagRequest
+	(*SetLogConfigRequest)(nil),             // 71: squall.v1.SetLogConfigRequest
+	(*GetLogConfigRequest)(nil),             // 72: squall.v1.GetLogConfigRequest
+	(*NamedLoggerLevel)(nil),                // 73: squall.v1.NamedLoggerLevel
+	(*LogConfigResponse)(nil),               // 74: squall.v1.LogConfigResponse
+	(*DebugTopologyRequest)(nil),            // 75: squall.v1.DebugTopologyRequest
+	nil,                                     // 76: squall.v1.WorkerSummary.ComponentNumTasksEntry
+	nil,                                     // 77: squall.v1.RebalanceOptions.ExecutorsEntry
+	nil,                                     // 78: squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	nil,                                     // 79: squall.v1.SubmitTopologyRequest.IncludesEntry
+	nil,                                     // 80: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	nil,                                     // 81: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	(*structpb.Struct)(nil),                 // 82: google.protobuf.Struct
+	(*structpb.ListValue)(nil),              // 83: google.protobuf.ListValue
 }
 var file_squall_v1_nimbus_proto_depIdxs = []int32{
-	68, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
-	80, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
+	69, // 0: squall.v1.GetClusterSummaryResponse.storm_version_info:type_name -> squall.v1.VersionInfo
+	82, // 1: squall.v1.GetClusterConfigurationResponse.configuration:type_name -> google.protobuf.Struct
 	7,  // 2: squall.v1.GetNimbusSummaryResponse.nimbuses:type_name -> squall.v1.NimbusSummary
 	10, // 3: squall.v1.GetSupervisorSummaryResponse.supervisors:type_name -> squall.v1.SupervisorSummary
 	13, // 4: squall.v1.ListTopologiesResponse.topologies:type_name -> squall.v1.TopologySummary
@@ -7620,110 +7723,112 @@ var file_squall_v1_nimbus_proto_depIdxs = []int32{
 	17, // 6: squall.v1.GetTopologyResponse.workers:type_name -> squall.v1.WorkerSummary
 	18, // 7: squall.v1.GetTopologyResponse.spouts:type_name -> squall.v1.SpoutSummary
 	19, // 8: squall.v1.GetTopologyResponse.bolts:type_name -> squall.v1.BoltSummary
-	80, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
-	75, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
-	25, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
-	26, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
-	27, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
-	28, // 14: squall.v1.GetComponentResponse.output_stats:type_name -> squall.v1.OutputStats
-	29, // 15: squall.v1.GetComponentResponse.executor_stats:type_name -> squall.v1.ExecutorStats
-	30, // 16: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
-	23, // 17: squall.v1.GetComponentResponse.user_metrics:type_name -> squall.v1.UserMetricStats
-	22, // 18: squall.v1.GetComponentResponse.spout_lag:type_name -> squall.v1.PartitionLag
-	24, // 19: squall.v1.UserMetricStats.windows:type_name -> squall.v1.UserMetricWindow
-	30, // 20: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
-	36, // 21: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
-	76, // 22: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
-	80, // 23: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
-	77, // 24: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
-	42, // 25: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
-	46, // 26: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
-	39, // 27: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
-	45, // 28: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
-	46, // 29: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
-	39, // 30: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
-	0,  // 31: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
-	49, // 32: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
-	80, // 33: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
-	81, // 34: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
-	55, // 35: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
-	56, // 36: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
-	57, // 37: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
-	57, // 38: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
-	57, // 39: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
-	57, // 40: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
-	58, // 41: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
-	57, // 42: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
-	57, // 43: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
-	59, // 44: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
-	59, // 45: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
-	60, // 46: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
-	59, // 47: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
-	60, // 48: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
-	10, // 49: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
-	17, // 50: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
-	67, // 51: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
-	78, // 52: squall.v1.SetLogConfigRequest.named_logger_levels:type_name -> squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
-	79, // 53: squall.v1.LogConfigResponse.named_logger_levels:type_name -> squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
-	72, // 54: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
-	72, // 55: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
-	1,  // 56: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
-	3,  // 57: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
-	5,  // 58: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
-	8,  // 59: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
-	14, // 60: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
-	11, // 61: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
-	20, // 62: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
-	31, // 63: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
-	33, // 64: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
-	34, // 65: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
-	35, // 66: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
-	37, // 67: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
-	39, // 68: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
-	41, // 69: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
-	43, // 70: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
-	47, // 71: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
-	50, // 72: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
-	50, // 73: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
-	53, // 74: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
-	61, // 75: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
-	63, // 76: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
-	65, // 77: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
-	69, // 78: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
-	70, // 79: squall.v1.Nimbus.SetLogConfig:input_type -> squall.v1.SetLogConfigRequest
-	71, // 80: squall.v1.Nimbus.GetLogConfig:input_type -> squall.v1.GetLogConfigRequest
-	74, // 81: squall.v1.Nimbus.DebugTopology:input_type -> squall.v1.DebugTopologyRequest
-	2,  // 82: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
-	4,  // 83: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
-	6,  // 84: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
-	9,  // 85: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
-	15, // 86: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
-	12, // 87: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
-	21, // 88: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
-	32, // 89: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
-	38, // 90: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	38, // 91: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
-	38, // 92: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
-	38, // 93: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
-	40, // 94: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
-	40, // 95: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
-	44, // 96: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
-	48, // 97: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
-	51, // 98: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
-	52, // 99: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
-	54, // 100: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
-	62, // 101: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
-	64, // 102: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
-	66, // 103: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
-	80, // 104: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
-	73, // 105: squall.v1.Nimbus.SetLogConfig:output_type -> squall.v1.LogConfigResponse
-	73, // 106: squall.v1.Nimbus.GetLogConfig:output_type -> squall.v1.LogConfigResponse
-	38, // 107: squall.v1.Nimbus.DebugTopology:output_type -> squall.v1.TopologyOperationResponse
-	82, // [82:108] is the sub-list for method output_type
-	56, // [56:82] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	82, // 9: squall.v1.GetTopologyResponse.configuration:type_name -> google.protobuf.Struct
+	76, // 10: squall.v1.WorkerSummary.component_num_tasks:type_name -> squall.v1.WorkerSummary.ComponentNumTasksEntry
+	26, // 11: squall.v1.GetComponentResponse.spout_summary:type_name -> squall.v1.SpoutWindowStats
+	27, // 12: squall.v1.GetComponentResponse.bolt_stats:type_name -> squall.v1.BoltWindowStats
+	28, // 13: squall.v1.GetComponentResponse.input_stats:type_name -> squall.v1.InputStats
+	29, // 14: squall.v1.GetComponentResponse.output_stats:type_name -> squall.v1.OutputStats
+	30, // 15: squall.v1.GetComponentResponse.executor_stats:type_name -> squall.v1.ExecutorStats
+	31, // 16: squall.v1.GetComponentResponse.component_errors:type_name -> squall.v1.ComponentError
+	24, // 17: squall.v1.GetComponentResponse.user_metrics:type_name -> squall.v1.UserMetricStats
+	23, // 18: squall.v1.GetComponentResponse.spout_lag:type_name -> squall.v1.PartitionLag
+	22, // 19: squall.v1.GetComponentResponse.profiler_active:type_name -> squall.v1.ProfilerAction
+	25, // 20: squall.v1.UserMetricStats.windows:type_name -> squall.v1.UserMetricWindow
+	31, // 21: squall.v1.GetErrorsResponse.topology_errors:type_name -> squall.v1.ComponentError
+	37, // 22: squall.v1.RebalanceTopologyRequest.rebalance_options:type_name -> squall.v1.RebalanceOptions
+	77, // 23: squall.v1.RebalanceOptions.executors:type_name -> squall.v1.RebalanceOptions.ExecutorsEntry
+	82, // 24: squall.v1.SubmitTopologyRequest.config:type_name -> google.protobuf.Struct
+	78, // 25: squall.v1.SubmitTopologyRequest.environment:type_name -> squall.v1.SubmitTopologyRequest.EnvironmentEntry
+	79, // 26: squall.v1.SubmitTopologyRequest.includes:type_name -> squall.v1.SubmitTopologyRequest.IncludesEntry
+	43, // 27: squall.v1.UploadTopologyRequest.header:type_name -> squall.v1.UploadHeader
+	47, // 28: squall.v1.UploadTopologyRequest.chunk:type_name -> squall.v1.PackageChunk
+	40, // 29: squall.v1.UploadHeader.submission:type_name -> squall.v1.SubmitTopologyRequest
+	46, // 30: squall.v1.DownloadPackageResponse.manifest:type_name -> squall.v1.PackageManifest
+	47, // 31: squall.v1.DownloadPackageResponse.chunk:type_name -> squall.v1.PackageChunk
+	40, // 32: squall.v1.PackageManifest.submission:type_name -> squall.v1.SubmitTopologyRequest
+	0,  // 33: squall.v1.PackageChunk.part:type_name -> squall.v1.PackagePart
+	50, // 34: squall.v1.GetTopologyWorkersResponse.host_port_list:type_name -> squall.v1.HostPort
+	82, // 35: squall.v1.GetVisualizationResponse.visualization:type_name -> google.protobuf.Struct
+	83, // 36: squall.v1.GetVisualizationInitResponse.visualization_table:type_name -> google.protobuf.ListValue
+	56, // 37: squall.v1.GetTopologyMetricsResponse.spouts:type_name -> squall.v1.SpoutMetrics
+	57, // 38: squall.v1.GetTopologyMetricsResponse.bolts:type_name -> squall.v1.BoltMetrics
+	58, // 39: squall.v1.SpoutMetrics.emitted:type_name -> squall.v1.StreamCount
+	58, // 40: squall.v1.SpoutMetrics.transferred:type_name -> squall.v1.StreamCount
+	58, // 41: squall.v1.SpoutMetrics.acked:type_name -> squall.v1.StreamCount
+	58, // 42: squall.v1.SpoutMetrics.failed:type_name -> squall.v1.StreamCount
+	59, // 43: squall.v1.SpoutMetrics.complete_ms_avg:type_name -> squall.v1.StreamAverage
+	58, // 44: squall.v1.BoltMetrics.emitted:type_name -> squall.v1.StreamCount
+	58, // 45: squall.v1.BoltMetrics.transferred:type_name -> squall.v1.StreamCount
+	60, // 46: squall.v1.BoltMetrics.acked:type_name -> squall.v1.InputCount
+	60, // 47: squall.v1.BoltMetrics.failed:type_name -> squall.v1.InputCount
+	61, // 48: squall.v1.BoltMetrics.process_ms_avg:type_name -> squall.v1.InputAverage
+	60, // 49: squall.v1.BoltMetrics.executed:type_name -> squall.v1.InputCount
+	61, // 50: squall.v1.BoltMetrics.executed_ms_avg:type_name -> squall.v1.InputAverage
+	10, // 51: squall.v1.GetSupervisorResponse.supervisors:type_name -> squall.v1.SupervisorSummary
+	17, // 52: squall.v1.GetSupervisorResponse.workers:type_name -> squall.v1.WorkerSummary
+	68, // 53: squall.v1.GetOwnerResourcesResponse.owners:type_name -> squall.v1.OwnerResources
+	80, // 54: squall.v1.SetLogConfigRequest.named_logger_levels:type_name -> squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry
+	81, // 55: squall.v1.LogConfigResponse.named_logger_levels:type_name -> squall.v1.LogConfigResponse.NamedLoggerLevelsEntry
+	73, // 56: squall.v1.SetLogConfigRequest.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
+	73, // 57: squall.v1.LogConfigResponse.NamedLoggerLevelsEntry.value:type_name -> squall.v1.NamedLoggerLevel
+	1,  // 58: squall.v1.Nimbus.GetClusterSummary:input_type -> squall.v1.GetClusterSummaryRequest
+	3,  // 59: squall.v1.Nimbus.GetClusterConfiguration:input_type -> squall.v1.GetClusterConfigurationRequest
+	5,  // 60: squall.v1.Nimbus.GetNimbusSummary:input_type -> squall.v1.GetNimbusSummaryRequest
+	8,  // 61: squall.v1.Nimbus.GetSupervisorSummary:input_type -> squall.v1.GetSupervisorSummaryRequest
+	14, // 62: squall.v1.Nimbus.GetTopology:input_type -> squall.v1.GetTopologyRequest
+	11, // 63: squall.v1.Nimbus.ListTopologies:input_type -> squall.v1.ListTopologiesRequest
+	20, // 64: squall.v1.Nimbus.GetComponent:input_type -> squall.v1.GetComponentRequest
+	32, // 65: squall.v1.Nimbus.GetErrors:input_type -> squall.v1.GetErrorsRequest
+	34, // 66: squall.v1.Nimbus.ActivateTopology:input_type -> squall.v1.ActivateTopologyRequest
+	35, // 67: squall.v1.Nimbus.DeactivateTopology:input_type -> squall.v1.DeactivateTopologyRequest
+	36, // 68: squall.v1.Nimbus.RebalanceTopology:input_type -> squall.v1.RebalanceTopologyRequest
+	38, // 69: squall.v1.Nimbus.KillTopology:input_type -> squall.v1.KillTopologyRequest
+	40, // 70: squall.v1.Nimbus.SubmitTopology:input_type -> squall.v1.SubmitTopologyRequest
+	42, // 71: squall.v1.Nimbus.UploadTopology:input_type -> squall.v1.UploadTopologyRequest
+	44, // 72: squall.v1.Nimbus.DownloadPackage:input_type -> squall.v1.DownloadPackageRequest
+	48, // 73: squall.v1.Nimbus.GetTopologyWorkers:input_type -> squall.v1.GetTopologyWorkersRequest
+	51, // 74: squall.v1.Nimbus.GetVisualization:input_type -> squall.v1.GetVisualizationRequest
+	51, // 75: squall.v1.Nimbus.GetVisualizationInit:input_type -> squall.v1.GetVisualizationRequest
+	54, // 76: squall.v1.Nimbus.GetTopologyMetrics:input_type -> squall.v1.GetTopologyMetricsRequest
+	62, // 77: squall.v1.Nimbus.GetSupervisor:input_type -> squall.v1.GetSupervisorRequest
+	64, // 78: squall.v1.Nimbus.GetTopologyHistory:input_type -> squall.v1.GetTopologyHistoryRequest
+	66, // 79: squall.v1.Nimbus.GetOwnerResources:input_type -> squall.v1.GetOwnerResourcesRequest
+	70, // 80: squall.v1.Nimbus.GetTopologyLag:input_type -> squall.v1.GetTopologyLagRequest
+	71, // 81: squall.v1.Nimbus.SetLogConfig:input_type -> squall.v1.SetLogConfigRequest
+	72, // 82: squall.v1.Nimbus.GetLogConfig:input_type -> squall.v1.GetLogConfigRequest
+	75, // 83: squall.v1.Nimbus.DebugTopology:input_type -> squall.v1.DebugTopologyRequest
+	2,  // 84: squall.v1.Nimbus.GetClusterSummary:output_type -> squall.v1.GetClusterSummaryResponse
+	4,  // 85: squall.v1.Nimbus.GetClusterConfiguration:output_type -> squall.v1.GetClusterConfigurationResponse
+	6,  // 86: squall.v1.Nimbus.GetNimbusSummary:output_type -> squall.v1.GetNimbusSummaryResponse
+	9,  // 87: squall.v1.Nimbus.GetSupervisorSummary:output_type -> squall.v1.GetSupervisorSummaryResponse
+	15, // 88: squall.v1.Nimbus.GetTopology:output_type -> squall.v1.GetTopologyResponse
+	12, // 89: squall.v1.Nimbus.ListTopologies:output_type -> squall.v1.ListTopologiesResponse
+	21, // 90: squall.v1.Nimbus.GetComponent:output_type -> squall.v1.GetComponentResponse
+	33, // 91: squall.v1.Nimbus.GetErrors:output_type -> squall.v1.GetErrorsResponse
+	39, // 92: squall.v1.Nimbus.ActivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	39, // 93: squall.v1.Nimbus.DeactivateTopology:output_type -> squall.v1.TopologyOperationResponse
+	39, // 94: squall.v1.Nimbus.RebalanceTopology:output_type -> squall.v1.TopologyOperationResponse
+	39, // 95: squall.v1.Nimbus.KillTopology:output_type -> squall.v1.TopologyOperationResponse
+	41, // 96: squall.v1.Nimbus.SubmitTopology:output_type -> squall.v1.SubmitTopologyResponse
+	41, // 97: squall.v1.Nimbus.UploadTopology:output_type -> squall.v1.SubmitTopologyResponse
+	45, // 98: squall.v1.Nimbus.DownloadPackage:output_type -> squall.v1.DownloadPackageResponse
+	49, // 99: squall.v1.Nimbus.GetTopologyWorkers:output_type -> squall.v1.GetTopologyWorkersResponse
+	52, // 100: squall.v1.Nimbus.GetVisualization:output_type -> squall.v1.GetVisualizationResponse
+	53, // 101: squall.v1.Nimbus.GetVisualizationInit:output_type -> squall.v1.GetVisualizationInitResponse
+	55, // 102: squall.v1.Nimbus.GetTopologyMetrics:output_type -> squall.v1.GetTopologyMetricsResponse
+	63, // 103: squall.v1.Nimbus.GetSupervisor:output_type -> squall.v1.GetSupervisorResponse
+	65, // 104: squall.v1.Nimbus.GetTopologyHistory:output_type -> squall.v1.GetTopologyHistoryResponse
+	67, // 105: squall.v1.Nimbus.GetOwnerResources:output_type -> squall.v1.GetOwnerResourcesResponse
+	82, // 106: squall.v1.Nimbus.GetTopologyLag:output_type -> google.protobuf.Struct
+	74, // 107: squall.v1.Nimbus.SetLogConfig:output_type -> squall.v1.LogConfigResponse
+	74, // 108: squall.v1.Nimbus.GetLogConfig:output_type -> squall.v1.LogConfigResponse
+	39, // 109: squall.v1.Nimbus.DebugTopology:output_type -> squall.v1.TopologyOperationResponse
+	84, // [84:110] is the sub-list for method output_type
+	58, // [58:84] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_squall_v1_nimbus_proto_init() }
@@ -7735,14 +7840,14 @@ func file_squall_v1_nimbus_proto_init() {
 	file_squall_v1_nimbus_proto_msgTypes[14].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[17].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[18].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[34].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[35].OneofWrappers = []any{}
 	file_squall_v1_nimbus_proto_msgTypes[36].OneofWrappers = []any{}
-	file_squall_v1_nimbus_proto_msgTypes[40].OneofWrappers = []any{
+	file_squall_v1_nimbus_proto_msgTypes[37].OneofWrappers = []any{}
+	file_squall_v1_nimbus_proto_msgTypes[41].OneofWrappers = []any{
 		(*UploadTopologyRequest_Header)(nil),
 		(*UploadTopologyRequest_Chunk)(nil),
 	}
-	file_squall_v1_nimbus_proto_msgTypes[43].OneofWrappers = []any{
+	file_squall_v1_nimbus_proto_msgTypes[44].OneofWrappers = []any{
 		(*DownloadPackageResponse_Manifest)(nil),
 		(*DownloadPackageResponse_Chunk)(nil),
 	}
@@ -7752,7 +7857,7 @@ func file_squall_v1_nimbus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_v1_nimbus_proto_rawDesc), len(file_squall_v1_nimbus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   79,
+			NumMessages:   81,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -154,8 +154,9 @@ func checkRebalance(m *model, rec cluster.TopologyRecord, opts lifecycle.Rebalan
 				m.outline.Name, comp, strings.Join(slices.Sorted(maps.Keys(m.byID)), ", "))
 		}
 		if k > c.NumTasks {
-			return invalidf("rebalanceOptions.executors[%q] %d: the component has %d tasks, so between 1 and %d executors",
-				comp, k, c.NumTasks, c.NumTasks)
+			return invalidf("rebalanceOptions.executors[%q] %d: %q has %d task(s), and a component has at most one executor per task "+
+				"(Storm quietly runs no more executors than tasks); give it more with numTasks in its definition to scale it up this far",
+				comp, k, comp, c.NumTasks)
 		}
 		p[comp] = k
 	}

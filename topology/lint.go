@@ -230,6 +230,7 @@ func (l *linter) shell(id string, spec *ShellSpec) {
 			continue
 		}
 		l.resource(id, at, arg, "script", false)
+		l.adapterBeside(id, at, arg)
 	}
 }
 

@@ -38,6 +38,14 @@ func lintResources() fstest.MapFS {
 		"lib/helper.py":   {Data: []byte("")},
 		"bin/spout":       {Data: []byte("#!/bin/sh\n"), Mode: 0o755},
 		"data/words.json": {Data: []byte("[]")},
+		// storm-starter's scripts load Storm's adapter from beside them.
+		"split.js":     {Data: []byte("var storm = require('./storm');\n")},
+		"split.rb":     {Data: []byte("require \"./storm\"\n")},
+		"lib/split.js": {Data: []byte("var storm = require(\"./storm\");\n")},
+		"lib/storm.js": {Data: []byte("")},
+		"lib/split.rb": {Data: []byte("require_relative 'storm'\n")},
+		"lib/storm.rb": {Data: []byte("")},
+		"ok.rb":        {Data: []byte("require 'storm'\n")},
 	}
 }
 
@@ -116,6 +124,24 @@ func TestLint(t *testing.T) {
 			overrides: topology.Config{"topology.max.spout.pendng": 10, "topology.debug": "yes"},
 			want: []want{
 				{topology.SeverityWarning, topology.ErrUnknownConfigKey, "", 0, `did you mean "topology.max.spout.pending"?`},
+			},
+		},
+		{
+			name: "Storm's Node example without storm.js beside it",
+			edit: func(s string) string { return strings.Replace(s, "[python3, split.py]", "[node, split.js]", 1) },
+			want: []want{{topology.SeverityError, topology.ErrMissingResource, "split", 8, `script "split.js" loads Storm's adapter from beside it (require('./storm')), and the resources directory has no storm.js`}},
+		},
+		{
+			name: "Storm's Ruby example without storm.rb in resources",
+			edit: func(s string) string { return strings.Replace(s, "[python3, split.py]", "[ruby, split.rb]", 1) },
+			want: []want{{topology.SeverityError, topology.ErrMissingResource, "split", 8, `script "split.rb" loads Storm's adapter from beside it (require "./storm"), and the resources directory has no storm.rb`}},
+		},
+		{
+			name: "Storm's adapters shipped beside the scripts, or squall's required by name",
+			edit: func(s string) string {
+				s = strings.Replace(s, "[python3, src.py]", "[node, lib/split.js]", 1)
+				s = strings.Replace(s, "[python3, split.py]", "[ruby, lib/split.rb]", 1)
+				return strings.Replace(s, "go: squall.TopN", "shell: {command: [ruby, ok.rb]}", 1)
 			},
 		},
 		{

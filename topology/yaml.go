@@ -34,6 +34,14 @@ type LoadOptions struct {
 	// os.ReadFile: a loader of definitions it does not trust (nimbus)
 	// confines includes to a directory with it.
 	ReadInclude func(path string) ([]byte, error)
+	// ResourcesDir is where Flux's classpath includes (resource: true)
+	// are read: the topology's resources directory, which holds what a
+	// Storm jar's classpath root held. Empty refuses them.
+	ResourcesDir string
+	// Included holds files included by path (resource: false), keyed as
+	// the definition writes them (see IncludedFiles); they are read here
+	// before the disk. A submission carries them to nimbus and workers.
+	Included map[string][]byte
 }
 
 // LoadFile reads, validates and returns the topology defined in the YAML
@@ -94,6 +102,8 @@ type fileDef struct {
 type includeDef struct {
 	file     string
 	override bool
+	// resource marks Flux's classpath include, read from ResourcesDir.
+	resource bool
 	pos      pos
 }
 
@@ -148,17 +158,15 @@ func loadAll(data []byte, file string, opts LoadOptions) loaded {
 // replace main's; without, main's win. Streams are always added. Includes
 // inside an included file are ignored, as in Flux.
 func (l *loader) include(main *fileDef, inc includeDef, mainFile string) {
-	path := inc.file
-	if l.opts.RelativeIncludes && mainFile != "" && !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(mainFile), path)
+	if inc.resource && l.opts.ResourcesDir == "" {
+		l.errs = append(l.errs, &Error{File: inc.pos.file, Line: inc.pos.line, Err: fmt.Errorf("%s %w here: %s",
+			"Flux classpath includes (resource: true) are", ErrUnsupported,
+			"they are read from the topology's resources directory, and this load has none; give the included file's path with resource: false")})
+		return
 	}
-	read := os.ReadFile
-	if l.opts.ReadInclude != nil {
-		read = l.opts.ReadInclude
-	}
-	data, err := read(path)
+	path, data, err := l.readInclude(inc, mainFile)
 	if err != nil {
-		l.errs = append(l.errs, &Error{File: inc.pos.file, Line: inc.pos.line, Err: fmt.Errorf("%w %s: %w", ErrInclude, inc.file, err)})
+		l.errs = append(l.errs, includeError(inc, err))
 		return
 	}
 	f := l.parseFile(data, path)
@@ -190,6 +198,72 @@ func (l *loader) include(main *fileDef, inc includeDef, mainFile string) {
 		}
 		main.components[id] = d
 	}
+}
+
+// includePath is where an include is read. A classpath resource's name is
+// absolute on the classpath, so it is taken from the resources directory
+// with or without its leading slash, and may not leave it.
+func (l *loader) includePath(inc includeDef, mainFile string) (string, error) {
+	if inc.resource {
+		name := strings.TrimPrefix(inc.file, "/")
+		if !filepath.IsLocal(name) {
+			return "", errors.New("a classpath resource must name a file inside the topology's resources directory")
+		}
+		return filepath.Join(l.opts.ResourcesDir, name), nil
+	}
+	if l.opts.RelativeIncludes && mainFile != "" && !filepath.IsAbs(inc.file) {
+		return filepath.Join(filepath.Dir(mainFile), inc.file), nil
+	}
+	return inc.file, nil
+}
+
+// IncludedFiles reads the files the definition data (from file) includes
+// by path, as loading it with opts would, keyed as the definition writes
+// them: what LoadOptions.Included needs to load it where those files are
+// not. Classpath includes are left out: they are in the resources
+// directory. Problems are a *ValidationError naming file and line.
+func IncludedFiles(file string, data []byte, opts LoadOptions) (map[string][]byte, error) {
+	l := &loader{opts: opts, sub: substituter{props: opts.Properties, env: opts.Env}}
+	files := map[string][]byte{}
+	if main := l.parseFile(data, file); main != nil {
+		for _, inc := range main.includes {
+			if inc.resource {
+				continue
+			}
+			if _, b, err := l.readInclude(inc, file); err != nil {
+				l.errs = append(l.errs, includeError(inc, err))
+			} else {
+				files[inc.file] = b
+			}
+		}
+	}
+	if err := newValidationError(l.errs); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+func includeError(inc includeDef, err error) *Error {
+	return &Error{File: inc.pos.file, Line: inc.pos.line, Err: fmt.Errorf("%w %s: %w", ErrInclude, inc.file, err)}
+}
+
+// readInclude reads one included file, from Included or else from its
+// path (through ReadInclude when set), and returns that path, which names
+// the file in errors either way.
+func (l *loader) readInclude(inc includeDef, mainFile string) (string, []byte, error) {
+	path, err := l.includePath(inc, mainFile)
+	if err != nil {
+		return "", nil, err
+	}
+	if b, ok := l.opts.Included[inc.file]; ok && !inc.resource {
+		return path, b, nil
+	}
+	read := os.ReadFile
+	if l.opts.ReadInclude != nil {
+		read = l.opts.ReadInclude
+	}
+	b, err := read(path)
+	return path, b, err
 }
 
 func mergeComponents(into, from []*compDef, override bool) []*compDef {
@@ -309,11 +383,8 @@ func (p *parser) includes(n *yaml.Node) []includeDef {
 				inc.override, ok = p.boolean(e.v, "include override")
 				good = good && ok
 			case "resource":
-				res, ok := p.boolean(e.v, "include resource")
-				if ok && res {
-					p.unsupported(e.v, "Flux classpath includes (resource: true) are", "squall has no classpath; give the included file's path with resource: false")
-					good = false
-				}
+				inc.resource, ok = p.boolean(e.v, "include resource")
+				good = good && ok
 			default:
 				p.failf(e.k, ErrUnknownKey, "%q in an include (known: file, override, resource)", e.key)
 				good = false

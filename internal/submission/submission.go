@@ -26,23 +26,30 @@ const DefaultFile = "topology.yaml"
 var ErrIncludeOutside = errors.New("not a file of the topology's package: includes are read from the package")
 
 // Load parses and validates the definition of req with reg. dir is the
-// directory the topology's package is unpacked in: includes are resolved
-// there, and read through an os.Root on it, so a definition includes
-// files of its package and nothing else (not /etc/passwd on nimbus);
-// errors name the definition as if it were a file there.
+// directory the topology's package is unpacked in: includes the request
+// does not carry are resolved there, and read through an os.Root on it, so
+// a definition includes files it was sent with and nothing else (not
+// /etc/passwd on nimbus); errors name the definition as if it were a file
+// there.
 func Load(req *api.SubmitTopologyRequest, reg *topology.Registry, dir string) (*topology.Topology, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("package: %w", err)
 	}
 	defer root.Close()
-	opts := topology.LoadOptions{Registry: reg, RelativeIncludes: true, ReadInclude: func(path string) ([]byte, error) {
+	opts := topology.LoadOptions{Registry: reg, RelativeIncludes: true, ResourcesDir: dir, ReadInclude: func(path string) ([]byte, error) {
 		rel, err := filepath.Rel(dir, path)
 		if err != nil || !filepath.IsLocal(rel) {
 			return nil, ErrIncludeOutside
 		}
 		return root.ReadFile(rel)
 	}}
+	for name, text := range req.GetIncludes() {
+		if opts.Included == nil {
+			opts.Included = map[string][]byte{}
+		}
+		opts.Included[name] = []byte(text)
+	}
 	if req.GetProperties() != "" {
 		props, err := topology.ParseProperties(strings.NewReader(req.GetProperties()))
 		if err != nil {

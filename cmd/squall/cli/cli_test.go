@@ -292,7 +292,8 @@ func TestOperationFlags(t *testing.T) {
 }
 
 // TestGetErrorsPrintsStormJSON: get-errors prints Storm's shape, the
-// latest error of each component, or Storm's failure.
+// latest error of each component (none yet: an empty Comp-Errors), or
+// Storm's failure.
 func TestGetErrorsPrintsStormJSON(t *testing.T) {
 	c := startNimbus(t)
 	isolate(t)
@@ -302,6 +303,11 @@ func TestGetErrorsPrintsStormJSON(t *testing.T) {
 	}
 	_, list, _ := squall(t, t.Context(), "list", "--nimbus", c.grpc)
 	id := regexp.MustCompile(`wordcount-\d+-\d+`).FindString(list)
+	// Storm prints "Comp-Errors" even when it is empty: scripts read it.
+	if code, out, errOut := squall(t, t.Context(), "get-errors", "--nimbus", c.grpc, "wordcount"); code != 0 ||
+		strings.TrimSpace(out) != `{"Topology Name":"wordcount","Comp-Errors":{}}` {
+		t.Errorf("get-errors of a topology without errors: exit %d, %q%s, want Storm's empty Comp-Errors", code, out, errOut)
+	}
 	st := c.mem.Session()
 	defer st.Close()
 	now := time.Now()

@@ -45,8 +45,10 @@ type devClusterOptions struct {
 func newDevClusterCmd() *cobra.Command {
 	var o devClusterOptions
 	cmd := &cobra.Command{
-		Use:   "dev-cluster",
-		Short: "Run a one-node cluster on this machine: ZooKeeper, nimbus, a supervisor and a DRPC server",
+		Use: "dev-cluster",
+		// It starts the ZooKeeper Storm's dev-zookeeper would, and the rest.
+		SuggestFor: []string{"dev-zookeeper"},
+		Short:      "Run a one-node cluster on this machine: ZooKeeper, nimbus, a supervisor and a DRPC server",
 		Long: `Run a one-node cluster for trying squall out: a ZooKeeper (Debian's
 zookeeper package, or --zookeeper to use one already running), a nimbus with
 the REST API, a supervisor with four worker slots and a DRPC server (squall

@@ -81,7 +81,7 @@ func (o *lintOptions) run(cmd *cobra.Command, reg *topology.Registry, path strin
 
 // lintTopology lints the topology at src as the flags load it.
 func lintTopology(src topologySource, f topologyFlags, reg *topology.Registry) ([]*topology.Finding, error) {
-	opts, err := f.loadOptions(reg)
+	opts, err := f.loadOptions(src, reg)
 	if err != nil {
 		return nil, err
 	}

@@ -31,8 +31,10 @@ type nimbusOptions struct {
 func newNimbusCmd(deps *Options) *cobra.Command {
 	var o nimbusOptions
 	cmd := &cobra.Command{
-		Use:   "nimbus",
-		Short: "Run a nimbus, the cluster's master",
+		Use: "nimbus",
+		// nimbus serves the UI and its REST API that `storm ui` runs apart.
+		SuggestFor: []string{"ui"},
+		Short:      "Run a nimbus, the cluster's master",
 		Long: `Run a nimbus: it serves the API (gRPC on nimbus.grpc.port, REST on ui.port),
 accepts and validates topologies, stores their packages under
 storm.local.dir, assigns their executors to the supervisors' slots, and

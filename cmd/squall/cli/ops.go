@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,18 +61,29 @@ func newListCmd() *cobra.Command {
 	return cmd
 }
 
+// printTopologies prints Storm's table: a header, a line of dashes (which
+// scripts skip with the header), a row per topology.
 func printTopologies(w io.Writer, ts []*api.TopologySummary) error {
 	if len(ts) == 0 {
 		_, err := fmt.Fprintln(w, "No topologies running.")
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Topology_name\tStatus\tNum_tasks\tNum_workers\tUptime_secs\tTopology_Id\tOwner")
 	for _, t := range ts {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", t.GetName(), t.GetStatus(), t.GetTasksTotal(), t.GetWorkersTotal(),
 			t.GetUptimeSeconds(), t.GetId(), t.GetOwner())
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The dashes go outside the tabwriter: a line without tabs would end
+	// its column block and misalign the header.
+	header, rows, _ := bytes.Cut(table.Bytes(), []byte("\n"))
+	header = bytes.TrimRight(header, " ")
+	_, err := fmt.Fprintf(w, "%s\n%s\n%s", header, strings.Repeat("-", len(header)), rows)
+	return err
 }
 
 // waitFlag is Storm's -w: seconds to wait before killing or rebalancing;
@@ -232,11 +244,15 @@ func (o *clientFlags) operate(cmd *cobra.Command, op func(context.Context, api.N
 }
 
 // stormErrors is what Storm's get-errors prints: the latest error of each
-// component that has one, or why there are none to show.
+// component that has one, and "Comp-Errors": {} when none has.
 type stormErrors struct {
-	TopologyName string            `json:"Topology Name,omitempty"`
-	CompErrors   map[string]string `json:"Comp-Errors,omitempty"`
-	Failure      string            `json:"Failure,omitempty"`
+	TopologyName string            `json:"Topology Name"`
+	CompErrors   map[string]string `json:"Comp-Errors"`
+}
+
+// stormErrorsFailure is what it prints for a topology that is not running.
+type stormErrorsFailure struct {
+	Failure string `json:"Failure"`
 }
 
 func newGetErrorsCmd() *cobra.Command {
@@ -267,7 +283,7 @@ where and when it happened.`,
 			})
 			w := cmd.OutOrStdout()
 			if status.Code(err) == codes.NotFound && !all {
-				printJSON(w, stormErrors{Failure: "No topologies running with name " + args[0]})
+				printJSON(w, stormErrorsFailure{Failure: "No topologies running with name " + args[0]})
 				return &exitError{code: 1, err: err}
 			}
 			if err != nil {

@@ -33,8 +33,10 @@ type submitOptions struct {
 func newSubmitCmd(deps *Options) *cobra.Command {
 	var o submitOptions
 	cmd := &cobra.Command{
-		Use:   "submit TOPOLOGY",
-		Short: "Submit a topology to the cluster",
+		Use: "submit TOPOLOGY",
+		// Storm submits with `storm jar x.jar ...Flux --remote topology.yaml`.
+		SuggestFor: []string{"jar"},
+		Short:      "Submit a topology to the cluster",
 		Long: `Submit a topology to nimbus: a YAML file (native or Flux), or a directory
 holding topology.yaml and resources/. The resources directory is packaged and
 sent along; supervisors unpack it where the topology's shell components run.
@@ -67,7 +69,7 @@ func (o *submitOptions) run(ctx context.Context, deps *Options, path string, cmd
 	if err != nil {
 		return err
 	}
-	req, err := o.request(src)
+	req, err := o.request(src, deps.Registry)
 	if err != nil {
 		return err
 	}
@@ -152,8 +154,18 @@ func section(f *os.File) (*io.SectionReader, error) {
 
 // request builds the submission: definition and options, without the
 // package and Go binary, which go beside it.
-func (o *submitOptions) request(src topologySource) (*api.SubmitTopologyRequest, error) {
+func (o *submitOptions) request(src topologySource, reg *topology.Registry) (*api.SubmitTopologyRequest, error) {
 	def, err := os.ReadFile(src.file)
+	if err != nil {
+		return nil, err
+	}
+	// Files included by path are sent as squall local reads them, from
+	// beside the definition: they need not be in resources/.
+	opts, err := o.loadOptions(src, reg)
+	if err != nil {
+		return nil, err
+	}
+	included, err := topology.IncludedFiles(src.file, def, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +176,12 @@ func (o *submitOptions) request(src topologySource) (*api.SubmitTopologyRequest,
 		EnvFilter:    o.envFilter,
 		Name:         o.name,
 		DryRun:       o.dryRun,
+	}
+	for name, b := range included {
+		if req.Includes == nil {
+			req.Includes = map[string]string{}
+		}
+		req.Includes[name] = string(b)
 	}
 	if o.filter != "" {
 		props, err := os.ReadFile(o.filter)

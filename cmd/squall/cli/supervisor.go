@@ -49,8 +49,10 @@ type supervisorOptions struct {
 func newSupervisorCmd() *cobra.Command {
 	var o supervisorOptions
 	cmd := &cobra.Command{
-		Use:   "supervisor",
-		Short: "Run a supervisor, the agent that runs workers on this node",
+		Use: "supervisor",
+		// A supervisor serves its node's logs, as `storm logviewer` does.
+		SuggestFor: []string{"logviewer"},
+		Short:      "Run a supervisor, the agent that runs workers on this node",
 		Long: `Run a supervisor: it registers this node and its worker ports
 (supervisor.slots.ports) in ZooKeeper (storm.zookeeper.servers), downloads
 the packages of the topologies assigned here from the leading nimbus, and

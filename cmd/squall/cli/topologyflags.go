@@ -91,7 +91,7 @@ func locateTopology(path string) (topologySource, error) {
 
 // load reads and validates the topology with the flags' substitutions.
 func (f *topologyFlags) load(src topologySource, reg *topology.Registry) (*topology.Topology, error) {
-	opts, err := f.loadOptions(reg)
+	opts, err := f.loadOptions(src, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -118,9 +118,10 @@ func (f *topologyFlags) loadAt(path string, reg *topology.Registry) (topologySou
 	return src, topo, nil
 }
 
-// loadOptions are the flags' substitutions as topology.LoadOptions.
-func (f *topologyFlags) loadOptions(reg *topology.Registry) (topology.LoadOptions, error) {
-	opts := topology.LoadOptions{Registry: reg, RelativeIncludes: true}
+// loadOptions are the flags' substitutions as topology.LoadOptions for the
+// topology at src.
+func (f *topologyFlags) loadOptions(src topologySource, reg *topology.Registry) (topology.LoadOptions, error) {
+	opts := topology.LoadOptions{Registry: reg, RelativeIncludes: true, ResourcesDir: src.resources}
 	if f.filter != "" {
 		fh, err := os.Open(f.filter)
 		if err != nil {
