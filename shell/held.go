@@ -58,12 +58,6 @@ func newHeldSet(size int, timeout time.Duration) *heldSet {
 
 func (h *heldSet) len() int { return len(h.tuples) }
 
-// taken reports whether id is held or was released recently.
-func (h *heldSet) taken(id string) bool {
-	_, ok := h.tuples[id]
-	return ok || h.released.has(id)
-}
-
 func (h *heldSet) add(id string, t heldTuple) {
 	h.tuples[id] = t
 	if !t.tuple.Tracked() {
@@ -75,13 +69,15 @@ func (h *heldSet) add(id string, t heldTuple) {
 	h.order = append(h.order, id)
 }
 
-// take removes and returns the tuple held under id.
-func (h *heldSet) take(id string) (heldTuple, bool) {
+// takeFrom removes and returns the tuple held under id if child c holds
+// it.
+func (h *heldSet) takeFrom(id string, c *child) (heldTuple, bool) {
 	t, ok := h.tuples[id]
-	if ok {
-		delete(h.tuples, id)
+	if !ok || t.by != c {
+		return heldTuple{}, false
 	}
-	return t, ok
+	delete(h.tuples, id)
+	return t, true
 }
 
 func (h *heldSet) get(id string) (heldTuple, bool) {

@@ -42,11 +42,31 @@ func TestHeldSetFullOfYoungTrackedTuples(t *testing.T) {
 		if room, _ := h.makeRoom(t0.Add(time.Second)); room {
 			t.Fatal("room in a set full of young tracked tuples")
 		}
-		h.take("0")
+		h.takeFrom("0", nil)
 		h.add("u", heldTuple{tuple: topology.NewTuple(sourceSrc, []any{"u"}, nil), sent: t0.Add(2 * time.Second)})
 		room, released := h.makeRoom(t0.Add(2 * time.Second))
 		if !room || released != 1 || h.untracked != 1 {
 			t.Fatalf("makeRoom after an untracked tuple was added = %v, %d (untracked released %d); want room, it released", room, released, h.untracked)
 		}
 	})
+}
+
+// TestTupleIDs checks that a bolt's tuple ids are signed 64-bit decimal
+// numbers, distinct, and not the same sequence for two bolts.
+func TestTupleIDs(t *testing.T) {
+	var a, b tupleIDs
+	seen := map[string]bool{}
+	for range 100_000 {
+		id := a.next()
+		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+			t.Fatalf("next() = %q, not a signed 64-bit decimal number: %v", id, err)
+		}
+		if seen[id] {
+			t.Fatalf("next() = %q twice", id)
+		}
+		seen[id] = true
+	}
+	if id := b.next(); seen[id] {
+		t.Errorf("a second generator's first id %q is one of the first's", id)
+	}
 }
