@@ -52,9 +52,6 @@ type Bolt struct {
 	// warnedReleased how many had been released then.
 	lastWarn       time.Time
 	warnedReleased int64
-	// ids makes the ids of the tuples given to the children; guarded by
-	// mu.
-	ids tupleIDs
 	// waiting counts the Execute calls blocked on a full queue.
 	waiting atomic.Int32
 	// state answers the child's state commands; nil unless the
@@ -209,9 +206,7 @@ func (b *Bolt) makeRoom(now time.Time) bool {
 // admit records t as held by the current child under a fresh id. mu is
 // held.
 func (b *Bolt) admit(t topology.Tuple, now time.Time) string {
-	id := b.ids.next()
-	b.held.add(id, heldTuple{tuple: t, by: b.cur, sent: now})
-	return id
+	return b.held.add(heldTuple{tuple: t, by: b.cur, sent: now})
 }
 
 // refill queues backlog tuples for the current child while it may hold
@@ -285,29 +280,6 @@ func (b *Bolt) Health() Health {
 // newTupleID returns a fresh tuple id: a random signed 64-bit number in
 // decimal, as Storm sends them.
 func newTupleID() string { return strconv.FormatInt(int64(rand.Uint64()), 10) }
-
-// tupleIDs hands out the ids of the tuples a bolt writes to its children:
-// random-looking signed 64-bit numbers in decimal, as Storm sends them,
-// that do not repeat for 2^64 deliveries, so no id needs checking against
-// those held or remembered. The zero value is ready to use.
-type tupleIDs struct {
-	seeded bool
-	state  uint64
-}
-
-// next returns the next id: splitmix64's output for a random seed. Its
-// state steps through every uint64 value once (the step is odd) and its
-// mixing is a bijection, so the ids are distinct.
-func (g *tupleIDs) next() string {
-	if !g.seeded {
-		g.state, g.seeded = rand.Uint64(), true
-	}
-	g.state += 0x9e3779b97f4a7c15
-	z := g.state
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return strconv.FormatInt(int64(z^z>>31), 10)
-}
 
 func (b *Bolt) up(c *child) {
 	b.mu.Lock()
