@@ -460,7 +460,11 @@ func (b *Bolt) emit(c *child, m *multilang.Message) error {
 		return err
 	}
 	if !m.Direct && m.NeedTaskIDs {
-		c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, false)
+		// Coalesced with the replies to the rest of the burst being read,
+		// and written before the reader waits for the child: a child that
+		// waits for each reply gets it at once, one that does not (Storm's
+		// storm.js) gets several per write, as the bare loop sends them.
+		c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, true)
 	}
 	return nil
 }
