@@ -197,6 +197,22 @@ func TestBoltTaskIDsWhileQueued(t *testing.T) {
 	}
 }
 
+// TestBoltTaskIDsBurst checks that a child that emits several words
+// asking for task ids, and only then reads the replies (as Storm's
+// storm.js does), gets every reply: coalesced replies are flushed before
+// the host waits for the child.
+func TestBoltTaskIDsBurst(t *testing.T) {
+	f := startBolt(t, "idsburst", nil, fastOptions)
+	const n = 20
+	for range n {
+		f.bolt.Execute(sentence(taskIDsSentence))
+	}
+	waitUntil(t, patience, "all acks", func() bool { _, acked, _, _ := f.rec.snapshot(); return len(acked) == n })
+	if emits, _, _, _ := f.rec.snapshot(); len(emits) != 6*n {
+		t.Errorf("%d emits, want %d", len(emits), 6*n)
+	}
+}
+
 func TestOutboxRepliesFirst(t *testing.T) {
 	o := newOutbox()
 	o.put(outItem{kind: itemTuple, id: "1"}, false)

@@ -208,6 +208,15 @@ func runChild(mode string) int {
 		switch mode {
 		case "reference":
 			c.reference(t)
+		case "idsburst": // emits every word asking for task ids, then reads the replies
+			words := strings.Fields(t.Tuple[0].(string))
+			for _, w := range words {
+				c.emit([]any{w}, []string{t.ID}, "", true)
+			}
+			for range words {
+				c.taskIDs()
+			}
+			c.ack(t.ID)
 		case "passthrough": // the adapters' passthrough bolt: one anchored emit, one ack
 			c.emit(t.Tuple, []string{t.ID}, "", false)
 			c.ack(t.ID)
