@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -68,15 +69,19 @@ func BenchmarkHost(b *testing.B) {
 						env = adapters.Env{"PYTHONPATH=" + dir}.Apply(env)
 					}
 				}
-				script := filepath.Join("..", "adapters", l.name, "components", l.script)
-				benchmarkHost(b, bin, script, env, multilang.Serializer(ser))
+				script, _ := filepath.Abs(filepath.Join("..", "adapters", l.name, "components", l.script))
+				benchmarkHost(b, []string{bin, script}, env, multilang.Serializer(ser))
 			})
 		}
 	}
+	// The test binary's passthrough child costs little, so the host's
+	// own cost per tuple weighs most here.
+	b.Run("go-json", func(b *testing.B) {
+		benchmarkHost(b, []string{os.Args[0]}, []string{childModeEnv + "=passthrough"}, multilang.JSON)
+	})
 }
 
-func benchmarkHost(b *testing.B, bin, script string, env []string, ser multilang.Serializer) {
-	script, _ = filepath.Abs(script)
+func benchmarkHost(b *testing.B, argv, env []string, ser multilang.Serializer) {
 	topo := testTopology()
 	topo.Config = topology.Defaults().Merge(topology.Config{topology.KeyMultilangSerializer: string(ser)})
 	logs := &logRecorder{}
@@ -85,7 +90,7 @@ func benchmarkHost(b *testing.B, bin, script string, env []string, ser multilang
 		Config: topo.Config, ResourcesDir: b.TempDir(), PidDir: b.TempDir(), Logger: discardLogger(logs),
 	}
 	out := &countingCollector{ids: []int{2}}
-	bolt := NewBolt(&topology.ShellSpec{Command: []string{bin, script}}, Options{Env: env})
+	bolt := NewBolt(&topology.ShellSpec{Command: argv}, Options{Env: env})
 	if err := bolt.Prepare(ctx, out); err != nil {
 		b.Fatal(err)
 	}

@@ -206,12 +206,7 @@ func (b *Bolt) makeRoom(now time.Time) bool {
 // admit records t as held by the current child under a fresh id. mu is
 // held.
 func (b *Bolt) admit(t topology.Tuple, now time.Time) string {
-	id := newTupleID()
-	for b.held.taken(id) {
-		id = newTupleID()
-	}
-	b.held.add(id, heldTuple{tuple: t, by: b.cur, sent: now})
-	return id
+	return b.held.add(heldTuple{tuple: t, by: b.cur, sent: now})
 }
 
 // refill queues backlog tuples for the current child while it may hold
@@ -354,13 +349,12 @@ func (b *Bolt) tick(c *child, now time.Time) {
 // because c held too many.
 func (b *Bolt) release(c *child, id string) (t topology.Tuple, ok, late bool) {
 	b.mu.Lock()
-	h, ok := b.held.get(id)
-	if !ok || h.by != c {
+	h, ok := b.held.takeFrom(id, c)
+	if !ok {
 		late = b.held.released.has(id)
 		b.mu.Unlock()
 		return topology.Tuple{}, false, late
 	}
-	b.held.take(id)
 	var cur *child
 	if len(b.backlog) > 0 {
 		cur = b.refill(time.Now())
@@ -466,7 +460,11 @@ func (b *Bolt) emit(c *child, m *multilang.Message) error {
 		return err
 	}
 	if !m.Direct && m.NeedTaskIDs {
-		c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, false)
+		// Coalesced with the replies to the rest of the burst being read,
+		// and written before the reader waits for the child: a child that
+		// waits for each reply gets it at once, one that does not (Storm's
+		// storm.js) gets several per write, as the bare loop sends them.
+		c.send(outItem{kind: itemTaskIDs, taskIDs: append([]int{}, ids...)}, true, true)
 	}
 	return nil
 }

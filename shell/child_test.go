@@ -176,6 +176,8 @@ func runChild(mode string) int {
 		c.log(multilang.LevelInfo, fmt.Sprintf("grandchild %d", cmd.Process.Pid))
 	case "hang": // stuck: reads nothing, answers nothing
 		time.Sleep(time.Hour)
+	case "timedsplit":
+		return c.timedSplit(os.Getenv(replyTimesEnv))
 	}
 	heartbeats, got := 0, 0
 	var holding []string      // ids the child has not acked yet
@@ -206,6 +208,18 @@ func runChild(mode string) int {
 		switch mode {
 		case "reference":
 			c.reference(t)
+		case "idsburst": // emits every word asking for task ids, then reads the replies
+			words := strings.Fields(t.Tuple[0].(string))
+			for _, w := range words {
+				c.emit([]any{w}, []string{t.ID}, "", true)
+			}
+			for range words {
+				c.taskIDs()
+			}
+			c.ack(t.ID)
+		case "passthrough": // the adapters' passthrough bolt: one anchored emit, one ack
+			c.emit(t.Tuple, []string{t.ID}, "", false)
+			c.ack(t.ID)
 		case "batchcount":
 			c.batchCount(t, counts)
 		case "crash":

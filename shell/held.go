@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"slices"
 	"time"
 
 	"github.com/squallstream/squall/topology"
@@ -14,21 +15,39 @@ type heldTuple struct {
 	sent  time.Time
 }
 
+// heldSlot is one id's place in a heldSet's window.
+type heldSlot struct {
+	heldTuple
+	id   string
+	held bool
+}
+
 // heldSet holds a bolt child's unacked tuples by the id they were sent
 // with, bounded: when it is full, the tuples of untracked trees and those
 // held past the message timeout (whose trees the spouts have failed
 // already) are released, oldest first, and their ids remembered for a
 // while so that a late ack of one is recognised. It is not safe for
 // concurrent use.
+//
+// The set issues the ids, in sequence (tupleIDs), and keeps the tuples in
+// a window indexed by sequence number, oldest first: finding an id's tuple
+// costs a parse, not a string map. Tuples held long after those that
+// follow them were acked move to a map (old), so the window stays at most
+// about twice the tuples it holds.
 type heldSet struct {
 	max int
 	// timeout is topology.message.timeout.secs; 0 when tuples never time
 	// out.
 	timeout time.Duration
-	tuples  map[string]heldTuple
-	// order holds the ids of tuples in the order they were added; ids
-	// no longer held are dropped lazily.
-	order    []string
+	ids     tupleIDs
+	// window holds the ids from base on, in sequence: held ones and the
+	// gaps of those taken or released.
+	window slotRing
+	base   uint64
+	// inWindow counts the tuples held in window.
+	inWindow int
+	// old holds tuples older than base by sequence number.
+	old      map[uint64]heldSlot
 	released idRing
 	// count of tuples released so far, by reason.
 	untracked, timedOut int64
@@ -42,9 +61,9 @@ type heldSet struct {
 	stuckUntil time.Time
 }
 
-// orderSlack is how many ids of tuples no longer held order may keep
-// beyond twice the held count before it is compacted.
-const orderSlack = 64
+// windowSlack is how many gaps the window may hold beyond the tuples it
+// holds before held tuples at its front move to old.
+const windowSlack = 64
 
 // minRemembered is the fewest released ids a heldSet remembers. Tuples
 // are released oldest first, but some may still be on their way to the
@@ -53,52 +72,111 @@ const orderSlack = 64
 const minRemembered = 10_000
 
 func newHeldSet(size int, timeout time.Duration) *heldSet {
-	return &heldSet{max: size, timeout: timeout, tuples: map[string]heldTuple{}, released: newIDRing(max(size, minRemembered))}
+	return &heldSet{max: size, timeout: timeout, old: map[uint64]heldSlot{}, released: newIDRing(max(size, minRemembered))}
 }
 
-func (h *heldSet) len() int { return len(h.tuples) }
+func (h *heldSet) len() int { return h.inWindow + len(h.old) }
 
-// taken reports whether id is held or was released recently.
-func (h *heldSet) taken(id string) bool {
-	_, ok := h.tuples[id]
-	return ok || h.released.has(id)
-}
-
-func (h *heldSet) add(id string, t heldTuple) {
-	h.tuples[id] = t
+// add holds t under a fresh id, which it returns.
+func (h *heldSet) add(t heldTuple) string {
+	id, seq := h.ids.next()
+	if h.window.len() == 0 {
+		h.base = seq
+	}
+	h.window.push(heldSlot{heldTuple: t, id: id, held: true})
+	h.inWindow++
 	if !t.tuple.Tracked() {
 		h.stuck = false // released at the next scan
 	}
-	if len(h.order) >= 2*len(h.tuples)+orderSlack {
-		h.compact()
-	}
-	h.order = append(h.order, id)
+	return id
 }
 
-// take removes and returns the tuple held under id.
-func (h *heldSet) take(id string) (heldTuple, bool) {
-	t, ok := h.tuples[id]
-	if ok {
-		delete(h.tuples, id)
+// slot returns the slot of the tuple held under id and its sequence
+// number; nil if none is.
+func (h *heldSet) slot(id string) (*heldSlot, uint64) {
+	seq, ok := h.ids.seq(id)
+	if !ok {
+		return nil, 0
 	}
-	return t, ok
+	if seq >= h.base && seq-h.base < uint64(h.window.len()) {
+		if s := h.window.at(int(seq - h.base)); s.held && s.id == id {
+			return s, seq
+		}
+		return nil, 0
+	}
+	if s, ok := h.old[seq]; ok && s.id == id {
+		return &s, seq
+	}
+	return nil, 0
 }
 
 func (h *heldSet) get(id string) (heldTuple, bool) {
-	t, ok := h.tuples[id]
-	return t, ok
+	if s, _ := h.slot(id); s != nil {
+		return s.heldTuple, true
+	}
+	return heldTuple{}, false
 }
 
-// compact drops the ids of tuples no longer held from order.
-func (h *heldSet) compact() {
-	keep := h.order[:0]
-	for _, id := range h.order {
-		if _, ok := h.tuples[id]; ok {
-			keep = append(keep, id)
+// takeFrom removes and returns the tuple held under id if child c holds
+// it.
+func (h *heldSet) takeFrom(id string, c *child) (heldTuple, bool) {
+	s, seq := h.slot(id)
+	if s == nil || s.by != c {
+		return heldTuple{}, false
+	}
+	t := s.heldTuple
+	h.remove(seq)
+	return t, true
+}
+
+// remove drops the tuple held under seq, which is held.
+func (h *heldSet) remove(seq uint64) {
+	if seq < h.base {
+		delete(h.old, seq)
+		return
+	}
+	*h.window.at(int(seq - h.base)) = heldSlot{}
+	h.inWindow--
+	h.trim()
+}
+
+// trim drops the gaps at the front of the window, and moves the tuples
+// held there to old while the window holds more gaps than tuples.
+func (h *heldSet) trim() {
+	for h.window.len() > 0 {
+		s := h.window.at(0)
+		if s.held {
+			if h.window.len() < 2*h.inWindow+windowSlack {
+				return
+			}
+			h.old[h.base] = *s
+			h.inWindow--
+		}
+		h.window.pop()
+		h.base++
+	}
+}
+
+// each calls f for every held tuple's slot and sequence number, oldest
+// first, until f returns false.
+func (h *heldSet) each(f func(s heldSlot, seq uint64) bool) {
+	if len(h.old) > 0 {
+		seqs := make([]uint64, 0, len(h.old))
+		for seq := range h.old {
+			seqs = append(seqs, seq)
+		}
+		slices.Sort(seqs)
+		for _, seq := range seqs {
+			if !f(h.old[seq], seq) {
+				return
+			}
 		}
 	}
-	clear(h.order[len(keep):])
-	h.order = keep
+	for i := range h.window.len() {
+		if s := h.window.at(i); s.held && !f(*s, h.base+uint64(i)) {
+			return
+		}
+	}
 }
 
 // makeRoom reports whether one more tuple may be held. When the set is
@@ -106,76 +184,98 @@ func (h *heldSet) compact() {
 // its size, so that it does not scan for every tuple. It returns how many
 // it released.
 func (h *heldSet) makeRoom(now time.Time) (room bool, released int) {
-	if len(h.tuples) < h.max {
+	if h.len() < h.max {
 		return true, 0
 	}
 	if h.stuck && (h.timeout == 0 || now.Before(h.stuckUntil)) {
 		return false, 0
 	}
 	target := h.max - max(1, h.max/10)
-	keep := h.order[:0]
 	var oldest time.Time // the oldest kept tuple that may time out
-	for i, id := range h.order {
-		if len(h.tuples) <= target {
-			keep = append(keep, h.order[i:]...)
-			break
-		}
-		t, ok := h.tuples[id]
-		if !ok {
-			continue
+	var release []heldSlot
+	var seqs []uint64
+	h.each(func(s heldSlot, seq uint64) bool {
+		if h.len()-len(release) <= target {
+			return false
 		}
 		switch {
-		case t.tuple.SourceStream() == topology.WindowStream:
+		case s.tuple.SourceStream() == topology.WindowStream:
 			// A window belongs to no single tree; its tuples are bounded
 			// by the window's own cap. Never released.
-			keep = append(keep, id)
-			continue
-		case !t.tuple.Tracked():
+		case !s.tuple.Tracked():
 			h.untracked++
-		case h.timeout > 0 && now.Sub(t.sent) > h.timeout:
+			release, seqs = append(release, s), append(seqs, seq)
+		case h.timeout > 0 && now.Sub(s.sent) > h.timeout:
 			h.timedOut++
+			release, seqs = append(release, s), append(seqs, seq)
 		default:
-			keep = append(keep, id)
-			if oldest.IsZero() || t.sent.Before(oldest) {
-				oldest = t.sent
+			if oldest.IsZero() || s.sent.Before(oldest) {
+				oldest = s.sent
 			}
-			continue
 		}
-		delete(h.tuples, id)
-		h.released.add(id)
-		released++
+		return true
+	})
+	for i, s := range release {
+		h.remove(seqs[i])
+		h.released.add(s.id)
 	}
-	clear(h.order[len(keep):])
-	h.order = keep
-	room = len(h.tuples) < h.max
+	room = h.len() < h.max
 	h.stuck = !room
 	if h.stuck && !oldest.IsZero() {
 		h.stuckUntil = oldest.Add(h.timeout)
 	} else if h.stuck && h.timeout > 0 {
 		h.stuckUntil = now.Add(h.timeout) // only windows kept: no timeout ends it
 	}
-	return room, released
+	return room, len(release)
 }
 
 // dropChild removes and returns the tuples held by c, oldest first, so
 // that spouts replay them in order.
 func (h *heldSet) dropChild(c *child) []topology.Tuple {
 	var lost []topology.Tuple
-	keep := h.order[:0]
-	for _, id := range h.order {
-		t, ok := h.tuples[id]
-		switch {
-		case !ok:
-		case t.by == c:
-			lost = append(lost, t.tuple)
-			delete(h.tuples, id)
-		default:
-			keep = append(keep, id)
+	var seqs []uint64
+	h.each(func(s heldSlot, seq uint64) bool {
+		if s.by == c {
+			lost = append(lost, s.tuple)
+			seqs = append(seqs, seq)
 		}
+		return true
+	})
+	for _, seq := range seqs {
+		h.remove(seq)
 	}
-	clear(h.order[len(keep):])
-	h.order = keep
 	return lost
+}
+
+// slotRing is a queue of slots in a ring buffer that doubles when full.
+type slotRing struct {
+	slots []heldSlot // a power of two of them, or none
+	head  int        // the index of the first
+	n     int
+}
+
+func (r *slotRing) len() int { return r.n }
+
+// at returns the i-th slot from the front; i < len().
+func (r *slotRing) at(i int) *heldSlot { return &r.slots[(r.head+i)&(len(r.slots)-1)] }
+
+func (r *slotRing) push(s heldSlot) {
+	if r.n == len(r.slots) {
+		grown := make([]heldSlot, max(64, 2*len(r.slots)))
+		for i := range r.n {
+			grown[i] = *r.at(i)
+		}
+		r.slots, r.head = grown, 0
+	}
+	*r.at(r.n) = s
+	r.n++
+}
+
+// pop drops the first slot.
+func (r *slotRing) pop() {
+	r.slots[r.head] = heldSlot{}
+	r.head = (r.head + 1) & (len(r.slots) - 1)
+	r.n--
 }
 
 // idRing remembers the last ids added to it, at most size.

@@ -43,8 +43,8 @@ const taskIDsWindow = 100
 // pair alike, so on a busy machine it moves far less than tuples/s do.
 func BenchmarkTaskIDsChild(b *testing.B) {
 	argv, dir := taskIDsChild(b)
-	measure := func(b *testing.B, start func(*testing.B, []string, string) (func(int), int)) {
-		run, pid := start(b, argv, dir)
+	measure := func(b *testing.B, start func(*testing.B, []string, string, []string) (func(int), int)) {
+		run, pid := start(b, argv, dir, nil)
 		run(taskIDsSlice) // the interpreter starts and warms up
 		b.ResetTimer()
 		cpu := transcript.StartCPUMeter(pid)
@@ -56,8 +56,8 @@ func BenchmarkTaskIDsChild(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { measure(b, startTaskIDsBare) })
 	b.Run("host", func(b *testing.B) { measure(b, startTaskIDsHost) })
 	b.Run("ratio", func(b *testing.B) {
-		bare, _ := startTaskIDsBare(b, argv, dir)
-		host, _ := startTaskIDsHost(b, argv, dir)
+		bare, _ := startTaskIDsBare(b, argv, dir, nil)
+		host, _ := startTaskIDsHost(b, argv, dir, nil)
 		bare(taskIDsSlice)
 		host(taskIDsSlice)
 		timed := func(run func(int)) time.Duration {
@@ -136,10 +136,10 @@ func (c *windowCollector) finished() {
 
 var taskIDsReply = []int{2}
 
-// startTaskIDsHost starts the child under squall's host. The returned
-// run feeds n tuples, at most taskIDsWindow of them unacked, and waits
-// for the last acks.
-func startTaskIDsHost(b *testing.B, argv []string, dir string) (run func(n int), pid int) {
+// startTaskIDsHost starts the child under squall's host, with env added
+// to its environment. The returned run feeds n tuples, at most
+// taskIDsWindow of them unacked, and waits for the last acks.
+func startTaskIDsHost(b *testing.B, argv []string, dir string, env []string) (run func(n int), pid int) {
 	topo := testTopology()
 	topo.Config = topology.Defaults()
 	ctx := &topology.TaskContext{
@@ -147,7 +147,7 @@ func startTaskIDsHost(b *testing.B, argv []string, dir string) (run func(n int),
 		Config: topo.Config, ResourcesDir: dir, PidDir: b.TempDir(), Logger: discardLogger(&logRecorder{}),
 	}
 	out := &windowCollector{room: make(chan struct{}, 1)}
-	bolt := NewBolt(&topology.ShellSpec{Command: argv}, Options{})
+	bolt := NewBolt(&topology.ShellSpec{Command: argv}, Options{Env: env})
 	if err := bolt.Prepare(ctx, out); err != nil {
 		b.Fatal(err)
 	}
@@ -170,12 +170,13 @@ func startTaskIDsHost(b *testing.B, argv []string, dir string) (run func(n int),
 	return run, bolt.Health().Pid
 }
 
-// startTaskIDsBare starts the child under the bare loop: the returned run
-// feeds n tuples from the calling goroutine, keeping taskIDsWindow in
-// flight, answers every emit that wants task ids at once, and flushes
-// whenever it is about to wait for the child.
-func startTaskIDsBare(b *testing.B, argv []string, dir string) (run func(n int), pid int) {
-	p := transcript.StartProc(b, argv, dir, os.Environ())
+// startTaskIDsBare starts the child under the bare loop, with env added
+// to its environment: the returned run feeds n tuples from the calling
+// goroutine, keeping taskIDsWindow in flight, answers every emit that
+// wants task ids at once, and flushes whenever it is about to wait for
+// the child.
+func startTaskIDsBare(b *testing.B, argv []string, dir string, env []string) (run func(n int), pid int) {
+	p := transcript.StartProc(b, argv, dir, append(os.Environ(), env...))
 	r := bufio.NewReaderSize(p.Stdout, 64<<10)
 	w := bufio.NewWriterSize(p.Stdin, 64<<10)
 	handshake := fmt.Sprintf(`{"pidDir": %s, "conf": {}, "context": {"taskid": 8, "componentid": "split", `+
