@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -157,6 +158,10 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 		cfg.WorkerArgs = append(cfg.WorkerArgs, "-c", topology.KeyLocalHostname+"="+strconv.Quote(o.host))
 	}
 	cfg.WorkerEnv = os.Environ()
+	// Unless GOMAXPROCS is in the environment, each worker's runtime gets
+	// its slot's share of the CPUs this process may use (which follows
+	// the cgroup's limit).
+	cfg.WorkerMaxProcs = supervisor.WorkerMaxProcs(runtime.GOMAXPROCS(0), len(cfg.Ports))
 	cfg.WorkerTimeout = conf.Seconds(topology.KeyWorkerTimeoutSecs, cfg.WorkerTimeout)
 	cfg.WorkerStartTimeout = conf.Seconds(topology.KeySupervisorWorkerStartSecs, cfg.WorkerStartTimeout)
 	cfg.MonitorInterval = conf.Seconds(topology.KeySupervisorMonitorFreqSecs, cfg.MonitorInterval)
