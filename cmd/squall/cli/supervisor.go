@@ -58,7 +58,9 @@ the packages of the topologies assigned here from the leading nimbus, and
 runs one worker process per assigned port under storm.local.dir/workers.
 Workers that exit or stop heartbeating (supervisor.worker.timeout.secs,
 supervisor.worker.start.timeout.secs) are restarted; workers no longer
-assigned are stopped, with the shell processes they leave behind.
+assigned are stopped, with the shell processes they leave behind. Each
+worker gets GOMAXPROCS, its slot's share of the CPUs (rounded, at least
+1), unless GOMAXPROCS is set in the supervisor's environment.
 
 As in Storm, stopping the supervisor leaves its workers running: a
 supervisor started again on the same storm.local.dir adopts them
