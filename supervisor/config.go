@@ -54,6 +54,13 @@ type Config struct {
 	// supervisor's.
 	WorkerEnv []string
 
+	// WorkerMaxProcs, if positive, is the GOMAXPROCS each worker gets in
+	// its environment, unless the environment sets GOMAXPROCS already: the
+	// node's CPUs shared among its slots (WorkerMaxProcs). A worker's Go
+	// runtime otherwise runs a thread per CPU of the node, and several
+	// workers on a small node wake each other's threads for little work.
+	WorkerMaxProcs int
+
 	// WorkerConf, if set, is the configuration each worker gets, written
 	// into its directory (layout.WorkerConfFile, 0600, the worker's own) and
 	// passed with --config before WorkerArgs: the supervisor's own,
@@ -159,6 +166,16 @@ type Config struct {
 	LogViewerAuth *LogViewerAuth
 }
 
+// WorkerMaxProcs returns a worker's share of a node's cpus among its
+// slots, rounded to the nearest whole CPU and at least one: the default
+// GOMAXPROCS of its workers (Config.WorkerMaxProcs).
+func WorkerMaxProcs(cpus, slots int) int {
+	if slots <= 0 {
+		return max(1, cpus)
+	}
+	return max(1, (cpus+slots/2)/slots)
+}
+
 // DefaultConfig returns Storm's defaults. Host, LocalDir and WorkerBinary
 // have none and must be set.
 func DefaultConfig() Config {
@@ -195,6 +212,8 @@ func (c Config) Validate() error {
 		return bad("LocalDir", "is empty")
 	case c.WorkerBinary == "":
 		return bad("WorkerBinary", "is empty")
+	case c.WorkerMaxProcs < 0:
+		return bad("WorkerMaxProcs", "%d: must be 0 or more", c.WorkerMaxProcs)
 	}
 	seen := map[int]bool{}
 	for _, p := range c.Ports {

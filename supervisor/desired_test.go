@@ -206,6 +206,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative grace", func(c *Config) { c.StopGrace = -time.Second }},
 		{"backoff above its max", func(c *Config) { c.RestartBackoff = time.Hour }},
 		{"no package size", func(c *Config) { c.MaxPackageBytes = 0 }},
+		{"negative GOMAXPROCS", func(c *Config) { c.WorkerMaxProcs = -1 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,6 +216,27 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want ErrInvalidConfig", err)
 			}
 		})
+	}
+}
+
+func TestWorkerMaxProcs(t *testing.T) {
+	tests := []struct {
+		cpus, slots, want int
+	}{
+		{2, 2, 1},
+		{2, 4, 1}, // at least one
+		{1, 4, 1},
+		{4, 1, 4},
+		{8, 4, 2},
+		{8, 3, 3}, // 2.67
+		{6, 4, 2}, // 1.5 rounds up
+		{4, 3, 1}, // 1.33
+		{16, 0, 16},
+	}
+	for _, tt := range tests {
+		if got := WorkerMaxProcs(tt.cpus, tt.slots); got != tt.want {
+			t.Errorf("WorkerMaxProcs(%d, %d) = %d, want %d", tt.cpus, tt.slots, got, tt.want)
+		}
 	}
 }
 

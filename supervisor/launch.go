@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/squallstream/squall/auth"
@@ -148,17 +149,35 @@ func (l *loop) start(w *worker) (*procgroup.Process, error) {
 	args = append(append(args, confArgs...), l.cfg.WorkerArgs...)
 	cmd := exec.Command(w.meta.Binary, args...)
 	cmd.Dir = w.dir
-	cmd.Env = l.cfg.WorkerEnv
+	cmd.Env = l.workerEnv()
 	if id != nil {
-		if cmd.Env == nil {
-			cmd.Env = os.Environ()
-		}
-		cmd.Env = append(slices.Clone(cmd.Env), id.Env()...)
+		cmd.Env = append(cmd.Env, id.Env()...)
 		cmd.SysProcAttr = runAsAttr(id)
 		l.log.Debug("running worker as its owner", "topology", w.meta.StormID, "user", id.User, "uid", id.UID)
 	}
 	cmd.Stdout, cmd.Stderr = early, early
 	return procgroup.Start(cmd)
+}
+
+// workerEnv returns a new worker's environment: Config.WorkerEnv, and
+// GOMAXPROCS from Config.WorkerMaxProcs where it sets none.
+func (l *loop) workerEnv() []string {
+	env := l.cfg.WorkerEnv
+	if env == nil {
+		env = os.Environ()
+	}
+	env = slices.Clone(env)
+	if l.cfg.WorkerMaxProcs > 0 && !slices.ContainsFunc(env, isMaxProcs) {
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(l.cfg.WorkerMaxProcs))
+	}
+	return env
+}
+
+// isMaxProcs reports whether an environment entry sets GOMAXPROCS; an
+// empty value counts as unset, as the Go runtime reads it.
+func isMaxProcs(kv string) bool {
+	v, ok := strings.CutPrefix(kv, "GOMAXPROCS=")
+	return ok && v != ""
 }
 
 // stop stops w and cleans up after it in a goroutine of its own, which

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -71,6 +72,10 @@ type launchRecord struct {
 	Start uint64   `json:"start"`
 	// Time is when it started.
 	Time time.Time `json:"time"`
+	// MaxProcsEnv is its GOMAXPROCS variable, MaxProcs what its runtime
+	// made of it.
+	MaxProcsEnv string `json:"maxProcsEnv"`
+	MaxProcs    int    `json:"maxProcs"`
 }
 
 func fakeWorker(args []string) int {
@@ -106,7 +111,8 @@ func fakeWorker(args []string) int {
 	exe, _ := os.Executable()
 	wd, _ := os.Getwd()
 	start, _ := procgroup.StartTime(os.Getpid())
-	rec := launchRecord{Pid: os.Getpid(), Exe: exe, Args: os.Args[1:], Dir: wd, Start: start, Time: time.Now()}
+	rec := launchRecord{Pid: os.Getpid(), Exe: exe, Args: os.Args[1:], Dir: wd, Start: start, Time: time.Now(),
+		MaxProcsEnv: os.Getenv("GOMAXPROCS"), MaxProcs: runtime.GOMAXPROCS(0)}
 	if err := layout.WriteJSON(filepath.Join(control, "launches", strconv.Itoa(os.Getpid())+".json"), rec); err != nil {
 		fmt.Fprintln(os.Stderr, "fake worker:", err)
 		return 2

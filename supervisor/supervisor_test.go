@@ -186,6 +186,54 @@ func TestGoBinaryPackage(t *testing.T) {
 	}
 }
 
+// TestWorkerGOMAXPROCS: a worker's runtime gets Config.WorkerMaxProcs
+// through GOMAXPROCS in its environment, unless the operator's
+// environment sets one.
+func TestWorkerGOMAXPROCS(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      string // GOMAXPROCS in Config.WorkerEnv; "" for none
+		maxProcs int    // Config.WorkerMaxProcs
+		want     string // the worker's GOMAXPROCS
+	}{
+		{"the node's share", "", 1, "1"},
+		{"the operator's", "2", 1, "2"},
+		{"an empty one is unset", "=", 3, "3"},
+		{"none", "", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			s := h.startSupervisor(t.TempDir(), []int{6700}, func(c *Config) {
+				c.WorkerEnv = slices.DeleteFunc(c.WorkerEnv, func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") })
+				switch tt.env {
+				case "":
+				case "=":
+					c.WorkerEnv = append(c.WorkerEnv, "GOMAXPROCS=")
+				default:
+					c.WorkerEnv = append(c.WorkerEnv, "GOMAXPROCS="+tt.env)
+				}
+				c.WorkerMaxProcs = tt.maxProcs
+			})
+			h.submit("procs-1-1", map[string]string{"x": "y"}, nil)
+			h.assign("procs-1-1", slots(cluster.Slot{NodeID: s.NodeID(), Port: 6700}, 1))
+			w := s.waitRunning(t, 6700)
+			recs := launches(t, h.control)
+			i := slices.IndexFunc(recs, func(r launchRecord) bool { return r.Pid == w.Pid })
+			if i < 0 {
+				t.Fatalf("no launch record for worker %+v", w)
+			}
+			r := recs[i]
+			if r.MaxProcsEnv != tt.want {
+				t.Errorf("worker's GOMAXPROCS = %q, want %q", r.MaxProcsEnv, tt.want)
+			}
+			if n, err := strconv.Atoi(tt.want); err == nil && r.MaxProcs != n {
+				t.Errorf("worker's runtime.GOMAXPROCS(0) = %d with GOMAXPROCS=%s", r.MaxProcs, tt.want)
+			}
+		})
+	}
+}
+
 // TestWorkerExitRestarted restarts a worker that keeps exiting, with
 // restarts counted in the logs.
 func TestWorkerExitRestarted(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/procstat"
 	"github.com/squallstream/squall/internal/testenv"
 )
 
@@ -43,10 +44,16 @@ const (
 // progress lines every second; cluster: `squall submit` returning, reading
 // GET /api/v1/topology/{id} every second and timing a value when it is
 // first seen, as workers send their statistics every 0.5 s while young
-// and every 3 s after). It reports the medians of the rates
-// (local-sentences/s, cluster-sentences/s) and of the rounds'
-// cluster/local ratios (cluster-%), and logs each round with the load
-// average. It needs ZooKeeper and python3, and fails without them.
+// and every 3 s after). The CPU time of the worker processes (local
+// mode's one process; the cluster's workers) and of their descendants
+// (the Python children) is read with each count, and its slope over the
+// same window, divided by split's rate, is their CPU per sentence. It
+// reports the medians of the rates (local-sentences/s,
+// cluster-sentences/s), of the rounds' cluster/local ratios (cluster-%)
+// and of the CPU per sentence in microseconds (local-worker-us/sentence,
+// cluster-workers-us/sentence, and the children's), and logs each round
+// with the load average. It needs ZooKeeper and python3, and fails
+// without them.
 func BenchmarkClusterVsLocal(b *testing.B) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		b.Fatalf("python3 runs examples/wordcount's split bolt: %v", err)
@@ -56,24 +63,103 @@ func BenchmarkClusterVsLocal(b *testing.B) {
 		b.Fatal(err)
 	}
 	d := startDevCluster(b, freePorts(b, 2)...)
-	var locals, clusters, ratios []float64
-	round := 0
+	var locals, clusters []wordCountRun
+	var ratios []float64
 	for b.Loop() {
-		round++
 		localLoad := loadAverage()
-		localRate := localWordCountRate(b, wordcount)
+		local := localWordCount(b, wordcount)
 		clusterLoad := loadAverage()
-		clusterRate := clusterWordCountRate(b, d, wordcount)
-		locals = append(locals, localRate)
-		clusters = append(clusters, clusterRate)
-		ratios = append(ratios, 100*clusterRate/localRate)
-		b.Logf("round %d: local %.0f sentences/s (load %s), cluster %.0f sentences/s (load %s): %.0f%%",
-			round, localRate, localLoad, clusterRate, clusterLoad, 100*clusterRate/localRate)
+		cluster := clusterWordCount(b, d, wordcount)
+		locals = append(locals, local)
+		clusters = append(clusters, cluster)
+		ratios = append(ratios, 100*cluster.rate/local.rate)
+		b.Logf("round %d: local %v (load %s), cluster %v (load %s): %.0f%%",
+			len(ratios), local, localLoad, cluster, clusterLoad, 100*cluster.rate/local.rate)
 	}
 	b.ReportMetric(0, "ns/op") // a round's time says nothing
-	b.ReportMetric(median(locals), "local-sentences/s")
-	b.ReportMetric(median(clusters), "cluster-sentences/s")
+	b.ReportMetric(medianOf(locals, wordCountRun.sentencesPerSec), "local-sentences/s")
+	b.ReportMetric(medianOf(clusters, wordCountRun.sentencesPerSec), "cluster-sentences/s")
 	b.ReportMetric(median(ratios), "cluster-%")
+	b.ReportMetric(medianOf(locals, wordCountRun.workerMicros), "local-worker-us/sentence")
+	b.ReportMetric(medianOf(clusters, wordCountRun.workerMicros), "cluster-workers-us/sentence")
+	b.ReportMetric(medianOf(locals, wordCountRun.childMicros), "local-children-us/sentence")
+	b.ReportMetric(medianOf(clusters, wordCountRun.childMicros), "cluster-children-us/sentence")
+}
+
+// wordCountRun is what one run of the word count measured: split's rate
+// in sentences per second, and the CPU time per sentence, in
+// microseconds, of the worker processes and of their children.
+type wordCountRun struct {
+	rate, worker, children float64
+}
+
+func (r wordCountRun) sentencesPerSec() float64 { return r.rate }
+func (r wordCountRun) workerMicros() float64    { return r.worker }
+func (r wordCountRun) childMicros() float64     { return r.children }
+
+func (r wordCountRun) String() string {
+	return fmt.Sprintf("%.0f sentences/s, workers %.1f us/sentence, children %.1f us/sentence", r.rate, r.worker, r.children)
+}
+
+func medianOf(runs []wordCountRun, f func(wordCountRun) float64) float64 {
+	xs := make([]float64, len(runs))
+	for i, r := range runs {
+		xs[i] = f(r)
+	}
+	return median(xs)
+}
+
+// cpuMeter samples the CPU time used so far by some processes and, apart,
+// by their descendants, in microseconds, to fit its rates with slope.
+type cpuMeter struct {
+	own, descendants []sample
+}
+
+// read samples the CPU time of roots and their descendants, at seconds
+// after the run's start.
+func (m *cpuMeter) read(at float64, roots []int) {
+	own, desc := treeCPU(roots)
+	m.own = append(m.own, sample{at, own.Microseconds()})
+	m.descendants = append(m.descendants, sample{at, desc.Microseconds()})
+}
+
+// run returns rate with the CPU time per sentence in the window.
+func (m *cpuMeter) run(rate float64) wordCountRun {
+	own, _ := slope(m.own, cvlFrom, cvlTo)
+	desc, _ := slope(m.descendants, cvlFrom, cvlTo)
+	return wordCountRun{rate: rate, worker: own / rate, children: desc / rate}
+}
+
+// treeCPU returns the CPU time used so far by the processes roots, and
+// by all their descendants together. A process that ended between the
+// reads counts nothing.
+func treeCPU(roots []int) (own, descendants time.Duration) {
+	parent, _ := processParents()
+	isRoot := map[int]bool{}
+	for _, pid := range roots {
+		isRoot[pid] = true
+	}
+	descends := func(pid int) bool {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if isRoot[p] {
+				return true
+			}
+		}
+		return false
+	}
+	for pid := range parent {
+		switch {
+		case isRoot[pid]:
+			if s, err := procstat.Read(pid); err == nil {
+				own += s.CPU
+			}
+		case descends(pid):
+			if s, err := procstat.Read(pid); err == nil {
+				descendants += s.CPU
+			}
+		}
+	}
+	return own, descendants
 }
 
 // sample is a reading of a counter, at seconds after a run's start.
@@ -86,9 +172,10 @@ type sample struct {
 // "12s split bolt emitted=... executed=N ...".
 var splitProgress = regexp.MustCompile(`^\S+ split bolt .*\bexecuted=(\d+)\b`)
 
-// localWordCountRate runs `squall local` on the word count for cvlRun
-// and returns split's rate in the window.
-func localWordCountRate(b *testing.B, wordcount string) float64 {
+// localWordCount runs `squall local` on the word count for cvlRun and
+// returns split's rate in the window, and the CPU the process and its
+// children spent per sentence.
+func localWordCount(b *testing.B, wordcount string) wordCountRun {
 	b.Helper()
 	dir := b.TempDir()
 	// The progress lines go to stderr, the end's summary to stdout.
@@ -117,6 +204,7 @@ func localWordCountRate(b *testing.B, wordcount string) float64 {
 	// The reader times each progress line as it arrives; it ends when the
 	// process's stderr does.
 	var samples []sample
+	var cpu cpuMeter
 	var output []string
 	read := make(chan error, 1)
 	go func() {
@@ -127,6 +215,7 @@ func localWordCountRate(b *testing.B, wordcount string) float64 {
 			if m := splitProgress.FindStringSubmatch(s.Text()); m != nil {
 				n, _ := strconv.ParseInt(m[1], 10, 64)
 				samples = append(samples, sample{at, n})
+				cpu.read(at, []int{proc.Pid()})
 			}
 		}
 		read <- s.Err()
@@ -153,13 +242,14 @@ func localWordCountRate(b *testing.B, wordcount string) float64 {
 		b.Fatalf("squall local printed split's progress %d times between %vs and %vs, want 5 or more:\n%s",
 			n, cvlFrom, cvlTo, strings.Join(lastN(output, 40), "\n"))
 	}
-	return rate
+	return cpu.run(rate)
 }
 
-// clusterWordCountRate submits the word count to d with two workers,
-// reads split's rate in the window, then kills the topology and waits
-// until its workers are gone.
-func clusterWordCountRate(b *testing.B, d *devCluster, wordcount string) float64 {
+// clusterWordCount submits the word count to d with two workers, reads
+// split's rate in the window and the CPU its workers and their children
+// spent per sentence, then kills the topology and waits until its workers
+// are gone.
+func clusterWordCount(b *testing.B, d *devCluster, wordcount string) wordCountRun {
 	b.Helper()
 	submit := d.command("submit", "-c", "topology.workers=2", wordcount)
 	var stderr strings.Builder
@@ -175,6 +265,7 @@ func clusterWordCountRate(b *testing.B, d *devCluster, wordcount string) float64
 	}
 
 	var samples []sample
+	var cpu cpuMeter
 	var errs []string
 	last := int64(-1)
 	tick := time.NewTicker(time.Second)
@@ -182,6 +273,7 @@ func clusterWordCountRate(b *testing.B, d *devCluster, wordcount string) float64
 	for time.Since(start) < time.Duration(cvlTo+1)*time.Second {
 		<-tick.C
 		d.checkRunning()
+		cpu.read(time.Since(start).Seconds(), d.workerPids())
 		var page topologyPage
 		asked := time.Now()
 		err := d.get("/api/v1/topology/"+id, 5*time.Second, &page)
@@ -223,7 +315,7 @@ func clusterWordCountRate(b *testing.B, d *devCluster, wordcount string) float64
 		b.Fatalf("split's executed changed %d times in REST between %vs and %vs, want 5 or more: %v",
 			n, cvlFrom, cvlTo, samples)
 	}
-	return rate
+	return cpu.run(rate)
 }
 
 // slope returns the least-squares slope of count over time of the samples

@@ -175,19 +175,9 @@ func (p clusterProc) String() string { return fmt.Sprintf("%s:%d", p.role, p.pid
 // supervisor, worker, drpc), zookeeper for the JVM, dev-cluster for root;
 // a process that is none of these (a worker's child) plays its parent's.
 func clusterProcesses(root int) (map[int]clusterProc, error) {
-	entries, err := os.ReadDir("/proc")
+	parent, err := processParents()
 	if err != nil {
 		return nil, err
-	}
-	parent := map[int]int{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, ok := readPPid(pid); ok {
-			parent[pid] = ppid
-		}
 	}
 	procs := map[int]clusterProc{root: {root, "dev-cluster"}}
 	var roleOf func(pid int) (string, bool)
@@ -214,6 +204,25 @@ func clusterProcesses(root int) (map[int]clusterProc, error) {
 		roleOf(pid)
 	}
 	return procs, nil
+}
+
+// processParents returns the parent of every process of the machine.
+func processParents() (map[int]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	parent := map[int]int{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := readPPid(pid); ok {
+			parent[pid] = ppid
+		}
+	}
+	return parent, nil
 }
 
 // readPPid returns the parent of pid, from /proc/PID/stat.

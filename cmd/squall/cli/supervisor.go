@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -59,7 +60,9 @@ the packages of the topologies assigned here from the leading nimbus, and
 runs one worker process per assigned port under storm.local.dir/workers.
 Workers that exit or stop heartbeating (supervisor.worker.timeout.secs,
 supervisor.worker.start.timeout.secs) are restarted; workers no longer
-assigned are stopped, with the shell processes they leave behind.
+assigned are stopped, with the shell processes they leave behind. Each
+worker gets GOMAXPROCS, its slot's share of the CPUs (rounded, at least
+1), unless GOMAXPROCS is set in the supervisor's environment.
 
 As in Storm, stopping the supervisor leaves its workers running: a
 supervisor started again on the same storm.local.dir adopts them
@@ -159,6 +162,10 @@ func supervisorConfig(conf topology.Config, o supervisorOptions) (supervisor.Con
 		cfg.WorkerArgs = append(cfg.WorkerArgs, "-c", topology.KeyLocalHostname+"="+strconv.Quote(o.host))
 	}
 	cfg.WorkerEnv = os.Environ()
+	// Unless GOMAXPROCS is in the environment, each worker's runtime gets
+	// its slot's share of the CPUs this process may use (which follows
+	// the cgroup's limit).
+	cfg.WorkerMaxProcs = supervisor.WorkerMaxProcs(runtime.GOMAXPROCS(0), len(cfg.Ports))
 	cfg.WorkerTimeout = conf.Seconds(topology.KeyWorkerTimeoutSecs, cfg.WorkerTimeout)
 	cfg.WorkerStartTimeout = conf.Seconds(topology.KeySupervisorWorkerStartSecs, cfg.WorkerStartTimeout)
 	cfg.MonitorInterval = conf.Seconds(topology.KeySupervisorMonitorFreqSecs, cfg.MonitorInterval)
