@@ -13,6 +13,13 @@
 // require('./storm')), a node_modules/storm, or one on a search path the
 // topology sets.
 //
+// Scripts written for Apache Storm's adapters load them from beside
+// themselves (require('./storm'), require "./storm", require_relative
+// 'storm'), because a Storm jar holds storm.js and storm.rb there. Install
+// also writes a preload hook per language (beside/node.js, beside/ruby.rb)
+// that Env names in NODE_OPTIONS and RUBYOPT: when such a load finds no
+// file, it gets squall's adapter; a file the topology ships still wins.
+//
 // The adapters speak both wire formats, JSON and MessagePack
 // (topology.multilang.serializer), and pick the host's from its first byte.
 // Ruby and Node carry their own MessagePack code; Python uses the msgpack
@@ -27,13 +34,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"unicode"
 )
 
 // files holds the adapter libraries needed at run time, one directory per
 // language.
 //
-//go:embed python/storm.py ruby/storm.rb node/storm.js
+//go:embed python/storm.py ruby/storm.rb node/storm.js beside/node.js beside/ruby.rb
 var files embed.FS
 
 // searchPaths maps each language directory in files to the environment
@@ -74,12 +83,35 @@ func Install(dir string) (Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("install adapters in %s: %w", dir, err)
 	}
-	env := make(Env, 0, len(searchPaths))
+	env := make(Env, 0, len(searchPaths)+2)
 	for _, sp := range searchPaths {
 		env = append(env, sp.env+"="+filepath.Join(abs, sp.dir))
 	}
-	return env, nil
+	return append(env, preloads(abs)...), nil
 }
+
+// preloads names the hooks under dir that serve Storm's relative adapter
+// loads, in the variables holding the interpreters' start-up options.
+// Ruby splits RUBYOPT at white space and knows no quoting, so a dir with
+// white space in its path gets no Ruby hook.
+func preloads(dir string) Env {
+	hook := func(name string) string { return filepath.Join(dir, "beside", name) }
+	env := Env{"NODE_OPTIONS=--require " + nodeQuote(hook("node.js"))}
+	if ruby := hook("ruby.rb"); !strings.ContainsFunc(ruby, unicode.IsSpace) {
+		env = append(env, "RUBYOPT=-r"+ruby)
+	}
+	return env
+}
+
+// nodeQuote quotes s as Node reads a value in NODE_OPTIONS: in double
+// quotes, a backslash escapes the next character.
+func nodeQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// optionVars hold interpreters' start-up options, separated by spaces,
+// rather than lists of directories.
+var optionVars = []string{"NODE_OPTIONS", "RUBYOPT"}
 
 // writeFile makes path hold data, atomically, unless it already does.
 func writeFile(name string, data []byte) error {
@@ -111,8 +143,9 @@ func writeFile(name string, data []byte) error {
 
 // Apply returns environ (a child's environment, "KEY=VALUE" entries) with e
 // added: each of e's directories is appended to the search path already set
-// in environ, so that the topology's own entries keep precedence, or set if
-// there is none. environ itself is not modified.
+// in environ, so that the topology's own entries keep precedence, and each
+// of e's start-up options to the options already set; or set if there are
+// none. environ itself is not modified.
 func (e Env) Apply(environ []string) []string {
 	out := make([]string, 0, len(environ)+len(e))
 	out = append(out, environ...)
@@ -125,17 +158,29 @@ func (e Env) Apply(environ []string) []string {
 				continue
 			}
 			found = true
-			if v != "" && !containsPath(v, value) {
-				out[i] = key + "=" + v + string(os.PathListSeparator) + value
-			} else if v == "" {
-				out[i] = kv
-			}
+			out[i] = key + "=" + merge(key, v, value)
 		}
 		if !found {
 			out = append(out, kv)
 		}
 	}
 	return out
+}
+
+// merge adds value to old, the value of key already set.
+func merge(key, old, value string) string {
+	switch {
+	case old == "":
+		return value
+	case slices.Contains(optionVars, key):
+		if strings.Contains(old, value) {
+			return old
+		}
+		return old + " " + value
+	case containsPath(old, value):
+		return old
+	}
+	return old + string(os.PathListSeparator) + value
 }
 
 func containsPath(list, dir string) bool {

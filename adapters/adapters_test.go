@@ -76,11 +76,13 @@ func TestInstall(t *testing.T) {
 		"PYTHONPATH=" + filepath.Join(dir, "python"),
 		"RUBYLIB=" + filepath.Join(dir, "ruby"),
 		"NODE_PATH=" + filepath.Join(dir, "node"),
+		`NODE_OPTIONS=--require "` + filepath.Join(dir, "beside", "node.js") + `"`,
+		"RUBYOPT=-r" + filepath.Join(dir, "beside", "ruby.rb"),
 	}
 	if !reflect.DeepEqual(env, want) {
 		t.Errorf("Install(%s) = %v, want %v", dir, env, want)
 	}
-	if got, want := Files(), []string{"node/storm.js", "python/storm.py", "ruby/storm.rb"}; !reflect.DeepEqual(got, want) {
+	if got, want := Files(), []string{"beside/node.js", "beside/ruby.rb", "node/storm.js", "python/storm.py", "ruby/storm.rb"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Files() = %v, want %v", got, want)
 	}
 	checkInstalled(t, dir)
@@ -198,22 +200,29 @@ func TestInstallConcurrent(t *testing.T) {
 func TestEnvApply(t *testing.T) {
 	sep := string(os.PathListSeparator)
 	e := Env{"PYTHONPATH=/squall/python"}
+	node := Env{"NODE_OPTIONS=--require /h.js"}
 	tests := []struct {
 		name      string
 		env, want []string
+		add       Env
 	}{
-		{"unset", []string{"HOME=/h"}, []string{"HOME=/h", "PYTHONPATH=/squall/python"}},
-		{"empty", []string{"PYTHONPATH="}, []string{"PYTHONPATH=/squall/python"}},
+		{"unset", []string{"HOME=/h"}, []string{"HOME=/h", "PYTHONPATH=/squall/python"}, e},
+		{"empty", []string{"PYTHONPATH="}, []string{"PYTHONPATH=/squall/python"}, e},
 		{"user's first", []string{"PYTHONPATH=/mine" + sep + "/other", "A=b"},
-			[]string{"PYTHONPATH=/mine" + sep + "/other" + sep + "/squall/python", "A=b"}},
+			[]string{"PYTHONPATH=/mine" + sep + "/other" + sep + "/squall/python", "A=b"}, e},
 		{"already there", []string{"PYTHONPATH=/squall/python" + sep + "/mine"},
-			[]string{"PYTHONPATH=/squall/python" + sep + "/mine"}},
-		{"similar name", []string{"PYTHONPATHX=1"}, []string{"PYTHONPATHX=1", "PYTHONPATH=/squall/python"}},
+			[]string{"PYTHONPATH=/squall/python" + sep + "/mine"}, e},
+		{"similar name", []string{"PYTHONPATHX=1"}, []string{"PYTHONPATHX=1", "PYTHONPATH=/squall/python"}, e},
+		{"options unset", []string{"A=b"}, []string{"A=b", "NODE_OPTIONS=--require /h.js"}, node},
+		{"user's options first", []string{"NODE_OPTIONS=--max-old-space-size=64"},
+			[]string{"NODE_OPTIONS=--max-old-space-size=64 --require /h.js"}, node},
+		{"options already there", []string{"NODE_OPTIONS=--require /h.js --trace-warnings"},
+			[]string{"NODE_OPTIONS=--require /h.js --trace-warnings"}, node},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := append([]string(nil), tt.env...)
-			got := e.Apply(tt.env)
+			got := tt.add.Apply(tt.env)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Apply(%q) = %q, want %q", tt.env, got, tt.want)
 			}

@@ -123,7 +123,7 @@ func Lint(data []byte, file string, opts LintOptions) (*Topology, []*Finding) {
 		// loading.
 		for _, cd := range slices.Concat(r.def.spouts, r.def.bolts) {
 			if cd.shell != nil && len(cd.shell.Command) > 0 {
-				l.shell(cd.id, cd.shell)
+				l.shell(cd.id, cd.shell, r.def.config.Merge(cd.config))
 			}
 		}
 	}
@@ -212,8 +212,8 @@ var scriptExtensions = []string{
 }
 
 // shell checks that a shell component's program and scripts are where the
-// task will look for them.
-func (l *linter) shell(id string, spec *ShellSpec) {
+// task will look for them. conf is the component's configuration.
+func (l *linter) shell(id string, spec *ShellSpec, conf Config) {
 	at := l.defined[id]
 	argv := spec.Command
 	prog := argv[0]
@@ -230,7 +230,7 @@ func (l *linter) shell(id string, spec *ShellSpec) {
 			continue
 		}
 		l.resource(id, at, arg, "script", false)
-		l.adapterBeside(id, at, arg)
+		l.adapterBeside(id, at, arg, environment(spec, conf))
 	}
 }
 

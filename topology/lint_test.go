@@ -127,18 +127,32 @@ func TestLint(t *testing.T) {
 			},
 		},
 		{
-			name: "Storm's Node example without storm.js beside it",
-			edit: func(s string) string { return strings.Replace(s, "[python3, split.py]", "[node, split.js]", 1) },
-			want: []want{{topology.SeverityError, topology.ErrMissingResource, "split", 8, `script "split.js" loads Storm's adapter from beside it (require('./storm')), and the resources directory has no storm.js`}},
+			name: "Storm's Node and Ruby examples without the adapter beside them: squall serves it",
+			edit: func(s string) string {
+				s = strings.Replace(s, "[python3, src.py]", "[node, split.js]", 1)
+				return strings.Replace(s, "[python3, split.py]", "[ruby, split.rb]", 1)
+			},
 		},
 		{
-			name: "Storm's Ruby example without storm.rb in resources",
-			edit: func(s string) string { return strings.Replace(s, "[python3, split.py]", "[ruby, split.rb]", 1) },
-			want: []want{{topology.SeverityError, topology.ErrMissingResource, "split", 8, `script "split.rb" loads Storm's adapter from beside it (require "./storm"), and the resources directory has no storm.rb`}},
+			name: "Storm's Node example without storm.js, its NODE_OPTIONS replacing squall's",
+			edit: func(s string) string {
+				return strings.Replace(s, "[python3, split.py], fields: [word, count]}",
+					"[node, split.js], fields: [word, count], env: {NODE_OPTIONS: --trace-warnings}}", 1)
+			},
+			want: []want{{topology.SeverityError, topology.ErrMissingResource, "split", 8, `script "split.js" loads Storm's adapter from beside it (require('./storm')), and the resources directory has no storm.js; squall serves such a load through NODE_OPTIONS, which the component's environment sets`}},
+		},
+		{
+			name: "Storm's Ruby example without storm.rb, topology.environment's RUBYOPT replacing squall's",
+			edit: func(s string) string {
+				s = strings.Replace(s, "topology.workers: 1", "topology.workers: 1\n  topology.environment: {RUBYOPT: -w}", 1)
+				return strings.Replace(s, "[python3, split.py]", "[ruby, split.rb]", 1)
+			},
+			want: []want{{topology.SeverityError, topology.ErrMissingResource, "split", 9, `script "split.rb" loads Storm's adapter from beside it (require "./storm"), and the resources directory has no storm.rb; squall serves such a load through RUBYOPT`}},
 		},
 		{
 			name: "Storm's adapters shipped beside the scripts, or squall's required by name",
 			edit: func(s string) string {
+				s = strings.Replace(s, "topology.workers: 1", "topology.workers: 1\n  topology.environment: {RUBYOPT: -w, NODE_OPTIONS: --trace-warnings}", 1)
 				s = strings.Replace(s, "[python3, src.py]", "[node, lib/split.js]", 1)
 				s = strings.Replace(s, "[python3, split.py]", "[ruby, lib/split.rb]", 1)
 				return strings.Replace(s, "go: squall.TopN", "shell: {command: [ruby, ok.rb]}", 1)

@@ -103,6 +103,9 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	// The acker count comes from the assignment, so every worker numbers
 	// tasks as nimbus did, whatever its local configuration says.
 	topo.Config = topo.Config.Merge(topology.Config{topology.KeyAckerExecutors: p.ackers})
+	// The children get env applied to this process's environment, whose
+	// NODE_OPTIONS, RUBYOPT and search paths they would otherwise lose to
+	// the adapters'.
 	env, err := adapters.Install(adaptersDir(cfg.LocalDir))
 	if err != nil {
 		return err
@@ -144,7 +147,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		PeerClientTLS: peers.client,
 		ResourcesDir:  layout.ResourcesDir(dist),
 		PidDir:        layout.PidDir(workerDir),
-		Shell:         shell.Options{Env: env},
+		Shell:         shell.Options{Env: env.Apply(os.Environ())},
 		Inactive:      rec.Status != cluster.StatusActive,
 		Logger:        cfg.Logger,
 		OnError:       rep.report,
