@@ -5,7 +5,8 @@
 // topology shipping a copy.
 //
 // A worker calls Install once for a directory it owns, then starts each
-// child with Env.Apply(childEnv). The adapters only come last on the
+// child with Env.Apply(childEnv), or adds Env.Over(its own environment)
+// after the environment the child inherits. The adapters only come last on the
 // language's search path (PYTHONPATH, RUBYLIB, NODE_PATH), so a copy the
 // topology ships still wins: a storm.py next to a component's script
 // (Python puts the script's directory first on sys.path), a storm.rb or
@@ -163,6 +164,25 @@ func (e Env) Apply(environ []string) []string {
 		if !found {
 			out = append(out, kv)
 		}
+	}
+	return out
+}
+
+// Over returns e's entries with each value merged, as Apply merges it,
+// into the value environ already gives its key: the entries to add after
+// environ (as shell.Options.Env is added after the inherited
+// environment), so that the adapters join the search paths and options
+// set there instead of replacing them.
+func (e Env) Over(environ []string) []string {
+	out := make([]string, 0, len(e))
+	for _, kv := range e {
+		key, value, _ := strings.Cut(kv, "=")
+		for _, old := range environ {
+			if k, v, ok := strings.Cut(old, "="); ok && k == key {
+				value = merge(key, v, value)
+			}
+		}
+		out = append(out, key+"="+value)
 	}
 	return out
 }

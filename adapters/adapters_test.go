@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -229,8 +230,25 @@ func TestEnvApply(t *testing.T) {
 			if !reflect.DeepEqual(tt.env, before) {
 				t.Errorf("Apply modified its argument: %q", tt.env)
 			}
+			// Over's entries, added after env as a child's extra
+			// environment is, give every key Apply's value.
+			over := append(append([]string(nil), tt.env...), tt.add.Over(tt.env)...)
+			if got, want := lastValues(over), lastValues(tt.want); !maps.Equal(got, want) {
+				t.Errorf("%q then Over's %q = %v, want %v", tt.env, tt.add.Over(tt.env), got, want)
+			}
 		})
 	}
+}
+
+// lastValues maps each key of environ to its last value, the one a child
+// process gets.
+func lastValues(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
 }
 
 // TestUserStormWins checks which storm library a component script loads

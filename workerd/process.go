@@ -103,9 +103,6 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	// The acker count comes from the assignment, so every worker numbers
 	// tasks as nimbus did, whatever its local configuration says.
 	topo.Config = topo.Config.Merge(topology.Config{topology.KeyAckerExecutors: p.ackers})
-	// The children get env applied to this process's environment, whose
-	// NODE_OPTIONS, RUBYOPT and search paths they would otherwise lose to
-	// the adapters'.
 	env, err := adapters.Install(adaptersDir(cfg.LocalDir))
 	if err != nil {
 		return err
@@ -147,11 +144,13 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		PeerClientTLS: peers.client,
 		ResourcesDir:  layout.ResourcesDir(dist),
 		PidDir:        layout.PidDir(workerDir),
-		Shell:         shell.Options{Env: env.Apply(os.Environ())},
-		Inactive:      rec.Status != cluster.StatusActive,
-		Logger:        cfg.Logger,
-		OnError:       rep.report,
-		Events:        events,
+		// Merged with this process's own values: the children keep the
+		// NODE_OPTIONS, RUBYOPT and search paths the worker runs with.
+		Shell:    shell.Options{Env: env.Over(os.Environ())},
+		Inactive: rec.Status != cluster.StatusActive,
+		Logger:   cfg.Logger,
+		OnError:  rep.report,
+		Events:   events,
 	})
 	if err != nil {
 		l.Close()

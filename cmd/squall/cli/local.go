@@ -159,9 +159,9 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 			return err
 		}
 	}
-	// Applied to this process's environment, whose NODE_OPTIONS, RUBYOPT
-	// and search paths the children would otherwise lose to the adapters'.
-	shellOpts := shell.Options{Env: env.Apply(os.Environ()), StopGrace: o.stopGrace}
+	// Merged with this process's own values: the children keep the
+	// NODE_OPTIONS, RUBYOPT and search paths squall runs with.
+	shellOpts := shell.Options{Env: env.Over(os.Environ()), StopGrace: o.stopGrace}
 	if att != nil {
 		shellOpts.Attach = att.terminal
 	}

@@ -122,7 +122,7 @@ func (o *runOptions) run(cmd *cobra.Command, reg *topology.Registry, component s
 		Topology:     topo,
 		Component:    component,
 		ResourcesDir: src.resources,
-		Shell:        shell.Options{Env: env.Apply(os.Environ()), MinBackoff: 50 * time.Millisecond, StopGrace: time.Second},
+		Shell:        shell.Options{Env: env.Over(os.Environ()), MinBackoff: 50 * time.Millisecond, StopGrace: time.Second},
 		Settle:       o.settle,
 		Timeout:      o.timeout,
 		Logger:       logger,
