@@ -1,12 +1,10 @@
 package nimbus
 
 import (
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/squallstream/squall/auth/zkacl"
 	"github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/zktest"
@@ -28,20 +26,12 @@ func TestLeaderReportsTopologyWithoutSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cfg := cluster.DefaultConfig()
-	cfg.Servers = []string{srv.Addr()}
-	cfg.Root = root
-	cfg.SessionTimeout = 2 * time.Second
-	cfg.Auth = zkacl.Credential{Scheme: zkacl.SchemeDigest, Payload: []byte("squall:nimbus-test")}
-	secured, err := cluster.NewZooKeeper(cfg, slog.New(slog.NewTextHandler(t.Output(), nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { secured.Close() })
+	secured := securedZKState(t, srv.Addr(), root)
 	n := startNimbus(t, secured)
 	waitLeader(t, n)
 
 	var got []cluster.ErrorInfo
+	var err error
 	testenv.WaitUntil(t, 60*time.Second, "an error of the topology without a secret", func() bool {
 		got, err = secured.ListErrors(t.Context(), id)
 		return err == nil && len(got) > 0

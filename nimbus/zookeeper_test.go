@@ -32,10 +32,23 @@ import (
 // test ends.
 func zkState(t *testing.T, addr, root string) *cluster.ZooKeeper {
 	t.Helper()
+	return openZKState(t, addr, root, zkacl.Credential{})
+}
+
+// securedZKState opens a session with the digest credential the ZooKeeper
+// auth tests give nimbus.
+func securedZKState(t *testing.T, addr, root string) *cluster.ZooKeeper {
+	t.Helper()
+	return openZKState(t, addr, root, zkacl.Credential{Scheme: zkacl.SchemeDigest, Payload: []byte("squall:nimbus-test")})
+}
+
+func openZKState(t *testing.T, addr, root string, auth zkacl.Credential) *cluster.ZooKeeper {
+	t.Helper()
 	cfg := cluster.DefaultConfig()
 	cfg.Servers = []string{addr}
 	cfg.Root = root
 	cfg.SessionTimeout = 2 * time.Second
+	cfg.Auth = auth
 	st, err := cluster.NewZooKeeper(cfg, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -303,16 +316,7 @@ func TestLeaderSecuresZooKeeper(t *testing.T) {
 	n0.shutdown(t)
 	open.Close()
 
-	cfg := cluster.DefaultConfig()
-	cfg.Servers = []string{srv.Addr()}
-	cfg.Root = root
-	cfg.SessionTimeout = 2 * time.Second
-	cfg.Auth = zkacl.Credential{Scheme: zkacl.SchemeDigest, Payload: []byte("squall:nimbus-test")}
-	secured, err := cluster.NewZooKeeper(cfg, slog.New(slog.NewTextHandler(t.Output(), nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { secured.Close() })
+	secured := securedZKState(t, srv.Addr(), root)
 	n1 := startNimbus(t, secured, sameDir)
 	waitLeader(t, n1)
 
