@@ -156,13 +156,6 @@ func (v WorkerTokenVerifier) Verify(ctx context.Context, token string) (Principa
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
-	secret, owner, err := v.Keys(ctx, stormID)
-	if err != nil {
-		return Principal{}, fmt.Errorf("%w: worker token of %s: %w", ErrUnauthenticated, stormID, err)
-	}
-	if !hmac.Equal(mac, workerTokenMAC(secret, v.Service, stormID, owner, expires.Unix())) {
-		return Principal{}, fmt.Errorf("%w: %w: it is not a %s token of %s's workers", ErrUnauthenticated, ErrBadWorkerToken, v.Service, stormID)
-	}
 	now := time.Now()
 	if v.Now != nil {
 		now = v.Now()
@@ -171,12 +164,23 @@ func (v WorkerTokenVerifier) Verify(ctx context.Context, token string) (Principa
 	if life <= 0 {
 		life = DefaultWorkerTokenLife
 	}
+	// The expiry is checked before the keys are looked up: it holds
+	// nothing secret, and a stale or far-fetched token then costs the
+	// server no ZooKeeper read.
 	switch {
 	case !now.Before(expires):
 		return Principal{}, fmt.Errorf("%w: %w: %s's token expired at %s", ErrUnauthenticated, ErrBadWorkerToken, stormID, expires.UTC().Format(time.RFC3339))
 	case expires.After(now.Add(life + workerTokenSkew)):
 		return Principal{}, fmt.Errorf("%w: %w: %s's token expires at %s, more than its life of %v ahead (storm.worker.token.life.time.hours)",
 			ErrUnauthenticated, ErrBadWorkerToken, stormID, expires.UTC().Format(time.RFC3339), life)
+	}
+	secret, owner, err := v.Keys(ctx, stormID)
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: worker token of %s: %w", ErrUnauthenticated, stormID, err)
+	}
+	switch {
+	case !hmac.Equal(mac, workerTokenMAC(secret, v.Service, stormID, owner, expires.Unix())):
+		return Principal{}, fmt.Errorf("%w: %w: it is not a %s token of %s's workers", ErrUnauthenticated, ErrBadWorkerToken, v.Service, stormID)
 	case owner == "":
 		return Principal{}, fmt.Errorf("%w: %w: topology %s has no owner (it was submitted without authentication)", ErrUnauthenticated, ErrBadWorkerToken, stormID)
 	}

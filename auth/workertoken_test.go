@@ -69,7 +69,9 @@ func TestVerifyWorkerToken(t *testing.T) {
 		secrets[id] = s
 	}
 	now := time.Unix(1800000000, 0)
+	lookups := 0
 	v := WorkerTokenVerifier{Service: ServiceDRPC, Now: func() time.Time { return now }, Keys: func(_ context.Context, id string) ([]byte, string, error) {
+		lookups++
 		s, ok := secrets[id]
 		if !ok {
 			return nil, "", errors.New("no such topology")
@@ -88,28 +90,42 @@ func TestVerifyWorkerToken(t *testing.T) {
 	}
 	good := token(secrets["words-1-1"], ServiceDRPC, "words-1-1", "alice")
 	words := secrets["words-1-1"]
+	// reason is what a refusal's error says; lookup whether the keys were
+	// read for it (an expiry is judged without them).
 	tests := []struct {
-		name, token, want string
+		name, token, want, reason string
+		lookup                    bool
 	}{
-		{"its workers' token", good, "alice"},
-		{"forged: another key", token(make([]byte, 32), ServiceDRPC, "words-1-1", "alice"), ""},
-		{"another topology's secret", token(secrets["other-1-1"], ServiceDRPC, "words-1-1", "alice"), ""},
-		{"another topology's token", token(secrets["other-1-1"], ServiceDRPC, "other-1-1", "alice"), ""},
-		{"another owner", token(secrets["words-1-1"], ServiceDRPC, "words-1-1", "bob"), ""},
-		{"another service", token(secrets["words-1-1"], "nimbus", "words-1-1", "alice"), ""},
-		{"a topology without an owner", token(secrets["anon-1-1"], ServiceDRPC, "anon-1-1", ""), ""},
-		{"an unknown topology", token(secrets["words-1-1"], ServiceDRPC, "gone-1-1", "alice"), ""},
-		{"good for its whole life", tokenUntil(words, ServiceDRPC, "words-1-1", "alice", now.Add(DefaultWorkerTokenLife)), "alice"},
-		{"expired", tokenUntil(words, ServiceDRPC, "words-1-1", "alice", now), ""},
-		{"expiring further ahead than its life", tokenUntil(words, ServiceDRPC, "words-1-1", "alice", now.Add(DefaultWorkerTokenLife+time.Hour)), ""},
-		{"one bit off", good[:len(good)-2] + map[bool]string{true: "B", false: "A"}[good[len(good)-2] == 'A'] + good[len(good)-1:], ""},
+		{"its workers' token", good, "alice", "", true},
+		{"forged: another key", token(make([]byte, 32), ServiceDRPC, "words-1-1", "alice"), "", "not a drpc token", true},
+		{"another topology's secret", token(secrets["other-1-1"], ServiceDRPC, "words-1-1", "alice"), "", "not a drpc token", true},
+		{"another topology's token", token(secrets["other-1-1"], ServiceDRPC, "other-1-1", "alice"), "", "not a drpc token", true},
+		{"another owner", token(secrets["words-1-1"], ServiceDRPC, "words-1-1", "bob"), "", "not a drpc token", true},
+		{"another service", token(secrets["words-1-1"], "nimbus", "words-1-1", "alice"), "", "not a drpc token", true},
+		{"a topology without an owner", token(secrets["anon-1-1"], ServiceDRPC, "anon-1-1", ""), "", "has no owner", true},
+		{"an unknown topology", token(secrets["words-1-1"], ServiceDRPC, "gone-1-1", "alice"), "", "no such topology", true},
+		{"good for its whole life", tokenUntil(words, ServiceDRPC, "words-1-1", "alice", now.Add(DefaultWorkerTokenLife)), "alice", "", true},
+		{"expired", tokenUntil(words, ServiceDRPC, "words-1-1", "alice", now), "", "expired at", false},
+		{"expiring further ahead than its life", tokenUntil(words, ServiceDRPC, "words-1-1", "alice", now.Add(DefaultWorkerTokenLife+time.Hour)), "", "more than its life", false},
+		{"one bit off", good[:len(good)-2] + map[bool]string{true: "B", false: "A"}[good[len(good)-2] == 'A'] + good[len(good)-1:], "", "not a drpc token", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			lookups = 0
 			p, err := v.Verify(t.Context(), tt.token)
+			if got := lookups > 0; got != tt.lookup {
+				t.Errorf("Verify read the topology's keys: %v, want %v", got, tt.lookup)
+			}
 			if tt.want == "" {
 				if !errors.Is(err, ErrUnauthenticated) {
 					t.Errorf("Verify = %v, %v; want ErrUnauthenticated", p, err)
+				}
+				if err != nil && !strings.Contains(err.Error(), tt.reason) {
+					t.Errorf("Verify's error %q does not say %q", err, tt.reason)
+				}
+				// Every refusal but the failed lookup's is the token's fault.
+				if tt.reason != "no such topology" && !errors.Is(err, ErrBadWorkerToken) {
+					t.Errorf("Verify = %v; want ErrBadWorkerToken", err)
 				}
 				return
 			}

@@ -159,14 +159,16 @@ func Secure(cfg *Config, conf map[string]any, keys auth.TopologyKeys) (Security,
 			return sec, err
 		}
 		authn = authn.WithWorkerTokens(auth.WorkerTokenVerifier{Service: auth.ServiceDRPC, Keys: keys, Life: life})
+		// Only worker tokens name a topology; without them the server
+		// need not look up who fetched a request it settles.
+		cfg.Topology = func(ctx context.Context) string {
+			p, _ := auth.FromContext(ctx)
+			return p.Topology
+		}
 	}
 	cfg.Principal = func(ctx context.Context) string {
 		p, _ := auth.FromContext(ctx)
 		return p.Name
-	}
-	cfg.Topology = func(ctx context.Context) string {
-		p, _ := auth.FromContext(ctx)
-		return p.Topology
 	}
 	var creds []grpc.ServerOption
 	if tlsConf != nil {
