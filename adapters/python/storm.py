@@ -242,17 +242,6 @@ class _Writer(object):
         if self._size >= FLUSH_BYTES:
             self.flush()
 
-    def add_json(self, data):
-        """Buffers data, a message already encoded as JSON text: the
-        hot messages' fast path (see State.__setitem__); JsonWriter only."""
-        parts = self._parts
-        if not parts:
-            self.since = time.monotonic()
-        parts.append(data)
-        self._size += len(data)
-        if self._size >= FLUSH_BYTES:
-            self.flush()
-
     def reserve(self, fill, size):
         """Holds the place of messages written later than this call but
         sent before what follows it: fill() returns their encoding (""
@@ -1442,6 +1431,8 @@ class State(_MutableMapping):
             item = "[%s,%s]" % (
                 _encode_basestring_ascii(key) if plain else json_encode(key),
                 repr(value) if value.__class__ is int else json_encode(value))
+            # The write is recorded before the place is reserved or grown,
+            # as either may flush, which takes what is recorded.
             puts = self._puts
             if puts is None:
                 self._puts = {ck: item}
@@ -1450,9 +1441,7 @@ class State(_MutableMapping):
                 if self._dels:
                     self._dels.pop(ck, None)
                 puts[ck] = item
-                w._size += len(item) + 1
-                if w._size >= FLUSH_BYTES:
-                    w.flush()
+                w.grow(len(item) + 1)
         else:
             w.add({"command": "state_put", "items": [[key, value]]})
         cls = value.__class__
@@ -1463,13 +1452,18 @@ class State(_MutableMapping):
         w = _writer
         if w.__class__ is JsonWriter:
             text = json_encode(key)
-            if self._puts is None:
+            first = self._puts is None
+            if first:
                 self._puts = {}
-                w.reserve(self._writes, len(text) + 40)
             else:
                 self._puts.pop(ck, None)
-                w.grow(len(text) + 1)
+            # Recorded before the place is reserved or grown, as either
+            # may flush, which takes what is recorded.
             self._dels[ck] = text
+            if first:
+                w.reserve(self._writes, len(text) + 40)
+            else:
+                w.grow(len(text) + 1)
         else:
             w.add({"command": "state_delete", "keys": [key]})
         self._remember(ck, _ABSENT)

@@ -1778,11 +1778,11 @@ module Storm
     # write cost the host one each. @puts maps the cache key of each key
     # put since to the JSON of its [key, value] item, @dels that of each
     # key deleted to its key's JSON; @puts is nil when nothing waits.
+    # The write is recorded before the place is reserved or grown, as
+    # either may flush, which takes what is recorded.
     def coalesce(w, ck, item, deleted)
-      if @puts.nil?
-        @puts = {}
-        w.reserve(method(:writes), 40)
-      end
+      first = @puts.nil?
+      @puts = {} if first
       if item
         @dels.delete(ck)
         @puts[ck] = item
@@ -1790,7 +1790,12 @@ module Storm
         @puts.delete(ck)
         @dels[ck] = deleted
       end
-      w.grow((item || deleted).bytesize + 1)
+      size = (item || deleted).bytesize
+      if first
+        w.reserve(method(:writes), size + 40)
+      else
+        w.grow(size + 1)
+      end
     end
 
     # The encoding of the writes waiting (Writer#reserve's fill).

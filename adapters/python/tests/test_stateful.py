@@ -230,5 +230,33 @@ class StatefulBoltWireTest(AdapterTestCase):
         self.assertTrue(any(m["command"] == "error" and "no state command waits" in m["msg"] for m in host.out))
 
 
+class StateNextToAFullBufferTest(unittest.TestCase):
+    """A write made when the buffer is a few bytes short of a flush: the
+    flush that reserving or growing its place causes sends it, and a
+    later write of the same key is not undone by it."""
+
+    def test_writes_next_to_a_full_buffer_are_sent_in_order(self):
+        out = []
+        w = storm.JsonWriter(out.append)
+        saved, storm._writer = storm._writer, w
+        try:
+            s = storm.State()
+            w.add({"command": "emit", "tuple": ["x" * (storm.FLUSH_BYTES - 60)]})
+            del s["k"]
+            w.add({"command": "ack", "id": "1"})
+            w.add({"command": "emit", "tuple": ["x" * (storm.FLUSH_BYTES - 60)]})
+            s["k"] = 1
+            w.add({"command": "ack", "id": "2"})
+            w.flush()
+        finally:
+            storm._writer = saved
+        data = b"".join(d if isinstance(d, bytes) else d.encode() for d in out)
+        msgs = [storm.json_decode(m) for m in data.decode().split("\nend\n") if m]
+        self.assertEqual([m for m in msgs if m["command"] != "emit"], [
+            {"command": "state_delete", "keys": ["k"]}, {"command": "ack", "id": "1"},
+            {"command": "state_put", "items": [["k", 1]]}, {"command": "ack", "id": "2"},
+        ])
+
+
 if __name__ == "__main__":
     unittest.main()

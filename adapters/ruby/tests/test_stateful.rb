@@ -197,3 +197,27 @@ class StatefulBoltWireTest < ComponentTestCase
     assert(out.any? { |m| m['command'] == 'error' && m['msg'].include?('NaN') })
   end
 end
+
+# A write made when the buffer is a few bytes short of a flush: the flush
+# that reserving or growing its place causes sends it.
+class StateNextToAFullBufferTest < Minitest::Test
+  def test_writes_next_to_a_full_buffer_are_sent_in_order
+    out = []
+    w = Storm::JsonWriter.new(->(d) { out << d })
+    Storm::Protocol.stub(:writer, w) do
+      s = Storm::State.new
+      w.add('command' => 'emit', 'tuple' => ['x' * (Storm::FLUSH_BYTES - 60)])
+      s['k'] = 1
+      w.add('command' => 'ack', 'id' => '1')
+      w.add('command' => 'emit', 'tuple' => ['x' * (Storm::FLUSH_BYTES - 60)])
+      s.delete('k')
+      w.add('command' => 'ack', 'id' => '2')
+      w.flush
+    end
+    msgs = out.join.split("\nend\n").map { |m| JSON.parse(m) }.reject { |m| m['command'] == 'emit' }
+    assert_equal [
+      { 'command' => 'state_put', 'items' => [['k', 1]] }, { 'command' => 'ack', 'id' => '1' },
+      { 'command' => 'state_delete', 'keys' => ['k'] }, { 'command' => 'ack', 'id' => '2' }
+    ], msgs
+  end
+end
