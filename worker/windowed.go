@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -247,10 +248,7 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 		e.id = strconv.FormatUint(b.ids, 10)
 		if restore {
 			b.out.addUserCount(MetricWindowReplaysRestored, 1)
-			e.restored = true
-			b.mu.Lock()
-			b.reset = true // a shell child gets the restored tuples in a whole window
-			b.mu.Unlock()
+			e.restored = true // until a whole window shows it to a shell child (fire)
 			res = b.mgr.Restore(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
 		} else {
 			res = b.mgr.Add(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
@@ -357,6 +355,12 @@ func (b *windowedBolt) fire(w *window.Window[*windowed]) {
 	reset, lost := b.reset, b.lost
 	b.reset, b.lost = false, false
 	b.mu.Unlock()
+	// A tuple put back by a recovery is never new in a window, so a shell
+	// child learns of it only from a whole window: the first that holds
+	// it, which need not be the next to fire.
+	if b.goBolt == nil && !reset {
+		reset = slices.ContainsFunc(w.Tuples, func(e *windowed) bool { return e.restored })
+	}
 	if b.goBolt == nil {
 		if lost {
 			// What the child was streamed is sent again inside the
