@@ -3,7 +3,6 @@ package supervisor
 import (
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -156,19 +155,12 @@ func writeWorkerConf(path string, conf map[string]any) error {
 	return f.Close()
 }
 
-// readWorkerConf reads a configuration writeWorkerConf wrote.
+// readWorkerConf reads a configuration writeWorkerConf wrote, as
+// layout.ReadFile reads a file the worker's user may have replaced.
 func readWorkerConf(path string) (map[string]any, error) {
-	f, err := os.Open(path)
+	data, err := layout.ReadFile(path, maxWorkerConfBytes)
 	if err != nil {
 		return nil, fmt.Errorf("worker configuration: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxWorkerConfBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("worker configuration: %w", err)
-	}
-	if len(data) > maxWorkerConfBytes {
-		return nil, fmt.Errorf("worker configuration %s: larger than %d bytes", path, maxWorkerConfBytes)
 	}
 	var conf map[string]any
 	if err := yaml.Unmarshal(data, &conf); err != nil {

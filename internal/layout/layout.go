@@ -144,26 +144,39 @@ func WriteJSON(path string, v any) error {
 // maxJSONBytes bounds a file ReadJSON reads.
 const maxJSONBytes = 64 << 20
 
-// ReadJSON reads path into v. path must be a regular file, not a symbolic
-// link, of at most 64 MiB: a worker directory belongs to the worker's user
+// ReadFile reads path, which must be a regular file, not a symbolic link,
+// of at most limit bytes: a worker directory belongs to the worker's user
 // when workers run as their owners, and its files must not make the
 // supervisor read anything else, or block on a fifo.
-func ReadJSON(path string, v any) error {
+func ReadFile(path string, limit int64) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !fi.Mode().IsRegular() || fi.Size() > maxJSONBytes {
-		return fmt.Errorf("read %s: not a regular file of at most %d bytes", path, maxJSONBytes)
+	if !fi.Mode().IsRegular() || fi.Size() > limit {
+		return nil, fmt.Errorf("read %s: not a regular file of at most %d bytes", path, limit)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxJSONBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+// ReadJSON reads path into v: a file as ReadFile reads it, of at most 64
+// MiB.
+func ReadJSON(path string, v any) error {
+	data, err := ReadFile(path, maxJSONBytes)
+	if err != nil {
+		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
