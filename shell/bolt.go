@@ -2,8 +2,6 @@ package shell
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,8 +29,9 @@ type Bolt struct {
 	set     settings
 	outputs map[string]topology.Stream
 	sup     *supervisor
-	// prepared is sup once Prepare made it, for Health, which other
-	// goroutines call from the moment the task exists.
+	// prepared is sup once Prepare made it, for Health and Backlog, which
+	// other goroutines call from the moment the task exists (the
+	// executor's own goroutine reads sup, without the atomic load).
 	prepared atomic.Pointer[supervisor]
 
 	mu   sync.Mutex
@@ -256,11 +255,11 @@ func (b *Bolt) Cleanup() {
 // worker's load-aware shuffles send fewer tuples to a task that holds
 // more than its siblings. It is safe for concurrent use.
 func (b *Bolt) Backlog() int {
+	if b.prepared.Load() == nil {
+		return 0 // not prepared: held is not made yet
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.held == nil {
-		return 0 // not prepared
-	}
 	return len(b.backlog) + b.held.len()
 }
 
@@ -276,10 +275,6 @@ func (b *Bolt) Health() Health {
 	b.mu.Unlock()
 	return h
 }
-
-// newTupleID returns a fresh tuple id: a random signed 64-bit number in
-// decimal, as Storm sends them.
-func newTupleID() string { return strconv.FormatInt(int64(rand.Uint64()), 10) }
 
 func (b *Bolt) up(c *child) {
 	b.mu.Lock()

@@ -167,6 +167,7 @@ func TestHealthBeforeAndDuringOpen(t *testing.T) {
 		for range 1000 {
 			spout.Health()
 			bolt.Health()
+			bolt.Backlog() // as load-aware shuffle reads it from other executors
 		}
 	}()
 	logs := &logRecorder{}

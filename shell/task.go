@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -303,7 +305,7 @@ func (s *supervisor) watch(c *child) *ChildError {
 				s.hooks.tick(c, now)
 			}
 			if s.hooks.heartbeats && !c.hbPending.Swap(true) {
-				c.out.put(outItem{kind: itemHeartbeat, id: newTupleID()}, false)
+				c.out.put(outItem{kind: itemHeartbeat, id: heartbeatID()}, false)
 			}
 		}
 	}
@@ -390,3 +392,7 @@ func (s *supervisor) unknownCommand(name string) {
 		s.log.Warn("ignoring unknown command from child", "command", name)
 	}
 }
+
+// heartbeatID returns a heartbeat's id: a random signed 64-bit number in
+// decimal, as Storm sends tuple ids (tuples' own come from tupleIDs).
+func heartbeatID() string { return strconv.FormatInt(int64(rand.Uint64()), 10) }
