@@ -223,7 +223,8 @@ func (s *securePass) node(ctx context.Context, p string) error {
 		switch {
 		case errors.Is(err, zkacl.ErrNoTopologyCredential):
 			if open {
-				z.log.Warn("zookeeper node left open: its topology has no worker secret (kill and resubmit it)", "path", p)
+				// The caller reports the topology once (SecureResult.WithoutSecret).
+				z.log.Debug("zookeeper node left open: its topology has no worker secret", "path", p)
 			}
 			return nil
 		case err != nil:

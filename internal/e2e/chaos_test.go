@@ -22,6 +22,7 @@ import (
 	sqcluster "github.com/squallstream/squall/cluster"
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // The chaos suite runs a reliable topology on a real cluster (ZooKeeper,
@@ -281,7 +282,7 @@ func readAcked(path string) (map[int]int, error) {
 func (c *chaos) waitAckedAtLeast(n int, timeout time.Duration) {
 	c.t.Helper()
 	n = min(n, c.plan.messages)
-	waitErr(c.t, timeout, fmt.Sprintf("%d ids acked", n), func() error {
+	testenv.WaitErr(c.t, timeout, fmt.Sprintf("%d ids acked", n), func() error {
 		if got := c.countAcked(); got < n {
 			return fmt.Errorf("%d acked", got)
 		}

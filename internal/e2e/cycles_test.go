@@ -8,6 +8,7 @@ import (
 	"time"
 
 	sqcluster "github.com/squallstream/squall/cluster"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/metrics"
 )
 
@@ -71,7 +72,7 @@ func (c *cluster) cycleActivation(name, id string, n int) {
 func (c *cluster) workersFollowAssignment(st sqcluster.State, id, component string) {
 	c.t.Helper()
 	first := map[sqcluster.Slot]int64{}
-	waitErr(c.t, 60*time.Second, "the workers to run their assignment", func() error {
+	testenv.WaitErr(c.t, 60*time.Second, "the workers to run their assignment", func() error {
 		ctx, cancel := context.WithTimeout(c.t.Context(), 5*time.Second)
 		defer cancel()
 		a, err := st.GetAssignment(ctx, id)
@@ -116,23 +117,6 @@ func (c *cluster) workersFollowAssignment(st sqcluster.State, id, component stri
 		}
 		return nil
 	})
-}
-
-// waitErr polls cond until it returns nil, failing t with its last error
-// after timeout.
-func waitErr(t *testing.T, timeout time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s: %v", timeout, what, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // TestClusterActivationCycles deactivates and activates a topology five

@@ -55,11 +55,18 @@ func TestMain(m *testing.M) {
 
 func needPython(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
+	needInterpreter(t, "python3")
+}
+
+// needInterpreter skips t when name is not installed, and fails it in CI,
+// which must run every test.
+func needInterpreter(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("python3 is required: %v", err)
+			t.Fatalf("%s is required: %v", name, err)
 		}
-		t.Skipf("python3 not found: %v", err)
+		t.Skipf("%s not found: %v", name, err)
 	}
 }
 

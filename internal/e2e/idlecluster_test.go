@@ -75,7 +75,7 @@ func BenchmarkIdleCluster(b *testing.B) {
 	// a while: the start's own work is over.
 	var workers map[int]bool
 	var since time.Time
-	testenv.WaitUntil(b, testenv.Patience(3*time.Minute), fmt.Sprintf("%d settled workers", idleTopologies), func() bool {
+	testenv.WaitUntil(b, 3*time.Minute, fmt.Sprintf("%d settled workers", idleTopologies), func() bool {
 		pids := readyWorkers(d.localDir)
 		if len(pids) != idleTopologies {
 			workers = nil

@@ -73,7 +73,7 @@ func TestStateFaultsCluster(t *testing.T) {
 			t.Logf("worker logs:\n%s", lastLines(c.workerLogs(id), 80))
 		}
 	})
-	patience := statefulPatience()
+	patience := statefulPatience
 	alive := func() error { return nil } // the supervisors restart what dies
 	countDir := func() string { return c.childDir("count.py") }
 

@@ -186,7 +186,7 @@ func countAckedIn(dir string) int {
 // waitAcked waits until at least n sentences are acked.
 func waitAcked(t *testing.T, dir string, n int, timeout time.Duration, alive func() error) {
 	t.Helper()
-	waitErr(t, timeout, fmt.Sprintf("%d sentences acked", n), func() error {
+	testenv.WaitErr(t, timeout, fmt.Sprintf("%d sentences acked", n), func() error {
 		if err := alive(); err != nil {
 			t.Fatal(err)
 		}
@@ -197,8 +197,9 @@ func waitAcked(t *testing.T, dir string, n int, timeout time.Duration, alive fun
 	})
 }
 
-// statefulPatience is how long one phase of a fault test may take.
-func statefulPatience() time.Duration { return testenv.Patience(90 * time.Second) }
+// statefulPatience is how long one phase of a fault test may take; the
+// waits double it in CI (testenv.Patience).
+const statefulPatience = 90 * time.Second
 
 // localStateful runs testdata/stateful in squall local, again and again on
 // one state directory.
@@ -319,7 +320,7 @@ func testStateFaultsLocal(t *testing.T, exactlyOnce bool) {
 		}
 	})
 	l.start()
-	patience := statefulPatience()
+	patience := statefulPatience
 	for _, at := range []int{20, 50} {
 		waitAcked(t, dir, statefulMessages*at/100, patience, l.alive)
 		t.Logf("%d%% acked after %v", at, time.Since(start).Round(time.Second))
@@ -384,7 +385,7 @@ func (l *localStateful) checkpointAcked() int {
 func (l *localStateful) waitCommit(patience time.Duration) {
 	l.t.Helper()
 	from := max(l.checkpointAcked(), 0)
-	waitErr(l.t, patience, "a checkpoint committed after the last ack", func() error {
+	testenv.WaitErr(l.t, patience, "a checkpoint committed after the last ack", func() error {
 		if err := l.alive(); err != nil {
 			l.t.Fatal(err)
 		}

@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -13,14 +11,8 @@ import (
 // their resources: the cluster's workers serve squall's, so the spout's
 // five sentences go through both bolts and are acked.
 func TestClusterStormStarterScripts(t *testing.T) {
-	for _, bin := range []string{"node", "ruby"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is required: %v", bin, err)
-			}
-			t.Skipf("%s not found: %v", bin, err)
-		}
-	}
+	needInterpreter(t, "node")
+	needInterpreter(t, "ruby")
 	c := newCluster(t, 1)
 	if out := c.squall("submit", "../../examples/testdata/storm-starter"); !strings.Contains(out, "Submitted topology storm-starter") {
 		t.Fatalf("submit said %q", out)

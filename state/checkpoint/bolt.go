@@ -382,14 +382,14 @@ func (b *Bolt[T]) release() bool {
 	// every ack and fail, and copying what is held each time (in
 	// exactly-once mode, the input held while a PREPARE waits for the
 	// acks of the tuples in flight) was quadratic in the tuples held.
-	if b.waiting != nil || b.holds(b.buffered[0].m.Source) {
+	if b.holds(b.buffered[0].m.Source) { // holds covers a waiting reply too
 		return false
 	}
 	held := b.buffered
 	b.buffered = nil
 	ran := false
 	for i, h := range held {
-		if b.holds(h.m.Source) || b.waiting != nil {
+		if b.holds(h.m.Source) {
 			// Keep the order: this one and the rest wait again.
 			b.buffered = append(b.buffered, held[i:]...)
 			break

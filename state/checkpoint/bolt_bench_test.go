@@ -49,8 +49,7 @@ func BenchmarkHeldWhilePrepareWaits(b *testing.B) {
 		m.ID[3] = byte(id >> 24)
 		return m
 	}
-	b.ResetTimer()
-	for txid := int64(1); b.Loop(); txid++ {
+	for txid := int64(1); b.Loop(); txid++ { // b.Loop resets the timer
 		for i := range n {
 			bolt.Tuple(i, meta())
 		}
