@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -455,17 +456,57 @@ type topologyKeysState interface {
 // ClusterKeys returns the auth.TopologyKeys of a DRPC server with access
 // to the cluster's state (a daemon's ZooKeeper session): a topology's
 // secret (secrets/<id>) and owner (its record's), for Secure to verify
-// the worker tokens of topologies' workers.
+// the worker tokens of topologies' workers. Keys found are kept for
+// keysTTL: every call of a worker is verified, result batches included,
+// and two ZooKeeper reads for each would cost every call a round trip and
+// fail results while ZooKeeper is briefly away.
 func ClusterKeys(st topologyKeysState) auth.TopologyKeys {
-	return func(ctx context.Context, id string) ([]byte, string, error) {
-		rec, err := st.GetTopology(ctx, id)
-		if err != nil {
-			return nil, "", fmt.Errorf("topology record: %w", err)
-		}
-		secret, err := st.GetTopologySecret(ctx, id)
-		if err != nil {
-			return nil, "", fmt.Errorf("topology secret: %w", err)
-		}
-		return secret, rec.Owner, nil
+	c := &keysCache{st: st, now: time.Now}
+	return c.keys
+}
+
+// keysTTL is how long ClusterKeys keeps a topology's keys: a killed
+// topology's tokens are refused at most this long after its secret is gone.
+const keysTTL = 30 * time.Second
+
+// maxCachedKeys bounds the topologies whose keys are kept; only those
+// found are, so it is reached only with that many live topologies.
+const maxCachedKeys = 1024
+
+type keysCache struct {
+	st  topologyKeysState
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]cachedKeys
+}
+
+type cachedKeys struct {
+	secret []byte
+	owner  string
+	until  time.Time
+}
+
+func (c *keysCache) keys(ctx context.Context, id string) ([]byte, string, error) {
+	now := c.now()
+	c.mu.Lock()
+	k, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && now.Before(k.until) {
+		return k.secret, k.owner, nil
 	}
+	rec, err := c.st.GetTopology(ctx, id)
+	if err != nil {
+		return nil, "", fmt.Errorf("topology record: %w", err)
+	}
+	secret, err := c.st.GetTopologySecret(ctx, id)
+	if err != nil {
+		return nil, "", fmt.Errorf("topology secret: %w", err)
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedKeys {
+		c.m = map[string]cachedKeys{} // whole, rarely: the live ones come back
+	}
+	c.m[id] = cachedKeys{secret: secret, owner: rec.Owner, until: now.Add(keysTTL)}
+	c.mu.Unlock()
+	return secret, rec.Owner, nil
 }
