@@ -38,7 +38,7 @@ type devCluster struct {
 }
 
 // startDevCluster starts `squall dev-cluster` with the given worker slot
-// ports (from freePorts) and waits until it is ready. When tb ends, the
+// ports (from slotPorts) and waits until it is ready. When tb ends, the
 // cluster is stopped, any worker it left is killed with its process
 // group, and, if tb failed, the end of its output is logged. It fails tb
 // if the dev-cluster exits before it is ready, ZooKeeper missing
@@ -172,7 +172,7 @@ func (d *devCluster) workerPids() []int {
 func TestDevCluster(t *testing.T) {
 	needPython(t)
 	zktest.Shared(t) // skips (fails in CI) clearly when ZooKeeper is not installed
-	d := startDevCluster(t, freePorts(t, 2)...)
+	d := startDevCluster(t, slotPorts(t, 2)...)
 
 	submit := d.command("submit", "testdata/wordcount")
 	if b, err := submit.CombinedOutput(); err != nil || !strings.Contains(string(b), "Submitted topology e2e-wordcount") {

@@ -26,7 +26,7 @@ func TestDevClusterDRPC(t *testing.T) {
 	needPython(t)
 	zktest.Shared(t)
 	dir := t.TempDir()
-	ports := freePorts(t, 2)
+	ports := slotPorts(t, 2)
 	logPath := filepath.Join(dir, "dev-cluster.log")
 	out, err := os.Create(logPath)
 	if err != nil {

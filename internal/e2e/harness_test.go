@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -68,6 +69,34 @@ func needInterpreter(t *testing.T, name string) {
 		}
 		t.Skipf("%s not found: %v", name, err)
 	}
+}
+
+// slotPorts returns n free ports below the kernel's ephemeral range
+// (32768 and up on Linux) for a dev-cluster's worker slots: the
+// dev-cluster's own daemons, started with port 0, take ephemeral ports,
+// and one took a slot port freePorts had just released (a worker then
+// could not listen: TestDevClusterDRPC failed so in CI).
+func slotPorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for p := 20000 + rand.IntN(10000); len(ports) < n && p < 32768; p++ {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue // in use
+		}
+		ls = append(ls, l)
+		ports = append(ports, p)
+	}
+	if len(ports) < n {
+		t.Fatalf("found %d free ports below 32768, want %d", len(ports), n)
+	}
+	return ports
 }
 
 func freePorts(t testing.TB, n int) []int {

@@ -56,7 +56,7 @@ const idleTopologies = 10
 // context switches per second; ZooKeeper's JVM, which is not squall's, is
 // reported apart (zookeeper-cpu-%).
 func BenchmarkIdleCluster(b *testing.B) {
-	d := startDevCluster(b, freePorts(b, idleTopologies)...)
+	d := startDevCluster(b, slotPorts(b, idleTopologies)...)
 
 	topoDir := filepath.Join(d.dir, "topology")
 	if err := os.MkdirAll(topoDir, 0o755); err != nil {
