@@ -100,9 +100,13 @@ func TestIdleConsumerLetsBuffersGo(t *testing.T) {
 
 // TestProducerYieldsToBackloggedConsumer: on one core, a producer that
 // finds more than a batch waiting lets the consumer run before it adds
-// more, so the queue holds a batch or two, not its limit. (A chain of 100
-// bolts held 1 GiB when every producer filled its queue of 32768 before
-// the consumer ran.)
+// more, so the queue holds about the soft bound, not its limit. (A chain
+// of 100 bolts held 1 GiB when every producer filled its queue of 32768
+// before the consumer ran.) A yield is a hint, not a hand-off: now and
+// then the scheduler runs the producer again first (every 61st schedule
+// serves the global run queue, where the yield put it; the race detector
+// and GC workers shuffle the order more), so the bound allowed is twice
+// the soft one, still a sixteenth of the limit.
 func TestProducerYieldsToBackloggedConsumer(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	const limit, batch, total = 32768, 64, 200_000
@@ -126,7 +130,7 @@ func TestProducerYieldsToBackloggedConsumer(t *testing.T) {
 		q.pushBatch(ms, &bp)
 	}
 	close(stop)
-	if most := <-peak; most > int(q.soft)+batch {
-		t.Errorf("the consumer found up to %d messages waiting, want at most %d (a batch past %d)", most, int(q.soft)+batch, q.soft)
+	if most := <-peak; most > 2*int(q.soft) {
+		t.Errorf("the consumer found up to %d messages waiting, want at most %d (twice the soft bound; the limit is %d)", most, 2*q.soft, limit)
 	}
 }
