@@ -863,6 +863,29 @@ class Bolt(object):
             _die()
 
 
+def _execute_basic(bolt, msg, process):
+    """Runs a BasicBolt's process on one tuple from the host, anchoring its emits and
+    acking it after (or failing it and reporting the error)."""
+    global ANCHOR_TUPLE
+    stream = msg["stream"]
+    if stream == "__heartbeat":
+        _writer.add(_SYNC)
+        return
+    if stream == FINISH_BATCH_STREAM and msg["task"] == -1:
+        ANCHOR_TUPLE = None
+        _finish_batch(bolt, msg)
+        return
+    tup = Tuple(msg.get("id"), msg["comp"], stream, msg["task"], msg["tuple"])
+    ANCHOR_TUPLE = tup
+    try:
+        process(tup)
+    except Exception:
+        fail(tup)
+        reportError(traceback.format_exc())
+    else:
+        _writer.add({"command": "ack", "id": tup.id})
+
+
 class BasicBolt(object):
     """A bolt whose emits are anchored to the input tuple, which is acked after
     process returns, or failed (and the error reported) if it raises."""
@@ -878,7 +901,7 @@ class BasicBolt(object):
         the request has been processed; emits are anchored for you."""
 
     def run(self):
-        global MODE, ANCHOR_TUPLE
+        global MODE
         MODE = Bolt
         conf, context = initComponent()
         try:
@@ -886,25 +909,7 @@ class BasicBolt(object):
             process = self.process
             while True:
                 msg = readCommand()
-                stream = msg["stream"]
-                if stream == "__heartbeat":
-                    _writer.add(_SYNC)
-                    _maybe_flush()
-                    continue
-                if stream == FINISH_BATCH_STREAM and msg["task"] == -1:
-                    ANCHOR_TUPLE = None
-                    _finish_batch(self, msg)
-                    _maybe_flush()
-                    continue
-                tup = Tuple(msg.get("id"), msg["comp"], stream, msg["task"], msg["tuple"])
-                ANCHOR_TUPLE = tup
-                try:
-                    process(tup)
-                except Exception:
-                    fail(tup)
-                    reportError(traceback.format_exc())
-                else:
-                    _writer.add({"command": "ack", "id": tup.id})
+                _execute_basic(self, msg, process)
                 _maybe_flush()
         except Exception:
             _die()
@@ -1563,7 +1568,7 @@ class StatefulBolt(BasicBolt):
         pass
 
     def run(self):
-        global MODE, ANCHOR_TUPLE
+        global MODE
         MODE = Bolt
         conf, context = initComponent()
         try:
@@ -1588,25 +1593,7 @@ class StatefulBolt(BasicBolt):
                         _route_state_reply(msg)  # the rest of an iteration left early
                     _maybe_flush()
                     continue
-                stream = msg["stream"]
-                if stream == "__heartbeat":
-                    _writer.add(_SYNC)
-                    _maybe_flush()
-                    continue
-                if stream == FINISH_BATCH_STREAM and msg["task"] == -1:
-                    ANCHOR_TUPLE = None
-                    _finish_batch(self, msg)
-                    _maybe_flush()
-                    continue
-                tup = Tuple(msg.get("id"), msg["comp"], stream, msg["task"], msg["tuple"])
-                ANCHOR_TUPLE = tup
-                try:
-                    process(tup)
-                except Exception:
-                    fail(tup)
-                    reportError(traceback.format_exc())
-                else:
-                    _writer.add({"command": "ack", "id": tup.id})
+                _execute_basic(self, msg, process)
                 _maybe_flush()
         except Exception:
             _die()
