@@ -16,9 +16,11 @@ type ackerExecutor struct {
 	inbox   *queue
 	timeout time.Duration
 	// out holds the messages for spout queues until the batch is done.
-	out  []outBatch
-	stop chan struct{}
-	done chan struct{}
+	out []outBatch
+	// touched sums what touch read, so that the reads are kept.
+	touched uint64
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 func (w *Worker) newAckerExecutor(ex topology.Executor) *ackerExecutor {
@@ -60,12 +62,35 @@ func (x *ackerExecutor) run() {
 			continue
 		}
 		now := monoNow()
+		touch := x.tracker.Len() >= touchFrom
 		for i := range batch {
+			if touch && i%touchAhead == 0 {
+				x.touch(batch[i:min(i+touchAhead, len(batch))])
+			}
 			x.handle(&batch[i], now)
 		}
 		x.flush()
 		buf = batch
 	}
+}
+
+// With touchFrom trees or more in flight, the acker fetches the trees of
+// touchAhead messages at once. Fewer fit in the cache, where fetching
+// ahead costs more than it saves.
+const (
+	touchFrom  = 8192
+	touchAhead = 16
+)
+
+// touch has the processor fetch the trees of ms together: with tens of
+// thousands of trees in flight each lookup would miss the cache, one
+// after another.
+func (x *ackerExecutor) touch(ms []message) {
+	var sum uint64
+	for i := range ms {
+		sum += x.tracker.Touch(ms[i].root)
+	}
+	x.touched += sum
 }
 
 // flush sends the spouts what the batch decided, one push per spout queue.

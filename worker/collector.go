@@ -54,7 +54,7 @@ type emitter struct {
 	// stallStart is when a spout's queue last refused its messages, while
 	// stalled.
 	stallStart int64
-	// idgen gives the tuple trees' roots and the tuples' edge ids.
+	// idgen gives the tuples' edge ids.
 	idgen idSource
 }
 
@@ -277,6 +277,9 @@ type spoutCollector struct {
 	sample sampler
 	// pending holds the task's reliable tuples in flight.
 	pending pendingTable
+	// roots gives the tuple trees' roots: drawn from a source of their
+	// own, they follow each other in seqOf, which pending relies on.
+	roots idSource
 }
 
 func (c *spoutCollector) Emit(stream string, values []any, msgID any) []int {
@@ -307,12 +310,13 @@ func (c *spoutCollector) send(so *streamOut, values []any, msgID any, targets []
 		return
 	}
 	// The tuple is pending before anything can complete it.
-	root := c.w.newRoot(c.idgen.next())
+	drawn := c.roots.next()
+	root := c.w.newRoot(drawn)
 	var emitted int64
 	if c.sample.sample() {
 		emitted = monoNow()
 	}
-	c.pending.add(root, pendingTuple{task: c.t, msgID: msgID, stream: so, emitted: emitted, started: c.x.clock.Load()})
+	c.pending.add(drawn, root, pendingTuple{task: c.t, msgID: msgID, stream: so, emitted: emitted, started: c.x.clock.Load()})
 	if c.w.ackers == 0 {
 		// Acking is disabled: the tuple is acked right after the current
 		// call into the spout returns.

@@ -32,3 +32,16 @@ func (s *idSource) next() uint64 {
 		}
 	}
 }
+
+// seqOf returns where id comes in the sequence of the idSource that gave
+// it, plus an offset that is the same for every id of that source: the
+// next id of the source has seqOf(id)+1 (but past the one skipped 0). It
+// undoes next's mixing, then its step.
+func seqOf(id uint64) uint64 {
+	z := id ^ id>>31 ^ id>>62
+	z *= 0x319642b2d24d8ec3 // the inverse of 0x94d049bb133111eb
+	z ^= z>>27 ^ z>>54
+	z *= 0x96de1b173f119089 // the inverse of 0xbf58476d1ce4e5b9
+	z ^= z>>30 ^ z>>60
+	return z * 0xf1de83e19937733d // the inverse of the step
+}

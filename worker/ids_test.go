@@ -26,3 +26,18 @@ func TestIDSourceSkipsZero(t *testing.T) {
 		t.Fatal("next returned 0")
 	}
 }
+
+// TestSeqOf: the ids of one source follow each other in seqOf.
+func TestSeqOf(t *testing.T) {
+	for _, start := range []uint64{0, 1, 0x9e3779b97f4a7c15, 1<<64 - 1, 0x0123456789abcdef} {
+		s := idSource{state: start}
+		prev := seqOf(s.next())
+		for i := range 1000 {
+			id := s.next()
+			if got := seqOf(id); got != prev+1 {
+				t.Fatalf("start %#x, id %d: seqOf(%#x) = %d, want %d", start, i, id, got, prev+1)
+			}
+			prev++
+		}
+	}
+}

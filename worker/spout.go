@@ -300,7 +300,7 @@ func (x *spoutExecutor) expire(now int64, expired []pendingTuple) []pendingTuple
 		if x.timeout > 0 {
 			expired = t.out.pending.expire(now, x.timeout, expired)
 		} else {
-			t.out.pending.entries.Shrink()
+			t.out.pending.shrink()
 		}
 		t.out.mu.Unlock()
 	}

@@ -63,6 +63,9 @@ func New() *Tracker { return &Tracker{} }
 // Len returns the number of trees being followed.
 func (t *Tracker) Len() int { return t.entries.Len() }
 
+// Touch has the processor fetch the entry of root; see idmap.Map.Touch.
+func (t *Tracker) Touch(root uint64) uint64 { return t.entries.Touch(root) }
+
 // Init records that a spout task started the tree root, whose tuples'
 // ids XOR to val. A tree whose acks all came first completes here; one
 // whose failure came first fails here.

@@ -160,3 +160,15 @@ func itoa(n int) string {
 	}
 	return string(rune('0'+n/100%10)) + string(rune('0'+n/10%10)) + string(rune('0'+n%10))
 }
+
+// TestTouch: Touch reads the home slot of an id, whatever is there.
+func TestTouch(t *testing.T) {
+	var m Map[int]
+	if got := m.Touch(7); got != 0 {
+		t.Errorf("Touch(7) on an empty map = %d, want 0", got)
+	}
+	m.Put(7, 1)
+	if got := m.Touch(7); got != 7 {
+		t.Errorf("Touch(7) = %d, want 7, the id in its home slot", got)
+	}
+}
