@@ -3,7 +3,9 @@ package worker
 import "math/rand/v2"
 
 // idSource hands out random non-zero 64-bit ids to one collector, under
-// its lock: a tuple tree's root and every tracked tuple's edge. It is
+// its lock: every tracked tuple's edge, and from a source of their own, a
+// spout task's tuple tree roots (which are never XOR-ed, and whose place
+// in their sequence seqOf recovers for the pending table). It is
 // SplitMix64 over a counter that starts at a random point: one add and
 // two multiplies per id, where the shared generator (randomID) costs a
 // ChaCha8 block every 32 ids and a per-thread lookup every id. Its

@@ -40,4 +40,12 @@ func TestSeqOf(t *testing.T) {
 			prev++
 		}
 	}
+	// The one counter value that mixes to 0 is skipped: its neighbours'
+	// ids are two apart in seqOf.
+	step := uint64(0x9e3779b97f4a7c15)
+	s := idSource{state: 0 - 3*step} // the third next is at counter 0
+	seqs := []uint64{seqOf(s.next()), seqOf(s.next()), seqOf(s.next())}
+	if seqs[1] != seqs[0]+1 || seqs[2] != seqs[1]+2 {
+		t.Errorf("seqOf around the skipped zero: %d, %d, %d; want n, n+1, n+3", seqs[0], seqs[1], seqs[2])
+	}
 }

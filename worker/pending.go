@@ -36,12 +36,19 @@ func monoNow() int64 { return int64(time.Since(epoch)) }
 // in order, which the processor prefetches. In a hash table each would
 // miss the cache once tens of thousands of tuples are pending (max
 // pending unset). A tuple still pending when a newer one needs its slot
-// moves to stray, a hash table, as does one whose root lost its place in
-// the sequence (Worker.newRoot).
+// moves to stray, a hash table.
+//
+// In a worker that runs some of the topology's ackers but not all,
+// Worker.newRoot changes most roots to pick a local acker, and a changed
+// root has lost its place in the sequence. There the ring would only cost
+// a wasted probe per take, so from the first changed root on every tuple
+// goes to stray and the ring drains.
 type pendingTable struct {
 	ring   []pendingSlot
 	inRing int
 	stray  idmap.Map[pendingTuple]
+	// hashOnly is set at the first root newRoot changed.
+	hashOnly bool
 }
 
 type pendingSlot struct {
@@ -56,7 +63,7 @@ const minRing = 64
 // task's roots source.
 func (p *pendingTable) add(drawn, root uint64, t pendingTuple) {
 	t.task.pending.Add(1)
-	if root != drawn {
+	if p.hashOnly = p.hashOnly || root != drawn; p.hashOnly {
 		p.stray.Put(root, t)
 		return
 	}
@@ -85,7 +92,7 @@ func (p *pendingTable) index(root uint64) uint64 { return seqOf(root) & uint64(l
 
 // slot returns the ring slot of root, nil if root is not in the ring.
 func (p *pendingTable) slot(root uint64) *pendingSlot {
-	if len(p.ring) == 0 {
+	if p.inRing == 0 {
 		return nil
 	}
 	if s := &p.ring[p.index(root)]; s.root == root {
@@ -101,8 +108,6 @@ func (p *pendingTable) take(root uint64) (pendingTuple, bool) {
 		t = s.t
 		*s = pendingSlot{}
 		p.inRing--
-	} else if p.stray.Len() == 0 {
-		return t, false
 	} else if v, ok := p.stray.Delete(root); ok {
 		t = v
 	} else {
@@ -139,14 +144,24 @@ func (p *pendingTable) expire(now int64, timeout time.Duration, expired []pendin
 			p.inRing--
 		}
 	}
-	p.stray.DeleteFunc(func(_ uint64, t *pendingTuple) bool { return timedOut(t) })
-	p.shrink()
+	p.stray.DeleteFunc(func(_ uint64, t *pendingTuple) bool { return timedOut(t) }) // shrinks it too
+	p.shrinkRing()
 	return expired
 }
 
-// shrink halves a ring that holds less than an eighth of its slots until
-// it does not, and shrinks stray likewise.
+// shrink gives back the memory a burst left unused.
 func (p *pendingTable) shrink() {
+	p.shrinkRing()
+	p.stray.Shrink()
+}
+
+// shrinkRing halves a ring that holds less than an eighth of its slots
+// until it does not, and lets go of one a hash-only table has drained.
+func (p *pendingTable) shrinkRing() {
+	if p.hashOnly && p.inRing == 0 {
+		p.ring = nil
+		return
+	}
 	size := len(p.ring)
 	for p.inRing*8 < size && size > minRing {
 		size /= 2

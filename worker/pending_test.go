@@ -8,9 +8,16 @@ import (
 
 // TestPendingTableAgainstMap runs random adds, takes, resets and expiries
 // on a pendingTable and a Go map and compares them: tuples mostly taken
-// in order, some held long, some with roots newRoot changed.
+// in order, some held long; in a worker with some of the ackers, most
+// roots changed by newRoot, from some point on.
 func TestPendingTableAgainstMap(t *testing.T) {
-	for _, window := range []int{10, 1000, 20_000} {
+	for _, c := range []struct {
+		window int
+		// changedFrom is the op from which newRoot changes 3 roots in 4
+		// (-1: never, as in a worker with all or none of the ackers).
+		changedFrom int
+	}{{10, -1}, {1000, -1}, {20_000, -1}, {1000, 0}, {20_000, 50_000}} {
+		window := c.window
 		rng := rand.New(rand.NewPCG(uint64(window), 3))
 		task := &spoutTask{}
 		var p pendingTable
@@ -31,7 +38,7 @@ func TestPendingTableAgainstMap(t *testing.T) {
 			case r < 48 || len(order) < window:
 				drawn := roots.next()
 				root := drawn
-				if rng.IntN(50) == 0 {
+				if c.changedFrom >= 0 && op >= c.changedFrom && rng.IntN(4) != 0 {
 					root = drawn ^ 1 // changed by newRoot
 				}
 				if _, dup := want[root]; dup {
@@ -98,6 +105,11 @@ func TestPendingTableAgainstMap(t *testing.T) {
 				t.Fatalf("window %d: take(%#x) = %d, %v, want %d", window, root, got.started, ok, started)
 			}
 		}
+		if c.changedFrom >= 0 {
+			if p.expire(now, time.Hour, nil); p.ring != nil {
+				t.Errorf("window %d: a hash-only table keeps a ring of %d slots after it drained", window, len(p.ring))
+			}
+		}
 	}
 }
 
@@ -141,5 +153,44 @@ func TestPendingTableInOrder(t *testing.T) {
 	p.expire(2, time.Second, nil)
 	if size := len(p.ring); size > minRing {
 		t.Errorf("after the burst, a ring of %d slots", size)
+	}
+}
+
+// BenchmarkPendingTable: an add and a take with 100,000 tuples pending,
+// taken in the order they came: all roots in their sequence (a worker
+// with all the ackers or none), or 3 in 4 changed by newRoot (one of four
+// ackers local), where the table is a hash table only.
+func BenchmarkPendingTable(b *testing.B) {
+	const inFlight = 100_000
+	for _, c := range []struct {
+		name    string
+		changed bool
+	}{{"in-sequence", false}, {"changed-3-of-4", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			task := &spoutTask{}
+			var p pendingTable
+			var roots idSource
+			rng := rand.New(rand.NewPCG(1, 2))
+			ring := make([]uint64, inFlight)
+			add := func(i int) {
+				drawn := roots.next()
+				root := drawn
+				if c.changed && rng.IntN(4) != 0 {
+					root = drawn ^ 1
+				}
+				p.add(drawn, root, pendingTuple{task: task})
+				ring[i%inFlight] = root
+			}
+			for i := range inFlight {
+				add(i)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if _, ok := p.take(ring[i%inFlight]); !ok {
+					b.Fatal("a pending tuple was not found")
+				}
+				add(i)
+			}
+		})
 	}
 }
