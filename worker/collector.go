@@ -46,8 +46,10 @@ type emitter struct {
 	// out with one lock per queue when the executor flushes.
 	batching bool
 	out      []outBatch
-	// stuck is a queue that refused messages, while stalled.
-	stuck *queue
+	// stuck is a queue that refused messages, while stalled, and
+	// stuckTask the task of the first message it refused.
+	stuck     *queue
+	stuckTask int32
 	// emitted tallies emits per output stream, inputs acks and fails per
 	// input stream, while batching.
 	emitted, inputs tally
@@ -113,7 +115,7 @@ func (e *emitter) pushOut(b *outBatch) {
 			e.stallStart = monoNow()
 		}
 		e.stalled.Store(true)
-		e.stuck = b.q
+		e.stuck, e.stuckTask = b.q, b.msgs[0].task
 	}
 }
 
@@ -190,11 +192,12 @@ func (e *emitter) flush(stop bool) {
 	}
 }
 
-// stuckQueue returns a queue that refused messages, nil if none.
-func (e *emitter) stuckQueue() *queue {
+// stuckQueue returns a queue that refused messages, nil if none, and
+// the task of the first message it refused.
+func (e *emitter) stuckQueue() (*queue, int32) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.stuck
+	return e.stuck, e.stuckTask
 }
 
 func (e *emitter) route(stream string, values []any, direct bool) *streamOut {

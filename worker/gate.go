@@ -77,11 +77,14 @@ func (g *gate) wakeLocked() {
 }
 
 // waitRelease returns a channel closed at the next release, or at once if
-// the gate is shut.
-func (g *gate) waitRelease() <-chan struct{} {
+// the gate is shut or task, whose messages were refused, is no longer
+// held: its release may have come between the refusal and this call.
+func (g *gate) waitRelease(task int32) <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.closed {
+	// release clears held before it takes mu to wake the waiters: read
+	// under mu, a task seen held is released after this returns.
+	if g.closed || !g.blocked(task) {
 		return closedChan
 	}
 	if g.released == nil {

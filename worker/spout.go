@@ -262,13 +262,13 @@ func (x *spoutExecutor) run() {
 // task's emits may take them now; nil if none refused any.
 func (x *spoutExecutor) waitRoom() <-chan struct{} {
 	for _, t := range x.tasks {
-		q := t.out.stuckQueue()
+		q, task := t.out.stuckQueue()
 		switch {
 		case q == nil:
 		case q.gate != nil && q.len() < q.limit:
 			// A lane to another worker with room: a congested task of
 			// that worker held the emits back.
-			return q.gate.waitRelease()
+			return q.gate.waitRelease(task)
 		default:
 			return q.waitRoom()
 		}
