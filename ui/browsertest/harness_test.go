@@ -71,24 +71,6 @@ func need(t *testing.T, what string, err error) {
 // scaled stretches a deadline when CI is set: the machine is shared.
 func scaled(d time.Duration) time.Duration { return testenv.Patience(d) }
 
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 // devCluster is `squall dev-cluster`: a ZooKeeper, a nimbus and a
 // supervisor with two slots, on 127.0.0.1.
 type devCluster struct {
@@ -112,7 +94,7 @@ func startDevCluster(t *testing.T) *devCluster {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	ports := freePorts(t, 2)
+	ports := testenv.FreePorts(t, 2)
 	cmd := exec.Command(squallBin, "dev-cluster", "--dir", c.dir,
 		"--zookeeper-port", "0", "--nimbus-port", "0", "--ui-port", "0",
 		"--ports", strconv.Itoa(ports[0])+","+strconv.Itoa(ports[1]))
