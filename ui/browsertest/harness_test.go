@@ -68,9 +68,6 @@ func need(t *testing.T, what string, err error) {
 	t.Skip(msg)
 }
 
-// scaled stretches a deadline when CI is set: the machine is shared.
-func scaled(d time.Duration) time.Duration { return testenv.Patience(d) }
-
 // devCluster is `squall dev-cluster`: a ZooKeeper, a nimbus and a
 // supervisor with two slots, on 127.0.0.1.
 type devCluster struct {
@@ -205,7 +202,7 @@ func (c *devCluster) reportError(id string, e cluster.ErrorInfo) {
 		c.t.Fatal(err)
 	}
 	defer zk.Close()
-	ctx, cancel := context.WithTimeout(c.t.Context(), scaled(30*time.Second))
+	ctx, cancel := context.WithTimeout(c.t.Context(), testenv.Patience(30*time.Second))
 	defer cancel()
 	if err := zk.ReportError(ctx, id, e); err != nil {
 		c.t.Fatalf("report an error: %v", err)
@@ -378,5 +375,5 @@ func readDef(t *testing.T, path string) topologyDef {
 
 // ctxTimeout is a context for one step of a test.
 func ctxTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(parent, scaled(d))
+	return context.WithTimeout(parent, testenv.Patience(d))
 }
