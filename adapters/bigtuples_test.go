@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/transcript"
 	"github.com/squallstream/squall/shell"
 	"github.com/squallstream/squall/topology"
@@ -84,7 +85,7 @@ func runBigTuples(t *testing.T, argv, env []string, ser string, sizes []int) {
 			bolt.Execute(topology.NewTuple(src, []any{payload}, "tracked by the test"))
 		}
 	}()
-	deadline := time.Now().Add(scaled(5 * time.Minute))
+	deadline := time.Now().Add(testenv.Patience(5 * time.Minute))
 	for {
 		acked, failed := rec.done()
 		if acked+failed == len(sizes) {

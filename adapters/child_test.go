@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/transcript"
 )
 
@@ -94,20 +95,11 @@ func serializerEnv(tb testing.TB, l language, interpreter, serializer string, en
 	return Env{"PYTHONPATH=" + dir}.Apply(env)
 }
 
-// scaled stretches a test's deadline where CI is set: machines running CI
-// are often busier than a developer's.
-func scaled(d time.Duration) time.Duration {
-	if os.Getenv("CI") != "" {
-		return 2 * d
-	}
-	return d
-}
-
 // runSuite runs a language's own test suite as a child in its own process
 // group, killed if the test ends first, and returns its combined output.
 func runSuite(t *testing.T, dir string, env []string, argv ...string) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), scaled(5*time.Minute))
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Patience(5*time.Minute))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/internal/procstat"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/transcript"
 	"github.com/squallstream/squall/state"
 	"github.com/squallstream/squall/state/memstore"
@@ -51,7 +52,7 @@ func BenchmarkStatefulCountHost(b *testing.B) {
 				sb.bolt.OpenState(&countingState{s: s})
 			}
 			sb.run(b, "count", "warm") // the child is up
-			deadline := time.Now().Add(scaled(5 * time.Minute))
+			deadline := time.Now().Add(testenv.Patience(5 * time.Minute))
 			// wait waits until at most n tuples are in flight.
 			wait := func(n int) {
 				for {

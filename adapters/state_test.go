@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/transcript"
 	"github.com/squallstream/squall/shell"
 	"github.com/squallstream/squall/state"
@@ -155,7 +156,7 @@ func (b *stateBolt) run(t testing.TB, op string, arg any) []string {
 	before := len(emits)
 	b.bolt.Execute(topology.NewTuple(b.src, []any{op, arg}, "tracked by the test"))
 	b.sent++
-	deadline := time.Now().Add(scaled(time.Minute))
+	deadline := time.Now().Add(testenv.Patience(time.Minute))
 	for {
 		acked, failed := b.rec.done()
 		if acked+failed == b.sent {
@@ -275,7 +276,7 @@ func TestStatefulBoltRefusedWithoutState(t *testing.T) {
 			t.Parallel()
 			interpreter := transcript.Interpreter(t, l.interpreter)
 			b := startStateBolt(t, []string{interpreter, l.component(t, "statecount")}, base, transcript.JSON, false)
-			deadline := time.Now().Add(scaled(time.Minute))
+			deadline := time.Now().Add(testenv.Patience(time.Minute))
 			for {
 				_, _, _, errs := b.rec.snapshot()
 				if msg := fmt.Sprint(errs); strings.Contains(msg, "declares no state") {

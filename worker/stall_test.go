@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"net"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -112,9 +113,23 @@ func waitUntilProgress(t *testing.T, timeout time.Duration, what string, want in
 			last, lastMove = n, now
 		}
 		if now.After(deadline) || now.Sub(lastMove) > timeout/2 {
+			// A stall seen once in CI must be diagnosable from its log.
+			t.Logf("goroutines:\n%s", goroutines())
 			t.Fatalf("%s: %d of %d after %v, none for the last %v", what, n, want, 5*timeout-deadline.Sub(now), now.Sub(lastMove).Round(time.Millisecond))
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// goroutines returns the stacks of every goroutine of the process.
+func goroutines() []byte {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return buf[:n]
+		}
+		buf = make([]byte, 2*len(buf))
 	}
 }
 

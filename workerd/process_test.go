@@ -45,16 +45,6 @@ streams:
     grouping: {type: FIELDS, args: [sentence]}
 `
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // processFixture is a topology submitted to a memory cluster, with two
 // worker slots on one node.
 type processFixture struct {
@@ -70,7 +60,7 @@ func newProcessFixture(t *testing.T) *processFixture {
 	mem := cluster.NewMemory()
 	state := mem.Session()
 	t.Cleanup(func() { state.Close() })
-	f := &processFixture{state: state, localDir: t.TempDir(), ports: [2]int{freePort(t), freePort(t)}, stormID: "wcp-1-1"}
+	f := &processFixture{state: state, localDir: t.TempDir(), ports: [2]int(testenv.FreePorts(t, 2)), stormID: "wcp-1-1"}
 	dist := layout.StormDist(f.localDir, f.stormID)
 	if err := os.MkdirAll(layout.ResourcesDir(dist), 0o755); err != nil {
 		t.Fatal(err)

@@ -62,7 +62,7 @@ func BenchmarkClusterVsLocal(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := startDevCluster(b, slotPorts(b, 2)...)
+	d := startDevCluster(b, testenv.FreePorts(b, 2)...)
 	var locals, clusters []wordCountRun
 	var ratios []float64
 	for b.Loop() {

@@ -17,7 +17,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
 	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/zktest"
@@ -155,13 +154,9 @@ func (d *devCluster) get(path string, timeout time.Duration, v any) error {
 
 // workerPids returns the pids of the cluster's workers that run.
 func (d *devCluster) workerPids() []int {
-	metas, _ := filepath.Glob(filepath.Join(layout.WorkersRoot(d.localDir), "*", "meta.json"))
 	var pids []int
-	for _, m := range metas {
-		var meta layout.WorkerMeta
-		if layout.ReadJSON(m, &meta) == nil && meta.Pid > 0 && procgroup.Alive(meta.Pid) {
-			pids = append(pids, meta.Pid)
-		}
+	for _, w := range liveWorkers(d.localDir) {
+		pids = append(pids, w.Pid)
 	}
 	return pids
 }
@@ -172,7 +167,7 @@ func (d *devCluster) workerPids() []int {
 func TestDevCluster(t *testing.T) {
 	needPython(t)
 	zktest.Shared(t) // skips (fails in CI) clearly when ZooKeeper is not installed
-	d := startDevCluster(t, slotPorts(t, 2)...)
+	d := startDevCluster(t, testenv.FreePorts(t, 2)...)
 
 	submit := d.command("submit", "testdata/wordcount")
 	if b, err := submit.CombinedOutput(); err != nil || !strings.Contains(string(b), "Submitted topology e2e-wordcount") {

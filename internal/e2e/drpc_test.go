@@ -16,6 +16,7 @@ import (
 
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/zktest"
 )
 
@@ -26,7 +27,7 @@ func TestDevClusterDRPC(t *testing.T) {
 	needPython(t)
 	zktest.Shared(t)
 	dir := t.TempDir()
-	ports := slotPorts(t, 2)
+	ports := testenv.FreePorts(t, 2)
 	logPath := filepath.Join(dir, "dev-cluster.log")
 	out, err := os.Create(logPath)
 	if err != nil {

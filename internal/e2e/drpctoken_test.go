@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // TestClusterDRPCWorkerTokens: on a secured cluster (tokens, TLS,
@@ -27,7 +29,7 @@ func TestClusterDRPCWorkerTokens(t *testing.T) {
 	if err := os.WriteFile(acl, []byte("drpc.authorizer.acl:\n  identity:\n    client.users: [alice]\n    invocation.user: alice\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 3)
+	ports := testenv.FreePorts(t, 3)
 	dconf := c.writeConf("drpc", map[string]any{
 		"drpc.port":                    ports[0],
 		"drpc.invocations.port":        ports[1],

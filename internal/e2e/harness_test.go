@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -69,52 +68,6 @@ func needInterpreter(t *testing.T, name string) {
 		}
 		t.Skipf("%s not found: %v", name, err)
 	}
-}
-
-// slotPorts returns n free ports below the kernel's ephemeral range
-// (32768 and up on Linux) for a dev-cluster's worker slots: the
-// dev-cluster's own daemons, started with port 0, take ephemeral ports,
-// and one took a slot port freePorts had just released (a worker then
-// could not listen: TestDevClusterDRPC failed so in CI).
-func slotPorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for p := 20000 + rand.IntN(10000); len(ports) < n && p < 32768; p++ {
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-		if err != nil {
-			continue // in use
-		}
-		ls = append(ls, l)
-		ports = append(ports, p)
-	}
-	if len(ports) < n {
-		t.Fatalf("found %d free ports below 32768, want %d", len(ports), n)
-	}
-	return ports
-}
-
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
 }
 
 // cluster is a ZooKeeper, one nimbus and supervisors, all on 127.0.0.1.
@@ -222,7 +175,7 @@ func newCluster(t *testing.T, supervisors int, opts ...clusterOption) *cluster {
 	c.nconf = c.writeConf("nimbus", map[string]any{"storm.local.dir": filepath.Join(c.dir, "nimbus")})
 	c.startNimbus()
 	for i := range supervisors {
-		ports := freePorts(t, 2)
+		ports := testenv.FreePorts(t, 2)
 		local := filepath.Join(c.dir, fmt.Sprintf("supervisor%d", i))
 		sconf := c.writeConf(fmt.Sprintf("supervisor%d", i), map[string]any{
 			"storm.local.dir":        local,
@@ -477,15 +430,37 @@ func (c *cluster) topologyID(name string) string {
 	return ""
 }
 
+// liveWorker is a worker a supervisor launched whose process still runs.
+type liveWorker struct {
+	layout.WorkerMeta
+	// Ready tells whether it has written a ready heartbeat.
+	Ready bool
+}
+
+// liveWorkers returns the workers under a supervisor's local directory
+// whose process still runs.
+func liveWorkers(localDir string) []liveWorker {
+	metas, _ := filepath.Glob(filepath.Join(layout.WorkersRoot(localDir), "*", "meta.json"))
+	var live []liveWorker
+	for _, m := range metas {
+		var w liveWorker
+		if layout.ReadJSON(m, &w.WorkerMeta) != nil || w.Pid <= 0 || !procgroup.Alive(w.Pid) {
+			continue
+		}
+		var hb layout.Heartbeat
+		w.Ready = layout.ReadJSON(layout.HeartbeatFile(filepath.Dir(m)), &hb) == nil && hb.Ready && hb.Pid == w.Pid
+		live = append(live, w)
+	}
+	return live
+}
+
 // workerPids returns the pids of a topology's running workers, by port.
 func (c *cluster) workerPids(stormID string) map[int]int {
 	pids := map[int]int{}
 	for _, s := range c.sups {
-		metas, _ := filepath.Glob(filepath.Join(layout.WorkersRoot(s.localDir), "*", "meta.json"))
-		for _, m := range metas {
-			var meta layout.WorkerMeta
-			if layout.ReadJSON(m, &meta) == nil && meta.StormID == stormID && meta.Pid > 0 && procgroup.Alive(meta.Pid) {
-				pids[meta.Port] = meta.Pid
+		for _, w := range liveWorkers(s.localDir) {
+			if w.StormID == stormID {
+				pids[w.Port] = w.Pid
 			}
 		}
 	}
@@ -504,7 +479,7 @@ func (c *cluster) settled(stormID string, n int) map[int]int {
 			last = nil
 			return false
 		}
-		if !mapsEqual(pids, last) {
+		if !maps.Equal(pids, last) {
 			last, since = pids, time.Now()
 			return false
 		}
@@ -525,18 +500,6 @@ func (c *cluster) workersReady(stormID string) bool {
 			if layout.ReadJSON(layout.HeartbeatFile(filepath.Dir(m)), &hb) != nil || !hb.Ready {
 				return false
 			}
-		}
-	}
-	return true
-}
-
-func mapsEqual(a, b map[int]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
 		}
 	}
 	return true

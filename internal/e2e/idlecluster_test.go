@@ -1,8 +1,8 @@
 package e2e_test
 
 import (
-	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/squallstream/squall/internal/layout"
-	"github.com/squallstream/squall/internal/procgroup"
 	"github.com/squallstream/squall/internal/procstat"
 	"github.com/squallstream/squall/internal/testenv"
 )
@@ -56,7 +54,7 @@ const idleTopologies = 10
 // context switches per second; ZooKeeper's JVM, which is not squall's, is
 // reported apart (zookeeper-cpu-%).
 func BenchmarkIdleCluster(b *testing.B) {
-	d := startDevCluster(b, slotPorts(b, idleTopologies)...)
+	d := startDevCluster(b, testenv.FreePorts(b, idleTopologies)...)
 
 	topoDir := filepath.Join(d.dir, "topology")
 	if err := os.MkdirAll(topoDir, 0o755); err != nil {
@@ -76,12 +74,17 @@ func BenchmarkIdleCluster(b *testing.B) {
 	var workers map[int]bool
 	var since time.Time
 	testenv.WaitUntil(b, 3*time.Minute, fmt.Sprintf("%d settled workers", idleTopologies), func() bool {
-		pids := readyWorkers(d.localDir)
+		pids := map[int]bool{}
+		for _, w := range liveWorkers(d.localDir) {
+			if w.Ready {
+				pids[w.Pid] = true
+			}
+		}
 		if len(pids) != idleTopologies {
 			workers = nil
 			return false
 		}
-		if !sameKeys(pids, workers) {
+		if !maps.Equal(pids, workers) {
 			workers, since = pids, time.Now()
 			return false
 		}
@@ -130,36 +133,6 @@ func BenchmarkIdleCluster(b *testing.B) {
 		b.ReportMetric(pct(c), role+"-cpu-%")
 		b.ReportMetric(perSec(c.voluntary), role+"-wakeups/s")
 	}
-}
-
-// readyWorkers returns the pids of the workers under localDir that run
-// and have written a ready heartbeat.
-func readyWorkers(localDir string) map[int]bool {
-	pids := map[int]bool{}
-	metas, _ := filepath.Glob(filepath.Join(layout.WorkersRoot(localDir), "*", "meta.json"))
-	for _, m := range metas {
-		var meta layout.WorkerMeta
-		var hb layout.Heartbeat
-		if layout.ReadJSON(m, &meta) != nil || meta.Pid <= 0 || !procgroup.Alive(meta.Pid) {
-			continue
-		}
-		if layout.ReadJSON(layout.HeartbeatFile(filepath.Dir(m)), &hb) == nil && hb.Ready && hb.Pid == meta.Pid {
-			pids[meta.Pid] = true
-		}
-	}
-	return pids
-}
-
-func sameKeys(a, b map[int]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
 }
 
 // clusterProc is a process of the dev cluster and the part it plays.
@@ -218,30 +191,11 @@ func processParents() (map[int]int, error) {
 		if err != nil {
 			continue
 		}
-		if ppid, ok := readPPid(pid); ok {
-			parent[pid] = ppid
+		if s, err := procstat.Read(pid); err == nil {
+			parent[pid] = s.PPid
 		}
 	}
 	return parent, nil
-}
-
-// readPPid returns the parent of pid, from /proc/PID/stat.
-func readPPid(pid int) (int, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	// Fields after the command name: state, ppid, ...
-	end := bytes.LastIndexByte(b, ')')
-	if end < 0 {
-		return 0, false
-	}
-	f := bytes.Fields(b[end+1:])
-	if len(f) < 2 {
-		return 0, false
-	}
-	ppid, err := strconv.Atoi(string(f[1]))
-	return ppid, err == nil
 }
 
 // commandRole names what pid runs: the squall subcommand, zookeeper for a

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/procstat"
 	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/state/provider"
 )
@@ -249,13 +250,7 @@ func (l *localStateful) pidDir() string {
 // pid.
 func dirOwnedBy(pidDir string, pid int) bool {
 	for _, c := range childrenIn(pidDir, ".py") {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c))
-		if err != nil {
-			continue
-		}
-		// Fields after the command's closing parenthesis: state, ppid.
-		i := bytes.LastIndexByte(stat, ')')
-		if f := strings.Fields(string(stat[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+		if s, err := procstat.Read(c); err == nil && s.PPid == pid {
 			return true
 		}
 	}

@@ -1,13 +1,12 @@
 package procgroup
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/squallstream/squall/internal/procstat"
 )
 
 // Ident identifies a running process across pid reuse: its pid and its
@@ -17,58 +16,22 @@ type Ident struct {
 	Start uint64
 }
 
-// stat is what /proc/PID/stat says about a process.
-type stat struct {
-	state      byte
-	ppid, pgid int
-	start      uint64
-}
-
-func readStat(pid int) (stat, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return stat{}, err
-	}
-	// The command name, in parentheses, may hold anything: count fields
-	// after its closing parenthesis, so the state (field 3) is the first,
-	// the parent (4) the second, the group (5) the third and the start
-	// time (22) the 20th.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return stat{}, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 || len(f[0]) != 1 {
-		return stat{}, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(f))
-	}
-	s := stat{state: f[0][0]}
-	if s.ppid, err = strconv.Atoi(f[1]); err == nil {
-		if s.pgid, err = strconv.Atoi(f[2]); err == nil {
-			s.start, err = strconv.ParseUint(f[19], 10, 64)
-		}
-	}
-	if err != nil {
-		return stat{}, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
-	}
-	return s, nil
-}
-
 // Running reports whether the process still runs: same pid, same start
 // time, not a zombie.
 func (id Ident) Running() bool {
-	s, err := readStat(id.Pid)
-	return err == nil && s.start == id.Start && s.state != 'Z'
+	s, err := procstat.Read(id.Pid)
+	return err == nil && s.StartTicks == id.Start && !s.Zombie()
 }
 
 // Kill sends sig to the process, and to its process group if it leads
 // one (a process that called setsid leads its own), unless its pid now
 // belongs to another process.
 func (id Ident) Kill(sig syscall.Signal) {
-	s, err := readStat(id.Pid)
-	if err != nil || s.start != id.Start {
+	s, err := procstat.Read(id.Pid)
+	if err != nil || s.StartTicks != id.Start {
 		return
 	}
-	if s.pgid == id.Pid {
+	if s.Pgid == id.Pid {
 		syscall.Kill(-id.Pid, sig)
 	}
 	syscall.Kill(id.Pid, sig)
@@ -97,12 +60,12 @@ func DescendantsInPidDir(dir string, ancestor int) ([]Ident, error) {
 		if err != nil || pid <= 1 || pid == ancestor {
 			continue
 		}
-		s, err := readStat(pid)
-		if err != nil || s.state == 'Z' {
+		s, err := procstat.Read(pid)
+		if err != nil || s.Zombie() {
 			continue
 		}
 		if descends(s, ancestor) {
-			out = append(out, Ident{Pid: pid, Start: s.start})
+			out = append(out, Ident{Pid: pid, Start: s.StartTicks})
 		}
 	}
 	return out, nil
@@ -110,16 +73,16 @@ func DescendantsInPidDir(dir string, ancestor int) ([]Ident, error) {
 
 // descends reports whether the process whose stat is s descends from
 // ancestor.
-func descends(s stat, ancestor int) bool {
+func descends(s procstat.Stat, ancestor int) bool {
 	for range maxDepth {
-		switch s.ppid {
+		switch s.PPid {
 		case ancestor:
 			return true
 		case 0, 1:
 			return false
 		}
 		var err error
-		if s, err = readStat(s.ppid); err != nil {
+		if s, err = procstat.Read(s.PPid); err != nil {
 			return false
 		}
 	}
@@ -140,12 +103,12 @@ func KillChildren(pidDir string) int {
 		if err != nil {
 			continue
 		}
-		s, err := readStat(pid)
-		if err != nil || s.ppid != self || s.state == 'Z' {
+		s, err := procstat.Read(pid)
+		if err != nil || s.PPid != self || s.Zombie() {
 			continue
 		}
 		others, _ := DescendantsInPidDir(pidDir, pid)
-		Ident{Pid: pid, Start: s.start}.Kill(syscall.SIGKILL)
+		Ident{Pid: pid, Start: s.StartTicks}.Kill(syscall.SIGKILL)
 		for _, o := range others {
 			o.Kill(syscall.SIGKILL)
 		}

@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/squallstream/squall/internal/procstat"
 )
 
 // Process is a started child process leading its own process group. Its
@@ -161,20 +161,6 @@ func Alive(pid int) bool {
 // (field 22 of /proc/PID/stat). With the pid it identifies a process: a
 // pid reused by another process has another start time.
 func StartTime(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name, in parentheses, may hold spaces: count fields
-	// after its closing parenthesis (field 2), so field 22 is the 20th.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return 0, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(fields))
-	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	s, err := procstat.Read(pid)
+	return s.StartTicks, err
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/squallstream/squall/internal/procstat"
 )
 
 // The test binary doubles as the child: TestMain dispatches on this
@@ -126,28 +128,16 @@ func TestStopKillsGrandchildren(t *testing.T) {
 	if !Alive(grandchild) {
 		t.Fatalf("grandchild %d is not running", grandchild)
 	}
+	t.Cleanup(func() { syscall.Kill(grandchild, syscall.SIGKILL) })
 	p.Stop(100 * time.Millisecond)
 	// The grandchild is not ours to reap; it is gone once init reaps it.
-	deadline := time.Now().Add(5 * time.Second)
-	for Alive(grandchild) && !isZombie(grandchild) {
-		if time.Now().After(deadline) {
-			syscall.Kill(grandchild, syscall.SIGKILL)
-			t.Fatalf("grandchild %d survived Stop", grandchild)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitGone(t, grandchild)
 }
 
 // isZombie reports whether pid has exited and awaits reaping by its parent.
 func isZombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+	s, err := procstat.Read(pid)
+	return err == nil && s.Zombie()
 }
 
 func TestStartTime(t *testing.T) {

@@ -1,7 +1,8 @@
 // Package procstat reads what Linux's /proc/PID/stat tells about a
-// process: its state, start time, CPU time and resident memory. It is the
-// one parser of that file, for the child CPU and RSS metrics and for
-// telling a running process from a reused pid.
+// process: its state, parent, process group, start time, CPU time and
+// resident memory. It is the one parser of that file, for the child CPU
+// and RSS metrics, for walking a process's ancestors and for telling a
+// running process from a reused pid.
 package procstat
 
 import (
@@ -26,6 +27,8 @@ type Stat struct {
 	Pid int
 	// State is the one-letter state: R running, S sleeping, Z zombie...
 	State byte
+	// PPid is its parent's pid, Pgid its process group's.
+	PPid, Pgid int
 	// StartTicks is when the process started, in clock ticks since boot:
 	// with the pid, it identifies a process even once the pid is reused.
 	StartTicks uint64
@@ -70,6 +73,12 @@ func Parse(b []byte) (Stat, error) {
 	if len(f) < 22 || len(f[0]) != 1 {
 		return Stat{}, fmt.Errorf("%w: %d fields after the command name", ErrFormat, len(f))
 	}
+	var ids [2]int // ppid, pgrp: fields 4-5
+	for i := range ids {
+		if ids[i], err = strconv.Atoi(string(f[1+i])); err != nil {
+			return Stat{}, fmt.Errorf("%w: field %d: %v", ErrFormat, 4+i, err)
+		}
+	}
 	var n [4]uint64 // utime, stime, cutime, cstime: fields 14-17
 	for i := range n {
 		if n[i], err = strconv.ParseUint(string(f[11+i]), 10, 64); err != nil {
@@ -88,6 +97,8 @@ func Parse(b []byte) (Stat, error) {
 	return Stat{
 		Pid:        pid,
 		State:      f[0][0],
+		PPid:       ids[0],
+		Pgid:       ids[1],
 		StartTicks: start,
 		CPU:        time.Duration(ticks) * (time.Second / userHZ),
 		RSS:        pages * int64(os.Getpagesize()),

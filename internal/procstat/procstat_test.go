@@ -5,18 +5,19 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 )
 
 func TestParse(t *testing.T) {
 	// A command name with spaces and parentheses, as a child may be named.
-	line := "4242 (my (odd) bolt) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0 123456 1000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+	line := "4242 (my (odd) bolt) S 1 4243 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0 123456 1000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
 	s, err := Parse([]byte(line))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Stat{Pid: 4242, State: 'S', StartTicks: 123456, CPU: 3100 * time.Millisecond, RSS: 300 * int64(os.Getpagesize())}
+	want := Stat{Pid: 4242, State: 'S', PPid: 1, Pgid: 4243, StartTicks: 123456, CPU: 3100 * time.Millisecond, RSS: 300 * int64(os.Getpagesize())}
 	if s != want {
 		t.Errorf("Parse = %+v, want %+v", s, want)
 	}
@@ -32,6 +33,8 @@ func TestParseRefuses(t *testing.T) {
 		"x (bolt) S 1 2 3",
 		"4242 (bolt) S 1 2 3",
 		"4242 (bolt) S 1 4242 4242 0 -1 4194560 100 0 0 0 x 50 7 3 20 0 1 0 123456 1000000 300",
+		"4242 (bolt) S x 4242 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0 123456 1000000 300",
+		"4242 (bolt) S 1 -x 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0 123456 1000000 300",
 	} {
 		if _, err := Parse([]byte(line)); !errors.Is(err, ErrFormat) {
 			t.Errorf("Parse(%q) = %v, want ErrFormat", line, err)
@@ -47,7 +50,7 @@ func TestReadSelf(t *testing.T) {
 			t.Fatal(err)
 		}
 		if s.CPU > 0 {
-			if s.Pid != os.Getpid() || s.RSS <= 0 || s.StartTicks == 0 || s.State == 0 {
+			if s.Pid != os.Getpid() || s.PPid != os.Getppid() || s.Pgid != syscall.Getpgrp() || s.RSS <= 0 || s.StartTicks == 0 || s.State == 0 {
 				t.Errorf("Read(self) = %+v", s)
 			}
 			return

@@ -1,13 +1,16 @@
 // Package testenv holds what tests of many packages need about the
 // machine they run on: whether CI runs them, how patient to be on a busy
-// machine, polling for a condition with a deadline, and a logger for a
-// test.
+// machine, polling for a condition with a deadline, ports that stay free
+// for a child to listen on, and a logger for a test.
 package testenv
 
 import (
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -62,6 +65,40 @@ func WaitErr(tb testing.TB, timeout time.Duration, what string, cond func() erro
 		time.Sleep(pause)
 		pause = min(2*pause, 100*time.Millisecond)
 	}
+}
+
+// ephemeralLow is where Linux's ephemeral port range starts by default
+// (net.ipv4.ip_local_port_range).
+const ephemeralLow = 32768
+
+// FreePorts returns n ports, free now, for a process the test starts to
+// listen on later. They lie below the ephemeral range: a port picked with
+// 127.0.0.1:0 and released goes back to the pool from which every
+// listener on port 0 and every outgoing connection takes its local port,
+// and one of those took it before the child listened (a dev-cluster's
+// ZooKeeper took a worker's slot port: TestDevClusterDRPC failed so in CI).
+// A random start keeps tests running at once apart.
+func FreePorts(tb testing.TB, n int) []int {
+	tb.Helper()
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for p := 20000 + rand.IntN(10000); len(ports) < n && p < ephemeralLow; p++ {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue // in use
+		}
+		ls = append(ls, l)
+		ports = append(ports, p)
+	}
+	if len(ports) < n {
+		tb.Fatalf("found %d free ports below %d, want %d", len(ports), ephemeralLow, n)
+	}
+	return ports
 }
 
 // Logger returns a logger for a test: everything, on stderr, when the

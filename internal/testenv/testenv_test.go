@@ -3,6 +3,8 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +101,23 @@ func TestLoggerStopsWithTheTest(t *testing.T) {
 		log = func() { l.Warn("after the test") }
 	})
 	log() // would panic if it reached the ended test's log
+}
+
+func TestFreePortsAreFreeAndOutsideTheEphemeralRange(t *testing.T) {
+	ports := FreePorts(t, 3)
+	if len(ports) != 3 {
+		t.Fatalf("FreePorts(3) = %v", ports)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p >= ephemeralLow || seen[p] {
+			t.Errorf("FreePorts(3) = %v: want distinct ports below %d", ports, ephemeralLow)
+		}
+		seen[p] = true
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			t.Fatalf("port %d of FreePorts is not free: %v", p, err)
+		}
+		l.Close()
+	}
 }

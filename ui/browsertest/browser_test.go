@@ -13,6 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // browser is one headless chromium tab on the UI.
@@ -92,7 +94,7 @@ func (b *browser) waitFor(what, expr string, timeout time.Duration) {
 	b.t.Helper()
 	b.do("wait for "+what, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := chromedp.Poll[chromedp.Void](expr,
-			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(scaled(timeout)))(ctx, t)
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(testenv.Patience(timeout)))(ctx, t)
 		return err
 	}))
 }

@@ -68,27 +68,6 @@ func need(t *testing.T, what string, err error) {
 	t.Skip(msg)
 }
 
-// scaled stretches a deadline when CI is set: the machine is shared.
-func scaled(d time.Duration) time.Duration { return testenv.Patience(d) }
-
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 // devCluster is `squall dev-cluster`: a ZooKeeper, a nimbus and a
 // supervisor with two slots, on 127.0.0.1.
 type devCluster struct {
@@ -112,7 +91,7 @@ func startDevCluster(t *testing.T) *devCluster {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	ports := freePorts(t, 2)
+	ports := testenv.FreePorts(t, 2)
 	cmd := exec.Command(squallBin, "dev-cluster", "--dir", c.dir,
 		"--zookeeper-port", "0", "--nimbus-port", "0", "--ui-port", "0",
 		"--ports", strconv.Itoa(ports[0])+","+strconv.Itoa(ports[1]))
@@ -223,7 +202,7 @@ func (c *devCluster) reportError(id string, e cluster.ErrorInfo) {
 		c.t.Fatal(err)
 	}
 	defer zk.Close()
-	ctx, cancel := context.WithTimeout(c.t.Context(), scaled(30*time.Second))
+	ctx, cancel := context.WithTimeout(c.t.Context(), testenv.Patience(30*time.Second))
 	defer cancel()
 	if err := zk.ReportError(ctx, id, e); err != nil {
 		c.t.Fatalf("report an error: %v", err)
@@ -396,5 +375,5 @@ func readDef(t *testing.T, path string) topologyDef {
 
 // ctxTimeout is a context for one step of a test.
 func ctxTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(parent, scaled(d))
+	return context.WithTimeout(parent, testenv.Patience(d))
 }

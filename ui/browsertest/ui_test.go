@@ -344,7 +344,7 @@ func topologyPage(t *testing.T, b *browser, c *devCluster, id string, def topolo
 	slices.Sort(wantEdges)
 	type graph struct{ Nodes, Edges, Labels []string }
 	var g graph
-	deadline := time.Now().Add(scaled(60 * time.Second))
+	deadline := time.Now().Add(testenv.Patience(60 * time.Second))
 	for {
 		g = eval[graph](b, `({
 			nodes: [...document.querySelectorAll('[data-testid=graph] .node')].map(n => n.dataset.id).sort(),
@@ -413,7 +413,7 @@ func compareTopology(t *testing.T, b *browser, c *devCluster, id string) {
 		"bolts":  {"executors", "tasks", "emitted", "transferred", "executeLatency", "executed", "processLatency", "acked", "failed"},
 	}
 	var diffs []string
-	deadline := time.Now().Add(scaled(60 * time.Second))
+	deadline := time.Now().Add(testenv.Patience(60 * time.Second))
 	for {
 		b.refresh()
 		page := map[string]map[string]map[string]string{"spouts": tableRows(b, "spouts"), "bolts": tableRows(b, "bolts")}
@@ -456,7 +456,7 @@ func componentPage(t *testing.T, b *browser, c *devCluster, id string, def topol
 	}
 	var rows map[string]map[string]string
 	var diffs []string
-	deadline := time.Now().Add(scaled(60 * time.Second))
+	deadline := time.Now().Add(testenv.Patience(60 * time.Second))
 	for {
 		rows = tableRows(b, "executors")
 		c.get("/api/v1/topology/"+id+"/component/"+comp, &rest)

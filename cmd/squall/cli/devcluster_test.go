@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // devCluster is a `squall dev-cluster` process (the test binary as
@@ -30,7 +30,7 @@ func startDevCluster(t *testing.T, dir string) *devCluster {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	ports := freePorts(t, 2)
+	ports := testenv.FreePorts(t, 2)
 	cmd := exec.Command(os.Args[0], "dev-cluster", "--dir", dir, "--zookeeper-port", "0", "--nimbus-port", "0",
 		"--ui-port", "0", "--logviewer-port", "0", "--ports", strconv.Itoa(ports[0])+","+strconv.Itoa(ports[1]), "--log-level", "info")
 	cmd.Env = append(os.Environ(), envAsSquall+"=1")
@@ -56,24 +56,6 @@ func startDevCluster(t *testing.T, dir string) *devCluster {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return d
-}
-
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
 }
 
 func (d *devCluster) said(text string) bool {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/procstat"
 )
 
 // writeTopology writes a topology directory: sentences (Go) -> a shell
@@ -148,12 +149,8 @@ func TestLocalInterrupts(t *testing.T) {
 }
 
 func zombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
+	s, err := procstat.Read(pid)
+	return err == nil && s.Zombie()
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.

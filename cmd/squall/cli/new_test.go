@@ -16,22 +16,15 @@ import (
 
 	"github.com/squallstream/squall/cmd/squall/cli"
 	"github.com/squallstream/squall/internal/scaffold"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/internal/transcript"
 )
-
-// scaledWait scales a wait for a busy machine, more in CI.
-func scaledWait(d time.Duration) time.Duration {
-	if os.Getenv("CI") != "" {
-		return 2 * d
-	}
-	return d
-}
 
 // runTool runs argv in dir with env added and returns its combined output,
 // failing the test if it fails. The process group dies with it.
 func runTool(t *testing.T, dir string, env []string, argv ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), scaledWait(5*time.Minute))
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Patience(5*time.Minute))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
@@ -126,7 +119,7 @@ func TestNewScaffolds(t *testing.T) {
 
 func runLocalUntilCounted(t *testing.T, dir string) {
 	t.Helper()
-	limit := scaledWait(2 * time.Minute)
+	limit := testenv.Patience(2 * time.Minute)
 	ctx, cancel := context.WithTimeout(t.Context(), limit)
 	defer cancel()
 	var stdout syncBuffer
@@ -187,7 +180,7 @@ func TestNewGoScaffold(t *testing.T) {
 
 	// Run the program as a user does, and stop it as Ctrl-C does once it
 	// counts words.
-	limit := scaledWait(2 * time.Minute)
+	limit := testenv.Patience(2 * time.Minute)
 	cmd := exec.Command(bin, "local", "--interval", "500ms", ".")
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/metrics"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/worker"
@@ -181,14 +182,6 @@ func TestProgressLive(t *testing.T) {
 	}
 }
 
-// stretched scales a wait for a busy machine, more when CI is set.
-func stretched(d time.Duration) time.Duration {
-	if os.Getenv("CI") != "" {
-		return 2 * d
-	}
-	return d
-}
-
 func stripEscapes(s string) string {
 	return regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]").ReplaceAllString(s, "")
 }
@@ -326,7 +319,7 @@ streams:
 		io.Copy(&raw, tty) // ends with EIO once the child is gone
 	}()
 	printed := regexp.MustCompile(`words:\d+ default \[\w+\]`)
-	deadline := time.Now().Add(stretched(90 * time.Second))
+	deadline := time.Now().Add(testenv.Patience(90 * time.Second))
 	for len(printed.FindAll(raw.Bytes(), -1)) < words {
 		if time.Now().After(deadline) {
 			t.Fatalf("the bolt printed %d lines of %d in time; output:\n%q", len(printed.FindAll(raw.Bytes(), -1)), words, raw.Bytes())
@@ -349,7 +342,7 @@ streams:
 		if err != nil {
 			t.Errorf("squall local after ^C: %v", err)
 		}
-	case <-time.After(stretched(60 * time.Second)):
+	case <-time.After(testenv.Patience(60 * time.Second)):
 		t.Fatalf("squall local did not stop after ^C; output:\n%q", raw.Bytes())
 	}
 	select {
