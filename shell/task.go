@@ -159,8 +159,8 @@ func (s *supervisor) run() {
 	for {
 		c, cerr := s.start()
 		if cerr == nil {
-			s.setPid(c.pid())
 			s.hooks.up(c)
+			s.setPid(c.pid()) // after up: a task showing a pid talks to its child
 			cerr = s.watch(c)
 		}
 		if s.stopping() {
