@@ -16,7 +16,8 @@ import (
 // the supervisors alone when their watch fires, and goes on to the full
 // reading only when a supervisor came, went or changed its record in more
 // than its Time; the Time changes still tell the leader's liveness when
-// each supervisor was last seen alive (liveness.saw).
+// each supervisor was last seen alive (liveness.saw). Each change is read
+// once on a nimbus, for the last known state and the leader alike.
 
 // supervisorsRead is one reading of the registered supervisors, taken when
 // their watch fired: what was read, or why it could not be, and when.
