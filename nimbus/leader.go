@@ -26,15 +26,17 @@ type leader struct {
 	n     *Nimbus
 	lead  *cluster.Leadership
 	calls chan call
-	fired chan string   // topology ids whose timer fired
-	ticks chan struct{} // monitor ticks
-	done  chan struct{} // closed when run returns
+	fired chan string          // topology ids whose timer fired
+	ticks chan struct{}        // monitor ticks
+	sups  chan supervisorsRead // from Nimbus.readSupervisorsOnChange
+	done  chan struct{}        // closed when run returns
 
 	// Owned by run's goroutine:
 	timers      map[string]Timer // kill and rebalance timers by topology
 	tick        Timer
 	live        *liveness
-	unscheduled map[string]string // topologies that could not be scheduled, and why (to log changes only)
+	lastSups    []cluster.SupervisorInfo // as the last pass read them
+	unscheduled map[string]string        // topologies that could not be scheduled, and why (to log changes only)
 }
 
 // call is work for the leader loop.
@@ -50,6 +52,7 @@ func newLeader(n *Nimbus, lead *cluster.Leadership) *leader {
 		calls:       make(chan call),
 		fired:       make(chan string),
 		ticks:       make(chan struct{}),
+		sups:        make(chan supervisorsRead, 1),
 		done:        make(chan struct{}),
 		timers:      make(map[string]Timer),
 		live:        newLiveness(n.timing),
@@ -104,13 +107,13 @@ func (l *leader) run(ctx context.Context) {
 
 	// The watches fan into one coalescing signal: a pass reads all of
 	// the state, so which one fired does not matter. The supervisors are
-	// read apart: a supervisor rewriting its record with a new Time only
-	// tells liveness it is alive, and needs no pass.
+	// read apart, by the reader that keeps the last known state (l.sups):
+	// a supervisor rewriting its record with a new Time only tells
+	// liveness it is alive, and needs no pass. A pass reads them afresh,
+	// so that a new leader never schedules on a reading older than its
+	// leadership.
 	changed := make(chan struct{}, 1)
 	st := l.n.state
-	sups := make(chan supervisorsRead, 1)
-	wg.Go(func() { l.n.readSupervisorsOnChange(ctx, sups) })
-	var lastSups []cluster.SupervisorInfo
 	for _, w := range []<-chan struct{}{st.WatchTopologies(ctx), st.WatchAssignments(ctx)} {
 		wg.Go(func() {
 			for range w {
@@ -131,13 +134,10 @@ func (l *leader) run(ctx context.Context) {
 			return
 		case <-changed:
 		case <-l.ticks:
-		case r := <-sups:
-			if r.err == nil && !supervisorsChanged(lastSups, r.infos) {
+		case r := <-l.sups:
+			if r.err == nil && !supervisorsChanged(l.lastSups, r.infos) {
 				l.live.saw(r.infos, r.at)
 				continue
-			}
-			if r.err == nil {
-				lastSups = r.infos
 			}
 		case id := <-l.fired:
 			l.fire(ctx, id)
@@ -498,6 +498,7 @@ func (l *leader) snapshot(ctx context.Context, now time.Time) (*snapshot, error)
 		s.assignments[id] = a
 		s.cluster.Assignments[id] = toScheduler(a, nil)
 	}
+	l.lastSups = registered
 	s.cluster.Supervisors = l.live.supervisors(registered, s.assignments, now)
 	for _, sup := range s.cluster.Supervisors {
 		s.aliveNodes[sup.ID] = sup.Alive

@@ -16,7 +16,8 @@ import (
 // the supervisors alone when their watch fires, and goes on to the full
 // reading only when a supervisor came, went or changed its record in more
 // than its Time; the Time changes still tell the leader's liveness when
-// each supervisor was last seen alive (liveness.saw).
+// each supervisor was last seen alive (liveness.saw). Each change is read
+// once on a nimbus, for the last known state and the leader alike.
 
 // supervisorsRead is one reading of the registered supervisors, taken when
 // their watch fired: what was read, or why it could not be, and when.
@@ -27,19 +28,28 @@ type supervisorsRead struct {
 }
 
 // readSupervisorsOnChange reads the supervisors each time their watch
-// fires, until ctx ends, and hands each reading to out, replacing one not
-// taken yet: out must have room for one, and this goroutine must be its
-// only sender. Each reading also refreshes the last known state.
-func (n *Nimbus) readSupervisorsOnChange(ctx context.Context, out chan supervisorsRead) {
+// fires, until ctx ends: the one reading of them on this nimbus. Each
+// reading refreshes the last known state and goes to known and, while
+// this nimbus leads, to the leader loop (leader.sups).
+func (n *Nimbus) readSupervisorsOnChange(ctx context.Context, known chan supervisorsRead) {
 	for range n.state.WatchSupervisors(ctx) {
 		infos, err := n.freshView(ctx).supervisors()
 		r := supervisorsRead{infos: infos, err: err, at: n.clock.Now()}
-		select {
-		case <-out: // superseded
-		default:
+		offer(known, r)
+		if l := n.currentLeader(); l != nil {
+			offer(l.sups, r)
 		}
-		out <- r // never blocks: the only sender, and the slot is free
 	}
+}
+
+// offer puts r in out, replacing a reading not taken yet: out must have
+// room for one, and the caller must be its only sender.
+func offer(out chan supervisorsRead, r supervisorsRead) {
+	select {
+	case <-out: // superseded
+	default:
+	}
+	out <- r // never blocks: the only sender, and the slot is free
 }
 
 // supervisorsChanged reports whether cur differs from prev in anything but

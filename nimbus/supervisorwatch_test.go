@@ -3,20 +3,37 @@ package nimbus
 import (
 	"context"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/squallstream/squall/cluster"
 )
 
+// supervisorReadCounter counts the reads of supervisor records.
+type supervisorReadCounter struct {
+	cluster.State
+	reads atomic.Int64
+}
+
+func (c *supervisorReadCounter) GetSupervisor(ctx context.Context, id string) (cluster.SupervisorInfo, error) {
+	c.reads.Add(1)
+	return c.State.GetSupervisor(ctx, id)
+}
+
 // A supervisor rewriting its record with a new Time, as a live one does
-// every few seconds, costs no pass (a full reading of the cluster state);
-// the leader's liveness still sees it alive then. A supervisor joining
-// causes a pass.
+// every few seconds, costs no pass (a full reading of the cluster state)
+// and one reading of the supervisors, which both the leader's liveness
+// and the last known state see. A supervisor joining causes a pass.
 func TestSupervisorBeatNeedsNoPass(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	n, mem := memNimbus(t, withClock(clock), monitorConf)
+	mem := cluster.NewMemory()
+	sess := mem.Session()
+	t.Cleanup(func() { sess.Close() })
+	st := &supervisorReadCounter{State: sess}
+	n := startNimbus(t, st, withClock(clock), monitorConf)
+	waitLeader(t, n)
 	a := addSupervisor(t, mem, clock, "a", 6700)
 	l := n.currentLeader()
 	seen := func(id string) (cluster.SupervisorInfo, time.Time) {
@@ -35,20 +52,30 @@ func TestSupervisorBeatNeedsNoPass(t *testing.T) {
 		info, _ := seen("a")
 		return info.ID == "a"
 	})
-	before := n.passes.Load()
-	const beats = 5
+	known := func() time.Time {
+		kv, _ := n.known.get(knownKey{knownSupervisor, "a"})
+		info, _ := kv.v.(cluster.SupervisorInfo)
+		return info.Time
+	}
+	before, readsBefore := n.passes.Load(), st.reads.Load()
+	const beats = 8 // seconds, short of a monitor tick (10 s)
 	for range beats {
 		clock.Advance(time.Second) // less than a monitor tick
 		refresh(t, clock, a)
 		want := clock.Now()
-		waitFor(t, "the leader to see the supervisor's new record", func() bool {
+		waitFor(t, "the leader and the last known state to see the supervisor's new record", func() bool {
 			info, at := seen("a")
-			return info.Time.Equal(want) && at.Equal(want)
+			return info.Time.Equal(want) && at.Equal(want) && known().Equal(want)
 		})
 	}
-	// One pass may still come from the start (a watch's first signal).
+	// One pass may still come from the start (a watch's first signal),
+	// and the supervisor's arrival refreshes the last known state: each
+	// reads the supervisor once more.
 	if got := n.passes.Load() - before; got > 1 {
 		t.Errorf("%d passes for %d rewrites of a supervisor's record that changed only its Time, want none", got, beats)
+	}
+	if got := st.reads.Load() - readsBefore; got > beats+2 {
+		t.Errorf("%d reads of the supervisor's record for %d rewrites of it, want one each", got, beats)
 	}
 
 	before = n.passes.Load()

@@ -69,6 +69,26 @@ func TestBoltHandshake(t *testing.T) {
 	}
 }
 
+// The worker owns the pid directory; a task given none refuses to start
+// a child whose descendants no one could find.
+func TestTaskWithoutPidDirRefused(t *testing.T) {
+	logs := &logRecorder{}
+	bctx := taskContext(t, "split", splitTask, nil, logs)
+	bctx.PidDir = ""
+	b := NewBolt(childSpec("split"), fastOptions)
+	if err := b.Prepare(bctx, &recorder{}); err == nil {
+		t.Errorf("Bolt.Prepare without a pid directory = nil, want an error")
+	}
+	b.Cleanup()
+	sctx := taskContext(t, "counter", counterTask, nil, logs)
+	sctx.PidDir = ""
+	s := NewSpout(childSpec("counter"), fastOptions)
+	if err := s.Open(sctx, spoutRecorder{&recorder{}}); err == nil {
+		t.Errorf("Spout.Open without a pid directory = nil, want an error")
+	}
+	s.Close()
+}
+
 func TestBoltSplitCycle(t *testing.T) {
 	checkLeaks(t)
 	f := startBolt(t, "split", nil, fastOptions)

@@ -247,12 +247,17 @@ func (h *heldSet) dropChild(c *child) []topology.Tuple {
 	return lost
 }
 
-// slotRing is a queue of slots in a ring buffer that doubles when full.
+// slotRing is a queue of slots in a ring buffer that doubles when full
+// and halves when a quarter full, never below minRingSlots: a burst of
+// held tuples does not keep the ring at its peak size.
 type slotRing struct {
 	slots []heldSlot // a power of two of them, or none
 	head  int        // the index of the first
 	n     int
 }
+
+// minRingSlots is the size of a slotRing's first buffer, and its least.
+const minRingSlots = 64
 
 func (r *slotRing) len() int { return r.n }
 
@@ -261,11 +266,7 @@ func (r *slotRing) at(i int) *heldSlot { return &r.slots[(r.head+i)&(len(r.slots
 
 func (r *slotRing) push(s heldSlot) {
 	if r.n == len(r.slots) {
-		grown := make([]heldSlot, max(64, 2*len(r.slots)))
-		for i := range r.n {
-			grown[i] = *r.at(i)
-		}
-		r.slots, r.head = grown, 0
+		r.resize(max(minRingSlots, 2*len(r.slots)))
 	}
 	*r.at(r.n) = s
 	r.n++
@@ -276,6 +277,19 @@ func (r *slotRing) pop() {
 	r.slots[r.head] = heldSlot{}
 	r.head = (r.head + 1) & (len(r.slots) - 1)
 	r.n--
+	if r.n <= len(r.slots)/4 && len(r.slots) > minRingSlots {
+		r.resize(len(r.slots) / 2)
+	}
+}
+
+// resize moves the slots to a buffer of size, a power of two of at least
+// len().
+func (r *slotRing) resize(size int) {
+	slots := make([]heldSlot, size)
+	for i := range r.n {
+		slots[i] = *r.at(i)
+	}
+	r.slots, r.head = slots, 0
 }
 
 // idRing remembers the last ids added to it, at most size.

@@ -156,3 +156,68 @@ func TestHeldSetOutOfOrder(t *testing.T) {
 		t.Errorf("len() after dropChild = %d, want %d", h.len(), held-len(want))
 	}
 }
+
+// A slotRing doubles as it fills and halves as it empties, down to its
+// first size, keeping its slots in order: it is never more than four
+// times what it holds, or minRingSlots.
+func TestSlotRingGrowsAndShrinks(t *testing.T) {
+	var r slotRing
+	const burst = 10_000
+	next, first := 0, 0 // the ids pushed next and at the front
+	push := func() {
+		r.push(heldSlot{id: strconv.Itoa(next)})
+		next++
+	}
+	pop := func() {
+		if got, want := r.at(0).id, strconv.Itoa(first); got != want {
+			t.Fatalf("front of the ring = %s, want %s", got, want)
+		}
+		r.pop()
+		first++
+		if len(r.slots) > max(minRingSlots, 4*r.len()) {
+			t.Fatalf("a ring of %d slots holds %d", len(r.slots), r.len())
+		}
+	}
+	for range burst {
+		push()
+	}
+	if len(r.slots) < burst {
+		t.Fatalf("a ring of %d slots after %d pushes", len(r.slots), burst)
+	}
+	// Interleaved, as a bolt admits and releases, draining slowly.
+	for r.len() > 0 {
+		pop()
+		if r.len() > 0 {
+			pop()
+			push()
+		}
+	}
+	if len(r.slots) != minRingSlots {
+		t.Errorf("an empty ring after a burst has %d slots, want %d", len(r.slots), minRingSlots)
+	}
+	for range 3 * minRingSlots { // grows again
+		push()
+	}
+	for r.len() > 0 {
+		pop()
+	}
+}
+
+// A heldSet whose child held many tuples at once keeps a window of
+// minRingSlots once they are acked.
+func TestHeldSetShrinksAfterBurst(t *testing.T) {
+	h := newHeldSet(100_000, time.Minute)
+	var ids []string
+	for range 50_000 {
+		ids = append(ids, h.add(heldTuple{tuple: tracked("w")}))
+	}
+	for _, id := range ids {
+		if _, ok := h.takeFrom(id, nil); !ok {
+			t.Fatalf("tuple %s not held", id)
+		}
+	}
+	if h.len() != 0 || len(h.window.slots) != minRingSlots {
+		t.Errorf("after a burst of 50000 acked tuples: %d held in a window of %d slots, want 0 in %d",
+			h.len(), len(h.window.slots), minRingSlots)
+	}
+}

@@ -80,9 +80,6 @@ type supervisor struct {
 	// set, a metric of the task.
 	report func(error)
 	record func(name string, value any)
-	// pidDir is where children record their pids; made here when the
-	// worker gave none.
-	pidDir, tmpPidDir string
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -101,6 +98,11 @@ type supervisor struct {
 }
 
 func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskContext, set settings, report func(error), record func(string, any), h hooks) (*supervisor, error) {
+	// The worker owns the pid directory: its tasks' children record their
+	// pids there, and what reaps the worker reads it.
+	if ctx.PidDir == "" {
+		return nil, fmt.Errorf("shell task %s %d: no pid directory in its context", ctx.ComponentID, ctx.TaskID)
+	}
 	s := &supervisor{
 		spec:    spec,
 		opts:    opts.withDefaults(),
@@ -111,20 +113,12 @@ func newSupervisor(spec *topology.ShellSpec, opts Options, ctx *topology.TaskCon
 		hooks:   h,
 		report:  report,
 		record:  record,
-		pidDir:  ctx.PidDir,
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		unknown: map[string]bool{},
 	}
 	if opts.Attach != nil {
 		s.term = opts.Attach(ctx.ComponentID, ctx.TaskID)
-	}
-	if s.pidDir == "" {
-		dir, err := os.MkdirTemp("", "squall-pids-")
-		if err != nil {
-			return nil, fmt.Errorf("make pid dir: %w", err)
-		}
-		s.pidDir, s.tmpPidDir = dir, dir
 	}
 	return s, nil
 }
@@ -145,9 +139,6 @@ func (s *supervisor) beginStop() { s.stopOnce.Do(func() { close(s.stop) }) }
 func (s *supervisor) shutdown() {
 	s.beginStop()
 	<-s.done
-	if s.tmpPidDir != "" {
-		os.RemoveAll(s.tmpPidDir)
-	}
 }
 
 func (s *supervisor) stopping() bool {
@@ -168,15 +159,15 @@ func (s *supervisor) run() {
 	for {
 		c, cerr := s.start()
 		if cerr == nil {
-			s.setPid(c.pid())
 			s.hooks.up(c)
+			s.setPid(c.pid()) // after up: a task showing a pid talks to its child
 			cerr = s.watch(c)
 		}
 		if s.stopping() {
 			// Whatever the child did once the stop began (Storm's adapters
 			// raise on EOF, the handshake was cut short) is no failure.
 			if c != nil {
-				readerDone := c.shutdown(s.opts.StopGrace, ioWait, s.pidDir)
+				readerDone := c.shutdown(s.opts.StopGrace, ioWait, s.ctx.PidDir)
 				s.usage.reaped(c)
 				s.hooks.down(c, nil, readerDone)
 			}
@@ -186,7 +177,7 @@ func (s *supervisor) run() {
 		readerDone := true
 		var started time.Time
 		if c != nil {
-			readerDone = c.shutdown(s.opts.StopGrace, ioWait, s.pidDir)
+			readerDone = c.shutdown(s.opts.StopGrace, ioWait, s.ctx.PidDir)
 			s.usage.reaped(c)
 			s.describe(cerr, c, readerDone)
 			started = c.started
@@ -244,7 +235,6 @@ func (s *supervisor) start() (*child, *ChildError) {
 		return nil, cerr
 	}
 	h := handshake(s.ctx)
-	h.PidDir = s.pidDir
 	if tty != nil {
 		h.Context.TTY = TTYFD
 	}

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -196,19 +197,27 @@ func processIn(dir string, hints ...int) (procID, bool) {
 	return procID{}, false
 }
 
+// maxHeartbeatBytes bounds a worker's heartbeat file, a few hundred
+// bytes when the worker wrote it.
+const maxHeartbeatBytes = 64 << 10
+
 // readHeartbeat returns a worker's last heartbeat, nil if it wrote none.
 func readHeartbeat(workerDir string) (*layout.Heartbeat, error) {
-	var hb layout.Heartbeat
 	path := layout.HeartbeatFile(workerDir)
-	if err := layout.ReadJSON(path, &hb); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
+	data, fi, err := layout.ReadFile(path, maxHeartbeatBytes)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, err
+	}
+	var hb layout.Heartbeat
+	if err := json.Unmarshal(data, &hb); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	// A worker whose heartbeat would change nothing but its Time only
 	// sets the file's modification time.
-	if fi, err := os.Lstat(path); err == nil && fi.ModTime().After(hb.Time) {
+	if fi.ModTime().After(hb.Time) {
 		hb.Time = fi.ModTime()
 	}
 	return &hb, nil

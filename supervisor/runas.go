@@ -158,7 +158,7 @@ func writeWorkerConf(path string, conf map[string]any) error {
 // readWorkerConf reads a configuration writeWorkerConf wrote, as
 // layout.ReadFile reads a file the worker's user may have replaced.
 func readWorkerConf(path string) (map[string]any, error) {
-	data, err := layout.ReadFile(path, maxWorkerConfBytes)
+	data, _, err := layout.ReadFile(path, maxWorkerConfBytes)
 	if err != nil {
 		return nil, fmt.Errorf("worker configuration: %w", err)
 	}

@@ -87,8 +87,6 @@ type Manager[T any] struct {
 	// lastTs is the last processing time seen, so that a clock stepping
 	// back does not reorder tuples.
 	lastTs int64
-	// restored counts the released events with restored set.
-	restored int
 
 	// Event time: tuples waiting for the watermark, the newest timestamp
 	// per input stream, the watermark, and when the next one is due (ms).
@@ -271,9 +269,6 @@ func (m *Manager[T]) release(e event[T]) {
 		m.events = slices.Grow(m.events, len(m.events)+64)
 	}
 	m.events = append(m.events, e)
-	if e.restored {
-		m.restored++
-	}
 	m.evictEarly(e.ts)
 	if m.spec.SlideCount > 0 && !e.restored {
 		m.sinceTrigger++
@@ -331,7 +326,7 @@ func (m *Manager[T]) evaluate(ref int64) bool {
 		m.expireUpTo(ref - m.length)
 	}
 	live := m.events[m.head:]
-	if len(live) == 0 || m.restored == len(live) {
+	if len(live) == 0 || allRestored(live) {
 		return false // empty, or evaluated before (Restore)
 	}
 	w := Window[T]{Tuples: make([]T, len(live)), Expired: m.expired, Start: ref, End: ref}
@@ -342,10 +337,7 @@ func (m *Manager[T]) evaluate(ref int64) bool {
 	for i := range live {
 		e := &live[i]
 		w.Tuples[i] = e.t
-		if e.restored {
-			e.restored = false
-			m.restored--
-		}
+		e.restored = false
 		if !e.shown {
 			e.shown = true
 			w.New = append(w.New, e.t)
@@ -353,6 +345,20 @@ func (m *Manager[T]) evaluate(ref int64) bool {
 	}
 	m.stats.Fired++
 	m.res.Windows = append(m.res.Windows, w)
+	return true
+}
+
+// allRestored reports whether every event of live was put back by
+// Restore and shown by no window since. It looks from the newest, as new
+// tuples are mostly newer than those a recovery put back: a window with
+// one stops the scan at once. A window of restored tuples alone costs one
+// scan per evaluation, which then does not fire.
+func allRestored[T any](live []event[T]) bool {
+	for i := len(live) - 1; i >= 0; i-- {
+		if !live[i].restored {
+			return false
+		}
+	}
 	return true
 }
 
@@ -399,9 +405,6 @@ func (m *Manager[T]) expireHead() {
 func (m *Manager[T]) popHead() T {
 	var zero event[T]
 	t := m.events[m.head].t
-	if m.events[m.head].restored {
-		m.restored--
-	}
 	m.events[m.head] = zero // let the tuple go
 	m.head++
 	if m.head == len(m.events) {
@@ -447,9 +450,6 @@ func (m *Manager[T]) Remove(match func(T) bool) []T {
 		if !match(e.t) {
 			kept = append(kept, e)
 			continue
-		}
-		if e.restored {
-			m.restored--
 		}
 		removed = append(removed, e.t)
 		if e.shown {

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 	"math"
@@ -220,6 +221,11 @@ type streamMarks struct {
 	// (math.MaxInt64: none). Guarded by windowedBolt.mu.
 	failed map[int64]struct{}
 	floor  int64
+	// failedOrder is a min-heap of failed's ids, and of ids evaluated
+	// since, dropped when they reach its top: the marks are written
+	// after each window, and finding the lowest failed id must not cost
+	// a scan of failed. Guarded by windowedBolt.mu.
+	failedOrder idHeap
 	// Executor goroutine: load asks for the marks to be read from the
 	// state before the stream's next tuple; while recovering, the tuples
 	// at or below the committed marks rec* were seen before.
@@ -244,29 +250,68 @@ const maxFailedIDs = 10000
 // failedTuple notes that the bolt failed e: until its replay comes back,
 // its stream's marks are written below it. mu is held.
 func (m *streamMarks) failedTuple(id int64) {
+	if _, ok := m.failed[id]; ok {
+		return
+	}
 	if m.failed == nil {
 		m.failed = make(map[int64]struct{})
 	}
 	m.failed[id] = struct{}{}
+	heap.Push(&m.failedOrder, id)
 	if len(m.failed) > maxFailedIDs {
-		for id := range m.failed {
-			m.floor = min(m.floor, id)
-		}
+		m.floor = min(m.floor, m.lowestFailed())
 		clear(m.failed)
+		m.failedOrder = m.failedOrder[:0]
 	}
+}
+
+// evaluatedTuple notes that the replay of failed tuple id was evaluated.
+// mu is held.
+func (m *streamMarks) evaluatedTuple(id int64) {
+	delete(m.failed, id)
+	if len(m.failedOrder) > 2*len(m.failed)+64 { // mostly ids evaluated
+		m.failedOrder = m.failedOrder[:0]
+		for id := range m.failed {
+			m.failedOrder = append(m.failedOrder, id)
+		}
+		heap.Init(&m.failedOrder)
+	}
+}
+
+// lowestFailed returns the lowest id in failed, math.MaxInt64 if none.
+// mu is held.
+func (m *streamMarks) lowestFailed() int64 {
+	for len(m.failedOrder) > 0 {
+		if _, ok := m.failed[m.failedOrder[0]]; ok {
+			return m.failedOrder[0]
+		}
+		heap.Pop(&m.failedOrder)
+	}
+	return math.MaxInt64
 }
 
 // written returns the marks as written into the state: below every
 // failed tuple not back yet. mu is held.
 func (m *streamMarks) written() (expired, evaluated int64) {
-	lowest := m.floor
-	for id := range m.failed {
-		lowest = min(lowest, id)
-	}
+	lowest := min(m.floor, m.lowestFailed())
 	if lowest == math.MaxInt64 {
 		return m.expired, m.evaluated
 	}
 	return min(m.expired, lowest-1), min(m.evaluated, lowest-1)
+}
+
+// idHeap is a min-heap of message ids, for container/heap.
+type idHeap []int64
+
+func (h idHeap) Len() int           { return len(h) }
+func (h idHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *idHeap) Push(x any)        { *h = append(*h, x.(int64)) }
+func (h *idHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // markUpdate raises one stream's evaluated mark once a window is done.
@@ -351,7 +396,7 @@ func (b *windowedBolt) loadMarks(m *streamMarks) error {
 	m.expired, m.evaluated = exp, eval
 	// The tuples failed before the rollback: those at or below the
 	// committed marks were evaluated in a committed window.
-	m.failed, m.floor = nil, math.MaxInt64
+	m.failed, m.failedOrder, m.floor = nil, nil, math.MaxInt64
 	b.mu.Unlock()
 	m.load = false
 	m.recovering = ok
@@ -364,7 +409,7 @@ func (b *windowedBolt) loadMarks(m *streamMarks) error {
 // own writes for those windows. mu is held.
 func (b *windowedBolt) raiseMarks(evaluated []markUpdate, back, expired []*windowed) {
 	for _, e := range back {
-		delete(e.marks.failed, e.mid) // evaluated at last
+		e.marks.evaluatedTuple(e.mid) // at last
 	}
 	var changed []*streamMarks
 	for _, u := range evaluated {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -482,6 +484,47 @@ func TestWindowMarksStayBelowFailedTuples(t *testing.T) {
 	}
 	b.raiseMarks([]markUpdate{{m, 20000}}, []*windowed{{marks: m, mid: 100, back: true}}, nil)
 	check("11 99")
+}
+
+// The lowest failed id a stream's marks stay below is the lowest of those
+// failed and not evaluated since, whatever the order replays come back in,
+// and the heap that finds it stays about the size of the set.
+func TestWindowMarksLowestFailed(t *testing.T) {
+	for _, order := range []string{"ascending", "descending", "random"} {
+		t.Run(order, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 2))
+			m := &streamMarks{floor: math.MaxInt64}
+			model := map[int64]bool{}
+			for round := range 50 {
+				ids := r.Perm(300)
+				for _, id := range ids[:100] {
+					m.failedTuple(int64(round*10 + id))
+					model[int64(round*10+id)] = true
+				}
+				back := slices.Sorted(maps.Keys(model))
+				switch order {
+				case "descending":
+					slices.Reverse(back)
+				case "random":
+					r.Shuffle(len(back), func(i, j int) { back[i], back[j] = back[j], back[i] })
+				}
+				for _, id := range back[:len(back)*2/3] {
+					m.evaluatedTuple(id)
+					delete(model, id)
+					want := int64(math.MaxInt64)
+					if len(model) > 0 {
+						want = slices.Min(slices.Collect(maps.Keys(model)))
+					}
+					if got := m.lowestFailed(); got != want {
+						t.Fatalf("lowestFailed = %d, want %d", got, want)
+					}
+					if len(m.failedOrder) > 2*len(m.failed)+65 {
+						t.Fatalf("a heap of %d ids for %d failed", len(m.failedOrder), len(m.failed))
+					}
+				}
+			}
+		})
+	}
 }
 
 // windowedCountCrashPy is windowedCountStatePy whose child dies (as kill -9

@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -147,34 +148,35 @@ const maxJSONBytes = 64 << 20
 // ReadFile reads path, which must be a regular file, not a symbolic link,
 // of at most limit bytes: a worker directory belongs to the worker's user
 // when workers run as their owners, and its files must not make the
-// supervisor read anything else, or block on a fifo.
-func ReadFile(path string, limit int64) ([]byte, error) {
+// supervisor read anything else, or block on a fifo. It returns the bytes
+// with the FileInfo of the file they were read from.
+func ReadFile(path string, limit int64) ([]byte, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() || fi.Size() > limit {
-		return nil, fmt.Errorf("read %s: not a regular file of at most %d bytes", path, limit)
+		return nil, nil, fmt.Errorf("read %s: not a regular file of at most %d bytes", path, limit)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("read %s: larger than %d bytes", path, limit)
+		return nil, nil, fmt.Errorf("read %s: larger than %d bytes", path, limit)
 	}
-	return data, nil
+	return data, fi, nil
 }
 
 // ReadJSON reads path into v: a file as ReadFile reads it, of at most 64
 // MiB.
 func ReadJSON(path string, v any) error {
-	data, err := ReadFile(path, maxJSONBytes)
+	data, _, err := ReadFile(path, maxJSONBytes)
 	if err != nil {
 		return err
 	}

@@ -38,10 +38,14 @@ func TestReadFileRefusesWhatIsNotARegularFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data, err := ReadFile(tt.path, tt.limit)
+			data, fi, err := ReadFile(tt.path, tt.limit)
 			if tt.want == "" {
 				if err != nil || string(data) != "a: 1\n" {
 					t.Fatalf("ReadFile = %q, %v; want the file's bytes", data, err)
+				}
+				if want, _ := os.Lstat(regular); !fi.ModTime().Equal(want.ModTime()) || fi.Size() != want.Size() {
+					t.Fatalf("ReadFile's FileInfo = %v, %d bytes; want the file's, %v, %d bytes",
+						fi.ModTime(), fi.Size(), want.ModTime(), want.Size())
 				}
 				return
 			}
