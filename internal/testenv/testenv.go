@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,9 +68,26 @@ func WaitErr(tb testing.TB, timeout time.Duration, what string, cond func() erro
 	}
 }
 
-// ephemeralLow is where Linux's ephemeral port range starts by default
-// (net.ipv4.ip_local_port_range).
-const ephemeralLow = 32768
+// ephemeralLow returns where the machine's ephemeral port range starts
+// (net.ipv4.ip_local_port_range; Linux's default, 32768, if unreadable).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	low, err := strconv.Atoi(strings.Fields(string(b) + " x")[0])
+	if err != nil || low <= 1024 {
+		return 32768
+	}
+	return low
+}
+
+// handedOut holds the ports FreePorts gave this process: their
+// listeners start long after (a worker's slot port, when it launches).
+var handedOut struct {
+	sync.Mutex
+	ports map[int]bool
+}
 
 // FreePorts returns n ports, free now, for a process the test starts to
 // listen on later. They lie below the ephemeral range: a port picked with
@@ -77,9 +95,16 @@ const ephemeralLow = 32768
 // listener on port 0 and every outgoing connection takes its local port,
 // and one of those took it before the child listened (a dev-cluster's
 // ZooKeeper took a worker's slot port: TestDevClusterDRPC failed so in CI).
-// A random start keeps tests running at once apart.
+// A port is handed out once per test binary; test binaries running at
+// once start at random points, which makes a clash between them unlikely,
+// not impossible.
 func FreePorts(tb testing.TB, n int) []int {
 	tb.Helper()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[int]bool{}
+	}
 	var ports []int
 	var ls []net.Listener
 	defer func() {
@@ -87,7 +112,12 @@ func FreePorts(tb testing.TB, n int) []int {
 			l.Close()
 		}
 	}()
-	for p := 20000 + rand.IntN(10000); len(ports) < n && p < ephemeralLow; p++ {
+	below := min(ephemeralLow(), 65536)
+	start := max(below-12768, 1025)
+	for p := start + rand.IntN(max((below-start)/2, 1)); len(ports) < n && p < below; p++ {
+		if handedOut.ports[p] {
+			continue
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
 		if err != nil {
 			continue // in use
@@ -96,7 +126,10 @@ func FreePorts(tb testing.TB, n int) []int {
 		ports = append(ports, p)
 	}
 	if len(ports) < n {
-		tb.Fatalf("found %d free ports below %d, want %d", len(ports), ephemeralLow, n)
+		tb.Fatalf("found %d free ports below %d, want %d", len(ports), below, n)
+	}
+	for _, p := range ports {
+		handedOut.ports[p] = true
 	}
 	return ports
 }
