@@ -76,7 +76,8 @@ func TestClusterBuildsDependencies(t *testing.T) {
 		id := c.topologyID("e2e-deps")
 		waitUntil(t, 180*time.Second, "the bolt to execute tuples in four workers", func() bool {
 			p := c.topology(id)
-			return len(p.Bolts) == 1 && p.Bolts[0].Executed > 0 && len(c.workerPids(id)) == 4 && c.workersReady(id)
+			pids, ready := c.workers(id)
+			return len(p.Bolts) == 1 && p.Bolts[0].Executed > 0 && len(pids) == 4 && ready
 		})
 		took := time.Since(start)
 		c.squall("kill", "-w", "0", "e2e-deps")

@@ -37,7 +37,7 @@ type devCluster struct {
 }
 
 // startDevCluster starts `squall dev-cluster` with the given worker slot
-// ports (from slotPorts) and waits until it is ready. When tb ends, the
+// ports (from testenv.FreePorts) and waits until it is ready. When tb ends, the
 // cluster is stopped, any worker it left is killed with its process
 // group, and, if tb failed, the end of its output is logged. It fails tb
 // if the dev-cluster exits before it is ready, ZooKeeper missing

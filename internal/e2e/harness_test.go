@@ -456,15 +456,23 @@ func liveWorkers(localDir string) []liveWorker {
 
 // workerPids returns the pids of a topology's running workers, by port.
 func (c *cluster) workerPids(stormID string) map[int]int {
-	pids := map[int]int{}
+	pids, _ := c.workers(stormID)
+	return pids
+}
+
+// workers returns the pids of a topology's running workers, by port, and
+// whether they are all ready.
+func (c *cluster) workers(stormID string) (pids map[int]int, ready bool) {
+	pids, ready = map[int]int{}, true
 	for _, s := range c.sups {
 		for _, w := range liveWorkers(s.localDir) {
 			if w.StormID == stormID {
 				pids[w.Port] = w.Pid
+				ready = ready && w.Ready
 			}
 		}
 	}
-	return pids
+	return pids, ready
 }
 
 // settled waits until the topology runs n workers, all ready, whose pids
@@ -474,8 +482,8 @@ func (c *cluster) settled(stormID string, n int) map[int]int {
 	var last map[int]int
 	var since time.Time
 	waitUntil(c.t, 60*time.Second, fmt.Sprintf("%d settled workers", n), func() bool {
-		pids := c.workerPids(stormID)
-		if len(pids) != n || !c.workersReady(stormID) {
+		pids, ready := c.workers(stormID)
+		if len(pids) != n || !ready {
 			last = nil
 			return false
 		}
@@ -486,23 +494,6 @@ func (c *cluster) settled(stormID string, n int) map[int]int {
 		return time.Since(since) >= 3*time.Second
 	})
 	return last
-}
-
-func (c *cluster) workersReady(stormID string) bool {
-	for _, s := range c.sups {
-		metas, _ := filepath.Glob(filepath.Join(layout.WorkersRoot(s.localDir), "*", "meta.json"))
-		for _, m := range metas {
-			var meta layout.WorkerMeta
-			if layout.ReadJSON(m, &meta) != nil || meta.StormID != stormID {
-				continue
-			}
-			var hb layout.Heartbeat
-			if layout.ReadJSON(layout.HeartbeatFile(filepath.Dir(m)), &hb) != nil || !hb.Ready {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // workerLogs returns the worker logs of a topology, on every supervisor.
