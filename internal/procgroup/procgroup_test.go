@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/internal/procstat"
+	"github.com/squallstream/squall/internal/testenv"
 )
 
 // The test binary doubles as the child: TestMain dispatches on this
@@ -128,7 +129,7 @@ func TestStopKillsGrandchildren(t *testing.T) {
 	if !Alive(grandchild) {
 		t.Fatalf("grandchild %d is not running", grandchild)
 	}
-	t.Cleanup(func() { syscall.Kill(grandchild, syscall.SIGKILL) })
+	killLater(t, grandchild)
 	p.Stop(100 * time.Millisecond)
 	// The grandchild is not ours to reap; it is gone once init reaps it.
 	waitGone(t, grandchild)
@@ -173,13 +174,23 @@ func startSetsidForker(t *testing.T, dir string) (*Process, int) {
 		t.Fatal(err)
 	}
 	grandchild, _ := strconv.Atoi(strings.TrimSpace(line))
-	t.Cleanup(func() { syscall.Kill(grandchild, syscall.SIGKILL) })
+	killLater(t, grandchild)
 	return p, grandchild
+}
+
+// killLater kills pid when the test ends, unless it is gone by then: the
+// pid may belong to another process by then, which its start time tells.
+func killLater(t *testing.T, pid int) {
+	start, err := StartTime(pid)
+	if err != nil {
+		t.Fatalf("process %d: %v", pid, err)
+	}
+	t.Cleanup(func() { Ident{Pid: pid, Start: start}.Kill(syscall.SIGKILL) })
 }
 
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testenv.Patience(30 * time.Second))
 	for Alive(pid) && !isZombie(pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("process %d still runs", pid)
