@@ -443,6 +443,8 @@ type snapshot struct {
 	assignments map[string]cluster.Assignment
 	aliveNodes  map[string]bool
 	cluster     scheduler.Cluster
+	// registered are the supervisors' records as read.
+	registered []cluster.SupervisorInfo
 }
 
 // snapshot reads the topologies, assignments and supervisors, and judges
@@ -459,7 +461,6 @@ func (l *leader) snapshot(ctx context.Context, now time.Time) (*snapshot, error)
 	if err != nil {
 		return nil, err
 	}
-	var registered []cluster.SupervisorInfo
 	for _, id := range supIDs {
 		info, err := st.GetSupervisor(ctx, id)
 		if errors.Is(err, cluster.ErrNotFound) {
@@ -468,7 +469,7 @@ func (l *leader) snapshot(ctx context.Context, now time.Time) (*snapshot, error)
 		if err != nil {
 			return nil, err
 		}
-		registered = append(registered, info)
+		s.registered = append(s.registered, info)
 	}
 	if s.ids, err = st.ListTopologies(ctx); err != nil {
 		return nil, err
@@ -498,8 +499,7 @@ func (l *leader) snapshot(ctx context.Context, now time.Time) (*snapshot, error)
 		s.assignments[id] = a
 		s.cluster.Assignments[id] = toScheduler(a, nil)
 	}
-	l.lastSups = registered
-	s.cluster.Supervisors = l.live.supervisors(registered, s.assignments, now)
+	s.cluster.Supervisors = l.live.supervisors(s.registered, s.assignments, now)
 	for _, sup := range s.cluster.Supervisors {
 		s.aliveNodes[sup.ID] = sup.Alive
 	}
@@ -515,6 +515,7 @@ func (l *leader) pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	l.lastSups = snap.registered
 	var errs []error
 	for id := range snap.assignments {
 		if _, ok := snap.records[id]; ok {

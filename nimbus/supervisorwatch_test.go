@@ -133,3 +133,23 @@ func TestNextJudgement(t *testing.T) {
 		t.Errorf("nextJudgement = %v, want %v", got, want)
 	}
 }
+
+// TestStaleReadingMovesNoSupervisorBack: a reading of the supervisors
+// taken before the last pass, and handed to the leader after it, does not
+// undo what the pass saw.
+func TestStaleReadingMovesNoSupervisorBack(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lv := newLiveness(timing{supervisorTimeout: 60 * time.Second})
+	old := cluster.SupervisorInfo{ID: "a", Time: t0}
+	lv.supervisors([]cluster.SupervisorInfo{old}, nil, t0)
+	renewed := cluster.SupervisorInfo{ID: "a", Time: t0.Add(3 * time.Second)}
+	lv.supervisors([]cluster.SupervisorInfo{renewed}, nil, t0.Add(4*time.Second)) // the pass
+	lv.saw([]cluster.SupervisorInfo{old}, t0.Add(time.Second))                    // read before it
+	if s := lv.sups["a"]; !s.seen.Equal(t0.Add(4*time.Second)) || !s.info.Time.Equal(renewed.Time) {
+		t.Errorf("after a stale reading: seen %v, record of %v; want the pass's, %v and %v", s.seen, s.info.Time, t0.Add(4*time.Second), renewed.Time)
+	}
+	lv.saw([]cluster.SupervisorInfo{{ID: "a", Time: t0.Add(6 * time.Second)}}, t0.Add(7*time.Second))
+	if s := lv.sups["a"]; !s.seen.Equal(t0.Add(7 * time.Second)) {
+		t.Errorf("a fresh reading: seen %v, want %v", s.seen, t0.Add(7*time.Second))
+	}
+}
