@@ -94,8 +94,8 @@ func (s *Supervisor) gatherer() prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		gs := prometheus.Gatherers{own}
 		for _, w := range s.Workers() {
-			var hb layout.Heartbeat
-			if err := layout.ReadJSON(layout.HeartbeatFile(layout.WorkerDir(s.cfg.LocalDir, w.WorkerID)), &hb); err != nil || hb.MetricsAddr == "" || !auth.IsLoopback(hb.MetricsAddr) {
+			hb, err := readHeartbeat(layout.WorkerDir(s.cfg.LocalDir, w.WorkerID))
+			if err != nil || hb == nil || hb.MetricsAddr == "" || !auth.IsLoopback(hb.MetricsAddr) {
 				// A worker serves /metrics on loopback; its heartbeat
 				// (its user's file) must not send the scrape elsewhere.
 				continue

@@ -260,8 +260,7 @@ func (m *streamMarks) failedTuple(id int64) {
 	heap.Push(&m.failedOrder, id)
 	if len(m.failed) > maxFailedIDs {
 		m.floor = min(m.floor, m.lowestFailed())
-		clear(m.failed)
-		m.failedOrder = m.failedOrder[:0]
+		m.failed, m.failedOrder = nil, nil // a burst's memory goes
 	}
 }
 
@@ -269,8 +268,12 @@ func (m *streamMarks) failedTuple(id int64) {
 // mu is held.
 func (m *streamMarks) evaluatedTuple(id int64) {
 	delete(m.failed, id)
+	if len(m.failed) == 0 {
+		m.failed, m.failedOrder = nil, nil // a Go map never shrinks
+		return
+	}
 	if len(m.failedOrder) > 2*len(m.failed)+64 { // mostly ids evaluated
-		m.failedOrder = m.failedOrder[:0]
+		m.failedOrder = make(idHeap, 0, len(m.failed)) // not the burst's capacity
 		for id := range m.failed {
 			m.failedOrder = append(m.failedOrder, id)
 		}
