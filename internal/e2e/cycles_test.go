@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -147,14 +148,22 @@ func TestClusterActivationCycles(t *testing.T) {
 }
 
 // assignmentVersion returns the version of a topology's assignment, 0 if
-// it has none.
+// it has none. A read that fails (ZooKeeper away a moment) is tried again:
+// a 0 for it would let a wait for a newer version pass at once, and make a
+// check that the version stayed the same fail.
 func (c *cluster) assignmentVersion(st sqcluster.State, id string) int64 {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.t.Context(), 5*time.Second)
-	defer cancel()
-	a, err := st.GetAssignment(ctx, id)
-	if err != nil {
-		return 0
-	}
-	return a.Version
+	var version int64
+	testenv.WaitErr(c.t, 60*time.Second, "a reading of the assignment of "+id, func() error {
+		ctx, cancel := context.WithTimeout(c.t.Context(), 5*time.Second)
+		defer cancel()
+		a, err := st.GetAssignment(ctx, id)
+		if errors.Is(err, sqcluster.ErrNotFound) {
+			version = 0
+			return nil
+		}
+		version = a.Version
+		return err
+	})
+	return version
 }
