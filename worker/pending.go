@@ -169,7 +169,6 @@ func (p *pendingTable) shrinkRing() {
 	if size != len(p.ring) {
 		p.resize(size)
 	}
-	p.stray.Shrink()
 }
 
 // resize moves the ring's tuples to a ring of size slots; those that

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/squallstream/squall/auth"
+	"github.com/squallstream/squall/internal/testenv"
 	"github.com/squallstream/squall/topology"
 	"github.com/squallstream/squall/topology/builtin"
 )
@@ -102,9 +103,7 @@ func TestCrossWorkerNoDeadlock(t *testing.T) {
 // stall, so the whole wait may take five times timeout.
 func waitUntilProgress(t *testing.T, timeout time.Duration, what string, want int64, count func() int64) {
 	t.Helper()
-	if isCI() {
-		timeout *= 2
-	}
+	timeout = testenv.Patience(timeout)
 	deadline := time.Now().Add(5 * timeout)
 	last, lastMove := count(), time.Now()
 	for n := last; n < want; n = count() {

@@ -120,6 +120,11 @@ type windowedBolt struct {
 	// when it may also have lost the tuples streamed to it: they are sent
 	// again, inside the windows that show them.
 	reset, lost bool
+	// unshownRestored counts the tuples with restored set: while it is 0,
+	// no window needs looking through for one. (A tuple that leaves the
+	// windows unshown keeps it above 0, which costs only that look.)
+	// Executor goroutine.
+	unshownRestored int
 
 	warnedAck atomic.Bool
 	// sources are the component, stream and task of each input source as
@@ -249,6 +254,7 @@ func (b *windowedBolt) Execute(t topology.Tuple) {
 		if restore {
 			b.out.addUserCount(MetricWindowReplaysRestored, 1)
 			e.restored = true // until a whole window shows it to a shell child (fire)
+			b.unshownRestored++
 			res = b.mgr.Restore(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
 		} else {
 			res = b.mgr.Add(now, e, ts, t.SourceComponent()+":"+t.SourceStream())
@@ -358,7 +364,7 @@ func (b *windowedBolt) fire(w *window.Window[*windowed]) {
 	// A tuple put back by a recovery is never new in a window, so a shell
 	// child learns of it only from a whole window: the first that holds
 	// it, which need not be the next to fire.
-	if b.goBolt == nil && !reset {
+	if b.goBolt == nil && !reset && b.unshownRestored > 0 {
 		reset = slices.ContainsFunc(w.Tuples, func(e *windowed) bool { return e.restored })
 	}
 	if b.goBolt == nil {
@@ -418,6 +424,7 @@ func (b *windowedBolt) message(w *window.Window[*windowed], reset bool) map[stri
 	for i, e := range added {
 		if e.restored {
 			e.restored = false
+			b.unshownRestored--
 			if reset {
 				old = append(old, e.id)
 			}
