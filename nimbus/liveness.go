@@ -117,12 +117,14 @@ func (lv *liveness) supervisors(registered []cluster.SupervisorInfo, asg map[str
 
 // saw records supervisor records read at at, between passes: a known
 // supervisor whose Time changed was alive then. Supervisors not known yet
-// are left to the pass their arrival triggers, and a reading older than
-// what a pass read since is stale: it would move the supervisor back.
+// are left to the pass their arrival triggers. A record no newer than
+// the one known, by its own Time, is stale (read before a pass that read
+// a newer one, whenever either was stamped): it would move the supervisor
+// back.
 func (lv *liveness) saw(infos []cluster.SupervisorInfo, at time.Time) {
 	for _, info := range infos {
 		s, ok := lv.sups[info.ID]
-		if !ok || s.info.Time.Equal(info.Time) || at.Before(s.seen) {
+		if !ok || !info.Time.After(s.info.Time) {
 			continue
 		}
 		s.seen, s.info = at, info

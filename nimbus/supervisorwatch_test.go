@@ -144,9 +144,12 @@ func TestStaleReadingMovesNoSupervisorBack(t *testing.T) {
 	lv.supervisors([]cluster.SupervisorInfo{old}, nil, t0)
 	renewed := cluster.SupervisorInfo{ID: "a", Time: t0.Add(3 * time.Second)}
 	lv.supervisors([]cluster.SupervisorInfo{renewed}, nil, t0.Add(4*time.Second)) // the pass
-	lv.saw([]cluster.SupervisorInfo{old}, t0.Add(time.Second))                    // read before it
-	if s := lv.sups["a"]; !s.seen.Equal(t0.Add(4*time.Second)) || !s.info.Time.Equal(renewed.Time) {
-		t.Errorf("after a stale reading: seen %v, record of %v; want the pass's, %v and %v", s.seen, s.info.Time, t0.Add(4*time.Second), renewed.Time)
+	// Read before the pass, stamped before it or, finishing later, after.
+	for _, at := range []time.Time{t0.Add(time.Second), t0.Add(5 * time.Second)} {
+		lv.saw([]cluster.SupervisorInfo{old}, at)
+		if s := lv.sups["a"]; !s.seen.Equal(t0.Add(4*time.Second)) || !s.info.Time.Equal(renewed.Time) {
+			t.Errorf("after a stale reading stamped %v: seen %v, record of %v; want the pass's, %v and %v", at, s.seen, s.info.Time, t0.Add(4*time.Second), renewed.Time)
+		}
 	}
 	lv.saw([]cluster.SupervisorInfo{{ID: "a", Time: t0.Add(6 * time.Second)}}, t0.Add(7*time.Second))
 	if s := lv.sups["a"]; !s.seen.Equal(t0.Add(7 * time.Second)) {
