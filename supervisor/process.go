@@ -17,6 +17,7 @@ import (
 
 	"github.com/squallstream/squall/internal/layout"
 	"github.com/squallstream/squall/internal/procgroup"
+	"github.com/squallstream/squall/internal/procstat"
 )
 
 // pollInterval is how often the state of a process that is not our child is
@@ -36,30 +37,8 @@ func (p procID) alive() bool {
 	if p.pid <= 0 || !procgroup.Alive(p.pid) {
 		return false
 	}
-	start, zombie, err := procStat(p.pid)
-	return err == nil && start == p.start && !zombie
-}
-
-// procStat reads a process's start time and whether it is a zombie (exited,
-// not yet reaped) from /proc/PID/stat.
-func procStat(pid int) (start uint64, zombie bool, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false, err
-	}
-	// The command name, in parentheses, may hold anything: count fields
-	// after its closing parenthesis, so the state (field 3) is the first
-	// and the start time (field 22) the 20th.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	fields := strings.Fields(string(b[i+1:]))
-	if len(fields) < 20 {
-		return 0, false, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(fields))
-	}
-	start, err = strconv.ParseUint(fields[19], 10, 64)
-	return start, fields[0] == "Z" || fields[0] == "X", err
+	st, err := procstat.Read(p.pid)
+	return err == nil && st.StartTicks == p.start && !st.Zombie()
 }
 
 // identify returns the identity of the running process pid, if it is
@@ -68,11 +47,11 @@ func identify(pid int) (procID, bool) {
 	if pid <= 0 {
 		return procID{}, false
 	}
-	start, zombie, err := procStat(pid)
-	if err != nil || zombie {
+	st, err := procstat.Read(pid)
+	if err != nil || st.Zombie() {
 		return procID{}, false
 	}
-	return procID{pid, start}, true
+	return procID{pid, st.StartTicks}, true
 }
 
 // waitGone polls until p no longer runs or timeout passes, and reports
