@@ -76,15 +76,15 @@ func TestTaskWithoutPidDirRefused(t *testing.T) {
 	bctx := taskContext(t, "split", splitTask, nil, logs)
 	bctx.PidDir = ""
 	b := NewBolt(childSpec("split"), fastOptions)
-	if err := b.Prepare(bctx, &recorder{}); err == nil {
-		t.Errorf("Bolt.Prepare without a pid directory = nil, want an error")
+	if err := b.Prepare(bctx, &recorder{}); err == nil || !strings.Contains(err.Error(), "no pid directory") {
+		t.Errorf("Bolt.Prepare without a pid directory = %v, want an error saying so", err)
 	}
 	b.Cleanup()
 	sctx := taskContext(t, "counter", counterTask, nil, logs)
 	sctx.PidDir = ""
 	s := NewSpout(childSpec("counter"), fastOptions)
-	if err := s.Open(sctx, spoutRecorder{&recorder{}}); err == nil {
-		t.Errorf("Spout.Open without a pid directory = nil, want an error")
+	if err := s.Open(sctx, spoutRecorder{&recorder{}}); err == nil || !strings.Contains(err.Error(), "no pid directory") {
+		t.Errorf("Spout.Open without a pid directory = %v, want an error saying so", err)
 	}
 	s.Close()
 }
