@@ -107,7 +107,11 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	if err != nil {
 		return err
 	}
-	if err := prepareDeps(ctx, cfg, topo, layout.ResourcesDir(dist), env, log); err != nil {
+	// The adapters' keys merged with this process's own values: the
+	// children, and their dependency environments, keep the NODE_OPTIONS,
+	// RUBYOPT and search paths squall runs with.
+	childEnv := env.Over(os.Environ())
+	if err := prepareDeps(ctx, cfg, topo, layout.ResourcesDir(dist), childEnv, log); err != nil {
 		return err
 	}
 	workerDir := layout.WorkerDir(cfg.LocalDir, cfg.WorkerID)
@@ -144,13 +148,11 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		PeerClientTLS: peers.client,
 		ResourcesDir:  layout.ResourcesDir(dist),
 		PidDir:        layout.PidDir(workerDir),
-		// Merged with this process's own values: the children keep the
-		// NODE_OPTIONS, RUBYOPT and search paths the worker runs with.
-		Shell:    shell.Options{Env: env.Over(os.Environ())},
-		Inactive: rec.Status != cluster.StatusActive,
-		Logger:   cfg.Logger,
-		OnError:  rep.report,
-		Events:   events,
+		Shell:         shell.Options{Env: childEnv},
+		Inactive:      rec.Status != cluster.StatusActive,
+		Logger:        cfg.Logger,
+		OnError:       rep.report,
+		Events:        events,
 	})
 	if err != nil {
 		l.Close()

@@ -154,14 +154,16 @@ func runLocal(ctx context.Context, o localOptions, reg *topology.Registry, path 
 		topo.Config = topo.Config.Merge(conf)
 		prog.notice(d.banner())
 	}
+	// The adapters' keys merged with this process's own values: the
+	// children, and their dependency environments, keep the NODE_OPTIONS,
+	// RUBYOPT and search paths squall runs with.
+	childEnv := env.Over(os.Environ())
 	if !o.dryRun {
-		if err := prepareDeps(ctx, topo, src.resources, env, prog, logger); err != nil {
+		if err := prepareDeps(ctx, topo, src.resources, childEnv, prog, logger); err != nil {
 			return err
 		}
 	}
-	// Merged with this process's own values: the children keep the
-	// NODE_OPTIONS, RUBYOPT and search paths squall runs with.
-	shellOpts := shell.Options{Env: env.Over(os.Environ()), StopGrace: o.stopGrace}
+	shellOpts := shell.Options{Env: childEnv, StopGrace: o.stopGrace}
 	if att != nil {
 		shellOpts.Attach = att.terminal
 	}

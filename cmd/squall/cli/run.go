@@ -107,7 +107,11 @@ func (o *runOptions) run(cmd *cobra.Command, reg *topology.Registry, component s
 	}
 	out := cmd.OutOrStdout()
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-	if err := prepareDeps(cmd.Context(), topo, src.resources, env, cmd.ErrOrStderr(), logger); err != nil {
+	// The adapters' keys merged with this process's own values: the
+	// children, and their dependency environments, keep the NODE_OPTIONS,
+	// RUBYOPT and search paths squall runs with.
+	childEnv := env.Over(os.Environ())
+	if err := prepareDeps(cmd.Context(), topo, src.resources, childEnv, cmd.ErrOrStderr(), logger); err != nil {
 		return err
 	}
 	con := fixture.Console{In: in, Out: out, ReplayOnly: o.replay != "" && !isTerminal(in)}
@@ -122,7 +126,7 @@ func (o *runOptions) run(cmd *cobra.Command, reg *topology.Registry, component s
 		Topology:     topo,
 		Component:    component,
 		ResourcesDir: src.resources,
-		Shell:        shell.Options{Env: env.Over(os.Environ()), MinBackoff: 50 * time.Millisecond, StopGrace: time.Second},
+		Shell:        shell.Options{Env: childEnv, MinBackoff: 50 * time.Millisecond, StopGrace: time.Second},
 		Settle:       o.settle,
 		Timeout:      o.timeout,
 		Logger:       logger,

@@ -124,14 +124,18 @@ func (o *testOptions) run(cmd *cobra.Command, reg *topology.Registry, component 
 	}
 	stderr := cmd.ErrOrStderr()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := prepareDeps(cmd.Context(), topo, src.resources, env, stderr, logger); err != nil {
+	// The adapters' keys merged with this process's own values: the
+	// children, and their dependency environments, keep the NODE_OPTIONS,
+	// RUBYOPT and search paths squall runs with.
+	childEnv := env.Over(os.Environ())
+	if err := prepareDeps(cmd.Context(), topo, src.resources, childEnv, stderr, logger); err != nil {
 		return err
 	}
 	steps, err := fixture.Run(cmd.Context(), fixture.Options{
 		Topology:     topo,
 		Component:    component,
 		ResourcesDir: src.resources,
-		Shell:        shell.Options{Env: env.Over(os.Environ()), MinBackoff: 50 * time.Millisecond, StopGrace: time.Second},
+		Shell:        shell.Options{Env: childEnv, MinBackoff: 50 * time.Millisecond, StopGrace: time.Second},
 		Settle:       o.settle,
 		Timeout:      o.timeout,
 		Logger:       logger,
